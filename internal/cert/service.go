@@ -1,0 +1,363 @@
+package cert
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Service holds the use cases on sites and plans. Its fields are set once,
+// before first use; after that a Service is safe for concurrent use.
+type Service struct {
+	Sites SiteStore // required
+
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of ids and verification codes; nil means crypto/rand.
+	Rand io.Reader
+	// DefaultPlan is the plan name of the instance that sites created without
+	// an InstanceId are attached to; "" means "basic".
+	DefaultPlan string
+	// Limits are the limits of each plan tier; nil means DefaultLimits().
+	Limits map[string]Limits
+	// VerifyOwnership makes new sites start pending instead of active.
+	VerifyOwnership bool
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) random(b []byte) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, b); err != nil {
+		// crypto/rand does not fail on supported platforms; an injected reader
+		// that runs dry is a programming error in a test.
+		panic(fmt.Sprintf("cert: random source failed: %v", err))
+	}
+}
+
+func (s *Service) limits(tier string) Limits {
+	if s.Limits != nil {
+		if l, ok := s.Limits[tier]; ok {
+			return l
+		}
+	}
+	return DefaultLimits()[tier]
+}
+
+// defaultPlan returns the plan of the default instance.
+func (s *Service) defaultPlan() (Plan, error) {
+	name := s.DefaultPlan
+	if name == "" {
+		name = "basic"
+	}
+	p, ok := LookupPlan(name)
+	if !ok {
+		return Plan{}, fmt.Errorf("cert: unknown default plan %q", name)
+	}
+	return p, nil
+}
+
+// DefaultInstanceID returns the id of the instance that sites created without
+// an InstanceId are attached to: one per default plan, so that changing the
+// default plan leaves existing sites where they are.
+func (s *Service) DefaultInstanceID() (string, error) {
+	p, err := s.defaultPlan()
+	if err != nil {
+		return "", err
+	}
+	return "esa-default-" + strings.ReplaceAll(p.Name, "_", "-"), nil
+}
+
+// EnsureDefaultInstance creates the default plan instance if it does not
+// exist yet. It is idempotent and safe to run on every start of every node.
+func (s *Service) EnsureDefaultInstance(ctx context.Context) error {
+	p, err := s.defaultPlan()
+	if err != nil {
+		return err
+	}
+	id, _ := s.DefaultInstanceID()
+	now := s.now()
+	in := Instance{
+		ID:          id,
+		OrderID:     "0",
+		Plan:        p,
+		Coverage:    strings.Join(Coverages, ","),
+		BillingMode: "PREPAY",
+		Status:      InstanceOnline,
+		Created:     now,
+		Default:     true,
+	}
+	if err := s.Sites.CreateInstance(ctx, in); err != nil && !errors.Is(err, ErrExists) {
+		return fmt.Errorf("create default plan instance: %w", err)
+	}
+	return nil
+}
+
+// CreateSiteInput is what CreateSite takes. Empty fields take their defaults.
+type CreateSiteInput struct {
+	Name            string // required
+	AccessType      string // NS (default) or CNAME
+	Coverage        string // domestic, global or overseas (default)
+	InstanceID      string // default: the default instance
+	ResourceGroupID string
+}
+
+// CreateSite validates in and creates the site: active at once, or pending
+// when ownership verification is on.
+func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, error) {
+	name, err := CanonicalSiteName("SiteName", in.Name)
+	if err != nil {
+		return Site{}, err
+	}
+	access := in.AccessType
+	if access == "" {
+		access = "NS"
+	}
+	if !oneOf(access, AccessTypes) {
+		return Site{}, Invalid("AccessType", "must be NS or CNAME")
+	}
+	coverage := in.Coverage
+	if coverage == "" {
+		coverage = "overseas"
+	}
+	if !oneOf(coverage, Coverages) {
+		return Site{}, Invalid("Coverage", "must be domestic, global or overseas")
+	}
+	instance := in.InstanceID
+	if instance == "" {
+		if instance, err = s.DefaultInstanceID(); err != nil {
+			return Site{}, err
+		}
+	}
+	status := SiteActive
+	if s.VerifyOwnership {
+		status = SitePending
+	}
+	now := s.now()
+	site := Site{
+		Name:            name,
+		AccessType:      access,
+		Coverage:        coverage,
+		Status:          status,
+		InstanceID:      instance,
+		ResourceGroupID: in.ResourceGroupID,
+		VerifyCode:      "verify_" + s.hexID(16),
+		Created:         now,
+		Updated:         now,
+	}
+	for attempt := 0; ; attempt++ {
+		site.ID = s.siteID()
+		err = s.Sites.CreateSite(ctx, site)
+		if errors.Is(err, ErrExists) && attempt < 5 {
+			continue // an id clash: draw again
+		}
+		break
+	}
+	if errors.Is(err, ErrInstanceNotFound) && in.InstanceID != "" {
+		return Site{}, &ParamError{Param: "InstanceId", Err: ErrInstanceNotFound}
+	}
+	if err != nil {
+		return Site{}, err
+	}
+	return s.Sites.Site(ctx, site.ID)
+}
+
+// siteID draws a 13-digit site id, the shape ESA's have.
+func (s *Service) siteID() int64 {
+	var b [8]byte
+	s.random(b[:])
+	const lo, span = 1_000_000_000_000, 9_000_000_000_000
+	return lo + int64(binary.BigEndian.Uint64(b[:])%span)
+}
+
+// hexID returns n random bytes in lowercase hex.
+func (s *Service) hexID(n int) string {
+	b := make([]byte, n)
+	s.random(b)
+	return hex.EncodeToString(b)
+}
+
+// Site returns the site with that id, or ErrSiteNotFound.
+func (s *Service) Site(ctx context.Context, id int64) (Site, error) {
+	return s.Sites.Site(ctx, id)
+}
+
+// DeleteSite removes a site and everything that belongs to it.
+func (s *Service) DeleteSite(ctx context.Context, id int64) error {
+	return s.Sites.DeleteSite(ctx, id)
+}
+
+// ListSites checks f and returns one page of matching sites and the total count.
+func (s *Service) ListSites(ctx context.Context, f SiteFilter) ([]Site, int, error) {
+	f.Name = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f.Name), "."))
+	if f.NameMatch == "" {
+		f.NameMatch = MatchExact
+	}
+	if !oneOf(f.NameMatch, []string{MatchExact, MatchPrefix, MatchSuffix, MatchFuzzy}) {
+		return nil, 0, Invalid("SiteSearchType", "must be exact, prefix, suffix or fuzzy")
+	}
+	if f.Status != "" && !oneOf(f.Status, SiteStatuses) {
+		return nil, 0, Invalid("Status", "must be pending, active, offline or moved")
+	}
+	if f.AccessType != "" && !oneOf(f.AccessType, AccessTypes) {
+		return nil, 0, Invalid("AccessType", "must be NS or CNAME")
+	}
+	if f.Coverage != "" && !oneOf(f.Coverage, Coverages) {
+		return nil, 0, Invalid("Coverage", "must be domestic, global or overseas")
+	}
+	return s.Sites.ListSites(ctx, f)
+}
+
+// PurchaseInput is what PurchasePlan takes. esacert bills nothing: the
+// instance exists from the moment the call succeeds.
+type PurchaseInput struct {
+	PlanName   string
+	PlanCode   string
+	Coverage   string // comma-separated; default all three
+	ChargeType string // PREPAY (default) or POSTPAY
+	Period     int    // months; default 1
+	AutoRenew  bool
+	Amount     int // only 1 (or 0, meaning 1) is accepted
+	// SiteName, when set, creates that site on the new instance as well, with
+	// AccessType (default NS).
+	SiteName   string
+	AccessType string
+}
+
+// PurchasePlan creates a plan instance, running at once.
+func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance, error) {
+	p, err := resolvePlan(in.PlanName, in.PlanCode)
+	if err != nil {
+		return Instance{}, err
+	}
+	coverage := in.Coverage
+	if coverage == "" {
+		coverage = strings.Join(Coverages, ",")
+	}
+	for _, c := range strings.Split(coverage, ",") {
+		if !oneOf(c, Coverages) {
+			return Instance{}, Invalid("Coverage", "must be domestic, global or overseas")
+		}
+	}
+	billing := strings.ToUpper(in.ChargeType)
+	switch billing {
+	case "":
+		billing = "PREPAY"
+	case "PREPAY", "POSTPAY":
+	default:
+		return Instance{}, Invalid("ChargeType", "must be PREPAY or POSTPAY")
+	}
+	period := in.Period
+	if period == 0 {
+		period = 1
+	}
+	if period < 0 || period > 120 {
+		return Instance{}, Invalid("Period", "must be between 1 and 120 months")
+	}
+	if in.Amount < 0 || in.Amount > 1 {
+		return Instance{}, Invalid("Amount", "one instance is purchased per call")
+	}
+	var site CreateSiteInput
+	if in.SiteName != "" {
+		name, err := CanonicalSiteName("SiteName", in.SiteName)
+		if err != nil {
+			return Instance{}, err
+		}
+		site = CreateSiteInput{Name: name, AccessType: in.AccessType, Coverage: strings.Split(coverage, ",")[0]}
+		if site.AccessType != "" && !oneOf(site.AccessType, AccessTypes) {
+			return Instance{}, Invalid("Type", "must be NS or CNAME")
+		}
+		if _, n, err := s.Sites.ListSites(ctx, SiteFilter{Name: name, NameMatch: MatchExact, Page: Page{Limit: 1}}); err != nil {
+			return Instance{}, err
+		} else if n > 0 {
+			return Instance{}, ErrSiteExists
+		}
+	}
+	now := s.now()
+	inst := Instance{
+		Plan:        p,
+		OrderID:     fmt.Sprint(s.siteID()),
+		Coverage:    coverage,
+		BillingMode: billing,
+		AutoRenew:   in.AutoRenew,
+		Period:      period,
+		SiteQuota:   s.limits(p.Tier).Sites,
+		Status:      InstanceOnline,
+		Created:     now,
+		Expires:     now.AddDate(0, period, 0),
+	}
+	for attempt := 0; ; attempt++ {
+		inst.ID = "esa-site-" + s.hexID(6)
+		err = s.Sites.CreateInstance(ctx, inst)
+		if errors.Is(err, ErrExists) && attempt < 5 {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return Instance{}, err
+	}
+	if site.Name != "" {
+		site.InstanceID = inst.ID
+		if _, err := s.CreateSite(ctx, site); err != nil {
+			return Instance{}, fmt.Errorf("create site %s on new instance %s: %w", site.Name, inst.ID, err)
+		}
+	}
+	return inst, nil
+}
+
+// Instance returns the plan instance with that id, or ErrInstanceNotFound.
+func (s *Service) Instance(ctx context.Context, id string) (Instance, error) {
+	return s.Sites.Instance(ctx, id)
+}
+
+// ListInstances checks f and returns one page of matching instances.
+func (s *Service) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error) {
+	if f.Status != "" && !oneOf(f.Status, []string{InstanceOnline, "offline", "disable", "overdue"}) {
+		return nil, 0, Invalid("Status", "must be online, offline, disable or overdue")
+	}
+	if f.PlanType != "" && !oneOf(f.PlanType, []string{"normal", "enterprise"}) {
+		return nil, 0, Invalid("PlanType", "must be normal or enterprise")
+	}
+	return s.Sites.ListInstances(ctx, f)
+}
+
+// PlanType is "enterprise" for the enterprise tier and "normal" otherwise.
+func (in Instance) PlanType() string {
+	if in.Plan.Tier == TierEnterprise {
+		return "enterprise"
+	}
+	return "normal"
+}
+
+// Paging turns a 1-based page number and a page size (0 for either means the
+// default) into a Page, checking both.
+func Paging(number, size int64, defaultSize, maxSize int) (Page, error) {
+	if number == 0 {
+		number = 1
+	}
+	if number < 1 || number > 1_000_000 {
+		return Page{}, Invalid("PageNumber", "must be 1 or more")
+	}
+	if size == 0 {
+		size = int64(defaultSize)
+	}
+	if size < 1 || size > int64(maxSize) {
+		return Page{}, Invalid("PageSize", fmt.Sprintf("must be between 1 and %d", maxSize))
+	}
+	return Page{Offset: int((number - 1) * size), Limit: int(size)}, nil
+}

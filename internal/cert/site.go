@@ -1,0 +1,108 @@
+package cert
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Site statuses, as ESA names them.
+const (
+	SiteActive  = "active"
+	SitePending = "pending"
+	SiteOffline = "offline"
+	SiteMoved   = "moved"
+)
+
+// Access types and coverages a site may have.
+var (
+	AccessTypes  = []string{"NS", "CNAME"}
+	Coverages    = []string{"domestic", "global", "overseas"}
+	SiteStatuses = []string{SitePending, SiteActive, SiteOffline, SiteMoved}
+)
+
+// Site is a registrable domain whose host names esacert serves. Sites are
+// values: the store hands out copies, and nothing shares them.
+type Site struct {
+	ID              int64
+	Name            string // lowercase, no trailing dot; unique across the service
+	AccessType      string // NS or CNAME
+	Coverage        string // domestic, global or overseas
+	Status          string // pending, active, offline or moved
+	InstanceID      string // the plan instance the site is attached to
+	ResourceGroupID string
+	VerifyCode      string
+	Created         time.Time
+	Updated         time.Time
+
+	// PlanName and SubscribeType are the attached instance's, filled in by the
+	// store on reads; they are not stored with the site.
+	PlanName      string
+	SubscribeType string
+}
+
+// CanonicalSiteName lowercases name, drops one trailing dot and checks that the
+// result is a DNS name of at least two labels that is not itself a public
+// suffix (so "com" and "co.uk" are refused, "example.co.uk" is fine). It
+// returns a ParamError naming param when the name is not acceptable.
+func CanonicalSiteName(param, name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		return "", Missing(param)
+	}
+	n = strings.TrimSuffix(n, ".")
+	if err := checkHostname(n); err != "" {
+		return "", Invalid(param, err)
+	}
+	if !strings.Contains(n, ".") {
+		return "", Invalid(param, "a site name needs at least two labels, such as example.com")
+	}
+	if _, err := publicsuffix.EffectiveTLDPlusOne(n); err != nil {
+		return "", Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
+	}
+	return n, nil
+}
+
+// checkHostname returns why n is not a valid lowercase DNS host name, or "".
+func checkHostname(n string) string {
+	if len(n) > 253 {
+		return "a domain name is at most 253 characters long"
+	}
+	if _, err := netip.ParseAddr(n); err == nil {
+		return "an IP address is not a domain name"
+	}
+	for _, label := range strings.Split(n, ".") {
+		if label == "" {
+			return "a domain name cannot have an empty label"
+		}
+		if len(label) > 63 {
+			return "a domain name label is at most 63 characters long"
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "a domain name label cannot start or end with a hyphen"
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "a domain name may hold only letters, digits, hyphens and dots (use punycode for international names)"
+			}
+		}
+	}
+	last := n[strings.LastIndexByte(n, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
+		return "the top-level label of a domain name cannot be numeric"
+	}
+	return ""
+}
+
+// oneOf reports whether v is in set.
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,70 @@
+package cert
+
+import (
+	"context"
+	"time"
+)
+
+// SiteStore is what the site and plan use cases need from storage. Methods are
+// safe for concurrent use. They return domain sentinels, never driver errors:
+// ErrNotFound for a missing row unless a method names a more specific one.
+type SiteStore interface {
+	// CreateSite inserts s. In one transaction it checks that s.InstanceID
+	// names an instance (else ErrInstanceNotFound), that the instance has room
+	// (else ErrSiteQuota) and that no site has s.Name (else ErrSiteExists). A
+	// clash on s.ID returns ErrExists, so the caller can pick another id.
+	CreateSite(ctx context.Context, s Site) error
+	// Site returns the site with that id, or ErrSiteNotFound.
+	Site(ctx context.Context, id int64) (Site, error)
+	// ListSites returns one page of the sites that match f, and how many match in all.
+	ListSites(ctx context.Context, f SiteFilter) ([]Site, int, error)
+	// DeleteSite removes the site and everything that belongs to it, or returns ErrSiteNotFound.
+	DeleteSite(ctx context.Context, id int64) error
+	// CreateInstance inserts a plan instance; an existing id is ErrExists.
+	CreateInstance(ctx context.Context, in Instance) error
+	// Instance returns the instance with that id, or ErrInstanceNotFound.
+	Instance(ctx context.Context, id string) (Instance, error)
+	// ListInstances returns one page of the instances that match f, each with
+	// its sites, and how many match in all.
+	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error)
+}
+
+// Search modes of SiteFilter.NameMatch.
+const (
+	MatchExact  = "exact"
+	MatchPrefix = "prefix"
+	MatchSuffix = "suffix"
+	MatchFuzzy  = "fuzzy"
+)
+
+// SiteFilter selects sites. Zero fields select everything.
+type SiteFilter struct {
+	Name            string // compared as NameMatch says; lowercase
+	NameMatch       string // exact (default), prefix, suffix or fuzzy
+	Status          string
+	AccessType      string
+	Coverage        string
+	SubscribeType   string // the attached instance's subscription type
+	ResourceGroupID string
+	OnlyEnterprise  bool
+	Page            Page
+}
+
+// Page is a window of a result: Offset rows skipped, at most Limit returned.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// InstanceFilter selects plan instances. Zero fields select everything.
+type InstanceFilter struct {
+	ID            string
+	Status        string
+	SubscribeType string
+	PlanType      string // normal or enterprise
+	WithRoomOnly  bool   // only instances that can take one more site
+	ExpiresBefore time.Time
+	SortByExpiry  bool // else by creation time
+	Ascending     bool // else descending
+	Page          Page
+}

@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+const instanceColumns = `id, order_id, plan_name, coverage, billing, auto_renew, period, site_quota,
+	status, is_default, created_us, expires_us`
+
+func scanInstance(r scanner) (cert.Instance, error) {
+	var (
+		in               cert.Instance
+		plan             string
+		autoRenew, deflt int
+		created, expires int64
+	)
+	err := r.Scan(&in.ID, &in.OrderID, &plan, &in.Coverage, &in.BillingMode, &autoRenew, &in.Period,
+		&in.SiteQuota, &in.Status, &deflt, &created, &expires)
+	if err != nil {
+		return cert.Instance{}, err
+	}
+	p, ok := cert.LookupPlan(plan)
+	if !ok {
+		return cert.Instance{}, fmt.Errorf("instance %s has unknown plan %q", in.ID, plan)
+	}
+	in.Plan = p
+	in.AutoRenew, in.Default = autoRenew != 0, deflt != 0
+	in.Created, in.Expires = fromMicros(created), fromMicros(expires)
+	return in, nil
+}
+
+// CreateInstance implements cert.SiteStore.
+func (s *Store) CreateInstance(ctx context.Context, in cert.Instance) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO plan_instances (`+instanceColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		in.ID, in.OrderID, in.Plan.Name, in.Coverage, in.BillingMode, boolInt(in.AutoRenew), in.Period,
+		in.SiteQuota, in.Status, boolInt(in.Default), micros(in.Created), micros(in.Expires))
+	if violation(err) != "" {
+		return cert.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("insert plan instance %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// Instance implements cert.SiteStore.
+func (s *Store) Instance(ctx context.Context, id string) (cert.Instance, error) {
+	in, err := scanInstance(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.Instance{}, cert.ErrInstanceNotFound
+	}
+	if err != nil {
+		return cert.Instance{}, fmt.Errorf("read plan instance %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// ListInstances implements cert.SiteStore.
+func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cert.Instance, int, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.ID != "" {
+		add(`id = ?`, f.ID)
+	}
+	if f.Status != "" {
+		add(`status = ?`, f.Status)
+	}
+	if f.SubscribeType != "" || f.PlanType != "" {
+		var names []any
+		for _, n := range cert.PlanNames() {
+			p, _ := cert.LookupPlan(n)
+			enterprise := p.Tier == cert.TierEnterprise
+			if (f.SubscribeType == "" || p.SubscribeType == f.SubscribeType) &&
+				(f.PlanType == "" || (f.PlanType == "enterprise") == enterprise) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			return nil, 0, nil
+		}
+		add(`plan_name IN (?`+strings.Repeat(`, ?`, len(names)-1)+`)`, names...)
+	}
+	if f.WithRoomOnly {
+		add(`(site_quota = 0 OR site_quota > (SELECT COUNT(*) FROM sites WHERE sites.instance_id = plan_instances.id))`)
+	}
+	if !f.ExpiresBefore.IsZero() {
+		add(`expires_us > 0 AND expires_us <= ?`, micros(f.ExpiresBefore))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM plan_instances`+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count plan instances: %w", err)
+	}
+	if total == 0 || f.Page.Offset >= total {
+		return nil, total, nil
+	}
+	order := "created_us"
+	if f.SortByExpiry {
+		order = "expires_us"
+	}
+	dir := " DESC"
+	if f.Ascending {
+		dir = " ASC"
+	}
+	q := `SELECT ` + instanceColumns + ` FROM plan_instances` + cond +
+		` ORDER BY ` + order + dir + `, id` + dir + ` LIMIT ? OFFSET ?`
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), append(args, limit(f.Page), f.Page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list plan instances: %w", err)
+	}
+	var list []cert.Instance
+	index := map[string]int{}
+	for rows.Next() {
+		in, err := scanInstance(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("list plan instances: %w", err)
+		}
+		index[in.ID] = len(list)
+		list = append(list, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list plan instances: %w", err)
+	}
+	ids := make([]any, 0, len(list))
+	for _, in := range list {
+		ids = append(ids, in.ID)
+	}
+	rows, err = s.db.QueryContext(ctx, s.rebind(`SELECT instance_id, id, name, status FROM sites
+		WHERE instance_id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`) ORDER BY created_us, id`), ids...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list sites of plan instances: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			inst string
+			ref  cert.SiteRef
+		)
+		if err := rows.Scan(&inst, &ref.ID, &ref.Name, &ref.Status); err != nil {
+			return nil, 0, fmt.Errorf("list sites of plan instances: %w", err)
+		}
+		i := index[inst]
+		list[i].Sites = append(list[i].Sites, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list sites of plan instances: %w", err)
+	}
+	return list, total, nil
+}

@@ -1,0 +1,211 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+var _ cert.SiteStore = (*Store)(nil)
+
+// siteColumns are read by scanSite, in this order, from sites s joined with
+// plan_instances i.
+const siteColumns = `s.id, s.name, s.access_type, s.coverage, s.status, s.instance_id,
+	s.resource_group_id, s.verify_code, s.created_us, s.updated_us, i.plan_name`
+
+const siteFrom = ` FROM sites s JOIN plan_instances i ON i.id = s.instance_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSite(r scanner) (cert.Site, error) {
+	var (
+		s                cert.Site
+		created, updated int64
+		plan             string
+	)
+	err := r.Scan(&s.ID, &s.Name, &s.AccessType, &s.Coverage, &s.Status, &s.InstanceID,
+		&s.ResourceGroupID, &s.VerifyCode, &created, &updated, &plan)
+	if err != nil {
+		return cert.Site{}, err
+	}
+	s.Created, s.Updated = fromMicros(created), fromMicros(updated)
+	if p, ok := cert.LookupPlan(plan); ok {
+		s.PlanName, s.SubscribeType = p.Name, p.SubscribeType
+	} else {
+		s.PlanName = plan
+	}
+	return s, nil
+}
+
+// CreateSite implements cert.SiteStore.
+func (s *Store) CreateSite(ctx context.Context, site cert.Site) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var quota int
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_quota FROM plan_instances WHERE id = ?`+s.forUpdate),
+			site.InstanceID).Scan(&quota)
+		if errors.Is(err, sql.ErrNoRows) {
+			return cert.ErrInstanceNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if quota > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sites WHERE instance_id = ?`),
+				site.InstanceID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= quota {
+				return cert.ErrSiteQuota
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
+			instance_id, resource_group_id, verify_code, created_us, updated_us)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			site.ID, site.Name, site.AccessType, site.Coverage, site.Status, site.InstanceID,
+			site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated))
+		return err
+	})
+	switch v := violation(err); {
+	case v == "":
+	case v == "pkey":
+		return cert.ErrExists
+	case strings.Contains(v, "name"):
+		return cert.ErrSiteExists
+	default:
+		return fmt.Errorf("insert site %s: %w", site.Name, cert.ErrExists)
+	}
+	if err != nil && !isDomain(err) {
+		return fmt.Errorf("insert site %s: %w", site.Name, err)
+	}
+	return err
+}
+
+// isDomain reports whether err is one of the domain's sentinels, which pass
+// through unwrapped.
+func isDomain(err error) bool {
+	for _, e := range []error{cert.ErrInstanceNotFound, cert.ErrSiteQuota, cert.ErrSiteNotFound,
+		cert.ErrSiteExists, cert.ErrNotFound, cert.ErrExists} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Site implements cert.SiteStore.
+func (s *Store) Site(ctx context.Context, id int64) (cert.Site, error) {
+	site, err := scanSite(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+siteColumns+siteFrom+` WHERE s.id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.Site{}, cert.ErrSiteNotFound
+	}
+	if err != nil {
+		return cert.Site{}, fmt.Errorf("read site %d: %w", id, err)
+	}
+	return site, nil
+}
+
+// ListSites implements cert.SiteStore.
+func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, int, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.Name != "" {
+		switch f.NameMatch {
+		case cert.MatchPrefix:
+			add(`s.name LIKE ? ESCAPE '\'`, like(f.Name)+"%")
+		case cert.MatchSuffix:
+			add(`s.name LIKE ? ESCAPE '\'`, "%"+like(f.Name))
+		case cert.MatchFuzzy:
+			add(`s.name LIKE ? ESCAPE '\'`, "%"+like(f.Name)+"%")
+		default:
+			add(`s.name = ?`, f.Name)
+		}
+	}
+	if f.Status != "" {
+		add(`s.status = ?`, f.Status)
+	}
+	if f.AccessType != "" {
+		add(`s.access_type = ?`, f.AccessType)
+	}
+	if f.Coverage != "" {
+		add(`s.coverage = ?`, f.Coverage)
+	}
+	if f.ResourceGroupID != "" {
+		add(`s.resource_group_id = ?`, f.ResourceGroupID)
+	}
+	if f.SubscribeType != "" || f.OnlyEnterprise {
+		var names []any
+		for _, n := range cert.PlanNames() {
+			p, _ := cert.LookupPlan(n)
+			if (f.SubscribeType == "" || p.SubscribeType == f.SubscribeType) &&
+				(!f.OnlyEnterprise || p.Tier == cert.TierEnterprise) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			return nil, 0, nil
+		}
+		add(`i.plan_name IN (?`+strings.Repeat(`, ?`, len(names)-1)+`)`, names...)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*)`+siteFrom+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count sites: %w", err)
+	}
+	if total == 0 || f.Page.Offset >= total {
+		return nil, total, nil
+	}
+	q := `SELECT ` + siteColumns + siteFrom + cond + ` ORDER BY s.created_us DESC, s.id DESC LIMIT ? OFFSET ?`
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), append(args, limit(f.Page), f.Page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list sites: %w", err)
+	}
+	defer rows.Close()
+	var sites []cert.Site
+	for rows.Next() {
+		site, err := scanSite(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list sites: %w", err)
+		}
+		sites = append(sites, site)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list sites: %w", err)
+	}
+	return sites, total, nil
+}
+
+// limit is the LIMIT for a page; no limit set means all rows.
+func limit(p cert.Page) int {
+	if p.Limit <= 0 {
+		return 1 << 30
+	}
+	return p.Limit
+}
+
+// DeleteSite implements cert.SiteStore.
+func (s *Store) DeleteSite(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sites WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete site %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete site %d: %w", id, err)
+	} else if n == 0 {
+		return cert.ErrSiteNotFound
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is the database/sql implementation of the domain's storage
+// interfaces. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect string
+	// forUpdate is appended to a SELECT that must lock the rows it reads for
+	// the rest of the transaction ("" on SQLite, whose write transactions are
+	// already serialised by BEGIN IMMEDIATE).
+	forUpdate string
+}
+
+// Open connects to the database that dsn names and brings its schema up to
+// date. A dsn is "postgres://…" or "postgresql://…" for PostgreSQL, or
+// "sqlite:PATH" (or a bare PATH) for a SQLite file, created if missing.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", s.dialect, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(dsn string) (*Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE"}, nil
+	case dsn == "":
+		return nil, errors.New("sqlstore: empty database DSN")
+	default:
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if strings.Contains(path, "?") {
+			return nil, errors.New("sqlstore: a sqlite DSN is a file path and takes no options")
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		// One writer at a time is SQLite's rule; readers run beside it in WAL
+		// mode. A small pool keeps reads parallel without piling up writers.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		return &Store{db: db, dialect: SQLite}, nil
+	}
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// migrate applies, in order and each in its own transaction, the migrations
+// of the store's dialect that the database has not seen.
+func (s *Store) migrate(ctx context.Context) error {
+	dir := "migrations/" + s.dialect
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("sqlstore: read migrations: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		n, _, ok := strings.Cut(name, "_")
+		version, err := strconv.Atoi(n)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return fmt.Errorf("sqlstore: migration %s is not named NNN_name.sql", name)
+		}
+		body, err := migrations.ReadFile(dir + "/" + name)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if s.dialect == Postgres {
+				// Nodes starting at once take turns; the loser sees the version applied.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283561)`); err != nil {
+					return err
+				}
+			}
+			var seen int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&seen); err != nil {
+				return err
+			}
+			if seen > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)`),
+				version, name, time.Now().UnixMicro())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlstore: apply migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// rebind rewrites ? placeholders as $1, $2, … for PostgreSQL.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// violation tells what kind of uniqueness violation err is: "pkey" for a
+// primary key, the index or constraint name for another unique constraint, or
+// "" when err is no uniqueness violation.
+func violation(err error) string {
+	var le *sqlite.Error
+	if errors.As(err, &le) {
+		switch le.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return "pkey"
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			// "UNIQUE constraint failed: sites.name": report the column list.
+			msg := le.Error()
+			if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+				return strings.TrimSpace(msg[i+len("failed: "):])
+			}
+			return "unique"
+		}
+		return ""
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		if strings.HasSuffix(pe.ConstraintName, "_pkey") {
+			return "pkey"
+		}
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// like escapes s for a LIKE pattern with ESCAPE '\'.
+func like(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// OpenRaw opens a PostgreSQL connection without touching the schema, for
+// administrative statements in tests and tools (CREATE DATABASE).
+func OpenRaw(dsn string) (*sql.DB, error) {
+	return sql.Open("pgx", dsn)
+}

@@ -1,0 +1,279 @@
+// Package storetest is the conformance suite for implementations of the
+// domain's storage interfaces. Every dialect of sqlstore runs it, so that a
+// behaviour holds on SQLite and PostgreSQL alike.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/google/go-cmp/cmp"
+)
+
+// now is the fixed time the suite's records carry.
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// Run runs the suite. newStore returns an empty store for one subtest; it
+// is called once per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) cert.SiteStore) {
+	t.Run("sites", func(t *testing.T) { testSites(t, newStore(t)) })
+	t.Run("site_list", func(t *testing.T) { testSiteList(t, newStore(t)) })
+	t.Run("site_quota_race", func(t *testing.T) { testSiteQuotaRace(t, newStore(t)) })
+	t.Run("instances", func(t *testing.T) { testInstances(t, newStore(t)) })
+}
+
+func instance(id, plan string, quota int, created time.Time) cert.Instance {
+	p, ok := cert.LookupPlan(plan)
+	if !ok {
+		panic("unknown plan " + plan)
+	}
+	return cert.Instance{ID: id, OrderID: "1", Plan: p, Coverage: "overseas", BillingMode: "PREPAY",
+		Period: 1, SiteQuota: quota, Status: cert.InstanceOnline, Created: created, Expires: created.AddDate(0, 1, 0)}
+}
+
+func site(id int64, name, inst string, created time.Time) cert.Site {
+	return cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+		InstanceID: inst, VerifyCode: "verify_x", Created: created, Updated: created}
+}
+
+func mustInstance(t *testing.T, s cert.SiteStore, in cert.Instance) {
+	t.Helper()
+	if err := s.CreateInstance(t.Context(), in); err != nil {
+		t.Fatalf("CreateInstance(%s): %v", in.ID, err)
+	}
+}
+
+func mustSite(t *testing.T, s cert.SiteStore, site cert.Site) {
+	t.Helper()
+	if err := s.CreateSite(t.Context(), site); err != nil {
+		t.Fatalf("CreateSite(%s): %v", site.Name, err)
+	}
+}
+
+func testSites(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-a", "basic", 0, now))
+	want := site(1000000000001, "example.com", "inst-a", now)
+	want.ResourceGroupID = "rg-1"
+	mustSite(t, s, want)
+
+	got, err := s.Site(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("Site: %v", err)
+	}
+	want.PlanName, want.SubscribeType = "basic", "basicplan"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Site (-want +got):\n%s", diff)
+	}
+
+	tests := []struct {
+		name string
+		site cert.Site
+		want error
+	}{
+		{"fail/same_name", site(1000000000002, "example.com", "inst-a", now), cert.ErrSiteExists},
+		{"fail/same_id", site(1000000000001, "other.com", "inst-a", now), cert.ErrExists},
+		{"fail/no_instance", site(1000000000003, "third.com", "inst-none", now), cert.ErrInstanceNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.CreateSite(ctx, tt.site)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("CreateSite = %v, want %v", err, tt.want)
+			}
+			if tt.want != cert.ErrExists && errors.Is(err, cert.ErrExists) {
+				t.Fatalf("CreateSite = %v, which also matches ErrExists", err)
+			}
+		})
+	}
+
+	if _, err := s.Site(ctx, 42); !errors.Is(err, cert.ErrSiteNotFound) {
+		t.Errorf("Site(missing) = %v, want ErrSiteNotFound", err)
+	}
+	if err := s.DeleteSite(ctx, want.ID); err != nil {
+		t.Fatalf("DeleteSite: %v", err)
+	}
+	if _, err := s.Site(ctx, want.ID); !errors.Is(err, cert.ErrSiteNotFound) {
+		t.Errorf("Site(deleted) = %v, want ErrSiteNotFound", err)
+	}
+	if err := s.DeleteSite(ctx, want.ID); !errors.Is(err, cert.ErrSiteNotFound) {
+		t.Errorf("DeleteSite(deleted) = %v, want ErrSiteNotFound", err)
+	}
+	// The name is free again.
+	mustSite(t, s, site(1000000000004, "example.com", "inst-a", now))
+}
+
+func names(sites []cert.Site) []string {
+	var n []string
+	for _, s := range sites {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+func testSiteList(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-basic", "basic", 0, now))
+	mustInstance(t, s, instance("inst-ent", "enterpriseplan", 0, now))
+	all := []string{"a-example.com", "b-example.com", "example.org", "sub_x.example.net", "zeta.io"}
+	for i, n := range all {
+		st := site(int64(2000000000000+i), n, "inst-basic", now.Add(time.Duration(i)*time.Second))
+		if n == "example.org" {
+			st.InstanceID, st.AccessType, st.Status = "inst-ent", "CNAME", cert.SitePending
+		}
+		mustSite(t, s, st)
+	}
+	tests := []struct {
+		name      string
+		f         cert.SiteFilter
+		want      []string
+		wantTotal int
+	}{
+		{"ok/all_newest_first", cert.SiteFilter{}, []string{"zeta.io", "sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 5},
+		{"ok/exact", cert.SiteFilter{Name: "example.org", NameMatch: cert.MatchExact}, []string{"example.org"}, 1},
+		{"ok/exact_is_not_substring", cert.SiteFilter{Name: "example", NameMatch: cert.MatchExact}, nil, 0},
+		{"ok/prefix", cert.SiteFilter{Name: "a-", NameMatch: cert.MatchPrefix}, []string{"a-example.com"}, 1},
+		{"ok/suffix", cert.SiteFilter{Name: "example.com", NameMatch: cert.MatchSuffix}, []string{"b-example.com", "a-example.com"}, 2},
+		{"ok/fuzzy", cert.SiteFilter{Name: "example", NameMatch: cert.MatchFuzzy}, []string{"sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 4},
+		{"ok/like_wildcards_are_literal", cert.SiteFilter{Name: "a_e", NameMatch: cert.MatchFuzzy}, nil, 0},
+		{"ok/percent_is_literal", cert.SiteFilter{Name: "%", NameMatch: cert.MatchFuzzy}, nil, 0},
+		{"ok/underscore_literal", cert.SiteFilter{Name: "sub_x", NameMatch: cert.MatchPrefix}, []string{"sub_x.example.net"}, 1},
+		{"ok/status", cert.SiteFilter{Status: cert.SitePending}, []string{"example.org"}, 1},
+		{"ok/access_type", cert.SiteFilter{AccessType: "CNAME"}, []string{"example.org"}, 1},
+		{"ok/subscribe_type", cert.SiteFilter{SubscribeType: "enterpriseplan"}, []string{"example.org"}, 1},
+		{"ok/only_enterprise", cert.SiteFilter{OnlyEnterprise: true}, []string{"example.org"}, 1},
+		{"ok/page_2", cert.SiteFilter{Page: cert.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
+		{"ok/page_past_end", cert.SiteFilter{Page: cert.Page{Offset: 10, Limit: 2}}, nil, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, total, err := s.ListSites(ctx, tt.f)
+			if err != nil {
+				t.Fatalf("ListSites: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, names(got)); diff != "" {
+				t.Errorf("ListSites names (-want +got):\n%s", diff)
+			}
+			if total != tt.wantTotal {
+				t.Errorf("ListSites total = %d, want %d", total, tt.wantTotal)
+			}
+		})
+	}
+}
+
+// testSiteQuotaRace creates sites on an instance with room for three from
+// many goroutines at once: exactly three must succeed.
+func testSiteQuotaRace(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-q", "basic", 3, now))
+	const n = 12
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ok      int
+		unknown []error
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.CreateSite(ctx, site(int64(3000000000000+i), fmt.Sprintf("race%d.com", i), "inst-q", now))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, cert.ErrSiteQuota):
+			default:
+				unknown = append(unknown, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(unknown) > 0 {
+		t.Fatalf("unexpected errors: %v", unknown)
+	}
+	if ok != 3 {
+		t.Fatalf("%d sites created on an instance with room for 3", ok)
+	}
+	_, total, err := s.ListSites(ctx, cert.SiteFilter{})
+	if err != nil || total != 3 {
+		t.Fatalf("ListSites total = %d, %v; want 3", total, err)
+	}
+}
+
+func testInstances(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	a := instance("inst-1", "basic", 1, now)
+	b := instance("inst-2", "high", 0, now.Add(time.Hour))
+	c := instance("inst-3", "enterpriseplan", 2, now.Add(2*time.Hour))
+	c.AutoRenew, c.Default = true, true
+	for _, in := range []cert.Instance{a, b, c} {
+		mustInstance(t, s, in)
+	}
+	if err := s.CreateInstance(ctx, a); !errors.Is(err, cert.ErrExists) {
+		t.Errorf("CreateInstance(again) = %v, want ErrExists", err)
+	}
+	got, err := s.Instance(ctx, "inst-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("Instance (-want +got):\n%s", diff)
+	}
+	if _, err := s.Instance(ctx, "nope"); !errors.Is(err, cert.ErrInstanceNotFound) {
+		t.Errorf("Instance(missing) = %v, want ErrInstanceNotFound", err)
+	}
+	mustSite(t, s, site(4000000000001, "one.com", "inst-1", now))
+	mustSite(t, s, site(4000000000002, "two.com", "inst-3", now))
+	if err := s.CreateSite(ctx, site(4000000000003, "three.com", "inst-1", now)); !errors.Is(err, cert.ErrSiteQuota) {
+		t.Errorf("CreateSite(full instance) = %v, want ErrSiteQuota", err)
+	}
+
+	ids := func(list []cert.Instance) []string {
+		var out []string
+		for _, in := range list {
+			out = append(out, in.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		f    cert.InstanceFilter
+		want []string
+	}{
+		{"ok/all_newest_first", cert.InstanceFilter{}, []string{"inst-3", "inst-2", "inst-1"}},
+		{"ok/ascending", cert.InstanceFilter{Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
+		{"ok/by_id", cert.InstanceFilter{ID: "inst-2"}, []string{"inst-2"}},
+		{"ok/with_room", cert.InstanceFilter{WithRoomOnly: true}, []string{"inst-3", "inst-2"}},
+		{"ok/enterprise", cert.InstanceFilter{PlanType: "enterprise"}, []string{"inst-3"}},
+		{"ok/subscribe_type", cert.InstanceFilter{SubscribeType: "advancedplan"}, []string{"inst-2"}},
+		{"ok/unknown_id", cert.InstanceFilter{ID: "nope"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, total, err := s.ListInstances(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, ids(got)); diff != "" {
+				t.Errorf("ListInstances (-want +got):\n%s", diff)
+			}
+			if total != len(tt.want) {
+				t.Errorf("total = %d, want %d", total, len(tt.want))
+			}
+		})
+	}
+	list, _, err := s.ListInstances(ctx, cert.InstanceFilter{ID: "inst-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSites := []cert.SiteRef{{ID: 4000000000001, Name: "one.com", Status: cert.SiteActive}}
+	if diff := cmp.Diff(wantSites, list[0].Sites); diff != "" {
+		t.Errorf("instance sites (-want +got):\n%s", diff)
+	}
+}
