@@ -1,0 +1,26 @@
+package api
+
+import "context"
+
+// action is the one shape of every API action: decode the parameters, call
+// the service, return the result object (RequestId is added by the envelope).
+// Actions never choose an HTTP status: errors go through the error table.
+type action func(s *Server, ctx context.Context, p *params) (any, error)
+
+// ESAVersion is the ESA OpenAPI version esacert speaks.
+const ESAVersion = "2024-09-10"
+
+// versions lists, per API version, every action esacert answers
+// (testdata/actions.golden shows the list).
+var versions = map[string]map[string]action{
+	ESAVersion: {
+		"CreateSite": (*Server).createSite,
+		"GetSite":    (*Server).getSite,
+		"ListSites":  (*Server).listSites,
+		"DeleteSite": (*Server).deleteSite,
+
+		"PurchaseRatePlan":               (*Server).purchaseRatePlan,
+		"ListUserRatePlanInstances":      (*Server).listUserRatePlanInstances,
+		"DescribeRatePlanInstanceStatus": (*Server).describeRatePlanInstanceStatus,
+	},
+}

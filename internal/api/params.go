@@ -1,0 +1,100 @@
+package api
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// params are a request's business parameters: the query and the form body
+// merged, the body winning for a name present in both. Only the first value
+// of a repeated name counts.
+type params struct {
+	v url.Values
+}
+
+// mergeParams merges query and body into one set.
+func mergeParams(query, body url.Values) url.Values {
+	m := make(url.Values, len(query)+len(body))
+	for k, v := range query {
+		m[k] = v
+	}
+	for k, v := range body {
+		m[k] = v
+	}
+	return m
+}
+
+// str returns the parameter's value, or "".
+func (p *params) str(name string) string { return p.v.Get(name) }
+
+// has reports whether the parameter was sent, even empty.
+func (p *params) has(name string) bool { _, ok := p.v[name]; return ok }
+
+// required returns the parameter's value, or a ParamError when it is absent or empty.
+func (p *params) required(name string) (string, error) {
+	v := p.v.Get(name)
+	if v == "" {
+		return "", cert.Missing(name)
+	}
+	return v, nil
+}
+
+// int64 parses an integer parameter; an absent or empty one is 0.
+func (p *params) int64(name string) (int64, error) {
+	v := strings.TrimSpace(p.v.Get(name))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, cert.Invalid(name, "must be an integer")
+	}
+	return n, nil
+}
+
+// requiredInt64 parses a required integer parameter.
+func (p *params) requiredInt64(name string) (int64, error) {
+	if strings.TrimSpace(p.v.Get(name)) == "" {
+		return 0, cert.Missing(name)
+	}
+	return p.int64(name)
+}
+
+// int parses a small integer parameter; an absent or empty one is 0.
+func (p *params) int(name string) (int, error) {
+	n, err := p.int64(name)
+	if err != nil {
+		return 0, err
+	}
+	if n > 1<<31-1 || n < -(1<<31) {
+		return 0, cert.Invalid(name, "is out of range")
+	}
+	return int(n), nil
+}
+
+// boolean parses true/false (any case) or 1/0; an absent or empty one is false.
+func (p *params) boolean(name string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(p.v.Get(name))) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, cert.Invalid(name, "must be true or false")
+}
+
+// page parses PageNumber and PageSize.
+func (p *params) page(defaultSize, maxSize int) (cert.Page, error) {
+	n, err := p.int64("PageNumber")
+	if err != nil {
+		return cert.Page{}, err
+	}
+	size, err := p.int64("PageSize")
+	if err != nil {
+		return cert.Page{}, err
+	}
+	return cert.Paging(n, size, defaultSize, maxSize)
+}

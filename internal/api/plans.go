@@ -1,0 +1,160 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+func (s *Server) purchaseRatePlan(ctx context.Context, p *params) (any, error) {
+	period, err := p.int("Period")
+	if err != nil {
+		return nil, err
+	}
+	amount, err := p.int("Amount")
+	if err != nil {
+		return nil, err
+	}
+	autoRenew, err := p.boolean("AutoRenew")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.boolean("AutoPay"); err != nil {
+		return nil, err
+	}
+	in, err := s.Service.PurchasePlan(ctx, cert.PurchaseInput{
+		PlanName:   p.str("PlanName"),
+		PlanCode:   p.str("PlanCode"),
+		Coverage:   p.str("Coverage"),
+		ChargeType: p.str("ChargeType"),
+		Period:     period,
+		AutoRenew:  autoRenew,
+		Amount:     amount,
+		SiteName:   p.str("SiteName"),
+		AccessType: p.str("Type"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{ InstanceId, OrderId string }{in.ID, in.OrderID}, nil
+}
+
+// instanceJSON is one InstanceInfo[] entry of ListUserRatePlanInstances.
+type instanceJSON struct {
+	InstanceId    string
+	PlanName      string
+	PlanType      string
+	SubscribeType string
+	BillingMode   string
+	Coverages     string
+	CreateTime    string
+	ExpireTime    string `json:",omitempty"`
+	Duration      int
+	SiteQuota     string
+	Status        string
+	RenewalStatus string
+	Sites         []instanceSiteJSON
+}
+
+type instanceSiteJSON struct {
+	SiteId     int64
+	SiteName   string
+	SiteStatus string
+}
+
+func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any, error) {
+	page, err := p.page(20, 500)
+	if err != nil {
+		return nil, err
+	}
+	withRoom, err := p.boolean("CheckRemainingSiteQuota")
+	if err != nil {
+		return nil, err
+	}
+	days, err := p.int("RemainingExpireDays")
+	if err != nil {
+		return nil, err
+	}
+	if days < 0 {
+		return nil, cert.Invalid("RemainingExpireDays", "must be a positive number of days")
+	}
+	f := cert.InstanceFilter{
+		ID:            p.str("InstanceId"),
+		Status:        p.str("Status"),
+		SubscribeType: p.str("SubscribeType"),
+		PlanType:      p.str("PlanType"),
+		WithRoomOnly:  withRoom,
+		Page:          page,
+	}
+	if days > 0 {
+		f.ExpiresBefore = s.now().Add(time.Duration(days) * 24 * time.Hour)
+	}
+	switch p.str("SortBy") {
+	case "", "CreateTime":
+	case "ExpireTime":
+		f.SortByExpiry = true
+	default:
+		return nil, cert.Invalid("SortBy", "must be CreateTime or ExpireTime")
+	}
+	switch p.str("SortOrder") {
+	case "", "desc":
+	case "asc":
+		f.Ascending = true
+	default:
+		return nil, cert.Invalid("SortOrder", "must be asc or desc")
+	}
+	list, total, err := s.Service.ListInstances(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		InstanceInfo []instanceJSON
+		PageNumber   int
+		PageSize     int
+		TotalCount   int
+		TotalPage    int
+	}{InstanceInfo: []instanceJSON{}, PageNumber: page.Offset/page.Limit + 1, PageSize: page.Limit,
+		TotalCount: total, TotalPage: (total + page.Limit - 1) / page.Limit}
+	for _, in := range list {
+		j := instanceJSON{
+			InstanceId:    in.ID,
+			PlanName:      in.Plan.Name,
+			PlanType:      in.PlanType(),
+			SubscribeType: in.Plan.SubscribeType,
+			BillingMode:   in.BillingMode,
+			Coverages:     in.Coverage,
+			CreateTime:    fmtSiteTime(in.Created),
+			ExpireTime:    fmtSiteTime(in.Expires),
+			Duration:      in.Period,
+			SiteQuota:     "unlimited",
+			Status:        in.Status,
+			RenewalStatus: "not_renewal",
+			Sites:         []instanceSiteJSON{},
+		}
+		if in.SiteQuota > 0 {
+			j.SiteQuota = fmt.Sprint(in.SiteQuota)
+		}
+		if in.AutoRenew {
+			j.RenewalStatus = "auto_renewal"
+		}
+		for _, ref := range in.Sites {
+			j.Sites = append(j.Sites, instanceSiteJSON{ref.ID, ref.Name, ref.Status})
+		}
+		out.InstanceInfo = append(out.InstanceInfo, j)
+	}
+	return out, nil
+}
+
+func (s *Server) describeRatePlanInstanceStatus(ctx context.Context, p *params) (any, error) {
+	id, err := p.required("InstanceId")
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.Service.Instance(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ InstanceId, InstanceStatus string }{in.ID, cert.InstanceRunning}, nil
+}

@@ -1,0 +1,220 @@
+// Package config is the only reader of esacert's flags, environment and
+// configuration file. Load builds one Config with the precedence
+// flags > environment > file > defaults; Validate reports every problem at once.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// Config is everything an esacert node is started with. The zero value is
+// not useful; Load fills in the defaults documented on each field.
+type Config struct {
+	// DataDir holds the SQLite database, the root access key and the master
+	// key. Default ./esacert-data.
+	DataDir string `json:"data"`
+	// DB is the database DSN: "sqlite:PATH" or "postgres://…". Default: the
+	// SQLite file esacert.db in DataDir.
+	DB string `json:"db"`
+	// APIAddr is where the OpenAPI endpoint listens. Default 127.0.0.1:8787.
+	APIAddr string `json:"api_addr"`
+	// APITLSCert and APITLSKey, both set, serve the API over HTTPS.
+	APITLSCert string `json:"api_tls_cert"`
+	APITLSKey  string `json:"api_tls_key"`
+	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
+	HTTPSAddr string `json:"https_addr"`
+	HTTPAddr  string `json:"http_addr"`
+	// DefaultPlan is the plan of the instance that sites created without an
+	// InstanceId join. Default basic.
+	DefaultPlan string `json:"default_plan"`
+	// VerifySiteOwnership makes new sites pending until verified. Default false.
+	VerifySiteOwnership bool `json:"verify_site_ownership"`
+	// NameServers is the comma-separated list shown for NS sites. Default none.
+	NameServers string `json:"name_servers"`
+	// CnameZone is the CNAME suffix shown for CNAME sites. Default none.
+	CnameZone string `json:"cname_zone"`
+	// LogFormat is json or text. Default json.
+	LogFormat string `json:"log_format"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `json:"log_level"`
+
+	// AccessKeyID and AccessKeySecret, from the environment only
+	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
+	// When unset, the root key is read from or generated into DataDir.
+	AccessKeyID     string `json:"-"`
+	AccessKeySecret string `json:"-"`
+}
+
+// option is one setting: its flag, its environment variable and where it goes.
+type option struct {
+	flag, env, usage string
+	str              func(c *Config) *string
+	boolean          func(c *Config) *bool
+}
+
+var options = []option{
+	{flag: "data", env: "ESACERT_DATA", usage: "directory for the database, the root access key and the master key (default ./esacert-data)", str: func(c *Config) *string { return &c.DataDir }},
+	{flag: "db", env: "ESACERT_DB", usage: "database DSN: sqlite:PATH or postgres://… (default: esacert.db in --data)", str: func(c *Config) *string { return &c.DB }},
+	{flag: "api-addr", env: "ESACERT_API_ADDR", usage: "address of the OpenAPI endpoint (default 127.0.0.1:8787)", str: func(c *Config) *string { return &c.APIAddr }},
+	{flag: "api-tls-cert", env: "ESACERT_API_TLS_CERT", usage: "PEM certificate chain to serve the API over HTTPS (with --api-tls-key)", str: func(c *Config) *string { return &c.APITLSCert }},
+	{flag: "api-tls-key", env: "ESACERT_API_TLS_KEY", usage: "PEM private key to serve the API over HTTPS (with --api-tls-cert)", str: func(c *Config) *string { return &c.APITLSKey }},
+	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
+	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
+	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
+	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
+	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
+	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
+	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
+	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
+}
+
+// Defaults returns a Config holding only the defaults.
+func Defaults() Config {
+	return Config{
+		DataDir:     "./esacert-data",
+		APIAddr:     "127.0.0.1:8787",
+		HTTPSAddr:   ":8443",
+		HTTPAddr:    ":8080",
+		DefaultPlan: "basic",
+		LogFormat:   "json",
+		LogLevel:    "info",
+	}
+}
+
+// Load parses args (the words after the subcommand) and the environment
+// that getenv reads, over the JSON file named by --config or ESACERT_CONFIG,
+// over the defaults. Unknown flags and unknown file keys are errors. The
+// result is validated.
+func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "JSON configuration file (env ESACERT_CONFIG)")
+	var parsed Config
+	for _, o := range options {
+		usage := o.usage + " (env " + o.env + ")"
+		if o.str != nil {
+			fs.StringVar(o.str(&parsed), o.flag, "", usage)
+		} else {
+			fs.BoolVar(o.boolean(&parsed), o.flag, false, usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	c := Defaults()
+	file := *configFile
+	if file == "" {
+		file = getenv("ESACERT_CONFIG")
+	}
+	if file != "" {
+		if err := loadFile(file, &c); err != nil {
+			return Config{}, err
+		}
+	}
+	var errs []error
+	for _, o := range options {
+		switch {
+		case set[o.flag] && o.str != nil:
+			*o.str(&c) = *o.str(&parsed)
+		case set[o.flag]:
+			*o.boolean(&c) = *o.boolean(&parsed)
+		case getenv(o.env) != "" && o.str != nil:
+			*o.str(&c) = getenv(o.env)
+		case getenv(o.env) != "":
+			b, err := strconv.ParseBool(getenv(o.env))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", o.env, getenv(o.env)))
+			}
+			*o.boolean(&c) = b
+		}
+	}
+	c.AccessKeyID = getenv("ESACERT_ACCESS_KEY_ID")
+	c.AccessKeySecret = getenv("ESACERT_ACCESS_KEY_SECRET")
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "esacert.db")
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// loadFile reads a JSON configuration file strictly: unknown keys are errors.
+func loadFile(path string, c *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports every problem in c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" {
+		bad("--data must not be empty")
+	}
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		bad("--db must be sqlite:PATH or a postgres:// DSN, not %q", redactDSN(c.DB))
+	}
+	for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			bad("%s %q is not HOST:PORT", a.flag, a.addr)
+		}
+	}
+	if (c.APITLSCert == "") != (c.APITLSKey == "") {
+		bad("--api-tls-cert and --api-tls-key go together")
+	}
+	if _, ok := cert.LookupPlan(c.DefaultPlan); !ok {
+		bad("--default-plan %q is not a plan; use one of %s", c.DefaultPlan, strings.Join(cert.PlanNames(), ", "))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("--log-format must be json or text")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level must be debug, info, warn or error")
+	}
+	if (c.AccessKeyID == "") != (c.AccessKeySecret == "") {
+		bad("ESACERT_ACCESS_KEY_ID and ESACERT_ACCESS_KEY_SECRET go together")
+	}
+	return errors.Join(errs...)
+}
+
+// redactDSN hides a password in a DSN shown in an error.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			return dsn[:i+3] + "…@" + dsn[at+1:]
+		}
+	}
+	return dsn
+}

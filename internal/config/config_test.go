@@ -1,0 +1,93 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoad(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "esacert.json")
+	os.WriteFile(file, []byte(`{"api_addr": "127.0.0.1:9000", "default_plan": "high", "log_level": "debug"}`), 0o600)
+
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(c *Config)
+	}{
+		{"ok/defaults", nil, nil, func(c *Config) {}},
+		{"ok/flags", []string{"--data", "/tmp/d", "--api-addr", ":1", "--verify-site-ownership"}, nil, func(c *Config) {
+			c.DataDir, c.DB, c.APIAddr, c.VerifySiteOwnership = "/tmp/d", "sqlite:/tmp/d/esacert.db", ":1", true
+		}},
+		{"ok/env", nil, map[string]string{"ESACERT_API_ADDR": ":2", "ESACERT_DB": "postgres://u@h/db",
+			"ESACERT_ACCESS_KEY_ID": "id", "ESACERT_ACCESS_KEY_SECRET": "s"}, func(c *Config) {
+			c.APIAddr, c.DB, c.AccessKeyID, c.AccessKeySecret = ":2", "postgres://u@h/db", "id", "s"
+		}},
+		{"ok/flag_beats_env_beats_file", []string{"--config", file, "--api-addr", ":3"},
+			map[string]string{"ESACERT_API_ADDR": ":4", "ESACERT_DEFAULT_PLAN": "medium"}, func(c *Config) {
+				c.APIAddr, c.DefaultPlan, c.LogLevel = ":3", "medium", "debug"
+			}},
+		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
+			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load("serve", tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Defaults()
+			want.DB = "sqlite:esacert-data/esacert.db"
+			tt.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Load (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(file, []byte(`{"api_adr": "x"}`), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string // every one must appear in the error
+	}{
+		{"fail/unknown_flag", []string{"--nope"}, nil, []string{"nope"}},
+		{"fail/unknown_file_key", []string{"--config", file}, nil, []string{"api_adr"}},
+		{"fail/all_at_once", []string{"--api-addr", "nohostport", "--default-plan", "gold", "--log-format", "xml"},
+			map[string]string{"ESACERT_ACCESS_KEY_ID": "only-id"},
+			[]string{"--api-addr", "--default-plan", "--log-format", "ESACERT_ACCESS_KEY_SECRET"}},
+		{"fail/tls_pair", []string{"--api-tls-cert", "c.pem"}, nil, []string{"--api-tls-key"}},
+		{"fail/db_scheme", []string{"--db", "mysql://u:pw@h/db"}, nil, []string{"--db"}},
+		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("serve", tt.args, env(tt.env), io.Discard)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), ":pw@") {
+				t.Errorf("error shows a DSN password: %v", err)
+			}
+		})
+	}
+}
