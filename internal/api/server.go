@@ -163,6 +163,9 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*request, 
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return nil, errMethod
 	}
+	if r.URL.Path != "/" {
+		return nil, withDetail(errUnknownAction, "Every action is served at the path /.")
+	}
 	if r.ContentLength > s.maxBody() {
 		return nil, errBodyTooLarge
 	}
