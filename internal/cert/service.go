@@ -28,6 +28,9 @@ type Service struct {
 	Limits map[string]Limits
 	// VerifyOwnership makes new sites start pending instead of active.
 	VerifyOwnership bool
+	// PublicSuffix, when set, refuses site names that are public suffixes
+	// (golang.org/x/net/publicsuffix.PublicSuffix fits); nil skips that check.
+	PublicSuffix PublicSuffixFunc
 }
 
 func (s *Service) now() time.Time {
@@ -119,7 +122,7 @@ type CreateSiteInput struct {
 // CreateSite validates in and creates the site: active at once, or pending
 // when ownership verification is on.
 func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, error) {
-	name, err := CanonicalSiteName("SiteName", in.Name)
+	name, err := CanonicalSiteName("SiteName", in.Name, s.PublicSuffix)
 	if err != nil {
 		return Site{}, err
 	}
@@ -273,7 +276,7 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	}
 	var site CreateSiteInput
 	if in.SiteName != "" {
-		name, err := CanonicalSiteName("SiteName", in.SiteName)
+		name, err := CanonicalSiteName("SiteName", in.SiteName, s.PublicSuffix)
 		if err != nil {
 			return Instance{}, err
 		}

@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 // Site statuses, as ESA names them.
@@ -43,11 +41,16 @@ type Site struct {
 	SubscribeType string
 }
 
+// PublicSuffixFunc returns the public suffix of a domain, as
+// golang.org/x/net/publicsuffix.PublicSuffix does.
+type PublicSuffixFunc func(domain string) (suffix string, icann bool)
+
 // CanonicalSiteName lowercases name, drops one trailing dot and checks that the
-// result is a DNS name of at least two labels that is not itself a public
-// suffix (so "com" and "co.uk" are refused, "example.co.uk" is fine). It
-// returns a ParamError naming param when the name is not acceptable.
-func CanonicalSiteName(param, name string) (string, error) {
+// result is a DNS name of at least two labels. With ps set it also refuses a
+// name that is itself a public suffix (so "com" and "co.uk" are refused,
+// "example.co.uk" is fine). It returns a ParamError naming param when the name
+// is not acceptable.
+func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if n == "" {
 		return "", Missing(param)
@@ -59,8 +62,10 @@ func CanonicalSiteName(param, name string) (string, error) {
 	if !strings.Contains(n, ".") {
 		return "", Invalid(param, "a site name needs at least two labels, such as example.com")
 	}
-	if _, err := publicsuffix.EffectiveTLDPlusOne(n); err != nil {
-		return "", Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
+	if ps != nil {
+		if suffix, _ := ps(n); suffix == n {
+			return "", Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
+		}
 	}
 	return n, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/store/sqlstore"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Node is a running esacert node.
@@ -49,7 +50,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if err != nil {
 		return nil, err
 	}
-	svc := &cert.Service{Sites: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership}
+	svc := &cert.Service{Sites: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
+		PublicSuffix: publicsuffix.PublicSuffix}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err

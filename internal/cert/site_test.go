@@ -1,0 +1,114 @@
+package cert
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+func TestCanonicalSiteName(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		wantErr        error
+	}{
+		{"ok/plain", "example.com", "example.com", nil},
+		{"ok/upper_and_dot", " Example.COM. ", "example.com", nil},
+		{"ok/under_public_suffix", "example.co.uk", "example.co.uk", nil},
+		{"ok/punycode", "xn--fiqs8s.cn", "xn--fiqs8s.cn", nil},
+		{"ok/hyphen_digits", "a-1.example.org", "a-1.example.org", nil},
+		{"fail/empty", "", "", ErrMissing},
+		{"fail/one_label", "localhost", "", ErrInvalid},
+		{"fail/public_suffix", "co.uk", "", ErrInvalid},
+		{"fail/tld", "com", "", ErrInvalid},
+		{"fail/wildcard", "*.example.com", "", ErrInvalid},
+		{"fail/ip", "192.168.0.1", "", ErrInvalid},
+		{"fail/empty_label", "a..com", "", ErrInvalid},
+		{"fail/hyphen_edge", "-a.com", "", ErrInvalid},
+		{"fail/underscore", "a_b.com", "", ErrInvalid},
+		{"fail/unicode", "例子.com", "", ErrInvalid},
+		{"fail/long_label", strings.Repeat("a", 64) + ".com", "", ErrInvalid},
+		{"fail/too_long", strings.Repeat("abcdefghi.", 26) + "com", "", ErrInvalid},
+		{"fail/numeric_tld", "example.123", "", ErrInvalid},
+		{"fail/space", "exa mple.com", "", ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CanonicalSiteName("SiteName", tt.in, publicsuffix.PublicSuffix)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("CanonicalSiteName(%q) error = %v, want %v", tt.in, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("CanonicalSiteName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			var pe *ParamError
+			if err != nil && (!errors.As(err, &pe) || pe.Param != "SiteName") {
+				t.Errorf("error %v does not name SiteName", err)
+			}
+		})
+	}
+}
+
+func TestResolvePlan(t *testing.T) {
+	tests := []struct {
+		name, planName, code string
+		want                 string // plan name, or "" for an error
+		tier                 string
+	}{
+		{"ok/name", "basic", "", "basic", TierBasic},
+		{"ok/intl_name", "vipplan_intl", "", "vipplan_intl", TierAdvanced},
+		{"ok/code_only", "", "standardplan", "medium", TierStandard},
+		{"ok/name_and_code", "high", "advancedplan", "high", TierAdvanced},
+		{"ok/enterprise", "enterpriseplan", "", "enterpriseplan", TierEnterprise},
+		{"fail/none", "", "", "", ""},
+		{"fail/unknown", "gold", "", "", ""},
+		{"fail/unknown_code", "", "goldplan", "", ""},
+		{"fail/mismatch", "basic", "advancedplan", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := resolvePlan(tt.planName, tt.code)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("resolvePlan(%q, %q) = %+v, want an error", tt.planName, tt.code, p)
+				}
+				return
+			}
+			if err != nil || p.Name != tt.want || p.Tier != tt.tier {
+				t.Fatalf("resolvePlan(%q, %q) = %+v, %v; want %s (%s)", tt.planName, tt.code, p, err, tt.want, tt.tier)
+			}
+		})
+	}
+}
+
+func TestPaging(t *testing.T) {
+	tests := []struct {
+		name         string
+		number, size int64
+		want         Page
+		wantErrParam string
+	}{
+		{"ok/defaults", 0, 0, Page{Offset: 0, Limit: 20}, ""},
+		{"ok/third_page", 3, 10, Page{Offset: 20, Limit: 10}, ""},
+		{"ok/max", 1, 500, Page{Offset: 0, Limit: 500}, ""},
+		{"fail/size_too_big", 1, 501, Page{}, "PageSize"},
+		{"fail/negative_size", 1, -1, Page{}, "PageSize"},
+		{"fail/negative_page", -2, 10, Page{}, "PageNumber"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Paging(tt.number, tt.size, 20, 500)
+			var pe *ParamError
+			if tt.wantErrParam != "" {
+				if !errors.As(err, &pe) || pe.Param != tt.wantErrParam {
+					t.Fatalf("Paging error = %v, want one naming %s", err, tt.wantErrParam)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Paging = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
