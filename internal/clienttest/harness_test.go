@@ -1,0 +1,69 @@
+package clienttest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/api"
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/node"
+	"github.com/esacert/esacert/internal/store/sqlstore"
+)
+
+// startNode starts a real node on loopback with a fresh data directory and
+// returns its API address and root key.
+func startNode(t *testing.T) (addr string, key accesskey.Key) {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
+	cfg.APIAddr = "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	k, err := accesskey.Load(filepath.Join(cfg.DataDir, node.RootKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != n.RootKey() {
+		t.Fatal("the key file and the node disagree")
+	}
+	return n.APIAddr(), k
+}
+
+// skewedServer is an API server whose clock runs shift ahead of the
+// clients', to provoke InvalidTimeStamp.Expired from real clients.
+func skewedServer(t *testing.T, key accesskey.Key, shift time.Duration) string {
+	t.Helper()
+	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	now := func() time.Time { return time.Now().Add(shift) }
+	s := &api.Server{
+		Service: &cert.Service{Sites: store, Now: now},
+		Keys:    accesskey.NewRing(key),
+		Now:     now,
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return hs.Listener.Addr().String()
+}
