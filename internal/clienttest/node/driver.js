@@ -1,0 +1,122 @@
+// driver.js runs API calls through the official Alibaba Cloud Node.js
+// clients for esacert's Go end-to-end tests. It reads one JSON request per
+// line on stdin and writes one JSON answer per line on stdout:
+//
+//   in:  {"client": "esa" | "esa-v2" | "pop", "endpoint": "127.0.0.1:8787",
+//         "key": "...", "secret": "...", "action": "GetSite",
+//         "params": {"SiteId": "123"}, "nonce": "optional fixed nonce"}
+//   out: {"ok": {...response body...}} or
+//        {"error": {"type": "...", "code": "...", "statusCode": 400, "message": "..."}}
+//
+// "esa" is @alicloud/esa20240910 (ACS3), "esa-v2" the same with
+// signatureAlgorithm 'v2', "pop" is @alicloud/pop-core's RPCClient with every
+// parameter in a POST body. Typed SDK methods are used where the SDK has
+// them; a fixed nonce or an unknown action goes through the SDK's callApi.
+'use strict';
+
+const readline = require('readline');
+const Esa = require('@alicloud/esa20240910');
+const core = require('@alicloud/openapi-core');
+const $dara = require('@darabonba/typescript');
+const RPCClient = require('@alicloud/pop-core').RPCClient;
+
+// The HTTP method the official SDK uses per action; its parameters go in the query.
+const methods = {
+  CreateSite: 'POST', GetSite: 'GET', ListSites: 'GET', DeleteSite: 'POST',
+  PurchaseRatePlan: 'POST', ListUserRatePlanInstances: 'GET', DescribeRatePlanInstanceStatus: 'POST',
+};
+
+const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);
+
+function esaClient(req) {
+  const cfg = new core.$OpenApiUtil.Config({
+    accessKeyId: req.key,
+    accessKeySecret: req.secret,
+    endpoint: req.endpoint,
+    protocol: 'http',
+    regionId: 'cn-hangzhou',
+  });
+  if (req.client === 'esa-v2') {
+    cfg.signatureAlgorithm = 'v2';
+  }
+  return new Esa.default(cfg);
+}
+
+// typedRequest builds the SDK's request model, converting numeric fields
+// (as the model's own types() says) from their wire strings.
+function typedRequest(Model, params) {
+  const types = Model.types();
+  const fields = {};
+  for (const [k, v] of Object.entries(params || {})) {
+    const name = lowerFirst(k);
+    fields[name] = types[name] === 'number' && /^-?\d+$/.test(v) ? Number(v) : v;
+  }
+  return new Model(fields);
+}
+
+async function callEsa(req) {
+  const client = esaClient(req);
+  const method = lowerFirst(req.action);
+  const Model = Esa[req.action + 'Request'];
+  if (!req.nonce && typeof client[method] === 'function' && Model) {
+    const res = await client[method](typedRequest(Model, req.params));
+    return res.body.toMap();
+  }
+  const params = new core.$OpenApiUtil.Params({
+    action: req.action, version: '2024-09-10', protocol: 'HTTP', pathname: '/',
+    method: methods[req.action] || 'POST', authType: 'AK', style: 'RPC',
+    reqBodyType: 'formData', bodyType: 'json',
+  });
+  const query = Object.assign({}, req.params || {});
+  const headers = {};
+  if (req.nonce) {
+    if (req.client === 'esa-v2') {
+      query.SignatureNonce = req.nonce;
+    } else {
+      headers['x-acs-signature-nonce'] = req.nonce;
+    }
+  }
+  const request = new core.$OpenApiUtil.OpenApiRequest({ query, headers });
+  const res = await client.callApi(params, request, new $dara.RuntimeOptions({}));
+  return res.body;
+}
+
+async function callPop(req) {
+  const client = new RPCClient({
+    accessKeyId: req.key,
+    accessKeySecret: req.secret,
+    endpoint: 'http://' + req.endpoint,
+    apiVersion: '2024-09-10',
+  });
+  const params = Object.assign({}, req.params || {});
+  if (req.nonce) {
+    params.SignatureNonce = req.nonce;
+  }
+  return client.request(req.action, params, { method: 'POST', formatParams: false });
+}
+
+function describe(err) {
+  if (err instanceof core.ClientError || err instanceof core.ServerError || err instanceof core.ThrottlingError) {
+    return { type: err.constructor.name, code: err.code, statusCode: err.statusCode, message: err.message, data: err.data };
+  }
+  if (err && err.entry && err.data) { // pop-core's error: named after the Code
+    return { type: err.name, code: err.code, statusCode: err.entry.response.statusCode, message: err.message, data: err.data };
+  }
+  return { type: 'unexpected:' + (err && err.constructor ? err.constructor.name : typeof err), message: String(err && err.stack || err) };
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+let queue = Promise.resolve();
+rl.on('line', (line) => {
+  queue = queue.then(async () => {
+    let out;
+    try {
+      const req = JSON.parse(line);
+      const body = req.client === 'pop' ? await callPop(req) : await callEsa(req);
+      out = { ok: body };
+    } catch (err) {
+      out = { error: describe(err) };
+    }
+    process.stdout.write(JSON.stringify(out) + '\n');
+  });
+});
