@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -25,6 +26,29 @@ func mergeParams(query, body url.Values) url.Values {
 		m[k] = v
 	}
 	return m
+}
+
+// maxParamName bounds a parameter name; no API parameter comes near it.
+const maxParamName = 128
+
+// checkParams refuses what no client sends and what could be read two ways:
+// a name given twice in one place (query or body), and names or values that
+// are not UTF-8 or hold a NUL character.
+func checkParams(v url.Values) error {
+	for name, values := range v {
+		if !utf8.ValidString(name) || strings.ContainsRune(name, 0) || len(name) > maxParamName || name == "" {
+			return cert.Invalid("(parameter name)", "parameter names must be short UTF-8 text")
+		}
+		if len(values) > 1 {
+			return cert.Invalid(name, "is given more than once")
+		}
+		for _, value := range values {
+			if !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
+				return cert.Invalid(name, "must be UTF-8 text without NUL characters")
+			}
+		}
+	}
+	return nil
 }
 
 // str returns the parameter's value, or "".

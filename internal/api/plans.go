@@ -64,6 +64,10 @@ type instanceSiteJSON struct {
 	SiteStatus string
 }
 
+// unlimitedSites is the SiteQuota shown for an instance without a site limit
+// (the default instance): a number, as clients expect, that no instance reaches.
+const unlimitedSites = "2147483647"
+
 func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any, error) {
 	page, err := p.page(20, 500)
 	if err != nil {
@@ -77,14 +81,15 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 	if err != nil {
 		return nil, err
 	}
-	if days < 0 {
-		return nil, cert.Invalid("RemainingExpireDays", "must be a positive number of days")
+	if days < 0 || days > 36500 {
+		return nil, cert.Invalid("RemainingExpireDays", "must be a number of days between 1 and 36500")
 	}
 	f := cert.InstanceFilter{
 		ID:            p.str("InstanceId"),
 		Status:        p.str("Status"),
 		SubscribeType: p.str("SubscribeType"),
 		PlanType:      p.str("PlanType"),
+		PlanName:      p.str("PlanNameEn"),
 		WithRoomOnly:  withRoom,
 		Page:          page,
 	}
@@ -121,14 +126,14 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 		j := instanceJSON{
 			InstanceId:    in.ID,
 			PlanName:      in.Plan.Name,
-			PlanType:      in.PlanType(),
+			PlanType:      in.Plan.Type(),
 			SubscribeType: in.Plan.SubscribeType,
 			BillingMode:   in.BillingMode,
 			Coverages:     in.Coverage,
 			CreateTime:    fmtSiteTime(in.Created),
 			ExpireTime:    fmtSiteTime(in.Expires),
 			Duration:      in.Period,
-			SiteQuota:     "unlimited",
+			SiteQuota:     unlimitedSites,
 			Status:        in.Status,
 			RenewalStatus: "not_renewal",
 			Sites:         []instanceSiteJSON{},

@@ -191,19 +191,19 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*request, 
 			return nil, errBadForm
 		}
 	}
+	if err := checkParams(query); err != nil {
+		return nil, err
+	}
+	if err := checkParams(form); err != nil {
+		return nil, err
+	}
 	req := &request{r: r, body: body, query: query, params: params{v: mergeParams(query, form)}}
-	// The signed source wins: ACS3 signs the x-acs-* headers, the RPC
+	// Only the signed source counts: ACS3 signs the x-acs-* headers, the RPC
 	// scheme signs the parameters (and sends the headers unsigned).
 	if strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-") {
 		req.action, req.version = r.Header.Get("x-acs-action"), r.Header.Get("x-acs-version")
 	} else {
 		req.action, req.version = req.params.str("Action"), req.params.str("Version")
-		if req.action == "" {
-			req.action = r.Header.Get("x-acs-action")
-		}
-		if req.version == "" {
-			req.version = r.Header.Get("x-acs-version")
-		}
 	}
 	return req, nil
 }

@@ -272,10 +272,41 @@ func TestEnvelopeErrors(t *testing.T) {
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("SiteName=b.com")), 14
 			return r
 		}, 400, "SignatureDoesNotMatch", ""},
-		{"fail/secret_parameter_not_echoed", func() *http.Request {
-			s := &signer{key: "testAKID", secret: "wrong", now: testNow}
-			return s.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"PrivateKey": {"-----BEGIN PRIVATE KEY-----"}})
-		}, 400, "SignatureDoesNotMatch", ""},
+		{"fail/repeated_parameter", func() *http.Request {
+			r := good.rpc(t, env.url, "GET", "GetSite", siteQuery, nil)
+			r.URL.RawQuery += "&SiteId=2"
+			return r
+		}, 400, "InvalidParameter", "more than once"},
+		{"fail/not_utf8", func() *http.Request {
+			return good.rpc(t, env.url, "GET", "ListSites", url.Values{"ResourceGroupId": {"\xff"}}, nil)
+		}, 400, "InvalidParameter", "ResourceGroupId"},
+		{"fail/nul", func() *http.Request {
+			return good.rpc(t, env.url, "GET", "ListSites", url.Values{"SiteName": {"a\x00b"}}, nil)
+		}, 400, "InvalidParameter", "SiteName"},
+		{"fail/rpc_action_only_in_unsigned_header", func() *http.Request {
+			// Validly signed, but without Action: the unsigned header must not supply it.
+			q := url.Values{"Version": {ESAVersion}, "Format": {"json"}, "AccessKeyId": {"testAKID"},
+				"SignatureMethod": {"HMAC-SHA1"}, "SignatureVersion": {"1.0"}, "SignatureNonce": {"no-action-nonce"},
+				"Timestamp": {testNow.Format(time.RFC3339)}}
+			q.Set("Signature", rpcSignature("testSecret", rpcStringToSign("GET", q)))
+			r, _ := http.NewRequest("GET", env.url+"/?"+q.Encode(), nil)
+			r.Header.Set("x-acs-action", "ListSites")
+			return r
+		}, 400, "MissingParameter", "Action"},
+		{"fail/host_not_signed", func() *http.Request {
+			return good.acs3(t, env.url, "GET", "ListSites", nil, nil, func(r *http.Request) {
+				a, _ := parseAuthorization(r.Header.Get("Authorization"))
+				r.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential="+a.Credential+
+					",SignedHeaders=x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature="+a.Signature)
+			})
+		}, 400, "IncompleteSignature", "host"},
+		{"fail/signed_header_absent", func() *http.Request {
+			return good.acs3(t, env.url, "GET", "ListSites", nil, nil, func(r *http.Request) {
+				a, _ := parseAuthorization(r.Header.Get("Authorization"))
+				r.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential="+a.Credential+
+					",SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version;x-acs-extra,Signature="+a.Signature)
+			})
+		}, 400, "IncompleteSignature", "x-acs-extra"},
 		{"fail/expired_timestamp_acs3", func() *http.Request {
 			s := &signer{key: "testAKID", secret: "testSecret", now: testNow.Add(-16 * time.Minute)}
 			return s.acs3(t, env.url, "GET", "GetSite", siteQuery, nil, nil)
@@ -380,6 +411,38 @@ func resign(t *testing.T, req *http.Request, secret string) {
 		SignedHeaders: a.SignedHeaders, PayloadHash: req.Header.Get("x-acs-content-sha256")}
 	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s,SignedHeaders=%s,Signature=%s",
 		acs3Algorithm, a.Credential, strings.Join(a.SignedHeaders, ";"), acs3Signature(secret, cr.stringToSign())))
+}
+
+// TestSignatureMismatchNeverEchoesSecrets: the server's string to sign goes
+// back with SignatureDoesNotMatch, but never when it would carry a secret.
+func TestSignatureMismatchNeverEchoesSecrets(t *testing.T) {
+	env := newTestEnv(t, testNow)
+	bad := &signer{key: "testAKID", secret: "wrong", now: testNow}
+	const marker = "MARKERSECRET"
+	for _, name := range []string{"PrivateKey", "privateKey", "EncryptPrivateKey", "SignPrivateKey", "Key",
+		"AccessKeySecret", "SecurityToken", "Password"} {
+		t.Run(name, func(t *testing.T) {
+			a := do(t, bad.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{name: {marker}}))
+			if a.code() != "SignatureDoesNotMatch" {
+				t.Fatalf("got %s", a.raw)
+			}
+			if strings.Contains(a.raw, marker) || strings.Contains(a.raw, "string to sign") {
+				t.Errorf("the answer echoes the string to sign with a secret: %s", a.raw)
+			}
+		})
+	}
+	t.Run("pem_value_under_another_name", func(t *testing.T) {
+		a := do(t, bad.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"Cert": {"-----BEGIN EC PRIVATE KEY-----" + marker}}))
+		if strings.Contains(a.raw, marker) {
+			t.Errorf("the answer echoes a PEM key: %s", a.raw)
+		}
+	})
+	t.Run("ordinary_parameters_are_echoed", func(t *testing.T) {
+		a := do(t, bad.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"SiteName": {"plain.com"}}))
+		if !strings.Contains(a.raw, "server string to sign is:POST&%2F&") || !strings.Contains(a.raw, "plain.com") {
+			t.Errorf("the string to sign is missing: %s", a.raw)
+		}
+	})
 }
 
 func TestNonceReplay(t *testing.T) {

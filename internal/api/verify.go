@@ -21,9 +21,24 @@ type Keyring interface {
 	Secret(ctx context.Context, id string) (secret string, ok bool, err error)
 }
 
-// sensitiveParams are parameters whose values must never be echoed, not
-// even inside a string to sign.
-var sensitiveParams = []string{"PrivateKey", "Key", "AccessKeySecret", "SecurityToken"}
+// echoable reports whether an RPC string to sign built from params may be
+// sent back in an error: not when any parameter is, by its name, a key, a
+// secret, a token or a password, nor when any value holds PEM key material.
+func echoable(params url.Values) bool {
+	for name, values := range params {
+		n := strings.ToLower(name)
+		if n == "key" || strings.Contains(n, "privatekey") || strings.Contains(n, "secret") ||
+			strings.Contains(n, "token") || strings.Contains(n, "password") || strings.Contains(n, "passwd") {
+			return false
+		}
+		for _, v := range values {
+			if strings.Contains(v, "PRIVATE KEY") {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // authenticate checks the request's signature, time stamp and nonce, and
 // returns the access key id it was signed with.
@@ -52,7 +67,10 @@ func (s *Server) authenticate(ctx context.Context, req *request) (string, error)
 		return keyID, withDetail(errTimestampExpired, "The request time %s is more than %v away from the server time %s.",
 			stamp.Format(time.RFC3339), s.window(), now.Format(time.RFC3339))
 	}
-	fresh, err := s.nonces().Use(ctx, keyID+"\x00"+nonce, now, stamp.Add(s.window()))
+	// The key is a hash, so that any nonce a client sends fits any cache. The
+	// entry outlives the last moment the time stamp is accepted.
+	sum := sha256.Sum256([]byte(keyID + "\x00" + nonce))
+	fresh, err := s.nonces().Use(ctx, hex.EncodeToString(sum[:]), now, stamp.Add(s.window()+time.Second))
 	if err != nil {
 		return keyID, fmt.Errorf("record signature nonce: %w", err)
 	}
@@ -164,11 +182,9 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	want, _ := base64.StdEncoding.DecodeString(rpcSignature(secret, sts))
 	got, err := base64.StdEncoding.DecodeString(p.str("Signature"))
 	if err != nil || !hmac.Equal(want, got) {
-		se := &sigError{stringToSign: sts}
-		for _, name := range sensitiveParams {
-			if p.has(name) {
-				se.stringToSign = "" // it would echo a secret
-			}
+		se := &sigError{}
+		if echoable(signedParams) {
+			se.stringToSign = sts
 		}
 		return keyID, stamp, "", se
 	}

@@ -42,6 +42,15 @@ type Plan struct {
 	Tier          string
 }
 
+// Type is "enterprise" for the enterprise tier and "normal" otherwise, as
+// ESA's PlanType says.
+func (p Plan) Type() string {
+	if p.Tier == TierEnterprise {
+		return "enterprise"
+	}
+	return "normal"
+}
+
 // plans lists every plan name esacert accepts, in ESA's three vocabularies
 // (esa-more-api.md §3.1). Plan codes are accepted as names too.
 var plans = []Plan{

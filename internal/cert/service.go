@@ -104,7 +104,7 @@ func (s *Service) EnsureDefaultInstance(ctx context.Context) error {
 		Created:     now,
 		Default:     true,
 	}
-	if err := s.Sites.CreateInstance(ctx, in); err != nil && !errors.Is(err, ErrExists) {
+	if err := s.Sites.CreateInstance(ctx, in, nil); err != nil && !errors.Is(err, ErrExists) {
 		return fmt.Errorf("create default plan instance: %w", err)
 	}
 	return nil
@@ -122,49 +122,13 @@ type CreateSiteInput struct {
 // CreateSite validates in and creates the site: active at once, or pending
 // when ownership verification is on.
 func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, error) {
-	name, err := CanonicalSiteName("SiteName", in.Name, s.PublicSuffix)
+	site, err := s.newSite(in)
 	if err != nil {
 		return Site{}, err
 	}
-	access := in.AccessType
-	if access == "" {
-		access = "NS"
-	}
-	if !oneOf(access, AccessTypes) {
-		return Site{}, Invalid("AccessType", "must be NS or CNAME")
-	}
-	coverage := in.Coverage
-	if coverage == "" {
-		coverage = "overseas"
-	}
-	if !oneOf(coverage, Coverages) {
-		return Site{}, Invalid("Coverage", "must be domestic, global or overseas")
-	}
-	instance := in.InstanceID
-	if instance == "" {
-		if instance, err = s.DefaultInstanceID(); err != nil {
-			return Site{}, err
-		}
-	}
-	status := SiteActive
-	if s.VerifyOwnership {
-		status = SitePending
-	}
-	now := s.now()
-	site := Site{
-		Name:            name,
-		AccessType:      access,
-		Coverage:        coverage,
-		Status:          status,
-		InstanceID:      instance,
-		ResourceGroupID: in.ResourceGroupID,
-		VerifyCode:      "verify_" + s.hexID(16),
-		Created:         now,
-		Updated:         now,
-	}
 	for attempt := 0; ; attempt++ {
 		site.ID = s.siteID()
-		err = s.Sites.CreateSite(ctx, site)
+		err = s.Sites.CreateSite(ctx, *site)
 		if errors.Is(err, ErrExists) && attempt < 5 {
 			continue // an id clash: draw again
 		}
@@ -177,6 +141,56 @@ func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, err
 		return Site{}, err
 	}
 	return s.Sites.Site(ctx, site.ID)
+}
+
+// maxResourceGroupID bounds a resource group id, which esacert only stores.
+const maxResourceGroupID = 64
+
+// newSite validates in and returns the site to insert, without an id.
+func (s *Service) newSite(in CreateSiteInput) (*Site, error) {
+	name, err := CanonicalSiteName("SiteName", in.Name, s.PublicSuffix)
+	if err != nil {
+		return nil, err
+	}
+	access := in.AccessType
+	if access == "" {
+		access = "NS"
+	}
+	if !oneOf(access, AccessTypes) {
+		return nil, Invalid("AccessType", "must be NS or CNAME")
+	}
+	coverage := in.Coverage
+	if coverage == "" {
+		coverage = "overseas"
+	}
+	if !oneOf(coverage, Coverages) {
+		return nil, Invalid("Coverage", "must be domestic, global or overseas")
+	}
+	if len(in.ResourceGroupID) > maxResourceGroupID {
+		return nil, Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
+	}
+	instance := in.InstanceID
+	if instance == "" {
+		if instance, err = s.DefaultInstanceID(); err != nil {
+			return nil, err
+		}
+	}
+	status := SiteActive
+	if s.VerifyOwnership {
+		status = SitePending
+	}
+	now := s.now()
+	return &Site{
+		Name:            name,
+		AccessType:      access,
+		Coverage:        coverage,
+		Status:          status,
+		InstanceID:      instance,
+		ResourceGroupID: in.ResourceGroupID,
+		VerifyCode:      "verify_" + s.hexID(16),
+		Created:         now,
+		Updated:         now,
+	}, nil
 }
 
 // siteID draws a 13-digit site id, the shape ESA's have.
@@ -274,20 +288,21 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	if in.Amount < 0 || in.Amount > 1 {
 		return Instance{}, Invalid("Amount", "one instance is purchased per call")
 	}
-	var site CreateSiteInput
+	var site *Site
 	if in.SiteName != "" {
-		name, err := CanonicalSiteName("SiteName", in.SiteName, s.PublicSuffix)
-		if err != nil {
-			return Instance{}, err
+		access := in.AccessType
+		if access == "" {
+			access = "NS"
 		}
-		site = CreateSiteInput{Name: name, AccessType: in.AccessType, Coverage: strings.Split(coverage, ",")[0]}
-		if site.AccessType != "" && !oneOf(site.AccessType, AccessTypes) {
+		if !oneOf(access, AccessTypes) {
 			return Instance{}, Invalid("Type", "must be NS or CNAME")
 		}
-		if _, n, err := s.Sites.ListSites(ctx, SiteFilter{Name: name, NameMatch: MatchExact, Page: Page{Limit: 1}}); err != nil {
+		siteCoverage := "overseas"
+		if in.Coverage != "" {
+			siteCoverage = strings.Split(in.Coverage, ",")[0]
+		}
+		if site, err = s.newSite(CreateSiteInput{Name: in.SiteName, AccessType: access, Coverage: siteCoverage}); err != nil {
 			return Instance{}, err
-		} else if n > 0 {
-			return Instance{}, ErrSiteExists
 		}
 	}
 	now := s.now()
@@ -305,20 +320,17 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	}
 	for attempt := 0; ; attempt++ {
 		inst.ID = "esa-site-" + s.hexID(6)
-		err = s.Sites.CreateInstance(ctx, inst)
+		if site != nil {
+			site.ID = s.siteID()
+		}
+		err = s.Sites.CreateInstance(ctx, inst, site)
 		if errors.Is(err, ErrExists) && attempt < 5 {
-			continue
+			continue // an id clash: draw again
 		}
 		break
 	}
 	if err != nil {
 		return Instance{}, err
-	}
-	if site.Name != "" {
-		site.InstanceID = inst.ID
-		if _, err := s.CreateSite(ctx, site); err != nil {
-			return Instance{}, fmt.Errorf("create site %s on new instance %s: %w", site.Name, inst.ID, err)
-		}
 	}
 	return inst, nil
 }
@@ -337,14 +349,6 @@ func (s *Service) ListInstances(ctx context.Context, f InstanceFilter) ([]Instan
 		return nil, 0, Invalid("PlanType", "must be normal or enterprise")
 	}
 	return s.Sites.ListInstances(ctx, f)
-}
-
-// PlanType is "enterprise" for the enterprise tier and "normal" otherwise.
-func (in Instance) PlanType() string {
-	if in.Plan.Tier == TierEnterprise {
-		return "enterprise"
-	}
-	return "normal"
 }
 
 // Paging turns a 1-based page number and a page size (0 for either means the

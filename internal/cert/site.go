@@ -35,10 +35,9 @@ type Site struct {
 	Created         time.Time
 	Updated         time.Time
 
-	// PlanName and SubscribeType are the attached instance's, filled in by the
-	// store on reads; they are not stored with the site.
-	PlanName      string
-	SubscribeType string
+	// Plan is the attached instance's plan, filled in by the store on reads;
+	// it is not stored with the site.
+	Plan Plan
 }
 
 // PublicSuffixFunc returns the public suffix of a domain, as

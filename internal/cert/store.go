@@ -20,8 +20,10 @@ type SiteStore interface {
 	ListSites(ctx context.Context, f SiteFilter) ([]Site, int, error)
 	// DeleteSite removes the site and everything that belongs to it, or returns ErrSiteNotFound.
 	DeleteSite(ctx context.Context, id int64) error
-	// CreateInstance inserts a plan instance; an existing id is ErrExists.
-	CreateInstance(ctx context.Context, in Instance) error
+	// CreateInstance inserts a plan instance and, when site is not nil, that
+	// site attached to it, in one transaction. An id that exists (of the
+	// instance or the site) is ErrExists; a site name that exists is ErrSiteExists.
+	CreateInstance(ctx context.Context, in Instance, site *Site) error
 	// Instance returns the instance with that id, or ErrInstanceNotFound.
 	Instance(ctx context.Context, id string) (Instance, error)
 	// ListInstances returns one page of the instances that match f, each with
@@ -62,6 +64,7 @@ type InstanceFilter struct {
 	Status        string
 	SubscribeType string
 	PlanType      string // normal or enterprise
+	PlanName      string // a plan name or plan code
 	WithRoomOnly  bool   // only instances that can take one more site
 	ExpiresBefore time.Time
 	SortByExpiry  bool // else by creation time

@@ -18,12 +18,23 @@ import (
 )
 
 // startNode starts a real node on loopback with a fresh data directory and
-// returns its API address and root key.
+// SQLite database, and returns its API address and root key.
 func startNode(t *testing.T) (addr string, key accesskey.Key) {
+	t.Helper()
+	return startNodeOn(t, "", accesskey.Key{})
+}
+
+// startNodeOn starts a node on the database dsn ("" for SQLite in its data
+// directory) with the root key key (zero for a generated one).
+func startNodeOn(t *testing.T, dsn string, key accesskey.Key) (string, accesskey.Key) {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
+	if dsn != "" {
+		cfg.DB = dsn
+	}
+	cfg.AccessKeyID, cfg.AccessKeySecret = key.ID, key.Secret
 	cfg.APIAddr = "127.0.0.1:0"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -37,6 +48,9 @@ func startNode(t *testing.T) (addr string, key accesskey.Key) {
 		defer cancel()
 		n.Shutdown(ctx)
 	})
+	if key.ID != "" {
+		return n.APIAddr(), n.RootKey()
+	}
 	k, err := accesskey.Load(filepath.Join(cfg.DataDir, node.RootKeyFile))
 	if err != nil {
 		t.Fatal(err)

@@ -63,12 +63,20 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		NameServers: cfg.NameServers,
 		CnameZone:   cfg.CnameZone,
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
+	if store.Dialect() == sqlstore.Postgres {
+		// Several API nodes may share the database: they must share nonces.
+		apiHandler.Nonces = store.Nonces()
+	}
+	// One plain handler, not a ServeMux: a ServeMux would answer some paths
+	// (such as //) itself with redirects that are not ESA answers.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write([]byte("ok\n"))
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
 	})
-	mux.Handle("/", apiHandler)
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
@@ -76,7 +84,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		return nil, fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -36,18 +36,24 @@ func scanInstance(r scanner) (cert.Instance, error) {
 }
 
 // CreateInstance implements cert.SiteStore.
-func (s *Store) CreateInstance(ctx context.Context, in cert.Instance) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO plan_instances (`+instanceColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		in.ID, in.OrderID, in.Plan.Name, in.Coverage, in.BillingMode, boolInt(in.AutoRenew), in.Period,
-		in.SiteQuota, in.Status, boolInt(in.Default), micros(in.Created), micros(in.Expires))
-	if violation(err) != "" {
-		return cert.ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("insert plan instance %s: %w", in.ID, err)
-	}
-	return nil
+func (s *Store) CreateInstance(ctx context.Context, in cert.Instance, site *cert.Site) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO plan_instances (`+instanceColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			in.ID, in.OrderID, in.Plan.Name, in.Coverage, in.BillingMode, boolInt(in.AutoRenew), in.Period,
+			in.SiteQuota, in.Status, boolInt(in.Default), micros(in.Created), micros(in.Expires))
+		if violation(err) != "" {
+			return cert.ErrExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert plan instance %s: %w", in.ID, err)
+		}
+		if site == nil {
+			return nil
+		}
+		site.InstanceID = in.ID
+		return s.insertSite(ctx, tx, *site)
+	})
 }
 
 // Instance implements cert.SiteStore.
@@ -78,13 +84,14 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	if f.Status != "" {
 		add(`status = ?`, f.Status)
 	}
-	if f.SubscribeType != "" || f.PlanType != "" {
+	if f.SubscribeType != "" || f.PlanType != "" || f.PlanName != "" {
 		var names []any
 		for _, n := range cert.PlanNames() {
 			p, _ := cert.LookupPlan(n)
 			enterprise := p.Tier == cert.TierEnterprise
 			if (f.SubscribeType == "" || p.SubscribeType == f.SubscribeType) &&
-				(f.PlanType == "" || (f.PlanType == "enterprise") == enterprise) {
+				(f.PlanType == "" || (f.PlanType == "enterprise") == enterprise) &&
+				(f.PlanName == "" || p.Name == f.PlanName || p.Code == f.PlanName) {
 				names = append(names, n)
 			}
 		}
@@ -138,6 +145,9 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list plan instances: %w", err)
+	}
+	if len(list) == 0 { // rows went away between the count and the select
+		return nil, total, nil
 	}
 	ids := make([]any, 0, len(list))
 	for _, in := range list {

@@ -33,43 +33,45 @@ func scanSite(r scanner) (cert.Site, error) {
 		return cert.Site{}, err
 	}
 	s.Created, s.Updated = fromMicros(created), fromMicros(updated)
-	if p, ok := cert.LookupPlan(plan); ok {
-		s.PlanName, s.SubscribeType = p.Name, p.SubscribeType
-	} else {
-		s.PlanName = plan
+	p, ok := cert.LookupPlan(plan)
+	if !ok {
+		return cert.Site{}, fmt.Errorf("site %d: instance has unknown plan %q", s.ID, plan)
 	}
+	s.Plan = p
 	return s, nil
 }
 
 // CreateSite implements cert.SiteStore.
 func (s *Store) CreateSite(ctx context.Context, site cert.Site) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var quota int
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_quota FROM plan_instances WHERE id = ?`+s.forUpdate),
-			site.InstanceID).Scan(&quota)
-		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrInstanceNotFound
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSite(ctx, tx, site) })
+}
+
+// insertSite checks the instance and its quota and inserts site, in tx.
+func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, site cert.Site) error {
+	var quota int
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_quota FROM plan_instances WHERE id = ?`+s.forUpdate),
+		site.InstanceID).Scan(&quota)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.ErrInstanceNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read plan instance %s: %w", site.InstanceID, err)
+	}
+	if quota > 0 {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sites WHERE instance_id = ?`),
+			site.InstanceID).Scan(&n); err != nil {
+			return fmt.Errorf("count sites of %s: %w", site.InstanceID, err)
 		}
-		if err != nil {
-			return err
+		if n >= quota {
+			return cert.ErrSiteQuota
 		}
-		if quota > 0 {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sites WHERE instance_id = ?`),
-				site.InstanceID).Scan(&n); err != nil {
-				return err
-			}
-			if n >= quota {
-				return cert.ErrSiteQuota
-			}
-		}
-		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
-			instance_id, resource_group_id, verify_code, created_us, updated_us)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			site.ID, site.Name, site.AccessType, site.Coverage, site.Status, site.InstanceID,
-			site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated))
-		return err
-	})
+	}
+	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
+		instance_id, resource_group_id, verify_code, created_us, updated_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		site.ID, site.Name, site.AccessType, site.Coverage, site.Status, site.InstanceID,
+		site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated))
 	switch v := violation(err); {
 	case v == "":
 	case v == "pkey":
@@ -79,22 +81,10 @@ func (s *Store) CreateSite(ctx context.Context, site cert.Site) error {
 	default:
 		return fmt.Errorf("insert site %s: %w", site.Name, cert.ErrExists)
 	}
-	if err != nil && !isDomain(err) {
+	if err != nil {
 		return fmt.Errorf("insert site %s: %w", site.Name, err)
 	}
-	return err
-}
-
-// isDomain reports whether err is one of the domain's sentinels, which pass
-// through unwrapped.
-func isDomain(err error) bool {
-	for _, e := range []error{cert.ErrInstanceNotFound, cert.ErrSiteQuota, cert.ErrSiteNotFound,
-		cert.ErrSiteExists, cert.ErrNotFound, cert.ErrExists} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // Site implements cert.SiteStore.

@@ -74,9 +74,6 @@ func open(dsn string) (*Store, error) {
 		return nil, errors.New("sqlstore: empty database DSN")
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite:")
-		if strings.Contains(path, "?") {
-			return nil, errors.New("sqlstore: a sqlite DSN is a file path and takes no options")
-		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: %w", err)
@@ -87,7 +84,8 @@ func open(dsn string) (*Store, error) {
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Set("_txlock", "immediate")
-		db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
+		u := url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: q.Encode()}
+		db, err := sql.Open("sqlite", u.String())
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: %w", err)
 		}
@@ -114,10 +112,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: read migrations: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
-	}
 	for _, e := range entries {
 		name := e.Name()
 		n, _, ok := strings.Cut(name, "_")
@@ -135,6 +129,10 @@ func (s *Store) migrate(ctx context.Context) error {
 				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283561)`); err != nil {
 					return err
 				}
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)`); err != nil {
+				return err
 			}
 			var seen int
 			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&seen); err != nil {
@@ -163,8 +161,8 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback() // a no-op after Commit; releases the lock if fn panics
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
@@ -244,10 +242,4 @@ func fromMicros(us int64) time.Time {
 func like(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
-}
-
-// OpenRaw opens a PostgreSQL connection without touching the schema, for
-// administrative statements in tests and tools (CREATE DATABASE).
-func OpenRaw(dsn string) (*sql.DB, error) {
-	return sql.Open("pgx", dsn)
 }

@@ -1,13 +1,12 @@
 package sqlstore_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -39,56 +38,113 @@ func TestSQLiteReopen(t *testing.T) {
 	}
 }
 
-var pgSeq atomic.Int64
-
-// TestPostgres runs the suite on PostgreSQL when ESACERT_TEST_POSTGRES_DSN
-// names a server (CI sets it); each subtest gets a database of its own.
-func TestPostgres(t *testing.T) {
-	dsn := PostgresDSN(t)
-	storetest.Run(t, func(t *testing.T) cert.SiteStore {
-		s, err := sqlstore.Open(t.Context(), freshDatabase(t, dsn))
+func TestNonces(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		defer s.Close()
+		testNonces(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := sqlstore.Open(t.Context(), storetest.PostgresDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		testNonces(t, s)
 	})
 }
 
-// PostgresDSN returns the test server's DSN or skips the test.
-func PostgresDSN(t *testing.T) string {
-	dsn := os.Getenv("ESACERT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set ESACERT_TEST_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run them")
+func testNonces(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	a, b := s.Nonces(), s.Nonces() // two nodes' caches on one database
+	steps := []struct {
+		name string
+		n    *sqlstore.Nonces
+		key  string
+		at   time.Time
+		want bool
+	}{
+		{"ok/new", a, "k1", now, true},
+		{"fail/seen_on_same_node", a, "k1", now.Add(time.Minute), false},
+		{"fail/seen_on_other_node", b, "k1", now.Add(2 * time.Minute), false},
+		{"ok/other_key", b, "k2", now, true},
+		{"ok/expired_is_new_again", b, "k1", now.Add(31 * time.Minute), true},
 	}
-	return dsn
+	for _, st := range steps {
+		got, err := st.n.Use(ctx, st.key, st.at, st.at.Add(30*time.Minute))
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: Use = %v, want %v", st.name, got, st.want)
+		}
+	}
+	// Many nodes racing on one key: exactly one sees it as new.
+	var (
+		wg    sync.WaitGroup
+		fresh atomic.Int32
+	)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.Nonces().Use(ctx, "race", now, now.Add(time.Hour))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				fresh.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh.Load() != 1 {
+		t.Errorf("%d racers saw the nonce as new, want 1", fresh.Load())
+	}
 }
 
-// freshDatabase creates an empty database on the server of dsn, dropped when
-// the test ends, and returns its DSN.
-func freshDatabase(t *testing.T, dsn string) string {
-	t.Helper()
-	admin, err := sqlstore.OpenRaw(dsn)
+// TestPostgresConcurrentMigrations starts several nodes on one fresh
+// database at once: every one must come up.
+func TestPostgresConcurrentMigrations(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := sqlstore.Open(t.Context(), dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestSQLitePathWithSpecialCharacters keeps the database inside a data
+// directory whose name holds URI metacharacters.
+func TestSQLitePathWithSpecialCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#b?c%d")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(dir, "esacert.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	name := fmt.Sprintf("esacert_test_%d_%d", os.Getpid(), pgSeq.Add(1))
-	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+	s.Close()
+	if _, err := os.Stat(filepath.Join(dir, "esacert.db")); err != nil {
+		t.Fatalf("the database is not where it was asked to be: %v", err)
 	}
-	t.Cleanup(func() {
-		a, err := sqlstore.OpenRaw(dsn)
-		if err != nil {
-			return
-		}
-		defer a.Close()
-		a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	i := strings.LastIndex(dsn, "/")
-	rest := ""
-	if q := strings.IndexByte(dsn[i:], '?'); q >= 0 {
-		rest = dsn[i+q:]
-	}
-	return dsn[:i+1] + name + rest
 }

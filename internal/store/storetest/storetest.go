@@ -24,6 +24,31 @@ func Run(t *testing.T, newStore func(t *testing.T) cert.SiteStore) {
 	t.Run("site_list", func(t *testing.T) { testSiteList(t, newStore(t)) })
 	t.Run("site_quota_race", func(t *testing.T) { testSiteQuotaRace(t, newStore(t)) })
 	t.Run("instances", func(t *testing.T) { testInstances(t, newStore(t)) })
+	t.Run("instance_with_site", func(t *testing.T) { testInstanceWithSite(t, newStore(t)) })
+}
+
+// testInstanceWithSite buys an instance together with a site: both or neither.
+func testInstanceWithSite(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-d", "basic", 0, now))
+	mustSite(t, s, site(5000000000001, "taken.com", "inst-d", now))
+
+	st := site(5000000000002, "taken.com", "", now)
+	err := s.CreateInstance(ctx, instance("inst-e", "high", 1, now), &st)
+	if !errors.Is(err, cert.ErrSiteExists) {
+		t.Fatalf("CreateInstance with a taken site name = %v, want ErrSiteExists", err)
+	}
+	if _, err := s.Instance(ctx, "inst-e"); !errors.Is(err, cert.ErrInstanceNotFound) {
+		t.Fatalf("the instance was kept although its site failed: %v", err)
+	}
+	st = site(5000000000003, "fresh.com", "", now)
+	if err := s.CreateInstance(ctx, instance("inst-e", "high", 1, now), &st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Site(ctx, st.ID)
+	if err != nil || got.InstanceID != "inst-e" || got.Plan.Name != "high" {
+		t.Fatalf("Site = %+v, %v; want it on inst-e with plan high", got, err)
+	}
 }
 
 func instance(id, plan string, quota int, created time.Time) cert.Instance {
@@ -42,7 +67,7 @@ func site(id int64, name, inst string, created time.Time) cert.Site {
 
 func mustInstance(t *testing.T, s cert.SiteStore, in cert.Instance) {
 	t.Helper()
-	if err := s.CreateInstance(t.Context(), in); err != nil {
+	if err := s.CreateInstance(t.Context(), in, nil); err != nil {
 		t.Fatalf("CreateInstance(%s): %v", in.ID, err)
 	}
 }
@@ -65,7 +90,7 @@ func testSites(t *testing.T, s cert.SiteStore) {
 	if err != nil {
 		t.Fatalf("Site: %v", err)
 	}
-	want.PlanName, want.SubscribeType = "basic", "basicplan"
+	want.Plan, _ = cert.LookupPlan("basic")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Site (-want +got):\n%s", diff)
 	}
@@ -124,6 +149,7 @@ func testSiteList(t *testing.T, s cert.SiteStore) {
 		st := site(int64(2000000000000+i), n, "inst-basic", now.Add(time.Duration(i)*time.Second))
 		if n == "example.org" {
 			st.InstanceID, st.AccessType, st.Status = "inst-ent", "CNAME", cert.SitePending
+			st.Coverage, st.ResourceGroupID = "global", "rg-9"
 		}
 		mustSite(t, s, st)
 	}
@@ -144,6 +170,9 @@ func testSiteList(t *testing.T, s cert.SiteStore) {
 		{"ok/underscore_literal", cert.SiteFilter{Name: "sub_x", NameMatch: cert.MatchPrefix}, []string{"sub_x.example.net"}, 1},
 		{"ok/status", cert.SiteFilter{Status: cert.SitePending}, []string{"example.org"}, 1},
 		{"ok/access_type", cert.SiteFilter{AccessType: "CNAME"}, []string{"example.org"}, 1},
+		{"ok/coverage", cert.SiteFilter{Coverage: "global"}, []string{"example.org"}, 1},
+		{"ok/resource_group", cert.SiteFilter{ResourceGroupID: "rg-9"}, []string{"example.org"}, 1},
+		{"ok/combined_filters_none", cert.SiteFilter{Coverage: "global", AccessType: "NS"}, nil, 0},
 		{"ok/subscribe_type", cert.SiteFilter{SubscribeType: "enterpriseplan"}, []string{"example.org"}, 1},
 		{"ok/only_enterprise", cert.SiteFilter{OnlyEnterprise: true}, []string{"example.org"}, 1},
 		{"ok/page_2", cert.SiteFilter{Page: cert.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
@@ -215,7 +244,7 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 	for _, in := range []cert.Instance{a, b, c} {
 		mustInstance(t, s, in)
 	}
-	if err := s.CreateInstance(ctx, a); !errors.Is(err, cert.ErrExists) {
+	if err := s.CreateInstance(ctx, a, nil); !errors.Is(err, cert.ErrExists) {
 		t.Errorf("CreateInstance(again) = %v, want ErrExists", err)
 	}
 	got, err := s.Instance(ctx, "inst-3")
@@ -253,6 +282,10 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 		{"ok/enterprise", cert.InstanceFilter{PlanType: "enterprise"}, []string{"inst-3"}},
 		{"ok/subscribe_type", cert.InstanceFilter{SubscribeType: "advancedplan"}, []string{"inst-2"}},
 		{"ok/unknown_id", cert.InstanceFilter{ID: "nope"}, nil},
+		{"ok/plan_name", cert.InstanceFilter{PlanName: "high"}, []string{"inst-2"}},
+		{"ok/plan_code", cert.InstanceFilter{PlanName: "advancedplan"}, []string{"inst-2"}},
+		{"ok/expiring_soon", cert.InstanceFilter{ExpiresBefore: now.AddDate(0, 1, 0).Add(90 * time.Minute)}, []string{"inst-2", "inst-1"}},
+		{"ok/by_expiry_ascending", cert.InstanceFilter{SortByExpiry: true, Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

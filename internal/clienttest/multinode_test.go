@@ -1,0 +1,66 @@
+package clienttest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/store/storetest"
+)
+
+// toBoth sends each request to node A, then the same bytes to node B, and
+// answers with B's response.
+type toBoth struct{ a, b string }
+
+func (c toBoth) Call(req *http.Request, tr *http.Transport) (*http.Response, error) {
+	body := []byte{}
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+	}
+	send := func(addr string) (*http.Response, error) {
+		r := req.Clone(req.Context())
+		r.URL.Host = addr
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	first, err := send(c.a)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, first.Body)
+	first.Body.Close()
+	if first.StatusCode != 200 {
+		return first, nil
+	}
+	return send(c.b)
+}
+
+// TestNonceSharedAcrossNodes: two API nodes on one PostgreSQL database; a
+// request node A accepted is refused as a replay by node B.
+func TestNonceSharedAcrossNodes(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000001", Secret: "fleet-secret-0123456789abcdef"}
+	a, _ := startNodeOn(t, dsn, key)
+	b, _ := startNodeOn(t, dsn, key)
+	for _, v2 := range []bool{false, true} {
+		cfg := &openapiutil.Config{AccessKeyId: tea.String(key.ID), AccessKeySecret: tea.String(key.Secret),
+			Endpoint: tea.String(a), Protocol: tea.String("http"), HttpClient: toBoth{a, b}}
+		if v2 {
+			cfg.SignatureAlgorithm = tea.String("v2")
+		}
+		c, err := openapi.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, apiErr := (&teaCaller{c}).call(t, "ListSites", nil)
+		if apiErr == nil || apiErr.Code != "SignatureNonceUsed" {
+			t.Errorf("v2=%v: node B answered %v, want SignatureNonceUsed", v2, apiErr)
+		}
+	}
+}
