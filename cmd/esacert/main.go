@@ -36,6 +36,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], getenv, stderr)
+	case "rotate-master-key":
+		return rotate(args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "esacert", version)
 		return 0
@@ -52,8 +54,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: esacert <command> [flags]
 
 commands:
-  serve     start esacert (API, and the edge when it is enabled)
-  version   print the version
+  serve               start esacert (API, and the edge when it is enabled)
+  rotate-master-key   re-seal every private key under a new master key (stop the nodes first)
+  version             print the version
 
 Run "esacert serve -h" for the flags.
 `)
@@ -90,6 +93,28 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	if err := n.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
 		return 1
+	}
+	return 0
+}
+
+func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load("esacert rotate-master-key", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "esacert: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	n, path, err := node.RotateMasterKey(context.Background(), cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "esacert: rotate-master-key: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "resealed %d private keys; the master key is now the one in %s\n", n, path)
+	if cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
+		fmt.Fprintln(stdout, "point ESACERT_MASTER_KEY or --master-key-file at the new key before you start esacert again")
 	}
 	return 0
 }

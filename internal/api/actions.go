@@ -22,5 +22,19 @@ var versions = map[string]map[string]action{
 		"PurchaseRatePlan":               (*Server).purchaseRatePlan,
 		"ListUserRatePlanInstances":      (*Server).listUserRatePlanInstances,
 		"DescribeRatePlanInstanceStatus": (*Server).describeRatePlanInstanceStatus,
+
+		"SetCertificate":           (*Server).setCertificate,
+		"GetCertificate":           (*Server).getCertificate,
+		"ListCertificates":         (*Server).listCertificates,
+		"DeleteCertificate":        (*Server).deleteCertificate,
+		"ListCertificatesByRecord": (*Server).listCertificatesByRecord,
+		"GetCertificateQuota":      (*Server).getCertificateQuota,
+		"ListCasCertificates":      (*Server).listCasCertificates,
+	},
+	CASVersion: {
+		"UploadUserCertificate":    (*Server).uploadUserCertificate,
+		"GetUserCertificateDetail": (*Server).getUserCertificateDetail,
+		"ListUserCertificateOrder": (*Server).listUserCertificateOrder,
+		"DeleteUserCertificate":    (*Server).deleteUserCertificate,
 	},
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/certcheck"
 )
 
 // Errors of the request envelope. Like the domain's sentinels they are mapped
@@ -57,10 +59,20 @@ type row struct {
 	status    int
 	message   string
 	recommend string
+	// explain appends the error's own text, which for these rows is a
+	// public reason by contract (certcheck never puts key material in it).
+	explain bool
 }
 
-func is(target error) func(error) bool {
-	return func(err error) bool { return errors.Is(err, target) }
+func is(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // paramIs matches a ParamError naming param (any parameter when "") whose
@@ -79,56 +91,93 @@ func paramIs(param string, target error) func(error) bool {
 var table = []row{
 	// The envelope.
 	{is(errMethod), "UnsupportedHTTPMethod", http.StatusForbidden,
-		"This http method is not supported.", "Send the request with GET or POST."},
+		"This http method is not supported.", "Send the request with GET or POST.", false},
 	{is(errBodyTooLarge), "InvalidParameter", http.StatusBadRequest,
-		"The request body is larger than 1 MiB.", "Send a smaller request."},
+		"The request body is larger than 1 MiB.", "Send a smaller request.", false},
 	{is(errBodyType), "InvalidParameter", http.StatusBadRequest,
-		"The request body must be application/x-www-form-urlencoded.", "Send parameters in the query or as a form body."},
+		"The request body must be application/x-www-form-urlencoded.", "Send parameters in the query or as a form body.", false},
 	{is(errBadForm), "InvalidParameter", http.StatusBadRequest,
-		"The request parameters are not validly URL-encoded.", "Percent-encode every parameter name and value."},
+		"The request parameters are not validly URL-encoded.", "Percent-encode every parameter name and value.", false},
 	{is(errNoSignature), "MissingParameter", http.StatusBadRequest,
 		"The request is not signed: it has neither an Authorization header nor a Signature parameter.",
-		"Sign the request with an AccessKey (ACS3-HMAC-SHA256 or HMAC-SHA1)."},
+		"Sign the request with an AccessKey (ACS3-HMAC-SHA256 or HMAC-SHA1).", false},
 	{is(errIncompleteSig), "IncompleteSignature", http.StatusBadRequest,
-		"The request signature does not conform to Aliyun standards.", "Use an official Alibaba Cloud SDK or CLI to sign requests."},
+		"The request signature does not conform to Aliyun standards.", "Use an official Alibaba Cloud SDK or CLI to sign requests.", false},
 	{is(errUnknownKey), "InvalidAccessKeyId.NotFound", http.StatusNotFound,
-		"The Access Key ID provided does not exist in our records.", "Check the AccessKeyId your client is configured with."},
+		"The Access Key ID provided does not exist in our records.", "Check the AccessKeyId your client is configured with.", false},
 	{is(errSignatureMismatch), "SignatureDoesNotMatch", http.StatusBadRequest,
-		"Specified signature does not match our calculation.", "Check that your AccessKeySecret is correct."},
+		"Specified signature does not match our calculation.", "Check that your AccessKeySecret is correct.", false},
 	{is(errTimestampExpired), "InvalidTimeStamp.Expired", http.StatusBadRequest,
-		"Specified time stamp or date value is expired.", "Check the clock of the machine that sends the request."},
+		"Specified time stamp or date value is expired.", "Check the clock of the machine that sends the request.", false},
 	{is(errNonceUsed), "SignatureNonceUsed", http.StatusBadRequest,
-		"Specified signature nonce was used already.", "Use a new random SignatureNonce for every request."},
+		"Specified signature nonce was used already.", "Use a new random SignatureNonce for every request.", false},
 	{is(errUnknownVersion), "InvalidVersion", http.StatusBadRequest,
-		"Specified parameter Version is not valid.", "Use version 2024-09-10 for ESA."},
+		"Specified parameter Version is not valid.", "Use version 2024-09-10 for ESA.", false},
 	{is(errUnknownAction), "InvalidAction.NotFound", http.StatusNotFound,
-		"Specified api is not found, please check your url and method.", "Check the action name and the API version."},
+		"Specified api is not found, please check your url and method.", "Check the action name and the API version.", false},
 
 	// Sites and plans.
 	{paramIs("SiteId", cert.ErrSiteNotFound), "InvalidParameter.SiteId", http.StatusBadRequest,
 		"Failed to query the website based on the SiteID you specified. Check parameter SiteId and try again.",
-		"Call ListSites to find the SiteId."},
+		"Call ListSites to find the SiteId.", false},
 	{is(cert.ErrSiteNotFound), "SiteNotFound", http.StatusNotFound,
-		"The specified site is not found.", "Call ListSites to find the SiteId."},
+		"The specified site is not found.", "Call ListSites to find the SiteId.", false},
 	{is(cert.ErrSiteExists), "Site.Duplicated", http.StatusBadRequest,
-		"The site already exists.", "Choose another site name, or use the existing site."},
+		"The site already exists.", "Choose another site name, or use the existing site.", false},
 	{paramIs("InstanceId", cert.ErrInstanceNotFound), "InvalidParameter.InstanceId", http.StatusBadRequest,
-		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId."},
+		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
 	{is(cert.ErrInstanceNotFound), "InvalidInstanceId.NotFound", http.StatusNotFound,
-		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId."},
+		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
 	{is(cert.ErrSiteQuota), "QuotaExceed.Site", http.StatusBadRequest,
-		"The plan instance has no site quota left.", "Purchase another plan instance with PurchaseRatePlan."},
+		"The plan instance has no site quota left.", "Purchase another plan instance with PurchaseRatePlan.", false},
+
+	// Certificates (SetCertificate.md's table) and the repository.
+	{paramIs("Certificate", cert.ErrMissing), "Certificate.MissingParameter", http.StatusBadRequest,
+		"The Certificate parameter is required.", "Send the certificate PEM in Certificate when Type is upload.", false},
+	{paramIs("PrivateKey", cert.ErrMissing), "PrivateKey.MissingParameter", http.StatusBadRequest,
+		"The PrivateKey parameter is required.", "Send the private key PEM in PrivateKey when Type is upload.", false},
+	{paramIs("CasId", cert.ErrMissing), "CasId.MissingParameter", http.StatusBadRequest,
+		"The CasId parameter is required.", "Send the repository certificate id in CasId when Type is cas.", false},
+	{paramIs("CasId", cert.ErrRepoCertNotFound), "InvalidCertificate.NotFound", http.StatusBadRequest,
+		"The specified certificate does not match the website. Check the validity of the certificate and try again.",
+		"Call ListCasCertificates to find the CasId and its Region.", false},
+	{is(cert.ErrRepoCertNotFound), "NotFound", http.StatusNotFound,
+		"The specified certificate does not exist.", "Call ListUserCertificateOrder with OrderType=UPLOAD to find the CertId.", false},
+	{is(cert.ErrRepoNameExists), "NameRepeat", http.StatusBadRequest,
+		"The certificate name already exists.", "Choose another Name.", false},
+	{is(certcheck.ErrNoCertificate, certcheck.ErrBadCertificate, certcheck.ErrUnexpectedBlock, certcheck.ErrBadChain),
+		"InvalidSSLPub", http.StatusBadRequest, "The specified Certificate is invalid.",
+		"Send the leaf certificate and its intermediates as PEM, and nothing else.", true},
+	{is(certcheck.ErrNoKey, certcheck.ErrBadKey, certcheck.ErrEncryptedKey, certcheck.ErrWeakKey, certcheck.ErrUnsupportedKey),
+		"InvalidSSLPri", http.StatusBadRequest, "The specified PrivateKey is invalid.",
+		"Send one unencrypted RSA (2048 bits or more), ECDSA (P-256, P-384, P-521) or Ed25519 key as PEM.", true},
+	{is(certcheck.ErrKeyMismatch), "CertificateNotMatchPrivateKey", http.StatusBadRequest,
+		"The specified certificate does not match the private key.", "Send the private key of the leaf certificate.", false},
+	{is(certcheck.ErrExpired, certcheck.ErrNotYetValid, cert.ErrBadState), "Certificate.StatusError", http.StatusBadRequest,
+		"The status of the certificate is invalid.", "Use a certificate that is valid now.", true},
+	{is(cert.ErrNameNotInSite), "CertificateDomainNotMatchSite", http.StatusBadRequest,
+		"The domain name in the specified certificate does not match the site.",
+		"Use a certificate for the site name or names under it.", false},
+	{is(cert.ErrCertNameExists, cert.ErrCasDuplicate), "Certificate.Duplicated", http.StatusBadRequest,
+		"The certificate name already exists.", "Choose another Name, or update the existing certificate with its Id.", true},
+	{is(cert.ErrCertQuota), "CertQuotaCheckFailed", http.StatusBadRequest,
+		"The custom certificate quota verification failed. The number of uploaded certificates exceeds the upper limit allowed for the plan.",
+		"Delete a certificate of the site, or move the site to a larger plan.", false},
+	{is(cert.ErrFreeNotUpdatable), "UpdateFreeCertificate.NotSupport", http.StatusBadRequest,
+		"The free certificate does not support the update operation.", "Free certificates renew by themselves; upload a custom certificate instead.", false},
+	{is(cert.ErrCertNotFound), "Certificate.NotFound", http.StatusNotFound,
+		"The specified certificate does not exist.", "Call ListCertificates to find the certificate Id.", false},
 
 	// Parameters in general.
 	{paramIs("", cert.ErrMissing), "MissingParameter", http.StatusBadRequest,
-		"A required parameter is missing.", "Add the parameter the message names."},
+		"A required parameter is missing.", "Add the parameter the message names.", false},
 	{paramIs("", cert.ErrInvalid), "InvalidParameter", http.StatusBadRequest,
-		"The specified parameter is invalid.", "Correct the parameter the message names."},
+		"The specified parameter is invalid.", "Correct the parameter the message names.", false},
 }
 
 // internalRow answers every error that matches no row.
 var internalRow = row{nil, "InternalException", http.StatusBadRequest,
-	"Failed to call the service. Try again later or contact technical support.", "Try again later."}
+	"Failed to call the service. Try again later or contact technical support.", "Try again later.", false}
 
 // lookup finds the row for err and the public message to send with it.
 func lookup(err error) (row, string) {
@@ -169,6 +218,10 @@ func publicMessage(r row, err error) string {
 	var de *detailError
 	if errors.As(err, &de) {
 		return r.message + " " + de.detail
+	}
+	if r.explain {
+		reason := strings.TrimPrefix(err.Error(), "certcheck: ")
+		return r.message + " (" + reason + ")"
 	}
 	return r.message
 }

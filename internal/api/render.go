@@ -15,3 +15,11 @@ func fmtSiteTime(t time.Time) string {
 	}
 	return t.UTC().Format(siteTime)
 }
+
+// fmtCertTime formats t as a certificate time, or "" for the zero time.
+func fmtCertTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(certTime)
+}

@@ -23,6 +23,27 @@ var (
 	// ErrSiteQuota: the plan instance holds as many sites as its plan allows.
 	ErrSiteQuota = errors.New("plan instance has no site quota left")
 
+	// ErrCertNotFound: no certificate with that id on that site.
+	ErrCertNotFound = errors.New("certificate not found")
+	// ErrCertNameExists: another certificate of the site has that name.
+	ErrCertNameExists = errors.New("certificate name already exists on the site")
+	// ErrCasDuplicate: the repository certificate is on the site already.
+	ErrCasDuplicate = errors.New("repository certificate already on the site")
+	// ErrCertQuota: one more certificate would pass the site plan's quota.
+	ErrCertQuota = errors.New("certificate quota of the site plan reached")
+	// ErrFreeNotUpdatable: SetCertificate named a free (ACME) certificate.
+	ErrFreeNotUpdatable = errors.New("free certificates cannot be updated")
+	// ErrBadState: the certificate is in a state that forbids the operation.
+	ErrBadState = errors.New("certificate is in a state that forbids this")
+	// ErrNameNotInSite: no name of the certificate is the site or under it.
+	ErrNameNotInSite = errors.New("certificate names do not match the site")
+	// ErrRepoCertNotFound: no repository certificate with that id (and region).
+	ErrRepoCertNotFound = errors.New("repository certificate not found")
+	// ErrRepoNameExists: another repository certificate has that name.
+	ErrRepoNameExists = errors.New("repository certificate name already exists")
+	// ErrKeyUnavailable: a sealed private key cannot be opened (wrong master key).
+	ErrKeyUnavailable = errors.New("private key cannot be unsealed")
+
 	// ErrNotFound and ErrExists are what a Store returns for a missing row and a
 	// uniqueness violation; the service turns them into the specific errors above.
 	ErrNotFound = errors.New("not found")

@@ -16,6 +16,12 @@ import (
 // before first use; after that a Service is safe for concurrent use.
 type Service struct {
 	Sites SiteStore // required
+	// Certs and Repo store certificates and the certificate repository;
+	// Sealer seals their private keys. All three are required for the
+	// certificate use cases.
+	Certs  CertStore
+	Repo   RepoStore
+	Sealer Sealer
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

@@ -19,13 +19,34 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 )
 
-// sdkMethods is the HTTP method the official ESA SDK uses for each action
-// (esa-api.md §4–§5, esa-more-api.md §3); the SDK puts these actions'
-// parameters in the query.
+// sdkMethods is the HTTP method the official SDKs use for each action
+// (esa-api.md §4–§5, esa-more-api.md §3 and §5).
 var sdkMethods = map[string]string{
 	"CreateSite": "POST", "GetSite": "GET", "ListSites": "GET", "DeleteSite": "POST",
 	"PurchaseRatePlan": "POST", "ListUserRatePlanInstances": "GET", "DescribeRatePlanInstanceStatus": "POST",
-	"NoSuchAction": "POST",
+	"SetCertificate": "POST", "GetCertificate": "POST", "ListCertificates": "POST", "DeleteCertificate": "GET",
+	"ListCertificatesByRecord": "POST", "GetCertificateQuota": "GET", "ListCasCertificates": "POST",
+	"UploadUserCertificate": "POST", "GetUserCertificateDetail": "POST", "ListUserCertificateOrder": "POST",
+	"DeleteUserCertificate": "POST",
+	"NoSuchAction":          "POST",
+}
+
+// sdkQueryParams are the parameters the official SDK sends in the query for
+// actions whose other parameters go in the form body; absent actions send
+// every parameter in the query.
+var sdkQueryParams = map[string]map[string]bool{
+	"SetCertificate": {"KeyServerId": true, "SecurityToken": true},
+}
+
+// casActions belong to the certificate repository's API version.
+var casActions = map[string]bool{"UploadUserCertificate": true, "GetUserCertificateDetail": true,
+	"ListUserCertificateOrder": true, "DeleteUserCertificate": true}
+
+func actionVersion(action string) string {
+	if casActions[action] {
+		return "2020-04-07"
+	}
+	return "2024-09-10"
 }
 
 // decode turns a client's parsed or raw body into a JSON object.
@@ -79,15 +100,24 @@ func teaKind(v2 bool) clientKind {
 func (c *teaCaller) call(t *testing.T, action string, p map[string]string) (map[string]any, *apiError) {
 	t.Helper()
 	query := map[string]*string{}
+	var body map[string]any
+	inQuery, split := sdkQueryParams[action]
 	for k, v := range p {
+		if split && !inQuery[k] {
+			if body == nil {
+				body = map[string]any{}
+			}
+			body[k] = v
+			continue
+		}
 		query[k] = tea.String(v)
 	}
 	params := &openapiutil.Params{
-		Action: tea.String(action), Version: tea.String("2024-09-10"), Protocol: tea.String("HTTP"),
+		Action: tea.String(action), Version: tea.String(actionVersion(action)), Protocol: tea.String("HTTP"),
 		Pathname: tea.String("/"), Method: tea.String(sdkMethods[action]), AuthType: tea.String("AK"),
 		Style: tea.String("RPC"), ReqBodyType: tea.String("formData"), BodyType: tea.String("json"),
 	}
-	res, err := c.client.CallApi(params, &openapiutil.OpenApiRequest{Query: query}, &dara.RuntimeOptions{})
+	res, err := c.client.CallApi(params, &openapiutil.OpenApiRequest{Query: query, Body: body}, &dara.RuntimeOptions{})
 	if err != nil {
 		var se *tea.SDKError
 		if !errors.As(err, &se) {
@@ -158,7 +188,7 @@ func (c *coreCaller) call(t *testing.T, action string, p map[string]string) (map
 	req.Method = sdkMethods[action]
 	req.Scheme = "http"
 	req.Domain = c.addr
-	req.Version = "2024-09-10"
+	req.Version = actionVersion(action)
 	req.ApiName = action
 	for k, v := range p {
 		if req.Method == "POST" {

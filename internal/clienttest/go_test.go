@@ -26,3 +26,13 @@ func TestGoClientsSeeEnvelopeErrors(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) { runEnvelopeErrors(t, k, addr, key) })
 	}
 }
+
+// TestGoClientsManageCertificates runs the certificate scenario with every Go client.
+func TestGoClientsManageCertificates(t *testing.T) {
+	addr, key := startNode(t)
+	for _, k := range goKinds {
+		t.Run(k.name, func(t *testing.T) {
+			runCertScenario(t, k.make(t, addr, key, false), strings.ReplaceAll(k.name, "_", "-"))
+		})
+	}
+}

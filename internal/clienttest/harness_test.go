@@ -21,12 +21,20 @@ import (
 // SQLite database, and returns its API address and root key.
 func startNode(t *testing.T) (addr string, key accesskey.Key) {
 	t.Helper()
-	return startNodeOn(t, "", accesskey.Key{})
+	n := startNodeOn(t, "", accesskey.Key{})
+	return n.addr, n.key
+}
+
+// testNode is a running node as a test sees it.
+type testNode struct {
+	addr string
+	key  accesskey.Key
+	cfg  config.Config
 }
 
 // startNodeOn starts a node on the database dsn ("" for SQLite in its data
 // directory) with the root key key (zero for a generated one).
-func startNodeOn(t *testing.T, dsn string, key accesskey.Key) (string, accesskey.Key) {
+func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
@@ -35,6 +43,9 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) (string, accesskey
 		cfg.DB = dsn
 	}
 	cfg.AccessKeyID, cfg.AccessKeySecret = key.ID, key.Secret
+	if dsn != "" {
+		cfg.MasterKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" // shared by the fleet
+	}
 	cfg.APIAddr = "127.0.0.1:0"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -49,7 +60,7 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) (string, accesskey
 		n.Shutdown(ctx)
 	})
 	if key.ID != "" {
-		return n.APIAddr(), n.RootKey()
+		return &testNode{n.APIAddr(), n.RootKey(), cfg}
 	}
 	k, err := accesskey.Load(filepath.Join(cfg.DataDir, node.RootKeyFile))
 	if err != nil {
@@ -58,7 +69,7 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) (string, accesskey
 	if k != n.RootKey() {
 		t.Fatal("the key file and the node disagree")
 	}
-	return n.APIAddr(), k
+	return &testNode{n.APIAddr(), k, cfg}
 }
 
 // skewedServer is an API server whose clock runs shift ahead of the

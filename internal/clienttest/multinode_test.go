@@ -46,8 +46,8 @@ func (c toBoth) Call(req *http.Request, tr *http.Transport) (*http.Response, err
 func TestNonceSharedAcrossNodes(t *testing.T) {
 	dsn := storetest.PostgresDatabase(t)
 	key := accesskey.Key{ID: "LTAIfleetkey000000000001", Secret: "fleet-secret-0123456789abcdef"}
-	a, _ := startNodeOn(t, dsn, key)
-	b, _ := startNodeOn(t, dsn, key)
+	a := startNodeOn(t, dsn, key).addr
+	b := startNodeOn(t, dsn, key).addr
 	for _, v2 := range []bool{false, true} {
 		cfg := &openapiutil.Config{AccessKeyId: tea.String(key.ID), AccessKeySecret: tea.String(key.Secret),
 			Endpoint: tea.String(a), Protocol: tea.String("http"), HttpClient: toBoth{a, b}}

@@ -67,6 +67,7 @@ type driverRequest struct {
 	Key      string            `json:"key"`
 	Secret   string            `json:"secret"`
 	Action   string            `json:"action"`
+	Version  string            `json:"version"`
 	Params   map[string]string `json:"params"`
 	Nonce    string            `json:"nonce,omitempty"`
 }
@@ -111,7 +112,8 @@ type nodeCaller struct {
 
 func (c *nodeCaller) call(t *testing.T, action string, p map[string]string) (map[string]any, *apiError) {
 	t.Helper()
-	req := driverRequest{Client: c.client, Endpoint: c.addr, Key: c.key.ID, Secret: c.key.Secret, Action: action, Params: p}
+	req := driverRequest{Client: c.client, Endpoint: c.addr, Key: c.key.ID, Secret: c.key.Secret, Action: action,
+		Version: actionVersion(action), Params: p}
 	if c.replay {
 		req.Nonce = rand.Text() // fresh for the first send, repeated by the second
 		if first := c.d.do(t, req); first.Error != nil {
@@ -163,5 +165,17 @@ func TestNodeClientsSeeEnvelopeErrors(t *testing.T) {
 	addr, key := startNode(t)
 	for _, k := range nodeKinds(d) {
 		t.Run(k.name, func(t *testing.T) { runEnvelopeErrors(t, k, addr, key) })
+	}
+}
+
+// TestNodeClientsManageCertificates runs the certificate scenario with the
+// Node.js clients.
+func TestNodeClientsManageCertificates(t *testing.T) {
+	d := startDriver(t)
+	addr, key := startNode(t)
+	for _, k := range nodeKinds(d) {
+		t.Run(k.name, func(t *testing.T) {
+			runCertScenario(t, k.make(t, addr, key, false), strings.ReplaceAll(k.name, "_", "-"))
+		})
 	}
 }

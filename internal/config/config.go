@@ -45,6 +45,13 @@ type Config struct {
 	NameServers string `json:"name_servers"`
 	// CnameZone is the CNAME suffix shown for CNAME sites. Default none.
 	CnameZone string `json:"cname_zone"`
+	// MasterKeyFile names the file holding the 32-byte master key that seals
+	// private keys (base64 or hex). Default: master.key in DataDir, generated
+	// on first start when neither it nor MasterKey is given.
+	MasterKeyFile string `json:"master_key_file"`
+	// NewMasterKeyFile, for rotate-master-key only, names the key to rotate
+	// to; when unset a new key is generated next to the current one.
+	NewMasterKeyFile string `json:"new_master_key_file"`
 	// LogFormat is json or text. Default json.
 	LogFormat string `json:"log_format"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -55,6 +62,9 @@ type Config struct {
 	// When unset, the root key is read from or generated into DataDir.
 	AccessKeyID     string `json:"-"`
 	AccessKeySecret string `json:"-"`
+	// MasterKey, from the environment only (ESACERT_MASTER_KEY), is the
+	// master key itself, in base64 or hex; it wins over MasterKeyFile.
+	MasterKey string `json:"-"`
 }
 
 // option is one setting: its flag, its environment variable and where it goes.
@@ -76,6 +86,8 @@ var options = []option{
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
+	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master key that seals private keys (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
+	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
@@ -148,6 +160,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	c.AccessKeyID = getenv("ESACERT_ACCESS_KEY_ID")
 	c.AccessKeySecret = getenv("ESACERT_ACCESS_KEY_SECRET")
+	c.MasterKey = getenv("ESACERT_MASTER_KEY")
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "esacert.db")
 	}

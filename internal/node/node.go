@@ -19,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
 )
@@ -50,7 +51,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if err != nil {
 		return nil, err
 	}
-	svc := &cert.Service{Sites: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
+	sealer, err := masterKey(ctx, cfg, store, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer,
+		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
 		PublicSuffix: publicsuffix.PublicSuffix}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
@@ -136,6 +143,65 @@ func rootKey(cfg config.Config, log *slog.Logger) (accesskey.Key, error) {
 	return k, nil
 }
 
+// MasterKeyFile is the name of the master key file in the data directory.
+const MasterKeyFile = "master.key"
+
+// LoadMasterKey returns the configured master key: ESACERT_MASTER_KEY, else
+// the --master-key-file, else master.key in the data directory. create
+// allows generating the last one when it does not exist; path is the file
+// the key came from ("" for the environment).
+func LoadMasterKey(cfg config.Config, create bool) (key []byte, path string, created bool, err error) {
+	switch {
+	case cfg.MasterKey != "":
+		key, err = keyseal.Parse(cfg.MasterKey)
+		if err != nil {
+			err = fmt.Errorf("ESACERT_MASTER_KEY: %w", err)
+		}
+		return key, "", false, err
+	case cfg.MasterKeyFile != "":
+		key, err = keyseal.Load(cfg.MasterKeyFile)
+		return key, cfg.MasterKeyFile, false, err
+	}
+	path = filepath.Join(cfg.DataDir, MasterKeyFile)
+	if !create {
+		key, err = keyseal.Load(path)
+		return key, path, false, err
+	}
+	key, created, err = keyseal.LoadOrCreate(path)
+	return key, path, created, err
+}
+
+// masterKey loads the master key and checks that it opens what the
+// database holds, so that a node with the wrong key refuses to start instead
+// of failing on every certificate.
+func masterKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, log *slog.Logger) (*keyseal.Sealer, error) {
+	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && store.Dialect() == sqlstore.Postgres {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
+			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
+		}
+	}
+	key, path, created, err := LoadMasterKey(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := keyseal.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created the master key that seals private keys; back it up", "file", path, "key_id", sealer.KeyID())
+	}
+	sample, err := store.SealedSample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sample != nil && keyseal.SealedBy(sample) != sealer.KeyID() {
+		return nil, fmt.Errorf("the master key (id %s) is not the one the database's private keys are sealed with (id %s); "+
+			"start with the right --master-key-file or ESACERT_MASTER_KEY", sealer.KeyID(), keyseal.SealedBy(sample))
+	}
+	return sealer, nil
+}
+
 // APIAddr is the address the API listens on.
 func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
 
@@ -153,4 +219,75 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		err = cerr
 	}
 	return err
+}
+
+// RotateMasterKey re-seals every private key in the database under a new
+// master key, in one transaction. The new key is read from
+// cfg.NewMasterKeyFile or, when that is unset, generated into a file next to
+// the current key file ("<file>.new"). When the current key is the data
+// directory's master.key and the new one was generated, the files are
+// swapped afterwards (the old key is kept as master.key.old-<time>);
+// otherwise the operator points the configuration at the new key. Running it
+// again after an interruption finishes the job: keys already sealed under the
+// new key are left as they are.
+func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (changed int, newPath string, err error) {
+	oldKey, oldPath, _, err := LoadMasterKey(cfg, false)
+	if err != nil {
+		return 0, "", err
+	}
+	from, err := keyseal.New(oldKey)
+	if err != nil {
+		return 0, "", err
+	}
+	newPath = cfg.NewMasterKeyFile
+	var newKey []byte
+	generated := false
+	if newPath != "" {
+		if newKey, err = keyseal.Load(newPath); err != nil {
+			return 0, "", err
+		}
+	} else {
+		base := oldPath
+		if base == "" {
+			base = filepath.Join(cfg.DataDir, MasterKeyFile)
+		}
+		newPath = base + ".new"
+		if newKey, generated, err = keyseal.LoadOrCreate(newPath); err != nil {
+			return 0, "", err
+		}
+	}
+	to, err := keyseal.New(newKey)
+	if err != nil {
+		return 0, "", err
+	}
+	if to.KeyID() == from.KeyID() {
+		return 0, "", errors.New("the new master key is the current one")
+	}
+	store, err := sqlstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return 0, "", err
+	}
+	defer store.Close()
+	changed, err = cert.Reseal(ctx, store, from, to, func(sealed []byte) bool {
+		return keyseal.SealedBy(sealed) == to.KeyID()
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("reseal (nothing was changed): %w", err)
+	}
+	log.Info("resealed every private key", "keys", changed, "from_key_id", from.KeyID(), "to_key_id", to.KeyID())
+	if dataKey := filepath.Join(cfg.DataDir, MasterKeyFile); cfg.NewMasterKeyFile == "" && oldPath == dataKey {
+		kept := oldPath + ".old-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(oldPath, kept); err != nil {
+			return changed, newPath, fmt.Errorf("keys are resealed under %s, but keeping the old key failed: %w", newPath, err)
+		}
+		if err := os.Rename(newPath, oldPath); err != nil {
+			return changed, newPath, fmt.Errorf("keys are resealed under %s, but moving it to %s failed: %w", newPath, oldPath, err)
+		}
+		log.Info("the new master key is in place; the old one is kept until you delete it", "file", oldPath, "old", kept)
+		return changed, oldPath, nil
+	}
+	if generated {
+		log.Info("generated the new master key", "file", newPath)
+	}
+	return changed, newPath, nil
 }

@@ -20,10 +20,14 @@ const core = require('@alicloud/openapi-core');
 const $dara = require('@darabonba/typescript');
 const RPCClient = require('@alicloud/pop-core').RPCClient;
 
-// The HTTP method the official SDK uses per action; its parameters go in the query.
+// The HTTP method the official SDKs use per action (for callApi).
 const methods = {
   CreateSite: 'POST', GetSite: 'GET', ListSites: 'GET', DeleteSite: 'POST',
   PurchaseRatePlan: 'POST', ListUserRatePlanInstances: 'GET', DescribeRatePlanInstanceStatus: 'POST',
+  SetCertificate: 'POST', GetCertificate: 'POST', ListCertificates: 'POST', DeleteCertificate: 'GET',
+  ListCertificatesByRecord: 'POST', GetCertificateQuota: 'GET', ListCasCertificates: 'POST',
+  UploadUserCertificate: 'POST', GetUserCertificateDetail: 'POST', ListUserCertificateOrder: 'POST',
+  DeleteUserCertificate: 'POST',
 };
 
 const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -58,12 +62,13 @@ async function callEsa(req) {
   const client = esaClient(req);
   const method = lowerFirst(req.action);
   const Model = Esa[req.action + 'Request'];
-  if (!req.nonce && typeof client[method] === 'function' && Model) {
+  const esaAction = !req.version || req.version === '2024-09-10';
+  if (esaAction && !req.nonce && typeof client[method] === 'function' && Model) {
     const res = await client[method](typedRequest(Model, req.params));
     return res.body.toMap();
   }
   const params = new core.$OpenApiUtil.Params({
-    action: req.action, version: '2024-09-10', protocol: 'HTTP', pathname: '/',
+    action: req.action, version: req.version || '2024-09-10', protocol: 'HTTP', pathname: '/',
     method: methods[req.action] || 'POST', authType: 'AK', style: 'RPC',
     reqBodyType: 'formData', bodyType: 'json',
   });
@@ -86,7 +91,7 @@ async function callPop(req) {
     accessKeyId: req.key,
     accessKeySecret: req.secret,
     endpoint: 'http://' + req.endpoint,
-    apiVersion: '2024-09-10',
+    apiVersion: req.version || '2024-09-10',
   });
   const params = Object.assign({}, req.params || {});
   if (req.nonce) {

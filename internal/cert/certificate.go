@@ -1,0 +1,185 @@
+package cert
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/esacert/esacert/internal/certcheck"
+)
+
+// Certificate types.
+const (
+	TypeUpload  = "upload"
+	TypeCAS     = "cas"
+	TypeFree    = "free"
+	TypeKeyless = "keyless"
+)
+
+// CustomTypes are the types counted against a plan's custom quota.
+var CustomTypes = []string{TypeUpload, TypeCAS, TypeKeyless}
+
+// Certificate statuses.
+const (
+	StatusOK          = "OK"
+	StatusExpiring    = "Expiring"
+	StatusExpired     = "Expired"
+	StatusApplying    = "Applying"
+	StatusApplyFailed = "ApplyFailed"
+)
+
+// ExpiringWithin is how close to NotAfter a certificate counts as Expiring.
+const ExpiringWithin = 30 * 24 * time.Hour
+
+// Regions of the certificate repository.
+var Regions = []string{"cn-hangzhou", "ap-southeast-1"}
+
+// DefaultRegion is the repository region when a request names none.
+const DefaultRegion = "cn-hangzhou"
+
+// Certificate is a certificate of a site. Certificates are values; the store
+// hands out copies.
+type Certificate struct {
+	ID       string // 32 lowercase hex characters
+	SiteID   int64
+	SiteName string // filled in by the store on reads
+	Name     string // unique within the site
+	Type     string
+	CasID    int64  // the repository certificate a cas certificate was taken from
+	Region   string // the repository region of a cas certificate
+	// CertPEM is the certificate text exactly as uploaded (or as the
+	// repository holds it); ChainPEM is the chain in serving order, leaf first.
+	CertPEM  string
+	ChainPEM string
+	// SealedKey is the private key sealed under the master key, bound to ID.
+	SealedKey []byte
+	Info      certcheck.Info
+	Created   time.Time
+	Updated   time.Time
+}
+
+// Status is OK, Expiring (within 30 days of NotAfter) or Expired at now.
+func (c Certificate) Status(now time.Time) string {
+	switch {
+	case !now.Before(c.Info.NotAfter):
+		return StatusExpired
+	case c.Info.NotAfter.Sub(now) <= ExpiringWithin:
+		return StatusExpiring
+	}
+	return StatusOK
+}
+
+// Covers reports whether the certificate serves host: a name in its SAN
+// equal to host, or a wildcard one label deep (*.example.com covers
+// www.example.com, not a.b.example.com and not example.com).
+func (c Certificate) Covers(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, n := range c.Info.SANs {
+		if coversName(n, host) {
+			return true
+		}
+	}
+	if len(c.Info.SANs) == 0 && c.Info.CommonName != "" {
+		return coversName(strings.ToLower(c.Info.CommonName), host)
+	}
+	return false
+}
+
+func coversName(pattern, host string) bool {
+	if pattern == host {
+		return true
+	}
+	rest, ok := strings.CutPrefix(pattern, "*.")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(host, '.')
+	return i > 0 && host[i+1:] == rest
+}
+
+// CertStore is what the certificate use cases need from storage. Methods are
+// safe for concurrent use and return domain sentinels.
+type CertStore interface {
+	// CreateCertificate inserts c. In one transaction it checks that the
+	// site exists (else ErrSiteNotFound), that the site holds fewer than
+	// limit certificates of the types in CustomTypes when c is one of them
+	// (else ErrCertQuota; limit 0 means none), and that no certificate of the
+	// site has c.Name (ErrCertNameExists) or c.CasID (ErrCasDuplicate).
+	CreateCertificate(ctx context.Context, c Certificate, limit int) error
+	// ReplaceCertificate overwrites the certificate with c.ID on c.SiteID,
+	// keeping its creation time; ErrCertNotFound when there is none, and the
+	// uniqueness errors of CreateCertificate.
+	ReplaceCertificate(ctx context.Context, c Certificate) error
+	// Certificate returns a certificate of a site, or ErrCertNotFound.
+	Certificate(ctx context.Context, siteID int64, id string) (Certificate, error)
+	// ListCertificates returns one page of the certificates that match f,
+	// newest first then by id, and how many match in all.
+	ListCertificates(ctx context.Context, f CertFilter) ([]Certificate, int, error)
+	// DeleteCertificate removes a certificate of a site, or returns ErrCertNotFound.
+	DeleteCertificate(ctx context.Context, siteID int64, id string) error
+	// CountCertificates counts, per site, the certificates of the given types.
+	CountCertificates(ctx context.Context, siteIDs []int64, types []string) (map[int64]int, error)
+}
+
+// CertFilter selects certificates of one site.
+type CertFilter struct {
+	SiteID  int64
+	Keyword string    // case-insensitive substring of the name, common name or a SAN entry
+	ValidAt time.Time // when set, only certificates not expired at that time
+	Page    Page
+}
+
+// RepoCert is a certificate in the certificate repository (Alibaba Cloud's
+// SSL Certificates Service, "cas"), which SetCertificate Type=cas copies from.
+type RepoCert struct {
+	ID              int64  // CertId / CasId
+	Name            string // unique in the repository
+	Region          string
+	ResourceGroupID string
+	CertPEM         string // exactly as uploaded
+	KeyPEM          string // exactly as uploaded; only set by RepoService.Get, never stored in plain
+	SealedKey       []byte
+	Info            certcheck.Info
+	Created         time.Time
+}
+
+// ResourceID is the repository's resource id of an uploaded certificate.
+func (r RepoCert) ResourceID() string { return "cas-upload-" + strings.ToLower(itoa36(r.ID)) }
+
+func itoa36(n int64) string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{digits[n%36]}, b...)
+		n /= 36
+	}
+	return string(b)
+}
+
+// RepoStore is what the repository use cases need from storage.
+type RepoStore interface {
+	// CreateRepoCert inserts r; a name in use is ErrRepoNameExists, an id in use ErrExists.
+	CreateRepoCert(ctx context.Context, r RepoCert) error
+	// RepoCert returns the repository certificate with that id, or ErrRepoCertNotFound.
+	RepoCert(ctx context.Context, id int64) (RepoCert, error)
+	// ListRepoCerts returns one page of repository certificates matching f, newest first.
+	ListRepoCerts(ctx context.Context, f RepoFilter) ([]RepoCert, int, error)
+	// DeleteRepoCert removes one, or returns ErrRepoCertNotFound.
+	DeleteRepoCert(ctx context.Context, id int64) error
+}
+
+// RepoFilter selects repository certificates.
+type RepoFilter struct {
+	Keyword string    // case-insensitive substring of the name, common name, a SAN or the resource id
+	ValidAt time.Time // when set, only certificates not expired at that time
+	Page    Page
+}
+
+// Sealer seals private keys at rest. aad binds a sealed value to its row.
+type Sealer interface {
+	Seal(plain, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}

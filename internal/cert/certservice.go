@@ -1,0 +1,441 @@
+package cert
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/esacert/esacert/internal/certcheck"
+)
+
+// MaxCertName is the longest certificate name SetCertificate accepts.
+const MaxCertName = 128
+
+// SetInput is what SetCertificate takes (SetCertificate.md "Request parameters").
+type SetInput struct {
+	SiteID  int64
+	Type    string // upload or cas (keyless: not supported yet)
+	Name    string // optional; derived from the certificate when empty
+	ID      string // when set, that certificate is replaced in place
+	Update  bool   // Update=true requires ID
+	CertPEM string // Type=upload
+	KeyPEM  string // Type=upload
+	CasID   int64  // Type=cas
+	Region  string // Type=cas; default cn-hangzhou
+}
+
+// siteFor returns the site a certificate action names; a missing site is a
+// ParamError naming SiteId, as the certificate actions answer it.
+func (s *Service) siteFor(ctx context.Context, siteID int64) (Site, error) {
+	if siteID <= 0 {
+		return Site{}, Invalid("SiteId", "must be a positive integer")
+	}
+	site, err := s.Sites.Site(ctx, siteID)
+	if errors.Is(err, ErrSiteNotFound) {
+		return Site{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+	}
+	return site, err
+}
+
+// SetCertificate adds a certificate to a site or, with in.ID, replaces one in
+// place. It returns the stored certificate.
+func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate, error) {
+	switch in.Type {
+	case "":
+		return Certificate{}, Missing("Type")
+	case TypeUpload:
+		if in.CertPEM == "" {
+			return Certificate{}, Missing("Certificate")
+		}
+		if in.KeyPEM == "" {
+			return Certificate{}, Missing("PrivateKey")
+		}
+	case TypeCAS:
+		if in.CasID == 0 {
+			return Certificate{}, Missing("CasId")
+		}
+		if in.CasID < 0 {
+			return Certificate{}, Invalid("CasId", "must be a positive integer")
+		}
+		if in.Region == "" {
+			in.Region = DefaultRegion
+		}
+		if !oneOf(in.Region, Regions) {
+			return Certificate{}, Invalid("Region", "must be cn-hangzhou or ap-southeast-1")
+		}
+	case TypeKeyless:
+		return Certificate{}, Invalid("Type", "keyless certificates are not supported yet")
+	case TypeFree:
+		return Certificate{}, Invalid("Type", "free certificates come from ApplyCertificate")
+	default:
+		return Certificate{}, Invalid("Type", "must be upload or cas")
+	}
+	if utf8.RuneCountInString(in.Name) > MaxCertName {
+		return Certificate{}, Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxCertName))
+	}
+	if in.Update && in.ID == "" {
+		return Certificate{}, Invalid("Id", "Update=true needs the Id of the certificate to update")
+	}
+	site, err := s.siteFor(ctx, in.SiteID)
+	if err != nil {
+		return Certificate{}, err
+	}
+	var existing Certificate
+	if in.ID != "" {
+		if existing, err = s.Certs.Certificate(ctx, site.ID, in.ID); err != nil {
+			return Certificate{}, err
+		}
+		if existing.Type == TypeFree {
+			return Certificate{}, ErrFreeNotUpdatable
+		}
+	}
+
+	c := Certificate{SiteID: site.ID, SiteName: site.Name, Name: in.Name, Type: in.Type}
+	certPEM, keyPEM := in.CertPEM, in.KeyPEM
+	if in.Type == TypeCAS {
+		repo, err := s.Repo.RepoCert(ctx, in.CasID)
+		if errors.Is(err, ErrRepoCertNotFound) || err == nil && repo.Region != in.Region {
+			return Certificate{}, &ParamError{Param: "CasId", Err: ErrRepoCertNotFound}
+		}
+		if err != nil {
+			return Certificate{}, err
+		}
+		key, err := s.Sealer.Open(repo.SealedKey, repoAAD(repo.ID))
+		if err != nil {
+			return Certificate{}, fmt.Errorf("unseal repository key %d: %w: %v", repo.ID, ErrKeyUnavailable, err)
+		}
+		certPEM, keyPEM = repo.CertPEM, string(key)
+		c.CasID, c.Region = repo.ID, repo.Region
+		if c.Name == "" {
+			c.Name = repo.Name
+		}
+	}
+	parsed, err := certcheck.Check(certPEM, keyPEM, s.now())
+	if err != nil {
+		return Certificate{}, err
+	}
+	if !certcheck.MatchesSite(certcheck.Names(parsed.Leaf), site.Name) {
+		return Certificate{}, ErrNameNotInSite
+	}
+	c.CertPEM = certPEM
+	c.ChainPEM = chainPEM(parsed.Chain)
+	c.Info = parsed.Info
+	if c.Name == "" {
+		c.Name = derivedName(parsed.Info)
+	}
+	now := s.now()
+	c.Created, c.Updated = now, now
+	if in.ID != "" {
+		c.ID, c.Created = existing.ID, existing.Created
+	} else {
+		c.ID = s.hexID(16)
+	}
+	if c.SealedKey, err = s.Sealer.Seal([]byte(keyPEM), certAAD(c.ID)); err != nil {
+		return Certificate{}, err
+	}
+	if in.ID != "" {
+		err = s.Certs.ReplaceCertificate(ctx, c)
+	} else {
+		err = s.Certs.CreateCertificate(ctx, c, s.limits(site.Plan.Tier).CustomCerts)
+	}
+	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
+		return Certificate{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+	}
+	if err != nil {
+		return Certificate{}, err
+	}
+	return c, nil
+}
+
+// certAAD and repoAAD bind sealed keys to their rows.
+func certAAD(id string) []byte { return []byte("certificate:" + id) }
+func repoAAD(id int64) []byte  { return []byte(fmt.Sprintf("repository:%d", id)) }
+
+// derivedName names a certificate uploaded without a Name: its common name
+// (or first SAN) and the first 8 hex digits of its fingerprint.
+func derivedName(info certcheck.Info) string {
+	base := info.CommonName
+	if base == "" && len(info.SANs) > 0 {
+		base = info.SANs[0]
+	}
+	if base == "" {
+		base = "certificate"
+	}
+	suffix := "-" + info.FingerprintSHA256[:8]
+	if r := []rune(base); len(r)+len(suffix) > MaxCertName {
+		base = string(r[:MaxCertName-len(suffix)])
+	}
+	return base + suffix
+}
+
+// chainPEM renders a chain as PEM, leaf first.
+func chainPEM(chain []*x509.Certificate) string {
+	var b strings.Builder
+	for _, c := range chain {
+		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return b.String()
+}
+
+// Certificate returns a certificate of a site.
+func (s *Service) Certificate(ctx context.Context, siteID int64, id string) (Certificate, error) {
+	if _, err := s.siteFor(ctx, siteID); err != nil {
+		return Certificate{}, err
+	}
+	if id == "" {
+		return Certificate{}, Missing("Id")
+	}
+	return s.Certs.Certificate(ctx, siteID, id)
+}
+
+// ListCertificates returns one page of a site's certificates, the total, and the site.
+func (s *Service) ListCertificates(ctx context.Context, siteID int64, keyword string, validOnly bool, page Page) ([]Certificate, int, Site, error) {
+	site, err := s.siteFor(ctx, siteID)
+	if err != nil {
+		return nil, 0, Site{}, err
+	}
+	f := CertFilter{SiteID: site.ID, Keyword: keyword, Page: page}
+	if validOnly {
+		f.ValidAt = s.now()
+	}
+	list, total, err := s.Certs.ListCertificates(ctx, f)
+	return list, total, site, err
+}
+
+// DeleteCertificate removes a certificate of a site and returns what it was.
+func (s *Service) DeleteCertificate(ctx context.Context, siteID int64, id string) (Certificate, error) {
+	c, err := s.Certificate(ctx, siteID, id)
+	if err != nil {
+		return Certificate{}, err
+	}
+	if err := s.Certs.DeleteCertificate(ctx, siteID, id); err != nil {
+		return Certificate{}, err
+	}
+	return c, nil
+}
+
+// RecordMatch is what ListCertificatesByRecord reports for one record name.
+type RecordMatch struct {
+	RecordName   string
+	Status       string // none, OK, Expiring or Expired: the best certificate's
+	Certificates []Certificate
+	Applying     int
+}
+
+// CertificatesByRecord finds, for each record name, the site's certificates
+// that cover it. validOnly leaves expired certificates out.
+func (s *Service) CertificatesByRecord(ctx context.Context, siteID int64, names []string, validOnly bool) ([]RecordMatch, Site, error) {
+	site, err := s.siteFor(ctx, siteID)
+	if err != nil {
+		return nil, Site{}, err
+	}
+	if len(names) == 0 {
+		return nil, Site{}, Missing("RecordName")
+	}
+	all, _, err := s.Certs.ListCertificates(ctx, CertFilter{SiteID: site.ID})
+	if err != nil {
+		return nil, Site{}, err
+	}
+	now := s.now()
+	var out []RecordMatch
+	for _, name := range names {
+		m := RecordMatch{RecordName: name, Status: "none", Certificates: []Certificate{}}
+		for _, c := range all {
+			if !c.Covers(name) || validOnly && c.Status(now) == StatusExpired {
+				continue
+			}
+			m.Certificates = append(m.Certificates, c)
+		}
+		// The best certificate is the one that lasts longest.
+		sort.SliceStable(m.Certificates, func(i, j int) bool {
+			return m.Certificates[i].Info.NotAfter.After(m.Certificates[j].Info.NotAfter)
+		})
+		if len(m.Certificates) > 0 {
+			m.Status = m.Certificates[0].Status(now)
+		}
+		out = append(out, m)
+	}
+	return out, site, nil
+}
+
+// Quota is a site's certificate quota of one kind (GetCertificateQuota).
+type Quota struct {
+	Type      string // custom or free
+	Limit     int    // per site; 0 means none
+	Usage     int    // this site's certificates of the kind
+	SiteUsage []SiteUsage
+}
+
+// SiteUsage is one site's usage within its plan instance.
+type SiteUsage struct {
+	SiteID   int64
+	SiteName string
+	Usage    int
+}
+
+// CertificateQuota reports the site's quota of custom or free certificates
+// and the usage of every site on the same plan instance.
+func (s *Service) CertificateQuota(ctx context.Context, siteID int64, typ string) (Quota, error) {
+	var types []string
+	switch typ {
+	case "":
+		return Quota{}, Missing("Type")
+	case "custom":
+		types = CustomTypes
+	case TypeFree:
+		types = []string{TypeFree}
+	default:
+		return Quota{}, Invalid("Type", "must be custom or free")
+	}
+	site, err := s.siteFor(ctx, siteID)
+	if err != nil {
+		return Quota{}, err
+	}
+	l := s.limits(site.Plan.Tier)
+	q := Quota{Type: typ, Limit: l.CustomCerts}
+	if typ == TypeFree {
+		q.Limit = l.FreeCerts
+	}
+	insts, _, err := s.Sites.ListInstances(ctx, InstanceFilter{ID: site.InstanceID, Page: Page{Limit: 1}})
+	if err != nil {
+		return Quota{}, err
+	}
+	refs := []SiteRef{{ID: site.ID, Name: site.Name}}
+	if len(insts) == 1 {
+		refs = insts[0].Sites
+	}
+	ids := make([]int64, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	counts, err := s.Certs.CountCertificates(ctx, ids, types)
+	if err != nil {
+		return Quota{}, err
+	}
+	for _, r := range refs {
+		q.SiteUsage = append(q.SiteUsage, SiteUsage{SiteID: r.ID, SiteName: r.Name, Usage: counts[r.ID]})
+	}
+	q.Usage = counts[site.ID]
+	return q, nil
+}
+
+// UploadInput is what UploadRepoCert takes (UploadUserCertificate).
+type UploadInput struct {
+	Name            string
+	CertPEM         string
+	KeyPEM          string
+	Region          string // default cn-hangzhou
+	ResourceGroupID string
+}
+
+// MaxRepoName is the longest repository certificate name.
+const MaxRepoName = 128
+
+// UploadRepoCert checks and stores a certificate in the repository.
+func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert, error) {
+	if in.Name == "" {
+		return RepoCert{}, Missing("Name")
+	}
+	if utf8.RuneCountInString(in.Name) > MaxRepoName {
+		return RepoCert{}, Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxRepoName))
+	}
+	if in.CertPEM == "" {
+		return RepoCert{}, Missing("Cert")
+	}
+	if in.KeyPEM == "" {
+		return RepoCert{}, Missing("Key")
+	}
+	if in.Region == "" {
+		in.Region = DefaultRegion
+	}
+	if !oneOf(in.Region, Regions) {
+		return RepoCert{}, Invalid("RegionId", "must be cn-hangzhou or ap-southeast-1")
+	}
+	if len(in.ResourceGroupID) > maxResourceGroupID {
+		return RepoCert{}, Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
+	}
+	// The repository keeps certificates whatever their dates; validity is
+	// checked when a site takes one.
+	parsed, err := parseIgnoringDates(in.CertPEM, in.KeyPEM)
+	if err != nil {
+		return RepoCert{}, err
+	}
+	r := RepoCert{Name: in.Name, Region: in.Region, ResourceGroupID: in.ResourceGroupID,
+		CertPEM: in.CertPEM, Info: parsed.Info, Created: s.now()}
+	for attempt := 0; ; attempt++ {
+		r.ID = s.repoID()
+		if r.SealedKey, err = s.Sealer.Seal([]byte(in.KeyPEM), repoAAD(r.ID)); err != nil {
+			return RepoCert{}, err
+		}
+		err = s.Repo.CreateRepoCert(ctx, r)
+		if errors.Is(err, ErrExists) && attempt < 5 {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return RepoCert{}, err
+	}
+	return r, nil
+}
+
+// parseIgnoringDates checks certificate, key and chain, but not the dates.
+func parseIgnoringDates(certPEM, keyPEM string) (*certcheck.Parsed, error) {
+	certs, err := certcheck.ParseCertificates(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	key, err := certcheck.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := certcheck.Chain(certs, key)
+	if err != nil {
+		return nil, err
+	}
+	return &certcheck.Parsed{Leaf: chain[0], Chain: chain, Key: key, Info: certcheck.Describe(chain[0])}, nil
+}
+
+// repoID draws an 8-digit repository id, the shape of CAS ids.
+func (s *Service) repoID() int64 { return 10_000_000 + s.siteID()%90_000_000 }
+
+// RepoCert returns a repository certificate; withKey also unseals its key
+// into KeyPEM.
+func (s *Service) RepoCert(ctx context.Context, id int64, withKey bool) (RepoCert, error) {
+	if id <= 0 {
+		return RepoCert{}, Missing("CertId")
+	}
+	r, err := s.Repo.RepoCert(ctx, id)
+	if err != nil || !withKey {
+		return r, err
+	}
+	key, err := s.Sealer.Open(r.SealedKey, repoAAD(r.ID))
+	if err != nil {
+		return RepoCert{}, fmt.Errorf("unseal repository key %d: %w: %v", r.ID, ErrKeyUnavailable, err)
+	}
+	r.KeyPEM = string(key)
+	return r, nil
+}
+
+// ListRepoCerts returns one page of repository certificates.
+func (s *Service) ListRepoCerts(ctx context.Context, keyword string, validOnly bool, page Page) ([]RepoCert, int, error) {
+	f := RepoFilter{Keyword: keyword, Page: page}
+	if validOnly {
+		f.ValidAt = s.now()
+	}
+	return s.Repo.ListRepoCerts(ctx, f)
+}
+
+// DeleteRepoCert removes a repository certificate. Site certificates taken
+// from it keep their snapshot.
+func (s *Service) DeleteRepoCert(ctx context.Context, id int64) error {
+	if id <= 0 {
+		return Missing("CertId")
+	}
+	return s.Repo.DeleteRepoCert(ctx, id)
+}

@@ -1,0 +1,42 @@
+package cert
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+// ResealStore re-writes every sealed key in one transaction (see
+// sqlstore.Store.Reseal).
+type ResealStore interface {
+	Reseal(ctx context.Context, fn func(kind, id string, sealed []byte) ([]byte, error)) (int, error)
+}
+
+// Reseal opens every sealed private key with from and seals it again with
+// to, in one transaction. Keys already sealed by to (a resumed rotation) are
+// left alone when skip reports so for them. It returns how many keys changed.
+func Reseal(ctx context.Context, store ResealStore, from, to Sealer, skip func(sealed []byte) bool) (int, error) {
+	return store.Reseal(ctx, func(kind, id string, sealed []byte) ([]byte, error) {
+		if skip != nil && skip(sealed) {
+			return sealed, nil
+		}
+		var aad []byte
+		switch kind {
+		case "certificate":
+			aad = certAAD(id)
+		case "repository":
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("repository id %q: %w", id, err)
+			}
+			aad = repoAAD(n)
+		default:
+			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
+		}
+		plain, err := from.Open(sealed, aad)
+		if err != nil {
+			return nil, err
+		}
+		return to.Seal(plain, aad)
+	})
+}

@@ -1,0 +1,44 @@
+package certcheck
+
+import "errors"
+
+// The sentinel errors. Returned errors wrap exactly one of them (match with
+// errors.Is); the comment names the public Code it maps to.
+var (
+	// ErrNoCertificate: the certificate text holds no PEM block at all
+	// (InvalidSSLPub).
+	ErrNoCertificate = errors.New("certcheck: no certificate")
+	// ErrBadCertificate: a CERTIFICATE block that x509 cannot parse, or text
+	// that looks like PEM but is not (InvalidSSLPub).
+	ErrBadCertificate = errors.New("certcheck: malformed certificate")
+	// ErrUnexpectedBlock: a block other than CERTIFICATE (a private key,
+	// TRUSTED CERTIFICATE, EC PARAMETERS, …) in the certificate text
+	// (InvalidSSLPub). A key pasted into the certificate field is refused
+	// rather than skipped, since the certificate text is shown back later.
+	ErrUnexpectedBlock = errors.New("certcheck: unexpected PEM block in certificate text")
+	// ErrBadChain: a certificate that is not part of the leaf's chain, a
+	// duplicate, or too many certificates (InvalidSSLPub).
+	ErrBadChain = errors.New("certcheck: certificate is not part of the leaf's chain")
+	// ErrNoKey: the key text holds no private key block (InvalidSSLPri).
+	ErrNoKey = errors.New("certcheck: no private key")
+	// ErrBadKey: an unparseable key, several keys, a block that is not a key,
+	// or text that looks like PEM but is not (InvalidSSLPri).
+	ErrBadKey = errors.New("certcheck: malformed private key")
+	// ErrEncryptedKey: an ENCRYPTED PRIVATE KEY block or a legacy
+	// "Proc-Type: 4,ENCRYPTED" one (InvalidSSLPri).
+	ErrEncryptedKey = errors.New("certcheck: private key is encrypted")
+	// ErrWeakKey: an RSA key below 2048 bits (InvalidSSLPri).
+	ErrWeakKey = errors.New("certcheck: private key is too weak")
+	// ErrUnsupportedKey: a key type or curve other than RSA (2048 to 8192
+	// bits), ECDSA P-256/P-384/P-521 and Ed25519, such as DSA, X25519, Ed448,
+	// P-224 or secp256k1 (InvalidSSLPri).
+	ErrUnsupportedKey = errors.New("certcheck: unsupported private key type")
+	// ErrKeyMismatch: no certificate holds the private key's public key
+	// (CertificateNotMatchPrivateKey).
+	ErrKeyMismatch = errors.New("certcheck: private key does not match certificate")
+	// ErrExpired: the leaf's NotAfter is before now (Certificate.StatusError).
+	ErrExpired = errors.New("certcheck: certificate has expired")
+	// ErrNotYetValid: the leaf's NotBefore is after now
+	// (Certificate.StatusError).
+	ErrNotYetValid = errors.New("certcheck: certificate is not yet valid")
+)

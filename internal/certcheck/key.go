@@ -1,0 +1,198 @@
+package certcheck
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"strings"
+)
+
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+	// maxKeyDER bounds the decoded key before it reaches a parser; an
+	// 8192-bit RSA key in PKCS#8 takes under 5 KiB.
+	maxKeyDER = 16 << 10
+)
+
+// PEM labels of the private key formats.
+const (
+	labelPKCS1     = "RSA PRIVATE KEY"
+	labelPKCS8     = "PRIVATE KEY"
+	labelSEC1      = "EC PRIVATE KEY"
+	labelEncrypted = "ENCRYPTED PRIVATE KEY"
+	labelDSA       = "DSA PRIVATE KEY"
+	labelECParams  = "EC PARAMETERS"
+)
+
+// ParsePrivateKey parses the one unencrypted private key in pemText: PKCS#1
+// ("RSA PRIVATE KEY"), PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"),
+// each read as its label says. The key is RSA of 2048 to 8192 bits, ECDSA on
+// P-256, P-384 or P-521, or Ed25519; the result is a *rsa.PrivateKey, a
+// *ecdsa.PrivateKey or an ed25519.PrivateKey, never nil when err is nil.
+//
+// An "EC PARAMETERS" block (as openssl ecparam -genkey writes) is skipped.
+// It returns ErrNoKey when there is no key block; ErrEncryptedKey for an
+// encrypted key; ErrWeakKey for RSA below 2048 bits; ErrUnsupportedKey for
+// other key types, curves and sizes; and ErrBadKey for anything else: an
+// unparseable key, more than one key, a block that is not a private key, or
+// text that looks like PEM but is not. Error texts never hold key material.
+func ParsePrivateKey(pemText string) (crypto.Signer, error) {
+	blocks, err := scanPEM(pemText)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	var keys []block
+	for _, b := range blocks {
+		switch {
+		case b.Type == labelECParams:
+			continue
+		case strings.HasSuffix(b.Type, labelPKCS8):
+			keys = append(keys, b)
+		default:
+			return nil, fmt.Errorf("%w: unexpected %s block in private key text", ErrBadKey, quoteLabel(b.Type))
+		}
+	}
+	switch len(keys) {
+	case 0:
+		return nil, ErrNoKey
+	case 1:
+	default:
+		return nil, fmt.Errorf("%w: %d private keys, want one", ErrBadKey, len(keys))
+	}
+	b := keys[0]
+	if b.Type == labelEncrypted || strings.Contains(strings.ToUpper(b.Headers["Proc-Type"]), "ENCRYPTED") || b.Headers["DEK-Info"] != "" {
+		return nil, ErrEncryptedKey
+	}
+	if len(b.Bytes) > maxKeyDER {
+		return nil, fmt.Errorf("%w: %s block of %d bytes is too large", ErrBadKey, quoteLabel(b.Type), len(b.Bytes))
+	}
+	var key any
+	switch b.Type {
+	case labelPKCS1:
+		key, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+	case labelPKCS8:
+		key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+		if err != nil && unsupportedPKCS8(b.Bytes) {
+			return nil, fmt.Errorf("%w: PKCS#8 key of an unsupported algorithm or curve", ErrUnsupportedKey)
+		}
+	case labelSEC1:
+		key, err = x509.ParseECPrivateKey(b.Bytes)
+		if err != nil && unsupportedSEC1(b.Bytes) {
+			return nil, fmt.Errorf("%w: EC key on an unsupported curve", ErrUnsupportedKey)
+		}
+	case labelDSA:
+		return nil, fmt.Errorf("%w: DSA", ErrUnsupportedKey)
+	default:
+		return nil, fmt.Errorf("%w: unknown key format %s", ErrBadKey, quoteLabel(b.Type))
+	}
+	if err != nil {
+		// The x509 error is left out on purpose: it is not needed to act on
+		// the failure, and this way no parser can leak key bytes into a log.
+		return nil, fmt.Errorf("%w: %s block does not hold a valid key", ErrBadKey, quoteLabel(b.Type))
+	}
+	return checkKey(key)
+}
+
+// checkKey applies the key policy to a parsed private key.
+func checkKey(key any) (crypto.Signer, error) {
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		bits := k.N.BitLen()
+		if bits < minRSABits {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, want at least %d", ErrWeakKey, bits, minRSABits)
+		}
+		if bits > maxRSABits {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, want at most %d", ErrUnsupportedKey, bits, maxRSABits)
+		}
+		return k, nil
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return k, nil
+		}
+		return nil, fmt.Errorf("%w: ECDSA curve %s", ErrUnsupportedKey, k.Curve.Params().Name)
+	case ed25519.PrivateKey:
+		return k, nil
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+	}
+}
+
+// KeyMatches reports whether c holds the public key of key. It is false when
+// either is nil.
+func KeyMatches(c *x509.Certificate, key crypto.Signer) bool {
+	if c == nil || key == nil {
+		return false
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(c.PublicKey)
+}
+
+// Object identifiers used to tell an unsupported key from a broken one.
+var (
+	oidRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidEC      = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
+	oidP256    = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidP384    = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidP521    = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+)
+
+// pkcs8 is the part of a PKCS#8 PrivateKeyInfo (RFC 5208) needed to read the
+// key's algorithm.
+type pkcs8 struct {
+	Version    int
+	Algorithm  pkix.AlgorithmIdentifier
+	PrivateKey []byte
+}
+
+// sec1 is an ECPrivateKey (RFC 5915).
+type sec1 struct {
+	Version    int
+	PrivateKey []byte
+	Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	PublicKey  asn1.BitString        `asn1:"optional,explicit,tag:1"`
+}
+
+// unsupportedPKCS8 reports whether der, which x509 could not parse, is a
+// well-formed PKCS#8 envelope around a key of an algorithm or curve that is
+// not supported (as opposed to a broken key of a supported one).
+func unsupportedPKCS8(der []byte) bool {
+	var k pkcs8
+	if _, err := asn1.Unmarshal(der, &k); err != nil {
+		return false
+	}
+	alg := k.Algorithm.Algorithm
+	switch {
+	case alg.Equal(oidRSA), alg.Equal(oidEd25519):
+		return false
+	case alg.Equal(oidEC):
+		var curve asn1.ObjectIdentifier
+		if _, err := asn1.Unmarshal(k.Algorithm.Parameters.FullBytes, &curve); err != nil {
+			return false
+		}
+		return !supportedCurve(curve)
+	}
+	return len(alg) > 0
+}
+
+// unsupportedSEC1 reports whether der, which x509 could not parse, is a
+// well-formed SEC1 key that names an unsupported curve.
+func unsupportedSEC1(der []byte) bool {
+	var k sec1
+	if _, err := asn1.Unmarshal(der, &k); err != nil {
+		return false
+	}
+	return len(k.Curve) > 0 && !supportedCurve(k.Curve)
+}
+
+func supportedCurve(oid asn1.ObjectIdentifier) bool {
+	return oid.Equal(oidP256) || oid.Equal(oidP384) || oid.Equal(oidP521)
+}

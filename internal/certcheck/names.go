@@ -1,0 +1,101 @@
+package certcheck
+
+import (
+	"crypto/x509"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Names returns the host names leaf is for: its DNS SANs, lowercased, with
+// one trailing dot stripped, in order, without empty names and duplicates.
+// When leaf has no DNS SAN at all, it returns the CommonName (normalized the
+// same way) if that looks like a host name (letters, digits, '-' and '_' in
+// dot-separated labels, optionally "*." in front, not an IP address). IP
+// SANs are ignored. It returns nil when there is no name, or for a nil leaf.
+func Names(leaf *x509.Certificate) []string {
+	if leaf == nil {
+		return nil
+	}
+	if len(leaf.DNSNames) == 0 {
+		if cn := normalizeName(leaf.Subject.CommonName); isHostname(cn) {
+			return []string{cn}
+		}
+		return nil
+	}
+	var names []string
+	for _, n := range leaf.DNSNames {
+		n = normalizeName(n)
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func normalizeName(name string) string {
+	return strings.TrimSuffix(strings.ToLower(name), ".")
+}
+
+// isHostname reports whether name (already normalized) has the shape of a
+// host name, allowing a "*" as the whole leftmost label.
+func isHostname(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return false
+	}
+	labels := strings.Split(name, ".")
+	for i, l := range labels {
+		if i == 0 && l == "*" && len(labels) > 1 {
+			continue
+		}
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for j := 0; j < len(l); j++ {
+			c := l[j]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	// A dotted name whose last label is all digits is an address, not a host.
+	last := labels[len(labels)-1]
+	return len(labels) == 1 || strings.Trim(last, "0123456789") != ""
+}
+
+// UnderSite reports whether the host name name is site or a name under it.
+// A wildcard "*.rest" counts when rest is site or under it, so "*.example.com"
+// is under site "example.com" but "*.com" is not; any other "*" ("*" alone,
+// "a*.example.com", "*.*.example.com") never counts. The comparison ignores
+// case and one trailing dot on each side. Names or sites with empty labels
+// never match.
+func UnderSite(name, site string) bool {
+	name = normalizeName(name)
+	site = normalizeName(site)
+	if rest, ok := strings.CutPrefix(name, "*."); ok {
+		name = rest
+	}
+	if !plainName(name) || !plainName(site) {
+		return false
+	}
+	return name == site || strings.HasSuffix(name, "."+site)
+}
+
+// plainName reports whether name is non-empty, has no empty label and no "*".
+func plainName(name string) bool {
+	return name != "" && !strings.Contains(name, "*") &&
+		!strings.HasPrefix(name, ".") && !strings.HasSuffix(name, ".") && !strings.Contains(name, "..")
+}
+
+// MatchesSite reports whether any of names is UnderSite site.
+func MatchesSite(names []string, site string) bool {
+	for _, n := range names {
+		if UnderSite(n, site) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,154 @@
+package clienttest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/pkitest"
+)
+
+// tfClient sends requests the way the Terraform provider does through
+// tea-rpc (esa-api.md §2.2, §3.6, §7): the RPC HMAC-SHA1 signature in the
+// query, Format=json, RpcPost parameters in a form body, RpcGet parameters
+// in the query with a form content type and an empty body. It decodes
+// answers with UseNumber, as tea-utils does, and fails on a non-object body.
+type tfClient struct {
+	addr string
+	key  accesskey.Key
+}
+
+type tfAnswer struct {
+	status int
+	body   map[string]any
+}
+
+func (c tfClient) do(t *testing.T, method, action string, params map[string]string) tfAnswer {
+	t.Helper()
+	query := map[string]*string{
+		"Action": tea.String(action), "Format": tea.String("json"), "Version": tea.String("2024-09-10"),
+		"Timestamp": openapiutil.GetTimestamp(), "SignatureNonce": openapiutil.GetNonce(),
+		"SignatureMethod": tea.String("HMAC-SHA1"), "SignatureVersion": tea.String("1.0"),
+		"AccessKeyId": tea.String(c.key.ID),
+	}
+	form := url.Values{}
+	signed := map[string]*string{}
+	for k, v := range query {
+		signed[k] = v
+	}
+	for k, v := range params {
+		if method == "GET" {
+			query[k] = tea.String(v)
+		} else {
+			form.Set(k, v)
+		}
+		signed[k] = tea.String(v)
+	}
+	query["Signature"] = openapiutil.GetRPCSignature(signed, tea.String(method), tea.String(c.key.Secret))
+	q := url.Values{}
+	for k, v := range query {
+		q.Set(k, *v)
+	}
+	req, err := http.NewRequest(method, "http://"+c.addr+"/?"+q.Encode(), strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // on GET too, with an empty body
+	req.Header.Set("x-acs-action", action)
+	req.Header.Set("x-acs-version", "2024-09-10")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		t.Fatalf("%s: the provider would panic on this body (AssertAsMap): %q", action, raw)
+	}
+	return tfAnswer{resp.StatusCode, body}
+}
+
+// TestTerraformCertificateLifecycle replays alicloud_esa_certificate's
+// create, read, update, read, delete and refresh, and checks what keeps
+// `terraform plan` clean (esa-api.md §7.3) and drift detection (§7.4).
+func TestTerraformCertificateLifecycle(t *testing.T) {
+	addr, key := startNode(t)
+	tf := tfClient{addr, key}
+	now := time.Now()
+	site := tf.do(t, "POST", "CreateSite", map[string]string{"SiteName": "tf-example.com", "AccessType": "NS", "Coverage": "overseas"})
+	siteID := str(site.body["SiteId"])
+	ca := pkitest.NewCA(t, "TF Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	v1 := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.tf-example.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
+	v2 := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.tf-example.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(120 * 24 * time.Hour)})
+
+	// Create: RpcPost SetCertificate with everything in the body.
+	created := tf.do(t, "POST", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+		"Name": "tf-cert", "Certificate": v1.ChainPEM, "PrivateKey": v1.KeyPEM})
+	if created.status != 200 || str(created.body["Id"]) == "" {
+		t.Fatalf("create: %d %v", created.status, created.body)
+	}
+	resourceID := siteID + ":" + str(created.body["Id"]) // d.SetId("<SiteId>:<Id>")
+
+	read := func(certPEM string) {
+		t.Helper()
+		parts := strings.SplitN(resourceID, ":", 2)
+		got := tf.do(t, "GET", "GetCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1]})
+		if got.status != 200 {
+			t.Fatalf("read: %d %v", got.status, got.body)
+		}
+		// What the provider sets, and what must equal the configuration.
+		state := map[string]string{
+			"certificate": str(got.body["Certificate"]),
+			"site_id":     str(got.body["SiteId"]),
+			"cert_id":     str(dig(got.body, "Result.Id")),
+			"cert_name":   str(dig(got.body, "Result.Name")),
+			"cas_id":      str(dig(got.body, "Result.CasId")),
+		}
+		want := map[string]string{"certificate": certPEM, "site_id": parts[0], "cert_id": parts[1], "cert_name": "tf-cert", "cas_id": ""}
+		for k, w := range want {
+			if state[k] != w {
+				t.Errorf("read: %s = %q, want %q (terraform plan would show a diff)", k, state[k], w)
+			}
+		}
+		for _, k := range []string{"Status", "CreateTime", "Type"} {
+			if str(dig(got.body, "Result."+k)) == "" {
+				t.Errorf("read: Result.%s is empty", k)
+			}
+		}
+	}
+	read(v1.ChainPEM)
+
+	// Update: RpcPost SetCertificate with the ids from the resource id.
+	parts := strings.SplitN(resourceID, ":", 2)
+	updated := tf.do(t, "POST", "SetCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1], "Type": "upload",
+		"Name": "tf-cert", "Certificate": v2.ChainPEM, "PrivateKey": v2.KeyPEM})
+	if updated.status != 200 {
+		t.Fatalf("update: %d %v", updated.status, updated.body)
+	}
+	read(v2.ChainPEM)
+
+	// Delete: RpcGet DeleteCertificate; then a refresh finds it gone by HTTP
+	// 404 (the provider's NotFoundError), and a second delete counts as done.
+	del := tf.do(t, "GET", "DeleteCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1]})
+	if del.status != 200 {
+		t.Fatalf("delete: %d %v", del.status, del.body)
+	}
+	for _, action := range []string{"GetCertificate", "DeleteCertificate"} {
+		gone := tf.do(t, "GET", action, map[string]string{"SiteId": parts[0], "Id": parts[1]})
+		if gone.status != 404 || gone.body["Code"] != "Certificate.NotFound" {
+			t.Errorf("%s after delete: %d %v, want 404 Certificate.NotFound", action, gone.status, gone.body)
+		}
+	}
+}

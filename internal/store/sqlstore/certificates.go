@@ -1,0 +1,363 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/certcheck"
+)
+
+var (
+	_ cert.CertStore = (*Store)(nil)
+	_ cert.RepoStore = (*Store)(nil)
+)
+
+// infoColumns are the described fields of a certificate, in both tables.
+const infoColumns = `common_name, sans, issuer, issuer_cn, serial, fingerprint, pub_alg, sig_alg, key_bits,
+	not_before_us, not_after_us`
+
+func infoArgs(i certcheck.Info) []any {
+	return []any{i.CommonName, strings.Join(i.SANs, ","), i.Issuer, i.IssuerCN, i.Serial, i.FingerprintSHA256,
+		i.PubAlg, i.SigAlg, i.KeyBits, micros(i.NotBefore), micros(i.NotAfter)}
+}
+
+// infoScan holds the scan targets of infoColumns.
+type infoScan struct {
+	i                   certcheck.Info
+	sans                string
+	notBefore, notAfter int64
+}
+
+func (x *infoScan) dest() []any {
+	return []any{&x.i.CommonName, &x.sans, &x.i.Issuer, &x.i.IssuerCN, &x.i.Serial, &x.i.FingerprintSHA256,
+		&x.i.PubAlg, &x.i.SigAlg, &x.i.KeyBits, &x.notBefore, &x.notAfter}
+}
+
+func (x *infoScan) info() certcheck.Info {
+	i := x.i
+	if x.sans != "" {
+		i.SANs = strings.Split(x.sans, ",")
+	}
+	i.NotBefore, i.NotAfter = fromMicros(x.notBefore), fromMicros(x.notAfter)
+	return i
+}
+
+const certColumns = `c.id, c.site_id, s.name, c.name, c.type, c.cas_id, c.region, c.cert_pem, c.chain_pem, c.sealed_key,
+	c.created_us, c.updated_us, c.common_name, c.sans, c.issuer, c.issuer_cn, c.serial, c.fingerprint, c.pub_alg,
+	c.sig_alg, c.key_bits, c.not_before_us, c.not_after_us`
+
+const certFrom = ` FROM certificates c JOIN sites s ON s.id = c.site_id`
+
+func scanCert(r scanner) (cert.Certificate, error) {
+	var (
+		c                cert.Certificate
+		casID            sql.NullInt64
+		created, updated int64
+		x                infoScan
+	)
+	dest := append([]any{&c.ID, &c.SiteID, &c.SiteName, &c.Name, &c.Type, &casID, &c.Region, &c.CertPEM,
+		&c.ChainPEM, &c.SealedKey, &created, &updated}, x.dest()...)
+	if err := r.Scan(dest...); err != nil {
+		return cert.Certificate{}, err
+	}
+	c.CasID = casID.Int64
+	c.Created, c.Updated = fromMicros(created), fromMicros(updated)
+	c.Info = x.info()
+	return c, nil
+}
+
+func nullCasID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// certViolation maps a uniqueness violation on certificates to its sentinel.
+func certViolation(err error) error {
+	switch v := violation(err); {
+	case v == "":
+		return nil
+	case strings.Contains(v, "cas"):
+		return cert.ErrCasDuplicate
+	case strings.Contains(v, "name"):
+		return cert.ErrCertNameExists
+	default:
+		return cert.ErrExists
+	}
+}
+
+// CreateCertificate implements cert.CertStore.
+func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit int) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), c.SiteID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return cert.ErrSiteNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock site %d: %w", c.SiteID, err)
+		}
+		if limit > 0 && isCustom(c.Type) {
+			counts, err := s.countCertificates(ctx, tx, []int64{c.SiteID}, cert.CustomTypes)
+			if err != nil {
+				return err
+			}
+			if counts[c.SiteID] >= limit {
+				return cert.ErrCertQuota
+			}
+		}
+		args := append([]any{c.ID, c.SiteID, c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM,
+			c.SealedKey, micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO certificates (id, site_id, name, type, cas_id, region,
+			cert_pem, chain_pem, sealed_key, created_us, updated_us, `+infoColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
+		if v := certViolation(err); v != nil {
+			return v
+		}
+		if err != nil {
+			return fmt.Errorf("insert certificate: %w", err)
+		}
+		return nil
+	})
+}
+
+func isCustom(typ string) bool {
+	for _, t := range cert.CustomTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// ReplaceCertificate implements cert.CertStore.
+func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) error {
+	args := append([]any{c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM, c.SealedKey,
+		micros(c.Updated)}, infoArgs(c.Info)...)
+	args = append(args, c.ID, c.SiteID)
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE certificates SET name = ?, type = ?, cas_id = ?, region = ?,
+		cert_pem = ?, chain_pem = ?, sealed_key = ?, updated_us = ?, common_name = ?, sans = ?, issuer = ?,
+		issuer_cn = ?, serial = ?, fingerprint = ?, pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?,
+		not_after_us = ? WHERE id = ? AND site_id = ?`), args...)
+	if v := certViolation(err); v != nil {
+		return v
+	}
+	if err != nil {
+		return fmt.Errorf("update certificate %s: %w", c.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update certificate %s: %w", c.ID, err)
+	} else if n == 0 {
+		return cert.ErrCertNotFound
+	}
+	return nil
+}
+
+// Certificate implements cert.CertStore.
+func (s *Store) Certificate(ctx context.Context, siteID int64, id string) (cert.Certificate, error) {
+	c, err := scanCert(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+` WHERE c.id = ? AND c.site_id = ?`), id, siteID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.Certificate{}, cert.ErrCertNotFound
+	}
+	if err != nil {
+		return cert.Certificate{}, fmt.Errorf("read certificate %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// ListCertificates implements cert.CertStore.
+func (s *Store) ListCertificates(ctx context.Context, f cert.CertFilter) ([]cert.Certificate, int, error) {
+	cond := ` WHERE c.site_id = ?`
+	args := []any{f.SiteID}
+	if f.Keyword != "" {
+		kw := "%" + like(strings.ToLower(f.Keyword)) + "%"
+		cond += ` AND (LOWER(c.name) LIKE ? ESCAPE '\' OR LOWER(c.common_name) LIKE ? ESCAPE '\' OR c.sans LIKE ? ESCAPE '\')`
+		args = append(args, kw, kw, kw)
+	}
+	if !f.ValidAt.IsZero() {
+		cond += ` AND c.not_after_us > ?`
+		args = append(args, micros(f.ValidAt))
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*)`+certFrom+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count certificates: %w", err)
+	}
+	if total == 0 || f.Page.Offset >= total {
+		return nil, total, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+cond+
+		` ORDER BY c.created_us DESC, c.id LIMIT ? OFFSET ?`), append(args, limit(f.Page), f.Page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list certificates: %w", err)
+	}
+	defer rows.Close()
+	var list []cert.Certificate
+	for rows.Next() {
+		c, err := scanCert(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list certificates: %w", err)
+		}
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list certificates: %w", err)
+	}
+	return list, total, nil
+}
+
+// DeleteCertificate implements cert.CertStore.
+func (s *Store) DeleteCertificate(ctx context.Context, siteID int64, id string) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM certificates WHERE id = ? AND site_id = ?`), id, siteID)
+	if err != nil {
+		return fmt.Errorf("delete certificate %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete certificate %s: %w", id, err)
+	} else if n == 0 {
+		return cert.ErrCertNotFound
+	}
+	return nil
+}
+
+// CountCertificates implements cert.CertStore.
+func (s *Store) CountCertificates(ctx context.Context, siteIDs []int64, types []string) (map[int64]int, error) {
+	return s.countCertificates(ctx, s.db, siteIDs, types)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) countCertificates(ctx context.Context, q querier, siteIDs []int64, types []string) (map[int64]int, error) {
+	counts := make(map[int64]int, len(siteIDs))
+	if len(siteIDs) == 0 || len(types) == 0 {
+		return counts, nil
+	}
+	args := make([]any, 0, len(siteIDs)+len(types))
+	for _, id := range siteIDs {
+		args = append(args, id)
+	}
+	for _, t := range types {
+		args = append(args, t)
+	}
+	rows, err := q.QueryContext(ctx, s.rebind(`SELECT site_id, COUNT(*) FROM certificates
+		WHERE site_id IN (?`+strings.Repeat(`, ?`, len(siteIDs)-1)+`) AND type IN (?`+strings.Repeat(`, ?`, len(types)-1)+`)
+		GROUP BY site_id`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("count certificates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			n  int
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count certificates: %w", err)
+		}
+		counts[id] = n
+	}
+	return counts, rows.Err()
+}
+
+const repoColumns = `id, name, region, resource_group_id, cert_pem, sealed_key, created_us, ` + infoColumns
+
+func scanRepo(r scanner) (cert.RepoCert, error) {
+	var (
+		c       cert.RepoCert
+		created int64
+		x       infoScan
+	)
+	dest := append([]any{&c.ID, &c.Name, &c.Region, &c.ResourceGroupID, &c.CertPEM, &c.SealedKey, &created}, x.dest()...)
+	if err := r.Scan(dest...); err != nil {
+		return cert.RepoCert{}, err
+	}
+	c.Created = fromMicros(created)
+	c.Info = x.info()
+	return c, nil
+}
+
+// CreateRepoCert implements cert.RepoStore.
+func (s *Store) CreateRepoCert(ctx context.Context, r cert.RepoCert) error {
+	args := append([]any{r.ID, r.Name, r.Region, r.ResourceGroupID, r.CertPEM, r.SealedKey, micros(r.Created)}, infoArgs(r.Info)...)
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO repo_certs (`+repoColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
+	switch v := violation(err); {
+	case v == "pkey":
+		return cert.ErrExists
+	case v != "":
+		return cert.ErrRepoNameExists
+	}
+	if err != nil {
+		return fmt.Errorf("insert repository certificate: %w", err)
+	}
+	return nil
+}
+
+// RepoCert implements cert.RepoStore.
+func (s *Store) RepoCert(ctx context.Context, id int64) (cert.RepoCert, error) {
+	r, err := scanRepo(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+repoColumns+` FROM repo_certs WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.RepoCert{}, cert.ErrRepoCertNotFound
+	}
+	if err != nil {
+		return cert.RepoCert{}, fmt.Errorf("read repository certificate %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRepoCerts implements cert.RepoStore.
+func (s *Store) ListRepoCerts(ctx context.Context, f cert.RepoFilter) ([]cert.RepoCert, int, error) {
+	cond := ` WHERE 1 = 1`
+	var args []any
+	if f.Keyword != "" {
+		kw := "%" + like(strings.ToLower(f.Keyword)) + "%"
+		cond += ` AND (LOWER(name) LIKE ? ESCAPE '\' OR LOWER(common_name) LIKE ? ESCAPE '\' OR sans LIKE ? ESCAPE '\' OR CAST(id AS TEXT) LIKE ? ESCAPE '\')`
+		args = append(args, kw, kw, kw, kw)
+	}
+	if !f.ValidAt.IsZero() {
+		cond += ` AND not_after_us > ?`
+		args = append(args, micros(f.ValidAt))
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM repo_certs`+cond), args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count repository certificates: %w", err)
+	}
+	if total == 0 || f.Page.Offset >= total {
+		return nil, total, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+repoColumns+` FROM repo_certs`+cond+
+		` ORDER BY created_us DESC, id DESC LIMIT ? OFFSET ?`), append(args, limit(f.Page), f.Page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list repository certificates: %w", err)
+	}
+	defer rows.Close()
+	var list []cert.RepoCert
+	for rows.Next() {
+		r, err := scanRepo(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list repository certificates: %w", err)
+		}
+		list = append(list, r)
+	}
+	return list, total, rows.Err()
+}
+
+// DeleteRepoCert implements cert.RepoStore.
+func (s *Store) DeleteRepoCert(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM repo_certs WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete repository certificate %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete repository certificate %d: %w", id, err)
+	} else if n == 0 {
+		return cert.ErrRepoCertNotFound
+	}
+	return nil
+}
