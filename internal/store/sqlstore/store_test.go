@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) cert.SiteStore {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 		if err != nil {
 			t.Fatal(err)

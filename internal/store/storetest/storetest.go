@@ -17,9 +17,20 @@ import (
 // now is the fixed time the suite's records carry.
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
+// Store is everything the suite exercises.
+type Store interface {
+	cert.SiteStore
+	cert.CertStore
+	cert.RepoStore
+}
+
 // Run runs the suite. newStore returns an empty store for one subtest; it
 // is called once per subtest.
-func Run(t *testing.T, newStore func(t *testing.T) cert.SiteStore) {
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("certificates", func(t *testing.T) { testCertificates(t, newStore(t)) })
+	t.Run("certificate_quota_race", func(t *testing.T) { testCertQuotaRace(t, newStore(t)) })
+	t.Run("certificate_name_race", func(t *testing.T) { testCertNameRace(t, newStore(t)) })
+	t.Run("repository", func(t *testing.T) { testRepository(t, newStore(t)) })
 	t.Run("sites", func(t *testing.T) { testSites(t, newStore(t)) })
 	t.Run("site_list", func(t *testing.T) { testSiteList(t, newStore(t)) })
 	t.Run("site_quota_race", func(t *testing.T) { testSiteQuotaRace(t, newStore(t)) })
