@@ -299,8 +299,8 @@ func TestCheck(t *testing.T) {
 func longChain(root *pkitest.CA, n int) func(t *testing.T) input {
 	return func(t *testing.T) input {
 		ca := root
-		for _, name := range longChainNames(n) {
-			ca = ca.Intermediate(t, name, now.Add(-day), now.Add(day))
+		for i := 1; i <= n; i++ {
+			ca = ca.Intermediate(t, fmt.Sprintf("Intermediate %d", i), now.Add(-day), now.Add(day))
 		}
 		l := ca.Leaf(t, leafOpts("", ""))
 		return input{l.ChainPEM, l.KeyPEM}
@@ -308,7 +308,7 @@ func longChain(root *pkitest.CA, n int) func(t *testing.T) input {
 }
 
 // longChainNames names the intermediates of longChain, nearest the leaf
-// first.
+// first (Intermediate 1 is signed by the root).
 func longChainNames(n int) []string {
 	var names []string
 	for i := n; i > 0; i-- {

@@ -92,3 +92,7 @@ func skewedServer(t *testing.T, key accesskey.Key, shift time.Duration) string {
 	t.Cleanup(hs.Close)
 	return hs.Listener.Addr().String()
 }
+
+func accessKeyWithSecret(k accesskey.Key, secret string) accesskey.Key {
+	return accesskey.Key{ID: k.ID, Secret: secret}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
@@ -46,6 +47,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	root, err := rootKey(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
+			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
+		}
 	}
 	store, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
@@ -175,11 +181,6 @@ func LoadMasterKey(cfg config.Config, create bool) (key []byte, path string, cre
 // database holds, so that a node with the wrong key refuses to start instead
 // of failing on every certificate.
 func masterKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, log *slog.Logger) (*keyseal.Sealer, error) {
-	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && store.Dialect() == sqlstore.Postgres {
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
-			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
-		}
-	}
 	key, path, created, err := LoadMasterKey(cfg, true)
 	if err != nil {
 		return nil, err

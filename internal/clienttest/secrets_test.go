@@ -1,0 +1,115 @@
+package clienttest
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/node"
+	"github.com/esacert/esacert/internal/pkitest"
+)
+
+// keyFingerprints returns byte strings that would betray a private key if
+// found: its whole PEM, its DER, and slices of its base64 body.
+func keyFingerprints(t *testing.T, keyPEM string) [][]byte {
+	t.Helper()
+	block, _ := pem.Decode([]byte(keyPEM))
+	if block == nil {
+		t.Fatal("test key is not PEM")
+	}
+	body := strings.Join(strings.Split(keyPEM, "\n")[1:3], "")
+	return [][]byte{[]byte(keyPEM), block.Bytes[len(block.Bytes)-32:], []byte(body[10:40])}
+}
+
+// TestPrivateKeysNeverInPlain uploads keys through the API (site
+// certificates and the repository), then reads every byte of the database
+// files (with the write-ahead log) and of the log output: no key appears.
+func TestPrivateKeysNeverInPlain(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
+	cfg.APIAddr = "127.0.0.1:0"
+	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	c := teaKind(false).make(t, n.APIAddr(), n.RootKey(), false)
+	v2 := teaKind(true).make(t, n.APIAddr(), n.RootKey(), false)
+
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Secret Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "secret.com"})["SiteId"])
+	var keys []string
+	for i, kt := range []pkitest.KeyType{"ecdsa-p256", "rsa-2048", "ed25519"} {
+		l := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.secret.com"}, KeyType: kt, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)})
+		caller := c
+		if i == 1 {
+			caller = v2 // the RPC signature puts everything in the signed string
+		}
+		mustOK(t, caller, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": l.ChainPEM, "PrivateKey": l.KeyPEM})
+		keys = append(keys, l.KeyPEM)
+	}
+	repo := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"repo.secret.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)})
+	mustOK(t, c, "UploadUserCertificate", map[string]string{"Name": "secret-repo", "Cert": repo.ChainPEM, "Key": repo.KeyPEM})
+	keys = append(keys, repo.KeyPEM)
+	// A wrong signature carrying a key must not echo it either.
+	bad := teaKind(true).make(t, n.APIAddr(), accessKeyWithSecret(n.RootKey(), "wrong"), false)
+	bad.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": repo.ChainPEM, "PrivateKey": repo.KeyPEM})
+
+	var files []string
+	filepath.Walk(cfg.DataDir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasPrefix(filepath.Base(p), "esacert.db") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Fatal("no database files found")
+	}
+	// Control: the certificate itself is stored in plain, so these reads do
+	// see what the API stored.
+	var all []byte
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		all = append(all, data...)
+	}
+	certBody := strings.Split(repo.CertPEM, "\n")[1]
+	if !bytes.Contains(all, []byte(certBody)) {
+		t.Fatal("the database files do not hold the uploaded certificate: the scan reads the wrong files")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			for _, fp := range keyFingerprints(t, k) {
+				if bytes.Contains(data, fp) {
+					t.Errorf("%s holds private key material in plain", filepath.Base(f))
+				}
+			}
+		}
+		if bytes.Contains(data, []byte("PRIVATE KEY")) {
+			t.Errorf("%s holds a PEM private key header", filepath.Base(f))
+		}
+	}
+	for _, k := range keys {
+		for _, fp := range keyFingerprints(t, k) {
+			if bytes.Contains(logs.Bytes(), fp) {
+				t.Errorf("the log holds private key material")
+			}
+		}
+	}
+	if strings.Contains(logs.String(), n.RootKey().Secret) {
+		t.Error("the log holds the access key secret")
+	}
+}

@@ -1,0 +1,166 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/store/storetest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func testConfig(t *testing.T) config.Config {
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
+	cfg.APIAddr = "127.0.0.1:0"
+	return cfg
+}
+
+// call sends one signed request to a running node and returns the body.
+func call(t *testing.T, n *Node, version, action string, query map[string]string) map[string]any {
+	t.Helper()
+	k := n.RootKey()
+	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(k.ID), AccessKeySecret: tea.String(k.Secret),
+		Endpoint: tea.String(n.APIAddr()), Protocol: tea.String("http")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := map[string]*string{}
+	for k, v := range query {
+		q[k] = tea.String(v)
+	}
+	res, err := c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
+		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
+		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	raw, _ := json.Marshal(res["body"])
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return m
+}
+
+func stop(t *testing.T, n *Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRotateMasterKey seals keys under one master key, rotates, and checks
+// that the new key opens everything, the old one no longer starts a node,
+// and a second rotation works too.
+func TestRotateMasterKey(t *testing.T) {
+	cfg := testConfig(t)
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Rotate Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.rotate.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	site := call(t, n, "2024-09-10", "CreateSite", map[string]string{"SiteName": "rotate.com"})
+	siteID := jsonNumber(site["SiteId"])
+	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+	repo := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "rot", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
+	casID := jsonNumber(repo["CertId"])
+	stop(t, n)
+
+	oldKey, err := os.ReadFile(filepath.Join(cfg.DataDir, MasterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, path, err := RotateMasterKey(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed != 2 || path != filepath.Join(cfg.DataDir, MasterKeyFile) {
+		t.Fatalf("RotateMasterKey = %d keys, %s; want 2 keys, the data directory's master.key", changed, path)
+	}
+	newKey, _ := os.ReadFile(path)
+	if string(newKey) == string(oldKey) {
+		t.Fatal("master.key did not change")
+	}
+	kept, _ := filepath.Glob(filepath.Join(cfg.DataDir, MasterKeyFile+".old-*"))
+	if len(kept) != 1 {
+		t.Fatalf("the old key was not kept: %v", kept)
+	}
+
+	// The new key opens everything.
+	n, err = Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detail := call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": casID})
+	if detail["Key"] != leaf.KeyPEM {
+		t.Fatal("after rotation the repository key does not read back byte for byte")
+	}
+	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "cas", "CasId": casID})
+	stop(t, n)
+
+	// The old key no longer starts a node.
+	old := cfg
+	old.MasterKeyFile = kept[0]
+	if _, err := Start(t.Context(), old, quiet); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("a node with the old master key started: %v", err)
+	}
+
+	// Rotating again, to a key the operator supplies.
+	supplied := filepath.Join(t.TempDir(), "supplied.key")
+	os.WriteFile(supplied, []byte(strings.Repeat("cd", 32)+"\n"), 0o600)
+	cfg.NewMasterKeyFile = supplied
+	changed, path, err = RotateMasterKey(t.Context(), cfg, quiet)
+	if err != nil || changed != 3 || path != supplied {
+		t.Fatalf("second rotation = %d, %s, %v", changed, path, err)
+	}
+	cfg.NewMasterKeyFile, cfg.MasterKeyFile = "", supplied
+	n, err = Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": casID})["Key"] != leaf.KeyPEM {
+		t.Fatal("after the second rotation the key does not read back")
+	}
+	stop(t, n)
+	// Rotating to the same key is refused, and changes nothing.
+	cfg.NewMasterKeyFile = supplied
+	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err == nil {
+		t.Fatal("rotating to the current key was accepted")
+	}
+}
+
+func TestPostgresNeedsASharedMasterKey(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DB = storetest.PostgresDatabase(t)
+	_, err := Start(t.Context(), cfg, quiet)
+	if err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("a PostgreSQL node started without a shared master key: %v", err)
+	}
+	if errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return strings.Trim(string(b), `"`)
+}
