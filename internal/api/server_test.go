@@ -145,7 +145,7 @@ func (s *signer) nextNonce() string {
 }
 
 // acs3 builds an ACS3-signed request; edit, if not nil, changes it after signing.
-func (s *signer) acs3(t *testing.T, base, method, action string, query, form url.Values, edit func(*http.Request)) *http.Request {
+func (s *signer) acs3(t testing.TB, base, method, action string, query, form url.Values, edit func(*http.Request)) *http.Request {
 	t.Helper()
 	var body []byte
 	if form != nil {
@@ -181,7 +181,7 @@ func (s *signer) acs3(t *testing.T, base, method, action string, query, form url
 }
 
 // rpc builds an RPC-signed request with the common parameters in the query.
-func (s *signer) rpc(t *testing.T, base, method, action string, query, form url.Values) *http.Request {
+func (s *signer) rpc(t testing.TB, base, method, action string, query, form url.Values) *http.Request {
 	t.Helper()
 	q := url.Values{}
 	for k, v := range query {

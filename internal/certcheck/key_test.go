@@ -1,10 +1,6 @@
 package certcheck_test
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -48,7 +44,9 @@ func TestParsePrivateKey(t *testing.T) {
 		{
 			name: "fail/legacy-encrypted-header",
 			kt:   "rsa-2048", kf: "pkcs1",
-			wrap:    func(k string) string { return strings.Replace(k, "-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n", 1) },
+			wrap: func(k string) string {
+				return strings.Replace(k, "-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n", 1)
+			},
 			wantErr: certcheck.ErrEncryptedKey,
 		},
 		{name: "fail/truncated", kt: "ecdsa-p256", wrap: func(k string) string { return k[:len(k)/2] }, wantErr: certcheck.ErrBadKey},
@@ -173,7 +171,4 @@ func TestKeyMatches(t *testing.T) {
 			t.Errorf("%s: parsed key does not match its certificate (%v)", kf, err)
 		}
 	}
-	var _ crypto.Signer = (*rsa.PrivateKey)(nil)
-	var _ crypto.Signer = (*ecdsa.PrivateKey)(nil)
-	var _ crypto.Signer = ed25519.PrivateKey(nil)
 }
