@@ -205,9 +205,13 @@ func TestCheck(t *testing.T) {
 			},
 			wantErr: certcheck.ErrBadChain,
 		},
-		{name: "fail/duplicate-root", in: func(t *testing.T) input {
-			return input{ecLeaf.ChainPEM + p.root.CertPEM + p.root.CertPEM, ecLeaf.KeyPEM}
-		}, wantErr: certcheck.ErrBadChain},
+		{
+			name: "fail/duplicate-root",
+			in: func(t *testing.T) input {
+				return input{ecLeaf.ChainPEM + p.root.CertPEM + p.root.CertPEM, ecLeaf.KeyPEM}
+			},
+			wantErr: certcheck.ErrBadChain,
+		},
 		{
 			name:      "ok/sixteen-certificates",
 			in:        longChain(p.root, 15),

@@ -7,8 +7,8 @@
 // Check is the whole policy in one call: ParseCertificates, ParsePrivateKey,
 // Chain (which finds the leaf by its key and orders the intermediates) and
 // CheckValidity, in that order of errors. The pieces are exported for callers
-// that need only one of them (the edge and the renewer read stored PEM back
-// with ParseCertificates and ParsePrivateKey).
+// that need only some of them, such as re-reading stored PEM without the
+// validity check.
 //
 // Every failure wraps one of the sentinel errors below, so callers match them
 // with errors.Is. Error texts start with "certcheck: ", never contain key

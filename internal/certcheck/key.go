@@ -16,9 +16,10 @@ import (
 const (
 	minRSABits = 2048
 	maxRSABits = 8192
-	// maxKeyDER bounds the decoded key before it reaches a parser; an
-	// 8192-bit RSA key in PKCS#8 takes under 5 KiB.
-	maxKeyDER = 16 << 10
+	// maxKeyDER bounds the decoded key before it reaches a parser, so that
+	// no huge number is ever validated; an 8192-bit RSA key in PKCS#8 takes
+	// under 5 KiB.
+	maxKeyDER = 8 << 10
 )
 
 // PEM labels of the private key formats.

@@ -6,8 +6,8 @@
 //
 // Every function takes a testing.TB and calls t.Fatal on any error (including
 // an unknown key type or a key format that does not fit the key type), so
-// tests use the results without checking. It is for tests only: nothing
-// outside _test.go files may import it.
+// tests use the results without checking. It is for tests and test helper
+// packages only; the server itself never imports it.
 //
 // Generated RSA keys are cached per size for the life of the test binary,
 // because generating them is slow: two RSA leaves of the same size share one
