@@ -37,7 +37,7 @@ func (s *Server) certJSON(c cert.Certificate) certJSON {
 		Id:                c.ID,
 		Name:              c.Name,
 		Type:              c.Type,
-		Status:            c.Status(s.now()),
+		Status:            c.Status(s.Service.Time()),
 		Region:            c.Region,
 		CommonName:        c.Info.CommonName,
 		SAN:               strings.Join(c.Info.SANs, ","),
@@ -255,7 +255,7 @@ func (s *Server) listCasCertificates(ctx context.Context, p *params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := s.Service.ListRepoCerts(ctx, p.str("SearchKeyword"), false, page)
+	list, total, err := s.Service.ListRepoCerts(ctx, p.str("SearchKeyword"), cert.RepoAny, page)
 	if err != nil {
 		return nil, err
 	}

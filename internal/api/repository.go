@@ -102,7 +102,7 @@ func (s *Server) getUserCertificateDetail(ctx context.Context, p *params) (any, 
 		Issuer: r.Info.Issuer, Algorithm: algorithm(r.Info), SerialNo: r.Info.Serial,
 		Fingerprint: sha1Fingerprint(r), Sha2: strings.ToUpper(r.Info.FingerprintSHA256),
 		NotBefore: r.Info.NotBefore.UnixMilli(), NotAfter: r.Info.NotAfter.UnixMilli(),
-		StartDate: start, EndDate: end, Expired: !s.now().Before(r.Info.NotAfter),
+		StartDate: start, EndDate: end, Expired: !s.Service.Time().Before(r.Info.NotAfter),
 		CertIdentifier: fmt.Sprintf("%d-%s", r.ID, r.Region), InstanceId: r.ResourceID(),
 		ResourceGroupId: r.ResourceGroupID, Tags: []struct{ TagKey, TagValue string }{},
 	}
@@ -158,15 +158,18 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 		return nil, cert.Invalid("OrderType", "must be CPACK, BUY, UPLOAD or CERT")
 	}
 	// Without Status only valid certificates are listed, as the repository does.
-	validOnly := true
+	var state string
 	switch strings.ToUpper(p.str("Status")) {
-	case "", "ISSUED", "WILLEXPIRED":
+	case "", "ISSUED":
+		state = cert.RepoValid
+	case "WILLEXPIRED":
+		state = cert.RepoExpiring
 	case "EXPIRED":
-		validOnly = false
+		state = cert.RepoExpired
 	default:
 		return nil, cert.Invalid("Status", "must be ISSUED, WILLEXPIRED or EXPIRED")
 	}
-	list, total, err := s.Service.ListRepoCerts(ctx, p.str("Keyword"), validOnly, page)
+	list, total, err := s.Service.ListRepoCerts(ctx, p.str("Keyword"), state, page)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +180,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 			CertificateId: r.ID, Name: r.Name, CommonName: r.Info.CommonName, Sans: strings.Join(r.Info.SANs, ","),
 			Issuer: r.Info.Issuer, Algorithm: algorithm(r.Info), SerialNo: r.Info.Serial, Fingerprint: sha1Fingerprint(r),
 			Sha2: strings.ToUpper(r.Info.FingerprintSHA256), StartDate: start, EndDate: end,
-			Expired: !s.now().Before(r.Info.NotAfter), Upload: true, InstanceId: r.ResourceID(),
+			Expired: !s.Service.Time().Before(r.Info.NotAfter), Upload: true, InstanceId: r.ResourceID(),
 			ResourceGroupId: r.ResourceGroupID,
 		})
 	}

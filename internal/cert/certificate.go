@@ -86,6 +86,7 @@ func (c Certificate) Covers(host string) bool {
 }
 
 func coversName(pattern, host string) bool {
+	pattern = strings.TrimSuffix(pattern, ".")
 	if pattern == host {
 		return true
 	}
@@ -173,13 +174,17 @@ type RepoStore interface {
 
 // RepoFilter selects repository certificates.
 type RepoFilter struct {
-	Keyword string    // case-insensitive substring of the name, common name, a SAN or the resource id
-	ValidAt time.Time // when set, only certificates not expired at that time
-	Page    Page
+	Keyword       string    // case-insensitive substring of the name, common name, a SAN or the id
+	ValidAt       time.Time // when set, only certificates not expired at that time
+	ExpiresBefore time.Time // when set, only certificates whose NotAfter is before it
+	ExpiredAt     time.Time // when set, only certificates expired at that time
+	Page          Page
 }
 
 // Sealer seals private keys at rest. aad binds a sealed value to its row.
 type Sealer interface {
 	Seal(plain, aad []byte) ([]byte, error)
 	Open(sealed, aad []byte) ([]byte, error)
+	// KeyID is a public id of the master key.
+	KeyID() string
 }

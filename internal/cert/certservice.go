@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/certcheck"
@@ -49,10 +50,10 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	case "":
 		return Certificate{}, Missing("Type")
 	case TypeUpload:
-		if in.CertPEM == "" {
+		if strings.TrimSpace(in.CertPEM) == "" {
 			return Certificate{}, Missing("Certificate")
 		}
-		if in.KeyPEM == "" {
+		if strings.TrimSpace(in.KeyPEM) == "" {
 			return Certificate{}, Missing("PrivateKey")
 		}
 	case TypeCAS:
@@ -111,7 +112,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 		}
 		certPEM, keyPEM = repo.CertPEM, string(key)
 		c.CasID, c.Region = repo.ID, repo.Region
-		if c.Name == "" {
+		if c.Name == "" && in.ID == "" {
 			c.Name = repo.Name
 		}
 	}
@@ -125,7 +126,11 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	c.CertPEM = certPEM
 	c.ChainPEM = chainPEM(parsed.Chain)
 	c.Info = parsed.Info
-	if c.Name == "" {
+	switch {
+	case c.Name != "":
+	case in.ID != "":
+		c.Name = existing.Name // replacing without a Name keeps the name
+	default:
 		c.Name = derivedName(parsed.Info)
 	}
 	now := s.now()
@@ -344,17 +349,16 @@ func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert,
 	if utf8.RuneCountInString(in.Name) > MaxRepoName {
 		return RepoCert{}, Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxRepoName))
 	}
-	if in.CertPEM == "" {
+	if strings.TrimSpace(in.CertPEM) == "" {
 		return RepoCert{}, Missing("Cert")
 	}
-	if in.KeyPEM == "" {
+	if strings.TrimSpace(in.KeyPEM) == "" {
 		return RepoCert{}, Missing("Key")
 	}
-	if in.Region == "" {
+	// The repository has two homes: ap-southeast-1 for international
+	// accounts, cn-hangzhou for every other region a client names.
+	if in.Region != "ap-southeast-1" {
 		in.Region = DefaultRegion
-	}
-	if !oneOf(in.Region, Regions) {
-		return RepoCert{}, Invalid("RegionId", "must be cn-hangzhou or ap-southeast-1")
 	}
 	if len(in.ResourceGroupID) > maxResourceGroupID {
 		return RepoCert{}, Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
@@ -398,6 +402,9 @@ func parseIgnoringDates(certPEM, keyPEM string) (*certcheck.Parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := certcheck.CheckNames(chain[0]); err != nil {
+		return nil, err
+	}
 	return &certcheck.Parsed{Leaf: chain[0], Chain: chain, Key: key, Info: certcheck.Describe(chain[0])}, nil
 }
 
@@ -408,7 +415,7 @@ func (s *Service) repoID() int64 { return 10_000_000 + s.siteID()%90_000_000 }
 // into KeyPEM.
 func (s *Service) RepoCert(ctx context.Context, id int64, withKey bool) (RepoCert, error) {
 	if id <= 0 {
-		return RepoCert{}, Missing("CertId")
+		return RepoCert{}, Invalid("CertId", "must be a positive integer")
 	}
 	r, err := s.Repo.RepoCert(ctx, id)
 	if err != nil || !withKey {
@@ -422,20 +429,41 @@ func (s *Service) RepoCert(ctx context.Context, id int64, withKey bool) (RepoCer
 	return r, nil
 }
 
-// ListRepoCerts returns one page of repository certificates.
-func (s *Service) ListRepoCerts(ctx context.Context, keyword string, validOnly bool, page Page) ([]RepoCert, int, error) {
+// Repository certificate states a list can be limited to.
+const (
+	RepoAny      = ""
+	RepoValid    = "valid"    // not expired
+	RepoExpiring = "expiring" // valid, but within ExpiringWithin of NotAfter
+	RepoExpired  = "expired"
+)
+
+// ListRepoCerts returns one page of repository certificates in state (one
+// of the Repo* constants).
+func (s *Service) ListRepoCerts(ctx context.Context, keyword, state string, page Page) ([]RepoCert, int, error) {
 	f := RepoFilter{Keyword: keyword, Page: page}
-	if validOnly {
-		f.ValidAt = s.now()
+	now := s.now()
+	switch state {
+	case RepoAny:
+	case RepoValid:
+		f.ValidAt = now
+	case RepoExpiring:
+		f.ValidAt, f.ExpiresBefore = now, now.Add(ExpiringWithin)
+	case RepoExpired:
+		f.ExpiredAt = now
+	default:
+		return nil, 0, fmt.Errorf("unknown repository certificate state %q", state)
 	}
 	return s.Repo.ListRepoCerts(ctx, f)
 }
+
+// Time is the service's current time: the clock every status is computed at.
+func (s *Service) Time() time.Time { return s.now() }
 
 // DeleteRepoCert removes a repository certificate. Site certificates taken
 // from it keep their snapshot.
 func (s *Service) DeleteRepoCert(ctx context.Context, id int64) error {
 	if id <= 0 {
-		return Missing("CertId")
+		return Invalid("CertId", "must be a positive integer")
 	}
 	return s.Repo.DeleteRepoCert(ctx, id)
 }

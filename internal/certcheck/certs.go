@@ -21,7 +21,9 @@ const maxCertificates = 16
 // It returns ErrNoCertificate when the text holds no PEM block,
 // ErrUnexpectedBlock for any other block (a private key, TRUSTED CERTIFICATE,
 // …), and ErrBadCertificate for a block x509 cannot parse or for text that
-// looks like PEM but is not. The first failing block decides the error.
+// looks like PEM but is not. The first failing block decides the error. Text
+// outside the blocks is allowed, except what looks like encoded data
+// (ErrStrayData).
 func ParseCertificates(pemText string) ([]*x509.Certificate, error) {
 	blocks, err := scanPEM(pemText)
 	if err != nil {
@@ -40,6 +42,9 @@ func ParseCertificates(pemText string) ([]*x509.Certificate, error) {
 			return nil, fmt.Errorf("%w: block %d: %v", ErrBadCertificate, i+1, err)
 		}
 		certs = append(certs, c)
+	}
+	if err := checkStray(pemText); err != nil {
+		return nil, err
 	}
 	return certs, nil
 }
@@ -147,7 +152,8 @@ type Parsed struct {
 // Check parses certPEM and keyPEM, builds the chain and checks the leaf's
 // validity at now. The errors come in this order: certificate parse errors
 // (ParseCertificates), key parse errors (ParsePrivateKey), ErrKeyMismatch,
-// ErrBadChain (Chain), then ErrNotYetValid or ErrExpired (CheckValidity).
+// ErrBadChain (Chain), ErrBadName (CheckNames), then ErrNotYetValid or
+// ErrExpired (CheckValidity).
 // It does not check the names against a site: see MatchesSite.
 func Check(certPEM, keyPEM string, now time.Time) (*Parsed, error) {
 	certs, err := ParseCertificates(certPEM)
@@ -160,6 +166,9 @@ func Check(certPEM, keyPEM string, now time.Time) (*Parsed, error) {
 	}
 	chain, err := Chain(certs, key)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckNames(chain[0]); err != nil {
 		return nil, err
 	}
 	if err := CheckValidity(chain[0], now); err != nil {

@@ -19,6 +19,14 @@ var (
 	// ErrBadChain: a certificate that is not part of the leaf's chain, a
 	// duplicate, or too many certificates (InvalidSSLPub).
 	ErrBadChain = errors.New("certcheck: certificate is not part of the leaf's chain")
+	// ErrBadName: a DNS name of the leaf's SAN extension that is not a host
+	// name (a comma, a space, a wildcard not in the whole leftmost label, …)
+	// (InvalidSSLPub). Such names would confuse every later match.
+	ErrBadName = errors.New("certcheck: certificate names something that is not a host name")
+	// ErrStrayData: the certificate text holds, outside its PEM blocks, what
+	// looks like encoded data (an unarmoured key, say) (InvalidSSLPub). The
+	// text is shown back as sent, so it may carry nothing secret.
+	ErrStrayData = errors.New("certcheck: unexpected encoded data beside the PEM blocks")
 	// ErrNoKey: the key text holds no private key block (InvalidSSLPri).
 	ErrNoKey = errors.New("certcheck: no private key")
 	// ErrBadKey: an unparseable key, several keys, a block that is not a key,

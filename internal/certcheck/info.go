@@ -7,14 +7,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"strings"
 	"time"
 )
 
 // Info is what the API shows of a certificate.
 type Info struct {
 	CommonName          string
-	SANs                []string // DNS names of the SAN extension as written (lowercased), in order; nil when none
+	SANs                []string // DNS names of the SAN extension, lowercased without a trailing dot, in order; nil when none
 	Issuer              string   // issuer Organization[0], else issuer CommonName
 	IssuerCN            string
 	Serial              string // lowercase hex of the serial number, no separators
@@ -43,7 +42,7 @@ func Describe(leaf *x509.Certificate) Info {
 		NotAfter:          leaf.NotAfter,
 	}
 	for _, n := range leaf.DNSNames {
-		info.SANs = append(info.SANs, strings.ToLower(n))
+		info.SANs = append(info.SANs, normalizeName(n))
 	}
 	if o := leaf.Issuer.Organization; len(o) > 0 && o[0] != "" {
 		info.Issuer = o[0]

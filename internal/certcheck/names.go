@@ -2,6 +2,7 @@ package certcheck
 
 import (
 	"crypto/x509"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -31,6 +32,20 @@ func Names(leaf *x509.Certificate) []string {
 		}
 	}
 	return names
+}
+
+// CheckNames returns ErrBadName when a DNS name of leaf's SAN extension,
+// lowercased and without one trailing dot, is not a host name (see Names).
+func CheckNames(leaf *x509.Certificate) error {
+	if leaf == nil {
+		return ErrNoCertificate
+	}
+	for _, n := range leaf.DNSNames {
+		if !isHostname(normalizeName(n)) {
+			return fmt.Errorf("%w: %q", ErrBadName, n)
+		}
+	}
+	return nil
 }
 
 func normalizeName(name string) string {

@@ -63,7 +63,15 @@ func TestPrivateKeysNeverInPlain(t *testing.T) {
 	keys = append(keys, repo.KeyPEM)
 	// A wrong signature carrying a key must not echo it either.
 	bad := teaKind(true).make(t, n.APIAddr(), accessKeyWithSecret(n.RootKey(), "wrong"), false)
-	bad.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": repo.ChainPEM, "PrivateKey": repo.KeyPEM})
+	_, apiErr := bad.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": repo.ChainPEM, "PrivateKey": repo.KeyPEM})
+	if apiErr == nil || apiErr.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("wrong secret answered %v", apiErr)
+	}
+	for _, fp := range keyFingerprints(t, repo.KeyPEM) {
+		if strings.Contains(apiErr.Message, string(fp)) || strings.Contains(apiErr.Message, "PRIVATE") {
+			t.Errorf("SignatureDoesNotMatch echoes the private key: %s", apiErr.Message)
+		}
+	}
 
 	var files []string
 	filepath.Walk(cfg.DataDir, func(p string, info os.FileInfo, err error) error {

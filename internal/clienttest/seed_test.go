@@ -36,6 +36,7 @@ func TestSeedErrorTable(t *testing.T) {
 	expired := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"old.seed.com"}, NotBefore: now.Add(-60 * 24 * time.Hour), NotAfter: now.Add(-24 * time.Hour)})
 	future := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"new.seed.com"}, NotBefore: now.Add(24 * time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	foreign := valid(ca, "www.other.com")
+	comma := valid(ca, "victim.com,www.seed.com")
 	unrelated := valid(otherCA, "x.seed.com")
 	weakKey, weakPEM := pkitest.Key(t, "rsa-1024", "pkcs1")
 	_ = weakKey
@@ -82,6 +83,8 @@ func TestSeedErrorTable(t *testing.T) {
 		{"InvalidSSLPub/garbage", up("not a certificate", good.KeyPEM), 400, "InvalidSSLPub"},
 		{"InvalidSSLPub/unrelated_certificate", up(good.ChainPEM+unrelated.CertPEM, good.KeyPEM), 400, "InvalidSSLPub"},
 		{"InvalidSSLPub/key_in_certificate_field", up(good.ChainPEM+good.KeyPEM, good.KeyPEM), 400, "InvalidSSLPub"},
+		{"InvalidSSLPub/unarmoured_data_beside", up(good.ChainPEM+strings.Split(good.KeyPEM, "\n")[1]+"\n", good.KeyPEM), 400, "InvalidSSLPub"},
+		{"InvalidSSLPub/comma_in_a_name", up(comma.ChainPEM, comma.KeyPEM), 400, "InvalidSSLPub"},
 		{"InvalidSSLPri/garbage", up(good.ChainPEM, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 400, "InvalidSSLPri"},
 		{"InvalidSSLPri/weak_rsa", up(good.ChainPEM, weakPEM), 400, "InvalidSSLPri"},
 		{"CasId.MissingParameter", map[string]string{"SiteId": siteID, "Type": "cas"}, 400, "CasId.MissingParameter"},

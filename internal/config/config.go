@@ -45,6 +45,9 @@ type Config struct {
 	NameServers string `json:"name_servers"`
 	// CnameZone is the CNAME suffix shown for CNAME sites. Default none.
 	CnameZone string `json:"cname_zone"`
+	// PlanLimits overrides the per-plan limits, by tier (basic, standard,
+	// advanced, enterprise); file only. Tiers not named keep their defaults.
+	PlanLimits map[string]PlanLimit `json:"plan_limits"`
 	// MasterKeyFile names the file holding the 32-byte master key that seals
 	// private keys (base64 or hex). Default: master.key in DataDir, generated
 	// on first start when neither it nor MasterKey is given.
@@ -65,6 +68,22 @@ type Config struct {
 	// MasterKey, from the environment only (ESACERT_MASTER_KEY), is the
 	// master key itself, in base64 or hex; it wins over MasterKeyFile.
 	MasterKey string `json:"-"`
+}
+
+// PlanLimit is one tier's limits in the configuration file; 0 means no limit.
+type PlanLimit struct {
+	Sites       int `json:"sites"`
+	CustomCerts int `json:"custom_certs"`
+	FreeCerts   int `json:"free_certs"`
+}
+
+// Limits returns the per-tier limits: the defaults, overridden by PlanLimits.
+func (c *Config) Limits() map[string]cert.Limits {
+	l := cert.DefaultLimits()
+	for tier, p := range c.PlanLimits {
+		l[tier] = cert.Limits{Sites: p.Sites, CustomCerts: p.CustomCerts, FreeCerts: p.FreeCerts}
+	}
+	return l
 }
 
 // option is one setting: its flag, its environment variable and where it goes.
@@ -207,6 +226,14 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := cert.LookupPlan(c.DefaultPlan); !ok {
 		bad("--default-plan %q is not a plan; use one of %s", c.DefaultPlan, strings.Join(cert.PlanNames(), ", "))
+	}
+	for tier, p := range c.PlanLimits {
+		if _, ok := cert.DefaultLimits()[tier]; !ok {
+			bad("plan_limits: %q is not a plan tier (basic, standard, advanced, enterprise)", tier)
+		}
+		if p.Sites < 0 || p.CustomCerts < 0 || p.FreeCerts < 0 {
+			bad("plan_limits.%s: limits cannot be negative", tier)
+		}
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format must be json or text")

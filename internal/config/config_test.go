@@ -16,7 +16,8 @@ func env(m map[string]string) func(string) string {
 
 func TestLoad(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "esacert.json")
-	os.WriteFile(file, []byte(`{"api_addr": "127.0.0.1:9000", "default_plan": "high", "log_level": "debug"}`), 0o600)
+	os.WriteFile(file, []byte(`{"api_addr": "127.0.0.1:9000", "default_plan": "high", "log_level": "debug",
+		"plan_limits": {"basic": {"sites": 3, "custom_certs": 50, "free_certs": 0}}}`), 0o600)
 
 	tests := []struct {
 		name string
@@ -35,9 +36,11 @@ func TestLoad(t *testing.T) {
 		{"ok/flag_beats_env_beats_file", []string{"--config", file, "--api-addr", ":3"},
 			map[string]string{"ESACERT_API_ADDR": ":4", "ESACERT_DEFAULT_PLAN": "medium"}, func(c *Config) {
 				c.APIAddr, c.DefaultPlan, c.LogLevel = ":3", "medium", "debug"
+				c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
 			}},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
+			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
 		}},
 	}
 	for _, tt := range tests {
@@ -59,6 +62,8 @@ func TestLoad(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(file, []byte(`{"api_adr": "x"}`), 0o600)
+	badLimits := filepath.Join(t.TempDir(), "limits.json")
+	os.WriteFile(badLimits, []byte(`{"plan_limits": {"gold": {"sites": 1}, "basic": {"custom_certs": -1}}}`), 0o600)
 	tests := []struct {
 		name string
 		args []string
@@ -70,6 +75,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/all_at_once", []string{"--api-addr", "nohostport", "--default-plan", "gold", "--log-format", "xml"},
 			map[string]string{"ESACERT_ACCESS_KEY_ID": "only-id"},
 			[]string{"--api-addr", "--default-plan", "--log-format", "ESACERT_ACCESS_KEY_SECRET"}},
+		{"fail/bad_plan_limits", []string{"--config", badLimits}, nil, []string{"gold", "negative"}},
 		{"fail/tls_pair", []string{"--api-tls-cert", "c.pem"}, nil, []string{"--api-tls-key"}},
 		{"fail/db_scheme", []string{"--db", "mysql://u:pw@h/db"}, nil, []string{"--db"}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
@@ -89,5 +95,14 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error shows a DSN password: %v", err)
 			}
 		})
+	}
+}
+
+func TestLimits(t *testing.T) {
+	c := Defaults()
+	c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 2, CustomCerts: 7, FreeCerts: 9}}
+	l := c.Limits()
+	if l["basic"].CustomCerts != 7 || l["basic"].Sites != 2 || l["standard"].CustomCerts != 10 {
+		t.Errorf("Limits = %+v", l)
 	}
 }

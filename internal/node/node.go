@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,7 +64,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		return nil, err
 	}
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer,
-		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
+		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
 		PublicSuffix: publicsuffix.PublicSuffix}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
@@ -177,30 +178,78 @@ func LoadMasterKey(cfg config.Config, create bool) (key []byte, path string, cre
 	return key, path, created, err
 }
 
-// masterKey loads the master key and checks that it opens what the
-// database holds, so that a node with the wrong key refuses to start instead
-// of failing on every certificate.
+// masterKey loads the master key and claims it in the database, so that a
+// node with the wrong key refuses to start instead of failing on every
+// certificate. It generates a key only for a database that has none yet.
 func masterKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, log *slog.Logger) (*keyseal.Sealer, error) {
-	key, path, created, err := LoadMasterKey(cfg, true)
+	recorded, sealed, err := store.MasterKeyID(ctx)
 	if err != nil {
+		return nil, err
+	}
+	fresh := recorded == "" && !sealed
+	key, path, created, err := LoadMasterKey(cfg, fresh)
+	if err != nil {
+		if !fresh && errors.Is(err, fs.ErrNotExist) {
+			hint := ""
+			if _, serr := os.Stat(path + ".new"); serr == nil {
+				hint = " (a rotation was interrupted: run esacert rotate-master-key again to finish it)"
+			}
+			return nil, fmt.Errorf("the database's private keys are sealed with master key %s, but %s is missing%s",
+				recorded, path, hint)
+		}
 		return nil, err
 	}
 	sealer, err := keyseal.New(key)
 	if err != nil {
 		return nil, err
 	}
+	if err := store.ClaimMasterKey(ctx, sealer.KeyID(), keyseal.SealedBy); err != nil {
+		if created {
+			os.Remove(path) // a key that sealed nothing must not linger
+		}
+		return nil, fmt.Errorf("%w; start with the right --master-key-file or ESACERT_MASTER_KEY", err)
+	}
 	if created {
 		log.Info("created the master key that seals private keys; back it up", "file", path, "key_id", sealer.KeyID())
 	}
-	sample, err := store.SealedSample(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if sample != nil && keyseal.SealedBy(sample) != sealer.KeyID() {
-		return nil, fmt.Errorf("the master key (id %s) is not the one the database's private keys are sealed with (id %s); "+
-			"start with the right --master-key-file or ESACERT_MASTER_KEY", sealer.KeyID(), keyseal.SealedBy(sample))
-	}
 	return sealer, nil
+}
+
+// finishSwap completes a rotation that was interrupted after the database
+// was resealed under master.key.new but before that file took master.key's
+// place. It reports whether it did.
+func finishSwap(ctx context.Context, cfg config.Config, dataKey string, log *slog.Logger) (bool, error) {
+	if _, err := os.Stat(dataKey); err == nil {
+		return false, nil
+	}
+	newKey, err := keyseal.Load(dataKey + ".new")
+	if err != nil {
+		return false, nil // nothing to finish; the caller reports the missing key
+	}
+	sealer, err := keyseal.New(newKey)
+	if err != nil {
+		return false, err
+	}
+	store, err := sqlstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return false, err
+	}
+	defer store.Close()
+	recorded, _, err := store.MasterKeyID(ctx)
+	if err != nil {
+		return false, err
+	}
+	if recorded != sealer.KeyID() {
+		return false, fmt.Errorf("%s is missing and %s.new is not the key the database is sealed with (%s)", dataKey, dataKey, recorded)
+	}
+	if err := os.Rename(dataKey+".new", dataKey); err != nil {
+		return false, err
+	}
+	if err := keyseal.SyncDir(cfg.DataDir); err != nil {
+		return false, err
+	}
+	log.Info("finished an interrupted master key rotation", "file", dataKey, "key_id", sealer.KeyID())
+	return true, nil
 }
 
 // APIAddr is the address the API listens on.
@@ -232,6 +281,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // again after an interruption finishes the job: keys already sealed under the
 // new key are left as they are.
 func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (changed int, newPath string, err error) {
+	dataKey := filepath.Join(cfg.DataDir, MasterKeyFile)
+	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && cfg.NewMasterKeyFile == "" {
+		if done, err := finishSwap(ctx, cfg, dataKey, log); err != nil || done {
+			return 0, dataKey, err
+		}
+	}
 	oldKey, oldPath, _, err := LoadMasterKey(cfg, false)
 	if err != nil {
 		return 0, "", err
@@ -276,13 +331,16 @@ func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		return 0, "", fmt.Errorf("reseal (nothing was changed): %w", err)
 	}
 	log.Info("resealed every private key", "keys", changed, "from_key_id", from.KeyID(), "to_key_id", to.KeyID())
-	if dataKey := filepath.Join(cfg.DataDir, MasterKeyFile); cfg.NewMasterKeyFile == "" && oldPath == dataKey {
+	if cfg.NewMasterKeyFile == "" && oldPath == dataKey {
 		kept := oldPath + ".old-" + time.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(oldPath, kept); err != nil {
 			return changed, newPath, fmt.Errorf("keys are resealed under %s, but keeping the old key failed: %w", newPath, err)
 		}
 		if err := os.Rename(newPath, oldPath); err != nil {
-			return changed, newPath, fmt.Errorf("keys are resealed under %s, but moving it to %s failed: %w", newPath, oldPath, err)
+			return changed, newPath, fmt.Errorf("keys are resealed under %s, but moving it to %s failed (run rotate-master-key again): %w", newPath, oldPath, err)
+		}
+		if err := keyseal.SyncDir(cfg.DataDir); err != nil {
+			return changed, oldPath, err
 		}
 		log.Info("the new master key is in place; the old one is kept until you delete it", "file", oldPath, "old", kept)
 		return changed, oldPath, nil

@@ -164,3 +164,93 @@ func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return strings.Trim(string(b), `"`)
 }
+
+// callErr sends one signed request and returns the client's error.
+func callErr(t *testing.T, n *Node, version, action string, query map[string]string) error {
+	t.Helper()
+	k := n.RootKey()
+	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(k.ID), AccessKeySecret: tea.String(k.Secret),
+		Endpoint: tea.String(n.APIAddr()), Protocol: tea.String("http")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := map[string]*string{}
+	for k, v := range query {
+		q[k] = tea.String(v)
+	}
+	_, err = c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
+		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
+		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
+	return err
+}
+
+// TestRotationWhileANodeRuns: a node left running across a rotation must
+// not seal new keys under the retired master key.
+func TestRotationWhileANodeRuns(t *testing.T) {
+	cfg := testConfig(t)
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Live Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	one := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"one.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	two := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"two.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "one", "Cert": one.ChainPEM, "Key": one.KeyPEM})
+	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil {
+		t.Fatal(err)
+	}
+	err = callErr(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "two", "Cert": two.ChainPEM, "Key": two.KeyPEM})
+	if err == nil || !strings.Contains(err.Error(), "InternalException") {
+		t.Fatalf("a node with the retired key stored a new key: %v", err)
+	}
+	// Restarted with the new key, everything opens.
+	stop(t, n)
+	n, err = Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "two", "Cert": two.ChainPEM, "Key": two.KeyPEM})
+}
+
+// TestInterruptedRotation: a crash after the database was resealed but
+// before the key files were swapped leaves master.key missing; serve says
+// so without generating a key, and rotate-master-key finishes the swap.
+func TestInterruptedRotation(t *testing.T) {
+	cfg := testConfig(t)
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Crash Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.crash.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	repo := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "c", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
+	stop(t, n)
+	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate the crash: undo the swap's second rename.
+	key := filepath.Join(cfg.DataDir, MasterKeyFile)
+	if err := os.Rename(key, key+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("serve with master.key missing: %v", err)
+	}
+	if _, err := os.Stat(key); err == nil {
+		t.Fatal("serve generated a new master key for a database that has keys")
+	}
+	if _, path, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil || path != key {
+		t.Fatalf("finishing the rotation: %s, %v", path, err)
+	}
+	n, err = Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": jsonNumber(repo["CertId"])})["Key"] != leaf.KeyPEM {
+		t.Fatal("the key does not read back after the finished rotation")
+	}
+}

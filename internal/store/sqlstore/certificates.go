@@ -102,6 +102,26 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		if err != nil {
 			return fmt.Errorf("lock site %d: %w", c.SiteID, err)
 		}
+		if err := s.checkMasterKey(ctx, tx); err != nil {
+			return err
+		}
+		// Uniqueness first: re-sending a certificate that is there already
+		// is Duplicated, even on a full site.
+		var taken int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM certificates WHERE site_id = ? AND name = ?`),
+			c.SiteID, c.Name).Scan(&taken); err != nil {
+			return fmt.Errorf("check certificate name: %w", err)
+		} else if taken > 0 {
+			return cert.ErrCertNameExists
+		}
+		if c.CasID != 0 {
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM certificates WHERE site_id = ? AND cas_id = ?`),
+				c.SiteID, c.CasID).Scan(&taken); err != nil {
+				return fmt.Errorf("check repository certificate: %w", err)
+			} else if taken > 0 {
+				return cert.ErrCasDuplicate
+			}
+		}
 		if limit > 0 && isCustom(c.Type) {
 			counts, err := s.countCertificates(ctx, tx, []int64{c.SiteID}, cert.CustomTypes)
 			if err != nil {
@@ -140,10 +160,21 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 	args := append([]any{c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM, c.SealedKey,
 		micros(c.Updated)}, infoArgs(c.Info)...)
 	args = append(args, c.ID, c.SiteID)
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE certificates SET name = ?, type = ?, cas_id = ?, region = ?,
+	var res sql.Result
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkMasterKey(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET name = ?, type = ?, cas_id = ?, region = ?,
 		cert_pem = ?, chain_pem = ?, sealed_key = ?, updated_us = ?, common_name = ?, sans = ?, issuer = ?,
 		issuer_cn = ?, serial = ?, fingerprint = ?, pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?,
 		not_after_us = ? WHERE id = ? AND site_id = ?`), args...)
+		return err
+	})
+	if errors.Is(err, cert.ErrKeyUnavailable) {
+		return err
+	}
 	if v := certViolation(err); v != nil {
 		return v
 	}
@@ -285,8 +316,17 @@ func scanRepo(r scanner) (cert.RepoCert, error) {
 // CreateRepoCert implements cert.RepoStore.
 func (s *Store) CreateRepoCert(ctx context.Context, r cert.RepoCert) error {
 	args := append([]any{r.ID, r.Name, r.Region, r.ResourceGroupID, r.CertPEM, r.SealedKey, micros(r.Created)}, infoArgs(r.Info)...)
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO repo_certs (`+repoColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkMasterKey(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO repo_certs (`+repoColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
+		return err
+	})
+	if errors.Is(err, cert.ErrKeyUnavailable) {
+		return err
+	}
 	switch v := violation(err); {
 	case v == "pkey":
 		return cert.ErrExists
@@ -323,6 +363,14 @@ func (s *Store) ListRepoCerts(ctx context.Context, f cert.RepoFilter) ([]cert.Re
 	if !f.ValidAt.IsZero() {
 		cond += ` AND not_after_us > ?`
 		args = append(args, micros(f.ValidAt))
+	}
+	if !f.ExpiresBefore.IsZero() {
+		cond += ` AND not_after_us < ?`
+		args = append(args, micros(f.ExpiresBefore))
+	}
+	if !f.ExpiredAt.IsZero() {
+		cond += ` AND not_after_us <= ?`
+		args = append(args, micros(f.ExpiredAt))
 	}
 	var total int
 	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM repo_certs`+cond), args...).Scan(&total); err != nil {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,6 +39,9 @@ type Store struct {
 	// the rest of the transaction ("" on SQLite, whose write transactions are
 	// already serialised by BEGIN IMMEDIATE).
 	forUpdate string
+	// masterKeyID, once ClaimMasterKey succeeded, is the master key id every
+	// write of a sealed key must still find recorded.
+	masterKeyID atomic.Pointer[string]
 }
 
 // Open connects to the database that dsn names and brings its schema up to

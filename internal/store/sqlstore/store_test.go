@@ -147,3 +147,18 @@ func TestSQLitePathWithSpecialCharacters(t *testing.T) {
 		t.Fatalf("the database is not where it was asked to be: %v", err)
 	}
 }
+
+// TestPostgres runs the conformance suite on PostgreSQL when
+// ESACERT_TEST_POSTGRES_DSN names a server (CI sets it); each subtest gets a
+// database of its own.
+func TestPostgres(t *testing.T) {
+	storetest.PostgresDSN(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, err := sqlstore.Open(t.Context(), storetest.PostgresDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

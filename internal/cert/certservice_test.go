@@ -1,0 +1,145 @@
+package cert_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/store/sqlstore"
+)
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// newService is a Service on a real SQLite file, with a settable clock and
+// one site, example.com.
+func newService(t *testing.T) (*cert.Service, *clock, cert.Site) {
+	t.Helper()
+	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	k, _ := keyseal.Generate()
+	sealer, _ := keyseal.New(k)
+	clk := &clock{t0}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Now: clk.Now}
+	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: "example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, clk, site
+}
+
+// TestStatusFollowsTheClock: OK, then Expiring within 30 days of NotAfter,
+// then Expired, as the injected clock moves; ValidOnly and
+// CertificatesByRecord follow.
+func TestStatusFollowsTheClock(t *testing.T) {
+	svc, clk, site := newService(t)
+	ctx := t.Context()
+	ca := pkitest.NewCA(t, "Clock Root", t0.Add(-time.Hour), t0.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(60 * 24 * time.Hour)})
+	c, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, CertPEM: leaf.ChainPEM, KeyPEM: leaf.KeyPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		at        time.Time
+		status    string
+		validOnly int
+	}{
+		{t0, cert.StatusOK, 1},
+		{leaf.Cert.NotAfter.Add(-30*24*time.Hour - time.Second), cert.StatusOK, 1},
+		{leaf.Cert.NotAfter.Add(-30 * 24 * time.Hour), cert.StatusExpiring, 1},
+		{leaf.Cert.NotAfter.Add(-time.Second), cert.StatusExpiring, 1},
+		{leaf.Cert.NotAfter, cert.StatusExpired, 0},
+	}
+	for _, st := range steps {
+		clk.t = st.at
+		got, err := svc.Certificate(ctx, site.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.Status(svc.Time()); s != st.status {
+			t.Errorf("at %v: Status = %s, want %s", st.at, s, st.status)
+		}
+		if _, n, _, err := svc.ListCertificates(ctx, site.ID, "", true, cert.Page{Limit: 10}); err != nil || n != st.validOnly {
+			t.Errorf("at %v: ValidOnly count = %d, %v; want %d", st.at, n, err, st.validOnly)
+		}
+		m, _, err := svc.CertificatesByRecord(ctx, site.ID, []string{"www.example.com"}, false)
+		if err != nil || m[0].Status != st.status {
+			t.Errorf("at %v: by record = %+v, %v; want %s", st.at, m, err, st.status)
+		}
+	}
+}
+
+func TestSetCertificateRules(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	ca := pkitest.NewCA(t, "Rules Root", t0.Add(-time.Hour), t0.Add(365*24*time.Hour))
+	leaf := func(names ...string) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: names, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(60 * 24 * time.Hour)})
+	}
+	a := leaf("a.example.com")
+	first, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, Name: "keep-me", CertPEM: a.ChainPEM, KeyPEM: a.KeyPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("replace_without_name_keeps_it", func(t *testing.T) {
+		b := leaf("b.example.com")
+		if _, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, ID: first.ID, CertPEM: b.ChainPEM, KeyPEM: b.KeyPEM}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := svc.Certificate(ctx, site.ID, first.ID)
+		if got.Name != "keep-me" || got.Info.SANs[0] != "b.example.com" {
+			t.Errorf("after replace: name %q, SANs %v", got.Name, got.Info.SANs)
+		}
+	})
+	t.Run("derived_name", func(t *testing.T) {
+		c := leaf("c.example.com")
+		got, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, CertPEM: c.ChainPEM, KeyPEM: c.KeyPEM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got.Name, "c.example.com-") || len(got.Name) != len("c.example.com-")+8 {
+			t.Errorf("derived name %q", got.Name)
+		}
+	})
+	t.Run("duplicate_wins_over_quota", func(t *testing.T) {
+		for _, n := range []string{"d", "e", "f"} {
+			l := leaf(n + ".example.com")
+			if _, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, Name: n, CertPEM: l.ChainPEM, KeyPEM: l.KeyPEM}); err != nil && !errors.Is(err, cert.ErrCertQuota) {
+				t.Fatal(err)
+			}
+		}
+		// The site is full (basic: 5); sending an existing name again is a duplicate.
+		g := leaf("g.example.com")
+		_, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, Name: "keep-me", CertPEM: g.ChainPEM, KeyPEM: g.KeyPEM})
+		if !errors.Is(err, cert.ErrCertNameExists) {
+			t.Fatalf("SetCertificate of a taken name on a full site = %v, want ErrCertNameExists", err)
+		}
+		_, err = svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, Name: "new-one", CertPEM: g.ChainPEM, KeyPEM: g.KeyPEM})
+		if !errors.Is(err, cert.ErrCertQuota) {
+			t.Fatalf("one more on a full site = %v, want ErrCertQuota", err)
+		}
+	})
+	t.Run("blank_is_missing", func(t *testing.T) {
+		_, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, CertPEM: " \r\n", KeyPEM: a.KeyPEM})
+		var pe *cert.ParamError
+		if !errors.As(err, &pe) || pe.Param != "Certificate" || !errors.Is(err, cert.ErrMissing) {
+			t.Fatalf("blank certificate = %v, want Certificate missing", err)
+		}
+	})
+}
