@@ -142,7 +142,7 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
-		return nil
+		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})
 }
 
@@ -170,7 +170,13 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		cert_pem = ?, chain_pem = ?, sealed_key = ?, updated_us = ?, common_name = ?, sans = ?, issuer = ?,
 		issuer_cn = ?, serial = ?, fingerprint = ?, pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?,
 		not_after_us = ? WHERE id = ? AND site_id = ?`), args...)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // the caller reports the missing row
+		}
+		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})
 	if errors.Is(err, cert.ErrKeyUnavailable) {
 		return err
@@ -243,16 +249,18 @@ func (s *Store) ListCertificates(ctx context.Context, f cert.CertFilter) ([]cert
 
 // DeleteCertificate implements cert.CertStore.
 func (s *Store) DeleteCertificate(ctx context.Context, siteID int64, id string) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM certificates WHERE id = ? AND site_id = ?`), id, siteID)
-	if err != nil {
-		return fmt.Errorf("delete certificate %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete certificate %s: %w", id, err)
-	} else if n == 0 {
-		return cert.ErrCertNotFound
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM certificates WHERE id = ? AND site_id = ?`), id, siteID)
+		if err != nil {
+			return fmt.Errorf("delete certificate %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete certificate %s: %w", id, err)
+		} else if n == 0 {
+			return cert.ErrCertNotFound
+		}
+		return s.recordChange(ctx, tx, siteID, ChangeCertificate, id)
+	})
 }
 
 // CountCertificates implements cert.CertStore.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -84,7 +85,7 @@ func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, site cert.Site) erro
 	if err != nil {
 		return fmt.Errorf("insert site %s: %w", site.Name, err)
 	}
-	return nil
+	return s.recordChange(ctx, tx, site.ID, ChangeSite, strconv.FormatInt(site.ID, 10))
 }
 
 // Site implements cert.SiteStore.
@@ -188,14 +189,16 @@ func limit(p cert.Page) int {
 
 // DeleteSite implements cert.SiteStore.
 func (s *Store) DeleteSite(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sites WHERE id = ?`), id)
-	if err != nil {
-		return fmt.Errorf("delete site %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete site %d: %w", id, err)
-	} else if n == 0 {
-		return cert.ErrSiteNotFound
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM sites WHERE id = ?`), id)
+		if err != nil {
+			return fmt.Errorf("delete site %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete site %d: %w", id, err)
+		} else if n == 0 {
+			return cert.ErrSiteNotFound
+		}
+		return s.recordChange(ctx, tx, id, ChangeSite, strconv.FormatInt(id, 10))
+	})
 }

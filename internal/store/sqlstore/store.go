@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,9 @@ type Store struct {
 	// masterKeyID, once ClaimMasterKey succeeded, is the master key id every
 	// write of a sealed key must still find recorded.
 	masterKeyID atomic.Pointer[string]
+
+	watchMu  sync.Mutex
+	watchers []chan struct{}
 }
 
 // Open connects to the database that dsn names and brings its schema up to
@@ -169,7 +173,11 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
 }
 
 // rebind rewrites ? placeholders as $1, $2, … for PostgreSQL.

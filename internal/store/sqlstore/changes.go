@@ -1,0 +1,148 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Kinds of edge changes: what changed, and ref says which one.
+const (
+	ChangeSite        = "site"        // ref: the site id
+	ChangeCertificate = "certificate" // ref: the certificate id
+	ChangeRecord      = "record"      // ref: the record id
+	ChangeHTTPS       = "https"       // ref: the configuration id
+)
+
+// Change is one entry of the edge's change feed.
+type Change struct {
+	Rev    int64
+	SiteID int64
+	Kind   string
+	Ref    string
+}
+
+// recordChange bumps the edge revision and records one change, inside tx.
+// Call it once per touched object, after the change itself; the revision is
+// shared by all changes of one transaction.
+func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, siteID int64, kind, ref string) error {
+	var rev int64
+	if err := tx.QueryRowContext(ctx, `UPDATE edge_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&rev); err != nil {
+		return fmt.Errorf("bump edge revision: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO edge_changes (rev, site_id, kind, ref) VALUES (?, ?, ?, ?)`),
+		rev, siteID, kind, ref); err != nil {
+		return fmt.Errorf("record edge change: %w", err)
+	}
+	return nil
+}
+
+// Revision returns the edge revision: cheap, for polling.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := s.db.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("read edge revision: %w", err)
+	}
+	return rev, nil
+}
+
+// Changes returns the changes after revision since, up to and including
+// the current one, in order, and that revision. complete is false when the
+// feed no longer reaches back to since (it was pruned): the caller must then
+// reload everything.
+func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev int64, complete bool, err error) {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
+			return err
+		}
+		if rev == since {
+			complete = true
+			return nil
+		}
+		var oldest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(rev) FROM edge_changes`).Scan(&oldest); err != nil {
+			return err
+		}
+		if !oldest.Valid || oldest.Int64 > since+1 {
+			return nil // pruned past since
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT rev, site_id, kind, ref FROM edge_changes
+			WHERE rev > ? AND rev <= ? ORDER BY rev`), since, rev)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Change
+			if err := rows.Scan(&c.Rev, &c.SiteID, &c.Kind, &c.Ref); err != nil {
+				return err
+			}
+			changes = append(changes, c)
+		}
+		complete = true
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read edge changes: %w", err)
+	}
+	return changes, rev, complete, nil
+}
+
+// PruneChanges drops changes older than keep revisions behind the current one.
+func (s *Store) PruneChanges(ctx context.Context, keep int64) error {
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, s.rebind(`DELETE FROM edge_changes WHERE rev <= ?`), rev-keep)
+	return err
+}
+
+// readTx runs fn in a read-only transaction, so that its queries see one
+// state of the database (a plain BEGIN on SQLite, which in WAL mode reads
+// one snapshot; REPEATABLE READ on PostgreSQL).
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// notify wakes the in-process watchers; tx calls it after every commit
+// (watchers re-read the revision, so a wake-up without a change is harmless).
+func (s *Store) notify() {
+	s.watchMu.Lock()
+	for _, c := range s.watchers {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+	s.watchMu.Unlock()
+}
+
+// Watch returns a channel that receives a signal soon after this process
+// records a change, and a function that stops the watch. Changes made by
+// other processes are not signalled: poll Revision for those.
+func (s *Store) Watch() (<-chan struct{}, func()) {
+	c := make(chan struct{}, 1)
+	s.watchMu.Lock()
+	s.watchers = append(s.watchers, c)
+	s.watchMu.Unlock()
+	return c, func() {
+		s.watchMu.Lock()
+		defer s.watchMu.Unlock()
+		for i, w := range s.watchers {
+			if w == c {
+				s.watchers = append(s.watchers[:i], s.watchers[i+1:]...)
+				break
+			}
+		}
+	}
+}
