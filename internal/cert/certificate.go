@@ -2,6 +2,8 @@ package cert
 
 import (
 	"context"
+	"crypto"
+	"fmt"
 	"strings"
 	"time"
 
@@ -187,4 +189,18 @@ type Sealer interface {
 	Open(sealed, aad []byte) ([]byte, error)
 	// KeyID is a public id of the master key.
 	KeyID() string
+}
+
+// OpenKey unseals a certificate's private key with sealer and parses it.
+func OpenKey(sealer Sealer, c Certificate) (crypto.Signer, error) {
+	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, ErrKeyUnavailable, err)
+	}
+	return certcheck.ParsePrivateKey(string(pemKey))
+}
+
+// SealKey seals a certificate's private key PEM for the certificate with id.
+func SealKey(sealer Sealer, id string, keyPEM []byte) ([]byte, error) {
+	return sealer.Seal(keyPEM, certAAD(id))
 }

@@ -1,0 +1,13 @@
+// Package edge serves the sites' certificates: TLS termination by SNI with
+// certificates chosen per client, hot updates from the store's change feed,
+// the sites' HTTPS settings, and a reverse proxy to each proxied record's
+// origin.
+//
+// The edge holds an immutable Index that it swaps atomically: a handshake
+// reads one Index without locks, and an update builds a new Index that
+// shares everything but the names it touches with the old one (see pmap).
+// Private keys are unsealed lazily, on a certificate's first handshake, so
+// that an edge with many certificates starts fast and keeps only the keys it
+// uses in memory. When the store cannot be read, the edge keeps serving its
+// last Index and says so in the log.
+package edge

@@ -1,0 +1,254 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// Source is what the edge reads from the store.
+type Source interface {
+	// Changes returns the sites changed after revision since, and the
+	// revision now. complete is false when the store cannot tell (its feed
+	// was pruned): the edge then loads everything again.
+	Changes(ctx context.Context, since int64) (siteIDs []int64, rev int64, complete bool, err error)
+	// Load returns the state of the given sites (all sites for nil) and the
+	// revision it reflects at least.
+	Load(ctx context.Context, siteIDs []int64) ([]SiteState, int64, error)
+}
+
+// Edge serves certificates and proxies requests. Set its fields, call Start,
+// then use TLSConfig, HTTPSHandler and HTTPHandler. It is safe for
+// concurrent use once started.
+type Edge struct {
+	Source Source      // required
+	Sealer cert.Sealer // required: opens the certificates' private keys
+	// Log receives the edge's events; nil means slog.Default().
+	Log *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Poll is how often the edge asks the store for changes; 0 means 250ms.
+	Poll time.Duration
+	// Wake, when set, signals that this process just committed a change.
+	Wake <-chan struct{}
+	// ACME, when set, answers /.well-known/acme-challenge/ on plain HTTP.
+	ACME func(host, token string) (string, bool)
+	// OriginTimeout bounds the wait for an origin's response headers; 0
+	// means 60 seconds.
+	OriginTimeout time.Duration
+
+	seed    maphash.Seed
+	index   atomic.Pointer[Index]
+	configs sync.Map // HostPolicy.key() → *tls.Config
+	base    *tls.Config
+	proxy   *proxy
+	stale   atomic.Bool // the last refresh failed
+}
+
+func (e *Edge) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Edge) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// Start loads the whole index and follows the store's changes until ctx
+// ends. It returns an error only when the first load fails.
+func (e *Edge) Start(ctx context.Context) error {
+	e.seed = maphash.MakeSeed()
+	e.base = &tls.Config{
+		MinVersion:         tls.VersionTLS11,
+		NextProtos:         []string{"h2", "http/1.1"},
+		GetCertificate:     e.GetCertificate,
+		GetConfigForClient: e.configFor,
+	}
+	e.proxy = newProxy(e.log(), e.OriginTimeout)
+	start := time.Now()
+	states, rev, err := e.Source.Load(ctx, nil)
+	if err != nil {
+		return err
+	}
+	ix := load(e.seed, states, rev, e.now())
+	e.index.Store(ix)
+	e.log().Info("edge index loaded", "sites", len(states), "names", ix.Names(), "revision", rev,
+		"took_ms", time.Since(start).Milliseconds())
+	go e.follow(ctx)
+	return nil
+}
+
+// Index returns the index being served.
+func (e *Edge) Index() *Index { return e.index.Load() }
+
+// follow applies the store's changes: at once when woken, else every Poll.
+func (e *Edge) follow(ctx context.Context) {
+	poll := e.Poll
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.Wake:
+		}
+		e.Refresh(ctx)
+	}
+}
+
+// Refresh applies what changed since the index's revision. On an error it
+// keeps the index it has, logs once, and tries again on the next call.
+func (e *Edge) Refresh(ctx context.Context) {
+	ix := e.index.Load()
+	err := e.refresh(ctx, ix)
+	if err != nil {
+		if !e.stale.Swap(true) {
+			e.log().Error("edge cannot read the store; serving its last index", "revision", ix.rev, "error", err)
+		}
+		return
+	}
+	if e.stale.Swap(false) {
+		e.log().Info("edge reads the store again", "revision", e.index.Load().rev)
+	}
+}
+
+func (e *Edge) refresh(ctx context.Context, ix *Index) error {
+	ids, rev, complete, err := e.Source.Changes(ctx, ix.rev)
+	if err != nil {
+		return err
+	}
+	if rev == ix.rev {
+		return nil
+	}
+	if !complete {
+		states, rev, err := e.Source.Load(ctx, nil)
+		if err != nil {
+			return err
+		}
+		e.index.Store(load(e.seed, states, rev, e.now()))
+		e.log().Info("edge index reloaded", "revision", rev)
+		return nil
+	}
+	states, _, err := e.Source.Load(ctx, ids)
+	if err != nil {
+		return err
+	}
+	// Only this goroutine stores indexes after Start, so ix is still current.
+	e.index.Store(ix.apply(states, rev, e.now()))
+	return nil
+}
+
+// TLSConfig is the configuration of the HTTPS listener.
+func (e *Edge) TLSConfig() *tls.Config { return e.base }
+
+// GetCertificate picks the certificate for a handshake: for the host's
+// exact name before a wildcard, one the client supports, preferring ECDSA
+// and Ed25519 keys over RSA and the later NotAfter; an expired certificate
+// only when nothing else covers the host. For a host that no active site
+// with HTTPS on covers, it returns no certificate, so the handshake fails
+// with unrecognized_name. The returned certificate is shared and must not be
+// modified.
+func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	host := normalize(hello.ServerName)
+	if host == "" {
+		return nil, nil
+	}
+	ix := e.index.Load()
+	exact, wild := ix.lookup(host)
+	now := e.now()
+	var fallback *served
+	for _, set := range [2]candidates{exact, wild} {
+		for _, sv := range set {
+			if !sv.site.policy.For(host).HTTPS {
+				continue
+			}
+			expired := !now.Before(sv.notAfter)
+			c := e.materialize(sv)
+			if c == nil {
+				continue
+			}
+			if expired {
+				if fallback == nil {
+					fallback = sv
+				}
+				continue
+			}
+			if len(set) == 1 && len(wild)+len(exact) == 1 || hello.SupportsCertificate(c) == nil {
+				return c, nil
+			}
+			if fallback == nil {
+				fallback = sv
+			}
+		}
+	}
+	if fallback != nil {
+		return fallback.tls, nil
+	}
+	return nil, nil
+}
+
+// materialize builds a certificate's tls.Certificate on first use.
+func (e *Edge) materialize(sv *served) *tls.Certificate {
+	sv.once.Do(func() {
+		key, err := cert.OpenKey(e.Sealer, sv.cert)
+		if err != nil {
+			sv.err = err
+			e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
+			return
+		}
+		leaf, err := x509.ParseCertificate(sv.chain[0])
+		if err != nil {
+			sv.err = err
+			e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
+			return
+		}
+		sv.tls = &tls.Certificate{Certificate: sv.chain, PrivateKey: key, Leaf: leaf}
+	})
+	return sv.tls
+}
+
+// configFor returns the TLS settings of the host a client names.
+func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	host := normalize(hello.ServerName)
+	if host == "" {
+		return nil, nil
+	}
+	site := e.index.Load().siteOf(host)
+	if site == nil {
+		return nil, nil
+	}
+	hp := site.policy.For(host)
+	if hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.HTTP2 && hp.CipherSuites == nil {
+		return nil, nil
+	}
+	k := hp.key()
+	if c, ok := e.configs.Load(k); ok {
+		return c.(*tls.Config), nil
+	}
+	c := e.base.Clone()
+	c.GetConfigForClient = nil
+	c.MinVersion, c.MaxVersion = hp.MinVersion, hp.MaxVersion
+	c.CipherSuites = hp.CipherSuites
+	if !hp.HTTP2 {
+		c.NextProtos = []string{"http/1.1"}
+	}
+	actual, _ := e.configs.LoadOrStore(k, c)
+	return actual.(*tls.Config), nil
+}

@@ -1,0 +1,422 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/pkitest"
+)
+
+// memSource is a Source held in memory: a hand-written fake of the edge's
+// two-method view of the store. fail makes every call fail, as an
+// unreadable database would.
+type memSource struct {
+	mu      sync.Mutex
+	rev     int64
+	sites   map[int64]SiteState
+	changed map[int64]int64 // site → revision of its last change
+	fail    bool
+}
+
+func newMemSource() *memSource {
+	return &memSource{sites: map[int64]SiteState{}, changed: map[int64]int64{}}
+}
+
+func (m *memSource) put(st SiteState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rev++
+	m.sites[st.ID] = st
+	m.changed[st.ID] = m.rev
+}
+
+func (m *memSource) Changes(_ context.Context, since int64) ([]int64, int64, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return nil, 0, false, errors.New("database is locked")
+	}
+	var ids []int64
+	for id, rev := range m.changed {
+		if rev > since {
+			ids = append(ids, id)
+		}
+	}
+	return ids, m.rev, true, nil
+}
+
+func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return nil, 0, errors.New("database is locked")
+	}
+	var out []SiteState
+	if ids == nil {
+		for _, st := range m.sites {
+			out = append(out, st)
+		}
+		return out, m.rev, nil
+	}
+	for _, id := range ids {
+		st, ok := m.sites[id]
+		if !ok {
+			st = SiteState{ID: id}
+		}
+		out = append(out, st)
+	}
+	return out, m.rev, nil
+}
+
+var now = time.Now()
+
+// fixture mints certificates and seals their keys like the service does.
+type fixture struct {
+	t      *testing.T
+	ca     *pkitest.CA
+	inter  *pkitest.CA
+	sealer *keyseal.Sealer
+	n      int
+}
+
+func newFixture(t *testing.T) *fixture {
+	k, _ := keyseal.Generate()
+	s, _ := keyseal.New(k)
+	ca := pkitest.NewCA(t, "Edge Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	return &fixture{t: t, ca: ca, inter: ca.Intermediate(t, "Edge Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour)), sealer: s}
+}
+
+// certificate mints a certificate for names, as the store would hand it to the edge.
+func (f *fixture) certificate(kt pkitest.KeyType, notAfter time.Time, names ...string) (cert.Certificate, *pkitest.Leaf) {
+	f.t.Helper()
+	leaf := f.inter.Leaf(f.t, pkitest.LeafOptions{DNSNames: names, KeyType: kt, NotBefore: now.Add(-2 * time.Hour), NotAfter: notAfter})
+	p, err := certcheck.Check(leaf.ChainPEM, leaf.KeyPEM, notAfter.Add(-time.Minute))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.n++
+	c := cert.Certificate{ID: strings.Repeat("0", 31) + string(rune('a'+f.n)), Type: cert.TypeUpload, Info: p.Info}
+	for _, x := range p.Chain {
+		c.ChainPEM += string(pemOf(x))
+	}
+	if c.SealedKey, err = cert.SealKey(f.sealer, c.ID, []byte(leaf.KeyPEM)); err != nil {
+		f.t.Fatal(err)
+	}
+	return c, leaf
+}
+
+func site(id int64, name, status string, certs ...cert.Certificate) SiteState {
+	return SiteState{ID: id, Site: &cert.Site{ID: id, Name: name, Status: status}, Certificates: certs, Policy: DefaultSitePolicy()}
+}
+
+// startEdge starts an edge on src and a TLS listener in front of it.
+func startEdge(t *testing.T, src Source, sealer cert.Sealer) (*Edge, string) {
+	t.Helper()
+	e := &Edge{Source: src, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", e.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return e, ln.Addr().String()
+}
+
+// handshake connects with SNI name and returns the served chain.
+func handshake(t *testing.T, addr, name string, cfg *tls.Config) ([]*x509.Certificate, error) {
+	t.Helper()
+	c := &tls.Config{ServerName: name, InsecureSkipVerify: true}
+	if cfg != nil {
+		c = cfg.Clone()
+		c.ServerName, c.InsecureSkipVerify = name, true
+	}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, c)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates, nil
+}
+
+func TestCertificateSelection(t *testing.T) {
+	f := newFixture(t)
+	ecdsaWWW, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
+	rsaWWW, _ := f.certificate("rsa-2048", now.Add(90*24*time.Hour), "www.example.com")
+	wild, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	expired, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "old.example.org")
+	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
+	pendingCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
+	src := newMemSource()
+	src.put(site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside))
+	src.put(site(2, "pending.net", cert.SitePending, pendingCert))
+	src.put(site(3, "example.org", cert.SiteActive, expired))
+	_, addr := startEdge(t, src, f.sealer)
+
+	rsaOnly := &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}
+	tests := []struct {
+		name   string
+		host   string
+		client *tls.Config
+		want   string // SAN of the served leaf, or "" for a failed handshake
+	}{
+		{"ok/exact_ecdsa_for_a_modern_client", "www.example.com", nil, "ecdsa:www.example.com"},
+		{"ok/exact_rsa_for_an_rsa_only_client", "www.example.com", rsaOnly, "rsa:www.example.com"},
+		{"ok/upper_case_and_dot", "WWW.Example.COM.", nil, "ecdsa:www.example.com"},
+		{"ok/wildcard", "shop.example.com", nil, "ecdsa:*.example.com"},
+		{"ok/exact_before_wildcard", "api.example.com", nil, "ecdsa:api.example.com"},
+		{"ok/expired_when_nothing_else", "old.example.org", nil, "ecdsa:old.example.org"},
+		{"fail/two_labels_deep", "a.b.example.com", nil, ""},
+		{"fail/name_outside_the_site", "www.other.org", nil, ""},
+		{"fail/unknown_name", "nothing.test", nil, ""},
+		{"fail/inactive_site", "www.pending.net", nil, ""},
+		{"fail/no_sni", "", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chain, err := handshake(t, addr, tt.host, tt.client)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("handshake for %q succeeded with %v", tt.host, chain[0].DNSNames)
+				}
+				if tt.host != "" && !strings.Contains(err.Error(), "unrecognized name") {
+					t.Errorf("handshake failed with %v, want unrecognized_name", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("handshake for %q: %v", tt.host, err)
+			}
+			alg := "ecdsa"
+			if chain[0].PublicKeyAlgorithm == x509.RSA {
+				alg = "rsa"
+			}
+			if got := alg + ":" + chain[0].DNSNames[0]; got != tt.want {
+				t.Errorf("served %s, want %s", got, tt.want)
+			}
+			// The chain goes out leaf first, then its issuer.
+			if len(chain) != 2 || chain[0].CheckSignatureFrom(chain[1]) != nil {
+				t.Errorf("chain is not leaf then issuer")
+			}
+		})
+	}
+}
+
+func TestHotUpdatesAndStaleStore(t *testing.T) {
+	f := newFixture(t)
+	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "a.example.com")
+	src := newMemSource()
+	src.put(site(1, "example.com", cert.SiteActive, a))
+	e, addr := startEdge(t, src, f.sealer)
+	if _, err := handshake(t, addr, "a.example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	// A new certificate on the site, and the first one removed.
+	b, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "b.example.com")
+	src.put(site(1, "example.com", cert.SiteActive, b))
+	e.Refresh(context.Background())
+	if _, err := handshake(t, addr, "b.example.com", nil); err != nil {
+		t.Fatalf("new certificate not served: %v", err)
+	}
+	if _, err := handshake(t, addr, "a.example.com", nil); err == nil {
+		t.Fatal("deleted certificate still served")
+	}
+	// The store becomes unreadable: the last index keeps serving.
+	src.mu.Lock()
+	src.fail = true
+	src.mu.Unlock()
+	e.Refresh(context.Background())
+	if _, err := handshake(t, addr, "b.example.com", nil); err != nil {
+		t.Fatalf("stopped serving when the store went away: %v", err)
+	}
+	src.mu.Lock()
+	src.fail = false
+	src.mu.Unlock()
+	src.put(SiteState{ID: 1}) // the site is deleted
+	e.Refresh(context.Background())
+	if _, err := handshake(t, addr, "b.example.com", nil); err == nil {
+		t.Fatal("a deleted site is still served")
+	}
+	if e.Index().Names() != 0 {
+		t.Errorf("names left after the site's deletion: %d", e.Index().Names())
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com", "example.com")
+	st := site(1, "example.com", cert.SiteActive, c)
+	off := DefaultHostPolicy()
+	off.HTTPS = false
+	tls13 := DefaultHostPolicy()
+	tls13.MinVersion = tls.VersionTLS13
+	noH2 := DefaultHostPolicy()
+	noH2.HTTP2 = false
+	st.Policy.Hosts = map[string]HostPolicy{"off.example.com": off, "new.example.com": tls13, "old.example.com": noH2}
+	src := newMemSource()
+	src.put(st)
+	_, addr := startEdge(t, src, f.sealer)
+
+	if _, err := handshake(t, addr, "off.example.com", nil); err == nil {
+		t.Error("HTTPS off still serves a certificate")
+	}
+	if _, err := handshake(t, addr, "new.example.com", &tls.Config{MaxVersion: tls.VersionTLS12}); err == nil {
+		t.Error("a TLS 1.2 client got through a TLS 1.3-only host")
+	}
+	if _, err := handshake(t, addr, "new.example.com", nil); err != nil {
+		t.Errorf("TLS 1.3 client refused: %v", err)
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "old.example.com", InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p == "h2" {
+		t.Error("HTTP/2 negotiated although it is off")
+	}
+	conn.Close()
+	conn, err = tls.Dial("tcp", addr, &tls.Config{ServerName: "example.com", InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Errorf("ALPN negotiated %q, want h2", p)
+	}
+	conn.Close()
+}
+
+func TestProxy(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	var (
+		mu   sync.Mutex
+		seen *http.Request
+	)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Clone(context.Background())
+		mu.Unlock()
+		if r.URL.Path == "/slow" {
+			time.Sleep(2 * time.Second)
+		}
+		io.WriteString(w, "hello from the origin")
+	}))
+	defer origin.Close()
+	originAddr := strings.TrimPrefix(origin.URL, "http://")
+	st := site(1, "example.com", cert.SiteActive, c)
+	st.Routes = []Route{
+		{Name: "www.example.com", Origin: originAddr},
+		{Name: "cname.example.com", Origin: originAddr, OriginHost: "origin.internal"},
+		{Name: "down.example.com", Origin: "127.0.0.1:1"},
+	}
+	hsts := DefaultHostPolicy()
+	hsts.HSTS = "max-age=3600; includeSubDomains"
+	force := DefaultHostPolicy()
+	force.Force, force.ForceCode = true, 308
+	st.Policy.Hosts = map[string]HostPolicy{"www.example.com": hsts, "cname.example.com": force}
+	src := newMemSource()
+	src.put(st)
+	e, addr := startEdge(t, src, f.sealer)
+	e.proxy = newProxy(e.log(), 500*time.Millisecond)
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("https://www.example.com/path?q=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "hello from the origin" {
+		t.Fatalf("proxied answer %d %q", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "max-age=3600; includeSubDomains" {
+		t.Errorf("HSTS header = %q", resp.Header.Get("Strict-Transport-Security"))
+	}
+	mu.Lock()
+	got := seen
+	mu.Unlock()
+	if got.Host != "www.example.com" || got.Header.Get("X-Forwarded-Proto") != "https" ||
+		got.Header.Get("X-Forwarded-Host") != "www.example.com" || got.Header.Get("X-Forwarded-For") != "127.0.0.1" ||
+		got.URL.RequestURI() != "/path?q=1" {
+		t.Errorf("origin saw Host %q, headers %v, URI %s", got.Host, got.Header, got.URL.RequestURI())
+	}
+	resp, err = client.Get("https://cname.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	if seen.Host != "origin.internal" {
+		t.Errorf("follow_origin_domain: origin saw Host %q", seen.Host)
+	}
+	mu.Unlock()
+	for path, want := range map[string]int{"/": 502} {
+		resp, err = client.Get("https://down.example.com" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("down origin: %d, want %d", resp.StatusCode, want)
+		}
+	}
+	resp, err = client.Get("https://www.example.com/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 504 {
+		t.Errorf("slow origin: %d, want 504", resp.StatusCode)
+	}
+
+	// Plain HTTP: forced hosts redirect, others are proxied.
+	plain := httptest.NewServer(e.HTTPHandler())
+	defer plain.Close()
+	plainClient := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(host, path string) *http.Response {
+		req, _ := http.NewRequest("GET", plain.URL+path, nil)
+		req.Host = host
+		resp, err := plainClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := get("cname.example.com", "/a?b=c"); r.StatusCode != 308 || r.Header.Get("Location") != "https://cname.example.com/a?b=c" {
+		t.Errorf("HttpsForce: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := get("www.example.com", "/"); r.StatusCode != 200 {
+		t.Errorf("plain HTTP proxy: %d", r.StatusCode)
+	}
+	if r := get("www.example.com", "/.well-known/acme-challenge/token"); r.StatusCode != 404 {
+		t.Errorf("challenge path without ACME: %d", r.StatusCode)
+	}
+	if r := get("nobody.test", "/"); r.StatusCode != 404 {
+		t.Errorf("unknown host: %d", r.StatusCode)
+	}
+}

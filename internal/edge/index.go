@@ -1,0 +1,380 @@
+package edge
+
+import (
+	"crypto/tls"
+	"encoding/pem"
+	"hash/maphash"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// SiteState is everything the edge serves for one site, as the store holds
+// it at one moment. Site is nil for a site that no longer exists.
+type SiteState struct {
+	ID           int64
+	Site         *cert.Site
+	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
+	Routes       []Route            // the site's proxied records
+	Policy       SitePolicy
+}
+
+// Route is a proxied record as the edge needs it.
+type Route struct {
+	Name       string // the record name; "*.example.com" for a wildcard record
+	Origin     string // host:port of the origin, reached over plain HTTP
+	OriginHost string // the Host header for the origin; "" keeps the request's
+}
+
+// served is one certificate as the edge serves it. Its tls.Certificate is
+// built on first use and then shared; it must not be modified.
+type served struct {
+	id       string
+	site     *siteConf
+	chain    [][]byte
+	sealed   []byte
+	notAfter time.Time
+	rsa      bool
+	cert     cert.Certificate // only ID and SealedKey are kept, for OpenKey
+
+	once sync.Once
+	tls  *tls.Certificate
+	err  error
+}
+
+// siteConf is one site as the edge sees it.
+type siteConf struct {
+	id     int64
+	name   string
+	active bool
+	policy SitePolicy
+}
+
+// candidates are the certificates for one name, best first.
+type candidates []*served
+
+// route is where a host's requests go.
+type route struct {
+	site       *siteConf
+	origin     string // host:port
+	originHost string // the Host header to send when the record says follow_origin_domain, else ""
+}
+
+// siteEntry remembers what a site put into the index, to take it out again.
+type siteEntry struct {
+	conf       *siteConf
+	names      []string // exact certificate names
+	wildNames  []string // parents of wildcard certificate names
+	routes     []string
+	wildRoutes []string
+}
+
+// Index is an immutable view of everything the edge serves. The zero Index
+// is not usable; build one with newIndex.
+type Index struct {
+	rev        int64
+	exact      pmap[candidates] // host → certificates naming it exactly
+	wild       pmap[candidates] // parent → certificates naming *.parent
+	routes     pmap[*route]     // host → origin
+	wildRoutes pmap[*route]     // parent → origin of *.parent
+	sites      pmap[*siteEntry] // site id → what it contributed
+}
+
+func newIndex(seed maphash.Seed) *Index {
+	return &Index{exact: newPmap[candidates](seed), wild: newPmap[candidates](seed),
+		routes: newPmap[*route](seed), wildRoutes: newPmap[*route](seed), sites: newPmap[*siteEntry](seed)}
+}
+
+// Revision is the change-feed revision the index reflects.
+func (ix *Index) Revision() int64 { return ix.rev }
+
+// Names is the number of distinct names (exact and wildcard) with certificates.
+func (ix *Index) Names() int { return ix.exact.Len() + ix.wild.Len() }
+
+// normalize lowercases host and drops one trailing dot; it allocates only
+// when host has upper-case letters.
+func normalize(host string) string {
+	host = strings.TrimSuffix(host, ".")
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
+}
+
+// parent returns host without its first label, or "" when host has one label.
+func parent(host string) string {
+	i := strings.IndexByte(host, '.')
+	if i <= 0 || i == len(host)-1 {
+		return ""
+	}
+	return host[i+1:]
+}
+
+// lookup returns the certificates for host: exact names first, then the
+// wildcard one label up. It does not allocate for a normalized host.
+func (ix *Index) lookup(host string) (exact, wild candidates) {
+	exact, _ = ix.exact.Get(host)
+	if p := parent(host); p != "" {
+		wild, _ = ix.wild.Get(p)
+	}
+	return exact, wild
+}
+
+// routeFor returns where requests for host go, or nil.
+func (ix *Index) routeFor(host string) *route {
+	if r, ok := ix.routes.Get(host); ok {
+		return r
+	}
+	if p := parent(host); p != "" {
+		if r, ok := ix.wildRoutes.Get(p); ok {
+			return r
+		}
+	}
+	return nil
+}
+
+// siteOf returns the site that serves host: the one of its route, else the
+// one of its best certificate.
+func (ix *Index) siteOf(host string) *siteConf {
+	if r := ix.routeFor(host); r != nil {
+		return r.site
+	}
+	exact, wild := ix.lookup(host)
+	if len(exact) > 0 {
+		return exact[0].site
+	}
+	if len(wild) > 0 {
+		return wild[0].site
+	}
+	return nil
+}
+
+// better orders candidates: unexpired first, then keys other than RSA
+// (cheaper handshakes), then the later NotAfter, then the id.
+func better(now time.Time) func(a, b *served) bool {
+	return func(a, b *served) bool {
+		ae, be := !now.Before(a.notAfter), !now.Before(b.notAfter)
+		if ae != be {
+			return !ae
+		}
+		if a.rsa != b.rsa {
+			return !a.rsa
+		}
+		if !a.notAfter.Equal(b.notAfter) {
+			return a.notAfter.After(b.notAfter)
+		}
+		return a.id < b.id
+	}
+}
+
+// setter abstracts over a builder (first load) and a persistent map (updates).
+type setter[V any] interface {
+	get(string) (V, bool)
+	set(string, V)
+}
+
+type pmapSetter[V any] struct{ m *pmap[V] }
+
+func (p pmapSetter[V]) get(k string) (V, bool) { return p.m.Get(k) }
+func (p pmapSetter[V]) set(k string, v V) {
+	var zero V
+	if any(v) == any(zero) {
+		*p.m = p.m.Without(k)
+		return
+	}
+	*p.m = p.m.With(k, v)
+}
+
+// sliceSetter treats a nil or empty candidates list as "remove".
+type candSetter struct{ m *pmap[candidates] }
+
+func (c candSetter) get(k string) (candidates, bool) { return c.m.Get(k) }
+func (c candSetter) set(k string, v candidates) {
+	if len(v) == 0 {
+		*c.m = c.m.Without(k)
+		return
+	}
+	*c.m = c.m.With(k, v)
+}
+
+// builtSite is a site's contribution, ready to be put into an index.
+type builtSite struct {
+	entry  *siteEntry
+	exact  map[string]candidates
+	wild   map[string]candidates
+	routes map[string]*route
+	wroute map[string]*route
+}
+
+// buildSite turns a site's state into what it contributes to the index.
+// Only active sites contribute; names outside the site are not served for it.
+func buildSite(st SiteState) *builtSite {
+	if st.Site == nil {
+		return nil
+	}
+	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == cert.SiteActive, policy: st.Policy}
+	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
+		routes: map[string]*route{}, wroute: map[string]*route{}}
+	if !conf.active {
+		return b
+	}
+	for _, c := range st.Certificates {
+		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA",
+			cert: cert.Certificate{ID: c.ID, SealedKey: c.SealedKey}}
+		rest := []byte(c.ChainPEM)
+		for {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				break
+			}
+			sv.chain = append(sv.chain, blk.Bytes)
+		}
+		if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
+			continue // nothing to serve yet (a free certificate still being applied for)
+		}
+		names := c.Info.SANs
+		if len(names) == 0 && c.Info.CommonName != "" {
+			names = []string{normalize(c.Info.CommonName)}
+		}
+		for _, n := range names {
+			if !underSite(n, conf.name) {
+				continue
+			}
+			if p, ok := strings.CutPrefix(n, "*."); ok {
+				b.wild[p] = append(b.wild[p], sv)
+			} else {
+				b.exact[n] = append(b.exact[n], sv)
+			}
+		}
+	}
+	for _, r := range st.Routes {
+		if r.Origin == "" {
+			continue
+		}
+		rt := &route{site: conf, origin: r.Origin, originHost: r.OriginHost}
+		name := normalize(r.Name)
+		if p, ok := strings.CutPrefix(name, "*."); ok {
+			b.wroute[p] = rt
+		} else {
+			b.routes[name] = rt
+		}
+	}
+	for n := range b.exact {
+		b.entry.names = append(b.entry.names, n)
+	}
+	for n := range b.wild {
+		b.entry.wildNames = append(b.entry.wildNames, n)
+	}
+	for n := range b.routes {
+		b.entry.routes = append(b.entry.routes, n)
+	}
+	for n := range b.wroute {
+		b.entry.wildRoutes = append(b.entry.wildRoutes, n)
+	}
+	return b
+}
+
+// underSite reports whether a certificate name belongs to site: the site
+// itself, a name under it, or a wildcard whose parent is one of those.
+func underSite(name, site string) bool {
+	name = strings.TrimPrefix(name, "*.")
+	return name == site || strings.HasSuffix(name, "."+site)
+}
+
+// apply returns a new index with the given sites' contributions replaced
+// by their new states. It touches only the names those sites had or have.
+func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
+	next := *ix
+	next.rev = rev
+	exact, wild := candSetter{&next.exact}, candSetter{&next.wild}
+	routes, wroutes := pmapSetter[*route]{&next.routes}, pmapSetter[*route]{&next.wildRoutes}
+	for _, st := range states {
+		key := strconv.FormatInt(st.ID, 10)
+		if old, ok := next.sites.Get(key); ok {
+			removeSite(old, exact, wild, routes, wroutes)
+			next.sites = next.sites.Without(key)
+		}
+		b := buildSite(st)
+		if b == nil {
+			continue
+		}
+		addSite(b, exact, wild, routes, wroutes, now)
+		next.sites = next.sites.With(key, b.entry)
+	}
+	return &next
+}
+
+// load builds a whole index at once, for the first load.
+func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Index {
+	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
+	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
+	sites := newBuilder[*siteEntry](seed)
+	for _, st := range states {
+		b := buildSite(st)
+		if b == nil {
+			continue
+		}
+		addSite(b, exact, wild, routes, wroutes, now)
+		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
+	}
+	return &Index{rev: rev, exact: exact.done(), wild: wild.done(), routes: routes.done(),
+		wildRoutes: wroutes.done(), sites: sites.done()}
+}
+
+func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {
+	merge := func(s setter[candidates], name string, add candidates) {
+		cur, _ := s.get(name)
+		next := make(candidates, 0, len(cur)+len(add))
+		next = append(append(next, cur...), add...)
+		sort.SliceStable(next, func(i, j int) bool { return better(now)(next[i], next[j]) })
+		s.set(name, next)
+	}
+	for n, c := range b.exact {
+		merge(exact, n, c)
+	}
+	for n, c := range b.wild {
+		merge(wild, n, c)
+	}
+	for n, r := range b.routes {
+		routes.set(n, r)
+	}
+	for n, r := range b.wroute {
+		wroutes.set(n, r)
+	}
+}
+
+func removeSite(e *siteEntry, exact, wild setter[candidates], routes, wroutes setter[*route]) {
+	drop := func(s setter[candidates], name string) {
+		cur, _ := s.get(name)
+		var keep candidates
+		for _, c := range cur {
+			if c.site != e.conf {
+				keep = append(keep, c)
+			}
+		}
+		s.set(name, keep)
+	}
+	for _, n := range e.names {
+		drop(exact, n)
+	}
+	for _, n := range e.wildNames {
+		drop(wild, n)
+	}
+	for _, n := range e.routes {
+		if r, ok := routes.get(n); ok && r.site == e.conf {
+			routes.set(n, nil)
+		}
+	}
+	for _, n := range e.wildRoutes {
+		if r, ok := wroutes.get(n); ok && r.site == e.conf {
+			wroutes.set(n, nil)
+		}
+	}
+}

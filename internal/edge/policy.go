@@ -1,0 +1,48 @@
+package edge
+
+import (
+	"crypto/tls"
+	"fmt"
+)
+
+// HostPolicy is how the edge treats one host of a site.
+type HostPolicy struct {
+	HTTPS        bool   // off: no certificate is served for the host
+	HTTP2        bool   // offer h2 over ALPN
+	MinVersion   uint16 // tls.VersionTLS10 … tls.VersionTLS13
+	MaxVersion   uint16
+	CipherSuites []uint16 // TLS 1.2 and below; nil means Go's defaults
+	Force        bool     // redirect plain HTTP to HTTPS
+	ForceCode    int      // 301, 302, 307 or 308
+	HSTS         string   // the Strict-Transport-Security value, or ""
+}
+
+// DefaultHostPolicy is the policy of a host no setting names: HTTPS and
+// HTTP/2 on, TLS 1.1 to 1.3, no forced redirect, no HSTS.
+func DefaultHostPolicy() HostPolicy {
+	return HostPolicy{HTTPS: true, HTTP2: true, MinVersion: tls.VersionTLS11, MaxVersion: tls.VersionTLS13, ForceCode: 301}
+}
+
+// SitePolicy is a site's HTTPS settings resolved per host: Hosts holds the
+// hosts that rules name, Default every other host.
+type SitePolicy struct {
+	Default HostPolicy
+	Hosts   map[string]HostPolicy
+}
+
+// DefaultSitePolicy is the policy of a site without settings.
+func DefaultSitePolicy() SitePolicy { return SitePolicy{Default: DefaultHostPolicy()} }
+
+// For returns the policy of host.
+func (p *SitePolicy) For(host string) *HostPolicy {
+	if hp, ok := p.Hosts[host]; ok {
+		return &hp
+	}
+	return &p.Default
+}
+
+// key identifies the TLS settings of a policy, to share one tls.Config
+// among the hosts that have the same.
+func (hp *HostPolicy) key() string {
+	return fmt.Sprint(hp.HTTP2, hp.MinVersion, hp.MaxVersion, hp.CipherSuites)
+}

@@ -1,0 +1,152 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+type routeKey struct{}
+
+// proxy forwards requests to their route's origin over plain HTTP.
+type proxy struct {
+	rp  *httputil.ReverseProxy
+	log *slog.Logger
+}
+
+func newProxy(log *slog.Logger, timeout time.Duration) *proxy {
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	p := &proxy{log: log}
+	transport := &http.Transport{
+		Proxy:                 nil, // origins are reached directly
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rt := pr.In.Context().Value(routeKey{}).(*route)
+			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
+			pr.SetXForwarded()
+			if rt.originHost != "" {
+				pr.Out.Host = rt.originHost
+			} else {
+				pr.Out.Host = pr.In.Host
+			}
+		},
+		Transport:    transport,
+		ErrorHandler: p.fail,
+	}
+	return p
+}
+
+// serve proxies r to rt's origin.
+func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
+}
+
+// fail answers an origin failure: 504 for a timeout, 502 otherwise.
+func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		status = http.StatusGatewayTimeout
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	p.log.Warn("origin failed", "host", r.Host, "status", status, "error", err)
+	page(w, status, "The origin server of this site did not answer in time.")
+}
+
+// page writes a short HTML page.
+func page(w http.ResponseWriter, status int, text string) {
+	if status == http.StatusBadGateway {
+		text = "The origin server of this site could not be reached."
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><title>%d %s</title><h1>%d %s</h1><p>%s</p><hr><p>esacert</p>\n",
+		status, http.StatusText(status), status, http.StatusText(status), html.EscapeString(text))
+}
+
+// hostOf returns the request's host without port, normalized.
+func hostOf(r *http.Request) string {
+	h := r.Host
+	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	return normalize(h)
+}
+
+// HTTPSHandler answers requests that arrived over TLS: HSTS when the host's
+// policy asks for it, then the proxy.
+func (e *Edge) HTTPSHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostOf(r)
+		ix := e.index.Load()
+		rt := ix.routeFor(host)
+		if rt == nil {
+			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			return
+		}
+		if hp := rt.site.policy.For(host); hp.HSTS != "" {
+			w.Header().Set("Strict-Transport-Security", hp.HSTS)
+		}
+		e.proxy.serve(w, r, rt)
+	})
+}
+
+// HTTPHandler answers plain HTTP: ACME HTTP-01 challenges, the redirect to
+// HTTPS when the host forces it, else the proxy.
+func (e *Edge) HTTPHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostOf(r)
+		if token, ok := strings.CutPrefix(r.URL.Path, "/.well-known/acme-challenge/"); ok {
+			if e.ACME != nil {
+				if answer, ok := e.ACME(host, token); ok {
+					w.Header().Set("Content-Type", "text/plain")
+					w.Write([]byte(answer))
+					return
+				}
+			}
+			http.NotFound(w, r)
+			return
+		}
+		ix := e.index.Load()
+		site := ix.siteOf(host)
+		if site == nil {
+			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			return
+		}
+		if hp := site.policy.For(host); hp.Force && hp.HTTPS {
+			target := "https://" + r.Host + r.URL.RequestURI()
+			if h, p, err := net.SplitHostPort(r.Host); err == nil && p == "80" {
+				target = "https://" + h + r.URL.RequestURI()
+			}
+			http.Redirect(w, r, target, hp.ForceCode)
+			return
+		}
+		rt := ix.routeFor(host)
+		if rt == nil {
+			page(w, http.StatusNotFound, "No origin is set for "+host+".")
+			return
+		}
+		e.proxy.serve(w, r, rt)
+	})
+}

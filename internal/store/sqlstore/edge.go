@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// ChangedSites returns the sites changed after revision since, the revision
+// now, and whether the feed still reaches back to since.
+func (s *Store) ChangedSites(ctx context.Context, since int64) ([]int64, int64, bool, error) {
+	changes, rev, complete, err := s.Changes(ctx, since)
+	if err != nil || !complete {
+		return nil, rev, complete, err
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, c := range changes {
+		if !seen[c.SiteID] {
+			seen[c.SiteID] = true
+			ids = append(ids, c.SiteID)
+		}
+	}
+	return ids, rev, true, nil
+}
+
+// EdgeState is what the edge serves, read in one transaction.
+type EdgeState struct {
+	Rev          int64
+	Sites        []cert.Site
+	Certificates []cert.Certificate // without CertPEM
+}
+
+// inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
+func inList(col string, ids []int64) (string, []any) {
+	if ids == nil {
+		return "1 = 1", nil
+	}
+	if len(ids) == 0 {
+		return "1 = 0", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return col + " IN (?" + strings.Repeat(", ?", len(ids)-1) + ")", args
+}
+
+// LoadEdge reads the sites with the given ids (all for nil) and their
+// certificates, with the revision read first, all in one read transaction:
+// the state is at least as new as the revision, so replaying the changes
+// after it never misses one.
+func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64, more func(ctx context.Context, q Querier, st *EdgeState) error) (*EdgeState, error) {
+	st := &EdgeState{}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&st.Rev); err != nil {
+			return err
+		}
+		cond, args := inList("s.id", siteIDs)
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+siteColumns+siteFrom+` WHERE `+cond), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			site, err := scanSite(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			st.Sites = append(st.Sites, site)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		cond, args = inList("site_id", siteIDs)
+		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT id, site_id, type, chain_pem, sealed_key, sans, common_name,
+			pub_alg, not_after_us FROM certificates WHERE `+cond), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				c        cert.Certificate
+				sans     string
+				notAfter int64
+			)
+			if err := rows.Scan(&c.ID, &c.SiteID, &c.Type, &c.ChainPEM, &c.SealedKey, &sans, &c.Info.CommonName,
+				&c.Info.PubAlg, &notAfter); err != nil {
+				return err
+			}
+			if sans != "" {
+				c.Info.SANs = strings.Split(sans, ",")
+			}
+			c.Info.NotAfter = fromMicros(notAfter)
+			st.Certificates = append(st.Certificates, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if more != nil {
+			return more(ctx, tx, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load edge state: %w", err)
+	}
+	return st, nil
+}
+
+// Querier runs queries inside LoadEdge's transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
