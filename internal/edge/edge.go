@@ -171,7 +171,10 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 		return nil, nil
 	}
 	ix := e.index.Load()
-	exact, wild := ix.lookup(host)
+	exact, wild := ix.lookupExact(host), candidates(nil)
+	if !anyUsable(exact, host) {
+		wild = ix.lookupWild(host)
+	}
 	now := e.now()
 	var fallback *served
 	for _, set := range [2]candidates{exact, wild} {
@@ -202,6 +205,17 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 		return fallback.tls, nil
 	}
 	return nil, nil
+}
+
+// anyUsable reports whether a candidate may serve host (its site has HTTPS
+// on for it); only then does the wildcard lookup become unnecessary.
+func anyUsable(c candidates, host string) bool {
+	for _, sv := range c {
+		if sv.site.policy.For(host).HTTPS {
+			return true
+		}
+	}
+	return false
 }
 
 // materialize builds a certificate's tls.Certificate on first use.

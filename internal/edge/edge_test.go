@@ -86,14 +86,14 @@ var now = time.Now()
 
 // fixture mints certificates and seals their keys like the service does.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ca     *pkitest.CA
 	inter  *pkitest.CA
 	sealer *keyseal.Sealer
 	n      int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	k, _ := keyseal.Generate()
 	s, _ := keyseal.New(k)
 	ca := pkitest.NewCA(t, "Edge Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
@@ -124,7 +124,7 @@ func site(id int64, name, status string, certs ...cert.Certificate) SiteState {
 }
 
 // startEdge starts an edge on src and a TLS listener in front of it.
-func startEdge(t *testing.T, src Source, sealer cert.Sealer) (*Edge, string) {
+func startEdge(t testing.TB, src Source, sealer cert.Sealer) (*Edge, string) {
 	t.Helper()
 	e := &Edge{Source: src, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())

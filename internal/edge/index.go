@@ -119,11 +119,22 @@ func parent(host string) string {
 // lookup returns the certificates for host: exact names first, then the
 // wildcard one label up. It does not allocate for a normalized host.
 func (ix *Index) lookup(host string) (exact, wild candidates) {
-	exact, _ = ix.exact.Get(host)
+	return ix.lookupExact(host), ix.lookupWild(host)
+}
+
+// lookupExact returns the certificates naming host exactly.
+func (ix *Index) lookupExact(host string) candidates {
+	c, _ := ix.exact.Get(host)
+	return c
+}
+
+// lookupWild returns the certificates naming *.parent of host.
+func (ix *Index) lookupWild(host string) candidates {
 	if p := parent(host); p != "" {
-		wild, _ = ix.wild.Get(p)
+		c, _ := ix.wild.Get(p)
+		return c
 	}
-	return exact, wild
+	return nil
 }
 
 // routeFor returns where requests for host go, or nil.
@@ -173,34 +184,34 @@ func better(now time.Time) func(a, b *served) bool {
 	}
 }
 
-// setter abstracts over a builder (first load) and a persistent map (updates).
+// setter abstracts over a builder (first load) and an editor (updates).
 type setter[V any] interface {
 	get(string) (V, bool)
 	set(string, V)
 }
 
-type pmapSetter[V any] struct{ m *pmap[V] }
+// candEditor removes a name whose candidates become empty.
+type candEditor struct{ e *editor[candidates] }
 
-func (p pmapSetter[V]) get(k string) (V, bool) { return p.m.Get(k) }
-func (p pmapSetter[V]) set(k string, v V) {
-	var zero V
-	if any(v) == any(zero) {
-		*p.m = p.m.Without(k)
+func (c candEditor) get(k string) (candidates, bool) { return c.e.get(k) }
+func (c candEditor) set(k string, v candidates) {
+	if len(v) == 0 {
+		c.e.remove(k)
 		return
 	}
-	*p.m = p.m.With(k, v)
+	c.e.set(k, v)
 }
 
-// sliceSetter treats a nil or empty candidates list as "remove".
-type candSetter struct{ m *pmap[candidates] }
+// routeEditor removes a name whose route becomes nil.
+type routeEditor struct{ e *editor[*route] }
 
-func (c candSetter) get(k string) (candidates, bool) { return c.m.Get(k) }
-func (c candSetter) set(k string, v candidates) {
-	if len(v) == 0 {
-		*c.m = c.m.Without(k)
+func (r routeEditor) get(k string) (*route, bool) { return r.e.get(k) }
+func (r routeEditor) set(k string, v *route) {
+	if v == nil {
+		r.e.remove(k)
 		return
 	}
-	*c.m = c.m.With(k, v)
+	r.e.set(k, v)
 }
 
 // builtSite is a site's contribution, ready to be put into an index.
@@ -291,24 +302,25 @@ func underSite(name, site string) bool {
 // apply returns a new index with the given sites' contributions replaced
 // by their new states. It touches only the names those sites had or have.
 func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
-	next := *ix
-	next.rev = rev
-	exact, wild := candSetter{&next.exact}, candSetter{&next.wild}
-	routes, wroutes := pmapSetter[*route]{&next.routes}, pmapSetter[*route]{&next.wildRoutes}
+	ee, we := ix.exact.edit(), ix.wild.edit()
+	re, wre := ix.routes.edit(), ix.wildRoutes.edit()
+	se := ix.sites.edit()
+	exact, wild := candEditor{ee}, candEditor{we}
+	routes, wroutes := routeEditor{re}, routeEditor{wre}
 	for _, st := range states {
 		key := strconv.FormatInt(st.ID, 10)
-		if old, ok := next.sites.Get(key); ok {
+		if old, ok := se.get(key); ok {
 			removeSite(old, exact, wild, routes, wroutes)
-			next.sites = next.sites.Without(key)
+			se.remove(key)
 		}
 		b := buildSite(st)
 		if b == nil {
 			continue
 		}
 		addSite(b, exact, wild, routes, wroutes, now)
-		next.sites = next.sites.With(key, b.entry)
+		se.set(key, b.entry)
 	}
-	return &next
+	return &Index{rev: rev, exact: ee.done(), wild: we.done(), routes: re.done(), wildRoutes: wre.done(), sites: se.done()}
 }
 
 // load builds a whole index at once, for the first load.

@@ -90,6 +90,70 @@ func (m pmap[V]) Without(key string) pmap[V] {
 	return m
 }
 
+// editor applies many changes to a pmap, copying each touched table and
+// shard once, however many keys of it change; the map it started from is
+// left as it was.
+type editor[V any] struct {
+	m      pmap[V]
+	groups bool            // the group table is a private copy
+	copied map[uint8]bool  // group tables that are private copies
+	shards map[uint16]bool // shards that are private copies
+}
+
+func (m pmap[V]) edit() *editor[V] {
+	return &editor[V]{m: m, copied: map[uint8]bool{}, shards: map[uint16]bool{}}
+}
+
+func (e *editor[V]) get(key string) (V, bool) { return e.m.Get(key) }
+
+// shard returns a private copy of key's shard, to write to.
+func (e *editor[V]) shard(key string) map[string]V {
+	g, s := e.m.slot(key)
+	if !e.groups {
+		groups := *e.m.groups
+		e.m.groups = &groups
+		e.groups = true
+	}
+	if !e.copied[g] {
+		var grp [256]map[string]V
+		if e.m.groups[g] != nil {
+			grp = *e.m.groups[g]
+		}
+		e.m.groups[g] = &grp
+		e.copied[g] = true
+	}
+	id := uint16(g)<<8 | uint16(s)
+	if !e.shards[id] {
+		old := e.m.groups[g][s]
+		shard := make(map[string]V, len(old)+1)
+		for k, x := range old {
+			shard[k] = x
+		}
+		e.m.groups[g][s] = shard
+		e.shards[id] = true
+	}
+	return e.m.groups[g][s]
+}
+
+func (e *editor[V]) set(key string, v V) {
+	shard := e.shard(key)
+	if _, had := shard[key]; !had {
+		e.m.n++
+	}
+	shard[key] = v
+}
+
+func (e *editor[V]) remove(key string) {
+	if _, had := e.m.Get(key); !had {
+		return
+	}
+	delete(e.shard(key), key)
+	e.m.n--
+}
+
+// done returns the edited map; the editor must not be used afterwards.
+func (e *editor[V]) done() pmap[V] { return e.m }
+
 // builder fills a pmap in place before it is published: for the first
 // load, where copying on every insert would be wasted.
 type builder[V any] struct{ m pmap[V] }

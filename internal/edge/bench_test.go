@@ -1,0 +1,200 @@
+package edge
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"hash/maphash"
+	"math/big"
+	"net"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// syntheticSites makes n sites of one certificate each: site i is
+// "site<i>.test" with a certificate for "www.site<i>.test" and
+// "*.site<i>.test". Every certificate shares one chain and sealed key: the
+// index does not look inside them until a handshake needs one.
+func syntheticSites(tb testing.TB, f *fixture, n int) []SiteState {
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.template.test")
+	states := make([]SiteState, n)
+	for i := range states {
+		name := "site" + strconv.Itoa(i) + ".test"
+		cc := c
+		cc.ID = fmt.Sprintf("%032x", i)
+		cc.Info.SANs = []string{"www." + name, "*." + name}
+		states[i] = SiteState{ID: int64(i + 1), Site: &cert.Site{ID: int64(i + 1), Name: name, Status: cert.SiteActive},
+			Certificates: []cert.Certificate{cc}, Policy: DefaultSitePolicy()}
+	}
+	return states
+}
+
+// BenchmarkLookup looks names up in an index of 1,000,000 names (500,000
+// sites, each with an exact and a wildcard name).
+//
+//	go test ./internal/edge -run '^$' -bench Lookup -benchmem
+func BenchmarkLookup(b *testing.B) {
+	f := newFixture(b)
+	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 500_000), 1, now)
+	if ix.Names() != 1_000_000 {
+		b.Fatalf("index holds %d names", ix.Names())
+	}
+	hosts := make([]string, 1024)
+	for i := range hosts {
+		hosts[i] = "www.site" + strconv.Itoa(i*487%500_000) + ".test"
+	}
+	wild := make([]string, 1024)
+	for i := range wild {
+		wild[i] = "shop.site" + strconv.Itoa(i*487%500_000) + ".test"
+	}
+	runtime.GC() // the setup's garbage must not be collected while timing
+	runtime.GC()
+	b.Run("exact", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if len(ix.lookupExact(hosts[i&1023])) == 0 {
+				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("wildcard", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ { // an exact miss, then the wildcard hit
+			if len(ix.lookupExact(wild[i&1023])) != 0 || len(ix.lookupWild(wild[i&1023])) == 0 {
+				b.Fatal("miss")
+			}
+		}
+	})
+}
+
+// BenchmarkUpdate applies one site change (a certificate for two names) to
+// an index of 10,000 and of 1,000,000 names: the cost must not follow the
+// size of the index.
+//
+//	go test ./internal/edge -run '^$' -bench Update -benchmem
+func BenchmarkUpdate(b *testing.B) {
+	f := newFixture(b)
+	for _, sites := range []int{5_000, 500_000} {
+		b.Run(strconv.Itoa(2*sites)+"_names", func(b *testing.B) {
+			states := syntheticSites(b, f, sites)
+			ix := load(maphash.MakeSeed(), states, 1, now)
+			change := []SiteState{states[sites/2]}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ix = ix.apply(change, int64(i+2), now)
+			}
+		})
+	}
+}
+
+// BenchmarkHandshake compares full TLS 1.3 handshakes (ECDSA P-256, a new
+// connection each) against the edge holding 100,000 certificates and
+// against a plain crypto/tls server holding one, side by side in one run.
+//
+//	go test ./internal/edge -run '^$' -bench Handshake -benchtime 3s
+func BenchmarkHandshake(b *testing.B) {
+	f := newFixture(b)
+	states := syntheticSites(b, f, 100_000)
+	src := newMemSource()
+	for _, st := range states {
+		src.sites[st.ID] = st
+	}
+	e, addr := startEdge(b, src, f.sealer)
+	_ = e
+	plainCert := selfSigned(b, "www.site1.test")
+	plainLn, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{plainCert}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plainLn.Close()
+	go acceptLoop(plainLn)
+	run := func(b *testing.B, addr string, host func(i int) string) {
+		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, ClientSessionCache: nil}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			c := cfg.Clone()
+			c.ServerName = host(i)
+			conn, err := tls.Dial("tcp", addr, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conn.Close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	}
+	b.Run("plain_crypto_tls_1_cert", func(b *testing.B) {
+		run(b, plainLn.Addr().String(), func(int) string { return "www.site1.test" })
+	})
+	// A working set of 1,000 sites, warmed so that their keys are unsealed:
+	// steady state, as an edge serving traffic is.
+	host := func(i int) string { return "www.site" + strconv.Itoa(i%1000*97) + ".test" }
+	for i := 0; i < 1000; i++ {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: host(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn.Close()
+	}
+	b.Run("edge_100k_certs", func(b *testing.B) { run(b, addr, host) })
+}
+
+// BenchmarkMemory reports the heap an index of 100,000 ECDSA certificates
+// (each with its own chain bytes, as loaded from a database) holds.
+//
+//	go test ./internal/edge -run '^$' -bench Memory -benchtime 1x
+func BenchmarkMemory(b *testing.B) {
+	f := newFixture(b)
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		states := syntheticSites(b, f, 100_000)
+		for j := range states { // give every certificate bytes of its own
+			c := &states[j].Certificates[0]
+			c.ChainPEM = string([]byte(c.ChainPEM))
+			c.SealedKey = append([]byte(nil), c.SealedKey...)
+		}
+		ix := load(maphash.MakeSeed(), states, 1, now)
+		states = nil
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB")
+		runtime.KeepAlive(ix)
+	}
+}
+
+func selfSigned(tb testing.TB, name string) tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func acceptLoop(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			c.(*tls.Conn).HandshakeContext(context.Background())
+			c.Close()
+		}()
+	}
+}
