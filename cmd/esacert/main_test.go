@@ -85,7 +85,7 @@ func startServe(t *testing.T, env []string, args ...string) (addr string, logs *
 		t.Fatal(err)
 	}
 	addr = freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--api-addr", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--api-addr", addr, "--https-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	logs = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

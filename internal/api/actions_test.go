@@ -55,6 +55,103 @@ var goldenCases = []goldenCase{
 	{"ListUserRatePlanInstances", "ok_all_ascending", "GET", url.Values{"SortOrder": {"asc"}}},
 	{"DeleteSite", "ok", "POST", url.Values{"SiteId": {"{site1}"}}},
 	{"DeleteSite", "fail_not_found", "POST", url.Values{"SiteId": {"{site1}"}}},
+
+	// DNS records, on example.com ({site0}).
+	{"CreateRecord", "ok_a_proxied", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"www.example.com"}, "Type": {"A/AAAA"},
+		"Proxied": {"true"}, "BizName": {"web"}, "Ttl": {"600"}, "Comment": {"front door"}, "Data": {`{"value":"192.0.2.10,2001:db8::10"}`}}},
+	{"CreateRecord", "ok_cname_oss", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"static.example.com"}, "Type": {"CNAME"},
+		"Proxied": {"true"}, "BizName": {"image_video"}, "SourceType": {"oss"}, "HostPolicy": {"follow_origin_domain"},
+		"Data": {`{"Value":"bucket.oss-cn-hangzhou.aliyuncs.com"}`}, "AuthConf": {`{"AuthType":"public"}`}}},
+	{"CreateRecord", "ok_mx_terraform_zeros", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"example.com"}, "Type": {"MX"},
+		"Data": {`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":10,"Selector":0,"Type":0,"Usage":0,"Value":"mail.example.com","Weight":0}`}}},
+	{"CreateRecord", "ok_plain_a", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"mail.example.com"}, "Type": {"A"}, "Ttl": {"30"},
+		"Data": {`{"Value":"192.0.2.25"}`}}},
+	{"CreateRecord", "fail_duplicate", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"www.example.com"}, "Type": {"A/AAAA"},
+		"Proxied": {"true"}, "BizName": {"web"}, "Data": {`{"Value":"192.0.2.10,2001:db8::10"}`}}},
+	{"CreateRecord", "fail_cname_beside_a", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"www.example.com"}, "Type": {"CNAME"},
+		"Data": {`{"Value":"origin.example.net"}`}}},
+	{"CreateRecord", "fail_name_not_in_site", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"www.example.net"}, "Type": {"TXT"},
+		"Data": {`{"Value":"x"}`}}},
+	{"CreateRecord", "fail_proxied_txt", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"t.example.com"}, "Type": {"TXT"},
+		"Proxied": {"true"}, "BizName": {"web"}, "Data": {`{"Value":"x"}`}}},
+	{"CreateRecord", "fail_proxied_without_biz", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"p.example.com"}, "Type": {"A/AAAA"},
+		"Proxied": {"true"}, "Data": {`{"Value":"192.0.2.1"}`}}},
+	{"CreateRecord", "fail_bad_data", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"d.example.com"}, "Type": {"A/AAAA"},
+		"Data": {`Value=192.0.2.1`}}},
+	{"CreateRecord", "fail_missing_data", "POST", url.Values{"SiteId": {"{site0}"}, "RecordName": {"d.example.com"}, "Type": {"A/AAAA"}}},
+	{"CreateRecord", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "RecordName": {"www.example.com"}, "Type": {"TXT"},
+		"Data": {`{"Value":"x"}`}}},
+	{"ListRecords", "ok_all", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListRecords", "ok_prefix_type_any_case", "GET", url.Values{"SiteId": {"{site0}"}, "RecordName": {"WWW"}, "RecordMatchType": {"PREFIX"}, "Type": {"a"}}},
+	{"ListRecords", "ok_page", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"1"}, "PageNumber": {"2"}}},
+	{"ListRecords", "ok_source_type", "GET", url.Values{"SiteId": {"{site0}"}, "SourceType": {"OSS"}, "Proxied": {"true"}, "BizName": {"video_image"}}},
+	{"ListRecords", "fail_page_size", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"501"}}},
+	{"ListRecords", "fail_unknown_site", "GET", url.Values{"SiteId": {"1"}}},
+	{"GetRecord", "fail_not_found", "GET", url.Values{"RecordId": {"1234567890123"}}},
+	{"GetRecord", "fail_missing_record_id", "GET", nil},
+	{"UpdateRecord", "fail_not_found", "POST", url.Values{"RecordId": {"1234567890123"}, "Data": {`{"Value":"192.0.2.1"}`}}},
+	{"DeleteRecord", "fail_not_found", "POST", url.Values{"RecordId": {"1234567890123"}}},
+
+	// HTTPS configurations, on example.com ({site0}). Creates number their
+	// ConfigIds {config0}, {config1} … in order of success.
+	{"CreateHttpsBasicConfiguration", "ok_terraform_global", "POST", url.Values{"SiteId": {"{site0}"}, "Https": {"on"}, "Tls13": {"on"}, "CiphersuiteGroup": {"strict"}}},
+	{"GetHttpsBasicConfiguration", "ok_terraform_global", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config0}"}}},
+	{"CreateHttpsBasicConfiguration", "fail_second_global", "POST", url.Values{"SiteId": {"{site0}"}, "Http2": {"off"}}},
+	{"CreateHttpsBasicConfiguration", "ok_rule", "POST", url.Values{"SiteId": {"{site0}"},
+		"Rule": {`(http.host eq "api.example.com") or (http.host eq "www.example.com")`}, "RuleName": {"api"}, "RuleEnable": {"on"},
+		"Sequence": {"1"}, "Tls10": {"off"}, "CiphersuiteGroup": {"custom"},
+		"Ciphersuite": {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}},
+	{"CreateHttpsBasicConfiguration", "ok_rule_only", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}}},
+	{"GetHttpsBasicConfiguration", "ok_rule_only", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config2}"}}},
+	{"CreateHttpsBasicConfiguration", "fail_bad_rule", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.request.uri.path eq "/")`}}},
+	{"CreateHttpsBasicConfiguration", "fail_rule_outside_site", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.host eq "www.example.org")`}}},
+	{"CreateHttpsBasicConfiguration", "fail_rule_name_without_rule", "POST", url.Values{"SiteId": {"{site0}"}, "RuleName": {"x"}}},
+	{"CreateHttpsBasicConfiguration", "fail_http3_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Http3": {"on"}}},
+	{"CreateHttpsBasicConfiguration", "fail_custom_without_suite", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "CiphersuiteGroup": {"custom"}}},
+	{"CreateHttpsBasicConfiguration", "fail_unknown_suite", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "CiphersuiteGroup": {"custom"},
+		"Ciphersuite": {"ECDHE-RSA-AES128-GCM-SHA256"}}},
+	{"CreateHttpsBasicConfiguration", "fail_bad_switch", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Https": {"yes"}}},
+	{"CreateHttpsBasicConfiguration", "fail_bad_sequence", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Sequence": {"first"}}},
+	{"CreateHttpsBasicConfiguration", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "Https": {"on"}}},
+	{"CreateHttpsBasicConfiguration", "fail_missing_site_id", "POST", url.Values{"Https": {"on"}}},
+	{"ListHttpsBasicConfigurations", "ok_all", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListHttpsBasicConfigurations", "ok_rule", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigType": {"rule"}}},
+	{"ListHttpsBasicConfigurations", "ok_terraform_data_source", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"50"}, "PageNumber": {"1"},
+		"RegionId": {"cn-hangzhou"}, "RuleName": {"api"}}},
+	{"ListHttpsBasicConfigurations", "ok_page", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"1"}, "PageNumber": {"2"}}},
+	{"ListHttpsBasicConfigurations", "fail_config_type", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigType": {"all"}}},
+	{"UpdateHttpsBasicConfiguration", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config1}"}, "Http2": {"off"}, "Tls10": {""}}},
+	{"GetHttpsBasicConfiguration", "ok_rule_after_update", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config1}"}}},
+	{"UpdateHttpsBasicConfiguration", "fail_global_gets_rule", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config0}"}, "Rule": {"true"}}},
+	{"UpdateHttpsBasicConfiguration", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"123456789012345"}, "Https": {"on"}}},
+	{"GetHttpsBasicConfiguration", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"123456789012345"}}},
+	{"GetHttpsBasicConfiguration", "fail_missing_config_id", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"DeleteHttpsBasicConfiguration", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config2}"}}},
+	{"DeleteHttpsBasicConfiguration", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config2}"}}},
+	{"CreateHttpsApplicationConfiguration", "ok_terraform_global", "POST", url.Values{"SiteId": {"{site0}"}, "HttpsForce": {"on"}, "HttpsForceCode": {"301"}, "Hsts": {"on"}}},
+	{"GetHttpsApplicationConfiguration", "ok_terraform_global", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config3}"}}},
+	{"CreateHttpsApplicationConfiguration", "ok_rule", "POST", url.Values{"SiteId": {"{site0}"},
+		"Rule": {`(http.host in {"api.example.com" "www.example.com"})`}, "RuleName": {"hsts"}, "RuleEnable": {"on"}, "Sequence": {"2"},
+		"SiteVersion": {"0"}, "HstsMaxAge": {"31536000"}, "HstsIncludeSubdomains": {"on"}, "HstsPreload": {"on"}, "AltSvc": {"on"},
+		"AltSvcMa": {"86400"}, "HttpsNoSniDeny": {"off"}, "HttpsSniVerify": {"on"}, "HttpsSniWhitelist": {"api.example.com www.example.com"}}},
+	{"CreateHttpsApplicationConfiguration", "fail_second_global", "POST", url.Values{"SiteId": {"{site0}"}, "AltSvc": {"on"}}},
+	{"CreateHttpsApplicationConfiguration", "fail_force_code", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "HttpsForceCode": {"303"}}},
+	{"CreateHttpsApplicationConfiguration", "fail_max_age", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "HstsMaxAge": {"1y"}}},
+	{"CreateHttpsApplicationConfiguration", "fail_site_version", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "SiteVersion": {"1"}}},
+	{"ListHttpsApplicationConfigurations", "ok_all", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListHttpsApplicationConfigurations", "ok_global", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigType": {"global"}, "SiteVersion": {"0"}}},
+	{"UpdateHttpsApplicationConfiguration", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config4}"}, "AltSvcMa": {"3600"},
+		"HttpsSniWhitelist": {""}, "RuleEnable": {"off"}}},
+	{"GetHttpsApplicationConfiguration", "ok_rule_after_update", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config4}"}}},
+	{"GetHttpsApplicationConfiguration", "fail_basic_config_id", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config0}"}}},
+	{"DeleteHttpsApplicationConfiguration", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config3}"}}},
+	{"GetHttpsApplicationConfiguration", "fail_deleted", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config3}"}}},
+	{"DeleteHttpsApplicationConfiguration", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "ConfigId": {"{config4}"}}},
+	{"ListCiphers", "ok_all", "GET", url.Values{"CiphersGroup": {"all"}}},
+	{"ListCiphers", "ok_strict", "GET", url.Values{"CiphersGroup": {"strict"}}},
+	{"ListCiphers", "ok_custom", "GET", url.Values{"CiphersGroup": {"custom"}}},
+	{"ListCiphers", "fail_missing_group", "GET", nil},
+	{"ListCiphers", "fail_unknown_group", "GET", url.Values{"CiphersGroup": {"weak"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -66,7 +163,7 @@ func TestActionGoldens(t *testing.T) {
 	}
 	defer store.Close()
 	clk := &clock{t: testNow}
-	svc := &cert.Service{Sites: store, Now: clk.Now, Rand: mrand.NewChaCha8([32]byte{1})}
+	svc := &cert.Service{Sites: store, Records: store, HTTPS: store, Now: clk.Now, Rand: mrand.NewChaCha8([32]byte{1})}
 	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +184,9 @@ func TestActionGoldens(t *testing.T) {
 			// Remember ids for later cases.
 			if id, ok := a.body["SiteId"]; ok && c.action == "CreateSite" {
 				vars[fmt.Sprintf("{site%d}", count(vars, "{site"))] = fmt.Sprintf("%.0f", id.(float64))
+			}
+			if id, ok := a.body["ConfigId"]; ok && (c.action == "CreateHttpsBasicConfiguration" || c.action == "CreateHttpsApplicationConfiguration") {
+				vars[fmt.Sprintf("{config%d}", count(vars, "{config"))] = fmt.Sprintf("%.0f", id.(float64))
 			}
 			if id, ok := a.body["InstanceId"].(string); ok && c.action == "PurchaseRatePlan" {
 				vars[fmt.Sprintf("{instance%d}", count(vars, "{instance"))] = id

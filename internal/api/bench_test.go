@@ -58,7 +58,7 @@ func BenchmarkSetCertificateHTTP(b *testing.B) {
 			sealer, _ := keyseal.New(mk)
 			limits := cert.DefaultLimits()
 			limits[cert.TierBasic] = cert.Limits{} // no quota: every iteration adds one
-			svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Limits: limits}
+			svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer, Limits: limits}
 			if err := svc.EnsureDefaultInstance(b.Context()); err != nil {
 				b.Fatal(err)
 			}

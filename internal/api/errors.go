@@ -169,6 +169,28 @@ var table = []row{
 	{is(cert.ErrCertNotFound), "Certificate.NotFound", http.StatusNotFound,
 		"The specified certificate does not exist.", "Call ListCertificates to find the certificate Id.", false},
 
+	// DNS records. Record.NotFound is a 404, which the Terraform provider's
+	// NotFoundError reads as "gone".
+	{is(cert.ErrRecordNotFound), "Record.NotFound", http.StatusNotFound,
+		"The specified record does not exist.", "Call ListRecords to find the RecordId.", false},
+	{is(cert.ErrRecordDuplicate), "Record.RecordNameConflictWithSameRecordType", http.StatusBadRequest,
+		"A record with the same name, type and value already exists.",
+		"Update the existing record, or give this one another name or value.", false},
+	{is(cert.ErrRecordTypeConflict), "Record.RecordNameConflictForSpecifiedRecordType", http.StatusBadRequest,
+		"The record name already has a record of a conflicting type: A/AAAA and CNAME records cannot share a name, and a name has at most one CNAME record.",
+		"Delete the conflicting record first, or use another record name.", false},
+	{is(cert.ErrRecordConflict), "Record.Conflict", http.StatusBadRequest,
+		"The record conflicts with another record of the site.", "Call ListRecords to find the conflicting record.", false},
+
+	// HTTPS configurations. Config.NotFound is a 404, which the Terraform
+	// provider's NotFoundError reads as "gone".
+	{is(cert.ErrConfigNotFound), "Config.NotFound", http.StatusNotFound,
+		"The specified configuration does not exist.",
+		"Call ListHttpsBasicConfigurations or ListHttpsApplicationConfigurations to find the ConfigId.", false},
+	{is(cert.ErrGlobalConfigExists), "Config.GlobalDuplicated", http.StatusBadRequest,
+		"The site already has a global configuration of this kind; a site has at most one.",
+		"Update the global configuration (list with ConfigType=global to find its ConfigId), or send Rule to create a rule configuration.", false},
+
 	// Parameters in general.
 	{paramIs("", cert.ErrMissing), "MissingParameter", http.StatusBadRequest,
 		"A required parameter is missing.", "Add the parameter the message names.", false},

@@ -52,7 +52,7 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	}
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{t: now}
-	svc := &cert.Service{Sites: store, Now: clk.Now}
+	svc := &cert.Service{Sites: store, Records: store, HTTPS: store, Now: clk.Now}
 	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func newService(t *testing.T) (*cert.Service, *clock, cert.Site) {
 	k, _ := keyseal.Generate()
 	sealer, _ := keyseal.New(k)
 	clk := &clock{t0}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Now: clk.Now}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer, Now: clk.Now}
 	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}

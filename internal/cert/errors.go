@@ -44,6 +44,24 @@ var (
 	// ErrKeyUnavailable: a sealed private key cannot be opened (wrong master key).
 	ErrKeyUnavailable = errors.New("private key cannot be unsealed")
 
+	// ErrRecordNotFound: no DNS record with that id.
+	ErrRecordNotFound = errors.New("record not found")
+	// ErrRecordConflict: the record clashes with another record of the
+	// site. The two errors below are the specific clashes; both match it.
+	ErrRecordConflict = errors.New("record conflicts with another record of the site")
+	// ErrRecordDuplicate: a record with the same name, type and Data exists.
+	ErrRecordDuplicate = fmt.Errorf("%w: same name, type and value", ErrRecordConflict)
+	// ErrRecordTypeConflict: the name holds a record whose type excludes
+	// this one (A/AAAA and CNAME; a second CNAME), see ConflictingTypes.
+	ErrRecordTypeConflict = fmt.Errorf("%w: the name holds a record of a conflicting type", ErrRecordConflict)
+
+	// ErrConfigNotFound: no HTTPS configuration of that family with that
+	// ConfigId on that site.
+	ErrConfigNotFound = errors.New("configuration not found")
+	// ErrGlobalConfigExists: the site has a global HTTPS configuration of
+	// that family already (a site has at most one per family).
+	ErrGlobalConfigExists = errors.New("site already has a global configuration of this kind")
+
 	// ErrNotFound and ErrExists are what a Store returns for a missing row and a
 	// uniqueness violation; the service turns them into the specific errors above.
 	ErrNotFound = errors.New("not found")

@@ -30,6 +30,12 @@ func Reseal(ctx context.Context, store ResealStore, from, to Sealer, skip func(s
 				return nil, fmt.Errorf("repository id %q: %w", id, err)
 			}
 			aad = repoAAD(n)
+		case "record":
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("record id %q: %w", id, err)
+			}
+			aad = recordAAD(n)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

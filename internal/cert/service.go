@@ -22,6 +22,10 @@ type Service struct {
 	Certs  CertStore
 	Repo   RepoStore
 	Sealer Sealer
+	// Records stores DNS records; required for the record use cases.
+	Records RecordStore
+	// HTTPS stores HTTPS configurations; required for their use cases.
+	HTTPS HTTPSStore
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

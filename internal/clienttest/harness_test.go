@@ -30,6 +30,7 @@ type testNode struct {
 	addr string
 	key  accesskey.Key
 	cfg  config.Config
+	node *node.Node
 }
 
 // startNodeOn starts a node on the database dsn ("" for SQLite in its data
@@ -47,6 +48,7 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 		cfg.MasterKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" // shared by the fleet
 	}
 	cfg.APIAddr = "127.0.0.1:0"
+	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 		n.Shutdown(ctx)
 	})
 	if key.ID != "" {
-		return &testNode{n.APIAddr(), n.RootKey(), cfg}
+		return &testNode{n.APIAddr(), n.RootKey(), cfg, n}
 	}
 	k, err := accesskey.Load(filepath.Join(cfg.DataDir, node.RootKeyFile))
 	if err != nil {
@@ -69,7 +71,7 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 	if k != n.RootKey() {
 		t.Fatal("the key file and the node disagree")
 	}
-	return &testNode{n.APIAddr(), k, cfg}
+	return &testNode{n.APIAddr(), k, cfg, n}
 }
 
 // skewedServer is an API server whose clock runs shift ahead of the

@@ -37,6 +37,7 @@ func TestPrivateKeysNeverInPlain(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
 	cfg.APIAddr = "127.0.0.1:0"
+	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

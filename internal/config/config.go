@@ -36,6 +36,9 @@ type Config struct {
 	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
 	HTTPSAddr string `json:"https_addr"`
 	HTTPAddr  string `json:"http_addr"`
+	// Roles are the parts this node runs: api, edge and renewer,
+	// comma-separated. Default all three.
+	Roles string `json:"roles"`
 	// DefaultPlan is the plan of the instance that sites created without an
 	// InstanceId join. Default basic.
 	DefaultPlan string `json:"default_plan"`
@@ -101,6 +104,7 @@ var options = []option{
 	{flag: "api-tls-key", env: "ESACERT_API_TLS_KEY", usage: "PEM private key to serve the API over HTTPS (with --api-tls-cert)", str: func(c *Config) *string { return &c.APITLSKey }},
 	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
+	{flag: "roles", env: "ESACERT_ROLES", usage: "parts this node runs: api, edge, renewer (default all, comma-separated)", str: func(c *Config) *string { return &c.Roles }},
 	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
@@ -118,6 +122,7 @@ func Defaults() Config {
 		APIAddr:     "127.0.0.1:8787",
 		HTTPSAddr:   ":8443",
 		HTTPAddr:    ":8080",
+		Roles:       "api,edge,renewer",
 		DefaultPlan: "basic",
 		LogFormat:   "json",
 		LogLevel:    "info",
@@ -221,6 +226,17 @@ func (c *Config) Validate() error {
 			bad("%s %q is not HOST:PORT", a.flag, a.addr)
 		}
 	}
+	roles := strings.Split(c.Roles, ",")
+	if strings.TrimSpace(c.Roles) == "" {
+		bad("--roles must name at least one of api, edge, renewer")
+	}
+	for _, r := range roles {
+		switch strings.TrimSpace(r) {
+		case "api", "edge", "renewer":
+		default:
+			bad("--roles: %q is not api, edge or renewer", r)
+		}
+	}
 	if (c.APITLSCert == "") != (c.APITLSKey == "") {
 		bad("--api-tls-cert and --api-tls-key go together")
 	}
@@ -247,6 +263,16 @@ func (c *Config) Validate() error {
 		bad("ESACERT_ACCESS_KEY_ID and ESACERT_ACCESS_KEY_SECRET go together")
 	}
 	return errors.Join(errs...)
+}
+
+// Has reports whether the node runs role.
+func (c *Config) Has(role string) bool {
+	for _, r := range strings.Split(c.Roles, ",") {
+		if strings.TrimSpace(r) == role {
+			return true
+		}
+	}
+	return false
 }
 
 // redactDSN hides a password in a DSN shown in an error.

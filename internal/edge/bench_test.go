@@ -22,15 +22,21 @@ import (
 
 // syntheticSites makes n sites of one certificate each: site i is
 // "site<i>.test" with a certificate for "www.site<i>.test" and
-// "*.site<i>.test". Every certificate shares one chain and sealed key: the
-// index does not look inside them until a handshake needs one.
+// "*.site<i>.test". Every certificate shares one chain and key (each sealed
+// for its own id): the index does not look inside a chain until a handshake
+// needs it.
 func syntheticSites(tb testing.TB, f *fixture, n int) []SiteState {
-	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.template.test")
+	c, leaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.template.test")
 	states := make([]SiteState, n)
 	for i := range states {
 		name := "site" + strconv.Itoa(i) + ".test"
 		cc := c
 		cc.ID = fmt.Sprintf("%032x", i)
+		sealed, err := cert.SealKey(f.sealer, cc.ID, []byte(leaf.KeyPEM))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cc.SealedKey = sealed
 		cc.Info.SANs = []string{"www." + name, "*." + name}
 		states[i] = SiteState{ID: int64(i + 1), Site: &cert.Site{ID: int64(i + 1), Name: name, Status: cert.SiteActive},
 			Certificates: []cert.Certificate{cc}, Policy: DefaultSitePolicy()}

@@ -21,6 +21,7 @@ import (
 	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
@@ -30,8 +31,13 @@ import (
 type Node struct {
 	log     *slog.Logger
 	store   *sqlstore.Store
+	cancel  context.CancelFunc
+	servers []*http.Server
+	stops   []func()
 	apiLn   net.Listener
-	apiSrv  *http.Server
+	httpsLn net.Listener
+	httpLn  net.Listener
+	edge    *edge.Edge
 	done    chan error
 	rootKey accesskey.Key
 }
@@ -63,17 +69,54 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		store.Close()
 		return nil, err
 	}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer,
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer,
 		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
 		PublicSuffix: publicsuffix.PublicSuffix}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
+	n := &Node{log: log, store: store, done: make(chan error, 4), rootKey: root}
+	ctx, n.cancel = context.WithCancel(context.Background())
+	if cfg.Has("api") {
+		if err := n.startAPI(cfg, svc, store, root); err != nil {
+			n.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	if cfg.Has("edge") {
+		if err := n.startEdge(ctx, cfg, store, sealer); err != nil {
+			n.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	go n.pruneChanges(ctx)
+	return n, nil
+}
+
+// serve runs srv on ln until Shutdown, and reports a failure to Wait.
+func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
+	n.servers = append(n.servers, srv)
+	go func() {
+		var err error
+		if tlsOn {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		n.done <- err
+	}()
+}
+
+// startAPI serves the OpenAPI endpoint.
+func (n *Node) startAPI(cfg config.Config, svc *cert.Service, store *sqlstore.Store, root accesskey.Key) error {
 	apiHandler := &api.Server{
 		Service:     svc,
 		Keys:        accesskey.NewRing(root),
-		Log:         log,
+		Log:         n.log,
 		NameServers: cfg.NameServers,
 		CnameZone:   cfg.CnameZone,
 	}
@@ -91,11 +134,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		}
 		apiHandler.ServeHTTP(w, r)
 	})
-
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
+		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -104,31 +145,83 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
 	if cfg.APITLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(cfg.APITLSCert, cfg.APITLSKey)
 		if err != nil {
 			ln.Close()
-			store.Close()
-			return nil, fmt.Errorf("load the API's TLS certificate: %w", err)
+			return fmt.Errorf("load the API's TLS certificate: %w", err)
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}
-	n := &Node{log: log, store: store, apiLn: ln, apiSrv: srv, done: make(chan error, 1), rootKey: root}
-	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+	n.apiLn = ln
+	n.serve(srv, ln, cfg.APITLSCert != "")
+	n.log.Info("esacert API listening", "url", scheme+"://"+ln.Addr().String(), "database", store.Dialect(),
+		"access_key_id", n.rootKey.ID)
+	return nil
+}
+
+// startEdge loads the edge's index and serves HTTPS and HTTP.
+func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore.Store, sealer cert.Sealer) error {
+	wake, stop := store.Watch()
+	n.stops = append(n.stops, stop)
+	e := &edge.Edge{Source: edgeSource{store}, Sealer: sealer, Log: n.log, Wake: wake}
+	if err := e.Start(ctx); err != nil {
+		return fmt.Errorf("load the edge: %w", err)
+	}
+	n.edge = e
+	quiet := slog.NewLogLogger(n.log.Handler(), slog.LevelDebug) // handshake failures are the clients'
+	for _, l := range []struct {
+		addr  string
+		tls   bool
+		ln    *net.Listener
+		h     http.Handler
+		label string
+	}{
+		{cfg.HTTPSAddr, true, &n.httpsLn, e.HTTPSHandler(), "https"},
+		{cfg.HTTPAddr, false, &n.httpLn, e.HTTPHandler(), "http"},
+	} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("listen for the edge's %s on %s: %w", l.label, l.addr, err)
 		}
-		n.done <- err
-	}()
-	log.Info("esacert API listening", "url", scheme+"://"+ln.Addr().String(), "database", store.Dialect(),
-		"access_key_id", root.ID)
-	return n, nil
+		*l.ln = ln
+		srv := &http.Server{
+			Handler:           l.h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       5 * time.Minute,
+			WriteTimeout:      10 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          quiet,
+		}
+		if l.tls {
+			srv.TLSConfig = e.TLSConfig()
+		}
+		n.serve(srv, ln, l.tls)
+		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// pruneChanges keeps the change feed short: an edge that falls further
+// behind reloads everything instead.
+func (n *Node) pruneChanges(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := n.store.PruneChanges(ctx, 100_000); err != nil && ctx.Err() == nil {
+				n.log.Warn("prune the change feed", "error", err)
+			}
+		}
+	}
 }
 
 // rootKey returns the root access key: from the environment when given,
@@ -252,8 +345,22 @@ func finishSwap(ctx context.Context, cfg config.Config, dataKey string, log *slo
 	return true, nil
 }
 
-// APIAddr is the address the API listens on.
-func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
+// APIAddr is the address the API listens on ("" without the api role).
+func (n *Node) APIAddr() string { return addrOf(n.apiLn) }
+
+// HTTPSAddr and HTTPAddr are the edge's addresses ("" without the edge role).
+func (n *Node) HTTPSAddr() string { return addrOf(n.httpsLn) }
+func (n *Node) HTTPAddr() string  { return addrOf(n.httpLn) }
+
+// Edge is the node's edge, or nil without the edge role.
+func (n *Node) Edge() *edge.Edge { return n.edge }
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
 
 // RootKey is the root access key the node accepts.
 func (n *Node) RootKey() accesskey.Key { return n.rootKey }
@@ -264,7 +371,18 @@ func (n *Node) Wait() error { return <-n.done }
 // Shutdown stops accepting requests, lets the ones in flight finish until
 // ctx ends, and closes the database.
 func (n *Node) Shutdown(ctx context.Context) error {
-	err := n.apiSrv.Shutdown(ctx)
+	if n.cancel != nil {
+		n.cancel()
+	}
+	for _, stop := range n.stops {
+		stop()
+	}
+	var err error
+	for _, srv := range n.servers {
+		if serr := srv.Shutdown(ctx); err == nil {
+			err = serr
+		}
+	}
 	if cerr := n.store.Close(); err == nil {
 		err = cerr
 	}

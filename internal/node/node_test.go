@@ -29,6 +29,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
 	cfg.APIAddr = "127.0.0.1:0"
+	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	return cfg
 }
 

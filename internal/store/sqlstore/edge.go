@@ -32,6 +32,8 @@ type EdgeState struct {
 	Rev          int64
 	Sites        []cert.Site
 	Certificates []cert.Certificate // without CertPEM
+	Records      []cert.Record      // proxied A/AAAA and CNAME records
+	HTTPS        []cert.HTTPSConfig // both families, each site's in the order they apply
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
@@ -53,7 +55,7 @@ func inList(col string, ids []int64) (string, []any) {
 // certificates, with the revision read first, all in one read transaction:
 // the state is at least as new as the revision, so replaying the changes
 // after it never misses one.
-func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64, more func(ctx context.Context, q Querier, st *EdgeState) error) (*EdgeState, error) {
+func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, error) {
 	st := &EdgeState{}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&st.Rev); err != nil {
@@ -102,19 +104,43 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64, more func(ctx con
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if more != nil {
-			return more(ctx, tx, st)
+		rows.Close()
+		cond, args = inList("r.site_id", siteIDs)
+		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+recordColumns+recordFrom+
+			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond), append([]any{cert.RecordA, cert.RecordCNAME}, args...)...)
+		if err != nil {
+			return err
 		}
-		return nil
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			st.Records = append(st.Records, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		cond, args = inList("site_id", siteIDs)
+		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+httpsColumns+` FROM https_configs WHERE `+cond+
+			` ORDER BY site_id, CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanHTTPS(rows)
+			if err != nil {
+				return err
+			}
+			st.HTTPS = append(st.HTTPS, c)
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load edge state: %w", err)
 	}
 	return st, nil
-}
-
-// Querier runs queries inside LoadEdge's transaction.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -18,6 +18,7 @@ var sealedTables = []struct {
 }{
 	{"certificate", "certificates", false},
 	{"repository", "repo_certs", true},
+	{"record", "record_secrets", true},
 }
 
 const masterKeyFact = "master_key_id"

@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("site_quota_race", func(t *testing.T) { testSiteQuotaRace(t, newStore(t)) })
 	t.Run("instances", func(t *testing.T) { testInstances(t, newStore(t)) })
 	t.Run("instance_with_site", func(t *testing.T) { testInstanceWithSite(t, newStore(t)) })
+	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
+	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 }
 
 // testInstanceWithSite buys an instance together with a site: both or neither.

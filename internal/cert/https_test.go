@@ -1,0 +1,515 @@
+package cert_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseRule(t *testing.T) {
+	ok := []struct {
+		name string
+		rule string
+		want cert.RuleMatch
+	}{
+		{"ok/true", "true", cert.RuleMatch{All: true}},
+		{"ok/true_spaces", "  true ", cert.RuleMatch{All: true}},
+		{"ok/eq", `(http.host eq "a.example.com")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/eq_without_parens", `http.host eq "a.example.com"`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/eq_lowercased_trailing_dot", `(http.host eq "A.Example.COM.")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/or", `(http.host eq "b.example.com") or (http.host eq "a.example.com")`,
+			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/in", `(http.host in {"a.example.com" "b.example.com"})`, cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/in_duplicates", `(http.host in {"a.example.com" "a.example.com"})`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/and_same_host", `(http.host eq "a.example.com") and (http.host in {"a.example.com" "b.example.com"})`,
+			cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/and_binds_tighter", `(http.host eq "c.example.com") or (http.host eq "a.example.com") and (http.host eq "a.example.com")`,
+			cert.RuleMatch{Hosts: []string{"a.example.com", "c.example.com"}}},
+		{"ok/nested", `((http.host eq "a.example.com") or (http.host eq "b.example.com"))`,
+			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/true_or_host", `true or (http.host eq "a.example.com")`, cert.RuleMatch{All: true}},
+		{"ok/true_and_host", `true and (http.host eq "a.example.com")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/newlines", "(http.host eq \"a.example.com\")\n or\t(http.host eq \"b.example.com\")",
+			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+	}
+	for _, tt := range ok {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := cert.ParseRule(tt.rule)
+			if err != nil {
+				t.Fatalf("ParseRule(%q): %v", tt.rule, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseRule(%q) (-want +got):\n%s", tt.rule, diff)
+			}
+		})
+	}
+
+	fails := []struct {
+		name string
+		rule string
+		why  string // a part of the public reason
+	}{
+		{"fail/empty", "", "empty"},
+		{"fail/false", "false", `unexpected "false"`},
+		{"fail/ne", `(http.host ne "a.example.com")`, "unsupported operator"},
+		{"fail/double_equals", `(http.host == "a.example.com")`, "unexpected"},
+		{"fail/other_field", `(http.request.uri.path eq "/a")`, `unexpected "http.request.uri.path"`},
+		{"fail/not", `not (http.host eq "a.example.com")`, `unexpected "not"`},
+		{"fail/unquoted_host", `(http.host eq a.example.com)`, "quoted host name"},
+		{"fail/unclosed_paren", `(http.host eq "a.example.com"`, `")"`},
+		{"fail/unclosed_string", `(http.host eq "a.example.com)`, "not closed"},
+		{"fail/trailing", `(http.host eq "a.example.com") foo`, `unexpected "foo"`},
+		{"fail/dangling_or", `(http.host eq "a.example.com") or`, "ends"},
+		{"fail/empty_set", `(http.host in {})`, "empty"},
+		{"fail/set_with_comma", `(http.host in {"a.example.com", "b.example.com"})`, "unexpected"},
+		{"fail/wildcard", `(http.host eq "*.example.com")`, "not a host name"},
+		{"fail/ip", `(http.host eq "192.0.2.1")`, "not a host name"},
+		{"fail/empty_host", `(http.host eq "")`, "empty"},
+		{"fail/escaped_quote_in_host", `(http.host eq "a\"b.example.com")`, "not a host name"},
+		{"fail/matches_nothing", `(http.host eq "a.example.com") and (http.host eq "b.example.com")`, "matches no host"},
+		{"fail/uppercase_keyword", `(http.host eq "a.example.com") OR (http.host eq "b.example.com")`, `unexpected "OR"`},
+		{"fail/doc_escaping", `(http.host eq \"a.example.com\")`, "unexpected"},
+		{"fail/bad_escape", `(http.host eq "a\.example.com")`, "backslash"},
+		{"fail/starts_with", `starts_with(http.host, "a")`, "unexpected"},
+		{"fail/too_long", `(http.host eq "` + strings.Repeat("a", cert.MaxRule) + `")`, "at most"},
+	}
+	for _, tt := range fails {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := cert.ParseRule(tt.rule)
+			var pe *cert.ParamError
+			if !errors.As(err, &pe) || pe.Param != "Rule" || !errors.Is(err, cert.ErrInvalid) {
+				t.Fatalf("ParseRule(%q) = %+v, %v; want an InvalidParameter naming Rule", tt.rule, got, err)
+			}
+			if !strings.Contains(pe.Reason, tt.why) {
+				t.Errorf("reason %q does not say %q", pe.Reason, tt.why)
+			}
+			if !strings.Contains(pe.Reason, "supported forms are true, (http.host eq") {
+				t.Errorf("reason %q does not list the supported forms", pe.Reason)
+			}
+		})
+	}
+}
+
+func TestRuleMatchMatches(t *testing.T) {
+	m, err := cert.ParseRule(`(http.host eq "a.example.com") or (http.host eq "b.example.com")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{"a.example.com": true, "B.EXAMPLE.COM.": true, "c.example.com": false, "example.com": false, "": false} {
+		if got := m.Matches(host); got != want {
+			t.Errorf("Matches(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if !(cert.RuleMatch{All: true}).Matches("anything.example.org") {
+		t.Error("true does not match every host")
+	}
+}
+
+func TestHTTPSBasicLifecycle(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+
+	// A global configuration with three settings reads back exactly those.
+	global, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Https: "on", Tls10: "off", CiphersuiteGroup: "strict"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if global.ConfigID < 100_000_000_000_000 || global.ConfigID > 999_999_999_999_999 {
+		t.Errorf("ConfigID %d has not 15 digits", global.ConfigID)
+	}
+	want := cert.HTTPSBasic{ConfigID: global.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigGlobal,
+		Https: "on", Tls10: "off", CiphersuiteGroup: "strict"}
+	got, err := svc.HTTPSBasic(ctx, site.ID, global.ConfigID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HTTPSBasic (-want +got):\n%s", diff)
+	}
+
+	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Http2: "off"}); !errors.Is(err, cert.ErrGlobalConfigExists) {
+		t.Errorf("second global = %v, want ErrGlobalConfigExists", err)
+	}
+	// The application family has its own global.
+	if _, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, Hsts: "on"}); err != nil {
+		t.Errorf("global application configuration beside a global basic one: %v", err)
+	}
+
+	rule, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Rule: `(http.host eq "api.example.com")`,
+		RuleName: "api", RuleEnable: "on", Sequence: 2, Tls13: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule.ConfigType != cert.ConfigRule {
+		t.Errorf("ConfigType = %q, want rule", rule.ConfigType)
+	}
+	second, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Rule: "true", RuleName: "all", Sequence: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(list []cert.HTTPSBasic) []int64 {
+		var out []int64
+		for _, b := range list {
+			out = append(out, b.ConfigID)
+		}
+		return out
+	}
+	lists := []struct {
+		name      string
+		f         cert.HTTPSFilter
+		want      []int64
+		wantTotal int
+	}{
+		{"ok/all_in_order", cert.HTTPSFilter{SiteID: site.ID}, []int64{global.ConfigID, second.ConfigID, rule.ConfigID}, 3},
+		{"ok/global", cert.HTTPSFilter{SiteID: site.ID, ConfigType: cert.ConfigGlobal}, []int64{global.ConfigID}, 1},
+		{"ok/rule", cert.HTTPSFilter{SiteID: site.ID, ConfigType: cert.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
+		{"ok/rule_name", cert.HTTPSFilter{SiteID: site.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
+		{"ok/config_id", cert.HTTPSFilter{SiteID: site.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
+		{"ok/page_2", cert.HTTPSFilter{SiteID: site.ID, Page: cert.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
+		{"ok/other_version", cert.HTTPSFilter{SiteID: site.ID, SiteVersion: 1}, nil, 0},
+	}
+	for _, tt := range lists {
+		t.Run(tt.name, func(t *testing.T) {
+			got, total, err := svc.ListHTTPSBasic(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, ids(got)); diff != "" {
+				t.Errorf("ListHTTPSBasic (-want +got):\n%s", diff)
+			}
+			if total != tt.wantTotal {
+				t.Errorf("total = %d, want %d", total, tt.wantTotal)
+			}
+		})
+	}
+	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID, ConfigType: "both"}); !isParam(err, "ConfigType", cert.ErrInvalid) {
+		t.Errorf("ListHTTPSBasic(ConfigType=both) = %v, want InvalidParameter ConfigType", err)
+	}
+
+	// Update changes the named fields only; an empty value unsets.
+	upd, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID, Tls13: "", Http2: "off", RuleEnable: "off"},
+		[]string{"Tls13", "Http2", "RuleEnable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRule := cert.HTTPSBasic{ConfigID: rule.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigRule,
+		Rule: `(http.host eq "api.example.com")`, RuleName: "api", RuleEnable: "off", Sequence: 2, Http2: "off"}
+	if diff := cmp.Diff(wantRule, upd); diff != "" {
+		t.Errorf("UpdateHTTPSBasic (-want +got):\n%s", diff)
+	}
+	if got, _ := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
+		t.Errorf("after update: %+v, want %+v", got, wantRule)
+	}
+	// A refused update changes nothing.
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
+		[]string{"Https", "Http2"}); !isParam(err, "Http2", cert.ErrInvalid) {
+		t.Errorf("update with Http2=maybe = %v", err)
+	}
+	if got, _ := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
+		t.Errorf("after a refused update: %+v, want %+v", got, wantRule)
+	}
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", cert.ErrInvalid) {
+		t.Errorf("giving the global configuration a rule = %v, want InvalidParameter Rule", err)
+	}
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", cert.ErrMissing) {
+		t.Errorf("clearing a rule configuration's Rule = %v, want MissingParameter Rule", err)
+	}
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("update of a missing configuration = %v, want ErrConfigNotFound", err)
+	}
+
+	// Another family's id is not found, nor is another site's.
+	apps, _, err := svc.ListHTTPSApplication(ctx, cert.HTTPSFilter{SiteID: site.ID})
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("ListHTTPSApplication = %v, %v", apps, err)
+	}
+	if _, err := svc.HTTPSBasic(ctx, site.ID, apps[0].ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("an application id read as basic = %v, want ErrConfigNotFound", err)
+	}
+	other, err := svc.CreateSite(ctx, cert.CreateSiteInput{Name: "other.com", InstanceID: mustPlan(t, svc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.HTTPSBasic(ctx, other.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("another site's configuration = %v, want ErrConfigNotFound", err)
+	}
+
+	if err := svc.DeleteHTTPSBasic(ctx, site.ID, rule.ConfigID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("after delete = %v, want ErrConfigNotFound", err)
+	}
+	if err := svc.DeleteHTTPSBasic(ctx, site.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("second delete = %v, want ErrConfigNotFound", err)
+	}
+	// The global one is gone too once deleted, and a new one may be created.
+	if err := svc.DeleteHTTPSBasic(ctx, site.ID, global.ConfigID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Http2: "off"}); err != nil {
+		t.Errorf("a new global after deleting the old one: %v", err)
+	}
+
+	// A missing site is a ParamError naming SiteId.
+	for name, err := range map[string]error{
+		"create": func() error { _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: 42}); return err }(),
+		"get":    func() error { _, err := svc.HTTPSBasic(ctx, 42, rule.ConfigID); return err }(),
+		"list":   func() error { _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: 42}); return err }(),
+		"update": func() error {
+			_, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: 42, ConfigID: 1}, nil)
+			return err
+		}(),
+		"delete": svc.DeleteHTTPSBasic(ctx, 42, rule.ConfigID),
+	} {
+		if !isParam(err, "SiteId", cert.ErrSiteNotFound) {
+			t.Errorf("%s on a missing site = %v, want a ParamError naming SiteId", name, err)
+		}
+	}
+}
+
+// mustPlan buys a plan instance with room for another site.
+func mustPlan(t *testing.T, svc *cert.Service) string {
+	t.Helper()
+	in, err := svc.PurchasePlan(t.Context(), cert.PurchaseInput{PlanName: "basic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.ID
+}
+
+func isParam(err error, param string, target error) bool {
+	var pe *cert.ParamError
+	return errors.As(err, &pe) && pe.Param == param && errors.Is(err, target)
+}
+
+func TestHTTPSApplicationLifecycle(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	a, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, Rule: `(http.host in {"www.example.com" "example.com"})`,
+		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.HTTPSApplication(ctx, site.ID, a.ConfigID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cert.HTTPSApplication{ConfigID: a.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigRule,
+		Rule: `(http.host in {"www.example.com" "example.com"})`, RuleName: "force", HttpsForce: "on", HttpsForceCode: "308",
+		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HTTPSApplication (-want +got):\n%s", diff)
+	}
+	upd, err := svc.UpdateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, ConfigID: a.ConfigID, AltSvcMa: "3600", HttpsForceCode: ""},
+		[]string{"AltSvcMa", "HttpsForceCode"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.AltSvcMa, want.HttpsForceCode = "3600", ""
+	if diff := cmp.Diff(want, upd); diff != "" {
+		t.Errorf("UpdateHTTPSApplication (-want +got):\n%s", diff)
+	}
+	if err := svc.DeleteHTTPSApplication(ctx, site.ID, a.ConfigID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.HTTPSApplication(ctx, site.ID, a.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+		t.Errorf("after delete = %v, want ErrConfigNotFound", err)
+	}
+}
+
+func TestHTTPSValidation(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	basic := []struct {
+		name  string
+		in    cert.HTTPSBasic
+		param string
+		want  error
+	}{
+		{"fail/switch", cert.HTTPSBasic{Https: "ON"}, "Https", cert.ErrInvalid},
+		{"fail/switch_true", cert.HTTPSBasic{Tls12: "true"}, "Tls12", cert.ErrInvalid},
+		{"fail/http3_on", cert.HTTPSBasic{Http3: "on"}, "Http3", cert.ErrInvalid},
+		{"fail/ocsp_on", cert.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", cert.ErrInvalid},
+		{"fail/group", cert.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", cert.ErrInvalid},
+		{"fail/custom_without_suites", cert.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", cert.ErrMissing},
+		{"fail/unknown_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", cert.ErrInvalid},
+		{"fail/openssl_name", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", cert.ErrInvalid},
+		{"fail/empty_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", cert.ErrInvalid},
+		{"fail/rule_name_without_rule", cert.HTTPSBasic{RuleName: "x"}, "Rule", cert.ErrMissing},
+		{"fail/rule_enable_without_rule", cert.HTTPSBasic{RuleEnable: "on"}, "Rule", cert.ErrMissing},
+		{"fail/bad_rule", cert.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", cert.ErrInvalid},
+		{"fail/rule_outside_site", cert.HTTPSBasic{Rule: `(http.host eq "example.org")`}, "Rule", cert.ErrInvalid},
+		{"fail/rule_enable", cert.HTTPSBasic{Rule: "true", RuleEnable: "yes"}, "RuleEnable", cert.ErrInvalid},
+		{"fail/rule_name_long", cert.HTTPSBasic{Rule: "true", RuleName: strings.Repeat("n", cert.MaxRuleName+1)}, "RuleName", cert.ErrInvalid},
+		{"fail/sequence", cert.HTTPSBasic{Rule: "true", Sequence: -1}, "Sequence", cert.ErrInvalid},
+	}
+	for _, tt := range basic {
+		t.Run("basic/"+tt.name, func(t *testing.T) {
+			tt.in.SiteID = site.ID
+			if _, err := svc.CreateHTTPSBasic(ctx, tt.in); !isParam(err, tt.param, tt.want) {
+				t.Fatalf("CreateHTTPSBasic = %v, want %v naming %s", err, tt.want, tt.param)
+			}
+		})
+	}
+	apps := []struct {
+		name  string
+		in    cert.HTTPSApplication
+		param string
+		want  error
+	}{
+		{"fail/force_code", cert.HTTPSApplication{HttpsForceCode: "303"}, "HttpsForceCode", cert.ErrInvalid},
+		{"fail/max_age_sign", cert.HTTPSApplication{HstsMaxAge: "-1"}, "HstsMaxAge", cert.ErrInvalid},
+		{"fail/max_age_unit", cert.HTTPSApplication{HstsMaxAge: "1d"}, "HstsMaxAge", cert.ErrInvalid},
+		{"fail/max_age_huge", cert.HTTPSApplication{AltSvcMa: "99999999999"}, "AltSvcMa", cert.ErrInvalid},
+		{"fail/switch", cert.HTTPSApplication{Hsts: "enabled"}, "Hsts", cert.ErrInvalid},
+		{"fail/site_version", cert.HTTPSApplication{SiteVersion: 1}, "SiteVersion", cert.ErrInvalid},
+		{"fail/whitelist_long", cert.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", cert.MaxHTTPSText)}, "HttpsSniWhitelist", cert.ErrInvalid},
+	}
+	for _, tt := range apps {
+		t.Run("application/"+tt.name, func(t *testing.T) {
+			tt.in.SiteID = site.ID
+			if _, err := svc.CreateHTTPSApplication(ctx, tt.in); !isParam(err, tt.param, tt.want) {
+				t.Fatalf("CreateHTTPSApplication = %v, want %v naming %s", err, tt.want, tt.param)
+			}
+		})
+	}
+	// Nothing was stored by the refusals.
+	if list, total, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID}); err != nil || total != 0 {
+		t.Errorf("ListHTTPSBasic after refusals = %v, %d, %v", list, total, err)
+	}
+
+	oks := []cert.HTTPSBasic{
+		{Http3: "off", OcspStapling: "off", CiphersuiteGroup: "custom",
+			Ciphersuite: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+		{Rule: `(http.host eq "example.com")`},
+		{Rule: "true", Ciphersuite: "TLS_AES_128_GCM_SHA256"}, // kept, used only with custom
+	}
+	for i, in := range oks {
+		in.SiteID = site.ID
+		if _, err := svc.CreateHTTPSBasic(ctx, in); err != nil {
+			t.Errorf("ok #%d: %v", i, err)
+		}
+	}
+}
+
+func TestCiphers(t *testing.T) {
+	svc := &cert.Service{}
+	all, err := svc.Ciphers("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, cs := range tls.CipherSuites() {
+		want = append(want, cs.Name)
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("all (-want +got):\n%s", diff)
+	}
+	custom, _ := svc.Ciphers("custom")
+	if diff := cmp.Diff(all, custom); diff != "" {
+		t.Errorf("custom differs from all (-all +custom):\n%s", diff)
+	}
+	strict, _ := svc.Ciphers("strict")
+	if len(strict) == 0 || len(strict) >= len(all) {
+		t.Fatalf("strict has %d suites of %d", len(strict), len(all))
+	}
+	for _, n := range strict {
+		if !slices.Contains(all, n) || strings.Contains(n, "CBC") {
+			t.Errorf("strict suite %s", n)
+		}
+	}
+	if _, err := svc.Ciphers(""); !isParam(err, "CiphersGroup", cert.ErrMissing) {
+		t.Errorf("Ciphers(\"\") = %v", err)
+	}
+	if _, err := svc.Ciphers("weak"); !isParam(err, "CiphersGroup", cert.ErrInvalid) {
+		t.Errorf("Ciphers(weak) = %v", err)
+	}
+
+	ids := cert.HTTPSBasic{CiphersuiteGroup: "custom",
+		Ciphersuite: "TLS_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}.CipherSuiteIDs()
+	if diff := cmp.Diff([]uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, ids); diff != "" {
+		t.Errorf("custom ids (-want +got):\n%s", diff)
+	}
+	if ids := (cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256"}).CipherSuiteIDs(); ids == nil || len(ids) != 0 {
+		t.Errorf("custom TLS 1.3 only = %#v, want empty and not nil", ids)
+	}
+	for _, id := range (cert.HTTPSBasic{CiphersuiteGroup: "strict"}).CipherSuiteIDs() {
+		if name := tls.CipherSuiteName(id); strings.Contains(name, "CBC") || strings.HasPrefix(name, "TLS_AES") || strings.HasPrefix(name, "TLS_CHACHA") {
+			t.Errorf("strict id %s", name)
+		}
+	}
+	if n := len((cert.HTTPSBasic{}).CipherSuiteIDs()); n != len(all)-3 {
+		t.Errorf("unset group gives %d suites, want the %d TLS 1.0–1.2 suites of all", n, len(all)-3)
+	}
+}
+
+func TestEffectiveHTTPS(t *testing.T) {
+	global := cert.HTTPSBasic{ConfigID: 5, ConfigType: cert.ConfigGlobal, Tls10: "on", Http2: "off"}
+	apiRule := cert.HTTPSBasic{ConfigID: 3, ConfigType: cert.ConfigRule, Rule: `(http.host eq "api.example.com")`,
+		RuleEnable: "on", Sequence: 2, Http2: "on", Tls11: "off"}
+	allRule := cert.HTTPSBasic{ConfigID: 4, ConfigType: cert.ConfigRule, Rule: "true", Sequence: 1, Tls11: "on", Tls12: "off"}
+	tieLow := cert.HTTPSBasic{ConfigID: 1, ConfigType: cert.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "strict"}
+	tieHigh := cert.HTTPSBasic{ConfigID: 2, ConfigType: cert.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "all"}
+	disabled := cert.HTTPSBasic{ConfigID: 6, ConfigType: cert.ConfigRule, Rule: "true", RuleEnable: "off", Https: "off"}
+	broken := cert.HTTPSBasic{ConfigID: 8, ConfigType: cert.ConfigRule, Rule: "bogus", Https: "off"}
+	basics := []cert.HTTPSBasic{apiRule, tieHigh, disabled, global, broken, allRule, tieLow}
+
+	forceGlobal := cert.HTTPSApplication{ConfigID: 9, ConfigType: cert.ConfigGlobal, HttpsForce: "on", HttpsForceCode: "302"}
+	hstsRule := cert.HTTPSApplication{ConfigID: 10, ConfigType: cert.ConfigRule, Rule: `(http.host in {"api.example.com" "www.example.com"})`,
+		Hsts: "on", HstsMaxAge: "600", HttpsForceCode: "308"}
+	apps := []cert.HTTPSApplication{hstsRule, forceGlobal}
+
+	def := cert.DefaultHTTPSBasic()
+	with := func(f func(*cert.HTTPSBasic)) cert.HTTPSBasic { b := def; f(&b); return b }
+	defApp := cert.DefaultHTTPSApplication()
+	withApp := func(f func(*cert.HTTPSApplication)) cert.HTTPSApplication { a := defApp; f(&a); return a }
+
+	tests := []struct {
+		name    string
+		basics  []cert.HTTPSBasic
+		apps    []cert.HTTPSApplication
+		host    string
+		want    cert.HTTPSBasic
+		wantApp cert.HTTPSApplication
+	}{
+		{"ok/defaults", nil, nil, "www.example.com",
+			cert.HTTPSBasic{Https: "on", Http2: "on", Http3: "off", Tls10: "off", Tls11: "on", Tls12: "on", Tls13: "on",
+				CiphersuiteGroup: "all", OcspStapling: "off"}, defApp},
+		// global, then the true rule (sequence 1), then the api rule (sequence 2).
+		{"ok/api_host", basics, apps, "API.example.com.",
+			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls11, b.Tls12 = "on", "on", "off", "off" }),
+			withApp(func(a *cert.HTTPSApplication) {
+				a.HttpsForce, a.HttpsForceCode, a.Hsts, a.HstsMaxAge = "on", "308", "on", "600"
+			})},
+		{"ok/other_host", basics, apps, "other.example.com",
+			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls12 = "on", "off", "off" }),
+			withApp(func(a *cert.HTTPSApplication) { a.HttpsForce, a.HttpsForceCode = "on", "302" })},
+		// Equal sequences apply by ConfigID: 1 (strict), then 2 (all).
+		{"ok/tie_by_config_id", basics, nil, "tie.example.com",
+			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls12, b.CiphersuiteGroup = "on", "off", "off", "all" }), defApp},
+		{"ok/no_global", []cert.HTTPSBasic{apiRule}, nil, "api.example.com",
+			with(func(b *cert.HTTPSBasic) { b.Tls11 = "off" }), defApp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, gotApp := cert.EffectiveHTTPS(tt.basics, tt.apps, tt.host)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("basic (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantApp, gotApp); diff != "" {
+				t.Errorf("application (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The input is not reordered.
+	if basics[0].ConfigID != apiRule.ConfigID || basics[3].ConfigID != global.ConfigID {
+		t.Error("EffectiveHTTPS reordered its input")
+	}
+}

@@ -1,0 +1,474 @@
+package cert_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/google/go-cmp/cmp"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// rec builds a RecordInput for the site example.com.
+func rec(name, typ string, data cert.RecordData) cert.RecordInput {
+	return cert.RecordInput{Name: name, Type: ptr(typ), Data: &data}
+}
+
+func proxied(in cert.RecordInput, biz string) cert.RecordInput {
+	in.Proxied, in.BizName = ptr(true), ptr(biz)
+	return in
+}
+
+// wantParam checks that err is a ParamError naming param whose cause is target.
+func wantParam(t *testing.T, err error, param string, target error) {
+	t.Helper()
+	var pe *cert.ParamError
+	if !errors.As(err, &pe) || pe.Param != param || !errors.Is(err, target) {
+		t.Fatalf("error = %v, want a ParamError on %s matching %v", err, param, target)
+	}
+}
+
+func TestCreateRecordRules(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	v := func(s string) cert.RecordData { return cert.RecordData{Value: s} }
+	cname := func(name, target string) cert.RecordInput { return rec(name, "CNAME", v(target)) }
+	withAuth := func(in cert.RecordInput, source string, a cert.AuthConf) cert.RecordInput {
+		in.SourceType, in.AuthConf = ptr(source), &a
+		return in
+	}
+
+	oks := []struct {
+		name string
+		in   cert.RecordInput
+		want func(r *cert.Record) // the fields the case is about, set on a copy of the result
+	}{
+		{"ok/a_proxied_port", proxied(rec("WWW.Example.COM.", "a", v("192.0.2.1:8080")), "web"), func(r *cert.Record) {
+			r.Name, r.Type, r.Ttl = "www.example.com", cert.RecordA, 1
+		}},
+		{"ok/aaaa_is_a", rec("v6.example.com", "AAAA", v("192.0.2.1,2001:db8::1")), func(r *cert.Record) { r.Type = cert.RecordA }},
+		{"ok/a_bracketed_v6_port", proxied(rec("b6.example.com", "A/AAAA", v("192.0.2.1,[2001:db8::1]:8443")), "api"), nil},
+		{"ok/a_apex_wildcard", proxied(rec("*.example.com", "A/AAAA", v("192.0.2.2")), "video_image"), func(r *cert.Record) { r.BizName = "video_image" }},
+		{"ok/cname_source_any_case", withAuth(proxied(cname("img.example.com", "bucket.oss-cn-hangzhou.aliyuncs.com"), "image_video"), "oss",
+			cert.AuthConf{AuthType: "public"}), func(r *cert.Record) { r.SourceType = cert.SourceOSS }},
+		{"ok/cname_port_host_policy", func() cert.RecordInput {
+			in := proxied(cname("app.example.com", "origin.example.net:8080"), "api")
+			in.HostPolicy = ptr("follow_origin_domain")
+			return in
+		}(), nil},
+		{"ok/cname_underscore_target", cname("_acme-challenge.example.com", "x._acme.example.net"), nil},
+		{"ok/ns_delegation", rec("sub.example.com", "NS", v("ns1.example.net")), nil},
+		{"ok/mx", rec("example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 10}), nil},
+		{"ok/mx_priority_zero", rec("mx0.example.com", "MX", cert.RecordData{Value: "mail.example.com"}), nil},
+		{"ok/txt_underscore", rec("_dmarc.example.com", "TXT", v("v=DMARC1; p=none")), nil},
+		{"ok/caa", rec("example.com", "CAA", cert.RecordData{Value: "letsencrypt.org", Flag: 128, Tag: "issue"}), nil},
+		{"ok/srv", rec("_sip._udp.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Priority: 1, Weight: 5, Port: 5060}), nil},
+		{"ok/uri", rec("_ftp._tcp.example.com", "URI", cert.RecordData{Value: "ftp://ftp.example.com/pub", Priority: 10, Weight: 1}), nil},
+		{"ok/cert", rec("c.example.com", "CERT", cert.RecordData{Type: 1, KeyTag: 12345, Algorithm: 8, Certificate: "dGVzdGFkYWxrcw=="}), nil},
+		{"ok/sshfp", rec("h.example.com", "SSHFP", cert.RecordData{Type: 2, Algorithm: 4, Fingerprint: "abcdef1234567890"}), nil},
+		{"ok/tlsa", rec("_443._tcp.example.com", "TLSA", cert.RecordData{Usage: 3, Selector: 1, MatchingType: 1, Certificate: "ab12"}), nil},
+		{"ok/smimea", rec("x._smimecert.example.com", "smimea", cert.RecordData{Certificate: "00ff"}), nil},
+		{"ok/ttl_bounds", func() cert.RecordInput { in := rec("t1.example.com", "TXT", v("a")); in.Ttl = ptr(86400); return in }(), nil},
+	}
+	for _, tt := range oks {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.SiteID = site.ID
+			got, err := svc.CreateRecord(ctx, in)
+			if err != nil {
+				t.Fatalf("CreateRecord: %v", err)
+			}
+			if got.ID < 1_000_000_000_000 || got.ID > 9_999_999_999_999 {
+				t.Errorf("RecordId %d is not 13 digits", got.ID)
+			}
+			want := got
+			if tt.want != nil {
+				tt.want(&want)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("created record (-want +got):\n%s", diff)
+			}
+			stored, err := svc.Record(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, stored); diff != "" {
+				t.Errorf("stored record differs from the answer (-answer +stored):\n%s", diff)
+			}
+		})
+	}
+
+	long := strings.Repeat("a", 60) + "."
+	fails := []struct {
+		name   string
+		in     cert.RecordInput
+		param  string
+		target error
+	}{
+		{"fail/no_type", cert.RecordInput{Name: "x.example.com", Data: &cert.RecordData{Value: "192.0.2.1"}}, "Type", cert.ErrMissing},
+		{"fail/unknown_type", rec("x.example.com", "DS", v("x")), "Type", cert.ErrInvalid},
+		{"fail/no_data", cert.RecordInput{Name: "x.example.com", Type: ptr("TXT")}, "Data", cert.ErrMissing},
+		{"fail/no_name", rec(" ", "TXT", v("x")), "RecordName", cert.ErrMissing},
+		{"fail/name_other_site", rec("www.example.org", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_site_as_label", rec("example.com.evil.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_glued", rec("wwwexample.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_relative", rec("www", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_two_wildcards", rec("*.*.example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_partial_wildcard", rec("a*.example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_too_long", rec(strings.Repeat(long, 4)+"example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_label_too_long", rec(strings.Repeat("a", 64)+".example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_empty_label", rec("a..example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
+		{"fail/name_proxied_underscore", proxied(rec("_x.example.com", "A/AAAA", v("192.0.2.1")), "web"), "RecordName", cert.ErrInvalid},
+		{"fail/ns_at_apex", rec("example.com", "NS", v("ns1.example.net")), "RecordName", cert.ErrInvalid},
+		{"fail/srv_name", rec("sip.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Port: 5060}), "RecordName", cert.ErrInvalid},
+		{"fail/a_no_ipv4", rec("x.example.com", "A/AAAA", v("2001:db8::1")), "Data", cert.ErrInvalid},
+		{"fail/a_not_ip", rec("x.example.com", "A/AAAA", v("192.0.2.1,origin.example.net")), "Data", cert.ErrInvalid},
+		{"fail/a_port_unproxied", rec("x.example.com", "A/AAAA", v("192.0.2.1:8080")), "Data", cert.ErrInvalid},
+		{"fail/a_port_zero", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:0")), "web"), "Data", cert.ErrInvalid},
+		{"fail/a_port_too_big", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:65536")), "web"), "Data", cert.ErrInvalid},
+		{"fail/a_empty_value", rec("x.example.com", "A/AAAA", v("")), "Data", cert.ErrInvalid},
+		{"fail/a_priority", rec("x.example.com", "A/AAAA", cert.RecordData{Value: "192.0.2.1", Priority: 10}), "Data", cert.ErrInvalid},
+		{"fail/txt_fingerprint", rec("x.example.com", "TXT", cert.RecordData{Value: "x", Fingerprint: "ab"}), "Data", cert.ErrInvalid},
+		{"fail/mx_no_value", rec("x.example.com", "MX", cert.RecordData{Priority: 10}), "Data", cert.ErrInvalid},
+		{"fail/mx_priority_range", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 65536}), "Data", cert.ErrInvalid},
+		{"fail/mx_negative", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: -1}), "Data", cert.ErrInvalid},
+		{"fail/mx_ip", rec("x.example.com", "MX", v("192.0.2.1")), "Data", cert.ErrInvalid},
+		{"fail/caa_tag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issuer"}), "Data", cert.ErrInvalid},
+		{"fail/caa_flag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issue", Flag: 256}), "Data", cert.ErrInvalid},
+		{"fail/cert_base64", rec("x.example.com", "CERT", cert.RecordData{Certificate: "not base64!"}), "Data", cert.ErrInvalid},
+		{"fail/sshfp_hex", rec("x.example.com", "SSHFP", cert.RecordData{Fingerprint: "xyz"}), "Data", cert.ErrInvalid},
+		{"fail/tlsa_missing_cert", rec("x.example.com", "TLSA", cert.RecordData{Usage: 3}), "Data", cert.ErrInvalid},
+		{"fail/uri_relative", rec("_a._tcp.example.com", "URI", v("/relative")), "Data", cert.ErrInvalid},
+		{"fail/cname_to_itself", cname("loop.example.com", "loop.example.com."), "Data", cert.ErrInvalid},
+		{"fail/cname_ip", cname("ip.example.com", "192.0.2.1"), "Data", cert.ErrInvalid},
+		{"fail/proxied_txt", proxied(rec("x.example.com", "TXT", v("x")), "web"), "Proxied", cert.ErrInvalid},
+		{"fail/proxied_no_biz", func() cert.RecordInput {
+			in := rec("x.example.com", "A", v("192.0.2.1"))
+			in.Proxied = ptr(true)
+			return in
+		}(), "BizName", cert.ErrMissing},
+		{"fail/biz_unknown", proxied(rec("x.example.com", "A", v("192.0.2.1")), "video"), "BizName", cert.ErrInvalid},
+		{"fail/ttl_zero", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(0); return in }(), "Ttl", cert.ErrInvalid},
+		{"fail/ttl_29", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(29); return in }(), "Ttl", cert.ErrInvalid},
+		{"fail/ttl_86401", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(86401); return in }(), "Ttl", cert.ErrInvalid},
+		{"fail/source_on_a", func() cert.RecordInput {
+			in := rec("x.example.com", "A", v("192.0.2.1"))
+			in.SourceType = ptr("Domain")
+			return in
+		}(), "SourceType", cert.ErrInvalid},
+		{"fail/source_unknown", func() cert.RecordInput {
+			in := cname("x.example.com", "o.example.net")
+			in.SourceType = ptr("ftp")
+			return in
+		}(), "SourceType", cert.ErrInvalid},
+		{"fail/host_policy_on_a", func() cert.RecordInput {
+			in := rec("x.example.com", "A", v("192.0.2.1"))
+			in.HostPolicy = ptr("follow_hostname")
+			return in
+		}(), "HostPolicy", cert.ErrInvalid},
+		{"fail/host_policy_unknown", func() cert.RecordInput {
+			in := cname("x.example.com", "o.example.net")
+			in.HostPolicy = ptr("follow_me")
+			return in
+		}(), "HostPolicy", cert.ErrInvalid},
+		{"fail/comment_101", func() cert.RecordInput {
+			in := rec("x.example.com", "TXT", v("x"))
+			in.Comment = ptr(strings.Repeat("é", 101))
+			return in
+		}(), "Comment", cert.ErrInvalid},
+		{"fail/auth_on_domain_origin", withAuth(cname("x.example.com", "o.example.net"), "Domain", cert.AuthConf{AuthType: "public"}), "AuthConf", cert.ErrInvalid},
+		{"fail/auth_on_a", func() cert.RecordInput {
+			in := rec("x.example.com", "A", v("192.0.2.1"))
+			in.AuthConf = &cert.AuthConf{AuthType: "public"}
+			return in
+		}(), "AuthConf", cert.ErrInvalid},
+		{"fail/auth_no_type", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{Region: "cn-hangzhou"}), "AuthConf", cert.ErrInvalid},
+		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", cert.ErrInvalid},
+		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private_cross_account"}), "AuthConf", cert.ErrInvalid},
+		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", cert.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", cert.ErrInvalid},
+	}
+	for _, tt := range fails {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.in
+			in.SiteID = site.ID
+			_, err := svc.CreateRecord(ctx, in)
+			wantParam(t, err, tt.param, tt.target)
+		})
+	}
+
+	t.Run("fail/unknown_site", func(t *testing.T) {
+		in := rec("www.example.com", "TXT", v("x"))
+		in.SiteID = 1234567890123
+		_, err := svc.CreateRecord(ctx, in)
+		wantParam(t, err, "SiteId", cert.ErrSiteNotFound)
+	})
+	t.Run("conflicts", func(t *testing.T) {
+		in := rec("dup.example.com", "A", v("192.0.2.7"))
+		in.SiteID = site.ID
+		if _, err := svc.CreateRecord(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateRecord(ctx, in); !errors.Is(err, cert.ErrRecordDuplicate) || !errors.Is(err, cert.ErrRecordConflict) {
+			t.Errorf("the same record again = %v, want ErrRecordDuplicate", err)
+		}
+		c := cname("dup.example.com", "o.example.net")
+		c.SiteID = site.ID
+		if _, err := svc.CreateRecord(ctx, c); !errors.Is(err, cert.ErrRecordTypeConflict) {
+			t.Errorf("a CNAME beside an A/AAAA = %v, want ErrRecordTypeConflict", err)
+		}
+		in.Data = &cert.RecordData{Value: "192.0.2.8"}
+		if _, err := svc.CreateRecord(ctx, in); err != nil {
+			t.Errorf("a second A/AAAA record with another value: %v", err)
+		}
+	})
+}
+
+// TestParseRecordData reads Data as the clients send it.
+func TestParseRecordData(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want cert.RecordData
+		fail bool
+	}{
+		{"ok/sdk", `{"Value":"192.0.2.1"}`, cert.RecordData{Value: "192.0.2.1"}, false},
+		{"ok/lowercase", `{"value":"2.2.2.2"}`, cert.RecordData{Value: "2.2.2.2"}, false},
+		{"ok/terraform_zeros", `{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":10,"Selector":0,"Type":0,"Usage":0,"Value":"mail.example.com","Weight":0}`,
+			cert.RecordData{Value: "mail.example.com", Priority: 10}, false},
+		{"ok/mixed_case_and_strings", `{"VALUE":"x","matchingtype":"2","keyTag":" 7 ","Tags":{"a":"b"},"Extra":1}`,
+			cert.RecordData{Value: "x", MatchingType: 2, KeyTag: 7}, false},
+		{"ok/null_and_float", `{"Value":null,"Port":443.0}`, cert.RecordData{Port: 443}, false},
+		{"fail/empty", ``, cert.RecordData{}, true},
+		{"fail/not_json", `Value=1.2.3.4`, cert.RecordData{}, true},
+		{"fail/array", `[{"Value":"x"}]`, cert.RecordData{}, true},
+		{"fail/null", `null`, cert.RecordData{}, true},
+		{"fail/trailing", `{"Value":"x"} {}`, cert.RecordData{}, true},
+		{"fail/key_twice", `{"Value":"a","value":"b"}`, cert.RecordData{}, true},
+		{"fail/int_as_text", `{"Priority":"ten"}`, cert.RecordData{}, true},
+		{"fail/fraction", `{"Priority":1.5}`, cert.RecordData{}, true},
+		{"fail/too_big", `{"Priority":4294967296}`, cert.RecordData{}, true},
+		{"fail/value_number", `{"Value":12}`, cert.RecordData{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := cert.ParseRecordData(tt.raw)
+			if tt.fail {
+				var pe *cert.ParamError
+				if !errors.As(err, &pe) || pe.Param != "Data" {
+					t.Fatalf("ParseRecordData = %+v, %v; want a ParamError on Data", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseRecordData (-want +got):\n%s", diff)
+			}
+		})
+	}
+	a, err := cert.ParseAuthConf(`{"authtype":"private","AccessKey":"ak","secretKey":"sk","Region":"us-east-1","VERSION":"v4","Extra":0}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (cert.AuthConf{AuthType: "private", AccessKey: "ak", SecretKey: "sk", Region: "us-east-1", Version: "v4"}); a != want {
+		t.Errorf("ParseAuthConf = %+v, want %+v", a, want)
+	}
+	if a, err := cert.ParseAuthConf(""); err != nil || !a.IsZero() {
+		t.Errorf("ParseAuthConf(\"\") = %+v, %v; want zero", a, err)
+	}
+	if _, err := cert.ParseAuthConf(`{"AuthType":1}`); err == nil {
+		t.Error("ParseAuthConf accepted a number for AuthType")
+	}
+}
+
+func TestUpdateRecord(t *testing.T) {
+	svc, clk, site := newService(t)
+	ctx := t.Context()
+	in := proxied(rec("www.example.com", "CNAME", cert.RecordData{Value: "origin.example.net"}), "web")
+	in.SiteID, in.Ttl, in.Comment, in.SourceType, in.HostPolicy = site.ID, ptr(600), ptr("first"), ptr("OSS"), ptr("follow_hostname")
+	in.AuthConf = &cert.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI5tAccessKeyForTest", SecretKey: "SecretKeyOfTheOriginBucket42"}
+	created, err := svc.CreateRecord(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask := created.AuthConf
+
+	clk.t = t0.Add(time.Hour)
+	// Terraform resends the full Data, with zero ints, and the changed fields.
+	tf, err := cert.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.example.net","Weight":0}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.UpdateRecord(ctx, created.ID, cert.RecordInput{Data: &tf, Comment: ptr("second"),
+		AuthConf: &cert.AuthConf{AuthType: "private_cross_account", AccessKey: mask.AccessKey, SecretKey: mask.SecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := created
+	want.Data, want.Comment, want.Updated = cert.RecordData{Value: "new-origin.example.net"}, "second", t0.Add(time.Hour)
+	if diff := cmp.Diff(want, got, cmpSealed); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	clear, err := svc.RecordAuth(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clear.AccessKey != in.AuthConf.AccessKey || clear.SecretKey != in.AuthConf.SecretKey {
+		t.Errorf("masks sent back lost the secrets: %+v", clear)
+	}
+
+	steps := []struct {
+		name  string
+		in    cert.RecordInput
+		check func(t *testing.T, r cert.Record)
+		param string
+	}{
+		{"ok/unproxied_keeps_biz", cert.RecordInput{Proxied: ptr(false)}, func(t *testing.T, r cert.Record) {
+			if r.Proxied || r.BizName != "web" || r.Ttl != 600 {
+				t.Errorf("got %+v", r)
+			}
+		}, ""},
+		{"fail/proxied_txt", cert.RecordInput{Type: ptr("TXT"), Proxied: ptr(true)}, nil, "Proxied"},
+		{"ok/new_secret", cert.RecordInput{AuthConf: &cert.AuthConf{AuthType: "private_cross_account", AccessKey: "AnotherAccessKey0001", SecretKey: "AnotherSecretKey0002"}},
+			func(t *testing.T, r cert.Record) {
+				clear, err := svc.RecordAuth(r)
+				if err != nil || clear.SecretKey != "AnotherSecretKey0002" || r.AuthConf.SecretKey != "Anot****0002" {
+					t.Errorf("RecordAuth = %+v, %v; shown %+v", clear, err, r.AuthConf)
+				}
+			}, ""},
+		{"ok/domain_origin_drops_auth", cert.RecordInput{SourceType: ptr("domain")}, func(t *testing.T, r cert.Record) {
+			if !r.AuthConf.IsZero() || r.SealedSecrets != nil || r.SourceType != cert.SourceDomain {
+				t.Errorf("got %+v", r)
+			}
+		}, ""},
+		{"ok/becomes_a_drops_cname_fields", cert.RecordInput{Type: ptr("A"), Data: &cert.RecordData{Value: "192.0.2.1"}}, func(t *testing.T, r cert.Record) {
+			if r.Type != cert.RecordA || r.SourceType != "" || r.HostPolicy != "" {
+				t.Errorf("got %+v", r)
+			}
+		}, ""},
+		{"fail/bad_ttl", cert.RecordInput{Ttl: ptr(5)}, nil, "Ttl"},
+		{"fail/data_of_other_type", cert.RecordInput{Data: &cert.RecordData{Value: "mail.example.com", Priority: 5}}, nil, "Data"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			got, err := svc.UpdateRecord(ctx, created.ID, st.in)
+			if st.param != "" {
+				wantParam(t, err, st.param, cert.ErrInvalid)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := svc.Record(ctx, created.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, stored); diff != "" {
+				t.Errorf("stored differs from the answer (-answer +stored):\n%s", diff)
+			}
+			st.check(t, stored)
+		})
+	}
+	if _, err := svc.UpdateRecord(ctx, 1234567890123, cert.RecordInput{Comment: ptr("x")}); !errors.Is(err, cert.ErrRecordNotFound) {
+		t.Errorf("UpdateRecord(missing) = %v, want ErrRecordNotFound", err)
+	}
+	if err := svc.DeleteRecord(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteRecord(ctx, created.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+		t.Errorf("DeleteRecord(deleted) = %v, want ErrRecordNotFound", err)
+	}
+	if _, err := svc.Record(ctx, created.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+		t.Errorf("Record(deleted) = %v, want ErrRecordNotFound", err)
+	}
+}
+
+// cmpSealed ignores the sealed bytes, which change with every seal.
+var cmpSealed = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".SealedSecrets" }, cmp.Ignore())
+
+// TestRecordSecretsSealed: the keys of AuthConf are sealed, shown masked,
+// opened only by RecordAuth, and follow a master key rotation.
+func TestRecordSecretsSealed(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	ak, sk := "LTAI5tQwErTyUiOpAsDf", "u0Nkg5gBKq1w2e3r4t5y6QF5wvKMM504JUHt"
+	in := proxied(rec("s3.example.com", "CNAME", cert.RecordData{Value: "bucket.s3.amazonaws.com"}), "web")
+	in.SiteID, in.SourceType = site.ID, ptr("S3")
+	in.AuthConf = &cert.AuthConf{AuthType: "private", AccessKey: ak, SecretKey: sk, Region: "us-east-1", Version: "v4"}
+	r, err := svc.CreateRecord(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.AuthConf.AccessKey != "LTAI****AsDf" || r.AuthConf.SecretKey != "u0Nk****JUHt" {
+		t.Errorf("shown keys %q %q, want them masked", r.AuthConf.AccessKey, r.AuthConf.SecretKey)
+	}
+	if bytes.Contains(r.SealedSecrets, []byte(sk)) || bytes.Contains(r.SealedSecrets, []byte(ak)) || len(r.SealedSecrets) == 0 {
+		t.Fatal("the secrets are not sealed")
+	}
+	stored, _ := svc.Record(ctx, r.ID)
+	clear, err := svc.RecordAuth(stored)
+	if err != nil || clear.AccessKey != ak || clear.SecretKey != sk || clear.Region != "us-east-1" {
+		t.Fatalf("RecordAuth = %+v, %v", clear, err)
+	}
+
+	// Rotate the master key: the record's secrets open with the new one only.
+	store := svc.Sites.(cert.ResealStore)
+	k, _ := keyseal.Generate()
+	next, _ := keyseal.New(k)
+	n, err := cert.Reseal(ctx, store, svc.Sealer, next, nil)
+	if err != nil || n != 1 {
+		t.Fatalf("Reseal = %d, %v; want 1 key", n, err)
+	}
+	stored, _ = svc.Record(ctx, r.ID)
+	if _, err := svc.RecordAuth(stored); !errors.Is(err, cert.ErrKeyUnavailable) {
+		t.Errorf("RecordAuth with the old key = %v, want ErrKeyUnavailable", err)
+	}
+	rotated := *svc
+	rotated.Sealer = next
+	if clear, err := rotated.RecordAuth(stored); err != nil || clear.SecretKey != sk {
+		t.Errorf("RecordAuth after rotation = %+v, %v", clear, err)
+	}
+}
+
+func TestRecordOrigins(t *testing.T) {
+	tests := []struct {
+		value string
+		hosts []string
+		port  int
+	}{
+		{"192.0.2.1", []string{"192.0.2.1"}, 80},
+		{"192.0.2.1:8080", []string{"192.0.2.1"}, 8080},
+		{"192.0.2.1, 192.0.2.2:81", []string{"192.0.2.1", "192.0.2.2"}, 81},
+		{"192.0.2.1,2001:db8::1", []string{"192.0.2.1", "2001:db8::1"}, 80},
+		{"192.0.2.1,2001:db8::1:8080", []string{"192.0.2.1", "2001:db8::1:8080"}, 80}, // a bare IPv6 address has no port
+		{"192.0.2.1,[2001:db8::1]:8443", []string{"192.0.2.1", "2001:db8::1"}, 8443},
+		{"origin.example.net:3000", []string{"origin.example.net"}, 3000},
+		{"origin.example.net", []string{"origin.example.net"}, 80},
+	}
+	for _, tt := range tests {
+		hosts, port := cert.Record{Data: cert.RecordData{Value: tt.value}}.Origins()
+		if diff := cmp.Diff(tt.hosts, hosts); diff != "" || port != tt.port {
+			t.Errorf("Origins(%q) = %v, %d; want %v, %d", tt.value, hosts, port, tt.hosts, tt.port)
+		}
+	}
+}
+
+func TestMaskSecret(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                 "",
+		"short":                            "****",
+		"fifteen-chars!!":                  "****",
+		"sixteen-chars!!!":                 "sixt****s!!!",
+		"u0Nkg5gBKq1w2e3r4t5y6QF5wvKMM504": "u0Nk****M504",
+	} {
+		if got := cert.MaskSecret(in); got != want {
+			t.Errorf("MaskSecret(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package node
+
+import (
+	"crypto/tls"
+	"strconv"
+	"strings"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/edge"
+)
+
+// sitePolicies resolves every site's HTTPS settings per host: one policy
+// for each host a rule names, and a default for all others.
+func sitePolicies(configs []cert.HTTPSConfig) map[int64]edge.SitePolicy {
+	basics := map[int64][]cert.HTTPSBasic{}
+	apps := map[int64][]cert.HTTPSApplication{}
+	for _, c := range configs {
+		switch c.Family {
+		case cert.FamilyHTTPSBasic:
+			basics[c.SiteID] = append(basics[c.SiteID], c.Basic())
+		case cert.FamilyHTTPSApplication:
+			apps[c.SiteID] = append(apps[c.SiteID], c.Application())
+		}
+	}
+	out := map[int64]edge.SitePolicy{}
+	sites := map[int64]bool{}
+	for id := range basics {
+		sites[id] = true
+	}
+	for id := range apps {
+		sites[id] = true
+	}
+	for id := range sites {
+		b, a := basics[id], apps[id]
+		p := edge.SitePolicy{Default: hostPolicy(cert.EffectiveHTTPS(b, a, ""))}
+		for _, host := range ruleHosts(b, a) {
+			if p.Hosts == nil {
+				p.Hosts = map[string]edge.HostPolicy{}
+			}
+			p.Hosts[host] = hostPolicy(cert.EffectiveHTTPS(b, a, host))
+		}
+		out[id] = p
+	}
+	return out
+}
+
+// ruleHosts lists the hosts that the rules of a site name.
+func ruleHosts(basics []cert.HTTPSBasic, apps []cert.HTTPSApplication) []string {
+	var hosts []string
+	add := func(rule string) {
+		if rule == "" {
+			return
+		}
+		if m, err := cert.ParseRule(rule); err == nil {
+			hosts = append(hosts, m.Hosts...)
+		}
+	}
+	for _, b := range basics {
+		add(b.Rule)
+	}
+	for _, a := range apps {
+		add(a.Rule)
+	}
+	return hosts
+}
+
+// hostPolicy turns effective settings into what the edge enforces. TLS
+// versions are a range from the lowest enabled to the highest enabled
+// (crypto/tls cannot leave a gap); with none enabled HTTPS is off.
+func hostPolicy(b cert.HTTPSBasic, a cert.HTTPSApplication) edge.HostPolicy {
+	p := edge.HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
+	for _, v := range []struct {
+		on  string
+		ver uint16
+	}{{b.Tls10, tls.VersionTLS10}, {b.Tls11, tls.VersionTLS11}, {b.Tls12, tls.VersionTLS12}, {b.Tls13, tls.VersionTLS13}} {
+		if v.on != "on" {
+			continue
+		}
+		if p.MinVersion == 0 {
+			p.MinVersion = v.ver
+		}
+		p.MaxVersion = v.ver
+	}
+	if p.MinVersion == 0 {
+		p.HTTPS = false
+	}
+	if b.CiphersuiteGroup != "" && b.CiphersuiteGroup != "all" {
+		p.CipherSuites = b.CipherSuiteIDs()
+	}
+	p.Force = a.HttpsForce == "on"
+	if code, err := strconv.Atoi(a.HttpsForceCode); err == nil {
+		p.ForceCode = code
+	}
+	if a.Hsts == "on" {
+		age := a.HstsMaxAge
+		if age == "" {
+			age = "31536000"
+		}
+		parts := []string{"max-age=" + age}
+		if a.HstsIncludeSubdomains == "on" {
+			parts = append(parts, "includeSubDomains")
+		}
+		if a.HstsPreload == "on" {
+			parts = append(parts, "preload")
+		}
+		p.HSTS = strings.Join(parts, "; ")
+	}
+	return p
+}
+
+// sitePolicy is one site's policy from a loaded state; sites without
+// settings get the defaults.
+func sitePolicy(policies map[int64]edge.SitePolicy, siteID int64) edge.SitePolicy {
+	if p, ok := policies[siteID]; ok {
+		return p
+	}
+	return edge.DefaultSitePolicy()
+}
