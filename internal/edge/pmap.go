@@ -3,100 +3,61 @@ package edge
 import "hash/maphash"
 
 // pmap is a persistent map from strings to V: a value is never changed once
-// built, so readers need no lock, and With and Without return a new map that
-// shares all but the touched parts with the old one. Keys are spread by hash
-// over 256 groups of 256 shards; a change copies the group table (256
-// pointers), one shard table (256 pointers) and one small shard, so its cost
-// does not grow with the number of keys until shards get large (65,536
-// shards hold a million keys at about 15 a shard).
+// built, so readers need no lock, and an editor makes a new map that shares
+// all but the touched parts with the old one. Keys are spread by hash over
+// 256 groups of 256 shards; a change copies the group table (256 pointers),
+// one group (256 slots) and one small shard, so its cost does not grow with
+// the number of keys (65,536 shards hold a million keys at about 15 a shard).
+//
+// Each slot keeps a 64-bit Bloom filter of its shard's keys next to the
+// shard, so most lookups of an absent key stop at the group, which stays in
+// cache, without touching the shard: the exact-name miss that precedes every
+// wildcard lookup costs about one cache line.
 type pmap[V any] struct {
 	seed   maphash.Seed
-	groups *[256]*[256]map[string]V
+	groups *[256]*[256]slot[V]
 	n      int
 }
 
-func newPmap[V any](seed maphash.Seed) pmap[V] {
-	return pmap[V]{seed: seed, groups: new([256]*[256]map[string]V)}
+type slot[V any] struct {
+	bloom uint64
+	m     map[string]V
 }
 
-func (m pmap[V]) slot(key string) (g, s uint8) {
-	h := maphash.String(m.seed, key)
-	return uint8(h >> 56), uint8(h >> 48)
+func newPmap[V any](seed maphash.Seed) pmap[V] {
+	return pmap[V]{seed: seed, groups: new([256]*[256]slot[V])}
 }
+
+// bits are the two Bloom bits of a key's hash (from bits the shard choice
+// does not use).
+func bits(h uint64) uint64 { return 1<<(h&63) | 1<<((h>>6)&63) }
 
 // Get returns the value for key. It does not allocate.
 func (m pmap[V]) Get(key string) (V, bool) {
 	var zero V
-	g, s := m.slot(key)
-	grp := m.groups[g]
+	h := maphash.String(m.seed, key)
+	grp := m.groups[h>>56]
 	if grp == nil {
 		return zero, false
 	}
-	v, ok := grp[s][key]
+	sl := &grp[uint8(h>>48)]
+	if b := bits(h); sl.bloom&b != b {
+		return zero, false
+	}
+	v, ok := sl.m[key]
 	return v, ok
 }
 
 // Len is the number of keys.
 func (m pmap[V]) Len() int { return m.n }
 
-// With returns a map where key holds v.
-func (m pmap[V]) With(key string, v V) pmap[V] {
-	g, s := m.slot(key)
-	groups := *m.groups
-	var grp [256]map[string]V
-	if groups[g] != nil {
-		grp = *groups[g]
-	}
-	old := grp[s]
-	shard := make(map[string]V, len(old)+1)
-	for k, x := range old {
-		shard[k] = x
-	}
-	if _, had := old[key]; !had {
-		m.n++
-	}
-	shard[key] = v
-	grp[s] = shard
-	groups[g] = &grp
-	m.groups = &groups
-	return m
-}
-
-// Without returns a map without key.
-func (m pmap[V]) Without(key string) pmap[V] {
-	g, s := m.slot(key)
-	if m.groups[g] == nil {
-		return m
-	}
-	old := m.groups[g][s]
-	if _, had := old[key]; !had {
-		return m
-	}
-	groups := *m.groups
-	grp := *groups[g]
-	var shard map[string]V
-	if len(old) > 1 {
-		shard = make(map[string]V, len(old)-1)
-		for k, x := range old {
-			if k != key {
-				shard[k] = x
-			}
-		}
-	}
-	grp[s] = shard
-	groups[g] = &grp
-	m.groups = &groups
-	m.n--
-	return m
-}
-
-// editor applies many changes to a pmap, copying each touched table and
-// shard once, however many keys of it change; the map it started from is
-// left as it was.
+// editor applies many changes to a pmap, copying each touched table,
+// group and shard once however many of its keys change; the map it started
+// from is left as it was.
 type editor[V any] struct {
 	m      pmap[V]
 	groups bool            // the group table is a private copy
-	copied map[uint8]bool  // group tables that are private copies
+	copied map[uint8]bool  // groups that are private copies
 	shards map[uint16]bool // shards that are private copies
 }
 
@@ -106,49 +67,55 @@ func (m pmap[V]) edit() *editor[V] {
 
 func (e *editor[V]) get(key string) (V, bool) { return e.m.Get(key) }
 
-// shard returns a private copy of key's shard, to write to.
-func (e *editor[V]) shard(key string) map[string]V {
-	g, s := e.m.slot(key)
+// slot returns key's slot with a private copy of its shard, to write to.
+func (e *editor[V]) slot(key string) (*slot[V], uint64) {
+	h := maphash.String(e.m.seed, key)
+	g, s := uint8(h>>56), uint8(h>>48)
 	if !e.groups {
 		groups := *e.m.groups
 		e.m.groups = &groups
 		e.groups = true
 	}
 	if !e.copied[g] {
-		var grp [256]map[string]V
+		grp := new([256]slot[V])
 		if e.m.groups[g] != nil {
-			grp = *e.m.groups[g]
+			*grp = *e.m.groups[g]
 		}
-		e.m.groups[g] = &grp
+		e.m.groups[g] = grp
 		e.copied[g] = true
 	}
-	id := uint16(g)<<8 | uint16(s)
-	if !e.shards[id] {
-		old := e.m.groups[g][s]
-		shard := make(map[string]V, len(old)+1)
-		for k, x := range old {
+	sl := &e.m.groups[g][s]
+	if id := uint16(g)<<8 | uint16(s); !e.shards[id] {
+		shard := make(map[string]V, len(sl.m)+1)
+		for k, x := range sl.m {
 			shard[k] = x
 		}
-		e.m.groups[g][s] = shard
+		sl.m = shard
 		e.shards[id] = true
 	}
-	return e.m.groups[g][s]
+	return sl, h
 }
 
 func (e *editor[V]) set(key string, v V) {
-	shard := e.shard(key)
-	if _, had := shard[key]; !had {
+	sl, h := e.slot(key)
+	if _, had := sl.m[key]; !had {
 		e.m.n++
 	}
-	shard[key] = v
+	sl.m[key] = v
+	sl.bloom |= bits(h)
 }
 
 func (e *editor[V]) remove(key string) {
 	if _, had := e.m.Get(key); !had {
 		return
 	}
-	delete(e.shard(key), key)
+	sl, _ := e.slot(key)
+	delete(sl.m, key)
 	e.m.n--
+	sl.bloom = 0 // rebuilt from the keys left, so that filters stay tight
+	for k := range sl.m {
+		sl.bloom |= bits(maphash.String(e.m.seed, k))
+	}
 }
 
 // done returns the edited map; the editor must not be used afterwards.
@@ -165,18 +132,20 @@ func newBuilder[V any](seed maphash.Seed) *builder[V] {
 func (b *builder[V]) get(key string) (V, bool) { return b.m.Get(key) }
 
 func (b *builder[V]) set(key string, v V) {
-	g, s := b.m.slot(key)
+	h := maphash.String(b.m.seed, key)
+	g := h >> 56
 	if b.m.groups[g] == nil {
-		b.m.groups[g] = new([256]map[string]V)
+		b.m.groups[g] = new([256]slot[V])
 	}
-	grp := b.m.groups[g]
-	if grp[s] == nil {
-		grp[s] = make(map[string]V, 4)
+	sl := &b.m.groups[g][uint8(h>>48)]
+	if sl.m == nil {
+		sl.m = make(map[string]V, 4)
 	}
-	if _, had := grp[s][key]; !had {
+	if _, had := sl.m[key]; !had {
 		b.m.n++
 	}
-	grp[s][key] = v
+	sl.m[key] = v
+	sl.bloom |= bits(h)
 }
 
 // done returns the map; the builder must not be used afterwards.

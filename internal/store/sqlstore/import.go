@@ -1,0 +1,49 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// Import inserts sites and certificates as they are, in one transaction,
+// without quota checks: for moving a deployment and for loading large test
+// data. The sites' plan instances must exist. It records one change per
+// site, so edges pick the sites up.
+func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Certificate) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		siteStmt, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
+			instance_id, resource_group_id, verify_code, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer siteStmt.Close()
+		for _, site := range sites {
+			if _, err := siteStmt.ExecContext(ctx, site.ID, site.Name, site.AccessType, site.Coverage, site.Status,
+				site.InstanceID, site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated)); err != nil {
+				return fmt.Errorf("import site %s: %w", site.Name, err)
+			}
+			if err := s.recordChange(ctx, tx, site.ID, ChangeSite, strconv.FormatInt(site.ID, 10)); err != nil {
+				return err
+			}
+		}
+		certStmt, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO certificates (id, site_id, name, type, cas_id, region,
+			cert_pem, chain_pem, sealed_key, created_us, updated_us, `+infoColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer certStmt.Close()
+		for _, c := range certs {
+			args := append([]any{c.ID, c.SiteID, c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM,
+				c.SealedKey, micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)
+			if _, err := certStmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("import certificate %s: %w", c.ID, err)
+			}
+		}
+		return nil
+	})
+}
