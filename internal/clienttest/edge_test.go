@@ -122,12 +122,13 @@ func TestEdgeProxiesToTheOrigin(t *testing.T) {
 
 	edgeAddr := n.node.HTTPSAddr()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, edgeAddr)
 		},
 	}}
-	var body string
+	var body, proto string
 	if took, ok := within(time.Second, func() bool {
 		resp, err := client.Get("https://app.proxy-e2e.com/hello")
 		if err != nil {
@@ -135,13 +136,16 @@ func TestEdgeProxiesToTheOrigin(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
+		body, proto = string(b), resp.Proto
 		return resp.StatusCode == 200
 	}); !ok {
 		t.Fatalf("the edge did not proxy within 1s (%v): %q", took, body)
 	}
 	if body != "origin says hi" {
 		t.Fatalf("body %q", body)
+	}
+	if proto != "HTTP/2.0" {
+		t.Errorf("the edge answered over %s, want HTTP/2 (ALPN h2)", proto)
 	}
 	got.Lock()
 	defer got.Unlock()
@@ -190,19 +194,27 @@ func TestEdgeHonoursHTTPSSettings(t *testing.T) {
 	if err := dial("www.settings-e2e.com", 0); err != nil {
 		t.Errorf("a TLS 1.3 client is refused: %v", err)
 	}
-	if err := dial("off.settings-e2e.com", 0); err == nil {
+	if _, ok := within(time.Second, func() bool { return dial("off.settings-e2e.com", 0) != nil }); !ok {
 		t.Error("a host with HTTPS off still gets a certificate")
 	}
 	plain := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", "http://"+n.node.HTTPAddr()+"/x?y=1", nil)
-	req.Host = "app.settings-e2e.com"
-	resp, err := plain.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	var resp *http.Response
+	forced := func() bool {
+		req, _ := http.NewRequest("GET", "http://"+n.node.HTTPAddr()+"/x?y=1", nil)
+		req.Host = "app.settings-e2e.com"
+		r, err := plain.Do(req)
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		resp = r
+		return r.StatusCode == 307
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 307 || !strings.HasPrefix(resp.Header.Get("Location"), "https://app.settings-e2e.com") {
-		t.Errorf("forced HTTPS answered %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	if took, ok := within(time.Second, forced); !ok {
+		t.Fatalf("forced HTTPS not in effect after %v: %d", took, resp.StatusCode)
+	}
+	if !strings.HasPrefix(resp.Header.Get("Location"), "https://app.settings-e2e.com") {
+		t.Errorf("forced HTTPS redirects to %q", resp.Header.Get("Location"))
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
@@ -210,7 +222,7 @@ func TestEdgeHonoursHTTPSSettings(t *testing.T) {
 			return (&net.Dialer{}).DialContext(ctx, network, edgeAddr)
 		},
 	}}
-	resp, err = client.Get("https://app.settings-e2e.com/")
+	resp, err := client.Get("https://app.settings-e2e.com/")
 	if err != nil {
 		t.Fatal(err)
 	}

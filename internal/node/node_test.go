@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +255,57 @@ func TestInterruptedRotation(t *testing.T) {
 	defer stop(t, n)
 	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": jsonNumber(repo["CertId"])})["Key"] != leaf.KeyPEM {
 		t.Fatal("the key does not read back after the finished rotation")
+	}
+}
+
+// TestEdgeFollowsAnotherProcess: an edge-only node and an API-only node on
+// one SQLite file; what the API node commits, the edge serves within a
+// second (by polling the revision: no in-process wake-up crosses nodes).
+// Then the edge's database is closed under it: it keeps serving.
+func TestEdgeFollowsAnotherProcess(t *testing.T) {
+	apiCfg := testConfig(t)
+	apiCfg.Roles = "api"
+	a, err := Start(t.Context(), apiCfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, a)
+	edgeCfg := apiCfg
+	edgeCfg.Roles = "edge"
+	edgeCfg.DataDir = apiCfg.DataDir // shares the database and the master key
+	e, err := Start(t.Context(), edgeCfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	if a.HTTPSAddr() != "" || e.APIAddr() != "" {
+		t.Fatal("a node runs a role it was not given")
+	}
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Follow Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.follow.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	site := call(t, a, "2024-09-10", "CreateSite", map[string]string{"SiteName": "follow.com"})
+	call(t, a, "2024-09-10", "SetCertificate", map[string]string{"SiteId": jsonNumber(site["SiteId"]), "Type": "upload",
+		"Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+	handshake := func() error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", e.HTTPSAddr(),
+			&tls.Config{ServerName: "www.follow.com", InsecureSkipVerify: true})
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	deadline := time.Now().Add(time.Second)
+	for handshake() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the edge did not serve another process's certificate within 1s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The database goes away under the edge: it keeps serving its index.
+	e.store.Close()
+	e.Edge().Refresh(context.Background())
+	if err := handshake(); err != nil {
+		t.Fatalf("the edge stopped serving when its database went away: %v", err)
 	}
 }
