@@ -45,10 +45,11 @@ type Site struct {
 type PublicSuffixFunc func(domain string) (suffix string, icann bool)
 
 // CanonicalSiteName lowercases name, drops one trailing dot and checks that the
-// result is a DNS name of at least two labels. With ps set it also refuses a
-// name that is itself a public suffix (so "com" and "co.uk" are refused,
-// "example.co.uk" is fine). It returns a ParamError naming param when the name
-// is not acceptable.
+// result is a DNS name of at least two labels. With ps set it also requires a
+// registrable domain: one label above a public suffix ("example.com" and
+// "example.co.uk" are fine; "com", "co.uk" and "shop.example.com" are not),
+// so that no site can sit inside another. It returns a ParamError naming
+// param when the name is not acceptable.
 func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if n == "" {
@@ -62,8 +63,13 @@ func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) 
 		return "", Invalid(param, "a site name needs at least two labels, such as example.com")
 	}
 	if ps != nil {
-		if suffix, _ := ps(n); suffix == n {
+		suffix, _ := ps(n)
+		if suffix == n {
 			return "", Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
+		}
+		if rest := strings.TrimSuffix(n, "."+suffix); strings.Contains(rest, ".") {
+			return "", Invalid(param, "a site is a registrable domain such as example.com; "+
+				"names under it (like www.example.com) are served through the site's records")
 		}
 	}
 	return n, nil

@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
 
@@ -61,6 +63,26 @@ func TestNonceSharedAcrossNodes(t *testing.T) {
 		_, apiErr := (&teaCaller{c}).call(t, "ListSites", nil)
 		if apiErr == nil || apiErr.Code != "SignatureNonceUsed" {
 			t.Errorf("v2=%v: node B answered %v, want SignatureNonceUsed", v2, apiErr)
+		}
+	}
+}
+
+// TestEdgesFollowAPINodesOnPostgres: a certificate set through one API node
+// is served by the edges of both nodes on one PostgreSQL database within 1 s.
+func TestEdgesFollowAPINodesOnPostgres(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000002", Secret: "fleet-secret-0123456789abcdeg"}
+	a := startNodeOn(t, dsn, key)
+	b := startNodeOn(t, dsn, key)
+	c := teaKind(false).make(t, a.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Fleet Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.fleet-edge.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "fleet-edge.com"})["SiteId"])
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+	for _, n := range []*testNode{a, b} {
+		if took, ok := within(time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.fleet-edge.com") == fingerprint(leaf.Cert.Raw) }); !ok {
+			t.Errorf("edge %s did not serve the certificate within 1s (%v)", n.node.HTTPSAddr(), took)
 		}
 	}
 }

@@ -124,16 +124,16 @@ func runSiteScenario(t *testing.T, c caller, prefix string) {
 	}
 
 	// A second site on the default instance, for the list filters.
-	other := mustOK(t, c, "CreateSite", map[string]string{"SiteName": "www." + prefix + "-other.org", "AccessType": "CNAME", "Coverage": "global"})
+	other := mustOK(t, c, "CreateSite", map[string]string{"SiteName": prefix + "-other.org", "AccessType": "CNAME", "Coverage": "global"})
 	otherID := str(other["SiteId"])
 	lists := []struct {
 		params map[string]string
 		want   []string
 	}{
 		{map[string]string{"SiteName": site}, []string{site}},
-		{map[string]string{"SiteName": prefix + "-", "SiteSearchType": "prefix"}, []string{site}},
-		{map[string]string{"SiteName": "-other.org", "SiteSearchType": "suffix"}, []string{"www." + prefix + "-other.org"}},
-		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "AccessType": "CNAME"}, []string{"www." + prefix + "-other.org"}},
+		{map[string]string{"SiteName": prefix + "-ex", "SiteSearchType": "prefix"}, []string{site}},
+		{map[string]string{"SiteName": "-other.org", "SiteSearchType": "suffix"}, []string{prefix + "-other.org"}},
+		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "AccessType": "CNAME"}, []string{prefix + "-other.org"}},
 		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "Coverage": "overseas", "Status": "active"}, []string{site}},
 	}
 	for _, l := range lists {

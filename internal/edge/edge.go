@@ -7,6 +7,7 @@ import (
 
 	"hash/maphash"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,10 +45,14 @@ type Edge struct {
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.
 	OriginTimeout time.Duration
+	// HTTPSPort is the public port of the HTTPS listener, for redirects to
+	// HTTPS; "" or "443" leaves the port out of the redirect.
+	HTTPSPort string
 
 	seed    maphash.Seed
 	index   atomic.Pointer[Index]
-	configs sync.Map // HostPolicy.key() → *tls.Config
+	update  sync.Mutex // one refresh at a time stores indexes
+	configs sync.Map   // HostPolicy.key() → *tls.Config
 	base    *tls.Config
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
@@ -76,6 +81,9 @@ func (e *Edge) Start(ctx context.Context) error {
 		NextProtos:         []string{"h2", "http/1.1"},
 		GetCertificate:     e.GetCertificate,
 		GetConfigForClient: e.configFor,
+		// No resumption: a resumed session would outlive a certificate's
+		// deletion, a site's deletion or HTTPS turned off for its host.
+		SessionTicketsDisabled: true,
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout)
 	start := time.Now()
@@ -116,6 +124,8 @@ func (e *Edge) follow(ctx context.Context) {
 // Refresh applies what changed since the index's revision. On an error it
 // keeps the index it has, logs once, and tries again on the next call.
 func (e *Edge) Refresh(ctx context.Context) {
+	e.update.Lock()
+	defer e.update.Unlock()
 	ix := e.index.Load()
 	err := e.refresh(ctx, ix)
 	if err != nil {
@@ -150,10 +160,14 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 	if err != nil {
 		return err
 	}
-	// Only this goroutine stores indexes after Start, so ix is still current.
-	e.index.Store(ix.apply(states, rev, e.now()))
+	e.index.Store(ix.apply(states, rev, e.now())) // under e.update: ix is still current
+
 	return nil
 }
+
+// Stale reports whether the last refresh failed: the edge serves its last
+// good index.
+func (e *Edge) Stale() bool { return e.stale.Load() }
 
 // TLSConfig is the configuration of the HTTPS listener.
 func (e *Edge) TLSConfig() *tls.Config { return e.base }
@@ -171,11 +185,11 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 		return nil, nil
 	}
 	ix := e.index.Load()
+	now := e.now()
 	exact, wild := ix.lookupExact(host), candidates(nil)
-	if !anyUsable(exact, host) {
+	if !anyUsable(exact, host, now) {
 		wild = ix.lookupWild(host)
 	}
-	now := e.now()
 	var fallback *served
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
@@ -207,11 +221,11 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	return nil, nil
 }
 
-// anyUsable reports whether a candidate may serve host (its site has HTTPS
-// on for it); only then does the wildcard lookup become unnecessary.
-func anyUsable(c candidates, host string) bool {
+// anyUsable reports whether a candidate may serve host: unexpired, and its
+// site has HTTPS on for the host. Only then is the wildcard lookup unneeded.
+func anyUsable(c candidates, host string, now time.Time) bool {
 	for _, sv := range c {
-		if sv.site.policy.For(host).HTTPS {
+		if now.Before(sv.notAfter) && sv.site.policy.For(host).HTTPS {
 			return true
 		}
 	}
@@ -238,6 +252,24 @@ func (e *Edge) materialize(sv *served) *tls.Certificate {
 	return sv.tls
 }
 
+// h2Possible reports whether HTTP/2 can work with a policy's TLS settings:
+// it needs TLS 1.2 or later and, below 1.3, an ECDHE AEAD suite (RFC 7540 §9.2).
+func h2Possible(hp *HostPolicy) bool {
+	if hp.MaxVersion < tls.VersionTLS12 {
+		return false
+	}
+	if hp.MaxVersion >= tls.VersionTLS13 || hp.CipherSuites == nil {
+		return true
+	}
+	for _, id := range hp.CipherSuites {
+		name := tls.CipherSuiteName(id)
+		if strings.HasPrefix(name, "TLS_ECDHE_") && (strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20")) {
+			return true
+		}
+	}
+	return false
+}
+
 // configFor returns the TLS settings of the host a client names.
 func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
@@ -260,7 +292,7 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	c.GetConfigForClient = nil
 	c.MinVersion, c.MaxVersion = hp.MinVersion, hp.MaxVersion
 	c.CipherSuites = hp.CipherSuites
-	if !hp.HTTP2 {
+	if !hp.HTTP2 || !h2Possible(hp) {
 		c.NextProtos = []string{"http/1.1"}
 	}
 	actual, _ := e.configs.LoadOrStore(k, c)

@@ -95,13 +95,20 @@ func (ix *Index) Revision() int64 { return ix.rev }
 // Names is the number of distinct names (exact and wildcard) with certificates.
 func (ix *Index) Names() int { return ix.exact.Len() + ix.wild.Len() }
 
-// normalize lowercases host and drops one trailing dot; it allocates only
-// when host has upper-case letters.
+// normalize lowercases the ASCII letters of host (host names are ASCII;
+// other bytes are left alone, never rewritten) and drops one trailing dot.
+// It allocates only when host has upper-case letters.
 func normalize(host string) string {
 	host = strings.TrimSuffix(host, ".")
 	for i := 0; i < len(host); i++ {
 		if c := host[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(host)
+			b := []byte(host)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
 	return host

@@ -17,6 +17,10 @@ import (
 
 type routeKey struct{}
 
+// loopToken marks requests this edge forwards (RFC 8586 CDN-Loop), so that
+// an origin that points back at the edge is answered 508, not followed.
+const loopToken = "esacert"
+
 // proxy forwards requests to their route's origin over plain HTTP.
 type proxy struct {
 	rp  *httputil.ReverseProxy
@@ -42,6 +46,7 @@ func newProxy(log *slog.Logger, timeout time.Duration) *proxy {
 			rt := pr.In.Context().Value(routeKey{}).(*route)
 			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
 			pr.SetXForwarded()
+			pr.Out.Header.Add("CDN-Loop", loopToken)
 			if rt.originHost != "" {
 				pr.Out.Host = rt.originHost
 			} else {
@@ -54,8 +59,16 @@ func newProxy(log *slog.Logger, timeout time.Duration) *proxy {
 	return p
 }
 
-// serve proxies r to rt's origin.
+// serve proxies r to rt's origin, unless r came from an edge already.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
+	for _, v := range r.Header.Values("CDN-Loop") {
+		for _, part := range strings.Split(v, ",") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.TrimSpace(name) == loopToken {
+				page(w, http.StatusLoopDetected, "This site's origin points back at the edge.")
+				return
+			}
+		}
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
 }
 
@@ -75,7 +88,7 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // page writes a short HTML page.
 func page(w http.ResponseWriter, status int, text string) {
-	if status == http.StatusBadGateway {
+	if status == http.StatusBadGateway && strings.HasPrefix(text, "The origin server") {
 		text = "The origin server of this site could not be reached."
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -99,6 +112,13 @@ func hostOf(r *http.Request) string {
 func (e *Edge) HTTPSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
+		// A request for another host than the connection's SNI would skip
+		// that host's TLS settings and certificate: send it to a connection
+		// of its own (RFC 9110 §15.5.20).
+		if r.TLS != nil && normalize(r.TLS.ServerName) != host {
+			page(w, http.StatusMisdirectedRequest, "This connection was made for another host.")
+			return
+		}
 		ix := e.index.Load()
 		rt := ix.routeFor(host)
 		if rt == nil {
@@ -135,11 +155,11 @@ func (e *Edge) HTTPHandler() http.Handler {
 			return
 		}
 		if hp := site.policy.For(host); hp.Force && hp.HTTPS {
-			target := "https://" + r.Host + r.URL.RequestURI()
-			if h, p, err := net.SplitHostPort(r.Host); err == nil && p == "80" {
-				target = "https://" + h + r.URL.RequestURI()
+			authority := host
+			if e.HTTPSPort != "" && e.HTTPSPort != "443" {
+				authority = net.JoinHostPort(host, e.HTTPSPort)
 			}
-			http.Redirect(w, r, target, hp.ForceCode)
+			http.Redirect(w, r, "https://"+authority+r.URL.RequestURI(), hp.ForceCode)
 			return
 		}
 		rt := ix.routeFor(host)

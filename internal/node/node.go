@@ -189,6 +189,9 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore
 			return fmt.Errorf("listen for the edge's %s on %s: %w", l.label, l.addr, err)
 		}
 		*l.ln = ln
+		if l.tls { // redirects to HTTPS name the port it really listens on
+			_, e.HTTPSPort, _ = net.SplitHostPort(ln.Addr().String())
+		}
 		srv := &http.Server{
 			Handler:           l.h,
 			ReadHeaderTimeout: 10 * time.Second,

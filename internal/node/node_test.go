@@ -305,6 +305,9 @@ func TestEdgeFollowsAnotherProcess(t *testing.T) {
 	// The database goes away under the edge: it keeps serving its index.
 	e.store.Close()
 	e.Edge().Refresh(context.Background())
+	if !e.Edge().Stale() {
+		t.Fatal("the refresh did not notice that the database is gone")
+	}
 	if err := handshake(); err != nil {
 		t.Fatalf("the edge stopped serving when its database went away: %v", err)
 	}

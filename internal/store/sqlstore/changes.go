@@ -59,6 +59,9 @@ func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev
 			complete = true
 			return nil
 		}
+		if rev < since {
+			return nil // the database went back in time (a restore): reload everything
+		}
 		var oldest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MIN(rev) FROM edge_changes`).Scan(&oldest); err != nil {
 			return err

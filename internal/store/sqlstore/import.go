@@ -12,7 +12,7 @@ import (
 // Import inserts sites and certificates as they are, in one transaction,
 // without quota checks: for moving a deployment and for loading large test
 // data. The sites' plan instances must exist. It records one change per
-// site, so edges pick the sites up.
+// site it touches, so edges pick them up.
 func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Certificate) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		siteStmt, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
@@ -37,7 +37,17 @@ func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Cert
 			return err
 		}
 		defer certStmt.Close()
+		announced := map[int64]bool{}
+		for _, site := range sites {
+			announced[site.ID] = true
+		}
 		for _, c := range certs {
+			if !announced[c.SiteID] {
+				announced[c.SiteID] = true
+				if err := s.recordChange(ctx, tx, c.SiteID, ChangeSite, strconv.FormatInt(c.SiteID, 10)); err != nil {
+					return err
+				}
+			}
 			args := append([]any{c.ID, c.SiteID, c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM,
 				c.SealedKey, micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)
 			if _, err := certStmt.ExecContext(ctx, args...); err != nil {

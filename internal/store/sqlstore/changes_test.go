@@ -1,0 +1,108 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/store/sqlstore"
+	"github.com/esacert/esacert/internal/store/storetest"
+)
+
+func TestChangeFeed(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		testChangeFeed(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := sqlstore.Open(t.Context(), storetest.PostgresDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		testChangeFeed(t, s)
+	})
+}
+
+func testChangeFeed(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	inst := cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
+		Status: cert.InstanceOnline, Created: now}
+	if err := s.CreateInstance(ctx, inst, nil); err != nil {
+		t.Fatal(err)
+	}
+	start, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake, stop := s.Watch()
+	defer stop()
+	site := func(id int64, name string) cert.Site {
+		return cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}
+	}
+	if err := s.CreateSite(ctx, site(1000000000001, "a.com")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	case <-time.After(time.Second):
+		t.Fatal("no wake-up after a committed change")
+	}
+	if err := s.Import(ctx, []cert.Site{site(1000000000002, "b.com")}, []cert.Certificate{{ID: "c1",
+		SiteID: 1000000000001, Name: "n", Type: cert.TypeUpload, SealedKey: []byte{1}, Created: now, Updated: now}}); err != nil {
+		t.Fatal(err)
+	}
+	ids, rev, complete, err := s.ChangedSites(ctx, start)
+	if err != nil || !complete {
+		t.Fatalf("ChangedSites = %v, %v", complete, err)
+	}
+	if len(ids) != 2 || rev <= start {
+		t.Fatalf("ChangedSites = %v at %d, want both sites after %d", ids, rev, start)
+	}
+	if ids2, rev2, _, _ := s.ChangedSites(ctx, rev); len(ids2) != 0 || rev2 != rev {
+		t.Errorf("nothing changed, yet ChangedSites = %v, %d", ids2, rev2)
+	}
+	st, err := s.LoadEdge(ctx, []int64{1000000000001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rev != rev || len(st.Sites) != 1 || len(st.Certificates) != 1 || st.Certificates[0].ID != "c1" {
+		t.Errorf("LoadEdge(one site) = rev %d, %d sites, %d certificates", st.Rev, len(st.Sites), len(st.Certificates))
+	}
+	if all, _ := s.LoadEdge(ctx, nil); len(all.Sites) != 2 {
+		t.Errorf("LoadEdge(all) = %d sites", len(all.Sites))
+	}
+	// Pruned past the edge's revision, or the database went back in time:
+	// the feed says it cannot tell, and the edge reloads everything.
+	if err := s.PruneChanges(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSite(ctx, 1000000000002); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, complete, _ := s.ChangedSites(ctx, start); complete {
+		t.Error("a pruned feed claims to be complete")
+	}
+	if _, _, complete, _ := s.ChangedSites(ctx, rev+1000); complete {
+		t.Error("a revision from the future is answered as complete")
+	}
+	if ids, _, complete, _ := s.ChangedSites(ctx, rev); !complete || len(ids) != 1 || ids[0] != 1000000000002 {
+		t.Errorf("after the prune, ChangedSites = %v, %v", ids, complete)
+	}
+}
+
+func mustPlan(name string) cert.Plan {
+	p, ok := cert.LookupPlan(name)
+	if !ok {
+		panic(name)
+	}
+	return p
+}
