@@ -24,6 +24,7 @@ var versions = map[string]map[string]action{
 		"DescribeRatePlanInstanceStatus": (*Server).describeRatePlanInstanceStatus,
 
 		"SetCertificate":           (*Server).setCertificate,
+		"ApplyCertificate":         (*Server).applyCertificate,
 		"GetCertificate":           (*Server).getCertificate,
 		"ListCertificates":         (*Server).listCertificates,
 		"DeleteCertificate":        (*Server).deleteCertificate,

@@ -30,6 +30,8 @@ type certJSON struct {
 	NotAfter          string
 	CreateTime        string
 	UpdateTime        string
+	ApplyCode         int    `json:",omitempty"`
+	ApplyMessage      string `json:",omitempty"`
 }
 
 func (s *Server) certJSON(c cert.Certificate) certJSON {
@@ -55,7 +57,34 @@ func (s *Server) certJSON(c cert.Certificate) certJSON {
 	if c.CasID != 0 {
 		j.CasId = fmt.Sprint(c.CasID)
 	}
+	if c.Type == cert.TypeFree {
+		j.ApplyCode, j.ApplyMessage = c.Free.Code, c.Free.Message
+		if !c.Issued() {
+			j.Issuer, j.IssuerCN, j.PubAlg, j.SigAlg, j.NotBefore, j.NotAfter = "", "", "", "", "", ""
+		}
+	}
 	return j
+}
+
+func (s *Server) applyCertificate(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	results, site, err := s.Service.ApplyCertificate(ctx, siteID, p.str("Domains"), p.str("Type"))
+	if err != nil {
+		return nil, err
+	}
+	type resultJSON struct{ Domain, Id, Status string }
+	out := struct {
+		SiteName   string
+		TotalCount int
+		Result     []resultJSON
+	}{site.Name, len(results), []resultJSON{}}
+	for _, r := range results {
+		out.Result = append(out.Result, resultJSON{r.Domain, r.ID, r.Status})
+	}
+	return out, nil
 }
 
 func (s *Server) setCertificate(ctx context.Context, p *params) (any, error) {

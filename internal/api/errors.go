@@ -166,6 +166,11 @@ var table = []row{
 		"Delete a certificate of the site, or move the site to a larger plan.", false},
 	{is(cert.ErrFreeNotUpdatable), "UpdateFreeCertificate.NotSupport", http.StatusBadRequest,
 		"The free certificate does not support the update operation.", "Free certificates renew by themselves; upload a custom certificate instead.", false},
+	{is(cert.ErrSiteNotActive), "SiteNotActivated", http.StatusBadRequest,
+		"The site is not activated, the process is not allowed.", "Activate the site before applying for certificates.", false},
+	{is(cert.ErrFreeQuota), "FreeCertQuotaCheckFailed", http.StatusBadRequest,
+		"The free certificate quota verification failed. The number of free certificates exceeds the upper limit allowed for the plan.",
+		"Delete a free certificate of the site, or move the site to a larger plan.", false},
 	{is(cert.ErrCertNotFound), "Certificate.NotFound", http.StatusNotFound,
 		"The specified certificate does not exist.", "Call ListCertificates to find the certificate Id.", false},
 

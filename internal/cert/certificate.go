@@ -58,10 +58,29 @@ type Certificate struct {
 	Info      certcheck.Info
 	Created   time.Time
 	Updated   time.Time
+	// Free is the issuance state of a free (ACME) certificate.
+	Free FreeState
 }
 
-// Status is OK, Expiring (within 30 days of NotAfter) or Expired at now.
+// FreeState is where a free certificate's issuance or renewal stands.
+type FreeState struct {
+	Status   string    // Applying or ApplyFailed while working; "" after a success
+	Code     int       // ApplyCode of the last failure, 0 after a success
+	Message  string    // ApplyMessage: why the last attempt failed, in words a user can act on
+	CA       string    // the configured CA name (ApplyCertificate's Type)
+	Attempts int       // failures since the last success
+	Next     time.Time // the next attempt, or the renewal time once issued
+}
+
+// Issued reports whether the certificate has content to serve.
+func (c Certificate) Issued() bool { return c.ChainPEM != "" }
+
+// Status is OK, Expiring (within 30 days of NotAfter) or Expired at now;
+// for a free certificate not issued yet, Applying or ApplyFailed.
 func (c Certificate) Status(now time.Time) string {
+	if c.Type == TypeFree && !c.Issued() && c.Free.Status != "" {
+		return c.Free.Status
+	}
 	switch {
 	case !now.Before(c.Info.NotAfter):
 		return StatusExpired

@@ -26,6 +26,14 @@ type Service struct {
 	Records RecordStore
 	// HTTPS stores HTTPS configurations; required for their use cases.
 	HTTPS HTTPSStore
+	// Frees stores free certificates, and Issuer obtains them; nil Issuer
+	// disables ApplyCertificate.
+	Frees  FreeStore
+	Issuer Issuer
+	// Kick, when set, is signalled when new work for the renewer exists.
+	Kick chan struct{}
+	// Log, when set, receives failures of background work.
+	Log func(msg, id string, err error)
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

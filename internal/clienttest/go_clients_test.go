@@ -25,7 +25,7 @@ var sdkMethods = map[string]string{
 	"CreateSite": "POST", "GetSite": "GET", "ListSites": "GET", "DeleteSite": "POST",
 	"PurchaseRatePlan": "POST", "ListUserRatePlanInstances": "GET", "DescribeRatePlanInstanceStatus": "POST",
 	"SetCertificate": "POST", "GetCertificate": "POST", "ListCertificates": "POST", "DeleteCertificate": "GET",
-	"ListCertificatesByRecord": "POST", "GetCertificateQuota": "GET", "ListCasCertificates": "POST",
+	"ListCertificatesByRecord": "POST", "GetCertificateQuota": "GET", "ListCasCertificates": "POST", "ApplyCertificate": "POST",
 	"UploadUserCertificate": "POST", "GetUserCertificateDetail": "POST", "ListUserCertificateOrder": "POST",
 	"DeleteUserCertificate": "POST",
 	"NoSuchAction":          "POST",

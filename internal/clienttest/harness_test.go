@@ -37,6 +37,17 @@ type testNode struct {
 // directory) with the root key key (zero for a generated one).
 func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 	t.Helper()
+	return startNodeCfg(t, dsn, key, nil)
+}
+
+// startNodeWith starts a SQLite node whose configuration edit changes.
+func startNodeWith(t *testing.T, edit func(*config.Config)) *testNode {
+	t.Helper()
+	return startNodeCfg(t, "", accesskey.Key{}, edit)
+}
+
+func startNodeCfg(t *testing.T, dsn string, key accesskey.Key, edit func(*config.Config)) *testNode {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
@@ -49,6 +60,9 @@ func startNodeOn(t *testing.T, dsn string, key accesskey.Key) *testNode {
 	}
 	cfg.APIAddr = "127.0.0.1:0"
 	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if edit != nil {
+		edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

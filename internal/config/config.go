@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -58,6 +59,24 @@ type Config struct {
 	// NewMasterKeyFile, for rotate-master-key only, names the key to rotate
 	// to; when unset a new key is generated next to the current one.
 	NewMasterKeyFile string `json:"new_master_key_file"`
+	// ACMECAs names extra ACME CAs, NAME=DIRECTORY_URL[,NAME=URL…];
+	// lets_encrypt is always there. Default none.
+	ACMECAs string `json:"acme_ca"`
+	// ACMECARoots is a PEM file of roots to trust for the CAs' HTTPS (a
+	// private CA such as step-ca or Pebble). Default: the system's.
+	ACMECARoots string `json:"acme_ca_roots"`
+	// ACMEEmail is the contact of the ACME accounts. Default none.
+	ACMEEmail string `json:"acme_email"`
+	// ACMEStaging points lets_encrypt at Let's Encrypt's staging CA.
+	ACMEStaging bool `json:"acme_staging"`
+	// FreeCertKeyType is the key of free certificates: ecdsa-p256 (default),
+	// ecdsa-p384 or rsa-2048.
+	FreeCertKeyType string `json:"free_cert_key_type"`
+	// RenewPoll is how often the renewer looks for work besides being told
+	// (default 1m); RetryBase is the first wait after a failed attempt,
+	// doubling after each failure up to 6 hours (default 1m).
+	RenewPoll string `json:"renew_poll"`
+	RetryBase string `json:"retry_base"`
 	// LogFormat is json or text. Default json.
 	LogFormat string `json:"log_format"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -111,6 +130,13 @@ var options = []option{
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
 	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master key that seals private keys (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
 	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
+	{flag: "acme-ca", env: "ESACERT_ACME_CA", usage: "extra ACME CAs: NAME=DIRECTORY_URL, comma-separated (lets_encrypt is built in)", str: func(c *Config) *string { return &c.ACMECAs }},
+	{flag: "acme-ca-roots", env: "ESACERT_ACME_CA_ROOTS", usage: "PEM roots to trust for the ACME CAs' HTTPS (private CAs)", str: func(c *Config) *string { return &c.ACMECARoots }},
+	{flag: "acme-email", env: "ESACERT_ACME_EMAIL", usage: "contact e-mail of the ACME accounts", str: func(c *Config) *string { return &c.ACMEEmail }},
+	{flag: "acme-staging", env: "ESACERT_ACME_STAGING", usage: "lets_encrypt uses Let's Encrypt's staging CA", boolean: func(c *Config) *bool { return &c.ACMEStaging }},
+	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
+	{flag: "renew-poll", env: "ESACERT_RENEW_POLL", usage: "how often the renewer looks for due certificates (default 1m)", str: func(c *Config) *string { return &c.RenewPoll }},
+	{flag: "retry-base", env: "ESACERT_RETRY_BASE", usage: "first wait after a failed issuance, doubling up to 6h (default 1m)", str: func(c *Config) *string { return &c.RetryBase }},
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
@@ -123,6 +149,8 @@ func Defaults() Config {
 		HTTPSAddr:   ":8443",
 		HTTPAddr:    ":8080",
 		Roles:       "api,edge,renewer",
+		RenewPoll:   "1m",
+		RetryBase:   "1m",
 		DefaultPlan: "basic",
 		LogFormat:   "json",
 		LogLevel:    "info",
@@ -251,6 +279,19 @@ func (c *Config) Validate() error {
 			bad("plan_limits.%s: limits cannot be negative", tier)
 		}
 	}
+	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase}} {
+		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
+			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
+		}
+	}
+	switch c.FreeCertKeyType {
+	case "", "ecdsa-p256", "ecdsa-p384", "rsa-2048":
+	default:
+		bad("--free-cert-key-type must be ecdsa-p256, ecdsa-p384 or rsa-2048")
+	}
+	if _, err := c.ACMEDirectories(); err != nil {
+		bad("--acme-ca: %v", err)
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format must be json or text")
 	}
@@ -263,6 +304,32 @@ func (c *Config) Validate() error {
 		bad("ESACERT_ACCESS_KEY_ID and ESACERT_ACCESS_KEY_SECRET go together")
 	}
 	return errors.Join(errs...)
+}
+
+// ACMEDirectories returns the configured ACME CAs by name, lets_encrypt
+// included.
+func (c *Config) ACMEDirectories() (map[string]string, error) {
+	dirs := map[string]string{"lets_encrypt": "https://acme-v02.api.letsencrypt.org/directory"}
+	if c.ACMEStaging {
+		dirs["lets_encrypt"] = "https://acme-staging-v02.api.letsencrypt.org/directory"
+	}
+	for _, pair := range strings.Split(c.ACMECAs, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		name, url, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || name == "" || !strings.HasPrefix(url, "https://") {
+			return nil, fmt.Errorf("%q is not NAME=https://DIRECTORY_URL", pair)
+		}
+		dirs[name] = url
+	}
+	return dirs, nil
+}
+
+// Duration reads one of the duration settings, already validated.
+func Duration(v string) time.Duration {
+	d, _ := time.ParseDuration(v)
+	return d
 }
 
 // Has reports whether the node runs role.

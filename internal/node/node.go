@@ -6,6 +6,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/acme"
 	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
@@ -76,6 +78,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		store.Close()
 		return nil, err
 	}
+	if err := setupIssuer(cfg, svc, store, log); err != nil {
+		store.Close()
+		return nil, err
+	}
 	n := &Node{log: log, store: store, done: make(chan error, 4), rootKey: root}
 	ctx, n.cancel = context.WithCancel(context.Background())
 	if cfg.Has("api") {
@@ -90,8 +96,65 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 			return nil, err
 		}
 	}
+	if cfg.Has("renewer") {
+		go n.renew(ctx, cfg, svc)
+	}
 	go n.pruneChanges(ctx)
 	return n, nil
+}
+
+// setupIssuer gives the service its ACME issuer and free-certificate store.
+func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, log *slog.Logger) error {
+	dirs, err := cfg.ACMEDirectories()
+	if err != nil {
+		return err
+	}
+	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store}
+	for name, url := range dirs {
+		iss.CAs[name] = acme.CA{Directory: url}
+	}
+	if cfg.ACMECARoots != "" {
+		pemRoots, err := os.ReadFile(cfg.ACMECARoots)
+		if err != nil {
+			return fmt.Errorf("--acme-ca-roots: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemRoots) {
+			return fmt.Errorf("--acme-ca-roots: %s holds no PEM certificate", cfg.ACMECARoots)
+		}
+		iss.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool}, ResponseHeaderTimeout: 30 * time.Second}}
+	}
+	svc.Frees, svc.Issuer, svc.Kick = store, iss, make(chan struct{}, 1)
+	svc.Log = func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }
+	return nil
+}
+
+// renew runs the renewer: at once when told of new work, else every
+// RenewPoll, as long as there is due work.
+func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
+	host, _ := os.Hostname()
+	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
+		RetryBase: config.Duration(cfg.RetryBase)}
+	t := time.NewTicker(config.Duration(cfg.RenewPoll))
+	defer t.Stop()
+	for {
+		for {
+			worked, err := svc.RenewDue(ctx, opt)
+			if err != nil && ctx.Err() == nil {
+				n.log.Warn("renewer", "error", err)
+			}
+			if worked == 0 || err != nil || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-svc.Kick:
+		}
+	}
 }
 
 // serve runs srv on ln until Shutdown, and reports a failure to Wait.
@@ -168,7 +231,14 @@ func (n *Node) startAPI(cfg config.Config, svc *cert.Service, store *sqlstore.St
 func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore.Store, sealer cert.Sealer) error {
 	wake, stop := store.Watch()
 	n.stops = append(n.stops, stop)
-	e := &edge.Edge{Source: edgeSource{store}, Sealer: sealer, Log: n.log, Wake: wake}
+	e := &edge.Edge{Source: edgeSource{store}, Sealer: sealer, Log: n.log, Wake: wake,
+		ACME: func(host, token string) (string, bool) {
+			v, ok, err := store.Challenge(ctx, host, token, time.Now())
+			if err != nil {
+				n.log.Warn("read an ACME challenge", "host", host, "error", err)
+			}
+			return v, ok
+		}}
 	if err := e.Start(ctx); err != nil {
 		return fmt.Errorf("load the edge: %w", err)
 	}

@@ -1,0 +1,187 @@
+// Package acme obtains free certificates from ACME certificate authorities
+// (RFC 8555) for esacert, through the lego client library. It implements
+// cert.Issuer: HTTP-01 challenges are answered by the edge from the shared
+// challenge store, so any edge node can answer for a name.
+package acme
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-acme/lego/v5/acme"
+	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/lego"
+	"github.com/go-acme/lego/v5/registration"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// Let's Encrypt's directories.
+const (
+	LetsEncrypt        = "https://acme-v02.api.letsencrypt.org/directory"
+	LetsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
+)
+
+// CA is one configured ACME certificate authority.
+type CA struct {
+	Directory string
+	EABKeyID  string // external account binding, for CAs that need one
+	EABHMAC   string
+}
+
+// Issuer obtains certificates. Set its fields before the first Issue; it
+// is then safe for concurrent use.
+type Issuer struct {
+	CAs        map[string]CA       // by the name ApplyCertificate's Type uses
+	Email      string              // contact of the ACME accounts; may be empty
+	HTTPClient *http.Client        // nil means lego's default
+	Challenges cert.ChallengeStore // where HTTP-01 answers go for the edge
+
+	mu       sync.Mutex
+	accounts map[string]*lego.Client
+}
+
+var _ cert.Issuer = (*Issuer)(nil)
+
+// HasCA implements cert.Issuer.
+func (i *Issuer) HasCA(name string) bool { _, ok := i.CAs[name]; return ok }
+
+// CanWildcard implements cert.Issuer: wildcards need DNS-01, which this
+// issuer does not do yet.
+func (i *Issuer) CanWildcard() bool { return false }
+
+// user is an ACME account.
+type user struct {
+	email string
+	key   crypto.Signer
+	reg   *acme.ExtendedAccount
+}
+
+func (u *user) GetEmail() string                       { return u.email }
+func (u *user) GetRegistration() *acme.ExtendedAccount { return u.reg }
+func (u *user) GetPrivateKey() crypto.Signer           { return u.key }
+
+// client returns the registered client of a CA, registering on first use.
+func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if c, ok := i.accounts[name]; ok {
+		return c, nil
+	}
+	ca, ok := i.CAs[name]
+	if !ok {
+		return nil, fmt.Errorf("no CA named %q", name)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	u := &user{email: i.Email, key: key}
+	cfg := lego.NewConfig(u)
+	cfg.CADirURL = ca.Directory
+	if i.HTTPClient != nil {
+		cfg.HTTPClient = i.HTTPClient
+	}
+	c, err := lego.NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Challenge.SetHTTP01Provider(httpProvider{i.Challenges}); err != nil {
+		return nil, err
+	}
+	if ca.EABKeyID != "" {
+		u.reg, err = c.Registration.RegisterWithExternalAccountBinding(ctx, registration.RegisterEABOptions{
+			TermsOfServiceAgreed: true, Kid: ca.EABKeyID, HmacEncoded: ca.EABHMAC})
+	} else {
+		u.reg, err = c.Registration.Register(ctx, registration.RegisterOptions{TermsOfServiceAgreed: true})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if i.accounts == nil {
+		i.accounts = map[string]*lego.Client{}
+	}
+	i.accounts[name] = c
+	return c, nil
+}
+
+// Issue implements cert.Issuer.
+func (i *Issuer) Issue(ctx context.Context, ca string, domains []string, key crypto.Signer) ([]byte, error) {
+	c, err := i.client(ctx, ca)
+	if err != nil {
+		return nil, classify(err)
+	}
+	res, err := c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: domains, PrivateKey: key, Bundle: true})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return res.Certificate, nil
+}
+
+// httpProvider puts HTTP-01 answers where the edge finds them.
+type httpProvider struct{ store cert.ChallengeStore }
+
+func (p httpProvider) Present(ctx context.Context, domain, token, keyAuth string) error {
+	return p.store.PutChallenge(ctx, domain, token, keyAuth, time.Now().Add(time.Hour))
+}
+
+func (p httpProvider) CleanUp(ctx context.Context, domain, token, _ string) error {
+	return p.store.DeleteChallenge(ctx, domain, token)
+}
+
+// Apply codes: what went wrong, for ApplyCode.
+const (
+	CodeOther       = 1
+	CodeValidation  = 2
+	CodeCAA         = 3
+	CodeRateLimited = 4
+	CodeUnreachable = 5
+)
+
+// classify turns a lego failure into an IssueError a user can act on.
+func classify(err error) error {
+	text := err.Error()
+	var ne net.Error
+	var pd *acme.ProblemDetails
+	switch {
+	case strings.Contains(text, "urn:ietf:params:acme:error:caa"):
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeCAA,
+			Message: "the domain's CAA records do not allow this certificate authority to issue for it"}
+	case strings.Contains(text, "urn:ietf:params:acme:error:rateLimited"):
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeRateLimited, RetryAfter: time.Hour,
+			Message: "the certificate authority's rate limit was reached; esacert will try again later"}
+	case strings.Contains(text, "urn:ietf:params:acme:error:connection"), strings.Contains(text, "urn:ietf:params:acme:error:dns"),
+		strings.Contains(text, "urn:ietf:params:acme:error:unauthorized"), strings.Contains(text, "urn:ietf:params:acme:error:incorrectResponse"):
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeValidation,
+			Message: "the certificate authority could not validate the domain: make sure the name resolves to this edge " +
+				"and plain HTTP (port 80) reaches it (" + shorten(text) + ")"}
+	case errors.As(err, &pd):
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeOther, Message: "the certificate authority refused: " + pd.Detail}
+	case errors.As(err, &ne), strings.Contains(text, "connection refused"), strings.Contains(text, "no such host"),
+		strings.Contains(text, "dial tcp"), strings.Contains(text, "get directory"), serverError.MatchString(text):
+		return &cert.IssueError{Err: cert.ErrUnavailable, Code: CodeUnreachable,
+			Message: "the certificate authority cannot be reached; esacert keeps trying (" + shorten(text) + ")"}
+	}
+	return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeOther, Message: "issuance failed: " + shorten(text)}
+}
+
+// serverError matches lego's rendering of a CA answering 5xx ("503 ::").
+var serverError = regexp.MustCompile(`(^|\s)5\d\d ::`)
+
+func shorten(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}

@@ -1,0 +1,284 @@
+package cert
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/esacert/esacert/internal/certcheck"
+)
+
+// Errors of free certificates.
+var (
+	// ErrSiteNotActive: the site is not active, so no CA could validate it.
+	ErrSiteNotActive = errors.New("site is not active")
+	// ErrFreeQuota: one more free certificate would pass the plan's limit.
+	ErrFreeQuota = errors.New("free certificate quota of the site plan reached")
+	// ErrIssuance: the CA refused (CAA, validation failed, rate limit, …).
+	ErrIssuance = errors.New("the certificate authority refused to issue")
+	// ErrUnavailable: the CA could not be reached.
+	ErrUnavailable = errors.New("the certificate authority is unavailable")
+)
+
+// IssueError is an issuance failure with the code and words GetCertificate
+// shows as ApplyCode and ApplyMessage. Err is ErrIssuance or ErrUnavailable.
+type IssueError struct {
+	Err        error
+	Code       int
+	Message    string
+	RetryAfter time.Duration // when the CA said when to come back
+}
+
+func (e *IssueError) Error() string { return e.Message }
+func (e *IssueError) Unwrap() error { return e.Err }
+
+// Issuer obtains certificates from an ACME CA. Implementations are safe for
+// concurrent use.
+type Issuer interface {
+	// Issue obtains a certificate for domains, for key, from the CA named ca,
+	// and returns its chain, leaf first, as PEM. Failures are *IssueError.
+	Issue(ctx context.Context, ca string, domains []string, key crypto.Signer) (chainPEM []byte, err error)
+	// HasCA reports whether ca names a configured CA.
+	HasCA(ca string) bool
+	// CanWildcard reports whether wildcard names can be validated (DNS-01).
+	CanWildcard() bool
+}
+
+// FreeStore is what free certificates need from storage.
+type FreeStore interface {
+	// CreateFree inserts free certificates for one site in one transaction,
+	// refusing with ErrFreeQuota when the site would hold more than limit
+	// free certificates (0: no limit). A domain the site already has a free
+	// certificate for is not inserted again; its existing record is returned.
+	CreateFree(ctx context.Context, certs []Certificate, limit int) ([]Certificate, error)
+	// ClaimDue leases up to max free certificates that are due (their Next
+	// is not after now and no other renewer holds them) to owner until
+	// leaseUntil, and returns them with their sealed keys.
+	ClaimDue(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, max int) ([]Certificate, error)
+	// FinishFree stores the outcome of an attempt for a certificate owner
+	// leased: new content (when c.ChainPEM is set) and c.Free; it releases
+	// the lease. ErrCertNotFound when the certificate was deleted meanwhile.
+	FinishFree(ctx context.Context, c Certificate, owner string) error
+}
+
+// ChallengeStore keeps HTTP-01 answers for the edge.
+type ChallengeStore interface {
+	PutChallenge(ctx context.Context, host, token, keyAuth string, expires time.Time) error
+	Challenge(ctx context.Context, host, token string, now time.Time) (string, bool, error)
+	DeleteChallenge(ctx context.Context, host, token string) error
+}
+
+// ApplyResult is one certificate ApplyCertificate started.
+type ApplyResult struct {
+	Domain string
+	ID     string
+	Status string
+}
+
+// ApplyCertificate starts free certificates for domains (one each) from
+// the CA ca, and returns at once; issuance goes on in the background.
+func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, ca string) ([]ApplyResult, Site, error) {
+	if strings.TrimSpace(domains) == "" {
+		return nil, Site{}, Missing("Domains")
+	}
+	if s.Issuer == nil {
+		return nil, Site{}, Invalid("Type", "this esacert has no ACME certificate authority configured")
+	}
+	if ca == "" {
+		ca = "lets_encrypt"
+	}
+	if !s.Issuer.HasCA(ca) {
+		return nil, Site{}, Invalid("Type", fmt.Sprintf("%q names no configured certificate authority", ca))
+	}
+	site, err := s.Sites.Site(ctx, siteID)
+	if err != nil {
+		return nil, Site{}, err // SiteNotFound, as the ApplyCertificate doc says
+	}
+	if site.Status != SiteActive {
+		return nil, Site{}, ErrSiteNotActive
+	}
+	var list []string
+	for _, d := range strings.Split(domains, ",") {
+		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+		if d == "" {
+			continue
+		}
+		if err := checkHostname(strings.TrimPrefix(d, "*.")); err != "" || strings.Contains(strings.TrimPrefix(d, "*."), "*") {
+			return nil, Site{}, Invalid("Domains", fmt.Sprintf("%q is not a domain name", d))
+		}
+		if !certcheck.UnderSite(d, site.Name) {
+			return nil, Site{}, ErrNameNotInSite
+		}
+		if strings.HasPrefix(d, "*.") && !s.Issuer.CanWildcard() {
+			return nil, Site{}, Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured")
+		}
+		list = append(list, d)
+	}
+	if len(list) == 0 {
+		return nil, Site{}, Missing("Domains")
+	}
+	if len(list) > 100 {
+		return nil, Site{}, Invalid("Domains", "at most 100 domains at once")
+	}
+	now := s.now()
+	var certs []Certificate
+	for _, d := range list {
+		certs = append(certs, Certificate{ID: s.hexID(16), SiteID: site.ID, SiteName: site.Name, Name: d, Type: TypeFree,
+			Info: certcheck.Info{SANs: []string{d}, CommonName: d}, Created: now, Updated: now,
+			Free: FreeState{Status: StatusApplying, CA: ca, Next: now}})
+	}
+	stored, err := s.Frees.CreateFree(ctx, certs, s.limits(site.Plan.Tier).FreeCerts)
+	if err != nil {
+		return nil, Site{}, err
+	}
+	var out []ApplyResult
+	for _, c := range stored {
+		out = append(out, ApplyResult{Domain: c.Name, ID: c.ID, Status: c.Status(now)})
+	}
+	s.kickRenewer()
+	return out, site, nil
+}
+
+// kickRenewer asks the renewer to look for work now.
+func (s *Service) kickRenewer() {
+	if s.Kick != nil {
+		select {
+		case s.Kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// RenewOptions tune RenewDue.
+type RenewOptions struct {
+	Owner string        // who leases the work: a node's unique name
+	Lease time.Duration // how long a claim holds; default 10 minutes
+	Batch int           // certificates per call; default 10
+	// KeyType is the key of new certificates: "ecdsa-p256" (default),
+	// "ecdsa-p384" or "rsa-2048".
+	KeyType string
+	// RetryBase is the first wait after a failure, doubled after each
+	// further one up to 6 hours; default 1 minute.
+	RetryBase time.Duration
+}
+
+// RenewDue issues the free certificates that are due: new ones, ones whose
+// last attempt failed and whose retry time has come, and issued ones whose
+// renewal time has come (a third of their lifetime left). It returns how
+// many it worked on. A failure keeps the certificate being served as it was,
+// records why, and backs off exponentially (1 minute doubling up to 6 hours,
+// or the CA's Retry-After).
+func (s *Service) RenewDue(ctx context.Context, opt RenewOptions) (int, error) {
+	if s.Issuer == nil || s.Frees == nil {
+		return 0, nil
+	}
+	if opt.Lease == 0 {
+		opt.Lease = 10 * time.Minute
+	}
+	if opt.Batch == 0 {
+		opt.Batch = 10
+	}
+	now := s.now()
+	due, err := s.Frees.ClaimDue(ctx, now, opt.Owner, now.Add(opt.Lease), opt.Batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range due {
+		s.renewOne(ctx, c, opt)
+	}
+	return len(due), nil
+}
+
+func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions) {
+	key, keyPEM, err := newKey(opt.KeyType)
+	if err == nil {
+		var chain []byte
+		chain, err = s.Issuer.Issue(ctx, c.Free.CA, []string{c.Name}, key)
+		if err == nil {
+			err = s.storeIssued(ctx, &c, chain, keyPEM, opt.Owner)
+			if err == nil {
+				return
+			}
+		}
+	}
+	now := s.now()
+	var ie *IssueError
+	if !errors.As(err, &ie) {
+		ie = &IssueError{Err: ErrIssuance, Code: 1, Message: "esacert could not complete the certificate: " + err.Error()}
+	}
+	c.Free.Status, c.Free.Code, c.Free.Message = StatusApplyFailed, ie.Code, ie.Message
+	c.Free.Attempts++
+	base := opt.RetryBase
+	if base <= 0 {
+		base = time.Minute
+	}
+	wait := base << min(c.Free.Attempts-1, 16)
+	if wait > 6*time.Hour {
+		wait = 6 * time.Hour
+	}
+	if ie.RetryAfter > wait {
+		wait = ie.RetryAfter
+	}
+	c.Free.Next = now.Add(wait)
+	c.Updated = now
+	c.ChainPEM = "" // keep the content as it is
+	if err := s.Frees.FinishFree(ctx, c, opt.Owner); err != nil && !errors.Is(err, ErrCertNotFound) && s.Log != nil {
+		s.Log("record a failed issuance", c.ID, err)
+	}
+}
+
+// storeIssued checks an issued chain and stores it with its sealed key.
+func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, keyPEM []byte, owner string) error {
+	now := s.now()
+	parsed, err := certcheck.Check(string(chainPEM), string(keyPEM), now)
+	if err != nil {
+		return fmt.Errorf("the issued certificate does not check out: %w", err)
+	}
+	info := parsed.Info
+	info.SANs = []string{c.Name} // SAN reads back as applied for, as Terraform's domains needs
+	c.CertPEM, c.ChainPEM, c.Info = string(chainPEM), chainPEM2(parsed.Chain), info
+	if c.SealedKey, err = s.Sealer.Seal(keyPEM, certAAD(c.ID)); err != nil {
+		return err
+	}
+	life := info.NotAfter.Sub(info.NotBefore)
+	c.Free = FreeState{CA: c.Free.CA, Next: info.NotAfter.Add(-life / 3)}
+	c.Updated = now
+	return s.Frees.FinishFree(ctx, *c, owner)
+}
+
+func chainPEM2(chain []*x509.Certificate) string { return chainPEM(chain) }
+
+// newKey makes the private key of a new free certificate.
+func newKey(kind string) (crypto.Signer, []byte, error) {
+	var (
+		key crypto.Signer
+		err error
+	)
+	switch kind {
+	case "", "ecdsa-p256":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ecdsa-p384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa-2048":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		return nil, nil, fmt.Errorf("unknown key type %q", kind)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}

@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+var (
+	_ cert.FreeStore      = (*Store)(nil)
+	_ cert.ChallengeStore = (*Store)(nil)
+)
+
+// CreateFree implements cert.FreeStore.
+func (s *Store) CreateFree(ctx context.Context, certs []cert.Certificate, limit int) ([]cert.Certificate, error) {
+	if len(certs) == 0 {
+		return nil, nil
+	}
+	siteID := certs[0].SiteID
+	var out []cert.Certificate
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		var one int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), siteID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return cert.ErrSiteNotFound
+		} else if err != nil {
+			return err
+		}
+		counts, err := s.countCertificates(ctx, tx, []int64{siteID}, []string{cert.TypeFree})
+		if err != nil {
+			return err
+		}
+		n := counts[siteID]
+		for _, c := range certs {
+			existing, err := scanCert(tx.QueryRowContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+
+				` WHERE c.site_id = ? AND c.type = ? AND c.name = ?`), siteID, cert.TypeFree, c.Name))
+			if err == nil {
+				out = append(out, existing) // applied for already: the same record
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if limit > 0 && n >= limit {
+				return cert.ErrFreeQuota
+			}
+			n++
+			args := append([]any{c.ID, c.SiteID, c.Name, c.Type, nil, "", "", "", []byte{}, micros(c.Created), micros(c.Updated)},
+				infoArgs(c.Info)...)
+			args = append(args, c.Free.Status, c.Free.CA, micros(c.Free.Next))
+			_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO certificates (id, site_id, name, type, cas_id, region,
+				cert_pem, chain_pem, sealed_key, created_us, updated_us, `+infoColumns+`, apply_status, ca, next_us)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
+			if v := certViolation(err); v != nil {
+				return v
+			}
+			if err != nil {
+				return fmt.Errorf("insert free certificate: %w", err)
+			}
+			if err := s.recordChange(ctx, tx, siteID, ChangeCertificate, c.ID); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ClaimDue implements cert.FreeStore. The claim is one UPDATE per row
+// guarded by the lease, so two renewers never hold one certificate.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, max int) ([]cert.Certificate, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT c.id FROM certificates c WHERE c.type = ? AND c.next_us <= ?
+		AND c.lease_us <= ? ORDER BY c.next_us LIMIT ?`), cert.TypeFree, micros(now), micros(now), max)
+	if err != nil {
+		return nil, fmt.Errorf("find due certificates: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var claimed []cert.Certificate
+	for _, id := range ids {
+		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE certificates SET lease_owner = ?, lease_us = ?
+			WHERE id = ? AND lease_us <= ?`), owner, micros(leaseUntil), id, micros(now))
+		if err != nil {
+			return nil, fmt.Errorf("lease certificate %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue // another renewer was faster
+		}
+		c, err := scanCert(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+` WHERE c.id = ?`), id))
+		if err != nil {
+			return nil, fmt.Errorf("read certificate %s: %w", id, err)
+		}
+		claimed = append(claimed, c)
+	}
+	return claimed, nil
+}
+
+// FinishFree implements cert.FreeStore.
+func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if c.ChainPEM != "" {
+			if err := s.checkMasterKey(ctx, tx); err != nil {
+				return err
+			}
+			args := append([]any{c.CertPEM, c.ChainPEM, c.SealedKey, micros(c.Updated)}, infoArgs(c.Info)...)
+			args = append(args, c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts, micros(c.Free.Next), c.ID, owner)
+			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET cert_pem = ?, chain_pem = ?, sealed_key = ?,
+				updated_us = ?, common_name = ?, sans = ?, issuer = ?, issuer_cn = ?, serial = ?, fingerprint = ?,
+				pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?, not_after_us = ?, apply_status = ?,
+				apply_code = ?, apply_message = ?, attempts = ?, next_us = ?, lease_owner = '', lease_us = 0
+				WHERE id = ? AND lease_owner = ?`), args...)
+		} else {
+			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET apply_status = ?, apply_code = ?,
+				apply_message = ?, attempts = ?, next_us = ?, updated_us = ?, lease_owner = '', lease_us = 0
+				WHERE id = ? AND lease_owner = ?`), c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts,
+				micros(c.Free.Next), micros(c.Updated), c.ID, owner)
+		}
+		if err != nil {
+			return fmt.Errorf("store free certificate %s: %w", c.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return cert.ErrCertNotFound
+		}
+		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
+	})
+}
+
+// PutChallenge implements cert.ChallengeStore.
+func (s *Store) PutChallenge(ctx context.Context, host, token, keyAuth string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO acme_challenges (host, token, key_auth, expires_us) VALUES (?, ?, ?, ?)
+		ON CONFLICT (host, token) DO UPDATE SET key_auth = excluded.key_auth, expires_us = excluded.expires_us`),
+		host, token, keyAuth, micros(expires))
+	return err
+}
+
+// Challenge implements cert.ChallengeStore.
+func (s *Store) Challenge(ctx context.Context, host, token string, now time.Time) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT key_auth FROM acme_challenges WHERE host = ? AND token = ? AND expires_us > ?`),
+		host, token, micros(now)).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+// DeleteChallenge implements cert.ChallengeStore.
+func (s *Store) DeleteChallenge(ctx context.Context, host, token string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM acme_challenges WHERE host = ? AND token = ?`), host, token)
+	return err
+}
