@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -22,10 +23,15 @@ import (
 	"github.com/go-acme/lego/v5/acme"
 	"github.com/go-acme/lego/v5/certificate"
 	"github.com/go-acme/lego/v5/lego"
+	legolog "github.com/go-acme/lego/v5/log"
 	"github.com/go-acme/lego/v5/registration"
 
 	"github.com/esacert/esacert/internal/cert"
 )
+
+// UseLogger sends lego's log lines to l (lego keeps one logger for the
+// whole process).
+func UseLogger(l *slog.Logger) { legolog.SetDefault(l) }
 
 // Let's Encrypt's directories.
 const (

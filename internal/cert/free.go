@@ -239,7 +239,12 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 // storeIssued checks an issued chain and stores it with its sealed key.
 func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, keyPEM []byte, owner string) error {
 	now := s.now()
-	parsed, err := certcheck.Check(string(chainPEM), string(keyPEM), now)
+	// Dates are not held against a fresh certificate beyond expiry: the
+	// CA's clock may run a little ahead of ours.
+	parsed, err := parseIgnoringDates(string(chainPEM), string(keyPEM))
+	if err == nil && !now.Before(parsed.Info.NotAfter) {
+		err = certcheck.ErrExpired
+	}
 	if err != nil {
 		return fmt.Errorf("the issued certificate does not check out: %w", err)
 	}
@@ -250,7 +255,11 @@ func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, key
 		return err
 	}
 	life := info.NotAfter.Sub(info.NotBefore)
-	c.Free = FreeState{CA: c.Free.CA, Next: info.NotAfter.Add(-life / 3)}
+	renewAt := info.NotAfter.Add(-life / 3) // a third of the lifetime left
+	if !renewAt.After(now) {
+		renewAt = now.Add(info.NotAfter.Sub(now) / 2) // a short-lived or back-dated one: halfway
+	}
+	c.Free = FreeState{CA: c.Free.CA, Next: renewAt}
 	c.Updated = now
 	return s.Frees.FinishFree(ctx, *c, owner)
 }

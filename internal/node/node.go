@@ -125,6 +125,7 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 		iss.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: pool}, ResponseHeaderTimeout: 30 * time.Second}}
 	}
+	acme.UseLogger(log.With("component", "acme"))
 	svc.Frees, svc.Issuer, svc.Kick = store, iss, make(chan struct{}, 1)
 	svc.Log = func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }
 	return nil

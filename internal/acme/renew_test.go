@@ -1,0 +1,121 @@
+package acme_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/acme"
+	"github.com/esacert/esacert/internal/acme/acmetest"
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/store/sqlstore"
+)
+
+type clock struct{ t atomic.Pointer[time.Time] }
+
+func (c *clock) Now() time.Time  { return *c.t.Load() }
+func (c *clock) Set(t time.Time) { c.t.Store(&t) }
+
+// TestRenewal issues a certificate from Pebble, then moves the injected
+// clock to its renewal time (a third of the lifetime left): the renewer
+// renews it under the same Id. With the CA down at renewal time the old
+// certificate stays, the failure is recorded, and the next attempt after
+// the backoff succeeds.
+func TestRenewal(t *testing.T) {
+	httpPort := acmetest.FreePort(t)
+	var down atomic.Bool
+	dir, rootsFile := acmetest.Pebble(t, httpPort, &down)
+	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// The HTTP-01 answers, as the edge gives them.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.Host)
+		if host == "" {
+			host = r.Host
+		}
+		v, ok, _ := store.Challenge(r.Context(), host, strings.TrimPrefix(r.URL.Path, "/.well-known/acme-challenge/"), time.Now())
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(v))
+	}))
+	defer ln.Close()
+	pemRoots, _ := os.ReadFile(rootsFile)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemRoots)
+	iss := &acme.Issuer{CAs: map[string]acme.CA{"pebble": {Directory: dir}}, Challenges: store,
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+	mk, _ := keyseal.Generate()
+	sealer, _ := keyseal.New(mk)
+	clk := &clock{}
+	clk.Set(time.Now())
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Frees: store, Issuer: iss, Sealer: sealer, Now: clk.Now}
+	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: "renew.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := svc.ApplyCertificate(t.Context(), site.ID, "www.renew.com", "pebble")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := cert.RenewOptions{Owner: "test", RetryBase: time.Minute}
+	if n, err := svc.RenewDue(t.Context(), opt); err != nil || n != 1 {
+		t.Fatalf("RenewDue = %d, %v", n, err)
+	}
+	first, err := svc.Certificate(t.Context(), site.ID, res[0].ID)
+	if err != nil || !first.Issued() || first.Status(clk.Now()) != cert.StatusOK {
+		t.Fatalf("after the first run: %+v, %v", first.Free, err)
+	}
+	if n, _ := svc.RenewDue(t.Context(), opt); n != 0 {
+		t.Fatalf("renewed %d certificates that are not due", n)
+	}
+
+	// At the renewal time, with the CA down: the old certificate stays.
+	clk.Set(first.Free.Next.Add(time.Second))
+	down.Store(true)
+	if n, _ := svc.RenewDue(t.Context(), opt); n != 1 {
+		t.Fatalf("the due certificate was not worked on: %d", n)
+	}
+	failed, _ := svc.Certificate(t.Context(), site.ID, res[0].ID)
+	if failed.Info.FingerprintSHA256 != first.Info.FingerprintSHA256 || failed.Free.Code != acme.CodeUnreachable ||
+		failed.Status(clk.Now()) == cert.StatusExpired || !failed.Issued() || !failed.Free.Next.After(clk.Now()) {
+		t.Fatalf("after a failed renewal: status %s, free %+v", failed.Status(clk.Now()), failed.Free)
+	}
+	if n, _ := svc.RenewDue(t.Context(), opt); n != 0 {
+		t.Fatal("retried before the backoff")
+	}
+	// The CA is back and the backoff has passed: renewed, same Id.
+	down.Store(false)
+	clk.Set(failed.Free.Next.Add(time.Second))
+	if n, err := svc.RenewDue(t.Context(), opt); n != 1 || err != nil {
+		t.Fatalf("retry: %d, %v", n, err)
+	}
+	renewed, _ := svc.Certificate(t.Context(), site.ID, res[0].ID)
+	if renewed.ID != first.ID || renewed.Info.FingerprintSHA256 == first.Info.FingerprintSHA256 || renewed.Free.Code != 0 ||
+		renewed.Free.Attempts != 0 || !renewed.Free.Next.After(clk.Now()) {
+		t.Fatalf("after the renewal: %+v", renewed.Free)
+	}
+	if _, err := cert.OpenKey(sealer, renewed); err != nil {
+		t.Fatalf("the renewed key does not open: %v", err)
+	}
+}
