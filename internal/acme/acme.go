@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,6 +134,20 @@ func (i *Issuer) Issue(ctx context.Context, ca string, domains []string, key cry
 		return nil, classify(err)
 	}
 	return res.Certificate, nil
+}
+
+// SuggestedRenewal implements cert.Issuer with the CA's ACME Renewal
+// Information (RFC 9773): the start of its suggested window.
+func (i *Issuer) SuggestedRenewal(ctx context.Context, ca string, leaf *x509.Certificate) (time.Time, bool) {
+	c, err := i.client(ctx, ca)
+	if err != nil {
+		return time.Time{}, false
+	}
+	info, err := c.Certificate.GetRenewalInfo(ctx, leaf)
+	if err != nil || info == nil || info.ExtendedRenewalInfo == nil {
+		return time.Time{}, false
+	}
+	return info.SuggestedWindow.Start.UTC(), true
 }
 
 // httpProvider puts HTTP-01 answers where the edge finds them.

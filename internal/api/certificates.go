@@ -30,9 +30,13 @@ type certJSON struct {
 	NotAfter          string
 	CreateTime        string
 	UpdateTime        string
-	ApplyCode         int    `json:",omitempty"`
-	ApplyMessage      string `json:",omitempty"`
+	ApplyCode         int       `json:",omitempty"`
+	ApplyMessage      string    `json:",omitempty"`
+	DCV               []dcvJSON `json:",omitempty"`
 }
+
+// dcvJSON is one Result.DCV[] entry: a validation in progress.
+type dcvJSON struct{ Id, Type, Key, Value, Status string }
 
 func (s *Server) certJSON(c cert.Certificate) certJSON {
 	j := certJSON{
@@ -131,6 +135,13 @@ func (s *Server) getCertificate(ctx context.Context, p *params) (any, error) {
 		return nil, err
 	}
 	j := s.certJSON(c)
+	dcv, err := s.Service.Validations(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dcv {
+		j.DCV = append(j.DCV, dcvJSON{d.ID, d.Type, d.Key, d.Value, d.Status})
+	}
 	return struct {
 		SiteId      int64
 		SiteName    string

@@ -51,6 +51,9 @@ type Issuer interface {
 	HasCA(ca string) bool
 	// CanWildcard reports whether wildcard names can be validated (DNS-01).
 	CanWildcard() bool
+	// SuggestedRenewal returns the start of the renewal window the CA
+	// suggests for leaf (ACME Renewal Information), when it offers one.
+	SuggestedRenewal(ctx context.Context, ca string, leaf *x509.Certificate) (time.Time, bool)
 }
 
 // FreeStore is what free certificates need from storage.
@@ -75,6 +78,31 @@ type ChallengeStore interface {
 	PutChallenge(ctx context.Context, host, token, keyAuth string, expires time.Time) error
 	Challenge(ctx context.Context, host, token string, now time.Time) (string, bool, error)
 	DeleteChallenge(ctx context.Context, host, token string) error
+	// ChallengesFor lists the live answers for host: token and key authorization.
+	ChallengesFor(ctx context.Context, host string, now time.Time) ([][2]string, error)
+}
+
+// DCV is one domain control validation in progress (GetCertificate's DCV[]).
+type DCV struct {
+	ID, Type, Key, Value, Status string
+}
+
+// Validations lists the validations in progress for a free certificate that
+// is being applied for: the HTTP-01 URL the CA fetches and the answer.
+func (s *Service) Validations(ctx context.Context, c Certificate) ([]DCV, error) {
+	if c.Type != TypeFree || s.Challenges == nil || c.Free.Status != StatusApplying {
+		return nil, nil
+	}
+	list, err := s.Challenges.ChallengesFor(ctx, c.Name, s.now())
+	if err != nil {
+		return nil, err
+	}
+	var out []DCV
+	for _, ch := range list {
+		out = append(out, DCV{ID: ch[0], Type: "HTTP", Key: "http://" + c.Name + "/.well-known/acme-challenge/" + ch[0],
+			Value: ch[1], Status: "pending"})
+	}
+	return out, nil
 }
 
 // ApplyResult is one certificate ApplyCertificate started.
@@ -256,6 +284,9 @@ func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, key
 	}
 	life := info.NotAfter.Sub(info.NotBefore)
 	renewAt := info.NotAfter.Add(-life / 3) // a third of the lifetime left
+	if ari, ok := s.Issuer.SuggestedRenewal(ctx, c.Free.CA, parsed.Leaf); ok && ari.Before(renewAt) {
+		renewAt = ari // the CA wants it sooner (ACME Renewal Information)
+	}
 	if !renewAt.After(now) {
 		renewAt = now.Add(info.NotAfter.Sub(now) / 2) // a short-lived or back-dated one: halfway
 	}

@@ -28,8 +28,9 @@ type Service struct {
 	HTTPS HTTPSStore
 	// Frees stores free certificates, and Issuer obtains them; nil Issuer
 	// disables ApplyCertificate.
-	Frees  FreeStore
-	Issuer Issuer
+	Frees      FreeStore
+	Issuer     Issuer
+	Challenges ChallengeStore // optional: shows validations in progress
 	// Kick, when set, is signalled when new work for the renewer exists.
 	Kick chan struct{}
 	// Log, when set, receives failures of background work.

@@ -93,3 +93,59 @@ func TestFreeCertificates(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestFreeCertificateTerraformAndQuota replays alicloud_esa_certificate with
+// created_type = "free" (RpcGet ApplyCertificate, ID "<SiteId>:<Result[0].Id>",
+// reads keeping domains equal to SAN, delete, NotFound) and fills the free
+// quota.
+func TestFreeCertificateTerraformAndQuota(t *testing.T) {
+	httpPort := acmetest.FreePort(t)
+	var down atomic.Bool
+	dir, roots := acmetest.Pebble(t, httpPort, &down)
+	n := startNodeWith(t, func(cfg *config.Config) {
+		cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", itoa(httpPort))
+		cfg.ACMECAs = "lets_encrypt=" + dir // what Terraform's type = "lets_encrypt" asks for
+		cfg.ACMECARoots = roots
+		cfg.RenewPoll, cfg.RetryBase = "200ms", "300ms"
+		cfg.PlanLimits = map[string]config.PlanLimit{"basic": {Sites: 1, CustomCerts: 5, FreeCerts: 2}}
+	})
+	tf := tfClient{n.addr, n.key}
+	site := tf.do(t, "POST", "CreateSite", map[string]string{"SiteName": "tf-free.com"})
+	siteID := str(site.body["SiteId"])
+	applied := tf.do(t, "GET", "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.tf-free.com", "Type": "lets_encrypt"})
+	if applied.status != 200 {
+		t.Fatalf("ApplyCertificate: %d %v", applied.status, applied.body)
+	}
+	resourceID := siteID + ":" + str(dig(applied.body, "Result.0.Id"))
+	parts := strings.SplitN(resourceID, ":", 2)
+	var got tfAnswer
+	if _, ok := within(20*time.Second, func() bool {
+		got = tf.do(t, "GET", "GetCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1]})
+		return str(dig(got.body, "Result.Status")) == "OK"
+	}); !ok {
+		t.Fatalf("not issued: %v", got.body)
+	}
+	if str(dig(got.body, "Result.SAN")) != "www.tf-free.com" || str(dig(got.body, "Result.Type")) != "free" ||
+		str(dig(got.body, "Result.Id")) != parts[1] {
+		t.Errorf("read-back would show a diff: %v", got.body["Result"])
+	}
+	// The free quota (2 here): one more fills it, the next is refused.
+	c := teaKind(false).make(t, n.addr, n.key, false)
+	mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "two.tf-free.com", "Type": "lets_encrypt"})
+	mustFail(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "three.tf-free.com", "Type": "lets_encrypt"}, 400, "FreeCertQuotaCheckFailed")
+	q := mustOK(t, c, "GetCertificateQuota", map[string]string{"SiteId": siteID, "Type": "free"})
+	checkFields(t, "quota", q, map[string]string{"Quota": "2", "QuotaUsage": "2"})
+	// Applying again for a domain that has one gives the same record.
+	again := mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.tf-free.com", "Type": "lets_encrypt"})
+	if str(dig(again, "Result.0.Id")) != parts[1] {
+		t.Errorf("a second application for the same domain made another record: %v", again)
+	}
+	del := tf.do(t, "GET", "DeleteCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1]})
+	if del.status != 200 {
+		t.Fatalf("delete: %d %v", del.status, del.body)
+	}
+	gone := tf.do(t, "GET", "GetCertificate", map[string]string{"SiteId": parts[0], "Id": parts[1]})
+	if gone.status != 404 {
+		t.Errorf("read after delete: %d, want 404", gone.status)
+	}
+}

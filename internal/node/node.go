@@ -126,7 +126,7 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 			TLSClientConfig: &tls.Config{RootCAs: pool}, ResponseHeaderTimeout: 30 * time.Second}}
 	}
 	acme.UseLogger(log.With("component", "acme"))
-	svc.Frees, svc.Issuer, svc.Kick = store, iss, make(chan struct{}, 1)
+	svc.Frees, svc.Issuer, svc.Challenges, svc.Kick = store, iss, store, make(chan struct{}, 1)
 	svc.Log = func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }
 	return nil
 }

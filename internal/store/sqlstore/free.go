@@ -164,3 +164,22 @@ func (s *Store) DeleteChallenge(ctx context.Context, host, token string) error {
 	_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM acme_challenges WHERE host = ? AND token = ?`), host, token)
 	return err
 }
+
+// ChallengesFor implements cert.ChallengeStore.
+func (s *Store) ChallengesFor(ctx context.Context, host string, now time.Time) ([][2]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT token, key_auth FROM acme_challenges WHERE host = ? AND expires_us > ?
+		ORDER BY token`), host, micros(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var c [2]string
+		if err := rows.Scan(&c[0], &c[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
