@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/go-acme/lego/v5/acme"
 	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/challenge/tlsalpn01"
 	"github.com/go-acme/lego/v5/lego"
 	legolog "github.com/go-acme/lego/v5/log"
 	"github.com/go-acme/lego/v5/registration"
@@ -54,6 +56,11 @@ type Issuer struct {
 	Email      string              // contact of the ACME accounts; may be empty
 	HTTPClient *http.Client        // nil means lego's default
 	Challenges cert.ChallengeStore // where HTTP-01 answers go for the edge
+	// Types are the challenge types this issuer can answer: "http-01",
+	// "tls-alpn-01". nil means HTTP-01 alone: when several are offered the
+	// client picks one and does not fall back, so TLS-ALPN-01 is opt-in for
+	// edges that terminate port 443 themselves.
+	Types []string
 
 	mu       sync.Mutex
 	accounts map[string]*lego.Client
@@ -104,8 +111,18 @@ func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Challenge.SetHTTP01Provider(httpProvider{i.Challenges}); err != nil {
-		return nil, err
+	for _, typ := range i.types() {
+		switch typ {
+		case "http-01":
+			err = c.Challenge.SetHTTP01Provider(httpProvider{i.Challenges})
+		case "tls-alpn-01":
+			err = c.Challenge.SetTLSALPN01Provider(tlsProvider{i.Challenges})
+		default:
+			err = fmt.Errorf("unknown challenge type %q", typ)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if ca.EABKeyID != "" {
 		u.reg, err = c.Registration.RegisterWithExternalAccountBinding(ctx, registration.RegisterEABOptions{
@@ -150,6 +167,45 @@ func (i *Issuer) SuggestedRenewal(ctx context.Context, ca string, leaf *x509.Cer
 	return info.SuggestedWindow.Start.UTC(), true
 }
 
+func (i *Issuer) types() []string {
+	if len(i.Types) == 0 {
+		return []string{"http-01"}
+	}
+	return i.Types
+}
+
+// tlsALPNToken is the token under which a TLS-ALPN-01 answer is kept: the
+// challenge has no token of its own on the wire.
+const tlsALPNToken = "tls-alpn-01"
+
+// tlsProvider keeps TLS-ALPN-01 answers where the edge finds them.
+type tlsProvider struct{ store cert.ChallengeStore }
+
+func (p tlsProvider) Present(ctx context.Context, domain, _, keyAuth string) error {
+	return p.store.PutChallenge(ctx, domain, tlsALPNToken, keyAuth, time.Now().Add(time.Hour))
+}
+
+func (p tlsProvider) CleanUp(ctx context.Context, domain, _, _ string) error {
+	return p.store.DeleteChallenge(ctx, domain, tlsALPNToken)
+}
+
+// ALPNProtocol is the ALPN protocol of TLS-ALPN-01 validation.
+const ALPNProtocol = tlsalpn01.ACMETLS1Protocol
+
+// TLSALPNCertificate returns the certificate that answers a TLS-ALPN-01
+// validation for host, when one is in progress.
+func TLSALPNCertificate(ctx context.Context, store cert.ChallengeStore, host string) (*tls.Certificate, bool) {
+	keyAuth, ok, err := store.Challenge(ctx, host, tlsALPNToken, time.Now())
+	if err != nil || !ok {
+		return nil, false
+	}
+	c, err := tlsalpn01.ChallengeCert(host, keyAuth)
+	if err != nil {
+		return nil, false
+	}
+	return c, true
+}
+
 // httpProvider puts HTTP-01 answers where the edge finds them.
 type httpProvider struct{ store cert.ChallengeStore }
 
@@ -184,9 +240,13 @@ func classify(err error) error {
 			Message: "the certificate authority's rate limit was reached; esacert will try again later"}
 	case strings.Contains(text, "urn:ietf:params:acme:error:connection"), strings.Contains(text, "urn:ietf:params:acme:error:dns"),
 		strings.Contains(text, "urn:ietf:params:acme:error:unauthorized"), strings.Contains(text, "urn:ietf:params:acme:error:incorrectResponse"):
+		reach := "plain HTTP (port 80) reaches it"
+		if strings.Contains(text, "tls-alpn-01") {
+			reach = "HTTPS (port 443) reaches it without a TLS-terminating proxy in front"
+		}
 		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeValidation,
 			Message: "the certificate authority could not validate the domain: make sure the name resolves to this edge " +
-				"and plain HTTP (port 80) reaches it (" + shorten(text) + ")"}
+				"and " + reach + " (" + shorten(text) + ")"}
 	case errors.As(err, &pd):
 		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeOther, Message: "the certificate authority refused: " + pd.Detail}
 	case errors.As(err, &ne), strings.Contains(text, "connection refused"), strings.Contains(text, "no such host"),

@@ -149,3 +149,33 @@ func TestFreeCertificateTerraformAndQuota(t *testing.T) {
 		t.Errorf("read after delete: %d, want 404", gone.status)
 	}
 }
+
+// TestFreeCertificateTLSALPN issues through TLS-ALPN-01 alone
+// (--acme-challenges tls-alpn-01): Pebble validates on the edge's HTTPS
+// port, with nothing listening on its HTTP-01 port, and the edge then
+// serves the issued certificate.
+func TestFreeCertificateTLSALPN(t *testing.T) {
+	httpsPort := acmetest.FreePort(t)
+	var down atomic.Bool
+	dir, roots := acmetest.PebbleTLS(t, acmetest.FreePort(t), httpsPort, &down)
+	n := startNodeWith(t, func(cfg *config.Config) {
+		cfg.HTTPSAddr = net.JoinHostPort("127.0.0.1", itoa(httpsPort))
+		cfg.ACMECAs = "pebble=" + dir
+		cfg.ACMECARoots = roots
+		cfg.ACMEChallenges = "tls-alpn-01"
+		cfg.RenewPoll, cfg.RetryBase = "200ms", "300ms"
+	})
+	c := teaKind(false).make(t, n.addr, n.key, false)
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "alpn-e2e.com"})["SiteId"])
+	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.alpn-e2e.com", "Type": "pebble"}), "Result.0.Id"))
+	var got map[string]any
+	if took, ok := within(20*time.Second, func() bool {
+		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+		return str(dig(got, "Result.Status")) == "OK"
+	}); !ok {
+		t.Fatalf("not issued over TLS-ALPN-01 after %v: %v", took, got)
+	}
+	if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.alpn-e2e.com") != "" }); !ok {
+		t.Error("the edge does not serve the issued certificate")
+	}
+}

@@ -65,6 +65,9 @@ type Config struct {
 	// ACMECARoots is a PEM file of roots to trust for the CAs' HTTPS (a
 	// private CA such as step-ca or Pebble). Default: the system's.
 	ACMECARoots string `json:"acme_ca_roots"`
+	// ACMEChallenges are the challenge types answered: http-01 and
+	// tls-alpn-01, comma-separated. Default http-01.
+	ACMEChallenges string `json:"acme_challenges"`
 	// ACMEEmail is the contact of the ACME accounts. Default none.
 	ACMEEmail string `json:"acme_email"`
 	// ACMEStaging points lets_encrypt at Let's Encrypt's staging CA.
@@ -132,6 +135,7 @@ var options = []option{
 	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
 	{flag: "acme-ca", env: "ESACERT_ACME_CA", usage: "extra ACME CAs: NAME=DIRECTORY_URL, comma-separated (lets_encrypt is built in)", str: func(c *Config) *string { return &c.ACMECAs }},
 	{flag: "acme-ca-roots", env: "ESACERT_ACME_CA_ROOTS", usage: "PEM roots to trust for the ACME CAs' HTTPS (private CAs)", str: func(c *Config) *string { return &c.ACMECARoots }},
+	{flag: "acme-challenges", env: "ESACERT_ACME_CHALLENGES", usage: "challenge types answered: http-01, tls-alpn-01, comma-separated (default http-01)", str: func(c *Config) *string { return &c.ACMEChallenges }},
 	{flag: "acme-email", env: "ESACERT_ACME_EMAIL", usage: "contact e-mail of the ACME accounts", str: func(c *Config) *string { return &c.ACMEEmail }},
 	{flag: "acme-staging", env: "ESACERT_ACME_STAGING", usage: "lets_encrypt uses Let's Encrypt's staging CA", boolean: func(c *Config) *bool { return &c.ACMEStaging }},
 	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
@@ -282,6 +286,11 @@ func (c *Config) Validate() error {
 	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
+		}
+	}
+	for _, typ := range strings.Split(c.ACMEChallenges, ",") {
+		if t := strings.TrimSpace(typ); t != "" && t != "http-01" && t != "tls-alpn-01" {
+			bad("--acme-challenges: %q is not http-01 or tls-alpn-01", t)
 		}
 	}
 	switch c.FreeCertKeyType {

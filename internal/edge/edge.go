@@ -42,6 +42,10 @@ type Edge struct {
 	Wake <-chan struct{}
 	// ACME, when set, answers /.well-known/acme-challenge/ on plain HTTP.
 	ACME func(host, token string) (string, bool)
+	// ACMETLS, when set, gives the certificate that answers a TLS-ALPN-01
+	// validation for host, and ACMETLSProtocol names its ALPN protocol.
+	ACMETLS         func(host string) (*tls.Certificate, bool)
+	ACMETLSProtocol string
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.
 	OriginTimeout time.Duration
@@ -275,6 +279,13 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
 	if host == "" {
 		return nil, nil
+	}
+	if e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol {
+		// A CA validating TLS-ALPN-01: only the challenge certificate answers.
+		if c, ok := e.ACMETLS(host); ok {
+			return &tls.Config{Certificates: []tls.Certificate{*c}, NextProtos: []string{e.ACMETLSProtocol},
+				MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true}, nil
+		}
 	}
 	site := e.index.Load().siteOf(host)
 	if site == nil {

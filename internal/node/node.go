@@ -110,6 +110,11 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 		return err
 	}
 	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store}
+	for _, typ := range strings.Split(cfg.ACMEChallenges, ",") {
+		if typ = strings.TrimSpace(typ); typ != "" {
+			iss.Types = append(iss.Types, typ)
+		}
+	}
 	for name, url := range dirs {
 		iss.CAs[name] = acme.CA{Directory: url}
 	}
@@ -239,7 +244,11 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore
 				n.log.Warn("read an ACME challenge", "host", host, "error", err)
 			}
 			return v, ok
-		}}
+		},
+		ACMETLS: func(host string) (*tls.Certificate, bool) {
+			return acme.TLSALPNCertificate(ctx, store, host)
+		},
+		ACMETLSProtocol: acme.ALPNProtocol}
 	if err := e.Start(ctx); err != nil {
 		return fmt.Errorf("load the edge: %w", err)
 	}

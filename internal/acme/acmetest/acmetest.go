@@ -76,11 +76,17 @@ func FreePort(t testing.TB) int {
 // the root to trust for Pebble's HTTPS.
 func Pebble(t testing.TB, httpPort int, down *atomic.Bool) (directory, rootsFile string) {
 	t.Helper()
+	return PebbleTLS(t, httpPort, FreePort(t), down)
+}
+
+// PebbleTLS is Pebble validating TLS-ALPN-01 on tlsPort as well.
+func PebbleTLS(t testing.TB, httpPort, tlsPort int, down *atomic.Bool) (directory, rootsFile string) {
+	t.Helper()
 	os.Setenv("PEBBLE_VA_NOSLEEP", "1") // the validation authority answers at once
 	logger := log.New(io.Discard, "", 0)
 	store := db.NewMemoryStore()
 	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(logger, httpPort, FreePort(t), false, DNS(t), store)
+	validator := va.New(logger, httpPort, tlsPort, false, DNS(t), store)
 	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
 	handler := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
