@@ -131,7 +131,7 @@ func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) 
 		u.reg, err = c.Registration.Register(ctx, registration.RegisterOptions{TermsOfServiceAgreed: true})
 	}
 	if err != nil {
-		return nil, err
+		return nil, &accountError{err: err, eab: ca.EABKeyID != ""}
 	}
 	if i.accounts == nil {
 		i.accounts = map[string]*lego.Client{}
@@ -224,14 +224,34 @@ const (
 	CodeCAA         = 3
 	CodeRateLimited = 4
 	CodeUnreachable = 5
+	CodeAccount     = 6
 )
+
+// accountError is a failure to open the ACME account with a CA.
+type accountError struct {
+	err error
+	eab bool // the account was to be bound with EAB credentials
+}
+
+func (e *accountError) Error() string { return "open an ACME account: " + e.err.Error() }
+func (e *accountError) Unwrap() error { return e.err }
 
 // classify turns a lego failure into an IssueError a user can act on.
 func classify(err error) error {
 	text := err.Error()
 	var ne net.Error
 	var pd *acme.ProblemDetails
+	var ae *accountError
 	switch {
+	case errors.As(err, &ae) && errors.As(err, &pd) && !serverError.MatchString(text):
+		hint := ""
+		if strings.Contains(pd.Type, "externalAccountRequired") {
+			hint = ": it requires external account binding, so give esacert its EAB key id and HMAC key (ESACERT_ACME_EAB)"
+		} else if ae.eab {
+			hint = ": check the EAB key id and HMAC key given in ESACERT_ACME_EAB"
+		}
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeAccount,
+			Message: "the certificate authority refused to open an ACME account" + hint + " (" + shorten(pd.Detail) + ")"}
 	case strings.Contains(text, "urn:ietf:params:acme:error:caa"):
 		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeCAA,
 			Message: "the domain's CAA records do not allow this certificate authority to issue for it"}

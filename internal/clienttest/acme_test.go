@@ -1,6 +1,8 @@
 package clienttest
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -177,5 +179,46 @@ func TestFreeCertificateTLSALPN(t *testing.T) {
 	}
 	if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.alpn-e2e.com") != "" }); !ok {
 		t.Error("the edge does not serve the issued certificate")
+	}
+}
+
+// TestFreeCertificateEAB runs against a CA that requires external account
+// binding: without credentials the application fails and says what to
+// give; with them (ESACERT_ACME_EAB) the certificate is issued.
+func TestFreeCertificateEAB(t *testing.T) {
+	httpPort := acmetest.FreePort(t)
+	var down atomic.Bool
+	const kid, hmacKey = "esacert-test-kid", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+	dir, roots := acmetest.PebbleEAB(t, httpPort, acmetest.FreePort(t), &down, map[string]string{kid: hmacKey})
+	apply := func(eab string) map[string]any {
+		t.Helper()
+		n := startNodeWith(t, func(cfg *config.Config) {
+			cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", itoa(httpPort))
+			cfg.ACMECAs, cfg.ACMECARoots, cfg.ACMEEAB = "pebble="+dir, roots, eab
+			cfg.RenewPoll, cfg.RetryBase = "200ms", "1h"
+		})
+		defer n.node.Shutdown(context.Background())
+		c := teaKind(false).make(t, n.addr, n.key, false)
+		siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "eab-e2e.com"})["SiteId"])
+		id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.eab-e2e.com", "Type": "pebble"}), "Result.0.Id"))
+		var got map[string]any
+		if took, ok := within(20*time.Second, func() bool {
+			got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+			return str(dig(got, "Result.Status")) != "Applying"
+		}); !ok {
+			t.Fatalf("still applying after %v: %v", took, got)
+		}
+		return got
+	}
+	got := apply("")
+	if str(dig(got, "Result.Status")) != "ApplyFailed" || !strings.Contains(str(dig(got, "Result.ApplyMessage")), "ESACERT_ACME_EAB") {
+		t.Errorf("without EAB credentials: %v", dig(got, "Result"))
+	}
+	got = apply("pebble=" + kid + ":" + hmacKey)
+	if str(dig(got, "Result.Status")) != "OK" {
+		t.Errorf("with EAB credentials: %v", dig(got, "Result"))
+	}
+	if strings.Contains(fmt.Sprint(got), hmacKey) {
+		t.Error("the HMAC key shows in a response")
 	}
 }

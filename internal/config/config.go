@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -93,6 +94,11 @@ type Config struct {
 	// MasterKey, from the environment only (ESACERT_MASTER_KEY), is the
 	// master key itself, in base64 or hex; it wins over MasterKeyFile.
 	MasterKey string `json:"-"`
+	// ACMEEAB, from the environment only (ESACERT_ACME_EAB), holds the
+	// external account binding of CAs that need one:
+	// NAME=KEY_ID:HMAC_KEY[,NAME=KEY_ID:HMAC_KEY…], the HMAC key in the
+	// base64url form CAs hand out.
+	ACMEEAB string `json:"-"`
 }
 
 // PlanLimit is one tier's limits in the configuration file; 0 means no limit.
@@ -217,6 +223,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	c.AccessKeyID = getenv("ESACERT_ACCESS_KEY_ID")
 	c.AccessKeySecret = getenv("ESACERT_ACCESS_KEY_SECRET")
 	c.MasterKey = getenv("ESACERT_MASTER_KEY")
+	c.ACMEEAB = getenv("ESACERT_ACME_EAB")
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "esacert.db")
 	}
@@ -301,6 +308,9 @@ func (c *Config) Validate() error {
 	if _, err := c.ACMEDirectories(); err != nil {
 		bad("--acme-ca: %v", err)
 	}
+	if _, err := c.ACMEBindings(); err != nil {
+		bad("ESACERT_ACME_EAB: %v", err)
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format must be json or text")
 	}
@@ -333,6 +343,37 @@ func (c *Config) ACMEDirectories() (map[string]string, error) {
 		dirs[name] = url
 	}
 	return dirs, nil
+}
+
+// EAB is the external account binding of one CA.
+type EAB struct{ KeyID, HMAC string }
+
+// ACMEBindings returns the EAB credentials by CA name. Errors never quote
+// the HMAC key.
+func (c *Config) ACMEBindings() (map[string]EAB, error) {
+	dirs, err := c.ACMEDirectories()
+	if err != nil {
+		dirs = nil // reported on its own
+	}
+	out := map[string]EAB{}
+	for i, pair := range strings.Split(c.ACMEEAB, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		name, cred, _ := strings.Cut(strings.TrimSpace(pair), "=")
+		kid, hmac, ok := strings.Cut(cred, ":")
+		if name == "" || kid == "" || hmac == "" || !ok {
+			return nil, fmt.Errorf("entry %d is not NAME=KEY_ID:HMAC_KEY", i+1)
+		}
+		if _, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(hmac, "=")); err != nil {
+			return nil, fmt.Errorf("the HMAC key of %q is not base64url", name)
+		}
+		if _, ok := dirs[name]; !ok && dirs != nil {
+			return nil, fmt.Errorf("%q names no configured CA (see --acme-ca)", name)
+		}
+		out[name] = EAB{KeyID: kid, HMAC: strings.TrimRight(hmac, "=")}
+	}
+	return out, nil
 }
 
 // Duration reads one of the duration settings, already validated.

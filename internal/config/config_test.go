@@ -38,6 +38,10 @@ func TestLoad(t *testing.T) {
 				c.APIAddr, c.DefaultPlan, c.LogLevel = ":3", "medium", "debug"
 				c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
 			}},
+		{"ok/acme", []string{"--acme-ca", "step=https://ca.example/acme/dir", "--acme-challenges", "http-01, tls-alpn-01"},
+			map[string]string{"ESACERT_ACME_EAB": "step=kid-1:c2VjcmV0LWhtYWM="}, func(c *Config) {
+				c.ACMECAs, c.ACMEChallenges, c.ACMEEAB = "step=https://ca.example/acme/dir", "http-01, tls-alpn-01", "step=kid-1:c2VjcmV0LWhtYWM="
+			}},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
 			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
@@ -78,6 +82,10 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/bad_plan_limits", []string{"--config", badLimits}, nil, []string{"gold", "negative"}},
 		{"fail/tls_pair", []string{"--api-tls-cert", "c.pem"}, nil, []string{"--api-tls-key"}},
 		{"fail/db_scheme", []string{"--db", "mysql://u:pw@h/db"}, nil, []string{"--db"}},
+		{"fail/acme_challenge", []string{"--acme-challenges", "dns-01"}, nil, []string{"--acme-challenges", "dns-01"}},
+		{"fail/eab_unknown_ca", nil, map[string]string{"ESACERT_ACME_EAB": "zerossl=kid:c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "zerossl"}},
+		{"fail/eab_shape", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "NAME=KEY_ID:HMAC_KEY"}},
+		{"fail/eab_not_base64", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=kid:pw@secret!"}, []string{"ESACERT_ACME_EAB", "base64url"}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
 	}
 	for _, tt := range tests {
@@ -91,7 +99,7 @@ func TestLoadErrors(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), ":pw@") {
+			if strings.Contains(err.Error(), ":pw@") || strings.Contains(err.Error(), "pw@secret") || strings.Contains(err.Error(), "c2VjcmV0") {
 				t.Errorf("error shows a DSN password: %v", err)
 			}
 		})

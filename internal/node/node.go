@@ -115,8 +115,12 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 			iss.Types = append(iss.Types, typ)
 		}
 	}
+	eabs, err := cfg.ACMEBindings()
+	if err != nil {
+		return err
+	}
 	for name, url := range dirs {
-		iss.CAs[name] = acme.CA{Directory: url}
+		iss.CAs[name] = acme.CA{Directory: url, EABKeyID: eabs[name].KeyID, EABHMAC: eabs[name].HMAC}
 	}
 	if cfg.ACMECARoots != "" {
 		pemRoots, err := os.ReadFile(cfg.ACMECARoots)

@@ -82,12 +82,24 @@ func Pebble(t testing.TB, httpPort int, down *atomic.Bool) (directory, rootsFile
 // PebbleTLS is Pebble validating TLS-ALPN-01 on tlsPort as well.
 func PebbleTLS(t testing.TB, httpPort, tlsPort int, down *atomic.Bool) (directory, rootsFile string) {
 	t.Helper()
+	return PebbleEAB(t, httpPort, tlsPort, down, nil)
+}
+
+// PebbleEAB is Pebble requiring external account binding with one of eab
+// (key id to base64url HMAC key) when eab is not empty.
+func PebbleEAB(t testing.TB, httpPort, tlsPort int, down *atomic.Bool, eab map[string]string) (directory, rootsFile string) {
+	t.Helper()
 	os.Setenv("PEBBLE_VA_NOSLEEP", "1") // the validation authority answers at once
 	logger := log.New(io.Discard, "", 0)
 	store := db.NewMemoryStore()
+	for kid, key := range eab {
+		if err := store.AddExternalAccountKeyByID(kid, key); err != nil {
+			t.Fatal(err)
+		}
+	}
 	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
 	validator := va.New(logger, httpPort, tlsPort, false, DNS(t), store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
+	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, len(eab) > 0, 1, 1)
 	handler := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
