@@ -18,12 +18,15 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-acme/lego/v5/acme"
 	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/challenge"
+	"github.com/go-acme/lego/v5/challenge/dns01"
 	"github.com/go-acme/lego/v5/challenge/tlsalpn01"
 	"github.com/go-acme/lego/v5/lego"
 	legolog "github.com/go-acme/lego/v5/log"
@@ -56,24 +59,26 @@ type Issuer struct {
 	Email      string              // contact of the ACME accounts; may be empty
 	HTTPClient *http.Client        // nil means lego's default
 	Challenges cert.ChallengeStore // where HTTP-01 answers go for the edge
-	// Types are the challenge types this issuer can answer: "http-01",
-	// "tls-alpn-01". nil means HTTP-01 alone: when several are offered the
-	// client picks one and does not fall back, so TLS-ALPN-01 is opt-in for
-	// edges that terminate port 443 themselves.
+	// Types are the challenge types this issuer answers for names that are
+	// not wildcards: "http-01", "tls-alpn-01", "dns-01" (with DNS). nil
+	// means HTTP-01 alone: when several are offered the client picks one
+	// and does not fall back, so the others are opt-in.
 	Types []string
+	// DNS answers DNS-01, which wildcard names always use; nil means
+	// wildcards cannot be issued.
+	DNS challenge.Provider
+	// DNSResolversOnly checks propagation through the recursive resolvers
+	// alone (see UseResolvers), not the zone's authoritative servers.
+	DNSResolversOnly bool
 
 	mu       sync.Mutex
-	accounts map[string]*lego.Client
+	accounts map[string]*account
 }
 
 var _ cert.Issuer = (*Issuer)(nil)
 
 // HasCA implements cert.Issuer.
 func (i *Issuer) HasCA(name string) bool { _, ok := i.CAs[name]; return ok }
-
-// CanWildcard implements cert.Issuer: wildcards need DNS-01, which this
-// issuer does not do yet.
-func (i *Issuer) CanWildcard() bool { return false }
 
 // user is an ACME account.
 type user struct {
@@ -86,8 +91,22 @@ func (u *user) GetEmail() string                       { return u.email }
 func (u *user) GetRegistration() *acme.ExtendedAccount { return u.reg }
 func (u *user) GetPrivateKey() crypto.Signer           { return u.key }
 
-// client returns the registered client of a CA, registering on first use.
-func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) {
+// account is one ACME account with a CA, and its clients: main answers
+// the configured types, dns (nil without a DNS provider) DNS-01 alone.
+type account struct{ main, dns *lego.Client }
+
+// CanWildcard implements cert.Issuer.
+func (i *Issuer) CanWildcard() bool { return i.DNS != nil }
+
+func (i *Issuer) dnsOptions() []dns01.ChallengeOption {
+	if i.DNSResolversOnly {
+		return []dns01.ChallengeOption{dns01.DisableAuthoritativeNssPropagationRequirement()}
+	}
+	return nil
+}
+
+// client returns the registered clients of a CA, registering on first use.
+func (i *Issuer) client(ctx context.Context, name string) (*account, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if c, ok := i.accounts[name]; ok {
@@ -117,6 +136,12 @@ func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) 
 			err = c.Challenge.SetHTTP01Provider(httpProvider{i.Challenges})
 		case "tls-alpn-01":
 			err = c.Challenge.SetTLSALPN01Provider(tlsProvider{i.Challenges})
+		case "dns-01":
+			if i.DNS == nil {
+				err = errors.New("dns-01 needs a DNS provider")
+			} else {
+				err = c.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...)
+			}
 		default:
 			err = fmt.Errorf("unknown challenge type %q", typ)
 		}
@@ -133,18 +158,31 @@ func (i *Issuer) client(ctx context.Context, name string) (*lego.Client, error) 
 	if err != nil {
 		return nil, &accountError{err: err, eab: ca.EABKeyID != ""}
 	}
-	if i.accounts == nil {
-		i.accounts = map[string]*lego.Client{}
+	acc := &account{main: c}
+	if i.DNS != nil {
+		if acc.dns, err = lego.NewClient(cfg); err != nil { // the same user, so the same account
+			return nil, err
+		}
+		if err := acc.dns.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...); err != nil {
+			return nil, err
+		}
 	}
-	i.accounts[name] = c
-	return c, nil
+	if i.accounts == nil {
+		i.accounts = map[string]*account{}
+	}
+	i.accounts[name] = acc
+	return acc, nil
 }
 
 // Issue implements cert.Issuer.
 func (i *Issuer) Issue(ctx context.Context, ca string, domains []string, key crypto.Signer) ([]byte, error) {
-	c, err := i.client(ctx, ca)
+	acc, err := i.client(ctx, ca)
 	if err != nil {
 		return nil, classify(err)
+	}
+	c := acc.main
+	if acc.dns != nil && slices.ContainsFunc(domains, func(d string) bool { return strings.HasPrefix(d, "*.") }) {
+		c = acc.dns
 	}
 	res, err := c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: domains, PrivateKey: key, Bundle: true})
 	if err != nil {
@@ -160,7 +198,7 @@ func (i *Issuer) SuggestedRenewal(ctx context.Context, ca string, leaf *x509.Cer
 	if err != nil {
 		return time.Time{}, false
 	}
-	info, err := c.Certificate.GetRenewalInfo(ctx, leaf)
+	info, err := c.main.Certificate.GetRenewalInfo(ctx, leaf)
 	if err != nil || info == nil || info.ExtendedRenewalInfo == nil {
 		return time.Time{}, false
 	}
@@ -260,13 +298,18 @@ func classify(err error) error {
 			Message: "the certificate authority's rate limit was reached; esacert will try again later"}
 	case strings.Contains(text, "urn:ietf:params:acme:error:connection"), strings.Contains(text, "urn:ietf:params:acme:error:dns"),
 		strings.Contains(text, "urn:ietf:params:acme:error:unauthorized"), strings.Contains(text, "urn:ietf:params:acme:error:incorrectResponse"):
-		reach := "plain HTTP (port 80) reaches it"
-		if strings.Contains(text, "tls-alpn-01") {
-			reach = "HTTPS (port 443) reaches it without a TLS-terminating proxy in front"
+		what := "make sure the name resolves to this edge and plain HTTP (port 80) reaches it"
+		switch {
+		case strings.Contains(text, "tls-alpn-01"):
+			what = "make sure the name resolves to this edge and HTTPS (port 443) reaches it without a TLS-terminating proxy in front"
+		case strings.Contains(text, "dns-01"):
+			what = "make sure the DNS provider serves the zone of the name, so the CA sees the TXT record at _acme-challenge.NAME"
 		}
 		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeValidation,
-			Message: "the certificate authority could not validate the domain: make sure the name resolves to this edge " +
-				"and " + reach + " (" + shorten(text) + ")"}
+			Message: "the certificate authority could not validate the domain: " + what + " (" + shorten(text) + ")"}
+	case strings.Contains(text, "propagation"), strings.Contains(text, "could not find zone"), strings.Contains(text, "could not find the start of authority"):
+		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeValidation,
+			Message: "the DNS-01 TXT record did not become visible: make sure the DNS provider serves the zone of the name (" + shorten(text) + ")"}
 	case errors.As(err, &pd):
 		return &cert.IssueError{Err: cert.ErrIssuance, Code: CodeOther, Message: "the certificate authority refused: " + pd.Detail}
 	case errors.As(err, &ne), strings.Contains(text, "connection refused"), strings.Contains(text, "no such host"),

@@ -147,7 +147,7 @@ func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, c
 			return nil, Site{}, ErrNameNotInSite
 		}
 		if strings.HasPrefix(d, "*.") && !s.Issuer.CanWildcard() {
-			return nil, Site{}, Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured")
+			return nil, Site{}, Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured (--acme-dns-provider)")
 		}
 		list = append(list, d)
 	}

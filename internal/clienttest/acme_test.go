@@ -158,8 +158,8 @@ func TestFreeCertificateTerraformAndQuota(t *testing.T) {
 // serves the issued certificate.
 func TestFreeCertificateTLSALPN(t *testing.T) {
 	httpsPort := acmetest.FreePort(t)
-	var down atomic.Bool
-	dir, roots := acmetest.PebbleTLS(t, acmetest.FreePort(t), httpsPort, &down)
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: acmetest.FreePort(t), TLSPort: httpsPort})
+	dir, roots := pebble.Directory, pebble.Roots
 	n := startNodeWith(t, func(cfg *config.Config) {
 		cfg.HTTPSAddr = net.JoinHostPort("127.0.0.1", itoa(httpsPort))
 		cfg.ACMECAs = "pebble=" + dir
@@ -187,9 +187,9 @@ func TestFreeCertificateTLSALPN(t *testing.T) {
 // give; with them (ESACERT_ACME_EAB) the certificate is issued.
 func TestFreeCertificateEAB(t *testing.T) {
 	httpPort := acmetest.FreePort(t)
-	var down atomic.Bool
 	const kid, hmacKey = "esacert-test-kid", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
-	dir, roots := acmetest.PebbleEAB(t, httpPort, acmetest.FreePort(t), &down, map[string]string{kid: hmacKey})
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, EAB: map[string]string{kid: hmacKey}})
+	dir, roots := pebble.Directory, pebble.Roots
 	apply := func(eab string) map[string]any {
 		t.Helper()
 		n := startNodeWith(t, func(cfg *config.Config) {
@@ -220,5 +220,41 @@ func TestFreeCertificateEAB(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(got), hmacKey) {
 		t.Error("the HMAC key shows in a response")
+	}
+}
+
+// TestFreeCertificateDNS01 issues a wildcard over DNS-01 through lego's
+// httpreq provider (--acme-dns-provider httpreq), whose endpoint publishes
+// TXT records in the DNS that Pebble validates against; esacert checks
+// propagation through that DNS (--acme-dns-resolvers). No HTTP-01 or
+// TLS-ALPN-01 listener is reachable, so only DNS-01 can succeed. The
+// edge then serves the wildcard for a name under the site.
+func TestFreeCertificateDNS01(t *testing.T) {
+	zone := &acmetest.Zone{}
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: acmetest.FreePort(t), Zone: zone})
+	t.Setenv("HTTPREQ_ENDPOINT", zone.HTTPReq(t))
+	t.Setenv("HTTPREQ_POLLING_INTERVAL", "1")
+	t.Setenv("HTTPREQ_PROPAGATION_TIMEOUT", "20")
+	n := startNodeWith(t, func(cfg *config.Config) {
+		cfg.ACMECAs, cfg.ACMECARoots = "pebble="+pebble.Directory, pebble.Roots
+		cfg.ACMEDNSProvider, cfg.ACMEDNSResolvers = "httpreq", pebble.DNS
+		cfg.RenewPoll, cfg.RetryBase = "200ms", "1h"
+	})
+	c := teaKind(false).make(t, n.addr, n.key, false)
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "dns-e2e.com"})["SiteId"])
+	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "*.dns-e2e.com", "Type": "pebble"}), "Result.0.Id"))
+	var got map[string]any
+	if took, ok := within(30*time.Second, func() bool {
+		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+		return str(dig(got, "Result.Status")) != "Applying"
+	}); !ok {
+		t.Fatalf("still applying after %v: %v", took, got)
+	}
+	checkFields(t, "GetCertificate (wildcard)", got, map[string]string{"Result.Status": "OK", "Result.SAN": "*.dns-e2e.com"})
+	if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "shop.dns-e2e.com") != "" }); !ok {
+		t.Error("the edge does not serve the wildcard")
+	}
+	if v := zone.TXT("_acme-challenge.dns-e2e.com."); len(v) != 0 {
+		t.Errorf("the TXT record was not cleaned up: %v", v)
 	}
 }

@@ -69,6 +69,13 @@ type Config struct {
 	// ACMEChallenges are the challenge types answered: http-01 and
 	// tls-alpn-01, comma-separated. Default http-01.
 	ACMEChallenges string `json:"acme_challenges"`
+	// ACMEDNSProvider names the DNS-01 provider (lego's name, settings in
+	// lego's environment variables); it makes wildcards possible.
+	ACMEDNSProvider string `json:"acme_dns_provider"`
+	// ACMEDNSResolvers are the resolvers (host:port, comma-separated) DNS-01
+	// checks propagation through instead of the system's and the zone's
+	// authoritative servers.
+	ACMEDNSResolvers string `json:"acme_dns_resolvers"`
 	// ACMEEmail is the contact of the ACME accounts. Default none.
 	ACMEEmail string `json:"acme_email"`
 	// ACMEStaging points lets_encrypt at Let's Encrypt's staging CA.
@@ -141,7 +148,9 @@ var options = []option{
 	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
 	{flag: "acme-ca", env: "ESACERT_ACME_CA", usage: "extra ACME CAs: NAME=DIRECTORY_URL, comma-separated (lets_encrypt is built in)", str: func(c *Config) *string { return &c.ACMECAs }},
 	{flag: "acme-ca-roots", env: "ESACERT_ACME_CA_ROOTS", usage: "PEM roots to trust for the ACME CAs' HTTPS (private CAs)", str: func(c *Config) *string { return &c.ACMECARoots }},
-	{flag: "acme-challenges", env: "ESACERT_ACME_CHALLENGES", usage: "challenge types answered: http-01, tls-alpn-01, comma-separated (default http-01)", str: func(c *Config) *string { return &c.ACMEChallenges }},
+	{flag: "acme-challenges", env: "ESACERT_ACME_CHALLENGES", usage: "challenge types answered for names that are not wildcards: http-01, tls-alpn-01, dns-01, comma-separated (default http-01)", str: func(c *Config) *string { return &c.ACMEChallenges }},
+	{flag: "acme-dns-provider", env: "ESACERT_ACME_DNS_PROVIDER", usage: "DNS-01 provider (lego's name, e.g. cloudflare, route53, httpreq, exec; credentials in lego's environment variables): enables wildcards", str: func(c *Config) *string { return &c.ACMEDNSProvider }},
+	{flag: "acme-dns-resolvers", env: "ESACERT_ACME_DNS_RESOLVERS", usage: "resolvers (host:port, comma-separated) that DNS-01 checks propagation through", str: func(c *Config) *string { return &c.ACMEDNSResolvers }},
 	{flag: "acme-email", env: "ESACERT_ACME_EMAIL", usage: "contact e-mail of the ACME accounts", str: func(c *Config) *string { return &c.ACMEEmail }},
 	{flag: "acme-staging", env: "ESACERT_ACME_STAGING", usage: "lets_encrypt uses Let's Encrypt's staging CA", boolean: func(c *Config) *bool { return &c.ACMEStaging }},
 	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
@@ -296,8 +305,21 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, typ := range strings.Split(c.ACMEChallenges, ",") {
-		if t := strings.TrimSpace(typ); t != "" && t != "http-01" && t != "tls-alpn-01" {
-			bad("--acme-challenges: %q is not http-01 or tls-alpn-01", t)
+		switch t := strings.TrimSpace(typ); t {
+		case "", "http-01", "tls-alpn-01":
+		case "dns-01":
+			if c.ACMEDNSProvider == "" {
+				bad("--acme-challenges: dns-01 needs --acme-dns-provider")
+			}
+		default:
+			bad("--acme-challenges: %q is not http-01, tls-alpn-01 or dns-01", t)
+		}
+	}
+	for _, r := range strings.Split(c.ACMEDNSResolvers, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			if _, _, err := net.SplitHostPort(r); err != nil {
+				bad("--acme-dns-resolvers: %q is not host:port", r)
+			}
 		}
 	}
 	switch c.FreeCertKeyType {

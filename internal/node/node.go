@@ -115,6 +115,21 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 			iss.Types = append(iss.Types, typ)
 		}
 	}
+	if cfg.ACMEDNSProvider != "" {
+		if iss.DNS, err = acme.NewDNSProvider(cfg.ACMEDNSProvider); err != nil {
+			return fmt.Errorf("--acme-dns-provider: %w", err)
+		}
+	}
+	var resolvers []string
+	for _, r := range strings.Split(cfg.ACMEDNSResolvers, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			resolvers = append(resolvers, r)
+		}
+	}
+	if len(resolvers) > 0 {
+		acme.UseResolvers(resolvers)
+		iss.DNSResolversOnly = true
+	}
 	eabs, err := cfg.ACMEBindings()
 	if err != nil {
 		return err

@@ -312,3 +312,27 @@ func TestEdgeFollowsAnotherProcess(t *testing.T) {
 		t.Fatalf("the edge stopped serving when its database went away: %v", err)
 	}
 }
+
+// TestDNSProviderRefusedAtStart: an unknown DNS provider, or a known one
+// without its credentials, stops the start with a message naming the
+// setting, before anything listens.
+func TestDNSProviderRefusedAtStart(t *testing.T) {
+	t.Setenv("CLOUDFLARE_DNS_API_TOKEN", "")
+	t.Setenv("CLOUDFLARE_EMAIL", "")
+	t.Setenv("CLOUDFLARE_API_KEY", "")
+	t.Setenv("CF_DNS_API_TOKEN", "")
+	t.Setenv("CF_API_EMAIL", "")
+	t.Setenv("CF_API_KEY", "")
+	for provider, want := range map[string]string{"nosuchdns": "nosuchdns", "cloudflare": "cloudflare"} {
+		cfg := testConfig(t)
+		cfg.ACMEDNSProvider = provider
+		n, err := Start(t.Context(), cfg, quiet)
+		if err == nil {
+			n.Shutdown(context.Background())
+			t.Fatalf("%s: the node started", provider)
+		}
+		if !strings.Contains(err.Error(), "--acme-dns-provider") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", provider, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package acmetest
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log"
@@ -12,7 +13,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -23,10 +26,74 @@ import (
 	"github.com/miekg/dns"
 )
 
-// DNS starts a DNS server that answers A queries, over UDP and TCP: 127.0.0.2 for names
-// starting with "elsewhere." (nothing listens there), 127.0.0.1 for every
-// other name, so Pebble's validation authority reaches the edge under test.
-func DNS(t testing.TB) string {
+// Zone holds the TXT records the test DNS server answers, as a DNS-01
+// provider would publish them.
+type Zone struct {
+	mu  sync.Mutex
+	txt map[string][]string // by lower-case FQDN with the final dot
+}
+
+// SetTXT adds a TXT value at fqdn.
+func (z *Zone) SetTXT(fqdn, value string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.txt == nil {
+		z.txt = map[string][]string{}
+	}
+	k := dns.Fqdn(strings.ToLower(fqdn))
+	z.txt[k] = append(z.txt[k], value)
+}
+
+// DeleteTXT removes a TXT value at fqdn.
+func (z *Zone) DeleteTXT(fqdn, value string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	k := dns.Fqdn(strings.ToLower(fqdn))
+	z.txt[k] = slices.DeleteFunc(z.txt[k], func(v string) bool { return v == value })
+}
+
+// TXT returns the TXT values at fqdn.
+func (z *Zone) TXT(fqdn string) []string { return z.lookup(dns.Fqdn(fqdn)) }
+
+func (z *Zone) lookup(fqdn string) []string {
+	if z == nil {
+		return nil
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return slices.Clone(z.txt[strings.ToLower(fqdn)])
+}
+
+// HTTPReq serves lego's httpreq DNS provider protocol (POST /present and
+// /cleanup with {"fqdn", "value"}) onto the zone, and returns its URL: set
+// HTTPREQ_ENDPOINT to it.
+func (z *Zone) HTTPReq(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ FQDN, Value string }
+		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&m) != nil || m.FQDN == "" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		switch r.URL.Path {
+		case "/present":
+			z.SetTXT(m.FQDN, m.Value)
+		case "/cleanup":
+			z.DeleteTXT(m.FQDN, m.Value)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// DNS starts a DNS server over UDP and TCP and returns its address. It
+// answers A queries with 127.0.0.2 for names starting with "elsewhere."
+// (nothing listens there) and 127.0.0.1 for every other name, so Pebble's
+// validation authority reaches the edge under test; TXT queries from zone;
+// and SOA queries for every two-label name, the apex of its zone.
+func DNS(t testing.TB, zone *Zone) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,14 +107,24 @@ func DNS(t testing.TB) string {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		for _, qq := range q.Question {
-			if qq.Qtype != dns.TypeA {
-				continue
+			hdr := dns.RR_Header{Name: qq.Name, Rrtype: qq.Qtype, Class: dns.ClassINET, Ttl: 1}
+			switch qq.Qtype {
+			case dns.TypeA:
+				ip := net.ParseIP("127.0.0.1")
+				if strings.HasPrefix(qq.Name, "elsewhere.") {
+					ip = net.ParseIP("127.0.0.2")
+				}
+				m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: ip})
+			case dns.TypeTXT:
+				for _, v := range zone.lookup(qq.Name) {
+					m.Answer = append(m.Answer, &dns.TXT{Hdr: hdr, Txt: []string{v}})
+				}
+			case dns.TypeSOA:
+				if dns.CountLabel(qq.Name) == 2 {
+					m.Answer = append(m.Answer, &dns.SOA{Hdr: hdr, Ns: "ns." + qq.Name, Mbox: "hostmaster." + qq.Name,
+						Serial: 1, Refresh: 60, Retry: 60, Expire: 60, Minttl: 1})
+				}
 			}
-			ip := net.ParseIP("127.0.0.1")
-			if strings.HasPrefix(qq.Name, "elsewhere.") {
-				ip = net.ParseIP("127.0.0.2")
-			}
-			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 1}, A: ip})
 		}
 		w.WriteMsg(m)
 	})
@@ -70,37 +147,46 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// Pebble runs Pebble in this process, validating HTTP-01 on httpPort of
-// whatever the test DNS answers. down, while true, makes the CA unreachable
-// (its directory answers 503). It returns the directory URL and a file with
-// the root to trust for Pebble's HTTPS.
-func Pebble(t testing.TB, httpPort int, down *atomic.Bool) (directory, rootsFile string) {
-	t.Helper()
-	return PebbleTLS(t, httpPort, FreePort(t), down)
+// Options shape the in-process CA.
+type Options struct {
+	HTTPPort int               // where HTTP-01 is validated
+	TLSPort  int               // where TLS-ALPN-01 is validated; 0 means nowhere useful
+	Down     *atomic.Bool      // while true the CA is unreachable (503); may be nil
+	EAB      map[string]string // when set, accounts must be bound with one of these (key id to base64url HMAC key)
+	Zone     *Zone             // the TXT records DNS-01 is validated against; may be nil
 }
 
-// PebbleTLS is Pebble validating TLS-ALPN-01 on tlsPort as well.
-func PebbleTLS(t testing.TB, httpPort, tlsPort int, down *atomic.Bool) (directory, rootsFile string) {
-	t.Helper()
-	return PebbleEAB(t, httpPort, tlsPort, down, nil)
+// CA is a running in-process CA.
+type CA struct {
+	Directory string // the ACME directory URL
+	Roots     string // a PEM file with the root to trust for the CA's HTTPS
+	DNS       string // host:port of the DNS server its validation authority uses
 }
 
-// PebbleEAB is Pebble requiring external account binding with one of eab
-// (key id to base64url HMAC key) when eab is not empty.
-func PebbleEAB(t testing.TB, httpPort, tlsPort int, down *atomic.Bool, eab map[string]string) (directory, rootsFile string) {
+// Start runs Pebble in this process, its validation authority resolving
+// every name through DNS.
+func Start(t testing.TB, o Options) CA {
 	t.Helper()
 	os.Setenv("PEBBLE_VA_NOSLEEP", "1") // the validation authority answers at once
+	if o.TLSPort == 0 {
+		o.TLSPort = FreePort(t)
+	}
+	if o.Down == nil {
+		o.Down = new(atomic.Bool)
+	}
 	logger := log.New(io.Discard, "", 0)
 	store := db.NewMemoryStore()
-	for kid, key := range eab {
+	for kid, key := range o.EAB {
 		if err := store.AddExternalAccountKeyByID(kid, key); err != nil {
 			t.Fatal(err)
 		}
 	}
+	dnsAddr := DNS(t, o.Zone)
 	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(logger, httpPort, tlsPort, false, DNS(t), store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, len(eab) > 0, 1, 1)
+	validator := va.New(logger, o.HTTPPort, o.TLSPort, false, dnsAddr, store)
+	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, len(o.EAB) > 0, 1, 1)
 	handler := front.Handler()
+	down := o.Down
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
@@ -113,5 +199,13 @@ func PebbleEAB(t testing.TB, httpPort, tlsPort int, down *atomic.Bool, eab map[s
 	if err := os.WriteFile(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return srv.URL + wfe.DirectoryPath, roots
+	return CA{Directory: srv.URL + wfe.DirectoryPath, Roots: roots, DNS: dnsAddr}
+}
+
+// Pebble is Start validating HTTP-01 on httpPort; down, while true, makes
+// the CA unreachable.
+func Pebble(t testing.TB, httpPort int, down *atomic.Bool) (directory, rootsFile string) {
+	t.Helper()
+	c := Start(t, Options{HTTPPort: httpPort, Down: down})
+	return c.Directory, c.Roots
 }
