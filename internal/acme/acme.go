@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,7 @@ type Issuer struct {
 	Email      string              // contact of the ACME accounts; may be empty
 	HTTPClient *http.Client        // nil means lego's default
 	Challenges cert.ChallengeStore // where HTTP-01 answers go for the edge
+	Accounts   AccountKeys         // where account keys are kept; nil: for this process only
 	// Types are the challenge types this issuer answers for names that are
 	// not wildcards: "http-01", "tls-alpn-01", "dns-01" (with DNS). nil
 	// means HTTP-01 alone: when several are offered the client picks one
@@ -105,7 +107,15 @@ func (i *Issuer) dnsOptions() []dns01.ChallengeOption {
 	return nil
 }
 
-// client returns the registered clients of a CA, registering on first use.
+// AccountKeys keeps ACME account keys across restarts and nodes
+// (cert.AccountKeys, sealed in the database).
+type AccountKeys interface {
+	Load(ctx context.Context, directory string) (keyPEM []byte, ok bool, err error)
+	Save(ctx context.Context, directory string, keyPEM []byte) error
+}
+
+// client returns the registered clients of a CA: the account kept in
+// Accounts when the CA still knows it, else a new one, registered and kept.
 func (i *Issuer) client(ctx context.Context, name string) (*account, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -116,11 +126,89 @@ func (i *Issuer) client(ctx context.Context, name string) (*account, error) {
 	if !ok {
 		return nil, fmt.Errorf("no CA named %q", name)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	u, acc, err := i.keptAccount(ctx, ca)
 	if err != nil {
 		return nil, err
 	}
+	if acc == nil {
+		if u, acc, err = i.newAccount(ctx, ca); err != nil {
+			return nil, err
+		}
+		if i.Accounts != nil {
+			if err := i.Accounts.Save(ctx, ca.Directory, encodeKey(u.key)); err != nil {
+				// The account works; the next start opens another one.
+				legolog.Default().Warn("could not keep the ACME account key", "ca", name, "error", err)
+			}
+		}
+	}
+	if err := i.addDNS(u, ca, acc); err != nil {
+		return nil, err
+	}
+	if i.accounts == nil {
+		i.accounts = map[string]*account{}
+	}
+	i.accounts[name] = acc
+	return acc, nil
+}
+
+// keptAccount returns the account kept for ca, or nil when there is none or
+// the CA no longer knows it.
+func (i *Issuer) keptAccount(ctx context.Context, ca CA) (*user, *account, error) {
+	if i.Accounts == nil {
+		return nil, nil, nil
+	}
+	keyPEM, ok, err := i.Accounts.Load(ctx, ca.Directory)
+	if err != nil {
+		legolog.Default().Warn("could not read the kept ACME account key; opening a new account", "directory", ca.Directory, "error", err)
+		return nil, nil, nil
+	}
+	if !ok {
+		return nil, nil, nil
+	}
+	key, err := decodeKey(keyPEM)
+	if err != nil {
+		return nil, nil, nil
+	}
 	u := &user{email: i.Email, key: key}
+	acc, err := i.clients(u, ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.reg, err = acc.main.Registration.ResolveAccountByKey(ctx); err != nil {
+		var pd *acme.ProblemDetails
+		if errors.As(err, &pd) && strings.Contains(pd.Type, "accountDoesNotExist") {
+			return nil, nil, nil
+		}
+		return nil, nil, &accountError{err: err, eab: ca.EABKeyID != ""}
+	}
+	return u, acc, nil
+}
+
+// newAccount registers a new account with ca.
+func (i *Issuer) newAccount(ctx context.Context, ca CA) (*user, *account, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &user{email: i.Email, key: key}
+	acc, err := i.clients(u, ca)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ca.EABKeyID != "" {
+		u.reg, err = acc.main.Registration.RegisterWithExternalAccountBinding(ctx, registration.RegisterEABOptions{
+			TermsOfServiceAgreed: true, Kid: ca.EABKeyID, HmacEncoded: ca.EABHMAC})
+	} else {
+		u.reg, err = acc.main.Registration.Register(ctx, registration.RegisterOptions{TermsOfServiceAgreed: true})
+	}
+	if err != nil {
+		return nil, nil, &accountError{err: err, eab: ca.EABKeyID != ""}
+	}
+	return u, acc, nil
+}
+
+// clients makes the lego clients of user u with ca.
+func (i *Issuer) clients(u *user, ca CA) (*account, error) {
 	cfg := lego.NewConfig(u)
 	cfg.CADirURL = ca.Directory
 	if i.HTTPClient != nil {
@@ -149,29 +237,49 @@ func (i *Issuer) client(ctx context.Context, name string) (*account, error) {
 			return nil, err
 		}
 	}
-	if ca.EABKeyID != "" {
-		u.reg, err = c.Registration.RegisterWithExternalAccountBinding(ctx, registration.RegisterEABOptions{
-			TermsOfServiceAgreed: true, Kid: ca.EABKeyID, HmacEncoded: ca.EABHMAC})
-	} else {
-		u.reg, err = c.Registration.Register(ctx, registration.RegisterOptions{TermsOfServiceAgreed: true})
+	return &account{main: c}, nil
+}
+
+// addDNS gives acc its DNS-01 client, once u is registered: lego takes the
+// account URL (the JWS kid) from the user when a client is made.
+func (i *Issuer) addDNS(u *user, ca CA, acc *account) error {
+	if i.DNS == nil {
+		return nil
 	}
+	cfg := lego.NewConfig(u)
+	cfg.CADirURL = ca.Directory
+	if i.HTTPClient != nil {
+		cfg.HTTPClient = i.HTTPClient
+	}
+	c, err := lego.NewClient(cfg)
 	if err != nil {
-		return nil, &accountError{err: err, eab: ca.EABKeyID != ""}
+		return err
 	}
-	acc := &account{main: c}
-	if i.DNS != nil {
-		if acc.dns, err = lego.NewClient(cfg); err != nil { // the same user, so the same account
-			return nil, err
-		}
-		if err := acc.dns.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...); err != nil {
-			return nil, err
-		}
+	if err := c.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...); err != nil {
+		return err
 	}
-	if i.accounts == nil {
-		i.accounts = map[string]*account{}
+	acc.dns = c
+	return nil
+}
+
+func encodeKey(k crypto.Signer) []byte {
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil
 	}
-	i.accounts[name] = acc
-	return acc, nil
+	der, err := x509.MarshalECPrivateKey(ek)
+	if err != nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+}
+
+func decodeKey(keyPEM []byte) (*ecdsa.PrivateKey, error) {
+	b, _ := pem.Decode(keyPEM)
+	if b == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return x509.ParseECPrivateKey(b.Bytes)
 }
 
 // Issue implements cert.Issuer.

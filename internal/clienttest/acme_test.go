@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -250,11 +251,51 @@ func TestFreeCertificateDNS01(t *testing.T) {
 	}); !ok {
 		t.Fatalf("still applying after %v: %v", took, got)
 	}
-	checkFields(t, "GetCertificate (wildcard)", got, map[string]string{"Result.Status": "OK", "Result.SAN": "*.dns-e2e.com"})
+	if str(dig(got, "Result.Status")) != "OK" {
+		t.Fatalf("the wildcard was not issued: %v", dig(got, "Result"))
+	}
+	checkFields(t, "GetCertificate (wildcard)", got, map[string]string{"Result.SAN": "*.dns-e2e.com"})
 	if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "shop.dns-e2e.com") != "" }); !ok {
 		t.Error("the edge does not serve the wildcard")
 	}
 	if v := zone.TXT("_acme-challenge.dns-e2e.com."); len(v) != 0 {
 		t.Errorf("the TXT record was not cleaned up: %v", v)
+	}
+}
+
+// TestACMEAccountKept: the ACME account key is kept (sealed) in the
+// database, so a restarted node issues under the same account instead of
+// opening a new one each start (CAs limit new accounts per address).
+func TestACMEAccountKept(t *testing.T) {
+	httpPort := acmetest.FreePort(t)
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort})
+	data := t.TempDir()
+	siteID := ""
+	issue := func(domain string) {
+		t.Helper()
+		n := startNodeWith(t, func(cfg *config.Config) {
+			cfg.DataDir, cfg.DB = data, "sqlite:"+filepath.Join(data, "esacert.db")
+			cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", itoa(httpPort))
+			cfg.ACMECAs, cfg.ACMECARoots = "pebble="+pebble.Directory, pebble.Roots
+			cfg.RenewPoll, cfg.RetryBase = "200ms", "1h"
+		})
+		defer n.node.Shutdown(context.Background())
+		c := teaKind(false).make(t, n.addr, n.key, false)
+		if siteID == "" {
+			siteID = str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "kept-e2e.com"})["SiteId"])
+		}
+		id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": domain, "Type": "pebble"}), "Result.0.Id"))
+		var got map[string]any
+		if took, ok := within(20*time.Second, func() bool {
+			got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+			return str(dig(got, "Result.Status")) == "OK"
+		}); !ok {
+			t.Fatalf("%s not issued after %v: %v", domain, took, got)
+		}
+	}
+	issue("a.kept-e2e.com")
+	issue("b.kept-e2e.com")
+	if got := pebble.AccountsCreated(); got != 1 {
+		t.Errorf("the CA saw %d new accounts over two starts, want 1", got)
 	}
 }

@@ -109,7 +109,8 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 	if err != nil {
 		return err
 	}
-	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store}
+	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store,
+		Accounts: cert.AccountKeys{Store: store, Sealer: svc.Sealer}}
 	for _, typ := range strings.Split(cfg.ACMEChallenges, ",") {
 		if typ = strings.TrimSpace(typ); typ != "" {
 			iss.Types = append(iss.Types, typ)

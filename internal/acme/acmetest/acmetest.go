@@ -161,7 +161,19 @@ type CA struct {
 	Directory string // the ACME directory URL
 	Roots     string // a PEM file with the root to trust for the CA's HTTPS
 	DNS       string // host:port of the DNS server its validation authority uses
+
+	created *atomic.Int64
 }
+
+// AccountsCreated is how many ACME accounts were created so far.
+func (c CA) AccountsCreated() int { return int(c.created.Load()) }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
 
 // Start runs Pebble in this process, its validation authority resolving
 // every name through DNS.
@@ -186,20 +198,24 @@ func Start(t testing.TB, o Options) CA {
 	validator := va.New(logger, o.HTTPPort, o.TLSPort, false, dnsAddr, store)
 	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, len(o.EAB) > 0, 1, 1)
 	handler := front.Handler()
-	down := o.Down
+	down, created := o.Down, new(atomic.Int64)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
 		}
-		handler.ServeHTTP(w, r)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		handler.ServeHTTP(rec, r)
+		if r.URL.Path == "/sign-me-up" && rec.status == http.StatusCreated {
+			created.Add(1) // Pebble answers 201 for a new account, 200 for a known key
+		}
 	}))
 	t.Cleanup(srv.Close)
 	roots := filepath.Join(t.TempDir(), "pebble-roots.pem")
 	if err := os.WriteFile(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return CA{Directory: srv.URL + wfe.DirectoryPath, Roots: roots, DNS: dnsAddr}
+	return CA{Directory: srv.URL + wfe.DirectoryPath, Roots: roots, DNS: dnsAddr, created: created}
 }
 
 // Pebble is Start validating HTTP-01 on httpPort; down, while true, makes

@@ -183,3 +183,32 @@ func (s *Store) ChallengesFor(ctx context.Context, host string, now time.Time) (
 	}
 	return out, rows.Err()
 }
+
+// ACMEAccount implements cert.AccountStore.
+func (s *Store) ACMEAccount(ctx context.Context, id string) ([]byte, bool, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT sealed_key FROM acme_accounts WHERE id = ?`), id).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read ACME account %s: %w", id, err)
+	}
+	return sealed, true, nil
+}
+
+// PutACMEAccount implements cert.AccountStore: it replaces the account's
+// key, checking in the transaction that the master key was not rotated.
+func (s *Store) PutACMEAccount(ctx context.Context, id string, sealed []byte, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkMasterKey(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO acme_accounts (id, sealed_key, created_us) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET sealed_key = excluded.sealed_key, created_us = excluded.created_us`), id, sealed, micros(now))
+		if err != nil {
+			return fmt.Errorf("store ACME account %s: %w", id, err)
+		}
+		return nil
+	})
+}

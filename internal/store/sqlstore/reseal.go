@@ -19,6 +19,7 @@ var sealedTables = []struct {
 	{"certificate", "certificates", false},
 	{"repository", "repo_certs", true},
 	{"record", "record_secrets", true},
+	{"acme-account", "acme_accounts", false},
 }
 
 const masterKeyFact = "master_key_id"

@@ -22,6 +22,7 @@ type Store interface {
 	cert.SiteStore
 	cert.CertStore
 	cert.RepoStore
+	cert.AccountStore
 }
 
 // Run runs the suite. newStore returns an empty store for one subtest; it
@@ -38,6 +39,29 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("instance_with_site", func(t *testing.T) { testInstanceWithSite(t, newStore(t)) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
+	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
+}
+
+// testACMEAccounts keeps one sealed key per directory; a later put
+// replaces it.
+func testACMEAccounts(t *testing.T, s cert.AccountStore) {
+	ctx := t.Context()
+	const dir = "https://ca.example/acme/directory"
+	if _, ok, err := s.ACMEAccount(ctx, dir); ok || err != nil {
+		t.Fatalf("ACMEAccount of an empty store = %v, %v", ok, err)
+	}
+	for _, v := range []string{"sealed-1", "sealed-2"} {
+		if err := s.PutACMEAccount(ctx, dir, []byte(v), now); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.ACMEAccount(ctx, dir)
+		if err != nil || !ok || string(got) != v {
+			t.Fatalf("ACMEAccount = %q, %v, %v; want %q", got, ok, err, v)
+		}
+	}
+	if _, ok, _ := s.ACMEAccount(ctx, dir+"-other"); ok {
+		t.Error("another directory sees the account")
+	}
 }
 
 // testInstanceWithSite buys an instance together with a site: both or neither.
