@@ -60,7 +60,21 @@ type Certificate struct {
 	Updated   time.Time
 	// Free is the issuance state of a free (ACME) certificate.
 	Free FreeState
+	// Twin is the RSA twin of a free ECDSA certificate, for clients that
+	// cannot use ECDSA; nil when there is none (or, written, keep the one
+	// stored).
+	Twin *Twin
 }
+
+// Twin is a second chain and key served under a certificate's Id.
+type Twin struct {
+	ChainPEM  string
+	SealedKey []byte // bound to TwinID(the certificate's Id)
+	NotAfter  time.Time
+}
+
+// TwinID is the id a certificate's twin is sealed and served under.
+func TwinID(id string) string { return id + "~rsa" }
 
 // FreeState is where a free certificate's issuance or renewal stands.
 type FreeState struct {

@@ -197,6 +197,9 @@ type RenewOptions struct {
 	// RetryBase is the first wait after a failure, doubled after each
 	// further one up to 6 hours; default 1 minute.
 	RetryBase time.Duration
+	// RSATwin issues an RSA twin beside each ECDSA certificate, for clients
+	// that cannot use ECDSA.
+	RSATwin bool
 }
 
 // RenewDue issues the free certificates that are due: new ones, ones whose
@@ -231,6 +234,15 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 	if err == nil {
 		var chain []byte
 		chain, err = s.Issuer.Issue(ctx, c.Free.CA, []string{c.Name}, key)
+		if err == nil && opt.RSATwin && !strings.HasPrefix(opt.KeyType, "rsa") {
+			c.Twin, err = s.issueTwin(ctx, c)
+			if err != nil && s.Log != nil {
+				// The ECDSA certificate is stored all the same; the twin
+				// stored before, if any, keeps serving old clients.
+				s.Log("issue the RSA twin", c.ID, err)
+			}
+			err = nil
+		}
 		if err == nil {
 			err = s.storeIssued(ctx, &c, chain, keyPEM, opt.Owner)
 			if err == nil {
@@ -262,6 +274,27 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 	if err := s.Frees.FinishFree(ctx, c, opt.Owner); err != nil && !errors.Is(err, ErrCertNotFound) && s.Log != nil {
 		s.Log("record a failed issuance", c.ID, err)
 	}
+}
+
+// issueTwin issues the RSA twin of c.
+func (s *Service) issueTwin(ctx context.Context, c Certificate) (*Twin, error) {
+	key, keyPEM, err := newKey("rsa-2048")
+	if err != nil {
+		return nil, err
+	}
+	chainPEM, err := s.Issuer.Issue(ctx, c.Free.CA, []string{c.Name}, key)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := parseIgnoringDates(string(chainPEM), string(keyPEM))
+	if err != nil {
+		return nil, fmt.Errorf("the issued RSA certificate does not check out: %w", err)
+	}
+	sealed, err := s.Sealer.Seal(keyPEM, certAAD(TwinID(c.ID)))
+	if err != nil {
+		return nil, err
+	}
+	return &Twin{ChainPEM: chainPEM2(parsed.Chain), SealedKey: sealed, NotAfter: parsed.Info.NotAfter}, nil
 }
 
 // storeIssued checks an issued chain and stores it with its sealed key.

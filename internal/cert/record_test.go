@@ -472,3 +472,35 @@ func TestMaskSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestACMEAccountKeysSealed: ACME account keys are stored sealed, and a
+// master key rotation reseals them.
+func TestACMEAccountKeysSealed(t *testing.T) {
+	svc, _, _ := newService(t)
+	ctx := t.Context()
+	store := svc.Sites.(interface {
+		cert.AccountStore
+		cert.ResealStore
+	})
+	const dir = "https://ca.example/directory"
+	keyPEM := []byte("-----BEGIN EC PRIVATE KEY-----\nnot-a-real-key\n-----END EC PRIVATE KEY-----\n")
+	keys := cert.AccountKeys{Store: store, Sealer: svc.Sealer}
+	if err := keys.Save(ctx, dir, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	if sealed, _, _ := store.ACMEAccount(ctx, dir); bytes.Contains(sealed, []byte("not-a-real-key")) {
+		t.Fatal("the account key is stored in the clear")
+	}
+	k, _ := keyseal.Generate()
+	next, _ := keyseal.New(k)
+	if n, err := cert.Reseal(ctx, store, svc.Sealer, next, nil); err != nil || n != 1 {
+		t.Fatalf("Reseal = %d, %v; want 1 key", n, err)
+	}
+	if _, _, err := keys.Load(ctx, dir); err == nil {
+		t.Error("the old master key still opens the account key")
+	}
+	got, ok, err := cert.AccountKeys{Store: store, Sealer: next}.Load(ctx, dir)
+	if err != nil || !ok || !bytes.Equal(got, keyPEM) {
+		t.Errorf("Load after rotation = %q, %v, %v", got, ok, err)
+	}
+}

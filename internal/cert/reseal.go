@@ -36,6 +36,8 @@ func Reseal(ctx context.Context, store ResealStore, from, to Sealer, skip func(s
 				return nil, fmt.Errorf("record id %q: %w", id, err)
 			}
 			aad = recordAAD(n)
+		case "certificate-twin":
+			aad = certAAD(TwinID(id))
 		case "acme-account":
 			aad = accountAAD(id)
 		default:

@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -297,5 +298,56 @@ func TestACMEAccountKept(t *testing.T) {
 	issue("b.kept-e2e.com")
 	if got := pebble.AccountsCreated(); got != 1 {
 		t.Errorf("the CA saw %d new accounts over two starts, want 1", got)
+	}
+}
+
+// TestFreeCertificateRSATwin (--free-cert-rsa-twin): beside the ECDSA
+// certificate an RSA one is issued under the same Id; a modern client gets
+// ECDSA and a client offering only RSA cipher suites (TLS 1.2) gets RSA.
+// Deleting the certificate takes both off the edge.
+func TestFreeCertificateRSATwin(t *testing.T) {
+	httpPort := acmetest.FreePort(t)
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort})
+	n := startNodeWith(t, func(cfg *config.Config) {
+		cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", itoa(httpPort))
+		cfg.ACMECAs, cfg.ACMECARoots = "pebble="+pebble.Directory, pebble.Roots
+		cfg.FreeCertRSATwin = true
+		cfg.RenewPoll, cfg.RetryBase = "200ms", "1h"
+	})
+	c := teaKind(false).make(t, n.addr, n.key, false)
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "twin-e2e.com"})["SiteId"])
+	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.twin-e2e.com", "Type": "pebble"}), "Result.0.Id"))
+	var got map[string]any
+	if took, ok := within(20*time.Second, func() bool {
+		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+		return str(dig(got, "Result.Status")) == "OK"
+	}); !ok {
+		t.Fatalf("not issued after %v: %v", took, got)
+	}
+	if alg := str(dig(got, "Result.PubAlg")); !strings.Contains(strings.ToUpper(alg), "EC") {
+		t.Errorf("the certificate shown is %q, want the ECDSA one", alg)
+	}
+	modern := &tls.Config{ServerName: "www.twin-e2e.com", InsecureSkipVerify: true}
+	old := &tls.Config{ServerName: "www.twin-e2e.com", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}}
+	leafKey := func(cfg *tls.Config) string {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", n.node.HTTPSAddr(), cfg)
+		if err != nil {
+			return "handshake failed: " + err.Error()
+		}
+		defer conn.Close()
+		return fmt.Sprintf("%T", conn.ConnectionState().PeerCertificates[0].PublicKey)
+	}
+	if _, ok := within(2*time.Second, func() bool { return leafKey(modern) == "*ecdsa.PublicKey" }); !ok {
+		t.Errorf("a modern client got %s, want ECDSA", leafKey(modern))
+	}
+	if k := leafKey(old); k != "*rsa.PublicKey" {
+		t.Errorf("an RSA-only client got %s, want RSA", k)
+	}
+	mustOK(t, c, "DeleteCertificate", map[string]string{"SiteId": siteID, "Id": id})
+	if _, ok := within(2*time.Second, func() bool {
+		return strings.HasPrefix(leafKey(old), "handshake failed") && strings.HasPrefix(leafKey(modern), "handshake failed")
+	}); !ok {
+		t.Errorf("after DeleteCertificate the edge still serves: %s / %s", leafKey(modern), leafKey(old))
 	}
 }

@@ -83,6 +83,9 @@ type Config struct {
 	// FreeCertKeyType is the key of free certificates: ecdsa-p256 (default),
 	// ecdsa-p384 or rsa-2048.
 	FreeCertKeyType string `json:"free_cert_key_type"`
+	// FreeCertRSATwin issues an RSA certificate beside each ECDSA one, for
+	// clients that cannot use ECDSA; the edge picks per client.
+	FreeCertRSATwin bool `json:"free_cert_rsa_twin"`
 	// RenewPoll is how often the renewer looks for work besides being told
 	// (default 1m); RetryBase is the first wait after a failed attempt,
 	// doubling after each failure up to 6 hours (default 1m).
@@ -153,6 +156,7 @@ var options = []option{
 	{flag: "acme-dns-resolvers", env: "ESACERT_ACME_DNS_RESOLVERS", usage: "resolvers (host:port, comma-separated) that DNS-01 checks propagation through", str: func(c *Config) *string { return &c.ACMEDNSResolvers }},
 	{flag: "acme-email", env: "ESACERT_ACME_EMAIL", usage: "contact e-mail of the ACME accounts", str: func(c *Config) *string { return &c.ACMEEmail }},
 	{flag: "acme-staging", env: "ESACERT_ACME_STAGING", usage: "lets_encrypt uses Let's Encrypt's staging CA", boolean: func(c *Config) *bool { return &c.ACMEStaging }},
+	{flag: "free-cert-rsa-twin", env: "ESACERT_FREE_CERT_RSA_TWIN", usage: "also issue an RSA certificate beside each ECDSA free certificate, for old clients", boolean: func(c *Config) *bool { return &c.FreeCertRSATwin }},
 	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
 	{flag: "renew-poll", env: "ESACERT_RENEW_POLL", usage: "how often the renewer looks for due certificates (default 1m)", str: func(c *Config) *string { return &c.RenewPoll }},
 	{flag: "retry-base", env: "ESACERT_RETRY_BASE", usage: "first wait after a failed issuance, doubling up to 6h (default 1m)", str: func(c *Config) *string { return &c.RetryBase }},

@@ -161,7 +161,7 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
 	host, _ := os.Hostname()
 	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
-		RetryBase: config.Duration(cfg.RetryBase)}
+		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin}
 	t := time.NewTicker(config.Duration(cfg.RenewPoll))
 	defer t.Stop()
 	for {

@@ -80,19 +80,20 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		}
 		cond, args = inList("site_id", siteIDs)
 		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT id, site_id, type, chain_pem, sealed_key, sans, common_name,
-			pub_alg, not_after_us FROM certificates WHERE `+cond), args...)
+			pub_alg, not_after_us, twin_chain_pem, twin_sealed_key, twin_not_after_us FROM certificates WHERE `+cond), args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				c        cert.Certificate
-				sans     string
-				notAfter int64
+				c                   cert.Certificate
+				sans, twinChain     string
+				twinKey             []byte
+				notAfter, twinAfter int64
 			)
 			if err := rows.Scan(&c.ID, &c.SiteID, &c.Type, &c.ChainPEM, &c.SealedKey, &sans, &c.Info.CommonName,
-				&c.Info.PubAlg, &notAfter); err != nil {
+				&c.Info.PubAlg, &notAfter, &twinChain, &twinKey, &twinAfter); err != nil {
 				return err
 			}
 			if sans != "" {
@@ -100,6 +101,14 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 			}
 			c.Info.NotAfter = fromMicros(notAfter)
 			st.Certificates = append(st.Certificates, c)
+			if twinChain != "" && len(twinKey) > 0 {
+				// The RSA twin is served under its own id, after the
+				// certificate, for clients that cannot use it.
+				t := c
+				t.ID, t.ChainPEM, t.SealedKey, t.Info.PubAlg = cert.TwinID(c.ID), twinChain, twinKey, "RSA"
+				t.Info.NotAfter = fromMicros(twinAfter)
+				st.Certificates = append(st.Certificates, t)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err

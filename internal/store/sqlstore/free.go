@@ -124,6 +124,10 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 				pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?, not_after_us = ?, apply_status = ?,
 				apply_code = ?, apply_message = ?, attempts = ?, next_us = ?, lease_owner = '', lease_us = 0
 				WHERE id = ? AND lease_owner = ?`), args...)
+			if err == nil && c.Twin != nil {
+				_, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET twin_chain_pem = ?, twin_sealed_key = ?,
+					twin_not_after_us = ? WHERE id = ?`), c.Twin.ChainPEM, c.Twin.SealedKey, micros(c.Twin.NotAfter), c.ID)
+			}
 		} else {
 			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET apply_status = ?, apply_code = ?,
 				apply_message = ?, attempts = ?, next_us = ?, updated_us = ?, lease_owner = '', lease_us = 0

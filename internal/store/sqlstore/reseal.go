@@ -15,11 +15,22 @@ import (
 var sealedTables = []struct {
 	kind, table string
 	numeric     bool
+	column      string // default sealed_key
 }{
-	{"certificate", "certificates", false},
-	{"repository", "repo_certs", true},
-	{"record", "record_secrets", true},
-	{"acme-account", "acme_accounts", false},
+	{"certificate", "certificates", false, ""},
+	{"certificate-twin", "certificates", false, "twin_sealed_key"},
+	{"repository", "repo_certs", true, ""},
+	{"record", "record_secrets", true, ""},
+	{"acme-account", "acme_accounts", false, ""},
+}
+
+// sealedColumn is the column of t's sealed keys, and a condition that
+// holds for rows that have one.
+func sealedColumn(column string) (string, string) {
+	if column == "" {
+		column = "sealed_key"
+	}
+	return column, " WHERE " + column + " IS NOT NULL"
 }
 
 const masterKeyFact = "master_key_id"
@@ -48,7 +59,8 @@ func (s *Store) ClaimMasterKey(ctx context.Context, keyID string, sealedBy func(
 			return nil
 		}
 		for _, t := range sealedTables {
-			rows, err := tx.QueryContext(ctx, `SELECT sealed_key FROM `+t.table)
+			col, where := sealedColumn(t.column)
+			rows, err := tx.QueryContext(ctx, `SELECT `+col+` FROM `+t.table+where)
 			if err != nil {
 				return err
 			}
@@ -95,7 +107,8 @@ func (s *Store) MasterKeyID(ctx context.Context) (id string, sealed bool, err er
 	}
 	for _, t := range sealedTables {
 		var one int
-		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+t.table+` LIMIT 1`).Scan(&one)
+		_, where := sealedColumn(t.column)
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+t.table+where+` LIMIT 1`).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -154,7 +167,8 @@ func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id st
 				sealed []byte
 			}
 			var rows []row
-			rs, err := tx.QueryContext(ctx, `SELECT id, sealed_key FROM `+t.table+s.forUpdate)
+			col, where := sealedColumn(t.column)
+			rs, err := tx.QueryContext(ctx, `SELECT id, `+col+` FROM `+t.table+where+s.forUpdate)
 			if err != nil {
 				return fmt.Errorf("read %s: %w", t.table, err)
 			}
@@ -191,7 +205,7 @@ func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id st
 				if t.numeric {
 					id, _ = strconv.ParseInt(r.id, 10, 64)
 				}
-				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+t.table+` SET sealed_key = ? WHERE id = ?`), out, id); err != nil {
+				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+t.table+` SET `+col+` = ? WHERE id = ?`), out, id); err != nil {
 					return fmt.Errorf("update %s %s: %w", t.table, r.id, err)
 				}
 				changed++
