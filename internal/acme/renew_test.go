@@ -3,6 +3,7 @@ package acme_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"os"
@@ -33,7 +34,8 @@ func (c *clock) Set(t time.Time) { c.t.Store(&t) }
 func TestRenewal(t *testing.T) {
 	httpPort := acmetest.FreePort(t)
 	var down atomic.Bool
-	dir, rootsFile := acmetest.Pebble(t, httpPort, &down)
+	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, Down: &down})
+	dir, rootsFile := pebble.Directory, pebble.Roots
 	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -118,4 +120,48 @@ func TestRenewal(t *testing.T) {
 	if _, err := cert.OpenKey(sealer, renewed); err != nil {
 		t.Fatalf("the renewed key does not open: %v", err)
 	}
+
+	// Later the CA moves the renewal window earlier (ACME Renewal
+	// Information, as before a mass revocation): the periodic check picks
+	// it up and the certificate is renewed then, not at its old time.
+	if renewed.Free.ARICheck.IsZero() || !renewed.Free.ARICheck.Before(renewed.Free.Next) {
+		t.Fatalf("no ARI check scheduled before the renewal time: %+v", renewed.Free)
+	}
+	leaf, err := x509.ParseCertificate(mustPEM(t, renewed.ChainPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(renewed.Free.ARICheck.Add(time.Second))
+	window := clk.Now().Add(time.Hour)
+	if err := pebble.SetRenewalWindow(leaf.SerialNumber, window, window.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.RenewDue(t.Context(), opt); n != 1 || err != nil {
+		t.Fatalf("ARI check: %d, %v", n, err)
+	}
+	checked, _ := svc.Certificate(t.Context(), site.ID, res[0].ID)
+	if !checked.Free.Next.Equal(window) || checked.Info.FingerprintSHA256 != renewed.Info.FingerprintSHA256 ||
+		!checked.Free.ARICheck.After(clk.Now()) {
+		t.Fatalf("after the ARI check: next %v (want %v), free %+v", checked.Free.Next, window, checked.Free)
+	}
+	if n, _ := svc.RenewDue(t.Context(), opt); n != 0 {
+		t.Fatal("worked on a certificate whose check is done and renewal not due")
+	}
+	clk.Set(window.Add(time.Second))
+	if n, err := svc.RenewDue(t.Context(), opt); n != 1 || err != nil {
+		t.Fatalf("renewal in the ARI window: %d, %v", n, err)
+	}
+	again, _ := svc.Certificate(t.Context(), site.ID, res[0].ID)
+	if again.Info.FingerprintSHA256 == renewed.Info.FingerprintSHA256 {
+		t.Fatal("not renewed in the window the CA suggested")
+	}
+}
+
+func mustPEM(t *testing.T, s string) []byte {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		t.Fatal("no PEM block")
+	}
+	return b.Bytes
 }

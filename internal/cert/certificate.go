@@ -84,6 +84,9 @@ type FreeState struct {
 	CA       string    // the configured CA name (ApplyCertificate's Type)
 	Attempts int       // failures since the last success
 	Next     time.Time // the next attempt, or the renewal time once issued
+	// ARICheck is when to ask the CA's ACME Renewal Information again
+	// whether to renew sooner than Next; zero when the CA has none.
+	ARICheck time.Time
 }
 
 // Issued reports whether the certificate has content to serve.

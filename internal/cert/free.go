@@ -200,6 +200,9 @@ type RenewOptions struct {
 	// RSATwin issues an RSA twin beside each ECDSA certificate, for clients
 	// that cannot use ECDSA.
 	RSATwin bool
+	// ARIInterval is how often an issued certificate's ACME Renewal
+	// Information is asked again; default 6 hours.
+	ARIInterval time.Duration
 }
 
 // RenewDue issues the free certificates that are due: new ones, ones whose
@@ -230,6 +233,10 @@ func (s *Service) RenewDue(ctx context.Context, opt RenewOptions) (int, error) {
 }
 
 func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions) {
+	if c.Issued() && c.Free.Status == "" && c.Free.Next.After(s.now()) {
+		s.checkARI(ctx, c, opt) // claimed for its ARI check, not due yet
+		return
+	}
 	key, keyPEM, err := newKey(opt.KeyType)
 	if err == nil {
 		var chain []byte
@@ -244,7 +251,7 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 			err = nil
 		}
 		if err == nil {
-			err = s.storeIssued(ctx, &c, chain, keyPEM, opt.Owner)
+			err = s.storeIssued(ctx, &c, chain, keyPEM, opt)
 			if err == nil {
 				return
 			}
@@ -269,11 +276,49 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 		wait = ie.RetryAfter
 	}
 	c.Free.Next = now.Add(wait)
+	c.Free.ARICheck = time.Time{} // asked again after the next success
 	c.Updated = now
 	c.ChainPEM = "" // keep the content as it is
 	if err := s.Frees.FinishFree(ctx, c, opt.Owner); err != nil && !errors.Is(err, ErrCertNotFound) && s.Log != nil {
 		s.Log("record a failed issuance", c.ID, err)
 	}
+}
+
+func (o RenewOptions) ariInterval() time.Duration {
+	if o.ARIInterval > 0 {
+		return o.ARIInterval
+	}
+	return 6 * time.Hour
+}
+
+// checkARI asks the CA's ACME Renewal Information again whether issued
+// certificate c should be renewed sooner than planned (the CA moves the
+// window earlier when, for example, it must revoke), and schedules the
+// next check.
+func (s *Service) checkARI(ctx context.Context, c Certificate, opt RenewOptions) {
+	now := s.now()
+	if leaf, err := firstCertificate(c.ChainPEM); err == nil {
+		if ari, ok := s.Issuer.SuggestedRenewal(ctx, c.Free.CA, leaf); ok && ari.Before(c.Free.Next) {
+			c.Free.Next = ari
+			if c.Free.Next.Before(now) {
+				c.Free.Next = now
+			}
+		}
+	}
+	c.Free.ARICheck = now.Add(opt.ariInterval())
+	c.ChainPEM = "" // the state alone
+	if err := s.Frees.FinishFree(ctx, c, opt.Owner); err != nil && !errors.Is(err, ErrCertNotFound) && s.Log != nil {
+		s.Log("record an ACME Renewal Information check", c.ID, err)
+	}
+}
+
+// firstCertificate parses the first certificate of a PEM chain.
+func firstCertificate(chainPEM string) (*x509.Certificate, error) {
+	b, _ := pem.Decode([]byte(chainPEM))
+	if b == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return x509.ParseCertificate(b.Bytes)
 }
 
 // issueTwin issues the RSA twin of c.
@@ -298,7 +343,7 @@ func (s *Service) issueTwin(ctx context.Context, c Certificate) (*Twin, error) {
 }
 
 // storeIssued checks an issued chain and stores it with its sealed key.
-func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, keyPEM []byte, owner string) error {
+func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, keyPEM []byte, opt RenewOptions) error {
 	now := s.now()
 	// Dates are not held against a fresh certificate beyond expiry: the
 	// CA's clock may run a little ahead of ours.
@@ -317,15 +362,19 @@ func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, key
 	}
 	life := info.NotAfter.Sub(info.NotBefore)
 	renewAt := info.NotAfter.Add(-life / 3) // a third of the lifetime left
-	if ari, ok := s.Issuer.SuggestedRenewal(ctx, c.Free.CA, parsed.Leaf); ok && ari.Before(renewAt) {
-		renewAt = ari // the CA wants it sooner (ACME Renewal Information)
+	var ariCheck time.Time
+	if ari, ok := s.Issuer.SuggestedRenewal(ctx, c.Free.CA, parsed.Leaf); ok {
+		if ari.Before(renewAt) {
+			renewAt = ari // the CA wants it sooner (ACME Renewal Information)
+		}
+		ariCheck = now.Add(opt.ariInterval())
 	}
 	if !renewAt.After(now) {
 		renewAt = now.Add(info.NotAfter.Sub(now) / 2) // a short-lived or back-dated one: halfway
 	}
-	c.Free = FreeState{CA: c.Free.CA, Next: renewAt}
+	c.Free = FreeState{CA: c.Free.CA, Next: renewAt, ARICheck: ariCheck}
 	c.Updated = now
-	return s.Frees.FinishFree(ctx, *c, owner)
+	return s.Frees.FinishFree(ctx, *c, opt.Owner)
 }
 
 func chainPEM2(chain []*x509.Certificate) string { return chainPEM(chain) }

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
@@ -163,6 +165,17 @@ type CA struct {
 	DNS       string // host:port of the DNS server its validation authority uses
 
 	created *atomic.Int64
+	store   *db.MemoryStore
+}
+
+// SetRenewalWindow makes the CA's ACME Renewal Information suggest renewing
+// the certificate with serial between start and end.
+func (c CA) SetRenewalWindow(serial *big.Int, start, end time.Time) error {
+	body, err := json.Marshal(map[string]any{"suggestedWindow": map[string]time.Time{"start": start.UTC(), "end": end.UTC()}})
+	if err != nil {
+		return err
+	}
+	return c.store.SetARIResponse(serial, string(body))
 }
 
 // AccountsCreated is how many ACME accounts were created so far.
@@ -215,7 +228,7 @@ func Start(t testing.TB, o Options) CA {
 	if err := os.WriteFile(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return CA{Directory: srv.URL + wfe.DirectoryPath, Roots: roots, DNS: dnsAddr, created: created}
+	return CA{Directory: srv.URL + wfe.DirectoryPath, Roots: roots, DNS: dnsAddr, created: created, store: store}
 }
 
 // Pebble is Start validating HTTP-01 on httpPort; down, while true, makes

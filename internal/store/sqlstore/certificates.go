@@ -49,7 +49,7 @@ func (x *infoScan) info() certcheck.Info {
 const certColumns = `c.id, c.site_id, s.name, c.name, c.type, c.cas_id, c.region, c.cert_pem, c.chain_pem, c.sealed_key,
 	c.created_us, c.updated_us, c.common_name, c.sans, c.issuer, c.issuer_cn, c.serial, c.fingerprint, c.pub_alg,
 	c.sig_alg, c.key_bits, c.not_before_us, c.not_after_us,
-	c.apply_status, c.apply_code, c.apply_message, c.ca, c.attempts, c.next_us`
+	c.apply_status, c.apply_code, c.apply_message, c.ca, c.attempts, c.next_us, c.ari_check_us`
 
 const certFrom = ` FROM certificates c JOIN sites s ON s.id = c.site_id`
 
@@ -58,16 +58,19 @@ func scanCert(r scanner) (cert.Certificate, error) {
 		c                cert.Certificate
 		casID            sql.NullInt64
 		created, updated int64
-		next             int64
+		next, ariCheck   int64
 		x                infoScan
 	)
 	dest := append([]any{&c.ID, &c.SiteID, &c.SiteName, &c.Name, &c.Type, &casID, &c.Region, &c.CertPEM,
 		&c.ChainPEM, &c.SealedKey, &created, &updated}, x.dest()...)
-	dest = append(dest, &c.Free.Status, &c.Free.Code, &c.Free.Message, &c.Free.CA, &c.Free.Attempts, &next)
+	dest = append(dest, &c.Free.Status, &c.Free.Code, &c.Free.Message, &c.Free.CA, &c.Free.Attempts, &next, &ariCheck)
 	if err := r.Scan(dest...); err != nil {
 		return cert.Certificate{}, err
 	}
 	c.Free.Next = fromMicros(next)
+	if ariCheck > 0 {
+		c.Free.ARICheck = fromMicros(ariCheck)
+	}
 	c.CasID = casID.Int64
 	c.Created, c.Updated = fromMicros(created), fromMicros(updated)
 	c.Info = x.info()

@@ -74,8 +74,9 @@ func (s *Store) CreateFree(ctx context.Context, certs []cert.Certificate, limit 
 // ClaimDue implements cert.FreeStore. The claim is one UPDATE per row
 // guarded by the lease, so two renewers never hold one certificate.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, max int) ([]cert.Certificate, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT c.id FROM certificates c WHERE c.type = ? AND c.next_us <= ?
-		AND c.lease_us <= ? ORDER BY c.next_us LIMIT ?`), cert.TypeFree, micros(now), micros(now), max)
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT c.id FROM certificates c WHERE c.type = ?
+		AND (c.next_us <= ? OR (c.ari_check_us > 0 AND c.ari_check_us <= ?))
+		AND c.lease_us <= ? ORDER BY c.next_us LIMIT ?`), cert.TypeFree, micros(now), micros(now), micros(now), max)
 	if err != nil {
 		return nil, fmt.Errorf("find due certificates: %w", err)
 	}
@@ -118,11 +119,11 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 				return err
 			}
 			args := append([]any{c.CertPEM, c.ChainPEM, c.SealedKey, micros(c.Updated)}, infoArgs(c.Info)...)
-			args = append(args, c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts, micros(c.Free.Next), c.ID, owner)
+			args = append(args, c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts, micros(c.Free.Next), ariMicros(c.Free.ARICheck), c.ID, owner)
 			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET cert_pem = ?, chain_pem = ?, sealed_key = ?,
 				updated_us = ?, common_name = ?, sans = ?, issuer = ?, issuer_cn = ?, serial = ?, fingerprint = ?,
 				pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?, not_after_us = ?, apply_status = ?,
-				apply_code = ?, apply_message = ?, attempts = ?, next_us = ?, lease_owner = '', lease_us = 0
+				apply_code = ?, apply_message = ?, attempts = ?, next_us = ?, ari_check_us = ?, lease_owner = '', lease_us = 0
 				WHERE id = ? AND lease_owner = ?`), args...)
 			if err == nil && c.Twin != nil {
 				_, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET twin_chain_pem = ?, twin_sealed_key = ?,
@@ -130,9 +131,9 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 			}
 		} else {
 			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET apply_status = ?, apply_code = ?,
-				apply_message = ?, attempts = ?, next_us = ?, updated_us = ?, lease_owner = '', lease_us = 0
+				apply_message = ?, attempts = ?, next_us = ?, ari_check_us = ?, updated_us = ?, lease_owner = '', lease_us = 0
 				WHERE id = ? AND lease_owner = ?`), c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts,
-				micros(c.Free.Next), micros(c.Updated), c.ID, owner)
+				micros(c.Free.Next), ariMicros(c.Free.ARICheck), micros(c.Updated), c.ID, owner)
 		}
 		if err != nil {
 			return fmt.Errorf("store free certificate %s: %w", c.ID, err)
@@ -215,4 +216,12 @@ func (s *Store) PutACMEAccount(ctx context.Context, id string, sealed []byte, no
 		}
 		return nil
 	})
+}
+
+// ariMicros stores an ARI check time; the zero time is 0, not scheduled.
+func ariMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
 }
