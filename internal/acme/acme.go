@@ -341,6 +341,8 @@ const ALPNProtocol = tlsalpn01.ACMETLS1Protocol
 // TLSALPNCertificate returns the certificate that answers a TLS-ALPN-01
 // validation for host, when one is in progress.
 func TLSALPNCertificate(ctx context.Context, store cert.ChallengeStore, host string) (*tls.Certificate, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // a handshake is waiting
+	defer cancel()
 	keyAuth, ok, err := store.Challenge(ctx, host, tlsALPNToken, time.Now())
 	if err != nil || !ok {
 		return nil, false

@@ -241,7 +241,9 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 	if err == nil {
 		var chain []byte
 		chain, err = s.Issuer.Issue(ctx, c.Free.CA, []string{c.Name}, key)
-		if err == nil && opt.RSATwin && !strings.HasPrefix(opt.KeyType, "rsa") {
+		if err == nil && !(opt.RSATwin && !strings.HasPrefix(opt.KeyType, "rsa")) {
+			c.Twin = &Twin{} // no twin wanted (any more): drop the one stored
+		} else if err == nil {
 			c.Twin, err = s.issueTwin(ctx, c)
 			if err != nil && s.Log != nil {
 				// The ECDSA certificate is stored all the same; the twin

@@ -476,8 +476,15 @@ func TestMaskSecret(t *testing.T) {
 // TestACMEAccountKeysSealed: ACME account keys are stored sealed, and a
 // master key rotation reseals them.
 func TestACMEAccountKeysSealed(t *testing.T) {
-	svc, _, _ := newService(t)
+	svc, _, site := newService(t)
 	ctx := t.Context()
+	// A free certificate still applying holds no key yet; it must not stop
+	// the rotation.
+	if _, err := svc.Sites.(cert.FreeStore).CreateFree(ctx, []cert.Certificate{{ID: "0123456789abcdef0123456789abcdef",
+		SiteID: site.ID, Name: "www." + site.Name, Type: cert.TypeFree, Created: time.Now(), Updated: time.Now(),
+		Free: cert.FreeState{Status: cert.StatusApplying, CA: "pebble", Next: time.Now()}}}, 0); err != nil {
+		t.Fatal(err)
+	}
 	store := svc.Sites.(interface {
 		cert.AccountStore
 		cert.ResealStore

@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Kinds of edge changes: what changed, and ref says which one.
@@ -34,8 +38,17 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, siteID int64, kind
 		rev, siteID, kind, ref); err != nil {
 		return fmt.Errorf("record edge change: %w", err)
 	}
+	if s.dialect == Postgres {
+		// Delivered at commit to every node listening (see Watch).
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, strconv.FormatInt(rev, 10)); err != nil {
+			return fmt.Errorf("notify edge change: %w", err)
+		}
+	}
 	return nil
 }
+
+// notifyChannel is the PostgreSQL channel that carries new edge revisions.
+const notifyChannel = "esacert_edge"
 
 // Revision returns the edge revision: cheap, for polling.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
@@ -130,13 +143,23 @@ func (s *Store) notify() {
 	s.watchMu.Unlock()
 }
 
-// Watch returns a channel that receives a signal soon after this process
-// records a change, and a function that stops the watch. Changes made by
-// other processes are not signalled: poll Revision for those.
+// Watch returns a channel that receives a signal soon after a change is
+// recorded, and a function that stops the watch. On SQLite only this
+// process's changes are signalled; on PostgreSQL every node's are, through
+// LISTEN/NOTIFY on a connection of its own that reconnects when lost. A
+// notification can still be lost (while reconnecting): keep polling
+// Revision as the fallback.
 func (s *Store) Watch() (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)
 	s.watchMu.Lock()
 	s.watchers = append(s.watchers, c)
+	if s.dialect == Postgres {
+		s.listenOnce.Do(func() {
+			ctx, stop := context.WithCancel(context.Background())
+			s.listenStop, s.listenDone = stop, make(chan struct{})
+			go s.listen(ctx)
+		})
+	}
 	s.watchMu.Unlock()
 	return c, func() {
 		s.watchMu.Lock()
@@ -147,5 +170,35 @@ func (s *Store) Watch() (<-chan struct{}, func()) {
 				break
 			}
 		}
+	}
+}
+
+// listen holds a LISTEN connection and wakes the watchers on every
+// notification, reconnecting with backoff until ctx ends.
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.listenDone)
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		conn, err := pgx.Connect(ctx, s.dsn)
+		if err == nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err == nil {
+				wait = 100 * time.Millisecond
+				s.notify() // changes made while not listening
+				for err == nil {
+					_, err = conn.WaitForNotification(ctx)
+					if err == nil {
+						s.notify()
+					}
+				}
+			}
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(closeCtx)
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
 	}
 }

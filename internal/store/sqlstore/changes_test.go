@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -105,4 +106,73 @@ func mustPlan(name string) cert.Plan {
 		panic(name)
 	}
 	return p
+}
+
+// TestWatchAcrossNodes: on PostgreSQL a change committed by one node wakes
+// another node's watchers (LISTEN/NOTIFY), without waiting for a poll; the
+// listener also comes back after its connection is killed.
+func TestWatchAcrossNodes(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	a, err := sqlstore.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlstore.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := a.CreateInstance(ctx, cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
+		BillingMode: "PREPAY", Status: cert.InstanceOnline, Created: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wake, stop := b.Watch()
+	defer stop()
+	drain := func() {
+		for {
+			select {
+			case <-wake:
+			case <-time.After(300 * time.Millisecond):
+				return
+			}
+		}
+	}
+	create := func(id int64, name string) {
+		t.Helper()
+		if err := a.CreateSite(ctx, cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectWake := func(what string) {
+		t.Helper()
+		select {
+		case <-wake:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("node B was not woken by %s", what)
+		}
+	}
+	drain() // the listener's own wake-up on connecting
+	create(1000000000101, "notify-a.com")
+	expectWake("node A's commit")
+
+	// Kill B's LISTEN connection from the server side: B reconnects and
+	// hears the next change.
+	drain()
+	pg, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if _, err := pg.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN esacert_edge%' AND datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the reconnect
+	drain()
+	create(1000000000102, "notify-b.com")
+	expectWake("a commit after the listener reconnected")
 }

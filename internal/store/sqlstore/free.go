@@ -119,7 +119,7 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 				return err
 			}
 			args := append([]any{c.CertPEM, c.ChainPEM, c.SealedKey, micros(c.Updated)}, infoArgs(c.Info)...)
-			args = append(args, c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts, micros(c.Free.Next), ariMicros(c.Free.ARICheck), c.ID, owner)
+			args = append(args, c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts, micros(c.Free.Next), microsOrZero(c.Free.ARICheck), c.ID, owner)
 			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET cert_pem = ?, chain_pem = ?, sealed_key = ?,
 				updated_us = ?, common_name = ?, sans = ?, issuer = ?, issuer_cn = ?, serial = ?, fingerprint = ?,
 				pub_alg = ?, sig_alg = ?, key_bits = ?, not_before_us = ?, not_after_us = ?, apply_status = ?,
@@ -127,19 +127,22 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 				WHERE id = ? AND lease_owner = ?`), args...)
 			if err == nil && c.Twin != nil {
 				_, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET twin_chain_pem = ?, twin_sealed_key = ?,
-					twin_not_after_us = ? WHERE id = ?`), c.Twin.ChainPEM, c.Twin.SealedKey, micros(c.Twin.NotAfter), c.ID)
+					twin_not_after_us = ? WHERE id = ?`), c.Twin.ChainPEM, c.Twin.SealedKey, microsOrZero(c.Twin.NotAfter), c.ID)
 			}
 		} else {
 			res, err = tx.ExecContext(ctx, s.rebind(`UPDATE certificates SET apply_status = ?, apply_code = ?,
 				apply_message = ?, attempts = ?, next_us = ?, ari_check_us = ?, updated_us = ?, lease_owner = '', lease_us = 0
 				WHERE id = ? AND lease_owner = ?`), c.Free.Status, c.Free.Code, c.Free.Message, c.Free.Attempts,
-				micros(c.Free.Next), ariMicros(c.Free.ARICheck), micros(c.Updated), c.ID, owner)
+				micros(c.Free.Next), microsOrZero(c.Free.ARICheck), micros(c.Updated), c.ID, owner)
 		}
 		if err != nil {
 			return fmt.Errorf("store free certificate %s: %w", c.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return cert.ErrCertNotFound
+		}
+		if c.ChainPEM == "" {
+			return nil // the state alone: nothing the edge serves changed
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})
@@ -218,8 +221,8 @@ func (s *Store) PutACMEAccount(ctx context.Context, id string, sealed []byte, no
 	})
 }
 
-// ariMicros stores an ARI check time; the zero time is 0, not scheduled.
-func ariMicros(t time.Time) int64 {
+// microsOrZero stores an optional time: the zero time is 0 (none).
+func microsOrZero(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}

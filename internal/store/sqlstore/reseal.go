@@ -24,13 +24,14 @@ var sealedTables = []struct {
 	{"acme-account", "acme_accounts", false, ""},
 }
 
-// sealedColumn is the column of t's sealed keys, and a condition that
-// holds for rows that have one.
+// sealedColumn is the column of a table's sealed keys, and a condition
+// that holds for rows that have one.
 func sealedColumn(column string) (string, string) {
 	if column == "" {
 		column = "sealed_key"
 	}
-	return column, " WHERE " + column + " IS NOT NULL"
+	// A free certificate not issued yet holds an empty value, not a key.
+	return column, " WHERE " + column + " IS NOT NULL AND length(" + column + ") > 0"
 }
 
 const masterKeyFact = "master_key_id"

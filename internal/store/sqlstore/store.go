@@ -46,6 +46,12 @@ type Store struct {
 
 	watchMu  sync.Mutex
 	watchers []chan struct{}
+
+	// dsn is kept on PostgreSQL for the LISTEN connection of Watch.
+	dsn        string
+	listenOnce sync.Once
+	listenStop context.CancelFunc
+	listenDone chan struct{}
 }
 
 // Open connects to the database that dsn names and brings its schema up to
@@ -77,7 +83,7 @@ func open(dsn string) (*Store, error) {
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE"}, nil
+		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE", dsn: dsn}, nil
 	case dsn == "":
 		return nil, errors.New("sqlstore: empty database DSN")
 	default:
@@ -106,7 +112,16 @@ func open(dsn string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.watchMu.Lock()
+	stop, done := s.listenStop, s.listenDone
+	s.watchMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	return s.db.Close()
+}
 
 // Dialect returns SQLite or Postgres.
 func (s *Store) Dialect() string { return s.dialect }
