@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -175,4 +176,47 @@ func TestWatchAcrossNodes(t *testing.T) {
 	drain()
 	create(1000000000102, "notify-b.com")
 	expectWake("a commit after the listener reconnected")
+}
+
+// TestChallengeOnlyForActiveSites: an HTTP-01 / TLS-ALPN-01 answer is given
+// only for a name that is a free certificate of an active site.
+func TestChallengeOnlyForActiveSites(t *testing.T) {
+	s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := s.PutChallenge(ctx, "www.challenge.com", "tok", "answer", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Challenge(ctx, "www.challenge.com", "tok", now); ok || err != nil {
+		t.Fatalf("answered for a name no site applied for: %v, %v", ok, err)
+	}
+	if err := s.CreateInstance(ctx, cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
+		BillingMode: "PREPAY", Status: cert.InstanceOnline, Created: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range []string{cert.SitePending, cert.SiteActive} {
+		id := int64(1000000000201 + i)
+		name := []string{"pending.com", "challenge.com"}[i]
+		if err := s.CreateSite(ctx, cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: status,
+			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateFree(ctx, []cert.Certificate{{ID: fmt.Sprintf("%032x", id), SiteID: id, Name: "www." + name,
+			Type: cert.TypeFree, Created: now, Updated: now, Free: cert.FreeState{Status: cert.StatusApplying, CA: "x", Next: now}}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutChallenge(ctx, "www.pending.com", "tok", "answer", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Challenge(ctx, "www.pending.com", "tok", now); ok {
+		t.Error("answered for a site that is not active")
+	}
+	if v, ok, err := s.Challenge(ctx, "www.challenge.com", "tok", now); !ok || err != nil || v != "answer" {
+		t.Errorf("Challenge for an active site's free certificate = %q, %v, %v", v, ok, err)
+	}
 }
