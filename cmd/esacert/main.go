@@ -38,6 +38,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return serve(args[1:], getenv, stderr)
 	case "rotate-master-key":
 		return rotate(args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "esacert", version)
 		return 0
@@ -56,6 +58,7 @@ func usage(w io.Writer) {
 commands:
   serve               start esacert (API, and the edge when it is enabled)
   rotate-master-key   re-seal every private key under a new master key (stop the nodes first)
+  migrate             copy the SQLite database into an empty PostgreSQL one (--to postgres://…)
   version             print the version
 
 Run "esacert serve -h" for the flags.
@@ -116,6 +119,29 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	if cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
 		fmt.Fprintln(stdout, "point ESACERT_MASTER_KEY or --master-key-file at the new key before you start esacert again")
 	}
+	return 0
+}
+
+func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load("esacert migrate", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "esacert: %v\n", err)
+		return 2
+	}
+	tables, err := node.Migrate(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "esacert: migrate: %v\n", err)
+		return 1
+	}
+	for _, t := range tables {
+		fmt.Fprintf(stdout, "%-16s %8d rows  sha256 %s\n", t.Table, t.Rows, t.Fingerprint)
+	}
+	fmt.Fprintln(stdout, "copied and checked. Start the PostgreSQL nodes with --db set to that database, the same master key")
+	fmt.Fprintln(stdout, "(ESACERT_MASTER_KEY or --master-key-file, from "+cfg.DataDir+"/master.key unless you set another) and the")
+	fmt.Fprintln(stdout, "root access key (ESACERT_ACCESS_KEY_ID and ESACERT_ACCESS_KEY_SECRET, from "+cfg.DataDir+"/root-access-key).")
 	return 0
 }
 

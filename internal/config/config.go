@@ -57,6 +57,9 @@ type Config struct {
 	// private keys (base64 or hex). Default: master.key in DataDir, generated
 	// on first start when neither it nor MasterKey is given.
 	MasterKeyFile string `json:"master_key_file"`
+	// MigrateTo, for migrate only, is the PostgreSQL DSN to copy the SQLite
+	// database into.
+	MigrateTo string `json:"-"`
 	// NewMasterKeyFile, for rotate-master-key only, names the key to rotate
 	// to; when unset a new key is generated next to the current one.
 	NewMasterKeyFile string `json:"new_master_key_file"`
@@ -148,6 +151,7 @@ var options = []option{
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
 	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master key that seals private keys (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
+	{flag: "to", env: "ESACERT_MIGRATE_TO", usage: "migrate: the PostgreSQL database (postgres://…) to copy the SQLite database into", str: func(c *Config) *string { return &c.MigrateTo }},
 	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
 	{flag: "acme-ca", env: "ESACERT_ACME_CA", usage: "extra ACME CAs: NAME=DIRECTORY_URL, comma-separated (lets_encrypt is built in)", str: func(c *Config) *string { return &c.ACMECAs }},
 	{flag: "acme-ca-roots", env: "ESACERT_ACME_CA_ROOTS", usage: "PEM roots to trust for the ACME CAs' HTTPS (private CAs)", str: func(c *Config) *string { return &c.ACMECARoots }},

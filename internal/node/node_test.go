@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -335,4 +336,69 @@ func TestDNSProviderRefusedAtStart(t *testing.T) {
 			t.Errorf("%s: %v", provider, err)
 		}
 	}
+}
+
+// TestMigrateToPostgres: a SQLite deployment copied with Migrate into an
+// empty PostgreSQL database serves the same sites, certificates (their keys
+// still sealed, opened with the same master key) and repository entries
+// from a PostgreSQL node; a second copy into the now full database is
+// refused.
+func TestMigrateToPostgres(t *testing.T) {
+	cfg := testConfig(t)
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Migrate Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.migrate.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	siteID := jsonNumber(call(t, n, "2024-09-10", "CreateSite", map[string]string{"SiteName": "migrate.com"})["SiteId"])
+	certID := call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+		"Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})["Id"].(string)
+	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "mig", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
+	before := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	stop(t, n)
+
+	cfg.MigrateTo = storetest.PostgresDatabase(t)
+	tables, err := Migrate(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, tc := range tables {
+		rows[tc.Table] = tc.Rows
+		if len(tc.Fingerprint) != 64 {
+			t.Errorf("%s has no fingerprint", tc.Table)
+		}
+	}
+	if rows["sites"] != 1 || rows["certificates"] != 1 || rows["repo_certs"] != 1 || rows["meta"] == 0 {
+		t.Fatalf("copied %v", rows)
+	}
+	if _, err := Migrate(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("a second copy into the full database: %v", err)
+	}
+
+	pg := cfg
+	pg.DB, pg.MigrateTo = cfg.MigrateTo, ""
+	pg.MasterKeyFile = filepath.Join(cfg.DataDir, MasterKeyFile)
+	n, err = Start(t.Context(), pg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	after := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	delete(before, "RequestId")
+	delete(after, "RequestId")
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("GetCertificate differs after the move:\n%v\n%v", before, after)
+	}
+	if got := call(t, n, "2020-04-07", "ListUserCertificateOrder", map[string]string{"OrderType": "UPLOAD"}); jsonNumber(got["TotalCount"]) != "1" {
+		t.Errorf("repository after the move: %v", got)
+	}
+	// The sealed key opens under the same master key: the edge serves it.
+	conn, err := tls.Dial("tcp", n.HTTPSAddr(), &tls.Config{ServerName: "www.migrate.com", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("the edge does not serve the moved certificate: %v", err)
+	}
+	conn.Close()
 }

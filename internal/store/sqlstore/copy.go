@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// copiedTables are the tables CopyTo moves, parents before children. Left
+// out: signature nonces and ACME challenge answers (short-lived), the edge
+// change feed (edges load everything when they start) and the migration
+// bookkeeping (each database has its own).
+var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
+	"record_secrets", "https_configs", "acme_accounts"}
+
+// TableCopy is what CopyTo did with one table.
+type TableCopy struct {
+	Table       string
+	Rows        int
+	Fingerprint string // SHA-256 over the table's rows, independent of their order
+}
+
+// ErrTargetNotEmpty is returned by CopyTo when the target database already
+// holds data.
+var ErrTargetNotEmpty = errors.New("sqlstore: the target database is not empty")
+
+// CopyTo copies every durable row of s into dst, an empty database whose
+// schema is up to date, in one transaction of dst: all or nothing. Sealed
+// keys are copied as they are, so dst needs the same master key. It then
+// checks each table's row count and fingerprint on both sides.
+func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
+	for _, t := range copiedTables {
+		var n int
+		if err := dst.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s in the target: %w", t, err)
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("%w: %s has %d rows", ErrTargetNotEmpty, t, n)
+		}
+	}
+	src, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Rollback()
+	var out []TableCopy
+	err = dst.tx(ctx, func(tx *sql.Tx) error {
+		for _, t := range copiedTables {
+			n, err := copyTable(ctx, src, tx, dst, t)
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", t, err)
+			}
+			out = append(out, TableCopy{Table: t, Rows: n})
+		}
+		var rev int64
+		if err := src.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, dst.rebind(`UPDATE edge_revision SET rev = ? WHERE id = 1`), rev)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range out {
+		a, an, err := fingerprint(ctx, src, t.Table)
+		if err != nil {
+			return nil, err
+		}
+		b, bn, err := fingerprint(ctx, dst.db, t.Table)
+		if err != nil {
+			return nil, err
+		}
+		if a != b || an != bn || an != t.Rows {
+			return nil, fmt.Errorf("sqlstore: %s differs after the copy: %d rows %s here, %d rows %s there", t.Table, an, a, bn, b)
+		}
+		out[i].Fingerprint = a
+	}
+	return out, nil
+}
+
+func copyTable(ctx context.Context, src querier, tx *sql.Tx, dst *Store, table string) (int, error) {
+	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
+	stmt, err := tx.PrepareContext(ctx, dst.rebind(`INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES (`+marks+`)`))
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	n := 0
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// fingerprint hashes every row of table (columns by name, values as text
+// or bytes) and then the sorted row hashes, so that two databases that
+// order or type their rows differently agree when their contents do.
+func fingerprint(ctx context.Context, q querier, table string) (string, int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", 0, err
+	}
+	order := make([]int, len(cols))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cols[a], cols[b]) })
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var hashes []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", 0, err
+		}
+		h := sha256.New()
+		for _, i := range order {
+			var v []byte
+			switch x := vals[i].(type) {
+			case nil:
+				v = []byte("\x00null")
+			case []byte:
+				v = x
+			case string:
+				v = []byte(x)
+			default:
+				v = fmt.Append(nil, x)
+			}
+			fmt.Fprintf(h, "%s=%d:", cols[i], len(v))
+			h.Write(v)
+		}
+		hashes = append(hashes, hex.EncodeToString(h.Sum(nil)))
+	}
+	if err := rows.Err(); err != nil {
+		return "", 0, err
+	}
+	slices.Sort(hashes)
+	sum := sha256.Sum256([]byte(strings.Join(hashes, "\n")))
+	return hex.EncodeToString(sum[:]), len(hashes), nil
+}
