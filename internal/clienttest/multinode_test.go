@@ -2,8 +2,10 @@ package clienttest
 
 import (
 	"bytes"
+	"github.com/esacert/esacert/internal/config"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,5 +86,58 @@ func TestEdgesFollowAPINodesOnPostgres(t *testing.T) {
 		if took, ok := within(time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.fleet-edge.com") == fingerprint(leaf.Cert.Raw) }); !ok {
 			t.Errorf("edge %s did not serve the certificate within 1s (%v)", n.node.HTTPSAddr(), took)
 		}
+	}
+}
+
+// TestFleetOfRoles runs the README's fleet on one PostgreSQL database: two
+// API-only nodes and two edge-only nodes. The same certificate name set
+// through both API nodes at once is taken exactly once; the winner is
+// served by both edges within 1 s, though neither edge runs an API.
+func TestFleetOfRoles(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000003", Secret: "fleet-secret-0123456789abcdeh"}
+	role := func(roles string) *testNode {
+		return startNodeCfg(t, dsn, key, func(cfg *config.Config) { cfg.Roles = roles })
+	}
+	api1, api2 := role("api"), role("api")
+	edge1, edge2 := role("edge"), role("edge,renewer")
+	c1 := teaKind(false).make(t, api1.addr, key, false)
+	c2 := teaKind(true).make(t, api2.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Fleet Roles Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.fleet-roles.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	siteID := str(mustOK(t, c1, "CreateSite", map[string]string{"SiteName": "fleet-roles.com"})["SiteId"])
+	set := map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM}
+	var (
+		wg   sync.WaitGroup
+		errs [2]*apiError
+	)
+	for i, c := range []caller{c1, c2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.call(t, "SetCertificate", set)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, e := range errs {
+		switch {
+		case e == nil:
+			won++
+		case e.Code != "Certificate.Duplicated":
+			t.Errorf("the losing SetCertificate answered %v, want Certificate.Duplicated", e)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d SetCertificate calls of one name succeeded, want exactly 1: %v", won, errs)
+	}
+	for _, e := range []*testNode{edge1, edge2} {
+		if took, ok := within(time.Second, func() bool { return served(e.node.HTTPSAddr(), "www.fleet-roles.com") == fingerprint(leaf.Cert.Raw) }); !ok {
+			t.Errorf("edge %s did not serve the certificate within 1s (%v)", e.node.HTTPSAddr(), took)
+		}
+	}
+	if api1.node.HTTPSAddr() != "" {
+		t.Errorf("an API-only node listens for HTTPS on %s", api1.node.HTTPSAddr())
 	}
 }
