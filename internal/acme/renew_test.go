@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -31,7 +32,20 @@ func (c *clock) Set(t time.Time) { c.t.Store(&t) }
 // renews it under the same Id. With the CA down at renewal time the old
 // certificate stays, the failure is recorded, and the next attempt after
 // the backoff succeeds.
-func TestRenewal(t *testing.T) {
+// renewEnv is a certificate service issuing from an in-process Pebble,
+// with an injected clock and HTTP-01 answered from the store.
+type renewEnv struct {
+	svc    *cert.Service
+	sealer *keyseal.Sealer
+	clk    *clock
+	pebble acmetest.CA
+	down   *atomic.Bool
+	site   cert.Site
+	id     string // the certificate applied for, www.<site>
+}
+
+func newRenewEnv(t *testing.T, siteName string) *renewEnv {
+	t.Helper()
 	httpPort := acmetest.FreePort(t)
 	var down atomic.Bool
 	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, Down: &down})
@@ -40,7 +54,7 @@ func TestRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	// The HTTP-01 answers, as the edge gives them.
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(httpPort))
 	if err != nil {
@@ -58,7 +72,7 @@ func TestRenewal(t *testing.T) {
 		}
 		w.Write([]byte(v))
 	}))
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	pemRoots, _ := os.ReadFile(rootsFile)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemRoots)
@@ -72,14 +86,21 @@ func TestRenewal(t *testing.T) {
 	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: "renew.com"})
+	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: siteName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _, err := svc.ApplyCertificate(t.Context(), site.ID, "www.renew.com", "pebble")
+	res, _, err := svc.ApplyCertificate(t.Context(), site.ID, "www."+siteName, "pebble")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &renewEnv{svc: svc, sealer: sealer, clk: clk, pebble: pebble, down: &down, site: site, id: res[0].ID}
+}
+
+func TestRenewal(t *testing.T) {
+	env := newRenewEnv(t, "renew.com")
+	svc, sealer, clk, pebble, down, site := env.svc, env.sealer, env.clk, env.pebble, env.down, env.site
+	res := []cert.ApplyResult{{ID: env.id}}
 	opt := cert.RenewOptions{Owner: "test", RetryBase: time.Minute}
 	if n, err := svc.RenewDue(t.Context(), opt); err != nil || n != 1 {
 		t.Fatalf("RenewDue = %d, %v", n, err)
@@ -164,4 +185,39 @@ func mustPEM(t *testing.T, s string) []byte {
 		t.Fatal("no PEM block")
 	}
 	return b.Bytes
+}
+
+// TestRenewerTakesOverAfterLease: a renewer claims a certificate and dies
+// (it never finishes). While its lease holds, no other renewer touches the
+// certificate, so the CA sees no second order; once the lease has passed
+// another renewer issues it; the dead one's late answer is refused and
+// changes nothing.
+func TestRenewerTakesOverAfterLease(t *testing.T) {
+	env := newRenewEnv(t, "lease.com")
+	ctx := t.Context()
+	now := env.clk.Now()
+	claimed, err := env.svc.Frees.ClaimDue(ctx, now, "dead-node", now.Add(10*time.Minute), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("ClaimDue = %d, %v", len(claimed), err)
+	}
+	opt := cert.RenewOptions{Owner: "live-node", Lease: 10 * time.Minute}
+	if n, err := env.svc.RenewDue(ctx, opt); n != 0 || err != nil {
+		t.Fatalf("a leased certificate was worked on by another renewer: %d, %v", n, err)
+	}
+	env.clk.Set(now.Add(10*time.Minute + time.Second))
+	if n, err := env.svc.RenewDue(ctx, opt); n != 1 || err != nil {
+		t.Fatalf("after the lease: %d, %v", n, err)
+	}
+	issued, err := env.svc.Certificate(ctx, env.site.ID, env.id)
+	if err != nil || !issued.Issued() || issued.Status(env.clk.Now()) != cert.StatusOK {
+		t.Fatalf("not issued by the second renewer: %+v, %v", issued.Free, err)
+	}
+	late := claimed[0]
+	late.Free.Status, late.Free.Message = cert.StatusApplyFailed, "late"
+	if err := env.svc.Frees.FinishFree(ctx, late, "dead-node"); !errors.Is(err, cert.ErrCertNotFound) {
+		t.Errorf("the dead renewer's late finish = %v, want it refused", err)
+	}
+	if after, _ := env.svc.Certificate(ctx, env.site.ID, env.id); after.Free.Status != "" || !after.Issued() {
+		t.Errorf("the late finish changed the certificate: %+v", after.Free)
+	}
 }

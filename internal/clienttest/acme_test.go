@@ -171,13 +171,9 @@ func TestFreeCertificateTLSALPN(t *testing.T) {
 	})
 	c := teaKind(false).make(t, n.addr, n.key, false)
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "alpn-e2e.com"})["SiteId"])
-	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.alpn-e2e.com", "Type": "pebble"}), "Result.0.Id"))
-	var got map[string]any
-	if took, ok := within(20*time.Second, func() bool {
-		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
-		return str(dig(got, "Result.Status")) == "OK"
-	}); !ok {
-		t.Fatalf("not issued over TLS-ALPN-01 after %v: %v", took, got)
+	_, got := applyFree(t, c, siteID, "www.alpn-e2e.com")
+	if str(dig(got, "Result.Status")) != "OK" {
+		t.Fatalf("not issued over TLS-ALPN-01: %v", dig(got, "Result"))
 	}
 	if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.alpn-e2e.com") != "" }); !ok {
 		t.Error("the edge does not serve the issued certificate")
@@ -202,14 +198,7 @@ func TestFreeCertificateEAB(t *testing.T) {
 		defer n.node.Shutdown(context.Background())
 		c := teaKind(false).make(t, n.addr, n.key, false)
 		siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "eab-e2e.com"})["SiteId"])
-		id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.eab-e2e.com", "Type": "pebble"}), "Result.0.Id"))
-		var got map[string]any
-		if took, ok := within(20*time.Second, func() bool {
-			got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
-			return str(dig(got, "Result.Status")) != "Applying"
-		}); !ok {
-			t.Fatalf("still applying after %v: %v", took, got)
-		}
+		_, got := applyFree(t, c, siteID, "www.eab-e2e.com")
 		return got
 	}
 	got := apply("")
@@ -244,14 +233,7 @@ func TestFreeCertificateDNS01(t *testing.T) {
 	})
 	c := teaKind(false).make(t, n.addr, n.key, false)
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "dns-e2e.com"})["SiteId"])
-	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "*.dns-e2e.com", "Type": "pebble"}), "Result.0.Id"))
-	var got map[string]any
-	if took, ok := within(30*time.Second, func() bool {
-		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
-		return str(dig(got, "Result.Status")) != "Applying"
-	}); !ok {
-		t.Fatalf("still applying after %v: %v", took, got)
-	}
+	_, got := applyFree(t, c, siteID, "*.dns-e2e.com")
 	if str(dig(got, "Result.Status")) != "OK" {
 		t.Fatalf("the wildcard was not issued: %v", dig(got, "Result"))
 	}
@@ -285,13 +267,9 @@ func TestACMEAccountKept(t *testing.T) {
 		if siteID == "" {
 			siteID = str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "kept-e2e.com"})["SiteId"])
 		}
-		id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": domain, "Type": "pebble"}), "Result.0.Id"))
-		var got map[string]any
-		if took, ok := within(20*time.Second, func() bool {
-			got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
-			return str(dig(got, "Result.Status")) == "OK"
-		}); !ok {
-			t.Fatalf("%s not issued after %v: %v", domain, took, got)
+		_, got := applyFree(t, c, siteID, domain)
+		if str(dig(got, "Result.Status")) != "OK" {
+			t.Fatalf("%s not issued: %v", domain, dig(got, "Result"))
 		}
 	}
 	issue("a.kept-e2e.com")
@@ -316,13 +294,9 @@ func TestFreeCertificateRSATwin(t *testing.T) {
 	})
 	c := teaKind(false).make(t, n.addr, n.key, false)
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "twin-e2e.com"})["SiteId"])
-	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": "www.twin-e2e.com", "Type": "pebble"}), "Result.0.Id"))
-	var got map[string]any
-	if took, ok := within(20*time.Second, func() bool {
-		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
-		return str(dig(got, "Result.Status")) == "OK"
-	}); !ok {
-		t.Fatalf("not issued after %v: %v", took, got)
+	id, got := applyFree(t, c, siteID, "www.twin-e2e.com")
+	if str(dig(got, "Result.Status")) != "OK" {
+		t.Fatalf("not issued: %v", dig(got, "Result"))
 	}
 	if alg := str(dig(got, "Result.PubAlg")); !strings.Contains(strings.ToUpper(alg), "EC") {
 		t.Errorf("the certificate shown is %q, want the ECDSA one", alg)
@@ -350,4 +324,19 @@ func TestFreeCertificateRSATwin(t *testing.T) {
 	}); !ok {
 		t.Errorf("after DeleteCertificate the edge still serves: %s / %s", leafKey(modern), leafKey(old))
 	}
+}
+
+// applyFree applies for a free certificate for domain and waits until it
+// is no longer Applying; it returns the Id and the last GetCertificate.
+func applyFree(t *testing.T, c caller, siteID, domain string) (string, map[string]any) {
+	t.Helper()
+	id := str(dig(mustOK(t, c, "ApplyCertificate", map[string]string{"SiteId": siteID, "Domains": domain, "Type": "pebble"}), "Result.0.Id"))
+	var got map[string]any
+	if took, ok := within(30*time.Second, func() bool {
+		got = mustOK(t, c, "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+		return str(dig(got, "Result.Status")) != "Applying"
+	}); !ok {
+		t.Fatalf("%s still applying after %v: %v", domain, took, got)
+	}
+	return id, got
 }
