@@ -80,6 +80,14 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // startServe starts "esacert serve" as a user would, and waits until it answers.
 func startServe(t *testing.T, env []string, args ...string) (addr string, logs *syncBuffer, stop func() error) {
 	t.Helper()
+	addr, logs, stop, _ = startServeProc(t, env, args...)
+	return addr, logs, stop
+}
+
+// startServeProc is startServe that also returns the process, for tests
+// that kill it.
+func startServeProc(t *testing.T, env []string, args ...string) (addr string, logs *syncBuffer, stop func() error, proc *os.Process) {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +119,7 @@ func startServe(t *testing.T, env []string, args ...string) (addr string, logs *
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return addr, logs, stop
+				return addr, logs, stop, cmd.Process
 			}
 		}
 		if time.Now().After(deadline) {
