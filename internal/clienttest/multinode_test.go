@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"bytes"
+	"database/sql"
 	"github.com/esacert/esacert/internal/config"
 	"io"
 	"net/http"
@@ -139,5 +140,60 @@ func TestFleetOfRoles(t *testing.T) {
 	}
 	if api1.node.HTTPSAddr() != "" {
 		t.Errorf("an API-only node listens for HTTPS on %s", api1.node.HTTPSAddr())
+	}
+}
+
+// TestEdgesRideOutLostDatabaseConnections: every connection to the
+// database is cut from the server side (as a PostgreSQL restart does).
+// The edges keep serving what they have; once the nodes reconnect, a new
+// certificate set through the API is served by both edges again.
+func TestEdgesRideOutLostDatabaseConnections(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000004", Secret: "fleet-secret-0123456789abcdei"}
+	a := startNodeOn(t, dsn, key)
+	b := startNodeCfg(t, dsn, key, func(cfg *config.Config) { cfg.Roles = "edge" })
+	c := teaKind(false).make(t, a.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Cut Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := func(name string) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	}
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "cut-db.com"})["SiteId"])
+	before := leaf("before.cut-db.com")
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})
+	for _, n := range []*testNode{a, b} {
+		if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "before.cut-db.com") == fingerprint(before.Cert.Raw) }); !ok {
+			t.Fatalf("edge %s does not serve the first certificate", n.node.HTTPSAddr())
+		}
+	}
+
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var cut int
+	if err := admin.QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut == 0 {
+		t.Fatalf("cut %d connections: %v", cut, err)
+	}
+	for _, n := range []*testNode{a, b} {
+		if got := served(n.node.HTTPSAddr(), "before.cut-db.com"); got != fingerprint(before.Cert.Raw) {
+			t.Errorf("edge %s stopped serving while the database was away", n.node.HTTPSAddr())
+		}
+	}
+
+	after := leaf("after.cut-db.com")
+	if _, ok := within(10*time.Second, func() bool {
+		_, apiErr := c.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+			"Certificate": after.ChainPEM, "PrivateKey": after.KeyPEM})
+		return apiErr == nil || apiErr.Code == "Certificate.Duplicated"
+	}); !ok {
+		t.Fatal("the API did not take writes again after the connections came back")
+	}
+	for _, n := range []*testNode{a, b} {
+		if took, ok := within(5*time.Second, func() bool { return served(n.node.HTTPSAddr(), "after.cut-db.com") == fingerprint(after.Cert.Raw) }); !ok {
+			t.Errorf("edge %s did not catch up after the cut (%v)", n.node.HTTPSAddr(), took)
+		}
 	}
 }
