@@ -3,6 +3,7 @@ package clienttest
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"github.com/esacert/esacert/internal/config"
 	"io"
 	"net/http"
@@ -196,4 +197,51 @@ func TestEdgesRideOutLostDatabaseConnections(t *testing.T) {
 			t.Errorf("edge %s did not catch up after the cut (%v)", n.node.HTTPSAddr(), took)
 		}
 	}
+}
+
+// TestQuotaAcrossAPINodes: a basic site's custom-certificate quota (5)
+// filled from two API nodes at once is never exceeded: exactly 5 of 12
+// concurrent uploads succeed, the others answer CertQuotaCheckFailed.
+func TestQuotaAcrossAPINodes(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000005", Secret: "fleet-secret-0123456789abcdej"}
+	a := startNodeCfg(t, dsn, key, func(cfg *config.Config) { cfg.Roles = "api" })
+	b := startNodeCfg(t, dsn, key, func(cfg *config.Config) { cfg.Roles = "api" })
+	clients := []caller{teaKind(false).make(t, a.addr, key, false), teaKind(true).make(t, b.addr, key, false)}
+	siteID := str(mustOK(t, clients[0], "CreateSite", map[string]string{"SiteName": "fleet-quota.com"})["SiteId"])
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Quota Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	const tries = 12
+	leaves := make([]*pkitest.Leaf, tries)
+	for i := range leaves {
+		leaves[i] = ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{fmt.Sprintf("q%d.fleet-quota.com", i)},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	}
+	var (
+		wg   sync.WaitGroup
+		errs [tries]*apiError
+	)
+	for i := range tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = clients[i%2].call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+				"Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, e := range errs {
+		switch {
+		case e == nil:
+			ok++
+		case e.Code != "CertQuotaCheckFailed":
+			t.Errorf("a refused upload answered %v, want CertQuotaCheckFailed", e)
+		}
+	}
+	if ok != 5 {
+		t.Errorf("%d of %d concurrent uploads through two API nodes succeeded, want exactly the quota of 5", ok, tries)
+	}
+	quota := mustOK(t, clients[1], "GetCertificateQuota", map[string]string{"SiteId": siteID, "Type": "custom"})
+	checkFields(t, "GetCertificateQuota", quota, map[string]string{"Quota": "5", "QuotaUsage": "5"})
 }
