@@ -228,7 +228,7 @@ func (i *Issuer) clients(u *user, ca CA) (*account, error) {
 			if i.DNS == nil {
 				err = errors.New("dns-01 needs a DNS provider")
 			} else {
-				err = c.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...)
+				err = c.Challenge.SetDNS01Provider(dnsShown{i.DNS, i.Challenges}, i.dnsOptions()...)
 			}
 		default:
 			err = fmt.Errorf("unknown challenge type %q", typ)
@@ -255,7 +255,7 @@ func (i *Issuer) addDNS(u *user, ca CA, acc *account) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Challenge.SetDNS01Provider(i.DNS, i.dnsOptions()...); err != nil {
+	if err := c.Challenge.SetDNS01Provider(dnsShown{i.DNS, i.Challenges}, i.dnsOptions()...); err != nil {
 		return err
 	}
 	acc.dns = c
@@ -322,7 +322,7 @@ func (i *Issuer) types() []string {
 
 // tlsALPNToken is the token under which a TLS-ALPN-01 answer is kept: the
 // challenge has no token of its own on the wire.
-const tlsALPNToken = "tls-alpn-01"
+const tlsALPNToken = cert.TLSALPNChallengeToken
 
 // tlsProvider keeps TLS-ALPN-01 answers where the edge finds them.
 type tlsProvider struct{ store cert.ChallengeStore }

@@ -1,6 +1,10 @@
 package acme
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +19,8 @@ import (
 	"github.com/go-acme/lego/v5/providers/dns/httpreq"
 	"github.com/go-acme/lego/v5/providers/dns/pdns"
 	"github.com/go-acme/lego/v5/providers/dns/route53"
+
+	"github.com/esacert/esacert/internal/cert"
 )
 
 // dnsProviders are the DNS-01 providers built in, by lego's names. Each
@@ -61,4 +67,33 @@ func NewDNSProvider(name string) (challenge.Provider, error) {
 // wide.
 func UseResolvers(resolvers []string) {
 	dns01.SetDefaultClient(dns01.NewClient(&dns01.Options{RecursiveNameservers: resolvers, Timeout: 10 * time.Second}))
+}
+
+// dnsShown wraps a DNS-01 provider so that the TXT value it publishes is
+// also kept in the challenge store while the validation runs, for
+// GetCertificate's DCV.
+type dnsShown struct {
+	challenge.Provider
+	store cert.ChallengeStore
+}
+
+func (p dnsShown) Present(ctx context.Context, domain, token, keyAuth string) error {
+	if err := p.Provider.Present(ctx, domain, token, keyAuth); err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(keyAuth)) // the TXT value, RFC 8555 section 8.4
+	return p.store.PutChallenge(ctx, domain, cert.DNSChallengeToken, base64.RawURLEncoding.EncodeToString(sum[:]), time.Now().Add(time.Hour))
+}
+
+func (p dnsShown) CleanUp(ctx context.Context, domain, token, keyAuth string) error {
+	err := p.Provider.CleanUp(ctx, domain, token, keyAuth)
+	return errors.Join(err, p.store.DeleteChallenge(ctx, domain, cert.DNSChallengeToken))
+}
+
+// Timeout keeps the provider's own propagation timeout and interval.
+func (p dnsShown) Timeout() (timeout, interval time.Duration) {
+	if t, ok := p.Provider.(challenge.ProviderTimeout); ok {
+		return t.Timeout()
+	}
+	return dns01.DefaultPropagationTimeout, dns01.DefaultPollingInterval
 }

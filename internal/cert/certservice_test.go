@@ -143,3 +143,36 @@ func TestSetCertificateRules(t *testing.T) {
 		}
 	})
 }
+
+// TestValidationsShown: GetCertificate's DCV shows an HTTP-01 validation as
+// the URL and answer, a DNS-01 one as the TXT record and value (a wildcard's
+// under the name below it), and nothing for TLS-ALPN-01.
+func TestValidationsShown(t *testing.T) {
+	svc, clk, site := newService(t)
+	store := svc.Sites.(interface {
+		cert.ChallengeStore
+		cert.FreeStore
+	})
+	svc.Challenges = store
+	ctx := t.Context()
+	created, err := store.CreateFree(ctx, []cert.Certificate{
+		{ID: "00000000000000000000000000000001", SiteID: site.ID, Name: "www.example.com", Type: cert.TypeFree, Created: clk.Now(), Updated: clk.Now(),
+			Free: cert.FreeState{Status: cert.StatusApplying, CA: "x", Next: clk.Now()}},
+		{ID: "00000000000000000000000000000002", SiteID: site.ID, Name: "*.example.com", Type: cert.TypeFree, Created: clk.Now(), Updated: clk.Now(),
+			Free: cert.FreeState{Status: cert.StatusApplying, CA: "x", Next: clk.Now()}}}, 0)
+	if err != nil || len(created) != 2 {
+		t.Fatal(created, err)
+	}
+	later := clk.Now().Add(time.Hour)
+	store.PutChallenge(ctx, "www.example.com", "tok1", "tok1.thumb", later)
+	store.PutChallenge(ctx, "www.example.com", cert.TLSALPNChallengeToken, "alpn", later)
+	store.PutChallenge(ctx, "example.com", cert.DNSChallengeToken, "txt-value", later)
+	www, _ := svc.Validations(ctx, created[0])
+	if len(www) != 1 || www[0].Type != "HTTP" || www[0].Key != "http://www.example.com/.well-known/acme-challenge/tok1" || www[0].Value != "tok1.thumb" {
+		t.Errorf("www DCV = %+v", www)
+	}
+	wild, _ := svc.Validations(ctx, created[1])
+	if len(wild) != 1 || wild[0].Type != "DNS" || wild[0].Key != "_acme-challenge.example.com" || wild[0].Value != "txt-value" {
+		t.Errorf("wildcard DCV = %+v", wild)
+	}
+}

@@ -88,7 +88,8 @@ type DCV struct {
 }
 
 // Validations lists the validations in progress for a free certificate that
-// is being applied for: the HTTP-01 URL the CA fetches and the answer.
+// is being applied for: the HTTP-01 URL the CA fetches and the answer, or
+// the DNS-01 TXT record and its value.
 func (s *Service) Validations(ctx context.Context, c Certificate) ([]DCV, error) {
 	if c.Type != TypeFree || s.Challenges == nil || c.Free.Status != StatusApplying {
 		return nil, nil
@@ -97,13 +98,33 @@ func (s *Service) Validations(ctx context.Context, c Certificate) ([]DCV, error)
 	if err != nil {
 		return nil, err
 	}
+	base := strings.TrimPrefix(c.Name, "*.")
+	if base != c.Name { // a wildcard's validation is kept under the name below it
+		if list, err = s.Challenges.ChallengesFor(ctx, base, s.now()); err != nil {
+			return nil, err
+		}
+	}
 	var out []DCV
 	for _, ch := range list {
-		out = append(out, DCV{ID: ch[0], Type: "HTTP", Key: "http://" + c.Name + "/.well-known/acme-challenge/" + ch[0],
-			Value: ch[1], Status: "pending"})
+		switch ch[0] {
+		case DNSChallengeToken:
+			out = append(out, DCV{ID: ch[0], Type: "DNS", Key: "_acme-challenge." + base, Value: ch[1], Status: "pending"})
+		case TLSALPNChallengeToken:
+			// Answered inside the TLS handshake on port 443: nothing to show.
+		default:
+			out = append(out, DCV{ID: ch[0], Type: "HTTP", Key: "http://" + c.Name + "/.well-known/acme-challenge/" + ch[0],
+				Value: ch[1], Status: "pending"})
+		}
 	}
 	return out, nil
 }
+
+// Tokens under which the challenge store keeps validations that have no
+// token of their own: DNS-01 (the TXT value, for display) and TLS-ALPN-01.
+const (
+	DNSChallengeToken     = "dns-01"
+	TLSALPNChallengeToken = "tls-alpn-01"
+)
 
 // ApplyResult is one certificate ApplyCertificate started.
 type ApplyResult struct {
