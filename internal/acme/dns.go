@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-acme/lego/v5/challenge"
 	"github.com/go-acme/lego/v5/challenge/dns01"
+	legolog "github.com/go-acme/lego/v5/log"
 	"github.com/go-acme/lego/v5/providers/dns/acmedns"
 	"github.com/go-acme/lego/v5/providers/dns/cloudflare"
 	"github.com/go-acme/lego/v5/providers/dns/digitalocean"
@@ -82,7 +83,11 @@ func (p dnsShown) Present(ctx context.Context, domain, token, keyAuth string) er
 		return err
 	}
 	sum := sha256.Sum256([]byte(keyAuth)) // the TXT value, RFC 8555 section 8.4
-	return p.store.PutChallenge(ctx, domain, cert.DNSChallengeToken, base64.RawURLEncoding.EncodeToString(sum[:]), time.Now().Add(time.Hour))
+	if err := p.store.PutChallenge(ctx, domain, cert.DNSChallengeToken, base64.RawURLEncoding.EncodeToString(sum[:]), time.Now().Add(time.Hour)); err != nil {
+		// Only GetCertificate's display needs it: the validation goes on.
+		legolog.Default().Warn("could not keep the DNS-01 value for display", "domain", domain, "error", err)
+	}
+	return nil
 }
 
 func (p dnsShown) CleanUp(ctx context.Context, domain, token, keyAuth string) error {

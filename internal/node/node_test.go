@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/store/sqlstore"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -358,6 +361,19 @@ func TestMigrateToPostgres(t *testing.T) {
 	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "mig", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
 	before := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": certID})
 	stop(t, n)
+	// A free certificate still being applied for: its sealed key is an
+	// empty value, which must survive the move as such.
+	st, err := sqlstore.Open(t.Context(), cfg.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := strconv.ParseInt(siteID, 10, 64)
+	if _, err := st.CreateFree(t.Context(), []cert.Certificate{{ID: "00000000000000000000000000000abc", SiteID: sid,
+		Name: "free.migrate.com", Type: cert.TypeFree, Created: now, Updated: now,
+		Free: cert.FreeState{Status: cert.StatusApplying, CA: "lets_encrypt", Next: now.Add(time.Hour)}}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 
 	cfg.MigrateTo = storetest.PostgresDatabase(t)
 	tables, err := Migrate(t.Context(), cfg)
@@ -371,7 +387,7 @@ func TestMigrateToPostgres(t *testing.T) {
 			t.Errorf("%s has no fingerprint", tc.Table)
 		}
 	}
-	if rows["sites"] != 1 || rows["certificates"] != 1 || rows["repo_certs"] != 1 || rows["meta"] == 0 {
+	if rows["sites"] != 1 || rows["certificates"] != 2 || rows["repo_certs"] != 1 || rows["meta"] == 0 {
 		t.Fatalf("copied %v", rows)
 	}
 	if _, err := Migrate(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "not empty") {

@@ -153,7 +153,7 @@ func (s *Store) Watch() (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)
 	s.watchMu.Lock()
 	s.watchers = append(s.watchers, c)
-	if s.dialect == Postgres {
+	if s.dialect == Postgres && !s.closed {
 		s.listenOnce.Do(func() {
 			ctx, stop := context.WithCancel(context.Background())
 			s.listenStop, s.listenDone = stop, make(chan struct{})

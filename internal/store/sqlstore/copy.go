@@ -110,6 +110,11 @@ func copyTable(ctx context.Context, src querier, tx *sql.Tx, dst *Store, table s
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, err
 		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok && b == nil {
+				vals[i] = []byte{} // SQLite reads an empty BLOB back as nil; it is not NULL
+			}
+		}
 		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return n, err
 		}

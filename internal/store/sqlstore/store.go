@@ -52,6 +52,7 @@ type Store struct {
 	listenOnce sync.Once
 	listenStop context.CancelFunc
 	listenDone chan struct{}
+	closed     bool // no listener starts after Close
 }
 
 // Open connects to the database that dsn names and brings its schema up to
@@ -115,6 +116,7 @@ func open(dsn string) (*Store, error) {
 func (s *Store) Close() error {
 	s.watchMu.Lock()
 	stop, done := s.listenStop, s.listenDone
+	s.closed = true
 	s.watchMu.Unlock()
 	if stop != nil {
 		stop()
