@@ -9,11 +9,6 @@ import (
 	"testing"
 	"time"
 
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
-	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
-	"github.com/alibabacloud-go/tea/dara"
-	"github.com/alibabacloud-go/tea/tea"
-
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -21,19 +16,7 @@ import (
 // rpc calls one ESA action on addr with the RPC signature and returns the
 // body, or the client's error.
 func rpc(addr, id, secret, action string, query map[string]string) (map[string]any, error) {
-	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret),
-		Endpoint: tea.String(addr), Protocol: tea.String("http")})
-	if err != nil {
-		return nil, err
-	}
-	q := map[string]*string{}
-	for k, v := range query {
-		q[k] = tea.String(v)
-	}
-	out, err := c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String("2024-09-10"),
-		Protocol: tea.String("HTTP"), Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"),
-		Style: tea.String("RPC"), ReqBodyType: tea.String("formData"), BodyType: tea.String("json")},
-		&openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
+	out, err := callAPI(addr, id, secret, "POST", action, query)
 	if err != nil {
 		return nil, err
 	}

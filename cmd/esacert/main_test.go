@@ -131,15 +131,25 @@ func startServeProc(t *testing.T, env []string, args ...string) (addr string, lo
 
 func listSites(t *testing.T, addr string, key accesskey.Key) (map[string]any, error) {
 	t.Helper()
-	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(key.ID), AccessKeySecret: tea.String(key.Secret),
+	return callAPI(addr, key.ID, key.Secret, "GET", "ListSites", nil)
+}
+
+// callAPI sends one RPC-signed ESA request and returns what the client
+// answers.
+func callAPI(addr, id, secret, method, action string, query map[string]string) (map[string]any, error) {
+	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret),
 		Endpoint: tea.String(addr), Protocol: tea.String("http")})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return c.CallApi(&openapiutil.Params{Action: tea.String("ListSites"), Version: tea.String("2024-09-10"),
-		Protocol: tea.String("HTTP"), Pathname: tea.String("/"), Method: tea.String("GET"), AuthType: tea.String("AK"),
+	q := map[string]*string{}
+	for k, v := range query {
+		q[k] = tea.String(v)
+	}
+	return c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String("2024-09-10"),
+		Protocol: tea.String("HTTP"), Pathname: tea.String("/"), Method: tea.String(method), AuthType: tea.String("AK"),
 		Style: tea.String("RPC"), ReqBodyType: tea.String("formData"), BodyType: tea.String("json")},
-		&openapiutil.OpenApiRequest{}, &dara.RuntimeOptions{})
+		&openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
 }
 
 // TestServeFirstStart is the newcomer's path: esacert serve with nothing but

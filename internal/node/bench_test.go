@@ -16,11 +16,6 @@ import (
 	"testing"
 	"time"
 
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
-	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
-	"github.com/alibabacloud-go/tea/dara"
-	"github.com/alibabacloud-go/tea/tea"
-
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/config"
@@ -159,7 +154,7 @@ func BenchmarkCommitToServed(b *testing.B) {
 			}
 			site := fmt.Sprintf("site%d.test", n-1-i%1000)
 			l := ca.Leaf(b, pkitest.LeafOptions{DNSNames: []string{fmt.Sprintf("bg%d.%s", i, site)}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-			rpcCall(api, "SetCertificate", map[string]string{"SiteId": strconv.Itoa(1_000_000_000_000 + n - 1 - i%1000), "Type": "upload",
+			request(api, "2024-09-10", "SetCertificate", map[string]string{"SiteId": strconv.Itoa(1_000_000_000_000 + n - 1 - i%1000), "Type": "upload",
 				"Certificate": l.ChainPEM, "PrivateKey": l.KeyPEM})
 		}
 	}()
@@ -171,7 +166,7 @@ func BenchmarkCommitToServed(b *testing.B) {
 		l := ca.Leaf(b, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 		want := sha256.Sum256(l.Cert.Raw)
 		b.StartTimer()
-		if _, err := rpcCall(api, "SetCertificate", map[string]string{"SiteId": strconv.Itoa(1_000_000_000_000 + i%1000), "Type": "upload",
+		if _, err := request(api, "2024-09-10", "SetCertificate", map[string]string{"SiteId": strconv.Itoa(1_000_000_000_000 + i%1000), "Type": "upload",
 			"Certificate": l.ChainPEM, "PrivateKey": l.KeyPEM}); err != nil {
 			b.Fatal(err)
 		}
@@ -193,23 +188,6 @@ func BenchmarkCommitToServed(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-p50")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "ms-p99")
-}
-
-// rpcCall sends one signed ESA request to a node's API.
-func rpcCall(n *Node, action string, query map[string]string) (map[string]any, error) {
-	k := n.RootKey()
-	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(k.ID), AccessKeySecret: tea.String(k.Secret),
-		Endpoint: tea.String(n.APIAddr()), Protocol: tea.String("http")})
-	if err != nil {
-		return nil, err
-	}
-	q := map[string]*string{}
-	for k, v := range query {
-		q[k] = tea.String(v)
-	}
-	return c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String("2024-09-10"), Protocol: tea.String("HTTP"),
-		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
-		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
 }
 
 // servedSum is the SHA-256 of the leaf the edge at addr serves for name.
@@ -254,7 +232,7 @@ func BenchmarkSetCertificatePostgres(b *testing.B) {
 			const clients = 8 // each on a site of its own
 			var siteIDs []string
 			for w := range clients {
-				site, err := rpcCall(nodes[0], "CreateSite", map[string]string{"SiteName": fmt.Sprintf("throughput%d.test", w)})
+				site, err := request(nodes[0], "2024-09-10", "CreateSite", map[string]string{"SiteName": fmt.Sprintf("throughput%d.test", w)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -276,7 +254,7 @@ func BenchmarkSetCertificatePostgres(b *testing.B) {
 					defer wg.Done()
 					nd := nodes[w%len(nodes)]
 					for i := w; i < b.N; i += clients { // this client's site: i % clients == w
-						if _, err := rpcCall(nd, "SetCertificate", map[string]string{"SiteId": siteIDs[w], "Type": "upload",
+						if _, err := request(nd, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteIDs[w], "Type": "upload",
 							"Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM}); err != nil {
 							b.Error(err)
 							return

@@ -42,19 +42,7 @@ func testConfig(t *testing.T) config.Config {
 // call sends one signed request to a running node and returns the body.
 func call(t *testing.T, n *Node, version, action string, query map[string]string) map[string]any {
 	t.Helper()
-	k := n.RootKey()
-	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(k.ID), AccessKeySecret: tea.String(k.Secret),
-		Endpoint: tea.String(n.APIAddr()), Protocol: tea.String("http")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := map[string]*string{}
-	for k, v := range query {
-		q[k] = tea.String(v)
-	}
-	res, err := c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
-		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
-		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
+	res, err := request(n, version, action, query)
 	if err != nil {
 		t.Fatalf("%s: %v", action, err)
 	}
@@ -175,20 +163,26 @@ func jsonNumber(v any) string {
 // callErr sends one signed request and returns the client's error.
 func callErr(t *testing.T, n *Node, version, action string, query map[string]string) error {
 	t.Helper()
+	_, err := request(n, version, action, query)
+	return err
+}
+
+// request sends one RPC-signed ESA request with the node's root key and
+// returns what the client answers.
+func request(n *Node, version, action string, query map[string]string) (map[string]any, error) {
 	k := n.RootKey()
 	c, err := openapi.NewClient(&openapiutil.Config{AccessKeyId: tea.String(k.ID), AccessKeySecret: tea.String(k.Secret),
 		Endpoint: tea.String(n.APIAddr()), Protocol: tea.String("http")})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	q := map[string]*string{}
 	for k, v := range query {
 		q[k] = tea.String(v)
 	}
-	_, err = c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
+	return c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
 		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
 		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
-	return err
 }
 
 // TestRotationWhileANodeRuns: a node left running across a rotation must
