@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -147,33 +146,10 @@ func testCertQuotaRace(t *testing.T, s Store) {
 	mustInstance(t, s, instance("inst-r", "basic", 0, now))
 	mustSite(t, s, site(7000000000001, "race.com", "inst-r", now))
 	const n = 16
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		ok      int
-		unknown []error
-	)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := certificate(fmt.Sprintf("%032x", i+1), 7000000000001, fmt.Sprintf("c%d", i), cert.TypeUpload, 0, now)
-			err := s.CreateCertificate(ctx, c, 3)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, cert.ErrCertQuota):
-			default:
-				unknown = append(unknown, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(unknown) > 0 {
-		t.Fatalf("unexpected errors: %v", unknown)
-	}
+	ok := race(t, n, cert.ErrCertQuota, func(i int) error {
+		c := certificate(fmt.Sprintf("%032x", i+1), 7000000000001, fmt.Sprintf("c%d", i), cert.TypeUpload, 0, now)
+		return s.CreateCertificate(ctx, c, 3)
+	})
 	if ok != 3 {
 		t.Fatalf("%d certificates stored on a site with room for 3", ok)
 	}
@@ -189,31 +165,11 @@ func testCertNameRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-n", "basic", 0, now))
 	mustSite(t, s, site(7000000000002, "names.com", "inst-n", now))
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		ok      int
-		unknown []error
-	)
-	for i := 0; i < 12; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.CreateCertificate(ctx, certificate(fmt.Sprintf("%032x", i+1), 7000000000002, "same", cert.TypeUpload, 0, now), 0)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, cert.ErrCertNameExists):
-			default:
-				unknown = append(unknown, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(unknown) > 0 || ok != 1 {
-		t.Fatalf("%d stored (want 1), unexpected errors: %v", ok, unknown)
+	ok := race(t, 12, cert.ErrCertNameExists, func(i int) error {
+		return s.CreateCertificate(ctx, certificate(fmt.Sprintf("%032x", i+1), 7000000000002, "same", cert.TypeUpload, 0, now), 0)
+	})
+	if ok != 1 {
+		t.Fatalf("%d stored, want 1", ok)
 	}
 }
 

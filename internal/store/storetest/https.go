@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -290,32 +289,9 @@ func testHTTPSGlobalRace(t *testing.T, s httpsStore) {
 	mustInstance(t, s, instance("inst-hr", "basic", 0, now))
 	mustSite(t, s, site(7100000000001, "race.com", "inst-hr", now))
 	const n = 12
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		created int
-		unknown []error
-	)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, cert.ConfigGlobal, "", 0, nil))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				created++
-			case errors.Is(err, cert.ErrGlobalConfigExists):
-			default:
-				unknown = append(unknown, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(unknown) > 0 {
-		t.Fatalf("unexpected errors: %v", unknown)
-	}
+	created := race(t, n, cert.ErrGlobalConfigExists, func(i int) error {
+		return s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, cert.ConfigGlobal, "", 0, nil))
+	})
 	if created != 1 {
 		t.Fatalf("%d global configurations created for one site and family", created)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -324,37 +323,14 @@ func testRecordConflictRace(t *testing.T, s recordStore) {
 	mustInstance(t, s, instance("inst-rr", "basic", 0, now))
 	mustSite(t, s, site(7200000000001, "race.com", "inst-rr", now))
 	const n = 10
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		won     int
-		unknown []error
-	)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := record(int64(7200000000100+i), 7200000000001, "www.race.com", cert.RecordCNAME,
-				cert.RecordData{Value: fmt.Sprintf("o%d.example.net", i)}, now)
-			if i%2 == 1 {
-				r.Type, r.Data = cert.RecordA, cert.RecordData{Value: fmt.Sprintf("192.0.2.%d", i)}
-			}
-			err := s.CreateRecord(ctx, r)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, cert.ErrRecordTypeConflict):
-			default:
-				unknown = append(unknown, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(unknown) > 0 {
-		t.Fatalf("unexpected errors: %v", unknown)
-	}
+	won := race(t, n, cert.ErrRecordTypeConflict, func(i int) error {
+		r := record(int64(7200000000100+i), 7200000000001, "www.race.com", cert.RecordCNAME,
+			cert.RecordData{Value: fmt.Sprintf("o%d.example.net", i)}, now)
+		if i%2 == 1 {
+			r.Type, r.Data = cert.RecordA, cert.RecordData{Value: fmt.Sprintf("192.0.2.%d", i)}
+		}
+		return s.CreateRecord(ctx, r)
+	})
 	list, _, err := s.ListRecords(ctx, cert.RecordFilter{SiteID: 7200000000001})
 	if err != nil {
 		t.Fatal(err)
