@@ -94,15 +94,10 @@ func (s *Service) Validations(ctx context.Context, c Certificate) ([]DCV, error)
 	if c.Type != TypeFree || s.Challenges == nil || c.Free.Status != StatusApplying {
 		return nil, nil
 	}
-	list, err := s.Challenges.ChallengesFor(ctx, c.Name, s.now())
+	base := strings.TrimPrefix(c.Name, "*.") // a wildcard's validation is kept under the name below it
+	list, err := s.Challenges.ChallengesFor(ctx, base, s.now())
 	if err != nil {
 		return nil, err
-	}
-	base := strings.TrimPrefix(c.Name, "*.")
-	if base != c.Name { // a wildcard's validation is kept under the name below it
-		if list, err = s.Challenges.ChallengesFor(ctx, base, s.now()); err != nil {
-			return nil, err
-		}
 	}
 	var out []DCV
 	for _, ch := range list {

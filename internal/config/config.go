@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -312,9 +313,9 @@ func (c *Config) Validate() error {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}
 	}
-	for _, typ := range strings.Split(c.ACMEChallenges, ",") {
-		switch t := strings.TrimSpace(typ); t {
-		case "", "http-01", "tls-alpn-01":
+	for _, t := range List(c.ACMEChallenges) {
+		switch t {
+		case "http-01", "tls-alpn-01":
 		case "dns-01":
 			if c.ACMEDNSProvider == "" {
 				bad("--acme-challenges: dns-01 needs --acme-dns-provider")
@@ -323,11 +324,9 @@ func (c *Config) Validate() error {
 			bad("--acme-challenges: %q is not http-01, tls-alpn-01 or dns-01", t)
 		}
 	}
-	for _, r := range strings.Split(c.ACMEDNSResolvers, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			if _, _, err := net.SplitHostPort(r); err != nil {
-				bad("--acme-dns-resolvers: %q is not host:port", r)
-			}
+	for _, r := range List(c.ACMEDNSResolvers) {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			bad("--acme-dns-resolvers: %q is not host:port", r)
 		}
 	}
 	switch c.FreeCertKeyType {
@@ -413,13 +412,18 @@ func Duration(v string) time.Duration {
 }
 
 // Has reports whether the node runs role.
-func (c *Config) Has(role string) bool {
-	for _, r := range strings.Split(c.Roles, ",") {
-		if strings.TrimSpace(r) == role {
-			return true
+func (c *Config) Has(role string) bool { return slices.Contains(List(c.Roles), role) }
+
+// List reads a comma-separated setting: its items, trimmed, empty ones
+// left out.
+func List(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
-	return false
+	return out
 }
 
 // redactDSN hides a password in a DSN shown in an error.

@@ -111,23 +111,13 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 	}
 	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store,
 		Accounts: cert.AccountKeys{Store: store, Sealer: svc.Sealer}}
-	for _, typ := range strings.Split(cfg.ACMEChallenges, ",") {
-		if typ = strings.TrimSpace(typ); typ != "" {
-			iss.Types = append(iss.Types, typ)
-		}
-	}
+	iss.Types = config.List(cfg.ACMEChallenges)
 	if cfg.ACMEDNSProvider != "" {
 		if iss.DNS, err = acme.NewDNSProvider(cfg.ACMEDNSProvider); err != nil {
 			return fmt.Errorf("--acme-dns-provider: %w", err)
 		}
 	}
-	var resolvers []string
-	for _, r := range strings.Split(cfg.ACMEDNSResolvers, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			resolvers = append(resolvers, r)
-		}
-	}
-	if len(resolvers) > 0 {
+	if resolvers := config.List(cfg.ACMEDNSResolvers); len(resolvers) > 0 {
 		acme.UseResolvers(resolvers)
 		iss.DNSResolversOnly = true
 	}
