@@ -116,3 +116,24 @@ func TestLimits(t *testing.T) {
 		t.Errorf("Limits = %+v", l)
 	}
 }
+
+// TestACMEDirectories: lets_encrypt is built in, --acme-staging points it
+// at the staging CA, and --acme-ca adds CAs by name.
+func TestACMEDirectories(t *testing.T) {
+	c, err := Load("serve", []string{"--acme-staging", "--acme-ca", "step=https://ca.example/acme/dir, zerossl=https://acme.zerossl.com/v2/DV90"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := c.ACMEDirectories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"lets_encrypt": "https://acme-staging-v02.api.letsencrypt.org/directory",
+		"step": "https://ca.example/acme/dir", "zerossl": "https://acme.zerossl.com/v2/DV90"}
+	if diff := cmp.Diff(want, dirs); diff != "" {
+		t.Errorf("ACMEDirectories (-want +got):\n%s", diff)
+	}
+	if _, err := Load("serve", []string{"--acme-ca", "plain=http://ca.example/dir"}, env(nil), io.Discard); err == nil {
+		t.Error("a CA directory over plain HTTP was accepted")
+	}
+}
