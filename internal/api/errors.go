@@ -25,6 +25,7 @@ var (
 	errNonceUsed         = errors.New("signature nonce already used")
 	errUnknownAction     = errors.New("unknown action")
 	errUnknownVersion    = errors.New("unknown version")
+	errUnavailable       = errors.New("the node has not reached its database yet")
 )
 
 // sigError carries the server's string to sign with errSignatureMismatch, so
@@ -115,6 +116,10 @@ var table = []row{
 		"Specified parameter Version is not valid.", "Use version 2024-09-10 for ESA.", false},
 	{is(errUnknownAction), "InvalidAction.NotFound", http.StatusNotFound,
 		"Specified api is not found, please check your url and method.", "Check the action name and the API version.", false},
+
+	{is(errUnavailable), "ServiceUnavailable", http.StatusServiceUnavailable,
+		"The request has failed due to a temporary failure of the server.",
+		"Try again shortly: this node has not reached its database yet.", false},
 
 	// Sites and plans.
 	{paramIs("SiteId", cert.ErrSiteNotFound), "InvalidParameter.SiteId", http.StatusBadRequest,

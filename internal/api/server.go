@@ -123,6 +123,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(r, ev, time.Since(start))
 }
 
+// Unavailable answers every request with ServiceUnavailable (503), logged
+// like any request: for a node that is up but has not reached its database.
+func Unavailable(log *slog.Logger) http.Handler {
+	s := &Server{Log: log}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ev := &event{requestID: newRequestID()}
+		s.writeError(w, r, ev, errUnavailable)
+		s.logRequest(r, ev, time.Since(start))
+	})
+}
+
 // serve runs the envelope and the action, turning a panic into an error.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (result any, err error) {
 	defer func() {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
-	"github.com/esacert/esacert/internal/config"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -16,6 +16,8 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/node"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -244,4 +246,70 @@ func TestQuotaAcrossAPINodes(t *testing.T) {
 	}
 	quota := mustOK(t, clients[1], "GetCertificateQuota", map[string]string{"SiteId": siteID, "Type": "custom"})
 	checkFields(t, "GetCertificateQuota", quota, map[string]string{"Quota": "5", "QuotaUsage": "5"})
+}
+
+// TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown: an edge node that
+// served a certificate is stopped; the database becomes unreachable for it
+// while another node replaces that certificate. Started again, the edge
+// node serves what it served before from its snapshot, and its API answers
+// ServiceUnavailable; once the database is back it serves the new state and
+// its API works. Without a snapshot the same start fails and says why.
+func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	proxy, viaProxy := storetest.NewProxy(t, dsn)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000007", Secret: "fleet-secret-0123456789abcdel"}
+	a := startNodeOn(t, dsn, key)
+	c := teaKind(false).make(t, a.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Snapshot Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := func(name string) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	}
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "snap-db.com"})["SiteId"])
+	before := leaf("www.snap-db.com")
+	certID := str(mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Name": "www",
+		"Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})["Id"])
+
+	dataDir := t.TempDir()
+	edgeOnly := func(cfg *config.Config) { cfg.Roles, cfg.DataDir = "api,edge", dataDir }
+	b := startNodeCfg(t, viaProxy, key, edgeOnly)
+	if _, ok := within(2*time.Second, func() bool { return served(b.node.HTTPSAddr(), "www.snap-db.com") == fingerprint(before.Cert.Raw) }); !ok {
+		t.Fatal("the edge node does not serve the certificate")
+	}
+	if err := b.node.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.Down()
+	after := leaf("www.snap-db.com")
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Id": certID, "Update": "true",
+		"Certificate": after.ChainPEM, "PrivateKey": after.KeyPEM})
+
+	// Without a snapshot, a node that cannot reach its database does not start.
+	cfg := b.cfg
+	cfg.DataDir = t.TempDir()
+	if n, err := node.Start(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		n.Shutdown(t.Context())
+		t.Fatal("a node without a snapshot started without its database")
+	}
+
+	b = startNodeCfg(t, viaProxy, key, edgeOnly)
+	if got := served(b.node.HTTPSAddr(), "www.snap-db.com"); got != fingerprint(before.Cert.Raw) {
+		t.Fatal("the edge node started without its database does not serve its snapshot")
+	}
+	bc := teaKind(true).make(t, b.addr, key, false)
+	if _, apiErr := bc.call(t, "ListSites", nil); apiErr == nil || apiErr.Code != "ServiceUnavailable" || apiErr.Status != 503 {
+		t.Fatalf("the API without its database answered %+v, want ServiceUnavailable (503)", apiErr)
+	}
+	if resp, err := http.Get("http://" + b.addr + "/healthz"); err != nil || resp.StatusCode != 503 {
+		t.Fatalf("healthz without the database: %v %v", resp, err)
+	}
+
+	proxy.Up()
+	if took, ok := within(10*time.Second, func() bool { return served(b.node.HTTPSAddr(), "www.snap-db.com") == fingerprint(after.Cert.Raw) }); !ok {
+		t.Fatalf("the edge node did not catch up once the database was back (%v)", took)
+	}
+	if _, ok := within(5*time.Second, func() bool { _, apiErr := bc.call(t, "ListSites", nil); return apiErr == nil }); !ok {
+		t.Fatal("the API did not start working once the database was back")
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"hash/maphash"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -203,4 +205,35 @@ func acceptLoop(ln net.Listener) {
 			c.Close()
 		}()
 	}
+}
+
+// BenchmarkSnapshot writes and reads the snapshot of an index of 100,000
+// sites (one ECDSA certificate each, with its intermediate), and reports
+// the file's size.
+//
+//	go test ./internal/edge -run '^$' -bench Snapshot -benchtime 3x
+func BenchmarkSnapshot(b *testing.B) {
+	f := newFixture(b)
+	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 100_000), 1, now)
+	path := filepath.Join(b.TempDir(), "edge-snapshot")
+	b.Run("write", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := saveSnapshot(path, ix, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fi, _ := os.Stat(path)
+		b.ReportMetric(float64(fi.Size())/1e6, "MB")
+	})
+	b.Run("read+load", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			states, hdr, err := readSnapshot(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got := load(maphash.MakeSeed(), states, hdr.Rev, now); got.Names() != ix.Names() {
+				b.Fatalf("%d names from the snapshot, want %d", got.Names(), ix.Names())
+			}
+		}
+	})
 }

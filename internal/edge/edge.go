@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-
+	"errors"
+	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -52,6 +54,14 @@ type Edge struct {
 	// HTTPSPort is the public port of the HTTPS listener, for redirects to
 	// HTTPS; "" or "443" leaves the port out of the redirect.
 	HTTPSPort string
+	// Snapshot, when set, is a local file the edge keeps what it serves in.
+	// Started while the store cannot be read, the edge serves the snapshot
+	// until the store answers, then reloads everything from the store.
+	Snapshot string
+	// SnapshotEvery is the least time between two writes of the snapshot
+	// (more when a write takes long: at most a twentieth of the time is
+	// spent writing); 0 means 10 seconds.
+	SnapshotEvery time.Duration
 
 	seed    maphash.Seed
 	index   atomic.Pointer[Index]
@@ -60,6 +70,9 @@ type Edge struct {
 	base    *tls.Config
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
+
+	snapMu  sync.Mutex // one snapshot write at a time
+	snapRev int64      // the revision the snapshot file holds; -1 before the first write
 }
 
 func (e *Edge) now() time.Time {
@@ -90,17 +103,89 @@ func (e *Edge) Start(ctx context.Context) error {
 		SessionTicketsDisabled: true,
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout)
+	e.snapRev = -1
 	start := time.Now()
 	states, rev, err := e.Source.Load(ctx, nil)
 	if err != nil {
-		return err
+		if e.Snapshot == "" {
+			return err
+		}
+		var hdr snapshotHeader
+		var serr error
+		if states, hdr, serr = readSnapshot(e.Snapshot); serr != nil {
+			if errors.Is(serr, fs.ErrNotExist) {
+				return fmt.Errorf("%w (and there is no snapshot to start from: %s)", err, e.Snapshot)
+			}
+			return fmt.Errorf("%w (and the snapshot %s cannot be used: %v)", err, e.Snapshot, serr)
+		}
+		ix := load(e.seed, states, hdr.Rev, e.now())
+		ix.snapshot = true
+		e.index.Store(ix)
+		e.stale.Store(true)
+		e.log().Warn("edge cannot read the store; serving its snapshot until it can", "error", err,
+			"snapshot", e.Snapshot, "written", hdr.Written.UTC().Format(time.RFC3339), "sites", len(states),
+			"names", ix.Names(), "revision", hdr.Rev)
+	} else {
+		ix := load(e.seed, states, rev, e.now())
+		e.index.Store(ix)
+		e.log().Info("edge index loaded", "sites", len(states), "names", ix.Names(), "revision", rev,
+			"took_ms", time.Since(start).Milliseconds())
 	}
-	ix := load(e.seed, states, rev, e.now())
-	e.index.Store(ix)
-	e.log().Info("edge index loaded", "sites", len(states), "names", ix.Names(), "revision", rev,
-		"took_ms", time.Since(start).Milliseconds())
 	go e.follow(ctx)
+	if e.Snapshot != "" {
+		go e.keepSnapshot(ctx)
+	}
 	return nil
+}
+
+// keepSnapshot rewrites the snapshot when the index has changed, at most
+// every SnapshotEvery, until ctx ends.
+func (e *Edge) keepSnapshot(ctx context.Context) {
+	every := e.SnapshotEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	failing := false
+	for {
+		start := time.Now()
+		wrote, err := e.SaveSnapshot()
+		switch {
+		case err != nil && !failing:
+			e.log().Warn("edge cannot write its snapshot", "snapshot", e.Snapshot, "error", err)
+		case err == nil && failing:
+			e.log().Info("edge writes its snapshot again", "snapshot", e.Snapshot)
+		}
+		failing = err != nil
+		wait := every
+		if took := time.Since(start); wrote && 20*took > wait {
+			wait = 20 * took
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// SaveSnapshot writes the snapshot now if the index changed since the last
+// write, and reports whether it wrote. An index that came from the snapshot
+// is not written back. Shutting down, a node calls it for a last write.
+func (e *Edge) SaveSnapshot() (bool, error) {
+	if e.Snapshot == "" {
+		return false, nil
+	}
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
+	ix := e.index.Load()
+	if ix == nil || ix.snapshot || ix.rev == e.snapRev {
+		return false, nil
+	}
+	if err := saveSnapshot(e.Snapshot, ix, time.Now()); err != nil {
+		return false, err
+	}
+	e.snapRev = ix.rev
+	return true, nil
 }
 
 // Index returns the index being served.
@@ -148,16 +233,25 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 	if err != nil {
 		return err
 	}
-	if rev == ix.rev {
+	if rev == ix.rev && !ix.snapshot {
 		return nil
 	}
-	if !complete {
+	if !complete || ix.snapshot {
+		// From a snapshot, the store's feed cannot be trusted to reach back
+		// to its revision (the database may even have been restored to an
+		// older one): load everything.
 		states, rev, err := e.Source.Load(ctx, nil)
 		if err != nil {
 			return err
 		}
 		e.index.Store(load(e.seed, states, rev, e.now()))
 		e.log().Info("edge index reloaded", "revision", rev)
+		return nil
+	}
+	if len(ids) == 0 { // the revision moved without a site changing
+		next := *ix
+		next.rev = rev
+		e.index.Store(&next)
 		return nil
 	}
 	states, _, err := e.Source.Load(ctx, ids)

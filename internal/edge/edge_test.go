@@ -30,6 +30,7 @@ type memSource struct {
 	sites   map[int64]SiteState
 	changed map[int64]int64 // site → revision of its last change
 	fail    bool
+	full    int // loads of every site
 }
 
 func newMemSource() *memSource {
@@ -67,6 +68,7 @@ func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, er
 	}
 	var out []SiteState
 	if ids == nil {
+		m.full++
 		for _, st := range m.sites {
 			out = append(out, st)
 		}
@@ -126,7 +128,13 @@ func site(id int64, name, status string, certs ...cert.Certificate) SiteState {
 // startEdge starts an edge on src and a TLS listener in front of it.
 func startEdge(t testing.TB, src Source, sealer cert.Sealer) (*Edge, string) {
 	t.Helper()
-	e := &Edge{Source: src, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: time.Hour}
+	return serveEdge(t, &Edge{Source: src, Sealer: sealer, Poll: time.Hour})
+}
+
+// serveEdge starts e, quiet, and a TLS listener in front of it.
+func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
+	t.Helper()
+	e.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := e.Start(ctx); err != nil {

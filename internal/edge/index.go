@@ -21,6 +21,8 @@ type SiteState struct {
 	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
+
+	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
 
 // Route is a proxied record as the edge needs it.
@@ -82,6 +84,7 @@ type Index struct {
 	routes     pmap[*route]     // host → origin
 	wildRoutes pmap[*route]     // parent → origin of *.parent
 	sites      pmap[*siteEntry] // site id → what it contributed
+	snapshot   bool             // read from the snapshot, not from the store
 }
 
 func newIndex(seed maphash.Seed) *Index {
@@ -242,11 +245,14 @@ func buildSite(st SiteState) *builtSite {
 	if !conf.active {
 		return b
 	}
-	for _, c := range st.Certificates {
+	for i, c := range st.Certificates {
 		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA",
 			cert: cert.Certificate{ID: c.ID, SealedKey: c.SealedKey}}
 		rest := []byte(c.ChainPEM)
-		for {
+		if st.chains != nil {
+			sv.chain, rest = st.chains[i], nil
+		}
+		for len(rest) > 0 {
 			var blk *pem.Block
 			blk, rest = pem.Decode(rest)
 			if blk == nil {

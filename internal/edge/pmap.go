@@ -150,3 +150,20 @@ func (b *builder[V]) set(key string, v V) {
 
 // done returns the map; the builder must not be used afterwards.
 func (b *builder[V]) done() pmap[V] { return b.m }
+
+// each calls f for every key and value, in no particular order, until f
+// returns false.
+func (m pmap[V]) each(f func(string, V) bool) {
+	for _, grp := range m.groups {
+		if grp == nil {
+			continue
+		}
+		for i := range grp {
+			for k, v := range grp[i].m {
+				if !f(k, v) {
+					return
+				}
+			}
+		}
+	}
+}

@@ -42,11 +42,13 @@ func BenchmarkEdgeStart(b *testing.B) {
 	mk, _ := keyseal.Generate()
 	sealer, _ := keyseal.New(mk)
 	seedSites(b, store, sealer, n)
+	held := &Node{} // holds the store for the edge's source
+	held.db.Store(store)
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		e := &edge.Edge{Source: edgeSource{store}, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: time.Hour}
+		e := &edge.Edge{Source: edgeSource{held}, Sealer: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Poll: time.Hour}
 		start := time.Now()
 		ectx, cancel := context.WithCancel(ctx)
 		if err := e.Start(ectx); err != nil {

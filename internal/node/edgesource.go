@@ -9,22 +9,30 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 
 	"github.com/esacert/esacert/internal/edge"
-	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
-// edgeSource is the edge's view of the store.
+// edgeSource is the edge's view of the node's store, which fails until the
+// database is reached.
 type edgeSource struct {
-	store *sqlstore.Store
+	n *Node
 }
 
 var _ edge.Source = edgeSource{}
 
 func (s edgeSource) Changes(ctx context.Context, since int64) ([]int64, int64, bool, error) {
-	return s.store.ChangedSites(ctx, since)
+	store := s.n.db.Load()
+	if store == nil {
+		return nil, 0, false, errNoDatabase
+	}
+	return store.ChangedSites(ctx, since)
 }
 
 func (s edgeSource) Load(ctx context.Context, ids []int64) ([]edge.SiteState, int64, error) {
-	st, err := s.store.LoadEdge(ctx, ids)
+	store := s.n.db.Load()
+	if store == nil {
+		return nil, 0, errNoDatabase
+	}
+	st, err := store.LoadEdge(ctx, ids)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
@@ -32,23 +34,41 @@ import (
 // Node is a running esacert node.
 type Node struct {
 	log     *slog.Logger
-	store   *sqlstore.Store
+	db      atomic.Pointer[sqlstore.Store] // nil until the database is reached
+	api     atomic.Pointer[http.Handler]   // nil until the database is reached
+	wake    chan struct{}                  // the edge's wake-ups, fed by the store's
 	cancel  context.CancelFunc
 	servers []*http.Server
-	stops   []func()
 	apiLn   net.Listener
 	httpsLn net.Listener
 	httpLn  net.Listener
 	edge    *edge.Edge
 	done    chan error
 	rootKey accesskey.Key
+
+	mu     sync.Mutex // orders a late connection against Shutdown
+	closed bool       // Shutdown has begun
 }
 
 // RootKeyFile is the name of the root access key file in the data directory.
 const RootKeyFile = "root-access-key"
 
+// SnapshotFile is the name of the edge's snapshot in the data directory.
+const SnapshotFile = "edge-snapshot"
+
+// errNoDatabase is what the edge reads while the node has not reached its
+// database yet.
+var errNoDatabase = errors.New("the database has not been reached yet")
+
 // Start builds the node that cfg describes and starts serving. It returns
 // once the listeners are bound; Wait reports when serving stops.
+//
+// On PostgreSQL an edge node keeps a snapshot of what it serves in the data
+// directory. Started while the database cannot be reached, it serves that
+// snapshot, answers API requests with ServiceUnavailable, and keeps trying
+// the database; once reached, the edge loads everything from it and the API
+// and the renewer start. Without a snapshot, or without the edge role, a
+// node that cannot reach its database does not start.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -62,6 +82,69 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
 		}
 	}
+	c, err := connect(ctx, cfg, log)
+	var sealer cert.Sealer
+	if err == nil {
+		sealer = c.sealer
+	} else {
+		snap := snapshotPath(cfg)
+		if _, serr := os.Stat(snap); !cfg.Has("edge") || snap == "" || serr != nil {
+			return nil, err
+		}
+		// The local master key opens the snapshot's keys; the database
+		// checks it once reached.
+		key, _, _, kerr := LoadMasterKey(cfg, false)
+		if kerr != nil {
+			return nil, errors.Join(err, kerr)
+		}
+		if sealer, kerr = keyseal.New(key); kerr != nil {
+			return nil, errors.Join(err, kerr)
+		}
+		log.Warn("the database cannot be reached: the edge starts from its snapshot; the API and the renewer wait for the database",
+			"error", err, "snapshot", snap)
+	}
+	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1)}
+	if c != nil {
+		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
+	}
+	ctx, n.cancel = context.WithCancel(context.Background())
+	if cfg.Has("api") {
+		if err := n.startAPI(cfg); err != nil {
+			n.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	if cfg.Has("edge") {
+		if err := n.startEdge(ctx, cfg, sealer); err != nil {
+			n.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	if c != nil {
+		n.ready(ctx, cfg, c)
+	} else {
+		go n.reconnect(ctx, cfg)
+	}
+	return n, nil
+}
+
+// conn is a node's way to its database: the store, the master key checked
+// against it, and the service on top.
+type conn struct {
+	store  *sqlstore.Store
+	sealer *keyseal.Sealer
+	svc    *cert.Service
+}
+
+func (c *conn) close() {
+	if c != nil {
+		c.store.Close()
+	}
+}
+
+// connect opens the database (migrating it), claims the master key in it,
+// and builds the service.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, error) {
 	store, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
@@ -82,25 +165,84 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		store.Close()
 		return nil, err
 	}
-	n := &Node{log: log, store: store, done: make(chan error, 4), rootKey: root}
-	ctx, n.cancel = context.WithCancel(context.Background())
-	if cfg.Has("api") {
-		if err := n.startAPI(cfg, svc, store, root); err != nil {
-			n.Shutdown(context.Background())
-			return nil, err
+	return &conn{store: store, sealer: sealer, svc: svc}, nil
+}
+
+// reconnect tries the database until it answers (or ctx ends), waiting
+// longer after each failure, up to 30 seconds; then the node runs whole.
+func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
+	wait := 500 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
 		}
+		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
+		c, err := connect(attempt, cfg, n.log)
+		cancel()
+		if err == nil {
+			n.log.Info("reached the database; the node runs whole")
+			n.ready(ctx, cfg, c)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("the database cannot be reached yet", "error", err, "next_try_ms", (2 * wait).Milliseconds())
+		wait = min(2*wait, 30*time.Second)
 	}
-	if cfg.Has("edge") {
-		if err := n.startEdge(ctx, cfg, store, sealer); err != nil {
-			n.Shutdown(context.Background())
-			return nil, err
+}
+
+// ready starts what needs the database: the API's actions, the edge's
+// change feed, the renewer and the pruning of the feed.
+func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		c.close()
+		return
+	}
+	n.db.Store(c.store)
+	n.mu.Unlock()
+	if cfg.Has("api") {
+		n.api.Store(n.apiHandler(cfg, c.svc, c.store))
+	}
+	if n.edge != nil {
+		storeWake, stop := c.store.Watch()
+		go func() {
+			defer stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-storeWake:
+				}
+				select {
+				case n.wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		select { // a node that started from its snapshot catches up at once
+		case n.wake <- struct{}{}:
+		default:
 		}
 	}
 	if cfg.Has("renewer") {
-		go n.renew(ctx, cfg, svc)
+		go n.renew(ctx, cfg, c.svc)
 	}
-	go n.pruneChanges(ctx)
-	return n, nil
+	go n.pruneChanges(ctx, c.store)
+}
+
+// snapshotPath is where an edge node keeps its snapshot: in the data
+// directory on PostgreSQL, nowhere on SQLite (its database is a local file
+// that is there whenever the node is).
+func snapshotPath(cfg config.Config) string {
+	if strings.HasPrefix(cfg.DB, "sqlite:") {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, SnapshotFile)
 }
 
 // setupIssuer gives the service its ACME issuer and free-certificate store.
@@ -190,28 +332,29 @@ func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
 	}()
 }
 
-// startAPI serves the OpenAPI endpoint.
-func (n *Node) startAPI(cfg config.Config, svc *cert.Service, store *sqlstore.Store, root accesskey.Key) error {
-	apiHandler := &api.Server{
-		Service:     svc,
-		Keys:        accesskey.NewRing(root),
-		Log:         n.log,
-		NameServers: cfg.NameServers,
-		CnameZone:   cfg.CnameZone,
-	}
-	if store.Dialect() == sqlstore.Postgres {
-		// Several API nodes may share the database: they must share nonces.
-		apiHandler.Nonces = store.Nonces()
-	}
+// startAPI binds the OpenAPI endpoint. Until the database is reached it
+// answers every request with ServiceUnavailable.
+func (n *Node) startAPI(cfg config.Config) error {
+	unavailable := api.Unavailable(n.log)
 	// One plain handler, not a ServeMux: a ServeMux would answer some paths
 	// (such as //) itself with redirects that are not ESA answers.
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := n.api.Load()
 		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if h == nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte("the database has not been reached yet\n"))
+				return
+			}
 			w.Write([]byte("ok\n"))
 			return
 		}
-		apiHandler.ServeHTTP(w, r)
+		if h == nil {
+			unavailable.ServeHTTP(w, r)
+			return
+		}
+		(*h).ServeHTTP(w, r)
 	})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
@@ -238,17 +381,41 @@ func (n *Node) startAPI(cfg config.Config, svc *cert.Service, store *sqlstore.St
 	}
 	n.apiLn = ln
 	n.serve(srv, ln, cfg.APITLSCert != "")
-	n.log.Info("esacert API listening", "url", scheme+"://"+ln.Addr().String(), "database", store.Dialect(),
+	database := sqlstore.Postgres
+	if strings.HasPrefix(cfg.DB, "sqlite:") {
+		database = sqlstore.SQLite
+	}
+	n.log.Info("esacert API listening", "url", scheme+"://"+ln.Addr().String(), "database", database,
 		"access_key_id", n.rootKey.ID)
 	return nil
 }
 
-// startEdge loads the edge's index and serves HTTPS and HTTP.
-func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore.Store, sealer cert.Sealer) error {
-	wake, stop := store.Watch()
-	n.stops = append(n.stops, stop)
-	e := &edge.Edge{Source: edgeSource{store}, Sealer: sealer, Log: n.log, Wake: wake,
+// apiHandler is the API's handler once the database is reached.
+func (n *Node) apiHandler(cfg config.Config, svc *cert.Service, store *sqlstore.Store) *http.Handler {
+	s := &api.Server{
+		Service:     svc,
+		Keys:        accesskey.NewRing(n.rootKey),
+		Log:         n.log,
+		NameServers: cfg.NameServers,
+		CnameZone:   cfg.CnameZone,
+	}
+	if store.Dialect() == sqlstore.Postgres {
+		// Several API nodes may share the database: they must share nonces.
+		s.Nonces = store.Nonces()
+	}
+	var h http.Handler = s
+	return &h
+}
+
+// startEdge loads the edge's index (from its snapshot when the database
+// has not been reached) and serves HTTPS and HTTP.
+func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sealer) error {
+	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg),
 		ACME: func(host, token string) (string, bool) {
+			store := n.db.Load()
+			if store == nil {
+				return "", false
+			}
 			v, ok, err := store.Challenge(ctx, host, token, time.Now())
 			if err != nil {
 				n.log.Warn("read an ACME challenge", "host", host, "error", err)
@@ -256,6 +423,10 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore
 			return v, ok
 		},
 		ACMETLS: func(host string) (*tls.Certificate, bool) {
+			store := n.db.Load()
+			if store == nil {
+				return nil, false
+			}
 			return acme.TLSALPNCertificate(ctx, store, host)
 		},
 		ACMETLSProtocol: acme.ALPNProtocol}
@@ -302,7 +473,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, store *sqlstore
 
 // pruneChanges keeps the change feed short: an edge that falls further
 // behind reloads everything instead.
-func (n *Node) pruneChanges(ctx context.Context) {
+func (n *Node) pruneChanges(ctx context.Context, store *sqlstore.Store) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -310,7 +481,7 @@ func (n *Node) pruneChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := n.store.PruneChanges(ctx, 100_000); err != nil && ctx.Err() == nil {
+			if err := store.PruneChanges(ctx, 100_000); err != nil && ctx.Err() == nil {
 				n.log.Warn("prune the change feed", "error", err)
 			}
 		}
@@ -464,11 +635,15 @@ func (n *Node) Wait() error { return <-n.done }
 // Shutdown stops accepting requests, lets the ones in flight finish until
 // ctx ends, and closes the database.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true // a connection made from now on is closed at once
+	n.mu.Unlock()
 	if n.cancel != nil {
 		n.cancel()
-	}
-	for _, stop := range n.stops {
-		stop()
 	}
 	var err error
 	for _, srv := range n.servers {
@@ -476,8 +651,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			err = serr
 		}
 	}
-	if cerr := n.store.Close(); err == nil {
-		err = cerr
+	if n.edge != nil { // the last state goes into the snapshot
+		if _, serr := n.edge.SaveSnapshot(); serr != nil {
+			n.log.Warn("edge cannot write its snapshot", "error", serr)
+		}
+	}
+	if store := n.db.Load(); store != nil {
+		if cerr := store.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

@@ -301,7 +301,7 @@ func TestEdgeFollowsAnotherProcess(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The database goes away under the edge: it keeps serving its index.
-	e.store.Close()
+	e.db.Load().Close()
 	e.Edge().Refresh(context.Background())
 	if !e.Edge().Stale() {
 		t.Fatal("the refresh did not notice that the database is gone")

@@ -1,0 +1,223 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// The snapshot is what an edge serves, kept in a local file so that an edge
+// started while its store cannot be read serves what it served before
+// instead of nothing. It is written from the index itself, one site at a
+// time, so keeping it costs no second copy of the certificates in memory.
+//
+// The file is the magic line, a gob stream (a snapshotHeader, one
+// snapshotSite per site, a snapshotSite with ID 0 to end), and the SHA-256 of
+// everything before it. Private keys stay sealed under the master key; the
+// file is still written 0600. It is replaced by rename, so a reader sees the
+// old file or the new one, never a part.
+const snapshotMagic = "esacert edge snapshot 1\n"
+
+type snapshotHeader struct {
+	Rev     int64
+	Written time.Time
+}
+
+type snapshotSite struct {
+	ID     int64 // 0 ends the sites
+	Name   string
+	Active bool
+	Policy SitePolicy
+	Certs  []snapshotCert
+	Routes []Route
+}
+
+type snapshotCert struct {
+	ID       string
+	Chain    [][]byte // DER, leaf first
+	Sealed   []byte
+	NotAfter time.Time
+	RSA      bool
+	Names    []string // the names the index serves it for; "*.parent" for wildcards
+}
+
+// errSnapshotCorrupt reports a snapshot that is not one esacert wrote whole.
+var errSnapshotCorrupt = errors.New("the snapshot is damaged")
+
+// snapshotOf returns what the index serves for one site.
+func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Active: e.conf.active, Policy: e.conf.policy}
+	at := map[*served]int{}
+	add := func(name string, c candidates) {
+		for _, sv := range c {
+			if sv.site != e.conf {
+				continue
+			}
+			i, ok := at[sv]
+			if !ok {
+				i = len(s.Certs)
+				at[sv] = i
+				s.Certs = append(s.Certs, snapshotCert{ID: sv.id, Chain: sv.chain, Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa})
+			}
+			s.Certs[i].Names = append(s.Certs[i].Names, name)
+		}
+	}
+	for _, n := range e.names {
+		c, _ := ix.exact.Get(n)
+		add(n, c)
+	}
+	for _, n := range e.wildNames {
+		c, _ := ix.wild.Get(n)
+		add("*."+n, c)
+	}
+	for _, n := range e.routes {
+		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
+			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost})
+		}
+	}
+	for _, n := range e.wildRoutes {
+		if r, ok := ix.wildRoutes.Get(n); ok && r.site == e.conf {
+			s.Routes = append(s.Routes, Route{Name: "*." + n, Origin: r.origin, OriginHost: r.originHost})
+		}
+	}
+	return s
+}
+
+// state turns a snapshot's site back into the state it was built from, as
+// far as the edge uses it.
+func (s *snapshotSite) state() SiteState {
+	status := cert.SitePending
+	if s.Active {
+		status = cert.SiteActive
+	}
+	st := SiteState{ID: s.ID, Site: &cert.Site{ID: s.ID, Name: s.Name, Status: status}, Routes: s.Routes, Policy: s.Policy}
+	for _, c := range s.Certs {
+		alg := "ECDSA"
+		if c.RSA {
+			alg = "RSA"
+		}
+		crt := cert.Certificate{ID: c.ID, SiteID: s.ID, SealedKey: c.Sealed}
+		crt.Info.NotAfter, crt.Info.PubAlg, crt.Info.SANs = c.NotAfter, alg, c.Names
+		st.Certificates = append(st.Certificates, crt)
+		st.chains = append(st.chains, c.Chain)
+	}
+	return st
+}
+
+// writeSnapshot writes what ix serves to w.
+func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
+	sum := sha256.New()
+	bw := bufio.NewWriterSize(w, 1<<16)
+	out := io.MultiWriter(bw, sum)
+	if _, err := io.WriteString(out, snapshotMagic); err != nil {
+		return err
+	}
+	enc := gob.NewEncoder(out)
+	if err := enc.Encode(snapshotHeader{Rev: ix.rev, Written: now}); err != nil {
+		return err
+	}
+	var err error
+	ix.sites.each(func(_ string, e *siteEntry) bool {
+		err = enc.Encode(ix.snapshotOf(e))
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := enc.Encode(snapshotSite{}); err != nil {
+		return err
+	}
+	if _, err := bw.Write(sum.Sum(nil)); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// saveSnapshot replaces the file at path with what ix serves: written
+// beside it, synced, then renamed over it.
+func saveSnapshot(path string, ix *Index, now time.Time) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = writeSnapshot(f, ix, now)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil { // make the rename durable
+		dir.Sync()
+		dir.Close()
+	}
+	return nil
+}
+
+// readSnapshot reads the snapshot at path: the sites' states, the revision
+// they reflect and when it was written. A file that is not whole, or not a
+// snapshot, is refused with errSnapshotCorrupt.
+func readSnapshot(path string) ([]SiteState, snapshotHeader, error) {
+	var hdr snapshotHeader
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, hdr, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, hdr, err
+	}
+	body := fi.Size() - sha256.Size
+	if body < int64(len(snapshotMagic)) {
+		return nil, hdr, fmt.Errorf("%w: %d bytes is too short", errSnapshotCorrupt, fi.Size())
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(f, 0, body)); err != nil {
+		return nil, hdr, err
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := f.ReadAt(want, body); err != nil {
+		return nil, hdr, err
+	}
+	if !bytes.Equal(sum.Sum(nil), want) {
+		return nil, hdr, fmt.Errorf("%w: its checksum does not match", errSnapshotCorrupt)
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<16)
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapshotMagic {
+		return nil, hdr, fmt.Errorf("%w: not an esacert edge snapshot", errSnapshotCorrupt)
+	}
+	dec := gob.NewDecoder(r)
+	if err := dec.Decode(&hdr); err != nil {
+		return nil, hdr, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+	}
+	var states []SiteState
+	for {
+		var s snapshotSite
+		if err := dec.Decode(&s); err != nil {
+			return nil, hdr, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+		}
+		if s.ID == 0 {
+			return states, hdr, nil
+		}
+		states = append(states, s.state())
+	}
+}

@@ -1,0 +1,215 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// describe renders what an index does for host: its certificates in the
+// order they are tried, its route and its site's policy for the host.
+func describe(ix *Index, host string) string {
+	exact, wild := ix.lookup(host)
+	var b strings.Builder
+	for _, set := range [2]candidates{exact, wild} {
+		for _, sv := range set {
+			fmt.Fprintf(&b, "cert %s site %d rsa %v until %s chain %d sealed %x|", sv.id, sv.site.id, sv.rsa,
+				sv.notAfter.UTC().Format(time.RFC3339), len(sv.chain), sv.sealed)
+		}
+		b.WriteString("/")
+	}
+	if r := ix.routeFor(host); r != nil {
+		fmt.Fprintf(&b, "route %s %s site %d|", r.origin, r.originHost, r.site.id)
+	}
+	if s := ix.siteOf(host); s != nil {
+		fmt.Fprintf(&b, "site %d %s active %v policy %+v", s.id, s.name, s.active, *s.policy.For(host))
+	}
+	return b.String()
+}
+
+// snapshotFixture is a store with every kind of thing an edge serves: exact,
+// wildcard and RSA certificates, a name outside its site, an inactive site,
+// routes, and per-host policies.
+func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
+	f := newFixture(t)
+	ecdsaWWW, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
+	rsaWWW, _ := f.certificate("rsa-2048", now.Add(90*24*time.Hour), "www.example.com")
+	wild, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com", "example.com")
+	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
+	pending, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
+	expired, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "old.example.org")
+	one := site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside)
+	one.Routes = []Route{{Name: "www.example.com", Origin: "10.0.0.1:80"}, {Name: "*.example.com", Origin: "10.0.0.2:8080", OriginHost: "origin.example.net"}}
+	one.Policy.Hosts = map[string]HostPolicy{"api.example.com": {HTTPS: false, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, Force: true, ForceCode: 308, HSTS: "max-age=60"}}
+	src := newMemSource()
+	src.put(one)
+	src.put(site(2, "pending.net", cert.SitePending, pending))
+	src.put(site(3, "example.org", cert.SiteActive, expired))
+	hosts := []string{"www.example.com", "example.com", "shop.example.com", "api.example.com", "www.other.org",
+		"www.pending.net", "old.example.org", "nothing.test", "a.b.example.com"}
+	return f, src, hosts
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestSnapshotServesWhatTheStoreServed: an edge that cannot read its store
+// at start serves exactly what the edge that wrote the snapshot served, by
+// real handshakes too; it does not write the snapshot back; once the store
+// answers it loads everything from the store, even when the store's
+// revision is older than the snapshot's (a database restored from backup).
+func TestSnapshotServesWhatTheStoreServed(t *testing.T) {
+	f, src, hosts := snapshotFixture(t)
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	first := &Edge{Source: src, Sealer: f.sealer, Log: quietLog(), Poll: time.Hour, Snapshot: path, SnapshotEvery: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first.SaveSnapshot() // the writer goroutine may have written it already
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot not written 0600: %v %v", fi, err)
+	}
+	if wrote, err := first.SaveSnapshot(); wrote || err != nil {
+		t.Errorf("an unchanged index was written again (%v, %v)", wrote, err)
+	}
+
+	down := newMemSource()
+	down.fail = true
+	second, addr := serveEdge(t, &Edge{Source: down, Sealer: f.sealer, Poll: time.Hour, Snapshot: path, SnapshotEvery: time.Hour})
+	if !second.Stale() {
+		t.Error("an edge serving its snapshot does not say it is stale")
+	}
+	for _, h := range hosts {
+		if got, want := describe(second.Index(), h), describe(first.Index(), h); got != want {
+			t.Errorf("%s from the snapshot:\n got %s\nwant %s", h, got, want)
+		}
+	}
+	if chain, err := handshake(t, addr, "shop.example.com", nil); err != nil || chain[0].DNSNames[0] != "*.example.com" {
+		t.Fatalf("the snapshot's wildcard is not served: %v", err)
+	}
+	rsaOnly := &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}
+	if chain, err := handshake(t, addr, "www.example.com", rsaOnly); err != nil || chain[0].PublicKeyAlgorithm.String() != "RSA" {
+		t.Fatalf("the snapshot's RSA certificate is not served to an RSA-only client: %v", err)
+	}
+	if _, err := handshake(t, addr, "www.pending.net", nil); err == nil {
+		t.Error("an inactive site is served from the snapshot")
+	}
+	before, _ := os.ReadFile(path)
+	if wrote, err := second.SaveSnapshot(); wrote || err != nil {
+		t.Errorf("an index read from the snapshot was written back (%v, %v)", wrote, err)
+	}
+
+	// The store answers again, restored to an older revision with other
+	// content: the edge takes the store's state whole.
+	restored, _ := f.certificate("ecdsa-p256", now.Add(30*24*time.Hour), "restored.example.com")
+	down.mu.Lock()
+	down.fail = false
+	down.mu.Unlock()
+	down.put(site(1, "example.com", cert.SiteActive, restored))
+	if down.rev >= first.Index().Revision() {
+		t.Fatalf("the restored store's revision %d is not older than the snapshot's %d", down.rev, first.Index().Revision())
+	}
+	second.Refresh(context.Background())
+	if second.Stale() {
+		t.Fatal("still stale after the store answered")
+	}
+	if _, err := handshake(t, addr, "restored.example.com", nil); err != nil {
+		t.Errorf("the store's certificate is not served after it answered: %v", err)
+	}
+	if _, err := handshake(t, addr, "shop.example.com", nil); err == nil {
+		t.Error("the snapshot's wildcard is still served after the store answered without it")
+	}
+	if wrote, err := second.SaveSnapshot(); !wrote || err != nil {
+		t.Errorf("the store's state was not written to the snapshot (%v, %v)", wrote, err)
+	}
+	if after, _ := os.ReadFile(path); string(after) == string(before) {
+		t.Error("the snapshot did not change")
+	}
+}
+
+// TestSnapshotRefusedWhenDamaged: a truncated, altered or foreign file is
+// never served; the edge refuses to start and says why, as it does without
+// a snapshot.
+func TestSnapshotRefusedWhenDamaged(t *testing.T) {
+	f, src, _ := snapshotFixture(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge-snapshot")
+	ix := load(maphash.MakeSeed(), mustLoad(t, src), 3, now)
+	if err := saveSnapshot(path, ix, now); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(path)
+	if _, _, err := readSnapshot(path); err != nil {
+		t.Fatalf("a whole snapshot is refused: %v", err)
+	}
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 1
+	cases := map[string][]byte{
+		"truncated": good[:len(good)-100],
+		"flipped":   flipped,
+		"empty":     nil,
+		"foreign":   []byte(strings.Repeat("x", 200)),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, name)
+			os.WriteFile(p, data, 0o600)
+			if _, _, err := readSnapshot(p); !errors.Is(err, errSnapshotCorrupt) {
+				t.Fatalf("read gave %v, want errSnapshotCorrupt", err)
+			}
+			down := newMemSource()
+			down.fail = true
+			e := &Edge{Source: down, Sealer: f.sealer, Log: quietLog(), Snapshot: p}
+			err := e.Start(t.Context())
+			if err == nil || !strings.Contains(err.Error(), "cannot be used") || !strings.Contains(err.Error(), "database is locked") {
+				t.Fatalf("start gave %v", err)
+			}
+		})
+	}
+	down := newMemSource()
+	down.fail = true
+	e := &Edge{Source: down, Sealer: f.sealer, Log: quietLog(), Snapshot: filepath.Join(dir, "missing")}
+	if err := e.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "no snapshot") {
+		t.Fatalf("start without a snapshot gave %v", err)
+	}
+}
+
+func mustLoad(t *testing.T, src Source) []SiteState {
+	t.Helper()
+	states, _, err := src.Load(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return states
+}
+
+// TestRevisionWithoutSiteChanges: when the store's revision moves but no
+// site changed, the edge takes the new revision without loading anything
+// (it once loaded every site).
+func TestRevisionWithoutSiteChanges(t *testing.T) {
+	f, src, _ := snapshotFixture(t)
+	e, _ := startEdge(t, src, f.sealer)
+	src.mu.Lock()
+	src.rev++
+	full := src.full
+	src.mu.Unlock()
+	e.Refresh(context.Background())
+	if e.Index().Revision() != src.rev {
+		t.Errorf("revision %d, want %d", e.Index().Revision(), src.rev)
+	}
+	if src.full != full {
+		t.Error("the edge loaded every site for a revision that changed none")
+	}
+}
