@@ -123,13 +123,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(r, ev, time.Since(start))
 }
 
-// Unavailable answers every request with ServiceUnavailable (503), logged
-// like any request: for a node that is up but has not reached its database.
+// Unavailable answers every request with ServiceUnavailable (503) and a
+// hint to retry in a second, logged like any request: for a node that is up
+// but has not reached its database.
 func Unavailable(log *slog.Logger) http.Handler {
 	s := &Server{Log: log}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ev := &event{requestID: newRequestID()}
+		// The aliyun CLI retries only when told when to (milliseconds).
+		w.Header().Set("x-acs-retry-after", "1000")
+		w.Header().Set("Retry-After", "1")
 		s.writeError(w, r, ev, errUnavailable)
 		s.logRequest(r, ev, time.Since(start))
 	})

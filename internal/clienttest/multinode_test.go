@@ -149,12 +149,16 @@ func TestFleetOfRoles(t *testing.T) {
 // TestEdgesRideOutLostDatabaseConnections: every connection to the
 // database is cut from the server side (as a PostgreSQL restart does).
 // The edges keep serving what they have; once the nodes reconnect, a new
-// certificate set through the API is served by both edges again.
+// certificate set through the API is served by both edges again. Then the
+// database stays unreachable for one edge for a while (as a stopped
+// server): it keeps serving, says it is stale, and catches up once the
+// database is back.
 func TestEdgesRideOutLostDatabaseConnections(t *testing.T) {
 	dsn := storetest.PostgresDatabase(t)
+	proxy, viaProxy := storetest.NewProxy(t, dsn)
 	key := accesskey.Key{ID: "LTAIfleetkey000000000004", Secret: "fleet-secret-0123456789abcdei"}
 	a := startNodeOn(t, dsn, key)
-	b := startNodeCfg(t, dsn, key, func(cfg *config.Config) { cfg.Roles = "edge" })
+	b := startNodeCfg(t, viaProxy, key, func(cfg *config.Config) { cfg.Roles = "edge" })
 	c := teaKind(false).make(t, a.addr, key, false)
 	now := time.Now()
 	ca := pkitest.NewCA(t, "Cut Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
@@ -198,6 +202,23 @@ func TestEdgesRideOutLostDatabaseConnections(t *testing.T) {
 		if took, ok := within(5*time.Second, func() bool { return served(n.node.HTTPSAddr(), "after.cut-db.com") == fingerprint(after.Cert.Raw) }); !ok {
 			t.Errorf("edge %s did not catch up after the cut (%v)", n.node.HTTPSAddr(), took)
 		}
+	}
+
+	proxy.Down()
+	later := leaf("later.cut-db.com")
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": later.ChainPEM, "PrivateKey": later.KeyPEM})
+	if _, ok := within(5*time.Second, b.node.Edge().Stale); !ok {
+		t.Fatal("the edge does not notice that its database is unreachable")
+	}
+	if got := served(b.node.HTTPSAddr(), "after.cut-db.com"); got != fingerprint(after.Cert.Raw) {
+		t.Error("the edge stopped serving while its database was unreachable")
+	}
+	proxy.Up()
+	if took, ok := within(10*time.Second, func() bool { return served(b.node.HTTPSAddr(), "later.cut-db.com") == fingerprint(later.Cert.Raw) }); !ok {
+		t.Errorf("the edge did not catch up once its database was back (%v)", took)
+	}
+	if b.node.Edge().Stale() {
+		t.Error("the edge still says it is stale")
 	}
 }
 
@@ -303,6 +324,10 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + b.addr + "/healthz"); err != nil || resp.StatusCode != 503 {
 		t.Fatalf("healthz without the database: %v %v", resp, err)
+	}
+	if resp, err := http.Get("http://" + b.addr + "/?Action=ListSites"); err != nil || resp.StatusCode != 503 ||
+		resp.Header.Get("x-acs-retry-after") != "1000" {
+		t.Fatalf("an API request without the database: %v %v (want 503 with x-acs-retry-after)", resp, err)
 	}
 
 	proxy.Up()
