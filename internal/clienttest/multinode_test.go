@@ -338,3 +338,58 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 		t.Fatal("the API did not start working once the database was back")
 	}
 }
+
+// TestFleetRidesOutAPostgreSQLRestart: the database server itself is
+// stopped and started again (a server of this test's own). While it is
+// down both edges keep serving; once it is up, writes through the API node
+// succeed again and both edges serve them, the edge-only node woken again
+// by LISTEN/NOTIFY or its poll.
+func TestFleetRidesOutAPostgreSQLRestart(t *testing.T) {
+	srv := storetest.NewServer(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000008", Secret: "fleet-secret-0123456789abcdem"}
+	a := startNodeOn(t, srv.DSN(), key)
+	b := startNodeCfg(t, srv.DSN(), key, func(cfg *config.Config) { cfg.Roles = "edge" })
+	c := teaKind(false).make(t, a.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Restart Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := func(name string) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	}
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "pg-restart.com"})["SiteId"])
+	before := leaf("before.pg-restart.com")
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})
+	edges := []*testNode{a, b}
+	for _, n := range edges {
+		if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "before.pg-restart.com") == fingerprint(before.Cert.Raw) }); !ok {
+			t.Fatalf("edge %s does not serve the first certificate", n.node.HTTPSAddr())
+		}
+	}
+
+	srv.Stop()
+	for _, n := range edges {
+		if _, ok := within(5*time.Second, n.node.Edge().Stale); !ok {
+			t.Errorf("edge %s does not notice that the database is down", n.node.HTTPSAddr())
+		}
+		if got := served(n.node.HTTPSAddr(), "before.pg-restart.com"); got != fingerprint(before.Cert.Raw) {
+			t.Errorf("edge %s stopped serving while the database was down", n.node.HTTPSAddr())
+		}
+	}
+	srv.Start()
+
+	after := leaf("after.pg-restart.com")
+	if _, ok := within(15*time.Second, func() bool {
+		_, apiErr := c.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+			"Certificate": after.ChainPEM, "PrivateKey": after.KeyPEM})
+		return apiErr == nil || apiErr.Code == "Certificate.Duplicated"
+	}); !ok {
+		t.Fatal("the API did not take writes again after the restart")
+	}
+	for _, n := range edges {
+		if took, ok := within(5*time.Second, func() bool { return served(n.node.HTTPSAddr(), "after.pg-restart.com") == fingerprint(after.Cert.Raw) }); !ok {
+			t.Errorf("edge %s did not catch up after the restart (%v)", n.node.HTTPSAddr(), took)
+		}
+		if n.node.Edge().Stale() {
+			t.Errorf("edge %s still says it is stale", n.node.HTTPSAddr())
+		}
+	}
+}
