@@ -188,7 +188,7 @@ func TestFreeCertificateEAB(t *testing.T) {
 	const kid, hmacKey = "esacert-test-kid", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
 	pebble := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, EAB: map[string]string{kid: hmacKey}})
 	dir, roots := pebble.Directory, pebble.Roots
-	apply := func(eab string) map[string]any {
+	apply := func(eab, site string) map[string]any { // a site of its own: on PostgreSQL both nodes share the database
 		t.Helper()
 		n := startNodeWith(t, func(cfg *config.Config) {
 			cfg.HTTPAddr = net.JoinHostPort("127.0.0.1", itoa(httpPort))
@@ -197,15 +197,15 @@ func TestFreeCertificateEAB(t *testing.T) {
 		})
 		defer n.node.Shutdown(context.Background())
 		c := teaKind(false).make(t, n.addr, n.key, false)
-		siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "eab-e2e.com"})["SiteId"])
-		_, got := applyFree(t, c, siteID, "www.eab-e2e.com")
+		siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": site})["SiteId"])
+		_, got := applyFree(t, c, siteID, "www."+site)
 		return got
 	}
-	got := apply("")
+	got := apply("", "eab-e2e.com")
 	if str(dig(got, "Result.Status")) != "ApplyFailed" || !strings.Contains(str(dig(got, "Result.ApplyMessage")), "ESACERT_ACME_EAB") {
 		t.Errorf("without EAB credentials: %v", dig(got, "Result"))
 	}
-	got = apply("pebble=" + kid + ":" + hmacKey)
+	got = apply("pebble="+kid+":"+hmacKey, "eab2-e2e.com")
 	if str(dig(got, "Result.Status")) != "OK" {
 		t.Errorf("with EAB credentials: %v", dig(got, "Result"))
 	}

@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/node"
 	"github.com/esacert/esacert/internal/store/sqlstore"
+	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // startNode starts a real node on loopback with a fresh data directory and
@@ -46,8 +49,25 @@ func startNodeWith(t *testing.T, edit func(*config.Config)) *testNode {
 	return startNodeCfg(t, "", accesskey.Key{}, edit)
 }
 
+// e2eDatabases holds each test's PostgreSQL database when the suite runs
+// on PostgreSQL: the nodes one test starts share it, as a fleet does.
+var e2eDatabases sync.Map // *testing.T → DSN
+
+// onPostgres reports whether the suite runs its single-node tests on
+// PostgreSQL (ESACERT_TEST_E2E_DB=postgres; CI runs the suite both ways).
+func onPostgres() bool { return os.Getenv("ESACERT_TEST_E2E_DB") == "postgres" }
+
 func startNodeCfg(t *testing.T, dsn string, key accesskey.Key, edit func(*config.Config)) *testNode {
 	t.Helper()
+	if dsn == "" && onPostgres() {
+		if v, ok := e2eDatabases.Load(t); ok {
+			dsn = v.(string)
+		} else {
+			dsn = storetest.PostgresDatabase(t)
+			e2eDatabases.Store(t, dsn)
+			t.Cleanup(func() { e2eDatabases.Delete(t) })
+		}
+	}
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")

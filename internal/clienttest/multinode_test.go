@@ -360,7 +360,9 @@ func TestFleetRidesOutAPostgreSQLRestart(t *testing.T) {
 	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})
 	edges := []*testNode{a, b}
 	for _, n := range edges {
-		if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "before.pg-restart.com") == fingerprint(before.Cert.Raw) }); !ok {
+		if _, ok := within(2*time.Second, func() bool {
+			return served(n.node.HTTPSAddr(), "before.pg-restart.com") == fingerprint(before.Cert.Raw)
+		}); !ok {
 			t.Fatalf("edge %s does not serve the first certificate", n.node.HTTPSAddr())
 		}
 	}
