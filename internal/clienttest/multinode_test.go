@@ -2,11 +2,13 @@ package clienttest
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -297,6 +299,14 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	if _, ok := within(2*time.Second, func() bool { return served(b.node.HTTPSAddr(), "www.snap-db.com") == fingerprint(before.Cert.Raw) }); !ok {
 		t.Fatal("the edge node does not serve the certificate")
 	}
+	// A change shortly before the edge node stops reaches the snapshot
+	// through the last write at shutdown (the periodic one waits 10 s).
+	late := leaf("late.snap-db.com")
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Name": "late",
+		"Certificate": late.ChainPEM, "PrivateKey": late.KeyPEM})
+	if _, ok := within(2*time.Second, func() bool { return served(b.node.HTTPSAddr(), "late.snap-db.com") == fingerprint(late.Cert.Raw) }); !ok {
+		t.Fatal("the edge node does not serve the late certificate")
+	}
 	if err := b.node.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -309,14 +319,20 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	// Without a snapshot, a node that cannot reach its database does not start.
 	cfg := b.cfg
 	cfg.DataDir = t.TempDir()
-	if n, err := node.Start(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
-		n.Shutdown(t.Context())
-		t.Fatal("a node without a snapshot started without its database")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if n, err := node.Start(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		if n != nil {
+			n.Shutdown(t.Context())
+		}
+		t.Fatalf("a node without a snapshot started without its database, or did not say why: %v", err)
 	}
 
 	b = startNodeCfg(t, viaProxy, key, edgeOnly)
 	if got := served(b.node.HTTPSAddr(), "www.snap-db.com"); got != fingerprint(before.Cert.Raw) {
 		t.Fatal("the edge node started without its database does not serve its snapshot")
+	}
+	if got := served(b.node.HTTPSAddr(), "late.snap-db.com"); got != fingerprint(late.Cert.Raw) {
+		t.Fatal("the change made just before shutdown is not in the snapshot")
 	}
 	bc := teaKind(true).make(t, b.addr, key, false)
 	if _, apiErr := bc.call(t, "ListSites", nil); apiErr == nil || apiErr.Code != "ServiceUnavailable" || apiErr.Status != 503 {
@@ -336,6 +352,40 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	}
 	if _, ok := within(5*time.Second, func() bool { _, apiErr := bc.call(t, "ListSites", nil); return apiErr == nil }); !ok {
 		t.Fatal("the API did not start working once the database was back")
+	}
+	if err := b.node.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A database that answers but refuses the node is not waited for: a
+	// missing database stops the start despite the snapshot, and a master
+	// key other than the database's stops the node once it is reached.
+	missing := b.cfg
+	missing.DB = strings.Replace(viaProxy, "/esacert_test_", "/esacert_missing_", 1)
+	if n, err := node.Start(t.Context(), missing, quiet); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		if n != nil {
+			n.Shutdown(t.Context())
+		}
+		t.Fatalf("a node whose database does not exist started from its snapshot, or did not say why: %v", err)
+	}
+	proxy.Down()
+	wrongKey := b.cfg
+	wrongKey.MasterKey = strings.Repeat("ab", 32)
+	n, err := node.Start(t.Context(), wrongKey, quiet)
+	if err != nil {
+		t.Fatalf("an edge node with a snapshot did not start while the database was down: %v", err)
+	}
+	defer n.Shutdown(context.Background())
+	proxy.Up()
+	stopped := make(chan error, 1)
+	go func() { stopped <- n.Wait() }()
+	select {
+	case err := <-stopped:
+		if err == nil || !strings.Contains(err.Error(), "master key") {
+			t.Errorf("the node stopped with %v, want a master key error", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("a node with the wrong master key keeps running once the database answers")
 	}
 }
 

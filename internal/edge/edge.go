@@ -72,7 +72,7 @@ type Edge struct {
 	stale   atomic.Bool // the last refresh failed
 
 	snapMu  sync.Mutex // one snapshot write at a time
-	snapRev int64      // the revision the snapshot file holds; -1 before the first write
+	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
 }
 
 func (e *Edge) now() time.Time {
@@ -103,7 +103,6 @@ func (e *Edge) Start(ctx context.Context) error {
 		SessionTicketsDisabled: true,
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout)
-	e.snapRev = -1
 	start := time.Now()
 	states, rev, err := e.Source.Load(ctx, nil)
 	if err != nil {
@@ -178,13 +177,13 @@ func (e *Edge) SaveSnapshot() (bool, error) {
 	e.snapMu.Lock()
 	defer e.snapMu.Unlock()
 	ix := e.index.Load()
-	if ix == nil || ix.snapshot || ix.rev == e.snapRev {
+	if ix == nil || ix.snapshot || ix.gen == e.snapGen { // an index is never changed, only replaced
 		return false, nil
 	}
 	if err := saveSnapshot(e.Snapshot, ix, time.Now()); err != nil {
 		return false, err
 	}
-	e.snapRev = ix.rev
+	e.snapGen = ix.gen
 	return true, nil
 }
 
@@ -250,7 +249,7 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 	}
 	if len(ids) == 0 { // the revision moved without a site changing
 		next := *ix
-		next.rev = rev
+		next.rev, next.gen = rev, generations.Add(1)
 		e.index.Store(&next)
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -85,10 +86,14 @@ type Index struct {
 	wildRoutes pmap[*route]     // parent → origin of *.parent
 	sites      pmap[*siteEntry] // site id → what it contributed
 	snapshot   bool             // read from the snapshot, not from the store
+	gen        uint64           // tells this index from every other one
 }
 
+// generations numbers the indexes as they are made.
+var generations atomic.Uint64
+
 func newIndex(seed maphash.Seed) *Index {
-	return &Index{exact: newPmap[candidates](seed), wild: newPmap[candidates](seed),
+	return &Index{gen: generations.Add(1), exact: newPmap[candidates](seed), wild: newPmap[candidates](seed),
 		routes: newPmap[*route](seed), wildRoutes: newPmap[*route](seed), sites: newPmap[*siteEntry](seed)}
 }
 
@@ -333,7 +338,8 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 		addSite(b, exact, wild, routes, wroutes, now)
 		se.set(key, b.entry)
 	}
-	return &Index{rev: rev, exact: ee.done(), wild: we.done(), routes: re.done(), wildRoutes: wre.done(), sites: se.done()}
+	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
+		wildRoutes: wre.done(), sites: se.done()}
 }
 
 // load builds a whole index at once, for the first load.
@@ -349,7 +355,7 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Inde
 		addSite(b, exact, wild, routes, wroutes, now)
 		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
 	}
-	return &Index{rev: rev, exact: exact.done(), wild: wild.done(), routes: routes.done(),
+	return &Index{rev: rev, gen: generations.Add(1), exact: exact.done(), wild: wild.done(), routes: routes.done(),
 		wildRoutes: wroutes.done(), sites: sites.done()}
 }
 

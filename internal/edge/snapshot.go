@@ -32,13 +32,20 @@ type snapshotHeader struct {
 	Written time.Time
 }
 
+// The snapshot's records hold the edge's own types (SitePolicy, Route):
+// TestSnapshotFormat fails when one of them changes, as a reminder to
+// change snapshotMagic's version with it.
 type snapshotSite struct {
 	ID     int64 // 0 ends the sites
 	Name   string
 	Active bool
 	Policy SitePolicy
-	Certs  []snapshotCert
-	Routes []Route
+	// gob cannot tell an empty list from none, but a policy can: an empty
+	// CipherSuites leaves TLS 1.2 without suites, a nil one means Go's.
+	DefaultNoSuites bool
+	HostsNoSuites   []string
+	Certs           []snapshotCert
+	Routes          []Route
 }
 
 type snapshotCert struct {
@@ -56,6 +63,12 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Active: e.conf.active, Policy: e.conf.policy}
+	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
+	for h, hp := range s.Policy.Hosts {
+		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
+			s.HostsNoSuites = append(s.HostsNoSuites, h)
+		}
+	}
 	at := map[*served]int{}
 	add := func(name string, c candidates) {
 		for _, sv := range c {
@@ -98,6 +111,14 @@ func (s *snapshotSite) state() SiteState {
 	status := cert.SitePending
 	if s.Active {
 		status = cert.SiteActive
+	}
+	if s.DefaultNoSuites {
+		s.Policy.Default.CipherSuites = []uint16{}
+	}
+	for _, h := range s.HostsNoSuites {
+		hp := s.Policy.Hosts[h]
+		hp.CipherSuites = []uint16{}
+		s.Policy.Hosts[h] = hp
 	}
 	st := SiteState{ID: s.ID, Site: &cert.Site{ID: s.ID, Name: s.Name, Status: status}, Routes: s.Routes, Policy: s.Policy}
 	for _, c := range s.Certs {

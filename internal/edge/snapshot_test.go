@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,8 @@ func describe(ix *Index, host string) string {
 		fmt.Fprintf(&b, "route %s %s site %d|", r.origin, r.originHost, r.site.id)
 	}
 	if s := ix.siteOf(host); s != nil {
-		fmt.Fprintf(&b, "site %d %s active %v policy %+v", s.id, s.name, s.active, *s.policy.For(host))
+		hp := s.policy.For(host)
+		fmt.Fprintf(&b, "site %d %s active %v policy %+v suites-nil %v", s.id, s.name, s.active, *hp, hp.CipherSuites == nil)
 	}
 	return b.String()
 }
@@ -49,13 +51,26 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
 	pending, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
 	expired, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "old.example.org")
-	one := site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside)
+	// The RSA twin of the ECDSA certificate, served under "<id>~rsa".
+	twin, twinLeaf := f.certificate("rsa-2048", now.Add(45*24*time.Hour), "www.example.com")
+	twin.ID = cert.TwinID(ecdsaWWW.ID)
+	var err error
+	if twin.SealedKey, err = cert.SealKey(f.sealer, twin.ID, []byte(twinLeaf.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	one := site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside, twin)
 	one.Routes = []Route{{Name: "www.example.com", Origin: "10.0.0.1:80"}, {Name: "*.example.com", Origin: "10.0.0.2:8080", OriginHost: "origin.example.net"}}
-	one.Policy.Hosts = map[string]HostPolicy{"api.example.com": {HTTPS: false, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, Force: true, ForceCode: 308, HSTS: "max-age=60"}}
+	one.Policy.Hosts = map[string]HostPolicy{
+		"api.example.com": {HTTPS: false, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, Force: true, ForceCode: 308, HSTS: "max-age=60"},
+		// TLS 1.3 suites only: no TLS 1.2 suite is left, which is not Go's defaults.
+		"shop.example.com": {HTTPS: true, HTTP2: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{}},
+	}
+	three := site(3, "example.org", cert.SiteActive, expired)
+	three.Policy.Default.CipherSuites = []uint16{}
 	src := newMemSource()
 	src.put(one)
 	src.put(site(2, "pending.net", cert.SitePending, pending))
-	src.put(site(3, "example.org", cert.SiteActive, expired))
+	src.put(three)
 	hosts := []string{"www.example.com", "example.com", "shop.example.com", "api.example.com", "www.other.org",
 		"www.pending.net", "old.example.org", "nothing.test", "a.b.example.com"}
 	return f, src, hosts
@@ -105,6 +120,10 @@ func TestSnapshotServesWhatTheStoreServed(t *testing.T) {
 	}
 	if _, err := handshake(t, addr, "www.pending.net", nil); err == nil {
 		t.Error("an inactive site is served from the snapshot")
+	}
+	tls12 := &tls.Config{MaxVersion: tls.VersionTLS12}
+	if _, err := handshake(t, addr, "shop.example.com", tls12); err == nil {
+		t.Error("a host whose settings leave TLS 1.2 no suite takes a TLS 1.2 handshake from the snapshot")
 	}
 	before, _ := os.ReadFile(path)
 	if wrote, err := second.SaveSnapshot(); wrote || err != nil {
@@ -211,5 +230,63 @@ func TestRevisionWithoutSiteChanges(t *testing.T) {
 	}
 	if src.full != full {
 		t.Error("the edge loaded every site for a revision that changed none")
+	}
+}
+
+// TestSnapshotRewrittenAfterChanges: the edge rewrites its snapshot after
+// the index changes, by itself.
+func TestSnapshotRewrittenAfterChanges(t *testing.T) {
+	f, src, _ := snapshotFixture(t)
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Snapshot: path, SnapshotEvery: 20 * time.Millisecond})
+	added, _ := f.certificate("ecdsa-p256", now.Add(30*24*time.Hour), "new.example.net")
+	src.put(site(4, "example.net", cert.SiteActive, added))
+	e.Refresh(context.Background())
+	holds := func() bool {
+		states, _, err := readSnapshot(path)
+		if err != nil {
+			return false
+		}
+		for _, st := range states {
+			for _, c := range st.Certificates {
+				if c.ID == added.ID {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !holds() {
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot was not rewritten after a change")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSnapshotFormat lists the fields the snapshot's records hold. When it
+// fails, a type the snapshot writes has changed: change snapshotMagic's
+// version (an edge then refuses the old files instead of misreading them),
+// then this list.
+func TestSnapshotFormat(t *testing.T) {
+	var b strings.Builder
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, SitePolicy{}, HostPolicy{}, Route{}} {
+		rt := reflect.TypeOf(v)
+		fmt.Fprintf(&b, "%s{", rt.Name())
+		for i := 0; i < rt.NumField(); i++ {
+			fmt.Fprintf(&b, " %s %s", rt.Field(i).Name, rt.Field(i).Type)
+		}
+		b.WriteString(" }\n")
+	}
+	const want = `snapshotHeader{ Rev int64 Written time.Time }
+snapshotSite{ ID int64 Name string Active bool Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route }
+snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
+SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
+HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string }
+Route{ Name string Origin string OriginHost string }
+`
+	if b.String() != want {
+		t.Errorf("the snapshot's records changed (version %q):\n%s", snapshotMagic, b.String())
 	}
 }

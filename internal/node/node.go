@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,9 @@ type Node struct {
 	done    chan error
 	rootKey accesskey.Key
 
-	mu     sync.Mutex // orders a late connection against Shutdown
-	closed bool       // Shutdown has begun
+	mu     sync.Mutex     // orders a late connection against Shutdown
+	closed bool           // Shutdown has begun
+	wg     sync.WaitGroup // the goroutines that use the store
 }
 
 // RootKeyFile is the name of the root access key file in the data directory.
@@ -82,26 +84,33 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
 		}
 	}
-	c, err := connect(ctx, cfg, log)
+	c, connErr := connect(ctx, cfg, log)
 	var sealer cert.Sealer
-	if err == nil {
+	if connErr == nil {
 		sealer = c.sealer
 	} else {
+		// Only a database that does not answer is waited for; any other
+		// failure (a wrong master key, a missing database) needs the operator.
 		snap := snapshotPath(cfg)
-		if _, serr := os.Stat(snap); !cfg.Has("edge") || snap == "" || serr != nil {
+		if _, serr := os.Stat(snap); !cfg.Has("edge") || snap == "" || serr != nil || !sqlstore.Unreachable(connErr) {
+			return nil, connErr
+		}
+		// Settings that do not need the database are checked now, not when
+		// it answers.
+		if err := setupIssuer(cfg, &cert.Service{}, nil, log); err != nil {
 			return nil, err
 		}
 		// The local master key opens the snapshot's keys; the database
 		// checks it once reached.
-		key, _, _, kerr := LoadMasterKey(cfg, false)
-		if kerr != nil {
-			return nil, errors.Join(err, kerr)
+		key, _, _, err := LoadMasterKey(cfg, false)
+		if err != nil {
+			return nil, errors.Join(connErr, err)
 		}
-		if sealer, kerr = keyseal.New(key); kerr != nil {
-			return nil, errors.Join(err, kerr)
+		if sealer, err = keyseal.New(key); err != nil {
+			return nil, errors.Join(connErr, err)
 		}
-		log.Warn("the database cannot be reached: the edge starts from its snapshot; the API and the renewer wait for the database",
-			"error", err, "snapshot", snap)
+		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database",
+			"error", connErr, "snapshot", snap, "waiting", strings.Join(slices.DeleteFunc(config.List(cfg.Roles), func(r string) bool { return r == "edge" }), ","))
 	}
 	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1)}
 	if c != nil {
@@ -117,13 +126,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if cfg.Has("edge") {
 		if err := n.startEdge(ctx, cfg, sealer); err != nil {
 			n.Shutdown(context.Background())
+			if connErr != nil { // the reason the snapshot was needed comes first
+				err = errors.Join(connErr, err)
+			}
 			return nil, err
 		}
 	}
 	if c != nil {
 		n.ready(ctx, cfg, c)
 	} else {
-		go n.reconnect(ctx, cfg)
+		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
 	return n, nil
 }
@@ -169,7 +181,9 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, e
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
-// longer after each failure, up to 30 seconds; then the node runs whole.
+// longer after each failure, up to 30 seconds; then the node runs whole. A
+// failure other than an unreachable database (such as a master key the
+// database refuses) stops the node: Wait reports it.
 func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 	wait := 500 * time.Millisecond
 	for {
@@ -189,9 +203,22 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 		if ctx.Err() != nil {
 			return
 		}
-		n.log.Warn("the database cannot be reached yet", "error", err, "next_try_ms", (2 * wait).Milliseconds())
+		if !sqlstore.Unreachable(err) {
+			n.done <- fmt.Errorf("the database answered, but the node cannot use it: %w", err)
+			return
+		}
 		wait = min(2*wait, 30*time.Second)
+		n.log.Warn("the database cannot be reached yet", "error", err, "next_try_ms", wait.Milliseconds())
 	}
+}
+
+// goTracked runs f in a goroutine that Shutdown waits for.
+func (n *Node) goTracked(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
 }
 
 // ready starts what needs the database: the API's actions, the edge's
@@ -210,7 +237,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	}
 	if n.edge != nil {
 		storeWake, stop := c.store.Watch()
-		go func() {
+		n.goTracked(func() {
 			defer stop()
 			for {
 				select {
@@ -223,16 +250,16 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 				default:
 				}
 			}
-		}()
+		})
 		select { // a node that started from its snapshot catches up at once
 		case n.wake <- struct{}{}:
 		default:
 		}
 	}
 	if cfg.Has("renewer") {
-		go n.renew(ctx, cfg, c.svc)
+		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 	}
-	go n.pruneChanges(ctx, c.store)
+	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
 }
 
 // snapshotPath is where an edge node keeps its snapshot: in the data
@@ -650,6 +677,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if serr := srv.Shutdown(ctx); err == nil {
 			err = serr
 		}
+	}
+	waited := make(chan struct{}) // the store's users end before it closes
+	go func() {
+		n.wg.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
 	}
 	if n.edge != nil { // the last state goes into the snapshot
 		if _, serr := n.edge.SaveSnapshot(); serr != nil {

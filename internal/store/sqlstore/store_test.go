@@ -1,6 +1,8 @@
 package sqlstore_test
 
 import (
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -161,4 +163,33 @@ func TestPostgres(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestUnreachable: a database that nothing answers for is unreachable (it
+// may come back by itself); a missing database or role is not (the
+// operator must act), nor is a reachable database.
+func TestUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	_, err = sqlstore.Open(t.Context(), "postgres://postgres@"+closed+"/x?sslmode=disable&connect_timeout=2")
+	if err == nil || !sqlstore.Unreachable(err) {
+		t.Errorf("nothing listening: %v, want unreachable", err)
+	}
+	dsn := storetest.PostgresDSN(t)
+	u, _ := url.Parse(dsn)
+	for _, c := range []struct{ name, path, user string }{
+		{"missing database", "/esacert_no_such_database", "postgres"},
+		{"missing role", u.Path, "esacert_no_such_role"},
+	} {
+		v := *u
+		v.Path, v.User = c.path, url.User(c.user)
+		_, err := sqlstore.Open(t.Context(), v.String())
+		if err == nil || sqlstore.Unreachable(err) {
+			t.Errorf("%s: %v, want an error that is not unreachable", c.name, err)
+		}
+	}
 }
