@@ -162,11 +162,7 @@ func TestEdgesRideOutLostDatabaseConnections(t *testing.T) {
 	a := startNodeOn(t, dsn, key)
 	b := startNodeCfg(t, viaProxy, key, func(cfg *config.Config) { cfg.Roles = "edge" })
 	c := teaKind(false).make(t, a.addr, key, false)
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Cut Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := func(name string) *pkitest.Leaf {
-		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	}
+	leaf := leafMaker(t, "Cut Root")
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "cut-db.com"})["SiteId"])
 	before := leaf("before.cut-db.com")
 	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})
@@ -283,11 +279,7 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	key := accesskey.Key{ID: "LTAIfleetkey000000000007", Secret: "fleet-secret-0123456789abcdel"}
 	a := startNodeOn(t, dsn, key)
 	c := teaKind(false).make(t, a.addr, key, false)
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Snapshot Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := func(name string) *pkitest.Leaf {
-		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	}
+	leaf := leafMaker(t, "Snapshot Root")
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "snap-db.com"})["SiteId"])
 	before := leaf("www.snap-db.com")
 	certID := str(mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Name": "www",
@@ -400,11 +392,7 @@ func TestFleetRidesOutAPostgreSQLRestart(t *testing.T) {
 	a := startNodeOn(t, srv.DSN(), key)
 	b := startNodeCfg(t, srv.DSN(), key, func(cfg *config.Config) { cfg.Roles = "edge" })
 	c := teaKind(false).make(t, a.addr, key, false)
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Restart Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := func(name string) *pkitest.Leaf {
-		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	}
+	leaf := leafMaker(t, "Restart Root")
 	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "pg-restart.com"})["SiteId"])
 	before := leaf("before.pg-restart.com")
 	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": before.ChainPEM, "PrivateKey": before.KeyPEM})
@@ -443,5 +431,15 @@ func TestFleetRidesOutAPostgreSQLRestart(t *testing.T) {
 		if n.node.Edge().Stale() {
 			t.Errorf("edge %s still says it is stale", n.node.HTTPSAddr())
 		}
+	}
+}
+
+// leafMaker returns a function that issues, from a new test CA, a leaf
+// certificate for one name, valid from an hour ago for 60 days.
+func leafMaker(t *testing.T, caName string) func(name string) *pkitest.Leaf {
+	now := time.Now()
+	ca := pkitest.NewCA(t, caName, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	return func(name string) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	}
 }
