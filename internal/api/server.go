@@ -46,6 +46,10 @@ type Server struct {
 	NameServers string
 	// CnameZone is the CNAME suffix reported for CNAME sites; "" leaves it out.
 	CnameZone string
+	// Unreachable, when set, reports the errors that say the database could
+	// not be reached: they are answered ServiceUnavailable (503, retry in a
+	// second) instead of InternalException, so that clients try again.
+	Unreachable func(error) bool
 
 	initNonces sync.Once
 	memNonces  MemoryNonces
@@ -131,9 +135,6 @@ func Unavailable(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ev := &event{requestID: newRequestID()}
-		// The aliyun CLI retries only when told when to (milliseconds).
-		w.Header().Set("x-acs-retry-after", "1000")
-		w.Header().Set("Retry-After", "1")
 		s.writeError(w, r, ev, errUnavailable)
 		s.logRequest(r, ev, time.Since(start))
 	})
@@ -266,6 +267,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, ev *event, e
 	row, msg := lookup(err)
 	if row.code == internalRow.code {
 		ev.internal = err
+		if s.Unreachable != nil && s.Unreachable(err) {
+			row, msg = lookup(errUnavailable)
+		}
+	}
+	if row.status == http.StatusServiceUnavailable {
+		// The aliyun CLI retries only when told when to (milliseconds).
+		w.Header().Set("x-acs-retry-after", "1000")
+		w.Header().Set("Retry-After", "1")
 	}
 	host := ""
 	if r != nil {

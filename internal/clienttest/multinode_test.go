@@ -345,6 +345,13 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	if _, ok := within(5*time.Second, func() bool { _, apiErr := bc.call(t, "ListSites", nil); return apiErr == nil }); !ok {
 		t.Fatal("the API did not start working once the database was back")
 	}
+	// The database goes away under a running API node: requests are answered
+	// ServiceUnavailable, which clients retry, not InternalException.
+	proxy.Down()
+	if _, apiErr := bc.call(t, "ListSites", nil); apiErr == nil || apiErr.Code != "ServiceUnavailable" || apiErr.Status != 503 {
+		t.Errorf("the API whose database went away answered %+v, want ServiceUnavailable (503)", apiErr)
+	}
+	proxy.Up()
 	if err := b.node.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}

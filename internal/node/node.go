@@ -425,6 +425,7 @@ func (n *Node) apiHandler(cfg config.Config, svc *cert.Service, store *sqlstore.
 		Log:         n.log,
 		NameServers: cfg.NameServers,
 		CnameZone:   cfg.CnameZone,
+		Unreachable: sqlstore.Unreachable,
 	}
 	if store.Dialect() == sqlstore.Postgres {
 		// Several API nodes may share the database: they must share nonces.
