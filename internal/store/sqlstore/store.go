@@ -79,12 +79,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func open(dsn string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		dsn, conns, err := poolSize(dsn)
+		if err != nil {
+			return nil, err
+		}
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: %w", err)
 		}
-		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(20)
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE", dsn: dsn}, nil
 	case dsn == "":
@@ -112,6 +116,43 @@ func open(dsn string) (*Store, error) {
 		db.SetMaxIdleConns(8)
 		return &Store{db: db, dialect: SQLite}, nil
 	}
+}
+
+// DefaultPoolSize is how many connections a node opens to PostgreSQL at
+// most (besides the one that listens for changes), unless the DSN's
+// pool_max_conns says otherwise.
+const DefaultPoolSize = 20
+
+// poolSize takes pool_max_conns (the name pgxpool gives it) out of a
+// PostgreSQL DSN, where the server would refuse it as an unknown setting,
+// and returns the DSN without it and the pool size.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, fmt.Errorf("sqlstore: the PostgreSQL DSN is not a URL: %v", redactURLError(err))
+	}
+	q := u.Query()
+	v, ok := q["pool_max_conns"]
+	if !ok {
+		return dsn, DefaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(v[0])
+	if len(v) != 1 || err != nil || n < 1 || n > 1000 {
+		return "", 0, errors.New("sqlstore: pool_max_conns in the DSN must be one whole number from 1 to 1000")
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
+// redactURLError keeps a URL parse error from quoting the DSN, which may
+// hold a password.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Close closes the database.
@@ -287,7 +328,7 @@ func Unreachable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+		case "57P01", "57P02", "57P03", "53300": // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
 			return true
 		}
 		return false
