@@ -25,7 +25,7 @@ var (
 	errNonceUsed         = errors.New("signature nonce already used")
 	errUnknownAction     = errors.New("unknown action")
 	errUnknownVersion    = errors.New("unknown version")
-	errUnavailable       = errors.New("the node has not reached its database yet")
+	errUnavailable       = errors.New("the node cannot reach its database")
 )
 
 // sigError carries the server's string to sign with errSignatureMismatch, so
@@ -119,7 +119,7 @@ var table = []row{
 
 	{is(errUnavailable), "ServiceUnavailable", http.StatusServiceUnavailable,
 		"The request has failed due to a temporary failure of the server.",
-		"Try again shortly: this node has not reached its database yet.", false},
+		"Try again shortly: this node cannot reach its database.", false},
 
 	// Sites and plans.
 	{paramIs("SiteId", cert.ErrSiteNotFound), "InvalidParameter.SiteId", http.StatusBadRequest,

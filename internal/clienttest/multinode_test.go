@@ -312,7 +312,8 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	cfg := b.cfg
 	cfg.DataDir = t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if n, err := node.Start(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if n, err := node.Start(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "connection refused") ||
+		!strings.Contains(err.Error(), "edge-snapshot does not exist yet") {
 		if n != nil {
 			n.Shutdown(t.Context())
 		}
@@ -351,7 +352,16 @@ func TestEdgeStartsFromItsSnapshotWhileTheDatabaseIsDown(t *testing.T) {
 	if _, apiErr := bc.call(t, "ListSites", nil); apiErr == nil || apiErr.Code != "ServiceUnavailable" || apiErr.Status != 503 {
 		t.Errorf("the API whose database went away answered %+v, want ServiceUnavailable (503)", apiErr)
 	}
+	if resp, err := http.Get("http://" + b.addr + "/healthz"); err != nil || resp.StatusCode != 503 {
+		t.Errorf("healthz of an API node whose database went away: %v %v, want 503", resp, err)
+	}
 	proxy.Up()
+	if _, ok := within(5*time.Second, func() bool {
+		resp, err := http.Get("http://" + b.addr + "/healthz")
+		return err == nil && resp.StatusCode == 200
+	}); !ok {
+		t.Error("healthz did not recover once the database was back")
+	}
 	if err := b.node.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,8 @@ type Node struct {
 	done    chan error
 	rootKey accesskey.Key
 
+	health health // the database's answer to /healthz, kept a moment
+
 	mu     sync.Mutex     // orders a late connection against Shutdown
 	closed bool           // Shutdown has begun
 	wg     sync.WaitGroup // the goroutines that use the store
@@ -75,14 +77,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	root, err := rootKey(cfg, log)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
 		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
 			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
 		}
+	}
+	root, err := rootKey(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	c, connErr := connect(ctx, cfg, log)
 	var sealer cert.Sealer
@@ -92,8 +94,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		// Only a database that does not answer is waited for; any other
 		// failure (a wrong master key, a missing database) needs the operator.
 		snap := snapshotPath(cfg)
-		if _, serr := os.Stat(snap); !cfg.Has("edge") || snap == "" || serr != nil || !sqlstore.Unreachable(connErr) {
+		_, serr := os.Stat(snap)
+		if !cfg.Has("edge") || snap == "" || !sqlstore.Unreachable(connErr) {
 			return nil, connErr
+		}
+		if serr != nil {
+			return nil, fmt.Errorf("%w (an edge node starts without its database only from its snapshot, and %s does not exist yet)", connErr, snap)
 		}
 		// Settings that do not need the database are checked now, not when
 		// it answers.
@@ -109,8 +115,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		if sealer, err = keyseal.New(key); err != nil {
 			return nil, errors.Join(connErr, err)
 		}
-		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database",
-			"error", connErr, "snapshot", snap, "waiting", strings.Join(slices.DeleteFunc(config.List(cfg.Roles), func(r string) bool { return r == "edge" }), ","))
+		attrs := []any{"error", connErr, "snapshot", snap}
+		if waiting := slices.DeleteFunc(config.List(cfg.Roles), func(r string) bool { return r == "edge" }); len(waiting) > 0 {
+			attrs = append(attrs, "waiting", strings.Join(waiting, ","))
+		}
+		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
 	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1)}
 	if c != nil {
@@ -181,7 +190,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, e
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
-// longer after each failure, up to 30 seconds; then the node runs whole. A
+// longer after each failure, up to 5 seconds; then the node runs whole. A
 // failure other than an unreachable database (such as a master key the
 // database refuses) stops the node: Wait reports it.
 func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
@@ -207,7 +216,7 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 			n.done <- fmt.Errorf("the database answered, but the node cannot use it: %w", err)
 			return
 		}
-		wait = min(2*wait, 30*time.Second)
+		wait = min(2*wait, 5*time.Second)
 		n.log.Warn("the database cannot be reached yet", "error", err, "next_try_ms", wait.Milliseconds())
 	}
 }
@@ -260,6 +269,26 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
+}
+
+// health remembers for a second whether the database answered, so that a
+// load balancer's checks cost the database one ping a second at most.
+type health struct {
+	mu   sync.Mutex
+	at   time.Time
+	last error
+}
+
+func (h *health) check(ctx context.Context, store *sqlstore.Store) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if time.Since(h.at) < time.Second {
+		return h.last
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	h.last, h.at = store.Ping(ctx), time.Now()
+	return h.last
 }
 
 // snapshotPath is where an edge node keeps its snapshot: in the data
@@ -323,6 +352,7 @@ func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) 
 		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin}
 	t := time.NewTicker(config.Duration(cfg.RenewPoll))
 	defer t.Stop()
+	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
 	for {
 		for {
 			worked, err := svc.RenewDue(ctx, opt)
@@ -372,6 +402,11 @@ func (n *Node) startAPI(cfg config.Config) error {
 			if h == nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				w.Write([]byte("the database has not been reached yet\n"))
+				return
+			}
+			if err := n.health.check(r.Context(), n.db.Load()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write([]byte("the database cannot be reached\n"))
 				return
 			}
 			w.Write([]byte("ok\n"))

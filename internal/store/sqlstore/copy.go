@@ -40,7 +40,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
 			return nil, fmt.Errorf("count %s in the target: %w", t, err)
 		}
 		if n > 0 {
-			return nil, fmt.Errorf("%w: %s has %d rows", ErrTargetNotEmpty, t, n)
+			return nil, fmt.Errorf("%w: %s has %d %s", ErrTargetNotEmpty, t, n, map[bool]string{true: "row", false: "rows"}[n == 1])
 		}
 	}
 	src, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
