@@ -243,10 +243,13 @@ func TestQuotaAcrossAPINodes(t *testing.T) {
 		errs [tries]*apiError
 	)
 	for i := range tries {
+		// A client of its own: the tea SDK's client is not safe for
+		// concurrent calls (it sets its http.Client's timeout per request).
+		c := teaKind(i%2 == 1).make(t, []string{a.addr, b.addr}[i%2], key, false)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = clients[i%2].call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+			_, errs[i] = c.call(t, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
 				"Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM})
 		}()
 	}
