@@ -9,5 +9,8 @@
 // Private keys are unsealed lazily, on a certificate's first handshake, so
 // that an edge with many certificates starts fast and keeps only the keys it
 // uses in memory. When the store cannot be read, the edge keeps serving its
-// last Index and says so in the log.
+// last Index and says so in the log. With Snapshot set it also keeps that
+// Index in a local file (see snapshot.go), so that an edge started while the
+// store cannot be read serves what it served before, until the store
+// answers and it loads everything again.
 package edge
