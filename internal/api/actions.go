@@ -22,6 +22,7 @@ var versions = map[string]map[string]action{
 		"PurchaseRatePlan":               (*Server).purchaseRatePlan,
 		"ListUserRatePlanInstances":      (*Server).listUserRatePlanInstances,
 		"DescribeRatePlanInstanceStatus": (*Server).describeRatePlanInstanceStatus,
+		"UpdateRatePlanSpec":             (*Server).updateRatePlanSpec,
 
 		"SetCertificate":           (*Server).setCertificate,
 		"ApplyCertificate":         (*Server).applyCertificate,

@@ -41,6 +41,23 @@ func (s *Server) purchaseRatePlan(ctx context.Context, p *params) (any, error) {
 	return struct{ InstanceId, OrderId string }{in.ID, in.OrderID}, nil
 }
 
+func (s *Server) updateRatePlanSpec(ctx context.Context, p *params) (any, error) {
+	if _, err := p.boolean("AutoPay"); err != nil {
+		return nil, err
+	}
+	in, err := s.Service.UpgradePlan(ctx, cert.UpgradeInput{
+		InstanceID: p.str("InstanceId"),
+		PlanName:   p.str("TargetPlanName"),
+		PlanCode:   p.str("TargetPlanCode"),
+		ChargeType: p.str("ChargeType"),
+		OrderType:  p.str("OrderType"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{ InstanceId, OrderId string }{in.ID, in.OrderID}, nil
+}
+
 // instanceJSON is one InstanceInfo[] entry of ListUserRatePlanInstances.
 type instanceJSON struct {
 	InstanceId    string

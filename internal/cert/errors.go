@@ -66,6 +66,8 @@ var (
 	// uniqueness violation; the service turns them into the specific errors above.
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrConflict is a conditional write that found the row changed.
+	ErrConflict = errors.New("changed meanwhile")
 )
 
 // ParamError names the request parameter that caused Err. Err is ErrMissing,

@@ -68,6 +68,19 @@ var plans = []Plan{
 	{Name: "enterprise", Code: "enterpriseplan", SubscribeType: "enterpriseplan", Tier: TierEnterprise},
 }
 
+// rank orders plans for upgrades: a plan may move only to a higher rank
+// (ESA upgrades, never downgrades), and not into or out of the enterprise
+// tier, which has no upgrade path in ESA.
+func (p Plan) rank() int {
+	switch p.Name {
+	case "entranceplan", "entranceplan_intl":
+		return 0
+	case "basic", "basicplan":
+		return 1
+	}
+	return map[string]int{TierBasic: 1, TierStandard: 2, TierAdvanced: 3, TierEnterprise: 4}[p.Tier]
+}
+
 // codeNames is the plan name used when a client names only a PlanCode.
 var codeNames = map[string]string{
 	"entranceplan":   "entranceplan",
@@ -154,7 +167,3 @@ type SiteRef struct {
 	Name   string
 	Status string
 }
-
-// DefaultInstanceID is the id of the instance that sites created without an
-// InstanceId are attached to.
-const DefaultInstanceID = "esa-site-default"

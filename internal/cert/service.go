@@ -354,6 +354,73 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	return inst, nil
 }
 
+// UpgradeInput is what UpdateRatePlanSpec asks.
+type UpgradeInput struct {
+	InstanceID string
+	PlanName   string // the target; PlanName or PlanCode
+	PlanCode   string
+	ChargeType string // PREPAY or POSTPAY; "" keeps the instance's
+	OrderType  string // only UPGRADE ("" means it)
+}
+
+// UpgradePlan moves an instance to a larger plan, at once (there is no
+// billing): its sites get the new plan's limits from the next request on.
+// Downgrades and changes into or out of the enterprise tier are refused.
+func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, error) {
+	if in.InstanceID == "" {
+		return Instance{}, Missing("InstanceId")
+	}
+	if in.OrderType != "" && in.OrderType != "UPGRADE" {
+		return Instance{}, Invalid("OrderType", "only UPGRADE: plans are not downgraded")
+	}
+	target, err := resolvePlan(in.PlanName, in.PlanCode)
+	if pe := (*ParamError)(nil); errors.As(err, &pe) {
+		pe.Param = "Target" + pe.Param // the parameters are TargetPlanName and TargetPlanCode
+	}
+	if err != nil {
+		return Instance{}, err
+	}
+	billing := strings.ToUpper(in.ChargeType)
+	if billing != "" && billing != "PREPAY" && billing != "POSTPAY" {
+		return Instance{}, Invalid("ChargeType", "must be PREPAY or POSTPAY")
+	}
+	param := "TargetPlanName" // the parameter the target came from
+	if in.PlanName == "" {
+		param = "TargetPlanCode"
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := s.Sites.Instance(ctx, in.InstanceID)
+		if err != nil {
+			return Instance{}, err
+		}
+		switch {
+		case cur.Default:
+			return Instance{}, Invalid("InstanceId", "the default instance's plan is the operator's choice (the default_plan setting)")
+		case cur.Plan.Name == target.Name:
+			return Instance{}, Invalid(param, fmt.Sprintf("the instance is on plan %q already", target.Name))
+		case (cur.Plan.Tier == TierEnterprise) != (target.Tier == TierEnterprise):
+			return Instance{}, Invalid(param, "an instance cannot move into or out of the enterprise plan")
+		case target.rank() <= cur.Plan.rank():
+			return Instance{}, Invalid(param, fmt.Sprintf("plan %q is not larger than %q: only upgrades are possible", target.Name, cur.Plan.Name))
+		}
+		next := cur
+		next.Plan = target
+		next.OrderID = fmt.Sprint(s.siteID())
+		next.SiteQuota = s.limits(target.Tier).Sites
+		if billing != "" {
+			next.BillingMode = billing
+		}
+		err = s.Sites.ChangeInstancePlan(ctx, cur.Plan.Name, next)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			continue // another change came first: judge against it
+		}
+		if err != nil {
+			return Instance{}, err
+		}
+		return next, nil
+	}
+}
+
 // Instance returns the plan instance with that id, or ErrInstanceNotFound.
 func (s *Service) Instance(ctx context.Context, id string) (Instance, error) {
 	return s.Sites.Instance(ctx, id)

@@ -26,6 +26,11 @@ type SiteStore interface {
 	CreateInstance(ctx context.Context, in Instance, site *Site) error
 	// Instance returns the instance with that id, or ErrInstanceNotFound.
 	Instance(ctx context.Context, id string) (Instance, error)
+	// ChangeInstancePlan moves the instance from plan from to in.Plan, with
+	// in's SiteQuota, BillingMode and OrderID, only while it is still on
+	// from: ErrInstanceNotFound when it is gone, ErrConflict when another
+	// change came first.
+	ChangeInstancePlan(ctx context.Context, from string, in Instance) error
 	// ListInstances returns one page of the instances that match f, each with
 	// its sites, and how many match in all.
 	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error)

@@ -161,6 +161,30 @@ func runSiteScenario(t *testing.T, c caller, prefix string) {
 			t.Errorf("ListUserRatePlanInstances %s = %q, want %q", path, g, want)
 		}
 	}
+	// An upgrade, as Terraform's alicloud_esa_rate_plan_instance sends it,
+	// raises the site's limits at once; a downgrade is refused.
+	quota := func() string {
+		return str(mustOK(t, c, "GetCertificateQuota", map[string]string{"SiteId": id, "Type": "custom"})["Quota"])
+	}
+	if q := quota(); q != "5" {
+		t.Errorf("custom certificate quota on basic = %s, want 5", q)
+	}
+	up := mustOK(t, c, "UpdateRatePlanSpec", map[string]string{"InstanceId": inst, "ChargeType": "PREPAY", "AutoPay": "true",
+		"OrderType": "UPGRADE", "TargetPlanName": "medium"})
+	if str(up["InstanceId"]) != inst || str(up["OrderId"]) == "" {
+		t.Errorf("UpdateRatePlanSpec answered %v", up)
+	}
+	if st := mustOK(t, c, "DescribeRatePlanInstanceStatus", map[string]string{"InstanceId": inst}); str(st["InstanceStatus"]) != "running" {
+		t.Errorf("instance status after the upgrade %v", st)
+	}
+	if q := quota(); q != "10" {
+		t.Errorf("custom certificate quota after the upgrade to medium = %s, want 10", q)
+	}
+	if g := str(dig(mustOK(t, c, "ListUserRatePlanInstances", map[string]string{"InstanceId": inst}), "InstanceInfo.0.PlanName")); g != "medium" {
+		t.Errorf("PlanName after the upgrade = %q, want medium", g)
+	}
+	mustFail(t, c, "UpdateRatePlanSpec", map[string]string{"InstanceId": inst, "TargetPlanName": "basic"}, 400, "InvalidParameter")
+
 	none := mustOK(t, c, "ListUserRatePlanInstances", map[string]string{"InstanceId": "esa-site-nope"})
 	if list, ok := none["InstanceInfo"].([]any); !ok || len(list) != 0 {
 		t.Errorf("ListUserRatePlanInstances of an unknown id: InstanceInfo = %#v, want []", none["InstanceInfo"])

@@ -24,6 +24,7 @@ const RPCClient = require('@alicloud/pop-core').RPCClient;
 const methods = {
   CreateSite: 'POST', GetSite: 'GET', ListSites: 'GET', DeleteSite: 'POST',
   PurchaseRatePlan: 'POST', ListUserRatePlanInstances: 'GET', DescribeRatePlanInstanceStatus: 'POST',
+  UpdateRatePlanSpec: 'POST',
   SetCertificate: 'POST', GetCertificate: 'POST', ListCertificates: 'POST', DeleteCertificate: 'GET',
   ListCertificatesByRecord: 'POST', GetCertificateQuota: 'GET', ListCasCertificates: 'POST',
   UploadUserCertificate: 'POST', GetUserCertificateDetail: 'POST', ListUserCertificateOrder: 'POST',

@@ -56,6 +56,30 @@ func (s *Store) CreateInstance(ctx context.Context, in cert.Instance, site *cert
 	})
 }
 
+// ChangeInstancePlan implements cert.SiteStore. The plan is part of every
+// site's limits, read when a certificate is written, so nothing else moves.
+func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Instance) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE plan_instances SET plan_name = ?, site_quota = ?, billing = ?,
+			order_id = ? WHERE id = ? AND plan_name = ?`), in.Plan.Name, in.SiteQuota, in.BillingMode, in.OrderID, in.ID, from)
+		if err != nil {
+			return fmt.Errorf("change the plan of instance %s: %w", in.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM plan_instances WHERE id = ?`), in.ID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return cert.ErrInstanceNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return cert.ErrConflict
+	})
+}
+
 // Instance implements cert.SiteStore.
 func (s *Store) Instance(ctx context.Context, id string) (cert.Instance, error) {
 	in, err := scanInstance(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`), id))

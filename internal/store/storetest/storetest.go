@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("site_quota_race", func(t *testing.T) { testSiteQuotaRace(t, newStore(t)) })
 	t.Run("instances", func(t *testing.T) { testInstances(t, newStore(t)) })
 	t.Run("instance_with_site", func(t *testing.T) { testInstanceWithSite(t, newStore(t)) })
+	t.Run("instance_plan_change", func(t *testing.T) { testInstancePlanChange(t, newStore(t)) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
@@ -85,6 +86,35 @@ func testInstanceWithSite(t *testing.T, s cert.SiteStore) {
 	got, err := s.Site(ctx, st.ID)
 	if err != nil || got.InstanceID != "inst-e" || got.Plan.Name != "high" {
 		t.Fatalf("Site = %+v, %v; want it on inst-e with plan high", got, err)
+	}
+}
+
+// testInstancePlanChange moves an instance to another plan only from the
+// plan the caller saw; its sites read the new plan at once.
+func testInstancePlanChange(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-p", "basic", 1, now))
+	mustSite(t, s, site(4000000000009, "plan.com", "inst-p", now))
+	next := instance("inst-p", "medium", 2, now)
+	next.BillingMode, next.OrderID = "POSTPAY", "42"
+	if err := s.ChangeInstancePlan(ctx, "basic", next); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Instance(ctx, "inst-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(next, got); diff != "" {
+		t.Errorf("Instance after the change (-want +got):\n%s", diff)
+	}
+	if st, err := s.Site(ctx, 4000000000009); err != nil || st.Plan.Name != "medium" {
+		t.Errorf("the site's plan after the change = %q, %v; want medium", st.Plan.Name, err)
+	}
+	if err := s.ChangeInstancePlan(ctx, "basic", instance("inst-p", "high", 1, now)); !errors.Is(err, cert.ErrConflict) {
+		t.Errorf("a change from a plan the instance has left = %v, want ErrConflict", err)
+	}
+	if err := s.ChangeInstancePlan(ctx, "basic", instance("nope", "high", 1, now)); !errors.Is(err, cert.ErrInstanceNotFound) {
+		t.Errorf("a change of a missing instance = %v, want ErrInstanceNotFound", err)
 	}
 }
 
