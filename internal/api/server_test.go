@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -671,5 +672,34 @@ func TestLogLine(t *testing.T) {
 	}
 	if strings.Contains(env.logs.String(), "secretbits") || strings.Contains(env.logs.String(), "testSecret") {
 		t.Errorf("a secret reached the log:\n%s", env.logs)
+	}
+}
+
+// TestUnreachableDatabaseAnswersServiceUnavailable: an error the node calls
+// an unreachable database is answered ServiceUnavailable (503) with a retry
+// hint, and logged; other unexpected errors stay InternalException (400).
+func TestUnreachableDatabaseAnswersServiceUnavailable(t *testing.T) {
+	down := errors.New("dial tcp: connection refused")
+	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Unreachable: func(err error) bool { return errors.Is(err, down) }}
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+		retry  string
+	}{
+		{fmt.Errorf("list sites: %w", down), 503, "ServiceUnavailable", "1000"},
+		{errors.New("something else"), 400, "InternalException", ""},
+	} {
+		w := httptest.NewRecorder()
+		ev := &event{requestID: newRequestID()}
+		s.writeError(w, httptest.NewRequest("POST", "/", nil), ev, c.err)
+		var body errorBody
+		json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != c.status || body.Code != c.code || w.Header().Get("x-acs-retry-after") != c.retry {
+			t.Errorf("%v: %d %s retry-after %q; want %d %s %q", c.err, w.Code, body.Code, w.Header().Get("x-acs-retry-after"), c.status, c.code, c.retry)
+		}
+		if ev.internal == nil {
+			t.Errorf("%v: not logged as an internal error", c.err)
+		}
 	}
 }

@@ -81,6 +81,20 @@ func (p Plan) rank() int {
 	return map[string]int{TierBasic: 1, TierStandard: 2, TierAdvanced: 3, TierEnterprise: 4}[p.Tier]
 }
 
+// international reports whether the plan is one of the international
+// site's (alibabacloud.com) names.
+func (p Plan) international() bool {
+	return p.Name == "entranceplan_intl" || p.Name == "basicplan_intl" || p.Name == "vipplan_intl"
+}
+
+// intlCodeNames is the international plan name of each plan code, for an
+// upgrade of an international instance by TargetPlanCode.
+var intlCodeNames = map[string]string{
+	"entranceplan": "entranceplan_intl",
+	"standardplan": "basicplan_intl",
+	"advancedplan": "vipplan_intl",
+}
+
 // codeNames is the plan name used when a client names only a PlanCode.
 var codeNames = map[string]string{
 	"entranceplan":   "entranceplan",

@@ -365,43 +365,38 @@ type UpgradeInput struct {
 
 // UpgradePlan moves an instance to a larger plan, at once (there is no
 // billing): its sites get the new plan's limits from the next request on.
-// Downgrades and changes into or out of the enterprise tier are refused.
+// Asking for the plan the instance has is a success that changes nothing,
+// so a retried request does not fail. Downgrades, moves between the China
+// and the international vocabularies, moves into or out of the enterprise
+// tier, and the default instance are refused.
 func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, error) {
 	if in.InstanceID == "" {
 		return Instance{}, Missing("InstanceId")
 	}
-	if in.OrderType != "" && in.OrderType != "UPGRADE" {
+	if in.OrderType != "" && !strings.EqualFold(in.OrderType, "UPGRADE") {
 		return Instance{}, Invalid("OrderType", "only UPGRADE: plans are not downgraded")
 	}
-	target, err := resolvePlan(in.PlanName, in.PlanCode)
-	if pe := (*ParamError)(nil); errors.As(err, &pe) {
-		pe.Param = "Target" + pe.Param // the parameters are TargetPlanName and TargetPlanCode
-	}
-	if err != nil {
-		return Instance{}, err
+	if in.PlanName == "" && in.PlanCode == "" {
+		return Instance{}, Missing("TargetPlanName")
 	}
 	billing := strings.ToUpper(in.ChargeType)
 	if billing != "" && billing != "PREPAY" && billing != "POSTPAY" {
 		return Instance{}, Invalid("ChargeType", "must be PREPAY or POSTPAY")
-	}
-	param := "TargetPlanName" // the parameter the target came from
-	if in.PlanName == "" {
-		param = "TargetPlanCode"
 	}
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Sites.Instance(ctx, in.InstanceID)
 		if err != nil {
 			return Instance{}, err
 		}
-		switch {
-		case cur.Default:
+		if cur.Default {
 			return Instance{}, Invalid("InstanceId", "the default instance's plan is the operator's choice (the default_plan setting)")
-		case cur.Plan.Name == target.Name:
-			return Instance{}, Invalid(param, fmt.Sprintf("the instance is on plan %q already", target.Name))
-		case (cur.Plan.Tier == TierEnterprise) != (target.Tier == TierEnterprise):
-			return Instance{}, Invalid(param, "an instance cannot move into or out of the enterprise plan")
-		case target.rank() <= cur.Plan.rank():
-			return Instance{}, Invalid(param, fmt.Sprintf("plan %q is not larger than %q: only upgrades are possible", target.Name, cur.Plan.Name))
+		}
+		target, err := upgradeTarget(cur.Plan, in.PlanName, in.PlanCode)
+		if err != nil {
+			return Instance{}, err
+		}
+		if target.Name == cur.Plan.Name {
+			return cur, nil
 		}
 		next := cur
 		next.Plan = target
@@ -419,6 +414,41 @@ func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, e
 		}
 		return next, nil
 	}
+}
+
+// upgradeTarget resolves the plan an instance on plan cur asks to move to,
+// by TargetPlanName or, when only TargetPlanCode is given, by the code in
+// cur's vocabulary, and checks that the move is an upgrade.
+func upgradeTarget(cur Plan, name, code string) (Plan, error) {
+	param := "TargetPlanName"
+	if name == "" {
+		param = "TargetPlanCode"
+		name = codeNames[code]
+		if cur.international() {
+			name = intlCodeNames[code]
+		}
+		if name == "" {
+			return Plan{}, Invalid(param, fmt.Sprintf("no plan of code %q for an instance on plan %q", code, cur.Name))
+		}
+	}
+	target, err := resolvePlan(name, code)
+	if pe := (*ParamError)(nil); errors.As(err, &pe) {
+		pe.Param = "Target" + pe.Param // the parameters are TargetPlanName and TargetPlanCode
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	switch {
+	case target.Name == cur.Name:
+		return target, nil
+	case target.international() != cur.international():
+		return Plan{}, Invalid(param, fmt.Sprintf("plan %q and the instance's plan %q belong to different sites (China and international)", target.Name, cur.Name))
+	case (cur.Tier == TierEnterprise) != (target.Tier == TierEnterprise):
+		return Plan{}, Invalid(param, "an instance cannot move into or out of the enterprise plan")
+	case target.rank() <= cur.rank():
+		return Plan{}, Invalid(param, fmt.Sprintf("plan %q is not larger than the instance's plan %q: only upgrades are possible", target.Name, cur.Name))
+	}
+	return target, nil
 }
 
 // Instance returns the plan instance with that id, or ErrInstanceNotFound.

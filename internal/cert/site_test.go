@@ -113,3 +113,38 @@ func TestPaging(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradeTarget: the plan an upgrade moves to, by name or by code in the
+// instance's own vocabulary, and the moves that are refused.
+func TestUpgradeTarget(t *testing.T) {
+	plan := func(name string) Plan {
+		p, ok := LookupPlan(name)
+		if !ok {
+			t.Fatalf("no plan %q", name)
+		}
+		return p
+	}
+	for _, c := range []struct{ cur, name, code, want, refused string }{
+		{cur: "entranceplan", name: "basic", want: "basic"},
+		{cur: "basic", name: "medium", want: "medium"},
+		{cur: "basic", code: "advancedplan", want: "high"},
+		{cur: "entranceplan_intl", code: "standardplan", want: "basicplan_intl"},
+		{cur: "basicplan_intl", name: "vipplan_intl", want: "vipplan_intl"},
+		{cur: "high", code: "advancedplan", want: "high"}, // no change: not refused
+		{cur: "medium", name: "basic", refused: "TargetPlanName"},
+		{cur: "high", code: "basicplan", refused: "TargetPlanCode"},
+		{cur: "entranceplan_intl", code: "basicplan", refused: "TargetPlanCode"}, // no international basic plan
+		{cur: "basic", name: "basicplan_intl", refused: "TargetPlanName"},
+		{cur: "high", name: "enterpriseplan", refused: "TargetPlanName"},
+		{cur: "basic", name: "medium", code: "advancedplan", refused: "TargetPlanCode"},
+	} {
+		got, err := upgradeTarget(plan(c.cur), c.name, c.code)
+		var pe *ParamError
+		switch {
+		case c.refused != "" && (!errors.As(err, &pe) || pe.Param != c.refused):
+			t.Errorf("%s -> %q/%q: %v, want refused naming %s", c.cur, c.name, c.code, err, c.refused)
+		case c.refused == "" && (err != nil || got.Name != c.want):
+			t.Errorf("%s -> %q/%q: %q, %v; want %q", c.cur, c.name, c.code, got.Name, err, c.want)
+		}
+	}
+}

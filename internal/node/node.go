@@ -203,6 +203,7 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 		}
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
 		c, err := connect(attempt, cfg, n.log)
+		timedOut := attempt.Err() != nil
 		cancel()
 		if err == nil {
 			n.log.Info("reached the database; the node runs whole")
@@ -212,7 +213,7 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !sqlstore.Unreachable(err) {
+		if !sqlstore.Unreachable(err) && !timedOut { // an attempt that ran out of time is one more try
 			n.done <- fmt.Errorf("the database answered, but the node cannot use it: %w", err)
 			return
 		}
@@ -285,9 +286,10 @@ func (h *health) check(ctx context.Context, store *sqlstore.Store) error {
 	if time.Since(h.at) < time.Second {
 		return h.last
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// The probe's own hang-up must not become the next probe's answer.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	h.last, h.at = store.Ping(ctx), time.Now()
+	h.last, h.at = store.Healthy(ctx), time.Now()
 	return h.last
 }
 

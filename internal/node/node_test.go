@@ -412,3 +412,26 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// TestHealthCheck: /healthz asks the database at most once a second, and a
+// probe that hangs up does not make the next one fail.
+func TestHealthCheck(t *testing.T) {
+	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h health
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.check(gone, store); err != nil {
+		t.Fatalf("a check from a caller that hung up failed: %v", err)
+	}
+	store.Close()
+	if err := h.check(context.Background(), store); err != nil {
+		t.Errorf("the database was asked again within a second: %v", err)
+	}
+	h.at = h.at.Add(-2 * time.Second) // a second later
+	if err := h.check(context.Background(), store); err == nil {
+		t.Error("a closed database is healthy")
+	}
+}

@@ -179,7 +179,7 @@ func (s *Store) listen(ctx context.Context) {
 	defer close(s.listenDone)
 	wait := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		conn, err := pgx.Connect(ctx, s.dsn)
+		conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err == nil {
 				wait = 100 * time.Millisecond

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,8 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -49,8 +51,8 @@ type Store struct {
 	watchMu  sync.Mutex
 	watchers []chan struct{}
 
-	// dsn is kept on PostgreSQL for the LISTEN connection of Watch.
-	dsn        string
+	// pgConfig is kept on PostgreSQL for the LISTEN connection of Watch.
+	pgConfig   *pgx.ConnConfig
 	listenOnce sync.Once
 	listenStop context.CancelFunc
 	listenDone chan struct{}
@@ -79,18 +81,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func open(dsn string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		dsn, conns, err := poolSize(dsn)
-		if err != nil {
-			return nil, err
-		}
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn) // pgx's errors redact the password
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: %w", err)
 		}
+		conns, err := poolSize(cfg)
+		if err != nil {
+			return nil, err
+		}
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(conns)
 		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE", dsn: dsn}, nil
+		return &Store{db: db, dialect: Postgres, forUpdate: " FOR UPDATE", pgConfig: cfg}, nil
 	case dsn == "":
 		return nil, errors.New("sqlstore: empty database DSN")
 	default:
@@ -124,35 +127,19 @@ func open(dsn string) (*Store, error) {
 const DefaultPoolSize = 20
 
 // poolSize takes pool_max_conns (the name pgxpool gives it) out of a
-// PostgreSQL DSN, where the server would refuse it as an unknown setting,
-// and returns the DSN without it and the pool size.
-func poolSize(dsn string) (string, int, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", 0, fmt.Errorf("sqlstore: the PostgreSQL DSN is not a URL: %v", redactURLError(err))
-	}
-	q := u.Query()
-	v, ok := q["pool_max_conns"]
+// parsed PostgreSQL DSN, where it would be sent to the server as a setting
+// the server refuses, and returns the pool size.
+func poolSize(cfg *pgx.ConnConfig) (int, error) {
+	v, ok := cfg.RuntimeParams["pool_max_conns"]
 	if !ok {
-		return dsn, DefaultPoolSize, nil
+		return DefaultPoolSize, nil
 	}
-	n, err := strconv.Atoi(v[0])
-	if len(v) != 1 || err != nil || n < 1 || n > 1000 {
-		return "", 0, errors.New("sqlstore: pool_max_conns in the DSN must be one whole number from 1 to 1000")
+	delete(cfg.RuntimeParams, "pool_max_conns")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errors.New("sqlstore: pool_max_conns in the DSN must be a whole number from 1 to 1000")
 	}
-	q.Del("pool_max_conns")
-	u.RawQuery = q.Encode()
-	return u.String(), n, nil
-}
-
-// redactURLError keeps a URL parse error from quoting the DSN, which may
-// hold a password.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return n, nil
 }
 
 // Close closes the database.
@@ -167,9 +154,6 @@ func (s *Store) Close() error {
 	}
 	return s.db.Close()
 }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Dialect returns SQLite or Postgres.
 func (s *Store) Dialect() string { return s.dialect }
@@ -237,7 +221,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		// The write may have landed or not: the error does not unwrap to its
+		// cause, so that it is not taken for an unreachable database that a
+		// client should simply retry (a retried create would make a second).
+		return fmt.Errorf("sqlstore: commit failed, the outcome is unknown: %v", err)
 	}
 	s.notify()
 	return nil
@@ -320,10 +307,11 @@ func like(s string) string {
 }
 
 // Unreachable reports whether err says that the database could not be
-// reached: nothing answered or the connection broke (a network error, a
-// timeout), or the server is starting up or shutting down. Such a failure
-// passes by itself; any other (a wrong password, a missing database, a
-// failed migration) needs the operator.
+// reached: a connection could not be made, or one broke (a network error),
+// or the server is starting up, shutting down or out of connection slots.
+// Such a failure passes by itself; any other (a wrong password, a missing
+// database, a failed migration, a statement that ran out of time, a commit
+// whose outcome is unknown) is not simply retried.
 func Unreachable(err error) bool {
 	if err == nil {
 		return false
@@ -336,7 +324,27 @@ func Unreachable(err error) bool {
 		}
 		return false
 	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true // no connection could be made (refused, timed out, reset)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
+		return false // a statement ran out of time, or its caller left
+	}
 	var ne net.Error
-	return errors.As(err, &ne) || pgconn.Timeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn)
+}
+
+// Healthy checks that the database answers. A ping that times out while
+// every pooled connection is busy counts as healthy: the database answers,
+// slowly, and the node is doing work.
+func (s *Store) Healthy(ctx context.Context) error {
+	err := s.db.PingContext(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		if st := s.db.Stats(); st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
+			return nil
+		}
+	}
+	return err
 }

@@ -1,6 +1,10 @@
 package sqlstore_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -9,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
@@ -178,6 +184,23 @@ func TestUnreachable(t *testing.T) {
 	_, err = sqlstore.Open(t.Context(), "postgres://postgres@"+closed+"/x?sslmode=disable&connect_timeout=2")
 	if err == nil || !sqlstore.Unreachable(err) {
 		t.Errorf("nothing listening: %v, want unreachable", err)
+	}
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "57P01"}, true},                      // the server is shutting down
+		{fmt.Errorf("x: %w", &pgconn.PgError{Code: "53300"}), true}, // no connection slot left
+		{&pgconn.PgError{Code: "28000"}, false},                     // refused credentials
+		{&pgconn.PgError{Code: "23505"}, false},                     // a unique violation
+		{fmt.Errorf("query: %w", context.DeadlineExceeded), false},  // a slow statement
+		{fmt.Errorf("query: %w", context.Canceled), false},          // the caller left
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},         // the connection broke
+		{errors.New("sqlstore: commit failed, the outcome is unknown: EOF"), false},
+	} {
+		if got := sqlstore.Unreachable(c.err); got != c.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 	dsn := storetest.PostgresDSN(t)
 	u, _ := url.Parse(dsn)
