@@ -39,6 +39,8 @@ var versions = map[string]map[string]action{
 		"UpdateRecord": (*Server).updateRecord,
 		"DeleteRecord": (*Server).deleteRecord,
 
+		"BatchCreateRecords": (*Server).batchCreateRecords,
+
 		"CreateHttpsBasicConfiguration":       (*Server).createHttpsBasicConfiguration,
 		"GetHttpsBasicConfiguration":          (*Server).getHttpsBasicConfiguration,
 		"ListHttpsBasicConfigurations":        (*Server).listHttpsBasicConfigurations,

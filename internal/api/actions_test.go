@@ -103,6 +103,17 @@ var goldenCases = []goldenCase{
 	{"GetRecord", "fail_missing_record_id", "GET", nil},
 	{"UpdateRecord", "fail_not_found", "POST", url.Values{"RecordId": {"1234567890123"}, "Data": {`{"Value":"192.0.2.1"}`}}},
 	{"DeleteRecord", "fail_not_found", "POST", url.Values{"RecordId": {"1234567890123"}}},
+	{"BatchCreateRecords", "ok_some_fail", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`[
+		{"RecordName": "batch1.example.com", "Type": "A/AAAA", "Proxied": true, "BizName": "web", "Ttl": 1, "Data": {"Value": "192.0.2.10"}},
+		{"RecordName": "batch2.example.com", "Type": "TXT", "Proxied": false, "Ttl": 300, "Data": {"Value": "hello"}},
+		{"RecordName": "batch.example.org", "Type": "A/AAAA", "Proxied": false, "Data": {"Value": "192.0.2.11"}},
+		{"RecordName": "batch3.example.com", "Type": "A/AAAA", "Data": {"Value": "192.0.2.12"}},
+		{"RecordName": "batch1.example.com", "Type": "A/AAAA", "Proxied": true, "BizName": "web", "Ttl": 1, "Data": {"Value": "192.0.2.10"}},
+		{"RecordName": "batch4.example.com", "Type": "A/AAAA", "Proxied": false, "Data": {"Value": "not-an-ip"}}]`}}},
+	{"BatchCreateRecords", "fail_not_json", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`{"RecordName": "x.example.com"}`}}},
+	{"BatchCreateRecords", "fail_empty", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`[]`}}},
+	{"BatchCreateRecords", "fail_missing_list", "POST", url.Values{"SiteId": {"{site0}"}}},
+	{"BatchCreateRecords", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "RecordList": {`[{"RecordName": "a.example.com", "Type": "TXT", "Proxied": false, "Data": {"Value": "x"}}]`}}},
 
 	// HTTPS configurations, on example.com ({site0}). Creates number their
 	// ConfigIds {config0}, {config1} … in order of success.

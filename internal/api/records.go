@@ -2,6 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -207,4 +212,119 @@ func (s *Server) deleteRecord(ctx context.Context, p *params) (any, error) {
 		return nil, err
 	}
 	return nil, s.Service.DeleteRecord(ctx, id)
+}
+
+// maxBatchRecords bounds BatchCreateRecords' RecordList.
+const maxBatchRecords = 500
+
+// batchRecordJSON is one item of BatchCreateRecords' Success or Failed list
+// (esa-more-api.md §2.7).
+type batchRecordJSON struct {
+	RecordId    int64 `json:",omitempty"`
+	RecordName  string
+	RecordType  string
+	Proxied     bool
+	Ttl         int
+	Data        map[string]any
+	BizName     string `json:",omitempty"`
+	SourceType  string `json:",omitempty"`
+	Description string
+}
+
+// batchCreateRecords creates each record of RecordList as CreateRecord
+// would, each on its own: one record's failure (its Description says why,
+// as the error's message would) does not stop the others.
+func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := p.required("RecordList")
+	if err != nil {
+		return nil, err
+	}
+	var items []map[string]any
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&items); err != nil || dec.More() {
+		return nil, cert.Invalid("RecordList", "must be a JSON array of record objects")
+	}
+	if len(items) == 0 || len(items) > maxBatchRecords {
+		return nil, cert.Invalid("RecordList", fmt.Sprintf("must list from 1 to %d records", maxBatchRecords))
+	}
+	if _, err := s.Service.Site(ctx, siteID); err != nil { // a missing site fails the call, not each record
+		if errors.Is(err, cert.ErrSiteNotFound) {
+			err = &cert.ParamError{Param: "SiteId", Err: cert.ErrSiteNotFound}
+		}
+		return nil, err
+	}
+	out := struct {
+		RecordResultList struct {
+			TotalCount int
+			Success    []batchRecordJSON
+			Failed     []batchRecordJSON
+		}
+	}{}
+	list := &out.RecordResultList
+	list.TotalCount, list.Success, list.Failed = len(items), []batchRecordJSON{}, []batchRecordJSON{}
+	for _, item := range items {
+		res := batchRecordJSON{Data: map[string]any{}}
+		r, err := s.batchRecord(ctx, siteID, item, &res)
+		if err != nil {
+			row, msg := lookup(err)
+			if row.code == internalRow.code {
+				return nil, err // not this record's fault: the call fails, and the error is logged
+			}
+			res.Description = msg
+			list.Failed = append(list.Failed, res)
+			continue
+		}
+		res.RecordId, res.RecordName, res.RecordType, res.Proxied, res.Ttl = r.ID, r.Name, r.Type, r.Proxied, r.Ttl
+		res.BizName, res.SourceType, res.Description = r.BizName, r.SourceType, "success"
+		for _, f := range cert.DataFields(r.Type) {
+			if v := r.Data.Field(f); v != "" {
+				res.Data[f] = v
+			}
+		}
+		list.Success = append(list.Success, res)
+	}
+	return out, nil
+}
+
+// batchRecord creates one record of a batch; res echoes what was asked, for
+// the Failed list.
+func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]any, res *batchRecordJSON) (cert.Record, error) {
+	v := url.Values{}
+	for k, x := range item {
+		switch x := x.(type) {
+		case string:
+			v.Set(k, x)
+		case json.Number:
+			v.Set(k, x.String())
+		case bool:
+			v.Set(k, strconv.FormatBool(x))
+		case map[string]any:
+			b, _ := json.Marshal(x)
+			v.Set(k, string(b))
+		case nil:
+		default:
+			return cert.Record{}, cert.Invalid(k, "must be a string, a number, a boolean or an object")
+		}
+	}
+	p := &params{v: v}
+	res.RecordName, res.RecordType, res.BizName, res.SourceType = p.str("RecordName"), p.str("Type"), p.str("BizName"), p.str("SourceType")
+	res.Proxied = p.str("Proxied") == "true"
+	res.Ttl, _ = strconv.Atoi(p.str("Ttl"))
+	if d, ok := item["Data"].(map[string]any); ok {
+		res.Data = d
+	}
+	if _, err := p.required("Proxied"); err != nil {
+		return cert.Record{}, err
+	}
+	in, err := recordInput(p)
+	if err != nil {
+		return cert.Record{}, err
+	}
+	in.SiteID, in.Name = siteID, p.str("RecordName")
+	return s.Service.CreateRecord(ctx, in)
 }

@@ -23,7 +23,7 @@ import (
 // (esa-api.md §4–§5, esa-more-api.md §3 and §5).
 var sdkMethods = map[string]string{
 	"CreateSite": "POST", "GetSite": "GET", "ListSites": "GET", "DeleteSite": "POST",
-	"PurchaseRatePlan": "POST", "ListUserRatePlanInstances": "GET", "DescribeRatePlanInstanceStatus": "POST", "UpdateRatePlanSpec": "POST",
+	"PurchaseRatePlan": "POST", "ListUserRatePlanInstances": "GET", "DescribeRatePlanInstanceStatus": "POST", "UpdateRatePlanSpec": "POST", "BatchCreateRecords": "POST",
 	"SetCertificate": "POST", "GetCertificate": "POST", "ListCertificates": "POST", "DeleteCertificate": "GET",
 	"ListCertificatesByRecord": "POST", "GetCertificateQuota": "GET", "ListCasCertificates": "POST", "ApplyCertificate": "POST",
 	"UploadUserCertificate": "POST", "GetUserCertificateDetail": "POST", "ListUserCertificateOrder": "POST",

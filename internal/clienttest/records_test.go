@@ -201,6 +201,26 @@ func runRecordScenario(t *testing.T, c caller, prefix string) {
 	if n := str(mustOK(t, c, "ListRecords", map[string]string{"SiteId": siteID})["TotalCount"]); n != "4" {
 		t.Errorf("ListRecords after a delete: TotalCount %s, want 4", n)
 	}
+	// A batch: each record on its own, the answer saying which failed and why.
+	batch := mustOK(t, c, "BatchCreateRecords", map[string]string{"SiteId": siteID, "RecordList": `[
+		{"RecordName": "b1.` + site + `", "Type": "TXT", "Proxied": false, "Ttl": 60, "Data": {"Value": "one"}},
+		{"RecordName": "b2.` + site + `", "Type": "A/AAAA", "Proxied": true, "BizName": "api", "Data": {"Value": "192.0.2.20"}},
+		{"RecordName": "b3.elsewhere.org", "Type": "TXT", "Proxied": false, "Data": {"Value": "three"}}]`})
+	if n := str(dig(batch, "RecordResultList.TotalCount")); n != "3" {
+		t.Errorf("BatchCreateRecords TotalCount = %s, want 3", n)
+	}
+	succeeded, _ := dig(batch, "RecordResultList.Success").([]any)
+	failed, _ := dig(batch, "RecordResultList.Failed").([]any)
+	if len(succeeded) != 2 || len(failed) != 1 || str(dig(failed[0], "RecordName")) != "b3.elsewhere.org" ||
+		!strings.Contains(str(dig(failed[0], "Description")), "RecordName") {
+		t.Fatalf("BatchCreateRecords answered %v", batch)
+	}
+	b2 := str(dig(succeeded[1], "RecordId"))
+	if got := mustOK(t, c, "GetRecord", map[string]string{"RecordId": b2}); str(dig(got, "RecordModel.Data.Value")) != "192.0.2.20" ||
+		str(dig(got, "RecordModel.BizName")) != "api" {
+		t.Errorf("GetRecord of a batch record = %v", got)
+	}
+
 	// Deleting the site deletes its records.
 	mustOK(t, c, "DeleteSite", map[string]string{"SiteId": siteID})
 	mustFail(t, c, "GetRecord", map[string]string{"RecordId": static}, 404, "Record.NotFound")
