@@ -152,3 +152,54 @@ func TestTerraformCertificateLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformRatePlanLifecycle replays alicloud_esa_rate_plan_instance
+// (esa-more-api.md §3.9) as the provider sends it: create with
+// PurchaseRatePlan and wait for running, read through
+// ListUserRatePlanInstances, change plan_name with UpdateRatePlanSpec (and
+// once more, as a retry would), wait for running, read the new plan back;
+// an instance that does not exist reads as an empty list (gone).
+func TestTerraformRatePlanLifecycle(t *testing.T) {
+	addr, key := startNode(t)
+	tf := tfClient{addr, key}
+	created := tf.do(t, "POST", "PurchaseRatePlan", map[string]string{"Coverage": "overseas", "AutoRenew": "false",
+		"ChargeType": "PREPAY", "AutoPay": "true", "PlanName": "basic", "Type": "NS", "Period": "1"})
+	if created.status != 200 {
+		t.Fatalf("create: %d %v", created.status, created.body)
+	}
+	id := str(created.body["InstanceId"])
+	running := func() {
+		t.Helper()
+		got := tf.do(t, "POST", "DescribeRatePlanInstanceStatus", map[string]string{"InstanceId": id})
+		if got.status != 200 || str(got.body["InstanceStatus"]) != "running" {
+			t.Fatalf("status: %d %v", got.status, got.body)
+		}
+	}
+	read := func(plan string) {
+		t.Helper()
+		got := tf.do(t, "GET", "ListUserRatePlanInstances", map[string]string{"InstanceId": id})
+		list, _ := got.body["InstanceInfo"].([]any)
+		if got.status != 200 || len(list) != 1 {
+			t.Fatalf("read: %d %v", got.status, got.body)
+		}
+		for field, want := range map[string]string{"PlanName": plan, "BillingMode": "PREPAY", "Status": "online"} {
+			if g := str(dig(list[0], field)); g != want {
+				t.Errorf("read %s = %q, want %q (a diff on every plan)", field, g, want)
+			}
+		}
+	}
+	running()
+	read("basic")
+	update := map[string]string{"InstanceId": id, "ChargeType": "PREPAY", "AutoPay": "true", "OrderType": "UPGRADE", "TargetPlanName": "high"}
+	for i := 0; i < 2; i++ { // the second is a retry: it must not fail the apply
+		if got := tf.do(t, "POST", "UpdateRatePlanSpec", update); got.status != 200 || str(got.body["InstanceId"]) != id {
+			t.Fatalf("update #%d: %d %v", i+1, got.status, got.body)
+		}
+	}
+	running()
+	read("high")
+	gone := tf.do(t, "GET", "ListUserRatePlanInstances", map[string]string{"InstanceId": "esa-site-nope"})
+	if list, ok := gone.body["InstanceInfo"].([]any); gone.status != 200 || !ok || len(list) != 0 {
+		t.Errorf("read of a missing instance: %d %v, want an empty InstanceInfo", gone.status, gone.body)
+	}
+}
