@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -116,8 +117,8 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		return 1
 	}
 	fmt.Fprintf(stdout, "resealed %d private keys; the master key is now the one in %s\n", n, path)
-	if cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
-		fmt.Fprintln(stdout, "point ESACERT_MASTER_KEY or --master-key-file at the new key before you start esacert again")
+	if path != filepath.Join(cfg.DataDir, node.MasterKeyFile) || cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
+		fmt.Fprintf(stdout, "point --master-key-file (or ESACERT_MASTER_KEY) at %s before you start esacert again\n", path)
 	}
 	return 0
 }

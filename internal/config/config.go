@@ -70,8 +70,9 @@ type Config struct {
 	// ACMECARoots is a PEM file of roots to trust for the CAs' HTTPS (a
 	// private CA such as step-ca or Pebble). Default: the system's.
 	ACMECARoots string `json:"acme_ca_roots"`
-	// ACMEChallenges are the challenge types answered: http-01 and
-	// tls-alpn-01, comma-separated. Default http-01.
+	// ACMEChallenges are the challenge types answered for names that are
+	// not wildcards: http-01, tls-alpn-01 and dns-01, comma-separated.
+	// Default http-01.
 	ACMEChallenges string `json:"acme_challenges"`
 	// ACMEDNSProvider names the DNS-01 provider (lego's name, settings in
 	// lego's environment variables); it makes wildcards possible.
