@@ -13,6 +13,11 @@ import "hash/maphash"
 // shard, so most lookups of an absent key stop at the group, which stays in
 // cache, without touching the shard: the exact-name miss that precedes every
 // wildcard lookup costs about one cache line.
+//
+// A shard is a short slice of entries that carry their key's full hash: a
+// lookup compares 8-byte hashes in a line or two and reads a key's bytes only
+// for the entry that matches. (A Go map per shard cost about two more cache
+// misses per lookup: 336 against 184 ns at a million names on one machine.)
 type pmap[V any] struct {
 	seed   maphash.Seed
 	groups *[256]*[256]slot[V]
@@ -21,7 +26,25 @@ type pmap[V any] struct {
 
 type slot[V any] struct {
 	bloom uint64
-	m     map[string]V
+	ents  []entry[V] // the shard: a few entries, scanned by hash
+}
+
+// entry is one key of a shard with its full hash, compared before the key
+// so that a lookup reads the key's bytes only for the entry that matches.
+type entry[V any] struct {
+	h uint64
+	k string
+	v V
+}
+
+// find returns the index of key (hash h) in the shard, or -1.
+func (sl *slot[V]) find(h uint64, key string) int {
+	for i := range sl.ents {
+		if sl.ents[i].h == h && sl.ents[i].k == key {
+			return i
+		}
+	}
+	return -1
 }
 
 func newPmap[V any](seed maphash.Seed) pmap[V] {
@@ -44,8 +67,10 @@ func (m pmap[V]) Get(key string) (V, bool) {
 	if b := bits(h); sl.bloom&b != b {
 		return zero, false
 	}
-	v, ok := sl.m[key]
-	return v, ok
+	if i := sl.find(h, key); i >= 0 {
+		return sl.ents[i].v, true
+	}
+	return zero, false
 }
 
 // Len is the number of keys.
@@ -86,11 +111,7 @@ func (e *editor[V]) slot(key string) (*slot[V], uint64) {
 	}
 	sl := &e.m.groups[g][s]
 	if id := uint16(g)<<8 | uint16(s); !e.shards[id] {
-		shard := make(map[string]V, len(sl.m)+1)
-		for k, x := range sl.m {
-			shard[k] = x
-		}
-		sl.m = shard
+		sl.ents = append(make([]entry[V], 0, len(sl.ents)+1), sl.ents...)
 		e.shards[id] = true
 	}
 	return sl, h
@@ -98,23 +119,34 @@ func (e *editor[V]) slot(key string) (*slot[V], uint64) {
 
 func (e *editor[V]) set(key string, v V) {
 	sl, h := e.slot(key)
-	if _, had := sl.m[key]; !had {
-		e.m.n++
+	sl.put(h, key, v, &e.m.n)
+}
+
+// put sets key (hash h) in the shard, counting a new key in n.
+func (sl *slot[V]) put(h uint64, key string, v V, n *int) {
+	if i := sl.find(h, key); i >= 0 {
+		sl.ents[i].v = v
+		return
 	}
-	sl.m[key] = v
+	sl.ents = append(sl.ents, entry[V]{h: h, k: key, v: v})
 	sl.bloom |= bits(h)
+	*n++
 }
 
 func (e *editor[V]) remove(key string) {
 	if _, had := e.m.Get(key); !had {
 		return
 	}
-	sl, _ := e.slot(key)
-	delete(sl.m, key)
+	sl, h := e.slot(key)
+	i := sl.find(h, key)
+	last := len(sl.ents) - 1
+	sl.ents[i] = sl.ents[last]
+	sl.ents[last] = entry[V]{} // let the removed value go
+	sl.ents = sl.ents[:last]
 	e.m.n--
 	sl.bloom = 0 // rebuilt from the keys left, so that filters stay tight
-	for k := range sl.m {
-		sl.bloom |= bits(maphash.String(e.m.seed, k))
+	for _, x := range sl.ents {
+		sl.bloom |= bits(x.h)
 	}
 }
 
@@ -137,15 +169,7 @@ func (b *builder[V]) set(key string, v V) {
 	if b.m.groups[g] == nil {
 		b.m.groups[g] = new([256]slot[V])
 	}
-	sl := &b.m.groups[g][uint8(h>>48)]
-	if sl.m == nil {
-		sl.m = make(map[string]V, 4)
-	}
-	if _, had := sl.m[key]; !had {
-		b.m.n++
-	}
-	sl.m[key] = v
-	sl.bloom |= bits(h)
+	b.m.groups[g][uint8(h>>48)].put(h, key, v, &b.m.n)
 }
 
 // done returns the map; the builder must not be used afterwards.
@@ -159,8 +183,8 @@ func (m pmap[V]) each(f func(string, V) bool) {
 			continue
 		}
 		for i := range grp {
-			for k, v := range grp[i].m {
-				if !f(k, v) {
+			for _, x := range grp[i].ents {
+				if !f(x.k, x.v) {
 					return
 				}
 			}

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"hash/maphash"
+	"maps"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -40,6 +42,59 @@ func TestPmapIsPersistent(t *testing.T) {
 		}
 		if ok2 != (i%2 == 1 || i >= 5000) || ok2 && x2 != want {
 			t.Fatalf("new map: %s = %d, %v", k, x2, ok2)
+		}
+	}
+}
+
+// TestPmapMatchesAMap runs random sets and removes, in several edits, on a
+// pmap and on a Go map, and checks every version against its snapshot of
+// the Go map: values, length, iteration, and that no older version moved.
+func TestPmapMatchesAMap(t *testing.T) {
+	seed := maphash.MakeSeed()
+	rng := rand.New(rand.NewPCG(1, 2))
+	type version struct {
+		m    pmap[int]
+		want map[string]int
+	}
+	var versions []version
+	cur, want := newPmap[int](seed), map[string]int{}
+	for round := 0; round < 30; round++ {
+		e := cur.edit()
+		for op := 0; op < 300; op++ {
+			k := "k" + strconv.Itoa(rng.IntN(2000))
+			if rng.IntN(3) == 0 {
+				e.remove(k)
+				delete(want, k)
+			} else {
+				v := rng.Int()
+				e.set(k, v)
+				want[k] = v
+			}
+		}
+		cur = e.done()
+		versions = append(versions, version{cur, maps.Clone(want)})
+	}
+	for i, v := range versions {
+		if v.m.Len() != len(v.want) {
+			t.Fatalf("version %d: Len %d, want %d", i, v.m.Len(), len(v.want))
+		}
+		seen := 0
+		v.m.each(func(k string, x int) bool {
+			if w, ok := v.want[k]; !ok || w != x {
+				t.Fatalf("version %d: each gave %s=%d, want %d (%v)", i, k, x, w, ok)
+			}
+			seen++
+			return true
+		})
+		if seen != len(v.want) {
+			t.Fatalf("version %d: each saw %d keys, want %d", i, seen, len(v.want))
+		}
+		for n := 0; n < 2000; n++ {
+			k := "k" + strconv.Itoa(n)
+			x, ok := v.m.Get(k)
+			if w, wok := v.want[k]; ok != wok || x != w {
+				t.Fatalf("version %d: Get(%s) = %d, %v; want %d, %v", i, k, x, ok, w, wok)
+			}
 		}
 	}
 }
