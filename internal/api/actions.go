@@ -18,6 +18,7 @@ var versions = map[string]map[string]action{
 		"GetSite":    (*Server).getSite,
 		"ListSites":  (*Server).listSites,
 		"DeleteSite": (*Server).deleteSite,
+		"VerifySite": (*Server).verifySite,
 
 		"PurchaseRatePlan":               (*Server).purchaseRatePlan,
 		"ListUserRatePlanInstances":      (*Server).listUserRatePlanInstances,

@@ -99,6 +99,18 @@ func (s *Server) deleteSite(ctx context.Context, p *params) (any, error) {
 	return nil, s.Service.DeleteSite(ctx, id)
 }
 
+func (s *Server) verifySite(ctx context.Context, p *params) (any, error) {
+	id, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	passed, err := s.Service.VerifySite(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Passed bool }{passed}, nil
+}
+
 func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 	page, err := p.page(20, 500)
 	if err != nil {

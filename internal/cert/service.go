@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,8 +46,14 @@ type Service struct {
 	DefaultPlan string
 	// Limits are the limits of each plan tier; nil means DefaultLimits().
 	Limits map[string]Limits
-	// VerifyOwnership makes new sites start pending instead of active.
+	// VerifyOwnership makes new sites start pending instead of active,
+	// until VerifySite finds the proof of ownership in DNS.
 	VerifyOwnership bool
+	// NameServers are the name servers NS sites are told to delegate to;
+	// VerifySite checks an NS site's delegation against them.
+	NameServers []string
+	// Resolver looks up the DNS records VerifySite checks.
+	Resolver Resolver
 	// PublicSuffix, when set, refuses site names that are public suffixes
 	// (golang.org/x/net/publicsuffix.PublicSuffix fits); nil skips that check.
 	PublicSuffix PublicSuffixFunc
@@ -352,6 +359,56 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 		return Instance{}, err
 	}
 	return inst, nil
+}
+
+// Resolver looks up DNS records (net.Resolver does).
+type Resolver interface {
+	LookupNS(ctx context.Context, name string) ([]string, error)
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+// VerifySite looks for the proof that the site's owner controls its
+// domain, and activates a pending site that has it (the edge serves it from
+// then on): for a CNAME site, a TXT record _esaauth.<site> holding the
+// site's VerifyCode; for an NS site, the domain delegated to the assigned
+// name servers (every NS record names one of them). It reports whether the
+// site passed; an active site passes at once, an offline or moved one never.
+// A DNS answer that does not come (no record, no domain, a timeout) is a
+// failed check, not an error.
+func (s *Service) VerifySite(ctx context.Context, id int64) (bool, error) {
+	site, err := s.Sites.Site(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case site.Status == SiteActive:
+		return true, nil
+	case site.Status != SitePending || s.Resolver == nil:
+		return false, nil
+	}
+	passed := false
+	switch site.AccessType {
+	case "CNAME":
+		txts, _ := s.Resolver.LookupTXT(ctx, "_esaauth."+site.Name)
+		passed = slices.Contains(txts, site.VerifyCode)
+	case "NS":
+		assigned := map[string]bool{}
+		for _, n := range s.NameServers {
+			assigned[strings.ToLower(strings.TrimSuffix(strings.TrimSpace(n), "."))] = true
+		}
+		hosts, _ := s.Resolver.LookupNS(ctx, site.Name)
+		passed = len(hosts) > 0 && len(assigned) > 0
+		for _, h := range hosts {
+			passed = passed && assigned[strings.ToLower(strings.TrimSuffix(h, "."))]
+		}
+	}
+	if !passed {
+		return false, nil
+	}
+	if _, err := s.Sites.ActivateSite(ctx, id, s.now()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // UpgradeInput is what UpdateRatePlanSpec asks.

@@ -20,6 +20,9 @@ type SiteStore interface {
 	ListSites(ctx context.Context, f SiteFilter) ([]Site, int, error)
 	// DeleteSite removes the site and everything that belongs to it, or returns ErrSiteNotFound.
 	DeleteSite(ctx context.Context, id int64) error
+	// ActivateSite makes a pending site active (the edge serves it from then
+	// on) and reports whether it changed it; ErrSiteNotFound when it is gone.
+	ActivateSite(ctx context.Context, id int64, now time.Time) (bool, error)
 	// CreateInstance inserts a plan instance and, when site is not nil, that
 	// site attached to it, in one transaction. An id that exists (of the
 	// instance or the site) is ErrExists; a site name that exists is ErrSiteExists.

@@ -22,7 +22,7 @@ import (
 // sdkMethods is the HTTP method the official SDKs use for each action
 // (esa-api.md §4–§5, esa-more-api.md §3 and §5).
 var sdkMethods = map[string]string{
-	"CreateSite": "POST", "GetSite": "GET", "ListSites": "GET", "DeleteSite": "POST",
+	"CreateSite": "POST", "GetSite": "GET", "ListSites": "GET", "DeleteSite": "POST", "VerifySite": "POST",
 	"PurchaseRatePlan": "POST", "ListUserRatePlanInstances": "GET", "DescribeRatePlanInstanceStatus": "POST", "UpdateRatePlanSpec": "POST", "BatchCreateRecords": "POST",
 	"SetCertificate": "POST", "GetCertificate": "POST", "ListCertificates": "POST", "DeleteCertificate": "GET",
 	"ListCertificatesByRecord": "POST", "GetCertificateQuota": "GET", "ListCasCertificates": "POST", "ApplyCertificate": "POST",

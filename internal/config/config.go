@@ -47,8 +47,12 @@ type Config struct {
 	DefaultPlan string `json:"default_plan"`
 	// VerifySiteOwnership makes new sites pending until verified. Default false.
 	VerifySiteOwnership bool `json:"verify_site_ownership"`
-	// NameServers is the comma-separated list shown for NS sites. Default none.
+	// NameServers is the comma-separated list shown for NS sites, and what
+	// VerifySite checks their delegation against. Default none.
 	NameServers string `json:"name_servers"`
+	// VerifyResolvers are the resolvers (host:port, comma-separated) through
+	// which VerifySite looks up the proof of ownership. Default: the system's.
+	VerifyResolvers string `json:"verify_resolvers"`
 	// CnameZone is the CNAME suffix shown for CNAME sites. Default none.
 	CnameZone string `json:"cname_zone"`
 	// PlanLimits overrides the per-plan limits, by tier (basic, standard,
@@ -151,6 +155,7 @@ var options = []option{
 	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
+	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
 	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master key that seals private keys (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
 	{flag: "to", env: "ESACERT_MIGRATE_TO", usage: "migrate: the PostgreSQL database (postgres://…) to copy the SQLite database into", str: func(c *Config) *string { return &c.MigrateTo }},
@@ -328,6 +333,11 @@ func (c *Config) Validate() error {
 	for _, r := range List(c.ACMEDNSResolvers) {
 		if _, _, err := net.SplitHostPort(r); err != nil {
 			bad("--acme-dns-resolvers: %q is not host:port", r)
+		}
+	}
+	for _, r := range List(c.VerifyResolvers) {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			bad("--verify-resolvers: %q is not host:port", r)
 		}
 	}
 	switch c.FreeCertKeyType {

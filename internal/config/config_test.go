@@ -85,6 +85,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/acme_challenge", []string{"--acme-challenges", "dns-02"}, nil, []string{"--acme-challenges", "dns-02"}},
 		{"fail/dns01_without_provider", []string{"--acme-challenges", "dns-01"}, nil, []string{"--acme-challenges", "--acme-dns-provider"}},
 		{"fail/dns_resolvers", []string{"--acme-dns-resolvers", "8.8.8.8"}, nil, []string{"--acme-dns-resolvers", "host:port"}},
+		{"fail/verify_resolvers", []string{"--verify-resolvers", "127.0.0.1:53,1.1.1.1"}, nil, []string{"--verify-resolvers", `"1.1.1.1" is not host:port`}},
 		{"fail/eab_unknown_ca", nil, map[string]string{"ESACERT_ACME_EAB": "zerossl=kid:c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "zerossl"}},
 		{"fail/eab_shape", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "NAME=KEY_ID:HMAC_KEY"}},
 		{"fail/eab_not_base64", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=kid:pw@secret!"}, []string{"ESACERT_ACME_EAB", "base64url"}},

@@ -177,7 +177,8 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, e
 	}
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer,
 		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
-		PublicSuffix: publicsuffix.PublicSuffix}
+		PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
+		Resolver: newResolver(config.List(cfg.VerifyResolvers))}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -291,6 +292,38 @@ func (h *health) check(ctx context.Context, store *sqlstore.Store) error {
 	defer cancel()
 	h.last, h.at = store.Healthy(ctx), time.Now()
 	return h.last
+}
+
+// resolver is the DNS view of VerifySite: through the given resolvers
+// (host:port, tried in turn), else the system's; each lookup gets 5 s.
+type resolver struct{ r *net.Resolver }
+
+func newResolver(servers []string) resolver {
+	if len(servers) == 0 {
+		return resolver{net.DefaultResolver}
+	}
+	var next atomic.Uint32
+	return resolver{&net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, servers[int(next.Add(1)-1)%len(servers)])
+	}}}
+}
+
+func (r resolver) LookupNS(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ns, err := r.r.LookupNS(ctx, name)
+	hosts := make([]string, len(ns))
+	for i, n := range ns {
+		hosts[i] = n.Host
+	}
+	return hosts, err
+}
+
+func (r resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return r.r.LookupTXT(ctx, name)
 }
 
 // snapshotPath is where an edge node keeps its snapshot: in the data

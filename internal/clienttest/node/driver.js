@@ -22,7 +22,7 @@ const RPCClient = require('@alicloud/pop-core').RPCClient;
 
 // The HTTP method the official SDKs use per action (for callApi).
 const methods = {
-  CreateSite: 'POST', GetSite: 'GET', ListSites: 'GET', DeleteSite: 'POST',
+  CreateSite: 'POST', GetSite: 'GET', ListSites: 'GET', DeleteSite: 'POST', VerifySite: 'POST',
   PurchaseRatePlan: 'POST', ListUserRatePlanInstances: 'GET', DescribeRatePlanInstanceStatus: 'POST',
   UpdateRatePlanSpec: 'POST',
   SetCertificate: 'POST', GetCertificate: 'POST', ListCertificates: 'POST', DeleteCertificate: 'GET',

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -185,6 +186,34 @@ func limit(p cert.Page) int {
 		return 1 << 30
 	}
 	return p.Limit
+}
+
+// ActivateSite implements cert.SiteStore.
+func (s *Store) ActivateSite(ctx context.Context, id int64, now time.Time) (bool, error) {
+	changed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sites SET status = ?, updated_us = ? WHERE id = ? AND status = ?`),
+			cert.SiteActive, micros(now), id, cert.SitePending)
+		if err != nil {
+			return fmt.Errorf("activate site %d: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("activate site %d: %w", id, err)
+		}
+		if n == 1 {
+			changed = true
+			return s.recordChange(ctx, tx, id, ChangeSite, strconv.FormatInt(id, 10))
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`), id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return cert.ErrSiteNotFound
+		} else if err != nil {
+			return err
+		}
+		return nil // not pending: nothing to do
+	})
+	return changed, err
 }
 
 // DeleteSite implements cert.SiteStore.

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("instances", func(t *testing.T) { testInstances(t, newStore(t)) })
 	t.Run("instance_with_site", func(t *testing.T) { testInstanceWithSite(t, newStore(t)) })
 	t.Run("instance_plan_change", func(t *testing.T) { testInstancePlanChange(t, newStore(t)) })
+	t.Run("site_activation", func(t *testing.T) { testSiteActivation(t, newStore(t)) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
@@ -115,6 +116,29 @@ func testInstancePlanChange(t *testing.T, s cert.SiteStore) {
 	}
 	if err := s.ChangeInstancePlan(ctx, "basic", instance("nope", "high", 1, now)); !errors.Is(err, cert.ErrInstanceNotFound) {
 		t.Errorf("a change of a missing instance = %v, want ErrInstanceNotFound", err)
+	}
+}
+
+// testSiteActivation makes a pending site active once; an active site and a
+// missing one are told apart.
+func testSiteActivation(t *testing.T, s cert.SiteStore) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-v", "basic", 0, now))
+	st := site(4000000000011, "pending.com", "inst-v", now)
+	st.Status = cert.SitePending
+	mustSite(t, s, st)
+	for i, want := range []bool{true, false} {
+		changed, err := s.ActivateSite(ctx, st.ID, now.Add(time.Minute))
+		if err != nil || changed != want {
+			t.Fatalf("ActivateSite #%d = %v, %v; want %v", i+1, changed, err, want)
+		}
+	}
+	got, err := s.Site(ctx, st.ID)
+	if err != nil || got.Status != cert.SiteActive || !got.Updated.Equal(now.Add(time.Minute)) {
+		t.Errorf("the site after activation: %v %v (updated %v)", got.Status, err, got.Updated)
+	}
+	if _, err := s.ActivateSite(ctx, 4000000000012, now); !errors.Is(err, cert.ErrSiteNotFound) {
+		t.Errorf("ActivateSite(missing) = %v, want ErrSiteNotFound", err)
 	}
 }
 
