@@ -114,6 +114,7 @@ var goldenCases = []goldenCase{
 		{"RecordName": "batch1.example.com", "Type": "A/AAAA", "Proxied": true, "BizName": "web", "Ttl": 1, "Data": {"Value": "192.0.2.10"}},
 		{"RecordName": "batch4.example.com", "Type": "A/AAAA", "Proxied": false, "Data": {"Value": "not-an-ip"}}]`}}},
 	{"BatchCreateRecords", "fail_not_json", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`{"RecordName": "x.example.com"}`}}},
+	{"BatchCreateRecords", "fail_trailing_text", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`[{"RecordName": "x.example.com", "Type": "TXT", "Proxied": false, "Data": {"Value": "x"}}]]`}}},
 	{"BatchCreateRecords", "fail_empty", "POST", url.Values{"SiteId": {"{site0}"}, "RecordList": {`[]`}}},
 	{"BatchCreateRecords", "fail_missing_list", "POST", url.Values{"SiteId": {"{site0}"}}},
 	{"BatchCreateRecords", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "RecordList": {`[{"RecordName": "a.example.com", "Type": "TXT", "Proxied": false, "Data": {"Value": "x"}}]`}}},

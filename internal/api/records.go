@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -246,8 +247,11 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 	var items []map[string]any
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&items); err != nil || dec.More() {
+	if err := dec.Decode(&items); err != nil {
 		return nil, cert.Invalid("RecordList", "must be a JSON array of record objects")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, cert.Invalid("RecordList", "must be one JSON array of record objects, with nothing after it")
 	}
 	if len(items) == 0 || len(items) > maxBatchRecords {
 		return nil, cert.Invalid("RecordList", fmt.Sprintf("must list from 1 to %d records", maxBatchRecords))
@@ -267,20 +271,32 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 	}{}
 	list := &out.RecordResultList
 	list.TotalCount, list.Success, list.Failed = len(items), []batchRecordJSON{}, []batchRecordJSON{}
+	var broken error // an internal error: the records after it are not tried
 	for _, item := range items {
 		res := batchRecordJSON{Data: map[string]any{}}
+		if broken != nil {
+			s.batchEcho(item, &res)
+			res.Description = "Not created: the service failed on an earlier record of the batch. Create this one again."
+			list.Failed = append(list.Failed, res)
+			continue
+		}
 		r, err := s.batchRecord(ctx, siteID, item, &res)
 		if err != nil {
 			row, msg := lookup(err)
 			if row.code == internalRow.code {
-				return nil, err // not this record's fault: the call fails, and the error is logged
+				if len(list.Success) == 0 {
+					return nil, err // nothing was created: the call fails as a whole (and is logged)
+				}
+				broken = err
+				s.log().Error("batch of records broken off", "site_id", siteID, "created", len(list.Success), "error", err)
+				msg = "Not created: " + internalRow.message
 			}
 			res.Description = msg
 			list.Failed = append(list.Failed, res)
 			continue
 		}
-		res.RecordId, res.RecordName, res.RecordType, res.Proxied, res.Ttl = r.ID, r.Name, r.Type, r.Proxied, r.Ttl
-		res.BizName, res.SourceType, res.Description = r.BizName, r.SourceType, "success"
+		res = batchRecordJSON{RecordId: r.ID, RecordName: r.Name, RecordType: r.Type, Proxied: r.Proxied, Ttl: r.Ttl,
+			Data: map[string]any{}, BizName: r.BizName, SourceType: r.SourceType, Description: "success"}
 		for _, f := range cert.DataFields(r.Type) {
 			if v := r.Data.Field(f); v != "" {
 				res.Data[f] = v
@@ -289,6 +305,20 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 		list.Success = append(list.Success, res)
 	}
 	return out, nil
+}
+
+// batchEcho fills res with what item asked, for the Failed list.
+func (s *Server) batchEcho(item map[string]any, res *batchRecordJSON) {
+	str := func(k string) string { v, _ := item[k].(string); return v }
+	res.RecordName, res.RecordType, res.BizName, res.SourceType = str("RecordName"), str("Type"), str("BizName"), str("SourceType")
+	res.Proxied = item["Proxied"] == true || strings.EqualFold(str("Proxied"), "true")
+	if n, ok := item["Ttl"].(json.Number); ok {
+		t, _ := n.Int64()
+		res.Ttl = int(t)
+	}
+	if d, ok := item["Data"].(map[string]any); ok {
+		res.Data = d
+	}
 }
 
 // batchRecord creates one record of a batch; res echoes what was asked, for
@@ -312,12 +342,8 @@ func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]
 		}
 	}
 	p := &params{v: v}
-	res.RecordName, res.RecordType, res.BizName, res.SourceType = p.str("RecordName"), p.str("Type"), p.str("BizName"), p.str("SourceType")
-	res.Proxied = p.str("Proxied") == "true"
-	res.Ttl, _ = strconv.Atoi(p.str("Ttl"))
-	if d, ok := item["Data"].(map[string]any); ok {
-		res.Data = d
-	}
+	s.batchEcho(item, res)
+	res.Proxied, _ = p.boolean("Proxied")
 	if _, err := p.required("Proxied"); err != nil {
 		return cert.Record{}, err
 	}

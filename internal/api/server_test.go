@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -701,5 +702,55 @@ func TestUnreachableDatabaseAnswersServiceUnavailable(t *testing.T) {
 		if ev.internal == nil {
 			t.Errorf("%v: not logged as an internal error", c.err)
 		}
+	}
+}
+
+// brokenAfter is a record store that fails every create after the first n
+// (a database that breaks in the middle of a batch).
+type brokenAfter struct {
+	cert.RecordStore
+	n int
+}
+
+func (b *brokenAfter) CreateRecord(ctx context.Context, r cert.Record) error {
+	if b.n == 0 {
+		return errors.New("disk failure")
+	}
+	b.n--
+	return b.RecordStore.CreateRecord(ctx, r)
+}
+
+// TestBatchCreateRecordsBrokenOff: an internal error after some records of a
+// batch were created answers 200 with those in Success and every other one
+// in Failed, saying it was not created; the error is logged. When it breaks
+// on the first record, the call fails as a whole.
+func TestBatchCreateRecordsBrokenOff(t *testing.T) {
+	env := newTestEnv(t, testNow)
+	s := &signer{key: "testAKID", secret: "testSecret", now: testNow}
+	site := do(t, s.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"SiteName": {"broken-batch.com"}}))
+	id := fmt.Sprintf("%.0f", site.body["SiteId"])
+	list := `[{"RecordName":"a.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"a"}},
+		{"RecordName":"b.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"b"}},
+		{"RecordName":"c.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"c"}}]`
+	store := env.srv.Service.Records
+	env.srv.Service.Records = &brokenAfter{RecordStore: store, n: 1}
+	a := do(t, s.rpc(t, env.url, "POST", "BatchCreateRecords", nil, url.Values{"SiteId": {id}, "RecordList": {list}}))
+	res, _ := a.body["RecordResultList"].(map[string]any)
+	succeeded, _ := res["Success"].([]any)
+	failed, _ := res["Failed"].([]any)
+	if a.status != 200 || len(succeeded) != 1 || len(failed) != 2 {
+		t.Fatalf("a batch broken after one record: %d %v", a.status, a.body)
+	}
+	for _, f := range failed {
+		if d := fmt.Sprint(f.(map[string]any)["Description"]); !strings.HasPrefix(d, "Not created") {
+			t.Errorf("a record not created says %q", d)
+		}
+	}
+	if !strings.Contains(env.logs.String(), "disk failure") {
+		t.Error("the internal error was not logged")
+	}
+	env.srv.Service.Records = &brokenAfter{RecordStore: store, n: 0}
+	if a := do(t, s.rpc(t, env.url, "POST", "BatchCreateRecords", nil, url.Values{"SiteId": {id}, "RecordList": {list}})); a.code() != "InternalException" {
+		t.Errorf("a batch broken on its first record: %d %v, want InternalException", a.status, a.body)
 	}
 }

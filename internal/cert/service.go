@@ -361,10 +361,12 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	return inst, nil
 }
 
-// Resolver looks up DNS records (net.Resolver does).
+// Resolver looks up DNS records of a fully qualified name. A name without
+// such records is an empty answer, not an error; an error means no answer
+// came (a timeout, a refusal).
 type Resolver interface {
-	LookupNS(ctx context.Context, name string) ([]string, error)
-	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupNS(ctx context.Context, fqdn string) ([]string, error)
+	LookupTXT(ctx context.Context, fqdn string) ([]string, error)
 }
 
 // VerifySite looks for the proof that the site's owner controls its
@@ -387,28 +389,35 @@ func (s *Service) VerifySite(ctx context.Context, id int64) (bool, error) {
 		return false, nil
 	}
 	passed := false
+	var lookupErr error
 	switch site.AccessType {
 	case "CNAME":
-		txts, _ := s.Resolver.LookupTXT(ctx, "_esaauth."+site.Name)
+		var txts []string
+		txts, lookupErr = s.Resolver.LookupTXT(ctx, "_esaauth."+site.Name+".")
 		passed = slices.Contains(txts, site.VerifyCode)
 	case "NS":
 		assigned := map[string]bool{}
 		for _, n := range s.NameServers {
 			assigned[strings.ToLower(strings.TrimSuffix(strings.TrimSpace(n), "."))] = true
 		}
-		hosts, _ := s.Resolver.LookupNS(ctx, site.Name)
+		var hosts []string
+		hosts, lookupErr = s.Resolver.LookupNS(ctx, site.Name+".")
 		passed = len(hosts) > 0 && len(assigned) > 0
 		for _, h := range hosts {
 			passed = passed && assigned[strings.ToLower(strings.TrimSuffix(h, "."))]
 		}
 	}
+	if lookupErr != nil && s.Log != nil { // the operator's resolvers, not the user's records
+		s.Log("site verification got no DNS answer", site.Name, lookupErr)
+	}
 	if !passed {
 		return false, nil
 	}
-	if _, err := s.Sites.ActivateSite(ctx, id, s.now()); err != nil {
-		return false, err
+	if changed, err := s.Sites.ActivateSite(ctx, id, s.now()); err != nil || changed {
+		return changed, err
 	}
-	return true, nil
+	now, err := s.Sites.Site(ctx, id) // it left pending meanwhile: report what it is
+	return err == nil && now.Status == SiteActive, err
 }
 
 // UpgradeInput is what UpdateRatePlanSpec asks.

@@ -131,3 +131,24 @@ func TestVerifySiteActivatesPendingSites(t *testing.T) {
 	}
 	mustFail(t, c, "VerifySite", map[string]string{"SiteId": "1"}, 404, "SiteNotFound")
 }
+
+// TestVerifySiteResolverFailover: with a resolver that never answers listed
+// first, VerifySite still gets its answer from the next one.
+func TestVerifySiteResolverFailover(t *testing.T) {
+	z, good := startZone(t)
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0") // takes queries, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	n := startNodeWith(t, func(cfg *config.Config) {
+		cfg.VerifySiteOwnership = true
+		cfg.VerifyResolvers = silent.LocalAddr().String() + "," + good
+	})
+	c := teaKind(false).make(t, n.addr, n.key, false)
+	created := mustOK(t, c, "CreateSite", map[string]string{"SiteName": "verify-failover.com", "AccessType": "CNAME"})
+	z.set(z.txt, "_esaauth.verify-failover.com", str(created["VerifyCode"]))
+	if p := str(mustOK(t, c, "VerifySite", map[string]string{"SiteId": str(created["SiteId"])})["Passed"]); p != "true" {
+		t.Fatalf("VerifySite with a silent first resolver: Passed %s", p)
+	}
+}

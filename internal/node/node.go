@@ -86,6 +86,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if err != nil {
 		return nil, err
 	}
+	if cfg.VerifySiteOwnership && len(config.List(cfg.NameServers)) == 0 {
+		log.Warn("--verify-site-ownership without --name-servers: NS sites cannot pass VerifySite (CNAME sites can)")
+	}
 	c, connErr := connect(ctx, cfg, log)
 	var sealer cert.Sealer
 	if connErr == nil {
@@ -295,24 +298,46 @@ func (h *health) check(ctx context.Context, store *sqlstore.Store) error {
 }
 
 // resolver is the DNS view of VerifySite: through the given resolvers
-// (host:port, tried in turn), else the system's; each lookup gets 5 s.
-type resolver struct{ r *net.Resolver }
+// (host:port), each tried in turn with 2 s to answer until one does, else
+// through the system's.
+type resolver struct{ rs []*net.Resolver }
 
 func newResolver(servers []string) resolver {
 	if len(servers) == 0 {
-		return resolver{net.DefaultResolver}
+		return resolver{[]*net.Resolver{net.DefaultResolver}}
 	}
-	var next atomic.Uint32
-	return resolver{&net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, servers[int(next.Add(1)-1)%len(servers)])
-	}}}
+	var r resolver
+	for _, addr := range servers {
+		r.rs = append(r.rs, &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}})
+	}
+	return r
 }
 
-func (r resolver) LookupNS(ctx context.Context, name string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	ns, err := r.r.LookupNS(ctx, name)
+// ask returns the first answer of the resolvers in turn. A name that does
+// not exist, or has no records of the type, is an empty answer.
+func ask[T any](ctx context.Context, r resolver, lookup func(context.Context, *net.Resolver) ([]T, error)) ([]T, error) {
+	var err error
+	for _, res := range r.rs {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var out []T
+		out, err = lookup(actx, res)
+		cancel()
+		var dnsErr *net.DNSError
+		if err == nil || errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+func (r resolver) LookupNS(ctx context.Context, fqdn string) ([]string, error) {
+	ns, err := ask(ctx, r, func(ctx context.Context, res *net.Resolver) ([]*net.NS, error) { return res.LookupNS(ctx, fqdn) })
 	hosts := make([]string, len(ns))
 	for i, n := range ns {
 		hosts[i] = n.Host
@@ -320,10 +345,8 @@ func (r resolver) LookupNS(ctx context.Context, name string) ([]string, error) {
 	return hosts, err
 }
 
-func (r resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return r.r.LookupTXT(ctx, name)
+func (r resolver) LookupTXT(ctx context.Context, fqdn string) ([]string, error) {
+	return ask(ctx, r, func(ctx context.Context, res *net.Resolver) ([]string, error) { return res.LookupTXT(ctx, fqdn) })
 }
 
 // snapshotPath is where an edge node keeps its snapshot: in the data
