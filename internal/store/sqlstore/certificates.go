@@ -234,21 +234,9 @@ func (s *Store) ListCertificates(ctx context.Context, f cert.CertFilter) ([]cert
 	if total == 0 || f.Page.Offset >= total {
 		return nil, total, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+cond+
-		` ORDER BY c.created_us DESC, c.id LIMIT ? OFFSET ?`), append(args, limit(f.Page), f.Page.Offset)...)
+	list, err := queryAll(ctx, s, s.db, scanCert, `SELECT `+certColumns+certFrom+cond+
+		` ORDER BY c.created_us DESC, c.id LIMIT ? OFFSET ?`, append(args, limit(f.Page), f.Page.Offset)...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list certificates: %w", err)
-	}
-	defer rows.Close()
-	var list []cert.Certificate
-	for rows.Next() {
-		c, err := scanCert(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list certificates: %w", err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list certificates: %w", err)
 	}
 	return list, total, nil
@@ -394,21 +382,12 @@ func (s *Store) ListRepoCerts(ctx context.Context, f cert.RepoFilter) ([]cert.Re
 	if total == 0 || f.Page.Offset >= total {
 		return nil, total, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+repoColumns+` FROM repo_certs`+cond+
-		` ORDER BY created_us DESC, id DESC LIMIT ? OFFSET ?`), append(args, limit(f.Page), f.Page.Offset)...)
+	list, err := queryAll(ctx, s, s.db, scanRepo, `SELECT `+repoColumns+` FROM repo_certs`+cond+
+		` ORDER BY created_us DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit(f.Page), f.Page.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list repository certificates: %w", err)
 	}
-	defer rows.Close()
-	var list []cert.RepoCert
-	for rows.Next() {
-		r, err := scanRepo(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list repository certificates: %w", err)
-		}
-		list = append(list, r)
-	}
-	return list, total, rows.Err()
+	return list, total, nil
 }
 
 // DeleteRepoCert implements cert.RepoStore.

@@ -61,25 +61,13 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&st.Rev); err != nil {
 			return err
 		}
+		var err error
 		cond, args := inList("s.id", siteIDs)
-		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+siteColumns+siteFrom+` WHERE `+cond), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			site, err := scanSite(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			st.Sites = append(st.Sites, site)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if st.Sites, err = queryAll(ctx, s, tx, scanSite, `SELECT `+siteColumns+siteFrom+` WHERE `+cond, args...); err != nil {
 			return err
 		}
 		cond, args = inList("site_id", siteIDs)
-		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT id, site_id, type, chain_pem, sealed_key, sans, common_name,
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, site_id, type, chain_pem, sealed_key, sans, common_name,
 			pub_alg, not_after_us, twin_chain_pem, twin_sealed_key, twin_not_after_us FROM certificates WHERE `+cond), args...)
 		if err != nil {
 			return err
@@ -115,38 +103,14 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		}
 		rows.Close()
 		cond, args = inList("r.site_id", siteIDs)
-		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+recordColumns+recordFrom+
-			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond), append([]any{cert.RecordA, cert.RecordCNAME}, args...)...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			r, err := scanRecord(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			st.Records = append(st.Records, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if st.Records, err = queryAll(ctx, s, tx, scanRecord, `SELECT `+recordColumns+recordFrom+
+			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond, append([]any{cert.RecordA, cert.RecordCNAME}, args...)...); err != nil {
 			return err
 		}
 		cond, args = inList("site_id", siteIDs)
-		rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+httpsColumns+` FROM https_configs WHERE `+cond+
-			` ORDER BY site_id, CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanHTTPS(rows)
-			if err != nil {
-				return err
-			}
-			st.HTTPS = append(st.HTTPS, c)
-		}
-		return rows.Err()
+		st.HTTPS, err = queryAll(ctx, s, tx, scanHTTPS, `SELECT `+httpsColumns+` FROM https_configs WHERE `+cond+
+			` ORDER BY site_id, CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`, args...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load edge state: %w", err)

@@ -74,22 +74,16 @@ func (s *Store) CreateFree(ctx context.Context, certs []cert.Certificate, limit 
 // ClaimDue implements cert.FreeStore. The claim is one UPDATE per row
 // guarded by the lease, so two renewers never hold one certificate.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, leaseUntil time.Time, max int) ([]cert.Certificate, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT c.id FROM certificates c WHERE c.type = ?
+	ids, err := queryAll(ctx, s, s.db, func(r scanner) (id string, err error) {
+		err = r.Scan(&id)
+		return id, err
+	},
+		`SELECT c.id FROM certificates c WHERE c.type = ?
 		AND (c.next_us <= ? OR (c.ari_check_us > 0 AND c.ari_check_us <= ?))
-		AND c.lease_us <= ? ORDER BY c.next_us LIMIT ?`), cert.TypeFree, micros(now), micros(now), micros(now), max)
+		AND c.lease_us <= ? ORDER BY c.next_us LIMIT ?`, cert.TypeFree, micros(now), micros(now), micros(now), max)
 	if err != nil {
 		return nil, fmt.Errorf("find due certificates: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var claimed []cert.Certificate
 	for _, id := range ids {
 		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE certificates SET lease_owner = ?, lease_us = ?
@@ -179,21 +173,11 @@ func (s *Store) DeleteChallenge(ctx context.Context, host, token string) error {
 
 // ChallengesFor implements cert.ChallengeStore.
 func (s *Store) ChallengesFor(ctx context.Context, host string, now time.Time) ([][2]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT token, key_auth FROM acme_challenges WHERE host = ? AND expires_us > ?
-		ORDER BY token`), host, micros(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var c [2]string
-		if err := rows.Scan(&c[0], &c[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, s.db, func(r scanner) (c [2]string, err error) {
+		err = r.Scan(&c[0], &c[1])
+		return c, err
+	},
+		`SELECT token, key_auth FROM acme_challenges WHERE host = ? AND expires_us > ? ORDER BY token`, host, micros(now))
 }
 
 // ACMEAccount implements cert.AccountStore.

@@ -135,20 +135,8 @@ func (s *Store) ListHTTPSConfigs(ctx context.Context, f cert.HTTPSFilter) ([]cer
 }
 
 func (s *Store) queryHTTPS(ctx context.Context, q string, args ...any) ([]cert.HTTPSConfig, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	list, err := queryAll(ctx, s, s.db, scanHTTPS, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list configurations: %w", err)
-	}
-	defer rows.Close()
-	var list []cert.HTTPSConfig
-	for rows.Next() {
-		c, err := scanHTTPS(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list configurations: %w", err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list configurations: %w", err)
 	}
 	return list, nil

@@ -151,24 +151,13 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	}
 	q := `SELECT ` + instanceColumns + ` FROM plan_instances` + cond +
 		` ORDER BY ` + order + dir + `, id` + dir + ` LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), append(args, limit(f.Page), f.Page.Offset)...)
+	list, err := queryAll(ctx, s, s.db, scanInstance, q, append(args, limit(f.Page), f.Page.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list plan instances: %w", err)
 	}
-	var list []cert.Instance
 	index := map[string]int{}
-	for rows.Next() {
-		in, err := scanInstance(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("list plan instances: %w", err)
-		}
-		index[in.ID] = len(list)
-		list = append(list, in)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list plan instances: %w", err)
+	for i, in := range list {
+		index[in.ID] = i
 	}
 	if len(list) == 0 { // rows went away between the count and the select
 		return nil, total, nil
@@ -177,7 +166,7 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	for _, in := range list {
 		ids = append(ids, in.ID)
 	}
-	rows, err = s.db.QueryContext(ctx, s.rebind(`SELECT instance_id, id, name, status FROM sites
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT instance_id, id, name, status FROM sites
 		WHERE instance_id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`) ORDER BY created_us, id`), ids...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list sites of plan instances: %w", err)

@@ -243,20 +243,8 @@ func (s *Store) ListRecords(ctx context.Context, f cert.RecordFilter) ([]cert.Re
 
 // queryRecords reads the records that tail (a WHERE clause and more) selects.
 func (s *Store) queryRecords(ctx context.Context, tail string, args ...any) ([]cert.Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT `+recordColumns+recordFrom+tail), args...)
+	list, err := queryAll(ctx, s, s.db, scanRecord, `SELECT `+recordColumns+recordFrom+tail, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list records: %w", err)
-	}
-	defer rows.Close()
-	var list []cert.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list records: %w", err)
-		}
-		list = append(list, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list records: %w", err)
 	}
 	return list, nil

@@ -23,6 +23,30 @@ const siteFrom = ` FROM sites s JOIN plan_instances i ON i.id = s.instance_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
+// queryer runs a query: the database or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs q (with ? placeholders) on db and returns every row as scan
+// reads it.
+func queryAll[T any](ctx context.Context, s *Store, db queryer, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanSite(r scanner) (cert.Site, error) {
 	var (
 		s                cert.Site
@@ -161,20 +185,8 @@ func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, 
 		return nil, total, nil
 	}
 	q := `SELECT ` + siteColumns + siteFrom + cond + ` ORDER BY s.created_us DESC, s.id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), append(args, limit(f.Page), f.Page.Offset)...)
+	sites, err := queryAll(ctx, s, s.db, scanSite, q, append(args, limit(f.Page), f.Page.Offset)...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list sites: %w", err)
-	}
-	defer rows.Close()
-	var sites []cert.Site
-	for rows.Next() {
-		site, err := scanSite(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list sites: %w", err)
-		}
-		sites = append(sites, site)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list sites: %w", err)
 	}
 	return sites, total, nil
