@@ -2,17 +2,11 @@ package clienttest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/config"
-	"github.com/esacert/esacert/internal/node"
 )
 
 func init() {
@@ -315,17 +309,7 @@ func TestTerraformRecordLifecycle(t *testing.T) {
 // then reads every byte of the database files (with the write-ahead log),
 // every answer and the log output: the secrets appear in none.
 func TestRecordSecretsNeverInPlain(t *testing.T) {
-	var logs bytes.Buffer
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
-	cfg.APIAddr = "127.0.0.1:0"
-	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Shutdown(context.Background())
+	n, dataDir, logs := loggedNode(t)
 	c := teaKind(false).make(t, n.APIAddr(), n.RootKey(), false)
 	v2 := teaKind(true).make(t, n.APIAddr(), n.RootKey(), false) // signs everything, AuthConf included
 
@@ -341,21 +325,7 @@ func TestRecordSecretsNeverInPlain(t *testing.T) {
 	noSecrets(t, "GetRecord", mustOK(t, c, "GetRecord", map[string]string{"RecordId": id}), secrets...)
 	noSecrets(t, "ListRecords", mustOK(t, v2, "ListRecords", map[string]string{"SiteId": siteID}), secrets...)
 
-	var files []string
-	filepath.Walk(cfg.DataDir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && strings.HasPrefix(filepath.Base(p), "esacert.db") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	var all []byte
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, data...)
-	}
+	_, all := databaseFiles(t, dataDir)
 	// Control: the record's value is stored in plain, so the scan reads the right files.
 	if !bytes.Contains(all, []byte("bucket-in-plain-sight")) {
 		t.Fatal("the database files do not hold the record: the scan reads the wrong files")

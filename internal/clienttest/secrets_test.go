@@ -16,6 +16,44 @@ import (
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
+// loggedNode starts a SQLite node whose log, debug level included, goes to
+// the returned buffer; dataDir holds its database files.
+func loggedNode(t *testing.T) (n *node.Node, dataDir string, logs *bytes.Buffer) {
+	t.Helper()
+	logs = &bytes.Buffer{}
+	cfg := config.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
+	cfg.APIAddr = "127.0.0.1:0"
+	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	return n, cfg.DataDir, logs
+}
+
+// databaseFiles reads the SQLite database files in dir (the database, its
+// write-ahead log and shared memory): each by name, and all of them joined.
+func databaseFiles(t *testing.T, dir string) (files map[string][]byte, all []byte) {
+	t.Helper()
+	names, _ := filepath.Glob(filepath.Join(dir, "esacert.db*"))
+	if len(names) == 0 {
+		t.Fatal("no database files found")
+	}
+	files = map[string][]byte{}
+	for _, p := range names {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = data
+		all = append(all, data...)
+	}
+	return files, all
+}
+
 // keyFingerprints returns byte strings that would betray a private key if
 // found: its whole PEM, its DER, and slices of its base64 body.
 func keyFingerprints(t *testing.T, keyPEM string) [][]byte {
@@ -32,17 +70,7 @@ func keyFingerprints(t *testing.T, keyPEM string) [][]byte {
 // certificates and the repository), then reads every byte of the database
 // files (with the write-ahead log) and of the log output: no key appears.
 func TestPrivateKeysNeverInPlain(t *testing.T) {
-	var logs bytes.Buffer
-	cfg := config.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
-	cfg.APIAddr = "127.0.0.1:0"
-	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Shutdown(context.Background())
+	n, dataDir, logs := loggedNode(t)
 	c := teaKind(false).make(t, n.APIAddr(), n.RootKey(), false)
 	v2 := teaKind(true).make(t, n.APIAddr(), n.RootKey(), false)
 
@@ -74,41 +102,23 @@ func TestPrivateKeysNeverInPlain(t *testing.T) {
 		}
 	}
 
-	var files []string
-	filepath.Walk(cfg.DataDir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && strings.HasPrefix(filepath.Base(p), "esacert.db") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) == 0 {
-		t.Fatal("no database files found")
-	}
+	files, all := databaseFiles(t, dataDir)
 	// Control: the certificate itself is stored in plain, so these reads do
 	// see what the API stored.
-	var all []byte
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		all = append(all, data...)
-	}
 	certBody := strings.Split(repo.CertPEM, "\n")[1]
 	if !bytes.Contains(all, []byte(certBody)) {
 		t.Fatal("the database files do not hold the uploaded certificate: the scan reads the wrong files")
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for f, data := range files {
 		for _, k := range keys {
 			for _, fp := range keyFingerprints(t, k) {
 				if bytes.Contains(data, fp) {
-					t.Errorf("%s holds private key material in plain", filepath.Base(f))
+					t.Errorf("%s holds private key material in plain", f)
 				}
 			}
 		}
 		if bytes.Contains(data, []byte("PRIVATE KEY")) {
-			t.Errorf("%s holds a PEM private key header", filepath.Base(f))
+			t.Errorf("%s holds a PEM private key header", f)
 		}
 	}
 	for _, k := range keys {
