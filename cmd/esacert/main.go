@@ -67,13 +67,9 @@ Run "esacert serve -h" for the flags.
 }
 
 func serve(args []string, getenv func(string) string, stderr io.Writer) int {
-	cfg, err := config.Load("esacert serve", args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "esacert: %v\n", err)
-		return 2
+	cfg, code, ok := load("esacert serve", args, getenv, stderr)
+	if !ok {
+		return code
 	}
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -102,13 +98,9 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 }
 
 func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load("esacert rotate-master-key", args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "esacert: %v\n", err)
-		return 2
+	cfg, code, ok := load("esacert rotate-master-key", args, getenv, stderr)
+	if !ok {
+		return code
 	}
 	log := newLogger(cfg, stderr)
 	n, path, err := node.RotateMasterKey(context.Background(), cfg, log)
@@ -124,13 +116,9 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 }
 
 func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load("esacert migrate", args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "esacert: %v\n", err)
-		return 2
+	cfg, code, ok := load("esacert migrate", args, getenv, stderr)
+	if !ok {
+		return code
 	}
 	tables, err := node.Migrate(context.Background(), cfg)
 	if err != nil {
@@ -144,6 +132,21 @@ func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer
 	fmt.Fprintln(stdout, "(ESACERT_MASTER_KEY or --master-key-file, from "+cfg.DataDir+"/master.key unless you set another) and the")
 	fmt.Fprintln(stdout, "root access key (ESACERT_ACCESS_KEY_ID and ESACERT_ACCESS_KEY_SECRET, from "+cfg.DataDir+"/root-access-key).")
 	return 0
+}
+
+// load reads a command's configuration. When it cannot run, ok is false
+// and code is its exit code: 0 after -h, 2 for a bad configuration (said on
+// stderr).
+func load(name string, args []string, getenv func(string) string, stderr io.Writer) (cfg config.Config, code int, ok bool) {
+	cfg, err := config.Load(name, args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, 0, false
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "esacert: %v\n", err)
+		return cfg, 2, false
+	}
+	return cfg, 0, true
 }
 
 func waitChan(n *node.Node) <-chan error {

@@ -204,14 +204,8 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 
 // Certificate implements cert.CertStore.
 func (s *Store) Certificate(ctx context.Context, siteID int64, id string) (cert.Certificate, error) {
-	c, err := scanCert(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+` WHERE c.id = ? AND c.site_id = ?`), id, siteID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.Certificate{}, cert.ErrCertNotFound
-	}
-	if err != nil {
-		return cert.Certificate{}, fmt.Errorf("read certificate %s: %w", id, err)
-	}
-	return c, nil
+	return queryOne(ctx, s, scanCert, cert.ErrCertNotFound, "read certificate", id,
+		`SELECT `+certColumns+certFrom+` WHERE c.id = ? AND c.site_id = ?`, id, siteID)
 }
 
 // ListCertificates implements cert.CertStore.
@@ -344,14 +338,8 @@ func (s *Store) CreateRepoCert(ctx context.Context, r cert.RepoCert) error {
 
 // RepoCert implements cert.RepoStore.
 func (s *Store) RepoCert(ctx context.Context, id int64) (cert.RepoCert, error) {
-	r, err := scanRepo(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+repoColumns+` FROM repo_certs WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.RepoCert{}, cert.ErrRepoCertNotFound
-	}
-	if err != nil {
-		return cert.RepoCert{}, fmt.Errorf("read repository certificate %d: %w", id, err)
-	}
-	return r, nil
+	return queryOne(ctx, s, scanRepo, cert.ErrRepoCertNotFound, "read repository certificate", id,
+		`SELECT `+repoColumns+` FROM repo_certs WHERE id = ?`, id)
 }
 
 // ListRepoCerts implements cert.RepoStore.

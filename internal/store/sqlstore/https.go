@@ -92,15 +92,9 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 
 // HTTPSConfig implements cert.HTTPSStore.
 func (s *Store) HTTPSConfig(ctx context.Context, family string, siteID, id int64) (cert.HTTPSConfig, error) {
-	c, err := scanHTTPS(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+httpsColumns+` FROM https_configs
-		WHERE config_id = ? AND site_id = ? AND family = ?`), id, siteID, family))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.HTTPSConfig{}, cert.ErrConfigNotFound
-	}
-	if err != nil {
-		return cert.HTTPSConfig{}, fmt.Errorf("read configuration %d: %w", id, err)
-	}
-	return c, nil
+	return queryOne(ctx, s, scanHTTPS, cert.ErrConfigNotFound, "read configuration", id,
+		`SELECT `+httpsColumns+` FROM https_configs
+		WHERE config_id = ? AND site_id = ? AND family = ?`, id, siteID, family)
 }
 
 // ListHTTPSConfigs implements cert.HTTPSStore.

@@ -82,14 +82,8 @@ func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Ins
 
 // Instance implements cert.SiteStore.
 func (s *Store) Instance(ctx context.Context, id string) (cert.Instance, error) {
-	in, err := scanInstance(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.Instance{}, cert.ErrInstanceNotFound
-	}
-	if err != nil {
-		return cert.Instance{}, fmt.Errorf("read plan instance %s: %w", id, err)
-	}
-	return in, nil
+	return queryOne(ctx, s, scanInstance, cert.ErrInstanceNotFound, "read plan instance", id,
+		`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`, id)
 }
 
 // ListInstances implements cert.SiteStore.

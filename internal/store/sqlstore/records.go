@@ -177,14 +177,8 @@ func (s *Store) CreateRecord(ctx context.Context, r cert.Record) error {
 
 // Record implements cert.RecordStore.
 func (s *Store) Record(ctx context.Context, id int64) (cert.Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+recordColumns+recordFrom+` WHERE r.id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.Record{}, cert.ErrRecordNotFound
-	}
-	if err != nil {
-		return cert.Record{}, fmt.Errorf("read record %d: %w", id, err)
-	}
-	return r, nil
+	return queryOne(ctx, s, scanRecord, cert.ErrRecordNotFound, "read record", id,
+		`SELECT `+recordColumns+recordFrom+` WHERE r.id = ?`, id)
 }
 
 // ListRecords implements cert.RecordStore.

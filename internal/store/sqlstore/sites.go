@@ -28,6 +28,22 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// queryOne runs q (with ? placeholders) and returns its one row as scan
+// reads it: notFound when there is none; other errors name the read (what
+// and id, formatted only then).
+func queryOne[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), notFound error, what string, id any,
+	q string, args ...any) (T, error) {
+	v, err := scan(s.db.QueryRowContext(ctx, s.rebind(q), args...))
+	if err != nil {
+		var zero T
+		if errors.Is(err, sql.ErrNoRows) {
+			return zero, notFound
+		}
+		return zero, fmt.Errorf("%s %v: %w", what, id, err)
+	}
+	return v, nil
+}
+
 // queryAll runs q (with ? placeholders) on db and returns every row as scan
 // reads it.
 func queryAll[T any](ctx context.Context, s *Store, db queryer, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
@@ -115,14 +131,8 @@ func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, site cert.Site) erro
 
 // Site implements cert.SiteStore.
 func (s *Store) Site(ctx context.Context, id int64) (cert.Site, error) {
-	site, err := scanSite(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+siteColumns+siteFrom+` WHERE s.id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return cert.Site{}, cert.ErrSiteNotFound
-	}
-	if err != nil {
-		return cert.Site{}, fmt.Errorf("read site %d: %w", id, err)
-	}
-	return site, nil
+	return queryOne(ctx, s, scanSite, cert.ErrSiteNotFound, "read site", id,
+		`SELECT `+siteColumns+siteFrom+` WHERE s.id = ?`, id)
 }
 
 // ListSites implements cert.SiteStore.
