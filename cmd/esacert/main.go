@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -58,7 +57,7 @@ func usage(w io.Writer) {
 
 commands:
   serve               start esacert (API, and the edge when it is enabled)
-  rotate-master-key   re-seal every private key under a new master key (stop the nodes first)
+  rotate-master-key   move every private key to a new master key while the nodes run
   migrate             copy the SQLite database into an empty PostgreSQL one (--to postgres://…)
   version             print the version
 
@@ -103,14 +102,19 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		return code
 	}
 	log := newLogger(cfg, stderr)
-	n, path, err := node.RotateMasterKey(context.Background(), cfg, log)
+	res, err := node.RotateMasterKey(context.Background(), cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "esacert: rotate-master-key: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "resealed %d private keys; the master key is now the one in %s\n", n, path)
-	if path != filepath.Join(cfg.DataDir, node.MasterKeyFile) || cfg.MasterKey != "" || cfg.MasterKeyFile != "" {
-		fmt.Fprintf(stdout, "point --master-key-file (or ESACERT_MASTER_KEY) at %s before you start esacert again\n", path)
+	where := "ESACERT_MASTER_KEY"
+	if res.Path != "" {
+		where = res.Path
+	}
+	fmt.Fprintf(stdout, "resealed %d private keys; the master key is now %s (in %s); %d running nodes switched to it\n",
+		res.Resealed, res.KeyID, where, res.Nodes)
+	if cfg.NewMasterKeyFile != "" {
+		fmt.Fprintf(stdout, "keep %s in every node's master key file (or ESACERT_MASTER_KEY) from now on\n", res.KeyID)
 	}
 	return 0
 }

@@ -58,15 +58,16 @@ type Config struct {
 	// PlanLimits overrides the per-plan limits, by tier (basic, standard,
 	// advanced, enterprise); file only. Tiers not named keep their defaults.
 	PlanLimits map[string]PlanLimit `json:"plan_limits"`
-	// MasterKeyFile names the file holding the 32-byte master key that seals
-	// private keys (base64 or hex). Default: master.key in DataDir, generated
-	// on first start when neither it nor MasterKey is given.
+	// MasterKeyFile names the file holding the 32-byte master keys that seal
+	// private keys (base64 or hex, one per line, newest first). Default:
+	// master.key in DataDir, generated on first start when neither it nor
+	// MasterKey is given.
 	MasterKeyFile string `json:"master_key_file"`
 	// MigrateTo, for migrate only, is the PostgreSQL DSN to copy the SQLite
 	// database into.
 	MigrateTo string `json:"-"`
 	// NewMasterKeyFile, for rotate-master-key only, names the key to rotate
-	// to; when unset a new key is generated next to the current one.
+	// to; when unset a new key is generated into the master key file.
 	NewMasterKeyFile string `json:"new_master_key_file"`
 	// ACMECAs names extra ACME CAs, NAME=DIRECTORY_URL[,NAME=URL…];
 	// lets_encrypt is always there. Default none.
@@ -111,7 +112,8 @@ type Config struct {
 	AccessKeyID     string `json:"-"`
 	AccessKeySecret string `json:"-"`
 	// MasterKey, from the environment only (ESACERT_MASTER_KEY), is the
-	// master key itself, in base64 or hex; it wins over MasterKeyFile.
+	// master keys themselves, in base64 or hex, comma-separated, newest
+	// first; it wins over MasterKeyFile.
 	MasterKey string `json:"-"`
 	// ACMEEAB, from the environment only (ESACERT_ACME_EAB), holds the
 	// external account binding of CAs that need one:
@@ -157,9 +159,9 @@ var options = []option{
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
-	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master key that seals private keys (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
+	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master keys that seal private keys, one per line, newest first (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
 	{flag: "to", env: "ESACERT_MIGRATE_TO", usage: "migrate: the PostgreSQL database (postgres://…) to copy the SQLite database into", str: func(c *Config) *string { return &c.MigrateTo }},
-	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written beside the current one)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
+	{flag: "new-master-key-file", env: "ESACERT_NEW_MASTER_KEY_FILE", usage: "rotate-master-key: the key to rotate to (default: a new key written first into the master key file)", str: func(c *Config) *string { return &c.NewMasterKeyFile }},
 	{flag: "acme-ca", env: "ESACERT_ACME_CA", usage: "extra ACME CAs: NAME=DIRECTORY_URL, comma-separated (lets_encrypt is built in)", str: func(c *Config) *string { return &c.ACMECAs }},
 	{flag: "acme-ca-roots", env: "ESACERT_ACME_CA_ROOTS", usage: "PEM roots to trust for the ACME CAs' HTTPS (private CAs)", str: func(c *Config) *string { return &c.ACMECARoots }},
 	{flag: "acme-challenges", env: "ESACERT_ACME_CHALLENGES", usage: "challenge types answered for names that are not wildcards: http-01, tls-alpn-01, dns-01, comma-separated (default http-01)", str: func(c *Config) *string { return &c.ACMEChallenges }},

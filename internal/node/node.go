@@ -5,11 +5,12 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,7 +28,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/edge"
-	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
 )
@@ -46,6 +47,8 @@ type Node struct {
 	edge    *edge.Edge
 	done    chan error
 	rootKey accesskey.Key
+	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
+	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
 
 	health health // the database's answer to /healthz, kept a moment
 
@@ -89,11 +92,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	if cfg.VerifySiteOwnership && len(config.List(cfg.NameServers)) == 0 {
 		log.Warn("--verify-site-ownership without --name-servers: NS sites cannot pass VerifySite (CNAME sites can)")
 	}
-	c, connErr := connect(ctx, cfg, log)
-	var sealer cert.Sealer
-	if connErr == nil {
-		sealer = c.sealer
-	} else {
+	keys := &masterkey.Keeper{Source: KeySource(cfg), Log: log}
+	c, connErr := connect(ctx, cfg, log, keys)
+	if connErr != nil {
 		// Only a database that does not answer is waited for; any other
 		// failure (a wrong master key, a missing database) needs the operator.
 		snap := snapshotPath(cfg)
@@ -109,13 +110,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		if err := setupIssuer(cfg, &cert.Service{}, nil, log); err != nil {
 			return nil, err
 		}
-		// The local master key opens the snapshot's keys; the database
-		// checks it once reached.
-		key, _, _, err := LoadMasterKey(cfg, false)
-		if err != nil {
-			return nil, errors.Join(connErr, err)
-		}
-		if sealer, err = keyseal.New(key); err != nil {
+		// The local master keys open the snapshot's keys; the database
+		// checks them once reached.
+		if err := keys.OpenLocal(); err != nil {
 			return nil, errors.Join(connErr, err)
 		}
 		attrs := []any{"error", connErr, "snapshot", snap}
@@ -124,7 +121,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		}
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
-	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1)}
+	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
+		self: selfInfo(cfg)}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
@@ -136,7 +134,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		}
 	}
 	if cfg.Has("edge") {
-		if err := n.startEdge(ctx, cfg, sealer); err != nil {
+		if err := n.startEdge(ctx, cfg, keys.Ring()); err != nil {
 			n.Shutdown(context.Background())
 			if connErr != nil { // the reason the snapshot was needed comes first
 				err = errors.Join(connErr, err)
@@ -152,12 +150,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	return n, nil
 }
 
-// conn is a node's way to its database: the store, the master key checked
-// against it, and the service on top.
+// conn is a node's way to its database: the store (the master keys checked
+// against it) and the service on top.
 type conn struct {
-	store  *sqlstore.Store
-	sealer *keyseal.Sealer
-	svc    *cert.Service
+	store *sqlstore.Store
+	svc   *cert.Service
 }
 
 func (c *conn) close() {
@@ -166,19 +163,18 @@ func (c *conn) close() {
 	}
 }
 
-// connect opens the database (migrating it), claims the master key in it,
+// connect opens the database (migrating it), claims the master keys in it,
 // and builds the service.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, error) {
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *masterkey.Keeper) (*conn, error) {
 	store, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := masterKey(ctx, cfg, store, log)
-	if err != nil {
+	if err := keys.Claim(ctx, store); err != nil {
 		store.Close()
 		return nil, err
 	}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer,
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: keys.Ring(),
 		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
 		PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
 		Resolver: newResolver(config.List(cfg.VerifyResolvers))}
@@ -190,7 +186,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*conn, e
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, sealer: sealer, svc: svc}, nil
+	return &conn{store: store, svc: svc}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
@@ -206,7 +202,7 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 		case <-time.After(wait):
 		}
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
-		c, err := connect(attempt, cfg, n.log)
+		c, err := connect(attempt, cfg, n.log, n.keys)
 		timedOut := attempt.Err() != nil
 		cancel()
 		if err == nil {
@@ -274,6 +270,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
+	n.goTracked(func() { n.keys.Heartbeat(ctx, c.store, n.self, masterkey.HeartbeatInterval) })
 }
 
 // health remembers for a second whether the database answered, so that a
@@ -631,103 +628,25 @@ func rootKey(cfg config.Config, log *slog.Logger) (accesskey.Key, error) {
 // MasterKeyFile is the name of the master key file in the data directory.
 const MasterKeyFile = "master.key"
 
-// LoadMasterKey returns the configured master key: ESACERT_MASTER_KEY, else
-// the --master-key-file, else master.key in the data directory. create
-// allows generating the last one when it does not exist; path is the file
-// the key came from ("" for the environment).
-func LoadMasterKey(cfg config.Config, create bool) (key []byte, path string, created bool, err error) {
+// KeySource is where cfg's master keys come from: ESACERT_MASTER_KEY, else
+// the --master-key-file, else master.key in the data directory (generated
+// on first start).
+func KeySource(cfg config.Config) masterkey.Source {
 	switch {
 	case cfg.MasterKey != "":
-		key, err = keyseal.Parse(cfg.MasterKey)
-		if err != nil {
-			err = fmt.Errorf("ESACERT_MASTER_KEY: %w", err)
-		}
-		return key, "", false, err
+		return masterkey.Source{Env: cfg.MasterKey}
 	case cfg.MasterKeyFile != "":
-		key, err = keyseal.Load(cfg.MasterKeyFile)
-		return key, cfg.MasterKeyFile, false, err
+		return masterkey.Source{File: cfg.MasterKeyFile}
 	}
-	path = filepath.Join(cfg.DataDir, MasterKeyFile)
-	if !create {
-		key, err = keyseal.Load(path)
-		return key, path, false, err
-	}
-	key, created, err = keyseal.LoadOrCreate(path)
-	return key, path, created, err
+	return masterkey.Source{File: filepath.Join(cfg.DataDir, MasterKeyFile), Default: true}
 }
 
-// masterKey loads the master key and claims it in the database, so that a
-// node with the wrong key refuses to start instead of failing on every
-// certificate. It generates a key only for a database that has none yet.
-func masterKey(ctx context.Context, cfg config.Config, store *sqlstore.Store, log *slog.Logger) (*keyseal.Sealer, error) {
-	recorded, sealed, err := store.MasterKeyID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fresh := recorded == "" && !sealed
-	key, path, created, err := LoadMasterKey(cfg, fresh)
-	if err != nil {
-		if !fresh && errors.Is(err, fs.ErrNotExist) {
-			hint := ""
-			if _, serr := os.Stat(path + ".new"); serr == nil {
-				hint = " (a rotation was interrupted: run esacert rotate-master-key again to finish it)"
-			}
-			return nil, fmt.Errorf("the database's private keys are sealed with master key %s, but %s is missing%s",
-				recorded, path, hint)
-		}
-		return nil, err
-	}
-	sealer, err := keyseal.New(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := store.ClaimMasterKey(ctx, sealer.KeyID(), keyseal.SealedBy); err != nil {
-		if created {
-			os.Remove(path) // a key that sealed nothing must not linger
-		}
-		return nil, fmt.Errorf("%w; start with the right --master-key-file or ESACERT_MASTER_KEY", err)
-	}
-	if created {
-		log.Info("created the master key that seals private keys; back it up", "file", path, "key_id", sealer.KeyID())
-	}
-	return sealer, nil
-}
-
-// finishSwap completes a rotation that was interrupted after the database
-// was resealed under master.key.new but before that file took master.key's
-// place. It reports whether it did.
-func finishSwap(ctx context.Context, cfg config.Config, dataKey string, log *slog.Logger) (bool, error) {
-	if _, err := os.Stat(dataKey); err == nil {
-		return false, nil
-	}
-	newKey, err := keyseal.Load(dataKey + ".new")
-	if err != nil {
-		return false, nil // nothing to finish; the caller reports the missing key
-	}
-	sealer, err := keyseal.New(newKey)
-	if err != nil {
-		return false, err
-	}
-	store, err := sqlstore.Open(ctx, cfg.DB)
-	if err != nil {
-		return false, err
-	}
-	defer store.Close()
-	recorded, _, err := store.MasterKeyID(ctx)
-	if err != nil {
-		return false, err
-	}
-	if recorded != sealer.KeyID() {
-		return false, fmt.Errorf("%s is missing and %s.new is not the key the database is sealed with (%s)", dataKey, dataKey, recorded)
-	}
-	if err := os.Rename(dataKey+".new", dataKey); err != nil {
-		return false, err
-	}
-	if err := keyseal.SyncDir(cfg.DataDir); err != nil {
-		return false, err
-	}
-	log.Info("finished an interrupted master key rotation", "file", dataKey, "key_id", sealer.KeyID())
-	return true, nil
+// selfInfo is how a node reports itself in the database's node list.
+func selfInfo(cfg config.Config) sqlstore.NodeInfo {
+	host, _ := os.Hostname()
+	var id [8]byte
+	rand.Read(id[:])
+	return sqlstore.NodeInfo{ID: hex.EncodeToString(id[:]), Host: host, PID: os.Getpid(), Roles: cfg.Roles, Started: time.Now()}
 }
 
 // APIAddr is the address the API listens on ("" without the api role).
@@ -794,84 +713,19 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// RotateMasterKey re-seals every private key in the database under a new
-// master key, in one transaction. The new key is read from
-// cfg.NewMasterKeyFile or, when that is unset, generated into a file next to
-// the current key file ("<file>.new"). When the current key is the data
-// directory's master.key and the new one was generated, the files are
-// swapped afterwards (the old key is kept as master.key.old-<time>);
-// otherwise the operator points the configuration at the new key. Running it
-// again after an interruption finishes the job: keys already sealed under the
-// new key are left as they are.
-func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (changed int, newPath string, err error) {
-	dataKey := filepath.Join(cfg.DataDir, MasterKeyFile)
-	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && cfg.NewMasterKeyFile == "" {
-		if done, err := finishSwap(ctx, cfg, dataKey, log); err != nil || done {
-			return 0, dataKey, err
-		}
-	}
-	oldKey, oldPath, _, err := LoadMasterKey(cfg, false)
-	if err != nil {
-		return 0, "", err
-	}
-	from, err := keyseal.New(oldKey)
-	if err != nil {
-		return 0, "", err
-	}
-	newPath = cfg.NewMasterKeyFile
-	var newKey []byte
-	generated := false
-	if newPath != "" {
-		if newKey, err = keyseal.Load(newPath); err != nil {
-			return 0, "", err
-		}
-	} else {
-		base := oldPath
-		if base == "" {
-			base = filepath.Join(cfg.DataDir, MasterKeyFile)
-		}
-		newPath = base + ".new"
-		if newKey, generated, err = keyseal.LoadOrCreate(newPath); err != nil {
-			return 0, "", err
-		}
-	}
-	to, err := keyseal.New(newKey)
-	if err != nil {
-		return 0, "", err
-	}
-	if to.KeyID() == from.KeyID() {
-		return 0, "", errors.New("the new master key is the current one")
-	}
+// RotateMasterKey moves the database, and every node running on it, to a
+// new master key without a restart (see masterkey.Rotation): the key named
+// by cfg.NewMasterKeyFile, else the newest key of the node's key file when
+// the database does not use it yet, else a generated one added to that
+// file. It refuses, naming them, while running nodes do not hold the new key.
+func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (masterkey.Result, error) {
 	store, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
-		return 0, "", err
+		return masterkey.Result{}, err
 	}
 	defer store.Close()
-	changed, err = cert.Reseal(ctx, store, from, to, func(sealed []byte) bool {
-		return keyseal.SealedBy(sealed) == to.KeyID()
-	})
-	if err != nil {
-		return 0, "", fmt.Errorf("reseal (nothing was changed): %w", err)
-	}
-	log.Info("resealed every private key", "keys", changed, "from_key_id", from.KeyID(), "to_key_id", to.KeyID())
-	if cfg.NewMasterKeyFile == "" && oldPath == dataKey {
-		kept := oldPath + ".old-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(oldPath, kept); err != nil {
-			return changed, newPath, fmt.Errorf("keys are resealed under %s, but keeping the old key failed: %w", newPath, err)
-		}
-		if err := os.Rename(newPath, oldPath); err != nil {
-			return changed, newPath, fmt.Errorf("keys are resealed under %s, but moving it to %s failed (run rotate-master-key again): %w", newPath, oldPath, err)
-		}
-		if err := keyseal.SyncDir(cfg.DataDir); err != nil {
-			return changed, oldPath, err
-		}
-		log.Info("the new master key is in place; the old one is kept until you delete it", "file", oldPath, "old", kept)
-		return changed, oldPath, nil
-	}
-	if generated {
-		log.Info("generated the new master key", "file", newPath)
-	}
-	return changed, newPath, nil
+	r := &masterkey.Rotation{Store: store, Source: KeySource(cfg), NewKeyFile: cfg.NewMasterKeyFile, Log: log}
+	return r.Run(ctx)
 }
 
 // Migrate copies the SQLite database of cfg into the empty PostgreSQL

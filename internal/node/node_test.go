@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,88 +60,6 @@ func stop(t *testing.T, n *Node) {
 	}
 }
 
-// TestRotateMasterKey seals keys under one master key, rotates, and checks
-// that the new key opens everything, the old one no longer starts a node,
-// and a second rotation works too.
-func TestRotateMasterKey(t *testing.T) {
-	cfg := testConfig(t)
-	n, err := Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Rotate Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.rotate.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	site := call(t, n, "2024-09-10", "CreateSite", map[string]string{"SiteName": "rotate.com"})
-	siteID := jsonNumber(site["SiteId"])
-	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
-	repo := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "rot", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
-	casID := jsonNumber(repo["CertId"])
-	stop(t, n)
-
-	oldKey, err := os.ReadFile(filepath.Join(cfg.DataDir, MasterKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed, path, err := RotateMasterKey(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if changed != 2 || path != filepath.Join(cfg.DataDir, MasterKeyFile) {
-		t.Fatalf("RotateMasterKey = %d keys, %s; want 2 keys, the data directory's master.key", changed, path)
-	}
-	newKey, _ := os.ReadFile(path)
-	if string(newKey) == string(oldKey) {
-		t.Fatal("master.key did not change")
-	}
-	kept, _ := filepath.Glob(filepath.Join(cfg.DataDir, MasterKeyFile+".old-*"))
-	if len(kept) != 1 {
-		t.Fatalf("the old key was not kept: %v", kept)
-	}
-
-	// The new key opens everything.
-	n, err = Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	detail := call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": casID})
-	if detail["Key"] != leaf.KeyPEM {
-		t.Fatal("after rotation the repository key does not read back byte for byte")
-	}
-	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "cas", "CasId": casID})
-	stop(t, n)
-
-	// The old key no longer starts a node.
-	old := cfg
-	old.MasterKeyFile = kept[0]
-	if _, err := Start(t.Context(), old, quiet); err == nil || !strings.Contains(err.Error(), "master key") {
-		t.Fatalf("a node with the old master key started: %v", err)
-	}
-
-	// Rotating again, to a key the operator supplies.
-	supplied := filepath.Join(t.TempDir(), "supplied.key")
-	os.WriteFile(supplied, []byte(strings.Repeat("cd", 32)+"\n"), 0o600)
-	cfg.NewMasterKeyFile = supplied
-	changed, path, err = RotateMasterKey(t.Context(), cfg, quiet)
-	if err != nil || changed != 3 || path != supplied {
-		t.Fatalf("second rotation = %d, %s, %v", changed, path, err)
-	}
-	cfg.NewMasterKeyFile, cfg.MasterKeyFile = "", supplied
-	n, err = Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": casID})["Key"] != leaf.KeyPEM {
-		t.Fatal("after the second rotation the key does not read back")
-	}
-	stop(t, n)
-	// Rotating to the same key is refused, and changes nothing.
-	cfg.NewMasterKeyFile = supplied
-	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err == nil {
-		t.Fatal("rotating to the current key was accepted")
-	}
-}
-
 func TestPostgresNeedsASharedMasterKey(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DB = storetest.PostgresDatabase(t)
@@ -183,77 +100,6 @@ func request(n *Node, version, action string, query map[string]string) (map[stri
 	return c.CallApi(&openapiutil.Params{Action: tea.String(action), Version: tea.String(version), Protocol: tea.String("HTTP"),
 		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
 		ReqBodyType: tea.String("formData"), BodyType: tea.String("json")}, &openapiutil.OpenApiRequest{Query: q}, &dara.RuntimeOptions{})
-}
-
-// TestRotationWhileANodeRuns: a node left running across a rotation must
-// not seal new keys under the retired master key.
-func TestRotationWhileANodeRuns(t *testing.T) {
-	cfg := testConfig(t)
-	n, err := Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop(t, n)
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Live Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	one := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"one.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	two := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"two.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "one", "Cert": one.ChainPEM, "Key": one.KeyPEM})
-	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil {
-		t.Fatal(err)
-	}
-	err = callErr(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "two", "Cert": two.ChainPEM, "Key": two.KeyPEM})
-	if err == nil || !strings.Contains(err.Error(), "InternalException") {
-		t.Fatalf("a node with the retired key stored a new key: %v", err)
-	}
-	// Restarted with the new key, everything opens.
-	stop(t, n)
-	n, err = Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "two", "Cert": two.ChainPEM, "Key": two.KeyPEM})
-}
-
-// TestInterruptedRotation: a crash after the database was resealed but
-// before the key files were swapped leaves master.key missing; serve says
-// so without generating a key, and rotate-master-key finishes the swap.
-func TestInterruptedRotation(t *testing.T) {
-	cfg := testConfig(t)
-	n, err := Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := pkitest.NewCA(t, "Crash Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.crash.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	repo := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "c", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
-	stop(t, n)
-	if _, _, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil {
-		t.Fatal(err)
-	}
-	// Simulate the crash: undo the swap's second rename.
-	key := filepath.Join(cfg.DataDir, MasterKeyFile)
-	if err := os.Rename(key, key+".new"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Start(t.Context(), cfg, quiet); err == nil || !strings.Contains(err.Error(), "interrupted") {
-		t.Fatalf("serve with master.key missing: %v", err)
-	}
-	if _, err := os.Stat(key); err == nil {
-		t.Fatal("serve generated a new master key for a database that has keys")
-	}
-	if _, path, err := RotateMasterKey(t.Context(), cfg, quiet); err != nil || path != key {
-		t.Fatalf("finishing the rotation: %s, %v", path, err)
-	}
-	n, err = Start(t.Context(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop(t, n)
-	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": jsonNumber(repo["CertId"])})["Key"] != leaf.KeyPEM {
-		t.Fatal("the key does not read back after the finished rotation")
-	}
 }
 
 // TestEdgeFollowsAnotherProcess: an edge-only node and an API-only node on

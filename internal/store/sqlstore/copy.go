@@ -13,8 +13,9 @@ import (
 
 // copiedTables are the tables CopyTo moves, parents before children. Left
 // out: signature nonces and ACME challenge answers (short-lived), the edge
-// change feed (edges load everything when they start) and the migration
-// bookkeeping (each database has its own).
+// change feed (edges load everything when they start), the running nodes
+// (each reports itself to its own database) and the migration bookkeeping
+// (each database has its own).
 var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
 	"record_secrets", "https_configs", "acme_accounts"}
 

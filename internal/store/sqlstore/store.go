@@ -44,9 +44,10 @@ type Store struct {
 	// the rest of the transaction ("" on SQLite, whose write transactions are
 	// already serialised by BEGIN IMMEDIATE).
 	forUpdate string
-	// masterKeyID, once ClaimMasterKey succeeded, is the master key id every
-	// write of a sealed key must still find recorded.
-	masterKeyID atomic.Pointer[string]
+	// ring, once ClaimMasterKey succeeded, is the node's key ring: every
+	// write of a sealed key checks that the key it seals with is still one
+	// the database accepts (see checkMasterKey).
+	ring atomic.Pointer[ringRef]
 
 	watchMu  sync.Mutex
 	watchers []chan struct{}
