@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // Keyring finds the secret of an access key. Implementations are safe for
@@ -22,17 +23,14 @@ type Keyring interface {
 }
 
 // echoable reports whether an RPC string to sign built from params may be
-// sent back in an error: not when any parameter is, by its name, a key, a
-// secret, a token or a password, nor when any value holds PEM key material.
+// sent back in an error: only when no parameter can carry a secret, by its
+// name, by a secret-bearing field in a JSON value (AuthConf's SecretKey,
+// even empty, or an AuthConf inside BatchCreateRecords' RecordList), or by
+// PEM key material in its value (see redact.CarriesSecret).
 func echoable(params url.Values) bool {
 	for name, values := range params {
-		n := strings.ToLower(name)
-		if n == "key" || strings.Contains(n, "privatekey") || strings.Contains(n, "secret") ||
-			strings.Contains(n, "token") || strings.Contains(n, "password") || strings.Contains(n, "passwd") {
-			return false
-		}
 		for _, v := range values {
-			if strings.Contains(v, "PRIVATE KEY") {
+			if redact.CarriesSecret(name, v) {
 				return false
 			}
 		}
