@@ -116,7 +116,7 @@ func (s *Server) verifyACS3(ctx context.Context, req *request, header string) (k
 	if nonce == "" {
 		return a.Credential, stamp, "", cert.Missing("x-acs-signature-nonce")
 	}
-	secret, err := s.secret(ctx, a.Credential)
+	secret, err := s.secret(ctx, req, a.Credential)
 	if err != nil {
 		return a.Credential, stamp, "", err
 	}
@@ -140,6 +140,7 @@ func (s *Server) verifyACS3(ctx context.Context, req *request, header string) (k
 	if err != nil || !hmac.Equal(want, got) {
 		return a.Credential, stamp, "", &sigError{stringToSign: sts}
 	}
+	req.verified = true
 	return a.Credential, stamp, nonce, nil
 }
 
@@ -166,7 +167,7 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	if nonce, err = p.required("SignatureNonce"); err != nil {
 		return keyID, stamp, "", err
 	}
-	secret, err := s.secret(ctx, keyID)
+	secret, err := s.secret(ctx, req, keyID)
 	if err != nil {
 		return keyID, stamp, "", err
 	}
@@ -186,11 +187,12 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 		}
 		return keyID, stamp, "", se
 	}
+	req.verified = true
 	return keyID, stamp, nonce, nil
 }
 
-// secret looks up the secret of keyID.
-func (s *Server) secret(ctx context.Context, keyID string) (string, error) {
+// secret looks up the secret of keyID, and notes in req that the key exists.
+func (s *Server) secret(ctx context.Context, req *request, keyID string) (string, error) {
 	secret, ok, err := s.Keys.Secret(ctx, keyID)
 	if err != nil {
 		return "", fmt.Errorf("look up access key: %w", err)
@@ -198,5 +200,6 @@ func (s *Server) secret(ctx context.Context, keyID string) (string, error) {
 	if !ok {
 		return "", errUnknownKey
 	}
+	req.keyKnown = true
 	return secret, nil
 }
