@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // Errors of the request envelope. Like the domain's sentinels they are mapped
@@ -222,18 +223,27 @@ func lookup(err error) (row, string) {
 	return internalRow, internalRow.message
 }
 
+// maxParamInMessage bounds a parameter name quoted in a message: a name
+// may come from the client (a field of BatchCreateRecords' RecordList).
+const maxParamInMessage = 128
+
 // publicMessage refines a row's message with what the error says publicly:
 // the parameter name and reason of a ParamError, the detail of an envelope
-// error, the server's string to sign. It never includes other error text.
+// error, the server's string to sign (only when no parameter could carry a
+// secret; see echoable). It never includes other error text, nor the value
+// of any parameter: a ParamError's Reason is public by contract and never
+// quotes a secret-bearing parameter (redact.IsSecret), whose values no
+// message shows.
 func publicMessage(r row, err error) string {
 	var pe *cert.ParamError
 	if errors.As(err, &pe) && (r.code == "MissingParameter" || r.code == "InvalidParameter") {
+		param := redact.Clean(pe.Param, maxParamInMessage)
 		if errors.Is(pe.Err, cert.ErrMissing) {
-			return fmt.Sprintf("The parameter %s is required.", pe.Param)
+			return fmt.Sprintf("The parameter %s is required.", param)
 		}
-		msg := fmt.Sprintf("The specified parameter %s is invalid.", pe.Param)
+		msg := fmt.Sprintf("The specified parameter %s is invalid.", param)
 		if pe.Reason != "" {
-			msg = fmt.Sprintf("The specified parameter %s is invalid: %s.", pe.Param, pe.Reason)
+			msg = fmt.Sprintf("The specified parameter %s is invalid: %s.", param, pe.Reason)
 		}
 		return msg
 	}

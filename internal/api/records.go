@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // dnsRecordJSON is a DNS record as GetRecord's RecordModel and ListRecords'
@@ -288,7 +289,8 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 					return nil, err // nothing was created: the call fails as a whole (and is logged)
 				}
 				broken = err
-				s.log().Error("batch of records broken off", "site_id", siteID, "created", len(list.Success), "error", err)
+				s.log().Error("batch of records broken off", "site_id", siteID, "created", len(list.Success),
+					"error", redact.Clean(err.Error(), logErrorBound))
 				msg = "Not created: " + internalRow.message
 			}
 			res.Description = msg

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // Defaults of Server's optional fields.
@@ -98,19 +100,34 @@ type request struct {
 	params  params
 	action  string
 	version string
+
+	keyKnown bool // the keyring has the access key id the request names
+	verified bool // the signature matched that key's secret
 }
 
-// event is what the per-request log line says.
+// event is what the per-request log line says. action, version, keyID and
+// siteID are as the request sent them; logRequest decides how much of them
+// to show.
 type event struct {
 	requestID string
 	action    string
 	version   string
 	keyID     string
 	siteID    string
+	keyKnown  bool
+	verified  bool
 	code      string
 	status    int
 	internal  error // the text of an unexpected failure; logged, never sent
 }
+
+// panicError is a panic recovered while serving a request.
+type panicError struct {
+	value string
+	stack []byte
+}
+
+func (e *panicError) Error() string { return "panic: " + e.value }
 
 // ServeHTTP implements http.Handler: it runs the envelope once — body limit,
 // parameters, signature, time stamp, nonce, dispatch — and writes exactly one
@@ -144,7 +161,7 @@ func Unavailable(log *slog.Logger) http.Handler {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (result any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+			err = &panicError{value: fmt.Sprint(v), stack: debug.Stack()}
 		}
 	}()
 	req, err := s.readRequest(w, r)
@@ -153,7 +170,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	}
 	ev.action, ev.version, ev.siteID = req.action, req.version, req.params.str("SiteId")
 	keyID, err := s.authenticate(r.Context(), req)
-	ev.keyID = keyID
+	ev.keyID, ev.keyKnown, ev.verified = keyID, req.keyKnown, req.verified
 	if err != nil {
 		return nil, err
 	}
@@ -296,31 +313,115 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
+// Bounds of the values of a log line, in bytes. No action, version, site id,
+// access key id or method esacert knows comes near them.
+const (
+	logValueBound  = 64
+	logMethodBound = 16
+	logErrorBound  = 1024
+	// logKeyIDHint is how much of an access key id that names no key is
+	// shown: enough to recognise an id, too little to give away a secret
+	// pasted in its place.
+	logKeyIDHint = 8
+)
+
 // logRequest writes the request's one log line. It names the access key id,
-// never a secret, and no parameter values besides SiteId.
+// never a secret, and no parameter values besides SiteId. Its size does not
+// depend on what the client sent: every value is bounded and cleaned of
+// control characters and key-like text (redact.Clean), and what a client
+// sends before its signature is verified is shown only where the server
+// recognises it (see logFields).
 func (s *Server) logRequest(r *http.Request, ev *event, latency time.Duration) {
 	code := ev.code
 	if code == "" {
 		code = "OK"
 	}
+	action, version, siteID, keyID := ev.logFields()
 	attrs := []slog.Attr{
 		slog.String("request_id", ev.requestID),
-		slog.String("action", ev.action),
-		slog.String("version", ev.version),
-		slog.String("access_key_id", ev.keyID),
-		slog.String("site_id", ev.siteID),
+		slog.String("action", action),
+		slog.String("version", version),
+		slog.String("access_key_id", keyID),
+		slog.String("site_id", siteID),
 		slog.String("code", code),
 		slog.Int("status", ev.status),
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
-		slog.String("method", r.Method),
+		slog.String("method", redact.Clean(r.Method, logMethodBound)),
 		slog.String("remote", r.RemoteAddr),
 	}
 	level := slog.LevelInfo
 	if ev.internal != nil {
 		level = slog.LevelError
-		attrs = append(attrs, slog.String("error", ev.internal.Error()))
+		attrs = append(attrs, slog.String("error", redact.Clean(ev.internal.Error(), logErrorBound)))
+		var pe *panicError
+		if errors.As(ev.internal, &pe) {
+			attrs = append(attrs, slog.String("stack", string(pe.stack)))
+		}
 	}
 	s.log().LogAttrs(context.Background(), level, "api request", attrs...)
+}
+
+// logFields returns the action, version, site id and access key id as the
+// log line shows them. Once the signature is verified they were chosen by
+// the key's holder and are shown bounded and cleaned. Before, anyone may
+// have chosen them, so only what the server recognises is shown: an action
+// or a version it answers, a site id that is a number, an access key id
+// that names a key (one that does not shows its first characters and its
+// length, in case a secret was pasted in its place); anything else is a
+// marker with its length.
+func (ev *event) logFields() (action, version, siteID, keyID string) {
+	if ev.verified {
+		return redact.Clean(ev.action, logValueBound), redact.Clean(ev.version, logValueBound),
+			redact.Clean(ev.siteID, logValueBound), redact.Clean(ev.keyID, logValueBound)
+	}
+	action, version, siteID = unrecognised(ev.action), unrecognised(ev.version), unrecognised(ev.siteID)
+	if knownAction(ev.action) {
+		action = ev.action
+	}
+	if _, ok := versions[ev.version]; ok {
+		version = ev.version
+	}
+	if plausibleID(ev.siteID) {
+		siteID = ev.siteID
+	}
+	if ev.keyKnown {
+		keyID = redact.Clean(ev.keyID, logValueBound)
+	} else {
+		keyID = redact.Prefix(ev.keyID, logKeyIDHint)
+	}
+	return action, version, siteID, keyID
+}
+
+// unrecognised is the log's marker for a value the server does not know:
+// its length only ("" stays "").
+func unrecognised(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "[unrecognised: " + strconv.Itoa(len(v)) + " bytes]"
+}
+
+// knownAction reports whether some version answers action.
+func knownAction(action string) bool {
+	for _, actions := range versions {
+		if _, ok := actions[action]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// plausibleID reports whether v could be a site id: 1 to 19 decimal digits.
+func plausibleID(v string) bool {
+	if v == "" || len(v) > 19 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // newRequestID returns a random UUID (version 4) in upper case.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // Keyring finds the secret of an access key. Implementations are safe for
@@ -22,17 +23,14 @@ type Keyring interface {
 }
 
 // echoable reports whether an RPC string to sign built from params may be
-// sent back in an error: not when any parameter is, by its name, a key, a
-// secret, a token or a password, nor when any value holds PEM key material.
+// sent back in an error: only when no parameter can carry a secret, by its
+// name, by a secret-bearing field in a JSON value (AuthConf's SecretKey,
+// even empty, or an AuthConf inside BatchCreateRecords' RecordList), or by
+// PEM key material in its value (see redact.CarriesSecret).
 func echoable(params url.Values) bool {
 	for name, values := range params {
-		n := strings.ToLower(name)
-		if n == "key" || strings.Contains(n, "privatekey") || strings.Contains(n, "secret") ||
-			strings.Contains(n, "token") || strings.Contains(n, "password") || strings.Contains(n, "passwd") {
-			return false
-		}
 		for _, v := range values {
-			if strings.Contains(v, "PRIVATE KEY") {
+			if redact.CarriesSecret(name, v) {
 				return false
 			}
 		}
@@ -118,7 +116,7 @@ func (s *Server) verifyACS3(ctx context.Context, req *request, header string) (k
 	if nonce == "" {
 		return a.Credential, stamp, "", cert.Missing("x-acs-signature-nonce")
 	}
-	secret, err := s.secret(ctx, a.Credential)
+	secret, err := s.secret(ctx, req, a.Credential)
 	if err != nil {
 		return a.Credential, stamp, "", err
 	}
@@ -142,6 +140,7 @@ func (s *Server) verifyACS3(ctx context.Context, req *request, header string) (k
 	if err != nil || !hmac.Equal(want, got) {
 		return a.Credential, stamp, "", &sigError{stringToSign: sts}
 	}
+	req.verified = true
 	return a.Credential, stamp, nonce, nil
 }
 
@@ -168,7 +167,7 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	if nonce, err = p.required("SignatureNonce"); err != nil {
 		return keyID, stamp, "", err
 	}
-	secret, err := s.secret(ctx, keyID)
+	secret, err := s.secret(ctx, req, keyID)
 	if err != nil {
 		return keyID, stamp, "", err
 	}
@@ -188,11 +187,12 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 		}
 		return keyID, stamp, "", se
 	}
+	req.verified = true
 	return keyID, stamp, nonce, nil
 }
 
-// secret looks up the secret of keyID.
-func (s *Server) secret(ctx context.Context, keyID string) (string, error) {
+// secret looks up the secret of keyID, and notes in req that the key exists.
+func (s *Server) secret(ctx context.Context, req *request, keyID string) (string, error) {
 	secret, ok, err := s.Keys.Secret(ctx, keyID)
 	if err != nil {
 		return "", fmt.Errorf("look up access key: %w", err)
@@ -200,5 +200,6 @@ func (s *Server) secret(ctx context.Context, keyID string) (string, error) {
 	if !ok {
 		return "", errUnknownKey
 	}
+	req.keyKnown = true
 	return secret, nil
 }

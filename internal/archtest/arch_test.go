@@ -68,6 +68,8 @@ func TestDependencyRule(t *testing.T) {
 			switch {
 			case name == "internal/certcheck" && !stdlibOnly(d):
 				t.Errorf("certcheck depends on %s: it may use the standard library only", d)
+			case name == "internal/redact" && !stdlibOnly(d):
+				t.Errorf("redact depends on %s: it may use the standard library only", d)
 			case name == "internal/cert" && (d == "net/http" || d == "database/sql" || strings.Contains(d, "sqlite") || strings.Contains(d, "pgx")):
 				t.Errorf("the domain (cert) depends on %s", d)
 			}
