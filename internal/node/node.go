@@ -29,6 +29,7 @@ import (
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/masterkey"
+	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
 )
@@ -536,7 +537,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sea
 			}
 			v, ok, err := store.Challenge(ctx, host, token, time.Now())
 			if err != nil {
-				n.log.Warn("read an ACME challenge", "host", host, "error", err)
+				n.log.Warn("read an ACME challenge", "host", redact.Clean(host, 255), "error", err)
 			}
 			return v, ok
 		},
