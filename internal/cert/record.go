@@ -518,7 +518,8 @@ type RecordInput struct {
 }
 
 // CreateRecord validates in and creates the record. A site that does not
-// exist is a ParamError naming SiteId with ErrSiteNotFound.
+// exist is a ParamError naming SiteId with ErrSiteNotFound; the origin of a
+// proxied record that Origins refuses, a ParamError naming Data.
 func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, error) {
 	store, err := s.records()
 	if err != nil {
@@ -543,6 +544,9 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 		return Record{}, err
 	}
 	if err := checkRecord(&r, site.Name); err != nil {
+		return Record{}, err
+	}
+	if err := s.checkOrigins(&r); err != nil {
 		return Record{}, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -634,7 +638,8 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 }
 
 // UpdateRecord applies in to the record with that id and returns it. Data
-// replaces the whole of the record's Data when given.
+// replaces the whole of the record's Data when given. The record that
+// results is checked as CreateRecord checks a new one, its origin too.
 func (s *Service) UpdateRecord(ctx context.Context, id int64, in RecordInput) (Record, error) {
 	store, err := s.records()
 	if err != nil {
@@ -650,6 +655,9 @@ func (s *Service) UpdateRecord(ctx context.Context, id int64, in RecordInput) (R
 		return Record{}, err
 	}
 	if err := checkRecord(&r, old.SiteName); err != nil {
+		return Record{}, err
+	}
+	if err := s.checkOrigins(&r); err != nil {
 		return Record{}, err
 	}
 	if in.AuthConf != nil {

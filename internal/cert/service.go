@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/esacert/esacert/internal/origin"
 )
 
 // Service holds the use cases on sites and plans. Its fields are set once,
@@ -57,6 +59,11 @@ type Service struct {
 	// PublicSuffix, when set, refuses site names that are public suffixes
 	// (golang.org/x/net/publicsuffix.PublicSuffix fits); nil skips that check.
 	PublicSuffix PublicSuffixFunc
+	// Origins is the origin policy the origins of proxied records must pass
+	// when they are written (see checkOrigins); the zero Policy refuses
+	// every address that is not public. The edge applies the policy again
+	// when it connects.
+	Origins origin.Policy
 }
 
 func (s *Service) now() time.Time {

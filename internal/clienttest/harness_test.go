@@ -80,6 +80,7 @@ func startNodeCfg(t *testing.T, dsn string, key accesskey.Key, edit func(*config
 	}
 	cfg.APIAddr = "127.0.0.1:0"
 	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.PrivateOrigins = "127.0.0.0/8" // the tests' origins listen on loopback
 	if edit != nil {
 		edit(&cfg)
 	}

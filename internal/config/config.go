@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/origin"
 )
 
 // Config is everything an esacert node is started with. The zero value is
@@ -53,6 +55,13 @@ type Config struct {
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
 	VerifyResolvers string `json:"verify_resolvers"`
+	// PrivateOrigins lists the ranges that are not public (CIDRs,
+	// comma-separated, each within one refused range, such as 10.0.0.0/8 or
+	// 127.0.0.1/32) that proxied records may have as origins. Default none:
+	// loopback, private, link-local and the other ranges that are not public
+	// are refused (see internal/origin). The node's own listeners are never
+	// an origin.
+	PrivateOrigins string `json:"private_origins"`
 	// CnameZone is the CNAME suffix shown for CNAME sites. Default none.
 	CnameZone string `json:"cname_zone"`
 	// PlanLimits overrides the per-plan limits, by tier (basic, standard,
@@ -158,6 +167,7 @@ var options = []option{
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
+	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
 	{flag: "master-key-file", env: "ESACERT_MASTER_KEY_FILE", usage: "file holding the master keys that seal private keys, one per line, newest first (default: master.key in --data, generated on first start)", str: func(c *Config) *string { return &c.MasterKeyFile }},
 	{flag: "to", env: "ESACERT_MIGRATE_TO", usage: "migrate: the PostgreSQL database (postgres://…) to copy the SQLite database into", str: func(c *Config) *string { return &c.MigrateTo }},
@@ -342,6 +352,9 @@ func (c *Config) Validate() error {
 			bad("--verify-resolvers: %q is not host:port", r)
 		}
 	}
+	if _, err := origin.ParseAllow(List(c.PrivateOrigins)); err != nil {
+		bad("--private-origins: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 	switch c.FreeCertKeyType {
 	case "", "ecdsa-p256", "ecdsa-p384", "rsa-2048":
 	default:
@@ -416,6 +429,13 @@ func (c *Config) ACMEBindings() (map[string]EAB, error) {
 		out[name] = EAB{KeyID: kid, HMAC: strings.TrimRight(hmac, "=")}
 	}
 	return out, nil
+}
+
+// PrivateOriginRanges returns the ranges of PrivateOrigins, already
+// validated (a Config that did not pass Validate may lose bad ones).
+func (c *Config) PrivateOriginRanges() []netip.Prefix {
+	ranges, _ := origin.ParseAllow(List(c.PrivateOrigins))
+	return ranges
 }
 
 // Duration reads one of the duration settings, already validated.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ func TestLoad(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "esacert.json")
 	os.WriteFile(file, []byte(`{"api_addr": "127.0.0.1:9000", "default_plan": "high", "log_level": "debug",
 		"plan_limits": {"basic": {"sites": 3, "custom_certs": 50, "free_certs": 0}}}`), 0o600)
+	origins := filepath.Join(t.TempDir(), "origins.json")
+	os.WriteFile(origins, []byte(`{"private_origins": "192.168.0.0/16"}`), 0o600)
 
 	tests := []struct {
 		name string
@@ -42,6 +45,15 @@ func TestLoad(t *testing.T) {
 			map[string]string{"ESACERT_ACME_EAB": "step=kid-1:c2VjcmV0LWhtYWM="}, func(c *Config) {
 				c.ACMECAs, c.ACMEChallenges, c.ACMEEAB = "step=https://ca.example/acme/dir", "http-01, tls-alpn-01", "step=kid-1:c2VjcmV0LWhtYWM="
 			}},
+		{"ok/private_origins_flag", []string{"--private-origins", "10.0.0.0/8, 127.0.0.1/32"}, nil, func(c *Config) {
+			c.PrivateOrigins = "10.0.0.0/8, 127.0.0.1/32"
+		}},
+		{"ok/private_origins_env", nil, map[string]string{"ESACERT_PRIVATE_ORIGINS": "fd00::/8"}, func(c *Config) {
+			c.PrivateOrigins = "fd00::/8"
+		}},
+		{"ok/private_origins_file", nil, map[string]string{"ESACERT_CONFIG": origins}, func(c *Config) {
+			c.PrivateOrigins = "192.168.0.0/16"
+		}},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
 			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
@@ -89,6 +101,8 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/eab_unknown_ca", nil, map[string]string{"ESACERT_ACME_EAB": "zerossl=kid:c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "zerossl"}},
 		{"fail/eab_shape", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=c2VjcmV0LWhtYWM"}, []string{"ESACERT_ACME_EAB", "NAME=KEY_ID:HMAC_KEY"}},
 		{"fail/eab_not_base64", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=kid:pw@secret!"}, []string{"ESACERT_ACME_EAB", "base64url"}},
+		{"fail/private_origins", []string{"--private-origins", "10.0.0.0/8,10.0.0.1,0.0.0.0/0,8.8.8.0/24"}, nil,
+			[]string{"--private-origins", `"10.0.0.1" is not a CIDR`, `"0.0.0.0/0" is wider`, `"8.8.8.0/24" holds no refused address`}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
 	}
 	for _, tt := range tests {
@@ -106,6 +120,20 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error shows a DSN password: %v", err)
 			}
 		})
+	}
+}
+
+func TestPrivateOriginRanges(t *testing.T) {
+	c, err := Load("serve", []string{"--private-origins", "127.0.0.1/32, 10.1.2.3/16"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.1.0.0/16")}
+	if diff := cmp.Diff(want, c.PrivateOriginRanges(), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("PrivateOriginRanges (-want +got):\n%s", diff)
+	}
+	if d := Defaults(); len(d.PrivateOriginRanges()) != 0 {
+		t.Errorf("default PrivateOriginRanges = %v, want none", d.PrivateOriginRanges())
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/origin"
 )
 
 // Source is what the edge reads from the store.
@@ -51,6 +52,11 @@ type Edge struct {
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.
 	OriginTimeout time.Duration
+	// Origins makes every connection to an origin, under the origin policy
+	// (the ranges the operator allows, the node's own listeners) and
+	// through its resolver; nil means an origin.Dialer with the default
+	// policy (public addresses only) and the system's resolver.
+	Origins *origin.Dialer
 	// HTTPSPort is the public port of the HTTPS listener, for redirects to
 	// HTTPS; "" or "443" leaves the port out of the redirect.
 	HTTPSPort string
@@ -102,7 +108,7 @@ func (e *Edge) Start(ctx context.Context) error {
 		// deletion, a site's deletion or HTTPS turned off for its host.
 		SessionTicketsDisabled: true,
 	}
-	e.proxy = newProxy(e.log(), e.OriginTimeout)
+	e.proxy = newProxy(e.log(), e.OriginTimeout, e.origins())
 	start := time.Now()
 	states, rev, err := e.Source.Load(ctx, nil)
 	if err != nil {

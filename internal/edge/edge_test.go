@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
@@ -131,10 +133,18 @@ func startEdge(t testing.TB, src Source, sealer cert.Sealer) (*Edge, string) {
 	return serveEdge(t, &Edge{Source: src, Sealer: sealer, Poll: time.Hour})
 }
 
-// serveEdge starts e, quiet, and a TLS listener in front of it.
+// loopbackOrigins allows the tests' origins, which listen on loopback, as
+// an operator does with --private-origins 127.0.0.0/8.
+var loopbackOrigins = &origin.Dialer{Policy: origin.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}
+
+// serveEdge starts e, quiet, and a TLS listener in front of it. Origins on
+// loopback are allowed unless e says otherwise.
 func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
 	t.Helper()
 	e.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if e.Origins == nil {
+		e.Origins = loopbackOrigins
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := e.Start(ctx); err != nil {
@@ -344,7 +354,7 @@ func TestProxy(t *testing.T) {
 	src := newMemSource()
 	src.put(st)
 	e, addr := startEdge(t, src, f.sealer)
-	e.proxy = newProxy(e.log(), 500*time.Millisecond)
+	e.proxy = newProxy(e.log(), 500*time.Millisecond, loopbackOrigins)
 
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/esacert/esacert/internal/origin"
 )
 
 type routeKey struct{}
@@ -27,14 +29,16 @@ type proxy struct {
 	log *slog.Logger
 }
 
-func newProxy(log *slog.Logger, timeout time.Duration) *proxy {
+// newProxy builds the proxy. Every connection to an origin is made by
+// origins, which applies the origin policy.
+func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *proxy {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
 	p := &proxy{log: log}
 	transport := &http.Transport{
 		Proxy:                 nil, // origins are reached directly
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           origins.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
@@ -74,6 +78,10 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 
 // fail answers an origin failure: 504 for a timeout, 502 otherwise.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, origin.ErrRefused) {
+		p.refuse(w, r, err)
+		return
+	}
 	status := http.StatusBadGateway
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {

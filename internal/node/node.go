@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,7 @@ import (
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/masterkey"
+	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
@@ -178,7 +180,11 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: keys.Ring(),
 		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
 		PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
-		Resolver: newResolver(config.List(cfg.VerifyResolvers))}
+		Resolver: newResolver(config.List(cfg.VerifyResolvers)),
+		// Write time knows the allowed ranges; the node's own listeners are
+		// refused by the edge when it connects (an API node cannot know the
+		// listeners of every edge node).
+		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -527,9 +533,20 @@ func (n *Node) apiHandler(cfg config.Config, svc *cert.Service, store *sqlstore.
 }
 
 // startEdge loads the edge's index (from its snapshot when the database
-// has not been reached) and serves HTTPS and HTTP.
+// has not been reached) and serves HTTPS and HTTP. Its listeners are bound
+// first, so that the origin policy knows every listener of the node (the
+// API's is bound before) and refuses them as origins.
 func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sealer) error {
-	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg),
+	var err error
+	if n.httpsLn, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
+		return fmt.Errorf("listen for the edge's https on %s: %w", cfg.HTTPSAddr, err)
+	}
+	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		n.httpsLn.Close()
+		return fmt.Errorf("listen for the edge's http on %s: %w", cfg.HTTPAddr, err)
+	}
+	origins := &origin.Dialer{Policy: origin.Policy{Allow: cfg.PrivateOriginRanges(), Own: n.listeners()}}
+	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg), Origins: origins,
 		ACME: func(host, token string) (string, bool) {
 			store := n.db.Load()
 			if store == nil {
@@ -550,25 +567,22 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sea
 		},
 		ACMETLSProtocol: acme.ALPNProtocol}
 	if err := e.Start(ctx); err != nil {
+		n.httpsLn.Close()
+		n.httpLn.Close()
 		return fmt.Errorf("load the edge: %w", err)
 	}
 	n.edge = e
 	quiet := slog.NewLogLogger(n.log.Handler(), slog.LevelDebug) // handshake failures are the clients'
 	for _, l := range []struct {
-		addr  string
 		tls   bool
-		ln    *net.Listener
+		ln    net.Listener
 		h     http.Handler
 		label string
 	}{
-		{cfg.HTTPSAddr, true, &n.httpsLn, e.HTTPSHandler(), "https"},
-		{cfg.HTTPAddr, false, &n.httpLn, e.HTTPHandler(), "http"},
+		{true, n.httpsLn, e.HTTPSHandler(), "https"},
+		{false, n.httpLn, e.HTTPHandler(), "http"},
 	} {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			return fmt.Errorf("listen for the edge's %s on %s: %w", l.label, l.addr, err)
-		}
-		*l.ln = ln
+		ln := l.ln
 		if l.tls { // redirects to HTTPS name the port it really listens on
 			_, e.HTTPSPort, _ = net.SplitHostPort(ln.Addr().String())
 		}
@@ -588,6 +602,20 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sea
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
 	}
 	return nil
+}
+
+// listeners returns the addresses of the node's listeners bound so far.
+func (n *Node) listeners() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, ln := range []net.Listener{n.apiLn, n.httpsLn, n.httpLn} {
+		if ln == nil {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
 }
 
 // pruneChanges keeps the change feed short: an edge that falls further
