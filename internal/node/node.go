@@ -46,6 +46,7 @@ type Node struct {
 	edge    *edge.Edge
 	done    chan error
 	rootKey accesskey.Key
+	lock    *dataLock // the hold on the data directory; Shutdown releases it
 
 	health health // the database's answer to /healthz, kept a moment
 
@@ -73,15 +74,31 @@ var errNoDatabase = errors.New("the database has not been reached yet")
 // the database; once reached, the edge loads everything from it and the API
 // and the renewer start. Without a snapshot, or without the edge role, a
 // node that cannot reach its database does not start.
+//
+// A node holds its data directory (see LockFile) until Shutdown: a second
+// Start on the same directory, in this process or another, fails at once
+// with ErrDataDirInUse. Settings are checked before the directory, the lock
+// or any key is created.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
+	// What can be checked without the database is checked before anything
+	// is created: a start refused for a setting leaves nothing behind.
+	if err := checkSettings(cfg, log); err != nil {
+		return nil, err
+	}
+	checkDataDir(cfg.DataDir, log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
-			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
-		}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			lock.release()
+		}
+	}()
 	root, err := rootKey(cfg, log)
 	if err != nil {
 		return nil, err
@@ -104,11 +121,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		if serr != nil {
 			return nil, fmt.Errorf("%w (an edge node starts without its database only from its snapshot, and %s does not exist yet)", connErr, snap)
 		}
-		// Settings that do not need the database are checked now, not when
-		// it answers.
-		if err := setupIssuer(cfg, &cert.Service{}, nil, log); err != nil {
-			return nil, err
-		}
 		// The local master key opens the snapshot's keys; the database
 		// checks it once reached.
 		key, _, _, err := LoadMasterKey(cfg, false)
@@ -124,7 +136,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		}
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
-	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1)}
+	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), lock: lock}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
@@ -149,6 +161,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	} else {
 		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
+	started = true
 	return n, nil
 }
 
@@ -791,6 +804,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			err = cerr
 		}
 	}
+	n.lock.release()
 	return err
 }
 
