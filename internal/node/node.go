@@ -420,7 +420,7 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
 	host, _ := os.Hostname()
 	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
-		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin}
+		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin, Log: n.log}
 	t := time.NewTicker(config.Duration(cfg.RenewPoll))
 	defer t.Stop()
 	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
