@@ -228,12 +228,14 @@ type Sealer interface {
 }
 
 // OpenKey unseals a certificate's private key with sealer and parses it.
+// A key stored under earlier, looser limits (an RSA key of up to 8192 bits)
+// still opens: see certcheck.ParseStoredKey.
 func OpenKey(sealer Sealer, c Certificate) (crypto.Signer, error) {
 	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, ErrKeyUnavailable, err)
 	}
-	return certcheck.ParsePrivateKey(string(pemKey))
+	return certcheck.ParseStoredKey(string(pemKey))
 }
 
 // SealKey seals a certificate's private key PEM for the certificate with id.

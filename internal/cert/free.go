@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -219,6 +220,10 @@ type RenewOptions struct {
 	// ARIInterval is how often an issued certificate's ACME Renewal
 	// Information is asked again; default 6 hours.
 	ARIInterval time.Duration
+	// Log, when set, gets one line per issuance attempt: a failure (at Warn)
+	// with its ApplyCode, why, the attempt's number and when it is retried,
+	// or a success (at Info) with when it is renewed. nil logs nothing.
+	Log *slog.Logger
 }
 
 // RenewDue issues the free certificates that are due: new ones, ones whose
@@ -271,6 +276,10 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 		if err == nil {
 			err = s.storeIssued(ctx, &c, chain, keyPEM, opt)
 			if err == nil {
+				if opt.Log != nil {
+					opt.Log.Info("issued a free certificate", "certificate", c.ID, "name", c.Name, "ca", c.Free.CA,
+						"not_after", c.Info.NotAfter, "renew_at", c.Free.Next)
+				}
 				return
 			}
 		}
@@ -296,6 +305,11 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 	c.Free.Next = now.Add(wait)
 	c.Free.ARICheck = time.Time{} // asked again after the next success
 	c.Updated = now
+	if opt.Log != nil {
+		opt.Log.Warn("free certificate issuance failed", "certificate", c.ID, "name", c.Name, "ca", c.Free.CA,
+			"attempt", c.Free.Attempts, "code", ie.Code, "message", ie.Message,
+			"retry_at", c.Free.Next, "retry_in", wait.String())
+	}
 	c.ChainPEM = "" // keep the content as it is
 	if err := s.Frees.FinishFree(ctx, c, opt.Owner); err != nil && !errors.Is(err, ErrCertNotFound) && s.Log != nil {
 		s.Log("record a failed issuance", c.ID, err)

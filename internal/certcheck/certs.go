@@ -3,6 +3,7 @@ package certcheck
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -10,27 +11,34 @@ import (
 
 const labelCertificate = "CERTIFICATE"
 
-// maxCertificates bounds the certificates Chain accepts, which keeps its
-// signature checks (at worst quadratic in the count) cheap on hostile input.
-// Real chains hold two to four.
-const maxCertificates = 16
-
 // ParseCertificates parses every CERTIFICATE block of pemText, in order. On
-// success the slice is non-empty and holds no nil.
+// success the slice is non-empty and holds no nil, and the DNSNames of each
+// certificate are normalized: lowercased, without one trailing dot, and
+// without duplicates, in their order (see Names).
 //
-// It returns ErrNoCertificate when the text holds no PEM block,
-// ErrUnexpectedBlock for any other block (a private key, TRUSTED CERTIFICATE,
-// …), and ErrBadCertificate for a block x509 cannot parse or for text that
-// looks like PEM but is not. The first failing block decides the error. Text
-// outside the blocks is allowed, except what looks like encoded data
-// (ErrStrayData).
+// It returns ErrCertTooLarge for a text longer than MaxCertificateText, more
+// than MaxCertificates blocks, or a certificate whose RSA key is over
+// MaxChainRSABits; ErrNoCertificate when the text holds no PEM block;
+// ErrUnexpectedBlock for any other block (a private key, TRUSTED
+// CERTIFICATE, …); and ErrBadCertificate for a block x509 cannot parse or
+// for text that looks like PEM but is not. The first failing block decides
+// the error. Text outside the blocks is allowed, except what looks like
+// encoded data (ErrStrayData).
 func ParseCertificates(pemText string) ([]*x509.Certificate, error) {
+	if len(pemText) > MaxCertificateText {
+		return nil, fmt.Errorf("%w: the certificate text is %d bytes, at most %d (%d KiB) are accepted",
+			ErrCertTooLarge, len(pemText), MaxCertificateText, MaxCertificateText>>10)
+	}
 	blocks, err := scanPEM(pemText)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCertificate, err)
 	}
 	if len(blocks) == 0 {
 		return nil, ErrNoCertificate
+	}
+	if len(blocks) > MaxCertificates {
+		return nil, fmt.Errorf("%w: the certificate text holds %d PEM blocks, at most %d certificates are accepted",
+			ErrCertTooLarge, len(blocks), MaxCertificates)
 	}
 	certs := make([]*x509.Certificate, 0, len(blocks))
 	for i, b := range blocks {
@@ -41,6 +49,11 @@ func ParseCertificates(pemText string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: block %d: %v", ErrBadCertificate, i+1, err)
 		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() > MaxChainRSABits {
+			return nil, fmt.Errorf("%w: certificate %d has an RSA key of %d bits, at most %d are accepted",
+				ErrCertTooLarge, i+1, k.N.BitLen(), MaxChainRSABits)
+		}
+		c.DNSNames = normalizeNames(c.DNSNames)
 		certs = append(certs, c)
 	}
 	if err := checkStray(pemText); err != nil {
@@ -60,9 +73,9 @@ func ParseCertificates(pemText string) ([]*x509.Certificate, error) {
 // order, and a root at the end is kept.
 //
 // Every certificate must be used: one left over (unrelated, or a duplicate of
-// another) is ErrBadChain, as are more than 16 certificates. Chain returns
-// ErrNoCertificate for an empty certs and ErrKeyMismatch for a nil key. It
-// checks no validity period and no trust anchor.
+// another) is ErrBadChain; more than MaxCertificates is ErrCertTooLarge.
+// Chain returns ErrNoCertificate for an empty certs and ErrKeyMismatch for a
+// nil key. It checks no validity period and no trust anchor.
 func Chain(certs []*x509.Certificate, key crypto.Signer) ([]*x509.Certificate, error) {
 	if len(certs) == 0 {
 		return nil, ErrNoCertificate
@@ -77,8 +90,8 @@ func Chain(certs []*x509.Certificate, key crypto.Signer) ([]*x509.Certificate, e
 	if leaf < 0 {
 		return nil, ErrKeyMismatch
 	}
-	if len(certs) > maxCertificates {
-		return nil, fmt.Errorf("%w: %d certificates, at most %d", ErrBadChain, len(certs), maxCertificates)
+	if len(certs) > MaxCertificates {
+		return nil, fmt.Errorf("%w: %d certificates, at most %d are accepted", ErrCertTooLarge, len(certs), MaxCertificates)
 	}
 	used := make([]bool, len(certs))
 	used[leaf] = true
@@ -152,8 +165,9 @@ type Parsed struct {
 // Check parses certPEM and keyPEM, builds the chain and checks the leaf's
 // validity at now. The errors come in this order: certificate parse errors
 // (ParseCertificates), key parse errors (ParsePrivateKey), ErrKeyMismatch,
-// ErrBadChain (Chain), ErrBadName (CheckNames), then ErrNotYetValid or
-// ErrExpired (CheckValidity).
+// ErrBadChain (Chain), ErrBadName or ErrCertTooLarge (CheckNames), then
+// ErrNotYetValid or ErrExpired (CheckValidity). Every limit of limits.go
+// applies.
 // It does not check the names against a site: see MatchesSite.
 func Check(certPEM, keyPEM string, now time.Time) (*Parsed, error) {
 	certs, err := ParseCertificates(certPEM)

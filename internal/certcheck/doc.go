@@ -16,11 +16,23 @@
 // to the public Codes of SetCertificate:
 //
 //	ErrNoCertificate, ErrBadCertificate,
-//	ErrUnexpectedBlock, ErrBadChain           InvalidSSLPub
+//	ErrUnexpectedBlock, ErrBadChain,
+//	ErrBadName, ErrStrayData, ErrCertTooLarge InvalidSSLPub
 //	ErrNoKey, ErrBadKey, ErrEncryptedKey,
-//	ErrWeakKey, ErrUnsupportedKey             InvalidSSLPri
+//	ErrWeakKey, ErrUnsupportedKey,
+//	ErrKeyTooLarge                            InvalidSSLPri
 //	ErrKeyMismatch                            CertificateNotMatchPrivateKey
 //	ErrExpired, ErrNotYetValid                Certificate.StatusError
+//
+// The limits (limits.go) bound both what is accepted and the work done on
+// hostile input: the texts' lengths are checked before they are scanned, the
+// number of PEM blocks before any is parsed as X.509, and key sizes before a
+// key is used.
+//
+// Host names are normalized once, when a certificate is parsed: the DNS
+// names of every certificate ParseCertificates returns are lowercased,
+// stripped of one trailing dot and deduplicated (in its DNSNames), so Names,
+// CheckNames, Describe and everything stored from them agree.
 //
 // Whether a certificate's names belong to a site (CertificateDomainNotMatchSite)
 // is decided by the caller with Names and MatchesSite.

@@ -16,8 +16,8 @@ var (
 	// (InvalidSSLPub). A key pasted into the certificate field is refused
 	// rather than skipped, since the certificate text is shown back later.
 	ErrUnexpectedBlock = errors.New("certcheck: unexpected PEM block in certificate text")
-	// ErrBadChain: a certificate that is not part of the leaf's chain, a
-	// duplicate, or too many certificates (InvalidSSLPub).
+	// ErrBadChain: a certificate that is not part of the leaf's chain, or a
+	// duplicate (InvalidSSLPub).
 	ErrBadChain = errors.New("certcheck: certificate is not part of the leaf's chain")
 	// ErrBadName: a DNS name of the leaf's SAN extension that is not a host
 	// name (a comma, a space, a wildcard not in the whole leftmost label, …)
@@ -27,6 +27,12 @@ var (
 	// looks like encoded data (an unarmoured key, say) (InvalidSSLPub). The
 	// text is shown back as sent, so it may carry nothing secret.
 	ErrStrayData = errors.New("certcheck: unexpected encoded data beside the PEM blocks")
+	// ErrCertTooLarge: the certificate text is over one of the limits in
+	// limits.go: longer than MaxCertificateText, more than MaxCertificates
+	// certificates, a leaf with more than MaxNames names, or a certificate
+	// with an RSA key over MaxChainRSABits (InvalidSSLPub). The error text
+	// names the limit.
+	ErrCertTooLarge = errors.New("certcheck: certificate is over a limit")
 	// ErrNoKey: the key text holds no private key block (InvalidSSLPri).
 	ErrNoKey = errors.New("certcheck: no private key")
 	// ErrBadKey: an unparseable key, several keys, a block that is not a key,
@@ -37,10 +43,14 @@ var (
 	ErrEncryptedKey = errors.New("certcheck: private key is encrypted")
 	// ErrWeakKey: an RSA key below 2048 bits (InvalidSSLPri).
 	ErrWeakKey = errors.New("certcheck: private key is too weak")
-	// ErrUnsupportedKey: a key type or curve other than RSA (2048 to 8192
-	// bits), ECDSA P-256/P-384/P-521 and Ed25519, such as DSA, X25519, Ed448,
-	// P-224 or secp256k1 (InvalidSSLPri).
+	// ErrUnsupportedKey: a key type or curve other than RSA, ECDSA
+	// P-256/P-384/P-521 and Ed25519, such as DSA, X25519, Ed448, P-224 or
+	// secp256k1 (InvalidSSLPri).
 	ErrUnsupportedKey = errors.New("certcheck: unsupported private key type")
+	// ErrKeyTooLarge: the private key text is longer than MaxKeyText, its
+	// key block over 8 KiB, or the key an RSA key over MaxRSABits bits
+	// (InvalidSSLPri). The error text names the limit.
+	ErrKeyTooLarge = errors.New("certcheck: private key is over a limit")
 	// ErrKeyMismatch: no certificate holds the private key's public key
 	// (CertificateNotMatchPrivateKey).
 	ErrKeyMismatch = errors.New("certcheck: private key does not match certificate")

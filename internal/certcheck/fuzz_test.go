@@ -1,6 +1,7 @@
 package certcheck_test
 
 import (
+	"crypto/rsa"
 	"errors"
 	"strings"
 	"testing"
@@ -31,7 +32,8 @@ func addSeeds(f *testing.F) {
 
 func FuzzParseCertificates(f *testing.F) {
 	addSeeds(f)
-	sentinels := []error{certcheck.ErrNoCertificate, certcheck.ErrBadCertificate, certcheck.ErrUnexpectedBlock}
+	sentinels := []error{certcheck.ErrNoCertificate, certcheck.ErrBadCertificate, certcheck.ErrUnexpectedBlock,
+		certcheck.ErrStrayData, certcheck.ErrCertTooLarge}
 	f.Fuzz(func(t *testing.T, text string) {
 		certs, err := certcheck.ParseCertificates(text)
 		if err != nil {
@@ -41,22 +43,33 @@ func FuzzParseCertificates(f *testing.F) {
 			checkError(t, err, sentinels)
 			return
 		}
-		if len(certs) == 0 {
-			t.Fatal("ParseCertificates succeeded with no certificate")
+		if len(certs) == 0 || len(certs) > certcheck.MaxCertificates || len(text) > certcheck.MaxCertificateText {
+			t.Fatalf("ParseCertificates succeeded with %d certificates from %d bytes", len(certs), len(text))
 		}
 		for i, c := range certs {
 			if c == nil {
 				t.Fatalf("certificate %d is nil", i)
 			}
+			// The names are normalized once, here: what is stored and
+			// shown is what the index matches.
+			seen := map[string]bool{}
+			for _, n := range c.DNSNames {
+				if n != strings.ToLower(n) || seen[n] {
+					t.Fatalf("certificate %d: DNS name %q is not lowercased and unique", i, n)
+				}
+				seen[n] = true
+			}
 			certcheck.Names(c)
 			certcheck.Describe(c)
+			certcheck.CheckNames(c)
 		}
 	})
 }
 
 func FuzzParsePrivateKey(f *testing.F) {
 	addSeeds(f)
-	sentinels := []error{certcheck.ErrNoKey, certcheck.ErrBadKey, certcheck.ErrEncryptedKey, certcheck.ErrWeakKey, certcheck.ErrUnsupportedKey}
+	sentinels := []error{certcheck.ErrNoKey, certcheck.ErrBadKey, certcheck.ErrEncryptedKey, certcheck.ErrWeakKey,
+		certcheck.ErrUnsupportedKey, certcheck.ErrKeyTooLarge}
 	f.Fuzz(func(t *testing.T, text string) {
 		key, err := certcheck.ParsePrivateKey(text)
 		if err != nil {
@@ -68,6 +81,12 @@ func FuzzParsePrivateKey(f *testing.F) {
 		}
 		if key == nil || key.Public() == nil {
 			t.Fatal("ParsePrivateKey succeeded with no key")
+		}
+		if len(text) > certcheck.MaxKeyText {
+			t.Fatalf("ParsePrivateKey accepted %d bytes of text", len(text))
+		}
+		if k, ok := key.(*rsa.PrivateKey); ok && (k.N.BitLen() < certcheck.MinRSABits || k.N.BitLen() > certcheck.MaxRSABits) {
+			t.Fatalf("ParsePrivateKey accepted an RSA key of %d bits", k.N.BitLen())
 		}
 	})
 }

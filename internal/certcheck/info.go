@@ -7,13 +7,14 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
 // Info is what the API shows of a certificate.
 type Info struct {
-	CommonName          string
-	SANs                []string // DNS names of the SAN extension, lowercased without a trailing dot, in order; nil when none
+	CommonName          string   // the subject's, as written
+	SANs                []string // DNS names of the SAN extension, lowercased without a trailing dot, in order, each once; nil when none
 	Issuer              string   // issuer Organization[0], else issuer CommonName
 	IssuerCN            string
 	Serial              string // lowercase hex of the serial number, no separators
@@ -41,8 +42,8 @@ func Describe(leaf *x509.Certificate) Info {
 		NotBefore:         leaf.NotBefore,
 		NotAfter:          leaf.NotAfter,
 	}
-	for _, n := range leaf.DNSNames {
-		info.SANs = append(info.SANs, normalizeName(n))
+	if len(leaf.DNSNames) > 0 {
+		info.SANs = slices.Clone(normalizeNames(leaf.DNSNames))
 	}
 	if o := leaf.Issuer.Organization; len(o) > 0 && o[0] != "" {
 		info.Issuer = o[0]

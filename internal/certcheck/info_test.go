@@ -42,7 +42,7 @@ func TestDescribe(t *testing.T) {
 			})
 			want := tt.want
 			want.CommonName = "www.example.com"
-			want.SANs = []string{"www.example.com", "example.com", "www.example.com"}
+			want.SANs = []string{"www.example.com", "example.com"} // each once
 			want.Issuer, want.IssuerCN = "Test Issuing CA", "Test Issuing CA"
 			want.Serial = leaf.Cert.SerialNumber.Text(16)
 			want.FingerprintSHA256 = fingerprint(leaf.Cert)

@@ -13,14 +13,12 @@ import (
 	"strings"
 )
 
-const (
-	minRSABits = 2048
-	maxRSABits = 8192
-	// maxKeyDER bounds the decoded key before it reaches a parser, so that
-	// no huge number is ever validated; an 8192-bit RSA key in PKCS#8 takes
-	// under 5 KiB.
-	maxKeyDER = 8 << 10
-)
+// maxKeyDER bounds the decoded key before it reaches a parser, so that no
+// huge number is ever validated (parsing an RSA-8192 key, which takes under
+// 5 KiB in PKCS#8, costs a few milliseconds). It is larger than an RSA-4096
+// key needs so that an RSA-8192 key is refused by its size in bits, which
+// says more.
+const maxKeyDER = 8 << 10
 
 // PEM labels of the private key formats.
 const (
@@ -34,17 +32,39 @@ const (
 
 // ParsePrivateKey parses the one unencrypted private key in pemText: PKCS#1
 // ("RSA PRIVATE KEY"), PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"),
-// each read as its label says. The key is RSA of 2048 to 8192 bits, ECDSA on
-// P-256, P-384 or P-521, or Ed25519; the result is a *rsa.PrivateKey, a
-// *ecdsa.PrivateKey or an ed25519.PrivateKey, never nil when err is nil.
+// each read as its label says. The key is RSA of MinRSABits to MaxRSABits
+// (2048 to 4096) bits, ECDSA on P-256, P-384 or P-521, or Ed25519; the
+// result is a *rsa.PrivateKey, a *ecdsa.PrivateKey or an
+// ed25519.PrivateKey, never nil when err is nil.
 //
 // An "EC PARAMETERS" block (as openssl ecparam -genkey writes) is skipped.
-// It returns ErrNoKey when there is no key block; ErrEncryptedKey for an
-// encrypted key; ErrWeakKey for RSA below 2048 bits; ErrUnsupportedKey for
-// other key types, curves and sizes; and ErrBadKey for anything else: an
-// unparseable key, more than one key, a block that is not a private key, or
-// text that looks like PEM but is not. Error texts never hold key material.
+// It returns ErrKeyTooLarge for a text longer than MaxKeyText, a key block
+// over 8 KiB or an RSA key over MaxRSABits; ErrNoKey when there is no key
+// block; ErrEncryptedKey for an encrypted key; ErrWeakKey for RSA below
+// MinRSABits; ErrUnsupportedKey for other key types and curves; and
+// ErrBadKey for anything else: an unparseable key, more than one key, a
+// block that is not a private key, or text that looks like PEM but is not.
+// Error texts never hold key material.
 func ParsePrivateKey(pemText string) (crypto.Signer, error) {
+	if len(pemText) > MaxKeyText {
+		return nil, fmt.Errorf("%w: the private key text is %d bytes, at most %d (%d KiB) are accepted",
+			ErrKeyTooLarge, len(pemText), MaxKeyText, MaxKeyText>>10)
+	}
+	return parseKey(pemText, MaxRSABits)
+}
+
+// ParseStoredKey parses a private key that esacert stored itself, which an
+// earlier ParsePrivateKey accepted: the same rules, but no bound on the
+// text's length and RSA keys up to 8192 bits, the bounds before the current
+// ones, so that certificates stored then keep being served. Never use it for
+// input from a request.
+func ParseStoredKey(pemText string) (crypto.Signer, error) {
+	return parseKey(pemText, storedKeyRSABits)
+}
+
+// parseKey is ParsePrivateKey with RSA keys up to maxRSABits and no bound on
+// the text's length.
+func parseKey(pemText string, maxRSABits int) (crypto.Signer, error) {
 	blocks, err := scanPEM(pemText)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
@@ -72,7 +92,7 @@ func ParsePrivateKey(pemText string) (crypto.Signer, error) {
 		return nil, ErrEncryptedKey
 	}
 	if len(b.Bytes) > maxKeyDER {
-		return nil, fmt.Errorf("%w: %s block of %d bytes is too large", ErrBadKey, quoteLabel(b.Type), len(b.Bytes))
+		return nil, fmt.Errorf("%w: the %s block holds %d bytes, at most %d are accepted", ErrKeyTooLarge, quoteLabel(b.Type), len(b.Bytes), maxKeyDER)
 	}
 	var key any
 	switch b.Type {
@@ -98,19 +118,20 @@ func ParsePrivateKey(pemText string) (crypto.Signer, error) {
 		// the failure, and this way no parser can leak key bytes into a log.
 		return nil, fmt.Errorf("%w: %s block does not hold a valid key", ErrBadKey, quoteLabel(b.Type))
 	}
-	return checkKey(key)
+	return checkKey(key, maxRSABits)
 }
 
 // checkKey applies the key policy to a parsed private key.
-func checkKey(key any) (crypto.Signer, error) {
+func checkKey(key any, maxRSABits int) (crypto.Signer, error) {
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		bits := k.N.BitLen()
-		if bits < minRSABits {
-			return nil, fmt.Errorf("%w: RSA key of %d bits, want at least %d", ErrWeakKey, bits, minRSABits)
+		if bits < MinRSABits {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, want at least %d", ErrWeakKey, bits, MinRSABits)
 		}
 		if bits > maxRSABits {
-			return nil, fmt.Errorf("%w: RSA key of %d bits, want at most %d", ErrUnsupportedKey, bits, maxRSABits)
+			return nil, fmt.Errorf("%w: RSA key of %d bits, at most %d bits are accepted: a larger key makes every handshake far dearer",
+				ErrKeyTooLarge, bits, maxRSABits)
 		}
 		return k, nil
 	case *ecdsa.PrivateKey:

@@ -55,7 +55,9 @@ func TestParsePrivateKey(t *testing.T) {
 		{name: "fail/public-key-only", kt: "ecdsa-p256", wrap: func(string) string { return "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" }, wantErr: certcheck.ErrBadKey},
 		{name: "fail/ec-parameters-only", wrap: func(string) string { return ecParams }, wantErr: certcheck.ErrNoKey},
 		{name: "fail/nothing", wrap: func(string) string { return "" }, wantErr: certcheck.ErrNoKey},
-		{name: "fail/too-large", wrap: func(string) string { return pemText("PRIVATE KEY", make([]byte, 9<<10)) }, wantErr: certcheck.ErrBadKey},
+		{name: "fail/block-too-large", wrap: func(string) string { return pemText("PRIVATE KEY", make([]byte, 8<<10+1)) }, wantErr: certcheck.ErrKeyTooLarge},
+		{name: "fail/text-too-large", kt: "ecdsa-p256", wrap: func(k string) string { return strings.Repeat(" ", 16<<10) + k }, wantErr: certcheck.ErrKeyTooLarge},
+		{name: "ok/text-at-the-limit", kt: "ecdsa-p256", wrap: func(k string) string { return strings.Repeat(" ", 16<<10-len(k)) + k }, wantType: "*ecdsa.PrivateKey"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

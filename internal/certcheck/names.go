@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 )
 
@@ -19,15 +18,14 @@ func Names(leaf *x509.Certificate) []string {
 		return nil
 	}
 	if len(leaf.DNSNames) == 0 {
-		if cn := normalizeName(leaf.Subject.CommonName); isHostname(cn) {
+		if cn := hostCommonName(leaf); cn != "" {
 			return []string{cn}
 		}
 		return nil
 	}
 	var names []string
-	for _, n := range leaf.DNSNames {
-		n = normalizeName(n)
-		if n != "" && !slices.Contains(names, n) {
+	for _, n := range normalizeNames(leaf.DNSNames) {
+		if n != "" {
 			names = append(names, n)
 		}
 	}
@@ -35,13 +33,20 @@ func Names(leaf *x509.Certificate) []string {
 }
 
 // CheckNames returns ErrBadName when a DNS name of leaf's SAN extension,
-// lowercased and without one trailing dot, is not a host name (see Names).
+// lowercased and without one trailing dot, is not a host name (see Names),
+// and ErrCertTooLarge when the extension holds more than MaxNames names
+// (DNS names, IP addresses, e-mail addresses and URIs; duplicate DNS names
+// count once).
 func CheckNames(leaf *x509.Certificate) error {
 	if leaf == nil {
 		return ErrNoCertificate
 	}
-	for _, n := range leaf.DNSNames {
-		if !isHostname(normalizeName(n)) {
+	dns := normalizeNames(leaf.DNSNames)
+	if n := len(dns) + len(leaf.IPAddresses) + len(leaf.EmailAddresses) + len(leaf.URIs); n > MaxNames {
+		return fmt.Errorf("%w: the leaf has %d subject alternative names, at most %d are accepted", ErrCertTooLarge, n, MaxNames)
+	}
+	for _, n := range dns {
+		if !isHostname(n) {
 			return fmt.Errorf("%w: %q", ErrBadName, n)
 		}
 	}
@@ -50,6 +55,40 @@ func CheckNames(leaf *x509.Certificate) error {
 
 func normalizeName(name string) string {
 	return strings.TrimSuffix(strings.ToLower(name), ".")
+}
+
+// normalizeNames returns names normalized (normalizeName), in their order,
+// each once, in time linear in their total length. It returns names itself
+// when that is already so.
+func normalizeNames(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	var out []string // nil while names needs no change
+	for i, n := range names {
+		norm := normalizeName(n)
+		if out == nil && (norm != n || seen[norm]) {
+			out = append(make([]string, 0, len(names)), names[:i]...)
+		}
+		if seen[norm] {
+			continue
+		}
+		seen[norm] = true
+		if out != nil {
+			out = append(out, norm)
+		}
+	}
+	if out == nil {
+		return names
+	}
+	return out
+}
+
+// hostCommonName returns leaf's CommonName, normalized, when it is a host
+// name; else "".
+func hostCommonName(leaf *x509.Certificate) string {
+	if cn := normalizeName(leaf.Subject.CommonName); isHostname(cn) {
+		return cn
+	}
+	return ""
 }
 
 // isHostname reports whether name (already normalized) has the shape of a

@@ -72,6 +72,7 @@ func TestTestdata(t *testing.T) {
 		{"pkcs1-under-pkcs8-label.pem", unexpected, badKey},
 		{"public-key.pem", unexpected, badKey},
 		{"rsa-1024.pem", unexpected, certcheck.ErrWeakKey},
+		{"rsa-8192.pem", unexpected, certcheck.ErrKeyTooLarge},
 		{"secp256k1-pkcs8.pem", unexpected, certcheck.ErrUnsupportedKey},
 		{"secp256k1-sec1.pem", unexpected, certcheck.ErrUnsupportedKey},
 		{"swapped-labels.pem", badCert, badKey},

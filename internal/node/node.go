@@ -52,6 +52,7 @@ type Node struct {
 	rootKey accesskey.Key
 	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
 	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
+	lock    *dataLock         // the hold on the data directory; Shutdown releases it
 
 	health health // the database's answer to /healthz, kept a moment
 
@@ -79,15 +80,31 @@ var errNoDatabase = errors.New("the database has not been reached yet")
 // the database; once reached, the edge loads everything from it and the API
 // and the renewer start. Without a snapshot, or without the edge role, a
 // node that cannot reach its database does not start.
+//
+// A node holds its data directory (see LockFile) until Shutdown: a second
+// Start on the same directory, in this process or another, fails at once
+// with ErrDataDirInUse. Settings are checked before the directory, the lock
+// or any key is created.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
+	// What can be checked without the database is checked before anything
+	// is created: a start refused for a setting leaves nothing behind.
+	if err := checkSettings(cfg, log); err != nil {
+		return nil, err
+	}
+	checkDataDir(cfg.DataDir, log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	if cfg.MasterKey == "" && cfg.MasterKeyFile == "" && !strings.HasPrefix(cfg.DB, "sqlite:") {
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, MasterKeyFile)); err != nil {
-			return nil, errors.New("on PostgreSQL every node must share one master key: set --master-key-file or ESACERT_MASTER_KEY")
-		}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			lock.release()
+		}
+	}()
 	root, err := rootKey(cfg, log)
 	if err != nil {
 		return nil, err
@@ -108,11 +125,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		if serr != nil {
 			return nil, fmt.Errorf("%w (an edge node starts without its database only from its snapshot, and %s does not exist yet)", connErr, snap)
 		}
-		// Settings that do not need the database are checked now, not when
-		// it answers.
-		if err := setupIssuer(cfg, &cert.Service{}, nil, log); err != nil {
-			return nil, err
-		}
 		// The local master keys open the snapshot's keys; the database
 		// checks them once reached.
 		if err := keys.OpenLocal(); err != nil {
@@ -125,7 +137,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
 	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
-		self: selfInfo(cfg)}
+		self: selfInfo(cfg), lock: lock}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
@@ -150,6 +162,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	} else {
 		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
+	started = true
 	return n, nil
 }
 
@@ -411,7 +424,7 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
 	host, _ := os.Hostname()
 	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
-		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin}
+		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin, Log: n.log}
 	t := time.NewTicker(config.Duration(cfg.RenewPoll))
 	defer t.Stop()
 	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
@@ -739,6 +752,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			err = cerr
 		}
 	}
+	n.lock.release()
 	return err
 }
 

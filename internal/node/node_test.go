@@ -116,7 +116,10 @@ func TestEdgeFollowsAnotherProcess(t *testing.T) {
 	defer stop(t, a)
 	edgeCfg := apiCfg
 	edgeCfg.Roles = "edge"
-	edgeCfg.DataDir = apiCfg.DataDir // shares the database and the master key
+	// A data directory of its own (a node holds its directory), the API
+	// node's database and master key.
+	edgeCfg.DataDir = t.TempDir()
+	edgeCfg.MasterKeyFile = filepath.Join(apiCfg.DataDir, MasterKeyFile)
 	e, err := Start(t.Context(), edgeCfg, quiet)
 	if err != nil {
 		t.Fatal(err)

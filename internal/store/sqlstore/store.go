@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -40,6 +41,7 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect string
+	path    string // the SQLite file; "" on PostgreSQL
 	// forUpdate is appended to a SELECT that must lock the rows it reads for
 	// the rest of the transaction ("" on SQLite, whose write transactions are
 	// already serialised by BEGIN IMMEDIATE).
@@ -63,6 +65,11 @@ type Store struct {
 // Open connects to the database that dsn names and brings its schema up to
 // date. A dsn is "postgres://…" or "postgresql://…" for PostgreSQL, or
 // "sqlite:PATH" (or a bare PATH) for a SQLite file, created if missing.
+//
+// A SQLite file and its -wal and -shm files are owner-only (0600): the file
+// is created so, SQLite gives the other two the database file's mode, and
+// files left readable by others by an earlier version are narrowed. Errors
+// about a SQLite database name its path.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	s, err := open(dsn)
 	if err != nil {
@@ -70,13 +77,42 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", s.dialect, err)
+		return nil, fmt.Errorf("sqlstore: connect to %s: %w", s.name(), err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// name says which database s is, for errors: the SQLite file's path, or
+// the dialect alone (a PostgreSQL DSN may hold a password).
+func (s *Store) name() string {
+	if s.path != "" {
+		return "SQLite database " + s.path
+	}
+	return s.dialect + " database"
+}
+
+// ownerOnly creates the SQLite file at path with mode 0600 when it is
+// missing, and takes the group's and others' permissions off it and its
+// -wal and -shm files when they have any. SQLite creates the -wal and -shm
+// files with the database file's mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&^0o077); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func open(dsn string) (*Store, error) {
@@ -101,7 +137,14 @@ func open(dsn string) (*Store, error) {
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: %w", err)
+			return nil, fmt.Errorf("sqlstore: SQLite database %s: %w", path, err)
+		}
+		if err := ownerOnly(abs); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is said once
+			}
+			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", abs, err)
 		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
@@ -112,13 +155,13 @@ func open(dsn string) (*Store, error) {
 		u := url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: q.Encode()}
 		db, err := sql.Open("sqlite", u.String())
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: %w", err)
+			return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", abs, err)
 		}
 		// One writer at a time is SQLite's rule; readers run beside it in WAL
 		// mode. A small pool keeps reads parallel without piling up writers.
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
-		return &Store{db: db, dialect: SQLite}, nil
+		return &Store{db: db, dialect: SQLite, path: abs}, nil
 	}
 }
 
