@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 )
 
@@ -191,6 +192,9 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*request, 
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, errBodyTooLarge
+		}
+		if errors.Is(err, bodyrate.ErrTooSlow) {
+			return nil, errBodyTooSlow
 		}
 		return nil, withDetail(errBadForm, "The request body could not be read.")
 	}
