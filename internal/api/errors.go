@@ -15,6 +15,7 @@ import (
 // to a Code and a status only in the table below.
 var (
 	errBodyTooLarge      = errors.New("request body too large")
+	errBodyTooSlow       = errors.New("request body arrived too slowly")
 	errBadForm           = errors.New("malformed parameters")
 	errBodyType          = errors.New("unsupported body content type")
 	errMethod            = errors.New("unsupported HTTP method")
@@ -96,6 +97,9 @@ var table = []row{
 		"This http method is not supported.", "Send the request with GET or POST.", false},
 	{is(errBodyTooLarge), "InvalidParameter", http.StatusBadRequest,
 		"The request body is larger than 1 MiB.", "Send a smaller request.", false},
+	{is(errBodyTooSlow), "InvalidParameter", http.StatusRequestTimeout,
+		"The request body arrived too slowly: the server stopped waiting for it.",
+		"Send the whole request at once, without pauses; check the network between the client and the endpoint.", false},
 	{is(errBodyType), "InvalidParameter", http.StatusBadRequest,
 		"The request body must be application/x-www-form-urlencoded.", "Send parameters in the query or as a form body.", false},
 	{is(errBadForm), "InvalidParameter", http.StatusBadRequest,

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/redact"
 )
@@ -208,6 +209,9 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*request, 
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, errBodyTooLarge
+		}
+		if errors.Is(err, bodyrate.ErrTooSlow) {
+			return nil, errBodyTooSlow
 		}
 		return nil, withDetail(errBadForm, "The request body could not be read.")
 	}

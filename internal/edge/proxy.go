@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/origin"
 )
 
@@ -73,13 +76,75 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 			}
 		}
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, rt)))
+	ctx := context.WithValue(r.Context(), routeKey{}, rt)
+	var body *clientBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &clientBody{ReadCloser: r.Body}
+		ctx = context.WithValue(ctx, bodyKey{}, body)
+	}
+	r = r.WithContext(ctx)
+	if body != nil {
+		r.Body = body
+	}
+	p.rp.ServeHTTP(w, r)
 }
 
-// fail answers an origin failure: 504 for a timeout, 502 otherwise.
+// bodyKey is the context key of a proxied request's *clientBody: the
+// request that fail is given is the outgoing one, whose Body is wrapped.
+type bodyKey struct{}
+
+// clientBody is a request body that keeps its first read error, so that a
+// failed round trip can be laid on the client (its body was malformed, cut
+// short or too slow) rather than on the origin. Reads come from the
+// transport's goroutine: the error is read under mu.
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// failure returns the first read error of the client's body of r (the
+// incoming request or the outgoing one), or nil.
+func failure(r *http.Request) error {
+	b, ok := r.Context().Value(bodyKey{}).(*clientBody)
+	if !ok {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// fail answers a failed round trip. When reading the client's body failed,
+// the client is answered 408 (too slow) or 400 (malformed or cut short) and
+// the fault is logged as the client's; otherwise the origin failed: 504 for
+// a timeout, 502 otherwise.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, origin.ErrRefused) {
 		p.refuse(w, r, err)
+		return
+	}
+	// The client's body comes first: a body read that timed out also
+	// cancels the request's context, which is no sign the client left.
+	if cerr := failure(r); cerr != nil {
+		status, text := http.StatusBadRequest, "The request body could not be read: it was malformed or cut short."
+		if errors.Is(cerr, bodyrate.ErrTooSlow) {
+			status, text = http.StatusRequestTimeout, "The request body arrived too slowly."
+		}
+		p.log.Debug("client request body failed", "host", r.Host, "status", status, "error", cerr)
+		page(w, status, text)
 		return
 	}
 	status := http.StatusBadGateway

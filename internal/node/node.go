@@ -26,6 +26,7 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/acme"
 	"github.com/esacert/esacert/internal/api"
+	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/edge"
@@ -53,6 +54,7 @@ type Node struct {
 	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
 	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
 	lock    *dataLock         // the hold on the data directory; Shutdown releases it
+	rate    bodyrate.Rate     // request bodies' least transfer rate, on every listener
 
 	health health // the database's answer to /healthz, kept a moment
 
@@ -86,6 +88,11 @@ var errNoDatabase = errors.New("the database has not been reached yet")
 // with ErrDataDirInUse. Settings are checked before the directory, the lock
 // or any key is created.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
+	return start(ctx, cfg, log, bodyrate.Rate{})
+}
+
+// start is Start with the least rate of request bodies (tests shorten it).
+func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyrate.Rate) (*Node, error) {
 	// What can be checked without the database is checked before anything
 	// is created: a start refused for a setting leaves nothing behind.
 	if err := checkSettings(cfg, log); err != nil {
@@ -137,7 +144,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
 	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
-		self: selfInfo(cfg), lock: lock}
+		self: selfInfo(cfg), lock: lock, rate: rate}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
@@ -497,8 +504,12 @@ func (n *Node) startAPI(cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
+	// A request body has at most a minute in all, and is cut sooner when
+	// it arrives more slowly than the rate allows.
+	rate := n.rate
+	rate.Limit = 60 * time.Second
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           rate.Handler(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -599,10 +610,11 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sea
 		if l.tls { // redirects to HTTPS name the port it really listens on
 			_, e.HTTPSPort, _ = net.SplitHostPort(ln.Addr().String())
 		}
+		// No ReadTimeout: an upload may take as long as it needs while it
+		// keeps the rate; a slow body is cut by the rate instead.
 		srv := &http.Server{
-			Handler:           l.h,
+			Handler:           n.rate.Handler(l.h),
 			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       5 * time.Minute,
 			WriteTimeout:      10 * time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
