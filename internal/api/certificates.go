@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // certJSON is a certificate as GetCertificate's Result and ListCertificates'
@@ -238,7 +239,7 @@ func (s *Server) listCertificatesByRecord(ctx context.Context, p *params) (any, 
 		}
 	}
 	if len(names) > 100 {
-		return nil, cert.Invalid("RecordName", "at most 100 record names at once")
+		return nil, domain.Invalid("RecordName", "at most 100 record names at once")
 	}
 	matches, site, err := s.Service.CertificatesByRecord(ctx, siteID, names, validOnly)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -82,7 +83,7 @@ func is(targets ...error) func(error) bool {
 // cause is target.
 func paramIs(param string, target error) func(error) bool {
 	return func(err error) bool {
-		var pe *cert.ParamError
+		var pe *domain.ParamError
 		return errors.As(err, &pe) && (param == "" || pe.Param == param) && errors.Is(pe.Err, target)
 	}
 }
@@ -142,11 +143,11 @@ var table = []row{
 		"The plan instance has no site quota left.", "Purchase another plan instance with PurchaseRatePlan.", false},
 
 	// Certificates (SetCertificate.md's table) and the repository.
-	{paramIs("Certificate", cert.ErrMissing), "Certificate.MissingParameter", http.StatusBadRequest,
+	{paramIs("Certificate", domain.ErrMissing), "Certificate.MissingParameter", http.StatusBadRequest,
 		"The Certificate parameter is required.", "Send the certificate PEM in Certificate when Type is upload.", false},
-	{paramIs("PrivateKey", cert.ErrMissing), "PrivateKey.MissingParameter", http.StatusBadRequest,
+	{paramIs("PrivateKey", domain.ErrMissing), "PrivateKey.MissingParameter", http.StatusBadRequest,
 		"The PrivateKey parameter is required.", "Send the private key PEM in PrivateKey when Type is upload.", false},
-	{paramIs("CasId", cert.ErrMissing), "CasId.MissingParameter", http.StatusBadRequest,
+	{paramIs("CasId", domain.ErrMissing), "CasId.MissingParameter", http.StatusBadRequest,
 		"The CasId parameter is required.", "Send the repository certificate id in CasId when Type is cas.", false},
 	{paramIs("CasId", cert.ErrRepoCertNotFound), "InvalidCertificate.NotFound", http.StatusBadRequest,
 		"The specified certificate does not match the website. Check the validity of the certificate and try again.",
@@ -208,9 +209,9 @@ var table = []row{
 		"Update the global configuration (list with ConfigType=global to find its ConfigId), or send Rule to create a rule configuration.", false},
 
 	// Parameters in general.
-	{paramIs("", cert.ErrMissing), "MissingParameter", http.StatusBadRequest,
+	{paramIs("", domain.ErrMissing), "MissingParameter", http.StatusBadRequest,
 		"A required parameter is missing.", "Add the parameter the message names.", false},
-	{paramIs("", cert.ErrInvalid), "InvalidParameter", http.StatusBadRequest,
+	{paramIs("", domain.ErrInvalid), "InvalidParameter", http.StatusBadRequest,
 		"The specified parameter is invalid.", "Correct the parameter the message names.", false},
 }
 
@@ -240,10 +241,10 @@ const maxParamInMessage = 128
 // quotes a secret-bearing parameter (redact.IsSecret), whose values no
 // message shows.
 func publicMessage(r row, err error) string {
-	var pe *cert.ParamError
+	var pe *domain.ParamError
 	if errors.As(err, &pe) && (r.code == "MissingParameter" || r.code == "InvalidParameter") {
 		param := redact.Clean(pe.Param, maxParamInMessage)
-		if errors.Is(pe.Err, cert.ErrMissing) {
+		if errors.Is(pe.Err, domain.ErrMissing) {
 			return fmt.Sprintf("The parameter %s is required.", param)
 		}
 		msg := fmt.Sprintf("The specified parameter %s is invalid.", param)

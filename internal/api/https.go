@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // The HTTPS configuration actions (esa-more-api.md §4). Settings are
@@ -218,7 +219,7 @@ type listPage struct {
 	TotalPage  int
 }
 
-func pageOf(pg cert.Page, total int) listPage {
+func pageOf(pg domain.Page, total int) listPage {
 	return listPage{pg.Offset/pg.Limit + 1, pg.Limit, total, (total + pg.Limit - 1) / pg.Limit}
 }
 

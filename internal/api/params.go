@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // params are a request's business parameters: the query and the form body
@@ -37,14 +37,14 @@ const maxParamName = 128
 func checkParams(v url.Values) error {
 	for name, values := range v {
 		if !utf8.ValidString(name) || strings.ContainsRune(name, 0) || len(name) > maxParamName || name == "" {
-			return cert.Invalid("(parameter name)", "parameter names must be short UTF-8 text")
+			return domain.Invalid("(parameter name)", "parameter names must be short UTF-8 text")
 		}
 		if len(values) > 1 {
-			return cert.Invalid(name, "is given more than once")
+			return domain.Invalid(name, "is given more than once")
 		}
 		for _, value := range values {
 			if !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
-				return cert.Invalid(name, "must be UTF-8 text without NUL characters")
+				return domain.Invalid(name, "must be UTF-8 text without NUL characters")
 			}
 		}
 	}
@@ -61,7 +61,7 @@ func (p *params) has(name string) bool { _, ok := p.v[name]; return ok }
 func (p *params) required(name string) (string, error) {
 	v := p.v.Get(name)
 	if v == "" {
-		return "", cert.Missing(name)
+		return "", domain.Missing(name)
 	}
 	return v, nil
 }
@@ -74,7 +74,7 @@ func (p *params) int64(name string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, cert.Invalid(name, "must be an integer")
+		return 0, domain.Invalid(name, "must be an integer")
 	}
 	return n, nil
 }
@@ -82,7 +82,7 @@ func (p *params) int64(name string) (int64, error) {
 // requiredInt64 parses a required integer parameter.
 func (p *params) requiredInt64(name string) (int64, error) {
 	if strings.TrimSpace(p.v.Get(name)) == "" {
-		return 0, cert.Missing(name)
+		return 0, domain.Missing(name)
 	}
 	return p.int64(name)
 }
@@ -94,7 +94,7 @@ func (p *params) int(name string) (int, error) {
 		return 0, err
 	}
 	if n > 1<<31-1 || n < -(1<<31) {
-		return 0, cert.Invalid(name, "is out of range")
+		return 0, domain.Invalid(name, "is out of range")
 	}
 	return int(n), nil
 }
@@ -107,18 +107,18 @@ func (p *params) boolean(name string) (bool, error) {
 	case "true", "1":
 		return true, nil
 	}
-	return false, cert.Invalid(name, "must be true or false")
+	return false, domain.Invalid(name, "must be true or false")
 }
 
 // page parses PageNumber and PageSize.
-func (p *params) page(defaultSize, maxSize int) (cert.Page, error) {
+func (p *params) page(defaultSize, maxSize int) (domain.Page, error) {
 	n, err := p.int64("PageNumber")
 	if err != nil {
-		return cert.Page{}, err
+		return domain.Page{}, err
 	}
 	size, err := p.int64("PageSize")
 	if err != nil {
-		return cert.Page{}, err
+		return domain.Page{}, err
 	}
-	return cert.Paging(n, size, defaultSize, maxSize)
+	return domain.Paging(n, size, defaultSize, maxSize)
 }

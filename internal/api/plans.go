@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 func (s *Server) purchaseRatePlan(ctx context.Context, p *params) (any, error) {
@@ -99,7 +100,7 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 		return nil, err
 	}
 	if days < 0 || days > 36500 {
-		return nil, cert.Invalid("RemainingExpireDays", "must be a number of days between 1 and 36500")
+		return nil, domain.Invalid("RemainingExpireDays", "must be a number of days between 1 and 36500")
 	}
 	f := cert.InstanceFilter{
 		ID:            p.str("InstanceId"),
@@ -118,14 +119,14 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 	case "ExpireTime":
 		f.SortByExpiry = true
 	default:
-		return nil, cert.Invalid("SortBy", "must be CreateTime or ExpireTime")
+		return nil, domain.Invalid("SortBy", "must be CreateTime or ExpireTime")
 	}
 	switch p.str("SortOrder") {
 	case "", "desc":
 	case "asc":
 		f.Ascending = true
 	default:
-		return nil, cert.Invalid("SortOrder", "must be asc or desc")
+		return nil, domain.Invalid("SortOrder", "must be asc or desc")
 	}
 	list, total, err := s.Service.ListInstances(ctx, f)
 	if err != nil {

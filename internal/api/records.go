@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -249,17 +250,17 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&items); err != nil {
-		return nil, cert.Invalid("RecordList", "must be a JSON array of record objects")
+		return nil, domain.Invalid("RecordList", "must be a JSON array of record objects")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, cert.Invalid("RecordList", "must be one JSON array of record objects, with nothing after it")
+		return nil, domain.Invalid("RecordList", "must be one JSON array of record objects, with nothing after it")
 	}
 	if len(items) == 0 || len(items) > maxBatchRecords {
-		return nil, cert.Invalid("RecordList", fmt.Sprintf("must list from 1 to %d records", maxBatchRecords))
+		return nil, domain.Invalid("RecordList", fmt.Sprintf("must list from 1 to %d records", maxBatchRecords))
 	}
 	if _, err := s.Service.Site(ctx, siteID); err != nil { // a missing site fails the call, not each record
 		if errors.Is(err, cert.ErrSiteNotFound) {
-			err = &cert.ParamError{Param: "SiteId", Err: cert.ErrSiteNotFound}
+			err = &domain.ParamError{Param: "SiteId", Err: cert.ErrSiteNotFound}
 		}
 		return nil, err
 	}
@@ -340,7 +341,7 @@ func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]
 			v.Set(k, string(b))
 		case nil:
 		default:
-			return cert.Record{}, cert.Invalid(k, "must be a string, a number, a boolean or an object")
+			return cert.Record{}, domain.Invalid(k, "must be a string, a number, a boolean or an object")
 		}
 	}
 	p := &params{v: v}

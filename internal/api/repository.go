@@ -9,6 +9,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // CASVersion is the version of the certificate repository's API (Alibaba
@@ -121,7 +122,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	page, err := cert.Paging(number, size, 50, 500)
+	page, err := domain.Paging(number, size, 50, 500)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 		return out, nil // esacert sells nothing: there are no orders
 	case "UPLOAD", "CERT":
 	default:
-		return nil, cert.Invalid("OrderType", "must be CPACK, BUY, UPLOAD or CERT")
+		return nil, domain.Invalid("OrderType", "must be CPACK, BUY, UPLOAD or CERT")
 	}
 	// Without Status only valid certificates are listed, as the repository does.
 	var state string
@@ -167,7 +168,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 	case "EXPIRED":
 		state = cert.RepoExpired
 	default:
-		return nil, cert.Invalid("Status", "must be ISSUED, WILLEXPIRED or EXPIRED")
+		return nil, domain.Invalid("Status", "must be ISSUED, WILLEXPIRED or EXPIRED")
 	}
 	list, total, err := s.Service.ListRepoCerts(ctx, p.str("Keyword"), state, page)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -150,7 +150,7 @@ func TestErrorsNeverQuoteSecrets(t *testing.T) {
 // of a RecordList item) is quoted bounded and cleaned.
 func TestMessageBoundsParameterName(t *testing.T) {
 	name := "\x1b[2J" + strings.Repeat("n.", 1<<19)
-	for _, err := range []error{cert.Invalid(name, "must be a string"), cert.Missing(name)} {
+	for _, err := range []error{domain.Invalid(name, "must be a string"), domain.Missing(name)} {
 		_, msg := lookup(err)
 		if len(msg) > 300 || strings.Contains(msg, "\x1b") {
 			t.Errorf("the message quotes the name unbounded (%d bytes): %.200q", len(msg), msg)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -176,10 +177,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 		return nil, err
 	}
 	if req.version == "" {
-		return nil, cert.Missing("Version")
+		return nil, domain.Missing("Version")
 	}
 	if req.action == "" {
-		return nil, cert.Missing("Action")
+		return nil, domain.Missing("Action")
 	}
 	actions, ok := versions[req.version]
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // siteJSON is a site as GetSite's SiteModel and ListSites' Sites[] show it.
@@ -121,7 +122,7 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 		return nil, err
 	}
 	if ob := p.str("OrderBy"); ob != "" && ob != "gmtCreate" && ob != "visitTime" {
-		return nil, cert.Invalid("OrderBy", "must be gmtCreate or visitTime")
+		return nil, domain.Invalid("OrderBy", "must be gmtCreate or visitTime")
 	}
 	tags, err := tagFilter(p)
 	if err != nil {
@@ -164,7 +165,7 @@ func tagFilter(p *params) (bool, error) {
 	if raw := p.str("TagFilter"); raw != "" {
 		var tf []struct{ Key, Value string }
 		if err := json.Unmarshal([]byte(raw), &tf); err != nil {
-			return false, cert.Invalid("TagFilter", `must be a JSON array such as [{"Key":"k","Value":"v"}]`)
+			return false, domain.Invalid("TagFilter", `must be a JSON array such as [{"Key":"k","Value":"v"}]`)
 		}
 		return len(tf) > 0, nil
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -110,11 +110,11 @@ func (s *Server) verifyACS3(ctx context.Context, req *request, header string) (k
 	}
 	stamp, err = time.Parse(time.RFC3339, req.r.Header.Get("x-acs-date"))
 	if err != nil {
-		return a.Credential, stamp, "", cert.Invalid("x-acs-date", "must be a UTC time such as 2026-01-02T15:04:05Z")
+		return a.Credential, stamp, "", domain.Invalid("x-acs-date", "must be a UTC time such as 2026-01-02T15:04:05Z")
 	}
 	nonce = req.r.Header.Get("x-acs-signature-nonce")
 	if nonce == "" {
-		return a.Credential, stamp, "", cert.Missing("x-acs-signature-nonce")
+		return a.Credential, stamp, "", domain.Missing("x-acs-signature-nonce")
 	}
 	secret, err := s.secret(ctx, req, a.Credential)
 	if err != nil {
@@ -148,7 +148,7 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	p := &req.params
 	keyID = p.str("AccessKeyId")
 	if keyID == "" {
-		return "", stamp, "", cert.Missing("AccessKeyId")
+		return "", stamp, "", domain.Missing("AccessKeyId")
 	}
 	if m := p.str("SignatureMethod"); m != "HMAC-SHA1" {
 		return keyID, stamp, "", withDetail(errIncompleteSig, "SignatureMethod must be HMAC-SHA1.")
@@ -162,7 +162,7 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	}
 	stamp, err = time.Parse(time.RFC3339, ts)
 	if err != nil {
-		return keyID, stamp, "", cert.Invalid("Timestamp", "must be a UTC time such as 2026-01-02T15:04:05Z")
+		return keyID, stamp, "", domain.Invalid("Timestamp", "must be a UTC time such as 2026-01-02T15:04:05Z")
 	}
 	if nonce, err = p.required("SignatureNonce"); err != nil {
 		return keyID, stamp, "", err

@@ -3,6 +3,8 @@ package cert
 import (
 	"context"
 	"time"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // AccountStore keeps the sealed keys of ACME accounts by id (the CA's
@@ -16,7 +18,7 @@ type AccountStore interface {
 // account outlives the process that opened it and is shared by every node.
 type AccountKeys struct {
 	Store  AccountStore
-	Sealer Sealer
+	Sealer domain.Sealer
 }
 
 func accountAAD(id string) []byte { return []byte("acme-account:" + id) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // Certificate types.
@@ -165,7 +166,7 @@ type CertFilter struct {
 	SiteID  int64
 	Keyword string    // case-insensitive substring of the name, common name or a SAN entry
 	ValidAt time.Time // when set, only certificates not expired at that time
-	Page    Page
+	Page    domain.Page
 }
 
 // RepoCert is a certificate in the certificate repository (Alibaba Cloud's
@@ -216,29 +217,21 @@ type RepoFilter struct {
 	ValidAt       time.Time // when set, only certificates not expired at that time
 	ExpiresBefore time.Time // when set, only certificates whose NotAfter is before it
 	ExpiredAt     time.Time // when set, only certificates expired at that time
-	Page          Page
-}
-
-// Sealer seals private keys at rest. aad binds a sealed value to its row.
-type Sealer interface {
-	Seal(plain, aad []byte) ([]byte, error)
-	Open(sealed, aad []byte) ([]byte, error)
-	// KeyID is a public id of the master key.
-	KeyID() string
+	Page          domain.Page
 }
 
 // OpenKey unseals a certificate's private key with sealer and parses it.
 // A key stored under earlier, looser limits (an RSA key of up to 8192 bits)
 // still opens: see certcheck.ParseStoredKey.
-func OpenKey(sealer Sealer, c Certificate) (crypto.Signer, error) {
+func OpenKey(sealer domain.Sealer, c Certificate) (crypto.Signer, error) {
 	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
 	if err != nil {
-		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, ErrKeyUnavailable, err)
+		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, domain.ErrKeyUnavailable, err)
 	}
 	return certcheck.ParseStoredKey(string(pemKey))
 }
 
 // SealKey seals a certificate's private key PEM for the certificate with id.
-func SealKey(sealer Sealer, id string, keyPEM []byte) ([]byte, error) {
+func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
 	return sealer.Seal(keyPEM, certAAD(id))
 }

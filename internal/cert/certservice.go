@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // MaxCertName is the longest certificate name SetCertificate accepts.
@@ -34,11 +35,11 @@ type SetInput struct {
 // ParamError naming SiteId, as the certificate actions answer it.
 func (s *Service) siteFor(ctx context.Context, siteID int64) (Site, error) {
 	if siteID <= 0 {
-		return Site{}, Invalid("SiteId", "must be a positive integer")
+		return Site{}, domain.Invalid("SiteId", "must be a positive integer")
 	}
 	site, err := s.Sites.Site(ctx, siteID)
 	if errors.Is(err, ErrSiteNotFound) {
-		return Site{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+		return Site{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
 	}
 	return site, err
 }
@@ -48,39 +49,39 @@ func (s *Service) siteFor(ctx context.Context, siteID int64) (Site, error) {
 func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate, error) {
 	switch in.Type {
 	case "":
-		return Certificate{}, Missing("Type")
+		return Certificate{}, domain.Missing("Type")
 	case TypeUpload:
 		if strings.TrimSpace(in.CertPEM) == "" {
-			return Certificate{}, Missing("Certificate")
+			return Certificate{}, domain.Missing("Certificate")
 		}
 		if strings.TrimSpace(in.KeyPEM) == "" {
-			return Certificate{}, Missing("PrivateKey")
+			return Certificate{}, domain.Missing("PrivateKey")
 		}
 	case TypeCAS:
 		if in.CasID == 0 {
-			return Certificate{}, Missing("CasId")
+			return Certificate{}, domain.Missing("CasId")
 		}
 		if in.CasID < 0 {
-			return Certificate{}, Invalid("CasId", "must be a positive integer")
+			return Certificate{}, domain.Invalid("CasId", "must be a positive integer")
 		}
 		if in.Region == "" {
 			in.Region = DefaultRegion
 		}
 		if !oneOf(in.Region, Regions) {
-			return Certificate{}, Invalid("Region", "must be cn-hangzhou or ap-southeast-1")
+			return Certificate{}, domain.Invalid("Region", "must be cn-hangzhou or ap-southeast-1")
 		}
 	case TypeKeyless:
-		return Certificate{}, Invalid("Type", "keyless certificates are not supported yet")
+		return Certificate{}, domain.Invalid("Type", "keyless certificates are not supported yet")
 	case TypeFree:
-		return Certificate{}, Invalid("Type", "free certificates come from ApplyCertificate")
+		return Certificate{}, domain.Invalid("Type", "free certificates come from ApplyCertificate")
 	default:
-		return Certificate{}, Invalid("Type", "must be upload or cas")
+		return Certificate{}, domain.Invalid("Type", "must be upload or cas")
 	}
 	if utf8.RuneCountInString(in.Name) > MaxCertName {
-		return Certificate{}, Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxCertName))
+		return Certificate{}, domain.Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxCertName))
 	}
 	if in.Update && in.ID == "" {
-		return Certificate{}, Invalid("Id", "Update=true needs the Id of the certificate to update")
+		return Certificate{}, domain.Invalid("Id", "Update=true needs the Id of the certificate to update")
 	}
 	site, err := s.siteFor(ctx, in.SiteID)
 	if err != nil {
@@ -101,14 +102,14 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	if in.Type == TypeCAS {
 		repo, err := s.Repo.RepoCert(ctx, in.CasID)
 		if errors.Is(err, ErrRepoCertNotFound) || err == nil && repo.Region != in.Region {
-			return Certificate{}, &ParamError{Param: "CasId", Err: ErrRepoCertNotFound}
+			return Certificate{}, &domain.ParamError{Param: "CasId", Err: ErrRepoCertNotFound}
 		}
 		if err != nil {
 			return Certificate{}, err
 		}
 		key, err := s.Sealer.Open(repo.SealedKey, repoAAD(repo.ID))
 		if err != nil {
-			return Certificate{}, fmt.Errorf("unseal repository key %d: %w: %v", repo.ID, ErrKeyUnavailable, err)
+			return Certificate{}, fmt.Errorf("unseal repository key %d: %w: %v", repo.ID, domain.ErrKeyUnavailable, err)
 		}
 		certPEM, keyPEM = repo.CertPEM, string(key)
 		c.CasID, c.Region = repo.ID, repo.Region
@@ -149,7 +150,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 		err = s.Certs.CreateCertificate(ctx, c, s.limits(site.Plan.Tier).CustomCerts)
 	}
 	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return Certificate{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+		return Certificate{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
 	}
 	if err != nil {
 		return Certificate{}, err
@@ -193,13 +194,13 @@ func (s *Service) Certificate(ctx context.Context, siteID int64, id string) (Cer
 		return Certificate{}, err
 	}
 	if id == "" {
-		return Certificate{}, Missing("Id")
+		return Certificate{}, domain.Missing("Id")
 	}
 	return s.Certs.Certificate(ctx, siteID, id)
 }
 
 // ListCertificates returns one page of a site's certificates, the total, and the site.
-func (s *Service) ListCertificates(ctx context.Context, siteID int64, keyword string, validOnly bool, page Page) ([]Certificate, int, Site, error) {
+func (s *Service) ListCertificates(ctx context.Context, siteID int64, keyword string, validOnly bool, page domain.Page) ([]Certificate, int, Site, error) {
 	site, err := s.siteFor(ctx, siteID)
 	if err != nil {
 		return nil, 0, Site{}, err
@@ -240,7 +241,7 @@ func (s *Service) CertificatesByRecord(ctx context.Context, siteID int64, names 
 		return nil, Site{}, err
 	}
 	if len(names) == 0 {
-		return nil, Site{}, Missing("RecordName")
+		return nil, Site{}, domain.Missing("RecordName")
 	}
 	all, _, err := s.Certs.ListCertificates(ctx, CertFilter{SiteID: site.ID})
 	if err != nil {
@@ -289,13 +290,13 @@ func (s *Service) CertificateQuota(ctx context.Context, siteID int64, typ string
 	var types []string
 	switch typ {
 	case "":
-		return Quota{}, Missing("Type")
+		return Quota{}, domain.Missing("Type")
 	case "custom":
 		types = CustomTypes
 	case TypeFree:
 		types = []string{TypeFree}
 	default:
-		return Quota{}, Invalid("Type", "must be custom or free")
+		return Quota{}, domain.Invalid("Type", "must be custom or free")
 	}
 	site, err := s.siteFor(ctx, siteID)
 	if err != nil {
@@ -306,7 +307,7 @@ func (s *Service) CertificateQuota(ctx context.Context, siteID int64, typ string
 	if typ == TypeFree {
 		q.Limit = l.FreeCerts
 	}
-	insts, _, err := s.Sites.ListInstances(ctx, InstanceFilter{ID: site.InstanceID, Page: Page{Limit: 1}})
+	insts, _, err := s.Sites.ListInstances(ctx, InstanceFilter{ID: site.InstanceID, Page: domain.Page{Limit: 1}})
 	if err != nil {
 		return Quota{}, err
 	}
@@ -344,16 +345,16 @@ const MaxRepoName = 128
 // UploadRepoCert checks and stores a certificate in the repository.
 func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert, error) {
 	if in.Name == "" {
-		return RepoCert{}, Missing("Name")
+		return RepoCert{}, domain.Missing("Name")
 	}
 	if utf8.RuneCountInString(in.Name) > MaxRepoName {
-		return RepoCert{}, Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxRepoName))
+		return RepoCert{}, domain.Invalid("Name", fmt.Sprintf("is at most %d characters long", MaxRepoName))
 	}
 	if strings.TrimSpace(in.CertPEM) == "" {
-		return RepoCert{}, Missing("Cert")
+		return RepoCert{}, domain.Missing("Cert")
 	}
 	if strings.TrimSpace(in.KeyPEM) == "" {
-		return RepoCert{}, Missing("Key")
+		return RepoCert{}, domain.Missing("Key")
 	}
 	// The repository has two homes: ap-southeast-1 for international
 	// accounts, cn-hangzhou for every other region a client names.
@@ -361,7 +362,7 @@ func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert,
 		in.Region = DefaultRegion
 	}
 	if len(in.ResourceGroupID) > maxResourceGroupID {
-		return RepoCert{}, Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
+		return RepoCert{}, domain.Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
 	}
 	// The repository keeps certificates whatever their dates; validity is
 	// checked when a site takes one.
@@ -377,7 +378,7 @@ func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert,
 			return RepoCert{}, err
 		}
 		err = s.Repo.CreateRepoCert(ctx, r)
-		if errors.Is(err, ErrExists) && attempt < 5 {
+		if errors.Is(err, domain.ErrExists) && attempt < 5 {
 			continue
 		}
 		break
@@ -415,7 +416,7 @@ func (s *Service) repoID() int64 { return 10_000_000 + s.siteID()%90_000_000 }
 // into KeyPEM.
 func (s *Service) RepoCert(ctx context.Context, id int64, withKey bool) (RepoCert, error) {
 	if id <= 0 {
-		return RepoCert{}, Invalid("CertId", "must be a positive integer")
+		return RepoCert{}, domain.Invalid("CertId", "must be a positive integer")
 	}
 	r, err := s.Repo.RepoCert(ctx, id)
 	if err != nil || !withKey {
@@ -423,7 +424,7 @@ func (s *Service) RepoCert(ctx context.Context, id int64, withKey bool) (RepoCer
 	}
 	key, err := s.Sealer.Open(r.SealedKey, repoAAD(r.ID))
 	if err != nil {
-		return RepoCert{}, fmt.Errorf("unseal repository key %d: %w: %v", r.ID, ErrKeyUnavailable, err)
+		return RepoCert{}, fmt.Errorf("unseal repository key %d: %w: %v", r.ID, domain.ErrKeyUnavailable, err)
 	}
 	r.KeyPEM = string(key)
 	return r, nil
@@ -439,7 +440,7 @@ const (
 
 // ListRepoCerts returns one page of repository certificates in state (one
 // of the Repo* constants).
-func (s *Service) ListRepoCerts(ctx context.Context, keyword, state string, page Page) ([]RepoCert, int, error) {
+func (s *Service) ListRepoCerts(ctx context.Context, keyword, state string, page domain.Page) ([]RepoCert, int, error) {
 	f := RepoFilter{Keyword: keyword, Page: page}
 	now := s.now()
 	switch state {
@@ -463,7 +464,7 @@ func (s *Service) Time() time.Time { return s.now() }
 // from it keep their snapshot.
 func (s *Service) DeleteRepoCert(ctx context.Context, id int64) error {
 	if id <= 0 {
-		return Invalid("CertId", "must be a positive integer")
+		return domain.Invalid("CertId", "must be a positive integer")
 	}
 	return s.Repo.DeleteRepoCert(ctx, id)
 }

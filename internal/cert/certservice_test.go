@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -75,7 +76,7 @@ func TestStatusFollowsTheClock(t *testing.T) {
 		if s := got.Status(svc.Time()); s != st.status {
 			t.Errorf("at %v: Status = %s, want %s", st.at, s, st.status)
 		}
-		if _, n, _, err := svc.ListCertificates(ctx, site.ID, "", true, cert.Page{Limit: 10}); err != nil || n != st.validOnly {
+		if _, n, _, err := svc.ListCertificates(ctx, site.ID, "", true, domain.Page{Limit: 10}); err != nil || n != st.validOnly {
 			t.Errorf("at %v: ValidOnly count = %d, %v; want %d", st.at, n, err, st.validOnly)
 		}
 		m, _, err := svc.CertificatesByRecord(ctx, site.ID, []string{"www.example.com"}, false)
@@ -137,8 +138,8 @@ func TestSetCertificateRules(t *testing.T) {
 	})
 	t.Run("blank_is_missing", func(t *testing.T) {
 		_, err := svc.SetCertificate(ctx, cert.SetInput{SiteID: site.ID, Type: cert.TypeUpload, CertPEM: " \r\n", KeyPEM: a.KeyPEM})
-		var pe *cert.ParamError
-		if !errors.As(err, &pe) || pe.Param != "Certificate" || !errors.Is(err, cert.ErrMissing) {
+		var pe *domain.ParamError
+		if !errors.As(err, &pe) || pe.Param != "Certificate" || !errors.Is(err, domain.ErrMissing) {
 			t.Fatalf("blank certificate = %v, want Certificate missing", err)
 		}
 	})

@@ -8,11 +8,6 @@ import (
 // Sentinel errors of the domain. Callers match them with errors.Is; the API
 // layer maps each to a Code and an HTTP status in its one error table.
 var (
-	// ErrMissing marks a required parameter that was not given (inside a ParamError).
-	ErrMissing = errors.New("parameter is missing")
-	// ErrInvalid marks a parameter that is malformed or out of range (inside a ParamError).
-	ErrInvalid = errors.New("parameter is invalid")
-
 	// ErrSiteNotFound: no site with that id. Site actions answer it as a missing
 	// resource; certificate actions wrap it in a ParamError naming SiteId.
 	ErrSiteNotFound = errors.New("site not found")
@@ -41,8 +36,6 @@ var (
 	ErrRepoCertNotFound = errors.New("repository certificate not found")
 	// ErrRepoNameExists: another repository certificate has that name.
 	ErrRepoNameExists = errors.New("repository certificate name already exists")
-	// ErrKeyUnavailable: a sealed private key cannot be opened (wrong master key).
-	ErrKeyUnavailable = errors.New("private key cannot be unsealed")
 
 	// ErrRecordNotFound: no DNS record with that id.
 	ErrRecordNotFound = errors.New("record not found")
@@ -61,37 +54,4 @@ var (
 	// ErrGlobalConfigExists: the site has a global HTTPS configuration of
 	// that family already (a site has at most one per family).
 	ErrGlobalConfigExists = errors.New("site already has a global configuration of this kind")
-
-	// ErrNotFound and ErrExists are what a Store returns for a missing row and a
-	// uniqueness violation; the service turns them into the specific errors above.
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	// ErrConflict is a conditional write that found the row changed.
-	ErrConflict = errors.New("changed meanwhile")
 )
-
-// ParamError names the request parameter that caused Err. Err is ErrMissing,
-// ErrInvalid or a more specific sentinel; Reason, when set, is a short public
-// explanation (it must never contain secret material).
-type ParamError struct {
-	Param  string
-	Err    error
-	Reason string
-}
-
-func (e *ParamError) Error() string {
-	if e.Reason != "" {
-		return fmt.Sprintf("parameter %s: %v: %s", e.Param, e.Err, e.Reason)
-	}
-	return fmt.Sprintf("parameter %s: %v", e.Param, e.Err)
-}
-
-func (e *ParamError) Unwrap() error { return e.Err }
-
-// Missing returns a ParamError for a required parameter that is absent.
-func Missing(param string) error { return &ParamError{Param: param, Err: ErrMissing} }
-
-// Invalid returns a ParamError for a malformed parameter, with a public reason.
-func Invalid(param, reason string) error {
-	return &ParamError{Param: param, Err: ErrInvalid, Reason: reason}
-}

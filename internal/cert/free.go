@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // Errors of free certificates.
@@ -133,16 +134,16 @@ type ApplyResult struct {
 // the CA ca, and returns at once; issuance goes on in the background.
 func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, ca string) ([]ApplyResult, Site, error) {
 	if strings.TrimSpace(domains) == "" {
-		return nil, Site{}, Missing("Domains")
+		return nil, Site{}, domain.Missing("Domains")
 	}
 	if s.Issuer == nil {
-		return nil, Site{}, Invalid("Type", "this esacert has no ACME certificate authority configured")
+		return nil, Site{}, domain.Invalid("Type", "this esacert has no ACME certificate authority configured")
 	}
 	if ca == "" {
 		ca = "lets_encrypt"
 	}
 	if !s.Issuer.HasCA(ca) {
-		return nil, Site{}, Invalid("Type", fmt.Sprintf("%q names no configured certificate authority", ca))
+		return nil, Site{}, domain.Invalid("Type", fmt.Sprintf("%q names no configured certificate authority", ca))
 	}
 	site, err := s.Sites.Site(ctx, siteID)
 	if err != nil {
@@ -158,21 +159,21 @@ func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, c
 			continue
 		}
 		if err := checkHostname(strings.TrimPrefix(d, "*.")); err != "" || strings.Contains(strings.TrimPrefix(d, "*."), "*") {
-			return nil, Site{}, Invalid("Domains", fmt.Sprintf("%q is not a domain name", d))
+			return nil, Site{}, domain.Invalid("Domains", fmt.Sprintf("%q is not a domain name", d))
 		}
 		if !certcheck.UnderSite(d, site.Name) {
 			return nil, Site{}, ErrNameNotInSite
 		}
 		if strings.HasPrefix(d, "*.") && !s.Issuer.CanWildcard() {
-			return nil, Site{}, Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured (--acme-dns-provider)")
+			return nil, Site{}, domain.Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured (--acme-dns-provider)")
 		}
 		list = append(list, d)
 	}
 	if len(list) == 0 {
-		return nil, Site{}, Missing("Domains")
+		return nil, Site{}, domain.Missing("Domains")
 	}
 	if len(list) > 100 {
-		return nil, Site{}, Invalid("Domains", "at most 100 domains at once")
+		return nil, Site{}, domain.Invalid("Domains", "at most 100 domains at once")
 	}
 	now := s.now()
 	var certs []Certificate

@@ -3,7 +3,6 @@ package cert
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // HTTPS configuration families (esa-more-api.md §4.1): the basic family
@@ -134,7 +135,7 @@ type HTTPSFilter struct {
 	ConfigType  string // "" selects both
 	RuleName    string // "" selects any; else the exact name
 	SiteVersion int    // esacert keeps version 0 only, so another value selects nothing
-	Page        Page
+	Page        domain.Page
 }
 
 // HTTPSStore is what the HTTPS configuration use cases need from storage.
@@ -428,11 +429,11 @@ func splitSuites(v string) []string {
 // Ciphers returns the suite names of a cipher suite group, for ListCiphers.
 func (s *Service) Ciphers(group string) ([]string, error) {
 	if group == "" {
-		return nil, Missing("CiphersGroup")
+		return nil, domain.Missing("CiphersGroup")
 	}
 	names, ok := CipherSuiteNames(group)
 	if !ok {
-		return nil, Invalid("CiphersGroup", "must be all, strict or custom")
+		return nil, domain.Invalid("CiphersGroup", "must be all, strict or custom")
 	}
 	return names, nil
 }
@@ -467,7 +468,7 @@ const ruleForms = `supported forms are true, (http.host eq "NAME"), (http.host i
 // not a host name are refused with a ParamError naming Rule that says why
 // and which forms are supported.
 func ParseRule(rule string) (RuleMatch, error) {
-	fail := func(why string) (RuleMatch, error) { return RuleMatch{}, Invalid("Rule", why+"; "+ruleForms) }
+	fail := func(why string) (RuleMatch, error) { return RuleMatch{}, domain.Invalid("Rule", why+"; "+ruleForms) }
 	if len(rule) > MaxRule {
 		return fail(fmt.Sprintf("a rule is at most %d bytes long", MaxRule))
 	}
@@ -737,12 +738,12 @@ func validateHTTPS(c HTTPSConfig, site Site) error {
 	case ConfigGlobal:
 		for _, f := range []struct{ name, v string }{{"Rule", c.Rule}, {"RuleName", c.RuleName}, {"RuleEnable", c.RuleEnable}} {
 			if f.v != "" {
-				return Invalid(f.name, "a global configuration has no rule; create a rule configuration (with Rule) instead")
+				return domain.Invalid(f.name, "a global configuration has no rule; create a rule configuration (with Rule) instead")
 			}
 		}
 	case ConfigRule:
 		if c.Rule == "" {
-			return Missing("Rule")
+			return domain.Missing("Rule")
 		}
 		m, err := ParseRule(c.Rule)
 		if err != nil {
@@ -750,23 +751,23 @@ func validateHTTPS(c HTTPSConfig, site Site) error {
 		}
 		for _, h := range m.Hosts {
 			if h != site.Name && !strings.HasSuffix(h, "."+site.Name) {
-				return Invalid("Rule", fmt.Sprintf("host %s is not %s or a host under it", h, site.Name))
+				return domain.Invalid("Rule", fmt.Sprintf("host %s is not %s or a host under it", h, site.Name))
 			}
 		}
 		if utf8.RuneCountInString(c.RuleName) > MaxRuleName {
-			return Invalid("RuleName", fmt.Sprintf("is at most %d characters long", MaxRuleName))
+			return domain.Invalid("RuleName", fmt.Sprintf("is at most %d characters long", MaxRuleName))
 		}
 		if c.RuleEnable != "" && c.RuleEnable != On && c.RuleEnable != Off {
-			return Invalid("RuleEnable", "must be on or off")
+			return domain.Invalid("RuleEnable", "must be on or off")
 		}
 	default:
 		return fmt.Errorf("cert: unknown configuration type %q", c.ConfigType)
 	}
 	if c.Sequence < 0 || c.Sequence > math.MaxInt32 {
-		return Invalid("Sequence", "must be between 0 and 2147483647")
+		return domain.Invalid("Sequence", "must be between 0 and 2147483647")
 	}
 	if c.SiteVersion != 0 {
-		return Invalid("SiteVersion", "esacert sites have no configuration versions (VersionManagement is false); use 0")
+		return domain.Invalid("SiteVersion", "esacert sites have no configuration versions (VersionManagement is false); use 0")
 	}
 	known := map[string]bool{}
 	for _, f := range table {
@@ -787,11 +788,11 @@ func validateHTTPS(c HTTPSConfig, site Site) error {
 	if c.Family == FamilyHTTPSBasic {
 		for _, name := range []string{"Http3", "OcspStapling"} {
 			if c.Settings[name] == On {
-				return Invalid(name, "on is not supported yet (esacert serves it off)")
+				return domain.Invalid(name, "on is not supported yet (esacert serves it off)")
 			}
 		}
 		if c.Settings["CiphersuiteGroup"] == CiphersCustom && c.Settings["Ciphersuite"] == "" {
-			return Missing("Ciphersuite")
+			return domain.Missing("Ciphersuite")
 		}
 	}
 	return nil
@@ -802,38 +803,38 @@ func checkSetting(f setting, v string) error {
 	switch f.kind {
 	case kindSwitch:
 		if v != On && v != Off {
-			return Invalid(f.name, "must be on or off")
+			return domain.Invalid(f.name, "must be on or off")
 		}
 	case kindRedirect:
 		if v != "301" && v != "302" && v != "307" && v != "308" {
-			return Invalid(f.name, "must be 301, 302, 307 or 308")
+			return domain.Invalid(f.name, "must be 301, 302, 307 or 308")
 		}
 	case kindSeconds:
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil || n > math.MaxInt32 {
-			return Invalid(f.name, "must be a decimal number of seconds between 0 and 2147483647")
+			return domain.Invalid(f.name, "must be a decimal number of seconds between 0 and 2147483647")
 		}
 	case kindGroup:
 		if v != CiphersAll && v != CiphersStrict && v != CiphersCustom {
-			return Invalid(f.name, "must be all, strict or custom")
+			return domain.Invalid(f.name, "must be all, strict or custom")
 		}
 	case kindCiphers:
 		if len(v) > MaxHTTPSText {
-			return Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
+			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
 		}
 		known, _ := CipherSuiteNames(CiphersCustom)
 		for _, name := range splitSuites(v) {
 			if name == "" {
-				return Invalid(f.name, "names cipher suites separated by commas, without empty entries")
+				return domain.Invalid(f.name, "names cipher suites separated by commas, without empty entries")
 			}
 			if !oneOf(name, known) {
-				return Invalid(f.name, fmt.Sprintf("%s is no cipher suite esacert offers (IANA names such as "+
+				return domain.Invalid(f.name, fmt.Sprintf("%s is no cipher suite esacert offers (IANA names such as "+
 					"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, separated by commas; ListCiphers with CiphersGroup=custom lists them)", name))
 			}
 		}
 	case kindText:
 		if len(v) > MaxHTTPSText {
-			return Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
+			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
 		}
 	}
 	return nil
@@ -848,12 +849,7 @@ func (s *Service) httpsStore() (HTTPSStore, error) {
 }
 
 // configID draws a 15-digit configuration id, the shape ESA's have.
-func (s *Service) configID() int64 {
-	var b [8]byte
-	s.random(b[:])
-	const lo, span = 100_000_000_000_000, 900_000_000_000_000
-	return lo + int64(binary.BigEndian.Uint64(b[:])%span)
-}
+func (s *Service) configID() int64 { return domain.NumericID(s.Rand, 15) }
 
 // createHTTPS validates c and stores it with a fresh ConfigID. c's type
 // follows from its rule fields: none set makes it global.
@@ -876,13 +872,13 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 	for attempt := 0; ; attempt++ {
 		c.ConfigID = s.configID()
 		err = store.CreateHTTPSConfig(ctx, c)
-		if errors.Is(err, ErrExists) && attempt < 5 {
+		if errors.Is(err, domain.ErrExists) && attempt < 5 {
 			continue // an id clash: draw again
 		}
 		break
 	}
 	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return HTTPSConfig{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+		return HTTPSConfig{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
 	}
 	if err != nil {
 		return HTTPSConfig{}, err
@@ -901,7 +897,7 @@ func (s *Service) checkConfigID(ctx context.Context, siteID, id int64) (HTTPSSto
 		return nil, Site{}, err
 	}
 	if id <= 0 {
-		return nil, Site{}, Invalid("ConfigId", "must be a positive integer")
+		return nil, Site{}, domain.Invalid("ConfigId", "must be a positive integer")
 	}
 	return store, site, nil
 }
@@ -923,10 +919,10 @@ func (s *Service) listHTTPS(ctx context.Context, f HTTPSFilter) ([]HTTPSConfig, 
 		return nil, 0, err
 	}
 	if f.ConfigType != "" && f.ConfigType != ConfigGlobal && f.ConfigType != ConfigRule {
-		return nil, 0, Invalid("ConfigType", "must be global or rule")
+		return nil, 0, domain.Invalid("ConfigType", "must be global or rule")
 	}
 	if f.ConfigID < 0 {
-		return nil, 0, Invalid("ConfigId", "must be a positive integer")
+		return nil, 0, domain.Invalid("ConfigId", "must be a positive integer")
 	}
 	return store.ListHTTPSConfigs(ctx, f)
 }

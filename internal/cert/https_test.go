@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -81,8 +82,8 @@ func TestParseRule(t *testing.T) {
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := cert.ParseRule(tt.rule)
-			var pe *cert.ParamError
-			if !errors.As(err, &pe) || pe.Param != "Rule" || !errors.Is(err, cert.ErrInvalid) {
+			var pe *domain.ParamError
+			if !errors.As(err, &pe) || pe.Param != "Rule" || !errors.Is(err, domain.ErrInvalid) {
 				t.Fatalf("ParseRule(%q) = %+v, %v; want an InvalidParameter naming Rule", tt.rule, got, err)
 			}
 			if !strings.Contains(pe.Reason, tt.why) {
@@ -171,7 +172,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		{"ok/rule", cert.HTTPSFilter{SiteID: site.ID, ConfigType: cert.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
 		{"ok/rule_name", cert.HTTPSFilter{SiteID: site.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
 		{"ok/config_id", cert.HTTPSFilter{SiteID: site.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
-		{"ok/page_2", cert.HTTPSFilter{SiteID: site.ID, Page: cert.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
+		{"ok/page_2", cert.HTTPSFilter{SiteID: site.ID, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
 		{"ok/other_version", cert.HTTPSFilter{SiteID: site.ID, SiteVersion: 1}, nil, 0},
 	}
 	for _, tt := range lists {
@@ -188,7 +189,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID, ConfigType: "both"}); !isParam(err, "ConfigType", cert.ErrInvalid) {
+	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID, ConfigType: "both"}); !isParam(err, "ConfigType", domain.ErrInvalid) {
 		t.Errorf("ListHTTPSBasic(ConfigType=both) = %v, want InvalidParameter ConfigType", err)
 	}
 
@@ -208,16 +209,16 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 	}
 	// A refused update changes nothing.
 	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
-		[]string{"Https", "Http2"}); !isParam(err, "Http2", cert.ErrInvalid) {
+		[]string{"Https", "Http2"}); !isParam(err, "Http2", domain.ErrInvalid) {
 		t.Errorf("update with Http2=maybe = %v", err)
 	}
 	if got, _ := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
 		t.Errorf("after a refused update: %+v, want %+v", got, wantRule)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", cert.ErrInvalid) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrInvalid) {
 		t.Errorf("giving the global configuration a rule = %v, want InvalidParameter Rule", err)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", cert.ErrMissing) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrMissing) {
 		t.Errorf("clearing a rule configuration's Rule = %v, want MissingParameter Rule", err)
 	}
 	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, cert.ErrConfigNotFound) {
@@ -285,7 +286,7 @@ func mustPlan(t *testing.T, svc *cert.Service) string {
 }
 
 func isParam(err error, param string, target error) bool {
-	var pe *cert.ParamError
+	var pe *domain.ParamError
 	return errors.As(err, &pe) && pe.Param == param && errors.Is(err, target)
 }
 
@@ -333,22 +334,22 @@ func TestHTTPSValidation(t *testing.T) {
 		param string
 		want  error
 	}{
-		{"fail/switch", cert.HTTPSBasic{Https: "ON"}, "Https", cert.ErrInvalid},
-		{"fail/switch_true", cert.HTTPSBasic{Tls12: "true"}, "Tls12", cert.ErrInvalid},
-		{"fail/http3_on", cert.HTTPSBasic{Http3: "on"}, "Http3", cert.ErrInvalid},
-		{"fail/ocsp_on", cert.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", cert.ErrInvalid},
-		{"fail/group", cert.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", cert.ErrInvalid},
-		{"fail/custom_without_suites", cert.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", cert.ErrMissing},
-		{"fail/unknown_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", cert.ErrInvalid},
-		{"fail/openssl_name", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", cert.ErrInvalid},
-		{"fail/empty_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", cert.ErrInvalid},
-		{"fail/rule_name_without_rule", cert.HTTPSBasic{RuleName: "x"}, "Rule", cert.ErrMissing},
-		{"fail/rule_enable_without_rule", cert.HTTPSBasic{RuleEnable: "on"}, "Rule", cert.ErrMissing},
-		{"fail/bad_rule", cert.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", cert.ErrInvalid},
-		{"fail/rule_outside_site", cert.HTTPSBasic{Rule: `(http.host eq "example.org")`}, "Rule", cert.ErrInvalid},
-		{"fail/rule_enable", cert.HTTPSBasic{Rule: "true", RuleEnable: "yes"}, "RuleEnable", cert.ErrInvalid},
-		{"fail/rule_name_long", cert.HTTPSBasic{Rule: "true", RuleName: strings.Repeat("n", cert.MaxRuleName+1)}, "RuleName", cert.ErrInvalid},
-		{"fail/sequence", cert.HTTPSBasic{Rule: "true", Sequence: -1}, "Sequence", cert.ErrInvalid},
+		{"fail/switch", cert.HTTPSBasic{Https: "ON"}, "Https", domain.ErrInvalid},
+		{"fail/switch_true", cert.HTTPSBasic{Tls12: "true"}, "Tls12", domain.ErrInvalid},
+		{"fail/http3_on", cert.HTTPSBasic{Http3: "on"}, "Http3", domain.ErrInvalid},
+		{"fail/ocsp_on", cert.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", domain.ErrInvalid},
+		{"fail/group", cert.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", domain.ErrInvalid},
+		{"fail/custom_without_suites", cert.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", domain.ErrMissing},
+		{"fail/unknown_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/openssl_name", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/empty_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/rule_name_without_rule", cert.HTTPSBasic{RuleName: "x"}, "Rule", domain.ErrMissing},
+		{"fail/rule_enable_without_rule", cert.HTTPSBasic{RuleEnable: "on"}, "Rule", domain.ErrMissing},
+		{"fail/bad_rule", cert.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", domain.ErrInvalid},
+		{"fail/rule_outside_site", cert.HTTPSBasic{Rule: `(http.host eq "example.org")`}, "Rule", domain.ErrInvalid},
+		{"fail/rule_enable", cert.HTTPSBasic{Rule: "true", RuleEnable: "yes"}, "RuleEnable", domain.ErrInvalid},
+		{"fail/rule_name_long", cert.HTTPSBasic{Rule: "true", RuleName: strings.Repeat("n", cert.MaxRuleName+1)}, "RuleName", domain.ErrInvalid},
+		{"fail/sequence", cert.HTTPSBasic{Rule: "true", Sequence: -1}, "Sequence", domain.ErrInvalid},
 	}
 	for _, tt := range basic {
 		t.Run("basic/"+tt.name, func(t *testing.T) {
@@ -364,13 +365,13 @@ func TestHTTPSValidation(t *testing.T) {
 		param string
 		want  error
 	}{
-		{"fail/force_code", cert.HTTPSApplication{HttpsForceCode: "303"}, "HttpsForceCode", cert.ErrInvalid},
-		{"fail/max_age_sign", cert.HTTPSApplication{HstsMaxAge: "-1"}, "HstsMaxAge", cert.ErrInvalid},
-		{"fail/max_age_unit", cert.HTTPSApplication{HstsMaxAge: "1d"}, "HstsMaxAge", cert.ErrInvalid},
-		{"fail/max_age_huge", cert.HTTPSApplication{AltSvcMa: "99999999999"}, "AltSvcMa", cert.ErrInvalid},
-		{"fail/switch", cert.HTTPSApplication{Hsts: "enabled"}, "Hsts", cert.ErrInvalid},
-		{"fail/site_version", cert.HTTPSApplication{SiteVersion: 1}, "SiteVersion", cert.ErrInvalid},
-		{"fail/whitelist_long", cert.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", cert.MaxHTTPSText)}, "HttpsSniWhitelist", cert.ErrInvalid},
+		{"fail/force_code", cert.HTTPSApplication{HttpsForceCode: "303"}, "HttpsForceCode", domain.ErrInvalid},
+		{"fail/max_age_sign", cert.HTTPSApplication{HstsMaxAge: "-1"}, "HstsMaxAge", domain.ErrInvalid},
+		{"fail/max_age_unit", cert.HTTPSApplication{HstsMaxAge: "1d"}, "HstsMaxAge", domain.ErrInvalid},
+		{"fail/max_age_huge", cert.HTTPSApplication{AltSvcMa: "99999999999"}, "AltSvcMa", domain.ErrInvalid},
+		{"fail/switch", cert.HTTPSApplication{Hsts: "enabled"}, "Hsts", domain.ErrInvalid},
+		{"fail/site_version", cert.HTTPSApplication{SiteVersion: 1}, "SiteVersion", domain.ErrInvalid},
+		{"fail/whitelist_long", cert.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", cert.MaxHTTPSText)}, "HttpsSniWhitelist", domain.ErrInvalid},
 	}
 	for _, tt := range apps {
 		t.Run("application/"+tt.name, func(t *testing.T) {
@@ -425,10 +426,10 @@ func TestCiphers(t *testing.T) {
 			t.Errorf("strict suite %s", n)
 		}
 	}
-	if _, err := svc.Ciphers(""); !isParam(err, "CiphersGroup", cert.ErrMissing) {
+	if _, err := svc.Ciphers(""); !isParam(err, "CiphersGroup", domain.ErrMissing) {
 		t.Errorf("Ciphers(\"\") = %v", err)
 	}
-	if _, err := svc.Ciphers("weak"); !isParam(err, "CiphersGroup", cert.ErrInvalid) {
+	if _, err := svc.Ciphers("weak"); !isParam(err, "CiphersGroup", domain.ErrInvalid) {
 		t.Errorf("Ciphers(weak) = %v", err)
 	}
 

@@ -2,6 +2,8 @@ package cert
 
 import (
 	"net/netip"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // checkOrigins applies the origin policy (Service.Origins) to the origins
@@ -27,7 +29,7 @@ func (s *Service) checkOrigins(r *Record) error {
 			err = s.Origins.CheckName(h)
 		}
 		if err != nil {
-			return Invalid("Data", "Value: "+err.Error())
+			return domain.Invalid("Data", "Value: "+err.Error())
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // TestProxiedOriginsFollowThePolicy: a proxied record whose origin is not
@@ -34,7 +35,7 @@ func TestProxiedOriginsFollowThePolicy(t *testing.T) {
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := create(tt.in)
-			wantParam(t, err, "Data", cert.ErrInvalid)
+			wantParam(t, err, "Data", domain.ErrInvalid)
 			if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "--private-origins") {
 				t.Errorf("reason %q does not name %q and the setting", err, tt.why)
 			}
@@ -50,7 +51,7 @@ func TestProxiedOriginsFollowThePolicy(t *testing.T) {
 	}
 	// Made proxied by an update: checked then.
 	_, err = svc.UpdateRecord(ctx, plain.ID, cert.RecordInput{Proxied: ptr(true), BizName: ptr("web")})
-	wantParam(t, err, "Data", cert.ErrInvalid)
+	wantParam(t, err, "Data", domain.ErrInvalid)
 	// A name is left to the edge, which checks what it resolves to.
 	if _, err := create(proxied(rec("name.example.com", "CNAME", v("origin.example.net:8080")), "web")); err != nil {
 		t.Fatalf("a proxied CNAME to a name: %v", err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // Plan tiers. Every plan name or code a client may send belongs to one tier,
@@ -128,21 +130,21 @@ func PlanNames() []string {
 // of which may be empty (but not both).
 func resolvePlan(name, code string) (Plan, error) {
 	if name == "" && code == "" {
-		return Plan{}, Missing("PlanName")
+		return Plan{}, domain.Missing("PlanName")
 	}
 	if name == "" {
 		n, ok := codeNames[code]
 		if !ok {
-			return Plan{}, Invalid("PlanCode", fmt.Sprintf("unknown plan code %q", code))
+			return Plan{}, domain.Invalid("PlanCode", fmt.Sprintf("unknown plan code %q", code))
 		}
 		name = n
 	}
 	p, ok := LookupPlan(name)
 	if !ok {
-		return Plan{}, Invalid("PlanName", fmt.Sprintf("unknown plan %q", name))
+		return Plan{}, domain.Invalid("PlanName", fmt.Sprintf("unknown plan %q", name))
 	}
 	if code != "" && code != p.Code {
-		return Plan{}, Invalid("PlanCode", fmt.Sprintf("plan code %q does not belong to plan %q", code, name))
+		return Plan{}, domain.Invalid("PlanCode", fmt.Sprintf("plan code %q does not belong to plan %q", code, name))
 	}
 	return p, nil
 }

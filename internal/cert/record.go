@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // Record types. A/AAAA is one type for both address families, as ESA has it.
@@ -250,20 +252,20 @@ func ParseRecordData(raw string) (RecordData, error) {
 			continue
 		}
 		if prev, ok := seen[lower]; ok {
-			return RecordData{}, Invalid("Data", fmt.Sprintf("has the key %s twice (as %s)", key, prev))
+			return RecordData{}, domain.Invalid("Data", fmt.Sprintf("has the key %s twice (as %s)", key, prev))
 		}
 		seen[lower] = key
 		if str != nil {
 			s, ok := v.(string)
 			if !ok {
-				return RecordData{}, Invalid("Data", key+" must be a string")
+				return RecordData{}, domain.Invalid("Data", key+" must be a string")
 			}
 			*str = s
 			continue
 		}
 		n, err := jsonInt(v)
 		if err != nil {
-			return RecordData{}, Invalid("Data", key+" must be an integer")
+			return RecordData{}, domain.Invalid("Data", key+" must be an integer")
 		}
 		*num = n
 	}
@@ -300,10 +302,10 @@ func ParseAuthConf(raw string) (AuthConf, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return AuthConf{}, Invalid("AuthConf", key+" must be a string")
+			return AuthConf{}, domain.Invalid("AuthConf", key+" must be a string")
 		}
 		if *dst != "" && *dst != s {
-			return AuthConf{}, Invalid("AuthConf", "has the key "+key+" twice")
+			return AuthConf{}, domain.Invalid("AuthConf", "has the key "+key+" twice")
 		}
 		*dst = s
 	}
@@ -313,13 +315,13 @@ func ParseAuthConf(raw string) (AuthConf, error) {
 // parseObject decodes raw as one JSON object, numbers kept as json.Number.
 func parseObject(param, raw, example string) (map[string]any, error) {
 	if strings.TrimSpace(raw) == "" {
-		return nil, Missing(param)
+		return nil, domain.Missing(param)
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
-		return nil, Invalid(param, "must be a JSON object such as "+example)
+		return nil, domain.Invalid(param, "must be a JSON object such as "+example)
 	}
 	return obj, nil
 }
@@ -483,7 +485,7 @@ type RecordFilter struct {
 	SourceType string
 	// BizNames selects records whose BizName is one of them.
 	BizNames []string
-	Page     Page
+	Page     domain.Page
 }
 
 // records returns the record store. The Service keeps records in the same
@@ -526,13 +528,13 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 		return Record{}, err
 	}
 	if in.Type == nil || strings.TrimSpace(*in.Type) == "" {
-		return Record{}, Missing("Type")
+		return Record{}, domain.Missing("Type")
 	}
 	if in.Data == nil {
-		return Record{}, Missing("Data")
+		return Record{}, domain.Missing("Data")
 	}
 	if strings.TrimSpace(in.Name) == "" {
-		return Record{}, Missing("RecordName")
+		return Record{}, domain.Missing("RecordName")
 	}
 	site, err := s.siteFor(ctx, in.SiteID)
 	if err != nil {
@@ -555,13 +557,13 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 			return Record{}, err
 		}
 		err = store.CreateRecord(ctx, r)
-		if errors.Is(err, ErrExists) && attempt < 5 {
+		if errors.Is(err, domain.ErrExists) && attempt < 5 {
 			continue // an id clash: draw again
 		}
 		break
 	}
 	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return Record{}, &ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+		return Record{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
 	}
 	if err != nil {
 		return Record{}, err
@@ -576,7 +578,7 @@ func (s *Service) Record(ctx context.Context, id int64) (Record, error) {
 		return Record{}, err
 	}
 	if id <= 0 {
-		return Record{}, Invalid("RecordId", "must be a positive integer")
+		return Record{}, domain.Invalid("RecordId", "must be a positive integer")
 	}
 	return store.Record(ctx, id)
 }
@@ -593,22 +595,22 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 	f.Name = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f.Name), "."))
 	f.NameMatch = strings.ToLower(f.NameMatch)
 	if f.NameMatch == "" {
-		f.NameMatch = MatchExact
+		f.NameMatch = domain.MatchExact
 	}
-	if !oneOf(f.NameMatch, []string{MatchExact, MatchPrefix, MatchSuffix, MatchFuzzy}) {
-		return nil, 0, Invalid("RecordMatchType", "must be exact, prefix, suffix or fuzzy")
+	if !oneOf(f.NameMatch, []string{domain.MatchExact, domain.MatchPrefix, domain.MatchSuffix, domain.MatchFuzzy}) {
+		return nil, 0, domain.Invalid("RecordMatchType", "must be exact, prefix, suffix or fuzzy")
 	}
 	if f.Type != "" {
 		t, ok := CanonicalRecordType(f.Type)
 		if !ok {
-			return nil, 0, Invalid("Type", "must be a record type such as A/AAAA, CNAME or TXT")
+			return nil, 0, domain.Invalid("Type", "must be a record type such as A/AAAA, CNAME or TXT")
 		}
 		f.Type = t
 	}
 	if f.SourceType != "" {
 		st, ok := canonicalFold(f.SourceType, SourceTypes)
 		if !ok {
-			return nil, 0, Invalid("SourceType", "must be OSS, S3, LB, OP or Domain")
+			return nil, 0, domain.Invalid("SourceType", "must be OSS, S3, LB, OP or Domain")
 		}
 		f.SourceType = st
 	}
@@ -616,7 +618,7 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 	for _, b := range f.BizNames {
 		b = strings.ToLower(strings.TrimSpace(b))
 		if !oneOf(b, BizNames) {
-			return nil, 0, Invalid("BizName", "must be image_video, api or web")
+			return nil, 0, domain.Invalid("BizName", "must be image_video, api or web")
 		}
 		same := []string{b}
 		if b == "image_video" || b == "video_image" {
@@ -680,7 +682,7 @@ func (s *Service) DeleteRecord(ctx context.Context, id int64) error {
 		return err
 	}
 	if id <= 0 {
-		return Invalid("RecordId", "must be a positive integer")
+		return domain.Invalid("RecordId", "must be a positive integer")
 	}
 	return store.DeleteRecord(ctx, id)
 }
@@ -694,15 +696,15 @@ func (s *Service) RecordAuth(r Record) (AuthConf, error) {
 		return a, nil
 	}
 	if s.Sealer == nil {
-		return AuthConf{}, fmt.Errorf("record %d: %w: no master key", r.ID, ErrKeyUnavailable)
+		return AuthConf{}, fmt.Errorf("record %d: %w: no master key", r.ID, domain.ErrKeyUnavailable)
 	}
 	plain, err := s.Sealer.Open(r.SealedSecrets, recordAAD(r.ID))
 	if err != nil {
-		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, ErrKeyUnavailable, err)
+		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, domain.ErrKeyUnavailable, err)
 	}
 	var sec recordSecrets
 	if err := json.Unmarshal(plain, &sec); err != nil {
-		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, ErrKeyUnavailable, err)
+		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, domain.ErrKeyUnavailable, err)
 	}
 	a.AccessKey, a.SecretKey = sec.AccessKey, sec.SecretKey
 	return a, nil
@@ -734,7 +736,7 @@ func (s *Service) sealSecrets(id int64, in *AuthConf, old *Record) ([]byte, erro
 		}
 	}
 	if s.Sealer == nil {
-		return nil, fmt.Errorf("seal record %d: %w: no master key", id, ErrKeyUnavailable)
+		return nil, fmt.Errorf("seal record %d: %w: no master key", id, domain.ErrKeyUnavailable)
 	}
 	plain, err := json.Marshal(sec)
 	if err != nil {
@@ -752,7 +754,7 @@ func (s *Service) applyRecordInput(r *Record, in RecordInput, old *Record) error
 	if in.Type != nil && (old == nil || strings.TrimSpace(*in.Type) != "") {
 		t, ok := CanonicalRecordType(*in.Type)
 		if !ok {
-			return Invalid("Type", "must be one of "+strings.Join(RecordTypes, ", ")+" (A and AAAA mean A/AAAA)")
+			return domain.Invalid("Type", "must be one of "+strings.Join(RecordTypes, ", ")+" (A and AAAA mean A/AAAA)")
 		}
 		r.Type = t
 	}
@@ -787,7 +789,7 @@ func (s *Service) applyRecordInput(r *Record, in RecordInput, old *Record) error
 		if r.SourceType != "" {
 			st, ok := canonicalFold(r.SourceType, SourceTypes)
 			if !ok {
-				return Invalid("SourceType", "must be OSS, S3, LB, OP or Domain")
+				return domain.Invalid("SourceType", "must be OSS, S3, LB, OP or Domain")
 			}
 			r.SourceType = st
 		}
@@ -798,7 +800,7 @@ func (s *Service) applyRecordInput(r *Record, in RecordInput, old *Record) error
 	if in.AuthConf != nil {
 		a := *in.AuthConf
 		if len(a.AccessKey) > maxAuthKey || len(a.SecretKey) > maxAuthKey {
-			return Invalid("AuthConf", fmt.Sprintf("AccessKey and SecretKey are at most %d characters long", maxAuthKey))
+			return domain.Invalid("AuthConf", fmt.Sprintf("AccessKey and SecretKey are at most %d characters long", maxAuthKey))
 		}
 		a.AuthType = strings.ToLower(strings.TrimSpace(a.AuthType))
 		a.Version = strings.ToLower(strings.TrimSpace(a.Version))
@@ -832,7 +834,7 @@ func authApplies(recordType, sourceType string) bool {
 // canonicalises its name.
 func checkRecord(r *Record, siteName string) error {
 	if r.Type == "" {
-		return Missing("Type")
+		return domain.Missing("Type")
 	}
 	name, err := checkRecordName(r.Name, siteName, r.Type, r.Proxied)
 	if err != nil {
@@ -840,33 +842,33 @@ func checkRecord(r *Record, siteName string) error {
 	}
 	r.Name = name
 	if r.Proxied && !Proxiable(r.Type) {
-		return Invalid("Proxied", "only A/AAAA and CNAME records can be proxied")
+		return domain.Invalid("Proxied", "only A/AAAA and CNAME records can be proxied")
 	}
 	if err := checkData(r); err != nil {
 		return err
 	}
 	if r.Ttl != AutoTTL && (r.Ttl < MinTTL || r.Ttl > MaxTTL) {
-		return Invalid("Ttl", fmt.Sprintf("must be 1 (automatic) or between %d and %d", MinTTL, MaxTTL))
+		return domain.Invalid("Ttl", fmt.Sprintf("must be 1 (automatic) or between %d and %d", MinTTL, MaxTTL))
 	}
 	if r.BizName != "" && !oneOf(r.BizName, BizNames) {
-		return Invalid("BizName", "must be image_video, api or web")
+		return domain.Invalid("BizName", "must be image_video, api or web")
 	}
 	if r.Proxied && r.BizName == "" {
-		return Missing("BizName")
+		return domain.Missing("BizName")
 	}
 	if r.SourceType != "" && r.Type != RecordCNAME {
-		return Invalid("SourceType", "applies to CNAME records only")
+		return domain.Invalid("SourceType", "applies to CNAME records only")
 	}
 	if r.HostPolicy != "" {
 		if r.Type != RecordCNAME {
-			return Invalid("HostPolicy", "applies to CNAME records only")
+			return domain.Invalid("HostPolicy", "applies to CNAME records only")
 		}
 		if !oneOf(r.HostPolicy, HostPolicies) {
-			return Invalid("HostPolicy", "must be follow_hostname or follow_origin_domain")
+			return domain.Invalid("HostPolicy", "must be follow_hostname or follow_origin_domain")
 		}
 	}
 	if utf8.RuneCountInString(r.Comment) > MaxRecordComment {
-		return Invalid("Comment", fmt.Sprintf("is at most %d characters long", MaxRecordComment))
+		return domain.Invalid("Comment", fmt.Sprintf("is at most %d characters long", MaxRecordComment))
 	}
 	return checkAuthConf(r)
 }
@@ -878,27 +880,27 @@ func checkRecord(r *Record, siteName string) error {
 func checkRecordName(name, siteName, recordType string, proxied bool) (string, error) {
 	n := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))
 	if n == "" {
-		return "", Missing("RecordName")
+		return "", domain.Missing("RecordName")
 	}
 	if len(n) > MaxRecordName {
-		return "", Invalid("RecordName", fmt.Sprintf("is at most %d characters long", MaxRecordName))
+		return "", domain.Invalid("RecordName", fmt.Sprintf("is at most %d characters long", MaxRecordName))
 	}
 	if n != siteName && !strings.HasSuffix(n, "."+siteName) {
-		return "", Invalid("RecordName", "must be the site name "+siteName+" or a name under it, written in full")
+		return "", domain.Invalid("RecordName", "must be the site name "+siteName+" or a name under it, written in full")
 	}
 	labels := strings.Split(n, ".")
 	for i, label := range labels {
 		switch {
 		case label == "":
-			return "", Invalid("RecordName", "cannot have an empty label")
+			return "", domain.Invalid("RecordName", "cannot have an empty label")
 		case label == "*" && i == 0:
 			continue
 		case strings.Contains(label, "*"):
-			return "", Invalid("RecordName", "can hold * only as the whole leftmost label, as in *.example.com")
+			return "", domain.Invalid("RecordName", "can hold * only as the whole leftmost label, as in *.example.com")
 		case len(label) > 63:
-			return "", Invalid("RecordName", "has a label longer than 63 characters")
+			return "", domain.Invalid("RecordName", "has a label longer than 63 characters")
 		case label[0] == '-' || label[len(label)-1] == '-':
-			return "", Invalid("RecordName", "has a label that starts or ends with a hyphen")
+			return "", domain.Invalid("RecordName", "has a label that starts or ends with a hyphen")
 		}
 		for j := 0; j < len(label); j++ {
 			c := label[j]
@@ -908,18 +910,18 @@ func checkRecordName(name, siteName, recordType string, proxied bool) (string, e
 				if c == '_' {
 					why = "of a proxied record is a host name: it cannot hold underscores"
 				}
-				return "", Invalid("RecordName", why)
+				return "", domain.Invalid("RecordName", why)
 			}
 		}
 	}
 	switch recordType {
 	case RecordNS:
 		if n == siteName {
-			return "", Invalid("RecordName", "of an NS record cannot be the site name")
+			return "", domain.Invalid("RecordName", "of an NS record cannot be the site name")
 		}
 	case RecordSRV:
 		if len(labels) < 3 || !strings.HasPrefix(labels[0], "_") || !strings.HasPrefix(labels[1], "_") {
-			return "", Invalid("RecordName", "of an SRV record is _service._protocol.name, as in _sip._udp.example.com")
+			return "", domain.Invalid("RecordName", "of an SRV record is _service._protocol.name, as in _sip._udp.example.com")
 		}
 	}
 	return n, nil
@@ -936,12 +938,12 @@ func checkData(r *Record) error {
 			continue
 		}
 		if v := d.Field(f); v != "" && v != 0 {
-			return Invalid("Data", fmt.Sprintf("%s does not apply to %s records", f, r.Type))
+			return domain.Invalid("Data", fmt.Sprintf("%s does not apply to %s records", f, r.Type))
 		}
 	}
 	for _, f := range spec.required {
 		if strings.TrimSpace(d.Field(f).(string)) == "" {
-			return Invalid("Data", fmt.Sprintf("%s is required for %s records", f, r.Type))
+			return domain.Invalid("Data", fmt.Sprintf("%s is required for %s records", f, r.Type))
 		}
 	}
 	ranges := map[string]int{"Priority": 65535, "Weight": 65535, "Port": 65535, "KeyTag": 65535, "Flag": 255,
@@ -955,14 +957,14 @@ func checkData(r *Record) error {
 			continue
 		}
 		if n := d.Field(f).(int); n < 0 || n > max {
-			return Invalid("Data", fmt.Sprintf("%s must be between 0 and %d", f, max))
+			return domain.Invalid("Data", fmt.Sprintf("%s must be between 0 and %d", f, max))
 		}
 	}
 	if len(d.Value) > maxValue {
-		return Invalid("Data", fmt.Sprintf("Value is at most %d characters long", maxValue))
+		return domain.Invalid("Data", fmt.Sprintf("Value is at most %d characters long", maxValue))
 	}
 	if r.Type != RecordTXT && d.Value != strings.TrimSpace(d.Value) {
-		return Invalid("Data", "Value cannot start or end with white space")
+		return domain.Invalid("Data", "Value cannot start or end with white space")
 	}
 	switch r.Type {
 	case RecordA:
@@ -979,33 +981,33 @@ func checkData(r *Record) error {
 			return err
 		}
 		if strings.EqualFold(strings.TrimSuffix(value, "."), r.Name) {
-			return Invalid("Data", "a CNAME record cannot point to its own name")
+			return domain.Invalid("Data", "a CNAME record cannot point to its own name")
 		}
 	case RecordNS, RecordMX, RecordSRV:
 		return checkTarget(d.Value, false)
 	case RecordTXT:
 		if utf8.RuneCountInString(d.Value) > maxTXT {
-			return Invalid("Data", fmt.Sprintf("Value of a TXT record is at most %d characters long", maxTXT))
+			return domain.Invalid("Data", fmt.Sprintf("Value of a TXT record is at most %d characters long", maxTXT))
 		}
 	case RecordCAA:
 		if !oneOf(d.Tag, []string{"issue", "issuewild", "iodef"}) {
-			return Invalid("Data", "Tag must be issue, issuewild or iodef")
+			return domain.Invalid("Data", "Tag must be issue, issuewild or iodef")
 		}
 	case RecordURI:
 		if u, err := url.Parse(d.Value); err != nil || u.Scheme == "" {
-			return Invalid("Data", "Value of a URI record must be an absolute URI")
+			return domain.Invalid("Data", "Value of a URI record must be an absolute URI")
 		}
 	case RecordCERT:
 		if _, err := base64.StdEncoding.DecodeString(d.Certificate); err != nil {
-			return Invalid("Data", "Certificate of a CERT record must be base64")
+			return domain.Invalid("Data", "Certificate of a CERT record must be base64")
 		}
 	case RecordSSHFP:
 		if !isHex(d.Fingerprint) {
-			return Invalid("Data", "Fingerprint must be hexadecimal")
+			return domain.Invalid("Data", "Fingerprint must be hexadecimal")
 		}
 	case RecordSMIMEA, RecordTLSA:
 		if !isHex(d.Certificate) {
-			return Invalid("Data", "Certificate of a "+r.Type+" record must be hexadecimal")
+			return domain.Invalid("Data", "Certificate of a "+r.Type+" record must be hexadecimal")
 		}
 	}
 	return nil
@@ -1023,7 +1025,7 @@ func checkPort(v string) (string, error) {
 		return v, nil
 	}
 	if port < 1 || port > 65535 {
-		return "", Invalid("Data", "the origin port after the colon must be between 1 and 65535")
+		return "", domain.Invalid("Data", "the origin port after the colon must be between 1 and 65535")
 	}
 	return value, nil
 }
@@ -1053,14 +1055,14 @@ func checkAddresses(v string, proxied bool) error {
 			if !proxied && strings.Count(item, ":") == 1 {
 				why += " (a :PORT suffix is only for proxied records)"
 			}
-			return Invalid("Data", "Value of an A/AAAA record holds IP addresses separated by commas: "+why)
+			return domain.Invalid("Data", "Value of an A/AAAA record holds IP addresses separated by commas: "+why)
 		}
 		if ip.Is4() {
 			v4 = true
 		}
 	}
 	if !v4 {
-		return Invalid("Data", "Value of an A/AAAA record needs at least one IPv4 address")
+		return domain.Invalid("Data", "Value of an A/AAAA record needs at least one IPv4 address")
 	}
 	return nil
 }
@@ -1070,16 +1072,16 @@ func checkAddresses(v string, proxied bool) error {
 func checkTarget(v string, hostOnly bool) error {
 	n := strings.ToLower(strings.TrimSuffix(v, "."))
 	if len(n) > 253 {
-		return Invalid("Data", "Value is a domain name of at most 253 characters")
+		return domain.Invalid("Data", "Value is a domain name of at most 253 characters")
 	}
 	if _, err := netip.ParseAddr(n); err == nil {
-		return Invalid("Data", "Value must be a domain name, not an IP address")
+		return domain.Invalid("Data", "Value must be a domain name, not an IP address")
 	}
 	if !hostOnly {
 		n = strings.ReplaceAll(n, "_", "x")
 	}
 	if why := checkHostname(n); why != "" {
-		return Invalid("Data", "Value: "+why)
+		return domain.Invalid("Data", "Value: "+why)
 	}
 	return nil
 }
@@ -1091,30 +1093,30 @@ func checkAuthConf(r *Record) error {
 		return nil
 	}
 	if !authApplies(r.Type, r.SourceType) {
-		return Invalid("AuthConf", "applies to CNAME records whose SourceType is OSS or S3")
+		return domain.Invalid("AuthConf", "applies to CNAME records whose SourceType is OSS or S3")
 	}
 	if a.AuthType == "" {
-		return Invalid("AuthConf", "AuthType is required")
+		return domain.Invalid("AuthConf", "AuthType is required")
 	}
 	if !oneOf(a.AuthType, AuthTypes) {
-		return Invalid("AuthConf", "AuthType must be public, private, private_same_account or private_cross_account")
+		return domain.Invalid("AuthConf", "AuthType must be public, private, private_same_account or private_cross_account")
 	}
 	switch {
 	case a.AuthType == "private" && r.SourceType != SourceS3:
-		return Invalid("AuthConf", "AuthType private is for S3 origins")
+		return domain.Invalid("AuthConf", "AuthType private is for S3 origins")
 	case strings.HasPrefix(a.AuthType, "private_") && r.SourceType != SourceOSS:
-		return Invalid("AuthConf", "AuthType "+a.AuthType+" is for OSS origins")
+		return domain.Invalid("AuthConf", "AuthType "+a.AuthType+" is for OSS origins")
 	}
 	if a.AuthType == "private" || a.AuthType == "private_cross_account" {
 		if a.AccessKey == "" || a.SecretKey == "" {
-			return Invalid("AuthConf", "AccessKey and SecretKey are required for AuthType "+a.AuthType)
+			return domain.Invalid("AuthConf", "AccessKey and SecretKey are required for AuthType "+a.AuthType)
 		}
 	}
 	if a.Version != "" && a.Version != "v2" && a.Version != "v4" {
-		return Invalid("AuthConf", "Version must be v2 or v4")
+		return domain.Invalid("AuthConf", "Version must be v2 or v4")
 	}
 	if len(a.Region) > 64 || strings.ContainsAny(a.Region, " \t\r\n") {
-		return Invalid("AuthConf", "Region must be a region id such as us-east-1")
+		return domain.Invalid("AuthConf", "Region must be a region id such as us-east-1")
 	}
 	return nil
 }

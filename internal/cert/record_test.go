@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/google/go-cmp/cmp"
 )
@@ -27,7 +28,7 @@ func proxied(in cert.RecordInput, biz string) cert.RecordInput {
 // wantParam checks that err is a ParamError naming param whose cause is target.
 func wantParam(t *testing.T, err error, param string, target error) {
 	t.Helper()
-	var pe *cert.ParamError
+	var pe *domain.ParamError
 	if !errors.As(err, &pe) || pe.Param != param || !errors.Is(err, target) {
 		t.Fatalf("error = %v, want a ParamError on %s matching %v", err, param, target)
 	}
@@ -110,87 +111,87 @@ func TestCreateRecordRules(t *testing.T) {
 		param  string
 		target error
 	}{
-		{"fail/no_type", cert.RecordInput{Name: "x.example.com", Data: &cert.RecordData{Value: "192.0.2.1"}}, "Type", cert.ErrMissing},
-		{"fail/unknown_type", rec("x.example.com", "DS", v("x")), "Type", cert.ErrInvalid},
-		{"fail/no_data", cert.RecordInput{Name: "x.example.com", Type: ptr("TXT")}, "Data", cert.ErrMissing},
-		{"fail/no_name", rec(" ", "TXT", v("x")), "RecordName", cert.ErrMissing},
-		{"fail/name_other_site", rec("www.example.org", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_site_as_label", rec("example.com.evil.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_glued", rec("wwwexample.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_relative", rec("www", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_two_wildcards", rec("*.*.example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_partial_wildcard", rec("a*.example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_too_long", rec(strings.Repeat(long, 4)+"example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_label_too_long", rec(strings.Repeat("a", 64)+".example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_empty_label", rec("a..example.com", "TXT", v("x")), "RecordName", cert.ErrInvalid},
-		{"fail/name_proxied_underscore", proxied(rec("_x.example.com", "A/AAAA", v("192.0.2.1")), "web"), "RecordName", cert.ErrInvalid},
-		{"fail/ns_at_apex", rec("example.com", "NS", v("ns1.example.net")), "RecordName", cert.ErrInvalid},
-		{"fail/srv_name", rec("sip.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Port: 5060}), "RecordName", cert.ErrInvalid},
-		{"fail/a_no_ipv4", rec("x.example.com", "A/AAAA", v("2001:db8::1")), "Data", cert.ErrInvalid},
-		{"fail/a_not_ip", rec("x.example.com", "A/AAAA", v("192.0.2.1,origin.example.net")), "Data", cert.ErrInvalid},
-		{"fail/a_port_unproxied", rec("x.example.com", "A/AAAA", v("192.0.2.1:8080")), "Data", cert.ErrInvalid},
-		{"fail/a_port_zero", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:0")), "web"), "Data", cert.ErrInvalid},
-		{"fail/a_port_too_big", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:65536")), "web"), "Data", cert.ErrInvalid},
-		{"fail/a_empty_value", rec("x.example.com", "A/AAAA", v("")), "Data", cert.ErrInvalid},
-		{"fail/a_priority", rec("x.example.com", "A/AAAA", cert.RecordData{Value: "192.0.2.1", Priority: 10}), "Data", cert.ErrInvalid},
-		{"fail/txt_fingerprint", rec("x.example.com", "TXT", cert.RecordData{Value: "x", Fingerprint: "ab"}), "Data", cert.ErrInvalid},
-		{"fail/mx_no_value", rec("x.example.com", "MX", cert.RecordData{Priority: 10}), "Data", cert.ErrInvalid},
-		{"fail/mx_priority_range", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 65536}), "Data", cert.ErrInvalid},
-		{"fail/mx_negative", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: -1}), "Data", cert.ErrInvalid},
-		{"fail/mx_ip", rec("x.example.com", "MX", v("192.0.2.1")), "Data", cert.ErrInvalid},
-		{"fail/caa_tag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issuer"}), "Data", cert.ErrInvalid},
-		{"fail/caa_flag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issue", Flag: 256}), "Data", cert.ErrInvalid},
-		{"fail/cert_base64", rec("x.example.com", "CERT", cert.RecordData{Certificate: "not base64!"}), "Data", cert.ErrInvalid},
-		{"fail/sshfp_hex", rec("x.example.com", "SSHFP", cert.RecordData{Fingerprint: "xyz"}), "Data", cert.ErrInvalid},
-		{"fail/tlsa_missing_cert", rec("x.example.com", "TLSA", cert.RecordData{Usage: 3}), "Data", cert.ErrInvalid},
-		{"fail/uri_relative", rec("_a._tcp.example.com", "URI", v("/relative")), "Data", cert.ErrInvalid},
-		{"fail/cname_to_itself", cname("loop.example.com", "loop.example.com."), "Data", cert.ErrInvalid},
-		{"fail/cname_ip", cname("ip.example.com", "192.0.2.1"), "Data", cert.ErrInvalid},
-		{"fail/proxied_txt", proxied(rec("x.example.com", "TXT", v("x")), "web"), "Proxied", cert.ErrInvalid},
+		{"fail/no_type", cert.RecordInput{Name: "x.example.com", Data: &cert.RecordData{Value: "192.0.2.1"}}, "Type", domain.ErrMissing},
+		{"fail/unknown_type", rec("x.example.com", "DS", v("x")), "Type", domain.ErrInvalid},
+		{"fail/no_data", cert.RecordInput{Name: "x.example.com", Type: ptr("TXT")}, "Data", domain.ErrMissing},
+		{"fail/no_name", rec(" ", "TXT", v("x")), "RecordName", domain.ErrMissing},
+		{"fail/name_other_site", rec("www.example.org", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_site_as_label", rec("example.com.evil.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_glued", rec("wwwexample.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_relative", rec("www", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_two_wildcards", rec("*.*.example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_partial_wildcard", rec("a*.example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_too_long", rec(strings.Repeat(long, 4)+"example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_label_too_long", rec(strings.Repeat("a", 64)+".example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_empty_label", rec("a..example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
+		{"fail/name_proxied_underscore", proxied(rec("_x.example.com", "A/AAAA", v("192.0.2.1")), "web"), "RecordName", domain.ErrInvalid},
+		{"fail/ns_at_apex", rec("example.com", "NS", v("ns1.example.net")), "RecordName", domain.ErrInvalid},
+		{"fail/srv_name", rec("sip.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Port: 5060}), "RecordName", domain.ErrInvalid},
+		{"fail/a_no_ipv4", rec("x.example.com", "A/AAAA", v("2001:db8::1")), "Data", domain.ErrInvalid},
+		{"fail/a_not_ip", rec("x.example.com", "A/AAAA", v("192.0.2.1,origin.example.net")), "Data", domain.ErrInvalid},
+		{"fail/a_port_unproxied", rec("x.example.com", "A/AAAA", v("192.0.2.1:8080")), "Data", domain.ErrInvalid},
+		{"fail/a_port_zero", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:0")), "web"), "Data", domain.ErrInvalid},
+		{"fail/a_port_too_big", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:65536")), "web"), "Data", domain.ErrInvalid},
+		{"fail/a_empty_value", rec("x.example.com", "A/AAAA", v("")), "Data", domain.ErrInvalid},
+		{"fail/a_priority", rec("x.example.com", "A/AAAA", cert.RecordData{Value: "192.0.2.1", Priority: 10}), "Data", domain.ErrInvalid},
+		{"fail/txt_fingerprint", rec("x.example.com", "TXT", cert.RecordData{Value: "x", Fingerprint: "ab"}), "Data", domain.ErrInvalid},
+		{"fail/mx_no_value", rec("x.example.com", "MX", cert.RecordData{Priority: 10}), "Data", domain.ErrInvalid},
+		{"fail/mx_priority_range", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 65536}), "Data", domain.ErrInvalid},
+		{"fail/mx_negative", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: -1}), "Data", domain.ErrInvalid},
+		{"fail/mx_ip", rec("x.example.com", "MX", v("192.0.2.1")), "Data", domain.ErrInvalid},
+		{"fail/caa_tag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issuer"}), "Data", domain.ErrInvalid},
+		{"fail/caa_flag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issue", Flag: 256}), "Data", domain.ErrInvalid},
+		{"fail/cert_base64", rec("x.example.com", "CERT", cert.RecordData{Certificate: "not base64!"}), "Data", domain.ErrInvalid},
+		{"fail/sshfp_hex", rec("x.example.com", "SSHFP", cert.RecordData{Fingerprint: "xyz"}), "Data", domain.ErrInvalid},
+		{"fail/tlsa_missing_cert", rec("x.example.com", "TLSA", cert.RecordData{Usage: 3}), "Data", domain.ErrInvalid},
+		{"fail/uri_relative", rec("_a._tcp.example.com", "URI", v("/relative")), "Data", domain.ErrInvalid},
+		{"fail/cname_to_itself", cname("loop.example.com", "loop.example.com."), "Data", domain.ErrInvalid},
+		{"fail/cname_ip", cname("ip.example.com", "192.0.2.1"), "Data", domain.ErrInvalid},
+		{"fail/proxied_txt", proxied(rec("x.example.com", "TXT", v("x")), "web"), "Proxied", domain.ErrInvalid},
 		{"fail/proxied_no_biz", func() cert.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.Proxied = ptr(true)
 			return in
-		}(), "BizName", cert.ErrMissing},
-		{"fail/biz_unknown", proxied(rec("x.example.com", "A", v("192.0.2.1")), "video"), "BizName", cert.ErrInvalid},
-		{"fail/ttl_zero", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(0); return in }(), "Ttl", cert.ErrInvalid},
-		{"fail/ttl_29", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(29); return in }(), "Ttl", cert.ErrInvalid},
-		{"fail/ttl_86401", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(86401); return in }(), "Ttl", cert.ErrInvalid},
+		}(), "BizName", domain.ErrMissing},
+		{"fail/biz_unknown", proxied(rec("x.example.com", "A", v("192.0.2.1")), "video"), "BizName", domain.ErrInvalid},
+		{"fail/ttl_zero", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(0); return in }(), "Ttl", domain.ErrInvalid},
+		{"fail/ttl_29", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(29); return in }(), "Ttl", domain.ErrInvalid},
+		{"fail/ttl_86401", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(86401); return in }(), "Ttl", domain.ErrInvalid},
 		{"fail/source_on_a", func() cert.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.SourceType = ptr("Domain")
 			return in
-		}(), "SourceType", cert.ErrInvalid},
+		}(), "SourceType", domain.ErrInvalid},
 		{"fail/source_unknown", func() cert.RecordInput {
 			in := cname("x.example.com", "o.example.net")
 			in.SourceType = ptr("ftp")
 			return in
-		}(), "SourceType", cert.ErrInvalid},
+		}(), "SourceType", domain.ErrInvalid},
 		{"fail/host_policy_on_a", func() cert.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.HostPolicy = ptr("follow_hostname")
 			return in
-		}(), "HostPolicy", cert.ErrInvalid},
+		}(), "HostPolicy", domain.ErrInvalid},
 		{"fail/host_policy_unknown", func() cert.RecordInput {
 			in := cname("x.example.com", "o.example.net")
 			in.HostPolicy = ptr("follow_me")
 			return in
-		}(), "HostPolicy", cert.ErrInvalid},
+		}(), "HostPolicy", domain.ErrInvalid},
 		{"fail/comment_101", func() cert.RecordInput {
 			in := rec("x.example.com", "TXT", v("x"))
 			in.Comment = ptr(strings.Repeat("é", 101))
 			return in
-		}(), "Comment", cert.ErrInvalid},
-		{"fail/auth_on_domain_origin", withAuth(cname("x.example.com", "o.example.net"), "Domain", cert.AuthConf{AuthType: "public"}), "AuthConf", cert.ErrInvalid},
+		}(), "Comment", domain.ErrInvalid},
+		{"fail/auth_on_domain_origin", withAuth(cname("x.example.com", "o.example.net"), "Domain", cert.AuthConf{AuthType: "public"}), "AuthConf", domain.ErrInvalid},
 		{"fail/auth_on_a", func() cert.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.AuthConf = &cert.AuthConf{AuthType: "public"}
 			return in
-		}(), "AuthConf", cert.ErrInvalid},
-		{"fail/auth_no_type", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{Region: "cn-hangzhou"}), "AuthConf", cert.ErrInvalid},
-		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", cert.ErrInvalid},
-		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private_cross_account"}), "AuthConf", cert.ErrInvalid},
-		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", cert.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", cert.ErrInvalid},
+		}(), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_no_type", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{Region: "cn-hangzhou"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private_cross_account"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", cert.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", domain.ErrInvalid},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +259,7 @@ func TestParseRecordData(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := cert.ParseRecordData(tt.raw)
 			if tt.fail {
-				var pe *cert.ParamError
+				var pe *domain.ParamError
 				if !errors.As(err, &pe) || pe.Param != "Data" {
 					t.Fatalf("ParseRecordData = %+v, %v; want a ParamError on Data", got, err)
 				}
@@ -359,7 +360,7 @@ func TestUpdateRecord(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			got, err := svc.UpdateRecord(ctx, created.ID, st.in)
 			if st.param != "" {
-				wantParam(t, err, st.param, cert.ErrInvalid)
+				wantParam(t, err, st.param, domain.ErrInvalid)
 				return
 			}
 			if err != nil {
@@ -426,7 +427,7 @@ func TestRecordSecretsSealed(t *testing.T) {
 		t.Fatalf("Reseal = %d, %v; want 1 key", n, err)
 	}
 	stored, _ = svc.Record(ctx, r.ID)
-	if _, err := svc.RecordAuth(stored); !errors.Is(err, cert.ErrKeyUnavailable) {
+	if _, err := svc.RecordAuth(stored); !errors.Is(err, domain.ErrKeyUnavailable) {
 		t.Errorf("RecordAuth with the old key = %v, want ErrKeyUnavailable", err)
 	}
 	rotated := *svc

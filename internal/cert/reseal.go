@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // ResealStore re-writes every sealed key in one transaction (see
@@ -15,7 +17,7 @@ type ResealStore interface {
 // Reseal opens every sealed private key with from and seals it again with
 // to, in one transaction. Keys already sealed by to (a resumed rotation) are
 // left alone when skip reports so for them. It returns how many keys changed.
-func Reseal(ctx context.Context, store ResealStore, from, to Sealer, skip func(sealed []byte) bool) (int, error) {
+func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip func(sealed []byte) bool) (int, error) {
 	return store.Reseal(ctx, to.KeyID(), func(kind, id string, sealed []byte) ([]byte, error) {
 		if skip != nil && skip(sealed) {
 			return sealed, nil

@@ -2,9 +2,6 @@ package cert
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origin"
 )
 
@@ -24,7 +22,7 @@ type Service struct {
 	// certificate use cases.
 	Certs  CertStore
 	Repo   RepoStore
-	Sealer Sealer
+	Sealer domain.Sealer
 	// Records stores DNS records; required for the record use cases.
 	Records RecordStore
 	// HTTPS stores HTTPS configurations; required for their use cases.
@@ -66,24 +64,7 @@ type Service struct {
 	Origins origin.Policy
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (s *Service) random(b []byte) {
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	if _, err := io.ReadFull(r, b); err != nil {
-		// crypto/rand does not fail on supported platforms; an injected reader
-		// that runs dry is a programming error in a test.
-		panic(fmt.Sprintf("cert: random source failed: %v", err))
-	}
-}
+func (s *Service) now() time.Time { return domain.Now(s.Now) }
 
 func (s *Service) limits(tier string) Limits {
 	if s.Limits != nil {
@@ -137,7 +118,7 @@ func (s *Service) EnsureDefaultInstance(ctx context.Context) error {
 		Created:     now,
 		Default:     true,
 	}
-	if err := s.Sites.CreateInstance(ctx, in, nil); err != nil && !errors.Is(err, ErrExists) {
+	if err := s.Sites.CreateInstance(ctx, in, nil); err != nil && !errors.Is(err, domain.ErrExists) {
 		return fmt.Errorf("create default plan instance: %w", err)
 	}
 	return nil
@@ -162,13 +143,13 @@ func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, err
 	for attempt := 0; ; attempt++ {
 		site.ID = s.siteID()
 		err = s.Sites.CreateSite(ctx, *site)
-		if errors.Is(err, ErrExists) && attempt < 5 {
+		if errors.Is(err, domain.ErrExists) && attempt < 5 {
 			continue // an id clash: draw again
 		}
 		break
 	}
 	if errors.Is(err, ErrInstanceNotFound) && in.InstanceID != "" {
-		return Site{}, &ParamError{Param: "InstanceId", Err: ErrInstanceNotFound}
+		return Site{}, &domain.ParamError{Param: "InstanceId", Err: ErrInstanceNotFound}
 	}
 	if err != nil {
 		return Site{}, err
@@ -190,17 +171,17 @@ func (s *Service) newSite(in CreateSiteInput) (*Site, error) {
 		access = "NS"
 	}
 	if !oneOf(access, AccessTypes) {
-		return nil, Invalid("AccessType", "must be NS or CNAME")
+		return nil, domain.Invalid("AccessType", "must be NS or CNAME")
 	}
 	coverage := in.Coverage
 	if coverage == "" {
 		coverage = "overseas"
 	}
 	if !oneOf(coverage, Coverages) {
-		return nil, Invalid("Coverage", "must be domestic, global or overseas")
+		return nil, domain.Invalid("Coverage", "must be domestic, global or overseas")
 	}
 	if len(in.ResourceGroupID) > maxResourceGroupID {
-		return nil, Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
+		return nil, domain.Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
 	}
 	instance := in.InstanceID
 	if instance == "" {
@@ -227,19 +208,10 @@ func (s *Service) newSite(in CreateSiteInput) (*Site, error) {
 }
 
 // siteID draws a 13-digit site id, the shape ESA's have.
-func (s *Service) siteID() int64 {
-	var b [8]byte
-	s.random(b[:])
-	const lo, span = 1_000_000_000_000, 9_000_000_000_000
-	return lo + int64(binary.BigEndian.Uint64(b[:])%span)
-}
+func (s *Service) siteID() int64 { return domain.NumericID(s.Rand, 13) }
 
 // hexID returns n random bytes in lowercase hex.
-func (s *Service) hexID(n int) string {
-	b := make([]byte, n)
-	s.random(b)
-	return hex.EncodeToString(b)
-}
+func (s *Service) hexID(n int) string { return domain.HexID(s.Rand, n) }
 
 // Site returns the site with that id, or ErrSiteNotFound.
 func (s *Service) Site(ctx context.Context, id int64) (Site, error) {
@@ -255,19 +227,19 @@ func (s *Service) DeleteSite(ctx context.Context, id int64) error {
 func (s *Service) ListSites(ctx context.Context, f SiteFilter) ([]Site, int, error) {
 	f.Name = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(f.Name), "."))
 	if f.NameMatch == "" {
-		f.NameMatch = MatchExact
+		f.NameMatch = domain.MatchExact
 	}
-	if !oneOf(f.NameMatch, []string{MatchExact, MatchPrefix, MatchSuffix, MatchFuzzy}) {
-		return nil, 0, Invalid("SiteSearchType", "must be exact, prefix, suffix or fuzzy")
+	if !oneOf(f.NameMatch, []string{domain.MatchExact, domain.MatchPrefix, domain.MatchSuffix, domain.MatchFuzzy}) {
+		return nil, 0, domain.Invalid("SiteSearchType", "must be exact, prefix, suffix or fuzzy")
 	}
 	if f.Status != "" && !oneOf(f.Status, SiteStatuses) {
-		return nil, 0, Invalid("Status", "must be pending, active, offline or moved")
+		return nil, 0, domain.Invalid("Status", "must be pending, active, offline or moved")
 	}
 	if f.AccessType != "" && !oneOf(f.AccessType, AccessTypes) {
-		return nil, 0, Invalid("AccessType", "must be NS or CNAME")
+		return nil, 0, domain.Invalid("AccessType", "must be NS or CNAME")
 	}
 	if f.Coverage != "" && !oneOf(f.Coverage, Coverages) {
-		return nil, 0, Invalid("Coverage", "must be domestic, global or overseas")
+		return nil, 0, domain.Invalid("Coverage", "must be domestic, global or overseas")
 	}
 	return s.Sites.ListSites(ctx, f)
 }
@@ -300,7 +272,7 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 	}
 	for _, c := range strings.Split(coverage, ",") {
 		if !oneOf(c, Coverages) {
-			return Instance{}, Invalid("Coverage", "must be domestic, global or overseas")
+			return Instance{}, domain.Invalid("Coverage", "must be domestic, global or overseas")
 		}
 	}
 	billing := strings.ToUpper(in.ChargeType)
@@ -309,17 +281,17 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 		billing = "PREPAY"
 	case "PREPAY", "POSTPAY":
 	default:
-		return Instance{}, Invalid("ChargeType", "must be PREPAY or POSTPAY")
+		return Instance{}, domain.Invalid("ChargeType", "must be PREPAY or POSTPAY")
 	}
 	period := in.Period
 	if period == 0 {
 		period = 1
 	}
 	if period < 0 || period > 120 {
-		return Instance{}, Invalid("Period", "must be between 1 and 120 months")
+		return Instance{}, domain.Invalid("Period", "must be between 1 and 120 months")
 	}
 	if in.Amount < 0 || in.Amount > 1 {
-		return Instance{}, Invalid("Amount", "one instance is purchased per call")
+		return Instance{}, domain.Invalid("Amount", "one instance is purchased per call")
 	}
 	var site *Site
 	if in.SiteName != "" {
@@ -328,7 +300,7 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 			access = "NS"
 		}
 		if !oneOf(access, AccessTypes) {
-			return Instance{}, Invalid("Type", "must be NS or CNAME")
+			return Instance{}, domain.Invalid("Type", "must be NS or CNAME")
 		}
 		siteCoverage := "overseas"
 		if in.Coverage != "" {
@@ -357,7 +329,7 @@ func (s *Service) PurchasePlan(ctx context.Context, in PurchaseInput) (Instance,
 			site.ID = s.siteID()
 		}
 		err = s.Sites.CreateInstance(ctx, inst, site)
-		if errors.Is(err, ErrExists) && attempt < 5 {
+		if errors.Is(err, domain.ErrExists) && attempt < 5 {
 			continue // an id clash: draw again
 		}
 		break
@@ -444,17 +416,17 @@ type UpgradeInput struct {
 // tier, and the default instance are refused.
 func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, error) {
 	if in.InstanceID == "" {
-		return Instance{}, Missing("InstanceId")
+		return Instance{}, domain.Missing("InstanceId")
 	}
 	if in.OrderType != "" && !strings.EqualFold(in.OrderType, "UPGRADE") {
-		return Instance{}, Invalid("OrderType", "only UPGRADE: plans are not downgraded")
+		return Instance{}, domain.Invalid("OrderType", "only UPGRADE: plans are not downgraded")
 	}
 	if in.PlanName == "" && in.PlanCode == "" {
-		return Instance{}, Missing("TargetPlanName")
+		return Instance{}, domain.Missing("TargetPlanName")
 	}
 	billing := strings.ToUpper(in.ChargeType)
 	if billing != "" && billing != "PREPAY" && billing != "POSTPAY" {
-		return Instance{}, Invalid("ChargeType", "must be PREPAY or POSTPAY")
+		return Instance{}, domain.Invalid("ChargeType", "must be PREPAY or POSTPAY")
 	}
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Sites.Instance(ctx, in.InstanceID)
@@ -462,7 +434,7 @@ func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, e
 			return Instance{}, err
 		}
 		if cur.Default {
-			return Instance{}, Invalid("InstanceId", "the default instance's plan is the operator's choice (the default_plan setting)")
+			return Instance{}, domain.Invalid("InstanceId", "the default instance's plan is the operator's choice (the default_plan setting)")
 		}
 		target, err := upgradeTarget(cur.Plan, in.PlanName, in.PlanCode)
 		if err != nil {
@@ -479,7 +451,7 @@ func (s *Service) UpgradePlan(ctx context.Context, in UpgradeInput) (Instance, e
 			next.BillingMode = billing
 		}
 		err = s.Sites.ChangeInstancePlan(ctx, cur.Plan.Name, next)
-		if errors.Is(err, ErrConflict) && attempt < 3 {
+		if errors.Is(err, domain.ErrConflict) && attempt < 3 {
 			continue // another change came first: judge against it
 		}
 		if err != nil {
@@ -501,11 +473,11 @@ func upgradeTarget(cur Plan, name, code string) (Plan, error) {
 			name = intlCodeNames[code]
 		}
 		if name == "" {
-			return Plan{}, Invalid(param, fmt.Sprintf("no plan of code %q for an instance on plan %q", code, cur.Name))
+			return Plan{}, domain.Invalid(param, fmt.Sprintf("no plan of code %q for an instance on plan %q", code, cur.Name))
 		}
 	}
 	target, err := resolvePlan(name, code)
-	if pe := (*ParamError)(nil); errors.As(err, &pe) {
+	if pe := (*domain.ParamError)(nil); errors.As(err, &pe) {
 		pe.Param = "Target" + pe.Param // the parameters are TargetPlanName and TargetPlanCode
 	}
 	if err != nil {
@@ -515,11 +487,11 @@ func upgradeTarget(cur Plan, name, code string) (Plan, error) {
 	case target.Name == cur.Name:
 		return target, nil
 	case target.international() != cur.international():
-		return Plan{}, Invalid(param, fmt.Sprintf("plan %q and the instance's plan %q belong to different sites (China and international)", target.Name, cur.Name))
+		return Plan{}, domain.Invalid(param, fmt.Sprintf("plan %q and the instance's plan %q belong to different sites (China and international)", target.Name, cur.Name))
 	case (cur.Tier == TierEnterprise) != (target.Tier == TierEnterprise):
-		return Plan{}, Invalid(param, "an instance cannot move into or out of the enterprise plan")
+		return Plan{}, domain.Invalid(param, "an instance cannot move into or out of the enterprise plan")
 	case target.rank() <= cur.rank():
-		return Plan{}, Invalid(param, fmt.Sprintf("plan %q is not larger than the instance's plan %q: only upgrades are possible", target.Name, cur.Name))
+		return Plan{}, domain.Invalid(param, fmt.Sprintf("plan %q is not larger than the instance's plan %q: only upgrades are possible", target.Name, cur.Name))
 	}
 	return target, nil
 }
@@ -532,28 +504,10 @@ func (s *Service) Instance(ctx context.Context, id string) (Instance, error) {
 // ListInstances checks f and returns one page of matching instances.
 func (s *Service) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error) {
 	if f.Status != "" && !oneOf(f.Status, []string{InstanceOnline, "offline", "disable", "overdue"}) {
-		return nil, 0, Invalid("Status", "must be online, offline, disable or overdue")
+		return nil, 0, domain.Invalid("Status", "must be online, offline, disable or overdue")
 	}
 	if f.PlanType != "" && !oneOf(f.PlanType, []string{"normal", "enterprise"}) {
-		return nil, 0, Invalid("PlanType", "must be normal or enterprise")
+		return nil, 0, domain.Invalid("PlanType", "must be normal or enterprise")
 	}
 	return s.Sites.ListInstances(ctx, f)
-}
-
-// Paging turns a 1-based page number and a page size (0 for either means the
-// default) into a Page, checking both.
-func Paging(number, size int64, defaultSize, maxSize int) (Page, error) {
-	if number == 0 {
-		number = 1
-	}
-	if number < 1 || number > 1_000_000 {
-		return Page{}, Invalid("PageNumber", "must be 1 or more")
-	}
-	if size == 0 {
-		size = int64(defaultSize)
-	}
-	if size < 1 || size > int64(maxSize) {
-		return Page{}, Invalid("PageSize", fmt.Sprintf("must be between 1 and %d", maxSize))
-	}
-	return Page{Offset: int((number - 1) * size), Limit: int(size)}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // Site statuses, as ESA names them.
@@ -53,22 +55,22 @@ type PublicSuffixFunc func(domain string) (suffix string, icann bool)
 func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if n == "" {
-		return "", Missing(param)
+		return "", domain.Missing(param)
 	}
 	n = strings.TrimSuffix(n, ".")
 	if err := checkHostname(n); err != "" {
-		return "", Invalid(param, err)
+		return "", domain.Invalid(param, err)
 	}
 	if !strings.Contains(n, ".") {
-		return "", Invalid(param, "a site name needs at least two labels, such as example.com")
+		return "", domain.Invalid(param, "a site name needs at least two labels, such as example.com")
 	}
 	if ps != nil {
 		suffix, _ := ps(n)
 		if suffix == n {
-			return "", Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
+			return "", domain.Invalid(param, "a site name cannot be a public suffix such as com or co.uk")
 		}
 		if rest := strings.TrimSuffix(n, "."+suffix); strings.Contains(rest, ".") {
-			return "", Invalid(param, "a site is a registrable domain such as example.com; "+
+			return "", domain.Invalid(param, "a site is a registrable domain such as example.com; "+
 				"names under it (like www.example.com) are served through the site's records")
 		}
 	}

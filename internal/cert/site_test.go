@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 func TestCanonicalSiteName(t *testing.T) {
@@ -18,21 +20,21 @@ func TestCanonicalSiteName(t *testing.T) {
 		{"ok/under_public_suffix", "example.co.uk", "example.co.uk", nil},
 		{"ok/punycode", "xn--fiqs8s.cn", "xn--fiqs8s.cn", nil},
 		{"ok/hyphen_digits", "a-1.org", "a-1.org", nil},
-		{"fail/subdomain", "shop.example.com", "", ErrInvalid},
-		{"fail/empty", "", "", ErrMissing},
-		{"fail/one_label", "localhost", "", ErrInvalid},
-		{"fail/public_suffix", "co.uk", "", ErrInvalid},
-		{"fail/tld", "com", "", ErrInvalid},
-		{"fail/wildcard", "*.example.com", "", ErrInvalid},
-		{"fail/ip", "192.168.0.1", "", ErrInvalid},
-		{"fail/empty_label", "a..com", "", ErrInvalid},
-		{"fail/hyphen_edge", "-a.com", "", ErrInvalid},
-		{"fail/underscore", "a_b.com", "", ErrInvalid},
-		{"fail/unicode", "例子.com", "", ErrInvalid},
-		{"fail/long_label", strings.Repeat("a", 64) + ".com", "", ErrInvalid},
-		{"fail/too_long", strings.Repeat("abcdefghi.", 26) + "com", "", ErrInvalid},
-		{"fail/numeric_tld", "example.123", "", ErrInvalid},
-		{"fail/space", "exa mple.com", "", ErrInvalid},
+		{"fail/subdomain", "shop.example.com", "", domain.ErrInvalid},
+		{"fail/empty", "", "", domain.ErrMissing},
+		{"fail/one_label", "localhost", "", domain.ErrInvalid},
+		{"fail/public_suffix", "co.uk", "", domain.ErrInvalid},
+		{"fail/tld", "com", "", domain.ErrInvalid},
+		{"fail/wildcard", "*.example.com", "", domain.ErrInvalid},
+		{"fail/ip", "192.168.0.1", "", domain.ErrInvalid},
+		{"fail/empty_label", "a..com", "", domain.ErrInvalid},
+		{"fail/hyphen_edge", "-a.com", "", domain.ErrInvalid},
+		{"fail/underscore", "a_b.com", "", domain.ErrInvalid},
+		{"fail/unicode", "例子.com", "", domain.ErrInvalid},
+		{"fail/long_label", strings.Repeat("a", 64) + ".com", "", domain.ErrInvalid},
+		{"fail/too_long", strings.Repeat("abcdefghi.", 26) + "com", "", domain.ErrInvalid},
+		{"fail/numeric_tld", "example.123", "", domain.ErrInvalid},
+		{"fail/space", "exa mple.com", "", domain.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +45,7 @@ func TestCanonicalSiteName(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("CanonicalSiteName(%q) = %q, want %q", tt.in, got, tt.want)
 			}
-			var pe *ParamError
+			var pe *domain.ParamError
 			if err != nil && (!errors.As(err, &pe) || pe.Param != "SiteName") {
 				t.Errorf("error %v does not name SiteName", err)
 			}
@@ -83,37 +85,6 @@ func TestResolvePlan(t *testing.T) {
 	}
 }
 
-func TestPaging(t *testing.T) {
-	tests := []struct {
-		name         string
-		number, size int64
-		want         Page
-		wantErrParam string
-	}{
-		{"ok/defaults", 0, 0, Page{Offset: 0, Limit: 20}, ""},
-		{"ok/third_page", 3, 10, Page{Offset: 20, Limit: 10}, ""},
-		{"ok/max", 1, 500, Page{Offset: 0, Limit: 500}, ""},
-		{"fail/size_too_big", 1, 501, Page{}, "PageSize"},
-		{"fail/negative_size", 1, -1, Page{}, "PageSize"},
-		{"fail/negative_page", -2, 10, Page{}, "PageNumber"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Paging(tt.number, tt.size, 20, 500)
-			var pe *ParamError
-			if tt.wantErrParam != "" {
-				if !errors.As(err, &pe) || pe.Param != tt.wantErrParam {
-					t.Fatalf("Paging error = %v, want one naming %s", err, tt.wantErrParam)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Paging = %+v, %v; want %+v", got, err, tt.want)
-			}
-		})
-	}
-}
-
 // TestUpgradeTarget: the plan an upgrade moves to, by name or by code in the
 // instance's own vocabulary, and the moves that are refused.
 func TestUpgradeTarget(t *testing.T) {
@@ -139,7 +110,7 @@ func TestUpgradeTarget(t *testing.T) {
 		{cur: "basic", name: "medium", code: "advancedplan", refused: "TargetPlanCode"},
 	} {
 		got, err := upgradeTarget(plan(c.cur), c.name, c.code)
-		var pe *ParamError
+		var pe *domain.ParamError
 		switch {
 		case c.refused != "" && (!errors.As(err, &pe) || pe.Param != c.refused):
 			t.Errorf("%s -> %q/%q: %v, want refused naming %s", c.cur, c.name, c.code, err, c.refused)

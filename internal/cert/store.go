@@ -3,6 +3,8 @@ package cert
 import (
 	"context"
 	"time"
+
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // SiteStore is what the site and plan use cases need from storage. Methods are
@@ -39,14 +41,6 @@ type SiteStore interface {
 	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error)
 }
 
-// Search modes of SiteFilter.NameMatch.
-const (
-	MatchExact  = "exact"
-	MatchPrefix = "prefix"
-	MatchSuffix = "suffix"
-	MatchFuzzy  = "fuzzy"
-)
-
 // SiteFilter selects sites. Zero fields select everything.
 type SiteFilter struct {
 	Name            string // compared as NameMatch says; lowercase
@@ -57,13 +51,7 @@ type SiteFilter struct {
 	SubscribeType   string // the attached instance's subscription type
 	ResourceGroupID string
 	OnlyEnterprise  bool
-	Page            Page
-}
-
-// Page is a window of a result: Offset rows skipped, at most Limit returned.
-type Page struct {
-	Offset int
-	Limit  int
+	Page            domain.Page
 }
 
 // InstanceFilter selects plan instances. Zero fields select everything.
@@ -77,5 +65,5 @@ type InstanceFilter struct {
 	ExpiresBefore time.Time
 	SortByExpiry  bool // else by creation time
 	Ascending     bool // else descending
-	Page          Page
+	Page          domain.Page
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origin"
 )
 
@@ -33,8 +34,8 @@ type Source interface {
 // then use TLSConfig, HTTPSHandler and HTTPHandler. It is safe for
 // concurrent use once started.
 type Edge struct {
-	Source Source      // required
-	Sealer cert.Sealer // required: opens the certificates' private keys
+	Source Source        // required
+	Sealer domain.Sealer // required: opens the certificates' private keys
 	// Log receives the edge's events; nil means slog.Default().
 	Log *slog.Logger
 	// Now returns the current time; nil means time.Now.

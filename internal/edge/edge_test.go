@@ -18,6 +18,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/pkitest"
@@ -128,7 +129,7 @@ func site(id int64, name, status string, certs ...cert.Certificate) SiteState {
 }
 
 // startEdge starts an edge on src and a TLS listener in front of it.
-func startEdge(t testing.TB, src Source, sealer cert.Sealer) (*Edge, string) {
+func startEdge(t testing.TB, src Source, sealer domain.Sealer) (*Edge, string) {
 	t.Helper()
 	return serveEdge(t, &Edge{Source: src, Sealer: sealer, Poll: time.Hour})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
@@ -70,7 +71,7 @@ func BenchmarkEdgeStart(b *testing.B) {
 
 // seedSites imports n active sites "siteI.test", each with one certificate
 // for www.siteI.test and *.siteI.test sealed under sealer.
-func seedSites(b *testing.B, store *sqlstore.Store, sealer cert.Sealer, n int) {
+func seedSites(b *testing.B, store *sqlstore.Store, sealer domain.Sealer, n int) {
 	b.Helper()
 	ctx := context.Background()
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer}

@@ -29,6 +29,7 @@ import (
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
@@ -560,7 +561,7 @@ func (n *Node) apiHandler(cfg config.Config, svc *cert.Service, store *sqlstore.
 // has not been reached) and serves HTTPS and HTTP. Its listeners are bound
 // first, so that the origin policy knows every listener of the node (the
 // API's is bound before) and refuses them as origins.
-func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer cert.Sealer) error {
+func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.Sealer) error {
 	var err error
 	if n.httpsLn, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
 		return fmt.Errorf("listen for the edge's https on %s: %w", cfg.HTTPSAddr, err)

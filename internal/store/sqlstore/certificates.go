@@ -9,6 +9,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 var (
@@ -94,7 +95,7 @@ func certViolation(err error) error {
 	case strings.Contains(v, "name"):
 		return cert.ErrCertNameExists
 	default:
-		return cert.ErrExists
+		return domain.ErrExists
 	}
 }
 
@@ -185,7 +186,7 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})
-	if errors.Is(err, cert.ErrKeyUnavailable) {
+	if errors.Is(err, domain.ErrKeyUnavailable) {
 		return err
 	}
 	if v := certViolation(err); v != nil {
@@ -321,12 +322,12 @@ func (s *Store) CreateRepoCert(ctx context.Context, r cert.RepoCert) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
 		return err
 	})
-	if errors.Is(err, cert.ErrKeyUnavailable) {
+	if errors.Is(err, domain.ErrKeyUnavailable) {
 		return err
 	}
 	switch v := violation(err); {
 	case v == "pkey":
-		return cert.ErrExists
+		return domain.ErrExists
 	case v != "":
 		return cert.ErrRepoNameExists
 	}

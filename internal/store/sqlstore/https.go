@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 var _ cert.HTTPSStore = (*Store)(nil)
@@ -79,7 +80,7 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 			c.ConfigID, c.SiteID, c.Family, c.ConfigType, c.Rule, c.RuleName, c.RuleEnable, c.Sequence, c.SiteVersion, settings)
 		switch v := violation(err); {
 		case v == "pkey":
-			return cert.ErrExists
+			return domain.ErrExists
 		case v != "":
 			return cert.ErrGlobalConfigExists
 		}

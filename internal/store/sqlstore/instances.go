@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 const instanceColumns = `id, order_id, plan_name, coverage, billing, auto_renew, period, site_quota,
@@ -43,7 +44,7 @@ func (s *Store) CreateInstance(ctx context.Context, in cert.Instance, site *cert
 			in.ID, in.OrderID, in.Plan.Name, in.Coverage, in.BillingMode, boolInt(in.AutoRenew), in.Period,
 			in.SiteQuota, in.Status, boolInt(in.Default), micros(in.Created), micros(in.Expires))
 		if violation(err) != "" {
-			return cert.ErrExists
+			return domain.ErrExists
 		}
 		if err != nil {
 			return fmt.Errorf("insert plan instance %s: %w", in.ID, err)
@@ -76,7 +77,7 @@ func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Ins
 		if err != nil {
 			return err
 		}
-		return cert.ErrConflict
+		return domain.ErrConflict
 	})
 }
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 // The database records which master key seals its private keys (current)
@@ -220,7 +220,7 @@ func (s *Store) checkMasterKey(ctx context.Context, tx *sql.Tx) error {
 	if current == "" || mine == current || mine == previous {
 		return nil
 	}
-	return fmt.Errorf("%w: this node seals with master key %s, but the database's is %s; add that key to the node's master key file", cert.ErrKeyUnavailable, mine, current)
+	return fmt.Errorf("%w: this node seals with master key %s, but the database's is %s; add that key to the node's master key file", domain.ErrKeyUnavailable, mine, current)
 }
 
 // SealedKeyCounts returns how many sealed values each master key sealed,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -79,7 +80,7 @@ func testMasterKeys(t *testing.T, s *sqlstore.Store) {
 	if err := s.SetMasterKey(ctx, "cccc"); err != nil {
 		t.Fatal(err)
 	}
-	if err := put("three"); !errors.Is(err, cert.ErrKeyUnavailable) {
+	if err := put("three"); !errors.Is(err, domain.ErrKeyUnavailable) {
 		t.Fatalf("a write sealed with a retired key = %v", err)
 	}
 	// A node holding cccc but not the previous bbbb starts only once no value

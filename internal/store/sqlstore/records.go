@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 var _ cert.RecordStore = (*Store)(nil)
@@ -163,7 +164,7 @@ func (s *Store) CreateRecord(ctx context.Context, r cert.Record) error {
 			r.ID, r.SiteID, r.Name, r.Type, boolInt(r.Proxied), r.Ttl, data, r.BizName, r.Comment, r.SourceType,
 			r.HostPolicy, a.AuthType, a.AccessKey, a.SecretKey, a.Region, a.Version, micros(r.Created), micros(r.Updated))
 		if violation(err) != "" {
-			return cert.ErrExists
+			return domain.ErrExists
 		}
 		if err != nil {
 			return fmt.Errorf("insert record: %w", err)
@@ -191,11 +192,11 @@ func (s *Store) ListRecords(ctx context.Context, f cert.RecordFilter) ([]cert.Re
 	}
 	if f.Name != "" {
 		switch f.NameMatch {
-		case cert.MatchPrefix:
+		case domain.MatchPrefix:
 			add(`r.name LIKE ? ESCAPE '\'`, like(f.Name)+"%")
-		case cert.MatchSuffix:
+		case domain.MatchSuffix:
 			add(`r.name LIKE ? ESCAPE '\'`, "%"+like(f.Name))
-		case cert.MatchFuzzy:
+		case domain.MatchFuzzy:
 			add(`r.name LIKE ? ESCAPE '\'`, "%"+like(f.Name)+"%")
 		default:
 			add(`r.name = ?`, f.Name)

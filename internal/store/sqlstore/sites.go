@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 )
 
 var _ cert.SiteStore = (*Store)(nil)
@@ -117,11 +118,11 @@ func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, site cert.Site) erro
 	switch v := violation(err); {
 	case v == "":
 	case v == "pkey":
-		return cert.ErrExists
+		return domain.ErrExists
 	case strings.Contains(v, "name"):
 		return cert.ErrSiteExists
 	default:
-		return fmt.Errorf("insert site %s: %w", site.Name, cert.ErrExists)
+		return fmt.Errorf("insert site %s: %w", site.Name, domain.ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("insert site %s: %w", site.Name, err)
@@ -147,11 +148,11 @@ func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, 
 	}
 	if f.Name != "" {
 		switch f.NameMatch {
-		case cert.MatchPrefix:
+		case domain.MatchPrefix:
 			add(`s.name LIKE ? ESCAPE '\'`, like(f.Name)+"%")
-		case cert.MatchSuffix:
+		case domain.MatchSuffix:
 			add(`s.name LIKE ? ESCAPE '\'`, "%"+like(f.Name))
-		case cert.MatchFuzzy:
+		case domain.MatchFuzzy:
 			add(`s.name LIKE ? ESCAPE '\'`, "%"+like(f.Name)+"%")
 		default:
 			add(`s.name = ?`, f.Name)
@@ -203,7 +204,7 @@ func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, 
 }
 
 // limit is the LIMIT for a page; no limit set means all rows.
-func limit(p cert.Page) int {
+func limit(p domain.Page) int {
 	if p.Limit <= 0 {
 		return 1 << 30
 	}

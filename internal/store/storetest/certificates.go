@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -85,7 +86,7 @@ func testCertificates(t *testing.T, s Store) {
 		{"ok/keyword_cn", cert.CertFilter{SiteID: a.SiteID, Keyword: "cn be"}, []string{"beta"}, 1},
 		{"ok/keyword_literal_percent", cert.CertFilter{SiteID: a.SiteID, Keyword: "%"}, nil, 0},
 		{"ok/valid_only", cert.CertFilter{SiteID: a.SiteID, ValidAt: now}, []string{"alpha"}, 1},
-		{"ok/page", cert.CertFilter{SiteID: a.SiteID, Page: cert.Page{Offset: 1, Limit: 1}}, []string{"alpha"}, 2},
+		{"ok/page", cert.CertFilter{SiteID: a.SiteID, Page: domain.Page{Offset: 1, Limit: 1}}, []string{"alpha"}, 2},
 	}
 	for _, tt := range lists {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,7 +197,7 @@ func testRepository(t *testing.T, s Store) {
 	}
 	dupID := r
 	dupID.Name = "repo-b"
-	if err := s.CreateRepoCert(ctx, dupID); !errors.Is(err, cert.ErrExists) {
+	if err := s.CreateRepoCert(ctx, dupID); !errors.Is(err, domain.ErrExists) {
 		t.Errorf("same id = %v, want ErrExists", err)
 	}
 	expired := r

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -104,7 +105,7 @@ func testHTTPS(t *testing.T, st Store) {
 		want error
 	}{
 		{"fail/second_global", basicConfig(100000000000010, siteA, cert.ConfigGlobal, "", 0, nil), cert.ErrGlobalConfigExists},
-		{"fail/same_id", basicConfig(ruleA.ConfigID, siteB, cert.ConfigRule, "true", 0, nil), cert.ErrExists},
+		{"fail/same_id", basicConfig(ruleA.ConfigID, siteB, cert.ConfigRule, "true", 0, nil), domain.ErrExists},
 		{"fail/no_site", basicConfig(100000000000011, 42, cert.ConfigRule, "true", 0, nil), cert.ErrSiteNotFound},
 	}
 	for _, tt := range fails {
@@ -114,7 +115,7 @@ func testHTTPS(t *testing.T, st Store) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("CreateHTTPSConfig = %v, want %v", err, tt.want)
 			}
-			if tt.want != cert.ErrExists && errors.Is(err, cert.ErrExists) {
+			if tt.want != domain.ErrExists && errors.Is(err, domain.ErrExists) {
 				t.Errorf("CreateHTTPSConfig = %v, which also matches ErrExists", err)
 			}
 			if rev() != before {
@@ -146,9 +147,9 @@ func testHTTPS(t *testing.T, st Store) {
 		{"ok/config_id_of_other_family", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, ConfigID: app.ConfigID}, nil, 0},
 		{"ok/application", cert.HTTPSFilter{Family: cert.FamilyHTTPSApplication, SiteID: siteA}, []int64{app.ConfigID}, 1},
 		{"ok/site_version_1", cert.HTTPSFilter{Family: cert.FamilyHTTPSApplication, SiteID: siteA, SiteVersion: 1}, nil, 0},
-		{"ok/page_2", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: cert.Page{Offset: 2, Limit: 2}},
+		{"ok/page_2", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 2, Limit: 2}},
 			[]int64{ruleA.ConfigID, ruleC.ConfigID}, 4},
-		{"ok/page_past_end", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: cert.Page{Offset: 9, Limit: 2}}, nil, 4},
+		{"ok/page_past_end", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 9, Limit: 2}}, nil, 4},
 		{"ok/other_site", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteB}, []int64{otherGlobal.ConfigID}, 1},
 	}
 	for _, tt := range lists {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -104,7 +105,7 @@ func testRecords(t *testing.T, st Store) {
 		{"fail/cname_where_a", record(7100000000011, site1, "www.example.com", cert.RecordCNAME, cert.RecordData{Value: "x.example.net"}, now), cert.ErrRecordTypeConflict},
 		{"fail/a_where_cname", record(7100000000012, site1, "static.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.9"}, now), cert.ErrRecordTypeConflict},
 		{"fail/second_cname", record(7100000000013, site1, "static.example.com", cert.RecordCNAME, cert.RecordData{Value: "y.example.net"}, now), cert.ErrRecordTypeConflict},
-		{"fail/same_id", record(a.ID, site1, "new.example.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), cert.ErrExists},
+		{"fail/same_id", record(a.ID, site1, "new.example.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), domain.ErrExists},
 		{"fail/no_site", record(7100000000014, 42, "www.nowhere.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), cert.ErrSiteNotFound},
 		{"ok/second_a_other_value", record(7100000000015, site1, "www.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
 		{"ok/same_name_other_type", record(7100000000016, site1, "www.example.com", cert.RecordTXT, cert.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
@@ -119,7 +120,7 @@ func testRecords(t *testing.T, st Store) {
 			if errors.Is(tt.want, cert.ErrRecordConflict) && !errors.Is(err, cert.ErrRecordConflict) {
 				t.Fatalf("CreateRecord = %v, which does not match ErrRecordConflict", err)
 			}
-			if tt.want != cert.ErrExists && errors.Is(err, cert.ErrExists) {
+			if tt.want != domain.ErrExists && errors.Is(err, domain.ErrExists) {
 				t.Fatalf("CreateRecord = %v, which also matches ErrExists", err)
 			}
 		})
@@ -134,12 +135,12 @@ func testRecords(t *testing.T, st Store) {
 	}{
 		{"ok/all_by_name", cert.RecordFilter{SiteID: site1}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
 		{"ok/exact", cert.RecordFilter{SiteID: site1, Name: "www.example.com"}, []int64{a.ID, 7100000000015, 7100000000016}, 3},
-		{"ok/exact_is_not_substring", cert.RecordFilter{SiteID: site1, Name: "www", NameMatch: cert.MatchExact}, nil, 0},
-		{"ok/prefix", cert.RecordFilter{SiteID: site1, Name: "st", NameMatch: cert.MatchPrefix}, []int64{c.ID}, 1},
-		{"ok/suffix", cert.RecordFilter{SiteID: site1, Name: "ic.example.com", NameMatch: cert.MatchSuffix}, []int64{c.ID}, 1},
-		{"ok/fuzzy", cert.RecordFilter{SiteID: site1, Name: "a", NameMatch: cert.MatchFuzzy}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
-		{"ok/underscore_is_literal", cert.RecordFilter{SiteID: site1, Name: "_d", NameMatch: cert.MatchPrefix}, []int64{txt.ID}, 1},
-		{"ok/percent_is_literal", cert.RecordFilter{SiteID: site1, Name: "%", NameMatch: cert.MatchFuzzy}, nil, 0},
+		{"ok/exact_is_not_substring", cert.RecordFilter{SiteID: site1, Name: "www", NameMatch: domain.MatchExact}, nil, 0},
+		{"ok/prefix", cert.RecordFilter{SiteID: site1, Name: "st", NameMatch: domain.MatchPrefix}, []int64{c.ID}, 1},
+		{"ok/suffix", cert.RecordFilter{SiteID: site1, Name: "ic.example.com", NameMatch: domain.MatchSuffix}, []int64{c.ID}, 1},
+		{"ok/fuzzy", cert.RecordFilter{SiteID: site1, Name: "a", NameMatch: domain.MatchFuzzy}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
+		{"ok/underscore_is_literal", cert.RecordFilter{SiteID: site1, Name: "_d", NameMatch: domain.MatchPrefix}, []int64{txt.ID}, 1},
+		{"ok/percent_is_literal", cert.RecordFilter{SiteID: site1, Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
 		{"ok/type", cert.RecordFilter{SiteID: site1, Type: cert.RecordCNAME}, []int64{plain.ID, c.ID}, 2},
 		{"ok/proxied", cert.RecordFilter{SiteID: site1, Proxied: &yes}, []int64{plain.ID, c.ID, a.ID}, 3},
 		{"ok/not_proxied", cert.RecordFilter{SiteID: site1, Proxied: &no}, []int64{txt.ID, mx.ID, 7100000000015, 7100000000016}, 4},
@@ -147,8 +148,8 @@ func testRecords(t *testing.T, st Store) {
 		{"ok/source_domain_includes_unset", cert.RecordFilter{SiteID: site1, SourceType: cert.SourceDomain}, []int64{plain.ID}, 1},
 		{"ok/biz_names", cert.RecordFilter{SiteID: site1, BizNames: []string{"image_video", "video_image"}}, []int64{plain.ID, c.ID}, 2},
 		{"ok/combined", cert.RecordFilter{SiteID: site1, Name: "www.example.com", Type: cert.RecordA, Proxied: &yes}, []int64{a.ID}, 1},
-		{"ok/page_2", cert.RecordFilter{SiteID: site1, Page: cert.Page{Offset: 2, Limit: 2}}, []int64{mx.ID, c.ID}, 7},
-		{"ok/page_past_end", cert.RecordFilter{SiteID: site1, Page: cert.Page{Offset: 10, Limit: 2}}, nil, 7},
+		{"ok/page_2", cert.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{mx.ID, c.ID}, 7},
+		{"ok/page_past_end", cert.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 10, Limit: 2}}, nil, 7},
 		{"ok/other_site", cert.RecordFilter{SiteID: site2}, []int64{7100000000017, otherA.ID}, 2},
 		{"ok/unknown_site", cert.RecordFilter{SiteID: 42}, nil, 0},
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -111,7 +112,7 @@ func testInstancePlanChange(t *testing.T, s cert.SiteStore) {
 	if st, err := s.Site(ctx, 4000000000009); err != nil || st.Plan.Name != "medium" {
 		t.Errorf("the site's plan after the change = %q, %v; want medium", st.Plan.Name, err)
 	}
-	if err := s.ChangeInstancePlan(ctx, "basic", instance("inst-p", "high", 1, now)); !errors.Is(err, cert.ErrConflict) {
+	if err := s.ChangeInstancePlan(ctx, "basic", instance("inst-p", "high", 1, now)); !errors.Is(err, domain.ErrConflict) {
 		t.Errorf("a change from a plan the instance has left = %v, want ErrConflict", err)
 	}
 	if err := s.ChangeInstancePlan(ctx, "basic", instance("nope", "high", 1, now)); !errors.Is(err, cert.ErrInstanceNotFound) {
@@ -192,7 +193,7 @@ func testSites(t *testing.T, s cert.SiteStore) {
 		want error
 	}{
 		{"fail/same_name", site(1000000000002, "example.com", "inst-a", now), cert.ErrSiteExists},
-		{"fail/same_id", site(1000000000001, "other.com", "inst-a", now), cert.ErrExists},
+		{"fail/same_id", site(1000000000001, "other.com", "inst-a", now), domain.ErrExists},
 		{"fail/no_instance", site(1000000000003, "third.com", "inst-none", now), cert.ErrInstanceNotFound},
 	}
 	for _, tt := range tests {
@@ -201,7 +202,7 @@ func testSites(t *testing.T, s cert.SiteStore) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("CreateSite = %v, want %v", err, tt.want)
 			}
-			if tt.want != cert.ErrExists && errors.Is(err, cert.ErrExists) {
+			if tt.want != domain.ErrExists && errors.Is(err, domain.ErrExists) {
 				t.Fatalf("CreateSite = %v, which also matches ErrExists", err)
 			}
 		})
@@ -251,14 +252,14 @@ func testSiteList(t *testing.T, s cert.SiteStore) {
 		wantTotal int
 	}{
 		{"ok/all_newest_first", cert.SiteFilter{}, []string{"zeta.io", "sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 5},
-		{"ok/exact", cert.SiteFilter{Name: "example.org", NameMatch: cert.MatchExact}, []string{"example.org"}, 1},
-		{"ok/exact_is_not_substring", cert.SiteFilter{Name: "example", NameMatch: cert.MatchExact}, nil, 0},
-		{"ok/prefix", cert.SiteFilter{Name: "a-", NameMatch: cert.MatchPrefix}, []string{"a-example.com"}, 1},
-		{"ok/suffix", cert.SiteFilter{Name: "example.com", NameMatch: cert.MatchSuffix}, []string{"b-example.com", "a-example.com"}, 2},
-		{"ok/fuzzy", cert.SiteFilter{Name: "example", NameMatch: cert.MatchFuzzy}, []string{"sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 4},
-		{"ok/like_wildcards_are_literal", cert.SiteFilter{Name: "a_e", NameMatch: cert.MatchFuzzy}, nil, 0},
-		{"ok/percent_is_literal", cert.SiteFilter{Name: "%", NameMatch: cert.MatchFuzzy}, nil, 0},
-		{"ok/underscore_literal", cert.SiteFilter{Name: "sub_x", NameMatch: cert.MatchPrefix}, []string{"sub_x.example.net"}, 1},
+		{"ok/exact", cert.SiteFilter{Name: "example.org", NameMatch: domain.MatchExact}, []string{"example.org"}, 1},
+		{"ok/exact_is_not_substring", cert.SiteFilter{Name: "example", NameMatch: domain.MatchExact}, nil, 0},
+		{"ok/prefix", cert.SiteFilter{Name: "a-", NameMatch: domain.MatchPrefix}, []string{"a-example.com"}, 1},
+		{"ok/suffix", cert.SiteFilter{Name: "example.com", NameMatch: domain.MatchSuffix}, []string{"b-example.com", "a-example.com"}, 2},
+		{"ok/fuzzy", cert.SiteFilter{Name: "example", NameMatch: domain.MatchFuzzy}, []string{"sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 4},
+		{"ok/like_wildcards_are_literal", cert.SiteFilter{Name: "a_e", NameMatch: domain.MatchFuzzy}, nil, 0},
+		{"ok/percent_is_literal", cert.SiteFilter{Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
+		{"ok/underscore_literal", cert.SiteFilter{Name: "sub_x", NameMatch: domain.MatchPrefix}, []string{"sub_x.example.net"}, 1},
 		{"ok/status", cert.SiteFilter{Status: cert.SitePending}, []string{"example.org"}, 1},
 		{"ok/access_type", cert.SiteFilter{AccessType: "CNAME"}, []string{"example.org"}, 1},
 		{"ok/coverage", cert.SiteFilter{Coverage: "global"}, []string{"example.org"}, 1},
@@ -266,8 +267,8 @@ func testSiteList(t *testing.T, s cert.SiteStore) {
 		{"ok/combined_filters_none", cert.SiteFilter{Coverage: "global", AccessType: "NS"}, nil, 0},
 		{"ok/subscribe_type", cert.SiteFilter{SubscribeType: "enterpriseplan"}, []string{"example.org"}, 1},
 		{"ok/only_enterprise", cert.SiteFilter{OnlyEnterprise: true}, []string{"example.org"}, 1},
-		{"ok/page_2", cert.SiteFilter{Page: cert.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
-		{"ok/page_past_end", cert.SiteFilter{Page: cert.Page{Offset: 10, Limit: 2}}, nil, 5},
+		{"ok/page_2", cert.SiteFilter{Page: domain.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
+		{"ok/page_past_end", cert.SiteFilter{Page: domain.Page{Offset: 10, Limit: 2}}, nil, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +313,7 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 	for _, in := range []cert.Instance{a, b, c} {
 		mustInstance(t, s, in)
 	}
-	if err := s.CreateInstance(ctx, a, nil); !errors.Is(err, cert.ErrExists) {
+	if err := s.CreateInstance(ctx, a, nil); !errors.Is(err, domain.ErrExists) {
 		t.Errorf("CreateInstance(again) = %v, want ErrExists", err)
 	}
 	got, err := s.Instance(ctx, "inst-3")
