@@ -39,7 +39,9 @@ func bodyNode(t *testing.T, rate bodyrate.Rate) (*Node, <-chan originResult) {
 		fmt.Fprint(w, n)
 	}))
 	t.Cleanup(origin.Close)
-	n, err := start(t.Context(), testConfig(t), quiet, rate)
+	cfg := testConfig(t)
+	cfg.PrivateOrigins = "127.0.0.0/8" // the test's origin is on loopback
+	n, err := start(t.Context(), cfg, quiet, rate)
 	if err != nil {
 		t.Fatal(err)
 	}
