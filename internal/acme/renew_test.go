@@ -19,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/acme/acmetest"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
@@ -40,7 +41,7 @@ type renewEnv struct {
 	clk    *clock
 	pebble acmetest.CA
 	down   *atomic.Bool
-	site   cert.Site
+	site   site.Site
 	id     string // the certificate applied for, www.<site>
 }
 
@@ -82,19 +83,20 @@ func newRenewEnv(t *testing.T, siteName string) *renewEnv {
 	sealer, _ := keyseal.New(mk)
 	clk := &clock{}
 	clk.Set(time.Now())
+	sites := &site.Service{Store: store, Now: clk.Now}
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Frees: store, Issuer: iss, Sealer: sealer, Now: clk.Now}
-	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
+	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: siteName})
+	st, err := sites.CreateSite(t.Context(), site.CreateSiteInput{Name: siteName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _, err := svc.ApplyCertificate(t.Context(), site.ID, "www."+siteName, "pebble")
+	res, _, err := svc.ApplyCertificate(t.Context(), st.ID, "www."+siteName, "pebble")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &renewEnv{svc: svc, sealer: sealer, clk: clk, pebble: pebble, down: &down, site: site, id: res[0].ID}
+	return &renewEnv{svc: svc, sealer: sealer, clk: clk, pebble: pebble, down: &down, site: st, id: res[0].ID}
 }
 
 func TestRenewal(t *testing.T) {

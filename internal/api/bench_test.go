@@ -17,6 +17,7 @@ import (
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
@@ -56,17 +57,18 @@ func BenchmarkSetCertificateHTTP(b *testing.B) {
 			defer store.Close()
 			mk, _ := keyseal.Generate()
 			sealer, _ := keyseal.New(mk)
-			limits := cert.DefaultLimits()
-			limits[cert.TierBasic] = cert.Limits{} // no quota: every iteration adds one
+			limits := site.DefaultLimits()
+			limits[site.TierBasic] = site.Limits{} // no quota: every iteration adds one
+			sites := &site.Service{Store: store, Limits: limits}
 			svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer, Limits: limits}
-			if err := svc.EnsureDefaultInstance(b.Context()); err != nil {
+			if err := sites.EnsureDefaultInstance(b.Context()); err != nil {
 				b.Fatal(err)
 			}
-			site, err := svc.CreateSite(b.Context(), cert.CreateSiteInput{Name: "bench.com"})
+			st, err := sites.CreateSite(b.Context(), site.CreateSiteInput{Name: "bench.com"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := &Server{Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "benchAK", Secret: "benchSecret"}),
+			s := &Server{Sites: sites, Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "benchAK", Secret: "benchSecret"}),
 				Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 			hs := httptest.NewServer(s)
 			defer hs.Close()
@@ -76,7 +78,7 @@ func BenchmarkSetCertificateHTTP(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				sig.now = time.Now()
-				req := sig.rpc(b, hs.URL, "POST", "SetCertificate", nil, url.Values{"SiteId": {fmt.Sprint(site.ID)},
+				req := sig.rpc(b, hs.URL, "POST", "SetCertificate", nil, url.Values{"SiteId": {fmt.Sprint(st.ID)},
 					"Type": {"upload"}, "Name": {fmt.Sprintf("bench-%d", i)}, "Certificate": {leaf.ChainPEM}, "PrivateKey": {leaf.KeyPEM}})
 				start := time.Now()
 				resp, err := client.Do(req)

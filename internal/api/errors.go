@@ -10,6 +10,7 @@ import (
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Errors of the request envelope. Like the domain's sentinels they are mapped
@@ -128,18 +129,18 @@ var table = []row{
 		"Try again shortly: this node cannot reach its database.", false},
 
 	// Sites and plans.
-	{paramIs("SiteId", cert.ErrSiteNotFound), "InvalidParameter.SiteId", http.StatusBadRequest,
+	{paramIs("SiteId", site.ErrSiteNotFound), "InvalidParameter.SiteId", http.StatusBadRequest,
 		"Failed to query the website based on the SiteID you specified. Check parameter SiteId and try again.",
 		"Call ListSites to find the SiteId.", false},
-	{is(cert.ErrSiteNotFound), "SiteNotFound", http.StatusNotFound,
+	{is(site.ErrSiteNotFound), "SiteNotFound", http.StatusNotFound,
 		"The specified site is not found.", "Call ListSites to find the SiteId.", false},
-	{is(cert.ErrSiteExists), "Site.Duplicated", http.StatusBadRequest,
+	{is(site.ErrSiteExists), "Site.Duplicated", http.StatusBadRequest,
 		"The site already exists.", "Choose another site name, or use the existing site.", false},
-	{paramIs("InstanceId", cert.ErrInstanceNotFound), "InvalidParameter.InstanceId", http.StatusBadRequest,
+	{paramIs("InstanceId", site.ErrInstanceNotFound), "InvalidParameter.InstanceId", http.StatusBadRequest,
 		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
-	{is(cert.ErrInstanceNotFound), "InvalidInstanceId.NotFound", http.StatusNotFound,
+	{is(site.ErrInstanceNotFound), "InvalidInstanceId.NotFound", http.StatusNotFound,
 		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
-	{is(cert.ErrSiteQuota), "QuotaExceed.Site", http.StatusBadRequest,
+	{is(site.ErrSiteQuota), "QuotaExceed.Site", http.StatusBadRequest,
 		"The plan instance has no site quota left.", "Purchase another plan instance with PurchaseRatePlan.", false},
 
 	// Certificates (SetCertificate.md's table) and the repository.

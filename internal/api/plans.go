@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 func (s *Server) purchaseRatePlan(ctx context.Context, p *params) (any, error) {
@@ -25,7 +25,7 @@ func (s *Server) purchaseRatePlan(ctx context.Context, p *params) (any, error) {
 	if _, err := p.boolean("AutoPay"); err != nil {
 		return nil, err
 	}
-	in, err := s.Service.PurchasePlan(ctx, cert.PurchaseInput{
+	in, err := s.Sites.PurchasePlan(ctx, site.PurchaseInput{
 		PlanName:   p.str("PlanName"),
 		PlanCode:   p.str("PlanCode"),
 		Coverage:   p.str("Coverage"),
@@ -46,7 +46,7 @@ func (s *Server) updateRatePlanSpec(ctx context.Context, p *params) (any, error)
 	if _, err := p.boolean("AutoPay"); err != nil {
 		return nil, err
 	}
-	in, err := s.Service.UpgradePlan(ctx, cert.UpgradeInput{
+	in, err := s.Sites.UpgradePlan(ctx, site.UpgradeInput{
 		InstanceID: p.str("InstanceId"),
 		PlanName:   p.str("TargetPlanName"),
 		PlanCode:   p.str("TargetPlanCode"),
@@ -102,7 +102,7 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 	if days < 0 || days > 36500 {
 		return nil, domain.Invalid("RemainingExpireDays", "must be a number of days between 1 and 36500")
 	}
-	f := cert.InstanceFilter{
+	f := site.InstanceFilter{
 		ID:            p.str("InstanceId"),
 		Status:        p.str("Status"),
 		SubscribeType: p.str("SubscribeType"),
@@ -128,7 +128,7 @@ func (s *Server) listUserRatePlanInstances(ctx context.Context, p *params) (any,
 	default:
 		return nil, domain.Invalid("SortOrder", "must be asc or desc")
 	}
-	list, total, err := s.Service.ListInstances(ctx, f)
+	list, total, err := s.Sites.ListInstances(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -175,9 +175,9 @@ func (s *Server) describeRatePlanInstanceStatus(ctx context.Context, p *params) 
 	if err != nil {
 		return nil, err
 	}
-	in, err := s.Service.Instance(ctx, id)
+	in, err := s.Sites.Instance(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return struct{ InstanceId, InstanceStatus string }{in.ID, cert.InstanceRunning}, nil
+	return struct{ InstanceId, InstanceStatus string }{in.ID, site.InstanceRunning}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // dnsRecordJSON is a DNS record as GetRecord's RecordModel and ListRecords'
@@ -258,9 +259,9 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 	if len(items) == 0 || len(items) > maxBatchRecords {
 		return nil, domain.Invalid("RecordList", fmt.Sprintf("must list from 1 to %d records", maxBatchRecords))
 	}
-	if _, err := s.Service.Site(ctx, siteID); err != nil { // a missing site fails the call, not each record
-		if errors.Is(err, cert.ErrSiteNotFound) {
-			err = &domain.ParamError{Param: "SiteId", Err: cert.ErrSiteNotFound}
+	if _, err := s.Sites.Site(ctx, siteID); err != nil { // a missing site fails the call, not each record
+		if errors.Is(err, site.ErrSiteNotFound) {
+			err = &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
 		}
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Defaults of Server's optional fields.
@@ -33,6 +34,7 @@ const (
 // Server answers ESA's OpenAPI (RPC style, path /) over HTTP. Its fields are
 // set once before it serves; after that it is safe for concurrent use.
 type Server struct {
+	Sites   *site.Service // required: sites and plans
 	Service *cert.Service // required
 	Keys    Keyring       // required
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
@@ -55,8 +56,9 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	}
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{t: now}
+	sites := &site.Service{Store: store, Now: clk.Now}
 	svc := &cert.Service{Sites: store, Records: store, HTTPS: store, Now: clk.Now}
-	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
+	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) == 0 {
@@ -65,6 +67,7 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	logs := &bytes.Buffer{}
 	mu := &sync.Mutex{}
 	s := &Server{
+		Sites:   sites,
 		Service: svc,
 		Keys:    accesskey.NewRing(keys...),
 		Now:     clk.Now,

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // siteJSON is a site as GetSite's SiteModel and ListSites' Sites[] show it.
@@ -30,36 +30,36 @@ type siteJSON struct {
 	VisitTime         string
 }
 
-func (s *Server) siteJSON(site cert.Site) siteJSON {
+func (s *Server) siteJSON(st site.Site) siteJSON {
 	j := siteJSON{
-		SiteId:          site.ID,
-		SiteName:        site.Name,
-		AccessType:      site.AccessType,
-		Coverage:        site.Coverage,
-		Status:          site.Status,
-		InstanceId:      site.InstanceID,
-		PlanName:        site.Plan.Name,
-		PlanSpecName:    site.Plan.Type(),
-		ResourceGroupId: site.ResourceGroupID,
-		VerifyCode:      site.VerifyCode,
+		SiteId:          st.ID,
+		SiteName:        st.Name,
+		AccessType:      st.AccessType,
+		Coverage:        st.Coverage,
+		Status:          st.Status,
+		InstanceId:      st.InstanceID,
+		PlanName:        st.Plan.Name,
+		PlanSpecName:    st.Plan.Type(),
+		ResourceGroupId: st.ResourceGroupID,
+		VerifyCode:      st.VerifyCode,
 		Tags:            map[string]string{},
-		CreateTime:      fmtSiteTime(site.Created),
-		UpdateTime:      fmtSiteTime(site.Updated),
-		VisitTime:       fmtSiteTime(site.Updated),
+		CreateTime:      fmtSiteTime(st.Created),
+		UpdateTime:      fmtSiteTime(st.Updated),
+		VisitTime:       fmtSiteTime(st.Updated),
 	}
-	switch site.AccessType {
+	switch st.AccessType {
 	case "NS":
 		j.NameServerList = s.NameServers
 	case "CNAME":
 		if s.CnameZone != "" {
-			j.CnameZone = site.Name + "." + strings.TrimPrefix(s.CnameZone, ".")
+			j.CnameZone = st.Name + "." + strings.TrimPrefix(s.CnameZone, ".")
 		}
 	}
 	return j
 }
 
 func (s *Server) createSite(ctx context.Context, p *params) (any, error) {
-	site, err := s.Service.CreateSite(ctx, cert.CreateSiteInput{
+	st, err := s.Sites.CreateSite(ctx, site.CreateSiteInput{
 		Name:            p.str("SiteName"),
 		AccessType:      p.str("AccessType"),
 		Coverage:        p.str("Coverage"),
@@ -73,8 +73,8 @@ func (s *Server) createSite(ctx context.Context, p *params) (any, error) {
 		SiteId         int64
 		VerifyCode     string
 		NameServerList string `json:",omitempty"`
-	}{SiteId: site.ID, VerifyCode: site.VerifyCode}
-	if site.AccessType == "NS" {
+	}{SiteId: st.ID, VerifyCode: st.VerifyCode}
+	if st.AccessType == "NS" {
 		out.NameServerList = s.NameServers
 	}
 	return out, nil
@@ -85,7 +85,7 @@ func (s *Server) getSite(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	site, err := s.Service.Site(ctx, id)
+	site, err := s.Sites.Site(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (s *Server) deleteSite(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteSite(ctx, id)
+	return nil, s.Sites.DeleteSite(ctx, id)
 }
 
 func (s *Server) verifySite(ctx context.Context, p *params) (any, error) {
@@ -105,7 +105,7 @@ func (s *Server) verifySite(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	passed, err := s.Service.VerifySite(ctx, id)
+	passed, err := s.Sites.VerifySite(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 		// esacert keeps no tags on sites, so a tag filter matches none.
 		return out, nil
 	}
-	sites, total, err := s.Service.ListSites(ctx, cert.SiteFilter{
+	sites, total, err := s.Sites.ListSites(ctx, site.SiteFilter{
 		Name:            p.str("SiteName"),
 		NameMatch:       p.str("SiteSearchType"),
 		Status:          p.str("Status"),
@@ -153,8 +153,8 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 		return nil, err
 	}
 	out.TotalCount = total
-	for _, site := range sites {
-		out.Sites = append(out.Sites, s.siteJSON(site))
+	for _, st := range sites {
+		out.Sites = append(out.Sites, s.siteJSON(st))
 	}
 	return out, nil
 }

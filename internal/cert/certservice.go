@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // MaxCertName is the longest certificate name SetCertificate accepts.
@@ -29,19 +31,6 @@ type SetInput struct {
 	KeyPEM  string // Type=upload
 	CasID   int64  // Type=cas
 	Region  string // Type=cas; default cn-hangzhou
-}
-
-// siteFor returns the site a certificate action names; a missing site is a
-// ParamError naming SiteId, as the certificate actions answer it.
-func (s *Service) siteFor(ctx context.Context, siteID int64) (Site, error) {
-	if siteID <= 0 {
-		return Site{}, domain.Invalid("SiteId", "must be a positive integer")
-	}
-	site, err := s.Sites.Site(ctx, siteID)
-	if errors.Is(err, ErrSiteNotFound) {
-		return Site{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
-	}
-	return site, err
 }
 
 // SetCertificate adds a certificate to a site or, with in.ID, replaces one in
@@ -67,7 +56,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 		if in.Region == "" {
 			in.Region = DefaultRegion
 		}
-		if !oneOf(in.Region, Regions) {
+		if !slices.Contains(Regions, in.Region) {
 			return Certificate{}, domain.Invalid("Region", "must be cn-hangzhou or ap-southeast-1")
 		}
 	case TypeKeyless:
@@ -83,13 +72,13 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	if in.Update && in.ID == "" {
 		return Certificate{}, domain.Invalid("Id", "Update=true needs the Id of the certificate to update")
 	}
-	site, err := s.siteFor(ctx, in.SiteID)
+	st, err := s.siteFor(ctx, in.SiteID)
 	if err != nil {
 		return Certificate{}, err
 	}
 	var existing Certificate
 	if in.ID != "" {
-		if existing, err = s.Certs.Certificate(ctx, site.ID, in.ID); err != nil {
+		if existing, err = s.Certs.Certificate(ctx, st.ID, in.ID); err != nil {
 			return Certificate{}, err
 		}
 		if existing.Type == TypeFree {
@@ -97,7 +86,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 		}
 	}
 
-	c := Certificate{SiteID: site.ID, SiteName: site.Name, Name: in.Name, Type: in.Type}
+	c := Certificate{SiteID: st.ID, SiteName: st.Name, Name: in.Name, Type: in.Type}
 	certPEM, keyPEM := in.CertPEM, in.KeyPEM
 	if in.Type == TypeCAS {
 		repo, err := s.Repo.RepoCert(ctx, in.CasID)
@@ -121,7 +110,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	if err != nil {
 		return Certificate{}, err
 	}
-	if !certcheck.MatchesSite(certcheck.Names(parsed.Leaf), site.Name) {
+	if !certcheck.MatchesSite(certcheck.Names(parsed.Leaf), st.Name) {
 		return Certificate{}, ErrNameNotInSite
 	}
 	c.CertPEM = certPEM
@@ -147,10 +136,10 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	if in.ID != "" {
 		err = s.Certs.ReplaceCertificate(ctx, c)
 	} else {
-		err = s.Certs.CreateCertificate(ctx, c, s.limits(site.Plan.Tier).CustomCerts)
+		err = s.Certs.CreateCertificate(ctx, c, s.limits(st.Plan.Tier).CustomCerts)
 	}
-	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return Certificate{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
+		return Certificate{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
 	}
 	if err != nil {
 		return Certificate{}, err
@@ -200,17 +189,17 @@ func (s *Service) Certificate(ctx context.Context, siteID int64, id string) (Cer
 }
 
 // ListCertificates returns one page of a site's certificates, the total, and the site.
-func (s *Service) ListCertificates(ctx context.Context, siteID int64, keyword string, validOnly bool, page domain.Page) ([]Certificate, int, Site, error) {
-	site, err := s.siteFor(ctx, siteID)
+func (s *Service) ListCertificates(ctx context.Context, siteID int64, keyword string, validOnly bool, page domain.Page) ([]Certificate, int, site.Site, error) {
+	st, err := s.siteFor(ctx, siteID)
 	if err != nil {
-		return nil, 0, Site{}, err
+		return nil, 0, site.Site{}, err
 	}
-	f := CertFilter{SiteID: site.ID, Keyword: keyword, Page: page}
+	f := CertFilter{SiteID: st.ID, Keyword: keyword, Page: page}
 	if validOnly {
 		f.ValidAt = s.now()
 	}
 	list, total, err := s.Certs.ListCertificates(ctx, f)
-	return list, total, site, err
+	return list, total, st, err
 }
 
 // DeleteCertificate removes a certificate of a site and returns what it was.
@@ -235,17 +224,17 @@ type RecordMatch struct {
 
 // CertificatesByRecord finds, for each record name, the site's certificates
 // that cover it. validOnly leaves expired certificates out.
-func (s *Service) CertificatesByRecord(ctx context.Context, siteID int64, names []string, validOnly bool) ([]RecordMatch, Site, error) {
-	site, err := s.siteFor(ctx, siteID)
+func (s *Service) CertificatesByRecord(ctx context.Context, siteID int64, names []string, validOnly bool) ([]RecordMatch, site.Site, error) {
+	st, err := s.siteFor(ctx, siteID)
 	if err != nil {
-		return nil, Site{}, err
+		return nil, site.Site{}, err
 	}
 	if len(names) == 0 {
-		return nil, Site{}, domain.Missing("RecordName")
+		return nil, site.Site{}, domain.Missing("RecordName")
 	}
-	all, _, err := s.Certs.ListCertificates(ctx, CertFilter{SiteID: site.ID})
+	all, _, err := s.Certs.ListCertificates(ctx, CertFilter{SiteID: st.ID})
 	if err != nil {
-		return nil, Site{}, err
+		return nil, site.Site{}, err
 	}
 	now := s.now()
 	var out []RecordMatch
@@ -266,7 +255,7 @@ func (s *Service) CertificatesByRecord(ctx context.Context, siteID int64, names 
 		}
 		out = append(out, m)
 	}
-	return out, site, nil
+	return out, st, nil
 }
 
 // Quota is a site's certificate quota of one kind (GetCertificateQuota).
@@ -298,20 +287,20 @@ func (s *Service) CertificateQuota(ctx context.Context, siteID int64, typ string
 	default:
 		return Quota{}, domain.Invalid("Type", "must be custom or free")
 	}
-	site, err := s.siteFor(ctx, siteID)
+	st, err := s.siteFor(ctx, siteID)
 	if err != nil {
 		return Quota{}, err
 	}
-	l := s.limits(site.Plan.Tier)
+	l := s.limits(st.Plan.Tier)
 	q := Quota{Type: typ, Limit: l.CustomCerts}
 	if typ == TypeFree {
 		q.Limit = l.FreeCerts
 	}
-	insts, _, err := s.Sites.ListInstances(ctx, InstanceFilter{ID: site.InstanceID, Page: domain.Page{Limit: 1}})
+	insts, _, err := s.Sites.ListInstances(ctx, site.InstanceFilter{ID: st.InstanceID, Page: domain.Page{Limit: 1}})
 	if err != nil {
 		return Quota{}, err
 	}
-	refs := []SiteRef{{ID: site.ID, Name: site.Name}}
+	refs := []site.SiteRef{{ID: st.ID, Name: st.Name}}
 	if len(insts) == 1 {
 		refs = insts[0].Sites
 	}
@@ -326,7 +315,7 @@ func (s *Service) CertificateQuota(ctx context.Context, siteID int64, typ string
 	for _, r := range refs {
 		q.SiteUsage = append(q.SiteUsage, SiteUsage{SiteID: r.ID, SiteName: r.Name, Usage: counts[r.ID]})
 	}
-	q.Usage = counts[site.ID]
+	q.Usage = counts[st.ID]
 	return q, nil
 }
 
@@ -361,8 +350,8 @@ func (s *Service) UploadRepoCert(ctx context.Context, in UploadInput) (RepoCert,
 	if in.Region != "ap-southeast-1" {
 		in.Region = DefaultRegion
 	}
-	if len(in.ResourceGroupID) > maxResourceGroupID {
-		return RepoCert{}, domain.Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", maxResourceGroupID))
+	if len(in.ResourceGroupID) > site.MaxResourceGroupID {
+		return RepoCert{}, domain.Invalid("ResourceGroupId", fmt.Sprintf("is at most %d characters long", site.MaxResourceGroupID))
 	}
 	// The repository keeps certificates whatever their dates; validity is
 	// checked when a site takes one.

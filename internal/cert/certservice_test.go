@@ -11,6 +11,7 @@ import (
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
@@ -23,7 +24,7 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // newService is a Service on a real SQLite file, with a settable clock and
 // one site, example.com.
-func newService(t *testing.T) (*cert.Service, *clock, cert.Site) {
+func newService(t *testing.T) (*cert.Service, *clock, site.Site) {
 	t.Helper()
 	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 	if err != nil {
@@ -34,14 +35,20 @@ func newService(t *testing.T) (*cert.Service, *clock, cert.Site) {
 	sealer, _ := keyseal.New(k)
 	clk := &clock{t0}
 	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer, Now: clk.Now}
-	if err := svc.EnsureDefaultInstance(t.Context()); err != nil {
+	sites := sitesOf(svc)
+	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	site, err := svc.CreateSite(t.Context(), cert.CreateSiteInput{Name: "example.com"})
+	st, err := sites.CreateSite(t.Context(), site.CreateSiteInput{Name: "example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, clk, site
+	return svc, clk, st
+}
+
+// sitesOf is the site service beside svc: on its store, with its clock.
+func sitesOf(svc *cert.Service) *site.Service {
+	return &site.Service{Store: svc.Sites.(site.Store), Now: svc.Now}
 }
 
 // TestStatusFollowsTheClock: OK, then Expiring within 30 days of NotAfter,

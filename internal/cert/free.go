@@ -17,6 +17,7 @@ import (
 
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Errors of free certificates.
@@ -132,25 +133,25 @@ type ApplyResult struct {
 
 // ApplyCertificate starts free certificates for domains (one each) from
 // the CA ca, and returns at once; issuance goes on in the background.
-func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, ca string) ([]ApplyResult, Site, error) {
+func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, ca string) ([]ApplyResult, site.Site, error) {
 	if strings.TrimSpace(domains) == "" {
-		return nil, Site{}, domain.Missing("Domains")
+		return nil, site.Site{}, domain.Missing("Domains")
 	}
 	if s.Issuer == nil {
-		return nil, Site{}, domain.Invalid("Type", "this esacert has no ACME certificate authority configured")
+		return nil, site.Site{}, domain.Invalid("Type", "this esacert has no ACME certificate authority configured")
 	}
 	if ca == "" {
 		ca = "lets_encrypt"
 	}
 	if !s.Issuer.HasCA(ca) {
-		return nil, Site{}, domain.Invalid("Type", fmt.Sprintf("%q names no configured certificate authority", ca))
+		return nil, site.Site{}, domain.Invalid("Type", fmt.Sprintf("%q names no configured certificate authority", ca))
 	}
-	site, err := s.Sites.Site(ctx, siteID)
+	st, err := s.Sites.Site(ctx, siteID)
 	if err != nil {
-		return nil, Site{}, err // SiteNotFound, as the ApplyCertificate doc says
+		return nil, site.Site{}, err // SiteNotFound, as the ApplyCertificate doc says
 	}
-	if site.Status != SiteActive {
-		return nil, Site{}, ErrSiteNotActive
+	if st.Status != site.SiteActive {
+		return nil, site.Site{}, ErrSiteNotActive
 	}
 	var list []string
 	for _, d := range strings.Split(domains, ",") {
@@ -158,40 +159,40 @@ func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, c
 		if d == "" {
 			continue
 		}
-		if err := checkHostname(strings.TrimPrefix(d, "*.")); err != "" || strings.Contains(strings.TrimPrefix(d, "*."), "*") {
-			return nil, Site{}, domain.Invalid("Domains", fmt.Sprintf("%q is not a domain name", d))
+		if err := site.CheckHostname(strings.TrimPrefix(d, "*.")); err != "" || strings.Contains(strings.TrimPrefix(d, "*."), "*") {
+			return nil, site.Site{}, domain.Invalid("Domains", fmt.Sprintf("%q is not a domain name", d))
 		}
-		if !certcheck.UnderSite(d, site.Name) {
-			return nil, Site{}, ErrNameNotInSite
+		if !certcheck.UnderSite(d, st.Name) {
+			return nil, site.Site{}, ErrNameNotInSite
 		}
 		if strings.HasPrefix(d, "*.") && !s.Issuer.CanWildcard() {
-			return nil, Site{}, domain.Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured (--acme-dns-provider)")
+			return nil, site.Site{}, domain.Invalid("Domains", "a wildcard needs DNS-01 validation, and no DNS provider is configured (--acme-dns-provider)")
 		}
 		list = append(list, d)
 	}
 	if len(list) == 0 {
-		return nil, Site{}, domain.Missing("Domains")
+		return nil, site.Site{}, domain.Missing("Domains")
 	}
 	if len(list) > 100 {
-		return nil, Site{}, domain.Invalid("Domains", "at most 100 domains at once")
+		return nil, site.Site{}, domain.Invalid("Domains", "at most 100 domains at once")
 	}
 	now := s.now()
 	var certs []Certificate
 	for _, d := range list {
-		certs = append(certs, Certificate{ID: s.hexID(16), SiteID: site.ID, SiteName: site.Name, Name: d, Type: TypeFree,
+		certs = append(certs, Certificate{ID: s.hexID(16), SiteID: st.ID, SiteName: st.Name, Name: d, Type: TypeFree,
 			Info: certcheck.Info{SANs: []string{d}, CommonName: d}, Created: now, Updated: now,
 			Free: FreeState{Status: StatusApplying, CA: ca, Next: now}})
 	}
-	stored, err := s.Frees.CreateFree(ctx, certs, s.limits(site.Plan.Tier).FreeCerts)
+	stored, err := s.Frees.CreateFree(ctx, certs, s.limits(st.Plan.Tier).FreeCerts)
 	if err != nil {
-		return nil, Site{}, err
+		return nil, site.Site{}, err
 	}
 	var out []ApplyResult
 	for _, c := range stored {
 		out = append(out, ApplyResult{Domain: c.Name, ID: c.ID, Status: c.Status(now)})
 	}
 	s.kickRenewer()
-	return out, site, nil
+	return out, st, nil
 }
 
 // kickRenewer asks the renewer to look for work now.

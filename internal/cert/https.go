@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // HTTPS configuration families (esa-more-api.md §4.1): the basic family
@@ -722,14 +724,14 @@ func ruleHost(v string) (string, error) {
 	if h == "" {
 		return "", errors.New("a host name is empty")
 	}
-	if msg := checkHostname(h); msg != "" {
+	if msg := site.CheckHostname(h); msg != "" {
 		return "", fmt.Errorf("%q is not a host name: %s", v, msg)
 	}
 	return h, nil
 }
 
 // validateHTTPS checks a configuration about to be stored on site.
-func validateHTTPS(c HTTPSConfig, site Site) error {
+func validateHTTPS(c HTTPSConfig, st site.Site) error {
 	table := familySettings(c.Family)
 	if table == nil {
 		return fmt.Errorf("cert: unknown HTTPS configuration family %q", c.Family)
@@ -750,8 +752,8 @@ func validateHTTPS(c HTTPSConfig, site Site) error {
 			return err
 		}
 		for _, h := range m.Hosts {
-			if h != site.Name && !strings.HasSuffix(h, "."+site.Name) {
-				return domain.Invalid("Rule", fmt.Sprintf("host %s is not %s or a host under it", h, site.Name))
+			if h != st.Name && !strings.HasSuffix(h, "."+st.Name) {
+				return domain.Invalid("Rule", fmt.Sprintf("host %s is not %s or a host under it", h, st.Name))
 			}
 		}
 		if utf8.RuneCountInString(c.RuleName) > MaxRuleName {
@@ -827,7 +829,7 @@ func checkSetting(f setting, v string) error {
 			if name == "" {
 				return domain.Invalid(f.name, "names cipher suites separated by commas, without empty entries")
 			}
-			if !oneOf(name, known) {
+			if !slices.Contains(known, name) {
 				return domain.Invalid(f.name, fmt.Sprintf("%s is no cipher suite esacert offers (IANA names such as "+
 					"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, separated by commas; ListCiphers with CiphersGroup=custom lists them)", name))
 			}
@@ -858,7 +860,7 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 	if err != nil {
 		return HTTPSConfig{}, err
 	}
-	site, err := s.siteFor(ctx, c.SiteID)
+	st, err := s.siteFor(ctx, c.SiteID)
 	if err != nil {
 		return HTTPSConfig{}, err
 	}
@@ -866,7 +868,7 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 	if c.Rule != "" || c.RuleName != "" || c.RuleEnable != "" {
 		c.ConfigType = ConfigRule
 	}
-	if err := validateHTTPS(c, site); err != nil {
+	if err := validateHTTPS(c, st); err != nil {
 		return HTTPSConfig{}, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -877,8 +879,8 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 		}
 		break
 	}
-	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return HTTPSConfig{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
+		return HTTPSConfig{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
 	}
 	if err != nil {
 		return HTTPSConfig{}, err
@@ -887,19 +889,19 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 }
 
 // checkConfigID checks a ConfigId parameter and the site it names.
-func (s *Service) checkConfigID(ctx context.Context, siteID, id int64) (HTTPSStore, Site, error) {
+func (s *Service) checkConfigID(ctx context.Context, siteID, id int64) (HTTPSStore, site.Site, error) {
 	store, err := s.httpsStore()
 	if err != nil {
-		return nil, Site{}, err
+		return nil, site.Site{}, err
 	}
-	site, err := s.siteFor(ctx, siteID)
+	st, err := s.siteFor(ctx, siteID)
 	if err != nil {
-		return nil, Site{}, err
+		return nil, site.Site{}, err
 	}
 	if id <= 0 {
-		return nil, Site{}, domain.Invalid("ConfigId", "must be a positive integer")
+		return nil, site.Site{}, domain.Invalid("ConfigId", "must be a positive integer")
 	}
-	return store, site, nil
+	return store, st, nil
 }
 
 func (s *Service) getHTTPS(ctx context.Context, family string, siteID, id int64) (HTTPSConfig, error) {
@@ -932,7 +934,7 @@ func (s *Service) listHTTPS(ctx context.Context, f HTTPSFilter) ([]HTTPSConfig, 
 // in change; an empty value unsets a setting. The type of a configuration
 // never changes.
 func (s *Service) updateHTTPS(ctx context.Context, change HTTPSConfig, fields []string) (HTTPSConfig, error) {
-	store, site, err := s.checkConfigID(ctx, change.SiteID, change.ConfigID)
+	store, st, err := s.checkConfigID(ctx, change.SiteID, change.ConfigID)
 	if err != nil {
 		return HTTPSConfig{}, err
 	}
@@ -950,7 +952,7 @@ func (s *Service) updateHTTPS(ctx context.Context, change HTTPSConfig, fields []
 			}
 		}
 	}
-	return store.UpdateHTTPSConfig(ctx, change.Family, site.ID, change.ConfigID, func(c *HTTPSConfig) error {
+	return store.UpdateHTTPSConfig(ctx, change.Family, st.ID, change.ConfigID, func(c *HTTPSConfig) error {
 		if c.Settings == nil {
 			c.Settings = map[string]string{}
 		}
@@ -972,7 +974,7 @@ func (s *Service) updateHTTPS(ctx context.Context, change HTTPSConfig, fields []
 				}
 			}
 		}
-		return validateHTTPS(*c, site)
+		return validateHTTPS(*c, st)
 	})
 }
 

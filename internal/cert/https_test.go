@@ -9,6 +9,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -112,20 +113,20 @@ func TestRuleMatchMatches(t *testing.T) {
 }
 
 func TestHTTPSBasicLifecycle(t *testing.T) {
-	svc, _, site := newService(t)
+	svc, _, st := newService(t)
 	ctx := t.Context()
 
 	// A global configuration with three settings reads back exactly those.
-	global, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Https: "on", Tls10: "off", CiphersuiteGroup: "strict"})
+	global, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Https: "on", Tls10: "off", CiphersuiteGroup: "strict"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if global.ConfigID < 100_000_000_000_000 || global.ConfigID > 999_999_999_999_999 {
 		t.Errorf("ConfigID %d has not 15 digits", global.ConfigID)
 	}
-	want := cert.HTTPSBasic{ConfigID: global.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigGlobal,
+	want := cert.HTTPSBasic{ConfigID: global.ConfigID, SiteID: st.ID, ConfigType: cert.ConfigGlobal,
 		Https: "on", Tls10: "off", CiphersuiteGroup: "strict"}
-	got, err := svc.HTTPSBasic(ctx, site.ID, global.ConfigID)
+	got, err := svc.HTTPSBasic(ctx, st.ID, global.ConfigID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,15 +134,15 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		t.Errorf("HTTPSBasic (-want +got):\n%s", diff)
 	}
 
-	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Http2: "off"}); !errors.Is(err, cert.ErrGlobalConfigExists) {
+	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Http2: "off"}); !errors.Is(err, cert.ErrGlobalConfigExists) {
 		t.Errorf("second global = %v, want ErrGlobalConfigExists", err)
 	}
 	// The application family has its own global.
-	if _, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, Hsts: "on"}); err != nil {
+	if _, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: st.ID, Hsts: "on"}); err != nil {
 		t.Errorf("global application configuration beside a global basic one: %v", err)
 	}
 
-	rule, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Rule: `(http.host eq "api.example.com")`,
+	rule, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Rule: `(http.host eq "api.example.com")`,
 		RuleName: "api", RuleEnable: "on", Sequence: 2, Tls13: "off"})
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 	if rule.ConfigType != cert.ConfigRule {
 		t.Errorf("ConfigType = %q, want rule", rule.ConfigType)
 	}
-	second, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Rule: "true", RuleName: "all", Sequence: 1})
+	second, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Rule: "true", RuleName: "all", Sequence: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,13 +168,13 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		want      []int64
 		wantTotal int
 	}{
-		{"ok/all_in_order", cert.HTTPSFilter{SiteID: site.ID}, []int64{global.ConfigID, second.ConfigID, rule.ConfigID}, 3},
-		{"ok/global", cert.HTTPSFilter{SiteID: site.ID, ConfigType: cert.ConfigGlobal}, []int64{global.ConfigID}, 1},
-		{"ok/rule", cert.HTTPSFilter{SiteID: site.ID, ConfigType: cert.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
-		{"ok/rule_name", cert.HTTPSFilter{SiteID: site.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
-		{"ok/config_id", cert.HTTPSFilter{SiteID: site.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
-		{"ok/page_2", cert.HTTPSFilter{SiteID: site.ID, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
-		{"ok/other_version", cert.HTTPSFilter{SiteID: site.ID, SiteVersion: 1}, nil, 0},
+		{"ok/all_in_order", cert.HTTPSFilter{SiteID: st.ID}, []int64{global.ConfigID, second.ConfigID, rule.ConfigID}, 3},
+		{"ok/global", cert.HTTPSFilter{SiteID: st.ID, ConfigType: cert.ConfigGlobal}, []int64{global.ConfigID}, 1},
+		{"ok/rule", cert.HTTPSFilter{SiteID: st.ID, ConfigType: cert.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
+		{"ok/rule_name", cert.HTTPSFilter{SiteID: st.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
+		{"ok/config_id", cert.HTTPSFilter{SiteID: st.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
+		{"ok/page_2", cert.HTTPSFilter{SiteID: st.ID, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
+		{"ok/other_version", cert.HTTPSFilter{SiteID: st.ID, SiteVersion: 1}, nil, 0},
 	}
 	for _, tt := range lists {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,51 +190,51 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID, ConfigType: "both"}); !isParam(err, "ConfigType", domain.ErrInvalid) {
+	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: st.ID, ConfigType: "both"}); !isParam(err, "ConfigType", domain.ErrInvalid) {
 		t.Errorf("ListHTTPSBasic(ConfigType=both) = %v, want InvalidParameter ConfigType", err)
 	}
 
 	// Update changes the named fields only; an empty value unsets.
-	upd, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID, Tls13: "", Http2: "off", RuleEnable: "off"},
+	upd, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Tls13: "", Http2: "off", RuleEnable: "off"},
 		[]string{"Tls13", "Http2", "RuleEnable"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRule := cert.HTTPSBasic{ConfigID: rule.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigRule,
+	wantRule := cert.HTTPSBasic{ConfigID: rule.ConfigID, SiteID: st.ID, ConfigType: cert.ConfigRule,
 		Rule: `(http.host eq "api.example.com")`, RuleName: "api", RuleEnable: "off", Sequence: 2, Http2: "off"}
 	if diff := cmp.Diff(wantRule, upd); diff != "" {
 		t.Errorf("UpdateHTTPSBasic (-want +got):\n%s", diff)
 	}
-	if got, _ := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
+	if got, _ := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
 		t.Errorf("after update: %+v, want %+v", got, wantRule)
 	}
 	// A refused update changes nothing.
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
 		[]string{"Https", "Http2"}); !isParam(err, "Http2", domain.ErrInvalid) {
 		t.Errorf("update with Http2=maybe = %v", err)
 	}
-	if got, _ := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
+	if got, _ := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
 		t.Errorf("after a refused update: %+v, want %+v", got, wantRule)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrInvalid) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrInvalid) {
 		t.Errorf("giving the global configuration a rule = %v, want InvalidParameter Rule", err)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrMissing) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrMissing) {
 		t.Errorf("clearing a rule configuration's Rule = %v, want MissingParameter Rule", err)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, cert.ErrConfigNotFound) {
 		t.Errorf("update of a missing configuration = %v, want ErrConfigNotFound", err)
 	}
 
 	// Another family's id is not found, nor is another site's.
-	apps, _, err := svc.ListHTTPSApplication(ctx, cert.HTTPSFilter{SiteID: site.ID})
+	apps, _, err := svc.ListHTTPSApplication(ctx, cert.HTTPSFilter{SiteID: st.ID})
 	if err != nil || len(apps) != 1 {
 		t.Fatalf("ListHTTPSApplication = %v, %v", apps, err)
 	}
-	if _, err := svc.HTTPSBasic(ctx, site.ID, apps[0].ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSBasic(ctx, st.ID, apps[0].ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
 		t.Errorf("an application id read as basic = %v, want ErrConfigNotFound", err)
 	}
-	other, err := svc.CreateSite(ctx, cert.CreateSiteInput{Name: "other.com", InstanceID: mustPlan(t, svc)})
+	other, err := sitesOf(svc).CreateSite(ctx, site.CreateSiteInput{Name: "other.com", InstanceID: mustPlan(t, svc)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,20 +242,20 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		t.Errorf("another site's configuration = %v, want ErrConfigNotFound", err)
 	}
 
-	if err := svc.DeleteHTTPSBasic(ctx, site.ID, rule.ConfigID); err != nil {
+	if err := svc.DeleteHTTPSBasic(ctx, st.ID, rule.ConfigID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.HTTPSBasic(ctx, site.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
 		t.Errorf("after delete = %v, want ErrConfigNotFound", err)
 	}
-	if err := svc.DeleteHTTPSBasic(ctx, site.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if err := svc.DeleteHTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
 		t.Errorf("second delete = %v, want ErrConfigNotFound", err)
 	}
 	// The global one is gone too once deleted, and a new one may be created.
-	if err := svc.DeleteHTTPSBasic(ctx, site.ID, global.ConfigID); err != nil {
+	if err := svc.DeleteHTTPSBasic(ctx, st.ID, global.ConfigID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: site.ID, Http2: "off"}); err != nil {
+	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Http2: "off"}); err != nil {
 		t.Errorf("a new global after deleting the old one: %v", err)
 	}
 
@@ -269,7 +270,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		}(),
 		"delete": svc.DeleteHTTPSBasic(ctx, 42, rule.ConfigID),
 	} {
-		if !isParam(err, "SiteId", cert.ErrSiteNotFound) {
+		if !isParam(err, "SiteId", site.ErrSiteNotFound) {
 			t.Errorf("%s on a missing site = %v, want a ParamError naming SiteId", name, err)
 		}
 	}
@@ -278,7 +279,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 // mustPlan buys a plan instance with room for another site.
 func mustPlan(t *testing.T, svc *cert.Service) string {
 	t.Helper()
-	in, err := svc.PurchasePlan(t.Context(), cert.PurchaseInput{PlanName: "basic"})
+	in, err := sitesOf(svc).PurchasePlan(t.Context(), site.PurchaseInput{PlanName: "basic"})
 	if err != nil {
 		t.Fatal(err)
 	}

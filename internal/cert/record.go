@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Record types. A/AAAA is one type for both address families, as ESA has it.
@@ -536,16 +538,16 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 	if strings.TrimSpace(in.Name) == "" {
 		return Record{}, domain.Missing("RecordName")
 	}
-	site, err := s.siteFor(ctx, in.SiteID)
+	st, err := s.siteFor(ctx, in.SiteID)
 	if err != nil {
 		return Record{}, err
 	}
 	now := s.now()
-	r := Record{SiteID: site.ID, SiteName: site.Name, Name: in.Name, Ttl: AutoTTL, Created: now, Updated: now}
+	r := Record{SiteID: st.ID, SiteName: st.Name, Name: in.Name, Ttl: AutoTTL, Created: now, Updated: now}
 	if err := s.applyRecordInput(&r, in, nil); err != nil {
 		return Record{}, err
 	}
-	if err := checkRecord(&r, site.Name); err != nil {
+	if err := checkRecord(&r, st.Name); err != nil {
 		return Record{}, err
 	}
 	if err := s.checkOrigins(&r); err != nil {
@@ -562,8 +564,8 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 		}
 		break
 	}
-	if errors.Is(err, ErrSiteNotFound) { // deleted meanwhile
-		return Record{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
+		return Record{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
 	}
 	if err != nil {
 		return Record{}, err
@@ -597,7 +599,7 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 	if f.NameMatch == "" {
 		f.NameMatch = domain.MatchExact
 	}
-	if !oneOf(f.NameMatch, []string{domain.MatchExact, domain.MatchPrefix, domain.MatchSuffix, domain.MatchFuzzy}) {
+	if !slices.Contains([]string{domain.MatchExact, domain.MatchPrefix, domain.MatchSuffix, domain.MatchFuzzy}, f.NameMatch) {
 		return nil, 0, domain.Invalid("RecordMatchType", "must be exact, prefix, suffix or fuzzy")
 	}
 	if f.Type != "" {
@@ -617,7 +619,7 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 	var biz []string
 	for _, b := range f.BizNames {
 		b = strings.ToLower(strings.TrimSpace(b))
-		if !oneOf(b, BizNames) {
+		if !slices.Contains(BizNames, b) {
 			return nil, 0, domain.Invalid("BizName", "must be image_video, api or web")
 		}
 		same := []string{b}
@@ -625,17 +627,17 @@ func (s *Service) ListRecords(ctx context.Context, f RecordFilter) ([]Record, in
 			same = []string{"image_video", "video_image"}
 		}
 		for _, x := range same {
-			if !oneOf(x, biz) {
+			if !slices.Contains(biz, x) {
 				biz = append(biz, x)
 			}
 		}
 	}
 	f.BizNames = biz
-	site, err := s.siteFor(ctx, f.SiteID)
+	st, err := s.siteFor(ctx, f.SiteID)
 	if err != nil {
 		return nil, 0, err
 	}
-	f.SiteID = site.ID
+	f.SiteID = st.ID
 	return store.ListRecords(ctx, f)
 }
 
@@ -850,7 +852,7 @@ func checkRecord(r *Record, siteName string) error {
 	if r.Ttl != AutoTTL && (r.Ttl < MinTTL || r.Ttl > MaxTTL) {
 		return domain.Invalid("Ttl", fmt.Sprintf("must be 1 (automatic) or between %d and %d", MinTTL, MaxTTL))
 	}
-	if r.BizName != "" && !oneOf(r.BizName, BizNames) {
+	if r.BizName != "" && !slices.Contains(BizNames, r.BizName) {
 		return domain.Invalid("BizName", "must be image_video, api or web")
 	}
 	if r.Proxied && r.BizName == "" {
@@ -863,7 +865,7 @@ func checkRecord(r *Record, siteName string) error {
 		if r.Type != RecordCNAME {
 			return domain.Invalid("HostPolicy", "applies to CNAME records only")
 		}
-		if !oneOf(r.HostPolicy, HostPolicies) {
+		if !slices.Contains(HostPolicies, r.HostPolicy) {
 			return domain.Invalid("HostPolicy", "must be follow_hostname or follow_origin_domain")
 		}
 	}
@@ -934,7 +936,7 @@ func checkData(r *Record) error {
 	d := r.Data
 	for _, f := range []string{"Value", "Priority", "Weight", "Port", "Flag", "Tag", "Type", "Algorithm", "KeyTag",
 		"Certificate", "Fingerprint", "Usage", "Selector", "MatchingType"} {
-		if oneOf(f, spec.fields) {
+		if slices.Contains(spec.fields, f) {
 			continue
 		}
 		if v := d.Field(f); v != "" && v != 0 {
@@ -990,7 +992,7 @@ func checkData(r *Record) error {
 			return domain.Invalid("Data", fmt.Sprintf("Value of a TXT record is at most %d characters long", maxTXT))
 		}
 	case RecordCAA:
-		if !oneOf(d.Tag, []string{"issue", "issuewild", "iodef"}) {
+		if !slices.Contains([]string{"issue", "issuewild", "iodef"}, d.Tag) {
 			return domain.Invalid("Data", "Tag must be issue, issuewild or iodef")
 		}
 	case RecordURI:
@@ -1080,7 +1082,7 @@ func checkTarget(v string, hostOnly bool) error {
 	if !hostOnly {
 		n = strings.ReplaceAll(n, "_", "x")
 	}
-	if why := checkHostname(n); why != "" {
+	if why := site.CheckHostname(n); why != "" {
 		return domain.Invalid("Data", "Value: "+why)
 	}
 	return nil
@@ -1098,7 +1100,7 @@ func checkAuthConf(r *Record) error {
 	if a.AuthType == "" {
 		return domain.Invalid("AuthConf", "AuthType is required")
 	}
-	if !oneOf(a.AuthType, AuthTypes) {
+	if !slices.Contains(AuthTypes, a.AuthType) {
 		return domain.Invalid("AuthConf", "AuthType must be public, private, private_same_account or private_cross_account")
 	}
 	switch {

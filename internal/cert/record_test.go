@@ -10,6 +10,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -35,7 +36,7 @@ func wantParam(t *testing.T, err error, param string, target error) {
 }
 
 func TestCreateRecordRules(t *testing.T) {
-	svc, _, site := newService(t)
+	svc, _, st := newService(t)
 	ctx := t.Context()
 	v := func(s string) cert.RecordData { return cert.RecordData{Value: s} }
 	cname := func(name, target string) cert.RecordInput { return rec(name, "CNAME", v(target)) }
@@ -79,7 +80,7 @@ func TestCreateRecordRules(t *testing.T) {
 	for _, tt := range oks {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
-			in.SiteID = site.ID
+			in.SiteID = st.ID
 			got, err := svc.CreateRecord(ctx, in)
 			if err != nil {
 				t.Fatalf("CreateRecord: %v", err)
@@ -196,7 +197,7 @@ func TestCreateRecordRules(t *testing.T) {
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
-			in.SiteID = site.ID
+			in.SiteID = st.ID
 			_, err := svc.CreateRecord(ctx, in)
 			wantParam(t, err, tt.param, tt.target)
 		})
@@ -206,11 +207,11 @@ func TestCreateRecordRules(t *testing.T) {
 		in := rec("www.example.com", "TXT", v("x"))
 		in.SiteID = 1234567890123
 		_, err := svc.CreateRecord(ctx, in)
-		wantParam(t, err, "SiteId", cert.ErrSiteNotFound)
+		wantParam(t, err, "SiteId", site.ErrSiteNotFound)
 	})
 	t.Run("conflicts", func(t *testing.T) {
 		in := rec("dup.example.com", "A", v("192.0.2.7"))
-		in.SiteID = site.ID
+		in.SiteID = st.ID
 		if _, err := svc.CreateRecord(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +219,7 @@ func TestCreateRecordRules(t *testing.T) {
 			t.Errorf("the same record again = %v, want ErrRecordDuplicate", err)
 		}
 		c := cname("dup.example.com", "o.example.net")
-		c.SiteID = site.ID
+		c.SiteID = st.ID
 		if _, err := svc.CreateRecord(ctx, c); !errors.Is(err, cert.ErrRecordTypeConflict) {
 			t.Errorf("a CNAME beside an A/AAAA = %v, want ErrRecordTypeConflict", err)
 		}

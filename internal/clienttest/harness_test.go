@@ -16,6 +16,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/node"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -120,6 +121,7 @@ func skewedServer(t *testing.T, key accesskey.Key, shift time.Duration) string {
 	t.Cleanup(func() { store.Close() })
 	now := func() time.Time { return time.Now().Add(shift) }
 	s := &api.Server{
+		Sites:   &site.Service{Store: store, Now: now},
 		Service: &cert.Service{Sites: store, Now: now},
 		Keys:    accesskey.NewRing(key),
 		Now:     now,

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origin"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Config is everything an esacert node is started with. The zero value is
@@ -139,10 +139,10 @@ type PlanLimit struct {
 }
 
 // Limits returns the per-tier limits: the defaults, overridden by PlanLimits.
-func (c *Config) Limits() map[string]cert.Limits {
-	l := cert.DefaultLimits()
+func (c *Config) Limits() map[string]site.Limits {
+	l := site.DefaultLimits()
 	for tier, p := range c.PlanLimits {
-		l[tier] = cert.Limits{Sites: p.Sites, CustomCerts: p.CustomCerts, FreeCerts: p.FreeCerts}
+		l[tier] = site.Limits{Sites: p.Sites, CustomCerts: p.CustomCerts, FreeCerts: p.FreeCerts}
 	}
 	return l
 }
@@ -315,11 +315,11 @@ func (c *Config) Validate() error {
 	if (c.APITLSCert == "") != (c.APITLSKey == "") {
 		bad("--api-tls-cert and --api-tls-key go together")
 	}
-	if _, ok := cert.LookupPlan(c.DefaultPlan); !ok {
-		bad("--default-plan %q is not a plan; use one of %s", c.DefaultPlan, strings.Join(cert.PlanNames(), ", "))
+	if _, ok := site.LookupPlan(c.DefaultPlan); !ok {
+		bad("--default-plan %q is not a plan; use one of %s", c.DefaultPlan, strings.Join(site.PlanNames(), ", "))
 	}
 	for tier, p := range c.PlanLimits {
-		if _, ok := cert.DefaultLimits()[tier]; !ok {
+		if _, ok := site.DefaultLimits()[tier]; !ok {
 			bad("plan_limits: %q is not a plan tier (basic, standard, advanced, enterprise)", tier)
 		}
 		if p.Sites < 0 || p.CustomCerts < 0 || p.FreeCerts < 0 {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // syntheticSites makes n sites of one certificate each: site i is
@@ -40,7 +41,7 @@ func syntheticSites(tb testing.TB, f *fixture, n int) []SiteState {
 		}
 		cc.SealedKey = sealed
 		cc.Info.SANs = []string{"www." + name, "*." + name}
-		states[i] = SiteState{ID: int64(i + 1), Site: &cert.Site{ID: int64(i + 1), Name: name, Status: cert.SiteActive},
+		states[i] = SiteState{ID: int64(i + 1), Site: &site.Site{ID: int64(i + 1), Name: name, Status: site.SiteActive},
 			Certificates: []cert.Certificate{cc}, Policy: DefaultSitePolicy()}
 	}
 	return states

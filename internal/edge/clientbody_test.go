@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/bodyrate"
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // logBuffer collects log lines from several goroutines.
@@ -90,7 +90,7 @@ func TestClientBodyFaults(t *testing.T) {
 	}))
 	defer origin.Close()
 	originAddr := strings.TrimPrefix(origin.URL, "http://")
-	st := site(1, "example.com", cert.SiteActive)
+	st := siteState(1, "example.com", site.SiteActive)
 	st.Routes = []Route{{Name: "www.example.com", Origin: originAddr}, {Name: "down.example.com", Origin: "127.0.0.1:1"}}
 	e, _ := startEdge(t, src1(st), newFixture(t).sealer)
 	var logs logBuffer

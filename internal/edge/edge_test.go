@@ -22,6 +22,7 @@ import (
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // memSource is a Source held in memory: a hand-written fake of the edge's
@@ -124,8 +125,8 @@ func (f *fixture) certificate(kt pkitest.KeyType, notAfter time.Time, names ...s
 	return c, leaf
 }
 
-func site(id int64, name, status string, certs ...cert.Certificate) SiteState {
-	return SiteState{ID: id, Site: &cert.Site{ID: id, Name: name, Status: status}, Certificates: certs, Policy: DefaultSitePolicy()}
+func siteState(id int64, name, status string, certs ...cert.Certificate) SiteState {
+	return SiteState{ID: id, Site: &site.Site{ID: id, Name: name, Status: status}, Certificates: certs, Policy: DefaultSitePolicy()}
 }
 
 // startEdge starts an edge on src and a TLS listener in front of it.
@@ -187,9 +188,9 @@ func TestCertificateSelection(t *testing.T) {
 	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
 	pendingCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
 	src := newMemSource()
-	src.put(site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside))
-	src.put(site(2, "pending.net", cert.SitePending, pendingCert))
-	src.put(site(3, "example.org", cert.SiteActive, expired))
+	src.put(siteState(1, "example.com", site.SiteActive, ecdsaWWW, rsaWWW, wild, outside))
+	src.put(siteState(2, "pending.net", site.SitePending, pendingCert))
+	src.put(siteState(3, "example.org", site.SiteActive, expired))
 	_, addr := startEdge(t, src, f.sealer)
 
 	rsaOnly := &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}
@@ -245,14 +246,14 @@ func TestHotUpdatesAndStaleStore(t *testing.T) {
 	f := newFixture(t)
 	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "a.example.com")
 	src := newMemSource()
-	src.put(site(1, "example.com", cert.SiteActive, a))
+	src.put(siteState(1, "example.com", site.SiteActive, a))
 	e, addr := startEdge(t, src, f.sealer)
 	if _, err := handshake(t, addr, "a.example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	// A new certificate on the site, and the first one removed.
 	b, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "b.example.com")
-	src.put(site(1, "example.com", cert.SiteActive, b))
+	src.put(siteState(1, "example.com", site.SiteActive, b))
 	e.Refresh(context.Background())
 	if _, err := handshake(t, addr, "b.example.com", nil); err != nil {
 		t.Fatalf("new certificate not served: %v", err)
@@ -284,7 +285,7 @@ func TestHotUpdatesAndStaleStore(t *testing.T) {
 func TestPolicies(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com", "example.com")
-	st := site(1, "example.com", cert.SiteActive, c)
+	st := siteState(1, "example.com", site.SiteActive, c)
 	off := DefaultHostPolicy()
 	off.HTTPS = false
 	tls13 := DefaultHostPolicy()
@@ -341,7 +342,7 @@ func TestProxy(t *testing.T) {
 	}))
 	defer origin.Close()
 	originAddr := strings.TrimPrefix(origin.URL, "http://")
-	st := site(1, "example.com", cert.SiteActive, c)
+	st := siteState(1, "example.com", site.SiteActive, c)
 	st.Routes = []Route{
 		{Name: "www.example.com", Origin: originAddr},
 		{Name: "cname.example.com", Origin: originAddr, OriginHost: "origin.internal"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // FuzzMatchName checks the index's name matching against a plain
@@ -23,7 +24,7 @@ func FuzzMatchName(f *testing.F) {
 	}
 	c := cert.Certificate{ID: "c", ChainPEM: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 		SealedKey: []byte{1}, Info: certInfo(names)}
-	ix := load(maphash.MakeSeed(), []SiteState{{ID: 1, Site: &cert.Site{ID: 1, Name: "example.com", Status: cert.SiteActive},
+	ix := load(maphash.MakeSeed(), []SiteState{{ID: 1, Site: &site.Site{ID: 1, Name: "example.com", Status: site.SiteActive},
 		Certificates: []cert.Certificate{c}, Policy: DefaultSitePolicy()}}, 1, time.Now())
 	// The oracle, written from the rule rather than from the index's code:
 	// the names of example.com's certificate that are under example.com.

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // SiteState is everything the edge serves for one site, as the store holds
 // it at one moment. Site is nil for a site that no longer exists.
 type SiteState struct {
 	ID           int64
-	Site         *cert.Site
+	Site         *site.Site
 	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
@@ -244,7 +245,7 @@ func buildSite(st SiteState) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == cert.SiteActive, policy: st.Policy}
+	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == site.SiteActive, policy: st.Policy}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.active {

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origin"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // zone is a resolver that answers from a map, as a DNS server would.
@@ -67,7 +67,7 @@ func TestOriginPolicyWhenConnecting(t *testing.T) {
 	defer backend.Close()
 	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
 	dns := zone{"origin.test": "127.0.0.1"}
-	st := site(1, "example.com", cert.SiteActive, c)
+	st := siteState(1, "example.com", site.SiteActive, c)
 	st.Routes = []Route{
 		{Name: "cname.example.com", Origin: net.JoinHostPort("origin.test", port), OriginHost: "origin.test"},
 		{Name: "a.example.com", Origin: net.JoinHostPort("127.0.0.1", port)},

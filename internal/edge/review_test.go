@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 func TestExpiredExactLosesToValidWildcard(t *testing.T) {
@@ -19,7 +19,7 @@ func TestExpiredExactLosesToValidWildcard(t *testing.T) {
 	old, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "www.example.com")
 	wild, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
 	src := newMemSource()
-	src.put(site(1, "example.com", cert.SiteActive, old, wild))
+	src.put(siteState(1, "example.com", site.SiteActive, old, wild))
 	_, addr := startEdge(t, src, f.sealer)
 	chain, err := handshake(t, addr, "www.example.com", nil)
 	if err != nil {
@@ -34,7 +34,7 @@ func TestNoSessionResumption(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
 	src := newMemSource()
-	src.put(site(1, "example.com", cert.SiteActive, c))
+	src.put(siteState(1, "example.com", site.SiteActive, c))
 	_, addr := startEdge(t, src, f.sealer)
 	cfg := &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(8)}
 	for i := 0; i < 2; i++ {
@@ -53,7 +53,7 @@ func TestNoSessionResumption(t *testing.T) {
 func TestHostMustMatchSNIAndLoopsStop(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
-	st := site(1, "example.com", cert.SiteActive, c)
+	st := siteState(1, "example.com", site.SiteActive, c)
 	e, addr := startEdge(t, src1(st), f.sealer)
 	loop := httptest.NewServer(e.HTTPHandler())
 	defer loop.Close()
@@ -104,7 +104,7 @@ func TestHostMustMatchSNIAndLoopsStop(t *testing.T) {
 func TestRedirectNamesTheHTTPSPort(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
-	st := site(1, "example.com", cert.SiteActive, c)
+	st := siteState(1, "example.com", site.SiteActive, c)
 	force := DefaultHostPolicy()
 	force.Force = true
 	st.Policy.Default = force

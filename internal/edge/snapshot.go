@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // The snapshot is what an edge serves, kept in a local file so that an edge
@@ -108,9 +109,9 @@ func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 // state turns a snapshot's site back into the state it was built from, as
 // far as the edge uses it.
 func (s *snapshotSite) state() SiteState {
-	status := cert.SitePending
+	status := site.SitePending
 	if s.Active {
-		status = cert.SiteActive
+		status = site.SiteActive
 	}
 	if s.DefaultNoSuites {
 		s.Policy.Default.CipherSuites = []uint16{}
@@ -120,7 +121,7 @@ func (s *snapshotSite) state() SiteState {
 		hp.CipherSuites = []uint16{}
 		s.Policy.Hosts[h] = hp
 	}
-	st := SiteState{ID: s.ID, Site: &cert.Site{ID: s.ID, Name: s.Name, Status: status}, Routes: s.Routes, Policy: s.Policy}
+	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: status}, Routes: s.Routes, Policy: s.Policy}
 	for _, c := range s.Certs {
 		alg := "ECDSA"
 		if c.RSA {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // describe renders what an index does for host: its certificates in the
@@ -58,18 +59,18 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	if twin.SealedKey, err = cert.SealKey(f.sealer, twin.ID, []byte(twinLeaf.KeyPEM)); err != nil {
 		t.Fatal(err)
 	}
-	one := site(1, "example.com", cert.SiteActive, ecdsaWWW, rsaWWW, wild, outside, twin)
+	one := siteState(1, "example.com", site.SiteActive, ecdsaWWW, rsaWWW, wild, outside, twin)
 	one.Routes = []Route{{Name: "www.example.com", Origin: "10.0.0.1:80"}, {Name: "*.example.com", Origin: "10.0.0.2:8080", OriginHost: "origin.example.net"}}
 	one.Policy.Hosts = map[string]HostPolicy{
 		"api.example.com": {HTTPS: false, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, Force: true, ForceCode: 308, HSTS: "max-age=60"},
 		// TLS 1.3 suites only: no TLS 1.2 suite is left, which is not Go's defaults.
 		"shop.example.com": {HTTPS: true, HTTP2: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{}},
 	}
-	three := site(3, "example.org", cert.SiteActive, expired)
+	three := siteState(3, "example.org", site.SiteActive, expired)
 	three.Policy.Default.CipherSuites = []uint16{}
 	src := newMemSource()
 	src.put(one)
-	src.put(site(2, "pending.net", cert.SitePending, pending))
+	src.put(siteState(2, "pending.net", site.SitePending, pending))
 	src.put(three)
 	hosts := []string{"www.example.com", "example.com", "shop.example.com", "api.example.com", "www.other.org",
 		"www.pending.net", "old.example.org", "nothing.test", "a.b.example.com"}
@@ -136,7 +137,7 @@ func TestSnapshotServesWhatTheStoreServed(t *testing.T) {
 	down.mu.Lock()
 	down.fail = false
 	down.mu.Unlock()
-	down.put(site(1, "example.com", cert.SiteActive, restored))
+	down.put(siteState(1, "example.com", site.SiteActive, restored))
 	if down.rev >= first.Index().Revision() {
 		t.Fatalf("the restored store's revision %d is not older than the snapshot's %d", down.rev, first.Index().Revision())
 	}
@@ -240,7 +241,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "edge-snapshot")
 	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Snapshot: path, SnapshotEvery: 20 * time.Millisecond})
 	added, _ := f.certificate("ecdsa-p256", now.Add(30*24*time.Hour), "new.example.net")
-	src.put(site(4, "example.net", cert.SiteActive, added))
+	src.put(siteState(4, "example.net", site.SiteActive, added))
 	e.Refresh(context.Background())
 	holds := func() bool {
 		states, _, err := readSnapshot(path)

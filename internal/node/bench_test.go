@@ -23,6 +23,7 @@ import (
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -74,7 +75,7 @@ func BenchmarkEdgeStart(b *testing.B) {
 func seedSites(b *testing.B, store *sqlstore.Store, sealer domain.Sealer, n int) {
 	b.Helper()
 	ctx := context.Background()
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer}
+	svc := &site.Service{Store: store}
 	if err := svc.EnsureDefaultInstance(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -86,12 +87,12 @@ func seedSites(b *testing.B, store *sqlstore.Store, sealer domain.Sealer, n int)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sites := make([]cert.Site, n)
+	sites := make([]site.Site, n)
 	certs := make([]cert.Certificate, n)
 	for i := range sites {
 		name := fmt.Sprintf("site%d.test", i)
-		sites[i] = cert.Site{ID: int64(1_000_000_000_000 + i), Name: name, AccessType: "NS", Coverage: "overseas",
-			Status: cert.SiteActive, InstanceID: instance, VerifyCode: "v", Created: now, Updated: now}
+		sites[i] = site.Site{ID: int64(1_000_000_000_000 + i), Name: name, AccessType: "NS", Coverage: "overseas",
+			Status: site.SiteActive, InstanceID: instance, VerifyCode: "v", Created: now, Updated: now}
 		c := cert.Certificate{ID: fmt.Sprintf("%032x", i), SiteID: sites[i].ID, Name: "c", Type: cert.TypeUpload,
 			CertPEM: leaf.ChainPEM, ChainPEM: leaf.ChainPEM, Info: p.Info, Created: now, Updated: now}
 		c.Info.SANs = []string{"www." + name, "*." + name}

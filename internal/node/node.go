@@ -34,6 +34,7 @@ import (
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
 )
@@ -175,9 +176,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 }
 
 // conn is a node's way to its database: the store (the master keys checked
-// against it) and the service on top.
+// against it) and the services on top.
 type conn struct {
 	store *sqlstore.Store
+	sites *site.Service
 	svc   *cert.Service
 }
 
@@ -198,15 +200,17 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: keys.Ring(),
-		DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership, Limits: cfg.Limits(),
-		PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
+	sites := &site.Service{Store: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
+		Limits: cfg.Limits(), PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
 		Resolver: newResolver(config.List(cfg.VerifyResolvers)),
+		Log:      func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: keys.Ring(),
+		Limits: cfg.Limits(),
 		// Write time knows the allowed ranges; the node's own listeners are
 		// refused by the edge when it connects (an API node cannot know the
 		// listeners of every edge node).
 		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
-	if err := svc.EnsureDefaultInstance(ctx); err != nil {
+	if err := sites.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -214,7 +218,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, svc: svc}, nil
+	return &conn{store: store, sites: sites, svc: svc}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
@@ -271,7 +275,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	n.db.Store(c.store)
 	n.mu.Unlock()
 	if cfg.Has("api") {
-		n.api.Store(n.apiHandler(cfg, c.svc, c.store))
+		n.api.Store(n.apiHandler(cfg, c))
 	}
 	if n.edge != nil {
 		storeWake, stop := c.store.Watch()
@@ -540,9 +544,11 @@ func (n *Node) startAPI(cfg config.Config) error {
 }
 
 // apiHandler is the API's handler once the database is reached.
-func (n *Node) apiHandler(cfg config.Config, svc *cert.Service, store *sqlstore.Store) *http.Handler {
+func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
+	store := c.store
 	s := &api.Server{
-		Service:     svc,
+		Sites:       c.sites,
+		Service:     c.svc,
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,
 		NameServers: cfg.NameServers,

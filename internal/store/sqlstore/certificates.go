@@ -10,6 +10,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 var (
@@ -105,7 +106,7 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		var one int
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), c.SiteID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrSiteNotFound
+			return site.ErrSiteNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("lock site %d: %w", c.SiteID, err)

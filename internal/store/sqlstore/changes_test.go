@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/store/storetest"
 )
@@ -35,8 +36,8 @@ func TestChangeFeed(t *testing.T) {
 func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC()
-	inst := cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
-		Status: cert.InstanceOnline, Created: now}
+	inst := site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
+		Status: site.InstanceOnline, Created: now}
 	if err := s.CreateInstance(ctx, inst, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +47,11 @@ func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	}
 	wake, stop := s.Watch()
 	defer stop()
-	site := func(id int64, name string) cert.Site {
-		return cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+	newSite := func(id int64, name string) site.Site {
+		return site.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
 			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}
 	}
-	if err := s.CreateSite(ctx, site(1000000000001, "a.com")); err != nil {
+	if err := s.CreateSite(ctx, newSite(1000000000001, "a.com")); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -58,7 +59,7 @@ func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	case <-time.After(time.Second):
 		t.Fatal("no wake-up after a committed change")
 	}
-	if err := s.Import(ctx, []cert.Site{site(1000000000002, "b.com")}, []cert.Certificate{{ID: "c1",
+	if err := s.Import(ctx, []site.Site{newSite(1000000000002, "b.com")}, []cert.Certificate{{ID: "c1",
 		SiteID: 1000000000001, Name: "n", Type: cert.TypeUpload, SealedKey: []byte{1}, Created: now, Updated: now}}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +102,8 @@ func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	}
 }
 
-func mustPlan(name string) cert.Plan {
-	p, ok := cert.LookupPlan(name)
+func mustPlan(name string) site.Plan {
+	p, ok := site.LookupPlan(name)
 	if !ok {
 		panic(name)
 	}
@@ -126,8 +127,8 @@ func TestWatchAcrossNodes(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	if err := a.CreateInstance(ctx, cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
-		BillingMode: "PREPAY", Status: cert.InstanceOnline, Created: now}, nil); err != nil {
+	if err := a.CreateInstance(ctx, site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
+		BillingMode: "PREPAY", Status: site.InstanceOnline, Created: now}, nil); err != nil {
 		t.Fatal(err)
 	}
 	wake, stop := b.Watch()
@@ -143,7 +144,7 @@ func TestWatchAcrossNodes(t *testing.T) {
 	}
 	create := func(id int64, name string) {
 		t.Helper()
-		if err := a.CreateSite(ctx, cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+		if err := a.CreateSite(ctx, site.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
 			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -194,14 +195,14 @@ func TestChallengeOnlyForActiveSites(t *testing.T) {
 	if _, ok, err := s.Challenge(ctx, "www.challenge.com", "tok", now); ok || err != nil {
 		t.Fatalf("answered for a name no site applied for: %v, %v", ok, err)
 	}
-	if err := s.CreateInstance(ctx, cert.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
-		BillingMode: "PREPAY", Status: cert.InstanceOnline, Created: now}, nil); err != nil {
+	if err := s.CreateInstance(ctx, site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
+		BillingMode: "PREPAY", Status: site.InstanceOnline, Created: now}, nil); err != nil {
 		t.Fatal(err)
 	}
-	for i, status := range []string{cert.SitePending, cert.SiteActive} {
+	for i, status := range []string{site.SitePending, site.SiteActive} {
 		id := int64(1000000000201 + i)
 		name := []string{"pending.com", "challenge.com"}[i]
-		if err := s.CreateSite(ctx, cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: status,
+		if err := s.CreateSite(ctx, site.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: status,
 			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // ChangedSites returns the sites changed after revision since, the revision
@@ -30,7 +31,7 @@ func (s *Store) ChangedSites(ctx context.Context, since int64) ([]int64, int64, 
 // EdgeState is what the edge serves, read in one transaction.
 type EdgeState struct {
 	Rev          int64
-	Sites        []cert.Site
+	Sites        []site.Site
 	Certificates []cert.Certificate // without CertPEM
 	Records      []cert.Record      // proxied A/AAAA and CNAME records
 	HTTPS        []cert.HTTPSConfig // both families, each site's in the order they apply

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 var (
@@ -26,7 +27,7 @@ func (s *Store) CreateFree(ctx context.Context, certs []cert.Certificate, limit 
 		out = out[:0]
 		var one int
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), siteID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrSiteNotFound
+			return site.ErrSiteNotFound
 		} else if err != nil {
 			return err
 		}
@@ -158,7 +159,7 @@ func (s *Store) Challenge(ctx context.Context, host, token string, now time.Time
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT a.key_auth FROM acme_challenges a
 		WHERE a.host = ? AND a.token = ? AND a.expires_us > ? AND EXISTS (SELECT 1 FROM certificates c
 		JOIN sites s ON s.id = c.site_id WHERE c.type = ? AND c.name = a.host AND s.status = ?)`),
-		host, token, micros(now), cert.TypeFree, cert.SiteActive).Scan(&v)
+		host, token, micros(now), cert.TypeFree, site.SiteActive).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 var _ cert.HTTPSStore = (*Store)(nil)
@@ -59,7 +60,7 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 		var one int
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), c.SiteID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrSiteNotFound
+			return site.ErrSiteNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("lock site %d: %w", c.SiteID, err)

@@ -7,13 +7,14 @@ import (
 	"strconv"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
 )
 
 // Import inserts sites and certificates as they are, in one transaction,
 // without quota checks: for moving a deployment and for loading large test
 // data. The sites' plan instances must exist. It records one change per
 // site it touches, so edges pick them up.
-func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Certificate) error {
+func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Certificate) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		siteStmt, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
 			instance_id, resource_group_id, verify_code, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
@@ -21,12 +22,12 @@ func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Cert
 			return err
 		}
 		defer siteStmt.Close()
-		for _, site := range sites {
-			if _, err := siteStmt.ExecContext(ctx, site.ID, site.Name, site.AccessType, site.Coverage, site.Status,
-				site.InstanceID, site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated)); err != nil {
-				return fmt.Errorf("import site %s: %w", site.Name, err)
+		for _, st := range sites {
+			if _, err := siteStmt.ExecContext(ctx, st.ID, st.Name, st.AccessType, st.Coverage, st.Status,
+				st.InstanceID, st.ResourceGroupID, st.VerifyCode, micros(st.Created), micros(st.Updated)); err != nil {
+				return fmt.Errorf("import site %s: %w", st.Name, err)
 			}
-			if err := s.recordChange(ctx, tx, site.ID, ChangeSite, strconv.FormatInt(site.ID, 10)); err != nil {
+			if err := s.recordChange(ctx, tx, st.ID, ChangeSite, strconv.FormatInt(st.ID, 10)); err != nil {
 				return err
 			}
 		}
@@ -38,8 +39,8 @@ func (s *Store) Import(ctx context.Context, sites []cert.Site, certs []cert.Cert
 		}
 		defer certStmt.Close()
 		announced := map[int64]bool{}
-		for _, site := range sites {
-			announced[site.ID] = true
+		for _, st := range sites {
+			announced[st.ID] = true
 		}
 		for _, c := range certs {
 			if !announced[c.SiteID] {

@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 const instanceColumns = `id, order_id, plan_name, coverage, billing, auto_renew, period, site_quota,
 	status, is_default, created_us, expires_us`
 
-func scanInstance(r scanner) (cert.Instance, error) {
+func scanInstance(r scanner) (site.Instance, error) {
 	var (
-		in               cert.Instance
+		in               site.Instance
 		plan             string
 		autoRenew, deflt int
 		created, expires int64
@@ -24,11 +24,11 @@ func scanInstance(r scanner) (cert.Instance, error) {
 	err := r.Scan(&in.ID, &in.OrderID, &plan, &in.Coverage, &in.BillingMode, &autoRenew, &in.Period,
 		&in.SiteQuota, &in.Status, &deflt, &created, &expires)
 	if err != nil {
-		return cert.Instance{}, err
+		return site.Instance{}, err
 	}
-	p, ok := cert.LookupPlan(plan)
+	p, ok := site.LookupPlan(plan)
 	if !ok {
-		return cert.Instance{}, fmt.Errorf("instance %s has unknown plan %q", in.ID, plan)
+		return site.Instance{}, fmt.Errorf("instance %s has unknown plan %q", in.ID, plan)
 	}
 	in.Plan = p
 	in.AutoRenew, in.Default = autoRenew != 0, deflt != 0
@@ -37,7 +37,7 @@ func scanInstance(r scanner) (cert.Instance, error) {
 }
 
 // CreateInstance implements cert.SiteStore.
-func (s *Store) CreateInstance(ctx context.Context, in cert.Instance, site *cert.Site) error {
+func (s *Store) CreateInstance(ctx context.Context, in site.Instance, st *site.Site) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO plan_instances (`+instanceColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -49,17 +49,17 @@ func (s *Store) CreateInstance(ctx context.Context, in cert.Instance, site *cert
 		if err != nil {
 			return fmt.Errorf("insert plan instance %s: %w", in.ID, err)
 		}
-		if site == nil {
+		if st == nil {
 			return nil
 		}
-		site.InstanceID = in.ID
-		return s.insertSite(ctx, tx, *site)
+		st.InstanceID = in.ID
+		return s.insertSite(ctx, tx, *st)
 	})
 }
 
 // ChangeInstancePlan implements cert.SiteStore. The plan is part of every
 // site's limits, read when a certificate is written, so nothing else moves.
-func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Instance) error {
+func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in site.Instance) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE plan_instances SET plan_name = ?, site_quota = ?, billing = ?,
 			order_id = ? WHERE id = ? AND plan_name = ?`), in.Plan.Name, in.SiteQuota, in.BillingMode, in.OrderID, in.ID, from)
@@ -72,7 +72,7 @@ func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Ins
 		var one int
 		err = tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM plan_instances WHERE id = ?`), in.ID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrInstanceNotFound
+			return site.ErrInstanceNotFound
 		}
 		if err != nil {
 			return err
@@ -82,13 +82,13 @@ func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in cert.Ins
 }
 
 // Instance implements cert.SiteStore.
-func (s *Store) Instance(ctx context.Context, id string) (cert.Instance, error) {
-	return queryOne(ctx, s, scanInstance, cert.ErrInstanceNotFound, "read plan instance", id,
+func (s *Store) Instance(ctx context.Context, id string) (site.Instance, error) {
+	return queryOne(ctx, s, scanInstance, site.ErrInstanceNotFound, "read plan instance", id,
 		`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`, id)
 }
 
 // ListInstances implements cert.SiteStore.
-func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cert.Instance, int, error) {
+func (s *Store) ListInstances(ctx context.Context, f site.InstanceFilter) ([]site.Instance, int, error) {
 	var (
 		where []string
 		args  []any
@@ -105,9 +105,9 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	}
 	if f.SubscribeType != "" || f.PlanType != "" || f.PlanName != "" {
 		var names []any
-		for _, n := range cert.PlanNames() {
-			p, _ := cert.LookupPlan(n)
-			enterprise := p.Tier == cert.TierEnterprise
+		for _, n := range site.PlanNames() {
+			p, _ := site.LookupPlan(n)
+			enterprise := p.Tier == site.TierEnterprise
 			if (f.SubscribeType == "" || p.SubscribeType == f.SubscribeType) &&
 				(f.PlanType == "" || (f.PlanType == "enterprise") == enterprise) &&
 				(f.PlanName == "" || p.Name == f.PlanName || p.Code == f.PlanName) {
@@ -170,7 +170,7 @@ func (s *Store) ListInstances(ctx context.Context, f cert.InstanceFilter) ([]cer
 	for rows.Next() {
 		var (
 			inst string
-			ref  cert.SiteRef
+			ref  site.SiteRef
 		)
 		if err := rows.Scan(&inst, &ref.ID, &ref.Name, &ref.Status); err != nil {
 			return nil, 0, fmt.Errorf("list sites of plan instances: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
 var _ cert.RecordStore = (*Store)(nil)
@@ -88,7 +89,7 @@ func (s *Store) lockSite(ctx context.Context, tx *sql.Tx, siteID int64) error {
 	var one int
 	err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), siteID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return cert.ErrSiteNotFound
+		return site.ErrSiteNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("lock site %d: %w", siteID, err)
@@ -253,7 +254,7 @@ func (s *Store) UpdateRecord(ctx context.Context, r cert.Record) error {
 	}
 	a := r.AuthConf
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockSite(ctx, tx, r.SiteID); errors.Is(err, cert.ErrSiteNotFound) {
+		if err := s.lockSite(ctx, tx, r.SiteID); errors.Is(err, site.ErrSiteNotFound) {
 			return cert.ErrRecordNotFound // its site, and so the record, is gone
 		} else if err != nil {
 			return err

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 )
 
-var _ cert.SiteStore = (*Store)(nil)
+var _ site.Store = (*Store)(nil)
 
 // siteColumns are read by scanSite, in this order, from sites s joined with
 // plan_instances i.
@@ -64,80 +64,80 @@ func queryAll[T any](ctx context.Context, s *Store, db queryer, scan func(scanne
 	return out, rows.Err()
 }
 
-func scanSite(r scanner) (cert.Site, error) {
+func scanSite(r scanner) (site.Site, error) {
 	var (
-		s                cert.Site
+		s                site.Site
 		created, updated int64
 		plan             string
 	)
 	err := r.Scan(&s.ID, &s.Name, &s.AccessType, &s.Coverage, &s.Status, &s.InstanceID,
 		&s.ResourceGroupID, &s.VerifyCode, &created, &updated, &plan)
 	if err != nil {
-		return cert.Site{}, err
+		return site.Site{}, err
 	}
 	s.Created, s.Updated = fromMicros(created), fromMicros(updated)
-	p, ok := cert.LookupPlan(plan)
+	p, ok := site.LookupPlan(plan)
 	if !ok {
-		return cert.Site{}, fmt.Errorf("site %d: instance has unknown plan %q", s.ID, plan)
+		return site.Site{}, fmt.Errorf("site %d: instance has unknown plan %q", s.ID, plan)
 	}
 	s.Plan = p
 	return s, nil
 }
 
 // CreateSite implements cert.SiteStore.
-func (s *Store) CreateSite(ctx context.Context, site cert.Site) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSite(ctx, tx, site) })
+func (s *Store) CreateSite(ctx context.Context, st site.Site) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSite(ctx, tx, st) })
 }
 
 // insertSite checks the instance and its quota and inserts site, in tx.
-func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, site cert.Site) error {
+func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, st site.Site) error {
 	var quota int
 	err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_quota FROM plan_instances WHERE id = ?`+s.forUpdate),
-		site.InstanceID).Scan(&quota)
+		st.InstanceID).Scan(&quota)
 	if errors.Is(err, sql.ErrNoRows) {
-		return cert.ErrInstanceNotFound
+		return site.ErrInstanceNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("read plan instance %s: %w", site.InstanceID, err)
+		return fmt.Errorf("read plan instance %s: %w", st.InstanceID, err)
 	}
 	if quota > 0 {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sites WHERE instance_id = ?`),
-			site.InstanceID).Scan(&n); err != nil {
-			return fmt.Errorf("count sites of %s: %w", site.InstanceID, err)
+			st.InstanceID).Scan(&n); err != nil {
+			return fmt.Errorf("count sites of %s: %w", st.InstanceID, err)
 		}
 		if n >= quota {
-			return cert.ErrSiteQuota
+			return site.ErrSiteQuota
 		}
 	}
 	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO sites (id, name, access_type, coverage, status,
 		instance_id, resource_group_id, verify_code, created_us, updated_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		site.ID, site.Name, site.AccessType, site.Coverage, site.Status, site.InstanceID,
-		site.ResourceGroupID, site.VerifyCode, micros(site.Created), micros(site.Updated))
+		st.ID, st.Name, st.AccessType, st.Coverage, st.Status, st.InstanceID,
+		st.ResourceGroupID, st.VerifyCode, micros(st.Created), micros(st.Updated))
 	switch v := violation(err); {
 	case v == "":
 	case v == "pkey":
 		return domain.ErrExists
 	case strings.Contains(v, "name"):
-		return cert.ErrSiteExists
+		return site.ErrSiteExists
 	default:
-		return fmt.Errorf("insert site %s: %w", site.Name, domain.ErrExists)
+		return fmt.Errorf("insert site %s: %w", st.Name, domain.ErrExists)
 	}
 	if err != nil {
-		return fmt.Errorf("insert site %s: %w", site.Name, err)
+		return fmt.Errorf("insert site %s: %w", st.Name, err)
 	}
-	return s.recordChange(ctx, tx, site.ID, ChangeSite, strconv.FormatInt(site.ID, 10))
+	return s.recordChange(ctx, tx, st.ID, ChangeSite, strconv.FormatInt(st.ID, 10))
 }
 
 // Site implements cert.SiteStore.
-func (s *Store) Site(ctx context.Context, id int64) (cert.Site, error) {
-	return queryOne(ctx, s, scanSite, cert.ErrSiteNotFound, "read site", id,
+func (s *Store) Site(ctx context.Context, id int64) (site.Site, error) {
+	return queryOne(ctx, s, scanSite, site.ErrSiteNotFound, "read site", id,
 		`SELECT `+siteColumns+siteFrom+` WHERE s.id = ?`, id)
 }
 
 // ListSites implements cert.SiteStore.
-func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, int, error) {
+func (s *Store) ListSites(ctx context.Context, f site.SiteFilter) ([]site.Site, int, error) {
 	var (
 		where []string
 		args  []any
@@ -172,10 +172,10 @@ func (s *Store) ListSites(ctx context.Context, f cert.SiteFilter) ([]cert.Site, 
 	}
 	if f.SubscribeType != "" || f.OnlyEnterprise {
 		var names []any
-		for _, n := range cert.PlanNames() {
-			p, _ := cert.LookupPlan(n)
+		for _, n := range site.PlanNames() {
+			p, _ := site.LookupPlan(n)
 			if (f.SubscribeType == "" || p.SubscribeType == f.SubscribeType) &&
-				(!f.OnlyEnterprise || p.Tier == cert.TierEnterprise) {
+				(!f.OnlyEnterprise || p.Tier == site.TierEnterprise) {
 				names = append(names, n)
 			}
 		}
@@ -216,7 +216,7 @@ func (s *Store) ActivateSite(ctx context.Context, id int64, now time.Time) (bool
 	changed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sites SET status = ?, updated_us = ? WHERE id = ? AND status = ?`),
-			cert.SiteActive, micros(now), id, cert.SitePending)
+			site.SiteActive, micros(now), id, site.SitePending)
 		if err != nil {
 			return fmt.Errorf("activate site %d: %w", id, err)
 		}
@@ -230,7 +230,7 @@ func (s *Store) ActivateSite(ctx context.Context, id int64, now time.Time) (bool
 		}
 		var one int
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`), id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrSiteNotFound
+			return site.ErrSiteNotFound
 		} else if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (s *Store) DeleteSite(ctx context.Context, id int64) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("delete site %d: %w", id, err)
 		} else if n == 0 {
-			return cert.ErrSiteNotFound
+			return site.ErrSiteNotFound
 		}
 		return s.recordChange(ctx, tx, id, ChangeSite, strconv.FormatInt(id, 10))
 	})

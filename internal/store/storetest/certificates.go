@@ -9,6 +9,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -28,8 +29,8 @@ func certificate(id string, siteID int64, name, typ string, casID int64, created
 func testCertificates(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-c", "basic", 0, now))
-	mustSite(t, s, site(6000000000001, "example.com", "inst-c", now))
-	mustSite(t, s, site(6000000000002, "other.com", "inst-c", now))
+	mustSite(t, s, testSite(6000000000001, "example.com", "inst-c", now))
+	mustSite(t, s, testSite(6000000000002, "other.com", "inst-c", now))
 
 	a := certificate("a0000000000000000000000000000000", 6000000000001, "alpha", cert.TypeUpload, 0, now)
 	b := certificate("b0000000000000000000000000000000", 6000000000001, "beta", cert.TypeCAS, 30000001, now.Add(time.Second))
@@ -59,7 +60,7 @@ func testCertificates(t *testing.T, s Store) {
 	}{
 		{"fail/same_name", certificate("c0000000000000000000000000000000", a.SiteID, "alpha", cert.TypeUpload, 0, now), cert.ErrCertNameExists},
 		{"fail/same_cas_id", certificate("d0000000000000000000000000000000", a.SiteID, "delta", cert.TypeCAS, 30000001, now), cert.ErrCasDuplicate},
-		{"fail/no_site", certificate("e0000000000000000000000000000000", 42, "eps", cert.TypeUpload, 0, now), cert.ErrSiteNotFound},
+		{"fail/no_site", certificate("e0000000000000000000000000000000", 42, "eps", cert.TypeUpload, 0, now), site.ErrSiteNotFound},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +146,7 @@ func testCertificates(t *testing.T, s Store) {
 func testCertQuotaRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-r", "basic", 0, now))
-	mustSite(t, s, site(7000000000001, "race.com", "inst-r", now))
+	mustSite(t, s, testSite(7000000000001, "race.com", "inst-r", now))
 	const n = 16
 	ok := race(t, n, cert.ErrCertQuota, func(i int) error {
 		c := certificate(fmt.Sprintf("%032x", i+1), 7000000000001, fmt.Sprintf("c%d", i), cert.TypeUpload, 0, now)
@@ -165,7 +166,7 @@ func testCertQuotaRace(t *testing.T, s Store) {
 func testCertNameRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-n", "basic", 0, now))
-	mustSite(t, s, site(7000000000002, "names.com", "inst-n", now))
+	mustSite(t, s, testSite(7000000000002, "names.com", "inst-n", now))
 	ok := race(t, 12, cert.ErrCertNameExists, func(i int) error {
 		return s.CreateCertificate(ctx, certificate(fmt.Sprintf("%032x", i+1), 7000000000002, "same", cert.TypeUpload, 0, now), 0)
 	})

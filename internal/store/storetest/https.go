@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -15,7 +16,7 @@ import (
 // httpsStore is what the HTTPS part of the suite exercises: the domain's
 // interface, the edge's two readers, and the change feed's revision.
 type httpsStore interface {
-	cert.SiteStore
+	site.Store
 	cert.HTTPSStore
 	HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]cert.HTTPSBasic, []cert.HTTPSApplication, error)
 	AllHTTPSConfigs(ctx context.Context) (map[int64][]cert.HTTPSBasic, map[int64][]cert.HTTPSApplication, error)
@@ -38,8 +39,8 @@ func testHTTPS(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-h", "basic", 0, now))
 	const siteA, siteB = 7000000000001, 7000000000002
-	mustSite(t, s, site(siteA, "example.com", "inst-h", now))
-	mustSite(t, s, site(siteB, "other.com", "inst-h", now))
+	mustSite(t, s, testSite(siteA, "example.com", "inst-h", now))
+	mustSite(t, s, testSite(siteB, "other.com", "inst-h", now))
 
 	rev := func() int64 {
 		t.Helper()
@@ -106,7 +107,7 @@ func testHTTPS(t *testing.T, st Store) {
 	}{
 		{"fail/second_global", basicConfig(100000000000010, siteA, cert.ConfigGlobal, "", 0, nil), cert.ErrGlobalConfigExists},
 		{"fail/same_id", basicConfig(ruleA.ConfigID, siteB, cert.ConfigRule, "true", 0, nil), domain.ErrExists},
-		{"fail/no_site", basicConfig(100000000000011, 42, cert.ConfigRule, "true", 0, nil), cert.ErrSiteNotFound},
+		{"fail/no_site", basicConfig(100000000000011, 42, cert.ConfigRule, "true", 0, nil), site.ErrSiteNotFound},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,7 +289,7 @@ func testHTTPS(t *testing.T, st Store) {
 func testHTTPSGlobalRace(t *testing.T, s httpsStore) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-hr", "basic", 0, now))
-	mustSite(t, s, site(7100000000001, "race.com", "inst-hr", now))
+	mustSite(t, s, testSite(7100000000001, "race.com", "inst-hr", now))
 	const n = 12
 	created := race(t, n, cert.ErrGlobalConfigExists, func(i int) error {
 		return s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, cert.ConfigGlobal, "", 0, nil))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -47,8 +48,8 @@ func testRecords(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-r", "basic", 0, now))
 	const site1, site2 = 7000000000001, 7000000000002
-	mustSite(t, s, site(site1, "example.com", "inst-r", now))
-	mustSite(t, s, site(site2, "other.com", "inst-r", now))
+	mustSite(t, s, testSite(site1, "example.com", "inst-r", now))
+	mustSite(t, s, testSite(site2, "other.com", "inst-r", now))
 
 	a := record(7100000000001, site1, "www.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.1,2001:db8::1"}, now)
 	a.Proxied, a.BizName, a.Ttl, a.Comment = true, "web", 600, "front door"
@@ -106,7 +107,7 @@ func testRecords(t *testing.T, st Store) {
 		{"fail/a_where_cname", record(7100000000012, site1, "static.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.9"}, now), cert.ErrRecordTypeConflict},
 		{"fail/second_cname", record(7100000000013, site1, "static.example.com", cert.RecordCNAME, cert.RecordData{Value: "y.example.net"}, now), cert.ErrRecordTypeConflict},
 		{"fail/same_id", record(a.ID, site1, "new.example.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), domain.ErrExists},
-		{"fail/no_site", record(7100000000014, 42, "www.nowhere.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), cert.ErrSiteNotFound},
+		{"fail/no_site", record(7100000000014, 42, "www.nowhere.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), site.ErrSiteNotFound},
 		{"ok/second_a_other_value", record(7100000000015, site1, "www.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
 		{"ok/same_name_other_type", record(7100000000016, site1, "www.example.com", cert.RecordTXT, cert.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
 		{"ok/same_record_other_site", record(7100000000017, site2, "www.example.com", cert.RecordA, a.Data, now), nil},
@@ -303,7 +304,7 @@ func testRecords(t *testing.T, st Store) {
 			t.Errorf("UpdateRecord of a deleted site's record = %v, want ErrRecordNotFound", err)
 		}
 		// Its ids and names are free again.
-		mustSite(t, s, site(site1, "example.com", "inst-r", now))
+		mustSite(t, s, testSite(site1, "example.com", "inst-r", now))
 		if err := s.CreateRecord(ctx, c); err != nil {
 			t.Errorf("CreateRecord with a freed id: %v", err)
 		}
@@ -322,7 +323,7 @@ func mustRecord(r cert.Record, err error) cert.Record {
 func testRecordConflictRace(t *testing.T, s recordStore) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-rr", "basic", 0, now))
-	mustSite(t, s, site(7200000000001, "race.com", "inst-rr", now))
+	mustSite(t, s, testSite(7200000000001, "race.com", "inst-rr", now))
 	const n = 10
 	won := race(t, n, cert.ErrRecordTypeConflict, func(i int) error {
 		r := record(int64(7200000000100+i), 7200000000001, "www.race.com", cert.RecordCNAME,

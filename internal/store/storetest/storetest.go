@@ -12,6 +12,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -20,7 +21,7 @@ var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // Store is everything the suite exercises.
 type Store interface {
-	cert.SiteStore
+	site.Store
 	cert.CertStore
 	cert.RepoStore
 	cert.AccountStore
@@ -68,20 +69,20 @@ func testACMEAccounts(t *testing.T, s cert.AccountStore) {
 }
 
 // testInstanceWithSite buys an instance together with a site: both or neither.
-func testInstanceWithSite(t *testing.T, s cert.SiteStore) {
+func testInstanceWithSite(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-d", "basic", 0, now))
-	mustSite(t, s, site(5000000000001, "taken.com", "inst-d", now))
+	mustSite(t, s, testSite(5000000000001, "taken.com", "inst-d", now))
 
-	st := site(5000000000002, "taken.com", "", now)
+	st := testSite(5000000000002, "taken.com", "", now)
 	err := s.CreateInstance(ctx, instance("inst-e", "high", 1, now), &st)
-	if !errors.Is(err, cert.ErrSiteExists) {
+	if !errors.Is(err, site.ErrSiteExists) {
 		t.Fatalf("CreateInstance with a taken site name = %v, want ErrSiteExists", err)
 	}
-	if _, err := s.Instance(ctx, "inst-e"); !errors.Is(err, cert.ErrInstanceNotFound) {
+	if _, err := s.Instance(ctx, "inst-e"); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Fatalf("the instance was kept although its site failed: %v", err)
 	}
-	st = site(5000000000003, "fresh.com", "", now)
+	st = testSite(5000000000003, "fresh.com", "", now)
 	if err := s.CreateInstance(ctx, instance("inst-e", "high", 1, now), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +94,10 @@ func testInstanceWithSite(t *testing.T, s cert.SiteStore) {
 
 // testInstancePlanChange moves an instance to another plan only from the
 // plan the caller saw; its sites read the new plan at once.
-func testInstancePlanChange(t *testing.T, s cert.SiteStore) {
+func testInstancePlanChange(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-p", "basic", 1, now))
-	mustSite(t, s, site(4000000000009, "plan.com", "inst-p", now))
+	mustSite(t, s, testSite(4000000000009, "plan.com", "inst-p", now))
 	next := instance("inst-p", "medium", 2, now)
 	next.BillingMode, next.OrderID = "POSTPAY", "42"
 	if err := s.ChangeInstancePlan(ctx, "basic", next); err != nil {
@@ -115,18 +116,18 @@ func testInstancePlanChange(t *testing.T, s cert.SiteStore) {
 	if err := s.ChangeInstancePlan(ctx, "basic", instance("inst-p", "high", 1, now)); !errors.Is(err, domain.ErrConflict) {
 		t.Errorf("a change from a plan the instance has left = %v, want ErrConflict", err)
 	}
-	if err := s.ChangeInstancePlan(ctx, "basic", instance("nope", "high", 1, now)); !errors.Is(err, cert.ErrInstanceNotFound) {
+	if err := s.ChangeInstancePlan(ctx, "basic", instance("nope", "high", 1, now)); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Errorf("a change of a missing instance = %v, want ErrInstanceNotFound", err)
 	}
 }
 
 // testSiteActivation makes a pending site active once; an active site and a
 // missing one are told apart.
-func testSiteActivation(t *testing.T, s cert.SiteStore) {
+func testSiteActivation(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-v", "basic", 0, now))
-	st := site(4000000000011, "pending.com", "inst-v", now)
-	st.Status = cert.SitePending
+	st := testSite(4000000000011, "pending.com", "inst-v", now)
+	st.Status = site.SitePending
 	mustSite(t, s, st)
 	for i, want := range []bool{true, false} {
 		changed, err := s.ActivateSite(ctx, st.ID, now.Add(time.Minute))
@@ -135,46 +136,46 @@ func testSiteActivation(t *testing.T, s cert.SiteStore) {
 		}
 	}
 	got, err := s.Site(ctx, st.ID)
-	if err != nil || got.Status != cert.SiteActive || !got.Updated.Equal(now.Add(time.Minute)) {
+	if err != nil || got.Status != site.SiteActive || !got.Updated.Equal(now.Add(time.Minute)) {
 		t.Errorf("the site after activation: %v %v (updated %v)", got.Status, err, got.Updated)
 	}
-	if _, err := s.ActivateSite(ctx, 4000000000012, now); !errors.Is(err, cert.ErrSiteNotFound) {
+	if _, err := s.ActivateSite(ctx, 4000000000012, now); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("ActivateSite(missing) = %v, want ErrSiteNotFound", err)
 	}
 }
 
-func instance(id, plan string, quota int, created time.Time) cert.Instance {
-	p, ok := cert.LookupPlan(plan)
+func instance(id, plan string, quota int, created time.Time) site.Instance {
+	p, ok := site.LookupPlan(plan)
 	if !ok {
 		panic("unknown plan " + plan)
 	}
-	return cert.Instance{ID: id, OrderID: "1", Plan: p, Coverage: "overseas", BillingMode: "PREPAY",
-		Period: 1, SiteQuota: quota, Status: cert.InstanceOnline, Created: created, Expires: created.AddDate(0, 1, 0)}
+	return site.Instance{ID: id, OrderID: "1", Plan: p, Coverage: "overseas", BillingMode: "PREPAY",
+		Period: 1, SiteQuota: quota, Status: site.InstanceOnline, Created: created, Expires: created.AddDate(0, 1, 0)}
 }
 
-func site(id int64, name, inst string, created time.Time) cert.Site {
-	return cert.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: cert.SiteActive,
+func testSite(id int64, name, inst string, created time.Time) site.Site {
+	return site.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
 		InstanceID: inst, VerifyCode: "verify_x", Created: created, Updated: created}
 }
 
-func mustInstance(t *testing.T, s cert.SiteStore, in cert.Instance) {
+func mustInstance(t *testing.T, s site.Store, in site.Instance) {
 	t.Helper()
 	if err := s.CreateInstance(t.Context(), in, nil); err != nil {
 		t.Fatalf("CreateInstance(%s): %v", in.ID, err)
 	}
 }
 
-func mustSite(t *testing.T, s cert.SiteStore, site cert.Site) {
+func mustSite(t *testing.T, s site.Store, st site.Site) {
 	t.Helper()
-	if err := s.CreateSite(t.Context(), site); err != nil {
-		t.Fatalf("CreateSite(%s): %v", site.Name, err)
+	if err := s.CreateSite(t.Context(), st); err != nil {
+		t.Fatalf("CreateSite(%s): %v", st.Name, err)
 	}
 }
 
-func testSites(t *testing.T, s cert.SiteStore) {
+func testSites(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-a", "basic", 0, now))
-	want := site(1000000000001, "example.com", "inst-a", now)
+	want := testSite(1000000000001, "example.com", "inst-a", now)
 	want.ResourceGroupID = "rg-1"
 	mustSite(t, s, want)
 
@@ -182,19 +183,19 @@ func testSites(t *testing.T, s cert.SiteStore) {
 	if err != nil {
 		t.Fatalf("Site: %v", err)
 	}
-	want.Plan, _ = cert.LookupPlan("basic")
+	want.Plan, _ = site.LookupPlan("basic")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Site (-want +got):\n%s", diff)
 	}
 
 	tests := []struct {
 		name string
-		site cert.Site
+		site site.Site
 		want error
 	}{
-		{"fail/same_name", site(1000000000002, "example.com", "inst-a", now), cert.ErrSiteExists},
-		{"fail/same_id", site(1000000000001, "other.com", "inst-a", now), domain.ErrExists},
-		{"fail/no_instance", site(1000000000003, "third.com", "inst-none", now), cert.ErrInstanceNotFound},
+		{"fail/same_name", testSite(1000000000002, "example.com", "inst-a", now), site.ErrSiteExists},
+		{"fail/same_id", testSite(1000000000001, "other.com", "inst-a", now), domain.ErrExists},
+		{"fail/no_instance", testSite(1000000000003, "third.com", "inst-none", now), site.ErrInstanceNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,23 +209,23 @@ func testSites(t *testing.T, s cert.SiteStore) {
 		})
 	}
 
-	if _, err := s.Site(ctx, 42); !errors.Is(err, cert.ErrSiteNotFound) {
+	if _, err := s.Site(ctx, 42); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("Site(missing) = %v, want ErrSiteNotFound", err)
 	}
 	if err := s.DeleteSite(ctx, want.ID); err != nil {
 		t.Fatalf("DeleteSite: %v", err)
 	}
-	if _, err := s.Site(ctx, want.ID); !errors.Is(err, cert.ErrSiteNotFound) {
+	if _, err := s.Site(ctx, want.ID); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("Site(deleted) = %v, want ErrSiteNotFound", err)
 	}
-	if err := s.DeleteSite(ctx, want.ID); !errors.Is(err, cert.ErrSiteNotFound) {
+	if err := s.DeleteSite(ctx, want.ID); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("DeleteSite(deleted) = %v, want ErrSiteNotFound", err)
 	}
 	// The name is free again.
-	mustSite(t, s, site(1000000000004, "example.com", "inst-a", now))
+	mustSite(t, s, testSite(1000000000004, "example.com", "inst-a", now))
 }
 
-func names(sites []cert.Site) []string {
+func names(sites []site.Site) []string {
 	var n []string
 	for _, s := range sites {
 		n = append(n, s.Name)
@@ -232,43 +233,43 @@ func names(sites []cert.Site) []string {
 	return n
 }
 
-func testSiteList(t *testing.T, s cert.SiteStore) {
+func testSiteList(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-basic", "basic", 0, now))
 	mustInstance(t, s, instance("inst-ent", "enterpriseplan", 0, now))
 	all := []string{"a-example.com", "b-example.com", "example.org", "sub_x.example.net", "zeta.io"}
 	for i, n := range all {
-		st := site(int64(2000000000000+i), n, "inst-basic", now.Add(time.Duration(i)*time.Second))
+		st := testSite(int64(2000000000000+i), n, "inst-basic", now.Add(time.Duration(i)*time.Second))
 		if n == "example.org" {
-			st.InstanceID, st.AccessType, st.Status = "inst-ent", "CNAME", cert.SitePending
+			st.InstanceID, st.AccessType, st.Status = "inst-ent", "CNAME", site.SitePending
 			st.Coverage, st.ResourceGroupID = "global", "rg-9"
 		}
 		mustSite(t, s, st)
 	}
 	tests := []struct {
 		name      string
-		f         cert.SiteFilter
+		f         site.SiteFilter
 		want      []string
 		wantTotal int
 	}{
-		{"ok/all_newest_first", cert.SiteFilter{}, []string{"zeta.io", "sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 5},
-		{"ok/exact", cert.SiteFilter{Name: "example.org", NameMatch: domain.MatchExact}, []string{"example.org"}, 1},
-		{"ok/exact_is_not_substring", cert.SiteFilter{Name: "example", NameMatch: domain.MatchExact}, nil, 0},
-		{"ok/prefix", cert.SiteFilter{Name: "a-", NameMatch: domain.MatchPrefix}, []string{"a-example.com"}, 1},
-		{"ok/suffix", cert.SiteFilter{Name: "example.com", NameMatch: domain.MatchSuffix}, []string{"b-example.com", "a-example.com"}, 2},
-		{"ok/fuzzy", cert.SiteFilter{Name: "example", NameMatch: domain.MatchFuzzy}, []string{"sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 4},
-		{"ok/like_wildcards_are_literal", cert.SiteFilter{Name: "a_e", NameMatch: domain.MatchFuzzy}, nil, 0},
-		{"ok/percent_is_literal", cert.SiteFilter{Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
-		{"ok/underscore_literal", cert.SiteFilter{Name: "sub_x", NameMatch: domain.MatchPrefix}, []string{"sub_x.example.net"}, 1},
-		{"ok/status", cert.SiteFilter{Status: cert.SitePending}, []string{"example.org"}, 1},
-		{"ok/access_type", cert.SiteFilter{AccessType: "CNAME"}, []string{"example.org"}, 1},
-		{"ok/coverage", cert.SiteFilter{Coverage: "global"}, []string{"example.org"}, 1},
-		{"ok/resource_group", cert.SiteFilter{ResourceGroupID: "rg-9"}, []string{"example.org"}, 1},
-		{"ok/combined_filters_none", cert.SiteFilter{Coverage: "global", AccessType: "NS"}, nil, 0},
-		{"ok/subscribe_type", cert.SiteFilter{SubscribeType: "enterpriseplan"}, []string{"example.org"}, 1},
-		{"ok/only_enterprise", cert.SiteFilter{OnlyEnterprise: true}, []string{"example.org"}, 1},
-		{"ok/page_2", cert.SiteFilter{Page: domain.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
-		{"ok/page_past_end", cert.SiteFilter{Page: domain.Page{Offset: 10, Limit: 2}}, nil, 5},
+		{"ok/all_newest_first", site.SiteFilter{}, []string{"zeta.io", "sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 5},
+		{"ok/exact", site.SiteFilter{Name: "example.org", NameMatch: domain.MatchExact}, []string{"example.org"}, 1},
+		{"ok/exact_is_not_substring", site.SiteFilter{Name: "example", NameMatch: domain.MatchExact}, nil, 0},
+		{"ok/prefix", site.SiteFilter{Name: "a-", NameMatch: domain.MatchPrefix}, []string{"a-example.com"}, 1},
+		{"ok/suffix", site.SiteFilter{Name: "example.com", NameMatch: domain.MatchSuffix}, []string{"b-example.com", "a-example.com"}, 2},
+		{"ok/fuzzy", site.SiteFilter{Name: "example", NameMatch: domain.MatchFuzzy}, []string{"sub_x.example.net", "example.org", "b-example.com", "a-example.com"}, 4},
+		{"ok/like_wildcards_are_literal", site.SiteFilter{Name: "a_e", NameMatch: domain.MatchFuzzy}, nil, 0},
+		{"ok/percent_is_literal", site.SiteFilter{Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
+		{"ok/underscore_literal", site.SiteFilter{Name: "sub_x", NameMatch: domain.MatchPrefix}, []string{"sub_x.example.net"}, 1},
+		{"ok/status", site.SiteFilter{Status: site.SitePending}, []string{"example.org"}, 1},
+		{"ok/access_type", site.SiteFilter{AccessType: "CNAME"}, []string{"example.org"}, 1},
+		{"ok/coverage", site.SiteFilter{Coverage: "global"}, []string{"example.org"}, 1},
+		{"ok/resource_group", site.SiteFilter{ResourceGroupID: "rg-9"}, []string{"example.org"}, 1},
+		{"ok/combined_filters_none", site.SiteFilter{Coverage: "global", AccessType: "NS"}, nil, 0},
+		{"ok/subscribe_type", site.SiteFilter{SubscribeType: "enterpriseplan"}, []string{"example.org"}, 1},
+		{"ok/only_enterprise", site.SiteFilter{OnlyEnterprise: true}, []string{"example.org"}, 1},
+		{"ok/page_2", site.SiteFilter{Page: domain.Page{Offset: 2, Limit: 2}}, []string{"example.org", "b-example.com"}, 5},
+		{"ok/page_past_end", site.SiteFilter{Page: domain.Page{Offset: 10, Limit: 2}}, nil, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,29 +289,29 @@ func testSiteList(t *testing.T, s cert.SiteStore) {
 
 // testSiteQuotaRace creates sites on an instance with room for three from
 // many goroutines at once: exactly three must succeed.
-func testSiteQuotaRace(t *testing.T, s cert.SiteStore) {
+func testSiteQuotaRace(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-q", "basic", 3, now))
 	const n = 12
-	ok := race(t, n, cert.ErrSiteQuota, func(i int) error {
-		return s.CreateSite(ctx, site(int64(3000000000000+i), fmt.Sprintf("race%d.com", i), "inst-q", now))
+	ok := race(t, n, site.ErrSiteQuota, func(i int) error {
+		return s.CreateSite(ctx, testSite(int64(3000000000000+i), fmt.Sprintf("race%d.com", i), "inst-q", now))
 	})
 	if ok != 3 {
 		t.Fatalf("%d sites created on an instance with room for 3", ok)
 	}
-	_, total, err := s.ListSites(ctx, cert.SiteFilter{})
+	_, total, err := s.ListSites(ctx, site.SiteFilter{})
 	if err != nil || total != 3 {
 		t.Fatalf("ListSites total = %d, %v; want 3", total, err)
 	}
 }
 
-func testInstances(t *testing.T, s cert.SiteStore) {
+func testInstances(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	a := instance("inst-1", "basic", 1, now)
 	b := instance("inst-2", "high", 0, now.Add(time.Hour))
 	c := instance("inst-3", "enterpriseplan", 2, now.Add(2*time.Hour))
 	c.AutoRenew, c.Default = true, true
-	for _, in := range []cert.Instance{a, b, c} {
+	for _, in := range []site.Instance{a, b, c} {
 		mustInstance(t, s, in)
 	}
 	if err := s.CreateInstance(ctx, a, nil); !errors.Is(err, domain.ErrExists) {
@@ -323,16 +324,16 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 	if diff := cmp.Diff(c, got); diff != "" {
 		t.Errorf("Instance (-want +got):\n%s", diff)
 	}
-	if _, err := s.Instance(ctx, "nope"); !errors.Is(err, cert.ErrInstanceNotFound) {
+	if _, err := s.Instance(ctx, "nope"); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Errorf("Instance(missing) = %v, want ErrInstanceNotFound", err)
 	}
-	mustSite(t, s, site(4000000000001, "one.com", "inst-1", now))
-	mustSite(t, s, site(4000000000002, "two.com", "inst-3", now))
-	if err := s.CreateSite(ctx, site(4000000000003, "three.com", "inst-1", now)); !errors.Is(err, cert.ErrSiteQuota) {
+	mustSite(t, s, testSite(4000000000001, "one.com", "inst-1", now))
+	mustSite(t, s, testSite(4000000000002, "two.com", "inst-3", now))
+	if err := s.CreateSite(ctx, testSite(4000000000003, "three.com", "inst-1", now)); !errors.Is(err, site.ErrSiteQuota) {
 		t.Errorf("CreateSite(full instance) = %v, want ErrSiteQuota", err)
 	}
 
-	ids := func(list []cert.Instance) []string {
+	ids := func(list []site.Instance) []string {
 		var out []string
 		for _, in := range list {
 			out = append(out, in.ID)
@@ -341,20 +342,20 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 	}
 	tests := []struct {
 		name string
-		f    cert.InstanceFilter
+		f    site.InstanceFilter
 		want []string
 	}{
-		{"ok/all_newest_first", cert.InstanceFilter{}, []string{"inst-3", "inst-2", "inst-1"}},
-		{"ok/ascending", cert.InstanceFilter{Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
-		{"ok/by_id", cert.InstanceFilter{ID: "inst-2"}, []string{"inst-2"}},
-		{"ok/with_room", cert.InstanceFilter{WithRoomOnly: true}, []string{"inst-3", "inst-2"}},
-		{"ok/enterprise", cert.InstanceFilter{PlanType: "enterprise"}, []string{"inst-3"}},
-		{"ok/subscribe_type", cert.InstanceFilter{SubscribeType: "advancedplan"}, []string{"inst-2"}},
-		{"ok/unknown_id", cert.InstanceFilter{ID: "nope"}, nil},
-		{"ok/plan_name", cert.InstanceFilter{PlanName: "high"}, []string{"inst-2"}},
-		{"ok/plan_code", cert.InstanceFilter{PlanName: "advancedplan"}, []string{"inst-2"}},
-		{"ok/expiring_soon", cert.InstanceFilter{ExpiresBefore: now.AddDate(0, 1, 0).Add(90 * time.Minute)}, []string{"inst-2", "inst-1"}},
-		{"ok/by_expiry_ascending", cert.InstanceFilter{SortByExpiry: true, Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
+		{"ok/all_newest_first", site.InstanceFilter{}, []string{"inst-3", "inst-2", "inst-1"}},
+		{"ok/ascending", site.InstanceFilter{Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
+		{"ok/by_id", site.InstanceFilter{ID: "inst-2"}, []string{"inst-2"}},
+		{"ok/with_room", site.InstanceFilter{WithRoomOnly: true}, []string{"inst-3", "inst-2"}},
+		{"ok/enterprise", site.InstanceFilter{PlanType: "enterprise"}, []string{"inst-3"}},
+		{"ok/subscribe_type", site.InstanceFilter{SubscribeType: "advancedplan"}, []string{"inst-2"}},
+		{"ok/unknown_id", site.InstanceFilter{ID: "nope"}, nil},
+		{"ok/plan_name", site.InstanceFilter{PlanName: "high"}, []string{"inst-2"}},
+		{"ok/plan_code", site.InstanceFilter{PlanName: "advancedplan"}, []string{"inst-2"}},
+		{"ok/expiring_soon", site.InstanceFilter{ExpiresBefore: now.AddDate(0, 1, 0).Add(90 * time.Minute)}, []string{"inst-2", "inst-1"}},
+		{"ok/by_expiry_ascending", site.InstanceFilter{SortByExpiry: true, Ascending: true}, []string{"inst-1", "inst-2", "inst-3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,11 +371,11 @@ func testInstances(t *testing.T, s cert.SiteStore) {
 			}
 		})
 	}
-	list, _, err := s.ListInstances(ctx, cert.InstanceFilter{ID: "inst-1"})
+	list, _, err := s.ListInstances(ctx, site.InstanceFilter{ID: "inst-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSites := []cert.SiteRef{{ID: 4000000000001, Name: "one.com", Status: cert.SiteActive}}
+	wantSites := []site.SiteRef{{ID: 4000000000001, Name: "one.com", Status: site.SiteActive}}
 	if diff := cmp.Diff(wantSites, list[0].Sites); diff != "" {
 		t.Errorf("instance sites (-want +got):\n%s", diff)
 	}

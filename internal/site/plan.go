@@ -1,4 +1,4 @@
-package cert
+package site
 
 import (
 	"fmt"
@@ -33,6 +33,16 @@ func DefaultLimits() map[string]Limits {
 		TierAdvanced:   {Sites: 1, CustomCerts: 15, FreeCerts: 50},
 		TierEnterprise: {Sites: 0, CustomCerts: 20, FreeCerts: 100},
 	}
+}
+
+// TierLimits returns the limits of tier in limits, or its DefaultLimits
+// when limits is nil or has no entry for it: what a Limits field of a
+// Service means.
+func TierLimits(limits map[string]Limits, tier string) Limits {
+	if l, ok := limits[tier]; ok {
+		return l
+	}
+	return DefaultLimits()[tier]
 }
 
 // Plan describes one purchasable plan: the name a client uses, the plan code

@@ -1,4 +1,4 @@
-package cert
+package site
 
 import (
 	"net/netip"
@@ -58,7 +58,7 @@ func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) 
 		return "", domain.Missing(param)
 	}
 	n = strings.TrimSuffix(n, ".")
-	if err := checkHostname(n); err != "" {
+	if err := CheckHostname(n); err != "" {
 		return "", domain.Invalid(param, err)
 	}
 	if !strings.Contains(n, ".") {
@@ -77,8 +77,10 @@ func CanonicalSiteName(param, name string, ps PublicSuffixFunc) (string, error) 
 	return n, nil
 }
 
-// checkHostname returns why n is not a valid lowercase DNS host name, or "".
-func checkHostname(n string) string {
+// CheckHostname returns why n is not a valid lowercase DNS host name, or "":
+// the rule of every name esacert takes (site names, record targets, hosts of
+// HTTPS rules, the domains of free certificates).
+func CheckHostname(n string) string {
 	if len(n) > 253 {
 		return "a domain name is at most 253 characters long"
 	}
@@ -107,14 +109,4 @@ func checkHostname(n string) string {
 		return "the top-level label of a domain name cannot be numeric"
 	}
 	return ""
-}
-
-// oneOf reports whether v is in set.
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

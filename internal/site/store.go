@@ -1,4 +1,4 @@
-package cert
+package site
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"github.com/esacert/esacert/internal/domain"
 )
 
-// SiteStore is what the site and plan use cases need from storage. Methods are
+// Store is what the site and plan use cases need from storage. Methods are
 // safe for concurrent use. They return domain sentinels, never driver errors:
-// ErrNotFound for a missing row unless a method names a more specific one.
-type SiteStore interface {
+// domain.ErrNotFound for a missing row unless a method names a more specific
+// one.
+type Store interface {
 	// CreateSite inserts s. In one transaction it checks that s.InstanceID
 	// names an instance (else ErrInstanceNotFound), that the instance has room
 	// (else ErrSiteQuota) and that no site has s.Name (else ErrSiteExists). A
