@@ -9,6 +9,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/site"
 )
@@ -189,15 +190,15 @@ var table = []row{
 
 	// DNS records. Record.NotFound is a 404, which the Terraform provider's
 	// NotFoundError reads as "gone".
-	{is(cert.ErrRecordNotFound), "Record.NotFound", http.StatusNotFound,
+	{is(record.ErrRecordNotFound), "Record.NotFound", http.StatusNotFound,
 		"The specified record does not exist.", "Call ListRecords to find the RecordId.", false},
-	{is(cert.ErrRecordDuplicate), "Record.RecordNameConflictWithSameRecordType", http.StatusBadRequest,
+	{is(record.ErrRecordDuplicate), "Record.RecordNameConflictWithSameRecordType", http.StatusBadRequest,
 		"A record with the same name, type and value already exists.",
 		"Update the existing record, or give this one another name or value.", false},
-	{is(cert.ErrRecordTypeConflict), "Record.RecordNameConflictForSpecifiedRecordType", http.StatusBadRequest,
+	{is(record.ErrRecordTypeConflict), "Record.RecordNameConflictForSpecifiedRecordType", http.StatusBadRequest,
 		"The record name already has a record of a conflicting type: A/AAAA and CNAME records cannot share a name, and a name has at most one CNAME record.",
 		"Delete the conflicting record first, or use another record name.", false},
-	{is(cert.ErrRecordConflict), "Record.Conflict", http.StatusBadRequest,
+	{is(record.ErrRecordConflict), "Record.Conflict", http.StatusBadRequest,
 		"The record conflicts with another record of the site.", "Call ListRecords to find the conflicting record.", false},
 
 	// HTTPS configurations. Config.NotFound is a 404, which the Terraform

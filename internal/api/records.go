@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/site"
 )
@@ -43,7 +43,7 @@ type dnsRecordJSON struct {
 	UpdateTime       string
 }
 
-func (s *Server) dnsRecordJSON(r cert.Record) dnsRecordJSON {
+func (s *Server) dnsRecordJSON(r record.Record) dnsRecordJSON {
 	j := dnsRecordJSON{
 		RecordId:   r.ID,
 		RecordName: r.Name,
@@ -59,13 +59,13 @@ func (s *Server) dnsRecordJSON(r cert.Record) dnsRecordJSON {
 		CreateTime: fmtSiteTime(r.Created),
 		UpdateTime: fmtSiteTime(r.Updated),
 	}
-	if r.Type == cert.RecordCNAME {
+	if r.Type == record.RecordCNAME {
 		j.RecordSourceType = r.SourceType
 	}
 	if zone := strings.Trim(s.CnameZone, "."); zone != "" {
 		j.RecordCname = r.Name + "." + zone
 	}
-	for _, f := range cert.DataFields(r.Type) {
+	for _, f := range record.DataFields(r.Type) {
 		if v := r.Data.Field(f); v != "" {
 			j.Data[f] = v
 		}
@@ -85,17 +85,17 @@ func (s *Server) dnsRecordJSON(r cert.Record) dnsRecordJSON {
 // recordInput reads the parameters CreateRecord and UpdateRecord share. A
 // parameter that is absent stays nil; Data and Proxied sent empty count as
 // absent, AuthConf sent empty removes the record's.
-func recordInput(p *params) (cert.RecordInput, error) {
-	var in cert.RecordInput
+func recordInput(p *params) (record.RecordInput, error) {
+	var in record.RecordInput
 	if raw := p.str("Data"); strings.TrimSpace(raw) != "" {
-		d, err := cert.ParseRecordData(raw)
+		d, err := record.ParseRecordData(raw)
 		if err != nil {
 			return in, err
 		}
 		in.Data = &d
 	}
 	if p.has("AuthConf") {
-		a, err := cert.ParseAuthConf(p.str("AuthConf"))
+		a, err := record.ParseAuthConf(p.str("AuthConf"))
 		if err != nil {
 			return in, err
 		}
@@ -135,7 +135,7 @@ func (s *Server) createRecord(ctx context.Context, p *params) (any, error) {
 		return nil, err
 	}
 	in.SiteID, in.Name = siteID, p.str("RecordName")
-	r, err := s.Service.CreateRecord(ctx, in)
+	r, err := s.Records.CreateRecord(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (s *Server) getRecord(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.Service.Record(ctx, id)
+	r, err := s.Records.Record(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *Server) listRecords(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := cert.RecordFilter{
+	f := record.RecordFilter{
 		SiteID:     siteID,
 		Name:       p.str("RecordName"),
 		NameMatch:  p.str("RecordMatchType"),
@@ -181,7 +181,7 @@ func (s *Server) listRecords(ctx context.Context, p *params) (any, error) {
 	if b := p.str("BizName"); b != "" {
 		f.BizNames = []string{b}
 	}
-	list, total, err := s.Service.ListRecords(ctx, f)
+	list, total, err := s.Records.ListRecords(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Server) updateRecord(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.Service.UpdateRecord(ctx, id, in)
+	_, err = s.Records.UpdateRecord(ctx, id, in)
 	return nil, err
 }
 
@@ -215,7 +215,7 @@ func (s *Server) deleteRecord(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteRecord(ctx, id)
+	return nil, s.Records.DeleteRecord(ctx, id)
 }
 
 // maxBatchRecords bounds BatchCreateRecords' RecordList.
@@ -301,7 +301,7 @@ func (s *Server) batchCreateRecords(ctx context.Context, p *params) (any, error)
 		}
 		res = batchRecordJSON{RecordId: r.ID, RecordName: r.Name, RecordType: r.Type, Proxied: r.Proxied, Ttl: r.Ttl,
 			Data: map[string]any{}, BizName: r.BizName, SourceType: r.SourceType, Description: "success"}
-		for _, f := range cert.DataFields(r.Type) {
+		for _, f := range record.DataFields(r.Type) {
 			if v := r.Data.Field(f); v != "" {
 				res.Data[f] = v
 			}
@@ -327,7 +327,7 @@ func (s *Server) batchEcho(item map[string]any, res *batchRecordJSON) {
 
 // batchRecord creates one record of a batch; res echoes what was asked, for
 // the Failed list.
-func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]any, res *batchRecordJSON) (cert.Record, error) {
+func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]any, res *batchRecordJSON) (record.Record, error) {
 	v := url.Values{}
 	for k, x := range item {
 		switch x := x.(type) {
@@ -342,19 +342,19 @@ func (s *Server) batchRecord(ctx context.Context, siteID int64, item map[string]
 			v.Set(k, string(b))
 		case nil:
 		default:
-			return cert.Record{}, domain.Invalid(k, "must be a string, a number, a boolean or an object")
+			return record.Record{}, domain.Invalid(k, "must be a string, a number, a boolean or an object")
 		}
 	}
 	p := &params{v: v}
 	s.batchEcho(item, res)
 	res.Proxied, _ = p.boolean("Proxied")
 	if _, err := p.required("Proxied"); err != nil {
-		return cert.Record{}, err
+		return record.Record{}, err
 	}
 	in, err := recordInput(p)
 	if err != nil {
-		return cert.Record{}, err
+		return record.Record{}, err
 	}
 	in.SiteID, in.Name = siteID, p.str("RecordName")
-	return s.Service.CreateRecord(ctx, in)
+	return s.Records.CreateRecord(ctx, in)
 }

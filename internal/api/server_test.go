@@ -25,6 +25,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
@@ -57,7 +58,8 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{t: now}
 	sites := &site.Service{Store: store, Now: clk.Now}
-	svc := &cert.Service{Sites: store, Records: store, HTTPS: store, Now: clk.Now}
+	records := &record.Service{Store: store, Sites: store, Now: clk.Now}
+	svc := &cert.Service{Sites: store, HTTPS: store, Now: clk.Now}
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +70,7 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	mu := &sync.Mutex{}
 	s := &Server{
 		Sites:   sites,
+		Records: records,
 		Service: svc,
 		Keys:    accesskey.NewRing(keys...),
 		Now:     clk.Now,
@@ -675,16 +678,16 @@ func TestUnreachableDatabaseAnswersServiceUnavailable(t *testing.T) {
 // brokenAfter is a record store that fails every create after the first n
 // (a database that breaks in the middle of a batch).
 type brokenAfter struct {
-	cert.RecordStore
+	record.Store
 	n int
 }
 
-func (b *brokenAfter) CreateRecord(ctx context.Context, r cert.Record) error {
+func (b *brokenAfter) CreateRecord(ctx context.Context, r record.Record) error {
 	if b.n == 0 {
 		return errors.New("disk failure")
 	}
 	b.n--
-	return b.RecordStore.CreateRecord(ctx, r)
+	return b.Store.CreateRecord(ctx, r)
 }
 
 // TestBatchCreateRecordsBrokenOff: an internal error after some records of a
@@ -699,8 +702,8 @@ func TestBatchCreateRecordsBrokenOff(t *testing.T) {
 	list := `[{"RecordName":"a.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"a"}},
 		{"RecordName":"b.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"b"}},
 		{"RecordName":"c.broken-batch.com","Type":"TXT","Proxied":false,"Data":{"Value":"c"}}]`
-	store := env.srv.Service.Records
-	env.srv.Service.Records = &brokenAfter{RecordStore: store, n: 1}
+	store := env.srv.Records.Store
+	env.srv.Records.Store = &brokenAfter{Store: store, n: 1}
 	a := do(t, s.rpc(t, env.url, "POST", "BatchCreateRecords", nil, url.Values{"SiteId": {id}, "RecordList": {list}}))
 	res, _ := a.body["RecordResultList"].(map[string]any)
 	succeeded, _ := res["Success"].([]any)
@@ -716,7 +719,7 @@ func TestBatchCreateRecordsBrokenOff(t *testing.T) {
 	if !strings.Contains(env.logs.String(), "disk failure") {
 		t.Error("the internal error was not logged")
 	}
-	env.srv.Service.Records = &brokenAfter{RecordStore: store, n: 0}
+	env.srv.Records.Store = &brokenAfter{Store: store, n: 0}
 	if a := do(t, s.rpc(t, env.url, "POST", "BatchCreateRecords", nil, url.Values{"SiteId": {id}, "RecordList": {list}})); a.code() != "InternalException" {
 		t.Errorf("a batch broken on its first record: %d %v, want InternalException", a.status, a.body)
 	}

@@ -2,17 +2,15 @@ package cert_test
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
-	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/site"
-	"github.com/esacert/esacert/internal/store/sqlstore"
+	"github.com/esacert/esacert/internal/sitetest"
 )
 
 // clock is a settable time source.
@@ -26,24 +24,9 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // one site, example.com.
 func newService(t *testing.T) (*cert.Service, *clock, site.Site) {
 	t.Helper()
-	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	k, _ := keyseal.Generate()
-	sealer, _ := keyseal.New(k)
 	clk := &clock{t0}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: sealer, Now: clk.Now}
-	sites := sitesOf(svc)
-	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sites.CreateSite(t.Context(), site.CreateSiteInput{Name: "example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, clk, st
+	store, st, sealer := sitetest.New(t, clk.Now)
+	return &cert.Service{Sites: store, Certs: store, Repo: store, HTTPS: store, Sealer: sealer, Now: clk.Now}, clk, st
 }
 
 // sitesOf is the site service beside svc: on its store, with its clock.

@@ -2,7 +2,6 @@ package cert
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Sentinel errors of the domain. Callers match them with errors.Is; the API
@@ -26,17 +25,6 @@ var (
 	ErrRepoCertNotFound = errors.New("repository certificate not found")
 	// ErrRepoNameExists: another repository certificate has that name.
 	ErrRepoNameExists = errors.New("repository certificate name already exists")
-
-	// ErrRecordNotFound: no DNS record with that id.
-	ErrRecordNotFound = errors.New("record not found")
-	// ErrRecordConflict: the record clashes with another record of the
-	// site. The two errors below are the specific clashes; both match it.
-	ErrRecordConflict = errors.New("record conflicts with another record of the site")
-	// ErrRecordDuplicate: a record with the same name, type and Data exists.
-	ErrRecordDuplicate = fmt.Errorf("%w: same name, type and value", ErrRecordConflict)
-	// ErrRecordTypeConflict: the name holds a record whose type excludes
-	// this one (A/AAAA and CNAME; a second CNAME), see ConflictingTypes.
-	ErrRecordTypeConflict = fmt.Errorf("%w: the name holds a record of a conflicting type", ErrRecordConflict)
 
 	// ErrConfigNotFound: no HTTPS configuration of that family with that
 	// ConfigId on that site.

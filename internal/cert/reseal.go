@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 )
 
 // ResealStore re-writes every sealed key in one transaction (see
@@ -37,7 +38,7 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			if err != nil {
 				return nil, fmt.Errorf("record id %q: %w", id, err)
 			}
-			aad = recordAAD(n)
+			aad = record.SecretsAAD(n)
 		case "certificate-twin":
 			aad = certAAD(TwinID(id))
 		case "acme-account":

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/domain"
-	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/site"
 )
 
@@ -28,8 +27,6 @@ type Service struct {
 	Certs  CertStore
 	Repo   RepoStore
 	Sealer domain.Sealer
-	// Records stores DNS records; required for the record use cases.
-	Records RecordStore
 	// HTTPS stores HTTPS configurations; required for their use cases.
 	HTTPS HTTPSStore
 	// Frees stores free certificates, and Issuer obtains them; nil Issuer
@@ -48,11 +45,6 @@ type Service struct {
 	Rand io.Reader
 	// Limits are the limits of each plan tier; nil means site.DefaultLimits().
 	Limits map[string]site.Limits
-	// Origins is the origin policy the origins of proxied records must pass
-	// when they are written (see checkOrigins); the zero Policy refuses
-	// every address that is not public. The edge applies the policy again
-	// when it connects.
-	Origins origin.Policy
 }
 
 func (s *Service) now() time.Time { return domain.Now(s.Now) }

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/record"
 
 	"github.com/esacert/esacert/internal/edge"
 )
@@ -61,7 +61,7 @@ func (s edgeSource) Load(ctx context.Context, ids []int64) ([]edge.SiteState, in
 			continue
 		}
 		host := hosts[0]
-		if r.Type == cert.RecordA {
+		if r.Type == record.RecordA {
 			for _, h := range hosts { // the first IPv4 address, if any
 				if ip, err := netip.ParseAddr(h); err == nil && ip.Is4() {
 					host = h
@@ -70,7 +70,7 @@ func (s edgeSource) Load(ctx context.Context, ids []int64) ([]edge.SiteState, in
 			}
 		}
 		rt := edge.Route{Name: r.Name, Origin: net.JoinHostPort(host, strconv.Itoa(port))}
-		if r.Type == cert.RecordCNAME && r.HostPolicy == "follow_origin_domain" {
+		if r.Type == record.RecordCNAME && r.HostPolicy == "follow_origin_domain" {
 			rt.OriginHost = host
 		}
 		s.Routes = append(s.Routes, rt)

@@ -33,6 +33,7 @@ import (
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -178,9 +179,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 // conn is a node's way to its database: the store (the master keys checked
 // against it) and the services on top.
 type conn struct {
-	store *sqlstore.Store
-	sites *site.Service
-	svc   *cert.Service
+	store   *sqlstore.Store
+	sites   *site.Service
+	records *record.Service
+	svc     *cert.Service
 }
 
 func (c *conn) close() {
@@ -204,12 +206,12 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		Limits: cfg.Limits(), PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
 		Resolver: newResolver(config.List(cfg.VerifyResolvers)),
 		Log:      func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Records: store, HTTPS: store, Sealer: keys.Ring(),
-		Limits: cfg.Limits(),
+	records := &record.Service{Store: store, Sites: store, Sealer: keys.Ring(),
 		// Write time knows the allowed ranges; the node's own listeners are
 		// refused by the edge when it connects (an API node cannot know the
 		// listeners of every edge node).
 		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, HTTPS: store, Sealer: keys.Ring(), Limits: cfg.Limits()}
 	if err := sites.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -218,7 +220,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, sites: sites, svc: svc}, nil
+	return &conn{store: store, sites: sites, records: records, svc: svc}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
@@ -548,6 +550,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 	store := c.store
 	s := &api.Server{
 		Sites:       c.sites,
+		Records:     c.records,
 		Service:     c.svc,
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 )
 
@@ -33,7 +34,7 @@ type EdgeState struct {
 	Rev          int64
 	Sites        []site.Site
 	Certificates []cert.Certificate // without CertPEM
-	Records      []cert.Record      // proxied A/AAAA and CNAME records
+	Records      []record.Record    // proxied A/AAAA and CNAME records
 	HTTPS        []cert.HTTPSConfig // both families, each site's in the order they apply
 }
 
@@ -105,7 +106,7 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		rows.Close()
 		cond, args = inList("r.site_id", siteIDs)
 		if st.Records, err = queryAll(ctx, s, tx, scanRecord, `SELECT `+recordColumns+recordFrom+
-			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond, append([]any{cert.RecordA, cert.RecordCNAME}, args...)...); err != nil {
+			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond, append([]any{record.RecordA, record.RecordCNAME}, args...)...); err != nil {
 			return err
 		}
 		cond, args = inList("site_id", siteIDs)

@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 )
 
-var _ cert.RecordStore = (*Store)(nil)
+var _ record.Store = (*Store)(nil)
 
 // recordColumns are read by scanRecord, in this order, from records r
 // joined with sites s and, when the record has sealed secrets, record_secrets k.
@@ -47,7 +47,7 @@ type recordData struct {
 
 // encodeData renders d for the data column: the same Data always gives the
 // same text, so equal texts mean equal Data.
-func encodeData(d cert.RecordData) (string, error) {
+func encodeData(d record.RecordData) (string, error) {
 	b, err := json.Marshal(recordData(d))
 	if err != nil {
 		return "", fmt.Errorf("encode record data: %w", err)
@@ -55,9 +55,9 @@ func encodeData(d cert.RecordData) (string, error) {
 	return string(b), nil
 }
 
-func scanRecord(sc scanner) (cert.Record, error) {
+func scanRecord(sc scanner) (record.Record, error) {
 	var (
-		r                cert.Record
+		r                record.Record
 		proxied          int
 		data             string
 		created, updated int64
@@ -67,13 +67,13 @@ func scanRecord(sc scanner) (cert.Record, error) {
 		&r.SourceType, &r.HostPolicy, &a.AuthType, &a.AccessKey, &a.SecretKey, &a.Region, &a.Version,
 		&created, &updated, &r.SealedSecrets)
 	if err != nil {
-		return cert.Record{}, err
+		return record.Record{}, err
 	}
 	var d recordData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
-		return cert.Record{}, fmt.Errorf("record %d: decode data: %w", r.ID, err)
+		return record.Record{}, fmt.Errorf("record %d: decode data: %w", r.ID, err)
 	}
-	r.Data = cert.RecordData(d)
+	r.Data = record.RecordData(d)
 	r.Proxied = proxied != 0
 	r.Created, r.Updated = fromMicros(created), fromMicros(updated)
 	if len(r.SealedSecrets) == 0 {
@@ -99,7 +99,7 @@ func (s *Store) lockSite(ctx context.Context, tx *sql.Tx, siteID int64) error {
 
 // checkRecordConflicts returns ErrRecordDuplicate or ErrRecordTypeConflict
 // when another record of the site (not r.ID) clashes with r.
-func (s *Store) checkRecordConflicts(ctx context.Context, tx *sql.Tx, r cert.Record, data string) error {
+func (s *Store) checkRecordConflicts(ctx context.Context, tx *sql.Tx, r record.Record, data string) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM records
 		WHERE site_id = ? AND name = ? AND type = ? AND data = ? AND id <> ?`),
@@ -107,9 +107,9 @@ func (s *Store) checkRecordConflicts(ctx context.Context, tx *sql.Tx, r cert.Rec
 		return fmt.Errorf("check record duplicates: %w", err)
 	}
 	if n > 0 {
-		return cert.ErrRecordDuplicate
+		return record.ErrRecordDuplicate
 	}
-	types := cert.ConflictingTypes(r.Type)
+	types := record.ConflictingTypes(r.Type)
 	if len(types) == 0 {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (s *Store) checkRecordConflicts(ctx context.Context, tx *sql.Tx, r cert.Rec
 		return fmt.Errorf("check record types: %w", err)
 	}
 	if n > 0 {
-		return cert.ErrRecordTypeConflict
+		return record.ErrRecordTypeConflict
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func (s *Store) writeSecrets(ctx context.Context, tx *sql.Tx, id int64, sealed [
 }
 
 // CreateRecord implements cert.RecordStore.
-func (s *Store) CreateRecord(ctx context.Context, r cert.Record) error {
+func (s *Store) CreateRecord(ctx context.Context, r record.Record) error {
 	data, err := encodeData(r.Data)
 	if err != nil {
 		return err
@@ -178,13 +178,13 @@ func (s *Store) CreateRecord(ctx context.Context, r cert.Record) error {
 }
 
 // Record implements cert.RecordStore.
-func (s *Store) Record(ctx context.Context, id int64) (cert.Record, error) {
-	return queryOne(ctx, s, scanRecord, cert.ErrRecordNotFound, "read record", id,
+func (s *Store) Record(ctx context.Context, id int64) (record.Record, error) {
+	return queryOne(ctx, s, scanRecord, record.ErrRecordNotFound, "read record", id,
 		`SELECT `+recordColumns+recordFrom+` WHERE r.id = ?`, id)
 }
 
 // ListRecords implements cert.RecordStore.
-func (s *Store) ListRecords(ctx context.Context, f cert.RecordFilter) ([]cert.Record, int, error) {
+func (s *Store) ListRecords(ctx context.Context, f record.RecordFilter) ([]record.Record, int, error) {
 	cond := ` WHERE r.site_id = ?`
 	args := []any{f.SiteID}
 	add := func(c string, a ...any) {
@@ -210,10 +210,10 @@ func (s *Store) ListRecords(ctx context.Context, f cert.RecordFilter) ([]cert.Re
 		add(`r.proxied = ?`, boolInt(*f.Proxied))
 	}
 	if f.SourceType != "" {
-		if f.SourceType == cert.SourceDomain {
-			add(`r.type = ? AND (r.source_type = ? OR r.source_type = '')`, cert.RecordCNAME, f.SourceType)
+		if f.SourceType == record.SourceDomain {
+			add(`r.type = ? AND (r.source_type = ? OR r.source_type = '')`, record.RecordCNAME, f.SourceType)
 		} else {
-			add(`r.type = ? AND r.source_type = ?`, cert.RecordCNAME, f.SourceType)
+			add(`r.type = ? AND r.source_type = ?`, record.RecordCNAME, f.SourceType)
 		}
 	}
 	if len(f.BizNames) > 0 {
@@ -238,7 +238,7 @@ func (s *Store) ListRecords(ctx context.Context, f cert.RecordFilter) ([]cert.Re
 }
 
 // queryRecords reads the records that tail (a WHERE clause and more) selects.
-func (s *Store) queryRecords(ctx context.Context, tail string, args ...any) ([]cert.Record, error) {
+func (s *Store) queryRecords(ctx context.Context, tail string, args ...any) ([]record.Record, error) {
 	list, err := queryAll(ctx, s, s.db, scanRecord, `SELECT `+recordColumns+recordFrom+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list records: %w", err)
@@ -247,7 +247,7 @@ func (s *Store) queryRecords(ctx context.Context, tail string, args ...any) ([]c
 }
 
 // UpdateRecord implements cert.RecordStore.
-func (s *Store) UpdateRecord(ctx context.Context, r cert.Record) error {
+func (s *Store) UpdateRecord(ctx context.Context, r record.Record) error {
 	data, err := encodeData(r.Data)
 	if err != nil {
 		return err
@@ -255,14 +255,14 @@ func (s *Store) UpdateRecord(ctx context.Context, r cert.Record) error {
 	a := r.AuthConf
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockSite(ctx, tx, r.SiteID); errors.Is(err, site.ErrSiteNotFound) {
-			return cert.ErrRecordNotFound // its site, and so the record, is gone
+			return record.ErrRecordNotFound // its site, and so the record, is gone
 		} else if err != nil {
 			return err
 		}
 		var one int
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM records WHERE id = ? AND site_id = ?`), r.ID, r.SiteID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrRecordNotFound
+			return record.ErrRecordNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("read record %d: %w", r.ID, err)
@@ -290,7 +290,7 @@ func (s *Store) DeleteRecord(ctx context.Context, id int64) error {
 		var siteID int64
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_id FROM records WHERE id = ?`+s.forUpdate), id).Scan(&siteID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrRecordNotFound
+			return record.ErrRecordNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("read record %d: %w", id, err)
@@ -302,7 +302,7 @@ func (s *Store) DeleteRecord(ctx context.Context, id int64) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("delete record %d: %w", id, err)
 		} else if n == 0 {
-			return cert.ErrRecordNotFound
+			return record.ErrRecordNotFound
 		}
 		return s.recordChange(ctx, tx, siteID, ChangeRecord, strconv.FormatInt(id, 10))
 	})
@@ -311,13 +311,13 @@ func (s *Store) DeleteRecord(ctx context.Context, id int64) error {
 // ProxiedRecords returns every proxied A/AAAA and CNAME record of every
 // site (whatever the site's status), ordered by site id, then as
 // ListRecords orders them. Secrets come sealed, as in every read.
-func (s *Store) ProxiedRecords(ctx context.Context) ([]cert.Record, error) {
+func (s *Store) ProxiedRecords(ctx context.Context) ([]record.Record, error) {
 	return s.queryRecords(ctx, ` WHERE r.proxied = 1 AND r.type IN (?, ?) ORDER BY r.site_id, r.name, r.created_us, r.id`,
-		cert.RecordA, cert.RecordCNAME)
+		record.RecordA, record.RecordCNAME)
 }
 
 // RecordsOfSite returns every record of the site, in ListRecords' order;
 // none for a site that does not exist.
-func (s *Store) RecordsOfSite(ctx context.Context, siteID int64) ([]cert.Record, error) {
+func (s *Store) RecordsOfSite(ctx context.Context, siteID int64) ([]record.Record, error) {
 	return s.queryRecords(ctx, ` WHERE r.site_id = ?`+recordOrder, siteID)
 }

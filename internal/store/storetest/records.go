@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -18,9 +18,9 @@ import (
 // records too, with the bulk reads the edge uses.
 type recordStore interface {
 	Store
-	cert.RecordStore
-	ProxiedRecords(ctx context.Context) ([]cert.Record, error)
-	RecordsOfSite(ctx context.Context, siteID int64) ([]cert.Record, error)
+	record.Store
+	ProxiedRecords(ctx context.Context) ([]record.Record, error)
+	RecordsOfSite(ctx context.Context, siteID int64) ([]record.Record, error)
 }
 
 // revisioner is the edge change feed's revision, when the store has one.
@@ -28,11 +28,11 @@ type revisioner interface {
 	Revision(ctx context.Context) (int64, error)
 }
 
-func record(id, siteID int64, name, typ string, data cert.RecordData, created time.Time) cert.Record {
-	return cert.Record{ID: id, SiteID: siteID, Name: name, Type: typ, Ttl: 1, Data: data, Created: created, Updated: created}
+func testRecord(id, siteID int64, name, typ string, data record.RecordData, created time.Time) record.Record {
+	return record.Record{ID: id, SiteID: siteID, Name: name, Type: typ, Ttl: 1, Data: data, Created: created, Updated: created}
 }
 
-func recordIDs(list []cert.Record) []int64 {
+func recordIDs(list []record.Record) []int64 {
 	var ids []int64
 	for _, r := range list {
 		ids = append(ids, r.ID)
@@ -51,17 +51,17 @@ func testRecords(t *testing.T, st Store) {
 	mustSite(t, s, testSite(site1, "example.com", "inst-r", now))
 	mustSite(t, s, testSite(site2, "other.com", "inst-r", now))
 
-	a := record(7100000000001, site1, "www.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.1,2001:db8::1"}, now)
+	a := testRecord(7100000000001, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.1,2001:db8::1"}, now)
 	a.Proxied, a.BizName, a.Ttl, a.Comment = true, "web", 600, "front door"
-	c := record(7100000000002, site1, "static.example.com", cert.RecordCNAME, cert.RecordData{Value: "bucket.oss.example.net"}, now.Add(time.Second))
-	c.Proxied, c.BizName, c.SourceType, c.HostPolicy = true, "image_video", cert.SourceOSS, "follow_origin_domain"
-	c.AuthConf = cert.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI****wxyz", SecretKey: "abcd****6789"}
+	c := testRecord(7100000000002, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "bucket.oss.example.net"}, now.Add(time.Second))
+	c.Proxied, c.BizName, c.SourceType, c.HostPolicy = true, "image_video", record.SourceOSS, "follow_origin_domain"
+	c.AuthConf = record.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI****wxyz", SecretKey: "abcd****6789"}
 	c.SealedSecrets = []byte{9, 8, 7, 0, 255}
-	txt := record(7100000000003, site1, "_dmarc.example.com", cert.RecordTXT, cert.RecordData{Value: "v=DMARC1; p=none"}, now.Add(2*time.Second))
-	mx := record(7100000000004, site1, "example.com", cert.RecordMX, cert.RecordData{Value: "mail.example.com", Priority: 10}, now.Add(3*time.Second))
-	plain := record(7100000000005, site1, "api.example.com", cert.RecordCNAME, cert.RecordData{Value: "origin.example.net"}, now.Add(4*time.Second))
+	txt := testRecord(7100000000003, site1, "_dmarc.example.com", record.RecordTXT, record.RecordData{Value: "v=DMARC1; p=none"}, now.Add(2*time.Second))
+	mx := testRecord(7100000000004, site1, "example.com", record.RecordMX, record.RecordData{Value: "mail.example.com", Priority: 10}, now.Add(3*time.Second))
+	plain := testRecord(7100000000005, site1, "api.example.com", record.RecordCNAME, record.RecordData{Value: "origin.example.net"}, now.Add(4*time.Second))
 	plain.Proxied, plain.BizName = true, "video_image" // no SourceType: Domain
-	otherA := record(7100000000006, site2, "www.other.com", cert.RecordA, cert.RecordData{Value: "198.51.100.7"}, now)
+	otherA := testRecord(7100000000006, site2, "www.other.com", record.RecordA, record.RecordData{Value: "198.51.100.7"}, now)
 
 	rev := func() int64 {
 		if r, ok := s.(revisioner); ok {
@@ -74,7 +74,7 @@ func testRecords(t *testing.T, st Store) {
 		return 0
 	}
 	before := rev()
-	for _, r := range []cert.Record{a, c, txt, mx, plain, otherA} {
+	for _, r := range []record.Record{a, c, txt, mx, plain, otherA} {
 		if err := s.CreateRecord(ctx, r); err != nil {
 			t.Fatalf("CreateRecord(%s %s): %v", r.Type, r.Name, err)
 		}
@@ -83,7 +83,7 @@ func testRecords(t *testing.T, st Store) {
 		t.Errorf("edge revision moved from %d to %d over 6 creates", before, rev())
 	}
 
-	for _, want := range []cert.Record{a, c, txt, mx} {
+	for _, want := range []record.Record{a, c, txt, mx} {
 		got, err := s.Record(ctx, want.ID)
 		if err != nil {
 			t.Fatalf("Record(%d): %v", want.ID, err)
@@ -93,24 +93,24 @@ func testRecords(t *testing.T, st Store) {
 			t.Errorf("Record(%s) (-want +got):\n%s", want.Name, diff)
 		}
 	}
-	if _, err := s.Record(ctx, 42); !errors.Is(err, cert.ErrRecordNotFound) {
+	if _, err := s.Record(ctx, 42); !errors.Is(err, record.ErrRecordNotFound) {
 		t.Errorf("Record(missing) = %v, want ErrRecordNotFound", err)
 	}
 
 	creates := []struct {
 		name string
-		r    cert.Record
+		r    record.Record
 		want error
 	}{
-		{"fail/same_name_type_value", record(7100000000010, site1, "www.example.com", cert.RecordA, a.Data, now), cert.ErrRecordDuplicate},
-		{"fail/cname_where_a", record(7100000000011, site1, "www.example.com", cert.RecordCNAME, cert.RecordData{Value: "x.example.net"}, now), cert.ErrRecordTypeConflict},
-		{"fail/a_where_cname", record(7100000000012, site1, "static.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.9"}, now), cert.ErrRecordTypeConflict},
-		{"fail/second_cname", record(7100000000013, site1, "static.example.com", cert.RecordCNAME, cert.RecordData{Value: "y.example.net"}, now), cert.ErrRecordTypeConflict},
-		{"fail/same_id", record(a.ID, site1, "new.example.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), domain.ErrExists},
-		{"fail/no_site", record(7100000000014, 42, "www.nowhere.com", cert.RecordTXT, cert.RecordData{Value: "x"}, now), site.ErrSiteNotFound},
-		{"ok/second_a_other_value", record(7100000000015, site1, "www.example.com", cert.RecordA, cert.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
-		{"ok/same_name_other_type", record(7100000000016, site1, "www.example.com", cert.RecordTXT, cert.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
-		{"ok/same_record_other_site", record(7100000000017, site2, "www.example.com", cert.RecordA, a.Data, now), nil},
+		{"fail/same_name_type_value", testRecord(7100000000010, site1, "www.example.com", record.RecordA, a.Data, now), record.ErrRecordDuplicate},
+		{"fail/cname_where_a", testRecord(7100000000011, site1, "www.example.com", record.RecordCNAME, record.RecordData{Value: "x.example.net"}, now), record.ErrRecordTypeConflict},
+		{"fail/a_where_cname", testRecord(7100000000012, site1, "static.example.com", record.RecordA, record.RecordData{Value: "192.0.2.9"}, now), record.ErrRecordTypeConflict},
+		{"fail/second_cname", testRecord(7100000000013, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "y.example.net"}, now), record.ErrRecordTypeConflict},
+		{"fail/same_id", testRecord(a.ID, site1, "new.example.com", record.RecordTXT, record.RecordData{Value: "x"}, now), domain.ErrExists},
+		{"fail/no_site", testRecord(7100000000014, 42, "www.nowhere.com", record.RecordTXT, record.RecordData{Value: "x"}, now), site.ErrSiteNotFound},
+		{"ok/second_a_other_value", testRecord(7100000000015, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
+		{"ok/same_name_other_type", testRecord(7100000000016, site1, "www.example.com", record.RecordTXT, record.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
+		{"ok/same_record_other_site", testRecord(7100000000017, site2, "www.example.com", record.RecordA, a.Data, now), nil},
 	}
 	for _, tt := range creates {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func testRecords(t *testing.T, st Store) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("CreateRecord = %v, want %v", err, tt.want)
 			}
-			if errors.Is(tt.want, cert.ErrRecordConflict) && !errors.Is(err, cert.ErrRecordConflict) {
+			if errors.Is(tt.want, record.ErrRecordConflict) && !errors.Is(err, record.ErrRecordConflict) {
 				t.Fatalf("CreateRecord = %v, which does not match ErrRecordConflict", err)
 			}
 			if tt.want != domain.ErrExists && errors.Is(err, domain.ErrExists) {
@@ -130,29 +130,29 @@ func testRecords(t *testing.T, st Store) {
 	yes, no := true, false
 	lists := []struct {
 		name      string
-		f         cert.RecordFilter
+		f         record.RecordFilter
 		want      []int64
 		wantTotal int
 	}{
-		{"ok/all_by_name", cert.RecordFilter{SiteID: site1}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
-		{"ok/exact", cert.RecordFilter{SiteID: site1, Name: "www.example.com"}, []int64{a.ID, 7100000000015, 7100000000016}, 3},
-		{"ok/exact_is_not_substring", cert.RecordFilter{SiteID: site1, Name: "www", NameMatch: domain.MatchExact}, nil, 0},
-		{"ok/prefix", cert.RecordFilter{SiteID: site1, Name: "st", NameMatch: domain.MatchPrefix}, []int64{c.ID}, 1},
-		{"ok/suffix", cert.RecordFilter{SiteID: site1, Name: "ic.example.com", NameMatch: domain.MatchSuffix}, []int64{c.ID}, 1},
-		{"ok/fuzzy", cert.RecordFilter{SiteID: site1, Name: "a", NameMatch: domain.MatchFuzzy}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
-		{"ok/underscore_is_literal", cert.RecordFilter{SiteID: site1, Name: "_d", NameMatch: domain.MatchPrefix}, []int64{txt.ID}, 1},
-		{"ok/percent_is_literal", cert.RecordFilter{SiteID: site1, Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
-		{"ok/type", cert.RecordFilter{SiteID: site1, Type: cert.RecordCNAME}, []int64{plain.ID, c.ID}, 2},
-		{"ok/proxied", cert.RecordFilter{SiteID: site1, Proxied: &yes}, []int64{plain.ID, c.ID, a.ID}, 3},
-		{"ok/not_proxied", cert.RecordFilter{SiteID: site1, Proxied: &no}, []int64{txt.ID, mx.ID, 7100000000015, 7100000000016}, 4},
-		{"ok/source_oss", cert.RecordFilter{SiteID: site1, SourceType: cert.SourceOSS}, []int64{c.ID}, 1},
-		{"ok/source_domain_includes_unset", cert.RecordFilter{SiteID: site1, SourceType: cert.SourceDomain}, []int64{plain.ID}, 1},
-		{"ok/biz_names", cert.RecordFilter{SiteID: site1, BizNames: []string{"image_video", "video_image"}}, []int64{plain.ID, c.ID}, 2},
-		{"ok/combined", cert.RecordFilter{SiteID: site1, Name: "www.example.com", Type: cert.RecordA, Proxied: &yes}, []int64{a.ID}, 1},
-		{"ok/page_2", cert.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{mx.ID, c.ID}, 7},
-		{"ok/page_past_end", cert.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 10, Limit: 2}}, nil, 7},
-		{"ok/other_site", cert.RecordFilter{SiteID: site2}, []int64{7100000000017, otherA.ID}, 2},
-		{"ok/unknown_site", cert.RecordFilter{SiteID: 42}, nil, 0},
+		{"ok/all_by_name", record.RecordFilter{SiteID: site1}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
+		{"ok/exact", record.RecordFilter{SiteID: site1, Name: "www.example.com"}, []int64{a.ID, 7100000000015, 7100000000016}, 3},
+		{"ok/exact_is_not_substring", record.RecordFilter{SiteID: site1, Name: "www", NameMatch: domain.MatchExact}, nil, 0},
+		{"ok/prefix", record.RecordFilter{SiteID: site1, Name: "st", NameMatch: domain.MatchPrefix}, []int64{c.ID}, 1},
+		{"ok/suffix", record.RecordFilter{SiteID: site1, Name: "ic.example.com", NameMatch: domain.MatchSuffix}, []int64{c.ID}, 1},
+		{"ok/fuzzy", record.RecordFilter{SiteID: site1, Name: "a", NameMatch: domain.MatchFuzzy}, []int64{txt.ID, plain.ID, mx.ID, c.ID, a.ID, 7100000000015, 7100000000016}, 7},
+		{"ok/underscore_is_literal", record.RecordFilter{SiteID: site1, Name: "_d", NameMatch: domain.MatchPrefix}, []int64{txt.ID}, 1},
+		{"ok/percent_is_literal", record.RecordFilter{SiteID: site1, Name: "%", NameMatch: domain.MatchFuzzy}, nil, 0},
+		{"ok/type", record.RecordFilter{SiteID: site1, Type: record.RecordCNAME}, []int64{plain.ID, c.ID}, 2},
+		{"ok/proxied", record.RecordFilter{SiteID: site1, Proxied: &yes}, []int64{plain.ID, c.ID, a.ID}, 3},
+		{"ok/not_proxied", record.RecordFilter{SiteID: site1, Proxied: &no}, []int64{txt.ID, mx.ID, 7100000000015, 7100000000016}, 4},
+		{"ok/source_oss", record.RecordFilter{SiteID: site1, SourceType: record.SourceOSS}, []int64{c.ID}, 1},
+		{"ok/source_domain_includes_unset", record.RecordFilter{SiteID: site1, SourceType: record.SourceDomain}, []int64{plain.ID}, 1},
+		{"ok/biz_names", record.RecordFilter{SiteID: site1, BizNames: []string{"image_video", "video_image"}}, []int64{plain.ID, c.ID}, 2},
+		{"ok/combined", record.RecordFilter{SiteID: site1, Name: "www.example.com", Type: record.RecordA, Proxied: &yes}, []int64{a.ID}, 1},
+		{"ok/page_2", record.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{mx.ID, c.ID}, 7},
+		{"ok/page_past_end", record.RecordFilter{SiteID: site1, Page: domain.Page{Offset: 10, Limit: 2}}, nil, 7},
+		{"ok/other_site", record.RecordFilter{SiteID: site2}, []int64{7100000000017, otherA.ID}, 2},
+		{"ok/unknown_site", record.RecordFilter{SiteID: 42}, nil, 0},
 	}
 	for _, tt := range lists {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +169,7 @@ func testRecords(t *testing.T, st Store) {
 		})
 	}
 	// Lists carry whole records, secrets sealed.
-	got, _, err := s.ListRecords(ctx, cert.RecordFilter{SiteID: site1, Name: "static.example.com"})
+	got, _, err := s.ListRecords(ctx, record.RecordFilter{SiteID: site1, Name: "static.example.com"})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ListRecords(static) = %v, %v", got, err)
 	}
@@ -181,9 +181,9 @@ func testRecords(t *testing.T, st Store) {
 
 	t.Run("update", func(t *testing.T) {
 		u := c
-		u.Data = cert.RecordData{Value: "other-bucket.oss.example.net"}
+		u.Data = record.RecordData{Value: "other-bucket.oss.example.net"}
 		u.Ttl, u.Comment, u.HostPolicy = 3600, "moved", ""
-		u.AuthConf, u.SealedSecrets = cert.AuthConf{AuthType: "public"}, nil
+		u.AuthConf, u.SealedSecrets = record.AuthConf{AuthType: "public"}, nil
 		u.Updated = now.Add(time.Hour)
 		before := rev()
 		if err := s.UpdateRecord(ctx, u); err != nil {
@@ -216,21 +216,21 @@ func testRecords(t *testing.T, st Store) {
 	})
 	updates := []struct {
 		name   string
-		change func(r *cert.Record)
+		change func(r *record.Record)
 		want   error
 	}{
-		{"fail/becomes_duplicate", func(r *cert.Record) { *r = mustRecord(s.Record(ctx, 7100000000015)); r.Data = a.Data }, cert.ErrRecordDuplicate},
-		{"fail/becomes_cname_beside_a", func(r *cert.Record) {
+		{"fail/becomes_duplicate", func(r *record.Record) { *r = mustRecord(s.Record(ctx, 7100000000015)); r.Data = a.Data }, record.ErrRecordDuplicate},
+		{"fail/becomes_cname_beside_a", func(r *record.Record) {
 			*r = mustRecord(s.Record(ctx, 7100000000016))
-			r.Type, r.Data = cert.RecordCNAME, cert.RecordData{Value: "z.example.net"}
-		}, cert.ErrRecordTypeConflict},
-		{"ok/same_data_again", func(r *cert.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.Comment = "still here" }, nil},
-		{"fail/missing", func(r *cert.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.ID = 42 }, cert.ErrRecordNotFound},
-		{"fail/wrong_site", func(r *cert.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.SiteID = site2 }, cert.ErrRecordNotFound},
+			r.Type, r.Data = record.RecordCNAME, record.RecordData{Value: "z.example.net"}
+		}, record.ErrRecordTypeConflict},
+		{"ok/same_data_again", func(r *record.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.Comment = "still here" }, nil},
+		{"fail/missing", func(r *record.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.ID = 42 }, record.ErrRecordNotFound},
+		{"fail/wrong_site", func(r *record.Record) { *r = mustRecord(s.Record(ctx, a.ID)); r.SiteID = site2 }, record.ErrRecordNotFound},
 	}
 	for _, tt := range updates {
 		t.Run("update/"+tt.name, func(t *testing.T) {
-			var r cert.Record
+			var r record.Record
 			tt.change(&r)
 			err := s.UpdateRecord(ctx, r)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
@@ -272,14 +272,14 @@ func testRecords(t *testing.T, st Store) {
 				t.Errorf("edge revision %d after a delete from %d", n, before)
 			}
 		}
-		if _, err := s.Record(ctx, txt.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+		if _, err := s.Record(ctx, txt.ID); !errors.Is(err, record.ErrRecordNotFound) {
 			t.Errorf("Record(deleted) = %v, want ErrRecordNotFound", err)
 		}
-		if err := s.DeleteRecord(ctx, txt.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+		if err := s.DeleteRecord(ctx, txt.ID); !errors.Is(err, record.ErrRecordNotFound) {
 			t.Errorf("DeleteRecord(deleted) = %v, want ErrRecordNotFound", err)
 		}
 		// The same record can be created again.
-		if err := s.CreateRecord(ctx, record(7100000000020, site1, txt.Name, txt.Type, txt.Data, now)); err != nil {
+		if err := s.CreateRecord(ctx, testRecord(7100000000020, site1, txt.Name, txt.Type, txt.Data, now)); err != nil {
 			t.Errorf("CreateRecord after delete: %v", err)
 		}
 	})
@@ -290,7 +290,7 @@ func testRecords(t *testing.T, st Store) {
 		if err := s.DeleteSite(ctx, site1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Record(ctx, c.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+		if _, err := s.Record(ctx, c.ID); !errors.Is(err, record.ErrRecordNotFound) {
 			t.Errorf("Record of a deleted site = %v, want ErrRecordNotFound", err)
 		}
 		if list, _ := s.RecordsOfSite(ctx, site1); len(list) != 0 {
@@ -300,7 +300,7 @@ func testRecords(t *testing.T, st Store) {
 		if len(proxied) != 0 {
 			t.Errorf("ProxiedRecords after the site's deletion = %v", recordIDs(proxied))
 		}
-		if err := s.UpdateRecord(ctx, c); !errors.Is(err, cert.ErrRecordNotFound) {
+		if err := s.UpdateRecord(ctx, c); !errors.Is(err, record.ErrRecordNotFound) {
 			t.Errorf("UpdateRecord of a deleted site's record = %v, want ErrRecordNotFound", err)
 		}
 		// Its ids and names are free again.
@@ -311,7 +311,7 @@ func testRecords(t *testing.T, st Store) {
 	})
 }
 
-func mustRecord(r cert.Record, err error) cert.Record {
+func mustRecord(r record.Record, err error) record.Record {
 	if err != nil {
 		panic(err)
 	}
@@ -325,22 +325,22 @@ func testRecordConflictRace(t *testing.T, s recordStore) {
 	mustInstance(t, s, instance("inst-rr", "basic", 0, now))
 	mustSite(t, s, testSite(7200000000001, "race.com", "inst-rr", now))
 	const n = 10
-	won := race(t, n, cert.ErrRecordTypeConflict, func(i int) error {
-		r := record(int64(7200000000100+i), 7200000000001, "www.race.com", cert.RecordCNAME,
-			cert.RecordData{Value: fmt.Sprintf("o%d.example.net", i)}, now)
+	won := race(t, n, record.ErrRecordTypeConflict, func(i int) error {
+		r := testRecord(int64(7200000000100+i), 7200000000001, "www.race.com", record.RecordCNAME,
+			record.RecordData{Value: fmt.Sprintf("o%d.example.net", i)}, now)
 		if i%2 == 1 {
-			r.Type, r.Data = cert.RecordA, cert.RecordData{Value: fmt.Sprintf("192.0.2.%d", i)}
+			r.Type, r.Data = record.RecordA, record.RecordData{Value: fmt.Sprintf("192.0.2.%d", i)}
 		}
 		return s.CreateRecord(ctx, r)
 	})
-	list, _, err := s.ListRecords(ctx, cert.RecordFilter{SiteID: 7200000000001})
+	list, _, err := s.ListRecords(ctx, record.RecordFilter{SiteID: 7200000000001})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Either one CNAME, or any number of A/AAAA records and no CNAME.
 	cnames := 0
 	for _, r := range list {
-		if r.Type == cert.RecordCNAME {
+		if r.Type == record.RecordCNAME {
 			cnames++
 		}
 	}

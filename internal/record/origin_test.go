@@ -1,12 +1,12 @@
-package cert_test
+package record_test
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/record"
 )
 
 // TestProxiedOriginsFollowThePolicy: a proxied record whose origin is not
@@ -16,14 +16,14 @@ import (
 func TestProxiedOriginsFollowThePolicy(t *testing.T) {
 	svc, _, site := newService(t)
 	ctx := t.Context()
-	v := func(s string) cert.RecordData { return cert.RecordData{Value: s} }
-	create := func(in cert.RecordInput) (cert.Record, error) {
+	v := func(s string) record.RecordData { return record.RecordData{Value: s} }
+	create := func(in record.RecordInput) (record.Record, error) {
 		in.SiteID = site.ID
 		return svc.CreateRecord(ctx, in)
 	}
 	fails := []struct {
 		name string
-		in   cert.RecordInput
+		in   record.RecordInput
 		why  string // a part of the reason
 	}{
 		{"fail/a_loopback_api", proxied(rec("a.example.com", "A/AAAA", v("127.0.0.1:8787")), "web"), "127.0.0.0/8 (loopback)"},
@@ -50,7 +50,7 @@ func TestProxiedOriginsFollowThePolicy(t *testing.T) {
 		t.Fatalf("an unproxied CNAME to localhost: %v", err)
 	}
 	// Made proxied by an update: checked then.
-	_, err = svc.UpdateRecord(ctx, plain.ID, cert.RecordInput{Proxied: ptr(true), BizName: ptr("web")})
+	_, err = svc.UpdateRecord(ctx, plain.ID, record.RecordInput{Proxied: ptr(true), BizName: ptr("web")})
 	wantParam(t, err, "Data", domain.ErrInvalid)
 	// A name is left to the edge, which checks what it resolves to.
 	if _, err := create(proxied(rec("name.example.com", "CNAME", v("origin.example.net:8080")), "web")); err != nil {
@@ -58,7 +58,7 @@ func TestProxiedOriginsFollowThePolicy(t *testing.T) {
 	}
 	// Allowed by the operator.
 	svc.Origins.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}
-	if _, err := svc.UpdateRecord(ctx, plain.ID, cert.RecordInput{Proxied: ptr(true), BizName: ptr("web")}); err != nil {
+	if _, err := svc.UpdateRecord(ctx, plain.ID, record.RecordInput{Proxied: ptr(true), BizName: ptr("web")}); err != nil {
 		t.Fatalf("allowed ranges refused: %v", err)
 	}
 	if _, err := create(proxied(rec("d.example.com", "CNAME", v("localhost:8787")), "web")); err != nil {

@@ -1,4 +1,4 @@
-package cert_test
+package record_test
 
 import (
 	"bytes"
@@ -10,18 +10,36 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitetest"
 	"github.com/google/go-cmp/cmp"
 )
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// newService is a Service on a real SQLite file, with a settable clock and
+// one site, example.com.
+func newService(t *testing.T) (*record.Service, *clock, site.Site) {
+	t.Helper()
+	clk := &clock{t0}
+	store, st, sealer := sitetest.New(t, clk.Now)
+	return &record.Service{Store: store, Sites: store, Sealer: sealer, Now: clk.Now}, clk, st
+}
 
 func ptr[T any](v T) *T { return &v }
 
 // rec builds a RecordInput for the site example.com.
-func rec(name, typ string, data cert.RecordData) cert.RecordInput {
-	return cert.RecordInput{Name: name, Type: ptr(typ), Data: &data}
+func rec(name, typ string, data record.RecordData) record.RecordInput {
+	return record.RecordInput{Name: name, Type: ptr(typ), Data: &data}
 }
 
-func proxied(in cert.RecordInput, biz string) cert.RecordInput {
+func proxied(in record.RecordInput, biz string) record.RecordInput {
 	in.Proxied, in.BizName = ptr(true), ptr(biz)
 	return in
 }
@@ -38,44 +56,44 @@ func wantParam(t *testing.T, err error, param string, target error) {
 func TestCreateRecordRules(t *testing.T) {
 	svc, _, st := newService(t)
 	ctx := t.Context()
-	v := func(s string) cert.RecordData { return cert.RecordData{Value: s} }
-	cname := func(name, target string) cert.RecordInput { return rec(name, "CNAME", v(target)) }
-	withAuth := func(in cert.RecordInput, source string, a cert.AuthConf) cert.RecordInput {
+	v := func(s string) record.RecordData { return record.RecordData{Value: s} }
+	cname := func(name, target string) record.RecordInput { return rec(name, "CNAME", v(target)) }
+	withAuth := func(in record.RecordInput, source string, a record.AuthConf) record.RecordInput {
 		in.SourceType, in.AuthConf = ptr(source), &a
 		return in
 	}
 
 	oks := []struct {
 		name string
-		in   cert.RecordInput
-		want func(r *cert.Record) // the fields the case is about, set on a copy of the result
+		in   record.RecordInput
+		want func(r *record.Record) // the fields the case is about, set on a copy of the result
 	}{
-		{"ok/a_proxied_port", proxied(rec("WWW.Example.COM.", "a", v("192.0.2.1:8080")), "web"), func(r *cert.Record) {
-			r.Name, r.Type, r.Ttl = "www.example.com", cert.RecordA, 1
+		{"ok/a_proxied_port", proxied(rec("WWW.Example.COM.", "a", v("192.0.2.1:8080")), "web"), func(r *record.Record) {
+			r.Name, r.Type, r.Ttl = "www.example.com", record.RecordA, 1
 		}},
-		{"ok/aaaa_is_a", rec("v6.example.com", "AAAA", v("192.0.2.1,2001:db8::1")), func(r *cert.Record) { r.Type = cert.RecordA }},
+		{"ok/aaaa_is_a", rec("v6.example.com", "AAAA", v("192.0.2.1,2001:db8::1")), func(r *record.Record) { r.Type = record.RecordA }},
 		{"ok/a_bracketed_v6_port", proxied(rec("b6.example.com", "A/AAAA", v("192.0.2.1,[2001:db8::1]:8443")), "api"), nil},
-		{"ok/a_apex_wildcard", proxied(rec("*.example.com", "A/AAAA", v("192.0.2.2")), "video_image"), func(r *cert.Record) { r.BizName = "video_image" }},
+		{"ok/a_apex_wildcard", proxied(rec("*.example.com", "A/AAAA", v("192.0.2.2")), "video_image"), func(r *record.Record) { r.BizName = "video_image" }},
 		{"ok/cname_source_any_case", withAuth(proxied(cname("img.example.com", "bucket.oss-cn-hangzhou.aliyuncs.com"), "image_video"), "oss",
-			cert.AuthConf{AuthType: "public"}), func(r *cert.Record) { r.SourceType = cert.SourceOSS }},
-		{"ok/cname_port_host_policy", func() cert.RecordInput {
+			record.AuthConf{AuthType: "public"}), func(r *record.Record) { r.SourceType = record.SourceOSS }},
+		{"ok/cname_port_host_policy", func() record.RecordInput {
 			in := proxied(cname("app.example.com", "origin.example.net:8080"), "api")
 			in.HostPolicy = ptr("follow_origin_domain")
 			return in
 		}(), nil},
 		{"ok/cname_underscore_target", cname("_acme-challenge.example.com", "x._acme.example.net"), nil},
 		{"ok/ns_delegation", rec("sub.example.com", "NS", v("ns1.example.net")), nil},
-		{"ok/mx", rec("example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 10}), nil},
-		{"ok/mx_priority_zero", rec("mx0.example.com", "MX", cert.RecordData{Value: "mail.example.com"}), nil},
+		{"ok/mx", rec("example.com", "MX", record.RecordData{Value: "mail.example.com", Priority: 10}), nil},
+		{"ok/mx_priority_zero", rec("mx0.example.com", "MX", record.RecordData{Value: "mail.example.com"}), nil},
 		{"ok/txt_underscore", rec("_dmarc.example.com", "TXT", v("v=DMARC1; p=none")), nil},
-		{"ok/caa", rec("example.com", "CAA", cert.RecordData{Value: "letsencrypt.org", Flag: 128, Tag: "issue"}), nil},
-		{"ok/srv", rec("_sip._udp.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Priority: 1, Weight: 5, Port: 5060}), nil},
-		{"ok/uri", rec("_ftp._tcp.example.com", "URI", cert.RecordData{Value: "ftp://ftp.example.com/pub", Priority: 10, Weight: 1}), nil},
-		{"ok/cert", rec("c.example.com", "CERT", cert.RecordData{Type: 1, KeyTag: 12345, Algorithm: 8, Certificate: "dGVzdGFkYWxrcw=="}), nil},
-		{"ok/sshfp", rec("h.example.com", "SSHFP", cert.RecordData{Type: 2, Algorithm: 4, Fingerprint: "abcdef1234567890"}), nil},
-		{"ok/tlsa", rec("_443._tcp.example.com", "TLSA", cert.RecordData{Usage: 3, Selector: 1, MatchingType: 1, Certificate: "ab12"}), nil},
-		{"ok/smimea", rec("x._smimecert.example.com", "smimea", cert.RecordData{Certificate: "00ff"}), nil},
-		{"ok/ttl_bounds", func() cert.RecordInput { in := rec("t1.example.com", "TXT", v("a")); in.Ttl = ptr(86400); return in }(), nil},
+		{"ok/caa", rec("example.com", "CAA", record.RecordData{Value: "letsencrypt.org", Flag: 128, Tag: "issue"}), nil},
+		{"ok/srv", rec("_sip._udp.example.com", "SRV", record.RecordData{Value: "sip.example.com", Priority: 1, Weight: 5, Port: 5060}), nil},
+		{"ok/uri", rec("_ftp._tcp.example.com", "URI", record.RecordData{Value: "ftp://ftp.example.com/pub", Priority: 10, Weight: 1}), nil},
+		{"ok/cert", rec("c.example.com", "CERT", record.RecordData{Type: 1, KeyTag: 12345, Algorithm: 8, Certificate: "dGVzdGFkYWxrcw=="}), nil},
+		{"ok/sshfp", rec("h.example.com", "SSHFP", record.RecordData{Type: 2, Algorithm: 4, Fingerprint: "abcdef1234567890"}), nil},
+		{"ok/tlsa", rec("_443._tcp.example.com", "TLSA", record.RecordData{Usage: 3, Selector: 1, MatchingType: 1, Certificate: "ab12"}), nil},
+		{"ok/smimea", rec("x._smimecert.example.com", "smimea", record.RecordData{Certificate: "00ff"}), nil},
+		{"ok/ttl_bounds", func() record.RecordInput { in := rec("t1.example.com", "TXT", v("a")); in.Ttl = ptr(86400); return in }(), nil},
 	}
 	for _, tt := range oks {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,13 +126,13 @@ func TestCreateRecordRules(t *testing.T) {
 	long := strings.Repeat("a", 60) + "."
 	fails := []struct {
 		name   string
-		in     cert.RecordInput
+		in     record.RecordInput
 		param  string
 		target error
 	}{
-		{"fail/no_type", cert.RecordInput{Name: "x.example.com", Data: &cert.RecordData{Value: "192.0.2.1"}}, "Type", domain.ErrMissing},
+		{"fail/no_type", record.RecordInput{Name: "x.example.com", Data: &record.RecordData{Value: "192.0.2.1"}}, "Type", domain.ErrMissing},
 		{"fail/unknown_type", rec("x.example.com", "DS", v("x")), "Type", domain.ErrInvalid},
-		{"fail/no_data", cert.RecordInput{Name: "x.example.com", Type: ptr("TXT")}, "Data", domain.ErrMissing},
+		{"fail/no_data", record.RecordInput{Name: "x.example.com", Type: ptr("TXT")}, "Data", domain.ErrMissing},
 		{"fail/no_name", rec(" ", "TXT", v("x")), "RecordName", domain.ErrMissing},
 		{"fail/name_other_site", rec("www.example.org", "TXT", v("x")), "RecordName", domain.ErrInvalid},
 		{"fail/name_site_as_label", rec("example.com.evil.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
@@ -127,72 +145,72 @@ func TestCreateRecordRules(t *testing.T) {
 		{"fail/name_empty_label", rec("a..example.com", "TXT", v("x")), "RecordName", domain.ErrInvalid},
 		{"fail/name_proxied_underscore", proxied(rec("_x.example.com", "A/AAAA", v("192.0.2.1")), "web"), "RecordName", domain.ErrInvalid},
 		{"fail/ns_at_apex", rec("example.com", "NS", v("ns1.example.net")), "RecordName", domain.ErrInvalid},
-		{"fail/srv_name", rec("sip.example.com", "SRV", cert.RecordData{Value: "sip.example.com", Port: 5060}), "RecordName", domain.ErrInvalid},
+		{"fail/srv_name", rec("sip.example.com", "SRV", record.RecordData{Value: "sip.example.com", Port: 5060}), "RecordName", domain.ErrInvalid},
 		{"fail/a_no_ipv4", rec("x.example.com", "A/AAAA", v("2001:db8::1")), "Data", domain.ErrInvalid},
 		{"fail/a_not_ip", rec("x.example.com", "A/AAAA", v("192.0.2.1,origin.example.net")), "Data", domain.ErrInvalid},
 		{"fail/a_port_unproxied", rec("x.example.com", "A/AAAA", v("192.0.2.1:8080")), "Data", domain.ErrInvalid},
 		{"fail/a_port_zero", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:0")), "web"), "Data", domain.ErrInvalid},
 		{"fail/a_port_too_big", proxied(rec("x.example.com", "A/AAAA", v("192.0.2.1:65536")), "web"), "Data", domain.ErrInvalid},
 		{"fail/a_empty_value", rec("x.example.com", "A/AAAA", v("")), "Data", domain.ErrInvalid},
-		{"fail/a_priority", rec("x.example.com", "A/AAAA", cert.RecordData{Value: "192.0.2.1", Priority: 10}), "Data", domain.ErrInvalid},
-		{"fail/txt_fingerprint", rec("x.example.com", "TXT", cert.RecordData{Value: "x", Fingerprint: "ab"}), "Data", domain.ErrInvalid},
-		{"fail/mx_no_value", rec("x.example.com", "MX", cert.RecordData{Priority: 10}), "Data", domain.ErrInvalid},
-		{"fail/mx_priority_range", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: 65536}), "Data", domain.ErrInvalid},
-		{"fail/mx_negative", rec("x.example.com", "MX", cert.RecordData{Value: "mail.example.com", Priority: -1}), "Data", domain.ErrInvalid},
+		{"fail/a_priority", rec("x.example.com", "A/AAAA", record.RecordData{Value: "192.0.2.1", Priority: 10}), "Data", domain.ErrInvalid},
+		{"fail/txt_fingerprint", rec("x.example.com", "TXT", record.RecordData{Value: "x", Fingerprint: "ab"}), "Data", domain.ErrInvalid},
+		{"fail/mx_no_value", rec("x.example.com", "MX", record.RecordData{Priority: 10}), "Data", domain.ErrInvalid},
+		{"fail/mx_priority_range", rec("x.example.com", "MX", record.RecordData{Value: "mail.example.com", Priority: 65536}), "Data", domain.ErrInvalid},
+		{"fail/mx_negative", rec("x.example.com", "MX", record.RecordData{Value: "mail.example.com", Priority: -1}), "Data", domain.ErrInvalid},
 		{"fail/mx_ip", rec("x.example.com", "MX", v("192.0.2.1")), "Data", domain.ErrInvalid},
-		{"fail/caa_tag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issuer"}), "Data", domain.ErrInvalid},
-		{"fail/caa_flag", rec("x.example.com", "CAA", cert.RecordData{Value: "ca.example", Tag: "issue", Flag: 256}), "Data", domain.ErrInvalid},
-		{"fail/cert_base64", rec("x.example.com", "CERT", cert.RecordData{Certificate: "not base64!"}), "Data", domain.ErrInvalid},
-		{"fail/sshfp_hex", rec("x.example.com", "SSHFP", cert.RecordData{Fingerprint: "xyz"}), "Data", domain.ErrInvalid},
-		{"fail/tlsa_missing_cert", rec("x.example.com", "TLSA", cert.RecordData{Usage: 3}), "Data", domain.ErrInvalid},
+		{"fail/caa_tag", rec("x.example.com", "CAA", record.RecordData{Value: "ca.example", Tag: "issuer"}), "Data", domain.ErrInvalid},
+		{"fail/caa_flag", rec("x.example.com", "CAA", record.RecordData{Value: "ca.example", Tag: "issue", Flag: 256}), "Data", domain.ErrInvalid},
+		{"fail/cert_base64", rec("x.example.com", "CERT", record.RecordData{Certificate: "not base64!"}), "Data", domain.ErrInvalid},
+		{"fail/sshfp_hex", rec("x.example.com", "SSHFP", record.RecordData{Fingerprint: "xyz"}), "Data", domain.ErrInvalid},
+		{"fail/tlsa_missing_cert", rec("x.example.com", "TLSA", record.RecordData{Usage: 3}), "Data", domain.ErrInvalid},
 		{"fail/uri_relative", rec("_a._tcp.example.com", "URI", v("/relative")), "Data", domain.ErrInvalid},
 		{"fail/cname_to_itself", cname("loop.example.com", "loop.example.com."), "Data", domain.ErrInvalid},
 		{"fail/cname_ip", cname("ip.example.com", "192.0.2.1"), "Data", domain.ErrInvalid},
 		{"fail/proxied_txt", proxied(rec("x.example.com", "TXT", v("x")), "web"), "Proxied", domain.ErrInvalid},
-		{"fail/proxied_no_biz", func() cert.RecordInput {
+		{"fail/proxied_no_biz", func() record.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.Proxied = ptr(true)
 			return in
 		}(), "BizName", domain.ErrMissing},
 		{"fail/biz_unknown", proxied(rec("x.example.com", "A", v("192.0.2.1")), "video"), "BizName", domain.ErrInvalid},
-		{"fail/ttl_zero", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(0); return in }(), "Ttl", domain.ErrInvalid},
-		{"fail/ttl_29", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(29); return in }(), "Ttl", domain.ErrInvalid},
-		{"fail/ttl_86401", func() cert.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(86401); return in }(), "Ttl", domain.ErrInvalid},
-		{"fail/source_on_a", func() cert.RecordInput {
+		{"fail/ttl_zero", func() record.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(0); return in }(), "Ttl", domain.ErrInvalid},
+		{"fail/ttl_29", func() record.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(29); return in }(), "Ttl", domain.ErrInvalid},
+		{"fail/ttl_86401", func() record.RecordInput { in := rec("x.example.com", "TXT", v("x")); in.Ttl = ptr(86401); return in }(), "Ttl", domain.ErrInvalid},
+		{"fail/source_on_a", func() record.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.SourceType = ptr("Domain")
 			return in
 		}(), "SourceType", domain.ErrInvalid},
-		{"fail/source_unknown", func() cert.RecordInput {
+		{"fail/source_unknown", func() record.RecordInput {
 			in := cname("x.example.com", "o.example.net")
 			in.SourceType = ptr("ftp")
 			return in
 		}(), "SourceType", domain.ErrInvalid},
-		{"fail/host_policy_on_a", func() cert.RecordInput {
+		{"fail/host_policy_on_a", func() record.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
 			in.HostPolicy = ptr("follow_hostname")
 			return in
 		}(), "HostPolicy", domain.ErrInvalid},
-		{"fail/host_policy_unknown", func() cert.RecordInput {
+		{"fail/host_policy_unknown", func() record.RecordInput {
 			in := cname("x.example.com", "o.example.net")
 			in.HostPolicy = ptr("follow_me")
 			return in
 		}(), "HostPolicy", domain.ErrInvalid},
-		{"fail/comment_101", func() cert.RecordInput {
+		{"fail/comment_101", func() record.RecordInput {
 			in := rec("x.example.com", "TXT", v("x"))
 			in.Comment = ptr(strings.Repeat("é", 101))
 			return in
 		}(), "Comment", domain.ErrInvalid},
-		{"fail/auth_on_domain_origin", withAuth(cname("x.example.com", "o.example.net"), "Domain", cert.AuthConf{AuthType: "public"}), "AuthConf", domain.ErrInvalid},
-		{"fail/auth_on_a", func() cert.RecordInput {
+		{"fail/auth_on_domain_origin", withAuth(cname("x.example.com", "o.example.net"), "Domain", record.AuthConf{AuthType: "public"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_on_a", func() record.RecordInput {
 			in := rec("x.example.com", "A", v("192.0.2.1"))
-			in.AuthConf = &cert.AuthConf{AuthType: "public"}
+			in.AuthConf = &record.AuthConf{AuthType: "public"}
 			return in
 		}(), "AuthConf", domain.ErrInvalid},
-		{"fail/auth_no_type", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{Region: "cn-hangzhou"}), "AuthConf", domain.ErrInvalid},
-		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
-		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", cert.AuthConf{AuthType: "private_cross_account"}), "AuthConf", domain.ErrInvalid},
-		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", cert.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_no_type", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{Region: "cn-hangzhou"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{AuthType: "private_cross_account"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", record.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", domain.ErrInvalid},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,15 +233,15 @@ func TestCreateRecordRules(t *testing.T) {
 		if _, err := svc.CreateRecord(ctx, in); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.CreateRecord(ctx, in); !errors.Is(err, cert.ErrRecordDuplicate) || !errors.Is(err, cert.ErrRecordConflict) {
+		if _, err := svc.CreateRecord(ctx, in); !errors.Is(err, record.ErrRecordDuplicate) || !errors.Is(err, record.ErrRecordConflict) {
 			t.Errorf("the same record again = %v, want ErrRecordDuplicate", err)
 		}
 		c := cname("dup.example.com", "o.example.net")
 		c.SiteID = st.ID
-		if _, err := svc.CreateRecord(ctx, c); !errors.Is(err, cert.ErrRecordTypeConflict) {
+		if _, err := svc.CreateRecord(ctx, c); !errors.Is(err, record.ErrRecordTypeConflict) {
 			t.Errorf("a CNAME beside an A/AAAA = %v, want ErrRecordTypeConflict", err)
 		}
-		in.Data = &cert.RecordData{Value: "192.0.2.8"}
+		in.Data = &record.RecordData{Value: "192.0.2.8"}
 		if _, err := svc.CreateRecord(ctx, in); err != nil {
 			t.Errorf("a second A/AAAA record with another value: %v", err)
 		}
@@ -235,30 +253,30 @@ func TestParseRecordData(t *testing.T) {
 	tests := []struct {
 		name string
 		raw  string
-		want cert.RecordData
+		want record.RecordData
 		fail bool
 	}{
-		{"ok/sdk", `{"Value":"192.0.2.1"}`, cert.RecordData{Value: "192.0.2.1"}, false},
-		{"ok/lowercase", `{"value":"2.2.2.2"}`, cert.RecordData{Value: "2.2.2.2"}, false},
+		{"ok/sdk", `{"Value":"192.0.2.1"}`, record.RecordData{Value: "192.0.2.1"}, false},
+		{"ok/lowercase", `{"value":"2.2.2.2"}`, record.RecordData{Value: "2.2.2.2"}, false},
 		{"ok/terraform_zeros", `{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":10,"Selector":0,"Type":0,"Usage":0,"Value":"mail.example.com","Weight":0}`,
-			cert.RecordData{Value: "mail.example.com", Priority: 10}, false},
+			record.RecordData{Value: "mail.example.com", Priority: 10}, false},
 		{"ok/mixed_case_and_strings", `{"VALUE":"x","matchingtype":"2","keyTag":" 7 ","Tags":{"a":"b"},"Extra":1}`,
-			cert.RecordData{Value: "x", MatchingType: 2, KeyTag: 7}, false},
-		{"ok/null_and_float", `{"Value":null,"Port":443.0}`, cert.RecordData{Port: 443}, false},
-		{"fail/empty", ``, cert.RecordData{}, true},
-		{"fail/not_json", `Value=1.2.3.4`, cert.RecordData{}, true},
-		{"fail/array", `[{"Value":"x"}]`, cert.RecordData{}, true},
-		{"fail/null", `null`, cert.RecordData{}, true},
-		{"fail/trailing", `{"Value":"x"} {}`, cert.RecordData{}, true},
-		{"fail/key_twice", `{"Value":"a","value":"b"}`, cert.RecordData{}, true},
-		{"fail/int_as_text", `{"Priority":"ten"}`, cert.RecordData{}, true},
-		{"fail/fraction", `{"Priority":1.5}`, cert.RecordData{}, true},
-		{"fail/too_big", `{"Priority":4294967296}`, cert.RecordData{}, true},
-		{"fail/value_number", `{"Value":12}`, cert.RecordData{}, true},
+			record.RecordData{Value: "x", MatchingType: 2, KeyTag: 7}, false},
+		{"ok/null_and_float", `{"Value":null,"Port":443.0}`, record.RecordData{Port: 443}, false},
+		{"fail/empty", ``, record.RecordData{}, true},
+		{"fail/not_json", `Value=1.2.3.4`, record.RecordData{}, true},
+		{"fail/array", `[{"Value":"x"}]`, record.RecordData{}, true},
+		{"fail/null", `null`, record.RecordData{}, true},
+		{"fail/trailing", `{"Value":"x"} {}`, record.RecordData{}, true},
+		{"fail/key_twice", `{"Value":"a","value":"b"}`, record.RecordData{}, true},
+		{"fail/int_as_text", `{"Priority":"ten"}`, record.RecordData{}, true},
+		{"fail/fraction", `{"Priority":1.5}`, record.RecordData{}, true},
+		{"fail/too_big", `{"Priority":4294967296}`, record.RecordData{}, true},
+		{"fail/value_number", `{"Value":12}`, record.RecordData{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := cert.ParseRecordData(tt.raw)
+			got, err := record.ParseRecordData(tt.raw)
 			if tt.fail {
 				var pe *domain.ParamError
 				if !errors.As(err, &pe) || pe.Param != "Data" {
@@ -274,17 +292,17 @@ func TestParseRecordData(t *testing.T) {
 			}
 		})
 	}
-	a, err := cert.ParseAuthConf(`{"authtype":"private","AccessKey":"ak","secretKey":"sk","Region":"us-east-1","VERSION":"v4","Extra":0}`)
+	a, err := record.ParseAuthConf(`{"authtype":"private","AccessKey":"ak","secretKey":"sk","Region":"us-east-1","VERSION":"v4","Extra":0}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (cert.AuthConf{AuthType: "private", AccessKey: "ak", SecretKey: "sk", Region: "us-east-1", Version: "v4"}); a != want {
+	if want := (record.AuthConf{AuthType: "private", AccessKey: "ak", SecretKey: "sk", Region: "us-east-1", Version: "v4"}); a != want {
 		t.Errorf("ParseAuthConf = %+v, want %+v", a, want)
 	}
-	if a, err := cert.ParseAuthConf(""); err != nil || !a.IsZero() {
+	if a, err := record.ParseAuthConf(""); err != nil || !a.IsZero() {
 		t.Errorf("ParseAuthConf(\"\") = %+v, %v; want zero", a, err)
 	}
-	if _, err := cert.ParseAuthConf(`{"AuthType":1}`); err == nil {
+	if _, err := record.ParseAuthConf(`{"AuthType":1}`); err == nil {
 		t.Error("ParseAuthConf accepted a number for AuthType")
 	}
 }
@@ -292,9 +310,9 @@ func TestParseRecordData(t *testing.T) {
 func TestUpdateRecord(t *testing.T) {
 	svc, clk, site := newService(t)
 	ctx := t.Context()
-	in := proxied(rec("www.example.com", "CNAME", cert.RecordData{Value: "origin.example.net"}), "web")
+	in := proxied(rec("www.example.com", "CNAME", record.RecordData{Value: "origin.example.net"}), "web")
 	in.SiteID, in.Ttl, in.Comment, in.SourceType, in.HostPolicy = site.ID, ptr(600), ptr("first"), ptr("OSS"), ptr("follow_hostname")
-	in.AuthConf = &cert.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI5tAccessKeyForTest", SecretKey: "SecretKeyOfTheOriginBucket42"}
+	in.AuthConf = &record.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI5tAccessKeyForTest", SecretKey: "SecretKeyOfTheOriginBucket42"}
 	created, err := svc.CreateRecord(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -303,17 +321,17 @@ func TestUpdateRecord(t *testing.T) {
 
 	clk.t = t0.Add(time.Hour)
 	// Terraform resends the full Data, with zero ints, and the changed fields.
-	tf, err := cert.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.example.net","Weight":0}`)
+	tf, err := record.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.example.net","Weight":0}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := svc.UpdateRecord(ctx, created.ID, cert.RecordInput{Data: &tf, Comment: ptr("second"),
-		AuthConf: &cert.AuthConf{AuthType: "private_cross_account", AccessKey: mask.AccessKey, SecretKey: mask.SecretKey}})
+	got, err := svc.UpdateRecord(ctx, created.ID, record.RecordInput{Data: &tf, Comment: ptr("second"),
+		AuthConf: &record.AuthConf{AuthType: "private_cross_account", AccessKey: mask.AccessKey, SecretKey: mask.SecretKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := created
-	want.Data, want.Comment, want.Updated = cert.RecordData{Value: "new-origin.example.net"}, "second", t0.Add(time.Hour)
+	want.Data, want.Comment, want.Updated = record.RecordData{Value: "new-origin.example.net"}, "second", t0.Add(time.Hour)
 	if diff := cmp.Diff(want, got, cmpSealed); diff != "" {
 		t.Errorf("after update (-want +got):\n%s", diff)
 	}
@@ -327,35 +345,35 @@ func TestUpdateRecord(t *testing.T) {
 
 	steps := []struct {
 		name  string
-		in    cert.RecordInput
-		check func(t *testing.T, r cert.Record)
+		in    record.RecordInput
+		check func(t *testing.T, r record.Record)
 		param string
 	}{
-		{"ok/unproxied_keeps_biz", cert.RecordInput{Proxied: ptr(false)}, func(t *testing.T, r cert.Record) {
+		{"ok/unproxied_keeps_biz", record.RecordInput{Proxied: ptr(false)}, func(t *testing.T, r record.Record) {
 			if r.Proxied || r.BizName != "web" || r.Ttl != 600 {
 				t.Errorf("got %+v", r)
 			}
 		}, ""},
-		{"fail/proxied_txt", cert.RecordInput{Type: ptr("TXT"), Proxied: ptr(true)}, nil, "Proxied"},
-		{"ok/new_secret", cert.RecordInput{AuthConf: &cert.AuthConf{AuthType: "private_cross_account", AccessKey: "AnotherAccessKey0001", SecretKey: "AnotherSecretKey0002"}},
-			func(t *testing.T, r cert.Record) {
+		{"fail/proxied_txt", record.RecordInput{Type: ptr("TXT"), Proxied: ptr(true)}, nil, "Proxied"},
+		{"ok/new_secret", record.RecordInput{AuthConf: &record.AuthConf{AuthType: "private_cross_account", AccessKey: "AnotherAccessKey0001", SecretKey: "AnotherSecretKey0002"}},
+			func(t *testing.T, r record.Record) {
 				clear, err := svc.RecordAuth(r)
 				if err != nil || clear.SecretKey != "AnotherSecretKey0002" || r.AuthConf.SecretKey != "Anot****0002" {
 					t.Errorf("RecordAuth = %+v, %v; shown %+v", clear, err, r.AuthConf)
 				}
 			}, ""},
-		{"ok/domain_origin_drops_auth", cert.RecordInput{SourceType: ptr("domain")}, func(t *testing.T, r cert.Record) {
-			if !r.AuthConf.IsZero() || r.SealedSecrets != nil || r.SourceType != cert.SourceDomain {
+		{"ok/domain_origin_drops_auth", record.RecordInput{SourceType: ptr("domain")}, func(t *testing.T, r record.Record) {
+			if !r.AuthConf.IsZero() || r.SealedSecrets != nil || r.SourceType != record.SourceDomain {
 				t.Errorf("got %+v", r)
 			}
 		}, ""},
-		{"ok/becomes_a_drops_cname_fields", cert.RecordInput{Type: ptr("A"), Data: &cert.RecordData{Value: "192.0.2.1"}}, func(t *testing.T, r cert.Record) {
-			if r.Type != cert.RecordA || r.SourceType != "" || r.HostPolicy != "" {
+		{"ok/becomes_a_drops_cname_fields", record.RecordInput{Type: ptr("A"), Data: &record.RecordData{Value: "192.0.2.1"}}, func(t *testing.T, r record.Record) {
+			if r.Type != record.RecordA || r.SourceType != "" || r.HostPolicy != "" {
 				t.Errorf("got %+v", r)
 			}
 		}, ""},
-		{"fail/bad_ttl", cert.RecordInput{Ttl: ptr(5)}, nil, "Ttl"},
-		{"fail/data_of_other_type", cert.RecordInput{Data: &cert.RecordData{Value: "mail.example.com", Priority: 5}}, nil, "Data"},
+		{"fail/bad_ttl", record.RecordInput{Ttl: ptr(5)}, nil, "Ttl"},
+		{"fail/data_of_other_type", record.RecordInput{Data: &record.RecordData{Value: "mail.example.com", Priority: 5}}, nil, "Data"},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -377,16 +395,16 @@ func TestUpdateRecord(t *testing.T) {
 			st.check(t, stored)
 		})
 	}
-	if _, err := svc.UpdateRecord(ctx, 1234567890123, cert.RecordInput{Comment: ptr("x")}); !errors.Is(err, cert.ErrRecordNotFound) {
+	if _, err := svc.UpdateRecord(ctx, 1234567890123, record.RecordInput{Comment: ptr("x")}); !errors.Is(err, record.ErrRecordNotFound) {
 		t.Errorf("UpdateRecord(missing) = %v, want ErrRecordNotFound", err)
 	}
 	if err := svc.DeleteRecord(ctx, created.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.DeleteRecord(ctx, created.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+	if err := svc.DeleteRecord(ctx, created.ID); !errors.Is(err, record.ErrRecordNotFound) {
 		t.Errorf("DeleteRecord(deleted) = %v, want ErrRecordNotFound", err)
 	}
-	if _, err := svc.Record(ctx, created.ID); !errors.Is(err, cert.ErrRecordNotFound) {
+	if _, err := svc.Record(ctx, created.ID); !errors.Is(err, record.ErrRecordNotFound) {
 		t.Errorf("Record(deleted) = %v, want ErrRecordNotFound", err)
 	}
 }
@@ -400,9 +418,9 @@ func TestRecordSecretsSealed(t *testing.T) {
 	svc, _, site := newService(t)
 	ctx := t.Context()
 	ak, sk := "LTAI5tQwErTyUiOpAsDf", "u0Nkg5gBKq1w2e3r4t5y6QF5wvKMM504JUHt"
-	in := proxied(rec("s3.example.com", "CNAME", cert.RecordData{Value: "bucket.s3.amazonaws.com"}), "web")
+	in := proxied(rec("s3.example.com", "CNAME", record.RecordData{Value: "bucket.s3.amazonaws.com"}), "web")
 	in.SiteID, in.SourceType = site.ID, ptr("S3")
-	in.AuthConf = &cert.AuthConf{AuthType: "private", AccessKey: ak, SecretKey: sk, Region: "us-east-1", Version: "v4"}
+	in.AuthConf = &record.AuthConf{AuthType: "private", AccessKey: ak, SecretKey: sk, Region: "us-east-1", Version: "v4"}
 	r, err := svc.CreateRecord(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +438,7 @@ func TestRecordSecretsSealed(t *testing.T) {
 	}
 
 	// Rotate the master key: the record's secrets open with the new one only.
-	store := svc.Sites.(cert.ResealStore)
+	store := svc.Store.(cert.ResealStore)
 	k, _ := keyseal.Generate()
 	next, _ := keyseal.New(k)
 	n, err := cert.Reseal(ctx, store, svc.Sealer, next, nil)
@@ -454,7 +472,7 @@ func TestRecordOrigins(t *testing.T) {
 		{"origin.example.net", []string{"origin.example.net"}, 80},
 	}
 	for _, tt := range tests {
-		hosts, port := cert.Record{Data: cert.RecordData{Value: tt.value}}.Origins()
+		hosts, port := record.Record{Data: record.RecordData{Value: tt.value}}.Origins()
 		if diff := cmp.Diff(tt.hosts, hosts); diff != "" || port != tt.port {
 			t.Errorf("Origins(%q) = %v, %d; want %v, %d", tt.value, hosts, port, tt.hosts, tt.port)
 		}
@@ -469,47 +487,8 @@ func TestMaskSecret(t *testing.T) {
 		"sixteen-chars!!!":                 "sixt****s!!!",
 		"u0Nkg5gBKq1w2e3r4t5y6QF5wvKMM504": "u0Nk****M504",
 	} {
-		if got := cert.MaskSecret(in); got != want {
+		if got := record.MaskSecret(in); got != want {
 			t.Errorf("MaskSecret(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestACMEAccountKeysSealed: ACME account keys are stored sealed, and a
-// master key rotation reseals them.
-func TestACMEAccountKeysSealed(t *testing.T) {
-	svc, _, site := newService(t)
-	ctx := t.Context()
-	// A free certificate still applying holds no key yet; it must not stop
-	// the rotation.
-	if _, err := svc.Sites.(cert.FreeStore).CreateFree(ctx, []cert.Certificate{{ID: "0123456789abcdef0123456789abcdef",
-		SiteID: site.ID, Name: "www." + site.Name, Type: cert.TypeFree, Created: time.Now(), Updated: time.Now(),
-		Free: cert.FreeState{Status: cert.StatusApplying, CA: "pebble", Next: time.Now()}}}, 0); err != nil {
-		t.Fatal(err)
-	}
-	store := svc.Sites.(interface {
-		cert.AccountStore
-		cert.ResealStore
-	})
-	const dir = "https://ca.example/directory"
-	keyPEM := []byte("-----BEGIN EC PRIVATE KEY-----\nnot-a-real-key\n-----END EC PRIVATE KEY-----\n")
-	keys := cert.AccountKeys{Store: store, Sealer: svc.Sealer}
-	if err := keys.Save(ctx, dir, keyPEM); err != nil {
-		t.Fatal(err)
-	}
-	if sealed, _, _ := store.ACMEAccount(ctx, dir); bytes.Contains(sealed, []byte("not-a-real-key")) {
-		t.Fatal("the account key is stored in the clear")
-	}
-	k, _ := keyseal.Generate()
-	next, _ := keyseal.New(k)
-	if n, err := cert.Reseal(ctx, store, svc.Sealer, next, nil); err != nil || n != 1 {
-		t.Fatalf("Reseal = %d, %v; want 1 key", n, err)
-	}
-	if _, _, err := keys.Load(ctx, dir); err == nil {
-		t.Error("the old master key still opens the account key")
-	}
-	got, ok, err := cert.AccountKeys{Store: store, Sealer: next}.Load(ctx, dir)
-	if err != nil || !ok || !bytes.Equal(got, keyPEM) {
-		t.Errorf("Load after rotation = %q, %v, %v", got, ok, err)
 	}
 }

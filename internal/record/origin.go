@@ -1,4 +1,4 @@
-package cert
+package record
 
 import (
 	"net/netip"
