@@ -13,6 +13,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -195,11 +196,12 @@ func TestActionGoldens(t *testing.T) {
 	rnd := mrand.NewChaCha8([32]byte{1}) // one stream for every service: ids come in request order
 	sites := &site.Service{Store: store, Now: clk.Now, Rand: rnd}
 	records := &record.Service{Store: store, Sites: store, Now: clk.Now, Rand: rnd}
-	svc := &cert.Service{Sites: store, HTTPS: store, Now: clk.Now, Rand: rnd}
+	https := &httpsconf.Service{Store: store, Sites: store, Rand: rnd}
+	svc := &cert.Service{Sites: store, Now: clk.Now, Rand: rnd}
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Sites: sites, Records: records, Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
+	s := &Server{Sites: sites, Records: records, HTTPS: https, Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now: clk.Now, NameServers: "ns1.example.net,ns2.example.net", CnameZone: "cname.example.net"}
 	hs := httptest.NewServer(s)
 	defer hs.Close()

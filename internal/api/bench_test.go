@@ -60,7 +60,7 @@ func BenchmarkSetCertificateHTTP(b *testing.B) {
 			limits := site.DefaultLimits()
 			limits[site.TierBasic] = site.Limits{} // no quota: every iteration adds one
 			sites := &site.Service{Store: store, Limits: limits}
-			svc := &cert.Service{Sites: store, Certs: store, Repo: store, HTTPS: store, Sealer: sealer, Limits: limits}
+			svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Limits: limits}
 			if err := sites.EnsureDefaultInstance(b.Context()); err != nil {
 				b.Fatal(err)
 			}

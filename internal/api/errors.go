@@ -9,6 +9,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/site"
@@ -203,10 +204,10 @@ var table = []row{
 
 	// HTTPS configurations. Config.NotFound is a 404, which the Terraform
 	// provider's NotFoundError reads as "gone".
-	{is(cert.ErrConfigNotFound), "Config.NotFound", http.StatusNotFound,
+	{is(httpsconf.ErrConfigNotFound), "Config.NotFound", http.StatusNotFound,
 		"The specified configuration does not exist.",
 		"Call ListHttpsBasicConfigurations or ListHttpsApplicationConfigurations to find the ConfigId.", false},
-	{is(cert.ErrGlobalConfigExists), "Config.GlobalDuplicated", http.StatusBadRequest,
+	{is(httpsconf.ErrGlobalConfigExists), "Config.GlobalDuplicated", http.StatusBadRequest,
 		"The site already has a global configuration of this kind; a site has at most one.",
 		"Update the global configuration (list with ConfigType=global to find its ConfigId), or send Rule to create a rule configuration.", false},
 

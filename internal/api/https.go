@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 )
 
 // The HTTPS configuration actions (esa-more-api.md §4). Settings are
@@ -43,7 +43,7 @@ type ruleJSON struct {
 }
 
 func ruleFields(configType, rule, name, enable string) ruleJSON {
-	if configType != cert.ConfigRule {
+	if configType != httpsconf.ConfigRule {
 		return ruleJSON{}
 	}
 	return ruleJSON{&rule, &name, &enable}
@@ -68,7 +68,7 @@ type httpsBasicJSON struct {
 	OcspStapling     string `json:",omitempty"`
 }
 
-func basicJSON(b cert.HTTPSBasic) httpsBasicJSON {
+func basicJSON(b httpsconf.HTTPSBasic) httpsBasicJSON {
 	return httpsBasicJSON{
 		ConfigId:         b.ConfigID,
 		ConfigType:       b.ConfigType,
@@ -111,7 +111,7 @@ type httpsAppJSON struct {
 	HttpsSniWhitelist     string `json:",omitempty"`
 }
 
-func appJSON(a cert.HTTPSApplication) httpsAppJSON {
+func appJSON(a httpsconf.HTTPSApplication) httpsAppJSON {
 	return httpsAppJSON{
 		ConfigId:              a.ConfigID,
 		ConfigType:            a.ConfigType,
@@ -136,8 +136,8 @@ func appJSON(a cert.HTTPSApplication) httpsAppJSON {
 
 // basicParams reads a basic configuration from the request: SiteId,
 // ConfigId when withID, the rule fields and the settings ("" when not sent).
-func basicParams(p *params, withID bool) (cert.HTTPSBasic, error) {
-	var b cert.HTTPSBasic
+func basicParams(p *params, withID bool) (httpsconf.HTTPSBasic, error) {
+	var b httpsconf.HTTPSBasic
 	var err error
 	if b.SiteID, err = p.requiredInt64("SiteId"); err != nil {
 		return b, err
@@ -160,8 +160,8 @@ func basicParams(p *params, withID bool) (cert.HTTPSBasic, error) {
 
 // appParams reads an application configuration from the request, as
 // basicParams does a basic one; SiteVersion only on create.
-func appParams(p *params, withID bool) (cert.HTTPSApplication, error) {
-	var a cert.HTTPSApplication
+func appParams(p *params, withID bool) (httpsconf.HTTPSApplication, error) {
+	var a httpsconf.HTTPSApplication
 	var err error
 	if a.SiteID, err = p.requiredInt64("SiteId"); err != nil {
 		return a, err
@@ -195,8 +195,8 @@ func siteAndConfig(p *params) (siteID, configID int64, err error) {
 }
 
 // httpsFilter reads the filters and the page of a List action.
-func httpsFilter(p *params) (cert.HTTPSFilter, error) {
-	var f cert.HTTPSFilter
+func httpsFilter(p *params) (httpsconf.HTTPSFilter, error) {
+	var f httpsconf.HTTPSFilter
 	var err error
 	if f.SiteID, err = p.requiredInt64("SiteId"); err != nil {
 		return f, err
@@ -228,7 +228,7 @@ func (s *Server) createHttpsBasicConfiguration(ctx context.Context, p *params) (
 	if err != nil {
 		return nil, err
 	}
-	if b, err = s.Service.CreateHTTPSBasic(ctx, b); err != nil {
+	if b, err = s.HTTPS.CreateHTTPSBasic(ctx, b); err != nil {
 		return nil, err
 	}
 	return struct{ ConfigId int64 }{b.ConfigID}, nil
@@ -239,7 +239,7 @@ func (s *Server) getHttpsBasicConfiguration(ctx context.Context, p *params) (any
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.Service.HTTPSBasic(ctx, siteID, id)
+	b, err := s.HTTPS.HTTPSBasic(ctx, siteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func (s *Server) listHttpsBasicConfigurations(ctx context.Context, p *params) (a
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := s.Service.ListHTTPSBasic(ctx, f)
+	list, total, err := s.HTTPS.ListHTTPSBasic(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (s *Server) updateHttpsBasicConfiguration(ctx context.Context, p *params) (
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.Service.UpdateHTTPSBasic(ctx, b, sent(p, basicUpdatable))
+	_, err = s.HTTPS.UpdateHTTPSBasic(ctx, b, sent(p, basicUpdatable))
 	return nil, err
 }
 
@@ -279,7 +279,7 @@ func (s *Server) deleteHttpsBasicConfiguration(ctx context.Context, p *params) (
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteHTTPSBasic(ctx, siteID, id)
+	return nil, s.HTTPS.DeleteHTTPSBasic(ctx, siteID, id)
 }
 
 func (s *Server) createHttpsApplicationConfiguration(ctx context.Context, p *params) (any, error) {
@@ -287,7 +287,7 @@ func (s *Server) createHttpsApplicationConfiguration(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	if a, err = s.Service.CreateHTTPSApplication(ctx, a); err != nil {
+	if a, err = s.HTTPS.CreateHTTPSApplication(ctx, a); err != nil {
 		return nil, err
 	}
 	return struct{ ConfigId int64 }{a.ConfigID}, nil
@@ -298,7 +298,7 @@ func (s *Server) getHttpsApplicationConfiguration(ctx context.Context, p *params
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.Service.HTTPSApplication(ctx, siteID, id)
+	a, err := s.HTTPS.HTTPSApplication(ctx, siteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (s *Server) listHttpsApplicationConfigurations(ctx context.Context, p *para
 	if f.SiteVersion, err = p.int("SiteVersion"); err != nil {
 		return nil, err
 	}
-	list, total, err := s.Service.ListHTTPSApplication(ctx, f)
+	list, total, err := s.HTTPS.ListHTTPSApplication(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (s *Server) updateHttpsApplicationConfiguration(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.Service.UpdateHTTPSApplication(ctx, a, sent(p, appUpdatable))
+	_, err = s.HTTPS.UpdateHTTPSApplication(ctx, a, sent(p, appUpdatable))
 	return nil, err
 }
 
@@ -341,12 +341,12 @@ func (s *Server) deleteHttpsApplicationConfiguration(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteHTTPSApplication(ctx, siteID, id)
+	return nil, s.HTTPS.DeleteHTTPSApplication(ctx, siteID, id)
 }
 
 func (s *Server) listCiphers(ctx context.Context, p *params) (any, error) {
 	group := p.str("CiphersGroup")
-	names, err := s.Service.Ciphers(group)
+	names, err := s.HTTPS.Ciphers(group)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/site"
@@ -35,10 +36,11 @@ const (
 // Server answers ESA's OpenAPI (RPC style, path /) over HTTP. Its fields are
 // set once before it serves; after that it is safe for concurrent use.
 type Server struct {
-	Sites   *site.Service   // required: sites and plans
-	Records *record.Service // required: DNS records
-	Service *cert.Service   // required
-	Keys    Keyring         // required
+	Sites   *site.Service      // required: sites and plans
+	Records *record.Service    // required: DNS records
+	HTTPS   *httpsconf.Service // required: HTTPS configurations
+	Service *cert.Service      // required
+	Keys    Keyring            // required
 
 	// Nonces remembers signature nonces; nil means a MemoryNonces of its own.
 	Nonces NonceCache

@@ -25,6 +25,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -59,7 +60,8 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	clk := &clock{t: now}
 	sites := &site.Service{Store: store, Now: clk.Now}
 	records := &record.Service{Store: store, Sites: store, Now: clk.Now}
-	svc := &cert.Service{Sites: store, HTTPS: store, Now: clk.Now}
+	https := &httpsconf.Service{Store: store, Sites: store}
+	svc := &cert.Service{Sites: store, Now: clk.Now}
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +73,7 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 	s := &Server{
 		Sites:   sites,
 		Records: records,
+		HTTPS:   https,
 		Service: svc,
 		Keys:    accesskey.NewRing(keys...),
 		Now:     clk.Now,

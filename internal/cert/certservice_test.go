@@ -26,12 +26,7 @@ func newService(t *testing.T) (*cert.Service, *clock, site.Site) {
 	t.Helper()
 	clk := &clock{t0}
 	store, st, sealer := sitetest.New(t, clk.Now)
-	return &cert.Service{Sites: store, Certs: store, Repo: store, HTTPS: store, Sealer: sealer, Now: clk.Now}, clk, st
-}
-
-// sitesOf is the site service beside svc: on its store, with its clock.
-func sitesOf(svc *cert.Service) *site.Service {
-	return &site.Service{Store: svc.Sites.(site.Store), Now: svc.Now}
+	return &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Now: clk.Now}, clk, st
 }
 
 // TestStatusFollowsTheClock: OK, then Expiring within 30 days of NotAfter,

@@ -25,11 +25,4 @@ var (
 	ErrRepoCertNotFound = errors.New("repository certificate not found")
 	// ErrRepoNameExists: another repository certificate has that name.
 	ErrRepoNameExists = errors.New("repository certificate name already exists")
-
-	// ErrConfigNotFound: no HTTPS configuration of that family with that
-	// ConfigId on that site.
-	ErrConfigNotFound = errors.New("configuration not found")
-	// ErrGlobalConfigExists: the site has a global HTTPS configuration of
-	// that family already (a site has at most one per family).
-	ErrGlobalConfigExists = errors.New("site already has a global configuration of this kind")
 )

@@ -27,8 +27,6 @@ type Service struct {
 	Certs  CertStore
 	Repo   RepoStore
 	Sealer domain.Sealer
-	// HTTPS stores HTTPS configurations; required for their use cases.
-	HTTPS HTTPSStore
 	// Frees stores free certificates, and Issuer obtains them; nil Issuer
 	// disables ApplyCertificate.
 	Frees      FreeStore

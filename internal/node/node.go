@@ -31,6 +31,7 @@ import (
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/record"
@@ -182,6 +183,7 @@ type conn struct {
 	store   *sqlstore.Store
 	sites   *site.Service
 	records *record.Service
+	https   *httpsconf.Service
 	svc     *cert.Service
 }
 
@@ -211,7 +213,8 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		// refused by the edge when it connects (an API node cannot know the
 		// listeners of every edge node).
 		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, HTTPS: store, Sealer: keys.Ring(), Limits: cfg.Limits()}
+	https := &httpsconf.Service{Store: store, Sites: store}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: keys.Ring(), Limits: cfg.Limits()}
 	if err := sites.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -220,7 +223,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, sites: sites, records: records, svc: svc}, nil
+	return &conn{store: store, sites: sites, records: records, https: https, svc: svc}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting
@@ -551,6 +554,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 	s := &api.Server{
 		Sites:       c.sites,
 		Records:     c.records,
+		HTTPS:       c.https,
 		Service:     c.svc,
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,

@@ -5,20 +5,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/edge"
+	"github.com/esacert/esacert/internal/httpsconf"
 )
 
 // sitePolicies resolves every site's HTTPS settings per host: one policy
 // for each host a rule names, and a default for all others.
-func sitePolicies(configs []cert.HTTPSConfig) map[int64]edge.SitePolicy {
-	basics := map[int64][]cert.HTTPSBasic{}
-	apps := map[int64][]cert.HTTPSApplication{}
+func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]edge.SitePolicy {
+	basics := map[int64][]httpsconf.HTTPSBasic{}
+	apps := map[int64][]httpsconf.HTTPSApplication{}
 	for _, c := range configs {
 		switch c.Family {
-		case cert.FamilyHTTPSBasic:
+		case httpsconf.FamilyHTTPSBasic:
 			basics[c.SiteID] = append(basics[c.SiteID], c.Basic())
-		case cert.FamilyHTTPSApplication:
+		case httpsconf.FamilyHTTPSApplication:
 			apps[c.SiteID] = append(apps[c.SiteID], c.Application())
 		}
 	}
@@ -32,12 +32,12 @@ func sitePolicies(configs []cert.HTTPSConfig) map[int64]edge.SitePolicy {
 	}
 	for id := range sites {
 		b, a := basics[id], apps[id]
-		p := edge.SitePolicy{Default: hostPolicy(cert.EffectiveHTTPS(b, a, ""))}
+		p := edge.SitePolicy{Default: hostPolicy(httpsconf.EffectiveHTTPS(b, a, ""))}
 		for _, host := range ruleHosts(b, a) {
 			if p.Hosts == nil {
 				p.Hosts = map[string]edge.HostPolicy{}
 			}
-			p.Hosts[host] = hostPolicy(cert.EffectiveHTTPS(b, a, host))
+			p.Hosts[host] = hostPolicy(httpsconf.EffectiveHTTPS(b, a, host))
 		}
 		out[id] = p
 	}
@@ -45,13 +45,13 @@ func sitePolicies(configs []cert.HTTPSConfig) map[int64]edge.SitePolicy {
 }
 
 // ruleHosts lists the hosts that the rules of a site name.
-func ruleHosts(basics []cert.HTTPSBasic, apps []cert.HTTPSApplication) []string {
+func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication) []string {
 	var hosts []string
 	add := func(rule string) {
 		if rule == "" {
 			return
 		}
-		if m, err := cert.ParseRule(rule); err == nil {
+		if m, err := httpsconf.ParseRule(rule); err == nil {
 			hosts = append(hosts, m.Hosts...)
 		}
 	}
@@ -67,7 +67,7 @@ func ruleHosts(basics []cert.HTTPSBasic, apps []cert.HTTPSApplication) []string 
 // hostPolicy turns effective settings into what the edge enforces. TLS
 // versions are a range from the lowest enabled to the highest enabled
 // (crypto/tls cannot leave a gap); with none enabled HTTPS is off.
-func hostPolicy(b cert.HTTPSBasic, a cert.HTTPSApplication) edge.HostPolicy {
+func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) edge.HostPolicy {
 	p := edge.HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
 	for _, v := range []struct {
 		on  string

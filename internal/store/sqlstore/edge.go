@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 )
@@ -33,9 +34,9 @@ func (s *Store) ChangedSites(ctx context.Context, since int64) ([]int64, int64, 
 type EdgeState struct {
 	Rev          int64
 	Sites        []site.Site
-	Certificates []cert.Certificate // without CertPEM
-	Records      []record.Record    // proxied A/AAAA and CNAME records
-	HTTPS        []cert.HTTPSConfig // both families, each site's in the order they apply
+	Certificates []cert.Certificate      // without CertPEM
+	Records      []record.Record         // proxied A/AAAA and CNAME records
+	HTTPS        []httpsconf.HTTPSConfig // both families, each site's in the order they apply
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.

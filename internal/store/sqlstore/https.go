@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/site"
 )
 
-var _ cert.HTTPSStore = (*Store)(nil)
+var _ httpsconf.Store = (*Store)(nil)
 
 const httpsColumns = `config_id, site_id, family, config_type, rule, rule_name, rule_enable, seq, site_version, settings`
 
@@ -21,19 +21,19 @@ const httpsColumns = `config_id, site_id, family, config_type, rule, rule_name, 
 // global one first, then by Sequence and ConfigId.
 const httpsOrder = ` ORDER BY CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`
 
-func scanHTTPS(r scanner) (cert.HTTPSConfig, error) {
+func scanHTTPS(r scanner) (httpsconf.HTTPSConfig, error) {
 	var (
-		c        cert.HTTPSConfig
+		c        httpsconf.HTTPSConfig
 		settings string
 	)
 	err := r.Scan(&c.ConfigID, &c.SiteID, &c.Family, &c.ConfigType, &c.Rule, &c.RuleName, &c.RuleEnable,
 		&c.Sequence, &c.SiteVersion, &settings)
 	if err != nil {
-		return cert.HTTPSConfig{}, err
+		return httpsconf.HTTPSConfig{}, err
 	}
 	c.Settings = map[string]string{}
 	if err := json.Unmarshal([]byte(settings), &c.Settings); err != nil {
-		return cert.HTTPSConfig{}, fmt.Errorf("configuration %d: settings: %w", c.ConfigID, err)
+		return httpsconf.HTTPSConfig{}, fmt.Errorf("configuration %d: settings: %w", c.ConfigID, err)
 	}
 	return c, nil
 }
@@ -51,7 +51,7 @@ func settingsJSON(m map[string]string) (string, error) {
 }
 
 // CreateHTTPSConfig implements cert.HTTPSStore.
-func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error {
+func (s *Store) CreateHTTPSConfig(ctx context.Context, c httpsconf.HTTPSConfig) error {
 	settings, err := settingsJSON(c.Settings)
 	if err != nil {
 		return fmt.Errorf("encode settings: %w", err)
@@ -67,13 +67,13 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 		}
 		// The site row is locked, so this check holds until commit; the
 		// unique index https_configs_one_global backs it.
-		if c.ConfigType == cert.ConfigGlobal {
+		if c.ConfigType == httpsconf.ConfigGlobal {
 			var n int
 			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM https_configs
 				WHERE site_id = ? AND family = ? AND config_type = 'global'`), c.SiteID, c.Family).Scan(&n); err != nil {
 				return fmt.Errorf("check global configuration: %w", err)
 			} else if n > 0 {
-				return cert.ErrGlobalConfigExists
+				return httpsconf.ErrGlobalConfigExists
 			}
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO https_configs (`+httpsColumns+`)
@@ -83,7 +83,7 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 		case v == "pkey":
 			return domain.ErrExists
 		case v != "":
-			return cert.ErrGlobalConfigExists
+			return httpsconf.ErrGlobalConfigExists
 		}
 		if err != nil {
 			return fmt.Errorf("insert configuration: %w", err)
@@ -93,14 +93,14 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c cert.HTTPSConfig) error
 }
 
 // HTTPSConfig implements cert.HTTPSStore.
-func (s *Store) HTTPSConfig(ctx context.Context, family string, siteID, id int64) (cert.HTTPSConfig, error) {
-	return queryOne(ctx, s, scanHTTPS, cert.ErrConfigNotFound, "read configuration", id,
+func (s *Store) HTTPSConfig(ctx context.Context, family string, siteID, id int64) (httpsconf.HTTPSConfig, error) {
+	return queryOne(ctx, s, scanHTTPS, httpsconf.ErrConfigNotFound, "read configuration", id,
 		`SELECT `+httpsColumns+` FROM https_configs
 		WHERE config_id = ? AND site_id = ? AND family = ?`, id, siteID, family)
 }
 
 // ListHTTPSConfigs implements cert.HTTPSStore.
-func (s *Store) ListHTTPSConfigs(ctx context.Context, f cert.HTTPSFilter) ([]cert.HTTPSConfig, int, error) {
+func (s *Store) ListHTTPSConfigs(ctx context.Context, f httpsconf.HTTPSFilter) ([]httpsconf.HTTPSConfig, int, error) {
 	cond := ` WHERE site_id = ? AND family = ? AND site_version = ?`
 	args := []any{f.SiteID, f.Family, f.SiteVersion}
 	if f.ConfigID != 0 {
@@ -130,7 +130,7 @@ func (s *Store) ListHTTPSConfigs(ctx context.Context, f cert.HTTPSFilter) ([]cer
 	return list, total, nil
 }
 
-func (s *Store) queryHTTPS(ctx context.Context, q string, args ...any) ([]cert.HTTPSConfig, error) {
+func (s *Store) queryHTTPS(ctx context.Context, q string, args ...any) ([]httpsconf.HTTPSConfig, error) {
 	list, err := queryAll(ctx, s, s.db, scanHTTPS, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list configurations: %w", err)
@@ -139,13 +139,13 @@ func (s *Store) queryHTTPS(ctx context.Context, q string, args ...any) ([]cert.H
 }
 
 // UpdateHTTPSConfig implements cert.HTTPSStore.
-func (s *Store) UpdateHTTPSConfig(ctx context.Context, family string, siteID, id int64, update func(*cert.HTTPSConfig) error) (cert.HTTPSConfig, error) {
-	var out cert.HTTPSConfig
+func (s *Store) UpdateHTTPSConfig(ctx context.Context, family string, siteID, id int64, update func(*httpsconf.HTTPSConfig) error) (httpsconf.HTTPSConfig, error) {
+	var out httpsconf.HTTPSConfig
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		c, err := scanHTTPS(tx.QueryRowContext(ctx, s.rebind(`SELECT `+httpsColumns+` FROM https_configs
 			WHERE config_id = ? AND site_id = ? AND family = ?`+s.forUpdate), id, siteID, family))
 		if errors.Is(err, sql.ErrNoRows) {
-			return cert.ErrConfigNotFound
+			return httpsconf.ErrConfigNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("read configuration %d: %w", id, err)
@@ -178,7 +178,7 @@ func (s *Store) UpdateHTTPSConfig(ctx context.Context, family string, siteID, id
 		return s.recordChange(ctx, tx, siteID, ChangeHTTPS, strconv.FormatInt(id, 10))
 	})
 	if err != nil {
-		return cert.HTTPSConfig{}, err
+		return httpsconf.HTTPSConfig{}, err
 	}
 	return out, nil
 }
@@ -194,7 +194,7 @@ func (s *Store) DeleteHTTPSConfig(ctx context.Context, family string, siteID, id
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("delete configuration %d: %w", id, err)
 		} else if n == 0 {
-			return cert.ErrConfigNotFound
+			return httpsconf.ErrConfigNotFound
 		}
 		return s.recordChange(ctx, tx, siteID, ChangeHTTPS, strconv.FormatInt(id, 10))
 	})
@@ -203,20 +203,20 @@ func (s *Store) DeleteHTTPSConfig(ctx context.Context, family string, siteID, id
 // HTTPSConfigsOfSite returns every HTTPS configuration of a site, of each
 // family, in the order they apply (the global one first, then by Sequence
 // and ConfigId). A site without configurations, or no site, has none.
-func (s *Store) HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]cert.HTTPSBasic, []cert.HTTPSApplication, error) {
+func (s *Store) HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]httpsconf.HTTPSBasic, []httpsconf.HTTPSApplication, error) {
 	list, err := s.queryHTTPS(ctx, `SELECT `+httpsColumns+` FROM https_configs WHERE site_id = ?`+httpsOrder, siteID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("configurations of site %d: %w", siteID, err)
 	}
 	var (
-		basics []cert.HTTPSBasic
-		apps   []cert.HTTPSApplication
+		basics []httpsconf.HTTPSBasic
+		apps   []httpsconf.HTTPSApplication
 	)
 	for _, c := range list {
 		switch c.Family {
-		case cert.FamilyHTTPSBasic:
+		case httpsconf.FamilyHTTPSBasic:
 			basics = append(basics, c.Basic())
-		case cert.FamilyHTTPSApplication:
+		case httpsconf.FamilyHTTPSApplication:
 			apps = append(apps, c.Application())
 		}
 	}
@@ -226,19 +226,19 @@ func (s *Store) HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]cert.HT
 // AllHTTPSConfigs returns the HTTPS configurations of every site, by site
 // id, each site's in the order they apply. Sites without configurations
 // are absent from the maps.
-func (s *Store) AllHTTPSConfigs(ctx context.Context) (map[int64][]cert.HTTPSBasic, map[int64][]cert.HTTPSApplication, error) {
+func (s *Store) AllHTTPSConfigs(ctx context.Context) (map[int64][]httpsconf.HTTPSBasic, map[int64][]httpsconf.HTTPSApplication, error) {
 	list, err := s.queryHTTPS(ctx, `SELECT `+httpsColumns+` FROM https_configs ORDER BY site_id, `+
 		`CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("all configurations: %w", err)
 	}
-	basics := map[int64][]cert.HTTPSBasic{}
-	apps := map[int64][]cert.HTTPSApplication{}
+	basics := map[int64][]httpsconf.HTTPSBasic{}
+	apps := map[int64][]httpsconf.HTTPSApplication{}
 	for _, c := range list {
 		switch c.Family {
-		case cert.FamilyHTTPSBasic:
+		case httpsconf.FamilyHTTPSBasic:
 			basics[c.SiteID] = append(basics[c.SiteID], c.Basic())
-		case cert.FamilyHTTPSApplication:
+		case httpsconf.FamilyHTTPSApplication:
 			apps[c.SiteID] = append(apps[c.SiteID], c.Application())
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -17,16 +17,16 @@ import (
 // interface, the edge's two readers, and the change feed's revision.
 type httpsStore interface {
 	site.Store
-	cert.HTTPSStore
-	HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]cert.HTTPSBasic, []cert.HTTPSApplication, error)
-	AllHTTPSConfigs(ctx context.Context) (map[int64][]cert.HTTPSBasic, map[int64][]cert.HTTPSApplication, error)
+	httpsconf.Store
+	HTTPSConfigsOfSite(ctx context.Context, siteID int64) ([]httpsconf.HTTPSBasic, []httpsconf.HTTPSApplication, error)
+	AllHTTPSConfigs(ctx context.Context) (map[int64][]httpsconf.HTTPSBasic, map[int64][]httpsconf.HTTPSApplication, error)
 	Revision(ctx context.Context) (int64, error)
 }
 
-func basicConfig(id, siteID int64, typ, rule string, seq int, settings map[string]string) cert.HTTPSConfig {
-	c := cert.HTTPSConfig{Family: cert.FamilyHTTPSBasic, ConfigID: id, SiteID: siteID, ConfigType: typ, Sequence: seq, Settings: settings}
-	if typ == cert.ConfigRule {
-		c.Rule, c.RuleName, c.RuleEnable = rule, fmt.Sprintf("rule-%d", id), cert.On
+func basicConfig(id, siteID int64, typ, rule string, seq int, settings map[string]string) httpsconf.HTTPSConfig {
+	c := httpsconf.HTTPSConfig{Family: httpsconf.FamilyHTTPSBasic, ConfigID: id, SiteID: siteID, ConfigType: typ, Sequence: seq, Settings: settings}
+	if typ == httpsconf.ConfigRule {
+		c.Rule, c.RuleName, c.RuleEnable = rule, fmt.Sprintf("rule-%d", id), httpsconf.On
 	}
 	return c
 }
@@ -50,7 +50,7 @@ func testHTTPS(t *testing.T, st Store) {
 		}
 		return r
 	}
-	mustCreate := func(c cert.HTTPSConfig) {
+	mustCreate := func(c httpsconf.HTTPSConfig) {
 		t.Helper()
 		before := rev()
 		if err := s.CreateHTTPSConfig(ctx, c); err != nil {
@@ -61,25 +61,25 @@ func testHTTPS(t *testing.T, st Store) {
 		}
 	}
 
-	global := basicConfig(100000000000001, siteA, cert.ConfigGlobal, "", 0, map[string]string{"Https": "on", "Tls13": "off"})
-	ruleA := basicConfig(100000000000002, siteA, cert.ConfigRule, `(http.host eq "a.example.com")`, 5, map[string]string{"Http2": "off"})
-	ruleB := basicConfig(100000000000003, siteA, cert.ConfigRule, "true", 1, map[string]string{})
-	ruleC := basicConfig(100000000000004, siteA, cert.ConfigRule, "true", 5, map[string]string{"Tls10": "on"})
-	app := cert.HTTPSConfig{Family: cert.FamilyHTTPSApplication, ConfigID: 100000000000005, SiteID: siteA,
-		ConfigType: cert.ConfigGlobal, Settings: map[string]string{"Hsts": "on", "HstsMaxAge": "3600"}}
-	otherGlobal := basicConfig(100000000000006, siteB, cert.ConfigGlobal, "", 0, map[string]string{"Http2": "on"})
-	for _, c := range []cert.HTTPSConfig{ruleA, global, ruleC, ruleB, app, otherGlobal} {
+	global := basicConfig(100000000000001, siteA, httpsconf.ConfigGlobal, "", 0, map[string]string{"Https": "on", "Tls13": "off"})
+	ruleA := basicConfig(100000000000002, siteA, httpsconf.ConfigRule, `(http.host eq "a.example.com")`, 5, map[string]string{"Http2": "off"})
+	ruleB := basicConfig(100000000000003, siteA, httpsconf.ConfigRule, "true", 1, map[string]string{})
+	ruleC := basicConfig(100000000000004, siteA, httpsconf.ConfigRule, "true", 5, map[string]string{"Tls10": "on"})
+	app := httpsconf.HTTPSConfig{Family: httpsconf.FamilyHTTPSApplication, ConfigID: 100000000000005, SiteID: siteA,
+		ConfigType: httpsconf.ConfigGlobal, Settings: map[string]string{"Hsts": "on", "HstsMaxAge": "3600"}}
+	otherGlobal := basicConfig(100000000000006, siteB, httpsconf.ConfigGlobal, "", 0, map[string]string{"Http2": "on"})
+	for _, c := range []httpsconf.HTTPSConfig{ruleA, global, ruleC, ruleB, app, otherGlobal} {
 		mustCreate(c)
 	}
 
-	got, err := s.HTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleA.ConfigID)
+	got, err := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleA.ConfigID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(ruleA, got); diff != "" {
 		t.Errorf("HTTPSConfig (-want +got):\n%s", diff)
 	}
-	if got, err := s.HTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleB.ConfigID); err != nil || got.Settings == nil || len(got.Settings) != 0 {
+	if got, err := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleB.ConfigID); err != nil || got.Settings == nil || len(got.Settings) != 0 {
 		t.Errorf("a configuration without settings reads back as %#v, %v; want an empty, non-nil map", got.Settings, err)
 	}
 	notFound := []struct {
@@ -88,13 +88,13 @@ func testHTTPS(t *testing.T, st Store) {
 		site   int64
 		id     int64
 	}{
-		{"fail/other_family", cert.FamilyHTTPSApplication, siteA, ruleA.ConfigID},
-		{"fail/other_site", cert.FamilyHTTPSBasic, siteB, ruleA.ConfigID},
-		{"fail/no_such_id", cert.FamilyHTTPSBasic, siteA, 42},
+		{"fail/other_family", httpsconf.FamilyHTTPSApplication, siteA, ruleA.ConfigID},
+		{"fail/other_site", httpsconf.FamilyHTTPSBasic, siteB, ruleA.ConfigID},
+		{"fail/no_such_id", httpsconf.FamilyHTTPSBasic, siteA, 42},
 	}
 	for _, tt := range notFound {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.HTTPSConfig(ctx, tt.family, tt.site, tt.id); !errors.Is(err, cert.ErrConfigNotFound) {
+			if _, err := s.HTTPSConfig(ctx, tt.family, tt.site, tt.id); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 				t.Errorf("HTTPSConfig = %v, want ErrConfigNotFound", err)
 			}
 		})
@@ -102,12 +102,12 @@ func testHTTPS(t *testing.T, st Store) {
 
 	fails := []struct {
 		name string
-		c    cert.HTTPSConfig
+		c    httpsconf.HTTPSConfig
 		want error
 	}{
-		{"fail/second_global", basicConfig(100000000000010, siteA, cert.ConfigGlobal, "", 0, nil), cert.ErrGlobalConfigExists},
-		{"fail/same_id", basicConfig(ruleA.ConfigID, siteB, cert.ConfigRule, "true", 0, nil), domain.ErrExists},
-		{"fail/no_site", basicConfig(100000000000011, 42, cert.ConfigRule, "true", 0, nil), site.ErrSiteNotFound},
+		{"fail/second_global", basicConfig(100000000000010, siteA, httpsconf.ConfigGlobal, "", 0, nil), httpsconf.ErrGlobalConfigExists},
+		{"fail/same_id", basicConfig(ruleA.ConfigID, siteB, httpsconf.ConfigRule, "true", 0, nil), domain.ErrExists},
+		{"fail/no_site", basicConfig(100000000000011, 42, httpsconf.ConfigRule, "true", 0, nil), site.ErrSiteNotFound},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func testHTTPS(t *testing.T, st Store) {
 		})
 	}
 
-	ids := func(list []cert.HTTPSConfig) []int64 {
+	ids := func(list []httpsconf.HTTPSConfig) []int64 {
 		var out []int64
 		for _, c := range list {
 			out = append(out, c.ConfigID)
@@ -134,24 +134,24 @@ func testHTTPS(t *testing.T, st Store) {
 	}
 	lists := []struct {
 		name      string
-		f         cert.HTTPSFilter
+		f         httpsconf.HTTPSFilter
 		want      []int64
 		wantTotal int
 	}{
-		{"ok/in_order", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA},
+		{"ok/in_order", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA},
 			[]int64{global.ConfigID, ruleB.ConfigID, ruleA.ConfigID, ruleC.ConfigID}, 4},
-		{"ok/global", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, ConfigType: cert.ConfigGlobal}, []int64{global.ConfigID}, 1},
-		{"ok/rule", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, ConfigType: cert.ConfigRule},
+		{"ok/global", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, ConfigType: httpsconf.ConfigGlobal}, []int64{global.ConfigID}, 1},
+		{"ok/rule", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, ConfigType: httpsconf.ConfigRule},
 			[]int64{ruleB.ConfigID, ruleA.ConfigID, ruleC.ConfigID}, 3},
-		{"ok/rule_name", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, RuleName: ruleC.RuleName}, []int64{ruleC.ConfigID}, 1},
-		{"ok/config_id", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, ConfigID: ruleA.ConfigID}, []int64{ruleA.ConfigID}, 1},
-		{"ok/config_id_of_other_family", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, ConfigID: app.ConfigID}, nil, 0},
-		{"ok/application", cert.HTTPSFilter{Family: cert.FamilyHTTPSApplication, SiteID: siteA}, []int64{app.ConfigID}, 1},
-		{"ok/site_version_1", cert.HTTPSFilter{Family: cert.FamilyHTTPSApplication, SiteID: siteA, SiteVersion: 1}, nil, 0},
-		{"ok/page_2", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 2, Limit: 2}},
+		{"ok/rule_name", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, RuleName: ruleC.RuleName}, []int64{ruleC.ConfigID}, 1},
+		{"ok/config_id", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, ConfigID: ruleA.ConfigID}, []int64{ruleA.ConfigID}, 1},
+		{"ok/config_id_of_other_family", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, ConfigID: app.ConfigID}, nil, 0},
+		{"ok/application", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSApplication, SiteID: siteA}, []int64{app.ConfigID}, 1},
+		{"ok/site_version_1", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSApplication, SiteID: siteA, SiteVersion: 1}, nil, 0},
+		{"ok/page_2", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 2, Limit: 2}},
 			[]int64{ruleA.ConfigID, ruleC.ConfigID}, 4},
-		{"ok/page_past_end", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 9, Limit: 2}}, nil, 4},
-		{"ok/other_site", cert.HTTPSFilter{Family: cert.FamilyHTTPSBasic, SiteID: siteB}, []int64{otherGlobal.ConfigID}, 1},
+		{"ok/page_past_end", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteA, Page: domain.Page{Offset: 9, Limit: 2}}, nil, 4},
+		{"ok/other_site", httpsconf.HTTPSFilter{Family: httpsconf.FamilyHTTPSBasic, SiteID: siteB}, []int64{otherGlobal.ConfigID}, 1},
 	}
 	for _, tt := range lists {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,24 +171,24 @@ func testHTTPS(t *testing.T, st Store) {
 	// Update: the mutable fields change, the identity does not; settings
 	// removed by update are gone.
 	before := rev()
-	upd, err := s.UpdateHTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleA.ConfigID, func(c *cert.HTTPSConfig) error {
-		c.Rule, c.RuleName, c.RuleEnable, c.Sequence = "true", "renamed", cert.Off, 9
+	upd, err := s.UpdateHTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleA.ConfigID, func(c *httpsconf.HTTPSConfig) error {
+		c.Rule, c.RuleName, c.RuleEnable, c.Sequence = "true", "renamed", httpsconf.Off, 9
 		delete(c.Settings, "Http2")
 		c.Settings["Tls12"] = "on"
 		c.Settings["Tls11"] = "" // an empty value is not stored
-		c.ConfigID, c.SiteID, c.Family, c.ConfigType = 1, siteB, cert.FamilyHTTPSApplication, cert.ConfigGlobal
+		c.ConfigID, c.SiteID, c.Family, c.ConfigType = 1, siteB, httpsconf.FamilyHTTPSApplication, httpsconf.ConfigGlobal
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := ruleA
-	want.Rule, want.RuleName, want.RuleEnable, want.Sequence = "true", "renamed", cert.Off, 9
+	want.Rule, want.RuleName, want.RuleEnable, want.Sequence = "true", "renamed", httpsconf.Off, 9
 	want.Settings = map[string]string{"Tls12": "on"}
 	if diff := cmp.Diff(want, upd); diff != "" {
 		t.Errorf("UpdateHTTPSConfig result (-want +got):\n%s", diff)
 	}
-	if got, err := s.HTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleA.ConfigID); err != nil || !cmp.Equal(want, got) {
+	if got, err := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleA.ConfigID); err != nil || !cmp.Equal(want, got) {
 		t.Errorf("after update: %+v, %v; want %+v", got, err, want)
 	}
 	if rev() != before+1 {
@@ -196,22 +196,22 @@ func testHTTPS(t *testing.T, st Store) {
 	}
 	refuse := errors.New("refused")
 	before = rev()
-	if _, err := s.UpdateHTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleA.ConfigID, func(c *cert.HTTPSConfig) error {
+	if _, err := s.UpdateHTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleA.ConfigID, func(c *httpsconf.HTTPSConfig) error {
 		c.Settings["Https"] = "off"
 		return refuse
 	}); !errors.Is(err, refuse) {
 		t.Errorf("UpdateHTTPSConfig with a refusing update = %v, want its error", err)
 	}
-	if got, _ := s.HTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, ruleA.ConfigID); !cmp.Equal(want, got) || rev() != before {
+	if got, _ := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, ruleA.ConfigID); !cmp.Equal(want, got) || rev() != before {
 		t.Errorf("a refused update changed the configuration or the revision: %+v", got)
 	}
 	for _, tt := range notFound {
 		t.Run("update_"+tt.name, func(t *testing.T) {
-			_, err := s.UpdateHTTPSConfig(ctx, tt.family, tt.site, tt.id, func(*cert.HTTPSConfig) error {
+			_, err := s.UpdateHTTPSConfig(ctx, tt.family, tt.site, tt.id, func(*httpsconf.HTTPSConfig) error {
 				t.Error("update called for a missing configuration")
 				return nil
 			})
-			if !errors.Is(err, cert.ErrConfigNotFound) {
+			if !errors.Is(err, httpsconf.ErrConfigNotFound) {
 				t.Errorf("UpdateHTTPSConfig = %v, want ErrConfigNotFound", err)
 			}
 		})
@@ -222,45 +222,45 @@ func testHTTPS(t *testing.T, st Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantBasics := []cert.HTTPSBasic{global.Basic(), ruleB.Basic(), ruleC.Basic(), want.Basic()}
+	wantBasics := []httpsconf.HTTPSBasic{global.Basic(), ruleB.Basic(), ruleC.Basic(), want.Basic()}
 	if diff := cmp.Diff(wantBasics, basics); diff != "" {
 		t.Errorf("HTTPSConfigsOfSite basics (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]cert.HTTPSApplication{app.Application()}, apps); diff != "" {
+	if diff := cmp.Diff([]httpsconf.HTTPSApplication{app.Application()}, apps); diff != "" {
 		t.Errorf("HTTPSConfigsOfSite applications (-want +got):\n%s", diff)
 	}
 	allBasics, allApps, err := s.AllHTTPSConfigs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAll := map[int64][]cert.HTTPSBasic{siteA: wantBasics, siteB: {otherGlobal.Basic()}}
+	wantAll := map[int64][]httpsconf.HTTPSBasic{siteA: wantBasics, siteB: {otherGlobal.Basic()}}
 	if diff := cmp.Diff(wantAll, allBasics); diff != "" {
 		t.Errorf("AllHTTPSConfigs basics (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[int64][]cert.HTTPSApplication{siteA: {app.Application()}}, allApps); diff != "" {
+	if diff := cmp.Diff(map[int64][]httpsconf.HTTPSApplication{siteA: {app.Application()}}, allApps); diff != "" {
 		t.Errorf("AllHTTPSConfigs applications (-want +got):\n%s", diff)
 	}
 
 	// Delete.
 	for _, tt := range notFound {
 		t.Run("delete_"+tt.name, func(t *testing.T) {
-			if err := s.DeleteHTTPSConfig(ctx, tt.family, tt.site, tt.id); !errors.Is(err, cert.ErrConfigNotFound) {
+			if err := s.DeleteHTTPSConfig(ctx, tt.family, tt.site, tt.id); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 				t.Errorf("DeleteHTTPSConfig = %v, want ErrConfigNotFound", err)
 			}
 		})
 	}
 	before = rev()
-	if err := s.DeleteHTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, global.ConfigID); err != nil {
+	if err := s.DeleteHTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, global.ConfigID); err != nil {
 		t.Fatal(err)
 	}
 	if rev() != before+1 {
 		t.Error("DeleteHTTPSConfig did not record one edge change")
 	}
-	if _, err := s.HTTPSConfig(ctx, cert.FamilyHTTPSBasic, siteA, global.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteA, global.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("after delete: %v, want ErrConfigNotFound", err)
 	}
 	// With the global one gone, the site may have another.
-	mustCreate(basicConfig(100000000000020, siteA, cert.ConfigGlobal, "", 0, nil))
+	mustCreate(basicConfig(100000000000020, siteA, httpsconf.ConfigGlobal, "", 0, nil))
 
 	// Deleting a site deletes its configurations.
 	if err := s.DeleteSite(ctx, siteA); err != nil {
@@ -274,10 +274,10 @@ func testHTTPS(t *testing.T, st Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[int64][]cert.HTTPSBasic{siteB: {otherGlobal.Basic()}}, allBasics); diff != "" {
+	if diff := cmp.Diff(map[int64][]httpsconf.HTTPSBasic{siteB: {otherGlobal.Basic()}}, allBasics); diff != "" {
 		t.Errorf("AllHTTPSConfigs after DeleteSite (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[int64][]cert.HTTPSApplication{}, allApps, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(map[int64][]httpsconf.HTTPSApplication{}, allApps, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("AllHTTPSConfigs applications after DeleteSite (-want +got):\n%s", diff)
 	}
 
@@ -291,8 +291,8 @@ func testHTTPSGlobalRace(t *testing.T, s httpsStore) {
 	mustInstance(t, s, instance("inst-hr", "basic", 0, now))
 	mustSite(t, s, testSite(7100000000001, "race.com", "inst-hr", now))
 	const n = 12
-	created := race(t, n, cert.ErrGlobalConfigExists, func(i int) error {
-		return s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, cert.ConfigGlobal, "", 0, nil))
+	created := race(t, n, httpsconf.ErrGlobalConfigExists, func(i int) error {
+		return s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, httpsconf.ConfigGlobal, "", 0, nil))
 	})
 	if created != 1 {
 		t.Fatalf("%d global configurations created for one site and family", created)

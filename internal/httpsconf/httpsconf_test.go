@@ -1,4 +1,4 @@
-package cert_test
+package httpsconf_test
 
 import (
 	"crypto/tls"
@@ -7,41 +7,55 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitetest"
+	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/google/go-cmp/cmp"
 )
+
+// newService is a Service on a real SQLite file with one site, example.com.
+func newService(t *testing.T) (*httpsconf.Service, *sqlstore.Store, site.Site) {
+	t.Helper()
+	store, st, _ := sitetest.New(t, nil)
+	return &httpsconf.Service{Store: store, Sites: store}, store, st
+}
+
+// sitesOf is the site service beside svc, on its store.
+func sitesOf(svc *httpsconf.Service) *site.Service {
+	return &site.Service{Store: svc.Sites.(site.Store)}
+}
 
 func TestParseRule(t *testing.T) {
 	ok := []struct {
 		name string
 		rule string
-		want cert.RuleMatch
+		want httpsconf.RuleMatch
 	}{
-		{"ok/true", "true", cert.RuleMatch{All: true}},
-		{"ok/true_spaces", "  true ", cert.RuleMatch{All: true}},
-		{"ok/eq", `(http.host eq "a.example.com")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
-		{"ok/eq_without_parens", `http.host eq "a.example.com"`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
-		{"ok/eq_lowercased_trailing_dot", `(http.host eq "A.Example.COM.")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/true", "true", httpsconf.RuleMatch{All: true}},
+		{"ok/true_spaces", "  true ", httpsconf.RuleMatch{All: true}},
+		{"ok/eq", `(http.host eq "a.example.com")`, httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/eq_without_parens", `http.host eq "a.example.com"`, httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
+		{"ok/eq_lowercased_trailing_dot", `(http.host eq "A.Example.COM.")`, httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
 		{"ok/or", `(http.host eq "b.example.com") or (http.host eq "a.example.com")`,
-			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
-		{"ok/in", `(http.host in {"a.example.com" "b.example.com"})`, cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
-		{"ok/in_duplicates", `(http.host in {"a.example.com" "a.example.com"})`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+			httpsconf.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/in", `(http.host in {"a.example.com" "b.example.com"})`, httpsconf.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/in_duplicates", `(http.host in {"a.example.com" "a.example.com"})`, httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
 		{"ok/and_same_host", `(http.host eq "a.example.com") and (http.host in {"a.example.com" "b.example.com"})`,
-			cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+			httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
 		{"ok/and_binds_tighter", `(http.host eq "c.example.com") or (http.host eq "a.example.com") and (http.host eq "a.example.com")`,
-			cert.RuleMatch{Hosts: []string{"a.example.com", "c.example.com"}}},
+			httpsconf.RuleMatch{Hosts: []string{"a.example.com", "c.example.com"}}},
 		{"ok/nested", `((http.host eq "a.example.com") or (http.host eq "b.example.com"))`,
-			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
-		{"ok/true_or_host", `true or (http.host eq "a.example.com")`, cert.RuleMatch{All: true}},
-		{"ok/true_and_host", `true and (http.host eq "a.example.com")`, cert.RuleMatch{Hosts: []string{"a.example.com"}}},
+			httpsconf.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+		{"ok/true_or_host", `true or (http.host eq "a.example.com")`, httpsconf.RuleMatch{All: true}},
+		{"ok/true_and_host", `true and (http.host eq "a.example.com")`, httpsconf.RuleMatch{Hosts: []string{"a.example.com"}}},
 		{"ok/newlines", "(http.host eq \"a.example.com\")\n or\t(http.host eq \"b.example.com\")",
-			cert.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
+			httpsconf.RuleMatch{Hosts: []string{"a.example.com", "b.example.com"}}},
 	}
 	for _, tt := range ok {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := cert.ParseRule(tt.rule)
+			got, err := httpsconf.ParseRule(tt.rule)
 			if err != nil {
 				t.Fatalf("ParseRule(%q): %v", tt.rule, err)
 			}
@@ -78,11 +92,11 @@ func TestParseRule(t *testing.T) {
 		{"fail/doc_escaping", `(http.host eq \"a.example.com\")`, "unexpected"},
 		{"fail/bad_escape", `(http.host eq "a\.example.com")`, "backslash"},
 		{"fail/starts_with", `starts_with(http.host, "a")`, "unexpected"},
-		{"fail/too_long", `(http.host eq "` + strings.Repeat("a", cert.MaxRule) + `")`, "at most"},
+		{"fail/too_long", `(http.host eq "` + strings.Repeat("a", httpsconf.MaxRule) + `")`, "at most"},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := cert.ParseRule(tt.rule)
+			got, err := httpsconf.ParseRule(tt.rule)
 			var pe *domain.ParamError
 			if !errors.As(err, &pe) || pe.Param != "Rule" || !errors.Is(err, domain.ErrInvalid) {
 				t.Fatalf("ParseRule(%q) = %+v, %v; want an InvalidParameter naming Rule", tt.rule, got, err)
@@ -98,7 +112,7 @@ func TestParseRule(t *testing.T) {
 }
 
 func TestRuleMatchMatches(t *testing.T) {
-	m, err := cert.ParseRule(`(http.host eq "a.example.com") or (http.host eq "b.example.com")`)
+	m, err := httpsconf.ParseRule(`(http.host eq "a.example.com") or (http.host eq "b.example.com")`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +121,7 @@ func TestRuleMatchMatches(t *testing.T) {
 			t.Errorf("Matches(%q) = %v, want %v", host, got, want)
 		}
 	}
-	if !(cert.RuleMatch{All: true}).Matches("anything.example.org") {
+	if !(httpsconf.RuleMatch{All: true}).Matches("anything.example.org") {
 		t.Error("true does not match every host")
 	}
 }
@@ -117,14 +131,14 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 	ctx := t.Context()
 
 	// A global configuration with three settings reads back exactly those.
-	global, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Https: "on", Tls10: "off", CiphersuiteGroup: "strict"})
+	global, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, Https: "on", Tls10: "off", CiphersuiteGroup: "strict"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if global.ConfigID < 100_000_000_000_000 || global.ConfigID > 999_999_999_999_999 {
 		t.Errorf("ConfigID %d has not 15 digits", global.ConfigID)
 	}
-	want := cert.HTTPSBasic{ConfigID: global.ConfigID, SiteID: st.ID, ConfigType: cert.ConfigGlobal,
+	want := httpsconf.HTTPSBasic{ConfigID: global.ConfigID, SiteID: st.ID, ConfigType: httpsconf.ConfigGlobal,
 		Https: "on", Tls10: "off", CiphersuiteGroup: "strict"}
 	got, err := svc.HTTPSBasic(ctx, st.ID, global.ConfigID)
 	if err != nil {
@@ -134,28 +148,28 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		t.Errorf("HTTPSBasic (-want +got):\n%s", diff)
 	}
 
-	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Http2: "off"}); !errors.Is(err, cert.ErrGlobalConfigExists) {
+	if _, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, Http2: "off"}); !errors.Is(err, httpsconf.ErrGlobalConfigExists) {
 		t.Errorf("second global = %v, want ErrGlobalConfigExists", err)
 	}
 	// The application family has its own global.
-	if _, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: st.ID, Hsts: "on"}); err != nil {
+	if _, err := svc.CreateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: st.ID, Hsts: "on"}); err != nil {
 		t.Errorf("global application configuration beside a global basic one: %v", err)
 	}
 
-	rule, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Rule: `(http.host eq "api.example.com")`,
+	rule, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, Rule: `(http.host eq "api.example.com")`,
 		RuleName: "api", RuleEnable: "on", Sequence: 2, Tls13: "off"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rule.ConfigType != cert.ConfigRule {
+	if rule.ConfigType != httpsconf.ConfigRule {
 		t.Errorf("ConfigType = %q, want rule", rule.ConfigType)
 	}
-	second, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Rule: "true", RuleName: "all", Sequence: 1})
+	second, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, Rule: "true", RuleName: "all", Sequence: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	ids := func(list []cert.HTTPSBasic) []int64 {
+	ids := func(list []httpsconf.HTTPSBasic) []int64 {
 		var out []int64
 		for _, b := range list {
 			out = append(out, b.ConfigID)
@@ -164,17 +178,17 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 	}
 	lists := []struct {
 		name      string
-		f         cert.HTTPSFilter
+		f         httpsconf.HTTPSFilter
 		want      []int64
 		wantTotal int
 	}{
-		{"ok/all_in_order", cert.HTTPSFilter{SiteID: st.ID}, []int64{global.ConfigID, second.ConfigID, rule.ConfigID}, 3},
-		{"ok/global", cert.HTTPSFilter{SiteID: st.ID, ConfigType: cert.ConfigGlobal}, []int64{global.ConfigID}, 1},
-		{"ok/rule", cert.HTTPSFilter{SiteID: st.ID, ConfigType: cert.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
-		{"ok/rule_name", cert.HTTPSFilter{SiteID: st.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
-		{"ok/config_id", cert.HTTPSFilter{SiteID: st.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
-		{"ok/page_2", cert.HTTPSFilter{SiteID: st.ID, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
-		{"ok/other_version", cert.HTTPSFilter{SiteID: st.ID, SiteVersion: 1}, nil, 0},
+		{"ok/all_in_order", httpsconf.HTTPSFilter{SiteID: st.ID}, []int64{global.ConfigID, second.ConfigID, rule.ConfigID}, 3},
+		{"ok/global", httpsconf.HTTPSFilter{SiteID: st.ID, ConfigType: httpsconf.ConfigGlobal}, []int64{global.ConfigID}, 1},
+		{"ok/rule", httpsconf.HTTPSFilter{SiteID: st.ID, ConfigType: httpsconf.ConfigRule}, []int64{second.ConfigID, rule.ConfigID}, 2},
+		{"ok/rule_name", httpsconf.HTTPSFilter{SiteID: st.ID, RuleName: "api"}, []int64{rule.ConfigID}, 1},
+		{"ok/config_id", httpsconf.HTTPSFilter{SiteID: st.ID, ConfigID: second.ConfigID}, []int64{second.ConfigID}, 1},
+		{"ok/page_2", httpsconf.HTTPSFilter{SiteID: st.ID, Page: domain.Page{Offset: 2, Limit: 2}}, []int64{rule.ConfigID}, 3},
+		{"ok/other_version", httpsconf.HTTPSFilter{SiteID: st.ID, SiteVersion: 1}, nil, 0},
 	}
 	for _, tt := range lists {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,17 +204,17 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: st.ID, ConfigType: "both"}); !isParam(err, "ConfigType", domain.ErrInvalid) {
+	if _, _, err := svc.ListHTTPSBasic(ctx, httpsconf.HTTPSFilter{SiteID: st.ID, ConfigType: "both"}); !isParam(err, "ConfigType", domain.ErrInvalid) {
 		t.Errorf("ListHTTPSBasic(ConfigType=both) = %v, want InvalidParameter ConfigType", err)
 	}
 
 	// Update changes the named fields only; an empty value unsets.
-	upd, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Tls13: "", Http2: "off", RuleEnable: "off"},
+	upd, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Tls13: "", Http2: "off", RuleEnable: "off"},
 		[]string{"Tls13", "Http2", "RuleEnable"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRule := cert.HTTPSBasic{ConfigID: rule.ConfigID, SiteID: st.ID, ConfigType: cert.ConfigRule,
+	wantRule := httpsconf.HTTPSBasic{ConfigID: rule.ConfigID, SiteID: st.ID, ConfigType: httpsconf.ConfigRule,
 		Rule: `(http.host eq "api.example.com")`, RuleName: "api", RuleEnable: "off", Sequence: 2, Http2: "off"}
 	if diff := cmp.Diff(wantRule, upd); diff != "" {
 		t.Errorf("UpdateHTTPSBasic (-want +got):\n%s", diff)
@@ -209,63 +223,63 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 		t.Errorf("after update: %+v, want %+v", got, wantRule)
 	}
 	// A refused update changes nothing.
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
+	if _, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID, Http2: "maybe", Https: "off"},
 		[]string{"Https", "Http2"}); !isParam(err, "Http2", domain.ErrInvalid) {
 		t.Errorf("update with Http2=maybe = %v", err)
 	}
 	if got, _ := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !cmp.Equal(wantRule, got) {
 		t.Errorf("after a refused update: %+v, want %+v", got, wantRule)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrInvalid) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, ConfigID: global.ConfigID, Rule: "true"}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrInvalid) {
 		t.Errorf("giving the global configuration a rule = %v, want InvalidParameter Rule", err)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrMissing) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, ConfigID: rule.ConfigID}, []string{"Rule"}); !isParam(err, "Rule", domain.ErrMissing) {
 		t.Errorf("clearing a rule configuration's Rule = %v, want MissingParameter Rule", err)
 	}
-	if _, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, ConfigID: 123456789012345, Https: "on"}, []string{"Https"}); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("update of a missing configuration = %v, want ErrConfigNotFound", err)
 	}
 
 	// Another family's id is not found, nor is another site's.
-	apps, _, err := svc.ListHTTPSApplication(ctx, cert.HTTPSFilter{SiteID: st.ID})
+	apps, _, err := svc.ListHTTPSApplication(ctx, httpsconf.HTTPSFilter{SiteID: st.ID})
 	if err != nil || len(apps) != 1 {
 		t.Fatalf("ListHTTPSApplication = %v, %v", apps, err)
 	}
-	if _, err := svc.HTTPSBasic(ctx, st.ID, apps[0].ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSBasic(ctx, st.ID, apps[0].ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("an application id read as basic = %v, want ErrConfigNotFound", err)
 	}
 	other, err := sitesOf(svc).CreateSite(ctx, site.CreateSiteInput{Name: "other.com", InstanceID: mustPlan(t, svc)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.HTTPSBasic(ctx, other.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSBasic(ctx, other.ID, rule.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("another site's configuration = %v, want ErrConfigNotFound", err)
 	}
 
 	if err := svc.DeleteHTTPSBasic(ctx, st.ID, rule.ConfigID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("after delete = %v, want ErrConfigNotFound", err)
 	}
-	if err := svc.DeleteHTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if err := svc.DeleteHTTPSBasic(ctx, st.ID, rule.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("second delete = %v, want ErrConfigNotFound", err)
 	}
 	// The global one is gone too once deleted, and a new one may be created.
 	if err := svc.DeleteHTTPSBasic(ctx, st.ID, global.ConfigID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: st.ID, Http2: "off"}); err != nil {
+	if _, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: st.ID, Http2: "off"}); err != nil {
 		t.Errorf("a new global after deleting the old one: %v", err)
 	}
 
 	// A missing site is a ParamError naming SiteId.
 	for name, err := range map[string]error{
-		"create": func() error { _, err := svc.CreateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: 42}); return err }(),
+		"create": func() error { _, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: 42}); return err }(),
 		"get":    func() error { _, err := svc.HTTPSBasic(ctx, 42, rule.ConfigID); return err }(),
-		"list":   func() error { _, _, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: 42}); return err }(),
+		"list":   func() error { _, _, err := svc.ListHTTPSBasic(ctx, httpsconf.HTTPSFilter{SiteID: 42}); return err }(),
 		"update": func() error {
-			_, err := svc.UpdateHTTPSBasic(ctx, cert.HTTPSBasic{SiteID: 42, ConfigID: 1}, nil)
+			_, err := svc.UpdateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: 42, ConfigID: 1}, nil)
 			return err
 		}(),
 		"delete": svc.DeleteHTTPSBasic(ctx, 42, rule.ConfigID),
@@ -277,7 +291,7 @@ func TestHTTPSBasicLifecycle(t *testing.T) {
 }
 
 // mustPlan buys a plan instance with room for another site.
-func mustPlan(t *testing.T, svc *cert.Service) string {
+func mustPlan(t *testing.T, svc *httpsconf.Service) string {
 	t.Helper()
 	in, err := sitesOf(svc).PurchasePlan(t.Context(), site.PurchaseInput{PlanName: "basic"})
 	if err != nil {
@@ -294,7 +308,7 @@ func isParam(err error, param string, target error) bool {
 func TestHTTPSApplicationLifecycle(t *testing.T) {
 	svc, _, site := newService(t)
 	ctx := t.Context()
-	a, err := svc.CreateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, Rule: `(http.host in {"www.example.com" "example.com"})`,
+	a, err := svc.CreateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, Rule: `(http.host in {"www.example.com" "example.com"})`,
 		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -303,13 +317,13 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cert.HTTPSApplication{ConfigID: a.ConfigID, SiteID: site.ID, ConfigType: cert.ConfigRule,
+	want := httpsconf.HTTPSApplication{ConfigID: a.ConfigID, SiteID: site.ID, ConfigType: httpsconf.ConfigRule,
 		Rule: `(http.host in {"www.example.com" "example.com"})`, RuleName: "force", HttpsForce: "on", HttpsForceCode: "308",
 		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("HTTPSApplication (-want +got):\n%s", diff)
 	}
-	upd, err := svc.UpdateHTTPSApplication(ctx, cert.HTTPSApplication{SiteID: site.ID, ConfigID: a.ConfigID, AltSvcMa: "3600", HttpsForceCode: ""},
+	upd, err := svc.UpdateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, ConfigID: a.ConfigID, AltSvcMa: "3600", HttpsForceCode: ""},
 		[]string{"AltSvcMa", "HttpsForceCode"})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +335,7 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	if err := svc.DeleteHTTPSApplication(ctx, site.ID, a.ConfigID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.HTTPSApplication(ctx, site.ID, a.ConfigID); !errors.Is(err, cert.ErrConfigNotFound) {
+	if _, err := svc.HTTPSApplication(ctx, site.ID, a.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
 		t.Errorf("after delete = %v, want ErrConfigNotFound", err)
 	}
 }
@@ -331,26 +345,26 @@ func TestHTTPSValidation(t *testing.T) {
 	ctx := t.Context()
 	basic := []struct {
 		name  string
-		in    cert.HTTPSBasic
+		in    httpsconf.HTTPSBasic
 		param string
 		want  error
 	}{
-		{"fail/switch", cert.HTTPSBasic{Https: "ON"}, "Https", domain.ErrInvalid},
-		{"fail/switch_true", cert.HTTPSBasic{Tls12: "true"}, "Tls12", domain.ErrInvalid},
-		{"fail/http3_on", cert.HTTPSBasic{Http3: "on"}, "Http3", domain.ErrInvalid},
-		{"fail/ocsp_on", cert.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", domain.ErrInvalid},
-		{"fail/group", cert.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", domain.ErrInvalid},
-		{"fail/custom_without_suites", cert.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", domain.ErrMissing},
-		{"fail/unknown_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", domain.ErrInvalid},
-		{"fail/openssl_name", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", domain.ErrInvalid},
-		{"fail/empty_suite", cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", domain.ErrInvalid},
-		{"fail/rule_name_without_rule", cert.HTTPSBasic{RuleName: "x"}, "Rule", domain.ErrMissing},
-		{"fail/rule_enable_without_rule", cert.HTTPSBasic{RuleEnable: "on"}, "Rule", domain.ErrMissing},
-		{"fail/bad_rule", cert.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", domain.ErrInvalid},
-		{"fail/rule_outside_site", cert.HTTPSBasic{Rule: `(http.host eq "example.org")`}, "Rule", domain.ErrInvalid},
-		{"fail/rule_enable", cert.HTTPSBasic{Rule: "true", RuleEnable: "yes"}, "RuleEnable", domain.ErrInvalid},
-		{"fail/rule_name_long", cert.HTTPSBasic{Rule: "true", RuleName: strings.Repeat("n", cert.MaxRuleName+1)}, "RuleName", domain.ErrInvalid},
-		{"fail/sequence", cert.HTTPSBasic{Rule: "true", Sequence: -1}, "Sequence", domain.ErrInvalid},
+		{"fail/switch", httpsconf.HTTPSBasic{Https: "ON"}, "Https", domain.ErrInvalid},
+		{"fail/switch_true", httpsconf.HTTPSBasic{Tls12: "true"}, "Tls12", domain.ErrInvalid},
+		{"fail/http3_on", httpsconf.HTTPSBasic{Http3: "on"}, "Http3", domain.ErrInvalid},
+		{"fail/ocsp_on", httpsconf.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", domain.ErrInvalid},
+		{"fail/group", httpsconf.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", domain.ErrInvalid},
+		{"fail/custom_without_suites", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", domain.ErrMissing},
+		{"fail/unknown_suite", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/openssl_name", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/empty_suite", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/rule_name_without_rule", httpsconf.HTTPSBasic{RuleName: "x"}, "Rule", domain.ErrMissing},
+		{"fail/rule_enable_without_rule", httpsconf.HTTPSBasic{RuleEnable: "on"}, "Rule", domain.ErrMissing},
+		{"fail/bad_rule", httpsconf.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", domain.ErrInvalid},
+		{"fail/rule_outside_site", httpsconf.HTTPSBasic{Rule: `(http.host eq "example.org")`}, "Rule", domain.ErrInvalid},
+		{"fail/rule_enable", httpsconf.HTTPSBasic{Rule: "true", RuleEnable: "yes"}, "RuleEnable", domain.ErrInvalid},
+		{"fail/rule_name_long", httpsconf.HTTPSBasic{Rule: "true", RuleName: strings.Repeat("n", httpsconf.MaxRuleName+1)}, "RuleName", domain.ErrInvalid},
+		{"fail/sequence", httpsconf.HTTPSBasic{Rule: "true", Sequence: -1}, "Sequence", domain.ErrInvalid},
 	}
 	for _, tt := range basic {
 		t.Run("basic/"+tt.name, func(t *testing.T) {
@@ -362,17 +376,17 @@ func TestHTTPSValidation(t *testing.T) {
 	}
 	apps := []struct {
 		name  string
-		in    cert.HTTPSApplication
+		in    httpsconf.HTTPSApplication
 		param string
 		want  error
 	}{
-		{"fail/force_code", cert.HTTPSApplication{HttpsForceCode: "303"}, "HttpsForceCode", domain.ErrInvalid},
-		{"fail/max_age_sign", cert.HTTPSApplication{HstsMaxAge: "-1"}, "HstsMaxAge", domain.ErrInvalid},
-		{"fail/max_age_unit", cert.HTTPSApplication{HstsMaxAge: "1d"}, "HstsMaxAge", domain.ErrInvalid},
-		{"fail/max_age_huge", cert.HTTPSApplication{AltSvcMa: "99999999999"}, "AltSvcMa", domain.ErrInvalid},
-		{"fail/switch", cert.HTTPSApplication{Hsts: "enabled"}, "Hsts", domain.ErrInvalid},
-		{"fail/site_version", cert.HTTPSApplication{SiteVersion: 1}, "SiteVersion", domain.ErrInvalid},
-		{"fail/whitelist_long", cert.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", cert.MaxHTTPSText)}, "HttpsSniWhitelist", domain.ErrInvalid},
+		{"fail/force_code", httpsconf.HTTPSApplication{HttpsForceCode: "303"}, "HttpsForceCode", domain.ErrInvalid},
+		{"fail/max_age_sign", httpsconf.HTTPSApplication{HstsMaxAge: "-1"}, "HstsMaxAge", domain.ErrInvalid},
+		{"fail/max_age_unit", httpsconf.HTTPSApplication{HstsMaxAge: "1d"}, "HstsMaxAge", domain.ErrInvalid},
+		{"fail/max_age_huge", httpsconf.HTTPSApplication{AltSvcMa: "99999999999"}, "AltSvcMa", domain.ErrInvalid},
+		{"fail/switch", httpsconf.HTTPSApplication{Hsts: "enabled"}, "Hsts", domain.ErrInvalid},
+		{"fail/site_version", httpsconf.HTTPSApplication{SiteVersion: 1}, "SiteVersion", domain.ErrInvalid},
+		{"fail/whitelist_long", httpsconf.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", httpsconf.MaxHTTPSText)}, "HttpsSniWhitelist", domain.ErrInvalid},
 	}
 	for _, tt := range apps {
 		t.Run("application/"+tt.name, func(t *testing.T) {
@@ -383,11 +397,11 @@ func TestHTTPSValidation(t *testing.T) {
 		})
 	}
 	// Nothing was stored by the refusals.
-	if list, total, err := svc.ListHTTPSBasic(ctx, cert.HTTPSFilter{SiteID: site.ID}); err != nil || total != 0 {
+	if list, total, err := svc.ListHTTPSBasic(ctx, httpsconf.HTTPSFilter{SiteID: site.ID}); err != nil || total != 0 {
 		t.Errorf("ListHTTPSBasic after refusals = %v, %d, %v", list, total, err)
 	}
 
-	oks := []cert.HTTPSBasic{
+	oks := []httpsconf.HTTPSBasic{
 		{Http3: "off", OcspStapling: "off", CiphersuiteGroup: "custom",
 			Ciphersuite: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
 		{Rule: `(http.host eq "example.com")`},
@@ -402,7 +416,7 @@ func TestHTTPSValidation(t *testing.T) {
 }
 
 func TestCiphers(t *testing.T) {
-	svc := &cert.Service{}
+	svc := &httpsconf.Service{}
 	all, err := svc.Ciphers("all")
 	if err != nil {
 		t.Fatal(err)
@@ -434,74 +448,76 @@ func TestCiphers(t *testing.T) {
 		t.Errorf("Ciphers(weak) = %v", err)
 	}
 
-	ids := cert.HTTPSBasic{CiphersuiteGroup: "custom",
+	ids := httpsconf.HTTPSBasic{CiphersuiteGroup: "custom",
 		Ciphersuite: "TLS_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}.CipherSuiteIDs()
 	if diff := cmp.Diff([]uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, ids); diff != "" {
 		t.Errorf("custom ids (-want +got):\n%s", diff)
 	}
-	if ids := (cert.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256"}).CipherSuiteIDs(); ids == nil || len(ids) != 0 {
+	if ids := (httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256"}).CipherSuiteIDs(); ids == nil || len(ids) != 0 {
 		t.Errorf("custom TLS 1.3 only = %#v, want empty and not nil", ids)
 	}
-	for _, id := range (cert.HTTPSBasic{CiphersuiteGroup: "strict"}).CipherSuiteIDs() {
+	for _, id := range (httpsconf.HTTPSBasic{CiphersuiteGroup: "strict"}).CipherSuiteIDs() {
 		if name := tls.CipherSuiteName(id); strings.Contains(name, "CBC") || strings.HasPrefix(name, "TLS_AES") || strings.HasPrefix(name, "TLS_CHACHA") {
 			t.Errorf("strict id %s", name)
 		}
 	}
-	if n := len((cert.HTTPSBasic{}).CipherSuiteIDs()); n != len(all)-3 {
+	if n := len((httpsconf.HTTPSBasic{}).CipherSuiteIDs()); n != len(all)-3 {
 		t.Errorf("unset group gives %d suites, want the %d TLS 1.0–1.2 suites of all", n, len(all)-3)
 	}
 }
 
 func TestEffectiveHTTPS(t *testing.T) {
-	global := cert.HTTPSBasic{ConfigID: 5, ConfigType: cert.ConfigGlobal, Tls10: "on", Http2: "off"}
-	apiRule := cert.HTTPSBasic{ConfigID: 3, ConfigType: cert.ConfigRule, Rule: `(http.host eq "api.example.com")`,
+	global := httpsconf.HTTPSBasic{ConfigID: 5, ConfigType: httpsconf.ConfigGlobal, Tls10: "on", Http2: "off"}
+	apiRule := httpsconf.HTTPSBasic{ConfigID: 3, ConfigType: httpsconf.ConfigRule, Rule: `(http.host eq "api.example.com")`,
 		RuleEnable: "on", Sequence: 2, Http2: "on", Tls11: "off"}
-	allRule := cert.HTTPSBasic{ConfigID: 4, ConfigType: cert.ConfigRule, Rule: "true", Sequence: 1, Tls11: "on", Tls12: "off"}
-	tieLow := cert.HTTPSBasic{ConfigID: 1, ConfigType: cert.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "strict"}
-	tieHigh := cert.HTTPSBasic{ConfigID: 2, ConfigType: cert.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "all"}
-	disabled := cert.HTTPSBasic{ConfigID: 6, ConfigType: cert.ConfigRule, Rule: "true", RuleEnable: "off", Https: "off"}
-	broken := cert.HTTPSBasic{ConfigID: 8, ConfigType: cert.ConfigRule, Rule: "bogus", Https: "off"}
-	basics := []cert.HTTPSBasic{apiRule, tieHigh, disabled, global, broken, allRule, tieLow}
+	allRule := httpsconf.HTTPSBasic{ConfigID: 4, ConfigType: httpsconf.ConfigRule, Rule: "true", Sequence: 1, Tls11: "on", Tls12: "off"}
+	tieLow := httpsconf.HTTPSBasic{ConfigID: 1, ConfigType: httpsconf.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "strict"}
+	tieHigh := httpsconf.HTTPSBasic{ConfigID: 2, ConfigType: httpsconf.ConfigRule, Rule: `(http.host eq "tie.example.com")`, Sequence: 7, CiphersuiteGroup: "all"}
+	disabled := httpsconf.HTTPSBasic{ConfigID: 6, ConfigType: httpsconf.ConfigRule, Rule: "true", RuleEnable: "off", Https: "off"}
+	broken := httpsconf.HTTPSBasic{ConfigID: 8, ConfigType: httpsconf.ConfigRule, Rule: "bogus", Https: "off"}
+	basics := []httpsconf.HTTPSBasic{apiRule, tieHigh, disabled, global, broken, allRule, tieLow}
 
-	forceGlobal := cert.HTTPSApplication{ConfigID: 9, ConfigType: cert.ConfigGlobal, HttpsForce: "on", HttpsForceCode: "302"}
-	hstsRule := cert.HTTPSApplication{ConfigID: 10, ConfigType: cert.ConfigRule, Rule: `(http.host in {"api.example.com" "www.example.com"})`,
+	forceGlobal := httpsconf.HTTPSApplication{ConfigID: 9, ConfigType: httpsconf.ConfigGlobal, HttpsForce: "on", HttpsForceCode: "302"}
+	hstsRule := httpsconf.HTTPSApplication{ConfigID: 10, ConfigType: httpsconf.ConfigRule, Rule: `(http.host in {"api.example.com" "www.example.com"})`,
 		Hsts: "on", HstsMaxAge: "600", HttpsForceCode: "308"}
-	apps := []cert.HTTPSApplication{hstsRule, forceGlobal}
+	apps := []httpsconf.HTTPSApplication{hstsRule, forceGlobal}
 
-	def := cert.DefaultHTTPSBasic()
-	with := func(f func(*cert.HTTPSBasic)) cert.HTTPSBasic { b := def; f(&b); return b }
-	defApp := cert.DefaultHTTPSApplication()
-	withApp := func(f func(*cert.HTTPSApplication)) cert.HTTPSApplication { a := defApp; f(&a); return a }
+	def := httpsconf.DefaultHTTPSBasic()
+	with := func(f func(*httpsconf.HTTPSBasic)) httpsconf.HTTPSBasic { b := def; f(&b); return b }
+	defApp := httpsconf.DefaultHTTPSApplication()
+	withApp := func(f func(*httpsconf.HTTPSApplication)) httpsconf.HTTPSApplication { a := defApp; f(&a); return a }
 
 	tests := []struct {
 		name    string
-		basics  []cert.HTTPSBasic
-		apps    []cert.HTTPSApplication
+		basics  []httpsconf.HTTPSBasic
+		apps    []httpsconf.HTTPSApplication
 		host    string
-		want    cert.HTTPSBasic
-		wantApp cert.HTTPSApplication
+		want    httpsconf.HTTPSBasic
+		wantApp httpsconf.HTTPSApplication
 	}{
 		{"ok/defaults", nil, nil, "www.example.com",
-			cert.HTTPSBasic{Https: "on", Http2: "on", Http3: "off", Tls10: "off", Tls11: "on", Tls12: "on", Tls13: "on",
+			httpsconf.HTTPSBasic{Https: "on", Http2: "on", Http3: "off", Tls10: "off", Tls11: "on", Tls12: "on", Tls13: "on",
 				CiphersuiteGroup: "all", OcspStapling: "off"}, defApp},
 		// global, then the true rule (sequence 1), then the api rule (sequence 2).
 		{"ok/api_host", basics, apps, "API.example.com.",
-			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls11, b.Tls12 = "on", "on", "off", "off" }),
-			withApp(func(a *cert.HTTPSApplication) {
+			with(func(b *httpsconf.HTTPSBasic) { b.Tls10, b.Http2, b.Tls11, b.Tls12 = "on", "on", "off", "off" }),
+			withApp(func(a *httpsconf.HTTPSApplication) {
 				a.HttpsForce, a.HttpsForceCode, a.Hsts, a.HstsMaxAge = "on", "308", "on", "600"
 			})},
 		{"ok/other_host", basics, apps, "other.example.com",
-			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls12 = "on", "off", "off" }),
-			withApp(func(a *cert.HTTPSApplication) { a.HttpsForce, a.HttpsForceCode = "on", "302" })},
+			with(func(b *httpsconf.HTTPSBasic) { b.Tls10, b.Http2, b.Tls12 = "on", "off", "off" }),
+			withApp(func(a *httpsconf.HTTPSApplication) { a.HttpsForce, a.HttpsForceCode = "on", "302" })},
 		// Equal sequences apply by ConfigID: 1 (strict), then 2 (all).
 		{"ok/tie_by_config_id", basics, nil, "tie.example.com",
-			with(func(b *cert.HTTPSBasic) { b.Tls10, b.Http2, b.Tls12, b.CiphersuiteGroup = "on", "off", "off", "all" }), defApp},
-		{"ok/no_global", []cert.HTTPSBasic{apiRule}, nil, "api.example.com",
-			with(func(b *cert.HTTPSBasic) { b.Tls11 = "off" }), defApp},
+			with(func(b *httpsconf.HTTPSBasic) {
+				b.Tls10, b.Http2, b.Tls12, b.CiphersuiteGroup = "on", "off", "off", "all"
+			}), defApp},
+		{"ok/no_global", []httpsconf.HTTPSBasic{apiRule}, nil, "api.example.com",
+			with(func(b *httpsconf.HTTPSBasic) { b.Tls11 = "off" }), defApp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, gotApp := cert.EffectiveHTTPS(tt.basics, tt.apps, tt.host)
+			got, gotApp := httpsconf.EffectiveHTTPS(tt.basics, tt.apps, tt.host)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("basic (-want +got):\n%s", diff)
 			}
