@@ -201,7 +201,7 @@ func TestActionGoldens(t *testing.T) {
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Sites: sites, Records: records, HTTPS: https, Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
+	s := &Server{Sites: sites, Records: records, HTTPS: https, Certs: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now: clk.Now, NameServers: "ns1.example.net,ns2.example.net", CnameZone: "cname.example.net"}
 	hs := httptest.NewServer(s)
 	defer hs.Close()

@@ -68,7 +68,7 @@ func BenchmarkSetCertificateHTTP(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := &Server{Sites: sites, Service: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "benchAK", Secret: "benchSecret"}),
+			s := &Server{Sites: sites, Certs: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "benchAK", Secret: "benchSecret"}),
 				Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 			hs := httptest.NewServer(s)
 			defer hs.Close()

@@ -44,7 +44,7 @@ func (s *Server) certJSON(c cert.Certificate) certJSON {
 		Id:                c.ID,
 		Name:              c.Name,
 		Type:              c.Type,
-		Status:            c.Status(s.Service.Time()),
+		Status:            c.Status(s.Certs.Time()),
 		Region:            c.Region,
 		CommonName:        c.Info.CommonName,
 		SAN:               strings.Join(c.Info.SANs, ","),
@@ -76,7 +76,7 @@ func (s *Server) applyCertificate(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, site, err := s.Service.ApplyCertificate(ctx, siteID, p.str("Domains"), p.str("Type"))
+	results, site, err := s.Certs.ApplyCertificate(ctx, siteID, p.str("Domains"), p.str("Type"))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *Server) setCertificate(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Service.SetCertificate(ctx, cert.SetInput{
+	c, err := s.Certs.SetCertificate(ctx, cert.SetInput{
 		SiteID:  siteID,
 		Type:    p.str("Type"),
 		Name:    p.str("Name"),
@@ -131,12 +131,12 @@ func (s *Server) getCertificate(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Service.Certificate(ctx, siteID, id)
+	c, err := s.Certs.Certificate(ctx, siteID, id)
 	if err != nil {
 		return nil, err
 	}
 	j := s.certJSON(c)
-	dcv, err := s.Service.Validations(ctx, c)
+	dcv, err := s.Certs.Validations(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (s *Server) listCertificates(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, total, site, err := s.Service.ListCertificates(ctx, siteID, p.str("Keyword"), validOnly, page)
+	list, total, site, err := s.Certs.ListCertificates(ctx, siteID, p.str("Keyword"), validOnly, page)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *Server) deleteCertificate(ctx context.Context, p *params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Service.DeleteCertificate(ctx, siteID, id)
+	c, err := s.Certs.DeleteCertificate(ctx, siteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (s *Server) listCertificatesByRecord(ctx context.Context, p *params) (any, 
 	if len(names) > 100 {
 		return nil, domain.Invalid("RecordName", "at most 100 record names at once")
 	}
-	matches, site, err := s.Service.CertificatesByRecord(ctx, siteID, names, validOnly)
+	matches, site, err := s.Certs.CertificatesByRecord(ctx, siteID, names, validOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func (s *Server) getCertificateQuota(ctx context.Context, p *params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.Service.CertificateQuota(ctx, siteID, p.str("Type"))
+	q, err := s.Certs.CertificateQuota(ctx, siteID, p.str("Type"))
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (s *Server) listCasCertificates(ctx context.Context, p *params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := s.Service.ListRepoCerts(ctx, p.str("SearchKeyword"), cert.RepoAny, page)
+	list, total, err := s.Certs.ListRepoCerts(ctx, p.str("SearchKeyword"), cert.RepoAny, page)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 const CASVersion = "2020-04-07"
 
 func (s *Server) uploadUserCertificate(ctx context.Context, p *params) (any, error) {
-	r, err := s.Service.UploadRepoCert(ctx, cert.UploadInput{
+	r, err := s.Certs.UploadRepoCert(ctx, cert.UploadInput{
 		Name:            p.str("Name"),
 		CertPEM:         p.str("Cert"),
 		KeyPEM:          p.str("Key"),
@@ -70,7 +70,7 @@ func (s *Server) getUserCertificateDetail(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.Service.RepoCert(ctx, id, !filter)
+	r, err := s.Certs.RepoCert(ctx, id, !filter)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *Server) getUserCertificateDetail(ctx context.Context, p *params) (any, 
 		Issuer: r.Info.Issuer, Algorithm: algorithm(r.Info), SerialNo: r.Info.Serial,
 		Fingerprint: sha1Fingerprint(r), Sha2: strings.ToUpper(r.Info.FingerprintSHA256),
 		NotBefore: r.Info.NotBefore.UnixMilli(), NotAfter: r.Info.NotAfter.UnixMilli(),
-		StartDate: start, EndDate: end, Expired: !s.Service.Time().Before(r.Info.NotAfter),
+		StartDate: start, EndDate: end, Expired: !s.Certs.Time().Before(r.Info.NotAfter),
 		CertIdentifier: fmt.Sprintf("%d-%s", r.ID, r.Region), InstanceId: r.ResourceID(),
 		ResourceGroupId: r.ResourceGroupID, Tags: []struct{ TagKey, TagValue string }{},
 	}
@@ -170,7 +170,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 	default:
 		return nil, domain.Invalid("Status", "must be ISSUED, WILLEXPIRED or EXPIRED")
 	}
-	list, total, err := s.Service.ListRepoCerts(ctx, p.str("Keyword"), state, page)
+	list, total, err := s.Certs.ListRepoCerts(ctx, p.str("Keyword"), state, page)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (s *Server) listUserCertificateOrder(ctx context.Context, p *params) (any, 
 			CertificateId: r.ID, Name: r.Name, CommonName: r.Info.CommonName, Sans: strings.Join(r.Info.SANs, ","),
 			Issuer: r.Info.Issuer, Algorithm: algorithm(r.Info), SerialNo: r.Info.Serial, Fingerprint: sha1Fingerprint(r),
 			Sha2: strings.ToUpper(r.Info.FingerprintSHA256), StartDate: start, EndDate: end,
-			Expired: !s.Service.Time().Before(r.Info.NotAfter), Upload: true, InstanceId: r.ResourceID(),
+			Expired: !s.Certs.Time().Before(r.Info.NotAfter), Upload: true, InstanceId: r.ResourceID(),
 			ResourceGroupId: r.ResourceGroupID,
 		})
 	}
@@ -193,5 +193,5 @@ func (s *Server) deleteUserCertificate(ctx context.Context, p *params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteRepoCert(ctx, id)
+	return nil, s.Certs.DeleteRepoCert(ctx, id)
 }

@@ -83,7 +83,7 @@ func TestSignatureMismatchNeverEchoesSecrets(t *testing.T) {
 // shows its value, in the answer or in a batch's Failed list.
 func TestErrorsNeverQuoteSecrets(t *testing.T) {
 	env := newTestEnv(t, testNow)
-	store := env.srv.Service.Sites.(*sqlstore.Store)
+	store := env.srv.Certs.Sites.(*sqlstore.Store)
 	mk, err := keyseal.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestErrorsNeverQuoteSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.srv.Service.Certs, env.srv.Service.Repo, env.srv.Service.Sealer = store, store, sealer
+	env.srv.Certs.Certs, env.srv.Certs.Repo, env.srv.Certs.Sealer = store, store, sealer
 	good := &signer{key: "testAKID", secret: "testSecret", now: testNow}
 	site := do(t, good.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"SiteName": {"quote.com"}}))
 	siteID := fmt.Sprintf("%.0f", site.body["SiteId"])

@@ -36,10 +36,11 @@ const (
 // Server answers ESA's OpenAPI (RPC style, path /) over HTTP. Its fields are
 // set once before it serves; after that it is safe for concurrent use.
 type Server struct {
-	Sites   *site.Service      // required: sites and plans
-	Records *record.Service    // required: DNS records
-	HTTPS   *httpsconf.Service // required: HTTPS configurations
-	Service *cert.Service      // required
+	// The use cases, one Service per noun; all four are required.
+	Sites   *site.Service      // sites and plan instances
+	Records *record.Service    // DNS records
+	HTTPS   *httpsconf.Service // HTTPS configurations
+	Certs   *cert.Service      // certificates, the repository, free certificates
 	Keys    Keyring            // required
 
 	// Nonces remembers signature nonces; nil means a MemoryNonces of its own.

@@ -74,7 +74,7 @@ func newTestEnv(t *testing.T, now time.Time, keys ...accesskey.Key) *testEnv {
 		Sites:   sites,
 		Records: records,
 		HTTPS:   https,
-		Service: svc,
+		Certs:   svc,
 		Keys:    accesskey.NewRing(keys...),
 		Now:     clk.Now,
 		Log:     slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil)),

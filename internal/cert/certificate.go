@@ -34,12 +34,6 @@ const (
 // ExpiringWithin is how close to NotAfter a certificate counts as Expiring.
 const ExpiringWithin = 30 * 24 * time.Hour
 
-// Regions of the certificate repository.
-var Regions = []string{"cn-hangzhou", "ap-southeast-1"}
-
-// DefaultRegion is the repository region when a request names none.
-const DefaultRegion = "cn-hangzhou"
-
 // Certificate is a certificate of a site. Certificates are values; the store
 // hands out copies.
 type Certificate struct {
@@ -169,57 +163,6 @@ type CertFilter struct {
 	Page    domain.Page
 }
 
-// RepoCert is a certificate in the certificate repository (Alibaba Cloud's
-// SSL Certificates Service, "cas"), which SetCertificate Type=cas copies from.
-type RepoCert struct {
-	ID              int64  // CertId / CasId
-	Name            string // unique in the repository
-	Region          string
-	ResourceGroupID string
-	CertPEM         string // exactly as uploaded
-	KeyPEM          string // exactly as uploaded; only set by RepoService.Get, never stored in plain
-	SealedKey       []byte
-	Info            certcheck.Info
-	Created         time.Time
-}
-
-// ResourceID is the repository's resource id of an uploaded certificate.
-func (r RepoCert) ResourceID() string { return "cas-upload-" + strings.ToLower(itoa36(r.ID)) }
-
-func itoa36(n int64) string {
-	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{digits[n%36]}, b...)
-		n /= 36
-	}
-	return string(b)
-}
-
-// RepoStore is what the repository use cases need from storage.
-type RepoStore interface {
-	// CreateRepoCert inserts r; a name in use is ErrRepoNameExists, an id in use ErrExists.
-	CreateRepoCert(ctx context.Context, r RepoCert) error
-	// RepoCert returns the repository certificate with that id, or ErrRepoCertNotFound.
-	RepoCert(ctx context.Context, id int64) (RepoCert, error)
-	// ListRepoCerts returns one page of repository certificates matching f, newest first.
-	ListRepoCerts(ctx context.Context, f RepoFilter) ([]RepoCert, int, error)
-	// DeleteRepoCert removes one, or returns ErrRepoCertNotFound.
-	DeleteRepoCert(ctx context.Context, id int64) error
-}
-
-// RepoFilter selects repository certificates.
-type RepoFilter struct {
-	Keyword       string    // case-insensitive substring of the name, common name, a SAN or the id
-	ValidAt       time.Time // when set, only certificates not expired at that time
-	ExpiresBefore time.Time // when set, only certificates whose NotAfter is before it
-	ExpiredAt     time.Time // when set, only certificates expired at that time
-	Page          domain.Page
-}
-
 // OpenKey unseals a certificate's private key with sealer and parses it.
 // A key stored under earlier, looser limits (an RSA key of up to 8192 bits)
 // still opens: see certcheck.ParseStoredKey.
@@ -234,4 +177,24 @@ func OpenKey(sealer domain.Sealer, c Certificate) (crypto.Signer, error) {
 // SealKey seals a certificate's private key PEM for the certificate with id.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
 	return sealer.Seal(keyPEM, certAAD(id))
+}
+
+// parseIgnoringDates checks certificate, key and chain, but not the dates.
+func parseIgnoringDates(certPEM, keyPEM string) (*certcheck.Parsed, error) {
+	certs, err := certcheck.ParseCertificates(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	key, err := certcheck.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := certcheck.Chain(certs, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := certcheck.CheckNames(chain[0]); err != nil {
+		return nil, err
+	}
+	return &certcheck.Parsed{Leaf: chain[0], Chain: chain, Key: key, Info: certcheck.Describe(chain[0])}, nil
 }

@@ -1,9 +1,19 @@
-// Package cert is esacert's domain: sites, plan instances and (later)
-// certificates, the use cases on them (Service), the storage interfaces those
-// use cases need (declared here, by their consumer) and the sentinel errors
-// they return.
+// Package cert owns the certificates of sites: certificates uploaded or
+// taken from the certificate repository (certificates.go), the repository
+// itself (repository.go), free certificates applied for over ACME and
+// renewed in the background (free.go, renew.go; the Issuer interface that
+// internal/acme implements, and the ACME account keys in account.go), and
+// the resealing of every sealed key when the master key rotates
+// (reseal.go). Service holds the use cases; the storage interfaces they need
+// (CertStore, RepoStore, FreeStore, ChallengeStore, AccountStore,
+// ResealStore, and SiteStore, the view of sites) are declared here, by
+// their consumer; errors.go holds the sentinels.
 //
-// The package never imports net/http or database/sql: the api package turns
-// requests into calls of Service and errors into Codes, and a store package
-// implements the storage interfaces.
+// A certificate belongs to a site: the package imports site for Site, its
+// sentinels, the plan Limits (the certificate quotas) and Lookup (the SiteId
+// of a request). Reseal imports record for record.SecretsAAD, because the
+// origin secrets of records are sealed under the same master key. Besides
+// domain (what every noun shares) and certcheck (parsing and checking of
+// PEM, X.509 and keys) it imports nothing of esacert, and never net/http,
+// database/sql or a driver.
 package cert

@@ -1,11 +1,10 @@
 package cert
 
-import (
-	"errors"
-)
+import "errors"
 
-// Sentinel errors of the domain. Callers match them with errors.Is; the API
-// layer maps each to a Code and an HTTP status in its one error table.
+// Sentinel errors of certificates and the certificate repository. Callers
+// match them with errors.Is; the API layer maps each to a Code and an HTTP
+// status in its one error table.
 var (
 	// ErrCertNotFound: no certificate with that id on that site.
 	ErrCertNotFound = errors.New("certificate not found")
@@ -25,4 +24,16 @@ var (
 	ErrRepoCertNotFound = errors.New("repository certificate not found")
 	// ErrRepoNameExists: another repository certificate has that name.
 	ErrRepoNameExists = errors.New("repository certificate name already exists")
+)
+
+// Errors of free certificates.
+var (
+	// ErrSiteNotActive: the site is not active, so no CA could validate it.
+	ErrSiteNotActive = errors.New("site is not active")
+	// ErrFreeQuota: one more free certificate would pass the plan's limit.
+	ErrFreeQuota = errors.New("free certificate quota of the site plan reached")
+	// ErrIssuance: the CA refused (CAA, validation failed, rate limit, …).
+	ErrIssuance = errors.New("the certificate authority refused to issue")
+	// ErrUnavailable: the CA could not be reached.
+	ErrUnavailable = errors.New("the certificate authority is unavailable")
 )

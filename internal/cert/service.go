@@ -59,3 +59,6 @@ func (s *Service) limits(tier string) site.Limits { return site.TierLimits(s.Lim
 func (s *Service) siteFor(ctx context.Context, siteID int64) (site.Site, error) {
 	return site.Lookup(ctx, s.Sites, siteID)
 }
+
+// Time is the service's current time: the clock every status is computed at.
+func (s *Service) Time() time.Time { return s.now() }

@@ -121,11 +121,11 @@ func skewedServer(t *testing.T, key accesskey.Key, shift time.Duration) string {
 	t.Cleanup(func() { store.Close() })
 	now := func() time.Time { return time.Now().Add(shift) }
 	s := &api.Server{
-		Sites:   &site.Service{Store: store, Now: now},
-		Service: &cert.Service{Sites: store, Now: now},
-		Keys:    accesskey.NewRing(key),
-		Now:     now,
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sites: &site.Service{Store: store, Now: now},
+		Certs: &cert.Service{Sites: store, Now: now},
+		Keys:  accesskey.NewRing(key),
+		Now:   now,
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)

@@ -555,7 +555,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		Sites:       c.sites,
 		Records:     c.records,
 		HTTPS:       c.https,
-		Service:     c.svc,
+		Certs:       c.svc,
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,
 		NameServers: cfg.NameServers,
