@@ -8,4 +8,9 @@
 // replay check, dispatch through one action table (actions.go), and one JSON
 // answer with a RequestId. errors.go holds the only mapping from an error to
 // a Code and an HTTP status.
+//
+// The handlers follow the domain's nouns, one file each, and call that
+// noun's Service: sites.go and plans.go (site), records.go (record),
+// https.go (httpsconf), certificates.go and repository.go (cert). The api
+// decides no rule of the domain and imports no store.
 package api

@@ -15,7 +15,7 @@
 // listeners are never an origin, whatever the setting allows.
 //
 // The policy is applied twice. When a proxied record is written, the domain
-// (internal/cert) checks its IP addresses with Policy.CheckAddr and a CNAME
+// (internal/record) checks its IP addresses with Policy.CheckAddr and a CNAME
 // target with Policy.CheckName (which refuses localhost names, RFC 6761,
 // before any DNS). When the edge connects, Dialer resolves the origin's name
 // itself, checks every address the name resolves to and dials only those

@@ -1,10 +1,18 @@
 // Package sqlstore is esacert's one database/sql implementation of the
-// storage interfaces the domain declares. It speaks two dialects, chosen by
-// the DSN: SQLite (pure Go, the default) and PostgreSQL (through pgx). DDL is
-// kept per dialect under migrations/; every query is shared, written with ?
-// placeholders that are rebound for PostgreSQL.
+// storage interfaces the domain's nouns declare. It speaks two dialects,
+// chosen by the DSN: SQLite (pure Go, the default) and PostgreSQL (through
+// pgx). DDL is kept per dialect under migrations/; every query is shared,
+// written with ? placeholders that are rebound for PostgreSQL.
 //
-// Driver errors never leave the package: a missing row becomes cert.ErrNotFound
-// (or a more specific sentinel), a uniqueness violation cert.ErrExists (or a
-// more specific one), and anything else is wrapped with context.
+// One file per noun implements that noun's interface: sites.go and
+// instances.go (site.Store), records.go (record.Store), https.go
+// (httpsconf.Store), certificates.go and free.go (cert's CertStore,
+// RepoStore, FreeStore, ChallengeStore, AccountStore); reseal.go,
+// masterkey.go and nodes.go serve the master key's rotation, edge.go and
+// changes.go the edge, copy.go and import.go migrations between databases.
+//
+// Driver errors never leave the package: a missing row becomes
+// domain.ErrNotFound (or a more specific sentinel), a uniqueness violation
+// domain.ErrExists (or a more specific one), and anything else is wrapped
+// with context.
 package sqlstore

@@ -50,7 +50,7 @@ func settingsJSON(m map[string]string) (string, error) {
 	return string(b), err
 }
 
-// CreateHTTPSConfig implements cert.HTTPSStore.
+// CreateHTTPSConfig implements httpsconf.Store.
 func (s *Store) CreateHTTPSConfig(ctx context.Context, c httpsconf.HTTPSConfig) error {
 	settings, err := settingsJSON(c.Settings)
 	if err != nil {
@@ -92,14 +92,14 @@ func (s *Store) CreateHTTPSConfig(ctx context.Context, c httpsconf.HTTPSConfig) 
 	})
 }
 
-// HTTPSConfig implements cert.HTTPSStore.
+// HTTPSConfig implements httpsconf.Store.
 func (s *Store) HTTPSConfig(ctx context.Context, family string, siteID, id int64) (httpsconf.HTTPSConfig, error) {
 	return queryOne(ctx, s, scanHTTPS, httpsconf.ErrConfigNotFound, "read configuration", id,
 		`SELECT `+httpsColumns+` FROM https_configs
 		WHERE config_id = ? AND site_id = ? AND family = ?`, id, siteID, family)
 }
 
-// ListHTTPSConfigs implements cert.HTTPSStore.
+// ListHTTPSConfigs implements httpsconf.Store.
 func (s *Store) ListHTTPSConfigs(ctx context.Context, f httpsconf.HTTPSFilter) ([]httpsconf.HTTPSConfig, int, error) {
 	cond := ` WHERE site_id = ? AND family = ? AND site_version = ?`
 	args := []any{f.SiteID, f.Family, f.SiteVersion}
@@ -138,7 +138,7 @@ func (s *Store) queryHTTPS(ctx context.Context, q string, args ...any) ([]httpsc
 	return list, nil
 }
 
-// UpdateHTTPSConfig implements cert.HTTPSStore.
+// UpdateHTTPSConfig implements httpsconf.Store.
 func (s *Store) UpdateHTTPSConfig(ctx context.Context, family string, siteID, id int64, update func(*httpsconf.HTTPSConfig) error) (httpsconf.HTTPSConfig, error) {
 	var out httpsconf.HTTPSConfig
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -183,7 +183,7 @@ func (s *Store) UpdateHTTPSConfig(ctx context.Context, family string, siteID, id
 	return out, nil
 }
 
-// DeleteHTTPSConfig implements cert.HTTPSStore.
+// DeleteHTTPSConfig implements httpsconf.Store.
 func (s *Store) DeleteHTTPSConfig(ctx context.Context, family string, siteID, id int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM https_configs WHERE config_id = ? AND site_id = ? AND family = ?`),

@@ -36,7 +36,7 @@ func scanInstance(r scanner) (site.Instance, error) {
 	return in, nil
 }
 
-// CreateInstance implements cert.SiteStore.
+// CreateInstance implements site.Store.
 func (s *Store) CreateInstance(ctx context.Context, in site.Instance, st *site.Site) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO plan_instances (`+instanceColumns+`)
@@ -57,7 +57,7 @@ func (s *Store) CreateInstance(ctx context.Context, in site.Instance, st *site.S
 	})
 }
 
-// ChangeInstancePlan implements cert.SiteStore. The plan is part of every
+// ChangeInstancePlan implements site.Store. The plan is part of every
 // site's limits, read when a certificate is written, so nothing else moves.
 func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in site.Instance) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -81,13 +81,13 @@ func (s *Store) ChangeInstancePlan(ctx context.Context, from string, in site.Ins
 	})
 }
 
-// Instance implements cert.SiteStore.
+// Instance implements site.Store.
 func (s *Store) Instance(ctx context.Context, id string) (site.Instance, error) {
 	return queryOne(ctx, s, scanInstance, site.ErrInstanceNotFound, "read plan instance", id,
 		`SELECT `+instanceColumns+` FROM plan_instances WHERE id = ?`, id)
 }
 
-// ListInstances implements cert.SiteStore.
+// ListInstances implements site.Store.
 func (s *Store) ListInstances(ctx context.Context, f site.InstanceFilter) ([]site.Instance, int, error) {
 	var (
 		where []string

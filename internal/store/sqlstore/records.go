@@ -145,7 +145,7 @@ func (s *Store) writeSecrets(ctx context.Context, tx *sql.Tx, id int64, sealed [
 	return nil
 }
 
-// CreateRecord implements cert.RecordStore.
+// CreateRecord implements record.Store.
 func (s *Store) CreateRecord(ctx context.Context, r record.Record) error {
 	data, err := encodeData(r.Data)
 	if err != nil {
@@ -177,13 +177,13 @@ func (s *Store) CreateRecord(ctx context.Context, r record.Record) error {
 	})
 }
 
-// Record implements cert.RecordStore.
+// Record implements record.Store.
 func (s *Store) Record(ctx context.Context, id int64) (record.Record, error) {
 	return queryOne(ctx, s, scanRecord, record.ErrRecordNotFound, "read record", id,
 		`SELECT `+recordColumns+recordFrom+` WHERE r.id = ?`, id)
 }
 
-// ListRecords implements cert.RecordStore.
+// ListRecords implements record.Store.
 func (s *Store) ListRecords(ctx context.Context, f record.RecordFilter) ([]record.Record, int, error) {
 	cond := ` WHERE r.site_id = ?`
 	args := []any{f.SiteID}
@@ -246,7 +246,7 @@ func (s *Store) queryRecords(ctx context.Context, tail string, args ...any) ([]r
 	return list, nil
 }
 
-// UpdateRecord implements cert.RecordStore.
+// UpdateRecord implements record.Store.
 func (s *Store) UpdateRecord(ctx context.Context, r record.Record) error {
 	data, err := encodeData(r.Data)
 	if err != nil {
@@ -284,7 +284,7 @@ func (s *Store) UpdateRecord(ctx context.Context, r record.Record) error {
 	})
 }
 
-// DeleteRecord implements cert.RecordStore.
+// DeleteRecord implements record.Store.
 func (s *Store) DeleteRecord(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var siteID int64

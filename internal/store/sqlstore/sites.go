@@ -84,7 +84,7 @@ func scanSite(r scanner) (site.Site, error) {
 	return s, nil
 }
 
-// CreateSite implements cert.SiteStore.
+// CreateSite implements site.Store.
 func (s *Store) CreateSite(ctx context.Context, st site.Site) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertSite(ctx, tx, st) })
 }
@@ -130,13 +130,13 @@ func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, st site.Site) error 
 	return s.recordChange(ctx, tx, st.ID, ChangeSite, strconv.FormatInt(st.ID, 10))
 }
 
-// Site implements cert.SiteStore.
+// Site implements site.Store.
 func (s *Store) Site(ctx context.Context, id int64) (site.Site, error) {
 	return queryOne(ctx, s, scanSite, site.ErrSiteNotFound, "read site", id,
 		`SELECT `+siteColumns+siteFrom+` WHERE s.id = ?`, id)
 }
 
-// ListSites implements cert.SiteStore.
+// ListSites implements site.Store.
 func (s *Store) ListSites(ctx context.Context, f site.SiteFilter) ([]site.Site, int, error) {
 	var (
 		where []string
@@ -211,7 +211,7 @@ func limit(p domain.Page) int {
 	return p.Limit
 }
 
-// ActivateSite implements cert.SiteStore.
+// ActivateSite implements site.Store.
 func (s *Store) ActivateSite(ctx context.Context, id int64, now time.Time) (bool, error) {
 	changed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -239,7 +239,7 @@ func (s *Store) ActivateSite(ctx context.Context, id int64, now time.Time) (bool
 	return changed, err
 }
 
-// DeleteSite implements cert.SiteStore.
+// DeleteSite implements site.Store.
 func (s *Store) DeleteSite(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM sites WHERE id = ?`), id)

@@ -29,8 +29,8 @@ func certificate(id string, siteID int64, name, typ string, casID int64, created
 func testCertificates(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-c", "basic", 0, now))
-	mustSite(t, s, testSite(6000000000001, "example.com", "inst-c", now))
-	mustSite(t, s, testSite(6000000000002, "other.com", "inst-c", now))
+	mustSite(t, s, newSite(6000000000001, "example.com", "inst-c", now))
+	mustSite(t, s, newSite(6000000000002, "other.com", "inst-c", now))
 
 	a := certificate("a0000000000000000000000000000000", 6000000000001, "alpha", cert.TypeUpload, 0, now)
 	b := certificate("b0000000000000000000000000000000", 6000000000001, "beta", cert.TypeCAS, 30000001, now.Add(time.Second))
@@ -146,7 +146,7 @@ func testCertificates(t *testing.T, s Store) {
 func testCertQuotaRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-r", "basic", 0, now))
-	mustSite(t, s, testSite(7000000000001, "race.com", "inst-r", now))
+	mustSite(t, s, newSite(7000000000001, "race.com", "inst-r", now))
 	const n = 16
 	ok := race(t, n, cert.ErrCertQuota, func(i int) error {
 		c := certificate(fmt.Sprintf("%032x", i+1), 7000000000001, fmt.Sprintf("c%d", i), cert.TypeUpload, 0, now)
@@ -166,7 +166,7 @@ func testCertQuotaRace(t *testing.T, s Store) {
 func testCertNameRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-n", "basic", 0, now))
-	mustSite(t, s, testSite(7000000000002, "names.com", "inst-n", now))
+	mustSite(t, s, newSite(7000000000002, "names.com", "inst-n", now))
 	ok := race(t, 12, cert.ErrCertNameExists, func(i int) error {
 		return s.CreateCertificate(ctx, certificate(fmt.Sprintf("%032x", i+1), 7000000000002, "same", cert.TypeUpload, 0, now), 0)
 	})
@@ -224,5 +224,27 @@ func testRepository(t *testing.T, s Store) {
 	}
 	if err := s.DeleteRepoCert(ctx, r.ID); !errors.Is(err, cert.ErrRepoCertNotFound) {
 		t.Errorf("delete again: %v", err)
+	}
+}
+
+// testACMEAccounts keeps one sealed key per directory; a later put
+// replaces it.
+func testACMEAccounts(t *testing.T, s cert.AccountStore) {
+	ctx := t.Context()
+	const dir = "https://ca.example/acme/directory"
+	if _, ok, err := s.ACMEAccount(ctx, dir); ok || err != nil {
+		t.Fatalf("ACMEAccount of an empty store = %v, %v", ok, err)
+	}
+	for _, v := range []string{"sealed-1", "sealed-2"} {
+		if err := s.PutACMEAccount(ctx, dir, []byte(v), now); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.ACMEAccount(ctx, dir)
+		if err != nil || !ok || string(got) != v {
+			t.Fatalf("ACMEAccount = %q, %v, %v; want %q", got, ok, err, v)
+		}
+	}
+	if _, ok, _ := s.ACMEAccount(ctx, dir+"-other"); ok {
+		t.Error("another directory sees the account")
 	}
 }

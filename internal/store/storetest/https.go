@@ -39,8 +39,8 @@ func testHTTPS(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-h", "basic", 0, now))
 	const siteA, siteB = 7000000000001, 7000000000002
-	mustSite(t, s, testSite(siteA, "example.com", "inst-h", now))
-	mustSite(t, s, testSite(siteB, "other.com", "inst-h", now))
+	mustSite(t, s, newSite(siteA, "example.com", "inst-h", now))
+	mustSite(t, s, newSite(siteB, "other.com", "inst-h", now))
 
 	rev := func() int64 {
 		t.Helper()
@@ -289,7 +289,7 @@ func testHTTPS(t *testing.T, st Store) {
 func testHTTPSGlobalRace(t *testing.T, s httpsStore) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-hr", "basic", 0, now))
-	mustSite(t, s, testSite(7100000000001, "race.com", "inst-hr", now))
+	mustSite(t, s, newSite(7100000000001, "race.com", "inst-hr", now))
 	const n = 12
 	created := race(t, n, httpsconf.ErrGlobalConfigExists, func(i int) error {
 		return s.CreateHTTPSConfig(ctx, basicConfig(int64(200000000000000+i), 7100000000001, httpsconf.ConfigGlobal, "", 0, nil))

@@ -28,7 +28,7 @@ type revisioner interface {
 	Revision(ctx context.Context) (int64, error)
 }
 
-func testRecord(id, siteID int64, name, typ string, data record.RecordData, created time.Time) record.Record {
+func newRecord(id, siteID int64, name, typ string, data record.RecordData, created time.Time) record.Record {
 	return record.Record{ID: id, SiteID: siteID, Name: name, Type: typ, Ttl: 1, Data: data, Created: created, Updated: created}
 }
 
@@ -48,20 +48,20 @@ func testRecords(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-r", "basic", 0, now))
 	const site1, site2 = 7000000000001, 7000000000002
-	mustSite(t, s, testSite(site1, "example.com", "inst-r", now))
-	mustSite(t, s, testSite(site2, "other.com", "inst-r", now))
+	mustSite(t, s, newSite(site1, "example.com", "inst-r", now))
+	mustSite(t, s, newSite(site2, "other.com", "inst-r", now))
 
-	a := testRecord(7100000000001, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.1,2001:db8::1"}, now)
+	a := newRecord(7100000000001, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.1,2001:db8::1"}, now)
 	a.Proxied, a.BizName, a.Ttl, a.Comment = true, "web", 600, "front door"
-	c := testRecord(7100000000002, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "bucket.oss.example.net"}, now.Add(time.Second))
+	c := newRecord(7100000000002, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "bucket.oss.example.net"}, now.Add(time.Second))
 	c.Proxied, c.BizName, c.SourceType, c.HostPolicy = true, "image_video", record.SourceOSS, "follow_origin_domain"
 	c.AuthConf = record.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI****wxyz", SecretKey: "abcd****6789"}
 	c.SealedSecrets = []byte{9, 8, 7, 0, 255}
-	txt := testRecord(7100000000003, site1, "_dmarc.example.com", record.RecordTXT, record.RecordData{Value: "v=DMARC1; p=none"}, now.Add(2*time.Second))
-	mx := testRecord(7100000000004, site1, "example.com", record.RecordMX, record.RecordData{Value: "mail.example.com", Priority: 10}, now.Add(3*time.Second))
-	plain := testRecord(7100000000005, site1, "api.example.com", record.RecordCNAME, record.RecordData{Value: "origin.example.net"}, now.Add(4*time.Second))
+	txt := newRecord(7100000000003, site1, "_dmarc.example.com", record.RecordTXT, record.RecordData{Value: "v=DMARC1; p=none"}, now.Add(2*time.Second))
+	mx := newRecord(7100000000004, site1, "example.com", record.RecordMX, record.RecordData{Value: "mail.example.com", Priority: 10}, now.Add(3*time.Second))
+	plain := newRecord(7100000000005, site1, "api.example.com", record.RecordCNAME, record.RecordData{Value: "origin.example.net"}, now.Add(4*time.Second))
 	plain.Proxied, plain.BizName = true, "video_image" // no SourceType: Domain
-	otherA := testRecord(7100000000006, site2, "www.other.com", record.RecordA, record.RecordData{Value: "198.51.100.7"}, now)
+	otherA := newRecord(7100000000006, site2, "www.other.com", record.RecordA, record.RecordData{Value: "198.51.100.7"}, now)
 
 	rev := func() int64 {
 		if r, ok := s.(revisioner); ok {
@@ -102,15 +102,15 @@ func testRecords(t *testing.T, st Store) {
 		r    record.Record
 		want error
 	}{
-		{"fail/same_name_type_value", testRecord(7100000000010, site1, "www.example.com", record.RecordA, a.Data, now), record.ErrRecordDuplicate},
-		{"fail/cname_where_a", testRecord(7100000000011, site1, "www.example.com", record.RecordCNAME, record.RecordData{Value: "x.example.net"}, now), record.ErrRecordTypeConflict},
-		{"fail/a_where_cname", testRecord(7100000000012, site1, "static.example.com", record.RecordA, record.RecordData{Value: "192.0.2.9"}, now), record.ErrRecordTypeConflict},
-		{"fail/second_cname", testRecord(7100000000013, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "y.example.net"}, now), record.ErrRecordTypeConflict},
-		{"fail/same_id", testRecord(a.ID, site1, "new.example.com", record.RecordTXT, record.RecordData{Value: "x"}, now), domain.ErrExists},
-		{"fail/no_site", testRecord(7100000000014, 42, "www.nowhere.com", record.RecordTXT, record.RecordData{Value: "x"}, now), site.ErrSiteNotFound},
-		{"ok/second_a_other_value", testRecord(7100000000015, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
-		{"ok/same_name_other_type", testRecord(7100000000016, site1, "www.example.com", record.RecordTXT, record.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
-		{"ok/same_record_other_site", testRecord(7100000000017, site2, "www.example.com", record.RecordA, a.Data, now), nil},
+		{"fail/same_name_type_value", newRecord(7100000000010, site1, "www.example.com", record.RecordA, a.Data, now), record.ErrRecordDuplicate},
+		{"fail/cname_where_a", newRecord(7100000000011, site1, "www.example.com", record.RecordCNAME, record.RecordData{Value: "x.example.net"}, now), record.ErrRecordTypeConflict},
+		{"fail/a_where_cname", newRecord(7100000000012, site1, "static.example.com", record.RecordA, record.RecordData{Value: "192.0.2.9"}, now), record.ErrRecordTypeConflict},
+		{"fail/second_cname", newRecord(7100000000013, site1, "static.example.com", record.RecordCNAME, record.RecordData{Value: "y.example.net"}, now), record.ErrRecordTypeConflict},
+		{"fail/same_id", newRecord(a.ID, site1, "new.example.com", record.RecordTXT, record.RecordData{Value: "x"}, now), domain.ErrExists},
+		{"fail/no_site", newRecord(7100000000014, 42, "www.nowhere.com", record.RecordTXT, record.RecordData{Value: "x"}, now), site.ErrSiteNotFound},
+		{"ok/second_a_other_value", newRecord(7100000000015, site1, "www.example.com", record.RecordA, record.RecordData{Value: "192.0.2.2"}, now.Add(5*time.Second)), nil},
+		{"ok/same_name_other_type", newRecord(7100000000016, site1, "www.example.com", record.RecordTXT, record.RecordData{Value: "hello"}, now.Add(6*time.Second)), nil},
+		{"ok/same_record_other_site", newRecord(7100000000017, site2, "www.example.com", record.RecordA, a.Data, now), nil},
 	}
 	for _, tt := range creates {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +279,7 @@ func testRecords(t *testing.T, st Store) {
 			t.Errorf("DeleteRecord(deleted) = %v, want ErrRecordNotFound", err)
 		}
 		// The same record can be created again.
-		if err := s.CreateRecord(ctx, testRecord(7100000000020, site1, txt.Name, txt.Type, txt.Data, now)); err != nil {
+		if err := s.CreateRecord(ctx, newRecord(7100000000020, site1, txt.Name, txt.Type, txt.Data, now)); err != nil {
 			t.Errorf("CreateRecord after delete: %v", err)
 		}
 	})
@@ -304,7 +304,7 @@ func testRecords(t *testing.T, st Store) {
 			t.Errorf("UpdateRecord of a deleted site's record = %v, want ErrRecordNotFound", err)
 		}
 		// Its ids and names are free again.
-		mustSite(t, s, testSite(site1, "example.com", "inst-r", now))
+		mustSite(t, s, newSite(site1, "example.com", "inst-r", now))
 		if err := s.CreateRecord(ctx, c); err != nil {
 			t.Errorf("CreateRecord with a freed id: %v", err)
 		}
@@ -323,10 +323,10 @@ func mustRecord(r record.Record, err error) record.Record {
 func testRecordConflictRace(t *testing.T, s recordStore) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-rr", "basic", 0, now))
-	mustSite(t, s, testSite(7200000000001, "race.com", "inst-rr", now))
+	mustSite(t, s, newSite(7200000000001, "race.com", "inst-rr", now))
 	const n = 10
 	won := race(t, n, record.ErrRecordTypeConflict, func(i int) error {
-		r := testRecord(int64(7200000000100+i), 7200000000001, "www.race.com", record.RecordCNAME,
+		r := newRecord(int64(7200000000100+i), 7200000000001, "www.race.com", record.RecordCNAME,
 			record.RecordData{Value: fmt.Sprintf("o%d.example.net", i)}, now)
 		if i%2 == 1 {
 			r.Type, r.Data = record.RecordA, record.RecordData{Value: fmt.Sprintf("192.0.2.%d", i)}
