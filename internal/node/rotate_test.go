@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/pkitest"
@@ -341,7 +344,18 @@ func TestRotationUnderLoadOnPostgres(t *testing.T) {
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	// One alibaba-cloud-sdk-go client per goroutine and node: the tea SDK
+	// shares one http.Client per endpoint and races on its timeout.
 	for i := range sites {
+		clients := make([]*sdk.Client, len(nodes))
+		for k := range nodes {
+			root := nodes[k].RootKey()
+			c, err := sdk.NewClientWithAccessKey("cn-hangzhou", root.ID, root.Secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients[k] = c
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -351,8 +365,14 @@ func TestRotationUnderLoadOnPostgres(t *testing.T) {
 					return
 				default:
 				}
-				_, err := request(nodes[(i+j)%2], "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteIDs[i], "Type": "upload",
-					"Id": certIDs[i], "Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM})
+				req := requests.NewCommonRequest()
+				req.Method, req.Scheme, req.Domain = "POST", "http", nodes[(i+j)%2].APIAddr()
+				req.Version, req.ApiName = "2024-09-10", "SetCertificate"
+				for k, v := range map[string]string{"SiteId": siteIDs[i], "Type": "upload",
+					"Id": certIDs[i], "Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM} {
+					req.FormParams[k] = v
+				}
+				_, err := clients[(i+j)%2].ProcessCommonRequest(req)
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
