@@ -70,6 +70,8 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("certcheck depends on %s: it may use the standard library only", d)
 			case name == "internal/redact" && !stdlibOnly(d):
 				t.Errorf("redact depends on %s: it may use the standard library only", d)
+			case name == "internal/policy" && (!stdlibOnly(d) || d == "net/http" || d == "database/sql"):
+				t.Errorf("policy depends on %s: the policy language is pure (standard library only)", d)
 			case name == "internal/origin" && (!stdlibOnly(d) || d == "net/http" || d == "database/sql"):
 				t.Errorf("origin depends on %s: the domain imports it, so it may use the standard library only, without net/http or database/sql", d)
 			case name == "internal/cert" && (d == "net/http" || d == "database/sql" || strings.Contains(d, "sqlite") || strings.Contains(d, "pgx")):

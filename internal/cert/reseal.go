@@ -9,14 +9,14 @@ import (
 	"github.com/esacert/esacert/internal/record"
 )
 
-// ResealStore re-writes every sealed key in one transaction (see
+// ResealStore re-writes every sealed key, in short transactions (see
 // sqlstore.Store.Reseal).
 type ResealStore interface {
 	Reseal(ctx context.Context, newKeyID string, fn func(kind, id string, sealed []byte) ([]byte, error)) (int, error)
 }
 
 // Reseal opens every sealed private key with from and seals it again with
-// to, in one transaction. Keys already sealed by to (a resumed rotation) are
+// to (the store records to as the current key first). Keys already sealed by to (a resumed rotation) are
 // left alone when skip reports so for them. It returns how many keys changed.
 func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip func(sealed []byte) bool) (int, error) {
 	return store.Reseal(ctx, to.KeyID(), func(kind, id string, sealed []byte) ([]byte, error) {

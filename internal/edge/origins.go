@@ -19,6 +19,6 @@ func (e *Edge) origins() *origin.Dialer {
 // a page that says the origin is not allowed. The reason (the address and
 // its range) goes to the log, not to the visitor.
 func (p *proxy) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	p.log.Warn("origin not allowed", "host", r.Host, "status", http.StatusBadGateway, "reason", err)
+	p.log.Warn("origin not allowed", "host", hostOf(r), "status", http.StatusBadGateway, "reason", err)
 	page(w, http.StatusBadGateway, "The origin of this site is not allowed: the edge does not connect to that address.")
 }

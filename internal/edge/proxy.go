@@ -143,7 +143,7 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(cerr, bodyrate.ErrTooSlow) {
 			status, text = http.StatusRequestTimeout, "The request body arrived too slowly."
 		}
-		p.log.Debug("client request body failed", "host", r.Host, "status", status, "error", cerr)
+		p.log.Debug("client request body failed", "host", hostOf(r), "status", status, "error", cerr)
 		page(w, status, text)
 		return
 	}
@@ -155,7 +155,7 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
-	p.log.Warn("origin failed", "host", r.Host, "status", status, "error", err)
+	p.log.Warn("origin failed", "host", hostOf(r), "status", status, "error", err)
 	page(w, status, "The origin server of this site did not answer in time.")
 }
 

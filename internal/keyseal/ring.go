@@ -213,8 +213,12 @@ func EncodeRing(keys [][]byte) string {
 
 // ReplaceRingFile writes keys to path atomically (a synced temporary file
 // renamed over it, mode 0600), so a node reading the file sees the old or
-// the new ring, never half of one.
+// the new ring, never half of one. A path that is a symbolic link is
+// replaced where it points, so the link stays.
 func ReplaceRingFile(path string, keys [][]byte) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -28,6 +28,7 @@ type Keeper struct {
 	mu     sync.Mutex
 	seen   stamp  // the key file's version the ring was read from
 	warned string // the database key last warned about, to warn once
+	failed bool   // the last heartbeat failed: said once, and when it works again
 }
 
 // Ring is the node's key ring (nil before Open).
@@ -55,8 +56,11 @@ func (k *Keeper) OpenLocal() error {
 // sqlstore.Store.ClaimMasterKey) and seals from then on with the key the
 // database says. It generates the default key file only for a database that
 // holds no sealed key yet; a missing key file of a database that has sealed
-// keys is an error that says which key is needed.
-func (k *Keeper) Claim(ctx context.Context, store *sqlstore.Store) error {
+// keys is an error that says which key is needed. The node is put on the
+// database's node list (as self) before its keys are checked, so that a
+// rotation that starts meanwhile sees it, and taken off again when the
+// claim fails.
+func (k *Keeper) Claim(ctx context.Context, store *sqlstore.Store, self sqlstore.NodeInfo) error {
 	created := false
 	if k.ring == nil {
 		recorded, sealed, err := store.MasterKeyID(ctx)
@@ -80,8 +84,12 @@ func (k *Keeper) Claim(ctx context.Context, store *sqlstore.Store) error {
 	} else if err := k.reload(); err != nil {
 		return err
 	}
+	if err := store.Heartbeat(ctx, k.Info(self), time.Now()); err != nil {
+		return err
+	}
 	current, err := store.ClaimMasterKey(ctx, k.ring, keyseal.SealedBy)
 	if err != nil {
+		store.Leave(ctx, self.ID)
 		if created {
 			os.Remove(k.Source.File) // a key that sealed nothing must not linger
 		}
@@ -161,8 +169,14 @@ func (k *Keeper) Heartbeat(ctx context.Context, store *sqlstore.Store, self sqls
 		if err := k.Refresh(ctx, store); err != nil && ctx.Err() == nil {
 			k.Log.Warn("refresh the master keys", "error", err)
 		}
-		if err := store.Heartbeat(ctx, k.Info(self), time.Now()); err != nil && ctx.Err() == nil {
-			k.Log.Debug("report the node", "error", err)
+		err := store.Heartbeat(ctx, k.Info(self), time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil && !k.failed:
+			k.failed = true
+			k.Log.Warn("cannot report this node in the database's node list: a master key rotation waits for it, or names it", "error", err)
+		case err == nil && k.failed:
+			k.failed = false
+			k.Log.Info("reporting this node in the database's node list again")
 		}
 		select {
 		case <-ctx.Done():

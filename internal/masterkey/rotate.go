@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -16,7 +17,11 @@ import (
 // Defaults of Rotation's optional fields.
 const (
 	DefaultLive = 10 * time.Second // a node seen this recently is running
-	DefaultWait = 20 * time.Second // how long Rotate waits for the nodes
+	// DefaultForget is how long a node that stopped reporting (killed, cut
+	// off from the database, or its clock behind) still counts: it must
+	// hold the new key before the rotation goes on.
+	DefaultForget = 10 * time.Minute
+	DefaultWait   = 20 * time.Second // how long Rotate waits for the nodes
 	// HeartbeatInterval is how often a running node reads its key file
 	// again and reports itself (see Keeper.Heartbeat).
 	HeartbeatInterval = time.Second
@@ -37,9 +42,10 @@ type Rotation struct {
 	// otherwise generates a key and adds it to Source's file.
 	NewKeyFile string
 	Log        *slog.Logger // required
-	// Live and Wait: see DefaultLive and DefaultWait; Poll is how often the
-	// node list is read while waiting (default 200ms). Zero means default.
-	Live, Wait, Poll time.Duration
+	// Live, Forget and Wait: see DefaultLive, DefaultForget and
+	// DefaultWait; Poll is how often the node list is read while waiting
+	// (default 200ms). Zero means default.
+	Live, Forget, Wait, Poll time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -77,13 +83,29 @@ func orDefault(d, def time.Duration) time.Duration {
 //  4. wait until every running node seals with it;
 //  5. reseal, in one transaction, every value sealed by another key;
 //  6. trim the key file to the new key and the one before it.
-func (r *Rotation) Run(ctx context.Context) (Result, error) {
+func (r *Rotation) Run(ctx context.Context) (res Result, err error) {
 	st := r.Store
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s pid %d (rotate-master-key)", host, os.Getpid())
+	if err := st.AcquireRotation(ctx, holder, r.now(), time.Hour); err != nil {
+		return Result{}, err
+	}
+	defer func() {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := st.ReleaseRotation(lctx, holder); err == nil && rerr != nil {
+			err = rerr
+		}
+	}()
 	keys, _, err := r.Source.Load(false)
 	if err != nil {
 		return Result{}, err
 	}
 	current, previous, err := st.MasterKeys(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	next, err := st.NextMasterKey(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -101,22 +123,41 @@ func (r *Rotation) Run(ctx context.Context) (Result, error) {
 			unfinished = true
 		}
 	}
+	var supplied [][]byte
+	if r.NewKeyFile != "" {
+		if supplied, err = keyseal.LoadRing(r.NewKeyFile); err != nil {
+			return Result{}, err
+		}
+	}
 	var target []byte
-	res := Result{Path: r.Source.File}
+	res.Path = r.Source.File
 	if r.Source.Env != "" {
 		res.Path = ""
 	}
+	first := keyseal.KeyIDOf(keys[0])
 	switch {
-	case r.NewKeyFile != "":
-		nk, err := keyseal.LoadRing(r.NewKeyFile)
-		if err != nil {
-			return Result{}, err
+	case next != "":
+		// An interrupted rotation: finish it, to the key it chose.
+		for _, k := range append(supplied, keys...) {
+			if keyseal.KeyIDOf(k) == next {
+				target = k
+			}
 		}
-		target, res.Path = nk[0], r.NewKeyFile
+		if target == nil {
+			return Result{}, fmt.Errorf("a rotation to master key %s was interrupted; run rotate-master-key again with that key first in %s or named by --new-master-key-file", next, r.Source.Describe())
+		}
+		if supplied != nil && keyseal.KeyIDOf(supplied[0]) == next {
+			res.Path = r.NewKeyFile
+		}
+	case supplied != nil:
+		target, res.Path = supplied[0], r.NewKeyFile
 		if keyseal.KeyIDOf(target) == current && !unfinished {
 			return Result{}, errors.New("the new master key is the current one")
 		}
-	case keyseal.KeyIDOf(keys[0]) != current || unfinished:
+	case first == previous && first != current:
+		return Result{}, fmt.Errorf("the newest key in %s is the database's previous master key %s; the database seals with %s now: put that key first in %s",
+			r.Source.Describe(), previous, current, r.Source.Describe())
+	case first != current || unfinished:
 		target = keys[0]
 	case !r.Source.Writable():
 		return Result{}, errors.New("ESACERT_MASTER_KEY cannot be rewritten: put the new key first in it on every node (a node reads it only when it starts), or name the new key with --new-master-key-file")
@@ -131,19 +172,31 @@ func (r *Rotation) Run(ctx context.Context) (Result, error) {
 		r.Log.Info("generated a new master key and added it to the key file", "file", r.Source.File, "key_id", keyseal.KeyIDOf(target))
 	}
 	res.KeyID = keyseal.KeyIDOf(target)
-	opener, err := keyseal.NewRing(append([][]byte{target}, keys...))
+	opener, err := keyseal.NewRing(append(append([][]byte{target}, keys...), supplied...))
 	if err != nil {
 		return Result{}, err
 	}
 
-	if err := r.waitNodes(ctx, func(n sqlstore.NodeInfo) bool { return n.HoldsKey(res.KeyID) },
+	// From here on a node that starts must hold the new key (see
+	// sqlstore.Store.ClaimMasterKey), so none can slip past the check below.
+	if err := st.SetNextMasterKey(ctx, res.KeyID); err != nil {
+		return res, err
+	}
+	if err := r.waitNodes(ctx, func(n sqlstore.NodeInfo, live bool) bool { return n.HoldsKey(res.KeyID) },
 		"do not hold the new master key "+res.KeyID+": add it to their master key file, first (a running node reads the file again within a second), then run rotate-master-key again; nothing was changed in the database"); err != nil {
+		if current != res.KeyID {
+			st.SetNextMasterKey(context.WithoutCancel(ctx), "")
+		}
 		return res, err
 	}
 	if err := st.SetMasterKey(ctx, res.KeyID); err != nil {
 		return res, err
 	}
-	if err := r.waitNodes(ctx, func(n sqlstore.NodeInfo) bool { return n.Sealing == res.KeyID },
+	// A node that stopped reporting cannot switch; holding the key, it
+	// switches when it reports again, before it writes.
+	if err := r.waitNodes(ctx, func(n sqlstore.NodeInfo, live bool) bool {
+		return n.Sealing == res.KeyID || !live && n.HoldsKey(res.KeyID)
+	},
 		"did not start sealing with the new master key "+res.KeyID+" (it is recorded as current and they hold it; run rotate-master-key again to finish)"); err != nil {
 		return res, err
 	}
@@ -160,52 +213,85 @@ func (r *Rotation) Run(ctx context.Context) (Result, error) {
 		return keyseal.SealedBy(sealed) == res.KeyID
 	})
 	if err != nil {
-		return res, fmt.Errorf("reseal (nothing was resealed; the new key is current and the old one still opens every value): %w", err)
+		return res, fmt.Errorf("reseal stopped after %d keys (the new key is current and the old one still opens every value; run rotate-master-key again to finish): %w", res.Resealed, err)
+	}
+	if err := st.SetNextMasterKey(ctx, ""); err != nil {
+		return res, err
 	}
 	r.Log.Info("resealed every private key", "keys", res.Resealed, "from_key_id", current, "to_key_id", res.KeyID, "nodes", res.Nodes)
 	if r.NewKeyFile == "" && r.Source.Writable() {
-		// The file keeps the new key and the one before it: a value a
-		// straggling write sealed under the old key still opens.
-		// (A run that only finished an interrupted one keeps the previous.)
-		before := current
-		if before == res.KeyID {
-			before = previous
-		}
-		keep := [][]byte{target}
-		for _, k := range keys {
-			if id := keyseal.KeyIDOf(k); id == before && id != res.KeyID {
-				keep = append(keep, k)
-			}
-		}
-		if len(keep) != len(keys) {
-			if err := keyseal.ReplaceRingFile(r.Source.File, keep); err != nil {
-				return res, err
-			}
+		if err := r.trim(keys, target, current, previous); err != nil {
+			return res, fmt.Errorf("the rotation is done, but trimming the key file failed: %w", err)
 		}
 	}
 	return res, nil
 }
 
-// waitNodes waits until every running node satisfies ok, reading the node
-// list every Poll, for at most Wait; then it names the nodes that do not.
-func (r *Rotation) waitNodes(ctx context.Context, ok func(sqlstore.NodeInfo) bool, problem string) error {
+// trim leaves the key file holding the new key and the one before it (a
+// write that sealed with the old key just before its node switched still
+// opens; the next rotation re-seals it). The keys it drops are kept in a
+// file of their own beside it (mode 0600), for backups older than the
+// rotation, and logged by id.
+func (r *Rotation) trim(keys [][]byte, target []byte, current, previous string) error {
+	before := current
+	if before == keyseal.KeyIDOf(target) {
+		before = previous // a run that only finished an interrupted one
+	}
+	keep, dropped := [][]byte{target}, [][]byte(nil)
+	var droppedIDs []string
+	for _, k := range keys {
+		switch id := keyseal.KeyIDOf(k); {
+		case id == keyseal.KeyIDOf(target):
+		case id == before:
+			keep = append(keep, k)
+		default:
+			dropped = append(dropped, k)
+			droppedIDs = append(droppedIDs, id)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	retired := r.Source.File + ".retired-" + r.now().UTC().Format("20060102T150405Z")
+	if err := keyseal.ReplaceRingFile(retired, dropped); err != nil {
+		return err
+	}
+	if err := keyseal.ReplaceRingFile(r.Source.File, keep); err != nil {
+		return err
+	}
+	r.Log.Info("retired master keys no value is sealed with any more; they open only backups older than this rotation",
+		"key_ids", strings.Join(droppedIDs, ","), "kept_in", retired)
+	return nil
+}
+
+// waitNodes waits until every node reported within Forget satisfies ok
+// (told whether the node reported within Live), reading the node list every
+// Poll, for at most Wait; then it names the nodes that do not.
+func (r *Rotation) waitNodes(ctx context.Context, ok func(n sqlstore.NodeInfo, live bool) bool, problem string) error {
 	deadline := r.now().Add(orDefault(r.Wait, DefaultWait))
 	for {
-		nodes, err := r.Store.Nodes(ctx, r.now().Add(-orDefault(r.Live, DefaultLive)))
+		now := r.now()
+		nodes, err := r.Store.Nodes(ctx, now.Add(-orDefault(r.Forget, DefaultForget)))
 		if err != nil {
 			return err
 		}
 		var behind []string
 		for _, n := range nodes {
-			if !ok(n) {
-				behind = append(behind, n.String())
+			live := !n.Seen.Before(now.Add(-orDefault(r.Live, DefaultLive)))
+			if !ok(n, live) {
+				name := n.String()
+				if !live {
+					name += fmt.Sprintf(", not heard from for %s (a node that stopped without leaving counts for %s)",
+						now.Sub(n.Seen).Round(time.Second), orDefault(r.Forget, DefaultForget))
+				}
+				behind = append(behind, name)
 			}
 		}
 		if len(behind) == 0 {
 			return nil
 		}
 		if !r.now().Before(deadline) {
-			return fmt.Errorf("%w: %s %s", ErrNodesBehind, strings.Join(behind, ", "), problem)
+			return fmt.Errorf("%w: %s %s", ErrNodesBehind, strings.Join(behind, "; "), problem)
 		}
 		select {
 		case <-ctx.Done():

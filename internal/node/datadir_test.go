@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,10 +173,16 @@ func checkOwnerOnly(t *testing.T, dir string, want []string) {
 	}
 }
 
-// TestInvalidSettingLeavesNothing: a start refused for a setting creates
-// no data directory, lock or key.
+// TestInvalidSettingLeavesNothing: a start refused for a setting, or one
+// that fails later (a port in use, a database that cannot be reached),
+// leaves no data directory, lock or key it made.
 func TestInvalidSettingLeavesNothing(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	tests := []struct {
 		name string
 		edit func(*config.Config)
@@ -188,6 +195,10 @@ func TestInvalidSettingLeavesNothing(t *testing.T) {
 		{"fail/master-key-file", func(c *config.Config) { c.MasterKeyFile = missing }, "missing"},
 		{"fail/sqlite-directory", func(c *config.Config) { c.DB = "sqlite:" + filepath.Join(missing, "esacert.db") }, "directory of the SQLite database"},
 		{"fail/postgres-without-master-key", func(c *config.Config) { c.DB = "postgres://esacert@127.0.0.1:1/esacert" }, "master key"},
+		{"fail/postgres-unreachable", func(c *config.Config) {
+			c.DB, c.Roles, c.MasterKey = "postgres://esacert@127.0.0.1:1/esacert?connect_timeout=2", "api", strings.Repeat("ab", 32)
+		}, "127.0.0.1"},
+		{"fail/port-in-use", func(c *config.Config) { c.APIAddr = busy.Addr().String() }, "listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

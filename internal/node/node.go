@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -103,6 +104,8 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		return nil, err
 	}
 	checkDataDir(cfg.DataDir, log)
+	_, statErr := os.Stat(cfg.DataDir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -114,6 +117,11 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 	defer func() {
 		if !started {
 			lock.release()
+			if created {
+				// A start that failed later (a database that refuses the node,
+				// a port in use) leaves no directory or key it made behind.
+				os.RemoveAll(cfg.DataDir)
+			}
 		}
 	}()
 	root, err := rootKey(cfg, log)
@@ -124,7 +132,8 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		log.Warn("--verify-site-ownership without --name-servers: NS sites cannot pass VerifySite (CNAME sites can)")
 	}
 	keys := &masterkey.Keeper{Source: KeySource(cfg), Log: log}
-	c, connErr := connect(ctx, cfg, log, keys)
+	self := selfInfo(cfg)
+	c, connErr := connect(ctx, cfg, log, keys, self)
 	if connErr != nil {
 		// Only a database that does not answer is waited for; any other
 		// failure (a wrong master key, a missing database) needs the operator.
@@ -148,7 +157,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
 	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
-		self: selfInfo(cfg), lock: lock, rate: rate}
+		self: self, lock: lock, rate: rate}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
@@ -195,12 +204,12 @@ func (c *conn) close() {
 
 // connect opens the database (migrating it), claims the master keys in it,
 // and builds the service.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *masterkey.Keeper) (*conn, error) {
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *masterkey.Keeper, self sqlstore.NodeInfo) (*conn, error) {
 	store, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
-	if err := keys.Claim(ctx, store); err != nil {
+	if err := keys.Claim(ctx, store, self); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -239,7 +248,7 @@ func (n *Node) reconnect(ctx context.Context, cfg config.Config) {
 		case <-time.After(wait):
 		}
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
-		c, err := connect(attempt, cfg, n.log, n.keys)
+		c, err := connect(attempt, cfg, n.log, n.keys, n.self)
 		timedOut := attempt.Err() != nil
 		cancel()
 		if err == nil {
@@ -525,7 +534,7 @@ func (n *Node) startAPI(cfg config.Config) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverLog(n.log, slog.LevelWarn),
 	}
 	scheme := "http"
 	if cfg.APITLSCert != "" {
@@ -610,7 +619,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		return fmt.Errorf("load the edge: %w", err)
 	}
 	n.edge = e
-	quiet := slog.NewLogLogger(n.log.Handler(), slog.LevelDebug) // handshake failures are the clients'
+	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'
 	for _, l := range []struct {
 		tls   bool
 		ln    net.Listener
@@ -774,6 +783,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	if store := n.db.Load(); store != nil {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		store.Leave(lctx, n.self.ID) // also when the heartbeat never started
+		cancel()
 		if cerr := store.Close(); err == nil {
 			err = cerr
 		}

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+
+	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/pkitest"
@@ -162,6 +166,32 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 			t.Fatalf("repository key %s does not read back on the running node", cert)
 		}
 	}
+	// A second rotation: the key file keeps the new key and the one before
+	// it; the oldest moves to a file of its own, kept for old backups.
+	keyFile := filepath.Join(cfg.DataDir, MasterKeyFile)
+	oldest := ringIDs(t, keyFile)[1]
+	again, err := RotateMasterKey(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := ringIDs(t, keyFile); len(ids) != 2 || ids[0] != again.KeyID || ids[1] != res.KeyID {
+		t.Fatalf("master.key after the second rotation holds %v, want [%s %s]", ids, again.KeyID, res.KeyID)
+	}
+	retired, _ := filepath.Glob(keyFile + ".retired-*")
+	if len(retired) != 1 || ringIDs(t, retired[0])[0] != oldest {
+		t.Fatalf("the retired key was not kept: %v", retired)
+	}
+	if fi, err := os.Stat(retired[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("retired key file: %v, %v", fi, err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); n.keys.Ring().Has(oldest); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) { // it reads its key file again within a second
+			t.Fatalf("the running node still holds the retired key: %v", n.keys.Ring().IDs())
+		}
+	}
+	if n.keys.Ring().KeyID() != again.KeyID {
+		t.Fatalf("the running node seals with %s, want %s", n.keys.Ring().KeyID(), again.KeyID)
+	}
 	// Restarted, everything opens.
 	stop(t, n)
 	n, err = Start(t.Context(), cfg, quiet)
@@ -169,6 +199,90 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": jsonNumber(first["CertId"])})
+}
+
+// TestRotationWaitsForSilentNodes: a node that stopped reporting without
+// leaving (killed, cut off from the database) and does not hold the new key
+// blocks the rotation, named with how long it has been silent; a rotation
+// that finished to a key the operator supplied is not undone by a run with
+// a key file whose newest key is the previous one.
+func TestRotationWaitsForSilentNodes(t *testing.T) {
+	cfg := testConfig(t)
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	store := n.db.Load()
+	ghost := sqlstore.NodeInfo{ID: "ghost", Host: "edge-7", PID: 4242, Roles: "edge", KeyIDs: n.keys.Ring().IDs(),
+		Sealing: n.keys.Ring().KeyID(), Started: time.Now().Add(-time.Hour)}
+	if err := store.Heartbeat(t.Context(), ghost, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rot := &masterkey.Rotation{Store: store, Source: KeySource(cfg), Log: quiet, Wait: time.Second}
+	before, _, _ := store.MasterKeys(t.Context())
+	_, err = rot.Run(t.Context())
+	if !errors.Is(err, masterkey.ErrNodesBehind) || !strings.Contains(err.Error(), "edge-7 pid 4242") || !strings.Contains(err.Error(), "not heard from") {
+		t.Fatalf("rotation with a silent node that lacks the key: %v", err)
+	}
+	if cur, _, _ := store.MasterKeys(t.Context()); cur != before {
+		t.Fatal("the refused rotation changed the database's key")
+	}
+	if next, _ := store.NextMasterKey(t.Context()); next != "" {
+		t.Fatalf("the refused rotation left its next key recorded: %s", next)
+	}
+	// Once the silent node is known to hold the key, it no longer blocks:
+	// holding it, it switches when it reports again.
+	var fileIDs []string
+	for _, k := range mustRing(t, cfg) {
+		fileIDs = append(fileIDs, keyseal.KeyIDOf(k))
+	}
+	ghost.KeyIDs = fileIDs // now holds the new key (the first run wrote it into the file) as well
+	if err := store.Heartbeat(t.Context(), ghost, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rot.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.keys.Ring().KeyID() != res.KeyID {
+		t.Fatal("the running node did not switch")
+	}
+
+	if err := store.Leave(t.Context(), "ghost"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A key the operator supplies, then a run with the old key file: its
+	// newest key is now the previous one, and the run says so.
+	supplied := filepath.Join(t.TempDir(), "supplied.key")
+	k, _ := keyseal.Generate()
+	keyseal.ReplaceRingFile(supplied, [][]byte{k})
+	os.WriteFile(filepath.Join(cfg.DataDir, MasterKeyFile), []byte(keyseal.EncodeRing(append([][]byte{k}, mustRing(t, cfg)...))), 0o600)
+	time.Sleep(1500 * time.Millisecond) // the node reads its key file again
+	withKey := cfg
+	withKey.NewMasterKeyFile = supplied
+	if _, err := RotateMasterKey(t.Context(), withKey, quiet); err != nil {
+		t.Fatal(err)
+	}
+	old := cfg
+	old.MasterKeyFile = filepath.Join(t.TempDir(), "old.key")
+	keyseal.ReplaceRingFile(old.MasterKeyFile, mustRing(t, cfg)[1:])
+	if _, err := RotateMasterKey(t.Context(), old, quiet); err == nil || !strings.Contains(err.Error(), "previous master key") {
+		t.Fatalf("a run whose newest key is the previous one: %v", err)
+	}
+	if cur, _, _ := store.MasterKeys(t.Context()); cur != keyseal.KeyIDOf(k) {
+		t.Fatal("the database went back to the previous key")
+	}
+}
+
+func mustRing(t *testing.T, cfg config.Config) [][]byte {
+	t.Helper()
+	keys, err := keyseal.LoadRing(filepath.Join(cfg.DataDir, MasterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 // TestRotationNamesNodesWithoutTheKey: two nodes on one database, each with
@@ -341,7 +455,18 @@ func TestRotationUnderLoadOnPostgres(t *testing.T) {
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	// One alibaba-cloud-sdk-go client per goroutine and node: the tea SDK
+	// shares one http.Client per endpoint and races on its timeout.
 	for i := range sites {
+		clients := make([]*sdk.Client, len(nodes))
+		for k := range nodes {
+			root := nodes[k].RootKey()
+			c, err := sdk.NewClientWithAccessKey("cn-hangzhou", root.ID, root.Secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients[k] = c
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -351,8 +476,14 @@ func TestRotationUnderLoadOnPostgres(t *testing.T) {
 					return
 				default:
 				}
-				_, err := request(nodes[(i+j)%2], "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteIDs[i], "Type": "upload",
-					"Id": certIDs[i], "Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM})
+				req := requests.NewCommonRequest()
+				req.Method, req.Scheme, req.Domain = "POST", "http", nodes[(i+j)%2].APIAddr()
+				req.Version, req.ApiName = "2024-09-10", "SetCertificate"
+				for k, v := range map[string]string{"SiteId": siteIDs[i], "Type": "upload",
+					"Id": certIDs[i], "Certificate": leaves[i].ChainPEM, "PrivateKey": leaves[i].KeyPEM} {
+					req.FormParams[k] = v
+				}
+				_, err := clients[(i+j)%2].ProcessCommonRequest(req)
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/domain"
 )
@@ -14,10 +17,21 @@ import (
 // either may be in the database, so every node must hold both. A rotation
 // moves current to previous and records the new key (SetMasterKey), then
 // reseals every value under it (Reseal).
+//
+// While a rotation runs it records the key it moves to (next): a node that
+// starts meanwhile must hold it too, so that no node the rotation did not
+// see can miss the switch. The rotation also holds a lease (rotation_lease)
+// so that two rotations never run at once.
 const (
 	masterKeyFact   = "master_key_id"
 	previousKeyFact = "master_key_previous"
+	nextKeyFact     = "master_key_next"
+	rotationFact    = "rotation_lease"
 )
+
+// ErrRotationRunning is returned by AcquireRotation while another
+// rotation holds the lease.
+var ErrRotationRunning = errors.New("sqlstore: another master key rotation is running")
 
 // ErrMasterKey is returned when a node's master keys do not open what the
 // database holds.
@@ -52,6 +66,13 @@ func (s *Store) ClaimMasterKey(ctx context.Context, ring KeyRing, sealedBy func(
 		current, previous, err = masterKeys(ctx, s, tx)
 		if err != nil {
 			return err
+		}
+		next, err := metaFact(ctx, s, tx, nextKeyFact)
+		if err != nil {
+			return err
+		}
+		if next != "" && !ring.Has(next) {
+			return fmt.Errorf("%w: a rotation to master key %s is under way, and this node does not hold that key: add it to the node's key file", ErrMasterKey, next)
 		}
 		if current != "" {
 			if !ring.Has(current) {
@@ -237,4 +258,74 @@ func (s *Store) SealedKeyCounts(ctx context.Context, sealedBy func([]byte) strin
 		return nil, fmt.Errorf("count sealed keys: %w", err)
 	}
 	return counts, nil
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// metaFact reads one fact of the meta table ("" when absent).
+func metaFact(ctx context.Context, s *Store, q rowQuerier, k string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT v FROM meta WHERE k = ?`), k).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", k, err)
+	}
+	return v, nil
+}
+
+// NextMasterKey returns the id of the key a rotation under way moves to,
+// or "" when none is under way.
+func (s *Store) NextMasterKey(ctx context.Context) (string, error) {
+	return metaFact(ctx, s, s.db, nextKeyFact)
+}
+
+// SetNextMasterKey records the key a rotation moves to ("" clears it once
+// the rotation is done). Nodes that start while it is set must hold it.
+func (s *Store) SetNextMasterKey(ctx context.Context, id string) error {
+	var err error
+	if id == "" {
+		_, err = s.db.ExecContext(ctx, s.rebind(`DELETE FROM meta WHERE k = ?`), nextKeyFact)
+	} else {
+		_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`), nextKeyFact, id)
+	}
+	if err != nil {
+		return fmt.Errorf("record the next master key: %w", err)
+	}
+	return nil
+}
+
+// AcquireRotation takes the rotation lease for holder until now+ttl, or
+// returns ErrRotationRunning naming the holder of a lease that has not run
+// out. Taking it again as the same holder extends it.
+func (s *Store) AcquireRotation(ctx context.Context, holder string, now time.Time, ttl time.Duration) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		v, err := metaFact(ctx, s, tx, rotationFact)
+		if err != nil {
+			return err
+		}
+		if until, who, ok := strings.Cut(v, " "); ok && who != holder {
+			if us, err := strconv.ParseInt(until, 10, 64); err == nil && now.Before(time.UnixMicro(us)) {
+				return fmt.Errorf("%w: %s holds it until %s", ErrRotationRunning, who, time.UnixMicro(us).UTC().Format(time.RFC3339))
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
+			rotationFact, strconv.FormatInt(now.Add(ttl).UnixMicro(), 10)+" "+holder)
+		return err
+	})
+}
+
+// ReleaseRotation gives up holder's rotation lease.
+func (s *Store) ReleaseRotation(ctx context.Context, holder string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		v, err := metaFact(ctx, s, tx, rotationFact)
+		if _, who, _ := strings.Cut(v, " "); err != nil || who != holder {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(`DELETE FROM meta WHERE k = ?`), rotationFact)
+		return err
+	})
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +94,51 @@ func testMasterKeys(t *testing.T, s *sqlstore.Store) {
 		t.Fatalf("no value is sealed by the previous key, yet the claim failed: %v", err)
 	}
 
+	// While a rotation to dddd is under way, a node must hold dddd to start.
+	if err := s.SetNextMasterKey(ctx, "dddd"); err != nil {
+		t.Fatal(err)
+	}
+	if next, err := s.NextMasterKey(ctx); next != "dddd" || err != nil {
+		t.Fatalf("NextMasterKey = %q, %v", next, err)
+	}
+	if _, err := s.ClaimMasterKey(ctx, ring{"cccc"}, sealedBy); !errors.Is(err, sqlstore.ErrMasterKey) {
+		t.Fatalf("a node without the next key started during a rotation: %v", err)
+	}
+	if _, err := s.ClaimMasterKey(ctx, ring{"cccc", "dddd"}, sealedBy); err != nil {
+		t.Fatalf("a node with the next key: %v", err)
+	}
+	if err := s.SetNextMasterKey(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := s.NextMasterKey(ctx); next != "" {
+		t.Fatalf("the next key was not cleared: %q", next)
+	}
+
+	// One rotation at a time: the lease is refused to another holder until
+	// it runs out or is released.
 	now := time.Now()
+	if err := s.AcquireRotation(ctx, "host-a pid 1", now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AcquireRotation(ctx, "host-b pid 2", now, time.Minute); !errors.Is(err, sqlstore.ErrRotationRunning) || !strings.Contains(err.Error(), "host-a pid 1") {
+		t.Fatalf("a second rotation = %v", err)
+	}
+	if err := s.AcquireRotation(ctx, "host-b pid 2", now.Add(2*time.Minute), time.Minute); err != nil {
+		t.Fatalf("a lease that ran out still blocks: %v", err)
+	}
+	if err := s.ReleaseRotation(ctx, "host-a pid 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AcquireRotation(ctx, "host-c pid 3", now.Add(2*time.Minute), time.Minute); !errors.Is(err, sqlstore.ErrRotationRunning) {
+		t.Fatalf("another holder released b's lease: %v", err)
+	}
+	if err := s.ReleaseRotation(ctx, "host-b pid 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AcquireRotation(ctx, "host-c pid 3", now, time.Minute); err != nil {
+		t.Fatalf("after the release: %v", err)
+	}
+
 	n := sqlstore.NodeInfo{ID: "n1", Host: "h", PID: 7, Roles: "api,edge", KeyIDs: []string{"cccc", "bbbb"}, Sealing: "cccc", Started: now}
 	if err := s.Heartbeat(ctx, n, now); err != nil {
 		t.Fatal(err)

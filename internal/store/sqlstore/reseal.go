@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -31,84 +32,121 @@ func sealedColumn(column string) (string, string) {
 	return column, " WHERE " + column + " IS NOT NULL AND length(" + column + ") > 0"
 }
 
-// Reseal passes every sealed key to fn with its row's kind and id, stores
-// what fn returns, and records newKeyID as the database's master key (the
-// one it replaces becoming the previous one, see SetMasterKey), all in one
-// transaction: either every key is resealed or none is. It returns how many
-// rows it changed; a row for which fn returns its input unchanged (the same
-// slice) is left as it is. Every certificate whose key changed is put on
-// the edge's change feed, so that edges pick up the resealed value and no
-// edge keeps a value sealed by a key that a later rotation retires.
+// resealBatch is how many rows one transaction of Reseal re-seals: short
+// transactions keep writers waiting only briefly (and SQLite's busy timeout
+// far away), and locking rows in id order avoids deadlocks with them.
+const resealBatch = 200
+
+// Reseal records newKeyID as the database's master key (the one it replaces
+// becoming the previous one, see SetMasterKey), then passes every sealed key
+// to fn with its row's kind and id and stores what fn returns, in batches
+// of resealBatch rows per transaction, each table in id order. A row for
+// which fn returns its input unchanged (the same slice) is left as it is.
+// Values sealed by the current or the previous key are accepted throughout,
+// so a Reseal that stops half way leaves a database every node can use;
+// running it again finishes it. It returns how many rows it changed. Every
+// certificate whose key changed is put on the edge's change feed, so that
+// edges pick up the resealed value and no edge keeps a value sealed by a
+// key that a later rotation retires.
 func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id string, sealed []byte) ([]byte, error)) (int, error) {
-	changed := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		resealedCerts := map[string]bool{}
-		for _, t := range sealedTables {
-			type row struct {
-				id     string
-				sealed []byte
-			}
-			var rows []row
-			col, where := sealedColumn(t.column)
-			rs, err := tx.QueryContext(ctx, `SELECT id, `+col+` FROM `+t.table+where+s.forUpdate)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", t.table, err)
-			}
-			for rs.Next() {
-				var (
-					r   row
-					num int64
-				)
-				if t.numeric {
-					err = rs.Scan(&num, &r.sealed)
-					r.id = strconv.FormatInt(num, 10)
-				} else {
-					err = rs.Scan(&r.id, &r.sealed)
-				}
-				if err != nil {
-					rs.Close()
-					return fmt.Errorf("read %s: %w", t.table, err)
-				}
-				rows = append(rows, r)
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return fmt.Errorf("read %s: %w", t.table, err)
-			}
-			for _, r := range rows {
-				out, err := fn(t.kind, r.id, r.sealed)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", t.kind, r.id, err)
-				}
-				if len(out) == len(r.sealed) && len(out) > 0 && &out[0] == &r.sealed[0] {
-					continue
-				}
-				var id any = r.id
-				if t.numeric {
-					id, _ = strconv.ParseInt(r.id, 10, 64)
-				}
-				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+t.table+` SET `+col+` = ? WHERE id = ?`), out, id); err != nil {
-					return fmt.Errorf("update %s %s: %w", t.table, r.id, err)
-				}
-				changed++
-				if t.table == "certificates" {
-					resealedCerts[r.id] = true
-				}
-			}
-		}
-		for id := range resealedCerts {
-			var siteID int64
-			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT site_id FROM certificates WHERE id = ?`), id).Scan(&siteID); err != nil {
-				return fmt.Errorf("read certificate %s: %w", id, err)
-			}
-			if err := s.recordChange(ctx, tx, siteID, ChangeCertificate, id); err != nil {
-				return err
-			}
-		}
-		return setMasterKey(ctx, s, tx, newKeyID)
-	})
-	if err != nil {
+	if err := s.SetMasterKey(ctx, newKeyID); err != nil {
 		return 0, err
 	}
+	changed := 0
+	for _, t := range sealedTables {
+		var after any = ""
+		if t.numeric {
+			after = int64(math.MinInt64)
+		}
+		for {
+			n, last, c, err := s.resealBatch(ctx, t.kind, t.table, t.column, t.numeric, after, fn)
+			changed += c
+			if err != nil {
+				return changed, err
+			}
+			if n < resealBatch {
+				break
+			}
+			after = last
+		}
+	}
 	return changed, nil
+}
+
+// resealBatch re-seals up to resealBatch rows of table with an id after
+// after, in one transaction; it returns how many rows it read, the last id
+// and how many it changed.
+func (s *Store) resealBatch(ctx context.Context, kind, table, column string, numeric bool, after any,
+	fn func(kind, id string, sealed []byte) ([]byte, error)) (read int, last any, changed int, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		read, changed = 0, 0
+		type row struct {
+			id     string
+			num    int64
+			sealed []byte
+			site   int64
+		}
+		col, where := sealedColumn(column)
+		site := "0"
+		if table == "certificates" {
+			site = "site_id"
+		}
+		rs, err := tx.QueryContext(ctx, s.rebind(`SELECT id, `+col+`, `+site+` FROM `+table+where+` AND id > ? ORDER BY id LIMIT `+
+			strconv.Itoa(resealBatch)+s.forUpdate), after)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", table, err)
+		}
+		var rows []row
+		for rs.Next() {
+			var r row
+			if numeric {
+				err = rs.Scan(&r.num, &r.sealed, &r.site)
+				r.id = strconv.FormatInt(r.num, 10)
+			} else {
+				err = rs.Scan(&r.id, &r.sealed, &r.site)
+			}
+			if err != nil {
+				rs.Close()
+				return fmt.Errorf("read %s: %w", table, err)
+			}
+			rows = append(rows, r)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", table, err)
+		}
+		read = len(rows)
+		for _, r := range rows {
+			if numeric {
+				last = r.num
+			} else {
+				last = r.id
+			}
+			out, err := fn(kind, r.id, r.sealed)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", kind, r.id, err)
+			}
+			if len(out) == len(r.sealed) && len(out) > 0 && &out[0] == &r.sealed[0] {
+				continue
+			}
+			var id any = r.id
+			if numeric {
+				id = r.num
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+table+` SET `+col+` = ? WHERE id = ?`), out, id); err != nil {
+				return fmt.Errorf("update %s %s: %w", table, r.id, err)
+			}
+			changed++
+			if table == "certificates" {
+				if err := s.recordChange(ctx, tx, r.site, ChangeCertificate, r.id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	return read, last, changed, nil
 }

@@ -1,0 +1,41 @@
+package node
+
+import (
+	"context"
+	"log"
+	"log/slog"
+	"strings"
+
+	"github.com/esacert/esacert/internal/redact"
+)
+
+// serverLogBound is the most of one net/http server message that is logged:
+// such messages quote what a client sent (the application protocols of a
+// refused TLS handshake, a malformed request line) and a client chooses
+// their size.
+const serverLogBound = 512
+
+// serverLog is the ErrorLog of an http.Server: each message cleaned of
+// control characters and key material and cut to serverLogBound, logged at
+// level; a TLS handshake that failed is the client's doing and is logged at
+// debug.
+func serverLog(l *slog.Logger, level slog.Level) *log.Logger {
+	return log.New(serverLogWriter{l, level}, "", 0)
+}
+
+type serverLogWriter struct {
+	log   *slog.Logger
+	level slog.Level
+}
+
+func (w serverLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := w.level
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	if w.log.Enabled(context.Background(), level) {
+		w.log.Log(context.Background(), level, "http server", "message", redact.Clean(msg, serverLogBound))
+	}
+	return len(p), nil
+}
