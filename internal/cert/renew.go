@@ -41,6 +41,32 @@ type RenewOptions struct {
 	Log *slog.Logger
 }
 
+// RunRenewer works on the free certificates that are due until ctx ends:
+// RenewDue again for as long as it finds work, then again every poll, or
+// at once when Kick says there is new work. A failure of RenewDue is
+// logged on opt.Log (at Warn) and tried again at the next turn.
+func (s *Service) RunRenewer(ctx context.Context, opt RenewOptions, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for {
+			worked, err := s.RenewDue(ctx, opt)
+			if err != nil && ctx.Err() == nil && opt.Log != nil {
+				opt.Log.Warn("renewer", "error", err)
+			}
+			if worked == 0 || err != nil || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.Kick:
+		}
+	}
+}
+
 // RenewDue issues the free certificates that are due: new ones, ones whose
 // last attempt failed and whose retry time has come, and issued ones whose
 // renewal time has come (a third of their lifetime left). It returns how

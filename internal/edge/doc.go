@@ -13,4 +13,10 @@
 // Index in a local file (see snapshot.go), so that an edge started while the
 // store cannot be read serves what it served before, until the store
 // answers and it loads everything again.
+//
+// What the edge serves follows from the domain's rows (States, in state.go):
+// the sites and their certificates, the routes of their proxied records, and
+// their HTTPS configurations resolved into per-host policies (settings.go).
+// The edge reads them through its own Source; it imports the domain's nouns
+// for their types, never the store or the api.
 package edge

@@ -1,6 +1,18 @@
-// Package node builds an esacert node from its Config and runs it: the store,
-// the domain service, the API listener (and, in later roles, the edge). It is
-// the composition root; cmd/esacert only parses the command line and calls it.
+// Package node builds an esacert node from its Config and runs it: the
+// store, one Service per noun of the domain (site, record, httpsconf, cert),
+// the API listener, the edge and the renewer, as the node's roles say. It is
+// the composition root; cmd/esacert only parses the command line and calls
+// it.
+//
+// The package holds wiring only: which setting goes where, what starts when
+// the database is reached, and the order of shutdown. What the parts do
+// lives with them: the DNS lookups of VerifySite in internal/resolver, the
+// /healthz check in internal/health, the copy of a database in sqlstore
+// (Migrate), the master keys in internal/masterkey, the edge's routes and
+// policies in internal/edge (States), the renewer's loop in cert
+// (RunRenewer). settings.go checks the settings before anything is created,
+// by building what can be built without the database; datadir.go holds the
+// data directory's lock; edgesource.go hands the store to the edge.
 package node
 
 import (
@@ -32,11 +44,13 @@ import (
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
+	"github.com/esacert/esacert/internal/health"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/resolver"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
@@ -61,7 +75,7 @@ type Node struct {
 	lock    *dataLock         // the hold on the data directory; Shutdown releases it
 	rate    bodyrate.Rate     // request bodies' least transfer rate, on every listener
 
-	health health // the database's answer to /healthz, kept a moment
+	health health.Check // the database's answer to /healthz, kept a moment
 
 	mu     sync.Mutex     // orders a late connection against Shutdown
 	closed bool           // Shutdown has begun
@@ -215,7 +229,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 	}
 	sites := &site.Service{Store: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
 		Limits: cfg.Limits(), PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
-		Resolver: newResolver(config.List(cfg.VerifyResolvers)),
+		Resolver: resolver.New(config.List(cfg.VerifyResolvers)),
 		Log:      func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }}
 	records := &record.Service{Store: store, Sites: store, Sealer: keys.Ring(),
 		// Write time knows the allowed ranges; the node's own listeners are
@@ -319,79 +333,6 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	n.goTracked(func() { n.keys.Heartbeat(ctx, c.store, n.self, masterkey.HeartbeatInterval) })
 }
 
-// health remembers for a second whether the database answered, so that a
-// load balancer's checks cost the database one ping a second at most.
-type health struct {
-	mu   sync.Mutex
-	at   time.Time
-	last error
-}
-
-func (h *health) check(ctx context.Context, store *sqlstore.Store) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if time.Since(h.at) < time.Second {
-		return h.last
-	}
-	// The probe's own hang-up must not become the next probe's answer.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	h.last, h.at = store.Healthy(ctx), time.Now()
-	return h.last
-}
-
-// resolver is the DNS view of VerifySite: through the given resolvers
-// (host:port), each tried in turn with 2 s to answer until one does, else
-// through the system's.
-type resolver struct{ rs []*net.Resolver }
-
-func newResolver(servers []string) resolver {
-	if len(servers) == 0 {
-		return resolver{[]*net.Resolver{net.DefaultResolver}}
-	}
-	var r resolver
-	for _, addr := range servers {
-		r.rs = append(r.rs, &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}})
-	}
-	return r
-}
-
-// ask returns the first answer of the resolvers in turn. A name that does
-// not exist, or has no records of the type, is an empty answer.
-func ask[T any](ctx context.Context, r resolver, lookup func(context.Context, *net.Resolver) ([]T, error)) ([]T, error) {
-	var err error
-	for _, res := range r.rs {
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		var out []T
-		out, err = lookup(actx, res)
-		cancel()
-		var dnsErr *net.DNSError
-		if err == nil || errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return out, nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, err
-}
-
-func (r resolver) LookupNS(ctx context.Context, fqdn string) ([]string, error) {
-	ns, err := ask(ctx, r, func(ctx context.Context, res *net.Resolver) ([]*net.NS, error) { return res.LookupNS(ctx, fqdn) })
-	hosts := make([]string, len(ns))
-	for i, n := range ns {
-		hosts[i] = n.Host
-	}
-	return hosts, err
-}
-
-func (r resolver) LookupTXT(ctx context.Context, fqdn string) ([]string, error) {
-	return ask(ctx, r, func(ctx context.Context, res *net.Resolver) ([]string, error) { return res.LookupTXT(ctx, fqdn) })
-}
-
 // snapshotPath is where an edge node keeps its snapshot: in the data
 // directory on PostgreSQL, nowhere on SQLite (its database is a local file
 // that is there whenever the node is).
@@ -445,32 +386,13 @@ func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, lo
 	return nil
 }
 
-// renew runs the renewer: at once when told of new work, else every
-// RenewPoll, as long as there is due work.
+// renew runs the renewer (cert.Service.RunRenewer) with the node's settings.
 func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
 	host, _ := os.Hostname()
 	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
 		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin, Log: n.log}
-	t := time.NewTicker(config.Duration(cfg.RenewPoll))
-	defer t.Stop()
 	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
-	for {
-		for {
-			worked, err := svc.RenewDue(ctx, opt)
-			if err != nil && ctx.Err() == nil {
-				n.log.Warn("renewer", "error", err)
-			}
-			if worked == 0 || err != nil || ctx.Err() != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-svc.Kick:
-		}
-	}
+	svc.RunRenewer(ctx, opt, config.Duration(cfg.RenewPoll))
 }
 
 // serve runs srv on ln until Shutdown, and reports a failure to Wait.
@@ -505,7 +427,7 @@ func (n *Node) startAPI(cfg config.Config) error {
 				w.Write([]byte("the database has not been reached yet\n"))
 				return
 			}
-			if err := n.health.check(r.Context(), n.db.Load()); err != nil {
+			if err := n.health.Do(r.Context(), n.db.Load().Healthy); err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				w.Write([]byte("the database cannot be reached\n"))
 				return
@@ -820,18 +742,5 @@ func Migrate(ctx context.Context, cfg config.Config) ([]sqlstore.TableCopy, erro
 	if !strings.HasPrefix(cfg.MigrateTo, "postgres://") && !strings.HasPrefix(cfg.MigrateTo, "postgresql://") {
 		return nil, errors.New("migrate needs --to postgres://… (the PostgreSQL database to copy into)")
 	}
-	if _, err := os.Stat(strings.TrimPrefix(cfg.DB, "sqlite:")); err != nil {
-		return nil, fmt.Errorf("the SQLite database: %w", err)
-	}
-	src, err := sqlstore.Open(ctx, cfg.DB)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	dst, err := sqlstore.Open(ctx, cfg.MigrateTo)
-	if err != nil {
-		return nil, err
-	}
-	defer dst.Close()
-	return src.CopyTo(ctx, dst)
+	return sqlstore.Migrate(ctx, cfg.DB, cfg.MigrateTo)
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/esacert/esacert/internal/cert"
-	"github.com/esacert/esacert/internal/store/sqlstore"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/store/sqlstore"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -260,27 +261,4 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Fatalf("the edge does not serve the moved certificate: %v", err)
 	}
 	conn.Close()
-}
-
-// TestHealthCheck: /healthz asks the database at most once a second, and a
-// probe that hangs up does not make the next one fail.
-func TestHealthCheck(t *testing.T) {
-	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h health
-	gone, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := h.check(gone, store); err != nil {
-		t.Fatalf("a check from a caller that hung up failed: %v", err)
-	}
-	store.Close()
-	if err := h.check(context.Background(), store); err != nil {
-		t.Errorf("the database was asked again within a second: %v", err)
-	}
-	h.at = h.at.Add(-2 * time.Second) // a second later
-	if err := h.check(context.Background(), store); err == nil {
-		t.Error("a closed database is healthy")
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -29,6 +30,26 @@ type TableCopy struct {
 // ErrTargetNotEmpty is returned by CopyTo when the target database already
 // holds data.
 var ErrTargetNotEmpty = errors.New("sqlstore: the target database is not empty")
+
+// Migrate copies the SQLite database at from (sqlite:PATH, a file that
+// exists) into the empty database at to (schema brought up to date first),
+// as CopyTo does, and closes both.
+func Migrate(ctx context.Context, from, to string) ([]TableCopy, error) {
+	if _, err := os.Stat(strings.TrimPrefix(from, "sqlite:")); err != nil {
+		return nil, fmt.Errorf("the SQLite database: %w", err)
+	}
+	src, err := Open(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	dst, err := Open(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	defer dst.Close()
+	return src.CopyTo(ctx, dst)
+}
 
 // CopyTo copies every durable row of s into dst, an empty database whose
 // schema is up to date, in one transaction of dst: all or nothing. Sealed

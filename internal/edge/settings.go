@@ -1,17 +1,16 @@
-package node
+package edge
 
 import (
 	"crypto/tls"
 	"strconv"
 	"strings"
 
-	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/httpsconf"
 )
 
-// sitePolicies resolves every site's HTTPS settings per host: one policy
-// for each host a rule names, and a default for all others.
-func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]edge.SitePolicy {
+// sitePolicies resolves every site's HTTPS settings (httpsconf) per host:
+// one policy for each host a rule names, and a default for all others.
+func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]SitePolicy {
 	basics := map[int64][]httpsconf.HTTPSBasic{}
 	apps := map[int64][]httpsconf.HTTPSApplication{}
 	for _, c := range configs {
@@ -22,7 +21,7 @@ func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]edge.SitePolicy {
 			apps[c.SiteID] = append(apps[c.SiteID], c.Application())
 		}
 	}
-	out := map[int64]edge.SitePolicy{}
+	out := map[int64]SitePolicy{}
 	sites := map[int64]bool{}
 	for id := range basics {
 		sites[id] = true
@@ -32,10 +31,10 @@ func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]edge.SitePolicy {
 	}
 	for id := range sites {
 		b, a := basics[id], apps[id]
-		p := edge.SitePolicy{Default: hostPolicy(httpsconf.EffectiveHTTPS(b, a, ""))}
+		p := SitePolicy{Default: hostPolicy(httpsconf.EffectiveHTTPS(b, a, ""))}
 		for _, host := range ruleHosts(b, a) {
 			if p.Hosts == nil {
-				p.Hosts = map[string]edge.HostPolicy{}
+				p.Hosts = map[string]HostPolicy{}
 			}
 			p.Hosts[host] = hostPolicy(httpsconf.EffectiveHTTPS(b, a, host))
 		}
@@ -67,8 +66,8 @@ func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication)
 // hostPolicy turns effective settings into what the edge enforces. TLS
 // versions are a range from the lowest enabled to the highest enabled
 // (crypto/tls cannot leave a gap); with none enabled HTTPS is off.
-func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) edge.HostPolicy {
-	p := edge.HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
+func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy {
+	p := HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
 	for _, v := range []struct {
 		on  string
 		ver uint16
@@ -110,9 +109,9 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) edge.HostP
 
 // sitePolicy is one site's policy from a loaded state; sites without
 // settings get the defaults.
-func sitePolicy(policies map[int64]edge.SitePolicy, siteID int64) edge.SitePolicy {
+func sitePolicy(policies map[int64]SitePolicy, siteID int64) SitePolicy {
 	if p, ok := policies[siteID]; ok {
 		return p
 	}
-	return edge.DefaultSitePolicy()
+	return DefaultSitePolicy()
 }
