@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,39 @@ func stdlibOnly(path string) bool {
 	return !strings.Contains(first, ".")
 }
 
+// domainImports lists the domain's packages, the shared vocabulary and one
+// package per noun, with what each may import of esacert. A noun imports
+// another noun only for its exported types, where the real dependency
+// exists; its package doc says which and why. Adding a noun (users, keys,
+// policies) means adding a package and its row here.
+var domainImports = map[string][]string{
+	// The bottom: standard library only.
+	"internal/domain": {},
+	// Sites and plan instances: everything else belongs to a site.
+	"internal/site": {"internal/domain"},
+	// A record belongs to a site; proxied origins pass the origin policy.
+	"internal/record": {"internal/domain", "internal/site", "internal/origin"},
+	// An HTTPS configuration belongs to a site.
+	"internal/httpsconf": {"internal/domain", "internal/site"},
+	// A certificate belongs to a site and counts against its plan's limits;
+	// certcheck parses and checks it; Reseal binds records' sealed secrets
+	// (record.SecretsAAD) when the master key rotates.
+	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck"},
+}
+
+// wired lists the adapters and the other parts that only the composition
+// root puts together: the store, the api, the edge, the ACME issuer, the
+// master key's keeper, VerifySite's resolver and the health check.
+var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
+	"internal/masterkey", "internal/resolver", "internal/health"}
+
+// composition reports whether name is the composition root.
+func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }
+
+// testHelper reports whether name is a package for tests only (storetest,
+// sitetest, pkitest, acmetest, clienttest).
+func testHelper(name string) bool { return strings.HasSuffix(name, "test") }
+
 func TestDependencyRule(t *testing.T) {
 	pkgs := list(t)
 	rel := func(p string) string { return strings.TrimPrefix(p, module+"/") }
@@ -74,8 +108,10 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("policy depends on %s: the policy language is pure (standard library only)", d)
 			case name == "internal/origin" && (!stdlibOnly(d) || d == "net/http" || d == "database/sql"):
 				t.Errorf("origin depends on %s: the domain imports it, so it may use the standard library only, without net/http or database/sql", d)
-			case name == "internal/cert" && (d == "net/http" || d == "database/sql" || strings.Contains(d, "sqlite") || strings.Contains(d, "pgx")):
-				t.Errorf("the domain (cert) depends on %s", d)
+			case domainImports[name] != nil && (d == "net/http" || d == "database/sql" || strings.Contains(d, "sqlite") || strings.Contains(d, "pgx")):
+				t.Errorf("the domain (%s) depends on %s: it never imports net/http, database/sql or a driver", name, d)
+			case name == "internal/domain" && !stdlibOnly(d):
+				t.Errorf("domain depends on %s: the nouns' shared vocabulary uses the standard library only", d)
 			}
 		}
 		for _, imp := range p.Imports {
@@ -87,6 +123,24 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("%s imports internal/node: only cmd/esacert builds a node", name)
 			case r == "internal/config" && name != "cmd/esacert" && name != "internal/node":
 				t.Errorf("%s imports internal/config: only the composition root reads configuration", name)
+			}
+		}
+		// The domain: what a noun may import of esacert is in domainImports.
+		if allowed := domainImports[name]; allowed != nil {
+			for _, imp := range p.Imports {
+				if r := rel(imp); r != imp && !slices.Contains(allowed, r) {
+					t.Errorf("%s imports %s: a noun imports domain, the pure packages it needs and other nouns' exported types "+
+						"only where the dependency is real (listed, with the reason, in archtest's domainImports and the package doc)", name, r)
+				}
+			}
+		}
+		for _, imp := range p.Imports {
+			r := rel(imp)
+			switch {
+			case r == "internal/domain" && domainImports[name] == nil && !slices.Contains(wired, name) && !composition(name) && !testHelper(name):
+				t.Errorf("%s imports internal/domain but is no noun of the domain: a new noun is a package listed in archtest's domainImports", name)
+			case slices.Contains(wired, r) && !composition(name) && !testHelper(name) && !(name == "internal/masterkey" && r == "internal/store/sqlstore"):
+				t.Errorf("%s imports %s: only the composition root (cmd/esacert, internal/node) wires the adapters together", name, r)
 			}
 		}
 		// The adapters (store, api, edge, acme) know the domain, not each other.
