@@ -11,5 +11,5 @@
 // Site (or the ParamError those actions answer). The dependency runs one
 // way: site imports only domain and the standard library, never another
 // noun, net/http, database/sql or a driver. The DNS lookups of VerifySite
-// go through the Resolver interface, which the node supplies.
+// go through the Resolver interface; internal/resolver implements it.
 package site
