@@ -13,20 +13,13 @@ import (
 	"github.com/esacert/esacert/internal/sitetest"
 )
 
-// clock is a settable time source.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
-
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+var t0 = sitetest.T0
 
 // newService is a Service on a real SQLite file, with a settable clock and
 // one site, example.com.
-func newService(t *testing.T) (*cert.Service, *clock, site.Site) {
-	t.Helper()
-	clk := &clock{t0}
-	store, st, sealer := sitetest.New(t, clk.Now)
-	return &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: sealer, Now: clk.Now}, clk, st
+func newService(t *testing.T) (*cert.Service, *sitetest.Clock, site.Site) {
+	e := sitetest.New(t)
+	return &cert.Service{Sites: e.Store, Certs: e.Store, Repo: e.Store, Sealer: e.Sealer, Now: e.Clock.Now}, e.Clock, e.Site
 }
 
 // TestStatusFollowsTheClock: OK, then Expiring within 30 days of NotAfter,
@@ -53,7 +46,7 @@ func TestStatusFollowsTheClock(t *testing.T) {
 		{leaf.Cert.NotAfter, cert.StatusExpired, 0},
 	}
 	for _, st := range steps {
-		clk.t = st.at
+		clk.T = st.at
 		got, err := svc.Certificate(ctx, site.ID, c.ID)
 		if err != nil {
 			t.Fatal(err)

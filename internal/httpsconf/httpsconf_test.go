@@ -17,9 +17,8 @@ import (
 
 // newService is a Service on a real SQLite file with one site, example.com.
 func newService(t *testing.T) (*httpsconf.Service, *sqlstore.Store, site.Site) {
-	t.Helper()
-	store, st, _ := sitetest.New(t, nil)
-	return &httpsconf.Service{Store: store, Sites: store}, store, st
+	e := sitetest.New(t)
+	return &httpsconf.Service{Store: e.Store, Sites: e.Store}, e.Store, e.Site
 }
 
 // sitesOf is the site service beside svc, on its store.

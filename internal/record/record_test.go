@@ -16,20 +16,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// clock is a settable time source.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
-
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+var t0 = sitetest.T0
 
 // newService is a Service on a real SQLite file, with a settable clock and
 // one site, example.com.
-func newService(t *testing.T) (*record.Service, *clock, site.Site) {
-	t.Helper()
-	clk := &clock{t0}
-	store, st, sealer := sitetest.New(t, clk.Now)
-	return &record.Service{Store: store, Sites: store, Sealer: sealer, Now: clk.Now}, clk, st
+func newService(t *testing.T) (*record.Service, *sitetest.Clock, site.Site) {
+	e := sitetest.New(t)
+	return &record.Service{Store: e.Store, Sites: e.Store, Sealer: e.Sealer, Now: e.Clock.Now}, e.Clock, e.Site
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -319,7 +312,7 @@ func TestUpdateRecord(t *testing.T) {
 	}
 	mask := created.AuthConf
 
-	clk.t = t0.Add(time.Hour)
+	clk.T = t0.Add(time.Hour)
 	// Terraform resends the full Data, with zero ints, and the changed fields.
 	tf, err := record.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.example.net","Weight":0}`)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package sitetest is a test helper for the nouns that belong to a site
 // (records, HTTPS configurations, certificates): a real SQLite store in the
 // test's temporary directory, holding the default plan instance and one
-// site, example.com, and a sealer under a fresh master key.
+// site, example.com, a sealer under a fresh master key and a settable clock.
 package sitetest
 
 import (
@@ -15,10 +15,25 @@ import (
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
-// New opens the store (closed when the test ends) and creates the site
-// example.com on it, at the time now tells (nil: the current time). It
-// returns the store, the site and the sealer.
-func New(t testing.TB, now func() time.Time) (*sqlstore.Store, site.Site, domain.Sealer) {
+// T0 is the time a new Env's Clock shows.
+var T0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// Clock is a settable time source for the services' Now: Now returns T.
+type Clock struct{ T time.Time }
+
+// Now returns c.T.
+func (c *Clock) Now() time.Time { return c.T }
+
+// Env is a store holding one site.
+type Env struct {
+	Store  *sqlstore.Store // closed when the test ends
+	Site   site.Site       // example.com, created at T0
+	Sealer domain.Sealer   // under a fresh master key
+	Clock  *Clock          // at T0
+}
+
+// New opens the store and creates the site example.com on it.
+func New(t testing.TB) *Env {
 	t.Helper()
 	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 	if err != nil {
@@ -27,7 +42,8 @@ func New(t testing.TB, now func() time.Time) (*sqlstore.Store, site.Site, domain
 	t.Cleanup(func() { store.Close() })
 	k, _ := keyseal.Generate()
 	sealer, _ := keyseal.New(k)
-	sites := &site.Service{Store: store, Now: now}
+	clk := &Clock{T: T0}
+	sites := &site.Service{Store: store, Now: clk.Now}
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -35,5 +51,5 @@ func New(t testing.TB, now func() time.Time) (*sqlstore.Store, site.Site, domain
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store, st, sealer
+	return &Env{Store: store, Site: st, Sealer: sealer, Clock: clk}
 }
