@@ -73,7 +73,7 @@ type Node struct {
 	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
 	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
 	lock    *dataLock         // the hold on the data directory; Shutdown releases it
-	rate    bodyrate.Rate     // request bodies' least transfer rate, on every listener
+	rate    bodyrate.Rate     // request bodies' least transfer rate and answers' idle bound, on every listener
 
 	health health.Check // the database's answer to /healthz, kept a moment
 
@@ -110,7 +110,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	return start(ctx, cfg, log, bodyrate.Rate{})
 }
 
-// start is Start with the least rate of request bodies (tests shorten it).
+// start is Start with the least rate of request bodies and the idle bound
+// of answers (tests shorten them).
 func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyrate.Rate) (*Node, error) {
 	// What can be checked without the database is checked before anything
 	// is created: a start refused for a setting leaves nothing behind.
@@ -446,9 +447,11 @@ func (n *Node) startAPI(cfg config.Config) error {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
 	// A request body has at most a minute in all, and is cut sooner when
-	// it arrives more slowly than the rate allows.
+	// it arrives more slowly than the rate allows. The answers are small:
+	// the WriteTimeout bounds them, not the rate's idle bound.
 	rate := n.rate
 	rate.Limit = 60 * time.Second
+	rate.WriteIdle = -1
 	srv := &http.Server{
 		Handler:           rate.Handler(handler),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -555,14 +558,20 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		if l.tls { // redirects to HTTPS name the port it really listens on
 			_, e.HTTPSPort, _ = net.SplitHostPort(ln.Addr().String())
 		}
-		// No ReadTimeout: an upload may take as long as it needs while it
-		// keeps the rate; a slow body is cut by the rate instead.
+		// No ReadTimeout nor WriteTimeout, which are total deadlines
+		// counted from the request's headers: an upload, and an answer, may
+		// take as long as they need while they move. A slow body is cut by
+		// the rate instead, and a client that takes nothing of its answer
+		// for the rate's idle bound by the handler's writes; over HTTP/2 a
+		// connection whose writes stall that long is closed too. The TLS
+		// handshake is bounded by ReadHeaderTimeout (net/http takes the
+		// least of the timeouts set).
 		srv := &http.Server{
 			Handler:           n.rate.Handler(l.h),
 			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      10 * time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			HTTP2:             &http.HTTP2Config{WriteByteTimeout: n.rate.WriteIdleBound()},
 			ErrorLog:          quiet,
 		}
 		if l.tls {
