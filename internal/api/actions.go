@@ -54,6 +54,9 @@ var versions = map[string]map[string]action{
 		"DeleteHttpsApplicationConfiguration": (*Server).deleteHttpsApplicationConfiguration,
 		"ListCiphers":                         (*Server).listCiphers,
 	},
+	ActionTrailVersion: {
+		"LookupEvents": (*Server).lookupEvents,
+	},
 	CASVersion: {
 		"UploadUserCertificate":    (*Server).uploadUserCertificate,
 		"GetUserCertificateDetail": (*Server).getUserCertificateDetail,

@@ -122,6 +122,8 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		NameServers: cfg.NameServers,
 		CnameZone:   cfg.CnameZone,
 		Unreachable: sqlstore.Unreachable,
+		Audit:       store,
+		AuditReads:  cfg.AuditReads,
 	}
 	if store.Dialect() == sqlstore.Postgres {
 		// Several API nodes may share the database: they must share nonces.

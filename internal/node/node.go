@@ -322,6 +322,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
+	n.goTracked(func() { n.pruneEvents(ctx, c.store, cfg.AuditRetention()) })
 	n.goTracked(func() { n.keys.Heartbeat(ctx, c.store, n.self, masterkey.HeartbeatInterval) })
 }
 
@@ -419,4 +420,23 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	n.lock.release()
 	return err
+}
+
+// pruneEvents drops audit events older than the retention, once an hour
+// (and at start).
+func (n *Node) pruneEvents(ctx context.Context, store *sqlstore.Store, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if gone, err := store.PruneEvents(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
+			n.log.Warn("prune the audit trail", "error", err)
+		} else if gone > 0 {
+			n.log.Info("pruned the audit trail", "events", gone, "retention_days", int(retention.Hours()/24))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
