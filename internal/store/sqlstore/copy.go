@@ -18,7 +18,7 @@ import (
 // (each reports itself to its own database) and the migration bookkeeping
 // (each database has its own).
 var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
-	"record_secrets", "https_configs", "acme_accounts"}
+	"record_secrets", "https_configs", "acme_accounts", "audit_events"}
 
 // TableCopy is what CopyTo did with one table.
 type TableCopy struct {
