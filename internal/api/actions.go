@@ -116,6 +116,9 @@ var versions = map[string]map[string]action{
 		"GetAccountAlias": (*Server).getAccountAlias,
 		"SetAccountAlias": (*Server).setAccountAlias,
 	},
+	ActionTrailVersion: {
+		"LookupEvents": (*Server).lookupEvents,
+	},
 	CASVersion: {
 		"UploadUserCertificate":    (*Server).uploadUserCertificate,
 		"GetUserCertificateDetail": (*Server).getUserCertificateDetail,

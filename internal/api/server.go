@@ -20,6 +20,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/account"
+	"github.com/esacert/esacert/internal/audit"
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
@@ -79,6 +80,14 @@ type Server struct {
 	// not be reached: they are answered ServiceUnavailable (503, retry in a
 	// second) instead of InternalException, so that clients try again.
 	Unreachable func(error) bool
+	// Audit, when set, keeps the audit trail: every authenticated request
+	// that changes state (or may: it is not a Get…/List… read), every
+	// failed authentication (at most failedAuthRate a second), and reads
+	// too when AuditReads; LookupEvents reads it. Nil keeps none.
+	Audit      AuditStore
+	AuditReads bool
+
+	failedAuth failedAuthBudget
 
 	initNonces sync.Once
 	memNonces  MemoryNonces
@@ -144,8 +153,12 @@ type event struct {
 	keyKnown  bool
 	verified  bool
 	code      string
+	message   string // the answer's message, for the audit trail
 	status    int
 	internal  error // the text of an unexpected failure; logged, never sent
+
+	authFailed bool         // the request's authentication failed
+	audit      *audit.Event // the request's audit event, when it is kept
 }
 
 // panicError is a panic recovered while serving a request.
@@ -168,7 +181,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.writeResult(w, ev, result)
 	}
+	s.recordAudit(r, ev)
 	s.logRequest(r, ev, time.Since(start))
+}
+
+// recordAudit writes the request's event when no transaction of its did:
+// a refused or failed change, an audited read, a failed authentication.
+func (s *Server) recordAudit(r *http.Request, ev *event) {
+	if s.Audit == nil {
+		return
+	}
+	e := ev.audit
+	if e == nil && ev.authFailed {
+		ok, dropped := s.failedAuth.take(s.now())
+		if dropped > 0 {
+			s.log().Warn("audit trail: failed authentications not recorded (more than the budget)", "dropped", dropped)
+		}
+		if !ok {
+			return
+		}
+		e = s.failedAuthEvent(ev, r)
+	}
+	if e == nil || e.Claimed() {
+		return
+	}
+	e.ErrorCode, e.ErrorMessage = ev.code, ev.message
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+	defer cancel()
+	if err := s.Audit.RecordEvent(ctx, e); err != nil {
+		s.log().Warn("audit trail: cannot record an event", "request_id", ev.requestID, "error", err)
+	}
 }
 
 // Unavailable answers every request with ServiceUnavailable (503) and a
@@ -200,6 +242,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	ev.keyID, ev.keyKnown, ev.verified = keyID, req.keyKnown, req.verified
 	caller := &identity.Identity{Kind: identity.Root, Account: s.AccountID, KeyID: keyID}
 	if err != nil {
+		ev.authFailed = true
 		return nil, err
 	}
 	if req.version == "" {
@@ -216,8 +259,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	if !ok {
 		return nil, errUnknownAction
 	}
+	ctx := r.Context()
+	if s.Audit != nil {
+		if e := s.newAuditEvent(req, ev.requestID, keyID); e.Write || s.AuditReads {
+			ev.audit, ctx = e, audit.With(ctx, e)
+		}
+	}
 	req.params.caller = caller
-	return act(s, r.Context(), &req.params)
+	return act(s, ctx, &req.params)
 }
 
 // readRequest reads the body (at most MaxBody bytes), merges the query and
@@ -329,7 +378,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, ev *event, e
 	if r != nil {
 		host = r.Host
 	}
-	ev.code, ev.status = row.code, row.status
+	ev.code, ev.status, ev.message = row.code, row.status, msg
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -114,6 +114,11 @@ type Config struct {
 	LogFormat string `json:"log_format"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"log_level"`
+	// AuditReads records reads (Get…, List…) in the audit trail too, not
+	// only changes, denied requests and failed authentications. Default false.
+	AuditReads bool `json:"audit_reads"`
+	// AuditRetentionDays is how long audit events are kept. Default 90.
+	AuditRetentionDays string `json:"audit_retention_days"`
 
 	// AccessKeyID and AccessKeySecret, from the environment only
 	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
@@ -184,6 +189,8 @@ var options = []option{
 	{flag: "renew-poll", env: "ESACERT_RENEW_POLL", usage: "how often the renewer looks for due certificates (default 1m)", str: func(c *Config) *string { return &c.RenewPoll }},
 	{flag: "retry-base", env: "ESACERT_RETRY_BASE", usage: "first wait after a failed issuance, doubling up to 6h (default 1m)", str: func(c *Config) *string { return &c.RetryBase }},
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
+	{flag: "audit-reads", env: "ESACERT_AUDIT_READS", usage: "record reads (Get…, List…) in the audit trail too", boolean: func(c *Config) *bool { return &c.AuditReads }},
+	{flag: "audit-retention-days", env: "ESACERT_AUDIT_RETENTION_DAYS", usage: "days audit events are kept (default 90)", str: func(c *Config) *string { return &c.AuditRetentionDays }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -200,6 +207,8 @@ func Defaults() Config {
 		DefaultPlan: "basic",
 		LogFormat:   "json",
 		LogLevel:    "info",
+
+		AuditRetentionDays: "90",
 	}
 }
 
@@ -325,6 +334,9 @@ func (c *Config) Validate() error {
 		if p.Sites < 0 || p.CustomCerts < 0 || p.FreeCerts < 0 {
 			bad("plan_limits.%s: limits cannot be negative", tier)
 		}
+	}
+	if n, err := strconv.Atoi(c.AuditRetentionDays); err != nil || n < 1 {
+		bad("--audit-retention-days %q is not a whole number of days, at least 1", c.AuditRetentionDays)
 	}
 	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
@@ -467,4 +479,10 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// AuditRetention is how long audit events are kept.
+func (c *Config) AuditRetention() time.Duration {
+	n, _ := strconv.Atoi(c.AuditRetentionDays)
+	return time.Duration(max(n, 1)) * 24 * time.Hour
 }

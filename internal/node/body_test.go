@@ -21,21 +21,42 @@ import (
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
-// originResult is what the test origin saw of one request's body.
+// originResult is what the test origin saw of one request's body (or, on
+// /stream, of its answer), and the request's ?tag=.
 type originResult struct {
 	n   int64
 	err error
+	tag string
 }
 
 // bodyNode starts a node whose request bodies are held to rate, with the
 // site body.com: a certificate for *.body.com and www.body.com proxied to
 // a loopback origin that reads each body and reports it on the channel.
+// The origin answers the body's length, after waiting ?wait= (a duration)
+// when given; on /stream it answers bytes without end, until a write fails,
+// and reports how many it wrote and the failure. A report carries the
+// request's ?tag=.
 func bodyNode(t *testing.T, rate bodyrate.Rate) (*Node, <-chan originResult) {
 	t.Helper()
 	seen := make(chan originResult, 16)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stream" {
+			chunk := make([]byte, 32<<10)
+			var n int64
+			for {
+				m, err := w.Write(chunk)
+				n += int64(m)
+				if err != nil {
+					seen <- originResult{n, err, r.URL.Query().Get("tag")}
+					return
+				}
+			}
+		}
 		n, err := io.Copy(io.Discard, r.Body)
-		seen <- originResult{n, err}
+		seen <- originResult{n, err, r.URL.Query().Get("tag")}
+		if d, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil {
+			time.Sleep(d)
+		}
 		fmt.Fprint(w, n)
 	}))
 	t.Cleanup(origin.Close)

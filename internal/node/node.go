@@ -18,17 +18,12 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,19 +33,15 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
-	"github.com/esacert/esacert/internal/acme"
-	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
-	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/health"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/masterkey"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/record"
-	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/resolver"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -74,7 +65,7 @@ type Node struct {
 	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
 	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
 	lock    *dataLock         // the hold on the data directory; Shutdown releases it
-	rate    bodyrate.Rate     // request bodies' least transfer rate, on every listener
+	rate    bodyrate.Rate     // request bodies' least transfer rate and answers' idle bound, on every listener
 
 	health health.Check // the database's answer to /healthz, kept a moment
 
@@ -111,7 +102,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, err
 	return start(ctx, cfg, log, bodyrate.Rate{})
 }
 
-// start is Start with the least rate of request bodies (tests shorten it).
+// start is Start with the least rate of request bodies and the idle bound
+// of answers (tests shorten them).
 func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyrate.Rate) (*Node, error) {
 	// What can be checked without the database is checked before anything
 	// is created: a start refused for a setting leaves nothing behind.
@@ -337,6 +329,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
+	n.goTracked(func() { n.pruneEvents(ctx, c.store, cfg.AuditRetention()) })
 	n.goTracked(func() { n.keys.Heartbeat(ctx, c.store, n.self, masterkey.HeartbeatInterval) })
 }
 
@@ -348,252 +341,6 @@ func snapshotPath(cfg config.Config) string {
 		return ""
 	}
 	return filepath.Join(cfg.DataDir, SnapshotFile)
-}
-
-// setupIssuer gives the service its ACME issuer and free-certificate store.
-func setupIssuer(cfg config.Config, svc *cert.Service, store *sqlstore.Store, log *slog.Logger) error {
-	dirs, err := cfg.ACMEDirectories()
-	if err != nil {
-		return err
-	}
-	iss := &acme.Issuer{CAs: map[string]acme.CA{}, Email: cfg.ACMEEmail, Challenges: store,
-		Accounts: cert.AccountKeys{Store: store, Sealer: svc.Sealer}}
-	iss.Types = config.List(cfg.ACMEChallenges)
-	if cfg.ACMEDNSProvider != "" {
-		if iss.DNS, err = acme.NewDNSProvider(cfg.ACMEDNSProvider); err != nil {
-			return fmt.Errorf("--acme-dns-provider: %w", err)
-		}
-	}
-	if resolvers := config.List(cfg.ACMEDNSResolvers); len(resolvers) > 0 {
-		acme.UseResolvers(resolvers)
-		iss.DNSResolversOnly = true
-	}
-	eabs, err := cfg.ACMEBindings()
-	if err != nil {
-		return err
-	}
-	for name, url := range dirs {
-		iss.CAs[name] = acme.CA{Directory: url, EABKeyID: eabs[name].KeyID, EABHMAC: eabs[name].HMAC}
-	}
-	if cfg.ACMECARoots != "" {
-		pemRoots, err := os.ReadFile(cfg.ACMECARoots)
-		if err != nil {
-			return fmt.Errorf("--acme-ca-roots: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemRoots) {
-			return fmt.Errorf("--acme-ca-roots: %s holds no PEM certificate", cfg.ACMECARoots)
-		}
-		iss.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool}, ResponseHeaderTimeout: 30 * time.Second}}
-	}
-	acme.UseLogger(log.With("component", "acme"))
-	svc.Frees, svc.Issuer, svc.Challenges, svc.Kick = store, iss, store, make(chan struct{}, 1)
-	svc.Log = func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }
-	return nil
-}
-
-// renew runs the renewer (cert.Service.RunRenewer) with the node's settings.
-func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) {
-	host, _ := os.Hostname()
-	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
-		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin, Log: n.log}
-	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
-	svc.RunRenewer(ctx, opt, config.Duration(cfg.RenewPoll))
-}
-
-// serve runs srv on ln until Shutdown, and reports a failure to Wait.
-func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
-	n.servers = append(n.servers, srv)
-	go func() {
-		var err error
-		if tlsOn {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		n.done <- err
-	}()
-}
-
-// startAPI binds the OpenAPI endpoint. Until the database is reached it
-// answers every request with ServiceUnavailable.
-func (n *Node) startAPI(cfg config.Config) error {
-	unavailable := api.Unavailable(n.log)
-	// One plain handler, not a ServeMux: a ServeMux would answer some paths
-	// (such as //) itself with redirects that are not ESA answers.
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := n.api.Load()
-		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			if h == nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write([]byte("the database has not been reached yet\n"))
-				return
-			}
-			if err := n.health.Do(r.Context(), n.db.Load().Healthy); err != nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write([]byte("the database cannot be reached\n"))
-				return
-			}
-			w.Write([]byte("ok\n"))
-			return
-		}
-		if h == nil {
-			unavailable.ServeHTTP(w, r)
-			return
-		}
-		(*h).ServeHTTP(w, r)
-	})
-	ln, err := net.Listen("tcp", cfg.APIAddr)
-	if err != nil {
-		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
-	}
-	// A request body has at most a minute in all, and is cut sooner when
-	// it arrives more slowly than the rate allows.
-	rate := n.rate
-	rate.Limit = 60 * time.Second
-	srv := &http.Server{
-		Handler:           rate.Handler(handler),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          serverLog(n.log, slog.LevelWarn),
-	}
-	scheme := "http"
-	if cfg.APITLSCert != "" {
-		pair, err := tls.LoadX509KeyPair(cfg.APITLSCert, cfg.APITLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("load the API's TLS certificate: %w", err)
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-		scheme = "https"
-	}
-	n.apiLn = ln
-	n.serve(srv, ln, cfg.APITLSCert != "")
-	database := sqlstore.Postgres
-	if strings.HasPrefix(cfg.DB, "sqlite:") {
-		database = sqlstore.SQLite
-	}
-	n.log.Info("esacert API listening", "url", scheme+"://"+ln.Addr().String(), "database", database,
-		"access_key_id", n.rootKey.ID)
-	return nil
-}
-
-// apiHandler is the API's handler once the database is reached.
-func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
-	store := c.store
-	s := &api.Server{
-		Sites:       c.sites,
-		Records:     c.records,
-		HTTPS:       c.https,
-		Certs:       c.svc,
-		Keys:        accesskey.NewRing(n.rootKey),
-		Log:         n.log,
-		NameServers: cfg.NameServers,
-		CnameZone:   cfg.CnameZone,
-		Unreachable: sqlstore.Unreachable,
-	}
-	c.ram.wire(s)
-	if store.Dialect() == sqlstore.Postgres {
-		// Several API nodes may share the database: they must share nonces.
-		s.Nonces = store.Nonces()
-	}
-	var h http.Handler = s
-	return &h
-}
-
-// startEdge loads the edge's index (from its snapshot when the database
-// has not been reached) and serves HTTPS and HTTP. Its listeners are bound
-// first, so that the origin policy knows every listener of the node (the
-// API's is bound before) and refuses them as origins.
-func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.Sealer) error {
-	var err error
-	if n.httpsLn, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
-		return fmt.Errorf("listen for the edge's https on %s: %w", cfg.HTTPSAddr, err)
-	}
-	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		n.httpsLn.Close()
-		return fmt.Errorf("listen for the edge's http on %s: %w", cfg.HTTPAddr, err)
-	}
-	origins := &origin.Dialer{Policy: origin.Policy{Allow: cfg.PrivateOriginRanges(), Own: n.listeners()}}
-	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg), Origins: origins,
-		ACME: func(host, token string) (string, bool) {
-			store := n.db.Load()
-			if store == nil {
-				return "", false
-			}
-			v, ok, err := store.Challenge(ctx, host, token, time.Now())
-			if err != nil {
-				n.log.Warn("read an ACME challenge", "host", redact.Clean(host, 255), "error", err)
-			}
-			return v, ok
-		},
-		ACMETLS: func(host string) (*tls.Certificate, bool) {
-			store := n.db.Load()
-			if store == nil {
-				return nil, false
-			}
-			return acme.TLSALPNCertificate(ctx, store, host)
-		},
-		ACMETLSProtocol: acme.ALPNProtocol}
-	if err := e.Start(ctx); err != nil {
-		n.httpsLn.Close()
-		n.httpLn.Close()
-		return fmt.Errorf("load the edge: %w", err)
-	}
-	n.edge = e
-	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'
-	for _, l := range []struct {
-		tls   bool
-		ln    net.Listener
-		h     http.Handler
-		label string
-	}{
-		{true, n.httpsLn, e.HTTPSHandler(), "https"},
-		{false, n.httpLn, e.HTTPHandler(), "http"},
-	} {
-		ln := l.ln
-		if l.tls { // redirects to HTTPS name the port it really listens on
-			_, e.HTTPSPort, _ = net.SplitHostPort(ln.Addr().String())
-		}
-		// No ReadTimeout: an upload may take as long as it needs while it
-		// keeps the rate; a slow body is cut by the rate instead.
-		srv := &http.Server{
-			Handler:           n.rate.Handler(l.h),
-			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      10 * time.Minute,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          quiet,
-		}
-		if l.tls {
-			srv.TLSConfig = e.TLSConfig()
-		}
-		n.serve(srv, ln, l.tls)
-		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
-	}
-	return nil
-}
-
-// listeners returns the addresses of the node's listeners bound so far.
-func (n *Node) listeners() []netip.AddrPort {
-	var out []netip.AddrPort
-	for _, ln := range []net.Listener{n.apiLn, n.httpsLn, n.httpLn} {
-		if ln == nil {
-			continue
-		}
-		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
-			out = append(out, ap)
-		}
-	}
-	return out
 }
 
 // pruneChanges keeps the change feed short: an edge that falls further
@@ -613,55 +360,13 @@ func (n *Node) pruneChanges(ctx context.Context, store *sqlstore.Store) {
 	}
 }
 
-// rootKey returns the root access key: from the environment when given,
-// else from the key file in the data directory, generated on first start.
-func rootKey(cfg config.Config, log *slog.Logger) (accesskey.Key, error) {
-	if cfg.AccessKeyID != "" {
-		return accesskey.Key{ID: cfg.AccessKeyID, Secret: cfg.AccessKeySecret}, nil
-	}
-	path := filepath.Join(cfg.DataDir, RootKeyFile)
-	k, created, err := accesskey.LoadOrCreate(path, nil)
-	if err != nil {
-		return accesskey.Key{}, err
-	}
-	if created {
-		log.Info("created the root access key; its id and secret are in the file", "file", path, "access_key_id", k.ID)
-	} else {
-		log.Info("using the root access key", "file", path, "access_key_id", k.ID)
-	}
-	return k, nil
-}
-
-// MasterKeyFile is the name of the master key file in the data directory.
-const MasterKeyFile = "master.key"
-
-// KeySource is where cfg's master keys come from: ESACERT_MASTER_KEY, else
-// the --master-key-file, else master.key in the data directory (generated
-// on first start).
-func KeySource(cfg config.Config) masterkey.Source {
-	switch {
-	case cfg.MasterKey != "":
-		return masterkey.Source{Env: cfg.MasterKey}
-	case cfg.MasterKeyFile != "":
-		return masterkey.Source{File: cfg.MasterKeyFile}
-	}
-	return masterkey.Source{File: filepath.Join(cfg.DataDir, MasterKeyFile), Default: true}
-}
-
-// selfInfo is how a node reports itself in the database's node list.
-func selfInfo(cfg config.Config) sqlstore.NodeInfo {
-	host, _ := os.Hostname()
-	var id [8]byte
-	rand.Read(id[:])
-	return sqlstore.NodeInfo{ID: hex.EncodeToString(id[:]), Host: host, PID: os.Getpid(), Roles: cfg.Roles, Started: time.Now()}
-}
-
 // APIAddr is the address the API listens on ("" without the api role).
 func (n *Node) APIAddr() string { return addrOf(n.apiLn) }
 
 // HTTPSAddr and HTTPAddr are the edge's addresses ("" without the edge role).
 func (n *Node) HTTPSAddr() string { return addrOf(n.httpsLn) }
-func (n *Node) HTTPAddr() string  { return addrOf(n.httpLn) }
+
+func (n *Node) HTTPAddr() string { return addrOf(n.httpLn) }
 
 // Edge is the node's edge, or nil without the edge role.
 func (n *Node) Edge() *edge.Edge { return n.edge }
@@ -724,31 +429,21 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// RotateMasterKey moves the database, and every node running on it, to a
-// new master key without a restart (see masterkey.Rotation): the key named
-// by cfg.NewMasterKeyFile, else the newest key of the node's key file when
-// the database does not use it yet, else a generated one added to that
-// file. It refuses, naming them, while running nodes do not hold the new key.
-func RotateMasterKey(ctx context.Context, cfg config.Config, log *slog.Logger) (masterkey.Result, error) {
-	store, err := sqlstore.Open(ctx, cfg.DB)
-	if err != nil {
-		return masterkey.Result{}, err
+// pruneEvents drops audit events older than the retention, once an hour
+// (and at start).
+func (n *Node) pruneEvents(ctx context.Context, store *sqlstore.Store, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if gone, err := store.PruneEvents(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
+			n.log.Warn("prune the audit trail", "error", err)
+		} else if gone > 0 {
+			n.log.Info("pruned the audit trail", "events", gone, "retention_days", int(retention.Hours()/24))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	defer store.Close()
-	r := &masterkey.Rotation{Store: store, Source: KeySource(cfg), NewKeyFile: cfg.NewMasterKeyFile, Log: log}
-	return r.Run(ctx)
-}
-
-// Migrate copies the SQLite database of cfg into the empty PostgreSQL
-// database cfg.MigrateTo (schema brought up to date first), checked table
-// by table by row count and fingerprint. Private keys move still sealed:
-// the PostgreSQL nodes need the same master key.
-func Migrate(ctx context.Context, cfg config.Config) ([]sqlstore.TableCopy, error) {
-	if !strings.HasPrefix(cfg.DB, "sqlite:") {
-		return nil, errors.New("migrate copies a SQLite database: --db must be sqlite:PATH (the default is the one in --data)")
-	}
-	if !strings.HasPrefix(cfg.MigrateTo, "postgres://") && !strings.HasPrefix(cfg.MigrateTo, "postgresql://") {
-		return nil, errors.New("migrate needs --to postgres://… (the PostgreSQL database to copy into)")
-	}
-	return sqlstore.Migrate(ctx, cfg.DB, cfg.MigrateTo)
 }

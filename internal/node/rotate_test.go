@@ -141,7 +141,7 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop(t, n)
+	defer func() { stop(t, n) }() // the node restarted below, not the first one
 	now := time.Now()
 	ca := pkitest.NewCA(t, "Live Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
 	one := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"one.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})

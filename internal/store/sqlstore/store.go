@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/esacert/esacert/internal/audit"
 	"io"
 	"io/fs"
 	"net"
@@ -264,7 +265,20 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
+	// The request's audit event commits with its first change.
+	ev := audit.From(ctx)
+	if ev != nil && ev.Claim() {
+		if err := s.insertEvent(ctx, tx, ev); err != nil {
+			ev.Unclaim()
+			return err
+		}
+	} else {
+		ev = nil
+	}
 	if err := tx.Commit(); err != nil {
+		if ev != nil {
+			ev.Unclaim()
+		}
 		// The write may have landed or not: the error does not unwrap to its
 		// cause, so that it is not taken for an unreachable database that a
 		// client should simply retry (a retried create would make a second).
