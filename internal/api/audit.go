@@ -13,6 +13,7 @@ import (
 
 	"github.com/esacert/esacert/internal/audit"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -31,7 +32,7 @@ type AuditStore interface {
 }
 
 // services names the product of each API version, as events show it.
-var services = map[string]string{ESAVersion: "esa", CASVersion: "cas", ActionTrailVersion: "actiontrail"}
+var services = map[string]string{ESAVersion: "esa", CASVersion: "cas", ActionTrailVersion: "actiontrail", RAMVersion: "ram"}
 
 // failedAuthBudget bounds how many failed authentications a node records
 // per second (with a burst), so that a flood of bad requests costs the
@@ -66,8 +67,9 @@ func (b *failedAuthBudget) take(now time.Time) (ok bool, dropped int) {
 	return true, dropped
 }
 
-// newAuditEvent starts the event of an authenticated request.
-func (s *Server) newAuditEvent(req *request, requestID, keyID string) *audit.Event {
+// newAuditEvent starts the event of an authenticated request, naming who
+// made it: the root key, a RAM user or a role session.
+func (s *Server) newAuditEvent(req *request, requestID string) *audit.Event {
 	ev := &audit.Event{
 		ID:        requestID,
 		Time:      s.now(),
@@ -75,7 +77,7 @@ func (s *Server) newAuditEvent(req *request, requestID, keyID string) *audit.Eve
 		Service:   services[req.version],
 		Version:   req.version,
 		Write:     !audit.IsRead(req.action),
-		Principal: audit.Principal{Type: audit.PrincipalRoot, UserName: "root", AccessKeyID: keyID},
+		Principal: auditPrincipal(req.caller),
 		SourceIP:  sourceIP(req.r.RemoteAddr),
 		UserAgent: redact.Clean(req.r.UserAgent(), 256),
 		Secure:    req.r.TLS != nil,
@@ -85,6 +87,19 @@ func (s *Server) newAuditEvent(req *request, requestID, keyID string) *audit.Eve
 		ev.Resource, ev.ResourceType = redact.Clean(site, 32), "ACS::ESA::Site"
 	}
 	return ev
+}
+
+// auditPrincipal is who made a request, as an event names it.
+func auditPrincipal(c *identity.Identity) audit.Principal {
+	switch c.Kind {
+	case identity.User:
+		return audit.Principal{Type: audit.PrincipalUser, PrincipalID: c.UserID, AccountID: c.Account, AccessKeyID: c.KeyID,
+			UserName: c.UserName}
+	case identity.Session:
+		return audit.Principal{Type: audit.PrincipalAssumedRole, PrincipalID: c.RoleID + ":" + c.SessionName, AccountID: c.Account,
+			AccessKeyID: c.KeyID, UserName: c.RoleName + ":" + c.SessionName}
+	}
+	return audit.Principal{Type: audit.PrincipalRoot, PrincipalID: c.Account, AccountID: c.Account, UserName: "root", AccessKeyID: c.KeyID}
 }
 
 // failedAuthEvent is the event of a request whose authentication failed:

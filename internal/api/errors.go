@@ -13,6 +13,7 @@ import (
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/policy"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/record"
@@ -122,6 +123,8 @@ var table = slices.Concat([]row{
 		"The request signature does not conform to Aliyun standards.", "Use an official Alibaba Cloud SDK or CLI to sign requests.", false},
 	{is(errUnknownKey), "InvalidAccessKeyId.NotFound", http.StatusNotFound,
 		"The Access Key ID provided does not exist in our records.", "Check the AccessKeyId your client is configured with.", false},
+	{is(identity.ErrKeyInactive), "InvalidAccessKeyId.Inactive", http.StatusBadRequest,
+		"Specified access key is disabled.", "Ask the account's administrator to enable the key (UpdateAccessKey Status=Active), or use another.", false},
 	{is(errSignatureMismatch), "SignatureDoesNotMatch", http.StatusBadRequest,
 		"Specified signature does not match our calculation.", "Check that your AccessKeySecret is correct.", false},
 	{is(errTimestampExpired), "InvalidTimeStamp.Expired", http.StatusBadRequest,
@@ -132,6 +135,17 @@ var table = slices.Concat([]row{
 		"Specified parameter Version is not valid.", "Use version 2024-09-10 for ESA.", false},
 	{is(errUnknownAction), "InvalidAction.NotFound", http.StatusNotFound,
 		"Specified api is not found, please check your url and method.", "Check the action name and the API version.", false},
+
+	// A request the caller's policies do not allow: RAM and STS answer
+	// their own actions with NoPermission, the other services (ESA, the
+	// certificate repository, ActionTrail) with Forbidden.RAM; both with
+	// the AccessDeniedDetail object (see writeError).
+	{deniedIn("ram", "sts"), "NoPermission", http.StatusForbidden,
+		"You are not authorized to do this action. You should be authorized by RAM.",
+		"Ask the account's administrator for a policy that allows the action on the resource (AccessDeniedDetail says which).", false},
+	{is(errDenied), "Forbidden.RAM", http.StatusForbidden,
+		"User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+		"Ask the account's administrator for a policy that allows the action on the resource (AccessDeniedDetail says which).", false},
 
 	{is(errUnavailable), "ServiceUnavailable", http.StatusServiceUnavailable,
 		"The request has failed due to a temporary failure of the server.",
@@ -407,6 +421,10 @@ func publicMessage(r row, err error) string {
 	var de *detailError
 	if errors.As(err, &de) {
 		return r.message + " " + de.detail
+	}
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		return denied.message(r.message)
 	}
 	if r.explain {
 		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "certcheck: "), policy.ErrMalformed.Error()+": ")

@@ -2,6 +2,7 @@ package api
 
 import (
 	"io"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net/http/httptest"
 	"net/url"
@@ -46,6 +47,7 @@ func ramServer(t *testing.T, now func() time.Time, rnd io.Reader) (*Server, *sql
 		Certs:      &cert.Service{Sites: store, Now: now, Rand: rnd},
 		Keys:       accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now:        now,
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AccountID:  testAccount,
 		Account:    &account.Service{Store: store},
 		Users:      &user.Service{Store: store, Now: now, Rand: rnd},

@@ -61,6 +61,10 @@ type Server struct {
 	Roles      *role.Service
 	// AccountID is the account's id, as ARNs and resources name it.
 	AccountID string
+	// Identities authenticates the keys that are not the root key (RAM
+	// users' keys); their requests are authorized by their policies (see
+	// permissions). Nil accepts the root key only.
+	Identities Identities
 
 	// Nonces remembers signature nonces; nil means a MemoryNonces of its own.
 	Nonces NonceCache
@@ -139,6 +143,8 @@ type request struct {
 
 	keyKnown bool // the keyring has the access key id the request names
 	verified bool // the signature matched that key's secret
+	// caller is who signs with the key, once the key is known.
+	caller *identity.Identity
 }
 
 // event is what the per-request log line says. action, version, keyID and
@@ -240,7 +246,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	ev.action, ev.version, ev.siteID = req.action, req.version, req.params.str("SiteId")
 	keyID, err := s.authenticate(r.Context(), req)
 	ev.keyID, ev.keyKnown, ev.verified = keyID, req.keyKnown, req.verified
-	caller := &identity.Identity{Kind: identity.Root, Account: s.AccountID, KeyID: keyID}
 	if err != nil {
 		ev.authFailed = true
 		return nil, err
@@ -261,11 +266,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	}
 	ctx := r.Context()
 	if s.Audit != nil {
-		if e := s.newAuditEvent(req, ev.requestID, keyID); e.Write || s.AuditReads {
+		if e := s.newAuditEvent(req, ev.requestID); e.Write || s.AuditReads {
 			ev.audit, ctx = e, audit.With(ctx, e)
 		}
 	}
-	req.params.caller = caller
+	if err := s.authorize(req, req.caller); err != nil {
+		if s.Audit != nil && ev.audit == nil { // a denied read is recorded too
+			ev.audit = s.newAuditEvent(req, ev.requestID)
+		}
+		return nil, err
+	}
+	req.params.caller = req.caller
 	return act(s, ctx, &req.params)
 }
 
@@ -351,13 +362,15 @@ func (s *Server) writeResult(w http.ResponseWriter, ev *event, result any) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// errorBody is the JSON of every error answer.
+// errorBody is the JSON of every error answer; a denial adds the
+// AccessDeniedDetail object.
 type errorBody struct {
-	RequestId string
-	HostId    string
-	Code      string
-	Message   string
-	Recommend string
+	RequestId          string
+	HostId             string
+	Code               string
+	Message            string
+	Recommend          string
+	AccessDeniedDetail *accessDeniedDetail `json:",omitempty"`
 }
 
 // writeError answers err through the error table.
@@ -382,7 +395,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, ev *event, e
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.Encode(errorBody{RequestId: ev.requestID, HostId: host, Code: row.code, Message: msg, Recommend: row.recommend})
+	body := errorBody{RequestId: ev.requestID, HostId: host, Code: row.code, Message: msg, Recommend: row.recommend}
+	var de *deniedError
+	if errors.As(err, &de) {
+		body.AccessDeniedDetail = de.detail()
+	}
+	enc.Encode(body)
 	writeJSON(w, row.status, bytes.TrimSpace(buf.Bytes()))
 }
 

@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/redact"
 )
 
@@ -191,15 +193,50 @@ func (s *Server) verifyRPC(ctx context.Context, req *request) (keyID string, sta
 	return keyID, stamp, nonce, nil
 }
 
-// secret looks up the secret of keyID, and notes in req that the key exists.
+// Identities finds who signs with an access key that is not the root
+// key: a RAM user (through its key) or a role session (through STS
+// credentials and their token). Implementations are safe for concurrent use.
+type Identities interface {
+	// Identify returns the identity, with the secret its signatures are
+	// checked with; identity.ErrKeyNotFound or identity.ErrKeyInactive
+	// when the key signs nothing.
+	Identify(ctx context.Context, keyID, token string) (*identity.Identity, error)
+}
+
+// secret looks up the secret of keyID (the root key's, else through
+// Identities), and notes in req that the key exists and who signs with it.
 func (s *Server) secret(ctx context.Context, req *request, keyID string) (string, error) {
 	secret, ok, err := s.Keys.Secret(ctx, keyID)
 	if err != nil {
 		return "", fmt.Errorf("look up access key: %w", err)
 	}
-	if !ok {
+	if ok {
+		req.keyKnown = true
+		req.caller = &identity.Identity{Kind: identity.Root, Account: s.AccountID, KeyID: keyID}
+		return secret, nil
+	}
+	if s.Identities == nil {
 		return "", errUnknownKey
 	}
-	req.keyKnown = true
-	return secret, nil
+	id, err := s.Identities.Identify(ctx, keyID, req.securityToken())
+	switch {
+	case errors.Is(err, identity.ErrKeyNotFound):
+		return "", errUnknownKey
+	case errors.Is(err, identity.ErrKeyInactive):
+		req.keyKnown = true
+		return "", err
+	case err != nil:
+		return "", fmt.Errorf("look up access key: %w", err)
+	}
+	req.keyKnown, req.caller = true, id
+	return id.Secret, nil
+}
+
+// securityToken is the STS token sent with the request: the signed
+// x-acs-security-token header (ACS3) or the SecurityToken parameter.
+func (req *request) securityToken() string {
+	if t := req.r.Header.Get("x-acs-security-token"); t != "" {
+		return t
+	}
+	return req.params.str("SecurityToken")
 }

@@ -90,8 +90,9 @@ var domainImports = map[string][]string{
 	// Policies as RAM manages them: documents in the policy language,
 	// versions, attachments to users, groups and roles by name.
 	"internal/rampolicy": {"internal/domain", "internal/policy"},
-	// Who signs a request and what its policies allow (decided by policy).
-	"internal/identity": {"internal/domain", "internal/policy"},
+	// Who signs a request and what its policies allow (decided by policy):
+	// a user's key (accesskey), the system policies' documents (rampolicy).
+	"internal/identity": {"internal/domain", "internal/policy", "internal/accesskey", "internal/rampolicy"},
 }
 
 // wired lists the adapters and the other parts that only the composition

@@ -48,6 +48,8 @@ func actionVersion(action string) string {
 		return "2020-04-07"
 	case ramActions[action]:
 		return "2015-05-01"
+	case action == "LookupEvents":
+		return "2020-07-06"
 	}
 	return "2024-09-10"
 }

@@ -26,6 +26,7 @@ func init() {
 		ramActions[a] = true
 		sdkMethods[a] = "POST" // every RAM action is an RPC POST with its parameters in the query
 	}
+	sdkMethods["LookupEvents"] = "POST"
 }
 
 // ramKinds are the clients the RAM scenario runs with: the official Node.js

@@ -36,8 +36,8 @@ type Identity struct {
 	RoleID, RoleName, SessionName string
 	Expires                       time.Time
 
-	policies []*policy.Policy // the identity's policies, default versions
-	session  *policy.Policy   // a session's policy, nil when it has none
+	policies *policy.Set    // the identity's policies (default versions), indexed by action
+	session  *policy.Policy // a session's policy, nil when it has none
 }
 
 // ARN is the identity's ARN: acs:ram::<account>:root, …:user/<name> or
@@ -55,14 +55,19 @@ func (id *Identity) ARN() string {
 // Evaluate decides req for the identity with policy.Evaluate: the root
 // key is allowed everything; a user has what its policies allow; a
 // session what its role's policies allow and its session policy (if any)
-// allows too. An explicit deny in either is ExplicitDeny.
-func (id *Identity) Evaluate(req policy.Request) policy.Decision {
+// allows too. An explicit deny in either is ExplicitDeny. bySession
+// reports that the session policy decided a denial.
+func (id *Identity) Evaluate(req policy.Request) (d policy.Decision, bySession bool) {
 	if id.Kind == Root {
-		return policy.Allowed
+		return policy.Allowed, false
 	}
-	d := policy.Evaluate(req, id.policies...)
+	if id.policies == nil {
+		return policy.ImplicitDeny, false
+	}
+	d = id.policies.Evaluate(req)
 	if d != policy.Allowed || id.session == nil {
-		return d
+		return d, false
 	}
-	return policy.Evaluate(req, id.session)
+	d = policy.Evaluate(req, id.session)
+	return d, d != policy.Allowed
 }

@@ -303,6 +303,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	n.mu.Unlock()
 	if cfg.Has("api") {
 		n.api.Store(n.apiHandler(cfg, c))
+		n.goTracked(func() { c.ram.follow(ctx, c.store, n.log) })
 	}
 	if n.edge != nil {
 		storeWake, stop := c.store.Watch()

@@ -10,7 +10,11 @@
 // regard to case, resources with it; both take the wildcards * (any run of
 // characters, none included) and ? (one character).
 //
-// ParseTrust and Trust.Evaluate do the same for a role's trust policy
+// NewSet compiles several policies into a Set that decides as Evaluate
+// does, looking only at the statements whose actions can match a request
+// (an index by action): what a node keeps per identity.
+//
+// ParseTrust and Trust.Evaluate parse and decide a role's trust policy
 // (who may assume the role: its Principal instead of a Resource).
 //
 // The package is pure: the standard library only, no I/O, no clock (the

@@ -164,6 +164,7 @@ func (d Decision) String() string {
 // statement of any applies, else Allowed when an Allow statement applies,
 // else ImplicitDeny. Nil policies are skipped.
 func Evaluate(req Request, policies ...*Policy) Decision {
+	req.Action = lowerASCII(req.Action) // once, not per pattern
 	allowed := false
 	for _, p := range policies {
 		if p == nil {
@@ -190,8 +191,10 @@ func Evaluate(req Request, policies ...*Policy) Decision {
 // does): how a session policy narrows what a role may do.
 func (p *Policy) Allows(req Request) bool { return Evaluate(req, p) == Allowed }
 
+// applies reports whether the statement applies to req, whose Action is
+// lower-cased (ASCII) already.
 func (st *statement) applies(req *Request) bool {
-	if anyMatch(st.actions, req.Action) == st.notAction {
+	if anyMatchLowered(st.actions, req.Action) == st.notAction {
 		return false
 	}
 	if anyMatch(st.resources, req.Resource) == st.notResource {
@@ -203,6 +206,15 @@ func (st *statement) applies(req *Request) bool {
 		}
 	}
 	return true
+}
+
+func anyMatchLowered(ps []pattern, s string) bool {
+	for _, p := range ps {
+		if p.matchLowered(s) {
+			return true
+		}
+	}
+	return false
 }
 
 func anyMatch(ps []pattern, s string) bool {

@@ -177,6 +177,10 @@ func TestEvaluateAgainstOracle(t *testing.T) {
 				raw, _ := json.Marshal(docs)
 				t.Fatalf("round %d: %+v under %s: Evaluate = %v, oracle = %v", round, q, raw, got, want)
 			}
+			if got, want := NewSet(policies...).Evaluate(q), oracleDecide(q, docs); got != want {
+				raw, _ := json.Marshal(docs)
+				t.Fatalf("round %d: %+v under %s: Set.Evaluate = %v, oracle = %v", round, q, raw, got, want)
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/group"
+	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/user"
@@ -253,5 +254,55 @@ func testTags(t *testing.T, st Store) {
 	}
 	if err := s.UntagResource(ctx, rampolicy.TagKind, "nope", nil, true); !errors.Is(err, rampolicy.ErrPolicyNotFound) {
 		t.Errorf("untag a missing policy = %v, want ErrPolicyNotFound", err)
+	}
+}
+
+// testGrants: a user's grants are its own policies and its groups', each
+// custom one with its default version's document; a role's are its own.
+func testGrants(t *testing.T, st Store) {
+	s, ctx := asRAM(t, st), t.Context()
+	if err := s.CreateUser(ctx, newUser("7000000000000001", "gina"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateGroup(ctx, group.Group{ID: "g-gr", Name: "readers", Created: now, Updated: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRole(ctx, role.Role{ID: "7100000000000001", Name: "runner", TrustDocument: "{}", MaxSessionDuration: 3600,
+		Created: now, Updated: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreatePolicy(ctx, rampolicy.Policy{Name: "own", Created: now, Updated: now}, rampolicy.Version{Document: docV1, Created: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateVersion(ctx, "own", rampolicy.Version{Document: docV2, Created: now}, true, false, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct{ typ, policy, kind, principal string }{
+		{"Custom", "own", "user", "gina"},
+		{"System", "AliyunESAReadOnlyAccess", "group", "readers"},
+		{"System", "AliyunSTSAssumeRoleAccess", "role", "runner"},
+	} {
+		if err := s.Attach(ctx, a.typ, a.policy, a.kind, a.principal, 0, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddMember(ctx, "readers", "gina", 5, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Grants(ctx, "user", "7000000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []identity.Grant{{PolicyType: "Custom", PolicyName: "own", Document: docV2},
+		{PolicyType: "System", PolicyName: "AliyunESAReadOnlyAccess"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("user grants (-want +got):\n%s", diff)
+	}
+	got, err = s.Grants(ctx, "role", "7100000000000001")
+	if err != nil || len(got) != 1 || got[0].PolicyName != "AliyunSTSAssumeRoleAccess" {
+		t.Errorf("role grants = %+v, %v", got, err)
+	}
+	if got, err := s.Grants(ctx, "user", "nobody"); err != nil || len(got) != 0 {
+		t.Errorf("grants of nobody = %+v, %v", got, err)
 	}
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
 	t.Run("tags", func(t *testing.T) { testTags(t, newStore(t)) })
 	t.Run("roles", func(t *testing.T) { testRoles(t, newStore(t)) })
+	t.Run("grants", func(t *testing.T) { testGrants(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an

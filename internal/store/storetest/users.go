@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/esacert/esacert/internal/account"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/group"
+	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/user"
@@ -31,7 +31,7 @@ type ramStore interface {
 	rampolicy.AttachmentStore
 	rampolicy.TagStore
 	role.Store
-	RAMRevision(ctx context.Context) (int64, error)
+	identity.Store
 }
 
 func asRAM(t *testing.T, st Store) ramStore {

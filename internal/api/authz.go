@@ -1,0 +1,332 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/esacert/esacert/internal/identity"
+	"github.com/esacert/esacert/internal/policy"
+	"github.com/esacert/esacert/internal/redact"
+)
+
+// Access levels of actions, as the permission table shows them.
+const (
+	levelRead  = "Read"
+	levelList  = "List"
+	levelWrite = "Write"
+	// levelNone: the action is never authorized by policy (every caller
+	// may ask who it is).
+	levelNone = "-"
+)
+
+// permission is what an action asks of the caller's policies: its access
+// level and the resource it acts on, a template in which ${AccountId} is
+// the account id, ${PolicyOwner} is "system" for a system policy (its
+// PolicyType) and the account id otherwise, and ${Name} the value of the
+// request's parameter Name (UserName falls back to the caller's own name,
+// as the access key actions do).
+type permission struct {
+	level    string
+	resource string
+}
+
+// Resources, as RAM names them. ESA's resource is the site a request
+// names; RAM's are the account's users, groups, policies and roles.
+const (
+	anyResource  = "*"
+	siteResource = "acs:esa:*:${AccountId}:site/${SiteId}"
+	allSites     = "acs:esa:*:${AccountId}:site/*"
+	userResource = "acs:ram::${AccountId}:user/${UserName}"
+	allUsers     = "acs:ram::${AccountId}:user/*"
+	groupRes     = "acs:ram::${AccountId}:group/${GroupName}"
+	allGroups    = "acs:ram::${AccountId}:group/*"
+	policyRes    = "acs:ram::${PolicyOwner}:policy/${PolicyName}"
+	allPolicies  = "acs:ram::${AccountId}:policy/*"
+	roleResource = "acs:ram::${AccountId}:role/${RoleName}"
+	allRoles     = "acs:ram::${AccountId}:role/*"
+)
+
+// ramCodes are the services' codes in RAM actions (esa:SetCertificate).
+var ramCodes = map[string]string{ESAVersion: "esa", CASVersion: "yundun-cert", RAMVersion: "ram",
+	ActionTrailVersion: "actiontrail"}
+
+// permissions is THE table of what every action asks of a RAM identity's
+// policies: per version, per action, its access level and resource. The
+// action is <service code>:<Action> (ramCodes). A test checks that it
+// lists exactly the actions of versions, and the README shows it
+// (testdata/permissions.golden).
+var permissions = map[string]map[string]permission{
+	ESAVersion: {
+		"CreateSite": {levelWrite, allSites},
+		"GetSite":    {levelRead, siteResource},
+		"ListSites":  {levelList, anyResource},
+		"DeleteSite": {levelWrite, siteResource},
+		"VerifySite": {levelWrite, siteResource},
+
+		"PurchaseRatePlan":               {levelWrite, anyResource},
+		"ListUserRatePlanInstances":      {levelList, anyResource},
+		"DescribeRatePlanInstanceStatus": {levelRead, anyResource},
+		"UpdateRatePlanSpec":             {levelWrite, anyResource},
+
+		"SetCertificate":           {levelWrite, siteResource},
+		"ApplyCertificate":         {levelWrite, siteResource},
+		"GetCertificate":           {levelRead, siteResource},
+		"ListCertificates":         {levelList, siteResource},
+		"DeleteCertificate":        {levelWrite, siteResource},
+		"ListCertificatesByRecord": {levelList, siteResource},
+		"GetCertificateQuota":      {levelRead, siteResource},
+		"ListCasCertificates":      {levelList, anyResource},
+
+		"CreateRecord":       {levelWrite, siteResource},
+		"GetRecord":          {levelRead, anyResource},
+		"ListRecords":        {levelList, siteResource},
+		"UpdateRecord":       {levelWrite, anyResource},
+		"DeleteRecord":       {levelWrite, anyResource},
+		"BatchCreateRecords": {levelWrite, siteResource},
+
+		"CreateHttpsBasicConfiguration":       {levelWrite, siteResource},
+		"GetHttpsBasicConfiguration":          {levelRead, siteResource},
+		"ListHttpsBasicConfigurations":        {levelList, siteResource},
+		"UpdateHttpsBasicConfiguration":       {levelWrite, siteResource},
+		"DeleteHttpsBasicConfiguration":       {levelWrite, siteResource},
+		"CreateHttpsApplicationConfiguration": {levelWrite, siteResource},
+		"GetHttpsApplicationConfiguration":    {levelRead, siteResource},
+		"ListHttpsApplicationConfigurations":  {levelList, siteResource},
+		"UpdateHttpsApplicationConfiguration": {levelWrite, siteResource},
+		"DeleteHttpsApplicationConfiguration": {levelWrite, siteResource},
+		"ListCiphers":                         {levelList, anyResource},
+	},
+	CASVersion: {
+		"UploadUserCertificate":    {levelWrite, anyResource},
+		"GetUserCertificateDetail": {levelRead, anyResource},
+		"ListUserCertificateOrder": {levelList, anyResource},
+		"DeleteUserCertificate":    {levelWrite, anyResource},
+	},
+	RAMVersion: {
+		"CreateUser":         {levelWrite, userResource},
+		"GetUser":            {levelRead, userResource},
+		"ListUsers":          {levelList, allUsers},
+		"UpdateUser":         {levelWrite, userResource},
+		"DeleteUser":         {levelWrite, userResource},
+		"DeleteLoginProfile": {levelWrite, userResource},
+		"UnbindMFADevice":    {levelWrite, userResource},
+
+		"CreateAccessKey": {levelWrite, userResource},
+		"ListAccessKeys":  {levelList, userResource},
+		"UpdateAccessKey": {levelWrite, userResource},
+		"DeleteAccessKey": {levelWrite, userResource},
+
+		"CreateGroup":         {levelWrite, groupRes},
+		"GetGroup":            {levelRead, groupRes},
+		"ListGroups":          {levelList, allGroups},
+		"UpdateGroup":         {levelWrite, groupRes},
+		"DeleteGroup":         {levelWrite, groupRes},
+		"AddUserToGroup":      {levelWrite, groupRes},
+		"RemoveUserFromGroup": {levelWrite, groupRes},
+		"ListGroupsForUser":   {levelList, userResource},
+		"ListUsersForGroup":   {levelList, groupRes},
+
+		"CreatePolicy":            {levelWrite, policyRes},
+		"GetPolicy":               {levelRead, policyRes},
+		"ListPolicies":            {levelList, allPolicies},
+		"UpdatePolicyDescription": {levelWrite, policyRes},
+		"DeletePolicy":            {levelWrite, policyRes},
+		"CreatePolicyVersion":     {levelWrite, policyRes},
+		"GetPolicyVersion":        {levelRead, policyRes},
+		"ListPolicyVersions":      {levelList, policyRes},
+		"DeletePolicyVersion":     {levelWrite, policyRes},
+		"SetDefaultPolicyVersion": {levelWrite, policyRes},
+		"AttachPolicyToUser":      {levelWrite, userResource},
+		"AttachPolicyToGroup":     {levelWrite, groupRes},
+		"AttachPolicyToRole":      {levelWrite, roleResource},
+		"DetachPolicyFromUser":    {levelWrite, userResource},
+		"DetachPolicyFromGroup":   {levelWrite, groupRes},
+		"DetachPolicyFromRole":    {levelWrite, roleResource},
+		"ListPoliciesForUser":     {levelList, userResource},
+		"ListPoliciesForGroup":    {levelList, groupRes},
+		"ListPoliciesForRole":     {levelList, roleResource},
+		"ListEntitiesForPolicy":   {levelList, policyRes},
+
+		"CreateRole": {levelWrite, roleResource},
+		"GetRole":    {levelRead, roleResource},
+		"ListRoles":  {levelList, allRoles},
+		"UpdateRole": {levelWrite, roleResource},
+		"DeleteRole": {levelWrite, roleResource},
+
+		"ListTagResources": {levelList, anyResource},
+		"TagResources":     {levelWrite, anyResource},
+		"UntagResources":   {levelWrite, anyResource},
+
+		"GetAccountAlias": {levelRead, anyResource},
+		"SetAccountAlias": {levelWrite, anyResource},
+	},
+	ActionTrailVersion: {
+		"LookupEvents": {levelList, anyResource},
+	},
+}
+
+// errDenied is the error of a request the caller's policies do not allow;
+// a *deniedError carries what the answer says about it.
+var errDenied = errors.New("access denied")
+
+// deniedError says which action on which resource was denied to whom, and how.
+type deniedError struct {
+	action   string // esa:SetCertificate
+	resource string
+	caller   *identity.Identity
+	explicit bool // an explicit Deny, not only no Allow
+	session  bool // decided by a role session's policy
+}
+
+func (e *deniedError) Error() string {
+	return errDenied.Error() + ": " + e.action + " on " + e.resource
+}
+func (e *deniedError) Unwrap() error { return errDenied }
+
+// deniedIn matches a denial of an action of one of the services (by RAM
+// code): RAM and STS answer their own denials with NoPermission.
+func deniedIn(codes ...string) func(error) bool {
+	return func(err error) bool {
+		var de *deniedError
+		if !errors.As(err, &de) {
+			return false
+		}
+		service, _, _ := strings.Cut(de.action, ":")
+		for _, c := range codes {
+			if service == c {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// authorize decides whether caller may do the request's action: the root
+// key may do everything; any other identity what its policies allow
+// (identity.Evaluate decides, with policy's rules), in the request's
+// context: its source address, whether it came over TLS, and the time.
+func (s *Server) authorize(req *request, caller *identity.Identity) error {
+	if caller == nil || caller.Kind == identity.Root {
+		return nil
+	}
+	perm, ok := permissions[req.version][req.action]
+	if ok && perm.level == levelNone {
+		return nil
+	}
+	action := ramCodes[req.version] + ":" + req.action
+	resource := anyResource
+	if ok {
+		resource = s.resource(perm.resource, &req.params, caller)
+	}
+	pr := policy.Request{Action: action, Resource: resource, Context: map[string]string{
+		keySourceIP:        sourceIP(req.r.RemoteAddr),
+		keySecureTransport: strconv.FormatBool(req.r.TLS != nil),
+		keyCurrentTime:     s.now().Format(time.RFC3339),
+	}}
+	d, bySession := caller.Evaluate(pr)
+	if d == policy.Allowed {
+		return nil
+	}
+	return &deniedError{action: action, resource: resource, caller: caller, explicit: d == policy.ExplicitDeny, session: bySession}
+}
+
+// The context keys every request carries, as policy.Request.Set spells
+// them (lower-cased).
+var (
+	keySourceIP        = strings.ToLower(policy.KeySourceIP)
+	keySecureTransport = strings.ToLower(policy.KeySecureTransport)
+	keyCurrentTime     = strings.ToLower(policy.KeyCurrentTime)
+)
+
+// resource fills a permission's resource template from the request.
+func (s *Server) resource(template string, p *params, caller *identity.Identity) string {
+	if !strings.Contains(template, "${") {
+		return template
+	}
+	var b strings.Builder
+	rest := template
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		b.WriteString(rest[:i])
+		name := rest[i+2 : i+j]
+		rest = rest[i+j+1:]
+		switch name {
+		case "AccountId":
+			b.WriteString(s.AccountID)
+		case "PolicyOwner":
+			if strings.EqualFold(p.str("PolicyType"), "System") {
+				b.WriteString("system")
+			} else {
+				b.WriteString(s.AccountID)
+			}
+		case "UserName":
+			v := p.str("UserName")
+			if v == "" && caller != nil {
+				v = caller.UserName // the access key actions act on the caller's own user
+			}
+			b.WriteString(v)
+		default:
+			b.WriteString(p.str(name))
+		}
+	}
+}
+
+// accessDeniedDetail is the AccessDeniedDetail object of a denial, at the
+// top of the error body, where the SDKs read it.
+type accessDeniedDetail struct {
+	AuthAction               string
+	AuthPrincipalType        string
+	AuthPrincipalDisplayName string
+	AuthPrincipalOwnerId     string
+	NoPermissionType         string
+	PolicyType               string
+	EncodedDiagnosticMessage string
+}
+
+// detail describes the denial as Alibaba Cloud does: the principal (a RAM
+// user by its id, a role session as role:session), whether a Deny said no
+// or no Allow said yes, and the kind of policy that decided.
+func (e *deniedError) detail() *accessDeniedDetail {
+	d := &accessDeniedDetail{AuthAction: e.action, AuthPrincipalOwnerId: e.caller.Account,
+		NoPermissionType: "ImplicitDeny", PolicyType: "AccountLevelIdentityBasedPolicy"}
+	switch e.caller.Kind {
+	case identity.Session:
+		d.AuthPrincipalType, d.AuthPrincipalDisplayName = "AssumedRoleUser", e.caller.RoleName+":"+e.caller.SessionName
+	default:
+		d.AuthPrincipalType, d.AuthPrincipalDisplayName = "SubUser", e.caller.UserID
+	}
+	if e.explicit {
+		d.NoPermissionType = "ExplicitDeny"
+	}
+	if e.session {
+		d.PolicyType = "SessionPolicy"
+	}
+	diag, _ := json.Marshal(map[string]any{"AuthAction": e.action, "AuthResource": e.resource,
+		"ExplicitDeny": e.explicit, "NoPermissionPolicyType": d.PolicyType,
+		"AuthPrincipal": map[string]string{"AuthPrincipalType": d.AuthPrincipalType,
+			"AuthPrincipalOwnerId": d.AuthPrincipalOwnerId, "AuthPrincipalDisplayName": d.AuthPrincipalDisplayName}})
+	d.EncodedDiagnosticMessage = base64.StdEncoding.EncodeToString(diag)
+	return d
+}
+
+// maxResourceInMessage bounds a resource quoted in a message: it holds
+// request parameters.
+const maxResourceInMessage = 256
+
+// deniedMessage says which action on which resource was denied.
+func (e *deniedError) message(base string) string {
+	return base + " Action: " + e.action + ", Resource: " + redact.Clean(e.resource, maxResourceInMessage) + "."
+}

@@ -1,0 +1,312 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/esacert/esacert/internal/identity"
+	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/user"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPermissionsCoverEveryAction: the permission table names exactly the
+// actions the server answers, each with a level and a resource.
+func TestPermissionsCoverEveryAction(t *testing.T) {
+	for version, actions := range versions {
+		for a := range actions {
+			p, ok := permissions[version][a]
+			if !ok {
+				t.Errorf("%s %s has no row in the permission table", version, a)
+				continue
+			}
+			if p.level == "" || p.resource == "" {
+				t.Errorf("%s %s: empty level or resource", version, a)
+			}
+			if p.level != levelNone && ramCodes[version] == "" {
+				t.Errorf("version %s has no RAM service code", version)
+			}
+		}
+	}
+	for version, actions := range permissions {
+		for a := range actions {
+			if _, ok := versions[version][a]; !ok {
+				t.Errorf("the permission table names %s %s, which no version answers", version, a)
+			}
+		}
+	}
+}
+
+// permissionTable renders the permission table as the README shows it.
+func permissionTable() string {
+	var lines []string
+	for version, actions := range permissions {
+		for a, p := range actions {
+			ram := "`" + ramCodes[version] + ":" + a + "`"
+			if p.level == levelNone {
+				ram = "(none: every caller may)"
+			}
+			lines = append(lines, fmt.Sprintf("| %s | `%s` | %s | %s | `%s` |", version, a, ram, p.level, p.resource))
+		}
+	}
+	sort.Strings(lines)
+	return "| Version | Action | RAM action | Access level | Resource |\n|---|---|---|---|---|\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// TestPermissionsGolden pins the permission table and checks that the
+// README publishes it as it is.
+func TestPermissionsGolden(t *testing.T) {
+	table := permissionTable()
+	golden(t, "permissions.golden", table)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte(table)) {
+		t.Error("README.md does not show the permission table as testdata/permissions.golden has it: paste the golden into the README")
+	}
+}
+
+// authzEnv is a server with access control, a site and a RAM user "ci"
+// whose key the returned signer signs with.
+type authzEnv struct {
+	s      *Server
+	url    string
+	root   *signer
+	ci     *signer
+	siteID string
+	ids    *identity.Resolver
+}
+
+func newAuthzEnv(t *testing.T) *authzEnv {
+	t.Helper()
+	clk := &clock{t: testNow}
+	s, store := ramServer(t, clk.Now, nil)
+	s.Identities = &identity.Resolver{Store: store, Sealer: s.AccessKeys.Sealer, Account: testAccount}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	ctx := t.Context()
+	st, err := s.Sites.CreateSite(ctx, site.CreateSiteInput{Name: "example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Users.CreateUser(ctx, user.CreateInput{Name: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	k, secret, err := s.AccessKeys.Create(ctx, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &authzEnv{s: s, url: hs.URL, root: &signer{key: "testAKID", secret: "testSecret", now: testNow},
+		ci: &signer{key: k.ID, secret: secret, now: testNow}, siteID: fmt.Sprint(st.ID), ids: s.Identities.(*identity.Resolver)}
+}
+
+// grant gives ci a custom policy with doc, replacing its earlier one.
+func (e *authzEnv) grant(t *testing.T, doc string) {
+	t.Helper()
+	ctx := t.Context()
+	for _, a := range mustList(e.s.Policies.PoliciesOf(ctx, "user", "ci")) {
+		if err := e.s.Policies.Detach(ctx, a.Type, a.Name, "user", "ci"); err != nil {
+			t.Fatal(err)
+		}
+		if a.Type == "Custom" {
+			if err := e.s.Policies.DeletePolicy(ctx, a.Name, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := e.s.Policies.CreatePolicy(ctx, "ci-policy", doc, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Policies.Attach(ctx, "Custom", "ci-policy", "user", "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ids.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustList[T any](list []T, err error) []T {
+	if err != nil {
+		panic(err)
+	}
+	return list
+}
+
+// TestAuthorization decides ESA and RAM requests of a RAM user under
+// policies: allowed, implicitly and explicitly denied, per site, by source
+// address and by transport; a denial names the action and the resource and
+// carries AccessDeniedDetail.
+func TestAuthorization(t *testing.T) {
+	e := newAuthzEnv(t)
+	site := "acs:esa:*:" + testAccount + ":site/" + e.siteID
+	pipeline := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:GetSite","Resource":"` + site + `",
+		"Condition":{"IpAddress":{"acs:SourceIp":"127.0.0.0/8"}}}]}`
+	tests := []struct {
+		name       string
+		doc        string
+		version    string
+		action     string
+		params     url.Values
+		wantCode   string
+		wantNoPerm string // NoPermissionType of a denial
+	}{
+		{"ok/per_site_from_cidr", pipeline, ESAVersion, "GetSite", url.Values{"SiteId": {e.siteID}}, "", ""},
+		{"fail/other_site", pipeline, ESAVersion, "GetSite", url.Values{"SiteId": {"1"}}, "Forbidden.RAM", "ImplicitDeny"},
+		{"fail/other_action", pipeline, ESAVersion, "DeleteSite", url.Values{"SiteId": {e.siteID}}, "Forbidden.RAM", "ImplicitDeny"},
+		{"fail/other_cidr", strings.Replace(pipeline, "127.0.0.0/8", "10.0.0.0/8", 1), ESAVersion, "GetSite", url.Values{"SiteId": {e.siteID}},
+			"Forbidden.RAM", "ImplicitDeny"},
+		{"fail/https_only", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:*","Resource":"*","Condition":{"Bool":{"acs:SecureTransport":"true"}}}]}`,
+			ESAVersion, "ListSites", nil, "Forbidden.RAM", "ImplicitDeny"},
+		{"fail/explicit_deny", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"esa:Delete*","Resource":"*"}]}`,
+			ESAVersion, "DeleteSite", url.Values{"SiteId": {e.siteID}}, "Forbidden.RAM", "ExplicitDeny"},
+		{"ok/resource_star", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:List*","Resource":"*"}]}`, ESAVersion, "ListSites", nil, "", ""},
+		{"ok/time_window", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:ListSites","Resource":"*","Condition":{"DateLessThan":{"acs:CurrentTime":"2027-01-01T00:00:00Z"}}}]}`,
+			ESAVersion, "ListSites", nil, "", ""},
+		{"fail/ram_action", pipeline, RAMVersion, "ListUsers", nil, "NoPermission", "ImplicitDeny"},
+		{"ok/ram_own_keys", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:ListAccessKeys","Resource":"acs:ram:*:` + testAccount + `:user/ci"}]}`,
+			RAMVersion, "ListAccessKeys", nil, "", ""},
+		{"fail/repository", pipeline, CASVersion, "ListUserCertificateOrder", nil, "Forbidden.RAM", "ImplicitDeny"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.grant(t, tt.doc)
+			sig := e.ci
+			sig.version = tt.version
+			defer func() { sig.version = "" }()
+			a := do(t, sig.rpc(t, e.url, "POST", tt.action, tt.params, nil))
+			if tt.wantCode == "" {
+				if a.status != 200 {
+					t.Fatalf("%s: %d %v, want 200", tt.action, a.status, a.body)
+				}
+				return
+			}
+			if a.status != 403 || a.body["Code"] != tt.wantCode {
+				t.Fatalf("%s: %d %v, want 403 %s", tt.action, a.status, a.body, tt.wantCode)
+			}
+			msg, _ := a.body["Message"].(string)
+			action := ramCodes[tt.version] + ":" + tt.action
+			if !strings.Contains(msg, "Action: "+action) || !strings.Contains(msg, "Resource: ") {
+				t.Errorf("message %q does not name the action and the resource", msg)
+			}
+			detail, ok := a.body["AccessDeniedDetail"].(map[string]any)
+			if !ok {
+				t.Fatalf("no AccessDeniedDetail object: %v", a.body)
+			}
+			want := map[string]any{"AuthAction": action, "AuthPrincipalType": "SubUser", "AuthPrincipalOwnerId": testAccount,
+				"NoPermissionType": tt.wantNoPerm, "PolicyType": "AccountLevelIdentityBasedPolicy"}
+			for k, v := range want {
+				if detail[k] != v {
+					t.Errorf("AccessDeniedDetail.%s = %v, want %v", k, detail[k], v)
+				}
+			}
+			raw, err := base64.StdEncoding.DecodeString(detail["EncodedDiagnosticMessage"].(string))
+			var diag map[string]any
+			if err != nil || json.Unmarshal(raw, &diag) != nil || diag["AuthAction"] != action {
+				t.Errorf("EncodedDiagnosticMessage does not decode to the denial: %s", raw)
+			}
+		})
+	}
+}
+
+// TestKeyStates: a disabled key answers InvalidAccessKeyId.Inactive (400)
+// once the resolver sees the change, enabled again it signs again, and a
+// deleted one answers InvalidAccessKeyId.NotFound (404); the root key is
+// never asked about policies.
+func TestKeyStates(t *testing.T) {
+	e := newAuthzEnv(t)
+	e.grant(t, `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:ListSites","Resource":"*"}]}`)
+	ctx := t.Context()
+	call := func(s *signer) answer {
+		t.Helper()
+		return do(t, s.rpc(t, e.url, "GET", "ListSites", nil, nil))
+	}
+	if a := call(e.ci); a.status != 200 {
+		t.Fatalf("active key: %d %v", a.status, a.body)
+	}
+	steps := []struct {
+		name       string
+		change     func() error
+		wantStatus int
+		wantCode   string
+	}{
+		{"inactive", func() error { return e.s.AccessKeys.SetStatus(ctx, "ci", e.ci.key, "Inactive") }, 400, "InvalidAccessKeyId.Inactive"},
+		{"active_again", func() error { return e.s.AccessKeys.SetStatus(ctx, "ci", e.ci.key, "Active") }, 200, ""},
+		{"deleted", func() error { return e.s.AccessKeys.Delete(ctx, "ci", e.ci.key) }, 404, "InvalidAccessKeyId.NotFound"},
+	}
+	for _, st := range steps {
+		if err := st.change(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.ids.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a := call(e.ci)
+		if a.status != st.wantStatus || st.wantCode != "" && a.body["Code"] != st.wantCode {
+			t.Errorf("%s: %d %v, want %d %s", st.name, a.status, a.body, st.wantStatus, st.wantCode)
+		}
+	}
+	if a := call(e.root); a.status != 200 {
+		t.Errorf("root key: %d %v", a.status, a.body)
+	}
+}
+
+// TestAuthorizationCached: without a change of the RAM revision, a
+// detached policy keeps its effect on this node (the cache); the refresh
+// that follows the change ends it.
+func TestAuthorizationCached(t *testing.T) {
+	e := newAuthzEnv(t)
+	e.grant(t, `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:ListSites","Resource":"*"}]}`)
+	ctx := t.Context()
+	call := func() int { return do(t, e.ci.rpc(t, e.url, "GET", "ListSites", nil, nil)).status }
+	if got := call(); got != 200 {
+		t.Fatalf("before: %d", got)
+	}
+	if err := e.s.Policies.Detach(ctx, "Custom", "ci-policy", "user", "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(); got != 200 {
+		t.Fatalf("before the refresh: %d, want the cached 200", got)
+	}
+	if err := e.ids.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(); got != 403 {
+		t.Fatalf("after the refresh: %d, want 403", got)
+	}
+}
+
+// TestResourceTemplates fills the permission table's resources.
+func TestResourceTemplates(t *testing.T) {
+	s := &Server{AccountID: "42"}
+	caller := &identity.Identity{Kind: identity.User, UserName: "me"}
+	tests := []struct {
+		name, template string
+		params         url.Values
+		want           string
+	}{
+		{"site", siteResource, url.Values{"SiteId": {"7"}}, "acs:esa:*:42:site/7"},
+		{"site_missing", siteResource, nil, "acs:esa:*:42:site/"},
+		{"user", userResource, url.Values{"UserName": {"bob"}}, "acs:ram::42:user/bob"},
+		{"own_user", userResource, nil, "acs:ram::42:user/me"},
+		{"system_policy", policyRes, url.Values{"PolicyName": {"AdministratorAccess"}, "PolicyType": {"System"}}, "acs:ram::system:policy/AdministratorAccess"},
+		{"custom_policy", policyRes, url.Values{"PolicyName": {"p"}, "PolicyType": {"Custom"}}, "acs:ram::42:policy/p"},
+		{"any", anyResource, nil, "*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := s.resource(tt.template, &params{v: tt.params}, caller)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("resource (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
