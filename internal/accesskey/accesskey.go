@@ -1,6 +1,3 @@
-// Package accesskey holds the access keys that sign API requests: the root
-// key, given by the operator or generated on first start, and the lookup the
-// API envelope verifies signatures with.
 package accesskey
 
 import (

@@ -1,6 +1,10 @@
 package api
 
-import "context"
+import (
+	"context"
+
+	"github.com/esacert/esacert/internal/rampolicy"
+)
 
 // action is the one shape of every API action: decode the parameters, call
 // the service, return the result object (RequestId is added by the envelope).
@@ -56,6 +60,64 @@ var versions = map[string]map[string]action{
 	},
 	ActionTrailVersion: {
 		"LookupEvents": (*Server).lookupEvents,
+	},
+	RAMVersion: {
+		"CreateUser":         (*Server).createUser,
+		"GetUser":            (*Server).getUser,
+		"ListUsers":          (*Server).listUsers,
+		"UpdateUser":         (*Server).updateUser,
+		"DeleteUser":         (*Server).deleteUser,
+		"DeleteLoginProfile": (*Server).deleteLoginProfile,
+		"UnbindMFADevice":    (*Server).unbindMFADevice,
+
+		"CreateAccessKey": (*Server).createAccessKey,
+		"ListAccessKeys":  (*Server).listAccessKeys,
+		"UpdateAccessKey": (*Server).updateAccessKey,
+		"DeleteAccessKey": (*Server).deleteAccessKey,
+
+		"CreateGroup":         (*Server).createGroup,
+		"GetGroup":            (*Server).getGroup,
+		"ListGroups":          (*Server).listGroups,
+		"UpdateGroup":         (*Server).updateGroup,
+		"DeleteGroup":         (*Server).deleteGroup,
+		"AddUserToGroup":      (*Server).addUserToGroup,
+		"RemoveUserFromGroup": (*Server).removeUserFromGroup,
+		"ListGroupsForUser":   (*Server).listGroupsForUser,
+		"ListUsersForGroup":   (*Server).listUsersForGroup,
+
+		"CreatePolicy":            (*Server).createPolicy,
+		"GetPolicy":               (*Server).getPolicy,
+		"ListPolicies":            (*Server).listPolicies,
+		"UpdatePolicyDescription": (*Server).updatePolicyDescription,
+		"DeletePolicy":            (*Server).deletePolicy,
+		"CreatePolicyVersion":     (*Server).createPolicyVersion,
+		"GetPolicyVersion":        (*Server).getPolicyVersion,
+		"ListPolicyVersions":      (*Server).listPolicyVersions,
+		"DeletePolicyVersion":     (*Server).deletePolicyVersion,
+		"SetDefaultPolicyVersion": (*Server).setDefaultPolicyVersion,
+		"AttachPolicyToUser":      attach(rampolicy.KindUser),
+		"AttachPolicyToGroup":     attach(rampolicy.KindGroup),
+		"AttachPolicyToRole":      attach(rampolicy.KindRole),
+		"DetachPolicyFromUser":    detach(rampolicy.KindUser),
+		"DetachPolicyFromGroup":   detach(rampolicy.KindGroup),
+		"DetachPolicyFromRole":    detach(rampolicy.KindRole),
+		"ListPoliciesForUser":     policiesFor(rampolicy.KindUser),
+		"ListPoliciesForGroup":    policiesFor(rampolicy.KindGroup),
+		"ListPoliciesForRole":     policiesFor(rampolicy.KindRole),
+		"ListEntitiesForPolicy":   (*Server).listEntitiesForPolicy,
+
+		"CreateRole": (*Server).createRole,
+		"GetRole":    (*Server).getRole,
+		"ListRoles":  (*Server).listRoles,
+		"UpdateRole": (*Server).updateRole,
+		"DeleteRole": (*Server).deleteRole,
+
+		"ListTagResources": (*Server).listTagResources,
+		"TagResources":     (*Server).tagResources,
+		"UntagResources":   (*Server).untagResources,
+
+		"GetAccountAlias": (*Server).getAccountAlias,
+		"SetAccountAlias": (*Server).setAccountAlias,
 	},
 	CASVersion: {
 		"UploadUserCertificate":    (*Server).uploadUserCertificate,

@@ -4,15 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/policy"
+	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/user"
 )
 
 // Errors of the request envelope. Like the domain's sentinels they are mapped
@@ -95,7 +102,7 @@ func paramIs(param string, target error) func(error) bool {
 // an HTTP status. Rows are tried in order; the first match wins. An error
 // that matches no row is an InternalException, and its text is only logged.
 // Codes are added, never renamed (testdata/errors.golden shows the table).
-var table = []row{
+var table = slices.Concat([]row{
 	// The envelope.
 	{is(errMethod), "UnsupportedHTTPMethod", http.StatusForbidden,
 		"This http method is not supported.", "Send the request with GET or POST.", false},
@@ -211,11 +218,138 @@ var table = []row{
 		"The site already has a global configuration of this kind; a site has at most one.",
 		"Update the global configuration (list with ConfigType=global to find its ConfigId), or send Rule to create a rule configuration.", false},
 
+	// RAM (2015-05-01): users, access keys, groups, policies, roles. Codes and
+	// messages are RAM's (misspellings included: clients match on them).
+	{is(user.ErrUserNotFound), "EntityNotExist.User", http.StatusNotFound,
+		"The user does not exist.", "Call ListUsers to find the UserName.", false},
+	{is(user.ErrUserExists), "EntityAlreadyExists.User", http.StatusConflict,
+		"The user does already EXIST.", "Choose another UserName.", false},
+	{is(user.ErrUserLimit), "LimitExceeded.User", http.StatusConflict,
+		"The count of users beyond the current limits.", "Delete users that are no longer needed.", false},
+	{is(user.ErrHasAccessKey), "DeleteConflict.User.AccessKey", http.StatusConflict,
+		"The user CAN NOT has any access key while deleting the user.", "Delete the user's access keys first (ListAccessKeys).", false},
+	{is(user.ErrInGroup), "DeleteConflict.User.Group", http.StatusConflict,
+		"The user CAN NOT join any group while deleting the user.", "Remove the user from its groups first (ListGroupsForUser).", false},
+	{is(user.ErrHasPolicy), "DeleteConflict.User.Policy", http.StatusConflict,
+		"The user CAN NOT has any attached policy while deleting the user.", "Detach the user's policies first (ListPoliciesForUser).", false},
+	{is(user.ErrNoLoginProfile), "EntityNotExist.User.LoginProfile", http.StatusNotFound,
+		"The user login profile does not exist.", "esacert users have no console password: there is nothing to delete.", false},
+	{is(user.ErrNoMFADevice), "EntityNotExist.User.MFADevice", http.StatusNotFound,
+		"The user has not bound any MFA device.", "esacert users have no MFA device: there is nothing to unbind.", false},
+	{is(accesskey.ErrKeyNotFound), "EntityNotExist.User.AccessKey", http.StatusNotFound,
+		"The user access key does not exist.", "Call ListAccessKeys to find the AccessKeyId.", false},
+	{is(accesskey.ErrKeyLimit), "LimitExceeded.User.AccessKey", http.StatusConflict,
+		"The count of access keys of the user beyond the current limits.", "A user has at most 2 access keys: delete one first.", false},
+	{is(group.ErrGroupNotFound), "EntityNotExist.Group", http.StatusNotFound,
+		"The group does not exist.", "Call ListGroups to find the GroupName.", false},
+	{is(group.ErrGroupExists), "EntityAlreadyExists.Group", http.StatusConflict,
+		"The group does already EXIST.", "Choose another GroupName.", false},
+	{is(group.ErrGroupLimit), "LimitExceeded.Group", http.StatusConflict,
+		"The count of groups beyond the current limits.", "Delete groups that are no longer needed.", false},
+	{is(group.ErrMember), "EntityAlreadyExists.User.Group", http.StatusConflict,
+		"The user has already joined the group.", "Nothing to do: the user is a member.", false},
+	{is(group.ErrNotMember), "EntityNotExist.User.Group", http.StatusNotFound,
+		"The user has not joined the group.", "Call ListGroupsForUser to see the user's groups.", false},
+	{is(group.ErrMembershipLimit), "LimitExceeded.User.Group", http.StatusConflict,
+		"The count of groups of the user beyond the current limits.", "A user is in at most 5 groups: remove it from one first.", false},
+	{is(group.ErrHasMembers), "DeleteConflict.Group.User", http.StatusConflict,
+		"The group CAN NOT has any user member while deleting the group.", "Remove the group's members first (ListUsersForGroup).", false},
+	{is(group.ErrHasPolicy), "DeleteConflict.Group.Policy", http.StatusConflict,
+		"The entity CAN NOT has any attached policy while deleting the entity.", "Detach the group's policies first (ListPoliciesForGroup).", false},
+	{is(policy.ErrMalformed), "MalformedPolicyDocument", http.StatusBadRequest,
+		"The policy document is malformed.", "Correct what the message names; see the policy language in the README.", true},
+	{is(rampolicy.ErrSystemPolicy), "EntityNotExist.Policy", http.StatusNotFound,
+		"The policy does not exist: system policies are read-only, only custom policies are changed or deleted.",
+		"Create a custom policy (CreatePolicy) to change what it grants.", false},
+	{is(rampolicy.ErrPolicyNotFound), "EntityNotExist.Policy", http.StatusNotFound,
+		"The policy does not exist.", "Call ListPolicies to find the PolicyName and PolicyType.", false},
+	{is(rampolicy.ErrPolicyExists), "EntityAlreadyExists.Policy", http.StatusConflict,
+		"The policy does already EXIST.", "Choose another PolicyName (system policies' names are taken).", false},
+	{is(rampolicy.ErrPolicyLimit), "LimitExceeded.Policy", http.StatusConflict,
+		"The count of policies beyond the current limits.", "Delete custom policies that are no longer needed.", false},
+	{is(rampolicy.ErrVersionNotFound), "EntityNotExist.Policy.Version", http.StatusNotFound,
+		"The policy version does not exist.", "Call ListPolicyVersions to find the VersionId.", false},
+	{is(rampolicy.ErrVersionLimit), "LimitExceeded.Policy.Version", http.StatusConflict,
+		"The count of versions of the policy beyond the current limits.",
+		"A policy has at most 5 versions: delete one, or send RotateStrategy=DeleteOldestNonDefaultVersionWhenLimitExceeded.", false},
+	{is(rampolicy.ErrDefaultVersion), "DeleteConflict.Policy.Version.Default", http.StatusConflict,
+		"The default policy version CAN NOT been deleted directly.", "Make another version the default first (SetDefaultPolicyVersion).", false},
+	{is(rampolicy.ErrAttachedToUser), "DeleteConflict.Policy.User", http.StatusConflict,
+		"The policy CAN NOT been attached to any user while deleting the policy.", "Detach it first (ListEntitiesForPolicy).", false},
+	{is(rampolicy.ErrAttachedToGroup), "DeleteConflict.Policy.Group", http.StatusConflict,
+		"The policy CAN NOT been attached to any group while deleting the policy.", "Detach it first (ListEntitiesForPolicy).", false},
+	{is(rampolicy.ErrAttachedToRole, role.ErrHasPolicy), "DeleteConflict.Role.Policy", http.StatusConflict,
+		"The role CAN NOT has any attached policy while deleting the role.", "Detach the policy from the role first (ListPoliciesForRole).", false},
+	{is(rampolicy.ErrHasVersions), "DeleteConflict.Policy.Version", http.StatusConflict,
+		"The policy CAN NOT has any version except the default version.", "Delete its other versions first, or send CascadingDelete=true.", false},
+	{is(rampolicy.ErrUserAttached), "EntityAlreadyExists.User.Policy", http.StatusConflict,
+		"The user has already been attached this policy.", "Nothing to do: the policy is attached.", false},
+	{is(rampolicy.ErrGroupAttached), "EntityAlreadyExists.Group.Policy", http.StatusConflict,
+		"The group has already been attached this policy.", "Nothing to do: the policy is attached.", false},
+	{is(rampolicy.ErrRoleAttached), "EntityAlreadyExists.Role.Policy", http.StatusConflict,
+		"The role has already been attached this policy.", "Nothing to do: the policy is attached.", false},
+	{is(rampolicy.ErrUserNotAttached), "EntityNotExist.User.Policy", http.StatusNotFound,
+		"The indicate policy of the user does not exist.", "Call ListPoliciesForUser.", false},
+	{is(rampolicy.ErrGroupNotAttached), "EntityNotExist.Group.Policy", http.StatusNotFound,
+		"The indicate policy attached to the group does not exist.", "Call ListPoliciesForGroup.", false},
+	{is(rampolicy.ErrRoleNotAttached), "EntityNotExist.Role.Policy", http.StatusNotFound,
+		"The indicate policy attached to the role does not exist.", "Call ListPoliciesForRole.", false},
+	{is(rampolicy.ErrUserPolicyLimit), "LimitExceeded.User.Policy", http.StatusConflict,
+		"The count of policies attached to the user beyond the current limits.", "Detach policies the user no longer needs.", false},
+	{is(rampolicy.ErrGroupPolicyLimit), "LimitExceeded.Group.Policy", http.StatusConflict,
+		"The count of policies attached to the group beyond the current limits.", "Detach policies the group no longer needs.", false},
+	{is(rampolicy.ErrRolePolicyLimit), "LimitExceeded.Role.Policy", http.StatusConflict,
+		"The count of policies attached to the role beyond the current limits.", "Detach policies the role no longer needs.", false},
+	{is(role.ErrRoleNotFound), "EntityNotExist.Role", http.StatusNotFound,
+		"The role does not exist.", "Call ListRoles to find the RoleName.", false},
+	{is(role.ErrRoleExists), "EntityAlreadyExists.Role", http.StatusConflict,
+		"The role does already EXIST.", "Choose another RoleName.", false},
+	{is(role.ErrRoleLimit), "LimitExceeded.Role", http.StatusConflict,
+		"The count of roles beyond the current limits.", "Delete roles that are no longer needed.", false},
+	{is(domain.ErrTagLimit), "LimitExceeded.Tag", http.StatusConflict,
+		"The count of tags of the resource beyond the current limits.", "A resource has at most 20 tags: remove some first.", false},
+	{paramIs("PolicyType", domain.ErrInvalid), "InvalidParameter.PolicyType", http.StatusBadRequest,
+		`The parameter - "PolicyType" is incorrect.`, "Send System or Custom.", false},
+}, ramParamRows(
+	[]string{"UserName", "NewUserName", "DisplayName", "NewDisplayName", "Comments", "NewComments", "GroupName",
+		"NewGroupName", "PolicyName", "PolicyDocument", "Description", "NewDescription", "RoleName",
+		"AssumeRolePolicyDocument", "NewAssumeRolePolicyDocument", "AccountAlias"},
+	[]string{"UserName", "NewUserName", "DisplayName", "NewDisplayName", "GroupName", "NewGroupName", "PolicyName", "RoleName"},
+	[]string{"Email", "NewEmail", "MobilePhone", "NewMobilePhone", "VersionId", "AccountAlias"},
+), []row{
 	// Parameters in general.
 	{paramIs("", domain.ErrMissing), "MissingParameter", http.StatusBadRequest,
 		"A required parameter is missing.", "Add the parameter the message names.", false},
 	{paramIs("", domain.ErrInvalid), "InvalidParameter", http.StatusBadRequest,
 		"The specified parameter is invalid.", "Correct the parameter the message names.", false},
+})
+
+// ramParamRows are RAM's rows for a parameter that is too long (or empty),
+// holds characters it may not, or has the wrong form:
+// InvalidParameter.<Param>.Length, .InvalidChars and .Format, in that
+// order, for the parameters listed with each.
+func ramParamRows(length, chars, format []string) []row {
+	var out []row
+	for _, c := range []struct {
+		params       []string
+		cause        error
+		suffix, what string
+		recommend    string
+	}{
+		{length, domain.ErrTooLong, "Length", "beyond the length limit", "Send a value of the length the message names."},
+		{chars, domain.ErrBadChars, "InvalidChars", "contains invalid chars", "Send only the characters the message names."},
+		{format, domain.ErrBadFormat, "Format", "is incorrect", "Send a value of the form the message names."},
+	} {
+		for _, p := range c.params {
+			msg := fmt.Sprintf("The parameter - %q %s.", p, c.what)
+			if c.suffix == "Format" {
+				msg = fmt.Sprintf("The format of the parameter - %q %s.", p, c.what)
+			}
+			out = append(out, row{paramIs(p, c.cause), "InvalidParameter." + p + "." + c.suffix, http.StatusBadRequest,
+				msg, c.recommend, false})
+		}
+	}
+	return out
 }
 
 // internalRow answers every error that matches no row.
@@ -245,6 +379,9 @@ const maxParamInMessage = 128
 // message shows.
 func publicMessage(r row, err error) string {
 	var pe *domain.ParamError
+	if errors.As(err, &pe) && strings.HasPrefix(r.code, "InvalidParameter.") && pe.Reason != "" {
+		return r.message + " (" + pe.Reason + ")"
+	}
 	if errors.As(err, &pe) && (r.code == "MissingParameter" || r.code == "InvalidParameter") {
 		param := redact.Clean(pe.Param, maxParamInMessage)
 		if errors.Is(pe.Err, domain.ErrMissing) {
@@ -272,7 +409,7 @@ func publicMessage(r row, err error) string {
 		return r.message + " " + de.detail
 	}
 	if r.explain {
-		reason := strings.TrimPrefix(err.Error(), "certcheck: ")
+		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "certcheck: "), policy.ErrMalformed.Error()+": ")
 		return r.message + " (" + reason + ")"
 	}
 	return r.message

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/identity"
 )
 
 // params are a request's business parameters: the query and the form body
@@ -14,6 +15,9 @@ import (
 // of a repeated name counts.
 type params struct {
 	v url.Values
+	// caller is who signed the request: the actions that act on the
+	// caller's own user (CreateAccessKey without UserName) read it.
+	caller *identity.Identity
 }
 
 // mergeParams merges query and body into one set.

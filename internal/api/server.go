@@ -18,15 +18,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/account"
 	"github.com/esacert/esacert/internal/audit"
-
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/identity"
+	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
+	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/user"
 )
 
 // Defaults of Server's optional fields.
@@ -43,7 +49,18 @@ type Server struct {
 	Records *record.Service    // DNS records
 	HTTPS   *httpsconf.Service // HTTPS configurations
 	Certs   *cert.Service      // certificates, the repository, free certificates
-	Keys    Keyring            // required
+	Keys    Keyring            // the root key (every right); required
+
+	// Access control, one Service per noun (RAM, version 2015-05-01). All
+	// are set together; when Users is nil the RAM version is not answered.
+	Account    *account.Service
+	Users      *user.Service
+	AccessKeys *accesskey.Service
+	Groups     *group.Service
+	Policies   *rampolicy.Service
+	Roles      *role.Service
+	// AccountID is the account's id, as ARNs and resources name it.
+	AccountID string
 
 	// Nonces remembers signature nonces; nil means a MemoryNonces of its own.
 	Nonces NonceCache
@@ -223,6 +240,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	ev.action, ev.version, ev.siteID = req.action, req.version, req.params.str("SiteId")
 	keyID, err := s.authenticate(r.Context(), req)
 	ev.keyID, ev.keyKnown, ev.verified = keyID, req.keyKnown, req.verified
+	caller := &identity.Identity{Kind: identity.Root, Account: s.AccountID, KeyID: keyID}
 	if err != nil {
 		ev.authFailed = true
 		return nil, err
@@ -234,13 +252,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 		return nil, domain.Missing("Action")
 	}
 	actions, ok := versions[req.version]
-	if !ok {
+	if !ok || req.version == RAMVersion && s.Users == nil {
 		return nil, errUnknownVersion
 	}
 	act, ok := actions[req.action]
 	if !ok {
 		return nil, errUnknownAction
 	}
+	req.params.caller = caller
 	ctx := r.Context()
 	if s.Audit != nil {
 		if e := s.newAuditEvent(req, ev.requestID, keyID); e.Write || s.AuditReads {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,15 @@ type signer struct {
 	key, secret string
 	now         time.Time
 	nonce       int
+	version     string // "" means ESAVersion
+	token       string // an STS security token, sent when set
+}
+
+func (s *signer) apiVersion() string {
+	if s.version != "" {
+		return s.version
+	}
+	return ESAVersion
 }
 
 func (s *signer) nextNonce() string {
@@ -197,11 +207,16 @@ func (s *signer) acs3(t testing.TB, base, method, action string, query, form url
 	}
 	sum := sha256.Sum256(body)
 	req.Header.Set("x-acs-action", action)
-	req.Header.Set("x-acs-version", ESAVersion)
+	req.Header.Set("x-acs-version", s.apiVersion())
 	req.Header.Set("x-acs-date", s.now.UTC().Format(time.RFC3339))
 	req.Header.Set("x-acs-signature-nonce", s.nextNonce())
 	req.Header.Set("x-acs-content-sha256", hex.EncodeToString(sum[:]))
 	signed := []string{"host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"}
+	if s.token != "" {
+		req.Header.Set("x-acs-security-token", s.token)
+		signed = append(signed, "x-acs-security-token")
+		slices.Sort(signed)
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		signed = append([]string{"content-type"}, signed...)
@@ -224,8 +239,11 @@ func (s *signer) rpc(t testing.TB, base, method, action string, query, form url.
 		q[k] = v
 	}
 	q.Set("Action", action)
-	q.Set("Version", ESAVersion)
+	q.Set("Version", s.apiVersion())
 	q.Set("Format", "json")
+	if s.token != "" {
+		q.Set("SecurityToken", s.token)
+	}
 	q.Set("AccessKeyId", s.key)
 	q.Set("SignatureMethod", "HMAC-SHA1")
 	q.Set("SignatureVersion", "1.0")

@@ -76,8 +76,22 @@ var domainImports = map[string][]string{
 	"internal/httpsconf": {"internal/domain", "internal/site"},
 	// A certificate belongs to a site and counts against its plan's limits;
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
-	// (record.SecretsAAD) when the master key rotates.
-	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck"},
+	// (record.SecretsAAD) and users' access key secrets (accesskey.SecretAAD)
+	// when the master key rotates.
+	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey"},
+	// Access control (issue 12). The account: its id and alias.
+	"internal/account": {"internal/domain"},
+	// RAM users; groups of users; users' access keys.
+	"internal/user":      {"internal/domain"},
+	"internal/group":     {"internal/domain", "internal/user"},
+	"internal/accesskey": {"internal/domain", "internal/user"},
+	// Roles, with their trust policies in the policy language.
+	"internal/role": {"internal/domain", "internal/policy"},
+	// Policies as RAM manages them: documents in the policy language,
+	// versions, attachments to users, groups and roles by name.
+	"internal/rampolicy": {"internal/domain", "internal/policy"},
+	// Who signs a request and what its policies allow (decided by policy).
+	"internal/identity": {"internal/domain", "internal/policy"},
 }
 
 // wired lists the adapters and the other parts that only the composition

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/record"
 )
@@ -43,6 +44,8 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			aad = certAAD(TwinID(id))
 		case "acme-account":
 			aad = accountAAD(id)
+		case "access-key":
+			aad = accesskey.SecretAAD(id)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

@@ -43,8 +43,11 @@ var casActions = map[string]bool{"UploadUserCertificate": true, "GetUserCertific
 	"ListUserCertificateOrder": true, "DeleteUserCertificate": true}
 
 func actionVersion(action string) string {
-	if casActions[action] {
+	switch {
+	case casActions[action]:
 		return "2020-04-07"
+	case ramActions[action]:
+		return "2015-05-01"
 	}
 	return "2024-09-10"
 }

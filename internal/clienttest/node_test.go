@@ -70,6 +70,7 @@ type driverRequest struct {
 	Version  string            `json:"version"`
 	Params   map[string]string `json:"params"`
 	Nonce    string            `json:"nonce,omitempty"`
+	Token    string            `json:"token,omitempty"`
 }
 
 type driverAnswer struct {
@@ -79,6 +80,8 @@ type driverAnswer struct {
 		Code       string `json:"code"`
 		StatusCode int    `json:"statusCode"`
 		Message    string `json:"message"`
+		// AccessDeniedDetail is what the SDK parsed of a denial's detail.
+		AccessDeniedDetail map[string]any `json:"accessDeniedDetail"`
 	} `json:"error"`
 }
 
@@ -107,13 +110,16 @@ type nodeCaller struct {
 	client string
 	addr   string
 	key    accesskey.Key
+	token  string // an STS security token, sent with the key
 	replay bool
+	// denied, when set, receives the AccessDeniedDetail of an error answer.
+	denied *map[string]any
 }
 
 func (c *nodeCaller) call(t *testing.T, action string, p map[string]string) (map[string]any, *apiError) {
 	t.Helper()
 	req := driverRequest{Client: c.client, Endpoint: c.addr, Key: c.key.ID, Secret: c.key.Secret, Action: action,
-		Version: actionVersion(action), Params: p}
+		Version: actionVersion(action), Params: p, Token: c.token}
 	if c.replay {
 		req.Nonce = rand.Text() // fresh for the first send, repeated by the second
 		if first := c.d.do(t, req); first.Error != nil {
@@ -125,6 +131,9 @@ func (c *nodeCaller) call(t *testing.T, action string, p map[string]string) (map
 		return a.OK, nil
 	}
 	e := a.Error
+	if c.denied != nil {
+		*c.denied = e.AccessDeniedDetail
+	}
 	wantType := "ClientError" // the Tea clients' type for a 4xx
 	if c.client == "pop" {
 		wantType = e.Code + "Error" // pop-core names its error after the Code

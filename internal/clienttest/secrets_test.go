@@ -132,3 +132,49 @@ func TestPrivateKeysNeverInPlain(t *testing.T) {
 		t.Error("the log holds the access key secret")
 	}
 }
+
+// TestAccessKeySecretsNeverInPlain creates RAM users' access keys through
+// the API, then reads every byte of the database files and of the log, and
+// every other answer about the keys and their users: the secrets appear
+// only in CreateAccessKey's answer.
+func TestAccessKeySecretsNeverInPlain(t *testing.T) {
+	n, dataDir, logs := loggedNode(t)
+	c := teaKind(false).make(t, n.APIAddr(), n.RootKey(), false)
+	v2 := teaKind(true).make(t, n.APIAddr(), n.RootKey(), false)
+	mustOK(t, c, "CreateUser", map[string]string{"UserName": "keeper"})
+	var secrets []string
+	for _, caller := range []caller{c, v2} {
+		k := mustOK(t, caller, "CreateAccessKey", map[string]string{"UserName": "keeper"})
+		secrets = append(secrets, str(dig(k, "AccessKey.AccessKeySecret")))
+	}
+	answers := []map[string]any{
+		mustOK(t, c, "ListAccessKeys", map[string]string{"UserName": "keeper"}),
+		mustOK(t, c, "GetUser", map[string]string{"UserName": "keeper"}),
+		mustOK(t, c, "ListUsers", nil),
+	}
+	_, err := c.call(t, "CreateAccessKey", map[string]string{"UserName": "keeper"})
+	if err == nil || err.Code != "LimitExceeded.User.AccessKey" {
+		t.Fatalf("third key = %v", err)
+	}
+	_, all := databaseFiles(t, dataDir)
+	if !bytes.Contains(all, []byte("keeper")) {
+		t.Fatal("the database files do not hold the user: the scan reads the wrong files")
+	}
+	for _, s := range secrets {
+		if len(s) != 30 {
+			t.Fatalf("secret %q", s)
+		}
+		if bytes.Contains(all, []byte(s)) {
+			t.Error("the database files hold an access key secret in plain")
+		}
+		if bytes.Contains(logs.Bytes(), []byte(s)) {
+			t.Error("the log holds an access key secret")
+		}
+		if strings.Contains(err.Message, s) {
+			t.Error("an error answer holds an access key secret")
+		}
+		for _, a := range answers {
+			noSecrets(t, "an answer about the keys", a, s)
+		}
+	}
+}

@@ -35,7 +35,7 @@ type tfAnswer struct {
 func (c tfClient) do(t *testing.T, method, action string, params map[string]string) tfAnswer {
 	t.Helper()
 	query := map[string]*string{
-		"Action": tea.String(action), "Format": tea.String("json"), "Version": tea.String("2024-09-10"),
+		"Action": tea.String(action), "Format": tea.String("json"), "Version": tea.String(actionVersion(action)),
 		"Timestamp": openapiutil.GetTimestamp(), "SignatureNonce": openapiutil.GetNonce(),
 		"SignatureMethod": tea.String("HMAC-SHA1"), "SignatureVersion": tea.String("1.0"),
 		"AccessKeyId": tea.String(c.key.ID),
@@ -64,7 +64,7 @@ func (c tfClient) do(t *testing.T, method, action string, params map[string]stri
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // on GET too, with an empty body
 	req.Header.Set("x-acs-action", action)
-	req.Header.Set("x-acs-version", "2024-09-10")
+	req.Header.Set("x-acs-version", actionVersion(action))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

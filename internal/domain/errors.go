@@ -50,3 +50,40 @@ func Missing(param string) error { return &ParamError{Param: param, Err: ErrMiss
 func Invalid(param, reason string) error {
 	return &ParamError{Param: param, Err: ErrInvalid, Reason: reason}
 }
+
+// Specific causes of an invalid parameter, for the APIs (RAM) that name
+// them in their Codes (InvalidParameter.<Param>.Length and so on). Each
+// wraps ErrInvalid, so a caller that does not care sees ErrInvalid.
+var (
+	// ErrTooLong: the value is empty or longer than its limit.
+	ErrTooLong = fmt.Errorf("%w: beyond the length limit", ErrInvalid)
+	// ErrBadChars: the value holds characters it may not.
+	ErrBadChars = fmt.Errorf("%w: invalid characters", ErrInvalid)
+	// ErrBadFormat: the value is not of the form it must have.
+	ErrBadFormat = fmt.Errorf("%w: wrong format", ErrInvalid)
+)
+
+// CheckName checks a name parameter: 1 to max characters (runes), each
+// accepted by allowed. It returns a ParamError with ErrTooLong or
+// ErrBadChars, the reason saying which characters are allowed.
+func CheckName(param, v string, max int, allowed func(r rune) bool, describe string) error {
+	n := 0
+	for _, r := range v {
+		n++
+		if !allowed(r) {
+			return &ParamError{Param: param, Err: ErrBadChars, Reason: "may hold " + describe + " only"}
+		}
+	}
+	if n == 0 || n > max {
+		return &ParamError{Param: param, Err: ErrTooLong, Reason: fmt.Sprintf("must be 1 to %d characters", max)}
+	}
+	return nil
+}
+
+// CheckLength checks an optional text parameter: at most max characters.
+func CheckLength(param, v string, max int) error {
+	if n := len([]rune(v)); n > max {
+		return &ParamError{Param: param, Err: ErrTooLong, Reason: fmt.Sprintf("must be at most %d characters", max)}
+	}
+	return nil
+}

@@ -125,6 +125,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		Audit:       store,
 		AuditReads:  cfg.AuditReads,
 	}
+	c.ram.wire(s)
 	if store.Dialect() == sqlstore.Postgres {
 		// Several API nodes may share the database: they must share nonces.
 		s.Nonces = store.Nonces()

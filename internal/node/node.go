@@ -12,7 +12,8 @@
 // policies in internal/edge (States), the renewer's loop in cert
 // (RunRenewer). settings.go checks the settings before anything is created,
 // by building what can be built without the database; datadir.go holds the
-// data directory's lock; edgesource.go hands the store to the edge.
+// data directory's lock; edgesource.go hands the store to the edge; ram.go
+// builds access control (the account and the RAM nouns) for the API.
 package node
 
 import (
@@ -200,6 +201,7 @@ type conn struct {
 	records *record.Service
 	https   *httpsconf.Service
 	svc     *cert.Service
+	ram     *ramConn // access control (ram.go)
 }
 
 func (c *conn) close() {
@@ -238,7 +240,12 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, sites: sites, records: records, https: https, svc: svc}, nil
+	ram, err := connectRAM(ctx, store, keys.Ring())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &conn{store: store, sites: sites, records: records, https: https, svc: svc, ram: ram}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting

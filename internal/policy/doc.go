@@ -10,6 +10,9 @@
 // regard to case, resources with it; both take the wildcards * (any run of
 // characters, none included) and ? (one character).
 //
+// ParseTrust and Trust.Evaluate do the same for a role's trust policy
+// (who may assume the role: its Principal instead of a Resource).
+//
 // The package is pure: the standard library only, no I/O, no clock (the
 // current time comes in the request). Its matcher and evaluator are checked
 // against an independent oracle in a property test and fuzzed.

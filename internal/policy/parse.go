@@ -37,6 +37,7 @@ type statement struct {
 	resources   []pattern
 	notResource bool // resources is NotResource; no Resource at all matches every resource
 	conditions  []condition
+	principals  *principals // a trust policy's Principal; nil in a policy
 }
 
 type condition struct {
@@ -57,6 +58,16 @@ func malformed(format string, args ...any) error {
 // say what is wrong: the size, the JSON, the Version, a statement's Effect,
 // Action, Resource or Condition.
 func Parse(doc string) (*Policy, error) {
+	sts, err := parseDocument(doc, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{statements: sts}, nil
+}
+
+// parseDocument checks and compiles a document's statements: those of an
+// identity policy, or with trust set those of a role's trust policy.
+func parseDocument(doc string, trust bool) ([]statement, error) {
 	if len(doc) > MaxDocumentSize {
 		return nil, malformed("the document is %d bytes, more than the %d allowed", len(doc), MaxDocumentSize)
 	}
@@ -82,15 +93,15 @@ func Parse(doc string) (*Policy, error) {
 	if err := unmarshalOneOrMany(raw["Statement"], &rawStatements); err != nil || len(rawStatements) == 0 {
 		return nil, malformed("Statement must be a statement object or a non-empty list of them")
 	}
-	p := &Policy{}
+	var out []statement
 	for i, rs := range rawStatements {
-		st, err := parseStatement(rs)
+		st, err := parseStatement(rs, trust)
 		if err != nil {
 			return nil, fmt.Errorf("%w (statement %d)", err, i+1)
 		}
-		p.statements = append(p.statements, st)
+		out = append(out, st)
 	}
-	return p, nil
+	return out, nil
 }
 
 // MustParse is Parse for documents known to be valid (the system policies);
@@ -103,7 +114,7 @@ func MustParse(doc string) *Policy {
 	return p
 }
 
-func parseStatement(data json.RawMessage) (statement, error) {
+func parseStatement(data json.RawMessage, trust bool) (statement, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
 		return statement{}, malformed("a statement must be a JSON object")
@@ -112,6 +123,10 @@ func parseStatement(data json.RawMessage) (statement, error) {
 	for k := range raw {
 		switch k {
 		case "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition", "Sid":
+		case "Principal":
+			if !trust {
+				return statement{}, malformed(`unknown element "Principal" in a statement (a Principal belongs in a role's trust policy)`)
+			}
 		default:
 			return statement{}, malformed("unknown element %q in a statement", clip(k))
 		}
@@ -145,6 +160,9 @@ func parseStatement(data json.RawMessage) (statement, error) {
 			return statement{}, err
 		}
 		st.actions = append(st.actions, compile(a, true))
+	}
+	if trust {
+		return parseTrustStatement(st, raw)
 	}
 	resources, notResources := raw["Resource"], raw["NotResource"]
 	switch {

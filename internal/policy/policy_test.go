@@ -117,3 +117,61 @@ func TestEvaluate(t *testing.T) {
 		})
 	}
 }
+
+func TestParseTrustRefusesMalformedDocuments(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"fail/no_principal", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`, "needs a Principal"},
+		{"fail/resource", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*","Principal":{"RAM":"*"}}]}`, "no Resource"},
+		{"fail/principal_string", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":"*"}]}`, "Principal must be an object"},
+		{"fail/unknown_principal", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"*"}}]}`, `unknown Principal "AWS"`},
+		{"fail/empty_principal", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":[]}}]}`, "non-empty list"},
+		{"fail/bad_condition", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"*"},"Condition":{"Nope":{"a":"b"}}}]}`, "unknown condition operator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTrust(tt.doc)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseTrust = %v, want ErrMalformed saying %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Parse(`{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Principal":{"RAM":"*"}}]}`); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Parse accepted a Principal: %v", err)
+	}
+}
+
+func TestTrustEvaluate(t *testing.T) {
+	account := MustParseTrust(`{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::1234:root"]}}]}`)
+	alice := MustParseTrust(`{"Version":"1","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::1234:user/alice"},
+		"Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"}}}}`)
+	denyBob := MustParseTrust(`{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"1234"}},
+		{"Effect":"Deny","Action":"sts:*","Principal":{"RAM":"acs:ram::1234:user/bob"}}]}`)
+	service := MustParseTrust(`{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ecs.aliyuncs.com"}}]}`)
+	user := func(acct, name string) Caller {
+		return Caller{Account: acct, ARNs: []string{"acs:ram::" + acct + ":user/" + name}}
+	}
+	tests := []struct {
+		name   string
+		trust  *Trust
+		r      Request
+		caller Caller
+		want   Decision
+	}{
+		{"ok/account_root", account, req("sts:AssumeRole", ""), user("1234", "alice"), Allowed},
+		{"fail/other_account", account, req("sts:AssumeRole", ""), user("9999", "alice"), ImplicitDeny},
+		{"fail/other_action", account, req("sts:GetCallerIdentity", ""), user("1234", "alice"), ImplicitDeny},
+		{"ok/user_and_ip", alice, req("sts:AssumeRole", "", KeySourceIP, "10.1.2.3"), user("1234", "alice"), Allowed},
+		{"fail/user_other_ip", alice, req("sts:AssumeRole", "", KeySourceIP, "192.0.2.1"), user("1234", "alice"), ImplicitDeny},
+		{"fail/other_user", alice, req("sts:AssumeRole", "", KeySourceIP, "10.1.2.3"), user("1234", "bob"), ImplicitDeny},
+		{"ok/bare_account", denyBob, req("sts:AssumeRole", ""), user("1234", "alice"), Allowed},
+		{"fail/explicit_deny", denyBob, req("sts:AssumeRole", ""), user("1234", "bob"), ExplicitDeny},
+		{"fail/service_only", service, req("sts:AssumeRole", ""), user("1234", "alice"), ImplicitDeny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.trust.Evaluate(tt.r, tt.caller); got != tt.want {
+				t.Errorf("Evaluate = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

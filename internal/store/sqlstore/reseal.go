@@ -20,6 +20,7 @@ var sealedTables = []struct {
 	{"repository", "repo_certs", true, ""},
 	{"record", "record_secrets", true, ""},
 	{"acme-account", "acme_accounts", false, ""},
+	{"access-key", "ram_access_keys", false, "sealed_secret"},
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition

@@ -4,7 +4,10 @@
 //
 // One file per noun, as in sqlstore: sites.go (site.Store), records.go
 // (record.Store), https.go (httpsconf.Store), certificates.go (cert's
-// stores); Run lists them all. A new noun adds its file here before its SQL.
+// stores); for access control, users.go (account.Store, user.Store and
+// accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
+// roles.go. Run lists them all. A new noun adds its file here before its
+// SQL.
 // postgres.go, server.go and proxy.go are helpers for tests that need a
 // PostgreSQL database, a server of their own or a connection cut.
 package storetest
@@ -47,6 +50,14 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
+	t.Run("account", func(t *testing.T) { testAccount(t, newStore(t)) })
+	t.Run("users", func(t *testing.T) { testUsers(t, newStore(t)) })
+	t.Run("access_keys", func(t *testing.T) { testAccessKeys(t, newStore(t)) })
+	t.Run("access_key_limit_race", func(t *testing.T) { testAccessKeyLimitRace(t, newStore(t)) })
+	t.Run("groups", func(t *testing.T) { testGroups(t, newStore(t)) })
+	t.Run("policies", func(t *testing.T) { testPolicies(t, newStore(t)) })
+	t.Run("tags", func(t *testing.T) { testTags(t, newStore(t)) })
+	t.Run("roles", func(t *testing.T) { testRoles(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an
