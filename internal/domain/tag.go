@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,3 +44,84 @@ func CheckTags(param string, tags []Tag) error {
 
 // ErrTagLimit: a resource would have more than MaxTags tags.
 var ErrTagLimit = errors.New("too many tags")
+
+// TagStore keeps the tags of resources of a kind ("policy", "role"), named
+// as the resources are.
+type TagStore interface {
+	// Tags returns the tags of each named resource that has any.
+	Tags(ctx context.Context, kind string, names []string) (map[string][]Tag, error)
+	// TagResource adds or overwrites tags of the resource: its kind's
+	// not-found error, or a limit error when it would have more than max.
+	TagResource(ctx context.Context, kind, name string, tags []Tag, max int) error
+	// UntagResource removes the tags with those keys (every tag when all)
+	// from the resource, or returns its kind's not-found error.
+	UntagResource(ctx context.Context, kind, name string, keys []string, all bool) error
+}
+
+// MaxTagged is how many resources one tag request names at most.
+const MaxTagged = 50
+
+// Tagging is the tag use cases of one kind of resource, as RAM's
+// ListTagResources, TagResources and UntagResources have them. Exists
+// checks that a named resource exists (its kind's not-found error else).
+type Tagging struct {
+	Kind   string
+	Store  TagStore
+	Exists func(ctx context.Context, name string) error
+}
+
+// ResourceTags returns the tags of the named resources (each must exist).
+func (t Tagging) ResourceTags(ctx context.Context, names []string) (map[string][]Tag, error) {
+	if err := t.exist(ctx, names); err != nil {
+		return nil, err
+	}
+	return t.Store.Tags(ctx, t.Kind, names)
+}
+
+// Tag adds or overwrites tags of the named resources.
+func (t Tagging) Tag(ctx context.Context, names []string, tags []Tag) error {
+	if len(tags) == 0 {
+		return Missing("Tag")
+	}
+	if err := CheckTags("Tag", tags); err != nil {
+		return err
+	}
+	if err := t.exist(ctx, names); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := t.Store.TagResource(ctx, t.Kind, n, tags, MaxTags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Untag removes the tags with those keys (all of them when all) from the
+// named resources.
+func (t Tagging) Untag(ctx context.Context, names, keys []string, all bool) error {
+	if err := t.exist(ctx, names); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := t.Store.UntagResource(ctx, t.Kind, n, keys, all); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t Tagging) exist(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return Missing("ResourceNames")
+	}
+	if len(names) > MaxTagged {
+		return Invalid("ResourceNames", fmt.Sprintf("names at most %d resources", MaxTagged))
+	}
+	for _, n := range names {
+		if err := t.Exists(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -70,15 +70,5 @@ type AttachmentStore interface {
 	Entities(ctx context.Context, policyType, policyName string) ([]Entity, error)
 }
 
-// TagStore keeps the tags of resources of a kind ("policy", "role"),
-// named as the resources are.
-type TagStore interface {
-	// Tags returns the tags of each named resource that has any.
-	Tags(ctx context.Context, kind string, names []string) (map[string][]domain.Tag, error)
-	// TagResource adds or overwrites tags of the resource: its kind's
-	// not-found error, or ErrTagLimit when it would have more than max.
-	TagResource(ctx context.Context, kind, name string, tags []domain.Tag, max int) error
-	// UntagResource removes the tags with those keys (every tag when all)
-	// from the resource, or returns its kind's not-found error.
-	UntagResource(ctx context.Context, kind, name string, keys []string, all bool) error
-}
+// TagStore keeps the tags of resources (see domain.TagStore).
+type TagStore = domain.TagStore

@@ -144,57 +144,25 @@ func (s *Service) DeleteRole(ctx context.Context, name string) error {
 // TagKind is the kind of resource the tags of roles are kept under.
 const TagKind = "role"
 
+// tagging is the tag use cases of roles.
+func (s *Service) tagging() domain.Tagging {
+	return domain.Tagging{Kind: TagKind, Store: s.TagStore, Exists: func(ctx context.Context, name string) error {
+		_, err := s.Role(ctx, name)
+		return err
+	}}
+}
+
 // ResourceTags returns the tags of the named roles (each must exist).
 func (s *Service) ResourceTags(ctx context.Context, names []string) (map[string][]domain.Tag, error) {
-	if err := s.exist(ctx, names); err != nil {
-		return nil, err
-	}
-	return s.TagStore.Tags(ctx, TagKind, names)
+	return s.tagging().ResourceTags(ctx, names)
 }
 
 // Tag adds or overwrites tags of the named roles.
 func (s *Service) Tag(ctx context.Context, names []string, tags []domain.Tag) error {
-	if len(tags) == 0 {
-		return domain.Missing("Tag")
-	}
-	if err := domain.CheckTags("Tag", tags); err != nil {
-		return err
-	}
-	if err := s.exist(ctx, names); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := s.TagStore.TagResource(ctx, TagKind, n, tags, domain.MaxTags); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.tagging().Tag(ctx, names, tags)
 }
 
 // Untag removes the tags with those keys (all when all) from the named roles.
 func (s *Service) Untag(ctx context.Context, names, keys []string, all bool) error {
-	if err := s.exist(ctx, names); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := s.TagStore.UntagResource(ctx, TagKind, n, keys, all); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) exist(ctx context.Context, names []string) error {
-	if len(names) == 0 {
-		return domain.Missing("ResourceNames")
-	}
-	if len(names) > 50 {
-		return domain.Invalid("ResourceNames", "names at most 50 resources")
-	}
-	for _, n := range names {
-		if _, err := s.Role(ctx, n); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.tagging().Untag(ctx, names, keys, all)
 }

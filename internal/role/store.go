@@ -27,9 +27,5 @@ type Store interface {
 	DeleteRole(ctx context.Context, name string) error
 }
 
-// TagStore keeps the tags of resources of a kind, as rampolicy.TagStore.
-type TagStore interface {
-	Tags(ctx context.Context, kind string, names []string) (map[string][]domain.Tag, error)
-	TagResource(ctx context.Context, kind, name string, tags []domain.Tag, max int) error
-	UntagResource(ctx context.Context, kind, name string, keys []string, all bool) error
-}
+// TagStore keeps the tags of resources (see domain.TagStore).
+type TagStore = domain.TagStore
