@@ -119,6 +119,10 @@ var versions = map[string]map[string]action{
 	ActionTrailVersion: {
 		"LookupEvents": (*Server).lookupEvents,
 	},
+	STSVersion: {
+		"AssumeRole":        (*Server).assumeRole,
+		"GetCallerIdentity": (*Server).getCallerIdentity,
+	},
 	CASVersion: {
 		"UploadUserCertificate":    (*Server).uploadUserCertificate,
 		"GetUserCertificateDetail": (*Server).getUserCertificateDetail,

@@ -52,7 +52,7 @@ const (
 
 // ramCodes are the services' codes in RAM actions (esa:SetCertificate).
 var ramCodes = map[string]string{ESAVersion: "esa", CASVersion: "yundun-cert", RAMVersion: "ram",
-	ActionTrailVersion: "actiontrail"}
+	STSVersion: "sts", ActionTrailVersion: "actiontrail"}
 
 // permissions is THE table of what every action asks of a RAM identity's
 // policies: per version, per action, its access level and resource. The
@@ -164,6 +164,10 @@ var permissions = map[string]map[string]permission{
 		"GetAccountAlias": {levelRead, anyResource},
 		"SetAccountAlias": {levelWrite, anyResource},
 	},
+	STSVersion: {
+		"AssumeRole":        {levelRead, "${RoleArn}"},
+		"GetCallerIdentity": {levelNone, anyResource},
+	},
 	ActionTrailVersion: {
 		"LookupEvents": {levelList, anyResource},
 	},
@@ -222,16 +226,22 @@ func (s *Server) authorize(req *request, caller *identity.Identity) error {
 	if ok {
 		resource = s.resource(perm.resource, &req.params, caller)
 	}
-	pr := policy.Request{Action: action, Resource: resource, Context: map[string]string{
-		keySourceIP:        sourceIP(req.r.RemoteAddr),
-		keySecureTransport: strconv.FormatBool(req.r.TLS != nil),
-		keyCurrentTime:     s.now().Format(time.RFC3339),
-	}}
+	pr := policy.Request{Action: action, Resource: resource, Context: req.params.conditions}
 	d, bySession := caller.Evaluate(pr)
 	if d == policy.Allowed {
 		return nil
 	}
 	return &deniedError{action: action, resource: resource, caller: caller, explicit: d == policy.ExplicitDeny, session: bySession}
+}
+
+// conditions are the request's condition keys, as policies see them:
+// its source address, whether it came over TLS, and the time.
+func (s *Server) conditions(req *request) map[string]string {
+	return map[string]string{
+		keySourceIP:        sourceIP(req.r.RemoteAddr),
+		keySecureTransport: strconv.FormatBool(req.r.TLS != nil),
+		keyCurrentTime:     s.now().Format(time.RFC3339),
+	}
 }
 
 // The context keys every request carries, as policy.Request.Set spells

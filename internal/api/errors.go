@@ -19,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/role"
+	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/user"
 )
@@ -123,6 +124,14 @@ var table = slices.Concat([]row{
 		"The request signature does not conform to Aliyun standards.", "Use an official Alibaba Cloud SDK or CLI to sign requests.", false},
 	{is(errUnknownKey), "InvalidAccessKeyId.NotFound", http.StatusNotFound,
 		"The Access Key ID provided does not exist in our records.", "Check the AccessKeyId your client is configured with.", false},
+	{is(session.ErrTokenMissing), "MissingSecurityToken", http.StatusBadRequest,
+		"SecurityToken is mandatory for this action.", "Send the SecurityToken that came with the STS credentials.", false},
+	{is(session.ErrTokenMalformed), "InvalidSecurityToken.Malformed", http.StatusBadRequest,
+		"Specified SecurityToken is malformed.", "Send the SecurityToken exactly as AssumeRole answered it.", false},
+	{is(session.ErrTokenExpired), "InvalidSecurityToken.Expired", http.StatusBadRequest,
+		"Specified SecurityToken is expired.", "Call AssumeRole again for new credentials.", false},
+	{is(session.ErrTokenMismatch), "InvalidSecurityToken.MismatchWithAccessKey", http.StatusBadRequest,
+		"Specified SecurityToken mismatch with the AccessKey.", "Send the SecurityToken that came with this AccessKeyId.", false},
 	{is(identity.ErrKeyInactive), "InvalidAccessKeyId.Inactive", http.StatusBadRequest,
 		"Specified access key is disabled.", "Ask the account's administrator to enable the key (UpdateAccessKey Status=Active), or use another.", false},
 	{is(errSignatureMismatch), "SignatureDoesNotMatch", http.StatusBadRequest,
@@ -135,6 +144,23 @@ var table = slices.Concat([]row{
 		"Specified parameter Version is not valid.", "Use version 2024-09-10 for ESA.", false},
 	{is(errUnknownAction), "InvalidAction.NotFound", http.StatusNotFound,
 		"Specified api is not found, please check your url and method.", "Check the action name and the API version.", false},
+
+	// STS (2015-04-01).
+	{is(session.ErrRootCaller), "NoPermission", http.StatusForbidden,
+		"Roles may not be assumed by root accounts.", "Call AssumeRole with a RAM user's key or a role session's credentials.", false},
+	{is(session.ErrNotTrusted), "NoPermission", http.StatusForbidden,
+		"No permission perform sts:AssumeRole on this Role. Maybe you should check the role's trust policy.",
+		"Add the caller to the Principal of the role's AssumeRolePolicyDocument (UpdateRole).", false},
+	{paramIs("RoleArn", domain.ErrInvalid), "InvalidParameter.RoleArn", http.StatusBadRequest,
+		"The parameter RoleArn is wrongly formed.", "Send acs:ram::<account id>:role/<role name>.", false},
+	{paramIs("RoleSessionName", domain.ErrInvalid), "InvalidParameter.RoleSessionName", http.StatusBadRequest,
+		"The parameter RoleSessionName is wrongly formed.", "Send 2 to 64 letters, digits and . @ - _.", false},
+	{paramIs("DurationSeconds", domain.ErrInvalid), "InvalidParameter.DurationSeconds", http.StatusBadRequest,
+		"The Min/Max value of DurationSeconds is 15min/the role's MaxSessionDuration.", "Send 900 up to the role's MaxSessionDuration.", false},
+	{paramIs("Policy", session.ErrPolicySize), "InvalidParameter.PolicySize", http.StatusBadRequest,
+		"The size of Policy must be smaller than 2048 bytes.", "Send a shorter session policy.", false},
+	{paramIs("Policy", session.ErrPolicyGrammar), "InvalidParameter.PolicyGrammar", http.StatusBadRequest,
+		"The parameter Policy has not passed grammar check.", "Correct what the message names; see the policy language in the README.", false},
 
 	// A request the caller's policies do not allow: RAM and STS answer
 	// their own actions with NoPermission, the other services (ESA, the

@@ -18,6 +18,10 @@ type params struct {
 	// caller is who signed the request: the actions that act on the
 	// caller's own user (CreateAccessKey without UserName) read it.
 	caller *identity.Identity
+	// conditions are the request's policy condition keys (acs:SourceIp, …,
+	// lower-cased): authorization decides with them, and AssumeRole gives
+	// them to the role's trust policy.
+	conditions map[string]string
 }
 
 // mergeParams merges query and body into one set.

@@ -31,6 +31,7 @@ import (
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/role"
+	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/user"
 )
@@ -62,9 +63,12 @@ type Server struct {
 	// AccountID is the account's id, as ARNs and resources name it.
 	AccountID string
 	// Identities authenticates the keys that are not the root key (RAM
-	// users' keys); their requests are authorized by their policies (see
-	// permissions). Nil accepts the root key only.
+	// users' keys, STS credentials); their requests are authorized by their
+	// policies (see permissions). Nil accepts the root key only.
 	Identities Identities
+	// Sessions issues STS credentials (AssumeRole); nil leaves the STS
+	// version unanswered.
+	Sessions *session.Service
 
 	// Nonces remembers signature nonces; nil means a MemoryNonces of its own.
 	Nonces NonceCache
@@ -257,7 +261,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 		return nil, domain.Missing("Action")
 	}
 	actions, ok := versions[req.version]
-	if !ok || req.version == RAMVersion && s.Users == nil {
+	if !ok || req.version == RAMVersion && s.Users == nil || req.version == STSVersion && s.Sessions == nil {
 		return nil, errUnknownVersion
 	}
 	act, ok := actions[req.action]
@@ -270,6 +274,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 			ev.audit, ctx = e, audit.With(ctx, e)
 		}
 	}
+	req.params.conditions = s.conditions(req)
 	if err := s.authorize(req, req.caller); err != nil {
 		if s.Audit != nil && ev.audit == nil { // a denied read is recorded too
 			ev.audit = s.newAuditEvent(req, ev.requestID)

@@ -76,9 +76,9 @@ var domainImports = map[string][]string{
 	"internal/httpsconf": {"internal/domain", "internal/site"},
 	// A certificate belongs to a site and counts against its plan's limits;
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
-	// (record.SecretsAAD) and users' access key secrets (accesskey.SecretAAD)
-	// when the master key rotates.
-	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey"},
+	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD)
+	// and the STS server key (session.KeyAAD) when the master key rotates.
+	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey", "internal/session"},
 	// Access control (issue 12). The account: its id and alias.
 	"internal/account": {"internal/domain"},
 	// RAM users; groups of users; users' access keys.
@@ -90,9 +90,12 @@ var domainImports = map[string][]string{
 	// Policies as RAM manages them: documents in the policy language,
 	// versions, attachments to users, groups and roles by name.
 	"internal/rampolicy": {"internal/domain", "internal/policy"},
+	// STS sessions: the role assumed and its trust policy.
+	"internal/session": {"internal/domain", "internal/policy", "internal/role"},
 	// Who signs a request and what its policies allow (decided by policy):
-	// a user's key (accesskey), the system policies' documents (rampolicy).
-	"internal/identity": {"internal/domain", "internal/policy", "internal/accesskey", "internal/rampolicy"},
+	// a user's key (accesskey), the system policies' documents (rampolicy),
+	// STS credentials (session).
+	"internal/identity": {"internal/domain", "internal/policy", "internal/accesskey", "internal/rampolicy", "internal/session"},
 }
 
 // wired lists the adapters and the other parts that only the composition

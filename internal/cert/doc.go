@@ -11,9 +11,10 @@
 //
 // A certificate belongs to a site: the package imports site for Site, its
 // sentinels, the plan Limits (the certificate quotas) and Lookup (the SiteId
-// of a request). Reseal imports record for record.SecretsAAD and accesskey
-// for accesskey.SecretAAD, because the origin secrets of records and the
-// secrets of RAM users' access keys are sealed under the same master key. Besides
+// of a request). Reseal imports record for record.SecretsAAD, accesskey
+// for accesskey.SecretAAD and session for session.KeyAAD, because the
+// origin secrets of records, the secrets of RAM users' access keys and the
+// STS server key are sealed under the same master key. Besides
 // domain (what every noun shares) and certcheck (parsing and checking of
 // PEM, X.509 and keys) it imports nothing of esacert, and never net/http,
 // database/sql or a driver.

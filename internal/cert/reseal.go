@@ -8,6 +8,7 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/record"
+	"github.com/esacert/esacert/internal/session"
 )
 
 // ResealStore re-writes every sealed key, in short transactions (see
@@ -46,6 +47,8 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			aad = accountAAD(id)
 		case "access-key":
 			aad = accesskey.SecretAAD(id)
+		case "sts-key":
+			aad = session.KeyAAD(id)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

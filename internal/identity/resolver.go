@@ -11,6 +11,7 @@ import (
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/policy"
 	"github.com/esacert/esacert/internal/rampolicy"
+	"github.com/esacert/esacert/internal/session"
 )
 
 // DefaultPoll is how often Follow reads the RAM revision when it is not
@@ -33,6 +34,11 @@ type Resolver struct {
 	Sealer domain.Sealer
 	// Account is the account id every identity belongs to.
 	Account string
+	// Sessions verifies STS credentials (keys STS.…); nil refuses them as
+	// unknown keys.
+	Sessions Sessions
+	// Now returns the current time (sessions expire); nil means time.Now.
+	Now func() time.Time
 
 	mu       sync.RWMutex
 	gen      uint64                    // bumped by every clear
@@ -46,33 +52,86 @@ type cachedIdentity struct {
 	err error // ErrKeyNotFound or ErrKeyInactive: cached too
 }
 
+// Sessions verifies STS credentials (session.Service implements it).
+type Sessions interface {
+	// Open returns the session of keyID and token and its secret, or the
+	// session package's errors (token missing, malformed, expired, of
+	// another key; role gone).
+	Open(ctx context.Context, keyID, token string) (session.Session, string, error)
+}
+
 // Identify returns the identity that signs with the RAM user's access key
 // keyID, with the key's secret and the user's policies: ErrKeyNotFound
 // for no such key, ErrKeyInactive for a disabled one (either checked only
 // after the caller knows the key id is not the root's). token is an STS
 // security token; keys that are not STS keys ignore it.
 func (r *Resolver) Identify(ctx context.Context, keyID, token string) (*Identity, error) {
+	sts := session.IsKey(keyID)
+	cacheKey := keyID
+	if sts {
+		cacheKey = keyID + "\x00" + token // a session is its key and its token
+	}
 	r.mu.RLock()
-	c, ok := r.cached[keyID]
+	c, ok := r.cached[cacheKey]
 	gen := r.gen
 	r.mu.RUnlock()
 	if ok {
+		if c.id != nil && c.id.Kind == Session && !domain.Now(r.Now).Before(c.id.Expires) {
+			return nil, session.ErrTokenExpired
+		}
 		return c.id, c.err
 	}
-	id, err := r.load(ctx, keyID)
+	var (
+		id  *Identity
+		err error
+	)
+	if sts {
+		id, err = r.loadSession(ctx, keyID, token)
+	} else {
+		id, err = r.load(ctx, keyID)
+	}
 	if err != nil && !errors.Is(err, ErrKeyNotFound) && !errors.Is(err, ErrKeyInactive) {
-		return nil, err // a failure to read is not cached
+		return nil, err // a failure to read, or a bad token, is not cached
 	}
 	r.mu.Lock()
 	if r.gen == gen { // nothing changed while we read
 		if r.cached == nil || len(r.cached) >= maxCached {
 			r.cached = map[string]cachedIdentity{}
 		}
-		r.cached[keyID] = cachedIdentity{id, err}
+		r.cached[cacheKey] = cachedIdentity{id, err}
 	}
 	r.mu.Unlock()
 	return id, err
 }
+
+// loadSession verifies STS credentials and reads their role's policies.
+func (r *Resolver) loadSession(ctx context.Context, keyID, token string) (*Identity, error) {
+	if r.Sessions == nil {
+		return nil, ErrKeyNotFound
+	}
+	s, secret, err := r.Sessions.Open(ctx, keyID, token)
+	if errors.Is(err, session.ErrRoleGone) {
+		return nil, fmt.Errorf("%w: %w", ErrKeyNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	policies, err := r.policies(ctx, "role", s.RoleID)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{Kind: Session, Account: r.Account, KeyID: keyID, Secret: secret, RoleID: s.RoleID, RoleName: s.RoleName,
+		SessionName: s.SessionName, Expires: s.Expires, policies: policy.NewSet(policies...)}
+	if s.Policy != "" {
+		if id.session = r.compile(s.Policy); id.session == nil {
+			id.session = denyAll // checked when issued; never widen on a surprise
+		}
+	}
+	return id, nil
+}
+
+// denyAll is a session policy that allows nothing.
+var denyAll = policy.MustParse(`{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`)
 
 // load reads a user's key and the user's policies.
 func (r *Resolver) load(ctx context.Context, keyID string) (*Identity, error) {

@@ -13,12 +13,14 @@ import (
 	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/role"
+	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"github.com/esacert/esacert/internal/user"
 )
 
 // ramConn is access control on the node's database: the account (its id
-// drawn at first start) and one Service per noun.
+// drawn at first start), one Service per noun, STS, and the resolver of
+// who signs a request.
 type ramConn struct {
 	accountID string
 	account   *account.Service
@@ -28,6 +30,7 @@ type ramConn struct {
 	policies  *rampolicy.Service
 	roles     *role.Service
 	ids       *identity.Resolver // who signs with a key that is not the root key
+	sessions  *session.Service   // STS
 }
 
 // connectRAM builds access control on store, with the master keys' sealer
@@ -38,6 +41,7 @@ func connectRAM(ctx context.Context, store *sqlstore.Store, sealer domain.Sealer
 	if err != nil {
 		return nil, err
 	}
+	sessions := &session.Service{Roles: store, Keys: store, Sealer: sealer, Account: id}
 	return &ramConn{
 		accountID: id,
 		account:   acct,
@@ -46,7 +50,8 @@ func connectRAM(ctx context.Context, store *sqlstore.Store, sealer domain.Sealer
 		groups:    &group.Service{Store: store, Memberships: store},
 		policies:  &rampolicy.Service{Store: store, VersionStore: store, AttachmentStore: store, TagStore: store},
 		roles:     &role.Service{Store: store, TagStore: store},
-		ids:       &identity.Resolver{Store: store, Sealer: sealer, Account: id},
+		ids:       &identity.Resolver{Store: store, Sealer: sealer, Account: id, Sessions: sessions},
+		sessions:  sessions,
 	}, nil
 }
 
@@ -71,5 +76,5 @@ func (c *ramConn) follow(ctx context.Context, store *sqlstore.Store, log *slog.L
 func (c *ramConn) wire(s *api.Server) {
 	s.AccountID, s.Account, s.Users, s.AccessKeys = c.accountID, c.account, c.users, c.keys
 	s.Groups, s.Policies, s.Roles = c.groups, c.policies, c.roles
-	s.Identities = c.ids
+	s.Identities, s.Sessions = c.ids, c.sessions
 }

@@ -21,6 +21,7 @@ var sealedTables = []struct {
 	{"record", "record_secrets", true, ""},
 	{"acme-account", "acme_accounts", false, ""},
 	{"access-key", "ram_access_keys", false, "sealed_secret"},
+	{"sts-key", "sts_keys", false, ""},
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition

@@ -93,3 +93,17 @@ func testRoles(t *testing.T, st Store) {
 		t.Errorf("tags outlived the role: %v", tags)
 	}
 }
+
+// testSTSKey: the first server key claimed is the one every later claim
+// (another node's) gets back.
+func testSTSKey(t *testing.T, st Store) {
+	s, ctx := asRAM(t, st), t.Context()
+	id, sealed, err := s.ClaimSTSKey(ctx, "k1", []byte("first"))
+	if err != nil || id != "k1" || string(sealed) != "first" {
+		t.Fatalf("first ClaimSTSKey = %q, %q, %v", id, sealed, err)
+	}
+	id, sealed, err = s.ClaimSTSKey(ctx, "k1", []byte("second"))
+	if err != nil || id != "k1" || string(sealed) != "first" {
+		t.Fatalf("second ClaimSTSKey = %q, %q, %v; want the first key kept", id, sealed, err)
+	}
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("tags", func(t *testing.T) { testTags(t, newStore(t)) })
 	t.Run("roles", func(t *testing.T) { testRoles(t, newStore(t)) })
 	t.Run("grants", func(t *testing.T) { testGrants(t, newStore(t)) })
+	t.Run("sts_key", func(t *testing.T) { testSTSKey(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an

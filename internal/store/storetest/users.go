@@ -12,6 +12,7 @@ import (
 	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/role"
+	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/user"
 	"github.com/google/go-cmp/cmp"
 )
@@ -32,6 +33,7 @@ type ramStore interface {
 	rampolicy.TagStore
 	role.Store
 	identity.Store
+	session.KeyStore
 }
 
 func asRAM(t *testing.T, st Store) ramStore {
