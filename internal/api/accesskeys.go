@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/identity"
 )
 
 // keyUser is the user an access key action is about: UserName when sent,
@@ -61,10 +62,18 @@ func (s *Server) listAccessKeys(ctx context.Context, p *params) (any, error) {
 }
 
 // keyOwner is the user of the key an update or delete names: UserName
-// when sent, else the key's own user.
+// when sent, else the RAM user who signs (its own keys only, as RAM does:
+// the authorization was decided on that user), else, for the root key,
+// the key's own user.
 func (s *Server) keyOwner(ctx context.Context, p *params) (string, error) {
 	if name := p.str("UserName"); name != "" {
 		return name, nil
+	}
+	if c := p.caller; c != nil && c.Kind != identity.Root {
+		if c.UserName == "" {
+			return "", domain.Missing("UserName")
+		}
+		return c.UserName, nil
 	}
 	k, err := s.AccessKeys.Key(ctx, p.str("UserAccessKeyId"))
 	if err != nil {

@@ -31,8 +31,12 @@ const (
 // as the access key actions do).
 type permission struct {
 	level    string
-	resource string
+	resource string // several joined by alsoOn must each be allowed
 }
+
+// alsoOn joins the resources of an action that must be allowed on each
+// (attaching a policy needs the principal and the policy).
+const alsoOn = " and "
 
 // Resources, as RAM names them. ESA's resource is the site a request
 // names; RAM's are the account's users, groups, policies and roles.
@@ -140,12 +144,12 @@ var permissions = map[string]map[string]permission{
 		"ListPolicyVersions":      {levelList, policyRes},
 		"DeletePolicyVersion":     {levelWrite, policyRes},
 		"SetDefaultPolicyVersion": {levelWrite, policyRes},
-		"AttachPolicyToUser":      {levelWrite, userResource},
-		"AttachPolicyToGroup":     {levelWrite, groupRes},
-		"AttachPolicyToRole":      {levelWrite, roleResource},
-		"DetachPolicyFromUser":    {levelWrite, userResource},
-		"DetachPolicyFromGroup":   {levelWrite, groupRes},
-		"DetachPolicyFromRole":    {levelWrite, roleResource},
+		"AttachPolicyToUser":      {levelWrite, userResource + alsoOn + policyRes},
+		"AttachPolicyToGroup":     {levelWrite, groupRes + alsoOn + policyRes},
+		"AttachPolicyToRole":      {levelWrite, roleResource + alsoOn + policyRes},
+		"DetachPolicyFromUser":    {levelWrite, userResource + alsoOn + policyRes},
+		"DetachPolicyFromGroup":   {levelWrite, groupRes + alsoOn + policyRes},
+		"DetachPolicyFromRole":    {levelWrite, roleResource + alsoOn + policyRes},
 		"ListPoliciesForUser":     {levelList, userResource},
 		"ListPoliciesForGroup":    {levelList, groupRes},
 		"ListPoliciesForRole":     {levelList, roleResource},
@@ -222,16 +226,18 @@ func (s *Server) authorize(req *request, caller *identity.Identity) error {
 		return nil
 	}
 	action := ramCodes[req.version] + ":" + req.action
-	resource := anyResource
+	template := anyResource
 	if ok {
-		resource = s.resource(perm.resource, &req.params, caller)
+		template = perm.resource
 	}
-	pr := policy.Request{Action: action, Resource: resource, Context: req.params.conditions}
-	d, bySession := caller.Evaluate(pr)
-	if d == policy.Allowed {
-		return nil
+	for _, t := range strings.Split(template, alsoOn) {
+		res := s.resource(t, &req.params, caller)
+		d, bySession := caller.Evaluate(policy.Request{Action: action, Resource: res, Context: req.params.conditions})
+		if d != policy.Allowed {
+			return &deniedError{action: action, resource: res, caller: caller, explicit: d == policy.ExplicitDeny, session: bySession}
+		}
 	}
-	return &deniedError{action: action, resource: resource, caller: caller, explicit: d == policy.ExplicitDeny, session: bySession}
+	return nil
 }
 
 // conditions are the request's condition keys, as policies see them:

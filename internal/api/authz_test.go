@@ -54,7 +54,8 @@ func permissionTable() string {
 			if p.level == levelNone {
 				ram = "(none: every caller may)"
 			}
-			lines = append(lines, fmt.Sprintf("| %s | `%s` | %s | %s | `%s` |", version, a, ram, p.level, p.resource))
+			res := "`" + strings.ReplaceAll(p.resource, alsoOn, "` and `") + "`"
+			lines = append(lines, fmt.Sprintf("| %s | `%s` | %s | %s | %s |", version, a, ram, p.level, res))
 		}
 	}
 	sort.Strings(lines)
@@ -308,5 +309,44 @@ func TestResourceTemplates(t *testing.T) {
 				t.Errorf("resource (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAuthorizationRAMSelfService: a user allowed to manage its own keys
+// cannot reach another user's key by leaving UserName out, and attaching
+// a policy must be allowed on the user and on the policy.
+func TestAuthorizationRAMSelfService(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := t.Context()
+	if _, err := e.s.Users.CreateUser(ctx, user.CreateInput{Name: "victim"}); err != nil {
+		t.Fatal(err)
+	}
+	victimKey, _, err := e.s.AccessKeys.Create(ctx, "victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.grant(t, `{"Version":"1","Statement":[{"Effect":"Allow","Action":["ram:*AccessKey*","ram:AttachPolicyToUser"],
+		"Resource":"acs:ram:*:`+testAccount+`:user/ci"}]}`)
+	call := func(action string, p url.Values) answer {
+		t.Helper()
+		e.ci.version = RAMVersion
+		defer func() { e.ci.version = "" }()
+		return do(t, e.ci.rpc(t, e.url, "POST", action, p, nil))
+	}
+	if a := call("DeleteAccessKey", url.Values{"UserAccessKeyId": {victimKey.ID}}); a.status != 404 || a.body["Code"] != "EntityNotExist.User.AccessKey" {
+		t.Errorf("another user's key without UserName: %d %v, want 404 EntityNotExist.User.AccessKey", a.status, a.body)
+	}
+	if a := call("DeleteAccessKey", url.Values{"UserAccessKeyId": {victimKey.ID}, "UserName": {"victim"}}); a.status != 403 || a.body["Code"] != "NoPermission" {
+		t.Errorf("another user's key by name: %d %v, want 403 NoPermission", a.status, a.body)
+	}
+	if keys, _ := e.s.AccessKeys.List(ctx, "victim"); len(keys) != 1 {
+		t.Fatalf("the victim's key is gone: %v", keys)
+	}
+	if a := call("ListAccessKeys", nil); a.status != 200 {
+		t.Errorf("own keys: %d %v", a.status, a.body)
+	}
+	a := call("AttachPolicyToUser", url.Values{"UserName": {"ci"}, "PolicyType": {"System"}, "PolicyName": {"AdministratorAccess"}})
+	if a.status != 403 || !strings.Contains(str(a.body, "Message"), "policy/AdministratorAccess") {
+		t.Errorf("attach a policy it may not: %d %v, want 403 naming the policy", a.status, a.body)
 	}
 }

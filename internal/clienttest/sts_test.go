@@ -132,6 +132,20 @@ func TestSTSWithOfficialClients(t *testing.T) {
 		t.Errorf("the Node.js ESA SDK parsed AccessDeniedDetail %v", detail)
 	}
 
+	// The audit trail names the session as its principal.
+	events := mustOK(t, admin, "LookupEvents", map[string]string{"LookupAttribute.1.Key": "EventAccessKeyId", "LookupAttribute.1.Value": c.key.ID,
+		"LookupAttribute.2.Key": "EventName", "LookupAttribute.2.Value": "DeleteSite"})
+	list, _ := events["Events"].([]any)
+	if len(list) == 0 {
+		t.Fatalf("no DeleteSite event of the session: %v", events)
+	}
+	for _, e := range list {
+		if dig(e, "userIdentity.type") != "assumed-role" || !strings.HasPrefix(str(dig(e, "userIdentity.userName")), "esa-reader:") ||
+			dig(e, "errorCode") != "Forbidden.RAM" {
+			t.Errorf("event %v, want the assumed role as principal and Forbidden.RAM", e)
+		}
+	}
+
 	// Refused credentials.
 	other := creds[1]
 	for name, bad := range map[string]struct {
