@@ -108,3 +108,46 @@ func TestFollowWithoutNotifications(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestIdentifyConcurrently: identities are read, cached and cleared from
+// many goroutines at once (run under -race).
+func TestIdentifyConcurrently(t *testing.T) {
+	e, ctx := newEnv(t), t.Context()
+	if _, err := e.users.CreateUser(ctx, user.CreateInput{Name: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := e.keys.Create(ctx, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				id, err := e.ids.Identify(ctx, k.ID, "")
+				if err == nil {
+					id.Evaluate(req("esa:ListSites", "*"))
+				} else if !errors.Is(err, identity.ErrKeyInactive) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		status := accesskey.StatusActive
+		if i%2 == 0 {
+			status = accesskey.StatusInactive
+		}
+		if err := e.keys.SetStatus(ctx, "ci", k.ID, status); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.ids.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		<-done
+	}
+}
