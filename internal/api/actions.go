@@ -115,6 +115,8 @@ var versions = map[string]map[string]action{
 
 		"GetAccountAlias": (*Server).getAccountAlias,
 		"SetAccountAlias": (*Server).setAccountAlias,
+
+		"DecodeDiagnosticMessage": (*Server).decodeDiagnosticMessage,
 	},
 	ActionTrailVersion: {
 		"LookupEvents": (*Server).lookupEvents,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/policy"
 	"github.com/esacert/esacert/internal/redact"
@@ -167,6 +169,8 @@ var permissions = map[string]map[string]permission{
 
 		"GetAccountAlias": {levelRead, anyResource},
 		"SetAccountAlias": {levelWrite, anyResource},
+
+		"DecodeDiagnosticMessage": {levelRead, anyResource},
 	},
 	STSVersion: {
 		"AssumeRole":        {levelRead, "${RoleArn}"},
@@ -330,12 +334,43 @@ func (e *deniedError) detail() *accessDeniedDetail {
 	if e.session {
 		d.PolicyType = "SessionPolicy"
 	}
-	diag, _ := json.Marshal(map[string]any{"AuthAction": e.action, "AuthResource": e.resource,
-		"ExplicitDeny": e.explicit, "NoPermissionPolicyType": d.PolicyType,
-		"AuthPrincipal": map[string]string{"AuthPrincipalType": d.AuthPrincipalType,
-			"AuthPrincipalOwnerId": d.AuthPrincipalOwnerId, "AuthPrincipalDisplayName": d.AuthPrincipalDisplayName}})
+	diag, _ := json.Marshal(diagnostic{AuthAction: e.action, AuthResource: e.resource, ExplicitDeny: e.explicit,
+		NoPermissionPolicyType: d.PolicyType, AuthPrincipal: diagnosticPrincipal{AuthPrincipalType: d.AuthPrincipalType,
+			AuthPrincipalOwnerId: d.AuthPrincipalOwnerId, AuthPrincipalDisplayName: d.AuthPrincipalDisplayName}})
 	d.EncodedDiagnosticMessage = base64.StdEncoding.EncodeToString(diag)
 	return d
+}
+
+// diagnostic is what an EncodedDiagnosticMessage holds, and what RAM's
+// DecodeDiagnosticMessage answers of it. It says nothing the denied caller
+// did not know (its own action, resource and identity), so it is encoded,
+// not sealed.
+type diagnostic struct {
+	AuthAction             string
+	AuthResource           string
+	ExplicitDeny           bool
+	NoPermissionPolicyType string
+	AuthPrincipal          diagnosticPrincipal
+}
+
+type diagnosticPrincipal struct {
+	AuthPrincipalType        string
+	AuthPrincipalOwnerId     string
+	AuthPrincipalDisplayName string
+}
+
+// decodeDiagnosticMessage is RAM's DecodeDiagnosticMessage.
+func (s *Server) decodeDiagnosticMessage(ctx context.Context, p *params) (any, error) {
+	msg, err := p.required("EncodedDiagnosticMessage")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(msg)
+	var d diagnostic
+	if err != nil || json.Unmarshal(raw, &d) != nil || d.AuthAction == "" {
+		return nil, domain.Invalid("EncodedDiagnosticMessage", "is not a message an access-denied answer carried")
+	}
+	return struct{ DecodedDiagnosticMessage diagnostic }{d}, nil
 }
 
 // maxResourceInMessage bounds a resource quoted in a message: it holds

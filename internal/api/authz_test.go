@@ -214,6 +214,14 @@ func TestAuthorization(t *testing.T) {
 			if err != nil || json.Unmarshal(raw, &diag) != nil || diag["AuthAction"] != action {
 				t.Errorf("EncodedDiagnosticMessage does not decode to the denial: %s", raw)
 			}
+			root := *e.root
+			root.version = RAMVersion
+			dec := do(t, root.rpc(t, e.url, "POST", "DecodeDiagnosticMessage", url.Values{"EncodedDiagnosticMessage": {detail["EncodedDiagnosticMessage"].(string)}}, nil))
+			e.root.nonce = root.nonce
+			if got, _ := dec.body["DecodedDiagnosticMessage"].(map[string]any); dec.status != 200 || got["AuthAction"] != action ||
+				str(dec.body, "DecodedDiagnosticMessage", "AuthResource") == "" {
+				t.Errorf("DecodeDiagnosticMessage: %d %v", dec.status, dec.body)
+			}
 		})
 	}
 }

@@ -148,6 +148,8 @@ var ramGoldenCases = []goldenCase{
 	{"SetAccountAlias", "fail_format", "POST", url.Values{"AccountAlias": {"-edge-"}}},
 	{"SetAccountAlias", "ok", "POST", url.Values{"AccountAlias": {"edge-team"}}},
 	{"GetAccountAlias", "ok", "POST", nil},
+	{"DecodeDiagnosticMessage", "fail_not_a_message", "POST", url.Values{"EncodedDiagnosticMessage": {"bm90IGEgbWVzc2FnZQ=="}}},
+	{"DecodeDiagnosticMessage", "ok", "POST", url.Values{"EncodedDiagnosticMessage": {"eyJBdXRoQWN0aW9uIjoiZXNhOkdldFNpdGUiLCJBdXRoUmVzb3VyY2UiOiJhY3M6ZXNhOio6MTIzNDU2Nzg5MDEyMzQ1NjpzaXRlLzEiLCJFeHBsaWNpdERlbnkiOmZhbHNlLCJOb1Blcm1pc3Npb25Qb2xpY3lUeXBlIjoiQWNjb3VudExldmVsSWRlbnRpdHlCYXNlZFBvbGljeSIsIkF1dGhQcmluY2lwYWwiOnsiQXV0aFByaW5jaXBhbFR5cGUiOiJTdWJVc2VyIiwiQXV0aFByaW5jaXBhbE93bmVySWQiOiIxMjM0NTY3ODkwMTIzNDU2IiwiQXV0aFByaW5jaXBhbERpc3BsYXlOYW1lIjoiNjM0OTY2Nzc4MDAwODYxMSJ9fQ=="}}},
 }
 
 // TestRAMGoldens pins the RAM actions' answers field by field, as

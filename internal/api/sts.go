@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"maps"
+	"strings"
 
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/identity"
 	"github.com/esacert/esacert/internal/session"
 )
@@ -10,6 +13,10 @@ import (
 // STSVersion is the version of Alibaba Cloud STS's OpenAPI (AssumeRole,
 // GetCallerIdentity) that esacert answers on the same endpoint.
 const STSVersion = "2015-04-01"
+
+// keyExternalID is the condition key of AssumeRole's ExternalId, as
+// policy.Request.Set spells it.
+var keyExternalID = strings.ToLower("sts:ExternalId")
 
 // stsCaller is who asks to assume a role, as the session package sees it.
 func stsCaller(c *identity.Identity) session.Caller {
@@ -27,8 +34,17 @@ func (s *Server) assumeRole(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.str("SourceIdentity") != "" {
+		return nil, domain.Invalid("SourceIdentity", "is not supported by esacert")
+	}
+	conditions := p.conditions
+	if id := p.str("ExternalId"); id != "" {
+		// The trust policy may require it: Condition {"StringEquals": {"sts:ExternalId": "…"}}.
+		conditions = maps.Clone(p.conditions)
+		conditions[keyExternalID] = id
+	}
 	cred, err := s.Sessions.AssumeRole(ctx, stsCaller(p.caller), session.AssumeInput{RoleArn: p.str("RoleArn"),
-		SessionName: p.str("RoleSessionName"), Duration: duration, Policy: p.str("Policy"), Context: p.conditions})
+		SessionName: p.str("RoleSessionName"), Duration: duration, Policy: p.str("Policy"), Context: conditions})
 	if err != nil {
 		return nil, err
 	}

@@ -190,3 +190,30 @@ func TestAssumeRoleRefusals(t *testing.T) {
 		t.Errorf("a bad ARN: %d %v", a.status, a.body)
 	}
 }
+
+// TestAssumeRoleExternalID: a trust policy that requires an ExternalId
+// (sts:ExternalId) lets a caller in with it only; SourceIdentity is refused.
+func TestAssumeRoleExternalID(t *testing.T) {
+	e := newSTSEnv(t)
+	doc := `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::` + testAccount + `:root"},
+		"Condition":{"StringEquals":{"sts:ExternalId":"abc-123"}}}]}`
+	if _, err := e.s.Roles.UpdateRole(t.Context(), "deployer", role.UpdateInput{TrustDocument: &doc}); err != nil {
+		t.Fatal(err)
+	}
+	arn := "acs:ram::" + testAccount + ":role/deployer"
+	for _, c := range []struct {
+		name   string
+		params url.Values
+		status int
+		code   string
+	}{
+		{"without", url.Values{"RoleArn": {arn}, "RoleSessionName": {"x1"}}, 403, "NoPermission"},
+		{"wrong", url.Values{"RoleArn": {arn}, "RoleSessionName": {"x1"}, "ExternalId": {"abc-999"}}, 403, "NoPermission"},
+		{"right", url.Values{"RoleArn": {arn}, "RoleSessionName": {"x1"}, "ExternalId": {"abc-123"}}, 200, ""},
+		{"source_identity", url.Values{"RoleArn": {arn}, "RoleSessionName": {"x1"}, "ExternalId": {"abc-123"}, "SourceIdentity": {"me"}}, 400, "InvalidParameter"},
+	} {
+		if a := e.call(t, e.ci, STSVersion, "AssumeRole", c.params); a.status != c.status || c.code != "" && a.body["Code"] != c.code {
+			t.Errorf("%s: %d %v, want %d %s", c.name, a.status, a.body, c.status, c.code)
+		}
+	}
+}

@@ -135,6 +135,12 @@ func TestRAMUserCallsESA(t *testing.T) {
 			t.Errorf("%s SDK: AccessDeniedDetail lacks the principal or the diagnostic: %v", name, detail)
 		}
 	}
+	// The administrator decodes the diagnostic with the official RAM SDK.
+	decoded := mustOK(t, &nodeCaller{d: d, client: "ram", addr: addr, key: root}, "DecodeDiagnosticMessage",
+		map[string]string{"EncodedDiagnosticMessage": str(nodeDetail["EncodedDiagnosticMessage"])})
+	if res := str(dig(decoded, "DecodedDiagnosticMessage.AuthResource")); !strings.HasSuffix(res, ":site/"+siteB) {
+		t.Errorf("DecodeDiagnosticMessage answered %v", decoded)
+	}
 
 	// A group with ESA's full access opens the other site; a Deny in the
 	// user's own policy still wins.

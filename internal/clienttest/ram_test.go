@@ -22,7 +22,7 @@ func init() {
 		"DetachPolicyFromUser", "DetachPolicyFromGroup", "DetachPolicyFromRole", "ListPoliciesForUser",
 		"ListPoliciesForGroup", "ListPoliciesForRole", "ListEntitiesForPolicy", "CreateRole", "GetRole", "ListRoles",
 		"UpdateRole", "DeleteRole", "ListTagResources", "TagResources", "UntagResources", "GetAccountAlias",
-		"SetAccountAlias"} {
+		"SetAccountAlias", "DecodeDiagnosticMessage"} {
 		ramActions[a] = true
 		sdkMethods[a] = "POST" // every RAM action is an RPC POST with its parameters in the query
 	}
