@@ -282,7 +282,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 		return nil, err
 	}
 	req.params.caller = req.caller
-	return act(s, ctx, &req.params)
+	result, err = act(s, ctx, &req.params)
+	if err == nil && req.version == RAMVersion && permissions[req.version][req.action].level == levelWrite {
+		s.refreshIdentities(ctx)
+	}
+	return result, err
+}
+
+// refresher is an Identities that can be told to catch up with the
+// database at once (identity.Resolver).
+type refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// refreshIdentities makes a RAM change made through this node in force on
+// it before the answer goes out, so that the caller's next request sees
+// it; other nodes follow within their poll.
+func (s *Server) refreshIdentities(ctx context.Context) {
+	if r, ok := s.Identities.(refresher); ok {
+		if err := r.Refresh(ctx); err != nil {
+			s.log().Warn("access control: cannot read the RAM revision after a change", "error", err)
+		}
+	}
 }
 
 // readRequest reads the body (at most MaxBody bytes), merges the query and
