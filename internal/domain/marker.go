@@ -35,3 +35,14 @@ func MarkerPaging(marker string, maxItems int64, defaultItems, maxAllowed int) (
 // NextMarker is the Marker a truncated list answers: the opaque form of the
 // key of its last row.
 func NextMarker(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
+
+// MarkerPage cuts list, read with one row more than m.Limit (as the stores
+// read it), to one page, and returns the marker of the next page ("" on
+// the last), made from key of the page's last row.
+func MarkerPage[T any](list []T, m Marker, key func(T) string) ([]T, string) {
+	if len(list) <= m.Limit {
+		return list, ""
+	}
+	list = list[:m.Limit]
+	return list, NextMarker(key(list[len(list)-1]))
+}

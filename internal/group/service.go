@@ -80,11 +80,8 @@ func (s *Service) ListGroups(ctx context.Context, m domain.Marker) ([]Group, str
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > m.Limit {
-		list = list[:m.Limit]
-		return list, domain.NextMarker(list[len(list)-1].Name), nil
-	}
-	return list, "", nil
+	page, next := domain.MarkerPage(list, m, func(x Group) string { return x.Name })
+	return page, next, nil
 }
 
 // UpdateGroup renames the group and/or changes its comments (nil: kept).
@@ -171,9 +168,6 @@ func (s *Service) Members(ctx context.Context, groupName string, m domain.Marker
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > m.Limit {
-		list = list[:m.Limit]
-		return list, domain.NextMarker(list[len(list)-1].UserName), nil
-	}
-	return list, "", nil
+	page, next := domain.MarkerPage(list, m, func(x Member) string { return x.UserName })
+	return page, next, nil
 }

@@ -88,11 +88,8 @@ func (s *Service) ListRoles(ctx context.Context, m domain.Marker) ([]Role, strin
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > m.Limit {
-		list = list[:m.Limit]
-		return list, domain.NextMarker(list[len(list)-1].Name), nil
-	}
-	return list, "", nil
+	page, next := domain.MarkerPage(list, m, func(x Role) string { return x.Name })
+	return page, next, nil
 }
 
 // UpdateInput is what UpdateRole takes: a nil field is left as it is.

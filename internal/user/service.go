@@ -109,11 +109,8 @@ func (s *Service) ListUsers(ctx context.Context, m domain.Marker) ([]User, strin
 	if err != nil {
 		return nil, "", err
 	}
-	if len(list) > m.Limit {
-		list = list[:m.Limit]
-		return list, domain.NextMarker(list[len(list)-1].Name), nil
-	}
-	return list, "", nil
+	page, next := domain.MarkerPage(list, m, func(x User) string { return x.Name })
+	return page, next, nil
 }
 
 // UpdateInput is what UpdateUser takes: a nil field is left as it is; an
