@@ -118,6 +118,9 @@ var versions = map[string]map[string]action{
 
 		"DecodeDiagnosticMessage": (*Server).decodeDiagnosticMessage,
 	},
+	BSSVersion: {
+		"RefundInstance": (*Server).refundInstance,
+	},
 	ActionTrailVersion: {
 		"LookupEvents": (*Server).lookupEvents,
 	},

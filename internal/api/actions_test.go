@@ -182,6 +182,13 @@ var goldenCases = []goldenCase{
 	{"ListCiphers", "ok_custom", "GET", url.Values{"CiphersGroup": {"custom"}}},
 	{"ListCiphers", "fail_missing_group", "GET", nil},
 	{"ListCiphers", "fail_unknown_group", "GET", url.Values{"CiphersGroup": {"weak"}}},
+	{"RefundInstance", "fail_has_sites", "POST", url.Values{"InstanceId": {"{instance1}"}, "ProductCode": {"dcdn"}, "ProductType": {"dcdn_dcdnserviceplan_public_cn"}, "ImmediatelyRelease": {"0"}}},
+	{"RefundInstance", "fail_default_instance", "POST", url.Values{"InstanceId": {"esa-default-basic"}, "ProductCode": {"dcdn"}}},
+	{"RefundInstance", "fail_unknown_instance", "POST", url.Values{"InstanceId": {"esa-site-nope"}, "ProductCode": {"dcdn"}}},
+	{"RefundInstance", "fail_product_code", "POST", url.Values{"InstanceId": {"{instance0}"}, "ProductCode": {"ecs"}}},
+	{"RefundInstance", "fail_missing_instance", "POST", url.Values{"ProductCode": {"dcdn"}}},
+	{"RefundInstance", "ok", "POST", url.Values{"InstanceId": {"{instance0}"}, "ClientToken": {"RefundInstance-1"}, "ProductCode": {"dcdn"}, "ProductType": {"dcdn_dcdnserviceplan_public_cn"}, "ImmediatelyRelease": {"0"}}},
+	{"ListUserRatePlanInstances", "ok_refunded_is_gone", "GET", url.Values{"InstanceId": {"{instance0}"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -213,6 +220,10 @@ func TestActionGoldens(t *testing.T) {
 			p := url.Values{}
 			for k, v := range c.params {
 				p[k] = []string{expand(v[0], vars)}
+			}
+			sig.version = ""
+			if _, ok := versions[BSSVersion][c.action]; ok {
+				sig.version = BSSVersion
 			}
 			a := do(t, sig.rpc(t, hs.URL, c.method, c.action, p, nil))
 			// Remember ids for later cases.

@@ -33,7 +33,7 @@ type AuditStore interface {
 
 // services names the product of each API version, as events show it.
 var services = map[string]string{ESAVersion: "esa", CASVersion: "cas", RAMVersion: "ram", STSVersion: "sts",
-	ActionTrailVersion: "actiontrail"}
+	ActionTrailVersion: "actiontrail", BSSVersion: "bssopenapi"}
 
 // failedAuthBudget bounds how many failed authentications a node records
 // per second (with a burst), so that a flood of bad requests costs the

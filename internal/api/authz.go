@@ -58,7 +58,7 @@ const (
 
 // ramCodes are the services' codes in RAM actions (esa:SetCertificate).
 var ramCodes = map[string]string{ESAVersion: "esa", CASVersion: "yundun-cert", RAMVersion: "ram",
-	STSVersion: "sts", ActionTrailVersion: "actiontrail"}
+	STSVersion: "sts", ActionTrailVersion: "actiontrail", BSSVersion: "bss"}
 
 // permissions is THE table of what every action asks of a RAM identity's
 // policies: per version, per action, its access level and resource. The
@@ -178,6 +178,9 @@ var permissions = map[string]map[string]permission{
 	},
 	ActionTrailVersion: {
 		"LookupEvents": {levelList, anyResource},
+	},
+	BSSVersion: {
+		"RefundInstance": {levelWrite, anyResource},
 	},
 }
 

@@ -41,6 +41,9 @@ var (
 	errUnknownAction     = errors.New("unknown action")
 	errUnknownVersion    = errors.New("unknown version")
 	errUnavailable       = errors.New("the node cannot reach its database")
+	// errResourceNotExists marks a missing resource of a BssOpenApi action,
+	// which answers its own Code for it.
+	errResourceNotExists = errors.New("bss resource does not exist")
 )
 
 // sigError carries the server's string to sign with errSignatureMismatch, so
@@ -187,6 +190,11 @@ var table = slices.Concat([]row{
 		"The site already exists.", "Choose another site name, or use the existing site.", false},
 	{paramIs("InstanceId", site.ErrInstanceNotFound), "InvalidParameter.InstanceId", http.StatusBadRequest,
 		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
+	{is(errResourceNotExists), "ResourceNotExists", http.StatusNotFound,
+		"The specified instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
+	{is(site.ErrInstanceInUse), "InvalidParameter", http.StatusBadRequest,
+		"The plan instance still has sites, so it cannot be refunded.",
+		"Delete the sites (DeleteSite) named in the message first, then refund the instance.", true},
 	{is(site.ErrInstanceNotFound), "InvalidInstanceId.NotFound", http.StatusNotFound,
 		"The specified plan instance does not exist.", "Call ListUserRatePlanInstances to find the InstanceId.", false},
 	{is(site.ErrSiteQuota), "QuotaExceed.Site", http.StatusBadRequest,

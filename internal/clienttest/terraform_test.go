@@ -202,4 +202,34 @@ func TestTerraformRatePlanLifecycle(t *testing.T) {
 	if list, ok := gone.body["InstanceInfo"].([]any); gone.status != 200 || !ok || len(list) != 0 {
 		t.Errorf("read of a missing instance: %d %v, want an empty InstanceInfo", gone.status, gone.body)
 	}
+
+	// Destroy: BssOpenApi's RefundInstance, as the provider sends it.
+	refund := func(id string) tfAnswer {
+		t.Helper()
+		return tf.do(t, "POST", "RefundInstance", map[string]string{"InstanceId": id,
+			"ClientToken": "RefundInstance-" + id, "ProductCode": "dcdn", "ImmediatelyRelease": "0",
+			"ProductType": "dcdn_dcdnserviceplan_public_cn"})
+	}
+	held := tf.do(t, "POST", "PurchaseRatePlan", map[string]string{"PlanName": "basic", "SiteName": "held-example.com"})
+	if held.status != 200 {
+		t.Fatalf("purchase with a site: %d %v", held.status, held.body)
+	}
+	refused := refund(str(held.body["InstanceId"]))
+	if refused.status != 400 || str(refused.body["Code"]) != "InvalidParameter" ||
+		!strings.Contains(str(refused.body["Message"]), "held-example.com") {
+		t.Errorf("refund of an instance with a site: %d %v, want InvalidParameter naming held-example.com", refused.status, refused.body)
+	}
+	destroyed := refund(id)
+	if destroyed.status != 200 || destroyed.body["Success"] != true ||
+		str(dig(destroyed.body["Data"], "OrderId")) == "" {
+		t.Fatalf("destroy: %d %v", destroyed.status, destroyed.body)
+	}
+	after := tf.do(t, "GET", "ListUserRatePlanInstances", map[string]string{"InstanceId": id})
+	if list, ok := after.body["InstanceInfo"].([]any); after.status != 200 || !ok || len(list) != 0 {
+		t.Errorf("read after destroy: %d %v, want an empty InstanceInfo (the provider then drops the resource)", after.status, after.body)
+	}
+	// A retried destroy finds nothing: a not-found answer, which the provider takes as done.
+	if again := refund(id); again.status != 404 || str(again.body["Code"]) != "ResourceNotExists" {
+		t.Errorf("destroy again: %d %v, want 404 ResourceNotExists", again.status, again.body)
+	}
 }

@@ -16,4 +16,8 @@ var (
 	ErrInstanceNotFound = errors.New("plan instance not found")
 	// ErrSiteQuota: the plan instance holds as many sites as its plan allows.
 	ErrSiteQuota = errors.New("plan instance has no site quota left")
+	// ErrInstanceInUse: the plan instance still has sites, so it cannot be
+	// refunded. The error's text names them after the sentinel's, and is
+	// public (the names are the caller's own).
+	ErrInstanceInUse = errors.New("plan instance still has sites")
 )

@@ -218,3 +218,25 @@ func (s *Service) ListInstances(ctx context.Context, f InstanceFilter) ([]Instan
 	}
 	return s.Store.ListInstances(ctx, f)
 }
+
+// RefundInstance releases a plan instance at once (esacert bills nothing, so
+// there is nothing to pay back) and returns the refund's order id. An
+// instance that still has sites is refused with an error wrapping
+// ErrInstanceInUse that names them; the default instance is refused with a
+// ParamError on InstanceId; an unknown one is ErrInstanceNotFound.
+func (s *Service) RefundInstance(ctx context.Context, id string) (orderID string, err error) {
+	if id == "" {
+		return "", domain.Missing("InstanceId")
+	}
+	cur, err := s.Store.Instance(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if cur.Default {
+		return "", domain.Invalid("InstanceId", "the default instance cannot be refunded: sites without an InstanceId are attached to it")
+	}
+	if err := s.Store.DeleteInstance(ctx, id); err != nil {
+		return "", err
+	}
+	return fmt.Sprint(s.siteID()), nil
+}

@@ -37,6 +37,10 @@ type Store interface {
 	// from: ErrInstanceNotFound when it is gone, ErrConflict when another
 	// change came first.
 	ChangeInstancePlan(ctx context.Context, from string, in Instance) error
+	// DeleteInstance removes the instance only while no site is attached to
+	// it: ErrInstanceNotFound when it is gone, else an error wrapping
+	// ErrInstanceInUse whose text names the sites.
+	DeleteInstance(ctx context.Context, id string) error
 	// ListInstances returns one page of the instances that match f, each with
 	// its sites, and how many match in all.
 	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error)

@@ -183,3 +183,44 @@ func (s *Store) ListInstances(ctx context.Context, f site.InstanceFilter) ([]sit
 	}
 	return list, total, nil
 }
+
+// DeleteInstance implements site.Store. The delete and the check for sites
+// are one statement, so a site created meanwhile either blocks it or fails
+// on the foreign key.
+func (s *Store) DeleteInstance(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM plan_instances WHERE id = ?
+			AND NOT EXISTS (SELECT 1 FROM sites WHERE instance_id = ?)`), id, id)
+		if err != nil {
+			return fmt.Errorf("delete plan instance %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM plan_instances WHERE id = ?`), id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return site.ErrInstanceNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read plan instance %s: %w", id, err)
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT name FROM sites WHERE instance_id = ? ORDER BY name`), id)
+		if err != nil {
+			return fmt.Errorf("list the sites of plan instance %s: %w", id, err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return fmt.Errorf("list the sites of plan instance %s: %w", id, err)
+			}
+			names = append(names, name)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("list the sites of plan instance %s: %w", id, err)
+		}
+		return fmt.Errorf("%w: %s", site.ErrInstanceInUse, strings.Join(names, ", "))
+	})
+}

@@ -323,3 +323,39 @@ func testInstances(t *testing.T, s site.Store) {
 		t.Errorf("instance sites (-want +got):\n%s", diff)
 	}
 }
+
+// testInstanceDelete removes an instance only while it has no site; a
+// refusal names the sites.
+func testInstanceDelete(t *testing.T, s site.Store) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-r", "basic", 2, now))
+	mustSite(t, s, newSite(6000000000001, "b-held.com", "inst-r", now))
+	mustSite(t, s, newSite(6000000000002, "a-held.com", "inst-r", now))
+	err := s.DeleteInstance(ctx, "inst-r")
+	if !errors.Is(err, site.ErrInstanceInUse) {
+		t.Fatalf("DeleteInstance(with sites) = %v, want ErrInstanceInUse", err)
+	}
+	if got, want := err.Error(), site.ErrInstanceInUse.Error()+": a-held.com, b-held.com"; got != want {
+		t.Errorf("DeleteInstance(with sites) says %q, want %q", got, want)
+	}
+	if _, err := s.Instance(ctx, "inst-r"); err != nil {
+		t.Fatalf("the refused instance is gone: %v", err)
+	}
+	for _, id := range []int64{6000000000001, 6000000000002} {
+		if err := s.DeleteSite(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteInstance(ctx, "inst-r"); err != nil {
+		t.Fatalf("DeleteInstance(no sites) = %v", err)
+	}
+	if _, err := s.Instance(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
+		t.Errorf("Instance after the delete = %v, want ErrInstanceNotFound", err)
+	}
+	if err := s.DeleteInstance(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
+		t.Errorf("DeleteInstance(gone) = %v, want ErrInstanceNotFound", err)
+	}
+	if err := s.CreateSite(ctx, newSite(6000000000003, "late.com", "inst-r", now)); !errors.Is(err, site.ErrInstanceNotFound) {
+		t.Errorf("CreateSite on the deleted instance = %v, want ErrInstanceNotFound", err)
+	}
+}
