@@ -18,25 +18,27 @@ type tagger interface {
 	Untag(ctx context.Context, names, keys []string, all bool) error
 }
 
-// tagged returns the noun that ResourceType names: policy or role.
-func (s *Server) tagged(p *params) (string, tagger, error) {
-	switch t := strings.ToLower(p.str("ResourceType")); t {
+// tagged returns the noun that ResourceType names (policy or role) and
+// the ResourceNames the request lists, as every tag action reads them.
+func (s *Server) tagged(p *params) (kind string, tg tagger, names []string, err error) {
+	switch kind = strings.ToLower(p.str("ResourceType")); kind {
 	case "":
-		return "", nil, domain.Missing("ResourceType")
+		return "", nil, nil, domain.Missing("ResourceType")
 	case rampolicy.TagKind:
-		return t, s.Policies, nil
+		tg = s.Policies
 	case role.TagKind:
-		return t, s.Roles, nil
+		tg = s.Roles
+	default:
+		return "", nil, nil, domain.Invalid("ResourceType", "must be policy or role")
 	}
-	return "", nil, domain.Invalid("ResourceType", "must be policy or role")
+	if names, err = p.stringList("ResourceNames", "ResourceNames"); err != nil {
+		return "", nil, nil, err
+	}
+	return kind, tg, names, nil
 }
 
 func (s *Server) listTagResources(ctx context.Context, p *params) (any, error) {
-	kind, tg, err := s.tagged(p)
-	if err != nil {
-		return nil, err
-	}
-	names, err := p.stringList("ResourceNames", "ResourceNames")
+	kind, tg, names, err := s.tagged(p)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +101,7 @@ func matchesTags(t domain.Tag, filter []domain.Tag) bool {
 }
 
 func (s *Server) tagResources(ctx context.Context, p *params) (any, error) {
-	_, tg, err := s.tagged(p)
-	if err != nil {
-		return nil, err
-	}
-	names, err := p.stringList("ResourceNames", "ResourceNames")
+	_, tg, names, err := s.tagged(p)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +113,7 @@ func (s *Server) tagResources(ctx context.Context, p *params) (any, error) {
 }
 
 func (s *Server) untagResources(ctx context.Context, p *params) (any, error) {
-	_, tg, err := s.tagged(p)
-	if err != nil {
-		return nil, err
-	}
-	names, err := p.stringList("ResourceNames", "ResourceNames")
+	_, tg, names, err := s.tagged(p)
 	if err != nil {
 		return nil, err
 	}
