@@ -131,7 +131,7 @@ func (s *Service) ApplyCertificate(ctx context.Context, siteID int64, domains, c
 	if err != nil {
 		return nil, site.Site{}, err // SiteNotFound, as the ApplyCertificate doc says
 	}
-	if st.Status != site.SiteActive {
+	if !st.Served(s.RequireVerified) {
 		return nil, site.Site{}, ErrSiteNotActive
 	}
 	var list []string

@@ -43,6 +43,9 @@ type Service struct {
 	Rand io.Reader
 	// Limits are the limits of each plan tier; nil means site.DefaultLimits().
 	Limits map[string]site.Limits
+	// RequireVerified refuses free certificates to pending sites, as the
+	// edge does not serve them (site.Served).
+	RequireVerified bool
 }
 
 func (s *Service) now() time.Time { return domain.Now(s.Now) }

@@ -47,11 +47,17 @@ type Config struct {
 	// DefaultPlan is the plan of the instance that sites created without an
 	// InstanceId join. Default basic.
 	DefaultPlan string `json:"default_plan"`
-	// VerifySiteOwnership makes new sites pending until verified. Default false.
+	// VerifySiteOwnership keeps pending sites (every new site, until its
+	// ownership is proven in DNS) off the edge and off free certificates.
+	// Default false: pending sites are served as active ones are.
 	VerifySiteOwnership bool `json:"verify_site_ownership"`
 	// NameServers is the comma-separated list shown for NS sites, and what
 	// VerifySite checks their delegation against. Default none.
 	NameServers string `json:"name_servers"`
+	// SiteVerifyInterval is how long a pending site waits for its next check
+	// after its first failed one; each further failure doubles the wait, up
+	// to 60 times this. Default 1m (so at most an hour between checks).
+	SiteVerifyInterval string `json:"site_verify_interval"`
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
 	VerifyResolvers string `json:"verify_resolvers"`
@@ -169,8 +175,9 @@ var options = []option{
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
 	{flag: "roles", env: "ESACERT_ROLES", usage: "parts this node runs: api, edge, renewer (default all, comma-separated)", str: func(c *Config) *string { return &c.Roles }},
 	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
-	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "new sites stay pending until verified", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
+	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "serve a site only once its ownership is proven in DNS (default: pending sites are served too)", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
+	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
@@ -197,16 +204,17 @@ var options = []option{
 // Defaults returns a Config holding only the defaults.
 func Defaults() Config {
 	return Config{
-		DataDir:     "./esacert-data",
-		APIAddr:     "127.0.0.1:8787",
-		HTTPSAddr:   ":8443",
-		HTTPAddr:    ":8080",
-		Roles:       "api,edge,renewer",
-		RenewPoll:   "1m",
-		RetryBase:   "1m",
-		DefaultPlan: "basic",
-		LogFormat:   "json",
-		LogLevel:    "info",
+		DataDir:            "./esacert-data",
+		APIAddr:            "127.0.0.1:8787",
+		HTTPSAddr:          ":8443",
+		HTTPAddr:           ":8080",
+		Roles:              "api,edge,renewer",
+		RenewPoll:          "1m",
+		SiteVerifyInterval: "1m",
+		RetryBase:          "1m",
+		DefaultPlan:        "basic",
+		LogFormat:          "json",
+		LogLevel:           "info",
 
 		AuditRetentionDays: "90",
 	}
@@ -338,7 +346,8 @@ func (c *Config) Validate() error {
 	if n, err := strconv.Atoi(c.AuditRetentionDays); err != nil || n < 1 {
 		bad("--audit-retention-days %q is not a whole number of days, at least 1", c.AuditRetentionDays)
 	}
-	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase}} {
+	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase},
+		{"--site-verify-interval", c.SiteVerifyInterval}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}

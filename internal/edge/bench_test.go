@@ -53,7 +53,7 @@ func syntheticSites(tb testing.TB, f *fixture, n int) []SiteState {
 //	go test ./internal/edge -run '^$' -bench Lookup -benchmem
 func BenchmarkLookup(b *testing.B) {
 	f := newFixture(b)
-	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 500_000), 1, now)
+	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 500_000), 1, now, false)
 	if ix.Names() != 1_000_000 {
 		b.Fatalf("index holds %d names", ix.Names())
 	}
@@ -95,7 +95,7 @@ func BenchmarkUpdate(b *testing.B) {
 	for _, sites := range []int{5_000, 500_000} {
 		b.Run(strconv.Itoa(2*sites)+"_names", func(b *testing.B) {
 			states := syntheticSites(b, f, sites)
-			ix := load(maphash.MakeSeed(), states, 1, now)
+			ix := load(maphash.MakeSeed(), states, 1, now, false)
 			change := []SiteState{states[sites/2]}
 			runtime.GC()
 			b.ReportAllocs()
@@ -174,7 +174,7 @@ func BenchmarkMemory(b *testing.B) {
 			c.ChainPEM = string([]byte(c.ChainPEM))
 			c.SealedKey = append([]byte(nil), c.SealedKey...)
 		}
-		ix := load(maphash.MakeSeed(), states, 1, now)
+		ix := load(maphash.MakeSeed(), states, 1, now, false)
 		states = nil
 		runtime.GC()
 		var after runtime.MemStats
@@ -215,7 +215,7 @@ func acceptLoop(ln net.Listener) {
 //	go test ./internal/edge -run '^$' -bench Snapshot -benchtime 3x
 func BenchmarkSnapshot(b *testing.B) {
 	f := newFixture(b)
-	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 100_000), 1, now)
+	ix := load(maphash.MakeSeed(), syntheticSites(b, f, 100_000), 1, now, false)
 	path := filepath.Join(b.TempDir(), "edge-snapshot")
 	b.Run("write", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -232,7 +232,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if got := load(maphash.MakeSeed(), states, hdr.Rev, now); got.Names() != ix.Names() {
+			if got := load(maphash.MakeSeed(), states, hdr.Rev, now, false); got.Names() != ix.Names() {
 				b.Fatalf("%d names from the snapshot, want %d", got.Names(), ix.Names())
 			}
 		}

@@ -53,6 +53,9 @@ type Edge struct {
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.
 	OriginTimeout time.Duration
+	// RequireVerified serves only active sites; without it pending sites
+	// (new ones whose ownership is not proven yet) are served too.
+	RequireVerified bool
 	// Origins makes every connection to an origin, under the origin policy
 	// (the ranges the operator allows, the node's own listeners) and
 	// through its resolver; nil means an origin.Dialer with the default
@@ -124,7 +127,7 @@ func (e *Edge) Start(ctx context.Context) error {
 			}
 			return fmt.Errorf("%w (and the snapshot %s cannot be used: %v)", err, e.Snapshot, serr)
 		}
-		ix := load(e.seed, states, hdr.Rev, e.now())
+		ix := load(e.seed, states, hdr.Rev, e.now(), e.RequireVerified)
 		ix.snapshot = true
 		e.index.Store(ix)
 		e.stale.Store(true)
@@ -132,7 +135,7 @@ func (e *Edge) Start(ctx context.Context) error {
 			"snapshot", e.Snapshot, "written", hdr.Written.UTC().Format(time.RFC3339), "sites", len(states),
 			"names", ix.Names(), "revision", hdr.Rev)
 	} else {
-		ix := load(e.seed, states, rev, e.now())
+		ix := load(e.seed, states, rev, e.now(), e.RequireVerified)
 		e.index.Store(ix)
 		e.log().Info("edge index loaded", "sites", len(states), "names", ix.Names(), "revision", rev,
 			"took_ms", time.Since(start).Milliseconds())
@@ -250,7 +253,7 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 		if err != nil {
 			return err
 		}
-		e.index.Store(load(e.seed, states, rev, e.now()))
+		e.index.Store(load(e.seed, states, rev, e.now(), e.RequireVerified))
 		e.log().Info("edge index reloaded", "revision", rev)
 		return nil
 	}

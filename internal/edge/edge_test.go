@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -179,6 +180,34 @@ func handshake(t *testing.T, addr, name string, cfg *tls.Config) ([]*x509.Certif
 	return conn.ConnectionState().PeerCertificates, nil
 }
 
+// TestPendingSitesBySetting: a pending site (a new one whose ownership is not
+// proven yet) is served as an active one is, unless the edge requires
+// verified sites; then it is served from the moment it becomes active.
+func TestPendingSitesBySetting(t *testing.T) {
+	f := newFixture(t)
+	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
+	for _, requireVerified := range []bool{false, true} {
+		t.Run(fmt.Sprintf("require_verified=%v", requireVerified), func(t *testing.T) {
+			src := newMemSource()
+			src.put(siteState(2, "pending.net", site.SitePending, leaf))
+			src.put(siteState(3, "moved.net", site.SiteMoved, leaf))
+			e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, RequireVerified: requireVerified})
+			_, err := handshake(t, addr, "www.pending.net", nil)
+			if served := err == nil; served == requireVerified {
+				t.Fatalf("pending site served: %v (%v), want %v", served, err, !requireVerified)
+			}
+			if _, err := handshake(t, addr, "www.moved.net", nil); err == nil {
+				t.Error("a moved site is served")
+			}
+			src.put(siteState(2, "pending.net", site.SiteActive, leaf))
+			e.Refresh(context.Background())
+			if _, err := handshake(t, addr, "www.pending.net", nil); err != nil {
+				t.Errorf("the site, now active, is not served: %v", err)
+			}
+		})
+	}
+}
+
 func TestCertificateSelection(t *testing.T) {
 	f := newFixture(t)
 	ecdsaWWW, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
@@ -186,10 +215,10 @@ func TestCertificateSelection(t *testing.T) {
 	wild, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
 	expired, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "old.example.org")
 	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
-	pendingCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
+	offlineCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.offline.net")
 	src := newMemSource()
 	src.put(siteState(1, "example.com", site.SiteActive, ecdsaWWW, rsaWWW, wild, outside))
-	src.put(siteState(2, "pending.net", site.SitePending, pendingCert))
+	src.put(siteState(2, "offline.net", site.SiteOffline, offlineCert))
 	src.put(siteState(3, "example.org", site.SiteActive, expired))
 	_, addr := startEdge(t, src, f.sealer)
 
@@ -209,7 +238,7 @@ func TestCertificateSelection(t *testing.T) {
 		{"fail/two_labels_deep", "a.b.example.com", nil, ""},
 		{"fail/name_outside_the_site", "www.other.org", nil, ""},
 		{"fail/unknown_name", "nothing.test", nil, ""},
-		{"fail/inactive_site", "www.pending.net", nil, ""},
+		{"fail/offline_site", "www.offline.net", nil, ""},
 		{"fail/no_sni", "", nil, ""},
 	}
 	for _, tt := range tests {

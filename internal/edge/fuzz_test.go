@@ -25,7 +25,7 @@ func FuzzMatchName(f *testing.F) {
 	c := cert.Certificate{ID: "c", ChainPEM: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 		SealedKey: []byte{1}, Info: certInfo(names)}
 	ix := load(maphash.MakeSeed(), []SiteState{{ID: 1, Site: &site.Site{ID: 1, Name: "example.com", Status: site.SiteActive},
-		Certificates: []cert.Certificate{c}, Policy: DefaultSitePolicy()}}, 1, time.Now())
+		Certificates: []cert.Certificate{c}, Policy: DefaultSitePolicy()}}, 1, time.Now(), false)
 	// The oracle, written from the rule rather than from the index's code:
 	// the names of example.com's certificate that are under example.com.
 	exactNames := map[string]bool{"example.com": true, "www.example.com": true, "a.b.example.com": true,

@@ -54,7 +54,8 @@ type served struct {
 type siteConf struct {
 	id     int64
 	name   string
-	active bool
+	status string // the site's status (site.SiteActive, …)
+	served bool   // whether the edge serves it (site.Served)
 	policy SitePolicy
 }
 
@@ -87,6 +88,7 @@ type Index struct {
 	wildRoutes pmap[*route]     // parent → origin of *.parent
 	sites      pmap[*siteEntry] // site id → what it contributed
 	snapshot   bool             // read from the snapshot, not from the store
+	verified   bool             // pending sites are not served (Edge.RequireVerified)
 	gen        uint64           // tells this index from every other one
 }
 
@@ -240,15 +242,17 @@ type builtSite struct {
 }
 
 // buildSite turns a site's state into what it contributes to the index.
-// Only active sites contribute; names outside the site are not served for it.
-func buildSite(st SiteState) *builtSite {
+// Only served sites contribute (site.Served: active ones, and pending ones
+// unless requireVerified); names outside the site are not served for it.
+func buildSite(st SiteState, requireVerified bool) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == site.SiteActive, policy: st.Policy}
+	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
+		served: st.Site.Served(requireVerified), policy: st.Policy}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
-	if !conf.active {
+	if !conf.served {
 		return b
 	}
 	for i, c := range st.Certificates {
@@ -332,7 +336,7 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 			removeSite(old, exact, wild, routes, wroutes)
 			se.remove(key)
 		}
-		b := buildSite(st)
+		b := buildSite(st, ix.verified)
 		if b == nil {
 			continue
 		}
@@ -340,16 +344,17 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 		se.set(key, b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
-		wildRoutes: wre.done(), sites: se.done()}
+		wildRoutes: wre.done(), sites: se.done(), verified: ix.verified}
 }
 
-// load builds a whole index at once, for the first load.
-func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Index {
+// load builds a whole index at once, for the first load; requireVerified
+// keeps pending sites out of it (Edge.RequireVerified).
+func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requireVerified bool) *Index {
 	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
 	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
 	sites := newBuilder[*siteEntry](seed)
 	for _, st := range states {
-		b := buildSite(st)
+		b := buildSite(st, requireVerified)
 		if b == nil {
 			continue
 		}
@@ -357,7 +362,7 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Inde
 		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: exact.done(), wild: wild.done(), routes: routes.done(),
-		wildRoutes: wroutes.done(), sites: sites.done()}
+		wildRoutes: wroutes.done(), sites: sites.done(), verified: requireVerified}
 }
 
 func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {

@@ -26,7 +26,7 @@ import (
 // everything before it. Private keys stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 1\n"
+const snapshotMagic = "esacert edge snapshot 2\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -39,7 +39,7 @@ type snapshotHeader struct {
 type snapshotSite struct {
 	ID     int64 // 0 ends the sites
 	Name   string
-	Active bool
+	Status string // the site's status; the edge's setting decides whether it is served
 	Policy SitePolicy
 	// gob cannot tell an empty list from none, but a policy can: an empty
 	// CipherSuites leaves TLS 1.2 without suites, a nil one means Go's.
@@ -63,7 +63,7 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
-	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Active: e.conf.active, Policy: e.conf.policy}
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy}
 	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
 	for h, hp := range s.Policy.Hosts {
 		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
@@ -109,10 +109,6 @@ func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 // state turns a snapshot's site back into the state it was built from, as
 // far as the edge uses it.
 func (s *snapshotSite) state() SiteState {
-	status := site.SitePending
-	if s.Active {
-		status = site.SiteActive
-	}
 	if s.DefaultNoSuites {
 		s.Policy.Default.CipherSuites = []uint16{}
 	}
@@ -121,7 +117,7 @@ func (s *snapshotSite) state() SiteState {
 		hp.CipherSuites = []uint16{}
 		s.Policy.Hosts[h] = hp
 	}
-	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: status}, Routes: s.Routes, Policy: s.Policy}
+	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy}
 	for _, c := range s.Certs {
 		alg := "ECDSA"
 		if c.RSA {

@@ -36,7 +36,7 @@ func describe(ix *Index, host string) string {
 	}
 	if s := ix.siteOf(host); s != nil {
 		hp := s.policy.For(host)
-		fmt.Fprintf(&b, "site %d %s active %v policy %+v suites-nil %v", s.id, s.name, s.active, *hp, hp.CipherSuites == nil)
+		fmt.Fprintf(&b, "site %d %s status %s served %v policy %+v suites-nil %v", s.id, s.name, s.status, s.served, *hp, hp.CipherSuites == nil)
 	}
 	return b.String()
 }
@@ -50,7 +50,7 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	rsaWWW, _ := f.certificate("rsa-2048", now.Add(90*24*time.Hour), "www.example.com")
 	wild, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com", "example.com")
 	outside, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "api.example.com", "www.other.org")
-	pending, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.pending.net")
+	offline, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.offline.net")
 	expired, _ := f.certificate("ecdsa-p256", now.Add(-time.Hour), "old.example.org")
 	// The RSA twin of the ECDSA certificate, served under "<id>~rsa".
 	twin, twinLeaf := f.certificate("rsa-2048", now.Add(45*24*time.Hour), "www.example.com")
@@ -70,10 +70,10 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	three.Policy.Default.CipherSuites = []uint16{}
 	src := newMemSource()
 	src.put(one)
-	src.put(siteState(2, "pending.net", site.SitePending, pending))
+	src.put(siteState(2, "offline.net", site.SiteOffline, offline))
 	src.put(three)
 	hosts := []string{"www.example.com", "example.com", "shop.example.com", "api.example.com", "www.other.org",
-		"www.pending.net", "old.example.org", "nothing.test", "a.b.example.com"}
+		"www.offline.net", "old.example.org", "nothing.test", "a.b.example.com"}
 	return f, src, hosts
 }
 
@@ -119,8 +119,8 @@ func TestSnapshotServesWhatTheStoreServed(t *testing.T) {
 	if chain, err := handshake(t, addr, "www.example.com", rsaOnly); err != nil || chain[0].PublicKeyAlgorithm.String() != "RSA" {
 		t.Fatalf("the snapshot's RSA certificate is not served to an RSA-only client: %v", err)
 	}
-	if _, err := handshake(t, addr, "www.pending.net", nil); err == nil {
-		t.Error("an inactive site is served from the snapshot")
+	if _, err := handshake(t, addr, "www.offline.net", nil); err == nil {
+		t.Error("an offline site is served from the snapshot")
 	}
 	tls12 := &tls.Config{MaxVersion: tls.VersionTLS12}
 	if _, err := handshake(t, addr, "shop.example.com", tls12); err == nil {
@@ -166,7 +166,7 @@ func TestSnapshotRefusedWhenDamaged(t *testing.T) {
 	f, src, _ := snapshotFixture(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge-snapshot")
-	ix := load(maphash.MakeSeed(), mustLoad(t, src), 3, now)
+	ix := load(maphash.MakeSeed(), mustLoad(t, src), 3, now, false)
 	if err := saveSnapshot(path, ix, now); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestSnapshotFormat(t *testing.T) {
 		b.WriteString(" }\n")
 	}
 	const want = `snapshotHeader{ Rev int64 Written time.Time }
-snapshotSite{ ID int64 Name string Active bool Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route }
+snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route }
 snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
 HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string }

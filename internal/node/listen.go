@@ -149,6 +149,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	}
 	origins := &origin.Dialer{Policy: origin.Policy{Allow: cfg.PrivateOriginRanges(), Own: n.listeners()}}
 	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg), Origins: origins,
+		RequireVerified: cfg.VerifySiteOwnership,
 		ACME: func(host, token string) (string, bool) {
 			store := n.db.Load()
 			if store == nil {

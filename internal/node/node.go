@@ -221,17 +221,18 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	sites := &site.Service{Store: store, DefaultPlan: cfg.DefaultPlan, VerifyOwnership: cfg.VerifySiteOwnership,
-		Limits: cfg.Limits(), PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
+	sites := &site.Service{Store: store, DefaultPlan: cfg.DefaultPlan, RequireVerified: cfg.VerifySiteOwnership,
+		VerifyInterval: config.Duration(cfg.SiteVerifyInterval), Limits: cfg.Limits(), PublicSuffix: publicsuffix.PublicSuffix, NameServers: config.List(cfg.NameServers),
 		Resolver: resolver.New(config.List(cfg.VerifyResolvers)),
-		Log:      func(msg, id string, err error) { log.Warn(msg, "certificate", id, "error", err) }}
+		Log:      func(msg, name string, err error) { log.Warn(msg, "site", name, "error", err) }}
 	records := &record.Service{Store: store, Sites: store, Sealer: keys.Ring(),
 		// Write time knows the allowed ranges; the node's own listeners are
 		// refused by the edge when it connects (an API node cannot know the
 		// listeners of every edge node).
 		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
 	https := &httpsconf.Service{Store: store, Sites: store}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: keys.Ring(), Limits: cfg.Limits()}
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: keys.Ring(), Limits: cfg.Limits(),
+		RequireVerified: cfg.VerifySiteOwnership}
 	if err := sites.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -328,6 +329,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	}
 	if cfg.Has("renewer") {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
+		n.goTracked(func() { c.sites.RunVerifier(ctx) })
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
 	n.goTracked(func() { n.pruneEvents(ctx, c.store, cfg.AuditRetention()) })

@@ -30,9 +30,13 @@ type Service struct {
 	DefaultPlan string
 	// Limits are the limits of each plan tier; nil means DefaultLimits().
 	Limits map[string]Limits
-	// VerifyOwnership makes new sites start pending instead of active,
-	// until VerifySite finds the proof of ownership in DNS.
-	VerifyOwnership bool
+	// RequireVerified keeps pending sites off the edge, and off free
+	// certificates, until their ownership is proven; without it a pending
+	// site is served as an active one is (the single-operator default).
+	RequireVerified bool
+	// VerifyInterval is the wait after a pending site's first failed check
+	// (RunVerifier); 0 means DefaultVerifyInterval.
+	VerifyInterval time.Duration
 	// NameServers are the name servers NS sites are told to delegate to;
 	// VerifySite checks an NS site's delegation against them.
 	NameServers []string
@@ -106,8 +110,10 @@ type CreateSiteInput struct {
 	ResourceGroupID string
 }
 
-// CreateSite validates in and creates the site: active at once, or pending
-// when ownership verification is on.
+// CreateSite validates in and creates the site. A new site is pending, as on
+// ESA, until its ownership is proven (VerifySite, or the background checks
+// of RunVerifier); whether the edge serves it meanwhile is RequireVerified's
+// choice.
 func (s *Service) CreateSite(ctx context.Context, in CreateSiteInput) (Site, error) {
 	site, err := s.newSite(in)
 	if err != nil {
@@ -163,16 +169,12 @@ func (s *Service) newSite(in CreateSiteInput) (*Site, error) {
 			return nil, err
 		}
 	}
-	status := SiteActive
-	if s.VerifyOwnership {
-		status = SitePending
-	}
 	now := s.now()
 	return &Site{
 		Name:            name,
 		AccessType:      access,
 		Coverage:        coverage,
-		Status:          status,
+		Status:          SitePending,
 		InstanceID:      instance,
 		ResourceGroupID: in.ResourceGroupID,
 		VerifyCode:      "verify_" + s.hexID(16),

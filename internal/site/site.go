@@ -16,6 +16,16 @@ const (
 	SiteMoved   = "moved"
 )
 
+// Served reports whether a site in that status is served (at the edge, and
+// for free certificates): an active one always, a pending one unless
+// ownership must be proven first, an offline or moved one never.
+func Served(status string, requireVerified bool) bool {
+	return status == SiteActive || status == SitePending && !requireVerified
+}
+
+// Served reports whether the site is served; see the function Served.
+func (s Site) Served(requireVerified bool) bool { return Served(s.Status, requireVerified) }
+
 // Access types and coverages a site may have.
 var (
 	AccessTypes  = []string{"NS", "CNAME"}

@@ -26,6 +26,12 @@ type Store interface {
 	// ActivateSite makes a pending site active (the edge serves it from then
 	// on) and reports whether it changed it; ErrSiteNotFound when it is gone.
 	ActivateSite(ctx context.Context, id int64, now time.Time) (bool, error)
+	// ClaimPendingSites returns up to n pending sites whose next check is
+	// due at now, soonest due first, and claims each: its failed checks
+	// count one more and its next check moves to next(that count), so no
+	// other caller gets it until then. A check that passes activates the
+	// site (ActivateSite), which ends its checks.
+	ClaimPendingSites(ctx context.Context, now time.Time, n int, next func(failures int) time.Time) ([]Site, error)
 	// CreateInstance inserts a plan instance and, when site is not nil, that
 	// site attached to it, in one transaction. An id that exists (of the
 	// instance or the site) is ErrExists; a site name that exists is ErrSiteExists.

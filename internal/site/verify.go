@@ -32,6 +32,8 @@ func (s *Service) VerifySite(ctx context.Context, id int64) (bool, error) {
 		return true, nil
 	case site.Status != SitePending || s.Resolver == nil:
 		return false, nil
+	case site.AccessType == "NS" && len(s.NameServers) == 0:
+		return false, nil // no name servers to delegate to: nothing to look up
 	}
 	passed := false
 	var lookupErr error

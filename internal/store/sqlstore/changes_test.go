@@ -179,9 +179,9 @@ func TestWatchAcrossNodes(t *testing.T) {
 	expectWake("a commit after the listener reconnected")
 }
 
-// TestChallengeOnlyForActiveSites: an HTTP-01 / TLS-ALPN-01 answer is given
-// only for a name that is a free certificate of an active site.
-func TestChallengeOnlyForActiveSites(t *testing.T) {
+// TestChallengeOnlyForServedSites: an HTTP-01 / TLS-ALPN-01 answer is given
+// only for a name that is a free certificate of an active or pending site.
+func TestChallengeOnlyForServedSites(t *testing.T) {
 	s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -199,9 +199,9 @@ func TestChallengeOnlyForActiveSites(t *testing.T) {
 		BillingMode: "PREPAY", Status: site.InstanceOnline, Created: now}, nil); err != nil {
 		t.Fatal(err)
 	}
-	for i, status := range []string{site.SitePending, site.SiteActive} {
+	for i, status := range []string{site.SiteOffline, site.SiteActive, site.SitePending} {
 		id := int64(1000000000201 + i)
-		name := []string{"pending.com", "challenge.com"}[i]
+		name := []string{"offline.com", "challenge.com", "pending.com"}[i]
 		if err := s.CreateSite(ctx, site.Site{ID: id, Name: name, AccessType: "NS", Coverage: "overseas", Status: status,
 			InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}); err != nil {
 			t.Fatal(err)
@@ -211,11 +211,18 @@ func TestChallengeOnlyForActiveSites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.PutChallenge(ctx, "www.pending.com", "tok", "answer", now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	for _, host := range []string{"www.offline.com", "www.pending.com"} {
+		if err := s.PutChallenge(ctx, host, "tok", "answer", now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, ok, _ := s.Challenge(ctx, "www.pending.com", "tok", now); ok {
-		t.Error("answered for a site that is not active")
+	if _, ok, _ := s.Challenge(ctx, "www.offline.com", "tok", now); ok {
+		t.Error("answered for a site that is offline")
+	}
+	// A pending site has free certificates only where pending sites are
+	// served (cert.Service.RequireVerified), so its challenges are answered.
+	if _, ok, err := s.Challenge(ctx, "www.pending.com", "tok", now); !ok || err != nil {
+		t.Errorf("Challenge for a pending site's free certificate = %v, %v", ok, err)
 	}
 	if v, ok, err := s.Challenge(ctx, "www.challenge.com", "tok", now); !ok || err != nil || v != "answer" {
 		t.Errorf("Challenge for an active site's free certificate = %q, %v, %v", v, ok, err)

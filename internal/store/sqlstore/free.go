@@ -154,12 +154,14 @@ func (s *Store) PutChallenge(ctx context.Context, host, token, keyAuth string, e
 // Challenge implements cert.ChallengeStore.
 func (s *Store) Challenge(ctx context.Context, host, token string, now time.Time) (string, bool, error) {
 	var v string
-	// Answered only for a free certificate of an active site: a site that
-	// was paused or deleted meanwhile gets no answer.
+	// Answered only for a free certificate of a site that may be served
+	// (active, or pending: a pending site has free certificates only where
+	// the operator serves pending sites): a site that went offline or was
+	// deleted meanwhile gets no answer.
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT a.key_auth FROM acme_challenges a
 		WHERE a.host = ? AND a.token = ? AND a.expires_us > ? AND EXISTS (SELECT 1 FROM certificates c
-		JOIN sites s ON s.id = c.site_id WHERE c.type = ? AND c.name = a.host AND s.status = ?)`),
-		host, token, micros(now), cert.TypeFree, site.SiteActive).Scan(&v)
+		JOIN sites s ON s.id = c.site_id WHERE c.type = ? AND c.name = a.host AND s.status IN (?, ?))`),
+		host, token, micros(now), cert.TypeFree, site.SiteActive, site.SitePending).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -254,3 +254,45 @@ func (s *Store) DeleteSite(ctx context.Context, id int64) error {
 		return s.recordChange(ctx, tx, id, ChangeSite, strconv.FormatInt(id, 10))
 	})
 }
+
+// scanMore scans a row into the destinations the caller gives, then into
+// more: the columns a query selects after the ones a scan function knows.
+type scanMore struct {
+	r    scanner
+	more []any
+}
+
+func (m scanMore) Scan(dest ...any) error { return m.r.Scan(append(dest, m.more...)...) }
+
+// ClaimPendingSites implements site.Store. Each site is claimed by moving
+// its next check on only where it still is what was read, so of two nodes
+// that read the same site only one gets it.
+func (s *Store) ClaimPendingSites(ctx context.Context, now time.Time, n int, next func(failures int) time.Time) ([]site.Site, error) {
+	type due struct {
+		st       site.Site
+		nextUs   int64
+		failures int
+	}
+	list, err := queryAll(ctx, s, s.db, func(r scanner) (d due, err error) {
+		d.st, err = scanSite(scanMore{r, []any{&d.nextUs, &d.failures}})
+		return d, err
+	}, `SELECT `+siteColumns+`, s.verify_next_us, s.verify_failures`+siteFrom+
+		` WHERE s.status = ? AND s.verify_next_us <= ? ORDER BY s.verify_next_us, s.id LIMIT ?`,
+		site.SitePending, micros(now), n)
+	if err != nil {
+		return nil, fmt.Errorf("list pending sites: %w", err)
+	}
+	var out []site.Site
+	for _, d := range list {
+		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE sites SET verify_next_us = ?, verify_failures = ?
+			WHERE id = ? AND status = ? AND verify_next_us = ? AND verify_failures = ?`),
+			micros(next(d.failures+1)), d.failures+1, d.st.ID, site.SitePending, d.nextUs, d.failures)
+		if err != nil {
+			return out, fmt.Errorf("claim pending site %d: %w", d.st.ID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			out = append(out, d.st)
+		}
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +86,77 @@ func testSiteActivation(t *testing.T, s site.Store) {
 	}
 	if _, err := s.ActivateSite(ctx, 4000000000012, now); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("ActivateSite(missing) = %v, want ErrSiteNotFound", err)
+	}
+}
+
+// testPendingSiteClaims: only pending sites whose check is due are claimed,
+// soonest first; a claim counts a failure and moves the next check, so the
+// site is not claimed again until then; of many callers claiming at once,
+// each site goes to one; an active site is never claimed.
+func testPendingSiteClaims(t *testing.T, s site.Store) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-c", "basic", 0, now))
+	for i, name := range []string{"one.com", "two.com", "done.com"} {
+		st := newSite(4000000000021+int64(i), name, "inst-c", now)
+		if name != "done.com" {
+			st.Status = site.SitePending
+		}
+		mustSite(t, s, st)
+	}
+	var counts []int
+	next := func(failures int) time.Time {
+		counts = append(counts, failures)
+		return now.Add(time.Duration(failures) * time.Minute)
+	}
+	names := func(list []site.Site) []string {
+		var out []string
+		for _, st := range list {
+			out = append(out, st.Name)
+		}
+		return out
+	}
+	got, err := s.ClaimPendingSites(ctx, now, 10, next)
+	if err != nil || !slices.Equal(names(got), []string{"one.com", "two.com"}) || !slices.Equal(counts, []int{1, 1}) {
+		t.Fatalf("first claim = %v, %v (failures %v); want one.com, two.com with 1 failure each", names(got), err, counts)
+	}
+	if got[0].Status != site.SitePending || got[0].Plan.Name == "" {
+		t.Errorf("a claimed site reads %+v", got[0])
+	}
+	if got, err := s.ClaimPendingSites(ctx, now.Add(59*time.Second), 10, next); err != nil || len(got) != 0 {
+		t.Fatalf("a claim before the next check = %v, %v; want none", names(got), err)
+	}
+	if _, err := s.ActivateSite(ctx, 4000000000022, now); err != nil {
+		t.Fatal(err)
+	}
+	counts = nil
+	if got, err := s.ClaimPendingSites(ctx, now.Add(time.Minute), 10, next); err != nil ||
+		!slices.Equal(names(got), []string{"one.com"}) || !slices.Equal(counts, []int{2}) {
+		t.Fatalf("the second claim = %v, %v (failures %v); want one.com alone with 2 failures", names(got), err, counts)
+	}
+
+	for i := range 20 {
+		st := newSite(4000000000100+int64(i), fmt.Sprintf("race%d.com", i), "inst-c", now)
+		st.Status = site.SitePending
+		mustSite(t, s, st)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	race(t, 4, nil, func(int) error {
+		got, err := s.ClaimPendingSites(ctx, now, 20, func(f int) time.Time { return now.Add(time.Hour) })
+		mu.Lock()
+		defer mu.Unlock()
+		for _, st := range got {
+			seen[st.ID]++
+		}
+		return err
+	})
+	if len(seen) != 20 {
+		t.Errorf("%d of 20 due sites were claimed", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("site %d was claimed %d times", id, n)
+		}
 	}
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("instance_plan_change", func(t *testing.T) { testInstancePlanChange(t, newStore(t)) })
 	t.Run("instance_delete", func(t *testing.T) { testInstanceDelete(t, newStore(t)) })
 	t.Run("site_activation", func(t *testing.T) { testSiteActivation(t, newStore(t)) })
+	t.Run("pending_site_claims", func(t *testing.T) { testPendingSiteClaims(t, newStore(t)) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
