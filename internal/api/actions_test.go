@@ -43,7 +43,7 @@ var goldenCases = []goldenCase{
 	{"GetSite", "ok", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"GetSite", "fail_not_found", "GET", url.Values{"SiteId": {"1"}}},
 	{"GetSite", "fail_missing_site_id", "GET", nil},
-	{"VerifySite", "ok_active_passes", "POST", url.Values{"SiteId": {"{site0}"}}},
+	{"VerifySite", "ok_pending_without_proof", "POST", url.Values{"SiteId": {"{site0}"}}},
 	{"VerifySite", "fail_not_found", "POST", url.Values{"SiteId": {"1"}}},
 	{"VerifySite", "fail_missing_site_id", "POST", nil},
 	{"ListSites", "ok_all", "GET", nil},

@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -150,5 +151,63 @@ func TestVerifySiteResolverFailover(t *testing.T) {
 	z.set(z.txt, "_esaauth.verify-failover.com", str(created["VerifyCode"]))
 	if p := str(mustOK(t, c, "VerifySite", map[string]string{"SiteId": str(created["SiteId"])})["Passed"]); p != "true" {
 		t.Fatalf("VerifySite with a silent first resolver: Passed %s", p)
+	}
+}
+
+// TestBackgroundVerification: nobody calls VerifySite. A new site is pending;
+// once its proof is in DNS, the node's own checks find it and the site
+// becomes active. With the default setting the edge serves the pending site
+// from the start; with --verify-site-ownership only once it is active.
+func TestBackgroundVerification(t *testing.T) {
+	for _, requireVerified := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify_site_ownership=%v", requireVerified), func(t *testing.T) {
+			z, resolverAddr := startZone(t)
+			n := startNodeWith(t, func(cfg *config.Config) {
+				cfg.VerifySiteOwnership = requireVerified
+				cfg.NameServers = "ns1.esacert.test,ns2.esacert.test"
+				cfg.VerifyResolvers = resolverAddr
+				cfg.SiteVerifyInterval = "100ms"
+			})
+			c := teaKind(false).make(t, n.addr, n.key, false)
+			now := time.Now()
+			ca := pkitest.NewCA(t, "Background Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+			status := func(id string) string {
+				return str(dig(mustOK(t, c, "GetSite", map[string]string{"SiteId": id}), "SiteModel.Status"))
+			}
+
+			created := mustOK(t, c, "CreateSite", map[string]string{"SiteName": "background.com", "AccessType": "CNAME"})
+			id := str(created["SiteId"])
+			leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.background.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+			mustOK(t, c, "SetCertificate", map[string]string{"SiteId": id, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+			if s := status(id); s != "pending" {
+				t.Fatalf("a new site is %s, want pending", s)
+			}
+			want := fingerprint(leaf.Cert.Raw)
+			if requireVerified {
+				if got := served(n.node.HTTPSAddr(), "www.background.com"); got != "" {
+					t.Fatal("the edge serves a pending site under --verify-site-ownership")
+				}
+			} else if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.background.com") == want }); !ok {
+				t.Fatal("the edge does not serve a pending site by default")
+			}
+			time.Sleep(300 * time.Millisecond) // a few background checks fail meanwhile
+			if s := status(id); s != "pending" {
+				t.Fatalf("without the proof the site became %s", s)
+			}
+
+			z.set(z.txt, "_esaauth.background.com", str(created["VerifyCode"]))
+			if _, ok := within(10*time.Second, func() bool { return status(id) == "active" }); !ok {
+				t.Fatal("the background checks did not activate the site within 10 seconds of its proof")
+			}
+			if _, ok := within(2*time.Second, func() bool { return served(n.node.HTTPSAddr(), "www.background.com") == want }); !ok {
+				t.Error("the edge does not serve the site once it is active")
+			}
+
+			ns := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "background-ns.com", "AccessType": "NS"})["SiteId"])
+			z.set(z.ns, "background-ns.com", "ns1.esacert.test", "ns2.esacert.test")
+			if _, ok := within(10*time.Second, func() bool { return status(ns) == "active" }); !ok {
+				t.Fatal("the background checks did not activate a delegated NS site within 10 seconds")
+			}
+		})
 	}
 }
