@@ -19,9 +19,11 @@ const BSSVersion = "2017-12-14"
 // OrderId in Data, but without BssOpenApi's Code "Success" and Message: no
 // success body of esacert carries a Code (clients read a Code as an error).
 // ProductCode, when sent, must be dcdn (ESA plan instances are billed as
-// DCDN products); ProductType and ClientToken are accepted and ignored, and
-// ImmediatelyRelease 0 or 1 both release at once. An unknown instance is
-// BssOpenApi's ResourceNotExists, which the provider takes as destroyed.
+// DCDN products); ProductType is accepted and ignored, and
+// ImmediatelyRelease 0 or 1 both release at once. A call repeating the
+// ClientToken of the refund that removed the instance gets that refund's
+// answer again; otherwise an unknown instance is BssOpenApi's
+// ResourceNotExists, which the provider takes as destroyed.
 func (s *Server) refundInstance(ctx context.Context, p *params) (any, error) {
 	if code := p.str("ProductCode"); code != "" && code != "dcdn" {
 		return nil, domain.Invalid("ProductCode", "only dcdn (ESA plan instances) can be refunded")
@@ -31,7 +33,7 @@ func (s *Server) refundInstance(ctx context.Context, p *params) (any, error) {
 	default:
 		return nil, domain.Invalid("ImmediatelyRelease", "must be 0 or 1")
 	}
-	orderID, err := s.Sites.RefundInstance(ctx, p.str("InstanceId"))
+	orderID, err := s.Sites.RefundInstance(ctx, p.str("InstanceId"), p.str("ClientToken"))
 	if errors.Is(err, site.ErrInstanceNotFound) {
 		return nil, fmt.Errorf("%w: %w", errResourceNotExists, err)
 	}

@@ -113,7 +113,7 @@ func runSiteScenario(t *testing.T, c caller, prefix string) {
 	mustFail(t, c, "CreateSite", map[string]string{"SiteName": "com"}, 400, "InvalidParameter")
 
 	got := mustOK(t, c, "GetSite", map[string]string{"SiteId": id})
-	for path, want := range map[string]string{"SiteModel.SiteId": id, "SiteModel.SiteName": site, "SiteModel.Status": "active",
+	for path, want := range map[string]string{"SiteModel.SiteId": id, "SiteModel.SiteName": site, "SiteModel.Status": "pending",
 		"SiteModel.InstanceId": inst, "SiteModel.PlanName": "basic", "SiteModel.AccessType": "NS", "SiteModel.Coverage": "overseas"} {
 		if g := str(dig(got, path)); g != want {
 			t.Errorf("GetSite %s = %q, want %q", path, g, want)
@@ -134,7 +134,7 @@ func runSiteScenario(t *testing.T, c caller, prefix string) {
 		{map[string]string{"SiteName": prefix + "-ex", "SiteSearchType": "prefix"}, []string{site}},
 		{map[string]string{"SiteName": "-other.org", "SiteSearchType": "suffix"}, []string{prefix + "-other.org"}},
 		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "AccessType": "CNAME"}, []string{prefix + "-other.org"}},
-		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "Coverage": "overseas", "Status": "active"}, []string{site}},
+		{map[string]string{"SiteName": prefix, "SiteSearchType": "fuzzy", "Coverage": "overseas", "Status": "pending"}, []string{site}},
 	}
 	for _, l := range lists {
 		res := mustOK(t, c, "ListSites", l.params)

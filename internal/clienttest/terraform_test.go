@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -204,12 +205,14 @@ func TestTerraformRatePlanLifecycle(t *testing.T) {
 	}
 
 	// Destroy: BssOpenApi's RefundInstance, as the provider sends it.
-	refund := func(id string) tfAnswer {
+	token := "TF-RefundInstance-1764900000-8d1f0b4c2a9e4e47"
+	refundWith := func(id, token string) tfAnswer {
 		t.Helper()
 		return tf.do(t, "POST", "RefundInstance", map[string]string{"InstanceId": id,
-			"ClientToken": "RefundInstance-" + id, "ProductCode": "dcdn", "ImmediatelyRelease": "0",
+			"ClientToken": token, "ProductCode": "dcdn", "ImmediatelyRelease": "0",
 			"ProductType": "dcdn_dcdnserviceplan_public_cn"})
 	}
+	refund := func(id string) tfAnswer { t.Helper(); return refundWith(id, token) }
 	held := tf.do(t, "POST", "PurchaseRatePlan", map[string]string{"PlanName": "basic", "SiteName": "held-example.com"})
 	if held.status != 200 {
 		t.Fatalf("purchase with a site: %d %v", held.status, held.body)
@@ -228,8 +231,16 @@ func TestTerraformRatePlanLifecycle(t *testing.T) {
 	if list, ok := after.body["InstanceInfo"].([]any); after.status != 200 || !ok || len(list) != 0 {
 		t.Errorf("read after destroy: %d %v, want an empty InstanceInfo (the provider then drops the resource)", after.status, after.body)
 	}
-	// A retried destroy finds nothing: a not-found answer, which the provider takes as done.
-	if again := refund(id); again.status != 404 || str(again.body["Code"]) != "ResourceNotExists" {
-		t.Errorf("destroy again: %d %v, want 404 ResourceNotExists", again.status, again.body)
+	// The provider retries with the same ClientToken (after a lost answer):
+	// the same answer again. Another token finds nothing: a not-found
+	// answer, which the provider also takes as done.
+	if again := refund(id); again.status != 200 || !reflect.DeepEqual(again.body["Data"], destroyed.body["Data"]) {
+		t.Errorf("destroy retried with its ClientToken: %d %v, want the first answer's Data %v", again.status, again.body, destroyed.body["Data"])
+	}
+	if other := refundWith(id, "TF-RefundInstance-other"); other.status != 404 || str(other.body["Code"]) != "ResourceNotExists" {
+		t.Errorf("destroy again with another ClientToken: %d %v, want 404 ResourceNotExists", other.status, other.body)
+	}
+	if long := refundWith(id, strings.Repeat("x", 65)); long.status != 400 || str(long.body["Code"]) != "InvalidParameter" {
+		t.Errorf("a 65-character ClientToken: %d %v, want 400 InvalidParameter", long.status, long.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/domain"
 )
@@ -223,20 +224,66 @@ func (s *Service) ListInstances(ctx context.Context, f InstanceFilter) ([]Instan
 // there is nothing to pay back) and returns the refund's order id. An
 // instance that still has sites is refused with an error wrapping
 // ErrInstanceInUse that names them; the default instance is refused with a
-// ParamError on InstanceId; an unknown one is ErrInstanceNotFound.
-func (s *Service) RefundInstance(ctx context.Context, id string) (orderID string, err error) {
+// ParamError on InstanceId; an unknown one is ErrInstanceNotFound. A call
+// that repeats the ClientToken of the refund that removed the instance,
+// within RefundMemory, gets that refund's order id again (a client retrying
+// after a lost answer).
+func (s *Service) RefundInstance(ctx context.Context, id, clientToken string) (orderID string, err error) {
 	if id == "" {
 		return "", domain.Missing("InstanceId")
 	}
+	if len(clientToken) > MaxClientToken {
+		return "", domain.Invalid("ClientToken", fmt.Sprintf("is at most %d characters long", MaxClientToken))
+	}
 	cur, err := s.Store.Instance(ctx, id)
+	if errors.Is(err, ErrInstanceNotFound) {
+		return s.repeatedRefund(ctx, id, clientToken)
+	}
 	if err != nil {
 		return "", err
 	}
 	if cur.Default {
 		return "", domain.Invalid("InstanceId", "the default instance cannot be refunded: sites without an InstanceId are attached to it")
 	}
-	if err := s.Store.DeleteInstance(ctx, id); err != nil {
+	r := Refund{ClientToken: clientToken, OrderID: fmt.Sprint(s.siteID()), At: s.now()}
+	err = s.Store.DeleteInstance(ctx, id, r)
+	if errors.Is(err, ErrInstanceNotFound) { // refunded meanwhile
+		return s.repeatedRefund(ctx, id, clientToken)
+	}
+	if err != nil {
 		return "", err
 	}
-	return fmt.Sprint(s.siteID()), nil
+	return r.OrderID, nil
 }
+
+// repeatedRefund answers a refund of an instance that is gone: the same
+// answer as the refund that removed it when the call repeats its
+// ClientToken, else ErrInstanceNotFound.
+func (s *Service) repeatedRefund(ctx context.Context, id, clientToken string) (string, error) {
+	if clientToken == "" {
+		return "", ErrInstanceNotFound
+	}
+	r, err := s.Store.InstanceRefund(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if r.ClientToken != clientToken || s.now().Sub(r.At) > RefundMemory {
+		return "", ErrInstanceNotFound
+	}
+	return r.OrderID, nil
+}
+
+// Refund is what refunding a plan instance left: the refund order, and the
+// ClientToken of the call that made it.
+type Refund struct {
+	ClientToken string
+	OrderID     string
+	At          time.Time
+}
+
+// RefundMemory is how long a refund is remembered for calls that repeat its
+// ClientToken; MaxClientToken bounds a ClientToken, as Alibaba Cloud does.
+const (
+	RefundMemory   = 24 * time.Hour
+	MaxClientToken = 64
+)

@@ -44,9 +44,14 @@ type Store interface {
 	// change came first.
 	ChangeInstancePlan(ctx context.Context, from string, in Instance) error
 	// DeleteInstance removes the instance only while no site is attached to
-	// it: ErrInstanceNotFound when it is gone, else an error wrapping
+	// it, and keeps r as its refund (InstanceRefund) in the same
+	// transaction, forgetting refunds older than RefundMemory:
+	// ErrInstanceNotFound when it is gone, else an error wrapping
 	// ErrInstanceInUse whose text names the sites.
-	DeleteInstance(ctx context.Context, id string) error
+	DeleteInstance(ctx context.Context, id string, r Refund) error
+	// InstanceRefund returns the refund of a deleted instance, or
+	// ErrInstanceNotFound when there is none (any more).
+	InstanceRefund(ctx context.Context, id string) (Refund, error)
 	// ListInstances returns one page of the instances that match f, each with
 	// its sites, and how many match in all.
 	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, int, error)

@@ -187,15 +187,17 @@ func (s *Store) ListInstances(ctx context.Context, f site.InstanceFilter) ([]sit
 // DeleteInstance implements site.Store. The delete and the check for sites
 // are one statement, so a site created meanwhile either blocks it or fails
 // on the foreign key.
-func (s *Store) DeleteInstance(ctx context.Context, id string) error {
+func (s *Store) DeleteInstance(ctx context.Context, id string, r site.Refund) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM plan_instances WHERE id = ?
 			AND NOT EXISTS (SELECT 1 FROM sites WHERE instance_id = ?)`), id, id)
 		if err != nil {
 			return fmt.Errorf("delete plan instance %s: %w", id, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 1 {
+			return s.keepRefund(ctx, tx, id, r)
 		}
 		var one int
 		err = tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM plan_instances WHERE id = ?`), id).Scan(&one)
@@ -223,4 +225,30 @@ func (s *Store) DeleteInstance(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("%w: %s", site.ErrInstanceInUse, strings.Join(names, ", "))
 	})
+}
+
+// keepRefund records the refund of instance id, and forgets the refunds
+// older than site.RefundMemory.
+func (s *Store) keepRefund(ctx context.Context, tx *sql.Tx, id string, r site.Refund) error {
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM instance_refunds WHERE instance_id = ? OR refunded_us < ?`),
+		id, micros(r.At.Add(-site.RefundMemory))); err != nil {
+		return fmt.Errorf("forget old refunds: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO instance_refunds (instance_id, client_token, order_id, refunded_us)
+		VALUES (?, ?, ?, ?)`), id, r.ClientToken, r.OrderID, micros(r.At)); err != nil {
+		return fmt.Errorf("keep the refund of plan instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// InstanceRefund implements site.Store.
+func (s *Store) InstanceRefund(ctx context.Context, id string) (site.Refund, error) {
+	return queryOne(ctx, s, func(r scanner) (site.Refund, error) {
+		var out site.Refund
+		var at int64
+		err := r.Scan(&out.ClientToken, &out.OrderID, &at)
+		out.At = fromMicros(at)
+		return out, err
+	}, site.ErrInstanceNotFound, "refund of plan instance", id,
+		`SELECT client_token, order_id, refunded_us FROM instance_refunds WHERE instance_id = ?`, id)
 }

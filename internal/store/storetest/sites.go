@@ -398,13 +398,15 @@ func testInstances(t *testing.T, s site.Store) {
 }
 
 // testInstanceDelete removes an instance only while it has no site; a
-// refusal names the sites.
+// refusal names the sites and keeps no refund; a delete keeps its refund,
+// and forgets the refunds older than a day.
 func testInstanceDelete(t *testing.T, s site.Store) {
 	ctx := t.Context()
 	mustInstance(t, s, instance("inst-r", "basic", 2, now))
 	mustSite(t, s, newSite(6000000000001, "b-held.com", "inst-r", now))
 	mustSite(t, s, newSite(6000000000002, "a-held.com", "inst-r", now))
-	err := s.DeleteInstance(ctx, "inst-r")
+	refund := site.Refund{ClientToken: "TF-RefundInstance-1", OrderID: "123", At: now}
+	err := s.DeleteInstance(ctx, "inst-r", refund)
 	if !errors.Is(err, site.ErrInstanceInUse) {
 		t.Fatalf("DeleteInstance(with sites) = %v, want ErrInstanceInUse", err)
 	}
@@ -414,19 +416,32 @@ func testInstanceDelete(t *testing.T, s site.Store) {
 	if _, err := s.Instance(ctx, "inst-r"); err != nil {
 		t.Fatalf("the refused instance is gone: %v", err)
 	}
+	if _, err := s.InstanceRefund(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
+		t.Errorf("a refused delete kept a refund: %v", err)
+	}
 	for _, id := range []int64{6000000000001, 6000000000002} {
 		if err := s.DeleteSite(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.DeleteInstance(ctx, "inst-r"); err != nil {
+	if err := s.DeleteInstance(ctx, "inst-r", refund); err != nil {
 		t.Fatalf("DeleteInstance(no sites) = %v", err)
+	}
+	if got, err := s.InstanceRefund(ctx, "inst-r"); err != nil || got != refund {
+		t.Errorf("InstanceRefund = %+v, %v; want %+v", got, err, refund)
 	}
 	if _, err := s.Instance(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Errorf("Instance after the delete = %v, want ErrInstanceNotFound", err)
 	}
-	if err := s.DeleteInstance(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
+	if err := s.DeleteInstance(ctx, "inst-r", refund); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Errorf("DeleteInstance(gone) = %v, want ErrInstanceNotFound", err)
+	}
+	mustInstance(t, s, instance("inst-later", "basic", 1, now))
+	if err := s.DeleteInstance(ctx, "inst-later", site.Refund{OrderID: "124", At: now.Add(25 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InstanceRefund(ctx, "inst-r"); !errors.Is(err, site.ErrInstanceNotFound) {
+		t.Errorf("a refund older than a day is still kept: %v", err)
 	}
 	if err := s.CreateSite(ctx, newSite(6000000000003, "late.com", "inst-r", now)); !errors.Is(err, site.ErrInstanceNotFound) {
 		t.Errorf("CreateSite on the deleted instance = %v, want ErrInstanceNotFound", err)
