@@ -46,6 +46,8 @@ const (
 	anyResource  = "*"
 	siteResource = "acs:esa:*:${AccountId}:site/${SiteId}"
 	allSites     = "acs:esa:*:${AccountId}:site/*"
+	// eachSite is one resource per ResourceId.N (see eachResource).
+	eachSite     = "acs:esa:*:${AccountId}:site/${ResourceId.N}"
 	userResource = "acs:ram::${AccountId}:user/${UserName}"
 	allUsers     = "acs:ram::${AccountId}:user/*"
 	groupRes     = "acs:ram::${AccountId}:group/${GroupName}"
@@ -105,6 +107,49 @@ var permissions = map[string]map[string]permission{
 		"UpdateHttpsApplicationConfiguration": {levelWrite, siteResource},
 		"DeleteHttpsApplicationConfiguration": {levelWrite, siteResource},
 		"ListCiphers":                         {levelList, anyResource},
+
+		"GetSitePause":                {levelRead, siteResource},
+		"UpdateSitePause":             {levelWrite, siteResource},
+		"GetIPv6":                     {levelRead, siteResource},
+		"UpdateIPv6":                  {levelWrite, siteResource},
+		"GetManagedTransform":         {levelRead, siteResource},
+		"UpdateManagedTransform":      {levelWrite, siteResource},
+		"UpdateSiteCoverage":          {levelWrite, siteResource},
+		"ActivateVersionManagement":   {levelWrite, siteResource},
+		"DeactivateVersionManagement": {levelWrite, siteResource},
+
+		"GetCacheTag":        {levelRead, siteResource},
+		"UpdateCacheTag":     {levelWrite, siteResource},
+		"GetCacheReserve":    {levelRead, siteResource},
+		"UpdateCacheReserve": {levelWrite, siteResource},
+		"DescribeHttpDDoSAttackIntelligentProtection": {levelRead, siteResource},
+		"SetHttpDDoSAttackIntelligentProtection":      {levelWrite, siteResource},
+		"GetTieredCache":                              {levelRead, siteResource},
+		"UpdateTieredCache":                           {levelWrite, siteResource},
+		"GetCrossBorderOptimization":                  {levelRead, siteResource},
+		"UpdateCrossBorderOptimization":               {levelWrite, siteResource},
+		"GetSiteNameExclusive":                        {levelRead, siteResource},
+		"UpdateSiteNameExclusive":                     {levelWrite, siteResource},
+		"GetCnameFlattening":                          {levelRead, siteResource},
+		"UpdateCnameFlattening":                       {levelWrite, siteResource},
+		"GetSeoBypass":                                {levelRead, siteResource},
+		"UpdateSeoBypass":                             {levelWrite, siteResource},
+		"GetDevelopmentMode":                          {levelRead, siteResource},
+		"UpdateDevelopmentMode":                       {levelWrite, siteResource},
+		"DescribeHttpDDoSAttackProtection":            {levelRead, siteResource},
+		"SetHttpDDoSAttackProtection":                 {levelWrite, siteResource},
+		"GetAutomaticFrequencyControlConfig":          {levelRead, siteResource},
+		"SetAutomaticFrequencyControlConfig":          {levelWrite, siteResource},
+		"GetPerformanceDataCollection":                {levelRead, siteResource},
+		"UpdatePerformanceDataCollection":             {levelWrite, siteResource},
+		"GetSiteWafSettings":                          {levelRead, siteResource},
+		"EditSiteWafSettings":                         {levelWrite, siteResource},
+
+		// Each site that ResourceId.N names must be allowed; a list by tags
+		// only (no ResourceId) acts on every site.
+		"ListTagResources": {levelList, eachSite},
+		"TagResources":     {levelWrite, eachSite},
+		"UntagResources":   {levelWrite, eachSite},
 	},
 	CASVersion: {
 		"UploadUserCertificate":    {levelWrite, anyResource},
@@ -237,7 +282,7 @@ func (s *Server) authorize(req *request, caller *identity.Identity) error {
 	if ok {
 		template = perm.resource
 	}
-	for _, t := range strings.Split(template, alsoOn) {
+	for _, t := range eachResource(strings.Split(template, alsoOn), &req.params) {
 		res := s.resource(t, &req.params, caller)
 		d, bySession := caller.Evaluate(policy.Request{Action: action, Resource: res, Context: req.params.conditions})
 		if d != policy.Allowed {
@@ -245,6 +290,30 @@ func (s *Server) authorize(req *request, caller *identity.Identity) error {
 		}
 	}
 	return nil
+}
+
+// eachResourceVar in a template stands for each of the request's
+// ResourceId.N (or its JSON list ResourceId): the template becomes one
+// resource per id, each of which must be allowed; with none, every one (*).
+const eachResourceVar = "${ResourceId.N}"
+
+// eachResource expands eachResourceVar in templates.
+func eachResource(templates []string, p *params) []string {
+	var out []string
+	for _, t := range templates {
+		if !strings.Contains(t, eachResourceVar) {
+			out = append(out, t)
+			continue
+		}
+		ids, err := p.stringList("ResourceId", "ResourceId")
+		if err != nil || len(ids) == 0 {
+			ids = []string{"*"} // the action refuses a malformed list itself
+		}
+		for _, id := range ids {
+			out = append(out, strings.ReplaceAll(t, eachResourceVar, id))
+		}
+	}
+	return out
 }
 
 // conditions are the request's condition keys, as policies see them:

@@ -21,6 +21,7 @@ import (
 	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 	"github.com/esacert/esacert/internal/user"
 )
 
@@ -186,6 +187,11 @@ var table = slices.Concat([]row{
 		"Call ListSites to find the SiteId.", false},
 	{is(site.ErrSiteNotFound), "SiteNotFound", http.StatusNotFound,
 		"The specified site is not found.", "Call ListSites to find the SiteId.", false},
+	// A site feature esacert has no behaviour for (sitefeatures.go): never
+	// accepted and ignored.
+	{paramIs("", sitesetting.ErrUnsupported), "Feature.NotSupported", http.StatusBadRequest,
+		"esacert does not support this feature, so it stays off.",
+		"Leave the parameter the message names out, or send the value it names (the feature's off state).", false},
 	{is(site.ErrSiteExists), "Site.Duplicated", http.StatusBadRequest,
 		"The site already exists.", "Choose another site name, or use the existing site.", false},
 	{paramIs("InstanceId", site.ErrInstanceNotFound), "InvalidParameter.InstanceId", http.StatusBadRequest,
@@ -440,6 +446,9 @@ func publicMessage(r row, err error) string {
 			msg = fmt.Sprintf("The specified parameter %s is invalid: %s.", param, pe.Reason)
 		}
 		return msg
+	}
+	if errors.As(err, &pe) && errors.Is(pe.Err, sitesetting.ErrUnsupported) {
+		return fmt.Sprintf("%s Parameter %s: %s.", r.message, redact.Clean(pe.Param, maxParamInMessage), pe.Reason)
 	}
 	var se *sigError
 	if errors.As(err, &se) {

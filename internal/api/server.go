@@ -33,6 +33,7 @@ import (
 	"github.com/esacert/esacert/internal/role"
 	"github.com/esacert/esacert/internal/session"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 	"github.com/esacert/esacert/internal/user"
 )
 
@@ -46,11 +47,13 @@ const (
 // set once before it serves; after that it is safe for concurrent use.
 type Server struct {
 	// The use cases, one Service per noun; all four are required.
-	Sites   *site.Service      // sites and plan instances
-	Records *record.Service    // DNS records
-	HTTPS   *httpsconf.Service // HTTPS configurations
-	Certs   *cert.Service      // certificates, the repository, free certificates
-	Keys    Keyring            // the root key (every right); required
+	Sites *site.Service // sites and plan instances
+	// Settings: sites' feature settings and tags; required for their actions.
+	Settings *sitesetting.Service
+	Records  *record.Service    // DNS records
+	HTTPS    *httpsconf.Service // HTTPS configurations
+	Certs    *cert.Service      // certificates, the repository, free certificates
+	Keys     Keyring            // the root key (every right); required
 
 	// Access control, one Service per noun (RAM, version 2015-05-01). All
 	// are set together; when Users is nil the RAM version is not answered.

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/esacert/esacert/internal/domain"
@@ -89,7 +91,11 @@ func (s *Server) getSite(ctx context.Context, p *params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct{ SiteModel siteJSON }{s.siteJSON(site)}, nil
+	j := s.siteJSON(site)
+	if err := s.fillTags(ctx, []*siteJSON{&j}); err != nil {
+		return nil, err
+	}
+	return struct{ SiteModel siteJSON }{j}, nil
 }
 
 func (s *Server) deleteSite(ctx context.Context, p *params) (any, error) {
@@ -124,7 +130,7 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 	if ob := p.str("OrderBy"); ob != "" && ob != "gmtCreate" && ob != "visitTime" {
 		return nil, domain.Invalid("OrderBy", "must be gmtCreate or visitTime")
 	}
-	tags, err := tagFilter(p)
+	filter, err := tagFilter(p)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +140,14 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 		TotalCount int
 		Sites      []siteJSON
 	}{PageNumber: page.Offset/page.Limit + 1, PageSize: page.Limit, Sites: []siteJSON{}}
-	if tags {
-		// esacert keeps no tags on sites, so a tag filter matches none.
-		return out, nil
+	var ids []int64
+	if filter != nil {
+		if ids, err = s.sitesTagged(ctx, filter); err != nil {
+			return nil, err
+		}
 	}
 	sites, total, err := s.Sites.ListSites(ctx, site.SiteFilter{
+		IDs:             ids,
 		Name:            p.str("SiteName"),
 		NameMatch:       p.str("SiteSearchType"),
 		Status:          p.str("Status"),
@@ -156,23 +165,86 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 	for _, st := range sites {
 		out.Sites = append(out.Sites, s.siteJSON(st))
 	}
-	return out, nil
+	js := make([]*siteJSON, len(out.Sites))
+	for i := range out.Sites {
+		js[i] = &out.Sites[i]
+	}
+	return out, s.fillTags(ctx, js)
 }
 
-// tagFilter reports whether the request filters by tags, in either form
-// clients send: TagFilter as one JSON array, or Tags.N.Key / Tags.N.Value.
-func tagFilter(p *params) (bool, error) {
+// fillTags sets the Tags of the sites.
+func (s *Server) fillTags(ctx context.Context, sites []*siteJSON) error {
+	if s.Settings == nil || len(sites) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(sites))
+	for i, j := range sites {
+		ids[i] = j.SiteId
+	}
+	tags, err := s.Settings.Store.SiteTags(ctx, ids) // the sites were just read: no existence check
+	if err != nil {
+		return err
+	}
+	for _, j := range sites {
+		for _, t := range tags[j.SiteId] {
+			j.Tags[t.Key] = t.Value
+		}
+	}
+	return nil
+}
+
+// sitesTagged returns the ids of the sites that have every tag of filter
+// (a filter tag without a value matches any value of its key); an empty,
+// non-nil list when none has.
+func (s *Server) sitesTagged(ctx context.Context, filter []domain.Tag) ([]int64, error) {
+	ids := []int64{}
+	if s.Settings == nil {
+		return ids, nil
+	}
+	tagged, err := s.Settings.Store.SiteTags(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for id, tags := range tagged {
+		all := true
+		for _, f := range filter {
+			if !slices.ContainsFunc(tags, func(t domain.Tag) bool { return matchesTags(t, []domain.Tag{f}) }) {
+				all = false
+				break
+			}
+		}
+		if all {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// tagFilter returns the tags the request filters by (nil for none), in
+// the forms clients send: TagFilter as one JSON array, or flattened as
+// Tags.N.Key / Tags.N.Value (Terraform) or TagFilter.N.Key / .Value.
+func tagFilter(p *params) ([]domain.Tag, error) {
+	var out []domain.Tag
 	if raw := p.str("TagFilter"); raw != "" {
 		var tf []struct{ Key, Value string }
 		if err := json.Unmarshal([]byte(raw), &tf); err != nil {
-			return false, domain.Invalid("TagFilter", `must be a JSON array such as [{"Key":"k","Value":"v"}]`)
+			return nil, domain.Invalid("TagFilter", `must be a JSON array such as [{"Key":"k","Value":"v"}]`)
 		}
-		return len(tf) > 0, nil
+		for _, t := range tf {
+			out = append(out, domain.Tag{Key: t.Key, Value: t.Value})
+		}
+		return out, nil
+	}
+	for _, prefix := range []string{"Tags.", "TagFilter."} {
+		for i := 1; p.has(prefix + strconv.Itoa(i) + ".Key"); i++ {
+			n := prefix + strconv.Itoa(i)
+			out = append(out, domain.Tag{Key: p.str(n + ".Key"), Value: p.str(n + ".Value")})
+		}
 	}
 	for k := range p.v {
-		if strings.HasPrefix(k, "Tags.") || strings.HasPrefix(k, "TagFilter.") {
-			return true, nil
+		if out == nil && (strings.HasPrefix(k, "Tags.") || strings.HasPrefix(k, "TagFilter.")) {
+			return nil, domain.Invalid(k, "a tag filter is sent as Tags.N.Key and Tags.N.Value, N from 1")
 		}
 	}
-	return false, nil
+	return out, nil
 }

@@ -74,6 +74,8 @@ var domainImports = map[string][]string{
 	"internal/record": {"internal/domain", "internal/site", "internal/origin"},
 	// An HTTPS configuration belongs to a site.
 	"internal/httpsconf": {"internal/domain", "internal/site"},
+	// A site's feature settings (pause, IPv6, managed transforms) and tags.
+	"internal/sitesetting": {"internal/domain"},
 	// A certificate belongs to a site and counts against its plan's limits;
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
 	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // SiteState is everything the edge serves for one site, as the store holds
@@ -23,6 +24,9 @@ type SiteState struct {
 	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
+	// Settings are the site's feature settings (pause, IPv6, client-IP
+	// header); the zero value is a site served as before they existed.
+	Settings sitesetting.Settings
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }

@@ -31,5 +31,9 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 	if err != nil {
 		return nil, 0, err
 	}
-	return edge.States(siteIDs, st.Sites, st.Certificates, st.Records, st.HTTPS), st.Rev, nil
+	states := edge.States(siteIDs, st.Sites, st.Certificates, st.Records, st.HTTPS)
+	for i := range states {
+		states[i].Settings = st.Settings[states[i].ID] // absent: served as before settings existed
+	}
+	return states, st.Rev, nil
 }

@@ -114,6 +114,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 	store := c.store
 	s := &api.Server{
 		Sites:       c.sites,
+		Settings:    c.settings,
 		Records:     c.records,
 		HTTPS:       c.https,
 		Certs:       c.svc,

@@ -44,6 +44,7 @@ import (
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/resolver"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 	"golang.org/x/net/publicsuffix"
 )
@@ -196,12 +197,13 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 // conn is a node's way to its database: the store (the master keys checked
 // against it) and the services on top.
 type conn struct {
-	store   *sqlstore.Store
-	sites   *site.Service
-	records *record.Service
-	https   *httpsconf.Service
-	svc     *cert.Service
-	ram     *ramConn // access control (ram.go)
+	store    *sqlstore.Store
+	sites    *site.Service
+	records  *record.Service
+	https    *httpsconf.Service
+	settings *sitesetting.Service
+	svc      *cert.Service
+	ram      *ramConn // access control (ram.go)
 }
 
 func (c *conn) close() {
@@ -246,7 +248,8 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		store.Close()
 		return nil, err
 	}
-	return &conn{store: store, sites: sites, records: records, https: https, svc: svc, ram: ram}, nil
+	return &conn{store: store, sites: sites, records: records, https: https, settings: &sitesetting.Service{Store: store},
+		svc: svc, ram: ram}, nil
 }
 
 // reconnect tries the database until it answers (or ctx ends), waiting

@@ -194,6 +194,18 @@ func (s *Service) Site(ctx context.Context, id int64) (Site, error) {
 	return s.Store.Site(ctx, id)
 }
 
+// UpdateSiteCoverage changes the site's acceleration region
+// (UpdateSiteCoverage): domestic, global or overseas.
+func (s *Service) UpdateSiteCoverage(ctx context.Context, id int64, coverage string) error {
+	if coverage == "" {
+		return domain.Missing("Coverage")
+	}
+	if !slices.Contains(Coverages, coverage) {
+		return domain.Invalid("Coverage", "must be domestic, global or overseas")
+	}
+	return s.Store.UpdateSiteCoverage(ctx, id, coverage, s.now())
+}
+
 // DeleteSite removes a site and everything that belongs to it.
 func (s *Service) DeleteSite(ctx context.Context, id int64) error {
 	return s.Store.DeleteSite(ctx, id)

@@ -32,6 +32,9 @@ type Store interface {
 	// other caller gets it until then. A check that passes activates the
 	// site (ActivateSite), which ends its checks.
 	ClaimPendingSites(ctx context.Context, now time.Time, n int, next func(failures int) time.Time) ([]Site, error)
+	// UpdateSiteCoverage sets the site's coverage (its Updated time to now),
+	// or returns ErrSiteNotFound.
+	UpdateSiteCoverage(ctx context.Context, id int64, coverage string, now time.Time) error
 	// CreateInstance inserts a plan instance and, when site is not nil, that
 	// site attached to it, in one transaction. An id that exists (of the
 	// instance or the site) is ErrExists; a site name that exists is ErrSiteExists.
@@ -59,8 +62,9 @@ type Store interface {
 
 // SiteFilter selects sites. Zero fields select everything.
 type SiteFilter struct {
-	Name            string // compared as NameMatch says; lowercase
-	NameMatch       string // exact (default), prefix, suffix or fuzzy
+	IDs             []int64 // only these sites, when not nil (none when empty)
+	Name            string  // compared as NameMatch says; lowercase
+	NameMatch       string  // exact (default), prefix, suffix or fuzzy
 	Status          string
 	AccessType      string
 	Coverage        string

@@ -18,7 +18,7 @@ import (
 // (each reports itself to its own database) and the migration bookkeeping
 // (each database has its own).
 var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
-	"record_secrets", "https_configs", "acme_accounts", "ram_users", "ram_access_keys", "ram_groups",
+	"record_secrets", "https_configs", "site_settings", "site_tags", "acme_accounts", "ram_users", "ram_access_keys", "ram_groups",
 	"ram_group_members", "ram_policies", "ram_policy_versions", "ram_roles", "ram_attachments", "ram_tags", "audit_events", "sts_keys"}
 
 // TableCopy is what CopyTo did with one table.

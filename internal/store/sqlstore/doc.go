@@ -6,7 +6,8 @@
 //
 // One file per noun implements that noun's interface: sites.go and
 // instances.go (site.Store), records.go (record.Store), https.go
-// (httpsconf.Store), certificates.go and free.go (cert's CertStore,
+// (httpsconf.Store), sitesettings.go (sitesetting.Store and site coverage),
+// certificates.go and free.go (cert's CertStore,
 // RepoStore, FreeStore, ChallengeStore, AccountStore); reseal.go,
 // masterkey.go and nodes.go serve the master key's rotation, edge.go and
 // changes.go the edge, copy.go and import.go migrations between databases.

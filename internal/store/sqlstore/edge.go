@@ -10,6 +10,7 @@ import (
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // ChangedSites returns the sites changed after revision since, the revision
@@ -37,6 +38,9 @@ type EdgeState struct {
 	Certificates []cert.Certificate      // without CertPEM
 	Records      []record.Record         // proxied A/AAAA and CNAME records
 	HTTPS        []httpsconf.HTTPSConfig // both families, each site's in the order they apply
+	// Settings are the sites' feature settings; a site missing here has
+	// none stored and is served with sitesetting.LegacyConfig's.
+	Settings map[int64]sitesetting.Settings
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
@@ -113,6 +117,10 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		cond, args = inList("site_id", siteIDs)
 		st.HTTPS, err = queryAll(ctx, s, tx, scanHTTPS, `SELECT `+httpsColumns+` FROM https_configs WHERE `+cond+
 			` ORDER BY site_id, CASE WHEN config_type = 'global' THEN 0 ELSE 1 END, seq, config_id`, args...)
+		if err != nil {
+			return err
+		}
+		st.Settings, err = s.settingsOf(ctx, tx, siteIDs)
 		return err
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 var _ site.Store = (*Store)(nil)
@@ -127,6 +128,9 @@ func (s *Store) insertSite(ctx context.Context, tx *sql.Tx, st site.Site) error 
 	if err != nil {
 		return fmt.Errorf("insert site %s: %w", st.Name, err)
 	}
+	if err := s.writeSettings(ctx, tx, st.ID, sitesetting.NewSiteConfig()); err != nil {
+		return err
+	}
 	return s.recordChange(ctx, tx, st.ID, ChangeSite, strconv.FormatInt(st.ID, 10))
 }
 
@@ -157,6 +161,10 @@ func (s *Store) ListSites(ctx context.Context, f site.SiteFilter) ([]site.Site, 
 		default:
 			add(`s.name = ?`, f.Name)
 		}
+	}
+	if f.IDs != nil {
+		cond, a := inList("s.id", f.IDs)
+		add(cond, a...)
 	}
 	if f.Status != "" {
 		add(`s.status = ?`, f.Status)

@@ -3,7 +3,8 @@
 // runs it, so that a behaviour holds on SQLite and PostgreSQL alike.
 //
 // One file per noun, as in sqlstore: sites.go (site.Store), records.go
-// (record.Store), https.go (httpsconf.Store), certificates.go (cert's
+// (record.Store), https.go (httpsconf.Store), sitesettings.go
+// (sitesetting.Store), certificates.go (cert's
 // stores); for access control, users.go (account.Store, user.Store and
 // accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
 // roles.go. Run lists them all. A new noun adds its file here before its
@@ -50,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("site_activation", func(t *testing.T) { testSiteActivation(t, newStore(t)) })
 	t.Run("pending_site_claims", func(t *testing.T) { testPendingSiteClaims(t, newStore(t)) })
 	t.Run("https", func(t *testing.T) { testHTTPS(t, newStore(t)) })
+	t.Run("site_settings", func(t *testing.T) { testSiteSettings(t, newStore(t)) })
+	t.Run("site_tags", func(t *testing.T) { testSiteTags(t, newStore(t)) })
 	t.Run("records", func(t *testing.T) { testRecords(t, newStore(t)) })
 	t.Run("acme_accounts", func(t *testing.T) { testACMEAccounts(t, newStore(t)) })
 	t.Run("account", func(t *testing.T) { testAccount(t, newStore(t)) })

@@ -1,0 +1,115 @@
+package sitesetting
+
+import (
+	"strings"
+
+	"github.com/esacert/esacert/internal/domain"
+)
+
+// IPv6 regions, as UpdateIPv6's Region names them.
+const (
+	RegionGlobal   = "x.x"   // every client (ESA's default)
+	RegionMainland = "cn.cn" // clients in the Chinese mainland
+)
+
+// DefaultRealClientIPHeader is the header ESA adds for the client's address
+// when AddRealClientIpHeader is on and no RealClientIpHeaderName is set.
+const DefaultRealClientIPHeader = "ali-real-client-ip"
+
+// Switch values of the on/off settings.
+const (
+	On  = "on"
+	Off = "off"
+)
+
+// Config is a site's feature settings as the API keeps them: what the
+// Get… actions answer and the Update… actions change. Edge derives what
+// the edge needs of it. Configs are values.
+type Config struct {
+	// Paused: UpdateSitePause.
+	Paused bool
+	// IPv6 is on when the edge serves the site to IPv6 clients; IPv6Region
+	// is RegionGlobal or RegionMainland (stored and answered; the edge
+	// does not tell regions apart).
+	IPv6       bool
+	IPv6Region string
+	// RealClientIPHeader: the edge adds a header with the client's address
+	// to the requests it proxies to the origin, named
+	// RealClientIPHeaderName, or DefaultRealClientIPHeader when that is "".
+	RealClientIPHeader     bool
+	RealClientIPHeaderName string
+}
+
+// NewSiteConfig is the Config of a site created now, ESA's defaults: not
+// paused, IPv6 off (an opt-in switch in ESA) for RegionGlobal, no
+// client-IP header.
+func NewSiteConfig() Config { return Config{IPv6Region: RegionGlobal} }
+
+// LegacyConfig is the Config of a site that has none stored: one created
+// before esacert kept feature settings (or by a node that did not yet), which
+// was served as it was then: IPv6 on, not paused, no header.
+func LegacyConfig() Config { return Config{IPv6: true, IPv6Region: RegionGlobal} }
+
+// Edge is what the edge needs of c.
+func (c Config) Edge() Settings {
+	s := Settings{Paused: c.Paused, IPv6Off: !c.IPv6}
+	if c.RealClientIPHeader {
+		s.RealClientIPHeader = c.HeaderName()
+	}
+	return s
+}
+
+// HeaderName is the header the edge adds when RealClientIPHeader is on.
+func (c Config) HeaderName() string {
+	if c.RealClientIPHeaderName != "" {
+		return c.RealClientIPHeaderName
+	}
+	return DefaultRealClientIPHeader
+}
+
+// switchValue parses an on/off parameter ("" when absent is left to the caller).
+func switchValue(param, v string) (bool, error) {
+	switch v {
+	case On:
+		return true, nil
+	case Off:
+		return false, nil
+	}
+	return false, domain.Invalid(param, "must be on or off")
+}
+
+// maxHeaderName bounds RealClientIpHeaderName.
+const maxHeaderName = 64
+
+// reservedHeaders are the request headers the edge's proxy manages itself
+// (hop-by-hop, framing, forwarding): a client-IP header may not be one.
+var reservedHeaders = map[string]bool{
+	"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
+	"upgrade": true, "te": true, "trailer": true, "proxy-connection": true, "proxy-authorization": true,
+	"proxy-authenticate": true, "x-forwarded-for": true, "x-forwarded-host": true, "x-forwarded-proto": true,
+	"forwarded": true,
+}
+
+// CheckHeaderName checks a RealClientIpHeaderName as ESA documents it: a
+// letter, then letters, digits and hyphens, at most 64 characters; and not
+// a header the edge's proxy sets itself. It returns the name as given
+// (header names are compared case-insensitively).
+func CheckHeaderName(param, name string) (string, error) {
+	if name == "" || len(name) > maxHeaderName {
+		return "", domain.Invalid(param, "must be 1 to 64 characters")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter {
+			return "", domain.Invalid(param, "must start with a letter")
+		}
+		if !letter && !(c >= '0' && c <= '9') && c != '-' {
+			return "", domain.Invalid(param, "may hold letters, digits and hyphens only")
+		}
+	}
+	if reservedHeaders[strings.ToLower(name)] {
+		return "", domain.Invalid(param, "names a header the edge's proxy sets itself; choose another name")
+	}
+	return name, nil
+}

@@ -1,0 +1,72 @@
+package sitesetting
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/esacert/esacert/internal/domain"
+)
+
+func TestFixedCheck(t *testing.T) {
+	enable := Fixed{Feature: "SEO bypass", Param: "Enable", Off: Off, Valid: []string{On, Off}}
+	name := Fixed{Feature: "cache tags", Param: "TagName"}
+	tests := []struct {
+		name string
+		f    Fixed
+		v    string
+		want error
+	}{
+		{"ok/absent", enable, "", nil},
+		{"ok/off", enable, "off", nil},
+		{"fail/on", enable, "on", ErrUnsupported},
+		{"fail/undocumented", enable, "yes", domain.ErrInvalid},
+		{"ok/free_text_empty", name, "", nil},
+		{"fail/free_text", name, "tag", ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f.Check(tt.v)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("Check(%q) = %v, want %v", tt.v, err, tt.want)
+			}
+			var pe *domain.ParamError
+			if err != nil && (!errors.As(err, &pe) || pe.Param != tt.f.Param) {
+				t.Errorf("Check(%q) = %v, want a ParamError naming %s", tt.v, err, tt.f.Param)
+			}
+		})
+	}
+}
+
+func TestCheckHeaderName(t *testing.T) {
+	for _, ok := range []string{"X-Client-IP", "ali-real-client-ip", "a"} {
+		if got, err := CheckHeaderName("N", ok); err != nil || got != ok {
+			t.Errorf("CheckHeaderName(%q) = %q, %v; want it as given", ok, got, err)
+		}
+	}
+	for _, bad := range []string{"", "1ip", "-ip", "x_ip", "x ip", "Host", "x-forwarded-for", "Content-Length", string(make([]byte, 65))} {
+		if _, err := CheckHeaderName("N", bad); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("CheckHeaderName(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestConfigEdge(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Config
+		want Settings
+	}{
+		{"legacy_is_the_zero_settings", LegacyConfig(), Settings{}},
+		{"new_site_has_ipv6_off", NewSiteConfig(), Settings{IPv6Off: true}},
+		{"default_header", Config{IPv6: true, RealClientIPHeader: true}, Settings{RealClientIPHeader: DefaultRealClientIPHeader}},
+		{"named_header", Config{IPv6: true, RealClientIPHeader: true, RealClientIPHeaderName: "X-IP"}, Settings{RealClientIPHeader: "X-IP"}},
+		{"name_kept_while_off", Config{IPv6: true, RealClientIPHeaderName: "X-IP", Paused: true}, Settings{Paused: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.Edge(); got != tt.want {
+				t.Errorf("Edge() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

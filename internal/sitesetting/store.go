@@ -1,0 +1,29 @@
+package sitesetting
+
+import (
+	"context"
+
+	"github.com/esacert/esacert/internal/domain"
+)
+
+// Store is what the feature-setting and site-tag use cases need from
+// storage. Methods are safe for concurrent use and return domain
+// sentinels: site.ErrSiteNotFound for a site that does not exist.
+type Store interface {
+	// SiteConfig returns the site's Config: LegacyConfig() for a site that
+	// has none stored.
+	SiteConfig(ctx context.Context, siteID int64) (Config, error)
+	// UpdateSiteConfig calls update with the site's Config, locked for the
+	// rest of one transaction, and stores what update leaves unless it
+	// returns an error, which is returned as is. It records an edge change
+	// of the site (the edge reloads it) and returns the stored Config.
+	UpdateSiteConfig(ctx context.Context, siteID int64, update func(*Config) error) (Config, error)
+	// SiteTags returns the tags of each of the sites that has any, in key
+	// order; nil ids means every site.
+	SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.Tag, error)
+	// TagSite adds tags to the site, overwriting the values of keys it has:
+	// domain.ErrTagLimit when it would then have more than max.
+	TagSite(ctx context.Context, siteID int64, tags []domain.Tag, max int) error
+	// UntagSite removes the site's tags with those keys, or all of them.
+	UntagSite(ctx context.Context, siteID int64, keys []string, all bool) error
+}

@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
+)
+
+var _ sitesetting.Store = (*Store)(nil)
+
+// ChangeSettings is the kind of edge change of a site's feature settings
+// (ref: the site id): the edge reloads the site.
+const ChangeSettings = "settings"
+
+// settingsColumns are read by scanSettings, in this order.
+const settingsColumns = `paused, ipv6, ipv6_region, real_ip_header, real_ip_header_name`
+
+func scanSettings(r scanner) (sitesetting.Config, error) {
+	var (
+		c                     sitesetting.Config
+		paused, ipv6, realHdr int
+	)
+	if err := r.Scan(&paused, &ipv6, &c.IPv6Region, &realHdr, &c.RealClientIPHeaderName); err != nil {
+		return sitesetting.Config{}, err
+	}
+	c.Paused, c.IPv6, c.RealClientIPHeader = paused != 0, ipv6 != 0, realHdr != 0
+	return c, nil
+}
+
+// writeSettings stores the site's Config, in tx.
+func (s *Store) writeSettings(ctx context.Context, tx *sql.Tx, siteID int64, c sitesetting.Config) error {
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO site_settings (site_id, `+settingsColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site_id) DO UPDATE SET paused = excluded.paused, ipv6 = excluded.ipv6,
+			ipv6_region = excluded.ipv6_region, real_ip_header = excluded.real_ip_header,
+			real_ip_header_name = excluded.real_ip_header_name`),
+		siteID, boolInt(c.Paused), boolInt(c.IPv6), c.IPv6Region, boolInt(c.RealClientIPHeader), c.RealClientIPHeaderName)
+	if err != nil {
+		return fmt.Errorf("write settings of site %d: %w", siteID, err)
+	}
+	return nil
+}
+
+// readSettings reads the site's Config in q: LegacyConfig when the site
+// has none stored, ErrSiteNotFound when the site does not exist. lock
+// locks the site's row until tx ends.
+func (s *Store) readSettings(ctx context.Context, tx *sql.Tx, siteID int64, lock bool) (sitesetting.Config, error) {
+	if lock {
+		if err := s.lockSite(ctx, tx, siteID); err != nil {
+			return sitesetting.Config{}, err
+		}
+	}
+	c, err := scanSettings(tx.QueryRowContext(ctx, s.rebind(`SELECT `+settingsColumns+` FROM site_settings WHERE site_id = ?`), siteID))
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return sitesetting.Config{}, fmt.Errorf("read settings of site %d: %w", siteID, err)
+	}
+	if !lock {
+		var one int
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`), siteID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return sitesetting.Config{}, site.ErrSiteNotFound
+		}
+		if err != nil {
+			return sitesetting.Config{}, fmt.Errorf("read site %d: %w", siteID, err)
+		}
+	}
+	return sitesetting.LegacyConfig(), nil
+}
+
+// SiteConfig implements sitesetting.Store.
+func (s *Store) SiteConfig(ctx context.Context, siteID int64) (sitesetting.Config, error) {
+	var c sitesetting.Config
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = s.readSettings(ctx, tx, siteID, false)
+		return err
+	})
+	return c, err
+}
+
+// UpdateSiteConfig implements sitesetting.Store.
+func (s *Store) UpdateSiteConfig(ctx context.Context, siteID int64, update func(*sitesetting.Config) error) (sitesetting.Config, error) {
+	var c sitesetting.Config
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = s.readSettings(ctx, tx, siteID, true); err != nil {
+			return err
+		}
+		if err := update(&c); err != nil {
+			return err
+		}
+		if err := s.writeSettings(ctx, tx, siteID, c); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, siteID, ChangeSettings, strconv.FormatInt(siteID, 10))
+	})
+	if err != nil {
+		return sitesetting.Config{}, err
+	}
+	return c, nil
+}
+
+// UpdateSiteCoverage implements site.Store.
+func (s *Store) UpdateSiteCoverage(ctx context.Context, id int64, coverage string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sites SET coverage = ?, updated_us = ? WHERE id = ?`), coverage, micros(now), id)
+		if err != nil {
+			return fmt.Errorf("update coverage of site %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("update coverage of site %d: %w", id, err)
+		} else if n == 0 {
+			return site.ErrSiteNotFound
+		}
+		return s.recordChange(ctx, tx, id, ChangeSite, strconv.FormatInt(id, 10))
+	})
+}
+
+// SiteTags implements sitesetting.Store.
+func (s *Store) SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.Tag, error) {
+	out := map[int64][]domain.Tag{}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		cond, args := inList("site_id", ids)
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT site_id, tag_key, tag_value FROM site_tags WHERE `+cond+
+			` ORDER BY site_id, tag_key`), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var t domain.Tag
+			if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+				return err
+			}
+			out[id] = append(out[id], t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read site tags: %w", err)
+	}
+	return out, nil
+}
+
+// TagSite implements sitesetting.Store.
+func (s *Store) TagSite(ctx context.Context, siteID int64, tags []domain.Tag, max int) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockSite(ctx, tx, siteID); err != nil {
+			return err
+		}
+		for _, t := range tags {
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO site_tags (site_id, tag_key, tag_value) VALUES (?, ?, ?)
+				ON CONFLICT (site_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`), siteID, t.Key, t.Value); err != nil {
+				return fmt.Errorf("write tag of site %d: %w", siteID, err)
+			}
+		}
+		n, err := count(ctx, s, tx, `SELECT COUNT(*) FROM site_tags WHERE site_id = ?`, siteID)
+		if err != nil {
+			return fmt.Errorf("count tags of site %d: %w", siteID, err)
+		}
+		if max > 0 && n > max {
+			return domain.ErrTagLimit
+		}
+		return nil
+	})
+}
+
+// UntagSite implements sitesetting.Store.
+func (s *Store) UntagSite(ctx context.Context, siteID int64, keys []string, all bool) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockSite(ctx, tx, siteID); err != nil {
+			return err
+		}
+		q, args := `DELETE FROM site_tags WHERE site_id = ?`, []any{siteID}
+		if !all {
+			if len(keys) == 0 {
+				return nil
+			}
+			q += ` AND tag_key IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
+			for _, k := range keys {
+				args = append(args, k)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
+			return fmt.Errorf("delete tags of site %d: %w", siteID, err)
+		}
+		return nil
+	})
+}
+
+// settingsOf reads the feature settings the edge needs of the sites in
+// tx (all for nil); sites without a row are left out (they read as
+// LegacyConfig).
+func (s *Store) settingsOf(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]sitesetting.Settings, error) {
+	cond, args := inList("site_id", ids)
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT site_id, `+settingsColumns+` FROM site_settings WHERE `+cond), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]sitesetting.Settings{}
+	for rows.Next() {
+		var id int64
+		c, err := scanSettings(scanFunc(func(dest ...any) error { return rows.Scan(append([]any{&id}, dest...)...) }))
+		if err != nil {
+			return nil, err
+		}
+		out[id] = c.Edge()
+	}
+	return out, rows.Err()
+}
+
+// scanFunc adapts a function to scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }

@@ -1,0 +1,176 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
+	"github.com/google/go-cmp/cmp"
+)
+
+// settingsStore is what the site-settings part of the suite exercises:
+// the domain's interface, the sites they belong to, and the change feed's
+// revision.
+type settingsStore interface {
+	site.Store
+	sitesetting.Store
+	Revision(ctx context.Context) (int64, error)
+}
+
+func testSiteSettings(t *testing.T, st Store) {
+	s, ok := st.(settingsStore)
+	if !ok {
+		t.Fatalf("%T keeps no site settings", st)
+	}
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-s", "basic", 0, now))
+	const siteA, siteB, missing = 8000000000001, 8000000000002, 8000000000009
+	mustSite(t, s, newSite(siteA, "settings.com", "inst-s", now))
+	mustSite(t, s, newSite(siteB, "other-settings.com", "inst-s", now))
+
+	got, err := s.SiteConfig(ctx, siteA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sitesetting.NewSiteConfig(), got); diff != "" {
+		t.Errorf("a new site's settings (-want +got):\n%s", diff)
+	}
+	if _, err := s.SiteConfig(ctx, missing); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("SiteConfig of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sitesetting.Config{Paused: true, IPv6: true, IPv6Region: sitesetting.RegionMainland,
+		RealClientIPHeader: true, RealClientIPHeaderName: "X-Client-IP"}
+	stored, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error { *c = want; return nil })
+	if err != nil || stored != want {
+		t.Fatalf("UpdateSiteConfig = %+v, %v; want %+v", stored, err, want)
+	}
+	if r, _ := s.Revision(ctx); r != rev+1 {
+		t.Errorf("UpdateSiteConfig moved the edge revision from %d to %d, want one change", rev, r)
+	}
+	if got, _ := s.SiteConfig(ctx, siteA); got != want {
+		t.Errorf("SiteConfig after the update = %+v, want %+v", got, want)
+	}
+	if got, _ := s.SiteConfig(ctx, siteB); got != sitesetting.NewSiteConfig() {
+		t.Errorf("the other site's settings changed too: %+v", got)
+	}
+	refused := errors.New("refused")
+	if _, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error { c.Paused = false; return refused }); !errors.Is(err, refused) {
+		t.Errorf("UpdateSiteConfig whose update fails = %v, want its error", err)
+	}
+	if got, _ := s.SiteConfig(ctx, siteA); !got.Paused {
+		t.Error("an update that failed was stored")
+	}
+	if _, err := s.UpdateSiteConfig(ctx, missing, func(*sitesetting.Config) error { return nil }); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("UpdateSiteConfig of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	// Coverage is a column of the site.
+	if err := s.UpdateSiteCoverage(ctx, siteA, "global", now.Add(1e9)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Site(ctx, siteA); err != nil || got.Coverage != "global" || !got.Updated.Equal(now.Add(1e9)) {
+		t.Errorf("Site after UpdateSiteCoverage = %+v, %v; want coverage global, updated a second later", got, err)
+	}
+	if err := s.UpdateSiteCoverage(ctx, missing, "global", now); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("UpdateSiteCoverage of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	// Deleted with the site: a site created again under the same id starts anew.
+	if err := s.DeleteSite(ctx, siteA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SiteConfig(ctx, siteA); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("SiteConfig of a deleted site = %v, want ErrSiteNotFound", err)
+	}
+	mustSite(t, s, newSite(siteA, "settings.com", "inst-s", now))
+	if got, _ := s.SiteConfig(ctx, siteA); got != sitesetting.NewSiteConfig() {
+		t.Errorf("a site created again kept the deleted one's settings: %+v", got)
+	}
+}
+
+func testSiteTags(t *testing.T, st Store) {
+	s, ok := st.(settingsStore)
+	if !ok {
+		t.Fatalf("%T keeps no site tags", st)
+	}
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-t", "basic", 0, now))
+	const siteA, siteB, missing = 8100000000001, 8100000000002, 8100000000009
+	mustSite(t, s, newSite(siteA, "tagged.com", "inst-t", now))
+	mustSite(t, s, newSite(siteB, "other-tagged.com", "inst-t", now))
+
+	if err := s.TagSite(ctx, siteA, []domain.Tag{{Key: "team", Value: "edge"}, {Key: "env", Value: "prod"}}, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagSite(ctx, siteA, []domain.Tag{{Key: "env", Value: "staging"}}, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "env", Value: "prod"}}, 20); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SiteTags(ctx, []int64{siteA})
+	want := map[int64][]domain.Tag{siteA: {{Key: "env", Value: "staging"}, {Key: "team", Value: "edge"}}}
+	if err != nil || !cmp.Equal(want, got) {
+		t.Errorf("SiteTags(A) = %v, %v; want %v (overwritten value, key order)", got, err, want)
+	}
+	all, err := s.SiteTags(ctx, nil)
+	if err != nil || len(all) != 2 || len(all[siteB]) != 1 {
+		t.Errorf("SiteTags(nil) = %v, %v; want both sites' tags", all, err)
+	}
+	if err := s.TagSite(ctx, missing, []domain.Tag{{Key: "k"}}, 20); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("TagSite of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	// The limit counts the tags the site would have: overwriting is free.
+	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "env", Value: "dev"}, {Key: "a"}}, 2); err != nil {
+		t.Errorf("TagSite up to the limit: %v", err)
+	}
+	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "b"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagSite beyond the limit = %v, want ErrTagLimit", err)
+	}
+	if got, _ := s.SiteTags(ctx, []int64{siteB}); len(got[siteB]) != 2 {
+		t.Errorf("a tagging beyond the limit was kept: %v", got)
+	}
+
+	if err := s.UntagSite(ctx, siteA, []string{"team", "nope"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SiteTags(ctx, []int64{siteA}); !cmp.Equal(map[int64][]domain.Tag{siteA: {{Key: "env", Value: "staging"}}}, got) {
+		t.Errorf("SiteTags after untagging team = %v", got)
+	}
+	if err := s.UntagSite(ctx, siteB, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SiteTags(ctx, []int64{siteB}); len(got) != 0 {
+		t.Errorf("SiteTags after untagging all = %v", got)
+	}
+	if err := s.UntagSite(ctx, missing, nil, true); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("UntagSite of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	// Deleted with the site.
+	if err := s.DeleteSite(ctx, siteA); err != nil {
+		t.Fatal(err)
+	}
+	mustSite(t, s, newSite(siteA, "tagged.com", "inst-t", now))
+	if got, _ := s.SiteTags(ctx, []int64{siteA}); len(got) != 0 {
+		t.Errorf("a site created again kept the deleted one's tags: %v", got)
+	}
+
+	// ListSites filters by ids (the tag filter of ListSites).
+	list, total, err := s.ListSites(ctx, site.SiteFilter{IDs: []int64{siteB}})
+	if err != nil || total != 1 || len(list) != 1 || list[0].ID != siteB {
+		t.Errorf("ListSites(IDs: B) = %v, %d, %v; want site B", list, total, err)
+	}
+	if _, total, err := s.ListSites(ctx, site.SiteFilter{IDs: []int64{}}); err != nil || total != 0 {
+		t.Errorf("ListSites(IDs: none) = %d, %v; want none", total, err)
+	}
+}
