@@ -2,30 +2,42 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // offFeature is a site feature esacert has no behaviour for. Its Get
-// answers ESA's off (or default) state in the SDK's shape, and never
-// 404s for a site that exists; its Update accepts what leaves the feature
-// off and refuses, with Feature.NotSupported, what would turn it on
-// (sitesetting.Fixed), rather than accept and ignore it.
+// answers, for a site that exists (never a 404), ESA's off (or default)
+// state in the SDK's shape, or for the parameters it keeps what a user set
+// them to; its Update accepts what leaves the feature off and refuses,
+// with Feature.NotSupported, what would turn it on (sitesetting.Fixed),
+// rather than accept and ignore it.
 type offFeature struct {
 	name    string   // for messages
 	get     string   // the Get action
 	updates []string // the actions that change it
 	// answer is the Get's answer (SiteId is the site's, for the shapes
-	// that echo it); updated, when set, what an update answers.
-	answer  func(siteID int64) any
+	// that echo it; set(param) what param of kept was set to, "" when
+	// never set); updated, when set, what an update answers.
+	answer  func(siteID int64, set func(param string) string) any
 	updated func(siteID int64) any
 	// params are the update's parameters, each pinned to its off value.
 	params []sitesetting.Fixed
+	// kept are the params whose value a user sets is kept and answered
+	// back (set): those of the attributes Terraform's alicloud_esa_site
+	// has as Optional and not Computed, for which it plans a change when
+	// the answer is not what its configuration holds (ESA answers "" for
+	// one never set). The others answer ESA's default whatever was sent.
+	kept []string
 	// check, when set, checks what params cannot (a JSON parameter).
 	check func(p *params) error
 	// versioned: the actions take SiteVersion, which must be 0.
 	versioned bool
 }
+
+// key is where the site's Config keeps param of f (one of kept).
+func (f *offFeature) key(param string) string { return sitesetting.FeatureKey(f.updates[0], param) }
 
 // onOff values of ESA's switches.
 var switchValues = []string{sitesetting.On, sitesetting.Off}
@@ -37,69 +49,79 @@ func switchOff(feature string) []sitesetting.Fixed {
 
 type enableJSON struct{ Enable string }
 
-func enableOff(int64) any { return enableJSON{sitesetting.Off} }
+// enableOff answers an Enable switch off; enableSet as it was set.
+func enableOff(int64) any                                  { return enableJSON{sitesetting.Off} }
+func enableSet(_ int64, set func(param string) string) any { return enableJSON{set("Enable")} }
+
+// enable is the Enable switch kept as set.
+var enable = []string{"Enable"}
 
 // offFeatures is THE table of the features esacert answers as off: one row
 // per feature (README lists them).
 var offFeatures = []offFeature{
 	{name: "cache tags", get: "GetCacheTag", updates: []string{"UpdateCacheTag"}, versioned: true,
-		answer: func(int64) any {
+		answer: func(_ int64, set func(string) string) any {
 			return struct {
 				CaseInsensitive string
 				SiteVersion     int32
 				TagName         string
-			}{sitesetting.Off, 0, ""}
+			}{set("CaseInsensitive"), 0, ""}
 		},
 		params: []sitesetting.Fixed{
 			{Feature: "cache tags", Param: "TagName"},
 			{Feature: "cache tags", Param: "CaseInsensitive", Off: sitesetting.Off, Valid: switchValues},
-		}},
+		},
+		kept: []string{"CaseInsensitive"}},
 	{name: "cache reserve", get: "GetCacheReserve", updates: []string{"UpdateCacheReserve"},
-		answer: func(int64) any { return struct{ Enable, CacheReserveInstanceId string }{sitesetting.Off, ""} },
+		answer: func(_ int64, set func(string) string) any {
+			return struct{ Enable, CacheReserveInstanceId string }{set("Enable"), ""}
+		},
 		params: []sitesetting.Fixed{
 			{Feature: "cache reserve", Param: "Enable", Off: sitesetting.Off, Valid: switchValues},
 			{Feature: "cache reserve", Param: "CacheReserveInstanceId"},
-		}},
+		},
+		kept: enable},
 	{name: "HTTP DDoS intelligent protection", get: "DescribeHttpDDoSAttackIntelligentProtection",
 		updates: []string{"SetHttpDDoSAttackIntelligentProtection"},
-		answer:  aiProtection, updated: aiProtection,
+		answer:  func(id int64, _ func(string) string) any { return aiProtection(id) }, updated: aiProtection,
 		params: []sitesetting.Fixed{
 			{Feature: "HTTP DDoS intelligent protection", Param: "AiMode", Off: "observe", Valid: []string{"observe", "defense"}},
 			{Feature: "HTTP DDoS intelligent protection", Param: "AiTemplate", Off: "level60",
 				Valid: []string{"level0", "level30", "level60", "level90"}},
 		}},
 	{name: "tiered cache", get: "GetTieredCache", updates: []string{"UpdateTieredCache"},
-		answer: func(int64) any { return struct{ CacheArchitectureMode string }{"edge"} },
+		answer: func(int64, func(string) string) any { return struct{ CacheArchitectureMode string }{"edge"} },
 		params: []sitesetting.Fixed{{Feature: "tiered cache", Param: "CacheArchitectureMode", Off: "edge",
 			Valid: []string{"edge", "edge_smart", "edge_regional", "edge_regional_smart"}}}},
 	{name: "cross-border optimization", get: "GetCrossBorderOptimization", updates: []string{"UpdateCrossBorderOptimization"},
-		answer: enableOff, params: switchOff("cross-border optimization")},
+		answer: enableSet, params: switchOff("cross-border optimization"), kept: enable},
 	{name: "site hold", get: "GetSiteNameExclusive", updates: []string{"UpdateSiteNameExclusive"},
-		answer: enableOff, params: switchOff("site hold (site name exclusivity)")},
+		answer: enableSet, params: switchOff("site hold (site name exclusivity)"), kept: enable},
 	{name: "CNAME flattening", get: "GetCnameFlattening", updates: []string{"UpdateCnameFlattening"},
-		answer: func(int64) any { return struct{ FlattenMode string }{"flatten_at_root"} },
+		answer: func(_ int64, set func(string) string) any { return struct{ FlattenMode string }{set("FlattenMode")} },
 		params: []sitesetting.Fixed{{Feature: "flattening of CNAMEs other than the root's", Param: "FlattenMode",
-			Off: "flatten_at_root", Valid: []string{"flatten_all", "flatten_at_root"}}}},
+			Off: "flatten_at_root", Valid: []string{"flatten_all", "flatten_at_root"}}},
+		kept: []string{"FlattenMode"}},
 	{name: "SEO bypass", get: "GetSeoBypass", updates: []string{"UpdateSeoBypass"},
-		answer: enableOff, params: switchOff("SEO bypass")},
+		answer: enableSet, params: switchOff("SEO bypass"), kept: enable},
 	{name: "development mode", get: "GetDevelopmentMode", updates: []string{"UpdateDevelopmentMode"},
-		answer: enableOff, params: switchOff("development mode")},
+		answer: enableSet, params: switchOff("development mode"), kept: enable},
 	{name: "HTTP DDoS attack protection", get: "DescribeHttpDDoSAttackProtection", updates: []string{"SetHttpDDoSAttackProtection"},
-		answer: ddosProtection, updated: ddosProtection,
+		answer: func(id int64, _ func(string) string) any { return ddosProtection(id) }, updated: ddosProtection,
 		params: []sitesetting.Fixed{{Feature: "HTTP DDoS attack protection levels", Param: "GlobalMode", Off: "default",
 			Valid: []string{"very weak", "weak", "default", "hard"}}}},
 	{name: "automatic frequency control", get: "GetAutomaticFrequencyControlConfig",
 		updates: []string{"SetAutomaticFrequencyControlConfig"}, versioned: true,
-		answer: enableOff, updated: enableOff,
+		answer: func(id int64, _ func(string) string) any { return enableOff(id) }, updated: enableOff,
 		params: []sitesetting.Fixed{
 			{Feature: "automatic frequency control", Param: "Enable", Off: sitesetting.Off, Valid: switchValues},
 			{Feature: "automatic frequency control", Param: "ActionType", Valid: []string{"observe", "deny", "js"}},
 			{Feature: "automatic frequency control", Param: "Level", Valid: []string{"loose", "normal", "strict"}},
 		}},
 	{name: "performance data collection", get: "GetPerformanceDataCollection", updates: []string{"UpdatePerformanceDataCollection"},
-		answer: enableOff, params: switchOff("performance data collection")},
+		answer: enableSet, params: switchOff("performance data collection"), kept: enable},
 	{name: "WAF site settings", get: "GetSiteWafSettings", updates: []string{"EditSiteWafSettings"}, versioned: true,
-		answer: func(int64) any { return struct{ Settings wafSettings }{wafOff()} },
+		answer: func(int64, func(string) string) any { return struct{ Settings wafSettings }{wafOff()} },
 		check:  checkWafSettings},
 }
 
@@ -143,53 +165,59 @@ func off(name string) action {
 }
 
 // offSite reads the SiteId (and SiteVersion) of an off feature's action and
-// checks that the site exists: an unknown one is SiteNotFound, as GetSite
+// returns the site's Config: an unknown site is SiteNotFound, as GetSite
 // answers it.
-func (s *Server) offSite(ctx context.Context, p *params, f *offFeature) (int64, error) {
+func (s *Server) offSite(ctx context.Context, p *params, f *offFeature) (int64, sitesetting.Config, error) {
 	id, err := p.requiredInt64("SiteId")
 	if err != nil {
-		return 0, err
+		return 0, sitesetting.Config{}, err
 	}
-	if err := s.Settings.Check(ctx, id); err != nil {
-		return 0, err
+	c, err := s.Settings.Config(ctx, id)
+	if err != nil {
+		return 0, sitesetting.Config{}, err
 	}
 	if f.versioned {
 		v, err := p.int64("SiteVersion")
 		if err != nil {
-			return 0, err
+			return 0, sitesetting.Config{}, err
 		}
 		if err := sitesetting.SiteVersion(v); err != nil {
-			return 0, err
+			return 0, sitesetting.Config{}, err
 		}
 	}
-	return id, nil
+	return id, c, nil
 }
 
 func (s *Server) offGet(ctx context.Context, p *params, f *offFeature) (any, error) {
-	id, err := s.offSite(ctx, p, f)
+	id, c, err := s.offSite(ctx, p, f)
 	if err != nil {
 		return nil, err
 	}
 	if f.get == "GetSiteWafSettings" {
 		return wafPath(p.str("Path"))
 	}
-	return f.answer(id), nil
+	return f.answer(id, func(param string) string { return c.Feature(f.key(param)) }), nil
 }
 
 func (s *Server) offUpdate(ctx context.Context, p *params, f *offFeature) (any, error) {
-	id, err := s.offSite(ctx, p, f)
+	id, _, err := s.offSite(ctx, p, f)
 	if err != nil {
 		return nil, err
-	}
-	for _, fx := range f.params {
-		if err := fx.Check(p.str(fx.Param)); err != nil {
-			return nil, err
-		}
 	}
 	if f.check != nil {
 		if err := f.check(p); err != nil {
 			return nil, err
 		}
+	}
+	values := make([]sitesetting.FeatureValue, len(f.params))
+	for i, fx := range f.params {
+		values[i] = sitesetting.FeatureValue{Rule: fx, Value: p.str(fx.Param), Sent: p.has(fx.Param)}
+		if slices.Contains(f.kept, fx.Param) {
+			values[i].Key = f.key(fx.Param)
+		}
+	}
+	if err := s.Settings.SetFeatures(ctx, id, values); err != nil {
+		return nil, err
 	}
 	if f.updated != nil {
 		return f.updated(id), nil

@@ -84,7 +84,7 @@ func (s *Server) getManagedTransform(ctx context.Context, p *params) (any, error
 		AddRealClientIpHeader      string
 		RealClientIpHeaderName     string
 		SiteVersion                int32
-	}{sitesetting.Off, onOff(c.RealClientIPHeader), c.RealClientIPHeaderName, 0}, nil
+	}{c.AddClientGeolocationHeader(), c.AddRealClientIPHeader(), c.RealClientIPHeaderName, 0}, nil
 }
 
 func (s *Server) updateManagedTransform(ctx context.Context, p *params) (any, error) {

@@ -1,6 +1,7 @@
 package sitesetting
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/esacert/esacert/internal/domain"
@@ -24,7 +25,8 @@ const (
 
 // Config is a site's feature settings as the API keeps them: what the
 // Get… actions answer and the Update… actions change. Edge derives what
-// the edge needs of it. Configs are values.
+// the edge needs of it. Configs are values: Features is never modified in
+// place (SetFeature copies it).
 type Config struct {
 	// Paused: UpdateSitePause.
 	Paused bool
@@ -38,7 +40,64 @@ type Config struct {
 	// RealClientIPHeaderName, or DefaultRealClientIPHeader when that is "".
 	RealClientIPHeader     bool
 	RealClientIPHeaderName string
+	// RealClientIPHeaderSet is true once AddRealClientIpHeader was set, to
+	// on or off as RealClientIPHeader says; until then it reads "" (never
+	// set, which is off), as ESA answers it for a site where it never was.
+	RealClientIPHeaderSet bool
+	// Features are the values a user set for the parameters of the
+	// features esacert has no behaviour for (each its off value, see
+	// Fixed), by FeatureKey: their Get… answers them back, and "" for a
+	// parameter not in it (never set). Nil when none is set.
+	Features map[string]string
 }
+
+// FeatureKey is the key of Config.Features that keeps the value the
+// parameter param of the Update action action was set to:
+// "UpdateDevelopmentMode.Enable".
+func FeatureKey(action, param string) string { return action + "." + param }
+
+// geolocationKey keeps UpdateManagedTransform's AddClientGeolocationHeader.
+var geolocationKey = FeatureKey("UpdateManagedTransform", "AddClientGeolocationHeader")
+
+// Feature returns the value key was set to, "" when it never was.
+func (c Config) Feature(key string) string { return c.Features[key] }
+
+// SetFeature sets key to v, or forgets it (never set) when v is "". It
+// copies Features first, so Configs that share the map are not changed.
+func (c *Config) SetFeature(key, v string) {
+	if c.Features[key] == v {
+		return
+	}
+	m := maps.Clone(c.Features)
+	if v == "" {
+		delete(m, key)
+	} else {
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[key] = v
+	}
+	if len(m) == 0 {
+		m = nil
+	}
+	c.Features = m
+}
+
+// AddRealClientIPHeader is what GetManagedTransform answers for
+// AddRealClientIpHeader: on or off as set, "" when never set.
+func (c Config) AddRealClientIPHeader() string {
+	switch {
+	case !c.RealClientIPHeaderSet:
+		return ""
+	case c.RealClientIPHeader:
+		return On
+	}
+	return Off
+}
+
+// AddClientGeolocationHeader is what GetManagedTransform answers for
+// AddClientGeolocationHeader: off once set so, "" when never set.
+func (c Config) AddClientGeolocationHeader() string { return c.Feature(geolocationKey) }
 
 // NewSiteConfig is the Config of a site created now, ESA's defaults: not
 // paused, IPv6 off (an opt-in switch in ESA) for RegionGlobal, no

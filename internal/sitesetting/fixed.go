@@ -1,6 +1,7 @@
 package sitesetting
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -8,10 +9,10 @@ import (
 )
 
 // Fixed is one parameter of a feature esacert has no behaviour for, pinned
-// to the value that leaves the feature off (or at ESA's default): its Get
-// answers Off, and an Update may send Off (or nothing, or "") but never a
-// value that would turn the feature on, which is refused with
-// ErrUnsupported rather than accepted and ignored.
+// to the value that leaves the feature off (or at ESA's default): an
+// Update may send Off (or nothing, or "") but never a value that would
+// turn the feature on, which is refused with ErrUnsupported rather than
+// accepted and ignored. What its Get answers: see FeatureValue.Key.
 type Fixed struct {
 	Feature string // what ESA calls it, for messages: "cross-border optimization"
 	Param   string // the request parameter: "Enable"
@@ -47,4 +48,43 @@ func (f Fixed) reason() string {
 // what the request asked for.
 func Unsupported(feature, param string) error {
 	return &domain.ParamError{Param: param, Err: ErrUnsupported, Reason: feature + " is not supported"}
+}
+
+// FeatureValue is what an Update of a feature esacert has no behaviour for
+// sent for one of the feature's parameters.
+type FeatureValue struct {
+	Rule  Fixed  // what the parameter may be
+	Value string // as sent; "" when empty or left out
+	Sent  bool   // the request named the parameter (a left-out one is left as it is)
+	// Key, when not "", is where Config.Features keeps the value sent
+	// (FeatureKey), for the Get to answer back; "" for a parameter whose
+	// Get answers ESA's default whatever was sent.
+	Key string
+}
+
+// SetFeatures checks the values an Update of a feature esacert has no
+// behaviour for sent (Fixed.Check: the first error is returned and nothing
+// is stored), then keeps each one sent that has a Key: the value as sent,
+// or never set when it is "". A site that does not exist is
+// site.ErrSiteNotFound.
+func (s *Service) SetFeatures(ctx context.Context, siteID int64, values []FeatureValue) error {
+	keep := false
+	for _, v := range values {
+		if err := v.Rule.Check(v.Value); err != nil {
+			return err
+		}
+		keep = keep || v.Sent && v.Key != ""
+	}
+	if !keep {
+		return s.Check(ctx, siteID)
+	}
+	_, err := s.Store.UpdateSiteConfig(ctx, siteID, func(c *Config) error {
+		for _, v := range values {
+			if v.Sent && v.Key != "" {
+				c.SetFeature(v.Key, v.Value)
+			}
+		}
+		return nil
+	})
+	return err
 }

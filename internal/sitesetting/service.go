@@ -58,8 +58,11 @@ func (s *Service) SetIPv6(ctx context.Context, siteID int64, enable, region stri
 	return err
 }
 
-// TransformInput is what UpdateManagedTransform sends: "" leaves a setting
-// as it is.
+// TransformInput is what UpdateManagedTransform sends, taken as the whole
+// of the site's managed transforms: a setting left out or "" is not set
+// (it reads "" and is off; the header name is then the default). The
+// Terraform provider sends every one its configuration sets, and leaves
+// out the ones it no longer sets.
 type TransformInput struct {
 	AddRealClientIPHeader      string // on or off
 	RealClientIPHeaderName     string // see CheckHeaderName
@@ -83,15 +86,16 @@ func SiteVersion(v int64) error {
 	return siteVersion.Check(fmt.Sprint(v))
 }
 
-// SetManagedTransform changes the managed transforms (UpdateManagedTransform).
+// SetManagedTransform sets the managed transforms (UpdateManagedTransform)
+// to in: a setting in leaves "" is no longer set.
 func (s *Service) SetManagedTransform(ctx context.Context, siteID int64, in TransformInput) error {
-	var on *bool
+	var on, set bool
 	if in.AddRealClientIPHeader != "" {
 		v, err := switchValue("AddRealClientIpHeader", in.AddRealClientIPHeader)
 		if err != nil {
 			return err
 		}
-		on = &v
+		on, set = v, true
 	}
 	name := ""
 	if in.RealClientIPHeaderName != "" {
@@ -107,12 +111,8 @@ func (s *Service) SetManagedTransform(ctx context.Context, siteID int64, in Tran
 		return err
 	}
 	_, err := s.Store.UpdateSiteConfig(ctx, siteID, func(c *Config) error {
-		if on != nil {
-			c.RealClientIPHeader = *on
-		}
-		if name != "" {
-			c.RealClientIPHeaderName = name
-		}
+		c.RealClientIPHeader, c.RealClientIPHeaderSet, c.RealClientIPHeaderName = on, set, name
+		c.SetFeature(geolocationKey, in.AddClientGeolocationHeader)
 		return nil
 	})
 	return err

@@ -1,6 +1,8 @@
 // Package sitesetting holds a site's feature settings: the ESA switches a
 // site has besides its records, certificates and HTTPS settings (pausing,
-// IPv6, managed transforms, and the many features esacert answers as off).
+// IPv6, managed transforms, and the many features esacert answers as off),
+// and which of them a user set: one never set reads "", one set reads back
+// as set.
 package sitesetting
 
 // Settings is what the edge needs of a site's feature settings. The zero

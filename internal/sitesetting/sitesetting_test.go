@@ -70,3 +70,46 @@ func TestConfigEdge(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigFeatures(t *testing.T) {
+	var c Config
+	if got := c.Feature("UpdateDevelopmentMode.Enable"); got != "" {
+		t.Errorf("Feature of a Config with none set = %q, want \"\"", got)
+	}
+	c.SetFeature("UpdateDevelopmentMode.Enable", "off")
+	shared := c
+	c.SetFeature("UpdateSeoBypass.Enable", "off")
+	c.SetFeature("UpdateDevelopmentMode.Enable", "")
+	if got := c.Features; len(got) != 1 || got["UpdateSeoBypass.Enable"] != "off" {
+		t.Errorf("Features = %v, want only UpdateSeoBypass.Enable off", got)
+	}
+	if got := shared.Feature("UpdateDevelopmentMode.Enable"); got != "off" || len(shared.Features) != 1 {
+		t.Errorf("a copy taken before changed with it: %v", shared.Features)
+	}
+	c.SetFeature("UpdateSeoBypass.Enable", "")
+	if c.Features != nil {
+		t.Errorf("Features with every one forgotten = %#v, want nil", c.Features)
+	}
+}
+
+func TestConfigManagedTransformAnswers(t *testing.T) {
+	tests := []struct {
+		name      string
+		c         Config
+		real, geo string
+	}{
+		{"never_set", NewSiteConfig(), "", ""},
+		{"set_on", Config{RealClientIPHeader: true, RealClientIPHeaderSet: true}, On, ""},
+		{"set_off", Config{RealClientIPHeaderSet: true, Features: map[string]string{geolocationKey: Off}}, Off, Off},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.AddRealClientIPHeader(); got != tt.real {
+				t.Errorf("AddRealClientIPHeader() = %q, want %q", got, tt.real)
+			}
+			if got := tt.c.AddClientGeolocationHeader(); got != tt.geo {
+				t.Errorf("AddClientGeolocationHeader() = %q, want %q", got, tt.geo)
+			}
+		})
+	}
+}

@@ -16,7 +16,8 @@ type Store interface {
 	// UpdateSiteConfig calls update with the site's Config, locked for the
 	// rest of one transaction, and stores what update leaves unless it
 	// returns an error, which is returned as is. It records an edge change
-	// of the site (the edge reloads it) and returns the stored Config.
+	// of the site (the edge reloads it) when what the edge needs of the
+	// Config (Edge) changed, and returns the stored Config.
 	UpdateSiteConfig(ctx context.Context, siteID int64, update func(*Config) error) (Config, error)
 	// SiteTags returns the tags of each of the sites that has any, in key
 	// order; nil ids means every site.

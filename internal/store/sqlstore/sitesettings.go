@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,29 +21,62 @@ var _ sitesetting.Store = (*Store)(nil)
 // (ref: the site id): the edge reloads the site.
 const ChangeSettings = "settings"
 
-// settingsColumns are read by scanSettings, in this order.
-const settingsColumns = `paused, ipv6, ipv6_region, real_ip_header, real_ip_header_name`
+// settingsColumns are what the edge needs of a site's settings, read by
+// scanSettings in this order; configColumns the whole Config (scanConfig).
+const (
+	settingsColumns = `paused, ipv6, ipv6_region, real_ip_header, real_ip_header_name`
+	configColumns   = settingsColumns + `, real_ip_header_set, features`
+)
 
-func scanSettings(r scanner) (sitesetting.Config, error) {
+func scanSettings(r scanner, more ...any) (sitesetting.Config, error) {
 	var (
 		c                     sitesetting.Config
 		paused, ipv6, realHdr int
 	)
-	if err := r.Scan(&paused, &ipv6, &c.IPv6Region, &realHdr, &c.RealClientIPHeaderName); err != nil {
+	if err := r.Scan(append([]any{&paused, &ipv6, &c.IPv6Region, &realHdr, &c.RealClientIPHeaderName}, more...)...); err != nil {
 		return sitesetting.Config{}, err
 	}
 	c.Paused, c.IPv6, c.RealClientIPHeader = paused != 0, ipv6 != 0, realHdr != 0
 	return c, nil
 }
 
+func scanConfig(r scanner) (sitesetting.Config, error) {
+	var (
+		set      int
+		features string
+	)
+	c, err := scanSettings(r, &set, &features)
+	if err != nil {
+		return sitesetting.Config{}, err
+	}
+	c.RealClientIPHeaderSet = set != 0
+	var m map[string]string
+	if err := json.Unmarshal([]byte(features), &m); err != nil {
+		return sitesetting.Config{}, fmt.Errorf("features: %w", err)
+	}
+	for k, v := range m {
+		c.SetFeature(k, v) // leaves Features nil when there are none
+	}
+	return c, nil
+}
+
 // writeSettings stores the site's Config, in tx.
 func (s *Store) writeSettings(ctx context.Context, tx *sql.Tx, siteID int64, c sitesetting.Config) error {
-	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO site_settings (site_id, `+settingsColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?)
+	features, err := json.Marshal(c.Features)
+	if err != nil {
+		return fmt.Errorf("write settings of site %d: %w", siteID, err)
+	}
+	if c.Features == nil {
+		features = []byte("{}")
+	}
+	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO site_settings (site_id, `+configColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (site_id) DO UPDATE SET paused = excluded.paused, ipv6 = excluded.ipv6,
 			ipv6_region = excluded.ipv6_region, real_ip_header = excluded.real_ip_header,
-			real_ip_header_name = excluded.real_ip_header_name`),
-		siteID, boolInt(c.Paused), boolInt(c.IPv6), c.IPv6Region, boolInt(c.RealClientIPHeader), c.RealClientIPHeaderName)
+			real_ip_header_name = excluded.real_ip_header_name, real_ip_header_set = excluded.real_ip_header_set,
+			features = excluded.features`),
+		siteID, boolInt(c.Paused), boolInt(c.IPv6), c.IPv6Region, boolInt(c.RealClientIPHeader), c.RealClientIPHeaderName,
+		boolInt(c.RealClientIPHeaderSet), string(features))
 	if err != nil {
 		return fmt.Errorf("write settings of site %d: %w", siteID, err)
 	}
@@ -58,7 +92,7 @@ func (s *Store) readSettings(ctx context.Context, tx *sql.Tx, siteID int64, lock
 			return sitesetting.Config{}, err
 		}
 	}
-	c, err := scanSettings(tx.QueryRowContext(ctx, s.rebind(`SELECT `+settingsColumns+` FROM site_settings WHERE site_id = ?`), siteID))
+	c, err := scanConfig(tx.QueryRowContext(ctx, s.rebind(`SELECT `+configColumns+` FROM site_settings WHERE site_id = ?`), siteID))
 	if err == nil {
 		return c, nil
 	}
@@ -97,11 +131,15 @@ func (s *Store) UpdateSiteConfig(ctx context.Context, siteID int64, update func(
 		if c, err = s.readSettings(ctx, tx, siteID, true); err != nil {
 			return err
 		}
+		was := c.Edge()
 		if err := update(&c); err != nil {
 			return err
 		}
 		if err := s.writeSettings(ctx, tx, siteID, c); err != nil {
 			return err
+		}
+		if c.Edge() == was {
+			return nil // nothing for the edge to reload
 		}
 		return s.recordChange(ctx, tx, siteID, ChangeSettings, strconv.FormatInt(siteID, 10))
 	})

@@ -47,19 +47,52 @@ func testSiteSettings(t *testing.T, st Store) {
 		t.Fatal(err)
 	}
 	want := sitesetting.Config{Paused: true, IPv6: true, IPv6Region: sitesetting.RegionMainland,
-		RealClientIPHeader: true, RealClientIPHeaderName: "X-Client-IP"}
+		RealClientIPHeader: true, RealClientIPHeaderName: "X-Client-IP", RealClientIPHeaderSet: true,
+		Features: map[string]string{"UpdateDevelopmentMode.Enable": "off", "UpdateCnameFlattening.FlattenMode": "flatten_at_root"}}
 	stored, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error { *c = want; return nil })
-	if err != nil || stored != want {
+	if err != nil || !cmp.Equal(want, stored) {
 		t.Fatalf("UpdateSiteConfig = %+v, %v; want %+v", stored, err, want)
 	}
 	if r, _ := s.Revision(ctx); r != rev+1 {
 		t.Errorf("UpdateSiteConfig moved the edge revision from %d to %d, want one change", rev, r)
 	}
-	if got, _ := s.SiteConfig(ctx, siteA); got != want {
-		t.Errorf("SiteConfig after the update = %+v, want %+v", got, want)
+	if got, _ := s.SiteConfig(ctx, siteA); !cmp.Equal(want, got) {
+		t.Errorf("SiteConfig after the update (-want +got):\n%s", cmp.Diff(want, got))
 	}
-	if got, _ := s.SiteConfig(ctx, siteB); got != sitesetting.NewSiteConfig() {
+	if got, _ := s.SiteConfig(ctx, siteB); !cmp.Equal(sitesetting.NewSiteConfig(), got) {
 		t.Errorf("the other site's settings changed too: %+v", got)
+	}
+
+	// What a user set of the features without behaviour: kept per
+	// parameter, "" forgets it (never set); a change the edge has no use
+	// for records no edge change.
+	rev, _ = s.Revision(ctx)
+	stored, err = s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error {
+		c.SetFeature("UpdateDevelopmentMode.Enable", "")
+		c.SetFeature("UpdateSeoBypass.Enable", "off")
+		c.RealClientIPHeaderSet = false
+		return nil
+	})
+	want.Features = map[string]string{"UpdateCnameFlattening.FlattenMode": "flatten_at_root", "UpdateSeoBypass.Enable": "off"}
+	want.RealClientIPHeaderSet = false
+	if err != nil || !cmp.Equal(want, stored) {
+		t.Errorf("UpdateSiteConfig of the features = %+v, %v; want %+v", stored, err, want)
+	}
+	if got, _ := s.SiteConfig(ctx, siteA); !cmp.Equal(want, got) {
+		t.Errorf("SiteConfig after updating the features (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	if r, _ := s.Revision(ctx); r != rev {
+		t.Errorf("an update of what the edge does not use moved the edge revision from %d to %d", rev, r)
+	}
+	if _, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error {
+		c.SetFeature("UpdateSeoBypass.Enable", "")
+		c.SetFeature("UpdateCnameFlattening.FlattenMode", "")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SiteConfig(ctx, siteA); got.Features != nil {
+		t.Errorf("Features after forgetting every one = %#v, want nil", got.Features)
 	}
 	refused := errors.New("refused")
 	if _, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error { c.Paused = false; return refused }); !errors.Is(err, refused) {
@@ -83,7 +116,15 @@ func testSiteSettings(t *testing.T, st Store) {
 		t.Errorf("UpdateSiteCoverage of a missing site = %v, want ErrSiteNotFound", err)
 	}
 
-	// Deleted with the site: a site created again under the same id starts anew.
+	// Deleted with the site, what a user set with it: a site created again
+	// under the same id starts anew.
+	if _, err := s.UpdateSiteConfig(ctx, siteA, func(c *sitesetting.Config) error {
+		c.SetFeature("UpdateDevelopmentMode.Enable", "off")
+		c.RealClientIPHeaderSet = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteSite(ctx, siteA); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +132,7 @@ func testSiteSettings(t *testing.T, st Store) {
 		t.Errorf("SiteConfig of a deleted site = %v, want ErrSiteNotFound", err)
 	}
 	mustSite(t, s, newSite(siteA, "settings.com", "inst-s", now))
-	if got, _ := s.SiteConfig(ctx, siteA); got != sitesetting.NewSiteConfig() {
+	if got, _ := s.SiteConfig(ctx, siteA); !cmp.Equal(sitesetting.NewSiteConfig(), got) {
 		t.Errorf("a site created again kept the deleted one's settings: %+v", got)
 	}
 }
