@@ -87,11 +87,12 @@ func TestGoClientsSiteSettings(t *testing.T) {
 			if got := call("GET", "GetSitePause", site); got["Paused"] != true {
 				t.Errorf("GetSitePause = %#v, want Paused true (a boolean)", got)
 			}
-			// Managed transforms: SiteVersion is a number (int32).
+			// Managed transforms: SiteVersion is a number (int32); a switch
+			// never set reads "".
 			call("POST", "UpdateManagedTransform", map[string]string{"SiteId": id, "AddRealClientIpHeader": "on", "RealClientIpHeaderName": "X-Real-Client"})
 			got := call("GET", "GetManagedTransform", site)
 			if got["AddRealClientIpHeader"] != "on" || got["RealClientIpHeaderName"] != "X-Real-Client" ||
-				got["AddClientGeolocationHeader"] != "off" || got["SiteVersion"] != float64(0) {
+				got["AddClientGeolocationHeader"] != "" || got["SiteVersion"] != float64(0) {
 				t.Errorf("GetManagedTransform = %#v", got)
 			}
 			// Features answered as off, in their models' shapes.
@@ -171,7 +172,7 @@ func TestNodeSDKSiteSettings(t *testing.T) {
 			if got := ok("GetSitePause", site); got["Paused"] != true {
 				t.Errorf("getSitePause = %#v", got)
 			}
-			if got := ok("GetManagedTransform", site); got["AddRealClientIpHeader"] != "off" || got["SiteVersion"] != float64(0) {
+			if got := ok("GetManagedTransform", site); got["AddRealClientIpHeader"] != "" || got["SiteVersion"] != float64(0) { // never set
 				t.Errorf("getManagedTransform = %#v", got)
 			}
 			if got := ok("GetSiteWafSettings", site); dig(got, "Settings.SecurityLevel.Value") != "off" {

@@ -1,7 +1,9 @@
 package clienttest
 
 import (
+	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,6 +88,152 @@ func tfSiteState(t *testing.T, tf tfClient, id string) map[string]string {
 	return state
 }
 
+// tfSiteAttrs are the attributes of alicloud_esa_site that a plan compares
+// with main.tf whatever main.tf holds: the Required ones and the Optional
+// ones that are not Computed (an Optional and Computed one that main.tf
+// leaves out keeps what the Read gives it). Each maps to what the plan
+// compares it with when main.tf leaves it out: the zero of its type (the
+// SDK diffs a string left out against "", a bool against false, a number
+// against 0), so every one of them the Read sets must read so on a site
+// where it was never set.
+var tfSiteAttrs = map[string]string{
+	"access_type": "", "instance_id": "", "site_name": "", "coverage": "",
+	"add_client_geolocation_header": "", "add_real_client_ip_header": "", "real_client_ip_header_name": "",
+	"cache_reserve_enable": "", "cache_reserve_instance_id": "", "case_insensitive": "", "tag_name": "",
+	"cross_border_optimization": "", "development_mode": "", "flatten_mode": "",
+	"performance_data_collection_enable": "", "seo_bypass": "", "site_name_exclusive": "",
+	"paused": "false", "version_management": "false", "site_version": "0",
+}
+
+// tfSitePlan is what terraform plan shows for mainTF (attribute: value,
+// tags as tags.KEY) against state as the Read left it: one line per
+// attribute it would change, none when the plan is empty.
+func tfSitePlan(mainTF, state map[string]string) []string {
+	var diff []string
+	change := func(attr, want string) {
+		if got := state[attr]; got != want {
+			diff = append(diff, fmt.Sprintf("%s: %q -> %q", attr, got, want))
+		}
+	}
+	for attr, zero := range tfSiteAttrs {
+		if _, ok := state[attr]; !ok {
+			diff = append(diff, attr+": not read (tfSiteReads and tfSiteAttrs disagree)")
+		}
+		if want, ok := mainTF[attr]; ok {
+			change(attr, want)
+		} else {
+			change(attr, zero)
+		}
+	}
+	for attr, want := range mainTF {
+		if _, ok := tfSiteAttrs[attr]; !ok {
+			change(attr, want) // a Computed one main.tf sets, or a tag
+		}
+	}
+	for attr, got := range state {
+		if _, ok := mainTF[attr]; !ok && strings.HasPrefix(attr, "tags.") {
+			diff = append(diff, fmt.Sprintf("%s: %q -> removed", attr, got))
+		}
+	}
+	slices.Sort(diff)
+	return diff
+}
+
+// tfCreateSite replays the create of an alicloud_esa_site whose main.tf
+// sets only what the resource requires, and returns the site's id and that
+// main.tf: PurchaseRatePlan (the plan instance), RpcPost CreateSite with
+// every parameter in the body, the wait for the site's status, and the
+// Update the provider runs after create, which sends nothing for such a
+// main.tf but its GetSite.
+func tfCreateSite(t *testing.T, tf tfClient, name string) (id string, mainTF map[string]string) {
+	t.Helper()
+	plan := tf.do(t, "POST", "PurchaseRatePlan", map[string]string{"PlanName": "basic", "Coverage": "overseas", "ChargeType": "PREPAY",
+		"AutoPay": "true", "Period": "1", "Type": "NS"})
+	if plan.status != 200 {
+		t.Fatalf("PurchaseRatePlan: %d %v", plan.status, plan.body)
+	}
+	mainTF = map[string]string{"site_name": name, "instance_id": str(plan.body["InstanceId"]), "coverage": "overseas", "access_type": "NS"}
+	created := tf.do(t, "POST", "CreateSite", map[string]string{"Coverage": mainTF["coverage"], "InstanceId": mainTF["instance_id"],
+		"SiteName": name, "AccessType": mainTF["access_type"]})
+	if created.status != 200 || str(created.body["SiteId"]) == "" {
+		t.Fatalf("create: %d %v", created.status, created.body)
+	}
+	id = str(created.body["SiteId"]) // d.SetId(fmt.Sprint(response["SiteId"]))
+	// The wait for the site's status, then the Update's objectRaw.
+	for range 2 {
+		if got := tf.do(t, "GET", "GetSite", map[string]string{"SiteId": id}); got.status != 200 || str(dig(got.body, "SiteModel.Status")) == "" {
+			t.Fatalf("GetSite after create: %d %v", got.status, got.body)
+		}
+	}
+	return id, mainTF
+}
+
+// tfUpdate sends one call of alicloud_esa_site's Update: RpcPost, SiteId
+// and params in the body.
+func tfUpdate(t *testing.T, tf tfClient, id, action string, params map[string]string) {
+	t.Helper()
+	p := map[string]string{"SiteId": id}
+	maps.Copy(p, params)
+	if got := tf.do(t, "POST", action, p); got.status != 200 {
+		t.Fatalf("update %s: %d %v", action, got.status, got.body)
+	}
+}
+
+// TestTerraformSitePlan replays terraform apply, then terraform plan, of
+// an alicloud_esa_site whose main.tf sets only what the resource requires
+// (the provider's TestAccAliCloudEsaSite_basic8484 applies that against
+// ESA and requires an empty plan after it); then of that main.tf with
+// development_mode = "off" and add_real_client_ip_header = "on"; then of
+// the first again. After each apply the Read gives back what main.tf
+// holds, so each plan is empty.
+func TestTerraformSitePlan(t *testing.T) {
+	addr, key := startNode(t)
+	tf := tfClient{addr, key}
+	id, minimal := tfCreateSite(t, tf, "tf-plan-example.com")
+	state := tfSiteState(t, tf, id)
+	for attr, zero := range tfSiteAttrs {
+		if _, set := minimal[attr]; !set && state[attr] != zero {
+			t.Errorf("read %s = %q on a site where it was never set, want %q", attr, state[attr], zero)
+		}
+	}
+	if diff := tfSitePlan(minimal, state); len(diff) > 0 {
+		t.Errorf("terraform plan after creating a site with a minimal main.tf shows changes:\n%s", strings.Join(diff, "\n"))
+	}
+
+	// Apply: development_mode and add_real_client_ip_header added to
+	// main.tf. The Update sends, in its order, UpdateManagedTransform with
+	// each managed-transform attribute main.tf sets (d.GetOk), then
+	// UpdateDevelopmentMode with d.Get("development_mode").
+	set := maps.Clone(minimal)
+	set["development_mode"], set["add_real_client_ip_header"] = "off", "on"
+	tf.do(t, "GET", "GetSite", map[string]string{"SiteId": id})
+	tfUpdate(t, tf, id, "UpdateManagedTransform", map[string]string{"AddRealClientIpHeader": "on"})
+	tfUpdate(t, tf, id, "UpdateDevelopmentMode", map[string]string{"Enable": "off"})
+	state = tfSiteState(t, tf, id)
+	if state["development_mode"] != "off" || state["add_real_client_ip_header"] != "on" {
+		t.Errorf("read after setting them: development_mode %q, add_real_client_ip_header %q; want off and on",
+			state["development_mode"], state["add_real_client_ip_header"])
+	}
+	if diff := tfSitePlan(set, state); len(diff) > 0 {
+		t.Errorf("terraform plan after setting development_mode and add_real_client_ip_header shows changes:\n%s", strings.Join(diff, "\n"))
+	}
+
+	// Apply: both removed from main.tf. UpdateManagedTransform goes with
+	// neither managed-transform parameter (d.GetOk finds none),
+	// UpdateDevelopmentMode with Enable empty (d.Get of a string left out).
+	tf.do(t, "GET", "GetSite", map[string]string{"SiteId": id})
+	tfUpdate(t, tf, id, "UpdateManagedTransform", nil)
+	tfUpdate(t, tf, id, "UpdateDevelopmentMode", map[string]string{"Enable": ""})
+	state = tfSiteState(t, tf, id)
+	if state["development_mode"] != "" || state["add_real_client_ip_header"] != "" {
+		t.Errorf("read after removing them: development_mode %q, add_real_client_ip_header %q; want both empty",
+			state["development_mode"], state["add_real_client_ip_header"])
+	}
+	if diff := tfSitePlan(minimal, state); len(diff) > 0 {
+		t.Errorf("terraform plan after removing them from main.tf shows changes:\n%s", strings.Join(diff, "\n"))
+	}
+}
+
 // TestTerraformSiteLifecycle replays alicloud_esa_site (esa-api.md §5.5)
 // for a main.tf that sets ipv6_enable, paused, coverage, tags and
 // add_real_client_ip_header: CreateSite with the body the provider sends,
@@ -151,10 +299,17 @@ func TestTerraformSiteLifecycle(t *testing.T) {
 	check(state, map[string]string{"coverage": "overseas", "site_name": "tf-site-example.com", "access_type": "NS",
 		"ipv6_enable": "on", "ipv6_region": "x.x", "paused": "true", "add_real_client_ip_header": "on",
 		"tags.env": "prod", "tags.team": "edge", "version_management": "false",
-		// What esacert answers as off.
-		"cross_border_optimization": "off", "development_mode": "off", "cache_architecture_mode": "edge",
-		"flatten_mode": "flatten_at_root", "add_client_geolocation_header": "off", "site_version": "0",
+		// What esacert answers as off: never set reads "" (what the plan
+		// compares an attribute main.tf leaves out with); the Computed
+		// attributes read ESA's default.
+		"cross_border_optimization": "", "development_mode": "", "cache_architecture_mode": "edge",
+		"flatten_mode": "", "add_client_geolocation_header": "", "site_version": "0",
 		"site_waf_settings.security_level": "off"})
+	mainTF := map[string]string{"site_name": "tf-site-example.com", "instance_id": str(plan.body["InstanceId"]), "coverage": "overseas",
+		"access_type": "NS", "ipv6_enable": "on", "paused": "true", "add_real_client_ip_header": "on", "tags.env": "prod", "tags.team": "edge"}
+	if diff := tfSitePlan(mainTF, state); len(diff) > 0 {
+		t.Errorf("terraform plan after apply shows changes:\n%s", strings.Join(diff, "\n"))
+	}
 
 	// A second apply: coverage global, IPv6 off, tag team changed and env removed.
 	update("UpdateSiteCoverage", map[string]string{"Coverage": "global"})
@@ -165,6 +320,11 @@ func TestTerraformSiteLifecycle(t *testing.T) {
 	check(state, map[string]string{"coverage": "global", "ipv6_enable": "off", "tags.team": "ops", "paused": "true"})
 	if _, ok := state["tags.env"]; ok {
 		t.Errorf("tag env is still read after UntagResources: %v", state)
+	}
+	mainTF["coverage"], mainTF["ipv6_enable"], mainTF["tags.team"] = "global", "off", "ops"
+	delete(mainTF, "tags.env")
+	if diff := tfSitePlan(mainTF, state); len(diff) > 0 {
+		t.Errorf("terraform plan after the second apply shows changes:\n%s", strings.Join(diff, "\n"))
 	}
 
 	// Turning off what esacert has not turned on is accepted, as the
