@@ -13,6 +13,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // SiteState is everything the edge serves for one site, as the store holds
@@ -23,6 +24,7 @@ type SiteState struct {
 	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
+	Settings     sitesetting.Settings // pause, IPv6 and the client-IP header (see features.go)
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -56,6 +58,8 @@ type siteConf struct {
 	name   string
 	active bool
 	policy SitePolicy
+	// settings are the site's feature settings; see features.go.
+	settings sitesetting.Settings
 }
 
 // candidates are the certificates for one name, best first.
@@ -88,6 +92,7 @@ type Index struct {
 	sites      pmap[*siteEntry] // site id → what it contributed
 	snapshot   bool             // read from the snapshot, not from the store
 	gen        uint64           // tells this index from every other one
+	paused     int              // sites that are paused: the HTTPS listener peeks at ClientHellos only when some are
 }
 
 // generations numbers the indexes as they are made.
@@ -245,7 +250,8 @@ func buildSite(st SiteState) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == site.SiteActive, policy: st.Policy}
+	conf := &siteConf{id: st.ID, name: st.Site.Name, active: st.Site.Status == site.SiteActive, policy: st.Policy,
+		settings: st.Settings}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.active {
@@ -326,11 +332,13 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 	se := ix.sites.edit()
 	exact, wild := candEditor{ee}, candEditor{we}
 	routes, wroutes := routeEditor{re}, routeEditor{wre}
+	paused := ix.paused
 	for _, st := range states {
 		key := strconv.FormatInt(st.ID, 10)
 		if old, ok := se.get(key); ok {
 			removeSite(old, exact, wild, routes, wroutes)
 			se.remove(key)
+			paused -= pausedCount(old)
 		}
 		b := buildSite(st)
 		if b == nil {
@@ -338,9 +346,10 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 		}
 		addSite(b, exact, wild, routes, wroutes, now)
 		se.set(key, b.entry)
+		paused += pausedCount(b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
-		wildRoutes: wre.done(), sites: se.done()}
+		wildRoutes: wre.done(), sites: se.done(), paused: paused}
 }
 
 // load builds a whole index at once, for the first load.
@@ -348,6 +357,7 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Inde
 	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
 	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
 	sites := newBuilder[*siteEntry](seed)
+	paused := 0
 	for _, st := range states {
 		b := buildSite(st)
 		if b == nil {
@@ -355,9 +365,10 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time) *Inde
 		}
 		addSite(b, exact, wild, routes, wroutes, now)
 		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
+		paused += pausedCount(b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: exact.done(), wild: wild.done(), routes: routes.done(),
-		wildRoutes: wroutes.done(), sites: sites.done()}
+		wildRoutes: wroutes.done(), sites: sites.done(), paused: paused}
 }
 
 func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {
