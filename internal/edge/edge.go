@@ -383,13 +383,22 @@ func h2Possible(hp *HostPolicy) bool {
 	return false
 }
 
-// configFor returns the TLS settings of the host a client names.
+// acmeTLS reports whether hello is a CA's TLS-ALPN-01 validation.
+func (e *Edge) acmeTLS(hello *tls.ClientHelloInfo) bool {
+	return e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol
+}
+
+// configFor returns the TLS settings of the host a client names, after
+// passing the connection through when the host's site is paused.
 func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
+	if e.passThrough(hello, host) {
+		return nil, errPassed
+	}
 	if host == "" {
 		return nil, nil
 	}
-	if e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol {
+	if e.acmeTLS(hello) {
 		// A CA validating TLS-ALPN-01: only the challenge certificate answers.
 		if c, ok := e.ACMETLS(host); ok {
 			return &tls.Config{Certificates: []tls.Certificate{*c}, NextProtos: []string{e.ACMETLSProtocol},

@@ -104,7 +104,7 @@ func (o *testOrigin) seen() *http.Request {
 // edgeClient is an HTTP client that reaches every host at addr, with cfg
 // for TLS, and follows no redirect.
 func edgeClient(addr string, cfg *tls.Config) *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: cfg,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
@@ -358,62 +358,88 @@ func TestPassthroughBounds(t *testing.T) {
 	})
 }
 
-// TestPeekHello reads a ClientHello that arrives a byte at a time, and
-// stops at the limit.
-func TestPeekHello(t *testing.T) {
-	// A real ClientHello, as a client sends it.
-	c1, c2 := net.Pipe()
-	go tls.Client(c1, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2"}}).Handshake()
-	hdr := make([]byte, 5)
-	if _, err := io.ReadFull(c2, hdr); err != nil {
-		t.Fatal(err)
+// TestFragmentedHello: a ClientHello that arrives a byte at a time is
+// passed through whole, and the origin answers the handshake.
+func TestFragmentedHello(t *testing.T) {
+	f := newFixture(t)
+	o := newTestOrigin(t, "www.paused.test")
+	paused := siteState(1, "paused.test", site.SiteActive)
+	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
+	paused.Settings.Paused = true
+	e, _ := serveEdge(t, &Edge{Source: src1(paused), Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort})
+	client, server := net.Pipe()
+	defer client.Close()
+	go func() { // the edge's side, as its HTTPS listener hands the connection on
+		tls.Server(newHelloConn(server, time.Now().Add(time.Minute)), e.TLSConfig()).Handshake()
+		server.Close()
+	}()
+	conn := tls.Client(byteConn{client}, &tls.Config{ServerName: "www.paused.test", RootCAs: o.pool})
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := conn.Handshake(); err != nil {
+		t.Fatalf("handshake with the origin: %v", err)
 	}
-	hello := append(hdr, make([]byte, int(hdr[3])<<8|int(hdr[4]))...)
-	if _, err := io.ReadFull(c2, hello[5:]); err != nil {
-		t.Fatal(err)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.paused.test\r\nConnection: close\r\n\r\n")
+	got, _ := io.ReadAll(conn)
+	if !strings.Contains(string(got), "origin sni=www.paused.test host=www.paused.test") {
+		t.Errorf("origin answered %q", got)
 	}
-	c1.Close()
-	c2.Close()
+}
 
-	tests := []struct {
-		name     string
-		limit    int
-		wantName string
-		wantErr  error
-		wantRead int
+// TestHelloDeadline: until the hello is parsed, a helloConn reads within
+// the hello's deadline, whatever the server asks; then as the server asked.
+func TestHelloDeadline(t *testing.T) {
+	helloBy := now.Add(time.Second)
+	for _, tt := range []struct {
+		name             string
+		server           time.Time // what the TLS server asks for; zero for nothing
+		before, afterFor time.Time
 	}{
-		{"ok/byte_by_byte", maxHello, "www.example.com", nil, len(hello)},
-		{"fail/over_the_limit", 100, "", errHelloTooLarge, 100},
-	}
-	for _, tt := range tests {
+		{"ok/server_later", now.Add(time.Hour), helloBy, now.Add(time.Hour)},
+		{"ok/server_sooner", now.Add(time.Millisecond), now.Add(time.Millisecond), now.Add(time.Millisecond)},
+		{"ok/server_none", time.Time{}, helloBy, time.Time{}},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			client, server := net.Pipe()
-			defer server.Close()
-			go func() {
-				for i := range hello {
-					if _, err := client.Write(hello[i : i+1]); err != nil {
-						return
-					}
-				}
-			}()
-			defer client.Close()
-			read, h, err := peekHello(server, tt.limit)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			dc := &deadlineConn{}
+			hc := &helloConn{Conn: dc, helloBy: helloBy}
+			dc.SetReadDeadline(helloBy) // as Accept does
+			if !tt.server.IsZero() {
+				hc.SetDeadline(tt.server)
 			}
-			if got := ""; h != nil {
-				got = h.ServerName
-				if got != tt.wantName || len(h.SupportedProtos) != 1 || h.SupportedProtos[0] != "h2" {
-					t.Errorf("hello names %q %v", got, h.SupportedProtos)
-				}
-			} else if tt.wantName != "" {
-				t.Errorf("no hello, want one for %q", tt.wantName)
+			if !dc.read.Equal(tt.before) {
+				t.Errorf("before the hello: read deadline %v, want %v", dc.read, tt.before)
 			}
-			if !bytes.Equal(read, hello[:tt.wantRead]) {
-				t.Errorf("read %d bytes, want the first %d the client sent", len(read), tt.wantRead)
+			hc.helloParsed()
+			if !dc.read.Equal(tt.afterFor) {
+				t.Errorf("after the hello: read deadline %v, want %v", dc.read, tt.afterFor)
+			}
+			hc.SetReadDeadline(now.Add(2 * time.Hour))
+			if !dc.read.Equal(now.Add(2 * time.Hour)) {
+				t.Errorf("later: read deadline %v, want the server's", dc.read)
 			}
 		})
 	}
+}
+
+// deadlineConn is a connection that keeps the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	read, write time.Time
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { c.read = t; return nil }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { c.write = t; return nil }
+func (c *deadlineConn) SetDeadline(t time.Time) error      { c.read, c.write = t, t; return nil }
+
+// byteConn writes a byte at a time.
+type byteConn struct{ net.Conn }
+
+func (c byteConn) Write(p []byte) (int, error) {
+	for i := range p {
+		if _, err := c.Conn.Write(p[i : i+1]); err != nil {
+			return i, err
+		}
+	}
+	return len(p), nil
 }
 
 // TestIPv6Off: a site with IPv6 off is not served to clients on IPv6 (the

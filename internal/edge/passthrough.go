@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,155 +15,172 @@ import (
 // A paused site (UpdateSitePause) is one ESA steps out of the way of: its
 // DNS answers the origin, so visitors reach the origin itself, with no
 // acceleration, no security and no TLS termination by ESA. esacert does not
-// answer DNS, so its edge steps out of the traffic instead: the HTTPS
-// listener reads the ClientHello of each connection, and one that names a
-// host of a paused site is not terminated but passed through, as raw bytes,
-// to the origin of the host's proxied record on port 443, where the
-// origin's own certificate answers. Plain HTTP for such a host is proxied
-// as it came (see HTTPHandler).
+// answer DNS, so its edge steps out of the traffic instead: a TLS
+// connection whose ClientHello names a host of a paused site is not
+// terminated but passed through, as raw bytes, to the origin of the host's
+// proxied record on port 443, where the origin's own certificate answers.
+// Plain HTTP for such a host is proxied as it came (see HTTPHandler).
 //
-// The listener reads ClientHellos only while some site is paused
-// (Index.paused); otherwise it hands each connection on as accepted.
+// The ClientHello is read and parsed once, by crypto/tls, as for every
+// connection: the edge decides in configFor, the TLS server's
+// GetConfigForClient. To send the origin the bytes the client sent, the
+// HTTPS listener (Edge.Listener) keeps the bytes read of a connection until
+// its hello is parsed, in a helloConn; it does so only while some site is
+// paused (Index.paused), and hands connections on untouched otherwise.
+// Passing through, configFor copies bytes both ways until the connection
+// ends, then fails the handshake; the helloConn swallows the alert that
+// crypto/tls then sends, and the TLS server closes the connection.
 
 // Bounds of the passthrough; an Edge's zero fields mean these.
 const (
-	// helloTimeout bounds the wait for a whole ClientHello.
+	// helloTimeout bounds the wait for a whole ClientHello on a
+	// helloConn (the TLS server's handshake timeout too, when it is less).
 	helloTimeout = 10 * time.Second
-	// maxHello bounds the bytes read in search of one. A larger
-	// ClientHello is handed to the TLS server, which serves it as it
-	// serves every host that is not passed through.
+	// maxHello bounds the bytes a helloConn keeps. A connection whose
+	// ClientHello is larger is served by the TLS server, as every host
+	// that is not passed through is (a paused host's then fails as an
+	// unknown one's).
 	maxHello = 16 << 10
 	// passIdle closes a passed-through connection on which no byte has
 	// moved either way for that long (as the HTTP servers' IdleTimeout).
 	passIdle = 2 * time.Minute
 )
 
-// Listener wraps the HTTPS listener ln (a TCP listener, before TLS) for
-// paused sites: a connection whose ClientHello names a host of a paused
-// site that has a proxied record is passed through to the origin (see
-// above) and never returned; every other connection is returned by Accept,
-// to be served with TLSConfig and HTTPSHandler, with the bytes read of it
-// handed back first. While no site is paused, connections are returned as
-// accepted, unread. Call it after Start. Closing the listener closes ln and
-// the connections being passed through.
+// errPassed fails the handshake of a connection passed through to its
+// origin, once the passthrough has ended.
+var errPassed = errors.New("edge: the connection was passed through to the origin of a paused site")
+
+// Listener wraps the HTTPS listener ln (a TCP listener, before TLS), so
+// that the connections for the hosts of paused sites can be passed through
+// to their origins. Serve what it accepts with TLSConfig and HTTPSHandler,
+// as from ln itself. Call it after Start.
 func (e *Edge) Listener(ln net.Listener) net.Listener {
-	return &listener{Listener: ln, e: e, out: make(chan accepted), done: make(chan struct{}),
-		passing: map[net.Conn]struct{}{}}
+	return &listener{Listener: ln, e: e}
 }
 
 type listener struct {
 	net.Listener
-	e     *Edge
-	start sync.Once
-	out   chan accepted
-	done  chan struct{}
-	shut  sync.Once
-
-	mu      sync.Mutex
-	passing map[net.Conn]struct{} // the connections being passed through; nil once closed
+	e *Edge
 }
 
-type accepted struct {
-	c   net.Conn
-	err error
-}
-
-// Accept returns the next connection the TLS server is to serve.
+// Accept returns the next connection: as accepted while no site is paused,
+// else in a helloConn.
 func (l *listener) Accept() (net.Conn, error) {
-	l.start.Do(func() { go l.run() })
-	select {
-	case a := <-l.out:
-		return a.c, a.err
-	case <-l.done:
-		return nil, net.ErrClosed
+	c, err := l.Listener.Accept()
+	if err != nil || l.e.index.Load().paused == 0 {
+		return c, err
 	}
-}
-
-// Close closes the listener and the connections being passed through.
-func (l *listener) Close() error {
-	err := l.Listener.Close()
-	l.shut.Do(func() {
-		close(l.done)
-		l.mu.Lock()
-		for c := range l.passing {
-			c.Close()
-		}
-		l.passing = nil
-		l.mu.Unlock()
-	})
-	return err
-}
-
-// run accepts connections: each is handed on at once while no site is
-// paused, else read (in a goroutine of its own, so that a slow client
-// holds up no other) and passed through or handed on.
-func (l *listener) run() {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			select {
-			case l.out <- accepted{err: err}: // the server decides: it backs off, or stops
-			case <-l.done:
-				return
-			}
-			continue
-		}
-		if l.e.index.Load().paused == 0 {
-			l.deliver(c)
-			continue
-		}
-		go l.classify(c)
-	}
-}
-
-// deliver hands c to Accept, or closes it when the listener is closed.
-func (l *listener) deliver(c net.Conn) {
-	select {
-	case l.out <- accepted{c: c}:
-	case <-l.done:
-		c.Close()
-	}
-}
-
-// classify reads c's ClientHello and passes c through when it names a host
-// of a paused site, else hands it on with the bytes read.
-func (l *listener) classify(c net.Conn) {
-	e := l.e
-	timeout := e.helloTimeout
+	timeout := l.e.helloTimeout
 	if timeout <= 0 {
 		timeout = helloTimeout
 	}
-	c.SetReadDeadline(time.Now().Add(timeout))
-	read, hello, err := peekHello(c, maxHello)
-	if err != nil && !errors.Is(err, errHelloTooLarge) {
-		c.Close() // the client went away or took too long: the TLS server would wait no better
-		return
-	}
-	c.SetReadDeadline(time.Time{})
-	if hello != nil {
-		if rt := e.passRoute(hello, c); rt != nil {
-			l.pass(c, read, rt, normalize(hello.ServerName))
-			return
-		}
-	}
-	l.deliver(&peekedConn{Conn: c, read: read})
+	return newHelloConn(c, time.Now().Add(timeout)), nil
 }
 
-// passRoute returns the route to pass a connection through to: that of the
-// host hello names when the host's site is paused and serves the client
-// (see siteConf.refuses), and the hello is not a CA validating TLS-ALPN-01,
-// which the edge answers itself. Otherwise it returns nil, and the TLS
-// server serves the connection (for a paused host, as an unknown one).
-func (e *Edge) passRoute(hello *tls.ClientHelloInfo, c net.Conn) *route {
-	host := normalize(hello.ServerName)
-	if host == "" {
-		return nil
+// newHelloConn returns c in a helloConn, its reads until the hello is
+// parsed due by helloBy.
+func newHelloConn(c net.Conn, helloBy time.Time) *helloConn {
+	c.SetReadDeadline(helloBy)
+	// Room for most ClientHellos (Go's and browsers' are 0.5 to 2 kB).
+	return &helloConn{Conn: c, helloBy: helloBy, read: make([]byte, 0, 2048)}
+}
+
+// helloConn is a connection that keeps the bytes read of it until its
+// ClientHello is parsed (up to maxHello), and keeps its reads within the
+// hello's deadline until then. Until then it is used by one goroutine, the
+// handshake's, except for Close.
+type helloConn struct {
+	net.Conn
+	read      []byte    // the bytes read so far, until the hello is parsed
+	over      bool      // more than maxHello bytes were read: not kept
+	parsed    bool      // the hello is parsed: nothing more is kept
+	helloBy   time.Time // the hello's deadline
+	deadline  time.Time // the read deadline the TLS server asked for
+	passedOut atomic.Bool
+}
+
+func (c *helloConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.parsed && !c.over && n > 0 {
+		if len(c.read)+n > maxHello {
+			c.over, c.read = true, nil
+		} else {
+			c.read = append(c.read, p[:n]...)
+		}
 	}
-	if e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol {
-		return nil
+	return n, err
+}
+
+// Write writes p, unless the connection was passed through: then the alert
+// crypto/tls sends as the handshake fails goes nowhere.
+func (c *helloConn) Write(p []byte) (int, error) {
+	if c.passedOut.Load() {
+		return len(p), nil
 	}
+	return c.Conn.Write(p)
+}
+
+func (c *helloConn) SetDeadline(t time.Time) error {
+	if c.parsed {
+		return c.Conn.SetDeadline(t)
+	}
+	c.Conn.SetWriteDeadline(t)
+	return c.SetReadDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline; until the hello is parsed, no
+// later than the hello's.
+func (c *helloConn) SetReadDeadline(t time.Time) error {
+	if !c.parsed {
+		c.deadline = t
+		if t.IsZero() || t.After(c.helloBy) {
+			t = c.helloBy
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// helloParsed marks the hello parsed: the connection reads as it was told
+// to from now on, and keeps nothing more.
+func (c *helloConn) helloParsed() {
+	c.parsed = true
+	c.Conn.SetReadDeadline(c.deadline)
+}
+
+// passThrough passes the connection of hello through to the origin of its
+// host when the host is a paused site's (see passRoute) and the hello is
+// not a CA's TLS-ALPN-01 validation (the edge answers those itself), and
+// reports whether it did: then the connection has ended, and the handshake
+// must fail. configFor calls it first for every hello.
+func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
+	hc, ok := hello.Conn.(*helloConn)
+	if !ok {
+		return false // accepted while no site was paused
+	}
+	hc.helloParsed()
+	var rt *route
+	if host != "" && !e.acmeTLS(hello) {
+		rt = e.passRoute(hello, host)
+	}
+	if rt == nil || hc.over {
+		hc.read = nil
+		return false
+	}
+	hc.passedOut.Store(true)
+	read := hc.read
+	hc.read = nil
+	e.pass(hc.Conn, read, rt, host)
+	return true
+}
+
+// passRoute returns the route to pass a connection for host through to:
+// that of host when its site is paused and takes the client (see
+// siteConf.terminates: not an IPv6 client when IPv6 is off). Otherwise it
+// returns nil, and the TLS server serves the connection (for a paused
+// host, as an unknown one).
+func (e *Edge) passRoute(hello *tls.ClientHelloInfo, host string) *route {
 	rt := e.index.Load().routeFor(host)
-	if rt == nil || !rt.site.settings.Paused || rt.site.settings.IPv6Off && overIPv6(c) {
+	if rt == nil || !rt.site.settings.Paused || rt.site.settings.IPv6Off && overIPv6(hello.Conn) {
 		return nil
 	}
 	return rt
@@ -172,14 +188,10 @@ func (e *Edge) passRoute(hello *tls.ClientHelloInfo, c net.Conn) *route {
 
 // pass connects to the origin of rt on port 443 through the origin policy,
 // sends it the bytes read of c, then copies bytes both ways until both
-// sides are done, an error, or passIdle without a byte either way.
-func (l *listener) pass(c net.Conn, read []byte, rt *route, host string) {
+// sides are done, an error, or passIdle without a byte either way. It
+// closes c.
+func (e *Edge) pass(c net.Conn, read []byte, rt *route, host string) {
 	defer c.Close()
-	if !l.track(c) {
-		return
-	}
-	defer l.untrack(c)
-	e := l.e
 	originHost, _, err := net.SplitHostPort(rt.origin)
 	if err != nil {
 		originHost = rt.origin
@@ -201,10 +213,6 @@ func (l *listener) pass(c net.Conn, read []byte, rt *route, host string) {
 		return
 	}
 	defer up.Close()
-	if !l.track(up) {
-		return
-	}
-	defer l.untrack(up)
 	idle := e.passIdle
 	if idle <= 0 {
 		idle = passIdle
@@ -214,26 +222,6 @@ func (l *listener) pass(c net.Conn, read []byte, rt *route, host string) {
 		return
 	}
 	splice(c, up, idle)
-}
-
-// track adds c to the connections being passed through; false means the
-// listener is closed.
-func (l *listener) track(c net.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.passing == nil {
-		return false
-	}
-	l.passing[c] = struct{}{}
-	return true
-}
-
-func (l *listener) untrack(c net.Conn) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.passing != nil {
-		delete(l.passing, c)
-	}
 }
 
 // splice copies a to b and b to a. When one side ends its sending, the
@@ -284,84 +272,4 @@ func copyIdle(dst, src net.Conn, idle time.Duration, last *atomic.Int64) {
 	}
 	src.Close()
 	dst.Close()
-}
-
-// peekedConn is a connection handed on with the bytes already read of it,
-// which its first reads return.
-type peekedConn struct {
-	net.Conn
-	read []byte
-}
-
-func (c *peekedConn) Read(p []byte) (int, error) {
-	if len(c.read) > 0 {
-		n := copy(p, c.read)
-		c.read = c.read[n:]
-		if len(c.read) == 0 {
-			c.read = nil
-		}
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
-
-// errHelloTooLarge is peekHello's answer to a ClientHello of more than its
-// limit.
-var errHelloTooLarge = errors.New("edge: the ClientHello is larger than the passthrough reads")
-
-// errHelloRead stops the handshake that peekHello uses to read a hello.
-var errHelloRead = errors.New("edge: ClientHello read")
-
-// helloReader is the connection that peekHello hands to crypto/tls: reads
-// come from the client's connection, up to a limit, and are kept; writes
-// (an alert) go nowhere.
-type helloReader struct {
-	net.Conn
-	read  []byte
-	limit int
-	err   error // the first error reading the client's connection
-	hello *tls.ClientHelloInfo
-}
-
-func (r *helloReader) Read(p []byte) (int, error) {
-	room := r.limit - len(r.read)
-	if room <= 0 {
-		r.err = errHelloTooLarge
-		return 0, r.err
-	}
-	if len(p) > room {
-		p = p[:room]
-	}
-	n, err := r.Conn.Read(p)
-	r.read = append(r.read, p[:n]...)
-	if err != nil && r.err == nil {
-		r.err = err
-	}
-	return n, err
-}
-
-func (r *helloReader) Write(p []byte) (int, error)      { return len(p), nil }
-func (r *helloReader) Close() error                     { return nil }
-func (r *helloReader) SetDeadline(time.Time) error      { return nil }
-func (r *helloReader) SetReadDeadline(time.Time) error  { return nil }
-func (r *helloReader) SetWriteDeadline(time.Time) error { return nil }
-
-// helloConfig has crypto/tls parse a ClientHello and stop there, so that
-// the edge parses no TLS of its own.
-var helloConfig = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-	h.Conn.(*helloReader).hello = h
-	return nil, errHelloRead
-}}
-
-// peekHello reads c's ClientHello, up to limit bytes, and returns the bytes
-// it read and the hello (nil when they are not one crypto/tls accepts). The
-// error is that of reading c, or errHelloTooLarge; it is nil when the bytes
-// read are not a ClientHello (the TLS server will say so to the client).
-func peekHello(c net.Conn, limit int) ([]byte, *tls.ClientHelloInfo, error) {
-	r := &helloReader{Conn: c, limit: limit, read: make([]byte, 0, 2048)}
-	tls.Server(r, helloConfig).Handshake()
-	if r.hello != nil {
-		return r.read, r.hello, nil
-	}
-	return r.read, nil, r.err
 }
