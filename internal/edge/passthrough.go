@@ -169,7 +169,7 @@ func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 	hc.passedOut.Store(true)
 	read := hc.read
 	hc.read = nil
-	e.pass(hc.Conn, read, rt, host)
+	e.pass(hello.Context(), hc.Conn, read, rt, host)
 	return true
 }
 
@@ -186,11 +186,11 @@ func (e *Edge) passRoute(hello *tls.ClientHelloInfo, host string) *route {
 	return rt
 }
 
-// pass connects to the origin of rt on port 443 through the origin policy,
-// sends it the bytes read of c, then copies bytes both ways until both
-// sides are done, an error, or passIdle without a byte either way. It
-// closes c.
-func (e *Edge) pass(c net.Conn, read []byte, rt *route, host string) {
+// pass connects to the origin of rt on port 443 through the origin policy
+// (within ctx, the handshake's), sends it the bytes read of c, then copies
+// bytes both ways until both sides are done, an error, or passIdle without
+// a byte either way. It closes c.
+func (e *Edge) pass(ctx context.Context, c net.Conn, read []byte, rt *route, host string) {
 	defer c.Close()
 	originHost, _, err := net.SplitHostPort(rt.origin)
 	if err != nil {
@@ -200,7 +200,7 @@ func (e *Edge) pass(c net.Conn, read []byte, rt *route, host string) {
 	if port == "" {
 		port = "443"
 	}
-	up, err := e.origins().DialContext(context.Background(), "tcp", net.JoinHostPort(originHost, port))
+	up, err := e.origins().DialContext(ctx, "tcp", net.JoinHostPort(originHost, port))
 	if err != nil {
 		if errors.Is(err, origin.ErrRefused) {
 			e.log().Warn("origin not allowed", "host", host, "passthrough", true, "reason", err)
