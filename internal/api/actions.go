@@ -163,7 +163,8 @@ var versions = map[string]map[string]action{
 		"DecodeDiagnosticMessage": (*Server).decodeDiagnosticMessage,
 	},
 	BSSVersion: {
-		"RefundInstance": (*Server).refundInstance,
+		"RefundInstance":          (*Server).refundInstance,
+		"QueryAvailableInstances": (*Server).queryAvailableInstances,
 	},
 	ActionTrailVersion: {
 		"LookupEvents": (*Server).lookupEvents,

@@ -225,7 +225,8 @@ var permissions = map[string]map[string]permission{
 		"LookupEvents": {levelList, anyResource},
 	},
 	BSSVersion: {
-		"RefundInstance": {levelWrite, anyResource},
+		"RefundInstance":          {levelWrite, anyResource},
+		"QueryAvailableInstances": {levelList, anyResource},
 	},
 }
 

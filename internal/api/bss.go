@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/site"
@@ -52,4 +53,78 @@ func (s *Server) refundInstance(ctx context.Context, p *params) (any, error) {
 		Success bool
 		Data    data
 	}{true, data{"cn", id}}, nil
+}
+
+// bssInstance is one instance of QueryAvailableInstances' InstanceList.
+type bssInstance struct {
+	InstanceID       string
+	ProductCode      string
+	ProductType      string
+	SubscriptionType string
+	Status           string
+	RenewStatus      string
+	Region           string
+	CreateTime       string
+	EndTime          string
+}
+
+// queryAvailableInstances answers BssOpenApi's QueryAvailableInstances,
+// which the Terraform provider calls at every start to learn whether the
+// account is a China or an international one (any answer but NotApplicable
+// means China). esacert bills only ESA plan instances: for ProductCode dcdn
+// (or none) the list is the purchased plan instances (not the default one,
+// which is esacert's own), for any other product it is empty.
+func (s *Server) queryAvailableInstances(ctx context.Context, p *params) (any, error) {
+	page, err := p.int("PageNum")
+	if err != nil {
+		return nil, err
+	}
+	size, err := p.int("PageSize")
+	if err != nil {
+		return nil, err
+	}
+	if page == 0 {
+		page = 1
+	}
+	if size == 0 {
+		size = 20
+	}
+	if page < 1 {
+		return nil, domain.Invalid("PageNum", "must be at least 1")
+	}
+	if size < 1 || size > 300 {
+		return nil, domain.Invalid("PageSize", "must be between 1 and 300")
+	}
+	type data struct {
+		PageNum, PageSize, TotalCount int
+		InstanceList                  []bssInstance
+	}
+	out := data{PageNum: page, PageSize: size, InstanceList: []bssInstance{}}
+	if code := p.str("ProductCode"); code == "" || code == "dcdn" {
+		all, _, err := s.Sites.ListInstances(ctx, site.InstanceFilter{Ascending: true})
+		if err != nil {
+			return nil, err
+		}
+		var list []bssInstance
+		for _, in := range all {
+			if in.Default {
+				continue
+			}
+			sub := "Subscription"
+			if in.BillingMode == "POSTPAY" {
+				sub = "PayAsYouGo"
+			}
+			list = append(list, bssInstance{InstanceID: in.ID, ProductCode: "dcdn", ProductType: "dcdn_dcdnserviceplan_public_cn",
+				SubscriptionType: sub, Status: "Normal", RenewStatus: "ManualRenewal", Region: "cn-hangzhou",
+				CreateTime: in.Created.UTC().Format(time.RFC3339), EndTime: in.Expires.UTC().Format(time.RFC3339)})
+		}
+		out.TotalCount = len(list)
+		if from := (page - 1) * size; from < len(list) {
+			out.InstanceList = list[from:min(from+size, len(list))]
+		}
+	}
+	return struct {
+		Success bool
+		Data    data
+	}{true, out}, nil
 }

@@ -50,7 +50,7 @@ func actionVersion(action string) string {
 		return "2015-05-01"
 	case action == "LookupEvents":
 		return "2020-07-06"
-	case action == "RefundInstance":
+	case action == "RefundInstance", action == "QueryAvailableInstances":
 		return "2017-12-14" // BssOpenApi
 	case stsActions[action]:
 		return "2015-04-01"

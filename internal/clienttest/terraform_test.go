@@ -170,6 +170,13 @@ func TestTerraformCertificateLifecycle(t *testing.T) {
 func TestTerraformRatePlanLifecycle(t *testing.T) {
 	addr, key := startNode(t)
 	tf := tfClient{addr, key}
+	// At every start the provider asks BssOpenApi for the account's type
+	// (a China account unless the answer is NotApplicable).
+	probe := tf.do(t, "POST", "QueryAvailableInstances", map[string]string{"PageSize": "50", "PageNum": "1",
+		"ProductCode": "vipcloudfw", "ProductType": "vipcloudfw", "SubscriptionType": "Subscription"})
+	if list, ok := dig(probe.body["Data"], "InstanceList").([]any); probe.status != 200 || probe.body["Success"] != true || !ok || len(list) != 0 {
+		t.Errorf("the provider's account-type probe: %d %v, want 200 with an empty InstanceList", probe.status, probe.body)
+	}
 	created := tf.do(t, "POST", "PurchaseRatePlan", map[string]string{"Coverage": "overseas", "AutoRenew": "false",
 		"ChargeType": "PREPAY", "AutoPay": "true", "PlanName": "basic", "Type": "NS", "Period": "1"})
 	if created.status != 200 {
@@ -198,6 +205,11 @@ func TestTerraformRatePlanLifecycle(t *testing.T) {
 	}
 	running()
 	read("basic")
+	billed := tf.do(t, "POST", "QueryAvailableInstances", map[string]string{"ProductCode": "dcdn"})
+	if list, _ := dig(billed.body["Data"], "InstanceList").([]any); billed.status != 200 || len(list) != 1 ||
+		str(dig(list[0], "InstanceID")) != id || str(dig(list[0], "SubscriptionType")) != "Subscription" {
+		t.Errorf("QueryAvailableInstances for dcdn: %d %v, want the purchased instance %s alone", billed.status, billed.body, id)
+	}
 	update := map[string]string{"InstanceId": id, "ChargeType": "PREPAY", "AutoPay": "true", "OrderType": "UPGRADE", "TargetPlanName": "high"}
 	for i := 0; i < 2; i++ { // the second is a retry: it must not fail the apply
 		if got := tf.do(t, "POST", "UpdateRatePlanSpec", update); got.status != 200 || str(got.body["InstanceId"]) != id {

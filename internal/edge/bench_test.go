@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,8 +9,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -156,6 +159,16 @@ func BenchmarkHandshake(b *testing.B) {
 		conn.Close()
 	}
 	b.Run("edge_100k_certs", func(b *testing.B) { run(b, addr, host) })
+	// One site paused (not one of the working set): the HTTPS listener now
+	// keeps the bytes of every ClientHello, for the passthrough.
+	pausedSite := states[1]
+	pausedSite.Settings.Paused = true
+	src.put(pausedSite)
+	e.Refresh(context.Background())
+	if e.Index().paused != 1 {
+		b.Fatalf("%d sites paused, want 1", e.Index().paused)
+	}
+	b.Run("edge_100k_certs_one_site_paused", func(b *testing.B) { run(b, addr, host) })
 }
 
 // BenchmarkMemory reports the heap an index of 100,000 ECDSA certificates
@@ -238,3 +251,56 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHelloConn is what keeping a ClientHello's bytes costs a
+// connection while a site is paused: crypto/tls reads and parses a hello of
+// Go's client (about 1.5 kB, with its post-quantum key share) up to
+// GetConfigForClient, from the connection as accepted and from a helloConn.
+//
+//	go test ./internal/edge -run '^$' -bench HelloConn -benchmem
+func BenchmarkHelloConn(b *testing.B) {
+	c1, c2 := net.Pipe()
+	go tls.Client(c1, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2", "http/1.1"}}).Handshake()
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(c2, hdr); err != nil {
+		b.Fatal(err)
+	}
+	hello := append(hdr, make([]byte, int(hdr[3])<<8|int(hdr[4]))...)
+	if _, err := io.ReadFull(c2, hello[5:]); err != nil {
+		b.Fatal(err)
+	}
+	c1.Close()
+	c2.Close()
+	stop := errors.New("stop")
+	cfg := &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		if hc, ok := h.Conn.(*helloConn); ok && len(hc.read) != len(hello) {
+			b.Fatalf("kept %d bytes of a hello of %d", len(hc.read), len(hello))
+		}
+		return nil, stop
+	}}
+	for _, kept := range []bool{false, true} {
+		b.Run(map[bool]string{false: "as_accepted", true: "helloConn"}[kept], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var c net.Conn = &readerConn{Reader: bytes.NewReader(hello)}
+				if kept {
+					c = newHelloConn(c, time.Time{})
+				}
+				if err := tls.Server(c, cfg).Handshake(); !errors.Is(err, stop) {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(hello)), "hello-bytes")
+		})
+	}
+}
+
+// readerConn is a connection that reads from a Reader and writes nowhere.
+type readerConn struct {
+	net.Conn
+	io.Reader
+}
+
+func (c *readerConn) Read(p []byte) (int, error)        { return c.Reader.Read(p) }
+func (c *readerConn) Write(p []byte) (int, error)       { return len(p), nil }
+func (c *readerConn) SetReadDeadline(t time.Time) error { return nil }

@@ -15,8 +15,11 @@
 // answers and it loads everything again.
 //
 // What the edge serves follows from the domain's rows (States, in state.go):
-// the sites and their certificates, the routes of their proxied records, and
-// their HTTPS configurations resolved into per-host policies (settings.go).
+// the sites and their certificates, the routes of their proxied records,
+// their HTTPS configurations resolved into per-host policies (settings.go),
+// and their feature settings (features.go): a paused site's HTTPS
+// connections are passed through to its origin undecrypted, by way of the
+// listener that Listener wraps (passthrough.go).
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge

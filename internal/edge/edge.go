@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io/fs"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,12 @@ type Edge struct {
 	// (more when a write takes long: at most a twentieth of the time is
 	// spent writing); 0 means 10 seconds.
 	SnapshotEvery time.Duration
+
+	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
+	// means helloTimeout, passIdle and port 443.
+	helloTimeout  time.Duration
+	passIdle      time.Duration
+	originTLSPort string
 
 	seed    maphash.Seed
 	index   atomic.Pointer[Index]
@@ -283,9 +290,10 @@ func (e *Edge) TLSConfig() *tls.Config { return e.base }
 // exact name before a wildcard, one the client supports, preferring ECDSA
 // and Ed25519 keys over RSA and the later NotAfter; an expired certificate
 // only when nothing else covers the host. For a host that no active site
-// with HTTPS on covers, it returns no certificate, so the handshake fails
-// with unrecognized_name. The returned certificate is shared and must not be
-// modified.
+// with HTTPS on covers (nor for a paused site's host, nor for a site with
+// IPv6 off on an IPv6 connection), it returns no certificate, so the
+// handshake fails with unrecognized_name. The returned certificate is
+// shared and must not be modified.
 func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := normalize(hello.ServerName)
 	if host == "" {
@@ -294,13 +302,13 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	ix := e.index.Load()
 	now := e.now()
 	exact, wild := ix.lookupExact(host), candidates(nil)
-	if !anyUsable(exact, host, now) {
+	if !anyUsable(exact, host, now, hello.Conn) {
 		wild = ix.lookupWild(host)
 	}
 	var fallback *served
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
-			if !sv.site.policy.For(host).HTTPS {
+			if !sv.site.policy.For(host).HTTPS || !sv.site.terminates(hello.Conn) {
 				continue
 			}
 			expired := !now.Before(sv.notAfter)
@@ -328,11 +336,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	return nil, nil
 }
 
-// anyUsable reports whether a candidate may serve host: unexpired, and its
-// site has HTTPS on for the host. Only then is the wildcard lookup unneeded.
-func anyUsable(c candidates, host string, now time.Time) bool {
+// anyUsable reports whether a candidate may serve host on conn: unexpired,
+// and its site has HTTPS on for the host and terminates TLS on conn. Only
+// then is the wildcard lookup unneeded.
+func anyUsable(c candidates, host string, now time.Time, conn net.Conn) bool {
 	for _, sv := range c {
-		if now.Before(sv.notAfter) && sv.site.policy.For(host).HTTPS {
+		if now.Before(sv.notAfter) && sv.site.policy.For(host).HTTPS && sv.site.terminates(conn) {
 			return true
 		}
 	}
@@ -377,13 +386,22 @@ func h2Possible(hp *HostPolicy) bool {
 	return false
 }
 
-// configFor returns the TLS settings of the host a client names.
+// acmeTLS reports whether hello is a CA's TLS-ALPN-01 validation.
+func (e *Edge) acmeTLS(hello *tls.ClientHelloInfo) bool {
+	return e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol
+}
+
+// configFor returns the TLS settings of the host a client names, after
+// passing the connection through when the host's site is paused.
 func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
+	if e.passThrough(hello, host) {
+		return nil, errPassed
+	}
 	if host == "" {
 		return nil, nil
 	}
-	if e.ACMETLS != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == e.ACMETLSProtocol {
+	if e.acmeTLS(hello) {
 		// A CA validating TLS-ALPN-01: only the challenge certificate answers.
 		if c, ok := e.ACMETLS(host); ok {
 			return &tls.Config{Certificates: []tls.Certificate{*c}, NextProtos: []string{e.ACMETLSProtocol},
@@ -391,7 +409,7 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		}
 	}
 	site := e.index.Load().siteOf(host)
-	if site == nil {
+	if site == nil || !site.terminates(hello.Conn) {
 		return nil, nil
 	}
 	hp := site.policy.For(host)

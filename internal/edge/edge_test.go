@@ -153,15 +153,22 @@ func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", e.TLSConfig())
+	return e, listenTLS(t, e, "tcp", "127.0.0.1:0")
+}
+
+// listenTLS serves e's HTTPS on a listener of its own at address, as a
+// node does (through Edge.Listener), and returns the listener's address.
+func listenTLS(t testing.TB, e *Edge, network, address string) string {
+	t.Helper()
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig(),
 		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
-	go srv.Serve(ln)
+	go srv.ServeTLS(e.Listener(ln), "", "")
 	t.Cleanup(func() { srv.Close() })
-	return e, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // handshake connects with SNI name and returns the served chain.

@@ -24,9 +24,7 @@ type SiteState struct {
 	Certificates []cert.Certificate // ChainPEM, SealedKey, Info and Type are what the edge uses
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
-	// Settings are the site's feature settings (pause, IPv6, client-IP
-	// header); the zero value is a site served as before they existed.
-	Settings sitesetting.Settings
+	Settings     sitesetting.Settings // pause, IPv6 and the client-IP header (see features.go)
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -61,6 +59,8 @@ type siteConf struct {
 	status string // the site's status (site.SiteActive, …)
 	served bool   // whether the edge serves it (site.Served)
 	policy SitePolicy
+	// settings are the site's feature settings; see features.go.
+	settings sitesetting.Settings
 }
 
 // candidates are the certificates for one name, best first.
@@ -94,6 +94,7 @@ type Index struct {
 	snapshot   bool             // read from the snapshot, not from the store
 	verified   bool             // pending sites are not served (Edge.RequireVerified)
 	gen        uint64           // tells this index from every other one
+	paused     int              // sites that are paused: the HTTPS listener peeks at ClientHellos only when some are
 }
 
 // generations numbers the indexes as they are made.
@@ -253,7 +254,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return nil
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: st.Policy}
+		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {
@@ -334,11 +335,13 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 	se := ix.sites.edit()
 	exact, wild := candEditor{ee}, candEditor{we}
 	routes, wroutes := routeEditor{re}, routeEditor{wre}
+	paused := ix.paused
 	for _, st := range states {
 		key := strconv.FormatInt(st.ID, 10)
 		if old, ok := se.get(key); ok {
 			removeSite(old, exact, wild, routes, wroutes)
 			se.remove(key)
+			paused -= pausedCount(old)
 		}
 		b := buildSite(st, ix.verified)
 		if b == nil {
@@ -346,9 +349,10 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 		}
 		addSite(b, exact, wild, routes, wroutes, now)
 		se.set(key, b.entry)
+		paused += pausedCount(b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
-		wildRoutes: wre.done(), sites: se.done(), verified: ix.verified}
+		wildRoutes: wre.done(), sites: se.done(), verified: ix.verified, paused: paused}
 }
 
 // load builds a whole index at once, for the first load; requireVerified
@@ -357,6 +361,7 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requi
 	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
 	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
 	sites := newBuilder[*siteEntry](seed)
+	paused := 0
 	for _, st := range states {
 		b := buildSite(st, requireVerified)
 		if b == nil {
@@ -364,9 +369,10 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requi
 		}
 		addSite(b, exact, wild, routes, wroutes, now)
 		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
+		paused += pausedCount(b.entry)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: exact.done(), wild: wild.done(), routes: routes.done(),
-		wildRoutes: wroutes.done(), sites: sites.done(), verified: requireVerified}
+		wildRoutes: wroutes.done(), sites: sites.done(), verified: requireVerified, paused: paused}
 }
 
 func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {

@@ -28,8 +28,9 @@ const loopToken = "esacert"
 
 // proxy forwards requests to their route's origin over plain HTTP.
 type proxy struct {
-	rp  *httputil.ReverseProxy
-	log *slog.Logger
+	rp     *httputil.ReverseProxy
+	direct *httputil.ReverseProxy // for paused sites: the request as it came
+	log    *slog.Logger
 }
 
 // newProxy builds the proxy. Every connection to an origin is made by
@@ -54,10 +55,27 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
 			pr.SetXForwarded()
 			pr.Out.Header.Add("CDN-Loop", loopToken)
+			setClientIP(pr.Out.Header, pr.In, rt.site)
 			if rt.originHost != "" {
 				pr.Out.Host = rt.originHost
 			} else {
 				pr.Out.Host = pr.In.Host
+			}
+		},
+		Transport:    transport,
+		ErrorHandler: p.fail,
+	}
+	p.direct = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rt := pr.In.Context().Value(routeKey{}).(*route)
+			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
+			pr.Out.Host = pr.In.Host
+			// Nothing is added. What the client sent of the headers an
+			// origin may trust when they come from the edge is still
+			// taken out (Rewrite has taken out Forwarded and
+			// X-Forwarded-*): the request comes from the edge's address.
+			if name := rt.site.settings.RealClientIPHeader; validHeaderName(name) {
+				pr.Out.Header.Del(name)
 			}
 		},
 		Transport:    transport,
@@ -76,6 +94,20 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 			}
 		}
 	}
+	p.forward(p.rp, w, r, rt)
+}
+
+// serveDirect proxies r to rt's origin as it came, for a paused site: no
+// header is added (not even CDN-Loop; the origin policy refuses this
+// node's own listeners as origins), and none the client sent is forwarded
+// that the origin could take for the edge's (X-Forwarded-*, Forwarded,
+// the site's client-IP header).
+func (p *proxy) serveDirect(w http.ResponseWriter, r *http.Request, rt *route) {
+	p.forward(p.direct, w, r, rt)
+}
+
+// forward has rp proxy r to rt's origin.
+func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, rt *route) {
 	ctx := context.WithValue(r.Context(), routeKey{}, rt)
 	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
@@ -86,7 +118,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	if body != nil {
 		r.Body = body
 	}
-	p.rp.ServeHTTP(w, r)
+	rp.ServeHTTP(w, r)
 }
 
 // bodyKey is the context key of a proxied request's *clientBody: the
@@ -181,7 +213,9 @@ func hostOf(r *http.Request) string {
 }
 
 // HTTPSHandler answers requests that arrived over TLS: HSTS when the host's
-// policy asks for it, then the proxy.
+// policy asks for it, then the proxy. A request for a host whose site was
+// paused after its connection was made is answered 421, and the connection
+// closed: the client's next connection is passed through to the origin.
 func (e *Edge) HTTPSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
@@ -194,8 +228,13 @@ func (e *Edge) HTTPSHandler() http.Handler {
 		}
 		ix := e.index.Load()
 		rt := ix.routeFor(host)
-		if rt == nil {
+		if rt == nil || rt.site.refuses(r) {
 			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			return
+		}
+		if rt.site.settings.Paused {
+			w.Header().Set("Connection", "close")
+			page(w, http.StatusMisdirectedRequest, "This site is paused: connect again to reach its origin.")
 			return
 		}
 		if hp := rt.site.policy.For(host); hp.HSTS != "" {
@@ -206,7 +245,8 @@ func (e *Edge) HTTPSHandler() http.Handler {
 }
 
 // HTTPHandler answers plain HTTP: ACME HTTP-01 challenges, the redirect to
-// HTTPS when the host forces it, else the proxy.
+// HTTPS when the host forces it, else the proxy. For a paused site's host
+// it proxies the request as it came (see features.go).
 func (e *Edge) HTTPHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
@@ -223,8 +263,17 @@ func (e *Edge) HTTPHandler() http.Handler {
 		}
 		ix := e.index.Load()
 		site := ix.siteOf(host)
-		if site == nil {
+		if site == nil || site.refuses(r) {
 			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			return
+		}
+		if site.settings.Paused {
+			rt := ix.routeFor(host)
+			if rt == nil {
+				page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+				return
+			}
+			e.proxy.serveDirect(w, r, rt)
 			return
 		}
 		if hp := site.policy.For(host); hp.Force && hp.HTTPS {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // The snapshot is what an edge serves, kept in a local file so that an edge
@@ -26,7 +27,7 @@ import (
 // everything before it. Private keys stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 2\n"
+const snapshotMagic = "esacert edge snapshot 3\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -47,6 +48,7 @@ type snapshotSite struct {
 	HostsNoSuites   []string
 	Certs           []snapshotCert
 	Routes          []Route
+	Settings        sitesetting.Settings
 }
 
 type snapshotCert struct {
@@ -63,7 +65,7 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
-	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy}
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy, Settings: e.conf.settings}
 	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
 	for h, hp := range s.Policy.Hosts {
 		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
@@ -117,7 +119,8 @@ func (s *snapshotSite) state() SiteState {
 		hp.CipherSuites = []uint16{}
 		s.Policy.Hosts[h] = hp
 	}
-	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy}
+	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy,
+		Settings: s.Settings}
 	for _, c := range s.Certs {
 		alg := "ECDSA"
 		if c.RSA {

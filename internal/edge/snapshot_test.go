@@ -17,6 +17,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // describe renders what an index does for host: its certificates in the
@@ -36,14 +37,15 @@ func describe(ix *Index, host string) string {
 	}
 	if s := ix.siteOf(host); s != nil {
 		hp := s.policy.For(host)
-		fmt.Fprintf(&b, "site %d %s status %s served %v policy %+v suites-nil %v", s.id, s.name, s.status, s.served, *hp, hp.CipherSuites == nil)
+		fmt.Fprintf(&b, "site %d %s status %s served %v policy %+v suites-nil %v settings %+v paused sites %d", s.id, s.name,
+			s.status, s.served, *hp, hp.CipherSuites == nil, s.settings, ix.paused)
 	}
 	return b.String()
 }
 
 // snapshotFixture is a store with every kind of thing an edge serves: exact,
 // wildcard and RSA certificates, a name outside its site, an inactive site,
-// routes, and per-host policies.
+// routes, per-host policies, and a paused site with its other settings.
 func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	f := newFixture(t)
 	ecdsaWWW, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
@@ -68,6 +70,7 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 	}
 	three := siteState(3, "example.org", site.SiteActive, expired)
 	three.Policy.Default.CipherSuites = []uint16{}
+	three.Settings = sitesetting.Settings{Paused: true, IPv6Off: true, RealClientIPHeader: "Ali-Real-Client-IP"}
 	src := newMemSource()
 	src.put(one)
 	src.put(siteState(2, "offline.net", site.SiteOffline, offline))
@@ -272,7 +275,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, SitePolicy{}, HostPolicy{}, Route{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, SitePolicy{}, HostPolicy{}, Route{}, sitesetting.Settings{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -281,11 +284,12 @@ func TestSnapshotFormat(t *testing.T) {
 		b.WriteString(" }\n")
 	}
 	const want = `snapshotHeader{ Rev int64 Written time.Time }
-snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route }
+snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings }
 snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
 HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string }
 Route{ Name string Origin string OriginHost string }
+Settings{ Paused bool IPv6Off bool RealClientIPHeader string }
 `
 	if b.String() != want {
 		t.Errorf("the snapshot's records changed (version %q):\n%s", snapshotMagic, b.String())

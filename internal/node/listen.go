@@ -208,6 +208,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		}
 		if l.tls {
 			srv.TLSConfig = e.TLSConfig()
+			ln = e.Listener(ln) // paused sites' connections go to their origins undecrypted
 		}
 		n.serve(srv, ln, l.tls)
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
