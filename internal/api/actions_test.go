@@ -18,6 +18,7 @@ import (
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
 	"github.com/esacert/esacert/internal/store/sqlstore"
+	"github.com/esacert/esacert/internal/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -158,6 +159,16 @@ var goldenCases = []goldenCase{
 	{"TagResources", "fail_resource_type", "POST", url.Values{"ResourceType": {"record"}, "ResourceId.1": {"{site0}"}, "Tag.1.Key": {"env"}, "Tag.1.Value": {"prod"}}},
 	{"TagResources", "fail_bad_resource_id", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"example.com"}, "Tag.1.Key": {"env"}, "Tag.1.Value": {"prod"}}},
 	{"TagResources", "fail_too_many", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "Tag.1.Key": {"k1"}, "Tag.1.Value": {"v"}, "Tag.2.Key": {"k2"}, "Tag.2.Value": {"v"}, "Tag.3.Key": {"k3"}, "Tag.3.Value": {"v"}, "Tag.4.Key": {"k4"}, "Tag.4.Value": {"v"}, "Tag.5.Key": {"k5"}, "Tag.5.Value": {"v"}, "Tag.6.Key": {"k6"}, "Tag.6.Value": {"v"}, "Tag.7.Key": {"k7"}, "Tag.7.Value": {"v"}, "Tag.8.Key": {"k8"}, "Tag.8.Value": {"v"}, "Tag.9.Key": {"k9"}, "Tag.9.Value": {"v"}, "Tag.10.Key": {"k10"}, "Tag.10.Value": {"v"}, "Tag.11.Key": {"k11"}, "Tag.11.Value": {"v"}, "Tag.12.Key": {"k12"}, "Tag.12.Value": {"v"}, "Tag.13.Key": {"k13"}, "Tag.13.Value": {"v"}, "Tag.14.Key": {"k14"}, "Tag.14.Value": {"v"}, "Tag.15.Key": {"k15"}, "Tag.15.Value": {"v"}, "Tag.16.Key": {"k16"}, "Tag.16.Value": {"v"}, "Tag.17.Key": {"k17"}, "Tag.17.Value": {"v"}, "Tag.18.Key": {"k18"}, "Tag.18.Value": {"v"}, "Tag.19.Key": {"k19"}, "Tag.19.Value": {"v"}, "Tag.20.Key": {"k20"}, "Tag.20.Value": {"v"}, "Tag.21.Key": {"k21"}, "Tag.21.Value": {"v"}}},
+	{"TagResources", "fail_nul_key_json", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "Tag": {`[{"Key":"k\u0000","Value":"v"}]`}}},
+	{"TagResources", "fail_nul_value_json", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "Tag": {`[{"Key":"k","Value":"v\u0000"}]`}}},
+	{"TagResources", "fail_control_key", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "Tag.1.Key": {"k\n"}, "Tag.1.Value": {"v"}}},
+	{"TagResources", "fail_control_value_json", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "Tag": {`[{"Key":"k","Value":"v\u001b"}]`}}},
+	{"TagResources", "ok_twenty_on_second_site", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site1}"}, "Tag.1.Key": {"k1"}, "Tag.2.Key": {"k2"}, "Tag.3.Key": {"k3"}, "Tag.4.Key": {"k4"}, "Tag.5.Key": {"k5"}, "Tag.6.Key": {"k6"}, "Tag.7.Key": {"k7"}, "Tag.8.Key": {"k8"}, "Tag.9.Key": {"k9"}, "Tag.10.Key": {"k10"}, "Tag.11.Key": {"k11"}, "Tag.12.Key": {"k12"}, "Tag.13.Key": {"k13"}, "Tag.14.Key": {"k14"}, "Tag.15.Key": {"k15"}, "Tag.16.Key": {"k16"}, "Tag.17.Key": {"k17"}, "Tag.18.Key": {"k18"}, "Tag.19.Key": {"k19"}, "Tag.20.Key": {"k20"}}},
+	{"TagResources", "fail_second_site_full_tags_neither", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "ResourceId.2": {"{site1}"}, "Tag.1.Key": {"region"}, "Tag.1.Value": {"eu"}}},
+	{"ListTagResources", "ok_first_site_untouched", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}}},
+	{"UntagResources", "fail_unknown_second_site", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site1}"}, "ResourceId.2": {"1"}, "All": {"true"}}},
+	{"UntagResources", "ok_all_second_site", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site1}"}, "All": {"true"}}},
+	{"ListTagResources", "fail_nul_tag_json", "POST", url.Values{"ResourceType": {"Site"}, "Tag": {`[{"Key":"k\u0000"}]`}}},
 	{"ListTagResources", "ok", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "RegionId": {"cn-hangzhou"}}},
 	{"ListTagResources", "ok_by_tag", "POST", url.Values{"ResourceType": {"site"}, "Tag.1.Key": {"team"}}},
 	{"ListTagResources", "ok_page", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "MaxItem": {"1"}}},
@@ -169,6 +180,9 @@ var goldenCases = []goldenCase{
 	{"ListSites", "ok_tags_flattened", "GET", url.Values{"Tags.1.Key": {"team"}}},
 	{"UntagResources", "ok", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "TagKey.1": {"team"}}},
 	{"UntagResources", "fail_missing_keys", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}}},
+	{"UntagResources", "fail_nul_key_json", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "TagKey": {`["k\u0000"]`}}},
+	{"UntagResources", "fail_control_key", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "TagKey.1": {"k\t"}}},
+	{"ListSites", "fail_nul_tag_filter", "GET", url.Values{"TagFilter": {`[{"Key":"env\u0000","Value":"prod"}]`}}},
 	{"ListTagResources", "ok_after_untag", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}}},
 	{"UntagResources", "ok_all", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}, "All": {"true"}}},
 	{"ListTagResources", "ok_none_left", "POST", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {"{site0}"}}},
@@ -315,8 +329,24 @@ var goldenCases = []goldenCase{
 
 // TestActionGoldens pins every action's answers, field by field: names,
 // JSON types, empty arrays. Run with -update to rewrite after a deliberate change.
-func TestActionGoldens(t *testing.T) {
-	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+func TestActionGoldens(t *testing.T) { goldenDatabases(t, testActionGoldens) }
+
+// goldenDatabases runs a golden test on SQLite and, when
+// ESACERT_TEST_POSTGRES_DSN names a server, on PostgreSQL, against the
+// same files: both databases answer alike. -update writes SQLite's answers
+// only (PostgreSQL's are then compared on the next run).
+func goldenDatabases(t *testing.T, run func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { run(t, "sqlite:"+filepath.Join(t.TempDir(), "esacert.db")) })
+	t.Run("postgres", func(t *testing.T) {
+		if *update {
+			t.Skip("-update writes SQLite's answers; run again without it to compare PostgreSQL's")
+		}
+		run(t, storetest.PostgresDatabase(t))
+	})
+}
+
+func testActionGoldens(t *testing.T, dsn string) {
+	store, err := sqlstore.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,7 +42,11 @@ const maxParamName = 128
 
 // checkParams refuses what no client sends and what could be read two ways:
 // a name given twice in one place (query or body), and names or values that
-// are not UTF-8 or hold a NUL character.
+// are not UTF-8 or hold a NUL character. A value that is JSON (an object or
+// a list: Tag, TagKey, Data, Settings, …) is held to the same rule once
+// decoded: every string in it, keys included, so that a JSON escape
+// ("\u0000") cannot bring in what the raw value may not hold. This is the
+// one place every JSON parameter passes through, whichever layer decodes it.
 func checkParams(v url.Values) error {
 	for name, values := range v {
 		if !utf8.ValidString(name) || strings.ContainsRune(name, 0) || len(name) > maxParamName || name == "" {
@@ -51,12 +56,37 @@ func checkParams(v url.Values) error {
 			return domain.Invalid(name, "is given more than once")
 		}
 		for _, value := range values {
-			if !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
+			if !plainText(value) || !jsonText(value) {
 				return domain.Invalid(name, "must be UTF-8 text without NUL characters")
 			}
 		}
 	}
 	return nil
+}
+
+// plainText reports whether s is UTF-8 without a NUL character, as every
+// stored text must be (PostgreSQL's text holds no NUL).
+func plainText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// jsonText reports whether every string of v, read as JSON when it starts
+// with { or [, is plainText. Reading stops at the first syntax error (the
+// action refuses a malformed value itself; no decoder takes a string past
+// it); a value that is not an object or a list is not JSON to any action.
+func jsonText(v string) bool {
+	t := strings.TrimSpace(v) // as much as any action trims before decoding
+	if t == "" || t[0] != '{' && t[0] != '[' || !strings.Contains(t, `\u`) {
+		return true // without a \u escape, a decoded string is the raw text's
+	}
+	dec := json.NewDecoder(strings.NewReader(t))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return true
+		}
+		if s, ok := tok.(string); ok && !plainText(s) {
+			return false
+		}
+	}
 }
 
 // str returns the parameter's value, or "".

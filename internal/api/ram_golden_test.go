@@ -30,7 +30,13 @@ const testAccount = "1234567890123456"
 // its clock at now and its ids drawn from rnd (nil: crypto/rand).
 func ramServer(t *testing.T, now func() time.Time, rnd io.Reader) (*Server, *sqlstore.Store) {
 	t.Helper()
-	store, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	return ramServerOn(t, "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"), now, rnd)
+}
+
+// ramServerOn is ramServer on the database dsn names.
+func ramServerOn(t *testing.T, dsn string, now func() time.Time, rnd io.Reader) (*Server, *sqlstore.Store) {
+	t.Helper()
+	store, err := sqlstore.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +138,12 @@ var ramGoldenCases = []goldenCase{
 	{"DetachPolicyFromRole", "ok", "POST", url.Values{"PolicyName": {"pipeline"}, "PolicyType": {"Custom"}, "RoleName": {"deployer"}}},
 	{"DetachPolicyFromRole", "fail_not_attached", "POST", url.Values{"PolicyName": {"pipeline"}, "PolicyType": {"Custom"}, "RoleName": {"deployer"}}},
 	{"TagResources", "ok", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}, "Tag": {`[{"Key":"owner","Value":"ops"}]`}}},
+	{"TagResources", "fail_nul_key_json", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}, "Tag": {`[{"Key":"k\u0000","Value":"v"}]`}}},
+	{"TagResources", "fail_nul_value_json", "POST", url.Values{"ResourceType": {"role"}, "ResourceNames": {`["deployer"]`}, "Tag": {`[{"Key":"k","Value":"\u0000"}]`}}},
+	{"TagResources", "fail_control_key", "POST", url.Values{"ResourceType": {"role"}, "ResourceNames": {`["deployer"]`}, "Tag.1.Key": {"k\r"}, "Tag.1.Value": {"v"}}},
+	{"UntagResources", "fail_nul_key_json", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}, "TagKeys": {`["k\u0000"]`}}},
+	{"UntagResources", "fail_control_key", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}, "TagKey.1": {"k\u0085"}}},
+	{"ListTagResources", "fail_nul_resource_name_json", "POST", url.Values{"ResourceType": {"role"}, "ResourceNames": {`["deployer\u0000"]`}}},
 	{"ListTagResources", "ok", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}}},
 	{"UntagResources", "ok", "POST", url.Values{"ResourceType": {"policy"}, "ResourceNames": {`["pipeline"]`}, "TagKey.1": {"team"}}},
 	{"ListTagResources", "fail_missing_role", "POST", url.Values{"ResourceType": {"role"}, "ResourceNames": {`["nope"]`}}},
@@ -154,9 +166,11 @@ var ramGoldenCases = []goldenCase{
 
 // TestRAMGoldens pins the RAM actions' answers field by field, as
 // TestActionGoldens does for ESA's.
-func TestRAMGoldens(t *testing.T) {
+func TestRAMGoldens(t *testing.T) { goldenDatabases(t, testRAMGoldens) }
+
+func testRAMGoldens(t *testing.T, dsn string) {
 	clk := &clock{t: testNow}
-	s, _ := ramServer(t, clk.Now, mrand.NewChaCha8([32]byte{12}))
+	s, _ := ramServerOn(t, dsn, clk.Now, mrand.NewChaCha8([32]byte{12}))
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	sig := &signer{key: "testAKID", secret: "testSecret", now: testNow, version: RAMVersion}

@@ -75,11 +75,49 @@ func TestCheckTags(t *testing.T) {
 		{"fail/empty_key", []Tag{{"", "v"}}, false},
 		{"fail/reserved", []Tag{{"acs:owner", "v"}}, false},
 		{"fail/twice", []Tag{{"a", "1"}, {"a", "2"}}, false},
+		{"fail/nul_key", []Tag{{"k\x00", "v"}}, false},
+		{"fail/nul_value", []Tag{{"k", "v\x00"}}, false},
+		{"fail/newline_key", []Tag{{"k\n", "v"}}, false},
+		{"fail/c1_value", []Tag{{"k", "v\u0085"}}, false},
+		{"fail/del_key", []Tag{{"k\x7f", "v"}}, false},
+		{"fail/not_utf8", []Tag{{"k\xff", "v"}}, false},
+		{"ok/unicode", []Tag{{"环境", "生产 环境"}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := CheckTags("Tag", tt.tags); (err == nil) != tt.ok {
+			err := CheckTags("Tag", tt.tags)
+			if (err == nil) != tt.ok {
 				t.Fatalf("CheckTags = %v, want ok=%v", err, tt.ok)
+			}
+			var pe *ParamError
+			if err != nil && (!errors.As(err, &pe) || pe.Param != "Tag" || !errors.Is(err, ErrInvalid)) {
+				t.Errorf("CheckTags = %v, want an invalid Tag", err)
+			}
+		})
+	}
+}
+
+func TestCheckTagKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []string
+		ok   bool
+	}{
+		{"ok", []string{"env", "环境"}, true},
+		{"ok/none", nil, true},
+		{"fail/nul", []string{"env", "k\x00"}, false},
+		{"fail/tab", []string{"k\t"}, false},
+		{"fail/not_utf8", []string{"\xff"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTagKeys("TagKey", tt.keys)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckTagKeys = %v, want ok=%v", err, tt.ok)
+			}
+			var pe *ParamError
+			if err != nil && (!errors.As(err, &pe) || pe.Param != "TagKey" || !errors.Is(err, ErrInvalid)) {
+				t.Errorf("CheckTagKeys = %v, want an invalid TagKey", err)
 			}
 		})
 	}

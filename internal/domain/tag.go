@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Tag is a tag of a resource (RAM policies and roles).
@@ -18,7 +20,8 @@ const MaxTags = 20
 
 // CheckTags checks tags as a request sends them (param names the
 // parameter): at most MaxTags, keys 1 to 128 characters not starting with
-// acs: or aliyun, values at most 128, no key twice.
+// acs: or aliyun, values at most 128, no key twice, and keys and values
+// UTF-8 text without control characters (tagText).
 func CheckTags(param string, tags []Tag) error {
 	if len(tags) > MaxTags {
 		return Invalid(param, fmt.Sprintf("holds more than %d tags", MaxTags))
@@ -34,12 +37,37 @@ func CheckTags(param string, tags []Tag) error {
 		if err := CheckLength(param, t.Value, 128); err != nil {
 			return Invalid(param, "a tag value must be at most 128 characters")
 		}
+		if !tagText(t.Key) || !tagText(t.Value) {
+			return Invalid(param, "tag keys and values must be UTF-8 text without control characters")
+		}
 		if seen[t.Key] {
 			return Invalid(param, "names a tag key twice")
 		}
 		seen[t.Key] = true
 	}
 	return nil
+}
+
+// CheckTagKeys checks the tag keys an untag request names (param names the
+// parameter): each UTF-8 text without control characters, as CheckTags
+// wants keys. A key no resource can have is refused rather than looked
+// for, so that no store is asked for text it cannot hold (a NUL).
+func CheckTagKeys(param string, keys []string) error {
+	for _, k := range keys {
+		if !tagText(k) {
+			return Invalid(param, "tag keys must be UTF-8 text without control characters")
+		}
+	}
+	return nil
+}
+
+// tagText reports whether s is UTF-8 without control characters (C0, DEL
+// and C1, NUL among them): the text a tag may hold.
+func tagText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // ErrTagLimit: a resource would have more than MaxTags tags.
@@ -100,6 +128,9 @@ func (t Tagging) Tag(ctx context.Context, names []string, tags []Tag) error {
 // Untag removes the tags with those keys (all of them when all) from the
 // named resources.
 func (t Tagging) Untag(ctx context.Context, names, keys []string, all bool) error {
+	if err := CheckTagKeys("TagKeys", keys); err != nil {
+		return err
+	}
 	if err := t.exist(ctx, names); err != nil {
 		return err
 	}

@@ -22,9 +22,13 @@ type Store interface {
 	// SiteTags returns the tags of each of the sites that has any, in key
 	// order; nil ids means every site.
 	SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.Tag, error)
-	// TagSite adds tags to the site, overwriting the values of keys it has:
-	// domain.ErrTagLimit when it would then have more than max.
-	TagSite(ctx context.Context, siteID int64, tags []domain.Tag, max int) error
-	// UntagSite removes the site's tags with those keys, or all of them.
-	UntagSite(ctx context.Context, siteID int64, keys []string, all bool) error
+	// TagSites adds tags to each of the sites, overwriting the values of
+	// keys they have, all in one transaction: nothing is kept when one of
+	// the sites does not exist (site.ErrSiteNotFound) or would then have
+	// more than max tags (domain.ErrTagLimit).
+	TagSites(ctx context.Context, siteIDs []int64, tags []domain.Tag, max int) error
+	// UntagSites removes the tags with those keys (all of them when all)
+	// from each of the sites, all in one transaction: nothing is removed
+	// when one of the sites does not exist (site.ErrSiteNotFound).
+	UntagSites(ctx context.Context, siteIDs []int64, keys []string, all bool) error
 }

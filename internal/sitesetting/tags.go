@@ -28,7 +28,8 @@ func (s *Service) SiteTags(ctx context.Context, ids []int64) (map[int64][]domain
 // TagSites adds tags to the sites, overwriting the values of keys they
 // have, with ESA's limits: at most domain.MaxTags tags on a site (else
 // domain.ErrTagLimit), keys 1 to 128 characters and not starting with acs:
-// or aliyun, values at most 128.
+// or aliyun, values at most 128 (domain.CheckTags). It tags every site or
+// none: a site that would go over the limit leaves the others untagged.
 func (s *Service) TagSites(ctx context.Context, ids []int64, tags []domain.Tag) error {
 	if len(tags) == 0 {
 		return domain.Missing("Tag")
@@ -39,16 +40,11 @@ func (s *Service) TagSites(ctx context.Context, ids []int64, tags []domain.Tag) 
 	if err := s.exist(ctx, ids); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := s.Store.TagSite(ctx, id, tags, domain.MaxTags); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.Store.TagSites(ctx, ids, tags, domain.MaxTags)
 }
 
 // UntagSites removes the tags with those keys (every tag when all) from the
-// sites.
+// sites: from all of them or, when one does not exist, from none.
 func (s *Service) UntagSites(ctx context.Context, ids []int64, keys []string, all bool) error {
 	if len(keys) == 0 && !all {
 		return domain.Missing("TagKey")
@@ -56,15 +52,13 @@ func (s *Service) UntagSites(ctx context.Context, ids []int64, keys []string, al
 	if len(keys) > MaxTagKeys {
 		return domain.Invalid("TagKey", fmt.Sprintf("names at most %d keys", MaxTagKeys))
 	}
+	if err := domain.CheckTagKeys("TagKey", keys); err != nil {
+		return err
+	}
 	if err := s.exist(ctx, ids); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := s.Store.UntagSite(ctx, id, keys, all); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.Store.UntagSites(ctx, ids, keys, all)
 }
 
 func (s *Service) exist(ctx context.Context, ids []int64) error {

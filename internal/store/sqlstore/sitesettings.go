@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,50 +193,80 @@ func (s *Store) SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.T
 	return out, nil
 }
 
-// TagSite implements sitesetting.Store.
-func (s *Store) TagSite(ctx context.Context, siteID int64, tags []domain.Tag, max int) error {
+// TagSites implements sitesetting.Store. The sites are locked in id
+// order, so that two taggings of the same sites never wait on each other
+// in a cycle.
+func (s *Store) TagSites(ctx context.Context, siteIDs []int64, tags []domain.Tag, max int) error {
+	ids := sortedIDs(siteIDs)
+	if len(ids) == 0 {
+		return nil
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockSite(ctx, tx, siteID); err != nil {
-			return err
-		}
-		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO site_tags (site_id, tag_key, tag_value) VALUES (?, ?, ?)
-				ON CONFLICT (site_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`), siteID, t.Key, t.Value); err != nil {
-				return fmt.Errorf("write tag of site %d: %w", siteID, err)
+		for _, id := range ids {
+			if err := s.lockSite(ctx, tx, id); err != nil {
+				return err
 			}
 		}
-		n, err := count(ctx, s, tx, `SELECT COUNT(*) FROM site_tags WHERE site_id = ?`, siteID)
-		if err != nil {
-			return fmt.Errorf("count tags of site %d: %w", siteID, err)
+		for _, id := range ids {
+			for _, t := range tags {
+				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO site_tags (site_id, tag_key, tag_value) VALUES (?, ?, ?)
+					ON CONFLICT (site_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`), id, t.Key, t.Value); err != nil {
+					return fmt.Errorf("write tag of site %d: %w", id, err)
+				}
+			}
 		}
-		if max > 0 && n > max {
-			return domain.ErrTagLimit
+		if max <= 0 {
+			return nil
+		}
+		cond, args := inList("site_id", ids)
+		n, err := count(ctx, s, tx, `SELECT COUNT(*) FROM (SELECT site_id FROM site_tags WHERE `+cond+
+			` GROUP BY site_id HAVING COUNT(*) > ?) over_limit`, append(args, max)...)
+		if err != nil {
+			return fmt.Errorf("count tags of sites: %w", err)
+		}
+		if n > 0 {
+			return domain.ErrTagLimit // rolls back every site's tags
 		}
 		return nil
 	})
 }
 
-// UntagSite implements sitesetting.Store.
-func (s *Store) UntagSite(ctx context.Context, siteID int64, keys []string, all bool) error {
+// UntagSites implements sitesetting.Store, locking the sites as TagSites
+// does.
+func (s *Store) UntagSites(ctx context.Context, siteIDs []int64, keys []string, all bool) error {
+	ids := sortedIDs(siteIDs)
+	if len(ids) == 0 {
+		return nil
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockSite(ctx, tx, siteID); err != nil {
-			return err
-		}
-		q, args := `DELETE FROM site_tags WHERE site_id = ?`, []any{siteID}
-		if !all {
-			if len(keys) == 0 {
-				return nil
+		for _, id := range ids {
+			if err := s.lockSite(ctx, tx, id); err != nil {
+				return err
 			}
+		}
+		if !all && len(keys) == 0 {
+			return nil
+		}
+		cond, args := inList("site_id", ids)
+		q := `DELETE FROM site_tags WHERE ` + cond
+		if !all {
 			q += ` AND tag_key IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
 			for _, k := range keys {
 				args = append(args, k)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
-			return fmt.Errorf("delete tags of site %d: %w", siteID, err)
+			return fmt.Errorf("delete tags of sites: %w", err)
 		}
 		return nil
 	})
+}
+
+// sortedIDs returns the distinct ids in ascending order, in a new slice.
+func sortedIDs(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // settingsOf reads the feature settings the edge needs of the sites in

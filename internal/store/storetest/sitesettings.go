@@ -148,13 +148,13 @@ func testSiteTags(t *testing.T, st Store) {
 	mustSite(t, s, newSite(siteA, "tagged.com", "inst-t", now))
 	mustSite(t, s, newSite(siteB, "other-tagged.com", "inst-t", now))
 
-	if err := s.TagSite(ctx, siteA, []domain.Tag{{Key: "team", Value: "edge"}, {Key: "env", Value: "prod"}}, 20); err != nil {
+	if err := s.TagSites(ctx, []int64{siteA}, []domain.Tag{{Key: "team", Value: "edge"}, {Key: "env", Value: "prod"}}, 20); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TagSite(ctx, siteA, []domain.Tag{{Key: "env", Value: "staging"}}, 20); err != nil {
+	if err := s.TagSites(ctx, []int64{siteA}, []domain.Tag{{Key: "env", Value: "staging"}}, 20); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "env", Value: "prod"}}, 20); err != nil {
+	if err := s.TagSites(ctx, []int64{siteB}, []domain.Tag{{Key: "env", Value: "prod"}}, 20); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.SiteTags(ctx, []int64{siteA})
@@ -166,35 +166,77 @@ func testSiteTags(t *testing.T, st Store) {
 	if err != nil || len(all) != 2 || len(all[siteB]) != 1 {
 		t.Errorf("SiteTags(nil) = %v, %v; want both sites' tags", all, err)
 	}
-	if err := s.TagSite(ctx, missing, []domain.Tag{{Key: "k"}}, 20); !errors.Is(err, site.ErrSiteNotFound) {
-		t.Errorf("TagSite of a missing site = %v, want ErrSiteNotFound", err)
+	if err := s.TagSites(ctx, []int64{missing}, []domain.Tag{{Key: "k"}}, 20); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("TagSites of a missing site = %v, want ErrSiteNotFound", err)
 	}
 
 	// The limit counts the tags the site would have: overwriting is free.
-	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "env", Value: "dev"}, {Key: "a"}}, 2); err != nil {
-		t.Errorf("TagSite up to the limit: %v", err)
+	if err := s.TagSites(ctx, []int64{siteB}, []domain.Tag{{Key: "env", Value: "dev"}, {Key: "a"}}, 2); err != nil {
+		t.Errorf("TagSites up to the limit: %v", err)
 	}
-	if err := s.TagSite(ctx, siteB, []domain.Tag{{Key: "b"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
-		t.Errorf("TagSite beyond the limit = %v, want ErrTagLimit", err)
+	if err := s.TagSites(ctx, []int64{siteB}, []domain.Tag{{Key: "b"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagSites beyond the limit = %v, want ErrTagLimit", err)
 	}
 	if got, _ := s.SiteTags(ctx, []int64{siteB}); len(got[siteB]) != 2 {
 		t.Errorf("a tagging beyond the limit was kept: %v", got)
 	}
 
-	if err := s.UntagSite(ctx, siteA, []string{"team", "nope"}, false); err != nil {
+	if err := s.UntagSites(ctx, []int64{siteA}, []string{"team", "nope"}, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.SiteTags(ctx, []int64{siteA}); !cmp.Equal(map[int64][]domain.Tag{siteA: {{Key: "env", Value: "staging"}}}, got) {
 		t.Errorf("SiteTags after untagging team = %v", got)
 	}
-	if err := s.UntagSite(ctx, siteB, nil, true); err != nil {
+	if err := s.UntagSites(ctx, []int64{siteB}, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.SiteTags(ctx, []int64{siteB}); len(got) != 0 {
 		t.Errorf("SiteTags after untagging all = %v", got)
 	}
-	if err := s.UntagSite(ctx, missing, nil, true); !errors.Is(err, site.ErrSiteNotFound) {
-		t.Errorf("UntagSite of a missing site = %v, want ErrSiteNotFound", err)
+	if err := s.UntagSites(ctx, []int64{missing}, nil, true); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("UntagSites of a missing site = %v, want ErrSiteNotFound", err)
+	}
+
+	// Several sites change together or not at all: B at the limit keeps A
+	// untagged, a missing site keeps A's tags.
+	if err := s.TagSites(ctx, []int64{siteB}, []domain.Tag{{Key: "b1"}, {Key: "b2"}}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagSites(ctx, []int64{siteA, siteB}, []domain.Tag{{Key: "new"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagSites(A, B) with B at the limit = %v, want ErrTagLimit", err)
+	}
+	if err := s.TagSites(ctx, []int64{siteB, siteA}, []domain.Tag{{Key: "new"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagSites(B, A) with B at the limit = %v, want ErrTagLimit", err)
+	}
+	if err := s.TagSites(ctx, []int64{siteA, missing}, []domain.Tag{{Key: "new"}}, 2); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("TagSites(A, missing) = %v, want ErrSiteNotFound", err)
+	}
+	wantA := map[int64][]domain.Tag{siteA: {{Key: "env", Value: "staging"}}}
+	if got, _ := s.SiteTags(ctx, []int64{siteA}); !cmp.Equal(wantA, got) {
+		t.Errorf("a tagging that failed on another site tagged A: %v", got)
+	}
+	if err := s.TagSites(ctx, []int64{siteA, siteB, siteA}, []domain.Tag{{Key: "b1", Value: "x"}}, 2); err != nil {
+		t.Errorf("TagSites(A, B, A) overwriting B's key = %v", err)
+	}
+	both := map[int64][]domain.Tag{siteA: {{Key: "b1", Value: "x"}, {Key: "env", Value: "staging"}}, siteB: {{Key: "b1", Value: "x"}, {Key: "b2"}}}
+	if got, _ := s.SiteTags(ctx, []int64{siteA, siteB}); !cmp.Equal(both, got) {
+		t.Errorf("SiteTags(A, B) after tagging both = %v, want %v", got, both)
+	}
+	if err := s.UntagSites(ctx, []int64{siteA, missing}, nil, true); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("UntagSites(A, missing) = %v, want ErrSiteNotFound", err)
+	}
+	if got, _ := s.SiteTags(ctx, []int64{siteA, siteB}); !cmp.Equal(both, got) {
+		t.Errorf("an untagging that failed on a missing site untagged: %v", got)
+	}
+	if err := s.UntagSites(ctx, []int64{siteB, siteA}, []string{"b1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	after := map[int64][]domain.Tag{siteA: {{Key: "env", Value: "staging"}}, siteB: {{Key: "b2"}}}
+	if got, _ := s.SiteTags(ctx, []int64{siteA, siteB}); !cmp.Equal(after, got) {
+		t.Errorf("SiteTags(A, B) after untagging b1 from both = %v, want %v", got, after)
+	}
+	if err := s.UntagSites(ctx, []int64{siteB}, nil, true); err != nil {
+		t.Fatal(err)
 	}
 
 	// Deleted with the site.
