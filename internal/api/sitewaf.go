@@ -97,8 +97,20 @@ func wafPath(path string) (any, error) {
 
 const wafFeature = "WAF settings"
 
+// The values ESA documents for the WAF settings' enumerations (the
+// Terraform provider's alicloud_esa_site site_waf_settings): the actions
+// of a bot category (the first, allow, is not one of bandwidth abuse
+// protection's) and the security levels.
+var (
+	wafActions        = []string{"allow", "deny", "monitor", "captcha"}
+	wafSecurityLevels = []string{"off", "essentially_off", "low", "medium", "high", "under_attack"}
+)
+
 // checkWafSettings checks EditSiteWafSettings' Settings (a JSON
-// WafSiteSettings): every part may only say off.
+// WafSiteSettings): every part may only say off. A documented value that
+// turns a part on is Feature.NotSupported; an undocumented one is
+// InvalidParameter. The first part that fails, in the order of the
+// fields, names the error.
 func checkWafSettings(p *params) error {
 	raw := strings.TrimSpace(p.str("Settings"))
 	if raw == "" {
@@ -117,60 +129,62 @@ func checkWafSettings(p *params) error {
 		return *v
 	}
 	enabled := func(e *wafEnable) bool { return e != nil && e.Enable != nil && *e.Enable }
-	unsupported := func(param, off string) error {
-		return sitesetting.Fixed{Feature: wafFeature, Param: "Settings." + param, Off: off}.Check("on")
+	// rule is what one setting may be: off (or left out, or ""), else a
+	// value ESA documents (valid; nil for free text or a boolean), which
+	// turns on a feature esacert does not have.
+	rule := func(param, off string, valid ...string) sitesetting.Fixed {
+		return sitesetting.Fixed{Feature: wafFeature, Param: "Settings." + param, Off: off, Valid: valid}
 	}
-	switch {
-	case enabled(w.AddBotProtectionHeaders):
-		return unsupported("AddBotProtectionHeaders.Enable", "false")
-	case enabled(w.AddSecurityHeaders):
-		return unsupported("AddSecurityHeaders.Enable", "false")
+	// unsupported refuses a setting the caller found on.
+	unsupported := func(param, off string) error { return rule(param, off).Refuse() }
+	var first error // the answer
+	check := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	if enabled(w.AddBotProtectionHeaders) {
+		check(unsupported("AddBotProtectionHeaders.Enable", "false"))
+	}
+	if enabled(w.AddSecurityHeaders) {
+		check(unsupported("AddSecurityHeaders.Enable", "false"))
 	}
 	if b := w.BandwidthAbuseProtection; b != nil {
-		if s := str(b.Status); s != "" && s != sitesetting.Off {
-			return unsupported("BandwidthAbuseProtection.Status", sitesetting.Off)
-		}
-		if str(b.Action) != "" {
-			return unsupported("BandwidthAbuseProtection.Action", "")
-		}
+		check(rule("BandwidthAbuseProtection.Status", sitesetting.Off, sitesetting.On, sitesetting.Off).Check(str(b.Status)))
+		check(rule("BandwidthAbuseProtection.Action", "", wafActions[1:]...).Check(str(b.Action)))
 	}
 	if b := w.BotManagement; b != nil {
 		for _, r := range []struct {
 			name string
 			rule *wafRule
 		}{{"DefiniteBots", b.DefiniteBots}, {"LikelyBots", b.LikelyBots}, {"VerifiedBots", b.VerifiedBots}} {
-			if r.rule != nil && str(r.rule.Action) != "" {
-				return unsupported("BotManagement."+r.name+".Action", "")
+			if r.rule != nil {
+				check(rule("BotManagement."+r.name+".Action", "", wafActions...).Check(str(r.rule.Action)))
 			}
 		}
 		if enabled(b.EffectOnStatic) {
-			return unsupported("BotManagement.EffectOnStatic.Enable", "false")
+			check(unsupported("BotManagement.EffectOnStatic.Enable", "false"))
 		}
 		if enabled(b.JSDetection) {
-			return unsupported("BotManagement.JSDetection.Enable", "false")
+			check(unsupported("BotManagement.JSDetection.Enable", "false"))
 		}
 	}
 	if c := w.ClientIpIdentifier; c != nil {
-		if m := str(c.Mode); m != "" && m != "connection_ip" {
-			return unsupported("ClientIpIdentifier.Mode", "connection_ip")
-		}
+		check(rule("ClientIpIdentifier.Mode", "connection_ip", "connection_ip", "headers").Check(str(c.Mode)))
 		if len(c.Headers) > 0 {
-			return unsupported("ClientIpIdentifier.Headers", "")
+			check(unsupported("ClientIpIdentifier.Headers", ""))
 		}
 	}
 	if d := w.DisableSecurityModule; d != nil {
-		// on disables the security module, which esacert does not have.
-		if s := str(d.Status); s != "" && s != sitesetting.On {
-			return unsupported("DisableSecurityModule.Status", sitesetting.On)
-		}
+		// on disables the security module, which esacert does not have:
+		// off would enable it.
+		check(rule("DisableSecurityModule.Status", sitesetting.On, sitesetting.On, sitesetting.Off).Check(str(d.Status)))
 	}
 	if r := w.RequestBodyInspection; r != nil && (str(r.Action) != "" || str(r.SizeLimit) != "") {
-		return unsupported("RequestBodyInspection", "")
+		check(unsupported("RequestBodyInspection", ""))
 	}
 	if l := w.SecurityLevel; l != nil {
-		if v := str(l.Value); v != "" && v != sitesetting.Off {
-			return unsupported("SecurityLevel.Value", sitesetting.Off)
-		}
+		check(rule("SecurityLevel.Value", sitesetting.Off, wafSecurityLevels...).Check(str(l.Value)))
 	}
-	return nil
+	return first
 }

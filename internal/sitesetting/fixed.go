@@ -33,6 +33,14 @@ func (f Fixed) Check(v string) error {
 	if f.Valid != nil && !slices.Contains(f.Valid, v) && !(f.Fold && slices.ContainsFunc(f.Valid, func(s string) bool { return strings.EqualFold(s, v) })) {
 		return domain.Invalid(f.Param, "must be one of "+strings.Join(f.Valid, ", "))
 	}
+	return f.Refuse()
+}
+
+// Refuse is the error of a value of f.Param that would turn the feature on:
+// ErrUnsupported in a domain.ParamError naming Param, whose Reason says what
+// Param may be. Check returns it for such a value; a caller that tells on
+// from off itself (a JSON boolean, free text) returns it directly.
+func (f Fixed) Refuse() error {
 	return &domain.ParamError{Param: f.Param, Err: ErrUnsupported, Reason: f.reason()}
 }
 

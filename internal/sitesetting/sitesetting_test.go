@@ -10,6 +10,8 @@ import (
 func TestFixedCheck(t *testing.T) {
 	enable := Fixed{Feature: "SEO bypass", Param: "Enable", Off: Off, Valid: []string{On, Off}}
 	name := Fixed{Feature: "cache tags", Param: "TagName"}
+	// DisableSecurityModule: on is the off state.
+	inverted := Fixed{Feature: "WAF settings", Param: "Status", Off: On, Valid: []string{On, Off}}
 	tests := []struct {
 		name string
 		f    Fixed
@@ -22,6 +24,9 @@ func TestFixedCheck(t *testing.T) {
 		{"fail/undocumented", enable, "yes", domain.ErrInvalid},
 		{"ok/free_text_empty", name, "", nil},
 		{"fail/free_text", name, "tag", ErrUnsupported},
+		{"ok/inverted_on", inverted, "on", nil},
+		{"fail/inverted_off", inverted, "off", ErrUnsupported},
+		{"fail/inverted_undocumented", inverted, "disabled", domain.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +39,18 @@ func TestFixedCheck(t *testing.T) {
 				t.Errorf("Check(%q) = %v, want a ParamError naming %s", tt.v, err, tt.f.Param)
 			}
 		})
+	}
+}
+
+// TestFixedRefuse: Refuse is ErrUnsupported naming the parameter, whatever
+// Off is (it never says yes, as Check("on") did for an Off of on).
+func TestFixedRefuse(t *testing.T) {
+	for _, off := range []string{"", Off, On, "false"} {
+		err := Fixed{Feature: "WAF settings", Param: "Settings.X", Off: off}.Refuse()
+		var pe *domain.ParamError
+		if !errors.Is(err, ErrUnsupported) || !errors.As(err, &pe) || pe.Param != "Settings.X" {
+			t.Errorf("Refuse with Off %q = %v, want ErrUnsupported naming Settings.X", off, err)
+		}
 	}
 }
 
