@@ -85,7 +85,7 @@ func (s *Server) newAuditEvent(req *request, requestID string) *audit.Event {
 		Params:    audit.Params(req.params.v),
 	}
 	if site := req.params.str("SiteId"); site != "" && req.version == ESAVersion {
-		ev.Resource, ev.ResourceType = redact.Clean(site, 32), "ACS::ESA::Site"
+		ev.Resource, ev.ResourceType = redact.Clean(canonicalID(site), 32), "ACS::ESA::Site"
 	}
 	return ev
 }

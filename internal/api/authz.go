@@ -30,7 +30,8 @@ const (
 // the account id, ${PolicyOwner} is "system" for a system policy (its
 // PolicyType) and the account id otherwise, and ${Name} the value of the
 // request's parameter Name (UserName falls back to the caller's own name,
-// as the access key actions do).
+// as the access key actions do). Site ids (${SiteId}, ${ResourceId.N}) are
+// written canonically (canonicalID).
 type permission struct {
 	level    string
 	resource string // several joined by alsoOn must each be allowed
@@ -311,10 +312,22 @@ func eachResource(templates []string, p *params) []string {
 			ids = []string{"*"} // the action refuses a malformed list itself
 		}
 		for _, id := range ids {
-			out = append(out, strings.ReplaceAll(t, eachResourceVar, id))
+			out = append(out, strings.ReplaceAll(t, eachResourceVar, canonicalID(id)))
 		}
 	}
 	return out
+}
+
+// canonicalID is a site id in a resource: as the action reads it
+// (parseInt: "07", "+7" and " 7" are 7), written as ListSites answers it,
+// so that a policy that allows or denies site/7 decides every spelling of
+// 7. A value that is no integer is left as sent: the action refuses it
+// (InvalidParameter) if the policies let the request through.
+func canonicalID(v string) string {
+	if n, err := parseInt(v); err == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return v
 }
 
 // conditions are the request's condition keys, as policies see them:
@@ -365,6 +378,8 @@ func (s *Server) resource(template string, p *params, caller *identity.Identity)
 			} else {
 				b.WriteString(s.AccountID)
 			}
+		case "SiteId":
+			b.WriteString(canonicalID(p.str(name)))
 		case "UserName":
 			v := p.str("UserName")
 			if v == "" && caller != nil {

@@ -304,6 +304,9 @@ func TestResourceTemplates(t *testing.T) {
 	}{
 		{"site", siteResource, url.Values{"SiteId": {"7"}}, "acs:esa:*:42:site/7"},
 		{"site_missing", siteResource, nil, "acs:esa:*:42:site/"},
+		{"site_leading_zero", siteResource, url.Values{"SiteId": {"007"}}, "acs:esa:*:42:site/7"},
+		{"site_sign_and_space", siteResource, url.Values{"SiteId": {" +7\t"}}, "acs:esa:*:42:site/7"},
+		{"site_not_an_id", siteResource, url.Values{"SiteId": {"7x"}}, "acs:esa:*:42:site/7x"},
 		{"user", userResource, url.Values{"UserName": {"bob"}}, "acs:ram::42:user/bob"},
 		{"own_user", userResource, nil, "acs:ram::42:user/me"},
 		{"system_policy", policyRes, url.Values{"PolicyName": {"AdministratorAccess"}, "PolicyType": {"System"}}, "acs:ram::system:policy/AdministratorAccess"},
@@ -356,5 +359,70 @@ func TestAuthorizationRAMSelfService(t *testing.T) {
 	a := call("AttachPolicyToUser", url.Values{"UserName": {"ci"}, "PolicyType": {"System"}, "PolicyName": {"AdministratorAccess"}})
 	if a.status != 403 || !strings.Contains(str(a.body, "Message"), "policy/AdministratorAccess") {
 		t.Errorf("attach a policy it may not: %d %v, want 403 naming the policy", a.status, a.body)
+	}
+}
+
+// TestAuthorizationSiteIDSpellings: a Deny on site/<id> holds for every
+// spelling of the id the actions read as that id (leading zeros, a sign,
+// surrounding space), in SiteId, ResourceId.N and the JSON ResourceId,
+// under a policy that allows site/*.
+func TestAuthorizationSiteIDSpellings(t *testing.T) {
+	e := newAuthzEnv(t)
+	other, err := e.s.Sites.CreateSite(t.Context(), site.CreateSiteInput{Name: "example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites := "acs:esa:*:" + testAccount + ":site/"
+	e.grant(t, `{"Version":"1","Statement":[{"Effect":"Allow","Action":"esa:*","Resource":"`+sites+`*"},
+		{"Effect":"Deny","Action":"esa:*","Resource":"`+sites+e.siteID+`"}]}`)
+	id := e.siteID
+	spellings := []string{id, "0" + id, "00" + id, "+" + id, " " + id, id + " ", "\t+0" + id}
+	tag := url.Values{"ResourceType": {"Site"}, "Tag.1.Key": {"env"}, "Tag.1.Value": {"prod"}}
+	with := func(v url.Values, k, val string) url.Values {
+		out := url.Values{k: {val}}
+		for name, vs := range v {
+			out[name] = vs
+		}
+		return out
+	}
+	type call struct {
+		action string
+		params url.Values
+	}
+	var calls []call
+	for _, sp := range spellings {
+		calls = append(calls,
+			call{"GetSite", url.Values{"SiteId": {sp}}},
+			call{"UpdateSitePause", url.Values{"SiteId": {sp}, "Paused": {"true"}}},
+			call{"TagResources", with(tag, "ResourceId.1", sp)},
+			call{"TagResources", with(with(tag, "ResourceId.1", fmt.Sprint(other.ID)), "ResourceId.2", sp)},
+			call{"TagResources", with(tag, "ResourceId", `["`+strings.ReplaceAll(sp, "\t", `\t`)+`"]`)},
+			call{"ListTagResources", url.Values{"ResourceType": {"Site"}, "ResourceId.1": {sp}}},
+		)
+	}
+	for _, c := range calls {
+		t.Run(c.action+"/"+fmt.Sprintf("%q", c.params), func(t *testing.T) {
+			a := do(t, e.ci.rpc(t, e.url, "POST", c.action, c.params, nil))
+			if a.status != 403 || a.body["Code"] != "Forbidden.RAM" {
+				t.Fatalf("%s %v: %d %v, want 403 Forbidden.RAM (explicit deny on site/%s)", c.action, c.params, a.status, a.body, id)
+			}
+			if got := str(a.body, "AccessDeniedDetail", "NoPermissionType"); got != "ExplicitDeny" {
+				t.Errorf("NoPermissionType = %q, want ExplicitDeny", got)
+			}
+			if msg := str(a.body, "Message"); !strings.Contains(msg, "site/"+id+".") {
+				t.Errorf("message %q does not name site/%s", msg, id)
+			}
+		})
+	}
+	// The other site, in any spelling, is allowed.
+	for _, sp := range []string{fmt.Sprint(other.ID), "0" + fmt.Sprint(other.ID), " +" + fmt.Sprint(other.ID)} {
+		if a := do(t, e.ci.rpc(t, e.url, "POST", "GetSite", url.Values{"SiteId": {sp}}, nil)); a.status != 200 {
+			t.Errorf("GetSite %q of the allowed site: %d %v, want 200", sp, a.status, a.body)
+		}
+	}
+	// A value that is no id passes authorization under site/* and is
+	// refused by the action.
+	if a := do(t, e.ci.rpc(t, e.url, "POST", "GetSite", url.Values{"SiteId": {id + "x"}}, nil)); a.status != 400 || a.body["Code"] != "InvalidParameter" {
+		t.Errorf("GetSite %q: %d %v, want 400 InvalidParameter", id+"x", a.status, a.body)
 	}
 }

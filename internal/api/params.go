@@ -106,16 +106,22 @@ func (p *params) required(name string) (string, error) {
 
 // int64 parses an integer parameter; an absent or empty one is 0.
 func (p *params) int64(name string) (int64, error) {
-	v := strings.TrimSpace(p.v.Get(name))
-	if v == "" {
+	v := p.v.Get(name)
+	if strings.TrimSpace(v) == "" {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, err := parseInt(v)
 	if err != nil {
 		return 0, domain.Invalid(name, "must be an integer")
 	}
 	return n, nil
 }
+
+// parseInt reads an integer as every action reads one (ids among them):
+// surrounding space trimmed, then base 10 with an optional sign, so "07",
+// "+7" and " 7" are all 7. Authorization reads ids with it too
+// (canonicalID), so that no spelling of an id is a different resource.
+func parseInt(v string) (int64, error) { return strconv.ParseInt(strings.TrimSpace(v), 10, 64) }
 
 // requiredInt64 parses a required integer parameter.
 func (p *params) requiredInt64(name string) (int64, error) {

@@ -32,7 +32,7 @@ func taggedSites(p *params) ([]int64, error) {
 	}
 	var ids []int64
 	for _, r := range raw {
-		id, err := strconv.ParseInt(strings.TrimSpace(r), 10, 64)
+		id, err := parseInt(r)
 		if err != nil || id <= 0 {
 			return nil, domain.Invalid("ResourceId", "must be site ids, as ListSites answers them")
 		}
