@@ -56,7 +56,8 @@ type Config struct {
 	NameServers string `json:"name_servers"`
 	// SiteVerifyInterval is how long a pending site waits for its next check
 	// after its first failed one; each further failure doubles the wait, up
-	// to 60 times this. Default 1m (so at most an hour between checks).
+	// to 60 times this. Default 1m (so at most an hour between checks);
+	// from MinSiteVerifyInterval to MaxSiteVerifyInterval.
 	SiteVerifyInterval string `json:"site_verify_interval"`
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
@@ -177,7 +178,7 @@ var options = []option{
 	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "serve a site only once its ownership is proven in DNS (default: pending sites are served too)", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
-	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
+	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this; 1s to 24h (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
@@ -303,6 +304,15 @@ func loadFile(path string, c *Config) error {
 	return nil
 }
 
+// The bounds of SiteVerifyInterval. Below a second the background checks
+// of pending sites would hammer the resolvers (and a zero gap made the
+// verifier's ticker panic); beyond a day a failed site would wait two
+// months and more, and 60 times the interval nears time.Duration's range.
+const (
+	MinSiteVerifyInterval = time.Second
+	MaxSiteVerifyInterval = 24 * time.Hour
+)
+
 // Validate reports every problem in c at once.
 func (c *Config) Validate() error {
 	var errs []error
@@ -346,11 +356,14 @@ func (c *Config) Validate() error {
 	if n, err := strconv.Atoi(c.AuditRetentionDays); err != nil || n < 1 {
 		bad("--audit-retention-days %q is not a whole number of days, at least 1", c.AuditRetentionDays)
 	}
-	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase},
-		{"--site-verify-interval", c.SiteVerifyInterval}} {
+	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}
+	}
+	if v, err := time.ParseDuration(c.SiteVerifyInterval); err != nil || v < MinSiteVerifyInterval || v > MaxSiteVerifyInterval {
+		bad("--site-verify-interval %q is not a duration from %v to %v, such as 1m", c.SiteVerifyInterval,
+			MinSiteVerifyInterval, MaxSiteVerifyInterval)
 	}
 	for _, t := range List(c.ACMEChallenges) {
 		switch t {

@@ -45,6 +45,8 @@ func TestLoad(t *testing.T) {
 			map[string]string{"ESACERT_ACME_EAB": "step=kid-1:c2VjcmV0LWhtYWM="}, func(c *Config) {
 				c.ACMECAs, c.ACMEChallenges, c.ACMEEAB = "step=https://ca.example/acme/dir", "http-01, tls-alpn-01", "step=kid-1:c2VjcmV0LWhtYWM="
 			}},
+		{"ok/site_verify_interval_1s", []string{"--site-verify-interval", "1s"}, nil, func(c *Config) { c.SiteVerifyInterval = "1s" }},
+		{"ok/site_verify_interval_24h", nil, map[string]string{"ESACERT_SITE_VERIFY_INTERVAL": "24h"}, func(c *Config) { c.SiteVerifyInterval = "24h" }},
 		{"ok/private_origins_flag", []string{"--private-origins", "10.0.0.0/8, 127.0.0.1/32"}, nil, func(c *Config) {
 			c.PrivateOrigins = "10.0.0.0/8, 127.0.0.1/32"
 		}},
@@ -104,6 +106,12 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/private_origins", []string{"--private-origins", "10.0.0.0/8,10.0.0.1,0.0.0.0/0,8.8.8.0/24"}, nil,
 			[]string{"--private-origins", `"10.0.0.1" is not a CIDR`, `"0.0.0.0/0" is wider`, `"8.8.8.0/24" holds no refused address`}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
+		{"fail/site_verify_interval_1ns", []string{"--site-verify-interval", "1ns"}, nil, []string{"--site-verify-interval", `"1ns"`, "from 1s to 24h0m0s"}},
+		{"fail/site_verify_interval_under_1s", []string{"--site-verify-interval", "999ms"}, nil, []string{"--site-verify-interval", `"999ms"`}},
+		{"fail/site_verify_interval_zero", nil, map[string]string{"ESACERT_SITE_VERIFY_INTERVAL": "0s"}, []string{"--site-verify-interval"}},
+		{"fail/site_verify_interval_negative", []string{"--site-verify-interval", "-1m"}, nil, []string{"--site-verify-interval"}},
+		{"fail/site_verify_interval_years", []string{"--site-verify-interval", "10000h"}, nil, []string{"--site-verify-interval"}},
+		{"fail/site_verify_interval_not_a_duration", []string{"--site-verify-interval", "soon"}, nil, []string{"--site-verify-interval", `"soon"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

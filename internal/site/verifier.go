@@ -82,12 +82,22 @@ func (s *Service) VerifyDue(ctx context.Context) (checked, activated int, err er
 	return checked, activated, ctx.Err()
 }
 
-// RunVerifier runs VerifyDue until ctx ends: every 30 seconds, or half
-// the verify interval when that is shorter; a full batch is followed at
-// once by the next one.
+// minVerifyPoll is the shortest wait between two rounds of RunVerifier,
+// however short the verify interval.
+const minVerifyPoll = 100 * time.Millisecond
+
+// verifyPoll is how often RunVerifier looks for due sites: every 30
+// seconds, or half the verify interval when that is shorter, but never more
+// often than every minVerifyPoll (a 1ns interval made the wait 0, which
+// time.NewTicker refuses with a panic).
+func verifyPoll(interval time.Duration) time.Duration {
+	return max(minVerifyPoll, min(30*time.Second, interval/2))
+}
+
+// RunVerifier runs VerifyDue until ctx ends: every verifyPoll of the
+// verify interval; a full batch is followed at once by the next one.
 func (s *Service) RunVerifier(ctx context.Context) {
-	poll := min(30*time.Second, s.verifyInterval()/2)
-	t := time.NewTicker(poll)
+	t := time.NewTicker(verifyPoll(s.verifyInterval()))
 	defer t.Stop()
 	for {
 		checked, _, err := s.VerifyDue(ctx)
