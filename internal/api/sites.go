@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -140,14 +139,8 @@ func (s *Server) listSites(ctx context.Context, p *params) (any, error) {
 		TotalCount int
 		Sites      []siteJSON
 	}{PageNumber: page.Offset/page.Limit + 1, PageSize: page.Limit, Sites: []siteJSON{}}
-	var ids []int64
-	if filter != nil {
-		if ids, err = s.sitesTagged(ctx, filter); err != nil {
-			return nil, err
-		}
-	}
 	sites, total, err := s.Sites.ListSites(ctx, site.SiteFilter{
-		IDs:             ids,
+		Tags:            filter,
 		Name:            p.str("SiteName"),
 		NameMatch:       p.str("SiteSearchType"),
 		Status:          p.str("Status"),
@@ -191,33 +184,6 @@ func (s *Server) fillTags(ctx context.Context, sites []*siteJSON) error {
 		}
 	}
 	return nil
-}
-
-// sitesTagged returns the ids of the sites that have every tag of filter
-// (a filter tag without a value matches any value of its key); an empty,
-// non-nil list when none has.
-func (s *Server) sitesTagged(ctx context.Context, filter []domain.Tag) ([]int64, error) {
-	ids := []int64{}
-	if s.Settings == nil {
-		return ids, nil
-	}
-	tagged, err := s.Settings.Store.SiteTags(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	for id, tags := range tagged {
-		all := true
-		for _, f := range filter {
-			if !slices.ContainsFunc(tags, func(t domain.Tag) bool { return matchesTags(t, []domain.Tag{f}) }) {
-				all = false
-				break
-			}
-		}
-		if all {
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
 }
 
 // tagFilter returns the tags the request filters by (nil for none), in

@@ -77,32 +77,45 @@ func (s *Server) listSiteTags(ctx context.Context, p *params) (any, error) {
 			return nil, domain.Invalid("NextToken", "is not a token a list answered")
 		}
 	}
-	tags, err := s.Settings.SiteTags(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	if ids == nil { // every tagged site, in id order
-		for id := range tags {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-	}
 	type item struct{ ResourceId, ResourceType, TagKey, TagValue string }
-	all := []item{}
-	for _, id := range ids {
-		for _, t := range tags[id] {
-			if matchesTags(t, filter) {
-				all = append(all, item{strconv.FormatInt(id, 10), siteTagType, t.Key, t.Value})
-			}
-		}
-	}
 	out := struct {
 		NextToken    string `json:",omitempty"`
 		TagResources []item
 		TotalCount   int
-	}{TagResources: all[min(offset, len(all)):], TotalCount: len(all)}
-	if len(out.TagResources) > size {
-		out.TagResources = out.TagResources[:size]
+	}{TagResources: []item{}}
+	add := func(id int64, t domain.Tag) {
+		out.TagResources = append(out.TagResources, item{strconv.FormatInt(id, 10), siteTagType, t.Key, t.Value})
+	}
+	if ids == nil {
+		// Every site's tags that match, in site id then key order: the
+		// database filters and pages them.
+		found, total, err := s.Settings.FindSiteTags(ctx, filter, domain.Page{Offset: offset, Limit: size})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range found {
+			add(t.SiteID, t.Tag)
+		}
+		out.TotalCount = total
+	} else {
+		// The named sites' (at most sitesetting.MaxTaggedSites), in the
+		// order named.
+		tags, err := s.Settings.SiteTags(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			for _, t := range tags[id] {
+				if matchesTags(t, filter) {
+					if out.TotalCount >= offset && len(out.TagResources) < size {
+						add(id, t)
+					}
+					out.TotalCount++
+				}
+			}
+		}
+	}
+	if out.TotalCount-size > offset { // not offset+size: a NextToken may be near the largest int
 		out.NextToken = strconv.Itoa(offset + size)
 	}
 	return out, nil

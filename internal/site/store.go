@@ -62,9 +62,12 @@ type Store interface {
 
 // SiteFilter selects sites. Zero fields select everything.
 type SiteFilter struct {
-	IDs             []int64 // only these sites, when not nil (none when empty)
-	Name            string  // compared as NameMatch says; lowercase
-	NameMatch       string  // exact (default), prefix, suffix or fuzzy
+	// Tags: only the sites that have each of these tags; a tag without a
+	// Value matches any value of its Key (ListSites' TagFilter). None
+	// selects every site.
+	Tags            []domain.Tag
+	Name            string // compared as NameMatch says; lowercase
+	NameMatch       string // exact (default), prefix, suffix or fuzzy
 	Status          string
 	AccessType      string
 	Coverage        string

@@ -22,6 +22,11 @@ type Store interface {
 	// SiteTags returns the tags of each of the sites that has any, in key
 	// order; nil ids means every site.
 	SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.Tag, error)
+	// FindSiteTags returns one page of the tags of every site that match
+	// filter (a tag matches a filter tag of its key without a value or with
+	// its value; an empty filter matches every tag), in site id then key
+	// order, and how many match in all.
+	FindSiteTags(ctx context.Context, filter []domain.Tag, page domain.Page) ([]SiteTag, int, error)
 	// TagSites adds tags to each of the sites, overwriting the values of
 	// keys they have, all in one transaction: nothing is kept when one of
 	// the sites does not exist (site.ErrSiteNotFound) or would then have
@@ -31,4 +36,10 @@ type Store interface {
 	// from each of the sites, all in one transaction: nothing is removed
 	// when one of the sites does not exist (site.ErrSiteNotFound).
 	UntagSites(ctx context.Context, siteIDs []int64, keys []string, all bool) error
+}
+
+// SiteTag is one tag of one site.
+type SiteTag struct {
+	SiteID int64
+	domain.Tag
 }

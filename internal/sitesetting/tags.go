@@ -25,6 +25,12 @@ func (s *Service) SiteTags(ctx context.Context, ids []int64) (map[int64][]domain
 	return s.Store.SiteTags(ctx, ids)
 }
 
+// FindSiteTags returns one page of the tags of all sites that match filter
+// (Store.FindSiteTags), and how many match in all.
+func (s *Service) FindSiteTags(ctx context.Context, filter []domain.Tag, page domain.Page) ([]SiteTag, int, error) {
+	return s.Store.FindSiteTags(ctx, filter, page)
+}
+
 // TagSites adds tags to the sites, overwriting the values of keys they
 // have, with ESA's limits: at most domain.MaxTags tags on a site (else
 // domain.ErrTagLimit), keys 1 to 128 characters and not starting with acs:

@@ -162,9 +162,9 @@ func (s *Store) ListSites(ctx context.Context, f site.SiteFilter) ([]site.Site, 
 			add(`s.name = ?`, f.Name)
 		}
 	}
-	if f.IDs != nil {
-		cond, a := inList("s.id", f.IDs)
-		add(cond, a...)
+	for _, t := range f.Tags {
+		cond, a := tagMatch("t", t)
+		add(`EXISTS (SELECT 1 FROM site_tags t WHERE t.site_id = s.id AND `+cond+`)`, a...)
 	}
 	if f.Status != "" {
 		add(`s.status = ?`, f.Status)

@@ -193,6 +193,61 @@ func (s *Store) SiteTags(ctx context.Context, ids []int64) (map[int64][]domain.T
 	return out, nil
 }
 
+// FindSiteTags implements sitesetting.Store: the filter and the page are
+// applied in SQL, so that neither the tags of every site nor a list of
+// their ids is ever held.
+func (s *Store) FindSiteTags(ctx context.Context, filter []domain.Tag, page domain.Page) ([]sitesetting.SiteTag, int, error) {
+	var (
+		ors  []string
+		args []any
+	)
+	for _, f := range filter {
+		cond, a := tagMatch("site_tags", f)
+		ors, args = append(ors, "("+cond+")"), append(args, a...)
+	}
+	where := ""
+	if len(ors) > 0 {
+		where = ` WHERE ` + strings.Join(ors, ` OR `)
+	}
+	var (
+		out   []sitesetting.SiteTag
+		total int
+	)
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if total, err = count(ctx, s, tx, `SELECT COUNT(*) FROM site_tags`+where, args...); err != nil || total <= page.Offset {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT site_id, tag_key, tag_value FROM site_tags`+where+
+			` ORDER BY site_id, tag_key LIMIT ? OFFSET ?`), append(args, limit(page), page.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t sitesetting.SiteTag
+			if err := rows.Scan(&t.SiteID, &t.Key, &t.Value); err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("find site tags: %w", err)
+	}
+	return out, total, nil
+}
+
+// tagMatch is the condition that a row of site_tags (as alias) matches
+// the filter tag f: its key, and its value unless f has none.
+func tagMatch(alias string, f domain.Tag) (string, []any) {
+	if f.Value == "" {
+		return alias + `.tag_key = ?`, []any{f.Key}
+	}
+	return alias + `.tag_key = ? AND ` + alias + `.tag_value = ?`, []any{f.Key, f.Value}
+}
+
 // TagSites implements sitesetting.Store. The sites are locked in id
 // order, so that two taggings of the same sites never wait on each other
 // in a cycle.

@@ -248,12 +248,71 @@ func testSiteTags(t *testing.T, st Store) {
 		t.Errorf("a site created again kept the deleted one's tags: %v", got)
 	}
 
-	// ListSites filters by ids (the tag filter of ListSites).
-	list, total, err := s.ListSites(ctx, site.SiteFilter{IDs: []int64{siteB}})
-	if err != nil || total != 1 || len(list) != 1 || list[0].ID != siteB {
-		t.Errorf("ListSites(IDs: B) = %v, %d, %v; want site B", list, total, err)
+	// ListSites filters by tags, each of which a site must have (a tag
+	// without a value: any value of its key), and FindSiteTags finds the
+	// tags that match any filter tag, both in SQL.
+	const siteC = 8100000000003
+	mustSite(t, s, newSite(siteC, "third-tagged.com", "inst-t", now))
+	for id, tags := range map[int64][]domain.Tag{
+		siteA: {{Key: "env", Value: "prod"}, {Key: "team", Value: "edge"}},
+		siteB: {{Key: "env", Value: "staging"}, {Key: "team", Value: "edge"}},
+		siteC: {{Key: "env", Value: "prod"}, {Key: "Team", Value: "edge"}},
+	} {
+		if err := s.TagSites(ctx, []int64{id}, tags, 20); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, total, err := s.ListSites(ctx, site.SiteFilter{IDs: []int64{}}); err != nil || total != 0 {
-		t.Errorf("ListSites(IDs: none) = %d, %v; want none", total, err)
+	listTests := []struct {
+		name string
+		tags []domain.Tag
+		want []int64 // newest first, as ListSites orders them
+	}{
+		{"none_is_every_site", nil, []int64{siteC, siteB, siteA}},
+		{"key_and_value", []domain.Tag{{Key: "env", Value: "prod"}}, []int64{siteC, siteA}},
+		{"key_any_value", []domain.Tag{{Key: "team"}}, []int64{siteB, siteA}},
+		{"every_tag_needed", []domain.Tag{{Key: "env", Value: "prod"}, {Key: "team"}}, []int64{siteA}},
+		{"case_counts", []domain.Tag{{Key: "env", Value: "PROD"}}, nil},
+		{"unknown_key", []domain.Tag{{Key: "nope"}}, nil},
+	}
+	for _, tt := range listTests {
+		list, total, err := s.ListSites(ctx, site.SiteFilter{Tags: tt.tags})
+		var got []int64
+		for _, st := range list {
+			got = append(got, st.ID)
+		}
+		if err != nil || total != len(tt.want) || !cmp.Equal(tt.want, got) {
+			t.Errorf("ListSites(Tags: %s) = %v, %d, %v; want %v", tt.name, got, total, err, tt.want)
+		}
+	}
+	if list, total, err := s.ListSites(ctx, site.SiteFilter{Tags: []domain.Tag{{Key: "env"}}, Page: domain.Page{Offset: 1, Limit: 1}}); err != nil ||
+		total != 3 || len(list) != 1 || list[0].ID != siteB {
+		t.Errorf("ListSites(Tags: env, second page of 1) = %v, %d, %v; want site B of 3", list, total, err)
+	}
+
+	tag := func(id int64, k, v string) sitesetting.SiteTag {
+		return sitesetting.SiteTag{SiteID: id, Tag: domain.Tag{Key: k, Value: v}}
+	}
+	findTests := []struct {
+		name      string
+		filter    []domain.Tag
+		page      domain.Page
+		want      []sitesetting.SiteTag
+		wantTotal int
+	}{
+		{"any_filter_tag_in_id_then_key_order", []domain.Tag{{Key: "team"}, {Key: "env", Value: "prod"}}, domain.Page{},
+			[]sitesetting.SiteTag{tag(siteA, "env", "prod"), tag(siteA, "team", "edge"), tag(siteB, "team", "edge"), tag(siteC, "env", "prod")}, 4},
+		{"page", []domain.Tag{{Key: "team"}, {Key: "env", Value: "prod"}}, domain.Page{Offset: 1, Limit: 2},
+			[]sitesetting.SiteTag{tag(siteA, "team", "edge"), tag(siteB, "team", "edge")}, 4},
+		{"past_the_end", []domain.Tag{{Key: "team"}}, domain.Page{Offset: 5, Limit: 2}, nil, 2},
+		{"empty_filter_is_every_tag", nil, domain.Page{Limit: 1}, []sitesetting.SiteTag{tag(siteA, "env", "prod")}, 6},
+		{"key_bytewise_order", []domain.Tag{{Key: "Team"}, {Key: "env", Value: "prod"}}, domain.Page{Offset: 1},
+			[]sitesetting.SiteTag{tag(siteC, "Team", "edge"), tag(siteC, "env", "prod")}, 3},
+		{"no_match", []domain.Tag{{Key: "env", Value: "dev"}}, domain.Page{}, nil, 0},
+	}
+	for _, tt := range findTests {
+		got, total, err := s.FindSiteTags(ctx, tt.filter, tt.page)
+		if err != nil || total != tt.wantTotal || !cmp.Equal(tt.want, got) {
+			t.Errorf("FindSiteTags(%s) = %v, %d, %v; want %v, %d", tt.name, got, total, err, tt.want, tt.wantTotal)
+		}
 	}
 }
