@@ -78,12 +78,15 @@ var ErrTagLimit = errors.New("too many tags")
 type TagStore interface {
 	// Tags returns the tags of each named resource that has any.
 	Tags(ctx context.Context, kind string, names []string) (map[string][]Tag, error)
-	// TagResource adds or overwrites tags of the resource: its kind's
-	// not-found error, or a limit error when it would have more than max.
-	TagResource(ctx context.Context, kind, name string, tags []Tag, max int) error
-	// UntagResource removes the tags with those keys (every tag when all)
-	// from the resource, or returns its kind's not-found error.
-	UntagResource(ctx context.Context, kind, name string, keys []string, all bool) error
+	// TagResources adds or overwrites tags of each named resource, all in
+	// one transaction: nothing is kept when one of them does not exist
+	// (its kind's not-found error) or would then have more than max tags
+	// (ErrTagLimit).
+	TagResources(ctx context.Context, kind string, names []string, tags []Tag, max int) error
+	// UntagResources removes the tags with those keys (every tag when all)
+	// from each named resource, all in one transaction: nothing is removed
+	// when one of them does not exist (its kind's not-found error).
+	UntagResources(ctx context.Context, kind string, names, keys []string, all bool) error
 }
 
 // MaxTagged is how many resources one tag request names at most.
@@ -106,7 +109,8 @@ func (t Tagging) ResourceTags(ctx context.Context, names []string) (map[string][
 	return t.Store.Tags(ctx, t.Kind, names)
 }
 
-// Tag adds or overwrites tags of the named resources.
+// Tag adds or overwrites tags of the named resources: of all of them, or
+// of none when one would have more than MaxTags.
 func (t Tagging) Tag(ctx context.Context, names []string, tags []Tag) error {
 	if len(tags) == 0 {
 		return Missing("Tag")
@@ -117,16 +121,11 @@ func (t Tagging) Tag(ctx context.Context, names []string, tags []Tag) error {
 	if err := t.exist(ctx, names); err != nil {
 		return err
 	}
-	for _, n := range names {
-		if err := t.Store.TagResource(ctx, t.Kind, n, tags, MaxTags); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.Store.TagResources(ctx, t.Kind, names, tags, MaxTags)
 }
 
 // Untag removes the tags with those keys (all of them when all) from the
-// named resources.
+// named resources, all of them at once.
 func (t Tagging) Untag(ctx context.Context, names, keys []string, all bool) error {
 	if err := CheckTagKeys("TagKeys", keys); err != nil {
 		return err
@@ -134,12 +133,7 @@ func (t Tagging) Untag(ctx context.Context, names, keys []string, all bool) erro
 	if err := t.exist(ctx, names); err != nil {
 		return err
 	}
-	for _, n := range names {
-		if err := t.Store.UntagResource(ctx, t.Kind, n, keys, all); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.Store.UntagResources(ctx, t.Kind, names, keys, all)
 }
 
 func (t Tagging) exist(ctx context.Context, names []string) error {

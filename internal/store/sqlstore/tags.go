@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/esacert/esacert/internal/domain"
@@ -72,39 +73,62 @@ func (s *Store) lockTagged(ctx context.Context, tx *sql.Tx, kind, name string) e
 	return err
 }
 
-// TagResource implements rampolicy.TagStore and role.TagStore.
-func (s *Store) TagResource(ctx context.Context, kind, name string, tags []domain.Tag, max int) error {
+// TagResources implements rampolicy.TagStore and role.TagStore. The
+// resources are locked in name order, so that two taggings of the same
+// resources never wait on each other in a cycle.
+func (s *Store) TagResources(ctx context.Context, kind string, names []string, tags []domain.Tag, max int) error {
+	names = sortedNames(names)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockTagged(ctx, tx, kind, name); err != nil {
-			return err
+		for _, n := range names {
+			if err := s.lockTagged(ctx, tx, kind, n); err != nil {
+				return err
+			}
 		}
-		if err := s.writeTags(ctx, tx, kind, name, tags); err != nil {
-			return err
-		}
-		if n, err := count(ctx, s, tx, `SELECT COUNT(*) FROM ram_tags WHERE kind = ? AND name = ?`, kind, name); err != nil {
-			return fmt.Errorf("count tags: %w", err)
-		} else if max > 0 && n > max {
-			return domain.ErrTagLimit
+		for _, n := range names {
+			if err := s.writeTags(ctx, tx, kind, n, tags); err != nil {
+				return err
+			}
+			if c, err := count(ctx, s, tx, `SELECT COUNT(*) FROM ram_tags WHERE kind = ? AND name = ?`, kind, n); err != nil {
+				return fmt.Errorf("count tags: %w", err)
+			} else if max > 0 && c > max {
+				return domain.ErrTagLimit // rolls back every resource's tags
+			}
 		}
 		return nil
 	})
 }
 
-// UntagResource implements rampolicy.TagStore and role.TagStore.
-func (s *Store) UntagResource(ctx context.Context, kind, name string, keys []string, all bool) error {
+// UntagResources implements rampolicy.TagStore and role.TagStore, locking
+// the resources as TagResources does.
+func (s *Store) UntagResources(ctx context.Context, kind string, names, keys []string, all bool) error {
+	names = sortedNames(names)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockTagged(ctx, tx, kind, name); err != nil {
-			return err
+		for _, n := range names {
+			if err := s.lockTagged(ctx, tx, kind, n); err != nil {
+				return err
+			}
 		}
-		if all {
-			_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ram_tags WHERE kind = ? AND name = ?`), kind, name)
-			return err
-		}
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ram_tags WHERE kind = ? AND name = ? AND tag_key = ?`), kind, name, k); err != nil {
-				return fmt.Errorf("delete tag: %w", err)
+		for _, n := range names {
+			if all {
+				if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ram_tags WHERE kind = ? AND name = ?`), kind, n); err != nil {
+					return fmt.Errorf("delete tags: %w", err)
+				}
+				continue
+			}
+			for _, k := range keys {
+				if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ram_tags WHERE kind = ? AND name = ? AND tag_key = ?`), kind, n, k); err != nil {
+					return fmt.Errorf("delete tag: %w", err)
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// sortedNames returns the distinct names in ascending order, in a new
+// slice.
+func sortedNames(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -217,14 +217,14 @@ func testTags(t *testing.T, st Store) {
 		Created: now, Updated: now, Tags: []domain.Tag{{Key: "a", Value: "1"}}}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TagResource(ctx, rampolicy.TagKind, "tagged", []domain.Tag{{Key: "b", Value: "2"}, {Key: "a", Value: "1"}}, 3); err != nil {
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"tagged"}, []domain.Tag{{Key: "b", Value: "2"}, {Key: "a", Value: "1"}}, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TagResource(ctx, rampolicy.TagKind, "tagged", []domain.Tag{{Key: "a", Value: "one"}}, 3); err != nil {
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"tagged"}, []domain.Tag{{Key: "a", Value: "one"}}, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TagResource(ctx, rampolicy.TagKind, "tagged", []domain.Tag{{Key: "c", Value: "3"}, {Key: "d"}}, 3); !errors.Is(err, domain.ErrTagLimit) {
-		t.Errorf("TagResource over the limit = %v, want ErrTagLimit", err)
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"tagged"}, []domain.Tag{{Key: "c", Value: "3"}, {Key: "d"}}, 3); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagResources over the limit = %v, want ErrTagLimit", err)
 	}
 	got, err := s.Tags(ctx, rampolicy.TagKind, []string{"tagged", "untagged"})
 	want := map[string][]domain.Tag{"tagged": {{Key: "a", Value: "one"}, {Key: "b", Value: "2"}}}
@@ -237,22 +237,54 @@ func testTags(t *testing.T, st Store) {
 	if got, err := s.Tags(ctx, role.TagKind, []string{"tagged"}); err != nil || len(got["tagged"]) != 1 {
 		t.Errorf("role tags = %v, %v; want the one it was created with (kinds are apart)", got, err)
 	}
-	if err := s.UntagResource(ctx, rampolicy.TagKind, "tagged", []string{"a", "zz"}, false); err != nil {
+	if err := s.UntagResources(ctx, rampolicy.TagKind, []string{"tagged"}, []string{"a", "zz"}, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Tags(ctx, rampolicy.TagKind, []string{"tagged"}); len(got["tagged"]) != 1 || got["tagged"][0].Key != "b" {
 		t.Errorf("after untag a: %v", got)
 	}
-	if err := s.UntagResource(ctx, role.TagKind, "tagged", nil, true); err != nil {
+	if err := s.UntagResources(ctx, role.TagKind, []string{"tagged"}, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Tags(ctx, role.TagKind, []string{"tagged"}); len(got) != 0 {
 		t.Errorf("after untag all: %v", got)
 	}
-	if err := s.TagResource(ctx, role.TagKind, "nope", []domain.Tag{{Key: "a"}}, 3); !errors.Is(err, role.ErrRoleNotFound) {
+
+	// Several resources change together or not at all.
+	if err := s.CreatePolicy(ctx, rampolicy.Policy{Name: "full", Created: now, Updated: now},
+		rampolicy.Version{Document: docV1, Created: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"full"}, []domain.Tag{{Key: "x"}, {Key: "y"}}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"tagged", "full"}, []domain.Tag{{Key: "new"}}, 2); !errors.Is(err, domain.ErrTagLimit) {
+		t.Errorf("TagResources(tagged, full) with full at the limit = %v, want ErrTagLimit", err)
+	}
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"tagged", "nope"}, []domain.Tag{{Key: "new"}}, 2); !errors.Is(err, rampolicy.ErrPolicyNotFound) {
+		t.Errorf("TagResources(tagged, nope) = %v, want ErrPolicyNotFound", err)
+	}
+	if err := s.UntagResources(ctx, rampolicy.TagKind, []string{"tagged", "nope"}, nil, true); !errors.Is(err, rampolicy.ErrPolicyNotFound) {
+		t.Errorf("UntagResources(tagged, nope) = %v, want ErrPolicyNotFound", err)
+	}
+	want = map[string][]domain.Tag{"tagged": {{Key: "b", Value: "2"}}, "full": {{Key: "x"}, {Key: "y"}}}
+	if got, _ := s.Tags(ctx, rampolicy.TagKind, []string{"tagged", "full"}); !cmp.Equal(want, got) {
+		t.Errorf("after failed taggings of two policies: %v, want %v", got, want)
+	}
+	if err := s.TagResources(ctx, rampolicy.TagKind, []string{"full", "tagged", "full"}, []domain.Tag{{Key: "x", Value: "1"}}, 2); err != nil {
+		t.Errorf("TagResources(full, tagged, full) overwriting x = %v", err)
+	}
+	if err := s.UntagResources(ctx, rampolicy.TagKind, []string{"tagged", "full"}, []string{"x"}, false); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string][]domain.Tag{"tagged": {{Key: "b", Value: "2"}}, "full": {{Key: "y"}}}
+	if got, _ := s.Tags(ctx, rampolicy.TagKind, []string{"tagged", "full"}); !cmp.Equal(want, got) {
+		t.Errorf("after tagging and untagging x on two policies: %v, want %v", got, want)
+	}
+	if err := s.TagResources(ctx, role.TagKind, []string{"nope"}, []domain.Tag{{Key: "a"}}, 3); !errors.Is(err, role.ErrRoleNotFound) {
 		t.Errorf("tag a missing role = %v, want ErrRoleNotFound", err)
 	}
-	if err := s.UntagResource(ctx, rampolicy.TagKind, "nope", nil, true); !errors.Is(err, rampolicy.ErrPolicyNotFound) {
+	if err := s.UntagResources(ctx, rampolicy.TagKind, []string{"nope"}, nil, true); !errors.Is(err, rampolicy.ErrPolicyNotFound) {
 		t.Errorf("untag a missing policy = %v, want ErrPolicyNotFound", err)
 	}
 }
