@@ -166,7 +166,7 @@ func TestBackgroundVerification(t *testing.T) {
 				cfg.VerifySiteOwnership = requireVerified
 				cfg.NameServers = "ns1.esacert.test,ns2.esacert.test"
 				cfg.VerifyResolvers = resolverAddr
-				cfg.SiteVerifyInterval = "100ms"
+				cfg.SiteVerifyInterval = "1s" // the shortest the config takes
 			})
 			c := teaKind(false).make(t, n.addr, n.key, false)
 			now := time.Now()
