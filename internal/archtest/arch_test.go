@@ -98,13 +98,17 @@ var domainImports = map[string][]string{
 	// a user's key (accesskey), the system policies' documents (rampolicy),
 	// STS credentials (session).
 	"internal/identity": {"internal/domain", "internal/policy", "internal/accesskey", "internal/rampolicy", "internal/session"},
+	// Notices of certificates that expire or fail to renew (issue 14): the
+	// free certificates' states come from cert.
+	"internal/notify": {"internal/domain", "internal/cert"},
 }
 
 // wired lists the adapters and the other parts that only the composition
 // root puts together: the store, the api, the edge, the ACME issuer, the
-// master key's keeper, VerifySite's resolver and the health check.
+// master key's keeper, VerifySite's resolver, the health check and the
+// webhooks notices are posted to.
 var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
-	"internal/masterkey", "internal/resolver", "internal/health"}
+	"internal/masterkey", "internal/resolver", "internal/health", "internal/webhook"}
 
 // composition reports whether name is the composition root.
 func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }

@@ -10,8 +10,10 @@
 // /healthz check in internal/health, the copy of a database in sqlstore
 // (Migrate), the master keys in internal/masterkey, the edge's routes and
 // policies in internal/edge (States), the renewer's loop in cert
-// (RunRenewer). settings.go checks the settings before anything is created,
-// by building what can be built without the database; datadir.go holds the
+// (RunRenewer), the notifier's in notify (Run; notify.go gives it the
+// webhooks of internal/webhook). settings.go checks the settings before
+// anything is created, by building what can be built without the
+// database; datadir.go holds the
 // data directory's lock; edgesource.go hands the store to the edge; ram.go
 // builds access control (the account and the RAM nouns) for the API.
 package node
@@ -333,6 +335,9 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	if cfg.Has("renewer") {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 		n.goTracked(func() { c.sites.RunVerifier(ctx) })
+		if len(cfg.Notify) > 0 {
+			n.goTracked(func() { n.notices(ctx, cfg, c.store) })
+		}
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
 	n.goTracked(func() { n.pruneEvents(ctx, c.store, cfg.AuditRetention()) })
