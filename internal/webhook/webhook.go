@@ -159,11 +159,17 @@ func (s *Sender) snippet(answer []byte) string {
 	return s.scrub(t)
 }
 
-// scrub takes the URL's secret parts and the signing secret out of t, in
-// case a library or a receiver quotes them.
+// scrub takes the URL's secret parts (the URL, its path and query, and
+// each path segment or query value long enough to be a token) and the
+// signing secret out of t, in case a library or a receiver quotes them.
 func (s *Sender) scrub(t string) string {
-	for _, secret := range []string{s.url.String(), s.url.RawQuery, s.url.EscapedPath(), s.url.Path, s.secret} {
-		if len(secret) > 1 {
+	secrets := []string{s.url.String(), s.url.RawQuery, s.url.EscapedPath(), s.url.Path, s.secret}
+	secrets = append(secrets, strings.Split(s.url.Path, "/")...)
+	for _, vs := range s.url.Query() {
+		secrets = append(secrets, vs...)
+	}
+	for _, secret := range secrets {
+		if len(secret) >= 8 || (secret == s.secret && secret != "") {
 			t = strings.ReplaceAll(t, secret, "[redacted]")
 		}
 	}
