@@ -28,8 +28,8 @@ func clock() time.Time { return now }
 // notice is what every format is checked with.
 var notice = notify.Notice{
 	ID: "0123456789abcdef0123456789abcdef", Event: notify.EventFailed, Time: now,
-	Title: "esacert: Free certificate www.example.com could not be renewed",
-	Text:  "Free certificate www.example.com of site example.com could not be renewed: CAA forbids <lets_encrypt> & co.",
+	Title:         "esacert: Free certificate www.example.com could not be renewed",
+	Text:          "Free certificate www.example.com of site example.com could not be renewed: CAA forbids <lets_encrypt> & co.",
 	CertificateID: "c0ffee", CertificateName: "www.example.com", CertificateType: "free", SiteID: 1234567890123,
 	SiteName: "example.com", NotAfter: now.Add(20 * 24 * time.Hour), ApplyCode: 7, ApplyMessage: "CAA forbids",
 	Attempts: 2, CA: "lets_encrypt", NextAttempt: now.Add(2 * time.Minute), Episode: "1",
