@@ -1,12 +1,14 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -164,5 +166,65 @@ func TestACMEDirectories(t *testing.T) {
 	}
 	if _, err := Load("serve", []string{"--acme-ca", "plain=http://ca.example/dir"}, env(nil), io.Discard); err == nil {
 		t.Error("a CA directory over plain HTTP was accepted")
+	}
+}
+
+// TestNotify: the notification channels come from the file, with URLs and
+// secrets from the file or the environment, named after their type by
+// default; every mistake is reported at once, and no error or String
+// quotes a URL or a secret.
+func TestNotify(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"notify_poll": "30s", "notify": [
+		{"type": "webhook", "url": "https://hooks.example.com/esacert/tok-secret-1", "secret": "sec-secret-1",
+		 "events": ["certificate.expiring", "certificate.expired"]},
+		{"name": "team", "type": "dingtalk", "url_env": "DT_URL", "secret_env": "DT_SECRET"},
+		{"type": "slack", "url": "https://hooks.slack.com/services/T0/B0/tok-secret-2"}]}`), 0o600)
+	c, err := Load("serve", []string{"--config", good}, env(map[string]string{
+		"DT_URL": "https://oapi.dingtalk.com/robot/send?access_token=tok-secret-3", "DT_SECRET": "SECsecret-4"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NotifyChannel{
+		{Name: "webhook", Type: "webhook", URL: "https://hooks.example.com/esacert/tok-secret-1", Secret: "sec-secret-1",
+			Events: []string{"certificate.expiring", "certificate.expired"}},
+		{Name: "team", Type: "dingtalk", URL: "https://oapi.dingtalk.com/robot/send?access_token=tok-secret-3", URLEnv: "DT_URL",
+			Secret: "SECsecret-4", SecretEnv: "DT_SECRET"},
+		{Name: "slack", Type: "slack", URL: "https://hooks.slack.com/services/T0/B0/tok-secret-2"},
+	}
+	if diff := cmp.Diff(want, c.Notify); diff != "" {
+		t.Errorf("Notify (-want +got):\n%s", diff)
+	}
+	if c.NotifyPoll != "30s" || Duration(c.NotifyPoll) != 30*time.Second {
+		t.Errorf("NotifyPoll = %q", c.NotifyPoll)
+	}
+	if s := fmt.Sprint(c.Notify, c); strings.Contains(s, "secret-") {
+		t.Errorf("printing the configuration shows a secret: %s", s)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"notify": [
+		{"type": "teams", "url": "https://example.com/tok-secret-5"},
+		{"type": "slack", "url": "https://hooks.slack.com/services/tok-secret-6", "secret": "sec-secret-7"},
+		{"name": "dup", "type": "wecom", "url": "ftp://qyapi.weixin.qq.com/tok-secret-8"},
+		{"name": "dup", "type": "lark", "url": "https://open.feishu.cn/hook", "events": ["certificate.renewed"]},
+		{"name": "x y", "type": "webhook"},
+		{"type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send", "url_env": "NOPE", "secret_env": "UNSET"}]}`), 0o600)
+	_, err = Load("serve", []string{"--config", bad, "--notify-poll", "0s"}, env(map[string]string{"NOPE": "https://x/tok-secret-9"}), io.Discard)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, w := range []string{`notify[0] (teams): type "teams" is not one of`, "notify[1] (slack): a slack robot has no signing secret",
+		"notify[2] (dup): url is not an http:// or https:// URL", "notify[3] (dup): the name is taken",
+		`notify[3] (dup): event "certificate.renewed" is not one of`, "notify[4] (x y): name must be",
+		"notify[4] (x y): url (or url_env) is required", "notify[5] (dingtalk): give url or url_env, not both",
+		"notify[5] (dingtalk): secret_env names UNSET, which is not set", "--notify-poll"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "secret-") {
+		t.Errorf("the error quotes a URL or a secret: %v", err)
 	}
 }

@@ -57,11 +57,16 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("notify: claim deliveries: %w", err)
 	}
 	for _, d := range ds {
-		err := byName[d.Channel].Sender.Send(ctx, d.Notice)
 		if ctx.Err() != nil {
-			return len(ds), ctx.Err() // the lease runs out, and another turn tries again
+			return len(ds), ctx.Err() // the leases run out, and another turn tries again
 		}
-		s.finish(ctx, &d, err)
+		// A post under way is finished and its outcome recorded even as the
+		// node stops: a notice sent and not recorded would be sent again.
+		// The Sender bounds the post's time.
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := byName[d.Channel].Sender.Send(octx, d.Notice)
+		s.finish(octx, &d, err)
+		cancel()
 	}
 	return len(ds), nil
 }

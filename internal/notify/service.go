@@ -14,6 +14,10 @@ import (
 // concurrent use. An error means the destination did not take the notice;
 // its text is logged and stored, so it never holds a secret (a webhook's
 // URL or signing key).
+//
+// Send should bound its own time (an HTTP client's timeout): Deliver lets
+// a Send under way finish when its context ends, so that a notice taken is
+// recorded as sent.
 type Sender interface {
 	Send(ctx context.Context, n Notice) error
 }
