@@ -228,3 +228,35 @@ func TestNotify(t *testing.T) {
 		t.Errorf("the error quotes a URL or a secret: %v", err)
 	}
 }
+
+// TestREADMENotifyExample: the README's notify example loads as it is.
+func TestREADMENotifyExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example string
+	for _, block := range strings.Split(string(readme), "```json\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, `"notify": [`) {
+			example = block
+		}
+	}
+	if example == "" {
+		t.Fatal("the README has no notify example")
+	}
+	file := filepath.Join(t.TempDir(), "esacert.json")
+	os.WriteFile(file, []byte(example), 0o600)
+	c, err := Load("serve", []string{"--config", file}, env(map[string]string{
+		"OPS_HOOK_SECRET": "s", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ch := range c.Notify {
+		names = append(names, ch.Name+"/"+ch.Type)
+	}
+	if diff := cmp.Diff([]string{"ops/webhook", "dingtalk/dingtalk", "lark/lark", "wecom/wecom", "slack/slack"}, names); diff != "" {
+		t.Errorf("channels (-want +got):\n%s", diff)
+	}
+}
