@@ -49,7 +49,7 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	}
 	lease := s.Lease
 	if lease <= 0 {
-		lease = 5 * time.Minute
+		lease = 10 * time.Minute
 	}
 	now := s.now()
 	ds, err := s.Store.ClaimDeliveries(ctx, now, names, s.Owner, now.Add(lease), s.batch())

@@ -57,7 +57,9 @@ type Service struct {
 	// MaxAttempts is how many times a delivery is tried before it is given
 	// up; default 10 (about three hours with the default waits).
 	MaxAttempts int
-	// Lease is how long a claimed delivery is held; default 5 minutes.
+	// Lease is how long a claimed batch of deliveries is held; default 10
+	// minutes, longer than a batch of posts that each run into the
+	// webhook client's 15-second timeout.
 	Lease time.Duration
 	// Batch is how many deliveries one Deliver call takes at most; default
 	// 20, which also keeps a burst within the chat robots' rate limits.
