@@ -109,8 +109,10 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	if !ok {
 		return code
 	}
-	log := newLogger(cfg, stderr)
-	res, err := node.RotateMasterKey(context.Background(), cfg, log)
+	m := newMeter(stderr, isTerminal(stderr, getenv), map[string]string{"reseal": "keys"})
+	log := newLogger(cfg, m.Writer())
+	res, err := node.RotateMasterKey(context.Background(), cfg, log, m.Update)
+	m.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "esacert: rotate-master-key: %v\n", err)
 		return 1
@@ -132,7 +134,9 @@ func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if !ok {
 		return code
 	}
-	tables, err := node.Migrate(context.Background(), cfg)
+	m := newMeter(stderr, isTerminal(stderr, getenv), map[string]string{"copy": "rows", "check": "rows"})
+	tables, err := node.Migrate(context.Background(), cfg, m.Update)
+	m.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "esacert: migrate: %v\n", err)
 		return 1

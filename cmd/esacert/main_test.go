@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,8 +116,13 @@ func startServeProc(t *testing.T, env []string, args ...string) (addr string, lo
 	})
 	t.Cleanup(func() { stop() })
 	deadline := time.Now().Add(20 * time.Second)
+	health, hc := "http://"+addr+"/healthz", http.DefaultClient
+	if slices.Contains(args, "--api-tls-cert") {
+		health = "https://" + addr + "/healthz"
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
 	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := hc.Get(health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
