@@ -128,8 +128,8 @@ func listCerts(ctx context.Context, c *apiclient.Client, now time.Time) ([]certR
 				TotalCount int
 				Result     []struct {
 					Id, Name, Type, Status, CommonName, SAN, NotAfter, UpdateTime string
-					ApplyCode                                                   int
-					ApplyMessage                                                string
+					ApplyCode                                                     int
+					ApplyMessage                                                  string
 				}
 			}
 			if err := json.Unmarshal(raw, &p); err != nil {
