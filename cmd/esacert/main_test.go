@@ -224,6 +224,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"fail/bad_config", []string{"serve", "--default-plan", "gold"}, 2, "--default-plan"},
 		{"ok/version", []string{"version"}, 0, "esacert"},
 		{"ok/help", []string{"serve", "-h"}, 0, "-api-addr"},
+		{"ok/api_help", []string{"api", "--help"}, 0, "ESA (--Version 2024-09-10)"},
+		{"ok/certs_help", []string{"certs", "-h"}, 0, "expired ones first"},
+		{"ok/usage_lists_api", []string{"help"}, 0, "esacert api --help"},
+		{"fail/certs_arguments", []string{"certs", "extra"}, 2, "unexpected arguments: extra"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
