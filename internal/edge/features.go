@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // A site's feature settings (sitesetting.Settings) change what the edge
@@ -67,10 +69,11 @@ func requestOverIPv6(r *http.Request) bool {
 
 // setClientIP sets the site's client-IP header on a request to the origin
 // to the address of the client that made in. A name that is not a valid
-// header name is left out: the origin would never be reached with it.
+// header name is left out: the origin would never be reached with it. So
+// is one the proxy manages itself (see clientIPHeader).
 func setClientIP(out http.Header, in *http.Request, s *siteConf) {
 	name := s.settings.RealClientIPHeader
-	if name == "" || !validHeaderName(name) {
+	if !clientIPHeader(name) {
 		return
 	}
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
@@ -79,6 +82,16 @@ func setClientIP(out http.Header, in *http.Request, s *siteConf) {
 		return
 	}
 	out.Set(name, ip)
+}
+
+// clientIPHeader reports whether the edge may set name as a site's
+// client-IP header: a valid header name, and none of those the proxy
+// manages itself (CDN-Loop, Via, Host, X-Forwarded-*, hop-by-hop…; see
+// sitesetting.ReservedHeader). The API refuses those names, but a name read
+// from the database or a snapshot is not checked again: set, CDN-Loop
+// would put loop detection out of action.
+func clientIPHeader(name string) bool {
+	return validHeaderName(name) && !sitesetting.ReservedHeader(name)
 }
 
 // validHeaderName reports whether name is an HTTP token (RFC 9110 §5.1).
