@@ -13,17 +13,19 @@ import (
 //   - Paused: the edge steps out of the site's traffic. HTTPS connections
 //     are passed through to the origin undecrypted (passthrough.go); plain
 //     HTTP is proxied as it came, without the edge's HTTPS features (no
-//     redirect to HTTPS, no HSTS, no header added; the forwarding headers a
-//     client sends are still taken out, see proxy.serveDirect). A host of
-//     a paused site without a proxied record is answered as an unknown
-//     host.
+//     redirect to HTTPS, no HSTS, no header added but CDN-Loop; the
+//     forwarding headers a client sends are still taken out, see
+//     proxy.serveDirect). A host of a paused site without a proxied record
+//     is answered as an unknown host. A paused site whose origin leads back
+//     to the edge stops after one hop (passguard.go).
 //   - IPv6Off: a client that reached the edge over IPv6 (not an
 //     IPv4-mapped address) is answered as for an unknown host: the TLS
 //     handshake fails with unrecognized_name, plain HTTP is answered 404.
 //     This holds for a paused site too: the edge takes the site's IPv6
 //     clients in no way.
 //   - RealClientIPHeader: requests proxied to the origin carry the client's
-//     IP address in that header, in place of any value the client sent.
+//     IP address in that header, in place of any value the client sent;
+//     never when it names a header the proxy manages (clientIPHeader).
 
 // pausedCount is 1 for a paused site, else 0.
 func pausedCount(e *siteEntry) int {

@@ -373,3 +373,56 @@ func TestCopyBuffersPooled(t *testing.T) {
 		t.Errorf("%.2f allocations a copy, want the buffer from the pool", allocs)
 	}
 }
+
+// TestHelloRandom finds the random of a ClientHello in the bytes a client
+// sent: in one record, or over many small ones; and nothing in bytes that
+// are not a ClientHello.
+func TestHelloRandom(t *testing.T) {
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	go func() {
+		tls.Client(c1, &tls.Config{ServerName: "www.example.com"}).Handshake()
+		c1.Close()
+	}()
+	hello := make([]byte, 5)
+	if _, err := io.ReadFull(c2, hello); err != nil {
+		t.Fatal(err)
+	}
+	hello = append(hello, make([]byte, int(hello[3])<<8|int(hello[4]))...)
+	if _, err := io.ReadFull(c2, hello[5:]); err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	want := [32]byte(hello[5+6 : 5+38])
+	// The same message in records of 7 bytes each.
+	var fragmented []byte
+	for msg := hello[5:]; len(msg) > 0; {
+		n := min(7, len(msg))
+		fragmented = append(fragmented, 22, hello[1], hello[2], 0, byte(n))
+		fragmented = append(fragmented, msg[:n]...)
+		msg = msg[n:]
+	}
+	serverHello := append([]byte{}, hello...)
+	serverHello[5] = 2
+	for _, tt := range []struct {
+		name string
+		read []byte
+		want *[32]byte
+	}{
+		{"ok/one_record", hello, &want},
+		{"ok/with_more_after_it", append(append([]byte{}, hello...), 20, 3, 3, 0, 1, 1), &want},
+		{"ok/many_records", fragmented, &want},
+		{"fail/cut_short", hello[:40], nil},
+		{"fail/not_handshake", append([]byte{23}, hello[1:]...), nil},
+		{"fail/not_client_hello", serverHello, nil},
+		{"fail/plain_http", []byte("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n"), nil},
+		{"fail/empty", nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := helloRandom(tt.read)
+			if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+				t.Errorf("helloRandom = %x, want %x", got, tt.want)
+			}
+		})
+	}
+}

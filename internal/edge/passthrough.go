@@ -30,7 +30,9 @@ import (
 // paused (Index.paused), and hands connections on untouched otherwise.
 // Passing through, configFor copies bytes both ways until the connection
 // ends, then fails the handshake; the helloConn swallows the alert that
-// crypto/tls then sends, and the TLS server closes the connection.
+// crypto/tls then sends, and the TLS server closes the connection. An
+// origin that leads back to the edge, and the number of pass-throughs at
+// once, are bounded as passguard.go says.
 
 // Bounds of the passthrough; an Edge's zero fields mean these.
 const (
