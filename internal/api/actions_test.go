@@ -76,6 +76,7 @@ var goldenCases = []goldenCase{
 	{"GetManagedTransform", "ok_never_set", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateManagedTransform", "fail_geolocation_on", "POST", url.Values{"SiteId": {"{site0}"}, "AddClientGeolocationHeader": {"on"}}},
 	{"UpdateManagedTransform", "fail_reserved_header", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"Host"}}},
+	{"UpdateManagedTransform", "fail_reserved_cdn_loop", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"CDN-Loop"}}},
 	{"UpdateManagedTransform", "fail_bad_header", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"1-ip"}}},
 	{"UpdateManagedTransform", "fail_site_version", "POST", url.Values{"SiteId": {"{site0}"}, "SiteVersion": {"2"}}},
 	{"UpdateManagedTransform", "fail_bad_switch", "POST", url.Values{"SiteId": {"{site0}"}, "AddRealClientIpHeader": {"true"}}},

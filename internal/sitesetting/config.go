@@ -141,12 +141,21 @@ func switchValue(param, v string) (bool, error) {
 const maxHeaderName = 64
 
 // reservedHeaders are the request headers the edge's proxy manages itself
-// (hop-by-hop, framing, forwarding): a client-IP header may not be one.
+// (hop-by-hop, framing, forwarding, loop detection): a client-IP header may
+// not be one.
 var reservedHeaders = map[string]bool{
 	"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
 	"upgrade": true, "te": true, "trailer": true, "proxy-connection": true, "proxy-authorization": true,
 	"proxy-authenticate": true, "x-forwarded-for": true, "x-forwarded-host": true, "x-forwarded-proto": true,
-	"forwarded": true,
+	"forwarded": true, "cdn-loop": true, "via": true,
+}
+
+// ReservedHeader reports whether name (in any case) is a request header
+// the edge's proxy manages itself, which a client-IP header may not be.
+// The edge checks it again before it sets a client-IP header, as a name
+// stored before it was reserved is not.
+func ReservedHeader(name string) bool {
+	return reservedHeaders[strings.ToLower(name)]
 }
 
 // CheckHeaderName checks a RealClientIpHeaderName as ESA documents it: a
@@ -167,7 +176,7 @@ func CheckHeaderName(param, name string) (string, error) {
 			return "", domain.Invalid(param, "may hold letters, digits and hyphens only")
 		}
 	}
-	if reservedHeaders[strings.ToLower(name)] {
+	if ReservedHeader(name) {
 		return "", domain.Invalid(param, "names a header the edge's proxy sets itself; choose another name")
 	}
 	return name, nil

@@ -43,7 +43,8 @@ func TestCheckHeaderName(t *testing.T) {
 			t.Errorf("CheckHeaderName(%q) = %q, %v; want it as given", ok, got, err)
 		}
 	}
-	for _, bad := range []string{"", "1ip", "-ip", "x_ip", "x ip", "Host", "x-forwarded-for", "Content-Length", string(make([]byte, 65))} {
+	for _, bad := range []string{"", "1ip", "-ip", "x_ip", "x ip", "Host", "x-forwarded-for", "Content-Length",
+		"CDN-Loop", "cdn-loop", "Via", "VIA", string(make([]byte, 65))} {
 		if _, err := CheckHeaderName("N", bad); !errors.Is(err, domain.ErrInvalid) {
 			t.Errorf("CheckHeaderName(%q) = %v, want ErrInvalid", bad, err)
 		}
