@@ -59,7 +59,7 @@ var goldenCases = []goldenCase{
 	{"UpdateSitePause", "fail_missing_paused", "POST", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateSitePause", "fail_bad_paused", "POST", url.Values{"SiteId": {"{site0}"}, "Paused": {"yes"}}},
 	{"UpdateSitePause", "fail_not_found", "POST", url.Values{"SiteId": {"1"}, "Paused": {"true"}}},
-	{"GetIPv6", "ok_new_site_off", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"GetIPv6", "ok_new_site_on", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateIPv6", "ok_on_mainland", "POST", url.Values{"SiteId": {"{site0}"}, "Enable": {"on"}, "Region": {"cn.cn"}}},
 	{"GetIPv6", "ok_on", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateIPv6", "fail_bad_enable", "POST", url.Values{"SiteId": {"{site0}"}, "Enable": {"yes"}}},

@@ -99,10 +99,13 @@ func (c Config) AddRealClientIPHeader() string {
 // AddClientGeolocationHeader: off once set so, "" when never set.
 func (c Config) AddClientGeolocationHeader() string { return c.Feature(geolocationKey) }
 
-// NewSiteConfig is the Config of a site created now, ESA's defaults: not
-// paused, IPv6 off (an opt-in switch in ESA) for RegionGlobal, no
-// client-IP header.
-func NewSiteConfig() Config { return Config{IPv6Region: RegionGlobal} }
+// NewSiteConfig is the Config of a site created now: not paused, no
+// client-IP header, and IPv6 on for RegionGlobal. ESA's IPv6 switch is
+// opt-in, but there "off" only means no AAAA answer, so clients quietly
+// use IPv4; esacert answers no DNS, and where the operator publishes an
+// AAAA record for the edge, "off" would fail IPv6 clients outright. So a
+// new site takes IPv6 clients until UpdateIPv6 turns it off.
+func NewSiteConfig() Config { return Config{IPv6: true, IPv6Region: RegionGlobal} }
 
 // LegacyConfig is the Config of a site that has none stored: one created
 // before esacert kept feature settings (or by a node that did not yet), which
