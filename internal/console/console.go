@@ -131,7 +131,7 @@ func (c *Console) init() {
 }
 
 // ServeHTTP serves the console's pages, each with headers that allow no
-// script, no frame, no sniffing and no referrer, and no caching of a
+// script, no frame, no sniffing and no referrer to another site, and no caching of a
 // signed-in page.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.once.Do(c.init)
@@ -140,7 +140,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends its
+	// own forms with Origin: null.
+	h.Set("Referrer-Policy", "same-origin")
 	if r.TLS != nil {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}

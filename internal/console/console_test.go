@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/esacert/esacert/internal/acme"
 )
 
 // fakeAPI signs in one key and answers ListSites; it counts the calls.
@@ -185,7 +187,7 @@ func TestSignInAndOut(t *testing.T) {
 		t.Fatalf("/sites: %d\n%s", page.status, page.body)
 	}
 	for h, want := range map[string]string{"Content-Security-Policy": "default-src 'none'", "X-Frame-Options": "DENY",
-		"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+		"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"} {
 		if !strings.Contains(page.header.Get(h), want) {
 			t.Errorf("%s = %q, want %q", h, page.header.Get(h), want)
 		}
@@ -244,6 +246,8 @@ func TestCSRF(t *testing.T) {
 		{"fail/other_token", withToken(upload, "AAAA"+tok[4:]), nil},
 		{"fail/cross_origin", withToken(upload, tok), func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") }},
 		{"fail/cross_site_fetch", withToken(upload, tok), func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }},
+		{"fail/same_site_other_origin", withToken(upload, tok), func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "same-site") }},
+		{"fail/null_origin", withToken(upload, tok), func(r *http.Request) { r.Header.Set("Origin", "null") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -400,5 +404,18 @@ func TestTimeline(t *testing.T) {
 	}
 	if len(tl.Ticks) < 12 {
 		t.Errorf("%d month ticks over a year", len(tl.Ticks))
+	}
+}
+
+// TestApplyHints: every ApplyCode the issuer answers has a heading and a
+// fix on the console.
+func TestApplyHints(t *testing.T) {
+	for _, code := range []int{acme.CodeOther, acme.CodeValidation, acme.CodeCAA, acme.CodeRateLimited, acme.CodeUnreachable, acme.CodeAccount} {
+		if h, ok := applyHints[code]; !ok || h.Heading == "" || h.Fix == "" {
+			t.Errorf("ApplyCode %d has no hint", code)
+		}
+	}
+	if len(applyHints) != 6 {
+		t.Errorf("%d hints for 6 codes: a code the issuer no longer answers?", len(applyHints))
 	}
 }

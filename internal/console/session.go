@@ -172,12 +172,17 @@ func tokensEqual(a, b string) bool {
 }
 
 // crossSite reports whether the browser says the request came from
-// another site (Sec-Fetch-Site), or its Origin names another host than
-// the one asked: a second line behind the CSRF token and SameSite=Strict.
-// (The scheme is not compared, so that a proxy that terminates TLS in
-// front of the console does not make every form cross-site.)
+// another site (Sec-Fetch-Site), or, from a browser that does not say,
+// its Origin names another host than the one asked: a second line behind
+// the CSRF token and SameSite=Strict. (The scheme is not compared, so that
+// a proxy that terminates TLS in front of the console does not make every
+// form cross-site.)
 func crossSite(r *http.Request) bool {
-	if v := r.Header.Get("Sec-Fetch-Site"); v != "" && v != "same-origin" && v != "none" {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return false // Origin may then be "null" (a page whose referrer policy hides it)
+	case "", "none":
+	default:
 		return true
 	}
 	origin := r.Header.Get("Origin")

@@ -98,12 +98,16 @@ func newTimeline(certs []certView, now time.Time) *timeline {
 		step = 3
 	}
 	m := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	january := false
 	for ; m.Before(end); m = m.AddDate(0, step, 0) {
 		label := m.Format("Jan")
-		if m.Month() == time.January || len(t.Ticks) == 0 {
-			label = m.Format("Jan 2006")
+		if m.Month() == time.January {
+			label, january = m.Format("Jan 2006"), true
 		}
 		t.Ticks = append(t.Ticks, timelineTick{X: x(m), Label: label})
+	}
+	if !january && len(t.Ticks) > 0 { // the year once, where no January says it
+		t.Ticks[0].Label += start.Format(" 2006")
 	}
 	expiring, expired := 0, 0
 	for i, c := range dated {
@@ -134,7 +138,7 @@ func newTimeline(certs []certView, now time.Time) *timeline {
 		}
 	}
 	t.Bottom = tlTop + len(t.Rows)*tlRowHeight + 4
-	t.Height = t.Bottom + 8
+	t.Height = t.Bottom + 16
 	t.Summary = fmt.Sprintf("%d certificates from %s to %s: %d expired, %d expiring within 30 days.",
 		len(dated), start.Format("2006-01-02"), end.Format("2006-01-02"), expired, expiring)
 	if len(dated) > 0 {
