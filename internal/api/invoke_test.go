@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -153,6 +155,35 @@ func TestSignInAudited(t *testing.T) {
 		raw, _ := ev.Marshal()
 		if strings.Contains(string(raw), "testSecret") || strings.Contains(string(raw), "wrong-secret-value") {
 			t.Errorf("event %d holds a secret: %s", i, raw)
+		}
+	}
+}
+
+// TestSignInLog: a sign-in writes one line with the key id and the
+// outcome, never the secret, right or wrong.
+func TestSignInLog(t *testing.T) {
+	e := newAuthzEnv(t)
+	var buf bytes.Buffer
+	e.s.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	r := httptest.NewRequest("POST", "/signin", nil)
+	e.s.SignIn(r, e.ci.key, e.ci.secret)
+	e.s.SignIn(r, e.ci.key, "a-wrong-secret-0123456789")
+	e.s.SignIn(r, "LTAIunknownKeyButLongEnough", e.ci.secret)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines, want 3:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{`"code":"OK"`, `"code":"SignInFailed"`, `"code":"SignInFailed"`} {
+		if !strings.Contains(lines[i], want) || !strings.Contains(lines[i], ConsoleSignin) {
+			t.Errorf("line %d: %s, want %s", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[0], e.ci.key) || strings.Contains(lines[2], "LTAIunknownKeyButLongEnough") {
+		t.Errorf("key ids: a known one in full, an unknown one cut:\n%s", buf.String())
+	}
+	for _, secret := range []string{e.ci.secret, "a-wrong-secret-0123456789"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the log holds a secret:\n%s", buf.String())
 		}
 	}
 }
