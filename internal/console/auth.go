@@ -121,6 +121,12 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, r, http.StatusBadRequest, signinBody{Next: next, KeyID: keyID, Error: "Enter an access key id and its secret."})
 		return
 	}
+	addr := sourceAddr(r)
+	if !c.limit.allowed(addr, c.now()) {
+		c.showSignin(w, r, http.StatusTooManyRequests, signinBody{Next: next, KeyID: keyID,
+			Error: "Too many failed sign-ins from your address: wait a minute, then try again."})
+		return
+	}
 	principal, ok, err := c.API.SignIn(r, keyID, secret)
 	switch {
 	case err != nil:
@@ -128,6 +134,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			Error: "esacert could not check the key just now (see its log); try again in a moment."})
 		return
 	case !ok:
+		c.limit.fail(addr, c.now())
 		c.showSignin(w, r, http.StatusUnauthorized, signinBody{Next: next, KeyID: keyID,
 			Error: "The access key id or secret is wrong, or the key is disabled."})
 		return

@@ -52,6 +52,7 @@ type Console struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions sessions
+	limit    signinLimit // failed sign-ins per source address
 }
 
 //go:embed templates/*.html

@@ -50,6 +50,12 @@ func (f *fakeAPI) Invoke(r *http.Request, keyID, version, action string, params 
 	return 400, []byte(`{"RequestId":"R3","Code":"InvalidParameter","Message":"no"}`)
 }
 
+func (f *fakeAPI) signinCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.signins
+}
+
 func (f *fakeAPI) called(action string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -230,8 +236,8 @@ func TestCSRF(t *testing.T) {
 	e := newEnv(t, false)
 	// Sign-in: the token must match the cookie set with the form.
 	r := e.do(t, "POST", "/signin", url.Values{"access_key_id": {fakeKey}, "access_key_secret": {fakeSecret}}, nil)
-	if r.status != http.StatusForbidden || e.api.signins != 0 {
-		t.Fatalf("sign-in without a token: %d, %d sign-ins", r.status, e.api.signins)
+	if r.status != http.StatusForbidden || e.api.signinCount() != 0 {
+		t.Fatalf("sign-in without a token: %d, %d sign-ins", r.status, e.api.signinCount())
 	}
 	e.signIn(t, fakeKey, fakeSecret)
 	page := e.do(t, "GET", "/sites", nil, nil)
@@ -417,5 +423,25 @@ func TestApplyHints(t *testing.T) {
 	}
 	if len(applyHints) != 6 {
 		t.Errorf("%d hints for 6 codes: a code the issuer no longer answers?", len(applyHints))
+	}
+}
+
+// TestSigninLimit: past a burst of failed sign-ins from one address, the
+// console refuses to check more keys for a while, the right one too; the
+// budget comes back with time.
+func TestSigninLimit(t *testing.T) {
+	e := newEnv(t, false)
+	for i := 0; i < signinBurst; i++ {
+		if r := e.signIn(t, fakeKey, "wrong"); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, r.status)
+		}
+	}
+	checked := e.api.signinCount()
+	if r := e.signIn(t, fakeKey, fakeSecret); r.status != http.StatusTooManyRequests || e.api.signinCount() != checked {
+		t.Fatalf("past the burst: %d, %d keys checked", r.status, e.api.signinCount()-checked)
+	}
+	e.clock.Add(signinEvery)
+	if r := e.signIn(t, fakeKey, fakeSecret); r.status != http.StatusSeeOther {
+		t.Fatalf("after a wait: %d", r.status)
 	}
 }
