@@ -13,7 +13,8 @@
 // (RunRenewer). settings.go checks the settings before anything is created,
 // by building what can be built without the database; datadir.go holds the
 // data directory's lock; edgesource.go hands the store to the edge; ram.go
-// builds access control (the account and the RAM nouns) for the API.
+// builds access control (the account and the RAM nouns) for the API;
+// console.go binds the web console (--console-addr) to the API server.
 package node
 
 import (
