@@ -128,6 +128,8 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("certcheck depends on %s: it may use the standard library only", d)
 			case name == "internal/audit" && !stdlibOnly(d) && d != "github.com/esacert/esacert/internal/redact":
 				t.Errorf("audit depends on %s: the audit trail's vocabulary uses the standard library and internal/redact only", d)
+			case name == "internal/console" && !stdlibOnly(d):
+				t.Errorf("console depends on %s: the console reaches esacert through the API (its API interface, which api.Server implements) and may use the standard library only", d)
 			case name == "internal/apiclient" && !stdlibOnly(d):
 				t.Errorf("apiclient depends on %s: the client side of the API uses the standard library only", d)
 			case name == "internal/redact" && !stdlibOnly(d):

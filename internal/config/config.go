@@ -40,6 +40,10 @@ type Config struct {
 	// APITLSCert and APITLSKey, both set, serve the API over HTTPS.
 	APITLSCert string `json:"api_tls_cert"`
 	APITLSKey  string `json:"api_tls_key"`
+	// ConsoleAddr is where the web console listens (HOST:PORT), served over
+	// HTTPS with the API's certificate when APITLSCert is set. It needs the
+	// api role. Default "": no console.
+	ConsoleAddr string `json:"console_addr"`
 	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
 	HTTPSAddr string `json:"https_addr"`
 	HTTPAddr  string `json:"http_addr"`
@@ -213,6 +217,7 @@ var options = []option{
 	{flag: "api-addr", env: "ESACERT_API_ADDR", usage: "address of the OpenAPI endpoint (default 127.0.0.1:8787)", str: func(c *Config) *string { return &c.APIAddr }},
 	{flag: "api-tls-cert", env: "ESACERT_API_TLS_CERT", usage: "PEM certificate chain to serve the API over HTTPS (with --api-tls-key)", str: func(c *Config) *string { return &c.APITLSCert }},
 	{flag: "api-tls-key", env: "ESACERT_API_TLS_KEY", usage: "PEM private key to serve the API over HTTPS (with --api-tls-cert)", str: func(c *Config) *string { return &c.APITLSKey }},
+	{flag: "console-addr", env: "ESACERT_CONSOLE_ADDR", usage: "address of the web console, HOST:PORT (default: no console); HTTPS with --api-tls-cert when set", str: func(c *Config) *string { return &c.ConsoleAddr }},
 	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
 	{flag: "roles", env: "ESACERT_ROLES", usage: "parts this node runs: api, edge, renewer (default all, comma-separated)", str: func(c *Config) *string { return &c.Roles }},
@@ -379,6 +384,14 @@ func (c *Config) Validate() error {
 	for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			bad("%s %q is not HOST:PORT", a.flag, a.addr)
+		}
+	}
+	if c.ConsoleAddr != "" {
+		if _, _, err := net.SplitHostPort(c.ConsoleAddr); err != nil {
+			bad("--console-addr %q is not HOST:PORT", c.ConsoleAddr)
+		}
+		if !c.Has("api") {
+			bad("--console-addr needs the api role (the console is a client of the node's API)")
 		}
 	}
 	roles := strings.Split(c.Roles, ",")

@@ -56,6 +56,9 @@ func TestLoad(t *testing.T) {
 		{"ok/private_origins_file", nil, map[string]string{"ESACERT_CONFIG": origins}, func(c *Config) {
 			c.PrivateOrigins = "192.168.0.0/16"
 		}},
+		{"ok/console_env", nil, map[string]string{"ESACERT_CONSOLE_ADDR": "127.0.0.1:8788"}, func(c *Config) {
+			c.ConsoleAddr = "127.0.0.1:8788"
+		}},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
 			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
@@ -105,6 +108,8 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/eab_not_base64", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=kid:pw@secret!"}, []string{"ESACERT_ACME_EAB", "base64url"}},
 		{"fail/private_origins", []string{"--private-origins", "10.0.0.0/8,10.0.0.1,0.0.0.0/0,8.8.8.0/24"}, nil,
 			[]string{"--private-origins", `"10.0.0.1" is not a CIDR`, `"0.0.0.0/0" is wider`, `"8.8.8.0/24" holds no refused address`}},
+		{"fail/console_addr", []string{"--console-addr", "8788"}, nil, []string{"--console-addr", "HOST:PORT"}},
+		{"fail/console_without_api", []string{"--console-addr", ":8788", "--roles", "edge"}, nil, []string{"--console-addr", "api role"}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
 	}
 	for _, tt := range tests {
