@@ -1,0 +1,19 @@
+// Package readmetest checks the README as a newcomer meets it: every fenced
+// code block is run where a CI machine can run it, and every link from the
+// README or docs/ reaches a file of the repository.
+//
+// An HTML comment on the line before each fenced block with a language says
+// what to do with it:
+//
+//	<!-- ci: run -->         run it against a node the test starts (shell, Go,
+//	                         JavaScript), or load it as a --config file (JSON)
+//	<!-- ci: serve -->       a shell block that starts nodes itself: wait until
+//	                         they answer, then stop them
+//	<!-- ci: skip: why -->   not run, for the reason given
+//
+// A block without a comment fails the test. Each block runs in a fresh
+// directory holding this module (go.mod, go.sum, cmd and internal linked),
+// so "go run ./cmd/esacert" works as written; the README's ports are moved
+// to free ones and the PostgreSQL databases it creates get unique names. The
+// package has tests only.
+package readmetest
