@@ -152,9 +152,9 @@ func TestParseBlocks(t *testing.T) {
 
 	for _, bad := range []string{
 		"<!-- ci: run -->\ntext\n```sh\nx\n```\n",  // the marker is not before the block
-		"<!-- ci: skip -->\n```sh\nx\n```\n",        // a skip without its reason
-		"<!-- ci: sometimes -->\n```sh\nx\n```\n",   // an unknown marker
-		"<!-- ci: run -->\n```sh\nx\n",              // never closed
+		"<!-- ci: skip -->\n```sh\nx\n```\n",       // a skip without its reason
+		"<!-- ci: sometimes -->\n```sh\nx\n```\n",  // an unknown marker
+		"<!-- ci: run -->\n```sh\nx\n",             // never closed
 		"```sh\nx\n```\n<!-- ci: run -->\n\nend\n", // a marker at the end
 	} {
 		if _, err := parseBlocks(bad); err == nil {
