@@ -14,6 +14,9 @@
 // A block without a comment fails the test. Each block runs in a fresh
 // directory holding this module (go.mod, go.sum, cmd and internal linked),
 // so "go run ./cmd/esacert" works as written; the README's ports are moved
-// to free ones and the PostgreSQL databases it creates get unique names. The
-// package has tests only.
+// to free ones and the PostgreSQL databases it creates get unique names.
+//
+// The Dockerfile and the systemd unit, which CI cannot run, are checked as
+// files: their settings are ones esacert reads and accepts, and the unit
+// passes systemd-analyze verify. The package has tests only.
 package readmetest
