@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,12 +34,21 @@ var readmePorts = []string{"8787", "8788", "8443", "8080", "9443", "9080"}
 // sandbox is what every block of one README run shares.
 type sandbox struct {
 	root  string            // the repository
+	work  string            // the directory the blocks run in, one after the other
 	ports map[string]string // README port → free port
 }
 
+// moduleFiles are what a block's directory holds of the repository.
+var moduleFiles = []string{"go.mod", "go.sum", "cmd", "internal"}
+
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	s := &sandbox{root: repoRoot(t), ports: map[string]string{}}
+	s := &sandbox{root: repoRoot(t), work: t.TempDir(), ports: map[string]string{}}
+	for _, name := range moduleFiles {
+		if err := os.Symlink(filepath.Join(s.root, name), filepath.Join(s.work, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var ls []net.Listener
 	for _, p := range readmePorts {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,17 +67,24 @@ func newSandbox(t *testing.T) *sandbox {
 // addr is the loopback address standing for a README port.
 func (s *sandbox) addr(port string) string { return "127.0.0.1:" + s.ports[port] }
 
-// dir makes a fresh directory holding the module, as a clone of the
-// repository would: "go run ./cmd/esacert" works there as written.
+// dir is the directory a block runs in, emptied of what the block before it
+// left: it holds the module, as a clone of the repository does, so "go run
+// ./cmd/esacert" works there as written. It is the same directory for every
+// block, so that the go command builds esacert there once, not per block.
 func (s *sandbox) dir(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"go.mod", "go.sum", "cmd", "internal"} {
-		if err := os.Symlink(filepath.Join(s.root, name), filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
+	entries, err := os.ReadDir(s.work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !slices.Contains(moduleFiles, e.Name()) {
+			if err := os.RemoveAll(filepath.Join(s.work, e.Name())); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	return dir
+	return s.work
 }
 
 // env is the environment of a block: the test's own, without any ESACERT_
@@ -82,6 +99,10 @@ func (s *sandbox) env(extra ...string) []string {
 	}
 	env = append(env, "ESACERT_API_ADDR="+s.addr("8787"), "ESACERT_HTTPS_ADDR="+s.addr("8443"),
 		"ESACERT_HTTP_ADDR="+s.addr("8080"))
+	// The blocks' directory changes from run to run; -trimpath keeps it out
+	// of what the go command caches, so that esacert is compiled there once
+	// per change of its sources, not once per run of this test.
+	env = append(env, "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -trimpath"))
 	return append(env, extra...)
 }
 
