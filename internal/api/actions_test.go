@@ -425,3 +425,32 @@ func compareGolden(t *testing.T, path string, got map[string]any) {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
+
+// TestProductsListEveryAction checks that Products names every version and
+// lists exactly its actions, so that esacert api knows every action's
+// version.
+func TestProductsListEveryAction(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range Products() {
+		if p.Name == "" || seen[p.Version] {
+			t.Errorf("product %q, version %s: unnamed or listed twice", p.Name, p.Version)
+		}
+		seen[p.Version] = true
+		if len(p.Actions) != len(versions[p.Version]) {
+			t.Errorf("%s lists %d actions, version %s has %d", p.Name, len(p.Actions), p.Version, len(versions[p.Version]))
+		}
+		for _, a := range p.Actions {
+			if _, ok := versions[p.Version][a]; !ok {
+				t.Errorf("%s lists %s, which version %s does not answer", p.Name, a, p.Version)
+			}
+		}
+	}
+	for v := range versions {
+		if !seen[v] {
+			t.Errorf("version %s has no product in productNames", v)
+		}
+	}
+	if got := Products()[0].Name; got != "ESA" {
+		t.Errorf("first product %s, want ESA (the default for actions several APIs share)", got)
+	}
+}

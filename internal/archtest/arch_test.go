@@ -124,6 +124,8 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("certcheck depends on %s: it may use the standard library only", d)
 			case name == "internal/audit" && !stdlibOnly(d) && d != "github.com/esacert/esacert/internal/redact":
 				t.Errorf("audit depends on %s: the audit trail's vocabulary uses the standard library and internal/redact only", d)
+			case name == "internal/apiclient" && !stdlibOnly(d):
+				t.Errorf("apiclient depends on %s: the client side of the API uses the standard library only", d)
 			case name == "internal/redact" && !stdlibOnly(d):
 				t.Errorf("redact depends on %s: it may use the standard library only", d)
 			case name == "internal/policy" && (!stdlibOnly(d) || d == "net/http" || d == "database/sql"):

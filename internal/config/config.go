@@ -227,27 +227,45 @@ func Defaults() Config {
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "JSON configuration file (env ESACERT_CONFIG)")
-	var parsed Config
-	for _, o := range options {
-		usage := o.usage + " (env " + o.env + ")"
-		if o.str != nil {
-			fs.StringVar(o.str(&parsed), o.flag, "", usage)
-		} else {
-			fs.BoolVar(o.boolean(&parsed), o.flag, false, usage)
-		}
-	}
+	b := bind(fs)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	return b.resolve(fs, getenv)
+}
+
+// binding holds what the flags of the options parse into, until resolve
+// lays them over the environment, the file and the defaults.
+type binding struct {
+	configFile *string
+	parsed     Config
+}
+
+// bind defines --config and a flag for every option on fs.
+func bind(fs *flag.FlagSet) *binding {
+	b := &binding{configFile: fs.String("config", "", "JSON configuration file (env ESACERT_CONFIG)")}
+	for _, o := range options {
+		usage := o.usage + " (env " + o.env + ")"
+		if o.str != nil {
+			fs.StringVar(o.str(&b.parsed), o.flag, "", usage)
+		} else {
+			fs.BoolVar(o.boolean(&b.parsed), o.flag, false, usage)
+		}
+	}
+	return b
+}
+
+// resolve builds the Config from the flags fs has parsed, the environment,
+// the file and the defaults, and validates it.
+func (b *binding) resolve(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	c := Defaults()
-	file := *configFile
+	file := *b.configFile
 	if file == "" {
 		file = getenv("ESACERT_CONFIG")
 	}
@@ -260,9 +278,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	for _, o := range options {
 		switch {
 		case set[o.flag] && o.str != nil:
-			*o.str(&c) = *o.str(&parsed)
+			*o.str(&c) = *o.str(&b.parsed)
 		case set[o.flag]:
-			*o.boolean(&c) = *o.boolean(&parsed)
+			*o.boolean(&c) = *o.boolean(&b.parsed)
 		case getenv(o.env) != "" && o.str != nil:
 			*o.str(&c) = getenv(o.env)
 		case getenv(o.env) != "":

@@ -11,10 +11,12 @@
 //	                         they answer, then stop them
 //	<!-- ci: skip: why -->   not run, for the reason given
 //
-// A block without a comment fails the test. Each block runs in a fresh
-// directory holding this module (go.mod, go.sum, cmd and internal linked),
-// so "go run ./cmd/esacert" works as written; the README's ports are moved
-// to free ones and the PostgreSQL databases it creates get unique names.
+// A block without a comment fails the test. Each block runs in a directory
+// holding this module (go.mod, go.sum, cmd and internal linked) and nothing
+// else, so "go run ./cmd/esacert" works as written, and ./esacert is there
+// for a shell block that runs it without building it. The README's ports
+// are moved to free ones and the PostgreSQL databases it creates get unique
+// names.
 //
 // The Dockerfile and the systemd unit, which CI cannot run, are checked as
 // files: their settings are ones esacert reads and accepts, and the unit

@@ -36,6 +36,8 @@ type sandbox struct {
 	root  string            // the repository
 	work  string            // the directory the blocks run in, one after the other
 	ports map[string]string // README port → free port
+	bin   string            // esacert built from the module, once a block needs it
+	tmp   string            // where the test keeps what outlives one block
 }
 
 // moduleFiles are what a block's directory holds of the repository.
@@ -43,7 +45,7 @@ var moduleFiles = []string{"go.mod", "go.sum", "cmd", "internal"}
 
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	s := &sandbox{root: repoRoot(t), work: t.TempDir(), ports: map[string]string{}}
+	s := &sandbox{root: repoRoot(t), work: t.TempDir(), tmp: t.TempDir(), ports: map[string]string{}}
 	for _, name := range moduleFiles {
 		if err := os.Symlink(filepath.Join(s.root, name), filepath.Join(s.work, name)); err != nil {
 			t.Fatal(err)
@@ -85,6 +87,26 @@ func (s *sandbox) dir(t *testing.T) string {
 		}
 	}
 	return s.work
+}
+
+// esacert puts the binary that "go build -o esacert ./cmd/esacert" makes
+// into dir, for a block that runs ./esacert without building it (as the
+// README's "Command line" builds it). It is built once per test run.
+func (s *sandbox) esacert(t *testing.T, dir string) {
+	t.Helper()
+	if s.bin == "" {
+		bin := filepath.Join(s.tmp, "esacert")
+		out := &output{}
+		run(t, command(s.work, s.env(), out, "go", "build", "-o", bin, "./cmd/esacert"), out)
+		s.bin = bin
+	}
+	data, err := os.ReadFile(s.bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "esacert"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // env is the environment of a block: the test's own, without any ESACERT_

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/esacert/esacert/internal/config"
@@ -83,6 +84,9 @@ func (s *sandbox) block(t *testing.T, b block) {
 	case b.Mode == modeServe:
 		s.serve(t, dir, s.env(), body)
 	case b.Lang == "sh":
+		if strings.Contains(body, "./esacert ") && !strings.Contains(body, "go build -o esacert") {
+			s.esacert(t, dir)
+		}
 		env := s.env(keyEnv(s.startNode(t, dir))...)
 		run(t, command(dir, env, out, "bash", "-c", "set -euo pipefail\n"+body), out)
 	case b.Lang == "go":
