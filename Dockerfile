@@ -5,7 +5,8 @@
 #   docker build -t esacert .
 #   docker run -d --name esacert -v esacert-data:/var/lib/esacert \
 #     -p 127.0.0.1:8787:8787 -p 443:8443 -p 80:8080 esacert
-#   docker exec esacert cat /var/lib/esacert/root-access-key
+#   docker exec esacert cat /var/lib/esacert/root-access-key   # the root key
+#   docker exec esacert esacert api ListSites                  # signed with it, from inside
 #
 # Settings are the ESACERT_* environment variables (or flags after the image name, such as
 # "serve --roles edge"); see the README's Configuration table. The API listens on every address of
