@@ -51,8 +51,8 @@ func TestLegacySiteSettings(t *testing.T) {
 	if got, err := s.SiteConfig(ctx, legacy); err != nil || !reflect.DeepEqual(got, sitesetting.LegacyConfig()) {
 		t.Errorf("SiteConfig of a site from before settings = %+v, %v; want %+v (IPv6 on)", got, err, sitesetting.LegacyConfig())
 	}
-	if got, err := s.SiteConfig(ctx, fresh); err != nil || got.IPv6 {
-		t.Errorf("SiteConfig of a new site = %+v, %v; want IPv6 off", got, err)
+	if got, err := s.SiteConfig(ctx, fresh); err != nil || !reflect.DeepEqual(got, sitesetting.NewSiteConfig()) {
+		t.Errorf("SiteConfig of a new site = %+v, %v; want %+v (IPv6 on)", got, err, sitesetting.NewSiteConfig())
 	}
 	st, err := s.LoadEdge(ctx, nil)
 	if err != nil {
@@ -61,8 +61,8 @@ func TestLegacySiteSettings(t *testing.T) {
 	if got, ok := st.Settings[legacy]; ok || got != (sitesetting.Settings{}) {
 		t.Errorf("the edge's settings of the old site = %+v (present %v); want none: the zero Settings serve IPv6", got, ok)
 	}
-	if got := st.Settings[fresh]; !got.IPv6Off {
-		t.Errorf("the edge's settings of the new site = %+v, want IPv6Off", got)
+	if got, ok := st.Settings[fresh]; !ok || got.IPv6Off {
+		t.Errorf("the edge's settings of the new site = %+v (present %v), want its stored row, IPv6 on", got, ok)
 	}
 
 	if _, err := s.UpdateSiteConfig(ctx, legacy, func(c *sitesetting.Config) error {
