@@ -153,7 +153,7 @@ func (c *helloConn) helloParsed() {
 // reports whether it did: then the connection has ended, and the handshake
 // must fail. configFor calls it first for every hello.
 func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
-	hc, ok := hello.Conn.(*helloConn)
+	hc, ok := helloOf(hello.Conn)
 	if !ok {
 		return false // accepted while no site was paused
 	}

@@ -43,7 +43,7 @@ func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
 // startAPI binds the OpenAPI endpoint. Until the database is reached it
 // answers every request with ServiceUnavailable.
 func (n *Node) startAPI(cfg config.Config) error {
-	unavailable := api.Unavailable(n.log)
+	unavailable := api.Unavailable(n.log, nil)
 	// One plain handler, not a ServeMux: a ServeMux would answer some paths
 	// (such as //) itself with redirects that are not ESA answers.
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
