@@ -106,7 +106,8 @@ func poll(d time.Duration, cond func() bool) bool {
 // TestMetrics runs a whole node with its metrics listener and a real ACME
 // CA (Pebble): API calls, TLS handshakes and free certificates (one
 // issued, one failing) show in /metrics, scraped over HTTP, with their
-// values; pprof answers on the metrics listener only.
+// values, and with every series the alert rules and the dashboard in
+// deploy/ read; pprof answers on the metrics listener only.
 func TestMetrics(t *testing.T) {
 	httpPort := acmetest.FreePort(t)
 	var down atomic.Bool
@@ -236,6 +237,8 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v (found %v)", e.name, e.labels, got, ok)
 		}
 	}
+	// What the operator's alert rules and dashboard read is all served.
+	checkDeployFiles(t, fams)
 	if !poll(10*time.Second, func() bool {
 		lag, ok := sample(scrapeMetrics(t, n.MetricsAddr()), "esacert_edge_revision_lag")
 		return ok && lag == 0
