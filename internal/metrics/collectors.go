@@ -3,115 +3,13 @@ package metrics
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // readTimeout bounds the metrics' own reads of the database at a scrape.
 const readTimeout = 10 * time.Second
-
-var (
-	certCountDesc = prometheus.NewDesc("esacert_certificates",
-		"Certificates by site, type (upload, cas, free, keyless) and status (OK, Expiring, Expired, Applying, ApplyFailed).",
-		[]string{"site", "type", "status"}, nil)
-	notAfterDesc = prometheus.NewDesc("esacert_certificate_not_after_timestamp_seconds",
-		"When each certificate expires (its leaf's NotAfter), in Unix seconds; free certificates once issued.",
-		[]string{"site", "certificate_id", "name", "type"}, nil)
-	nextRenewalDesc = prometheus.NewDesc("esacert_certificate_next_renewal_timestamp_seconds",
-		"When each free certificate is next renewed, or its failed issuance retried, in Unix seconds.",
-		[]string{"site", "certificate_id", "name"}, nil)
-	failuresDesc = prometheus.NewDesc("esacert_certificate_consecutive_failures",
-		"Failed issuance attempts of each free certificate since its last success, with the last failure's ApplyCode; absent while none failed.",
-		[]string{"site", "certificate_id", "name", "apply_code"}, nil)
-	readAtDesc = prometheus.NewDesc("esacert_certificates_read_timestamp_seconds",
-		"When the certificate series were last read from the database, in Unix seconds.", nil, nil)
-)
-
-// certCollector exports the certificates read from the store, reading
-// them again at a scrape when its last read is older than every. A failed
-// read keeps the last series.
-type certCollector struct {
-	read   func(ctx context.Context) ([]cert.Summary, error)
-	every  time.Duration
-	now    func() time.Time
-	failed func(source string)
-
-	mu     sync.Mutex // one read at a time; guards what follows
-	at     time.Time  // when the series were read
-	series []prometheus.Metric
-}
-
-func (c *certCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{certCountDesc, notAfterDesc, nextRenewalDesc, failuresDesc, readAtDesc} {
-		ch <- d
-	}
-}
-
-func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, m := range c.current() {
-		ch <- m
-	}
-}
-
-// current returns the series, read again when they are older than every.
-func (c *certCollector) current() []prometheus.Metric {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if !c.at.IsZero() && now.Sub(c.at) < c.every {
-		return c.series
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-	defer cancel()
-	certs, err := c.read(ctx)
-	if err != nil {
-		c.failed(DBErrorMetrics)
-		return c.series // the last ones read, if any
-	}
-	c.series, c.at = certSeries(certs, now), now
-	return c.series
-}
-
-// certSeries builds the certificates' series at now.
-func certSeries(certs []cert.Summary, now time.Time) []prometheus.Metric {
-	type key struct{ site, typ, status string }
-	counts := map[key]int{}
-	out := make([]prometheus.Metric, 0, len(certs)+len(certs)/4+16)
-	for _, c := range certs {
-		counts[key{label(c.SiteName), label(c.Type), c.Status(now)}]++
-		if !c.NotAfter.IsZero() {
-			out = append(out, prometheus.MustNewConstMetric(notAfterDesc, prometheus.GaugeValue, unix(c.NotAfter),
-				label(c.SiteName), label(c.ID), label(c.Name), label(c.Type)))
-		}
-		if c.Type != cert.TypeFree {
-			continue
-		}
-		if !c.Free.Next.IsZero() {
-			out = append(out, prometheus.MustNewConstMetric(nextRenewalDesc, prometheus.GaugeValue, unix(c.Free.Next),
-				label(c.SiteName), label(c.ID), label(c.Name)))
-		}
-		if c.Free.Attempts > 0 {
-			out = append(out, prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(c.Free.Attempts),
-				label(c.SiteName), label(c.ID), label(c.Name), strconv.Itoa(c.Free.Code)))
-		}
-	}
-	for k, n := range counts {
-		out = append(out, prometheus.MustNewConstMetric(certCountDesc, prometheus.GaugeValue, float64(n), k.site, k.typ, k.status))
-	}
-	return append(out, prometheus.MustNewConstMetric(readAtDesc, prometheus.GaugeValue, unix(now)))
-}
-
-// label makes v a valid label value (UTF-8: a certificate's name is the
-// uploader's), so that building a series never fails.
-func label(v string) string { return strings.ToValidUTF8(v, "\uFFFD") }
-
-// unix is t in Unix seconds, with its fraction.
-func unix(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
 
 var (
 	edgeRevDesc = prometheus.NewDesc("esacert_edge_index_revision",

@@ -44,5 +44,13 @@
 // Certificates (internal/node sets it on nodes with the renewer role, so a
 // fleet of edges does not repeat them); an operator who does not want them
 // per certificate drops esacert_certificate_.* with metric_relabel_configs
-// and keeps the counts.
+// and keeps the counts. The certificates' series are kept rendered as text
+// between two reads of the store, so that a scrape in between only copies
+// them: with 100,000 certificates, 22 MB of text held, a scrape in some
+// 50 ms, the read every 30 seconds in some 2 s (BenchmarkCertificateScrape
+// in internal/node).
+//
+// The metrics are served in Prometheus's text format (version 0.0.4),
+// which every scraper reads, gzip-compressed when asked; not OpenMetrics
+// nor the protobuf format (no exemplars, no native histograms).
 package metrics

@@ -1,16 +1,20 @@
 package metrics
 
 import (
+	"compress/gzip"
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Sources are what the metrics read at scrape time. A nil field leaves its
@@ -62,6 +66,8 @@ type Metrics struct {
 	orderSeconds     *prometheus.HistogramVec
 	renewals         *prometheus.CounterVec
 	dbErrors         *prometheus.CounterVec
+
+	certs *certCache // nil without Sources.Certificates
 }
 
 // New builds the metrics and registers them, with collectors over src and
@@ -122,7 +128,7 @@ func New(src Sources, outcomes []string) *Metrics {
 		if every <= 0 {
 			every = 30 * time.Second
 		}
-		m.reg.MustRegister(&certCollector{read: src.Certificates, every: every, now: now, failed: m.dbError})
+		m.certs = &certCache{read: src.Certificates, every: every, now: now, failed: m.dbError}
 	}
 	if src.Edge != nil {
 		m.reg.MustRegister(&edgeCollector{edge: src.Edge, revision: src.Revision, failed: m.dbError})
@@ -136,11 +142,67 @@ func New(src Sources, outcomes []string) *Metrics {
 	return m
 }
 
-// Handler serves the metrics in Prometheus's text formats, two scrapes at
-// a time at most, each within 30 seconds.
+// textFormat is the exposition format served: Prometheus's text format,
+// which every scraper accepts.
+var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+
+// Handler serves the metrics in Prometheus's text format, compressed with
+// gzip when the scraper accepts it, two scrapes at a time at most (a third
+// is answered 503).
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError, Registry: m.reg, MaxRequestsInFlight: 2, Timeout: 30 * time.Second}))
+	slots := make(chan struct{}, 2)
+	return promhttp.InstrumentMetricHandler(m.reg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			http.Error(w, "too many scrapes at once", http.StatusServiceUnavailable)
+			return
+		}
+		m.serve(w, r)
+	}))
+}
+
+// serve writes the registry's families, then the certificates' text (read
+// first, so that a failed read is counted in the same scrape). A family
+// the registry cannot gather (a collector's bug) is left out, the others
+// are served.
+func (m *Metrics) serve(w http.ResponseWriter, r *http.Request) {
+	var certs []byte
+	if m.certs != nil {
+		certs = m.certs.exposition()
+	}
+	fams, _ := m.reg.Gather()
+	h := w.Header()
+	h.Set("Content-Type", string(textFormat))
+	h.Set("Cache-Control", "no-store")
+	var out io.Writer = w
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		defer gz.Close()
+		out = gz
+	}
+	enc := expfmt.NewEncoder(out, textFormat)
+	for _, f := range fams {
+		if err := enc.Encode(f); err != nil {
+			return // the scraper went away
+		}
+	}
+	out.Write(certs)
+}
+
+// acceptsGzip reports whether r's Accept-Encoding names gzip without q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 // Request counts an API request (api.Observer).
