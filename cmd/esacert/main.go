@@ -1,8 +1,10 @@
 // Command esacert is a self-hosted edge certificate service that speaks
 // Alibaba Cloud ESA's OpenAPI.
 //
-//	esacert serve [flags]   start a node (see esacert serve -h)
-//	esacert version         print the version
+//	esacert serve [flags]                 start a node (see esacert serve -h)
+//	esacert api ACTION [--Name value …]   call the API (see esacert api --help)
+//	esacert certs [--json]                list certificates, problems first
+//	esacert version                       print the version
 package main
 
 import (
@@ -40,6 +42,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return rotate(args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(args[1:], getenv, stdout, stderr)
+	case "api":
+		return apiCmd(args[1:], getenv, stdout, stderr)
+	case "certs":
+		return certsCmd(args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "esacert", version)
 		return 0
@@ -57,6 +63,8 @@ func usage(w io.Writer) {
 
 commands:
   serve               start esacert (API, and the edge when it is enabled)
+  api                 call one action of a node's API and print the JSON answer (esacert api --help)
+  certs               list the certificates of every site with their days left, problems first
   rotate-master-key   move every private key to a new master key while the nodes run
   migrate             copy the SQLite database into an empty PostgreSQL one (--to postgres://…)
   version             print the version
@@ -101,8 +109,10 @@ func rotate(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	if !ok {
 		return code
 	}
-	log := newLogger(cfg, stderr)
-	res, err := node.RotateMasterKey(context.Background(), cfg, log)
+	m := newMeter(stderr, isTerminal(stderr, getenv), map[string]string{"reseal": "keys"})
+	log := newLogger(cfg, m.Writer())
+	res, err := node.RotateMasterKey(context.Background(), cfg, log, m.Update)
+	m.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "esacert: rotate-master-key: %v\n", err)
 		return 1
@@ -124,7 +134,9 @@ func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if !ok {
 		return code
 	}
-	tables, err := node.Migrate(context.Background(), cfg)
+	m := newMeter(stderr, isTerminal(stderr, getenv), map[string]string{"copy": "rows", "check": "rows"})
+	tables, err := node.Migrate(context.Background(), cfg, m.Update)
+	m.Finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "esacert: migrate: %v\n", err)
 		return 1

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,8 +116,13 @@ func startServeProc(t *testing.T, env []string, args ...string) (addr string, lo
 	})
 	t.Cleanup(func() { stop() })
 	deadline := time.Now().Add(20 * time.Second)
+	health, hc := "http://"+addr+"/healthz", http.DefaultClient
+	if slices.Contains(args, "--api-tls-cert") {
+		health = "https://" + addr + "/healthz"
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
 	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := hc.Get(health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -217,6 +224,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"fail/bad_config", []string{"serve", "--default-plan", "gold"}, 2, "--default-plan"},
 		{"ok/version", []string{"version"}, 0, "esacert"},
 		{"ok/help", []string{"serve", "-h"}, 0, "-api-addr"},
+		{"ok/api_help", []string{"api", "--help"}, 0, "ESA (--Version 2024-09-10)"},
+		{"ok/certs_help", []string{"certs", "-h"}, 0, "expired ones first"},
+		{"ok/usage_lists_api", []string{"help"}, 0, "esacert api --help"},
+		{"fail/certs_arguments", []string{"certs", "extra"}, 2, "unexpected arguments: extra"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

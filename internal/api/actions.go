@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/esacert/esacert/internal/rampolicy"
 )
@@ -179,4 +180,38 @@ var versions = map[string]map[string]action{
 		"ListUserCertificateOrder": (*Server).listUserCertificateOrder,
 		"DeleteUserCertificate":    (*Server).deleteUserCertificate,
 	},
+}
+
+// Product is one API esacert answers on its endpoint: the product's name as
+// Alibaba Cloud calls it, its version, and its actions in sorted order.
+type Product struct {
+	Name    string
+	Version string
+	Actions []string
+}
+
+// productNames names the product of each version, in the order Products
+// lists them (a test checks that every version is here).
+var productNames = []struct{ version, name string }{
+	{ESAVersion, "ESA"},
+	{CASVersion, "CAS"},
+	{RAMVersion, "RAM"},
+	{STSVersion, "STS"},
+	{ActionTrailVersion, "ActionTrail"},
+	{BSSVersion, "BssOpenApi"},
+}
+
+// Products returns every API esacert answers, ESA first. The result is the
+// caller's to keep; it is built anew on each call.
+func Products() []Product {
+	out := make([]Product, 0, len(productNames))
+	for _, pn := range productNames {
+		p := Product{Name: pn.name, Version: pn.version}
+		for a := range versions[pn.version] {
+			p.Actions = append(p.Actions, a)
+		}
+		slices.Sort(p.Actions)
+		out = append(out, p)
+	}
+	return out
 }

@@ -59,7 +59,7 @@ var goldenCases = []goldenCase{
 	{"UpdateSitePause", "fail_missing_paused", "POST", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateSitePause", "fail_bad_paused", "POST", url.Values{"SiteId": {"{site0}"}, "Paused": {"yes"}}},
 	{"UpdateSitePause", "fail_not_found", "POST", url.Values{"SiteId": {"1"}, "Paused": {"true"}}},
-	{"GetIPv6", "ok_new_site_off", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"GetIPv6", "ok_new_site_on", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateIPv6", "ok_on_mainland", "POST", url.Values{"SiteId": {"{site0}"}, "Enable": {"on"}, "Region": {"cn.cn"}}},
 	{"GetIPv6", "ok_on", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateIPv6", "fail_bad_enable", "POST", url.Values{"SiteId": {"{site0}"}, "Enable": {"yes"}}},
@@ -76,6 +76,7 @@ var goldenCases = []goldenCase{
 	{"GetManagedTransform", "ok_never_set", "GET", url.Values{"SiteId": {"{site0}"}}},
 	{"UpdateManagedTransform", "fail_geolocation_on", "POST", url.Values{"SiteId": {"{site0}"}, "AddClientGeolocationHeader": {"on"}}},
 	{"UpdateManagedTransform", "fail_reserved_header", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"Host"}}},
+	{"UpdateManagedTransform", "fail_reserved_cdn_loop", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"CDN-Loop"}}},
 	{"UpdateManagedTransform", "fail_bad_header", "POST", url.Values{"SiteId": {"{site0}"}, "RealClientIpHeaderName": {"1-ip"}}},
 	{"UpdateManagedTransform", "fail_site_version", "POST", url.Values{"SiteId": {"{site0}"}, "SiteVersion": {"2"}}},
 	{"UpdateManagedTransform", "fail_bad_switch", "POST", url.Values{"SiteId": {"{site0}"}, "AddRealClientIpHeader": {"true"}}},
@@ -423,5 +424,34 @@ func compareGolden(t *testing.T, path string, got map[string]any) {
 	}
 	if diff := cmp.Diff(want, norm); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestProductsListEveryAction checks that Products names every version and
+// lists exactly its actions, so that esacert api knows every action's
+// version.
+func TestProductsListEveryAction(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range Products() {
+		if p.Name == "" || seen[p.Version] {
+			t.Errorf("product %q, version %s: unnamed or listed twice", p.Name, p.Version)
+		}
+		seen[p.Version] = true
+		if len(p.Actions) != len(versions[p.Version]) {
+			t.Errorf("%s lists %d actions, version %s has %d", p.Name, len(p.Actions), p.Version, len(versions[p.Version]))
+		}
+		for _, a := range p.Actions {
+			if _, ok := versions[p.Version][a]; !ok {
+				t.Errorf("%s lists %s, which version %s does not answer", p.Name, a, p.Version)
+			}
+		}
+	}
+	for v := range versions {
+		if !seen[v] {
+			t.Errorf("version %s has no product in productNames", v)
+		}
+	}
+	if got := Products()[0].Name; got != "ESA" {
+		t.Errorf("first product %s, want ESA (the default for actions several APIs share)", got)
 	}
 }

@@ -290,6 +290,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 		ev.authFailed = true
 		return nil, err
 	}
+	return s.dispatch(r.Context(), req, ev)
+}
+
+// dispatch runs an authenticated request (req.caller is who made it): the
+// action's lookup, the audit trail's event, authorization by the caller's
+// policies, the action, and the refresh of identities after a RAM change.
+func (s *Server) dispatch(ctx context.Context, req *request, ev *event) (result any, err error) {
 	if req.version == "" {
 		return nil, domain.Missing("Version")
 	}
@@ -304,7 +311,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *event) (resul
 	if !ok {
 		return nil, errUnknownAction
 	}
-	ctx := r.Context()
 	if s.Audit != nil {
 		if e := s.newAuditEvent(req, ev.requestID); e.Write || s.AuditReads {
 			ev.audit, ctx = e, audit.With(ctx, e)

@@ -98,14 +98,17 @@ var domainImports = map[string][]string{
 	// a user's key (accesskey), the system policies' documents (rampolicy),
 	// STS credentials (session).
 	"internal/identity": {"internal/domain", "internal/policy", "internal/accesskey", "internal/rampolicy", "internal/session"},
+	// Notices of certificates that expire or fail to renew (issue 14): the
+	// free certificates' states come from cert.
+	"internal/notify": {"internal/domain", "internal/cert"},
 }
 
 // wired lists the adapters and the other parts that only the composition
 // root puts together: the store, the api, the edge, the ACME issuer, the
-// master key's keeper, VerifySite's resolver, the health check and the
-// metrics.
+// master key's keeper, VerifySite's resolver, the health check, the
+// metrics and the webhooks notices are posted to.
 var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
-	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics"}
+	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook"}
 
 // composition reports whether name is the composition root.
 func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }
@@ -125,6 +128,10 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("certcheck depends on %s: it may use the standard library only", d)
 			case name == "internal/audit" && !stdlibOnly(d) && d != "github.com/esacert/esacert/internal/redact":
 				t.Errorf("audit depends on %s: the audit trail's vocabulary uses the standard library and internal/redact only", d)
+			case name == "internal/console" && !stdlibOnly(d):
+				t.Errorf("console depends on %s: the console reaches esacert through the API (its API interface, which api.Server implements) and may use the standard library only", d)
+			case name == "internal/apiclient" && !stdlibOnly(d):
+				t.Errorf("apiclient depends on %s: the client side of the API uses the standard library only", d)
 			case name == "internal/redact" && !stdlibOnly(d):
 				t.Errorf("redact depends on %s: it may use the standard library only", d)
 			case name == "internal/policy" && (!stdlibOnly(d) || d == "net/http" || d == "database/sql"):

@@ -74,9 +74,9 @@ func TestGoClientsSiteSettings(t *testing.T) {
 			id := str(created["SiteId"])
 			site := map[string]string{"SiteId": id}
 
-			// IPv6: a new site starts off (ESA's default), for every region.
-			if got := call("GET", "GetIPv6", site); got["Enable"] != "off" || got["Region"] != "x.x" {
-				t.Errorf("GetIPv6 of a new site = %v, want off for x.x", got)
+			// IPv6: a new site takes IPv6 clients (see sitesetting.NewSiteConfig), for every region.
+			if got := call("GET", "GetIPv6", site); got["Enable"] != "on" || got["Region"] != "x.x" {
+				t.Errorf("GetIPv6 of a new site = %v, want on for x.x", got)
 			}
 			call("POST", "UpdateIPv6", map[string]string{"SiteId": id, "Enable": "on", "Region": "cn.cn"})
 			if got := call("GET", "GetIPv6", site); got["Enable"] != "on" || got["Region"] != "cn.cn" {

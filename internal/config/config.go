@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esacert/esacert/internal/notify"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/site"
 )
@@ -38,13 +40,17 @@ type Config struct {
 	// APITLSCert and APITLSKey, both set, serve the API over HTTPS.
 	APITLSCert string `json:"api_tls_cert"`
 	APITLSKey  string `json:"api_tls_key"`
+	// ConsoleAddr is where the web console listens (HOST:PORT), served over
+	// HTTPS with the API's certificate when APITLSCert is set. It needs the
+	// api role. Default "": no console.
+	ConsoleAddr string `json:"console_addr"`
 	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
 	HTTPSAddr string `json:"https_addr"`
 	HTTPAddr  string `json:"http_addr"`
 	// MetricsAddr is where the operator's listener serves /metrics
 	// (Prometheus), /debug/pprof/, /healthz and /readyz; it must not be one
-	// of the API's or the edge's addresses. Default "": no such listener,
-	// and no metrics are kept.
+	// of the API's, the console's or the edge's addresses. Default "": no
+	// such listener, and no metrics are kept.
 	MetricsAddr string `json:"metrics_addr"`
 	// Roles are the parts this node runs: api, edge and renewer,
 	// comma-separated. Default all three.
@@ -130,6 +136,12 @@ type Config struct {
 	AuditReads bool `json:"audit_reads"`
 	// AuditRetentionDays is how long audit events are kept. Default 90.
 	AuditRetentionDays string `json:"audit_retention_days"`
+	// Notify lists where notices of certificates that expire or fail to
+	// renew go (see internal/notify); file only. Default none: no notices.
+	Notify []NotifyChannel `json:"notify"`
+	// NotifyPoll is how often the nodes with the renewer role look for
+	// notices to record and send. Default 1m.
+	NotifyPoll string `json:"notify_poll"`
 
 	// AccessKeyID and AccessKeySecret, from the environment only
 	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
@@ -146,6 +158,40 @@ type Config struct {
 	// base64url form CAs hand out.
 	ACMEEAB string `json:"-"`
 }
+
+// NotifyChannel is one destination of notices, in the configuration file.
+// URL and Secret are credentials: String leaves them out, and Validate's
+// errors never quote them.
+type NotifyChannel struct {
+	// Name names the channel in logs and in the database's record of what
+	// was sent to it; it must stay the same across restarts, or notices
+	// pending for it are not sent. Default: Type (two channels of one type
+	// need names).
+	Name string `json:"name"`
+	// Type is webhook (a JSON body signed with HMAC-SHA256), dingtalk,
+	// lark (or feishu), wecom or slack.
+	Type string `json:"type"`
+	// URL is the webhook's address; URLEnv instead names an environment
+	// variable that holds it.
+	URL    string `json:"url"`
+	URLEnv string `json:"url_env"`
+	// Secret signs the requests (webhook, dingtalk, lark; optional);
+	// SecretEnv instead names an environment variable that holds it.
+	Secret    string `json:"secret"`
+	SecretEnv string `json:"secret_env"`
+	// Events are the events the channel takes (certificate.expiring,
+	// certificate.expired, certificate.failed, certificate.recovered).
+	// Default all.
+	Events []string `json:"events"`
+}
+
+// String describes the channel without its URL or secret.
+func (n NotifyChannel) String() string {
+	return fmt.Sprintf("%s (%s, events %v)", n.Name, n.Type, n.Events)
+}
+
+// notifyTypes are the types of NotifyChannel (internal/webhook's).
+var notifyTypes = []string{"webhook", "dingtalk", "lark", "feishu", "wecom", "slack"}
 
 // PlanLimit is one tier's limits in the configuration file; 0 means no limit.
 type PlanLimit struct {
@@ -176,6 +222,7 @@ var options = []option{
 	{flag: "api-addr", env: "ESACERT_API_ADDR", usage: "address of the OpenAPI endpoint (default 127.0.0.1:8787)", str: func(c *Config) *string { return &c.APIAddr }},
 	{flag: "api-tls-cert", env: "ESACERT_API_TLS_CERT", usage: "PEM certificate chain to serve the API over HTTPS (with --api-tls-key)", str: func(c *Config) *string { return &c.APITLSCert }},
 	{flag: "api-tls-key", env: "ESACERT_API_TLS_KEY", usage: "PEM private key to serve the API over HTTPS (with --api-tls-cert)", str: func(c *Config) *string { return &c.APITLSKey }},
+	{flag: "console-addr", env: "ESACERT_CONSOLE_ADDR", usage: "address of the web console, HOST:PORT (default: no console); HTTPS with --api-tls-cert when set", str: func(c *Config) *string { return &c.ConsoleAddr }},
 	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
 	{flag: "metrics-addr", env: "ESACERT_METRICS_ADDR", usage: "address of the operator's listener for /metrics, /debug/pprof/, /healthz and /readyz (default none: off)", str: func(c *Config) *string { return &c.MetricsAddr }},
@@ -204,6 +251,7 @@ var options = []option{
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
 	{flag: "audit-reads", env: "ESACERT_AUDIT_READS", usage: "record reads (Get…, List…) in the audit trail too", boolean: func(c *Config) *bool { return &c.AuditReads }},
 	{flag: "audit-retention-days", env: "ESACERT_AUDIT_RETENTION_DAYS", usage: "days audit events are kept (default 90)", str: func(c *Config) *string { return &c.AuditRetentionDays }},
+	{flag: "notify-poll", env: "ESACERT_NOTIFY_POLL", usage: "how often renewer nodes look for certificate notices to record and send (default 1m)", str: func(c *Config) *string { return &c.NotifyPoll }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -218,6 +266,7 @@ func Defaults() Config {
 		RenewPoll:          "1m",
 		SiteVerifyInterval: "1m",
 		RetryBase:          "1m",
+		NotifyPoll:         "1m",
 		DefaultPlan:        "basic",
 		LogFormat:          "json",
 		LogLevel:           "info",
@@ -233,27 +282,45 @@ func Defaults() Config {
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configFile := fs.String("config", "", "JSON configuration file (env ESACERT_CONFIG)")
-	var parsed Config
-	for _, o := range options {
-		usage := o.usage + " (env " + o.env + ")"
-		if o.str != nil {
-			fs.StringVar(o.str(&parsed), o.flag, "", usage)
-		} else {
-			fs.BoolVar(o.boolean(&parsed), o.flag, false, usage)
-		}
-	}
+	b := bind(fs)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	return b.resolve(fs, getenv)
+}
+
+// binding holds what the flags of the options parse into, until resolve
+// lays them over the environment, the file and the defaults.
+type binding struct {
+	configFile *string
+	parsed     Config
+}
+
+// bind defines --config and a flag for every option on fs.
+func bind(fs *flag.FlagSet) *binding {
+	b := &binding{configFile: fs.String("config", "", "JSON configuration file (env ESACERT_CONFIG)")}
+	for _, o := range options {
+		usage := o.usage + " (env " + o.env + ")"
+		if o.str != nil {
+			fs.StringVar(o.str(&b.parsed), o.flag, "", usage)
+		} else {
+			fs.BoolVar(o.boolean(&b.parsed), o.flag, false, usage)
+		}
+	}
+	return b
+}
+
+// resolve builds the Config from the flags fs has parsed, the environment,
+// the file and the defaults, and validates it.
+func (b *binding) resolve(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	c := Defaults()
-	file := *configFile
+	file := *b.configFile
 	if file == "" {
 		file = getenv("ESACERT_CONFIG")
 	}
@@ -266,9 +333,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	for _, o := range options {
 		switch {
 		case set[o.flag] && o.str != nil:
-			*o.str(&c) = *o.str(&parsed)
+			*o.str(&c) = *o.str(&b.parsed)
 		case set[o.flag]:
-			*o.boolean(&c) = *o.boolean(&parsed)
+			*o.boolean(&c) = *o.boolean(&b.parsed)
 		case getenv(o.env) != "" && o.str != nil:
 			*o.str(&c) = getenv(o.env)
 		case getenv(o.env) != "":
@@ -286,6 +353,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "esacert.db")
 	}
+	errs = append(errs, c.resolveNotify(getenv)...)
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -329,11 +397,20 @@ func (c *Config) Validate() error {
 		if err != nil {
 			bad("--metrics-addr %q is not HOST:PORT", c.MetricsAddr)
 		}
-		for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr}} {
+		for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr},
+			{"--console-addr", c.ConsoleAddr}} {
 			h, p, _ := net.SplitHostPort(a.addr)
 			if err == nil && port != "0" && p == port && (h == host || h == "" || host == "") {
-				bad("--metrics-addr %q is also %s: the metrics are never served on the API's or the edge's listeners", c.MetricsAddr, a.flag)
+				bad("--metrics-addr %q is also %s: the metrics are never served on the API's, the console's or the edge's listeners", c.MetricsAddr, a.flag)
 			}
+		}
+	}
+	if c.ConsoleAddr != "" {
+		if _, _, err := net.SplitHostPort(c.ConsoleAddr); err != nil {
+			bad("--console-addr %q is not HOST:PORT", c.ConsoleAddr)
+		}
+		if !c.Has("api") {
+			bad("--console-addr needs the api role (the console is a client of the node's API)")
 		}
 	}
 	roles := strings.Split(c.Roles, ",")
@@ -364,8 +441,9 @@ func (c *Config) Validate() error {
 	if n, err := strconv.Atoi(c.AuditRetentionDays); err != nil || n < 1 {
 		bad("--audit-retention-days %q is not a whole number of days, at least 1", c.AuditRetentionDays)
 	}
+	errs = append(errs, c.validateNotify()...)
 	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase},
-		{"--site-verify-interval", c.SiteVerifyInterval}} {
+		{"--site-verify-interval", c.SiteVerifyInterval}, {"--notify-poll", c.NotifyPoll}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}
@@ -512,4 +590,66 @@ func redactDSN(dsn string) string {
 func (c *Config) AuditRetention() time.Duration {
 	n, _ := strconv.Atoi(c.AuditRetentionDays)
 	return time.Duration(max(n, 1)) * 24 * time.Hour
+}
+
+// resolveNotify names the channels that have no name and reads the URLs
+// and secrets that the configuration file leaves to the environment.
+func (c *Config) resolveNotify(getenv func(string) string) []error {
+	var errs []error
+	for i := range c.Notify {
+		ch := &c.Notify[i]
+		if ch.Name == "" {
+			ch.Name = ch.Type
+		}
+		for _, ref := range []struct {
+			what, env string
+			v         *string
+		}{{"url", ch.URLEnv, &ch.URL}, {"secret", ch.SecretEnv, &ch.Secret}} {
+			switch {
+			case ref.env == "":
+			case *ref.v != "":
+				errs = append(errs, fmt.Errorf("notify[%d] (%s): give %s or %s_env, not both", i, ch.Name, ref.what, ref.what))
+			case getenv(ref.env) == "":
+				errs = append(errs, fmt.Errorf("notify[%d] (%s): %s_env names %s, which is not set", i, ch.Name, ref.what, ref.env))
+			default:
+				*ref.v = getenv(ref.env)
+			}
+		}
+	}
+	return errs
+}
+
+// validateNotify checks the notification channels. Errors never quote a
+// URL or a secret.
+func (c *Config) validateNotify() []error {
+	var errs []error
+	bad := func(i int, ch NotifyChannel, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("notify[%d] (%s): %s", i, ch.Name, fmt.Sprintf(format, args...)))
+	}
+	names := map[string]bool{}
+	for i, ch := range c.Notify {
+		if ch.Name == "" || len(ch.Name) > 64 || strings.Trim(ch.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+			bad(i, ch, "name must be 1 to 64 letters, digits, '-', '_' or '.'")
+		} else if names[ch.Name] {
+			bad(i, ch, "the name is taken by another channel; give each channel of one type its own name")
+		}
+		names[ch.Name] = true
+		if !slices.Contains(notifyTypes, ch.Type) {
+			bad(i, ch, "type %q is not one of %s", ch.Type, strings.Join(notifyTypes, ", "))
+		}
+		if u, err := url.Parse(ch.URL); ch.URL == "" {
+			bad(i, ch, "url (or url_env) is required")
+		} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			bad(i, ch, "url is not an http:// or https:// URL without user info or fragment")
+		}
+		if ch.Secret != "" && (ch.Type == "wecom" || ch.Type == "slack") {
+			bad(i, ch, "a %s robot has no signing secret; leave secret out", ch.Type)
+		}
+		for _, e := range ch.Events {
+			if !slices.Contains(notify.Events, e) {
+				bad(i, ch, "event %q is not one of %s", e, strings.Join(notify.Events, ", "))
+			}
+		}
+	}
+	return errs
 }

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -58,6 +60,9 @@ func TestLoad(t *testing.T) {
 		}},
 		{"ok/private_origins_file", nil, map[string]string{"ESACERT_CONFIG": origins}, func(c *Config) {
 			c.PrivateOrigins = "192.168.0.0/16"
+		}},
+		{"ok/console_env", nil, map[string]string{"ESACERT_CONSOLE_ADDR": "127.0.0.1:8788"}, func(c *Config) {
+			c.ConsoleAddr = "127.0.0.1:8788"
 		}},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
@@ -111,6 +116,9 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/metrics_addr_shape", []string{"--metrics-addr", "9090"}, nil, []string{"--metrics-addr", "HOST:PORT"}},
 		{"fail/metrics_addr_on_the_edge", []string{"--metrics-addr", "127.0.0.1:8443"}, nil, []string{"--metrics-addr", "--https-addr"}},
 		{"fail/metrics_addr_on_the_api", []string{"--metrics-addr", "127.0.0.1:8787"}, nil, []string{"--metrics-addr", "--api-addr"}},
+		{"fail/metrics_addr_on_the_console", []string{"--metrics-addr", "127.0.0.1:8788", "--console-addr", ":8788"}, nil, []string{"--metrics-addr", "--console-addr"}},
+		{"fail/console_addr", []string{"--console-addr", "8788"}, nil, []string{"--console-addr", "HOST:PORT"}},
+		{"fail/console_without_api", []string{"--console-addr", ":8788", "--roles", "edge"}, nil, []string{"--console-addr", "api role"}},
 		{"fail/bad_bool_env", nil, map[string]string{"ESACERT_VERIFY_SITE_OWNERSHIP": "maybe"}, []string{"ESACERT_VERIFY_SITE_OWNERSHIP"}},
 	}
 	for _, tt := range tests {
@@ -172,5 +180,97 @@ func TestACMEDirectories(t *testing.T) {
 	}
 	if _, err := Load("serve", []string{"--acme-ca", "plain=http://ca.example/dir"}, env(nil), io.Discard); err == nil {
 		t.Error("a CA directory over plain HTTP was accepted")
+	}
+}
+
+// TestNotify: the notification channels come from the file, with URLs and
+// secrets from the file or the environment, named after their type by
+// default; every mistake is reported at once, and no error or String
+// quotes a URL or a secret.
+func TestNotify(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"notify_poll": "30s", "notify": [
+		{"type": "webhook", "url": "https://hooks.example.com/esacert/tok-secret-1", "secret": "sec-secret-1",
+		 "events": ["certificate.expiring", "certificate.expired"]},
+		{"name": "team", "type": "dingtalk", "url_env": "DT_URL", "secret_env": "DT_SECRET"},
+		{"type": "slack", "url": "https://hooks.slack.com/services/T0/B0/tok-secret-2"}]}`), 0o600)
+	c, err := Load("serve", []string{"--config", good}, env(map[string]string{
+		"DT_URL": "https://oapi.dingtalk.com/robot/send?access_token=tok-secret-3", "DT_SECRET": "SECsecret-4"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NotifyChannel{
+		{Name: "webhook", Type: "webhook", URL: "https://hooks.example.com/esacert/tok-secret-1", Secret: "sec-secret-1",
+			Events: []string{"certificate.expiring", "certificate.expired"}},
+		{Name: "team", Type: "dingtalk", URL: "https://oapi.dingtalk.com/robot/send?access_token=tok-secret-3", URLEnv: "DT_URL",
+			Secret: "SECsecret-4", SecretEnv: "DT_SECRET"},
+		{Name: "slack", Type: "slack", URL: "https://hooks.slack.com/services/T0/B0/tok-secret-2"},
+	}
+	if diff := cmp.Diff(want, c.Notify); diff != "" {
+		t.Errorf("Notify (-want +got):\n%s", diff)
+	}
+	if c.NotifyPoll != "30s" || Duration(c.NotifyPoll) != 30*time.Second {
+		t.Errorf("NotifyPoll = %q", c.NotifyPoll)
+	}
+	if s := fmt.Sprint(c.Notify, c); strings.Contains(s, "secret-") {
+		t.Errorf("printing the configuration shows a secret: %s", s)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"notify": [
+		{"type": "teams", "url": "https://example.com/tok-secret-5"},
+		{"type": "slack", "url": "https://hooks.slack.com/services/tok-secret-6", "secret": "sec-secret-7"},
+		{"name": "dup", "type": "wecom", "url": "ftp://qyapi.weixin.qq.com/tok-secret-8"},
+		{"name": "dup", "type": "lark", "url": "https://open.feishu.cn/hook", "events": ["certificate.renewed"]},
+		{"name": "x y", "type": "webhook"},
+		{"type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send", "url_env": "NOPE", "secret_env": "UNSET"}]}`), 0o600)
+	_, err = Load("serve", []string{"--config", bad, "--notify-poll", "0s"}, env(map[string]string{"NOPE": "https://x/tok-secret-9"}), io.Discard)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, w := range []string{`notify[0] (teams): type "teams" is not one of`, "notify[1] (slack): a slack robot has no signing secret",
+		"notify[2] (dup): url is not an http:// or https:// URL", "notify[3] (dup): the name is taken",
+		`notify[3] (dup): event "certificate.renewed" is not one of`, "notify[4] (x y): name must be",
+		"notify[4] (x y): url (or url_env) is required", "notify[5] (dingtalk): give url or url_env, not both",
+		"notify[5] (dingtalk): secret_env names UNSET, which is not set", "--notify-poll"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "secret-") {
+		t.Errorf("the error quotes a URL or a secret: %v", err)
+	}
+}
+
+// TestREADMENotifyExample: the README's notify example loads as it is.
+func TestREADMENotifyExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example string
+	for _, block := range strings.Split(string(readme), "```json\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, `"notify": [`) {
+			example = block
+		}
+	}
+	if example == "" {
+		t.Fatal("the README has no notify example")
+	}
+	file := filepath.Join(t.TempDir(), "esacert.json")
+	os.WriteFile(file, []byte(example), 0o600)
+	c, err := Load("serve", []string{"--config", file}, env(map[string]string{
+		"OPS_HOOK_SECRET": "s", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ch := range c.Notify {
+		names = append(names, ch.Name+"/"+ch.Type)
+	}
+	if diff := cmp.Diff([]string{"ops/webhook", "dingtalk/dingtalk", "lark/lark", "wecom/wecom", "slack/slack"}, names); diff != "" {
+		t.Errorf("channels (-want +got):\n%s", diff)
 	}
 }

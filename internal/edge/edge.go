@@ -79,6 +79,12 @@ type Edge struct {
 	// (more when a write takes long: at most a twentieth of the time is
 	// spent writing); 0 means 10 seconds.
 	SnapshotEvery time.Duration
+	// MaxPassthroughs caps the connections passed through to the origins
+	// of paused sites at once, in all; 0 means 10000. MaxSitePassthroughs
+	// caps them for each site; 0 means 1000. Beyond a cap, a handshake for
+	// a paused host fails as for an unknown host (see passguard.go).
+	MaxPassthroughs     int
+	MaxSitePassthroughs int
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -93,6 +99,7 @@ type Edge struct {
 	base    *tls.Config
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
+	passes  passGuard   // the pass-throughs under way
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write

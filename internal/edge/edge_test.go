@@ -140,11 +140,13 @@ func startEdge(t testing.TB, src Source, sealer domain.Sealer) (*Edge, string) {
 // an operator does with --private-origins 127.0.0.0/8.
 var loopbackOrigins = &origin.Dialer{Policy: origin.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}
 
-// serveEdge starts e, quiet, and a TLS listener in front of it. Origins on
-// loopback are allowed unless e says otherwise.
+// serveEdge starts e, quiet unless it has a Log, and a TLS listener in
+// front of it. Origins on loopback are allowed unless e says otherwise.
 func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
 	t.Helper()
-	e.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if e.Log == nil {
+		e.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if e.Origins == nil {
 		e.Origins = loopbackOrigins
 	}
@@ -164,6 +166,13 @@ func listenTLS(t testing.TB, e *Edge, network, address string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveTLS(t, e, ln)
+}
+
+// serveTLS serves e's HTTPS on ln, as a node does (through Edge.TLSListener),
+// and returns the listener's address.
+func serveTLS(t testing.TB, e *Edge, ln net.Listener) string {
+	t.Helper()
 	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig().Clone(),
 		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
 	go srv.Serve(e.TLSListener(ln))

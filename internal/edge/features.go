@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // A site's feature settings (sitesetting.Settings) change what the edge
@@ -11,17 +13,19 @@ import (
 //   - Paused: the edge steps out of the site's traffic. HTTPS connections
 //     are passed through to the origin undecrypted (passthrough.go); plain
 //     HTTP is proxied as it came, without the edge's HTTPS features (no
-//     redirect to HTTPS, no HSTS, no header added; the forwarding headers a
-//     client sends are still taken out, see proxy.serveDirect). A host of
-//     a paused site without a proxied record is answered as an unknown
-//     host.
+//     redirect to HTTPS, no HSTS, no header added but CDN-Loop; the
+//     forwarding headers a client sends are still taken out, see
+//     proxy.serveDirect). A host of a paused site without a proxied record
+//     is answered as an unknown host. A paused site whose origin leads back
+//     to the edge stops after one hop (passguard.go).
 //   - IPv6Off: a client that reached the edge over IPv6 (not an
 //     IPv4-mapped address) is answered as for an unknown host: the TLS
 //     handshake fails with unrecognized_name, plain HTTP is answered 404.
 //     This holds for a paused site too: the edge takes the site's IPv6
 //     clients in no way.
 //   - RealClientIPHeader: requests proxied to the origin carry the client's
-//     IP address in that header, in place of any value the client sent.
+//     IP address in that header, in place of any value the client sent;
+//     never when it names a header the proxy manages (clientIPHeader).
 
 // pausedCount is 1 for a paused site, else 0.
 func pausedCount(e *siteEntry) int {
@@ -67,10 +71,11 @@ func requestOverIPv6(r *http.Request) bool {
 
 // setClientIP sets the site's client-IP header on a request to the origin
 // to the address of the client that made in. A name that is not a valid
-// header name is left out: the origin would never be reached with it.
+// header name is left out: the origin would never be reached with it. So
+// is one the proxy manages itself (see clientIPHeader).
 func setClientIP(out http.Header, in *http.Request, s *siteConf) {
 	name := s.settings.RealClientIPHeader
-	if name == "" || !validHeaderName(name) {
+	if !clientIPHeader(name) {
 		return
 	}
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
@@ -79,6 +84,16 @@ func setClientIP(out http.Header, in *http.Request, s *siteConf) {
 		return
 	}
 	out.Set(name, ip)
+}
+
+// clientIPHeader reports whether the edge may set name as a site's
+// client-IP header: a valid header name, and none of those the proxy
+// manages itself (CDN-Loop, Via, Host, X-Forwarded-*, hop-by-hop…; see
+// sitesetting.ReservedHeader). The API refuses those names, but a name read
+// from the database or a snapshot is not checked again: set, CDN-Loop
+// would put loop detection out of action.
+func clientIPHeader(name string) bool {
+	return validHeaderName(name) && !sitesetting.ReservedHeader(name)
 }
 
 // validHeaderName reports whether name is an HTTP token (RFC 9110 §5.1).

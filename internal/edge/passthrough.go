@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +30,9 @@ import (
 // paused (Index.paused), and hands connections on untouched otherwise.
 // Passing through, configFor copies bytes both ways until the connection
 // ends, then fails the handshake; the helloConn swallows the alert that
-// crypto/tls then sends, and the TLS server closes the connection.
+// crypto/tls then sends, and the TLS server closes the connection. An
+// origin that leads back to the edge, and the number of pass-throughs at
+// once, are bounded as passguard.go says.
 
 // Bounds of the passthrough; an Edge's zero fields mean these.
 const (
@@ -64,17 +67,29 @@ type listener struct {
 }
 
 // Accept returns the next connection: as accepted while no site is paused,
-// else in a helloConn.
+// else in a helloConn. A connection from the local address of one of the
+// edge's own pass-throughs (a loop, see passguard.go) is closed at once, and
+// the next one is returned.
 func (l *listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil || l.e.index.Load().paused == 0 {
-		return c, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
+		if l.e.passes.own(c.RemoteAddr()) {
+			l.e.log().Debug("passthrough loop refused", "remote", c.RemoteAddr().String(), "by", byAddress)
+			c.Close()
+			continue
+		}
+		if l.e.index.Load().paused == 0 {
+			return c, nil
+		}
+		timeout := l.e.helloTimeout
+		if timeout <= 0 {
+			timeout = helloTimeout
+		}
+		return newHelloConn(c, time.Now().Add(timeout)), nil
 	}
-	timeout := l.e.helloTimeout
-	if timeout <= 0 {
-		timeout = helloTimeout
-	}
-	return newHelloConn(c, time.Now().Add(timeout)), nil
 }
 
 // newHelloConn returns c in a helloConn, its reads until the hello is
@@ -151,7 +166,10 @@ func (c *helloConn) helloParsed() {
 // host when the host is a paused site's (see passRoute) and the hello is
 // not a CA's TLS-ALPN-01 validation (the edge answers those itself), and
 // reports whether it did: then the connection has ended, and the handshake
-// must fail. configFor calls it first for every hello.
+// must fail. A connection that is the edge's own pass-through come back (a
+// loop, see passguard.go) is closed at once, and reported as passed. Beyond
+// the caps of pass-throughs at once, it is not passed: the handshake fails
+// as for an unknown host. configFor calls it first for every hello.
 func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 	hc, ok := helloOf(hello.Conn)
 	if !ok {
@@ -166,9 +184,29 @@ func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 		hc.read = nil
 		return false
 	}
-	hc.passedOut.Store(true)
 	read := hc.read
 	hc.read = nil
+	release, refused := e.passes.admit(hc.RemoteAddr(), helloRandom(read), rt.site.id, e.maxPasses(), e.maxSitePasses())
+	switch refused {
+	case "":
+	case byAddress, byHello:
+		e.log().Debug("passthrough loop refused", "host", host, "remote", hc.RemoteAddr().String(), "by", refused)
+		hc.passedOut.Store(true)
+		hc.Conn.Close()
+		return true
+	default:
+		limit := e.maxPasses()
+		if refused == capSite {
+			limit = e.maxSitePasses()
+		}
+		if log, count := e.passes.full(); log {
+			e.log().Warn("passthrough refused: too many at once", "host", host, "site", rt.site.id, "cap", refused,
+				"limit", limit, "refused", count)
+		}
+		return false
+	}
+	defer release()
+	hc.passedOut.Store(true)
 	e.pass(hello.Context(), hc.Conn, read, rt, host)
 	return true
 }
@@ -212,6 +250,10 @@ func (e *Edge) pass(ctx context.Context, c net.Conn, read []byte, rt *route, hos
 		c.Write([]byte{21, 3, 3, 0, 2, 2, 80})
 		return
 	}
+	// Kept until the connection is closed: should it come back to this
+	// edge, it is refused (see passguard.go).
+	release := e.passes.dialed(up.LocalAddr())
+	defer release()
 	defer up.Close()
 	idle := e.passIdle
 	if idle <= 0 {
@@ -223,6 +265,10 @@ func (e *Edge) pass(ctx context.Context, c net.Conn, read []byte, rt *route, hos
 	}
 	splice(c, up, idle)
 }
+
+// copyBufs holds the buffers of the pass-throughs' copies, two a
+// connection.
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // splice copies a to b and b to a. When one side ends its sending, the
 // other is told (a half close) and the copy the other way goes on. The
@@ -244,7 +290,9 @@ func splice(a, b net.Conn, idle time.Duration) {
 // error, or when nothing moved either way for idle, it closes both, which
 // ends the copy the other way too.
 func copyIdle(dst, src net.Conn, idle time.Duration, last *atomic.Int64) {
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[32 << 10]byte)
+	defer copyBufs.Put(bp)
+	buf := bp[:]
 	for {
 		src.SetReadDeadline(time.Unix(0, last.Load()).Add(idle))
 		n, err := src.Read(buf)

@@ -70,13 +70,14 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			rt := pr.In.Context().Value(routeKey{}).(*route)
 			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
 			pr.Out.Host = pr.In.Host
-			// Nothing is added. What the client sent of the headers an
-			// origin may trust when they come from the edge is still
-			// taken out (Rewrite has taken out Forwarded and
+			// Nothing is added but the loop token. What the client sent
+			// of the headers an origin may trust when they come from the
+			// edge is still taken out (Rewrite has taken out Forwarded and
 			// X-Forwarded-*): the request comes from the edge's address.
-			if name := rt.site.settings.RealClientIPHeader; validHeaderName(name) {
+			if name := rt.site.settings.RealClientIPHeader; clientIPHeader(name) {
 				pr.Out.Header.Del(name)
 			}
+			pr.Out.Header.Add("CDN-Loop", loopToken)
 		},
 		Transport:    transport,
 		ErrorHandler: p.fail,
@@ -86,24 +87,37 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 
 // serve proxies r to rt's origin, unless r came from an edge already.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
-	for _, v := range r.Header.Values("CDN-Loop") {
-		for _, part := range strings.Split(v, ",") {
-			if name, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.TrimSpace(name) == loopToken {
-				page(w, http.StatusLoopDetected, "This site's origin points back at the edge.")
-				return
-			}
-		}
+	if looped(w, r) {
+		return
 	}
 	p.forward(p.rp, w, r, rt)
 }
 
-// serveDirect proxies r to rt's origin as it came, for a paused site: no
-// header is added (not even CDN-Loop; the origin policy refuses this
-// node's own listeners as origins), and none the client sent is forwarded
+// serveDirect proxies r to rt's origin as it came, for a paused site,
+// unless r came from an edge already: no header is added but CDN-Loop (the
+// origin policy refuses this node's own listeners as origins, but not
+// behind a NAT or a port mapping), and none the client sent is forwarded
 // that the origin could take for the edge's (X-Forwarded-*, Forwarded,
 // the site's client-IP header).
 func (p *proxy) serveDirect(w http.ResponseWriter, r *http.Request, rt *route) {
+	if looped(w, r) {
+		return
+	}
 	p.forward(p.direct, w, r, rt)
+}
+
+// looped answers r 508 and reports true when r came from an edge already:
+// its CDN-Loop names this edge's token.
+func looped(w http.ResponseWriter, r *http.Request) bool {
+	for _, v := range r.Header.Values("CDN-Loop") {
+		for _, part := range strings.Split(v, ",") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.TrimSpace(name) == loopToken {
+				page(w, http.StatusLoopDetected, "This site's origin points back at the edge.")
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forward has rp proxy r to rt's origin.

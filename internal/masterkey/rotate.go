@@ -48,6 +48,9 @@ type Rotation struct {
 	Live, Forget, Wait, Poll time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Progress, when set, hears how far the reseal is ("reseal": values
+	// sealed by another key taken, of those counted before it began).
+	Progress sqlstore.Progress
 }
 
 // Result is what a rotation did.
@@ -209,8 +212,24 @@ func (r *Rotation) Run(ctx context.Context) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	total := 0
+	for id, n := range counts {
+		if id != res.KeyID {
+			total += n
+		}
+	}
+	taken := 0
+	if r.Progress != nil {
+		r.Progress("reseal", 0, total)
+	}
 	res.Resealed, err = cert.Reseal(ctx, st, opener, to, func(sealed []byte) bool {
-		return keyseal.SealedBy(sealed) == res.KeyID
+		if keyseal.SealedBy(sealed) == res.KeyID {
+			return true
+		}
+		if taken++; r.Progress != nil {
+			r.Progress("reseal", taken, max(total, taken))
+		}
+		return false
 	})
 	if err != nil {
 		return res, fmt.Errorf("reseal stopped after %d keys (the new key is current and the old one still opens every value; run rotate-master-key again to finish): %w", res.Resealed, err)

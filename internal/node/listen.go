@@ -133,6 +133,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		// Several API nodes may share the database: they must share nonces.
 		s.Nonces = store.Nonces()
 	}
+	n.apiServer.Store(s)
 	var h http.Handler = s
 	return &h
 }
@@ -227,7 +228,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 // listeners returns the addresses of the node's listeners bound so far.
 func (n *Node) listeners() []netip.AddrPort {
 	var out []netip.AddrPort
-	for _, ln := range []net.Listener{n.metricsLn, n.apiLn, n.httpsLn, n.httpLn} {
+	for _, ln := range []net.Listener{n.metricsLn, n.apiLn, n.consoleLn, n.httpsLn, n.httpLn} {
 		if ln == nil {
 			continue
 		}

@@ -10,10 +10,13 @@
 // /healthz check in internal/health, the copy of a database in sqlstore
 // (Migrate), the master keys in internal/masterkey, the edge's routes and
 // policies in internal/edge (States), the renewer's loop in cert
-// (RunRenewer). settings.go checks the settings before anything is created,
-// by building what can be built without the database; datadir.go holds the
+// (RunRenewer), the notifier's in notify (Run; notify.go gives it the
+// webhooks of internal/webhook). settings.go checks the settings before
+// anything is created, by building what can be built without the
+// database; datadir.go holds the
 // data directory's lock; edgesource.go hands the store to the edge; ram.go
 // builds access control (the account and the RAM nouns) for the API;
+// console.go binds the web console (--console-addr) to the API server;
 // metrics.go the metrics, their listener, /healthz and /readyz.
 package node
 
@@ -34,6 +37,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/config"
@@ -53,22 +57,26 @@ import (
 
 // Node is a running esacert node.
 type Node struct {
-	log     *slog.Logger
-	db      atomic.Pointer[sqlstore.Store] // nil until the database is reached
-	api     atomic.Pointer[http.Handler]   // nil until the database is reached
-	wake    chan struct{}                  // the edge's wake-ups, fed by the store's
-	cancel  context.CancelFunc
-	servers []*http.Server
-	apiLn   net.Listener
-	httpsLn net.Listener
-	httpLn  net.Listener
-	edge    *edge.Edge
-	done    chan error
-	rootKey accesskey.Key
-	keys    *masterkey.Keeper // the master keys, kept in step with the key file and the database
-	self    sqlstore.NodeInfo // how the node reports itself in the database's node list
-	lock    *dataLock         // the hold on the data directory; Shutdown releases it
-	rate    bodyrate.Rate     // request bodies' least transfer rate and answers' idle bound, on every listener
+	log *slog.Logger
+	db  atomic.Pointer[sqlstore.Store] // nil until the database is reached
+	api atomic.Pointer[http.Handler]   // nil until the database is reached
+	// apiServer is the API's server once the database is reached (the
+	// console calls it); nil before.
+	apiServer atomic.Pointer[api.Server]
+	wake      chan struct{} // the edge's wake-ups, fed by the store's
+	cancel    context.CancelFunc
+	servers   []*http.Server
+	apiLn     net.Listener
+	consoleLn net.Listener
+	httpsLn   net.Listener
+	httpLn    net.Listener
+	edge      *edge.Edge
+	done      chan error
+	rootKey   accesskey.Key
+	keys      *masterkey.Keeper // the master keys, kept in step with the key file and the database
+	self      sqlstore.NodeInfo // how the node reports itself in the database's node list
+	lock      *dataLock         // the hold on the data directory; Shutdown releases it
+	rate      bodyrate.Rate     // request bodies' least transfer rate and answers' idle bound, on every listener
 
 	health  health.Check     // the database's answer to /healthz, kept a moment
 	apiRole bool             // the node runs the API
@@ -171,7 +179,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		}
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
-	n := &Node{log: log, done: make(chan error, 5), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
+	n := &Node{log: log, done: make(chan error, 6), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
 		self: self, lock: lock, rate: rate, apiRole: cfg.Has("api")}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
@@ -185,6 +193,12 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		if err := n.startAPI(cfg); err != nil {
 			n.Shutdown(context.Background())
 			return nil, err
+		}
+		if cfg.ConsoleAddr != "" {
+			if err := n.startConsole(cfg); err != nil {
+				n.Shutdown(context.Background())
+				return nil, err
+			}
 		}
 	}
 	if cfg.Has("edge") {
@@ -345,6 +359,9 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	if cfg.Has("renewer") {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 		n.goTracked(func() { c.sites.RunVerifier(ctx) })
+		if len(cfg.Notify) > 0 {
+			n.goTracked(func() { n.notices(ctx, cfg, c.store) })
+		}
 	}
 	n.goTracked(func() { n.pruneChanges(ctx, c.store) })
 	n.goTracked(func() { n.pruneEvents(ctx, c.store, cfg.AuditRetention()) })

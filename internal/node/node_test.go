@@ -220,21 +220,31 @@ func TestMigrateToPostgres(t *testing.T) {
 	st.Close()
 
 	cfg.MigrateTo = storetest.PostgresDatabase(t)
-	tables, err := Migrate(t.Context(), cfg)
+	last := map[string][2]int{}
+	tables, err := Migrate(t.Context(), cfg, func(step string, done, total int) {
+		if prev := last[step]; done < prev[0] || done > total {
+			t.Errorf("progress of %s went from %d to %d of %d", step, prev[0], done, total)
+		}
+		last[step] = [2]int{done, total}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := map[string]int{}
+	rows, sum := map[string]int{}, 0
 	for _, tc := range tables {
 		rows[tc.Table] = tc.Rows
+		sum += tc.Rows
 		if len(tc.Fingerprint) != 64 {
 			t.Errorf("%s has no fingerprint", tc.Table)
 		}
 	}
+	if last["copy"] != [2]int{sum, sum} || last["check"] != [2]int{2 * sum, 2 * sum} {
+		t.Errorf("the last progress heard: %v, want copy %d of %d and check %d of %d", last, sum, sum, 2*sum, 2*sum)
+	}
 	if rows["sites"] != 1 || rows["certificates"] != 2 || rows["repo_certs"] != 1 || rows["meta"] == 0 {
 		t.Fatalf("copied %v", rows)
 	}
-	if _, err := Migrate(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, err := Migrate(t.Context(), cfg, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("a second copy into the full database: %v", err)
 	}
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,9 +71,17 @@ func TestRotateMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldID := ringIDs(t, keyFile)[0]
-	res, err := RotateMasterKey(t.Context(), cfg, quiet)
+	var heard [][2]int
+	res, err := RotateMasterKey(t.Context(), cfg, quiet, func(step string, done, total int) {
+		if step == "reseal" {
+			heard = append(heard, [2]int{done, total})
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := [][2]int{{0, 2}, {1, 2}, {2, 2}}; fmt.Sprint(heard) != fmt.Sprint(want) {
+		t.Errorf("reseal progress %v, want %v", heard, want)
 	}
 	if res.Resealed != 2 || res.Path != keyFile || res.KeyID == oldID {
 		t.Fatalf("RotateMasterKey = %+v; want 2 keys resealed under a new key in the data directory's master.key", res)
@@ -112,7 +121,7 @@ func TestRotateMasterKey(t *testing.T) {
 	supplied := filepath.Join(t.TempDir(), "supplied.key")
 	os.WriteFile(supplied, []byte(strings.Repeat("cd", 32)+"\n"), 0o600)
 	cfg.NewMasterKeyFile = supplied
-	res, err = RotateMasterKey(t.Context(), cfg, quiet)
+	res, err = RotateMasterKey(t.Context(), cfg, quiet, nil)
 	if err != nil || res.Resealed != 3 || res.Path != supplied {
 		t.Fatalf("second rotation = %+v, %v", res, err)
 	}
@@ -127,7 +136,7 @@ func TestRotateMasterKey(t *testing.T) {
 	stop(t, n)
 	// Rotating to the same key is refused, and changes nothing.
 	cfg.NewMasterKeyFile = supplied
-	if _, err := RotateMasterKey(t.Context(), cfg, quiet); err == nil {
+	if _, err := RotateMasterKey(t.Context(), cfg, quiet, nil); err == nil {
 		t.Fatal("rotating to the current key was accepted")
 	}
 }
@@ -147,7 +156,7 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 	one := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"one.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	two := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"two.live.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	first := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "one", "Cert": one.ChainPEM, "Key": one.KeyPEM})
-	res, err := RotateMasterKey(t.Context(), cfg, quiet)
+	res, err := RotateMasterKey(t.Context(), cfg, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +179,7 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 	// it; the oldest moves to a file of its own, kept for old backups.
 	keyFile := filepath.Join(cfg.DataDir, MasterKeyFile)
 	oldest := ringIDs(t, keyFile)[1]
-	again, err := RotateMasterKey(t.Context(), cfg, quiet)
+	again, err := RotateMasterKey(t.Context(), cfg, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,13 +271,13 @@ func TestRotationWaitsForSilentNodes(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the node reads its key file again
 	withKey := cfg
 	withKey.NewMasterKeyFile = supplied
-	if _, err := RotateMasterKey(t.Context(), withKey, quiet); err != nil {
+	if _, err := RotateMasterKey(t.Context(), withKey, quiet, nil); err != nil {
 		t.Fatal(err)
 	}
 	old := cfg
 	old.MasterKeyFile = filepath.Join(t.TempDir(), "old.key")
 	keyseal.ReplaceRingFile(old.MasterKeyFile, mustRing(t, cfg)[1:])
-	if _, err := RotateMasterKey(t.Context(), old, quiet); err == nil || !strings.Contains(err.Error(), "previous master key") {
+	if _, err := RotateMasterKey(t.Context(), old, quiet, nil); err == nil || !strings.Contains(err.Error(), "previous master key") {
 		t.Fatalf("a run whose newest key is the previous one: %v", err)
 	}
 	if cur, _, _ := store.MasterKeys(t.Context()); cur != keyseal.KeyIDOf(k) {
@@ -387,7 +396,7 @@ func TestInterruptedRotation(t *testing.T) {
 	if n.keys.Ring().KeyID() != keyseal.KeyIDOf(newKey) {
 		t.Fatal("the node does not seal with the database's current key")
 	}
-	res, err := RotateMasterKey(t.Context(), cfg, quiet)
+	res, err := RotateMasterKey(t.Context(), cfg, quiet, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +513,7 @@ func TestRotationUnderLoadOnPostgres(t *testing.T) {
 	}
 	rcfg := testConfig(t)
 	rcfg.DB, rcfg.MasterKeyFile = db, keyA
-	res, err := RotateMasterKey(t.Context(), rcfg, quiet)
+	res, err := RotateMasterKey(t.Context(), rcfg, quiet, nil)
 	time.Sleep(500 * time.Millisecond)
 	close(stopLoad)
 	wg.Wait()

@@ -17,7 +17,7 @@ import (
 // database, and without creating anything: the configuration's own rules,
 // the master key a PostgreSQL node needs, a master key given but unreadable,
 // the directory of a SQLite database outside the data directory, the API's
-// TLS certificate, and the ACME settings.
+// TLS certificate, the notification channels and the ACME settings.
 func checkSettings(cfg config.Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -46,6 +46,9 @@ func checkSettings(cfg config.Config, log *slog.Logger) error {
 		if _, err := tls.LoadX509KeyPair(cfg.APITLSCert, cfg.APITLSKey); err != nil {
 			return fmt.Errorf("load the API's TLS certificate: %w", err)
 		}
+	}
+	if _, err := notifyChannels(cfg); err != nil {
+		return err
 	}
 	return setupIssuer(cfg, &cert.Service{}, nil, log)
 }

@@ -99,10 +99,13 @@ func (c Config) AddRealClientIPHeader() string {
 // AddClientGeolocationHeader: off once set so, "" when never set.
 func (c Config) AddClientGeolocationHeader() string { return c.Feature(geolocationKey) }
 
-// NewSiteConfig is the Config of a site created now, ESA's defaults: not
-// paused, IPv6 off (an opt-in switch in ESA) for RegionGlobal, no
-// client-IP header.
-func NewSiteConfig() Config { return Config{IPv6Region: RegionGlobal} }
+// NewSiteConfig is the Config of a site created now: not paused, no
+// client-IP header, and IPv6 on for RegionGlobal. ESA's IPv6 switch is
+// opt-in, but there "off" only means no AAAA answer, so clients quietly
+// use IPv4; esacert answers no DNS, and where the operator publishes an
+// AAAA record for the edge, "off" would fail IPv6 clients outright. So a
+// new site takes IPv6 clients until UpdateIPv6 turns it off.
+func NewSiteConfig() Config { return Config{IPv6: true, IPv6Region: RegionGlobal} }
 
 // LegacyConfig is the Config of a site that has none stored: one created
 // before esacert kept feature settings (or by a node that did not yet), which
@@ -141,12 +144,21 @@ func switchValue(param, v string) (bool, error) {
 const maxHeaderName = 64
 
 // reservedHeaders are the request headers the edge's proxy manages itself
-// (hop-by-hop, framing, forwarding): a client-IP header may not be one.
+// (hop-by-hop, framing, forwarding, loop detection): a client-IP header may
+// not be one.
 var reservedHeaders = map[string]bool{
 	"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
 	"upgrade": true, "te": true, "trailer": true, "proxy-connection": true, "proxy-authorization": true,
 	"proxy-authenticate": true, "x-forwarded-for": true, "x-forwarded-host": true, "x-forwarded-proto": true,
-	"forwarded": true,
+	"forwarded": true, "cdn-loop": true, "via": true,
+}
+
+// ReservedHeader reports whether name (in any case) is a request header
+// the edge's proxy manages itself, which a client-IP header may not be.
+// The edge checks it again before it sets a client-IP header, as a name
+// stored before it was reserved is not.
+func ReservedHeader(name string) bool {
+	return reservedHeaders[strings.ToLower(name)]
 }
 
 // CheckHeaderName checks a RealClientIpHeaderName as ESA documents it: a
@@ -167,7 +179,7 @@ func CheckHeaderName(param, name string) (string, error) {
 			return "", domain.Invalid(param, "may hold letters, digits and hyphens only")
 		}
 	}
-	if reservedHeaders[strings.ToLower(name)] {
+	if ReservedHeader(name) {
 		return "", domain.Invalid(param, "names a header the edge's proxy sets itself; choose another name")
 	}
 	return name, nil

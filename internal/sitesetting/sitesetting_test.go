@@ -43,7 +43,8 @@ func TestCheckHeaderName(t *testing.T) {
 			t.Errorf("CheckHeaderName(%q) = %q, %v; want it as given", ok, got, err)
 		}
 	}
-	for _, bad := range []string{"", "1ip", "-ip", "x_ip", "x ip", "Host", "x-forwarded-for", "Content-Length", string(make([]byte, 65))} {
+	for _, bad := range []string{"", "1ip", "-ip", "x_ip", "x ip", "Host", "x-forwarded-for", "Content-Length",
+		"CDN-Loop", "cdn-loop", "Via", "VIA", string(make([]byte, 65))} {
 		if _, err := CheckHeaderName("N", bad); !errors.Is(err, domain.ErrInvalid) {
 			t.Errorf("CheckHeaderName(%q) = %v, want ErrInvalid", bad, err)
 		}
@@ -57,7 +58,7 @@ func TestConfigEdge(t *testing.T) {
 		want Settings
 	}{
 		{"legacy_is_the_zero_settings", LegacyConfig(), Settings{}},
-		{"new_site_has_ipv6_off", NewSiteConfig(), Settings{IPv6Off: true}},
+		{"new_site_takes_ipv6", NewSiteConfig(), Settings{}},
 		{"default_header", Config{IPv6: true, RealClientIPHeader: true}, Settings{RealClientIPHeader: DefaultRealClientIPHeader}},
 		{"named_header", Config{IPv6: true, RealClientIPHeader: true, RealClientIPHeaderName: "X-IP"}, Settings{RealClientIPHeader: "X-IP"}},
 		{"name_kept_while_off", Config{IPv6: true, RealClientIPHeaderName: "X-IP", Paused: true}, Settings{Paused: true}},

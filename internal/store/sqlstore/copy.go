@@ -19,7 +19,8 @@ import (
 // (each database has its own).
 var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
 	"record_secrets", "https_configs", "site_settings", "site_tags", "acme_accounts", "ram_users", "ram_access_keys", "ram_groups",
-	"ram_group_members", "ram_policies", "ram_policy_versions", "ram_roles", "ram_attachments", "ram_tags", "audit_events", "sts_keys"}
+	"ram_group_members", "ram_policies", "ram_policy_versions", "ram_roles", "ram_attachments", "ram_tags", "audit_events", "sts_keys",
+	"notices", "notice_deliveries"}
 
 // TableCopy is what CopyTo did with one table.
 type TableCopy struct {
@@ -28,14 +29,26 @@ type TableCopy struct {
 	Fingerprint string // SHA-256 over the table's rows, independent of their order
 }
 
+// Progress is told how far a long operation has come: step names the part
+// running (such as "copy" or "check"), and done of total units of it are
+// through. It is called often, from the operation's goroutine, and must
+// return quickly; a nil Progress is not called.
+type Progress func(step string, done, total int)
+
+func (p Progress) report(step string, done, total int) {
+	if p != nil {
+		p(step, done, total)
+	}
+}
+
 // ErrTargetNotEmpty is returned by CopyTo when the target database already
 // holds data.
 var ErrTargetNotEmpty = errors.New("sqlstore: the target database is not empty")
 
 // Migrate copies the SQLite database at from (sqlite:PATH, a file that
 // exists) into the empty database at to (schema brought up to date first),
-// as CopyTo does, and closes both.
-func Migrate(ctx context.Context, from, to string) ([]TableCopy, error) {
+// as CopyTo does (telling progress), and closes both.
+func Migrate(ctx context.Context, from, to string, progress Progress) ([]TableCopy, error) {
 	if _, err := os.Stat(strings.TrimPrefix(from, "sqlite:")); err != nil {
 		return nil, fmt.Errorf("the SQLite database: %w", err)
 	}
@@ -49,14 +62,16 @@ func Migrate(ctx context.Context, from, to string) ([]TableCopy, error) {
 		return nil, err
 	}
 	defer dst.Close()
-	return src.CopyTo(ctx, dst)
+	return src.CopyTo(ctx, dst, progress)
 }
 
 // CopyTo copies every durable row of s into dst, an empty database whose
 // schema is up to date, in one transaction of dst: all or nothing. Sealed
 // keys are copied as they are, so dst needs the same master key. It then
-// checks each table's row count and fingerprint on both sides.
-func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
+// checks each table's row count and fingerprint on both sides. progress
+// hears of the rows copied ("copy", of the rows the source holds) and of
+// the rows read again to check them ("check", twice that: both sides).
+func (s *Store) CopyTo(ctx context.Context, dst *Store, progress Progress) ([]TableCopy, error) {
 	for _, t := range copiedTables {
 		var n int
 		if err := dst.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
@@ -71,10 +86,21 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
 		return nil, err
 	}
 	defer src.Rollback()
+	total := 0
+	for _, t := range copiedTables {
+		var n int
+		if err := src.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t, err)
+		}
+		total += n
+	}
 	var out []TableCopy
 	err = dst.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		done := 0
+		progress.report("copy", 0, total)
 		for _, t := range copiedTables {
-			n, err := copyTable(ctx, src, tx, dst, t)
+			n, err := copyTable(ctx, src, tx, dst, t, func() { done++; progress.report("copy", done, total) })
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", t, err)
 			}
@@ -90,12 +116,18 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
 	if err != nil {
 		return nil, err
 	}
+	checked, toCheck := 0, 0
+	for _, t := range out {
+		toCheck += 2 * t.Rows
+	}
+	onRow := func() { checked++; progress.report("check", checked, toCheck) }
+	progress.report("check", 0, toCheck)
 	for i, t := range out {
-		a, an, err := fingerprint(ctx, src, t.Table)
+		a, an, err := fingerprint(ctx, src, t.Table, onRow)
 		if err != nil {
 			return nil, err
 		}
-		b, bn, err := fingerprint(ctx, dst.db, t.Table)
+		b, bn, err := fingerprint(ctx, dst.db, t.Table, onRow)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +139,9 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) ([]TableCopy, error) {
 	return out, nil
 }
 
-func copyTable(ctx context.Context, src querier, tx *sql.Tx, dst *Store, table string) (int, error) {
+// copyTable copies table from src into dst's transaction tx, calling
+// onRow after each row.
+func copyTable(ctx context.Context, src querier, tx *sql.Tx, dst *Store, table string, onRow func()) (int, error) {
 	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		return 0, err
@@ -142,14 +176,16 @@ func copyTable(ctx context.Context, src querier, tx *sql.Tx, dst *Store, table s
 			return n, err
 		}
 		n++
+		onRow()
 	}
 	return n, rows.Err()
 }
 
 // fingerprint hashes every row of table (columns by name, values as text
 // or bytes) and then the sorted row hashes, so that two databases that
-// order or type their rows differently agree when their contents do.
-func fingerprint(ctx context.Context, q querier, table string) (string, int, error) {
+// order or type their rows differently agree when their contents do. It
+// calls onRow after each row.
+func fingerprint(ctx context.Context, q querier, table string, onRow func()) (string, int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		return "", 0, err
@@ -191,6 +227,7 @@ func fingerprint(ctx context.Context, q querier, table string) (string, int, err
 			h.Write(v)
 		}
 		hashes = append(hashes, hex.EncodeToString(h.Sum(nil)))
+		onRow()
 	}
 	if err := rows.Err(); err != nil {
 		return "", 0, err

@@ -8,7 +8,8 @@
 // instances.go (site.Store), records.go (record.Store), https.go
 // (httpsconf.Store), sitesettings.go (sitesetting.Store and site coverage),
 // certificates.go and free.go (cert's CertStore,
-// RepoStore, FreeStore, ChallengeStore, AccountStore); reseal.go,
+// RepoStore, FreeStore, ChallengeStore, AccountStore), notices.go
+// (notify.Store: notices and their deliveries); reseal.go,
 // masterkey.go and nodes.go serve the master key's rotation, edge.go and
 // changes.go the edge, copy.go and import.go migrations between databases.
 //

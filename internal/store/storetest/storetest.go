@@ -7,8 +7,8 @@
 // (sitesetting.Store), certificates.go and summaries.go (cert's
 // stores); for access control, users.go (account.Store, user.Store and
 // accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
-// roles.go. Run lists them all. A new noun adds its file here before its
-// SQL.
+// roles.go; notices.go (notify.Store). Run lists them all. A new noun
+// adds its file here before its SQL.
 // postgres.go, server.go and proxy.go are helpers for tests that need a
 // PostgreSQL database, a server of their own or a connection cut.
 package storetest
@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("roles", func(t *testing.T) { testRoles(t, newStore(t)) })
 	t.Run("grants", func(t *testing.T) { testGrants(t, newStore(t)) })
 	t.Run("sts_key", func(t *testing.T) { testSTSKey(t, newStore(t)) })
+	t.Run("notices", func(t *testing.T) { testNotices(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an
