@@ -28,7 +28,7 @@ func (o *observed) Request(action, code string, took time.Duration) {
 // TestObserver: every request is told once answered, with its action only
 // when some version answers one of that name, and its Code ("OK" for a
 // success); the answer before the database is reached too (it reads no
-// action).
+// action), and the console's calls (Invoke).
 func TestObserver(t *testing.T) {
 	env := newTestEnv(t, testNow)
 	obs := &observed{}
@@ -52,8 +52,11 @@ func TestObserver(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	if status, body := s.Invoke(httptest.NewRequest("GET", "/", nil), "testAKID", ESAVersion, "ListSites", url.Values{}); status != 200 {
+		t.Fatalf("Invoke: %d %s", status, body)
+	}
 	want := [][2]string{{"CreateSite", "OK"}, {"GetSite", "SiteNotFound"}, {"ListSites", "SignatureDoesNotMatch"},
-		{"", "InvalidAction.NotFound"}, {"", "ServiceUnavailable"}, {"", "MissingParameter"}}
+		{"", "InvalidAction.NotFound"}, {"", "ServiceUnavailable"}, {"", "MissingParameter"}, {"ListSites", "OK"}}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if diff := cmp.Diff(want, obs.reqs); diff != "" {
