@@ -77,6 +77,9 @@ type Server struct {
 	Nonces NonceCache
 	// Log receives one line per request; nil means slog.Default().
 	Log *slog.Logger
+	// Observer, when set, is told of every request once it is answered
+	// (for the metrics); nil tells no one.
+	Observer Observer
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// MaxBody is the largest request body accepted; 0 means DefaultMaxBody.
@@ -139,6 +142,15 @@ func (s *Server) log() *slog.Logger {
 	return slog.Default()
 }
 
+// Observer is told of every request once it is answered. Request must
+// return quickly and be safe for concurrent use.
+type Observer interface {
+	// Request reports one request: its action when some version answers an
+	// action of that name ("" for none), the Code of its answer ("OK" for a
+	// success, else one of the error table's) and how long it took.
+	Request(action, code string, took time.Duration)
+}
+
 // request is one API call as the envelope sees it.
 type request struct {
 	r       *http.Request
@@ -195,7 +207,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeResult(w, ev, result)
 	}
 	s.recordAudit(r, ev)
-	s.logRequest(r, ev, time.Since(start))
+	took := time.Since(start)
+	s.logRequest(r, ev, took)
+	s.observe(ev, took)
+}
+
+// observe tells the Observer of a request: the action it names, only when
+// esacert answers an action of that name (so that a client cannot make up
+// label values), and the Code it was answered.
+func (s *Server) observe(ev *event, took time.Duration) {
+	if s.Observer == nil {
+		return
+	}
+	action, code := "", ev.code
+	if knownAction(ev.action) {
+		action = ev.action
+	}
+	if code == "" {
+		code = "OK"
+	}
+	s.Observer.Request(action, code, took)
 }
 
 // recordAudit writes the request's event when no transaction of its did:
@@ -228,14 +259,16 @@ func (s *Server) recordAudit(r *http.Request, ev *event) {
 
 // Unavailable answers every request with ServiceUnavailable (503) and a
 // hint to retry in a second, logged like any request: for a node that is up
-// but has not reached its database.
-func Unavailable(log *slog.Logger) http.Handler {
-	s := &Server{Log: log}
+// but has not reached its database. obs, when set, is told of each request.
+func Unavailable(log *slog.Logger, obs Observer) http.Handler {
+	s := &Server{Log: log, Observer: obs}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ev := &event{requestID: newRequestID()}
 		s.writeError(w, r, ev, errUnavailable)
-		s.logRequest(r, ev, time.Since(start))
+		took := time.Since(start)
+		s.logRequest(r, ev, took)
+		s.observe(ev, took)
 	})
 }
 

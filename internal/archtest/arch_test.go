@@ -105,10 +105,10 @@ var domainImports = map[string][]string{
 
 // wired lists the adapters and the other parts that only the composition
 // root puts together: the store, the api, the edge, the ACME issuer, the
-// master key's keeper, VerifySite's resolver, the health check and the
-// webhooks notices are posted to.
+// master key's keeper, VerifySite's resolver, the health check, the
+// metrics and the webhooks notices are posted to.
 var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
-	"internal/masterkey", "internal/resolver", "internal/health", "internal/webhook"}
+	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook"}
 
 // composition reports whether name is the composition root.
 func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }
@@ -153,6 +153,8 @@ func TestDependencyRule(t *testing.T) {
 				t.Errorf("%s imports internal/node: only cmd/esacert builds a node", name)
 			case r == "internal/config" && name != "cmd/esacert" && name != "internal/node":
 				t.Errorf("%s imports internal/config: only the composition root reads configuration", name)
+			case strings.HasPrefix(imp, "github.com/prometheus/") && name != "internal/metrics":
+				t.Errorf("%s imports %s: only internal/metrics knows Prometheus; the layers report through their own small interfaces", name, imp)
 			}
 		}
 		// The domain: what a noun may import of esacert is in domainImports.

@@ -90,13 +90,20 @@ func (c Certificate) Issued() bool { return c.ChainPEM != "" }
 // Status is OK, Expiring (within 30 days of NotAfter) or Expired at now;
 // for a free certificate not issued yet, Applying or ApplyFailed.
 func (c Certificate) Status(now time.Time) string {
-	if c.Type == TypeFree && !c.Issued() && c.Free.Status != "" {
-		return c.Free.Status
+	return status(c.Type, c.Issued(), c.Free.Status, c.Info.NotAfter, now)
+}
+
+// status is the status of a certificate of type typ, issued or not, whose
+// issuance stands at free (FreeState.Status) and whose leaf expires at
+// notAfter, at now.
+func status(typ string, issued bool, free string, notAfter, now time.Time) string {
+	if typ == TypeFree && !issued && free != "" {
+		return free
 	}
 	switch {
-	case !now.Before(c.Info.NotAfter):
+	case !now.Before(notAfter):
 		return StatusExpired
-	case c.Info.NotAfter.Sub(now) <= ExpiringWithin:
+	case notAfter.Sub(now) <= ExpiringWithin:
 		return StatusExpiring
 	}
 	return StatusOK

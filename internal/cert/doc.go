@@ -7,7 +7,9 @@
 // (reseal.go). Service holds the use cases; the storage interfaces they need
 // (CertStore, RepoStore, FreeStore, ChallengeStore, AccountStore,
 // ResealStore, and SiteStore, the view of sites) are declared here, by
-// their consumer; errors.go holds the sentinels.
+// their consumer; errors.go holds the sentinels. summary.go declares the
+// view of every certificate at once (Summary, SummaryStore) and what the
+// renewer tells an AttemptObserver, for the metrics.
 //
 // A certificate belongs to a site: the package imports site for Site, its
 // sentinels, the plan Limits (the certificate quotas) and Lookup (the SiteId

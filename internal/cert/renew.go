@@ -39,6 +39,9 @@ type RenewOptions struct {
 	// with its ApplyCode, why, the attempt's number and when it is retried,
 	// or a success (at Info) with when it is renewed. nil logs nothing.
 	Log *slog.Logger
+	// Observer, when set, is told the outcome of every issuance attempt
+	// (not of the checks of ACME Renewal Information). nil tells no one.
+	Observer AttemptObserver
 }
 
 // RunRenewer works on the free certificates that are due until ctx ends:
@@ -99,6 +102,8 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 		s.checkARI(ctx, c, opt) // claimed for its ARI check, not due yet
 		return
 	}
+	start := s.now()
+	renewal := c.Issued()
 	key, keyPEM, err := newKey(opt.KeyType)
 	if err == nil {
 		var chain []byte
@@ -121,6 +126,9 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 					opt.Log.Info("issued a free certificate", "certificate", c.ID, "name", c.Name, "ca", c.Free.CA,
 						"not_after", c.Info.NotAfter, "renew_at", c.Free.Next)
 				}
+				if opt.Observer != nil {
+					opt.Observer.IssuanceAttempt(Attempt{CA: c.Free.CA, Renewal: renewal, Took: s.now().Sub(start)})
+				}
 				return
 			}
 		}
@@ -132,6 +140,9 @@ func (s *Service) renewOne(ctx context.Context, c Certificate, opt RenewOptions)
 	}
 	c.Free.Status, c.Free.Code, c.Free.Message = StatusApplyFailed, ie.Code, ie.Message
 	c.Free.Attempts++
+	if opt.Observer != nil {
+		opt.Observer.IssuanceAttempt(Attempt{CA: c.Free.CA, Renewal: renewal, Code: ie.Code, Took: now.Sub(start)})
+	}
 	base := opt.RetryBase
 	if base <= 0 {
 		base = time.Minute

@@ -47,6 +47,11 @@ type Config struct {
 	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
 	HTTPSAddr string `json:"https_addr"`
 	HTTPAddr  string `json:"http_addr"`
+	// MetricsAddr is where the operator's listener serves /metrics
+	// (Prometheus), /debug/pprof/, /healthz and /readyz; it must not be one
+	// of the API's, the console's or the edge's addresses. Default "": no
+	// such listener, and no metrics are kept.
+	MetricsAddr string `json:"metrics_addr"`
 	// Roles are the parts this node runs: api, edge and renewer,
 	// comma-separated. Default all three.
 	Roles string `json:"roles"`
@@ -221,6 +226,7 @@ var options = []option{
 	{flag: "console-addr", env: "ESACERT_CONSOLE_ADDR", usage: "address of the web console, HOST:PORT (default: no console); HTTPS with --api-tls-cert when set", str: func(c *Config) *string { return &c.ConsoleAddr }},
 	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
+	{flag: "metrics-addr", env: "ESACERT_METRICS_ADDR", usage: "address of the operator's listener for /metrics, /debug/pprof/, /healthz and /readyz (default none: off)", str: func(c *Config) *string { return &c.MetricsAddr }},
 	{flag: "roles", env: "ESACERT_ROLES", usage: "parts this node runs: api, edge, renewer (default all, comma-separated)", str: func(c *Config) *string { return &c.Roles }},
 	{flag: "default-plan", env: "ESACERT_DEFAULT_PLAN", usage: "plan of sites created without InstanceId (default basic)", str: func(c *Config) *string { return &c.DefaultPlan }},
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "serve a site only once its ownership is proven in DNS (default: pending sites are served too)", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
@@ -394,6 +400,19 @@ func (c *Config) Validate() error {
 	for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			bad("%s %q is not HOST:PORT", a.flag, a.addr)
+		}
+	}
+	if c.MetricsAddr != "" {
+		host, port, err := net.SplitHostPort(c.MetricsAddr)
+		if err != nil {
+			bad("--metrics-addr %q is not HOST:PORT", c.MetricsAddr)
+		}
+		for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr},
+			{"--console-addr", c.ConsoleAddr}} {
+			h, p, _ := net.SplitHostPort(a.addr)
+			if err == nil && port != "0" && p == port && (h == host || h == "" || host == "") {
+				bad("--metrics-addr %q is also %s: the metrics are never served on the API's, the console's or the edge's listeners", c.MetricsAddr, a.flag)
+			}
 		}
 	}
 	if c.ConsoleAddr != "" {

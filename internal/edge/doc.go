@@ -19,7 +19,9 @@
 // their HTTPS configurations resolved into per-host policies (settings.go),
 // and their feature settings (features.go): a paused site's HTTPS
 // connections are passed through to its origin undecrypted, by way of the
-// listener that Listener wraps (passthrough.go).
+// listener that Listener wraps (passthrough.go). TLSListener does the TLS
+// handshakes itself, before the HTTP server sees a connection, so that
+// each handshake's outcome and time can be told (handshake.go).
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge

@@ -51,6 +51,12 @@ type Edge struct {
 	// validation for host, and ACMETLSProtocol names its ALPN protocol.
 	ACMETLS         func(host string) (*tls.Certificate, bool)
 	ACMETLSProtocol string
+	// Handshakes, when set, is told the outcome of every TLS handshake on a
+	// TLSListener (for the metrics).
+	Handshakes HandshakeObserver
+	// HandshakeTimeout bounds a TLS handshake on a TLSListener, from the
+	// connection's accept; 0 means 10 seconds.
+	HandshakeTimeout time.Duration
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.
 	OriginTimeout time.Duration
@@ -304,7 +310,7 @@ func (e *Edge) TLSConfig() *tls.Config { return e.base }
 func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := normalize(hello.ServerName)
 	if host == "" {
-		return nil, nil
+		return noCertificate(hello)
 	}
 	ix := e.index.Load()
 	now := e.now()
@@ -340,7 +346,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	if fallback != nil {
 		return fallback.tls, nil
 	}
-	return nil, nil
+	return noCertificate(hello)
 }
 
 // anyUsable reports whether a candidate may serve host on conn: unexpired,

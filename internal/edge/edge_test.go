@@ -159,7 +159,7 @@ func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
 }
 
 // listenTLS serves e's HTTPS on a listener of its own at address, as a
-// node does (through Edge.Listener), and returns the listener's address.
+// node does (through Edge.TLSListener), and returns the listener's address.
 func listenTLS(t testing.TB, e *Edge, network, address string) string {
 	t.Helper()
 	ln, err := net.Listen(network, address)
@@ -169,13 +169,13 @@ func listenTLS(t testing.TB, e *Edge, network, address string) string {
 	return serveTLS(t, e, ln)
 }
 
-// serveTLS serves e's HTTPS on ln, as a node does (through Edge.Listener),
+// serveTLS serves e's HTTPS on ln, as a node does (through Edge.TLSListener),
 // and returns the listener's address.
 func serveTLS(t testing.TB, e *Edge, ln net.Listener) string {
 	t.Helper()
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig(),
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig().Clone(),
 		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
-	go srv.ServeTLS(e.Listener(ln), "", "")
+	go srv.Serve(e.TLSListener(ln))
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }

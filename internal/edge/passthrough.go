@@ -171,7 +171,7 @@ func (c *helloConn) helloParsed() {
 // the caps of pass-throughs at once, it is not passed: the handshake fails
 // as for an unknown host. configFor calls it first for every hello.
 func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
-	hc, ok := hello.Conn.(*helloConn)
+	hc, ok := helloOf(hello.Conn)
 	if !ok {
 		return false // accepted while no site was paused
 	}

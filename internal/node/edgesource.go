@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"github.com/esacert/esacert/internal/edge"
+	"github.com/esacert/esacert/internal/metrics"
 )
 
 // edgeSource is the edge's view of the node's store, which fails until the
@@ -19,7 +21,9 @@ func (s edgeSource) Changes(ctx context.Context, since int64) ([]int64, int64, b
 	if store == nil {
 		return nil, 0, false, errNoDatabase
 	}
-	return store.ChangedSites(ctx, since)
+	ids, rev, complete, err := store.ChangedSites(ctx, since)
+	s.failed(err)
+	return ids, rev, complete, err
 }
 
 func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState, int64, error) {
@@ -29,6 +33,7 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 	}
 	st, err := store.LoadEdge(ctx, siteIDs)
 	if err != nil {
+		s.failed(err)
 		return nil, 0, err
 	}
 	states := edge.States(siteIDs, st.Sites, st.Certificates, st.Records, st.HTTPS)
@@ -36,4 +41,12 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 		states[i].Settings = st.Settings[states[i].ID] // absent: served as before settings existed
 	}
 	return states, st.Rev, nil
+}
+
+// failed counts a failed read of the database (not one the edge gave up
+// because it is stopping).
+func (s edgeSource) failed(err error) {
+	if err != nil && s.n.metrics != nil && !errors.Is(err, context.Canceled) {
+		s.n.metrics.DBError(metrics.DBErrorEdge)
+	}
 }

@@ -43,26 +43,25 @@ func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
 // startAPI binds the OpenAPI endpoint. Until the database is reached it
 // answers every request with ServiceUnavailable.
 func (n *Node) startAPI(cfg config.Config) error {
-	unavailable := api.Unavailable(n.log)
+	var obs api.Observer
+	if n.metrics != nil {
+		obs = n.metrics
+	}
+	unavailable := api.Unavailable(n.log, obs)
 	// One plain handler, not a ServeMux: a ServeMux would answer some paths
 	// (such as //) itself with redirects that are not ESA answers.
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := n.api.Load()
-		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			if h == nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write([]byte("the database has not been reached yet\n"))
+		if r.Method == http.MethodGet {
+			switch r.URL.Path {
+			case "/healthz":
+				n.healthz(w, r)
+				return
+			case "/readyz":
+				n.readyz(w, r)
 				return
 			}
-			if err := n.health.Do(r.Context(), n.db.Load().Healthy); err != nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write([]byte("the database cannot be reached\n"))
-				return
-			}
-			w.Write([]byte("ok\n"))
-			return
 		}
+		h := n.api.Load()
 		if h == nil {
 			unavailable.ServeHTTP(w, r)
 			return
@@ -126,6 +125,9 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		Audit:       store,
 		AuditReads:  cfg.AuditReads,
 	}
+	if n.metrics != nil {
+		s.Observer = n.metrics
+	}
 	c.ram.wire(s)
 	if store.Dialect() == sqlstore.Postgres {
 		// Several API nodes may share the database: they must share nonces.
@@ -171,6 +173,9 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 			return acme.TLSALPNCertificate(ctx, store, host)
 		},
 		ACMETLSProtocol: acme.ALPNProtocol}
+	if n.metrics != nil {
+		e.Handshakes = n.metrics
+	}
 	if err := e.Start(ctx); err != nil {
 		n.httpsLn.Close()
 		n.httpLn.Close()
@@ -197,8 +202,8 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		// the rate instead, and a client that takes nothing of its answer
 		// for the rate's idle bound by the handler's writes; over HTTP/2 a
 		// connection whose writes stall that long is closed too. The TLS
-		// handshake is bounded by ReadHeaderTimeout (net/http takes the
-		// least of the timeouts set).
+		// handshake is bounded by the edge's HandshakeTimeout (10 seconds,
+		// as ReadHeaderTimeout).
 		srv := &http.Server{
 			Handler:           n.rate.Handler(l.h),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -208,10 +213,13 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 			ErrorLog:          quiet,
 		}
 		if l.tls {
-			srv.TLSConfig = e.TLSConfig()
-			ln = e.Listener(ln) // paused sites' connections go to their origins undecrypted
+			// The listener does the handshakes (paused sites' connections go
+			// to their origins undecrypted); the server's TLSConfig only
+			// lets it speak HTTP/2 where a handshake chose it.
+			srv.TLSConfig = e.TLSConfig().Clone()
+			ln = e.TLSListener(ln)
 		}
-		n.serve(srv, ln, l.tls)
+		n.serve(srv, ln, false)
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
 	}
 	return nil
@@ -220,7 +228,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 // listeners returns the addresses of the node's listeners bound so far.
 func (n *Node) listeners() []netip.AddrPort {
 	var out []netip.AddrPort
-	for _, ln := range []net.Listener{n.apiLn, n.consoleLn, n.httpsLn, n.httpLn} {
+	for _, ln := range []net.Listener{n.metricsLn, n.apiLn, n.consoleLn, n.httpsLn, n.httpLn} {
 		if ln == nil {
 			continue
 		}

@@ -16,7 +16,8 @@
 // database; datadir.go holds the
 // data directory's lock; edgesource.go hands the store to the edge; ram.go
 // builds access control (the account and the RAM nouns) for the API;
-// console.go binds the web console (--console-addr) to the API server.
+// console.go binds the web console (--console-addr) to the API server;
+// metrics.go the metrics, their listener, /healthz and /readyz.
 package node
 
 import (
@@ -44,6 +45,7 @@ import (
 	"github.com/esacert/esacert/internal/health"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/masterkey"
+	"github.com/esacert/esacert/internal/metrics"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/resolver"
@@ -76,7 +78,12 @@ type Node struct {
 	lock      *dataLock         // the hold on the data directory; Shutdown releases it
 	rate      bodyrate.Rate     // request bodies' least transfer rate and answers' idle bound, on every listener
 
-	health health.Check // the database's answer to /healthz, kept a moment
+	health  health.Check     // the database's answer to /healthz, kept a moment
+	apiRole bool             // the node runs the API
+	metrics *metrics.Metrics // nil without a metrics address
+	// metricsLn is the metrics' listener, bound before the others (so
+	// that the origin policy refuses it) and served once they are up.
+	metricsLn net.Listener
 
 	mu     sync.Mutex     // orders a late connection against Shutdown
 	closed bool           // Shutdown has begun
@@ -172,12 +179,16 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		}
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
-	n := &Node{log: log, done: make(chan error, 4), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
-		self: self, lock: lock, rate: rate}
+	n := &Node{log: log, done: make(chan error, 6), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
+		self: self, lock: lock, rate: rate, apiRole: cfg.Has("api")}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
 	}
 	ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.newMetrics(cfg); err != nil {
+		n.Shutdown(context.Background())
+		return nil, err
+	}
 	if cfg.Has("api") {
 		if err := n.startAPI(cfg); err != nil {
 			n.Shutdown(context.Background())
@@ -204,6 +215,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 	} else {
 		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
+	n.serveMetrics()
 	started = true
 	return n, nil
 }
@@ -425,6 +437,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if serr := srv.Shutdown(ctx); err == nil {
 			err = serr
 		}
+	}
+	if n.metricsLn != nil {
+		n.metricsLn.Close() // bound, and not served when the start failed
 	}
 	waited := make(chan struct{}) // the store's users end before it closes
 	go func() {

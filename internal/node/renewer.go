@@ -64,6 +64,9 @@ func (n *Node) renew(ctx context.Context, cfg config.Config, svc *cert.Service) 
 	host, _ := os.Hostname()
 	opt := cert.RenewOptions{Owner: fmt.Sprintf("%s/%d/%p", host, os.Getpid(), n), KeyType: cfg.FreeCertKeyType,
 		RetryBase: config.Duration(cfg.RetryBase), RSATwin: cfg.FreeCertRSATwin, Log: n.log}
+	if n.metrics != nil {
+		opt.Observer = n.metrics
+	}
 	n.log.Info("renewer started", "owner", opt.Owner, "poll", cfg.RenewPoll)
 	svc.RunRenewer(ctx, opt, config.Duration(cfg.RenewPoll))
 }

@@ -394,6 +394,9 @@ func Unreachable(err error) bool {
 		errors.Is(err, driver.ErrBadConn)
 }
 
+// Stats returns the statistics of the connection pool (for the metrics).
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Healthy checks that the database answers. A ping that times out while
 // every pooled connection is busy counts as healthy: the database answers,
 // slowly, and the node is doing work.

@@ -4,7 +4,7 @@
 //
 // One file per noun, as in sqlstore: sites.go (site.Store), records.go
 // (record.Store), https.go (httpsconf.Store), sitesettings.go
-// (sitesetting.Store), certificates.go (cert's
+// (sitesetting.Store), certificates.go and summaries.go (cert's
 // stores); for access control, users.go (account.Store, user.Store and
 // accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
 // roles.go; notices.go (notify.Store). Run lists them all. A new noun
@@ -32,6 +32,8 @@ type Store interface {
 	cert.CertStore
 	cert.RepoStore
 	cert.AccountStore
+	cert.FreeStore
+	cert.SummaryStore
 }
 
 // Run runs the suite. newStore returns an empty store for one subtest; it
@@ -40,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("certificates", func(t *testing.T) { testCertificates(t, newStore(t)) })
 	t.Run("certificate_quota_race", func(t *testing.T) { testCertQuotaRace(t, newStore(t)) })
 	t.Run("certificate_name_race", func(t *testing.T) { testCertNameRace(t, newStore(t)) })
+	t.Run("certificate_summaries", func(t *testing.T) { testCertificateSummaries(t, newStore(t)) })
 	t.Run("repository", func(t *testing.T) { testRepository(t, newStore(t)) })
 	t.Run("sites", func(t *testing.T) { testSites(t, newStore(t)) })
 	t.Run("site_list", func(t *testing.T) { testSiteList(t, newStore(t)) })

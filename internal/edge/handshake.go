@@ -1,0 +1,239 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener),
+// as a HandshakeObserver is told them.
+const (
+	// HandshakeServed: a certificate was served and the handshake completed.
+	HandshakeServed = "served"
+	// HandshakeUnknownName: no certificate serves the name the client asked
+	// for (or it asked for none); the client got unrecognized_name.
+	HandshakeUnknownName = "unknown_name"
+	// HandshakeAlert: the client ended the handshake with an alert, such as
+	// one saying that it does not trust the certificate served.
+	HandshakeAlert = "alert"
+	// HandshakeClosed: the client went away, or was too slow, before the
+	// handshake ended.
+	HandshakeClosed = "closed"
+	// HandshakeProtocol: anything else: not TLS at all (plain HTTP to the
+	// HTTPS port), TLS that the host's settings refuse (its versions or
+	// cipher suites), or a malformed message.
+	HandshakeProtocol = "protocol"
+	// HandshakePassthrough: a paused site's connection, passed through to
+	// its origin undecrypted (see passthrough.go).
+	HandshakePassthrough = "passthrough"
+)
+
+// HandshakeOutcomes lists every outcome a HandshakeObserver is told.
+var HandshakeOutcomes = []string{HandshakeServed, HandshakeUnknownName, HandshakeAlert, HandshakeClosed,
+	HandshakeProtocol, HandshakePassthrough}
+
+// HandshakeObserver is told of every TLS handshake on a TLSListener (for
+// the metrics). Handshake must return quickly and be safe for concurrent
+// use.
+type HandshakeObserver interface {
+	// Handshake reports one handshake's outcome (one of HandshakeOutcomes)
+	// and the time from the connection's accept to the handshake's end;
+	// for a connection passed through, to the end of the connection.
+	Handshake(outcome string, took time.Duration)
+}
+
+// defaultHandshakeTimeout bounds a handshake when the Edge's
+// HandshakeTimeout is 0 (as the HTTP servers' ReadHeaderTimeout did when
+// they did the handshakes).
+const defaultHandshakeTimeout = 10 * time.Second
+
+// TLSListener wraps the HTTPS listener ln (a TCP listener, before TLS) into
+// one whose connections are TLS connections with their handshakes done:
+// each accepted connection (through Listener, so that paused sites' are
+// passed through) is handshaken in a goroutine of its own within
+// HandshakeTimeout, Handshakes is told the outcome, and only the
+// connections whose handshakes succeed are returned by Accept. Serve it
+// with http.Server.Serve, the server's TLSConfig a clone of TLSConfig (so
+// that it speaks HTTP/2 where the handshake chose it). Closing it closes the
+// connections still in their handshakes. Call it after Start.
+func (e *Edge) TLSListener(ln net.Listener) net.Listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &tlsListener{inner: e.Listener(ln), e: e, ctx: ctx, cancel: cancel,
+		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{})}
+	go l.accept()
+	return l
+}
+
+type tlsListener struct {
+	inner  net.Listener
+	e      *Edge
+	ctx    context.Context // the handshakes'; canceled by Close
+	cancel context.CancelFunc
+	ready  chan *tls.Conn // connections whose handshakes succeeded
+	done   chan struct{}  // closed by Close
+	once   sync.Once
+	failed chan struct{} // closed when the inner listener failed for good; err says why
+	err    error
+}
+
+func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
+
+// Close stops accepting and closes the connections in their handshakes.
+func (l *tlsListener) Close() error {
+	err := net.ErrClosed
+	l.once.Do(func() {
+		close(l.done)
+		l.cancel()
+		err = l.inner.Close()
+	})
+	return err
+}
+
+// Accept returns the next connection whose handshake succeeded.
+func (l *tlsListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.done:
+		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-l.failed:
+		return nil, l.err
+	}
+}
+
+// temporary is what net's errors that pass by themselves (such as too
+// many open files) say.
+type temporary interface{ Temporary() bool }
+
+// accept accepts connections and starts their handshakes until the inner
+// listener fails for good; a failure that passes by itself is retried
+// after a wait, 5ms doubling up to a second (as http.Server does).
+func (l *tlsListener) accept() {
+	var wait time.Duration
+	for {
+		c, err := l.inner.Accept()
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			if te, ok := err.(temporary); ok && te.Temporary() {
+				wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+				l.e.log().Warn("edge: accept failed; retrying", "error", err, "retry_in", wait.String())
+				select {
+				case <-time.After(wait):
+				case <-l.done:
+					return
+				}
+				continue
+			}
+			l.err = err
+			close(l.failed)
+			return
+		}
+		wait = 0
+		go l.handshake(c)
+	}
+}
+
+// handshake does the handshake of c, reports its outcome, and hands the
+// connection on when it succeeded.
+func (l *tlsListener) handshake(c net.Conn) {
+	start := time.Now()
+	hc := &hsConn{Conn: c}
+	tc := tls.Server(hc, l.e.base)
+	timeout := l.e.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = defaultHandshakeTimeout
+	}
+	tc.SetDeadline(start.Add(timeout))
+	err := tc.HandshakeContext(l.ctx)
+	outcome := hc.outcome(err)
+	if l.e.Handshakes != nil {
+		l.e.Handshakes.Handshake(outcome, time.Since(start))
+	}
+	if err != nil {
+		answerPlainHTTP(err)
+		l.e.log().Debug("edge: TLS handshake failed", "remote", c.RemoteAddr().String(), "outcome", outcome, "error", err)
+		tc.Close()
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	select {
+	case l.ready <- tc:
+	case <-l.done:
+		tc.Close()
+	}
+}
+
+// answerPlainHTTP answers a client that spoke plain HTTP to the HTTPS
+// listener with 400 and a line saying so, as http.Server does.
+func answerPlainHTTP(err error) {
+	var re tls.RecordHeaderError
+	if !errors.As(err, &re) || re.Conn == nil {
+		return
+	}
+	switch string(re.RecordHeader[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+	}
+}
+
+// hsConn is a connection in its handshake on a TLSListener. GetCertificate
+// notes on it that it found no certificate, for the handshake's outcome. The
+// handshake's goroutine alone uses it until the handshake ends.
+type hsConn struct {
+	net.Conn
+	noCert bool // GetCertificate found no certificate for the hello
+}
+
+// noCertificate is what GetCertificate answers when no certificate serves
+// hello: none, which fails the handshake with unrecognized_name.
+func noCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if hc, ok := hello.Conn.(*hsConn); ok {
+		hc.noCert = true
+	}
+	return nil, nil
+}
+
+// outcome classifies the handshake's error (see HandshakeOutcomes).
+func (c *hsConn) outcome(err error) string {
+	var oe *net.OpError
+	switch {
+	case err == nil:
+		return HandshakeServed
+	case errors.Is(err, errPassed):
+		return HandshakePassthrough
+	case c.noCert:
+		return HandshakeUnknownName
+	case errors.As(err, &oe) && oe.Op == "remote error": // how crypto/tls reports an alert it received
+		return HandshakeAlert
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return HandshakeClosed
+	}
+	return HandshakeProtocol
+}
+
+// helloOf returns the helloConn under a handshake's connection, if any.
+func helloOf(c net.Conn) (*helloConn, bool) {
+	if hc, ok := c.(*hsConn); ok {
+		c = hc.Conn
+	}
+	hc, ok := c.(*helloConn)
+	return hc, ok
+}

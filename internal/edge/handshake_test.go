@@ -1,0 +1,198 @@
+package edge
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/site"
+	"golang.org/x/net/http2"
+)
+
+// handshakes counts what a HandshakeObserver is told, by outcome.
+type handshakes struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (h *handshakes) Handshake(outcome string, took time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen == nil {
+		h.seen = map[string]int{}
+	}
+	h.seen[outcome]++
+}
+
+// wait returns the count of outcome once it reaches n (the edge tells the
+// observer as its side of the handshake ends, which may be after the
+// client's), or what it is after ten seconds.
+func (h *handshakes) wait(outcome string, n int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		got := h.seen[outcome]
+		h.mu.Unlock()
+		if got >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHandshakeOutcomes: every handshake on the TLS listener is told with
+// its outcome: a certificate served; a name no site serves; a client that
+// does not trust the certificate (its alert); plain HTTP (answered 400, as
+// net/http does); a client that goes away; a paused site's connection
+// passed through. Only the served connection reaches the HTTP server, over
+// HTTP/2 when the client asks for it.
+func TestHandshakeOutcomes(t *testing.T) {
+	f := newFixture(t)
+	o := newTestOrigin(t, "www.paused.test")
+	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.outcome.test")
+	paused := siteState(2, "paused.test", site.SiteActive)
+	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
+	paused.Settings.Paused = true
+	src := newMemSource()
+	src.put(siteState(1, "outcome.test", site.SiteActive, leaf))
+	src.put(paused)
+	obs := &handshakes{}
+	_, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Handshakes: obs, originTLSPort: o.tlsPort})
+	pool := x509.NewCertPool()
+	pool.AddCert(f.ca.Cert)
+
+	t.Run("served", func(t *testing.T) {
+		c := edgeClient(addr, &tls.Config{RootCAs: pool})
+		c.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+		resp, _ := get(t, c, "https://www.outcome.test/")
+		if resp.ProtoMajor != 2 {
+			t.Errorf("answered over %s, want HTTP/2", resp.Proto)
+		}
+		h2 := &http.Client{Timeout: 20 * time.Second, Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool},
+			DialTLS: func(network, _ string, cfg *tls.Config) (net.Conn, error) { return tls.Dial(network, addr, cfg) }}}
+		if resp, _ := get(t, h2, "https://www.outcome.test/"); resp.ProtoMajor != 2 {
+			t.Errorf("an HTTP/2 client was answered over %s", resp.Proto)
+		}
+		if got := obs.wait(HandshakeServed, 2); got != 2 {
+			t.Errorf("served %d, want 2", got)
+		}
+	})
+	t.Run("unknown_name", func(t *testing.T) {
+		for _, name := range []string{"www.nosuch.test", ""} {
+			if _, err := handshake(t, addr, name, nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+				t.Errorf("%q: %v, want unrecognized name", name, err)
+			}
+		}
+		if got := obs.wait(HandshakeUnknownName, 2); got != 2 {
+			t.Errorf("unknown_name %d, want 2", got)
+		}
+	})
+	t.Run("alert", func(t *testing.T) {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.outcome.test"}) // the system's roots: not the test CA
+		if err == nil {
+			conn.Close()
+			t.Fatal("a client that does not trust the certificate completed its handshake")
+		}
+		if got := obs.wait(HandshakeAlert, 1); got != 1 {
+			t.Errorf("alert %d, want 1", got)
+		}
+	})
+	t.Run("protocol", func(t *testing.T) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.outcome.test\r\n\r\n")
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		status, _ := bufio.NewReader(conn).ReadString('\n')
+		if !strings.HasPrefix(status, "HTTP/1.0 400") {
+			t.Errorf("plain HTTP to the HTTPS listener answered %q", status)
+		}
+		if got := obs.wait(HandshakeProtocol, 1); got != 1 {
+			t.Errorf("protocol %d, want 1", got)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write([]byte{22, 3, 1}) // the start of a record, then nothing
+		conn.Close()
+		if got := obs.wait(HandshakeClosed, 1); got != 1 {
+			t.Errorf("closed %d, want 1", got)
+		}
+	})
+	t.Run("passthrough", func(t *testing.T) {
+		c := edgeClient(addr, &tls.Config{RootCAs: o.pool})
+		resp, body := get(t, c, "https://www.paused.test/")
+		if resp.StatusCode != 200 || !strings.HasPrefix(body, "origin") {
+			t.Fatalf("got %d %q", resp.StatusCode, body)
+		}
+		c.CloseIdleConnections() // the outcome is told when the passed-through connection ends
+		if got := obs.wait(HandshakePassthrough, 1); got != 1 {
+			t.Errorf("passthrough %d, want 1", got)
+		}
+	})
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	for outcome := range obs.seen {
+		found := false
+		for _, o := range HandshakeOutcomes {
+			found = found || o == outcome
+		}
+		if !found {
+			t.Errorf("outcome %q is not one of HandshakeOutcomes", outcome)
+		}
+	}
+}
+
+// TestTLSListenerClose: closing the listener ends Accept and the
+// connections still in their handshakes.
+func TestTLSListenerClose(t *testing.T) {
+	f := newFixture(t)
+	e, _ := startEdge(t, newMemSource(), f.sealer)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := e.TLSListener(ln)
+	accepted := make(chan error, 1)
+	go func() {
+		_, err := tl.Accept()
+		accepted <- err
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte{22, 3, 1}) // in its handshake: the start of a record
+	time.Sleep(50 * time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-accepted; err == nil {
+		t.Error("Accept returned a connection")
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("the connection in its handshake was not closed: %v", err)
+	}
+	if _, err := tl.Accept(); err == nil {
+		t.Error("Accept after Close returned a connection")
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
