@@ -94,12 +94,13 @@ func testNotices(t *testing.T, st Store) {
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		added int
+		base  = n1
 	)
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := n1
+			n := base
 			if i > 0 {
 				n.ID = n.ID[:31] + string(rune('0'+i))
 			}
