@@ -339,6 +339,8 @@ func TestSafeNext(t *testing.T) {
 		"/\\evil.example":       "/sites",
 		"/signin":               "/sites",
 		"/x\r\nSet-Cookie: a=b": "/sites",
+		"/\t/evil.example/x":    "/sites",
+		"/\x7f/evil.example":    "/sites",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

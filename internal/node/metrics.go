@@ -84,7 +84,8 @@ func (n *Node) newMetrics(cfg config.Config) error {
 
 // serveMetrics serves the metrics' listener: /metrics, the runtime's
 // profiles under /debug/pprof/ (registered on this mux only: no other
-// listener of the node serves them), /healthz and /readyz.
+// listener of the node serves them; not the command line, which may hold a
+// DSN's password), /healthz and /readyz.
 func (n *Node) serveMetrics() {
 	if n.metricsLn == nil {
 		return
@@ -92,7 +93,6 @@ func (n *Node) serveMetrics() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.Handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -101,14 +101,14 @@ func (s *Sender) check(answer []byte) error {
 			return fmt.Errorf("the answer is not {\"errcode\":…}: %s", s.snippet(answer))
 		}
 		if *a.ErrCode != 0 {
-			return fmt.Errorf("errcode %d: %s", *a.ErrCode, clean(a.ErrMsg))
+			return fmt.Errorf("errcode %d: %s", *a.ErrCode, clean(s.scrub(a.ErrMsg)))
 		}
 	case TypeLark:
 		if err := json.Unmarshal(answer, &a); err != nil || (a.Code == nil && a.StatusCode == nil) {
 			return fmt.Errorf("the answer is not {\"code\":…}: %s", s.snippet(answer))
 		}
 		if a.Code != nil && *a.Code != 0 {
-			return fmt.Errorf("code %d: %s", *a.Code, clean(a.Msg))
+			return fmt.Errorf("code %d: %s", *a.Code, clean(s.scrub(a.Msg)))
 		}
 		if a.StatusCode != nil && *a.StatusCode != 0 {
 			return fmt.Errorf("StatusCode %d", *a.StatusCode)

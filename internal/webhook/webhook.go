@@ -152,11 +152,11 @@ func (s *Sender) request(ctx context.Context, n notify.Notice, now time.Time) (*
 
 // snippet is a short, single-line part of a receiver's answer, scrubbed.
 func (s *Sender) snippet(answer []byte) string {
-	t := clean(string(answer))
+	t := clean(s.scrub(string(answer))) // scrubbed whole, then cut: a cut token would escape the scrub
 	if t == "" {
 		t = "(no body)"
 	}
-	return s.scrub(t)
+	return t
 }
 
 // scrub takes the URL's secret parts (the URL, its path and query, and
