@@ -60,7 +60,7 @@ func (s *Sender) body(n notify.Notice, now time.Time, target *url.URL) ([]byte, 
 			target.RawQuery = q.Encode()
 		}
 		return json.Marshal(map[string]any{"msgtype": "markdown",
-			"markdown": map[string]string{"title": n.Title, "text": "#### " + n.Title + "\n\n" + n.Text}})
+			"markdown": map[string]string{"title": n.Title, "text": "#### " + mdEscape(n.Title) + "\n\n" + mdEscape(n.Text)}})
 	case TypeLark:
 		// A text message: {"msg_type":"text","content":{"text"}}, with
 		// "timestamp" and "sign" when the robot checks signatures.
@@ -73,7 +73,7 @@ func (s *Sender) body(n notify.Notice, now time.Time, target *url.URL) ([]byte, 
 	case TypeWeCom:
 		// A markdown message: {"msgtype":"markdown","markdown":{"content"}}.
 		return json.Marshal(map[string]any{"msgtype": "markdown",
-			"markdown": map[string]string{"content": "**" + n.Title + "**\n" + n.Text}})
+			"markdown": map[string]string{"content": "**" + mdEscape(n.Title) + "**\n" + mdEscape(n.Text)}})
 	case TypeSlack:
 		// {"text"}: Slack's mrkdwn, where &, < and > must be escaped.
 		esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -81,6 +81,11 @@ func (s *Sender) body(n notify.Notice, now time.Time, target *url.URL) ([]byte, 
 	}
 	return json.Marshal(n)
 }
+
+// mdEscape escapes markdown in text a user chose (certificate and site
+// names, ApplyMessage), so that a name such as "[renew](https://x)" shows as
+// text in DingTalk and WeCom, not as a link the operators might follow.
+var mdEscape = strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`, "<", `\<`, ">", `\>`).Replace
 
 // check reads a chat robot's answer: DingTalk and WeCom answer
 // {"errcode":0,"errmsg":"ok"}, Lark {"code":0,"msg":"success"} (older

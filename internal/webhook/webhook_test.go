@@ -35,6 +35,10 @@ var notice = notify.Notice{
 	Attempts: 2, CA: "lets_encrypt", NextAttempt: now.Add(2 * time.Minute), Episode: "1",
 }
 
+// mdText is the notice's text as DingTalk's and WeCom's markdown carries
+// it: what could form a link is escaped.
+const mdText = `Free certificate www.example.com of site example.com could not be renewed: CAA forbids \<lets_encrypt\> & co.`
+
 // receiver is a TLS endpoint standing in for a webhook: it records each
 // request and answers with answer(n), n counting from 1.
 type receiver struct {
@@ -153,7 +157,7 @@ func TestDingTalk(t *testing.T) {
 		t.Errorf("query %v, want access_token, timestamp %s and the sign", q, ts)
 	}
 	want := map[string]any{"msgtype": "markdown", "markdown": map[string]any{
-		"title": notice.Title, "text": "#### " + notice.Title + "\n\n" + notice.Text}}
+		"title": notice.Title, "text": "#### " + notice.Title + "\n\n" + mdText}}
 	if diff := cmp.Diff(want, body); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
@@ -204,7 +208,7 @@ func TestWeComAndSlack(t *testing.T) {
 	if req.URL.Query().Get("key") != "wk" {
 		t.Errorf("WeCom query %v", req.URL.Query())
 	}
-	want := map[string]any{"msgtype": "markdown", "markdown": map[string]any{"content": "**" + notice.Title + "**\n" + notice.Text}}
+	want := map[string]any{"msgtype": "markdown", "markdown": map[string]any{"content": "**" + notice.Title + "**\n" + mdText}}
 	if diff := cmp.Diff(want, body); diff != "" {
 		t.Errorf("WeCom body (-want +got):\n%s", diff)
 	}
