@@ -131,7 +131,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := sourceAddr(r)
-	if !c.limit.allowed(addr, c.now()) {
+	if !c.limit.take(addr, c.now()) {
 		c.showSignin(w, r, http.StatusTooManyRequests, signinBody{Next: next, KeyID: keyID,
 			Error: "Too many failed sign-ins from your address: wait a minute, then try again."})
 		return
@@ -139,15 +139,16 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	principal, ok, err := c.API.SignIn(r, keyID, secret)
 	switch {
 	case err != nil:
+		c.limit.refund(addr, c.now()) // not the client's failure
 		c.showSignin(w, r, http.StatusServiceUnavailable, signinBody{Next: next, KeyID: keyID,
 			Error: "esacert could not check the key just now (see its log); try again in a moment."})
 		return
 	case !ok:
-		c.limit.fail(addr, c.now())
 		c.showSignin(w, r, http.StatusUnauthorized, signinBody{Next: next, KeyID: keyID,
 			Error: "The access key id or secret is wrong, or the key is disabled."})
 		return
 	}
+	c.limit.refund(addr, c.now())
 	now := c.now()
 	if old := cookie(r, sessionCookie); old != "" {
 		c.sessions.drop(old)

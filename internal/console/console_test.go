@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -445,5 +447,49 @@ func TestSigninLimit(t *testing.T) {
 	e.clock.Add(signinEvery)
 	if r := e.signIn(t, fakeKey, fakeSecret); r.status != http.StatusSeeOther {
 		t.Fatalf("after a wait: %d", r.status)
+	}
+}
+
+// TestSigninLimitAtOnce: of many sign-ins sent at once from one address, no
+// more than the burst get their key checked; a success gives its token
+// back; an IPv6 client is counted by its /64; a full table forgets
+// addresses one by one, never the counts of all.
+func TestSigninLimitAtOnce(t *testing.T) {
+	var l signinLimit
+	now := time.Now()
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if l.take("192.0.2.1", now) {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if passed.Load() != signinBurst {
+		t.Fatalf("%d of 200 simultaneous sign-ins were checked, want %d", passed.Load(), signinBurst)
+	}
+	l.refund("192.0.2.1", now)
+	if !l.take("192.0.2.1", now) || l.take("192.0.2.1", now) {
+		t.Error("a refunded token is not exactly one more try")
+	}
+
+	a := sourceAddr(&http.Request{RemoteAddr: "[2001:db8::1]:5000"})
+	b := sourceAddr(&http.Request{RemoteAddr: "[2001:db8::ffff:1]:6000"})
+	if a != b || a != "2001:db8::/64" {
+		t.Errorf("IPv6 clients of one /64 are counted apart: %q, %q", a, b)
+	}
+
+	for i := range maxLimitAddrs + 5 {
+		l.take(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), now)
+	}
+	if len(l.failed) > maxLimitAddrs {
+		t.Errorf("the table holds %d addresses, over %d", len(l.failed), maxLimitAddrs)
+	}
+	if l.take("192.0.2.1", now) {
+		t.Error("filling the table with other addresses wiped 192.0.2.1's count")
 	}
 }
