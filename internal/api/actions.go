@@ -57,6 +57,11 @@ var versions = map[string]map[string]action{
 		"ListHttpsApplicationConfigurations":  (*Server).listHttpsApplicationConfigurations,
 		"UpdateHttpsApplicationConfiguration": (*Server).updateHttpsApplicationConfiguration,
 		"DeleteHttpsApplicationConfiguration": (*Server).deleteHttpsApplicationConfiguration,
+		"CreateOriginRule":                    (*Server).createOriginRule,
+		"GetOriginRule":                       (*Server).getOriginRule,
+		"ListOriginRules":                     (*Server).listOriginRules,
+		"UpdateOriginRule":                    (*Server).updateOriginRule,
+		"DeleteOriginRule":                    (*Server).deleteOriginRule,
 		"ListCiphers":                         (*Server).listCiphers,
 
 		// Site settings esacert has behaviour for (sitesettings.go).

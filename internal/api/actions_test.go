@@ -326,6 +326,28 @@ var goldenCases = []goldenCase{
 	{"DeleteHttpsApplicationConfiguration", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config3}"}}},
 	{"GetHttpsApplicationConfiguration", "fail_deleted", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config3}"}}},
 	{"DeleteHttpsApplicationConfiguration", "fail_unknown_site", "POST", url.Values{"SiteId": {"1"}, "ConfigId": {"{config4}"}}},
+	{"CreateOriginRule", "ok_terraform", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.host eq "api.example.com")`},
+		"RuleName": {"api-origin"}, "RuleEnable": {"on"}, "Sequence": {"1"}, "SiteVersion": {"0"}, "OriginScheme": {"https"},
+		"OriginHttpsPort": {"8443"}, "OriginHost": {"origin.example.com"}, "OriginSni": {"origin.example.com"}, "OriginVerify": {"on"},
+		"OriginMtls": {"off"}, "OriginReadTimeout": {"30"}, "Range": {"off"}, "Follow302Enable": {"off"}}},
+	{"GetOriginRule", "ok_terraform", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config5}"}}},
+	{"CreateOriginRule", "ok_global", "POST", url.Values{"SiteId": {"{site0}"}, "OriginScheme": {"follow"}}},
+	{"CreateOriginRule", "fail_scheme", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginScheme": {"ftp"}}},
+	{"CreateOriginRule", "fail_port", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginHttpsPort": {"70000"}}},
+	{"CreateOriginRule", "fail_sni", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginSni": {"bad name"}}},
+	{"CreateOriginRule", "fail_mtls_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginMtls": {"on"}}},
+	{"CreateOriginRule", "fail_dns_record", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "DnsRecord": {"www.example.com"}}},
+	{"CreateOriginRule", "fail_range_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Range": {"on"}}},
+	{"CreateOriginRule", "fail_follow302_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Follow302Enable": {"on"}}},
+	{"ListOriginRules", "ok_all", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListOriginRules", "ok_terraform_data_source", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigType": {"rule"}, "RuleName": {"api-origin"},
+		"PageSize": {"50"}, "PageNumber": {"1"}}},
+	{"UpdateOriginRule", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config5}"}, "OriginVerify": {"off"},
+		"OriginHttpsPort": {""}, "OriginReadTimeout": {"60"}}},
+	{"GetOriginRule", "ok_after_update", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config5}"}}},
+	{"GetOriginRule", "fail_https_config_id", "GET", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config4}"}}},
+	{"DeleteOriginRule", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config6}"}}},
+	{"DeleteOriginRule", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "ConfigId": {"{config6}"}}},
 	{"ListCiphers", "ok_all", "GET", url.Values{"CiphersGroup": {"all"}}},
 	{"ListCiphers", "ok_strict", "GET", url.Values{"CiphersGroup": {"strict"}}},
 	{"ListCiphers", "ok_custom", "GET", url.Values{"CiphersGroup": {"custom"}}},
@@ -395,7 +417,7 @@ func testActionGoldens(t *testing.T, dsn string) {
 			if id, ok := a.body["SiteId"]; ok && c.action == "CreateSite" {
 				vars[fmt.Sprintf("{site%d}", count(vars, "{site"))] = fmt.Sprintf("%.0f", id.(float64))
 			}
-			if id, ok := a.body["ConfigId"]; ok && (c.action == "CreateHttpsBasicConfiguration" || c.action == "CreateHttpsApplicationConfiguration") {
+			if id, ok := a.body["ConfigId"]; ok && (c.action == "CreateHttpsBasicConfiguration" || c.action == "CreateHttpsApplicationConfiguration" || c.action == "CreateOriginRule") {
 				vars[fmt.Sprintf("{config%d}", count(vars, "{config"))] = fmt.Sprintf("%.0f", id.(float64))
 			}
 			if id, ok := a.body["InstanceId"].(string); ok && c.action == "PurchaseRatePlan" {

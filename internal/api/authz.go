@@ -107,6 +107,11 @@ var permissions = map[string]map[string]permission{
 		"ListHttpsApplicationConfigurations":  {levelList, siteResource},
 		"UpdateHttpsApplicationConfiguration": {levelWrite, siteResource},
 		"DeleteHttpsApplicationConfiguration": {levelWrite, siteResource},
+		"CreateOriginRule":                    {levelWrite, siteResource},
+		"GetOriginRule":                       {levelRead, siteResource},
+		"ListOriginRules":                     {levelList, siteResource},
+		"UpdateOriginRule":                    {levelWrite, siteResource},
+		"DeleteOriginRule":                    {levelWrite, siteResource},
 		"ListCiphers":                         {levelList, anyResource},
 
 		"GetSitePause":                {levelRead, siteResource},

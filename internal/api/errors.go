@@ -267,7 +267,7 @@ var table = slices.Concat([]row{
 	// provider's NotFoundError reads as "gone".
 	{is(httpsconf.ErrConfigNotFound), "Config.NotFound", http.StatusNotFound,
 		"The specified configuration does not exist.",
-		"Call ListHttpsBasicConfigurations or ListHttpsApplicationConfigurations to find the ConfigId.", false},
+		"Call ListHttpsBasicConfigurations, ListHttpsApplicationConfigurations or ListOriginRules to find the ConfigId.", false},
 	{is(httpsconf.ErrGlobalConfigExists), "Config.GlobalDuplicated", http.StatusBadRequest,
 		"The site already has a global configuration of this kind; a site has at most one.",
 		"Update the global configuration (list with ConfigType=global to find its ConfigId), or send Rule to create a rule configuration.", false},

@@ -69,6 +69,11 @@ func validateHTTPS(c HTTPSConfig, st site.Site) error {
 			return fmt.Errorf("httpsconf: %s is no setting of the %s family", name, c.Family)
 		}
 	}
+	if c.Family == FamilyOrigin {
+		if err := checkOrigin(c); err != nil {
+			return err
+		}
+	}
 	if c.Family == FamilyHTTPSBasic {
 		for _, name := range []string{"Http3", "OcspStapling"} {
 			if c.Settings[name] == On {
@@ -115,6 +120,23 @@ func checkSetting(f setting, v string) error {
 				return domain.Invalid(f.name, fmt.Sprintf("%s is no cipher suite esacert offers (IANA names such as "+
 					"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, separated by commas; ListCiphers with CiphersGroup=custom lists them)", name))
 			}
+		}
+	case kindScheme:
+		if v != SchemeHTTP && v != SchemeHTTPS && v != SchemeFollow {
+			return domain.Invalid(f.name, "must be http, https or follow")
+		}
+	case kindPort:
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return domain.Invalid(f.name, "must be a port number between 1 and 65535")
+		}
+	case kindHost:
+		h := strings.TrimSuffix(v, ".")
+		if h == "" {
+			return domain.Invalid(f.name, "must be a host name")
+		}
+		if msg := site.CheckHostname(strings.ToLower(h)); msg != "" {
+			return domain.Invalid(f.name, "must be a host name: "+msg)
 		}
 	case kindText:
 		if len(v) > MaxHTTPSText {

@@ -123,6 +123,9 @@ const (
 	kindGroup                       // all, strict or custom
 	kindCiphers                     // IANA cipher suite names separated by commas
 	kindText                        // free text
+	kindScheme                      // http, https or follow
+	kindPort                        // a TCP port, 1–65535
+	kindHost                        // a host name
 )
 
 // setting is one setting of a family: its parameter name, its kind and
@@ -174,6 +177,8 @@ func familySettings(family string) []setting {
 		return (&HTTPSBasic{}).settings()
 	case FamilyHTTPSApplication:
 		return (&HTTPSApplication{}).settings()
+	case FamilyOrigin:
+		return (&OriginRule{}).settings()
 	}
 	return nil
 }

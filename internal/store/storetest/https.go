@@ -282,6 +282,74 @@ func testHTTPS(t *testing.T, st Store) {
 	}
 
 	t.Run("global_race", func(t *testing.T) { testHTTPSGlobalRace(t, s) })
+	t.Run("origin_rules", func(t *testing.T) { testOriginRules(t, s, siteB) })
+}
+
+// testOriginRules checks that origin rules, the origin family, live beside
+// the HTTPS families of a site without mixing with them: a global one of
+// each family, lists and lookups by family, an edge change per write.
+func testOriginRules(t *testing.T, s httpsStore, siteID int64) {
+	ctx := t.Context()
+	rev := func() int64 {
+		t.Helper()
+		r, err := s.Revision(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	global := httpsconf.OriginRule{ConfigID: 100000000000031, SiteID: siteID, ConfigType: httpsconf.ConfigGlobal,
+		OriginScheme: httpsconf.SchemeFollow}.Config()
+	rule := httpsconf.OriginRule{ConfigID: 100000000000032, SiteID: siteID, ConfigType: httpsconf.ConfigRule,
+		Rule: `(http.host eq "a.other.com")`, RuleName: "a", Sequence: 3, OriginScheme: httpsconf.SchemeHTTPS,
+		OriginSni: "origin.other.com", OriginVerify: httpsconf.On, OriginHttpsPort: "8443"}.Config()
+	for _, c := range []httpsconf.HTTPSConfig{global, rule} {
+		before := rev()
+		if err := s.CreateHTTPSConfig(ctx, c); err != nil {
+			t.Fatalf("CreateHTTPSConfig(origin %d): %v (a site's basic global must not block its origin global)", c.ConfigID, err)
+		}
+		if rev() != before+1 {
+			t.Errorf("CreateHTTPSConfig(origin %d) did not record one edge change", c.ConfigID)
+		}
+	}
+	second := global
+	second.ConfigID = 100000000000033
+	if err := s.CreateHTTPSConfig(ctx, second); !errors.Is(err, httpsconf.ErrGlobalConfigExists) {
+		t.Errorf("second global origin rule: %v, want ErrGlobalConfigExists", err)
+	}
+	got, err := s.HTTPSConfig(ctx, httpsconf.FamilyOrigin, siteID, rule.ConfigID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rule.Origin(), got.Origin()); diff != "" {
+		t.Errorf("origin rule read back (-want +got):\n%s", diff)
+	}
+	if _, err := s.HTTPSConfig(ctx, httpsconf.FamilyHTTPSBasic, siteID, rule.ConfigID); !errors.Is(err, httpsconf.ErrConfigNotFound) {
+		t.Errorf("origin rule read as a basic configuration: %v, want ErrConfigNotFound", err)
+	}
+	list, total, err := s.ListHTTPSConfigs(ctx, httpsconf.HTTPSFilter{Family: httpsconf.FamilyOrigin, SiteID: siteID,
+		Page: domain.Page{Limit: 10}})
+	if err != nil || total != 2 || len(list) != 2 || list[0].ConfigID != global.ConfigID || list[1].ConfigID != rule.ConfigID {
+		t.Errorf("ListHTTPSConfigs(origin) = %v, %d, %v; want the global then the rule", list, total, err)
+	}
+	before := rev()
+	if _, err := s.UpdateHTTPSConfig(ctx, httpsconf.FamilyOrigin, siteID, rule.ConfigID, func(c *httpsconf.HTTPSConfig) error {
+		c.Settings["OriginVerify"] = httpsconf.Off
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rev() != before+1 {
+		t.Error("UpdateHTTPSConfig(origin) did not record one edge change")
+	}
+	if got, _ := s.HTTPSConfig(ctx, httpsconf.FamilyOrigin, siteID, rule.ConfigID); got.Settings["OriginVerify"] != httpsconf.Off {
+		t.Errorf("after update OriginVerify = %q, want off", got.Settings["OriginVerify"])
+	}
+	for _, c := range []httpsconf.HTTPSConfig{global, rule} {
+		if err := s.DeleteHTTPSConfig(ctx, httpsconf.FamilyOrigin, siteID, c.ConfigID); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // testHTTPSGlobalRace creates the global configuration of one site and
