@@ -3,6 +3,7 @@ package edge
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 )
 
 // HostPolicy is how the edge treats one host of a site.
@@ -15,6 +16,20 @@ type HostPolicy struct {
 	Force        bool     // redirect plain HTTP to HTTPS
 	ForceCode    int      // 301, 302, 307 or 308
 	HSTS         string   // the Strict-Transport-Security value, or ""
+	Origin       OriginPolicy
+}
+
+// OriginPolicy is how the edge reaches the origin of one host (origin
+// rules). The zero OriginPolicy is plain HTTP to the route's origin with
+// the visitor's Host header.
+type OriginPolicy struct {
+	Scheme      string        // "" or http: plain HTTP; https; follow: the visitor's scheme
+	HTTPPort    int           // the origin's port for plain HTTP; 0 keeps the record's
+	HTTPSPort   int           // the origin's port for HTTPS; 0 means 443
+	Host        string        // the Host header; "" keeps the route's
+	SNI         string        // the server name of an HTTPS origin and the name verified; "" means the Host sent
+	Verify      bool          // verify an HTTPS origin's certificate against the system roots
+	ReadTimeout time.Duration // how long to wait for the origin's answer; 0 means the edge's default
 }
 
 // DefaultHostPolicy is the policy of a host no setting names: HTTPS and

@@ -26,7 +26,8 @@ type routeKey struct{}
 // an origin that points back at the edge is answered 508, not followed.
 const loopToken = "esacert"
 
-// proxy forwards requests to their route's origin over plain HTTP.
+// proxy forwards requests to their route's origin, over HTTP or HTTPS as
+// the host's origin rules say (see targetOf).
 type proxy struct {
 	rp     *httputil.ReverseProxy
 	direct *httputil.ReverseProxy // for paused sites: the request as it came
@@ -52,17 +53,15 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rt := pr.In.Context().Value(routeKey{}).(*route)
-			pr.SetURL(&url.URL{Scheme: "http", Host: rt.origin})
+			t := targetOf(pr.In, rt)
+			pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), targetKey{}, t))
+			pr.SetURL(&url.URL{Scheme: t.scheme, Host: t.addr})
 			pr.SetXForwarded()
 			pr.Out.Header.Add("CDN-Loop", loopToken)
 			setClientIP(pr.Out.Header, pr.In, rt.site)
-			if rt.originHost != "" {
-				pr.Out.Host = rt.originHost
-			} else {
-				pr.Out.Host = pr.In.Host
-			}
+			pr.Out.Host = t.host
 		},
-		Transport:    transport,
+		Transport:    &originTransport{origins: origins, timeout: timeout},
 		ErrorHandler: p.fail,
 	}
 	p.direct = &httputil.ReverseProxy{

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/httpsconf"
 )
@@ -13,12 +14,15 @@ import (
 func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]SitePolicy {
 	basics := map[int64][]httpsconf.HTTPSBasic{}
 	apps := map[int64][]httpsconf.HTTPSApplication{}
+	origins := map[int64][]httpsconf.OriginRule{}
 	for _, c := range configs {
 		switch c.Family {
 		case httpsconf.FamilyHTTPSBasic:
 			basics[c.SiteID] = append(basics[c.SiteID], c.Basic())
 		case httpsconf.FamilyHTTPSApplication:
 			apps[c.SiteID] = append(apps[c.SiteID], c.Application())
+		case httpsconf.FamilyOrigin:
+			origins[c.SiteID] = append(origins[c.SiteID], c.Origin())
 		}
 	}
 	out := map[int64]SitePolicy{}
@@ -29,14 +33,20 @@ func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]SitePolicy {
 	for id := range apps {
 		sites[id] = true
 	}
+	for id := range origins {
+		sites[id] = true
+	}
 	for id := range sites {
-		b, a := basics[id], apps[id]
+		b, a, o := basics[id], apps[id], origins[id]
 		p := SitePolicy{Default: hostPolicy(httpsconf.EffectiveHTTPS(b, a, ""))}
-		for _, host := range ruleHosts(b, a) {
+		p.Default.Origin = originPolicy(httpsconf.EffectiveOrigin(o, ""))
+		for _, host := range ruleHosts(b, a, o) {
 			if p.Hosts == nil {
 				p.Hosts = map[string]HostPolicy{}
 			}
-			p.Hosts[host] = hostPolicy(httpsconf.EffectiveHTTPS(b, a, host))
+			hp := hostPolicy(httpsconf.EffectiveHTTPS(b, a, host))
+			hp.Origin = originPolicy(httpsconf.EffectiveOrigin(o, host))
+			p.Hosts[host] = hp
 		}
 		out[id] = p
 	}
@@ -44,7 +54,7 @@ func sitePolicies(configs []httpsconf.HTTPSConfig) map[int64]SitePolicy {
 }
 
 // ruleHosts lists the hosts that the rules of a site name.
-func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication) []string {
+func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication, origins []httpsconf.OriginRule) []string {
 	var hosts []string
 	add := func(rule string) {
 		if rule == "" {
@@ -59,6 +69,9 @@ func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication)
 	}
 	for _, a := range apps {
 		add(a.Rule)
+	}
+	for _, o := range origins {
+		add(o.Rule)
 	}
 	return hosts
 }
@@ -114,4 +127,15 @@ func sitePolicy(policies map[int64]SitePolicy, siteID int64) SitePolicy {
 		return p
 	}
 	return DefaultSitePolicy()
+}
+
+// originPolicy turns effective origin settings into what the proxy does.
+func originPolicy(o httpsconf.OriginRule) OriginPolicy {
+	p := OriginPolicy{Scheme: o.OriginScheme, Host: o.OriginHost, SNI: o.OriginSni, Verify: o.OriginVerify == "on"}
+	p.HTTPPort, _ = strconv.Atoi(o.OriginHttpPort)
+	p.HTTPSPort, _ = strconv.Atoi(o.OriginHttpsPort)
+	if n, err := strconv.Atoi(o.OriginReadTimeout); err == nil && n > 0 {
+		p.ReadTimeout = time.Duration(n) * time.Second
+	}
+	return p
 }

@@ -27,7 +27,7 @@ import (
 // everything before it. Private keys stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 3\n"
+const snapshotMagic = "esacert edge snapshot 4\n"
 
 type snapshotHeader struct {
 	Rev     int64

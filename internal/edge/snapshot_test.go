@@ -275,7 +275,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, SitePolicy{}, HostPolicy{}, Route{}, sitesetting.Settings{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, SitePolicy{}, HostPolicy{}, OriginPolicy{}, Route{}, sitesetting.Settings{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -287,7 +287,8 @@ func TestSnapshotFormat(t *testing.T) {
 snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings }
 snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
-HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string }
+HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string Origin edge.OriginPolicy }
+OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool ReadTimeout time.Duration }
 Route{ Name string Origin string OriginHost string }
 Settings{ Paused bool IPv6Off bool RealClientIPHeader string }
 `

@@ -2,6 +2,7 @@ package httpsconf
 
 import (
 	"context"
+	"strings"
 
 	"github.com/esacert/esacert/internal/domain"
 )
@@ -144,4 +145,19 @@ func (s *Service) UpdateOriginRule(ctx context.Context, o OriginRule, fields []s
 // DeleteOriginRule removes an origin rule of a site.
 func (s *Service) DeleteOriginRule(ctx context.Context, siteID, configID int64) error {
 	return s.deleteHTTPS(ctx, FamilyOrigin, siteID, configID)
+}
+
+// EffectiveOrigin resolves the origin settings of one host of a site from
+// the site's origin rules as EffectiveHTTPS does the HTTPS settings: the
+// global rule, then the enabled rules whose Rule matches host in Sequence
+// order, each overriding only the settings it sets. Unset settings stay
+// "" (plain HTTP to the record's port, the visitor's Host, no
+// verification).
+func EffectiveOrigin(rules []OriginRule, host string) OriginRule {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	var o OriginRule
+	for _, c := range applicable(rules, OriginRule.Config, host) {
+		overlay(o.settings(), c.Settings)
+	}
+	return o
 }
