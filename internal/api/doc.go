@@ -11,6 +11,6 @@
 //
 // The handlers follow the domain's nouns, one file each, and call that
 // noun's Service: sites.go and plans.go (site), records.go (record),
-// https.go (httpsconf), certificates.go and repository.go (cert). The api
+// https.go and origin.go (httpsconf), certificates.go and repository.go (cert). The api
 // decides no rule of the domain and imports no store.
 package api

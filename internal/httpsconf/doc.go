@@ -2,7 +2,10 @@
 // of configurations: basic (TLS versions, cipher suites, HTTP/2 and the
 // switches of the handshake) and application (forced HTTPS, HSTS, Alt-Svc,
 // SNI checks). Each family has a global configuration per site and rule
-// configurations whose rule expression selects hosts.
+// configurations whose rule expression selects hosts. Origin rules (how
+// the edge reaches a site's origin: scheme, ports, Host, SNI,
+// verification) are a third family kept and ordered the same way;
+// origin.go holds them and EffectiveOrigin.
 //
 // config.go holds the types and the settings of each family, rule.go the
 // rule expressions esacert understands, ciphers.go the cipher suite groups,
