@@ -39,6 +39,11 @@ var versions = map[string]map[string]action{
 		"GetCertificateQuota":      (*Server).getCertificateQuota,
 		"ListCasCertificates":      (*Server).listCasCertificates,
 
+		"UploadOriginCaCertificate": (*Server).uploadOriginCaCertificate,
+		"GetOriginCaCertificate":    (*Server).getOriginCaCertificate,
+		"ListOriginCaCertificates":  (*Server).listOriginCaCertificates,
+		"DeleteOriginCaCertificate": (*Server).deleteOriginCaCertificate,
+
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,
 		"ListRecords":  (*Server).listRecords,

@@ -90,6 +90,11 @@ var permissions = map[string]map[string]permission{
 		"GetCertificateQuota":      {levelRead, siteResource},
 		"ListCasCertificates":      {levelList, anyResource},
 
+		"UploadOriginCaCertificate": {levelWrite, siteResource},
+		"GetOriginCaCertificate":    {levelRead, siteResource},
+		"ListOriginCaCertificates":  {levelList, siteResource},
+		"DeleteOriginCaCertificate": {levelWrite, siteResource},
+
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},
 		"ListRecords":        {levelList, siteResource},
