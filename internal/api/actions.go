@@ -44,6 +44,11 @@ var versions = map[string]map[string]action{
 		"ListOriginCaCertificates":  (*Server).listOriginCaCertificates,
 		"DeleteOriginCaCertificate": (*Server).deleteOriginCaCertificate,
 
+		"UploadOriginClientCertificate": (*Server).uploadOriginClientCertificate,
+		"GetOriginClientCertificate":    (*Server).getOriginClientCertificate,
+		"ListOriginClientCertificates":  (*Server).listOriginClientCertificates,
+		"DeleteOriginClientCertificate": (*Server).deleteOriginClientCertificate,
+
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,
 		"ListRecords":  (*Server).listRecords,

@@ -15,6 +15,7 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
@@ -360,6 +361,21 @@ var goldenCases = []goldenCase{
 	{"DeleteOriginCaCertificate", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
 	{"GetOriginCaCertificate", "fail_deleted", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
 	{"ListOriginCaCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
+
+	// Origin client certificates, on example.com ({site0}): testdata/origin-client.pem and .key.
+	{"UploadOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_duplicate_name", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_missing_key", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}}},
+	{"UploadOriginClientCertificate", "fail_missing_certificate", "POST", url.Values{"SiteId": {"{site0}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_key_mismatch", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originCaPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_not_a_key", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"not a key"}}},
+	{"UploadOriginClientCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"GetOriginClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"GetOriginClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"ListOriginClientCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"DeleteOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"DeleteOriginClientCertificate", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"ListOriginClientCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -395,7 +411,15 @@ func testActionGoldens(t *testing.T, dsn string) {
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	origins := &origincert.Service{Sites: store, Store: store, Now: clk.Now, Rand: rnd}
+	mk, err := keyseal.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := keyseal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: sealer, Now: clk.Now, Rand: rnd}
 	s := &Server{Sites: sites, Settings: &sitesetting.Service{Store: store}, Records: records, HTTPS: https, Certs: svc, OriginCerts: origins, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now: clk.Now, NameServers: "ns1.example.net,ns2.example.net", CnameZone: "cname.example.net"}
 	hs := httptest.NewServer(s)
@@ -406,7 +430,15 @@ func testActionGoldens(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"{originCaPEM}": string(caPEM)}
+	clientPEM, err := os.ReadFile(filepath.Join("testdata", "origin-client.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientKey, err := os.ReadFile(filepath.Join("testdata", "origin-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"{originCaPEM}": string(caPEM), "{originClientPEM}": string(clientPEM), "{originClientKey}": string(clientKey)}
 	for _, c := range goldenCases {
 		t.Run(c.action+"/"+c.name, func(t *testing.T) {
 			p := url.Values{}
@@ -424,6 +456,9 @@ func testActionGoldens(t *testing.T, dsn string) {
 			}
 			if id, ok := a.body["ConfigId"]; ok && (c.action == "CreateHttpsBasicConfiguration" || c.action == "CreateHttpsApplicationConfiguration") {
 				vars[fmt.Sprintf("{config%d}", count(vars, "{config"))] = fmt.Sprintf("%.0f", id.(float64))
+			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginClientCertificate" {
+				vars[fmt.Sprintf("{originclient%d}", count(vars, "{originclient"))] = id
 			}
 			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginCaCertificate" {
 				vars[fmt.Sprintf("{originca%d}", count(vars, "{originca"))] = id

@@ -95,6 +95,11 @@ var permissions = map[string]map[string]permission{
 		"ListOriginCaCertificates":  {levelList, siteResource},
 		"DeleteOriginCaCertificate": {levelWrite, siteResource},
 
+		"UploadOriginClientCertificate": {levelWrite, siteResource},
+		"GetOriginClientCertificate":    {levelRead, siteResource},
+		"ListOriginClientCertificates":  {levelList, siteResource},
+		"DeleteOriginClientCertificate": {levelWrite, siteResource},
+
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},
 		"ListRecords":        {levelList, siteResource},

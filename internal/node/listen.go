@@ -118,7 +118,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		Records:     c.records,
 		HTTPS:       c.https,
 		Certs:       c.svc,
-		OriginCerts: &origincert.Service{Sites: store, Store: store},
+		OriginCerts: &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: c.svc.Sealer},
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,
 		NameServers: cfg.NameServers,

@@ -18,7 +18,11 @@ import (
 // once, before first use; after that it is safe for concurrent use.
 type Service struct {
 	Sites SiteStore // required
-	Store Store     // required
+	Store Store     // origin CA certificates; required for their use cases
+	// Clients stores origin client certificates and Sealer seals their
+	// private keys; both are required for their use cases.
+	Clients ClientStore
+	Sealer  domain.Sealer
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Rand is the source of ids; nil means crypto/rand.

@@ -106,3 +106,71 @@ func testOriginCAs(t *testing.T, st Store) {
 		t.Errorf("origin CA of a deleted site = %v, want ErrNotFound", err)
 	}
 }
+
+// originClientStore is what the origin client certificates part exercises.
+type originClientStore interface {
+	site.Store
+	origincert.ClientStore
+	Revision(ctx context.Context) (int64, error)
+}
+
+func testOriginClients(t *testing.T, st Store) {
+	s, ok := st.(originClientStore)
+	if !ok {
+		t.Fatalf("%T keeps no origin client certificates", st)
+	}
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-oc", "basic", 0, now))
+	const siteA, siteB = 8200000000001, 8200000000002
+	mustSite(t, s, newSite(siteA, "clients.com", "inst-oc", now))
+	mustSite(t, s, newSite(siteB, "other-clients.com", "inst-oc", now))
+	mk := func(id string, siteID int64, name string, at time.Time) origincert.Client {
+		ca := originCA(id, siteID, name, at)
+		return origincert.Client{ID: id, SiteID: siteID, Name: name, CertPEM: ca.CertPEM, ChainPEM: ca.CertPEM + ca.CertPEM,
+			SealedKey: []byte{0, 1, 2, 0xff, byte(len(id))}, Hostnames: []string{"a.clients.com", "b.clients.com"},
+			Info: ca.Info, Created: at, Updated: at}
+	}
+	rev0, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := s.CreateOriginClient(ctx, mk(fmt.Sprintf("occ%d", i), siteA, fmt.Sprintf("c-%d", i), now.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rev, _ := s.Revision(ctx); rev != rev0+2 {
+		t.Errorf("revision after 2 uploads = %d, want %d", rev, rev0+2)
+	}
+	if err := s.CreateOriginClient(ctx, mk("occx", siteA, "c-0", now)); !errors.Is(err, origincert.ErrNameExists) {
+		t.Errorf("same name on the same site = %v, want ErrNameExists", err)
+	}
+	if err := s.CreateOriginClient(ctx, mk("occm", 8200000000009, "m", now)); !errors.Is(err, site.ErrSiteNotFound) {
+		t.Errorf("on a missing site = %v, want ErrSiteNotFound", err)
+	}
+	want := mk("occ1", siteA, "c-1", now.Add(time.Minute))
+	want.SiteName = "clients.com"
+	got, err := s.OriginClient(ctx, siteA, "occ1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("OriginClient (-want +got):\n%s", diff)
+	}
+	if _, err := s.OriginClient(ctx, siteB, "occ1"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("through another site = %v, want ErrNotFound", err)
+	}
+	list, total, err := s.ListOriginClients(ctx, origincert.Filter{SiteID: siteA, Page: domain.Page{Limit: 10}})
+	if err != nil || total != 2 || len(list) != 2 || list[0].ID != "occ1" {
+		t.Errorf("list = %v, %d, %v; want occ1, occ0", list, total, err)
+	}
+	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+	if rev, _ := s.Revision(ctx); rev != rev0+3 {
+		t.Errorf("revision after a delete = %d, want %d", rev, rev0+3)
+	}
+}

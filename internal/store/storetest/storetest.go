@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("sts_key", func(t *testing.T) { testSTSKey(t, newStore(t)) })
 	t.Run("notices", func(t *testing.T) { testNotices(t, newStore(t)) })
 	t.Run("origin_ca_certificates", func(t *testing.T) { testOriginCAs(t, newStore(t)) })
+	t.Run("origin_client_certificates", func(t *testing.T) { testOriginClients(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an
