@@ -44,10 +44,12 @@ var versions = map[string]map[string]action{
 		"ListOriginCaCertificates":  (*Server).listOriginCaCertificates,
 		"DeleteOriginCaCertificate": (*Server).deleteOriginCaCertificate,
 
-		"UploadOriginClientCertificate": (*Server).uploadOriginClientCertificate,
-		"GetOriginClientCertificate":    (*Server).getOriginClientCertificate,
-		"ListOriginClientCertificates":  (*Server).listOriginClientCertificates,
-		"DeleteOriginClientCertificate": (*Server).deleteOriginClientCertificate,
+		"UploadOriginClientCertificate":       (*Server).uploadOriginClientCertificate,
+		"GetOriginClientCertificate":          (*Server).getOriginClientCertificate,
+		"ListOriginClientCertificates":        (*Server).listOriginClientCertificates,
+		"DeleteOriginClientCertificate":       (*Server).deleteOriginClientCertificate,
+		"SetOriginClientCertificateHostnames": (*Server).setOriginClientCertificateHostnames,
+		"GetOriginClientCertificateHostnames": (*Server).getOriginClientCertificateHostnames,
 
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,

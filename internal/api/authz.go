@@ -95,10 +95,12 @@ var permissions = map[string]map[string]permission{
 		"ListOriginCaCertificates":  {levelList, siteResource},
 		"DeleteOriginCaCertificate": {levelWrite, siteResource},
 
-		"UploadOriginClientCertificate": {levelWrite, siteResource},
-		"GetOriginClientCertificate":    {levelRead, siteResource},
-		"ListOriginClientCertificates":  {levelList, siteResource},
-		"DeleteOriginClientCertificate": {levelWrite, siteResource},
+		"UploadOriginClientCertificate":       {levelWrite, siteResource},
+		"GetOriginClientCertificate":          {levelRead, siteResource},
+		"ListOriginClientCertificates":        {levelList, siteResource},
+		"DeleteOriginClientCertificate":       {levelWrite, siteResource},
+		"SetOriginClientCertificateHostnames": {levelWrite, siteResource},
+		"GetOriginClientCertificateHostnames": {levelRead, siteResource},
 
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},

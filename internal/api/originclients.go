@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
+
+	"github.com/esacert/esacert/internal/domain"
 
 	"github.com/esacert/esacert/internal/origincert"
 )
@@ -106,4 +109,55 @@ func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (
 		SiteId   int64
 		SiteName string
 	}{id, site.ID, site.Name}, nil
+}
+
+func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	var hostnames []string
+	if raw := p.str("Hostnames"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &hostnames); err != nil {
+			return nil, domain.Invalid("Hostnames", "must be a JSON array of host names")
+		}
+	}
+	site, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Id       string
+		SiteId   int64
+		SiteName string
+	}{id, site.ID, site.Name}, nil
+}
+
+func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	if err != nil {
+		return nil, err
+	}
+	hostnames := c.Hostnames
+	if hostnames == nil {
+		hostnames = []string{}
+	}
+	return struct {
+		Id        string
+		SiteId    int64
+		SiteName  string
+		Hostnames []string
+	}{c.ID, c.SiteID, c.SiteName, hostnames}, nil
 }

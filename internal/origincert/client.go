@@ -45,6 +45,9 @@ type ClientStore interface {
 	ListOriginClients(ctx context.Context, f Filter) ([]Client, int, error)
 	// DeleteOriginClient removes one, or returns ErrNotFound.
 	DeleteOriginClient(ctx context.Context, siteID int64, id string) error
+	// SetOriginClientHostnames replaces the hostnames of one (nil: none)
+	// and its update time, or returns ErrNotFound.
+	SetOriginClientHostnames(ctx context.Context, siteID int64, id string, hostnames []string, updated time.Time) error
 }
 
 // ClientAAD binds the sealed key of an origin client certificate to its row.

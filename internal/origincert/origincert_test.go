@@ -123,3 +123,7 @@ func TestUploadCAChecks(t *testing.T) {
 		t.Errorf("stored %d, ValidityDays %d, want 1 and 10", len(m.cas), origincert.ValidityDays(c.Info.NotAfter, now))
 	}
 }
+
+func (m *memStore) SetOriginClientHostnames(context.Context, int64, string, []string, time.Time) error {
+	return origincert.ErrNotFound
+}

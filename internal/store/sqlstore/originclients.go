@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origincert"
@@ -118,6 +119,23 @@ func (s *Store) DeleteOriginClient(ctx context.Context, siteID int64, id string)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("delete origin client certificate %s: %w", id, err)
+		} else if n == 0 {
+			return origincert.ErrNotFound
+		}
+		return s.recordChange(ctx, tx, siteID, ChangeOriginClient, id)
+	})
+}
+
+// SetOriginClientHostnames implements origincert.ClientStore.
+func (s *Store) SetOriginClientHostnames(ctx context.Context, siteID int64, id string, hostnames []string, updated time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE origin_client_certificates SET hostnames = ?, updated_us = ?
+			WHERE id = ? AND site_id = ?`), strings.Join(hostnames, ","), micros(updated), id, siteID)
+		if err != nil {
+			return fmt.Errorf("set hostnames of origin client certificate %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("set hostnames of origin client certificate %s: %w", id, err)
 		} else if n == 0 {
 			return origincert.ErrNotFound
 		}

@@ -164,13 +164,29 @@ func testOriginClients(t *testing.T, st Store) {
 	if err != nil || total != 2 || len(list) != 2 || list[0].ID != "occ1" {
 		t.Errorf("list = %v, %d, %v; want occ1, occ0", list, total, err)
 	}
+	if err := s.SetOriginClientHostnames(ctx, siteA, "occ1", []string{"x.clients.com"}, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.OriginClient(ctx, siteA, "occ1"); err != nil || !cmp.Equal(got.Hostnames, []string{"x.clients.com"}) ||
+		!got.Updated.Equal(now.Add(time.Hour)) {
+		t.Errorf("after SetOriginClientHostnames: %v, %v, %v", got.Hostnames, got.Updated, err)
+	}
+	if err := s.SetOriginClientHostnames(ctx, siteA, "occ1", nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.OriginClient(ctx, siteA, "occ1"); got.Hostnames != nil {
+		t.Errorf("cleared hostnames read %q, want none", got.Hostnames)
+	}
+	if err := s.SetOriginClientHostnames(ctx, siteB, "occ1", nil, now); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("through another site = %v, want ErrNotFound", err)
+	}
 	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); !errors.Is(err, origincert.ErrNotFound) {
 		t.Errorf("second delete = %v, want ErrNotFound", err)
 	}
-	if rev, _ := s.Revision(ctx); rev != rev0+3 {
-		t.Errorf("revision after a delete = %d, want %d", rev, rev0+3)
+	if rev, _ := s.Revision(ctx); rev != rev0+5 {
+		t.Errorf("revision after two hostname changes and a delete = %d, want %d", rev, rev0+5)
 	}
 }
