@@ -39,6 +39,18 @@ var versions = map[string]map[string]action{
 		"GetCertificateQuota":      (*Server).getCertificateQuota,
 		"ListCasCertificates":      (*Server).listCasCertificates,
 
+		"UploadOriginCaCertificate": (*Server).uploadOriginCaCertificate,
+		"GetOriginCaCertificate":    (*Server).getOriginCaCertificate,
+		"ListOriginCaCertificates":  (*Server).listOriginCaCertificates,
+		"DeleteOriginCaCertificate": (*Server).deleteOriginCaCertificate,
+
+		"UploadOriginClientCertificate":       (*Server).uploadOriginClientCertificate,
+		"GetOriginClientCertificate":          (*Server).getOriginClientCertificate,
+		"ListOriginClientCertificates":        (*Server).listOriginClientCertificates,
+		"DeleteOriginClientCertificate":       (*Server).deleteOriginClientCertificate,
+		"SetOriginClientCertificateHostnames": (*Server).setOriginClientCertificateHostnames,
+		"GetOriginClientCertificateHostnames": (*Server).getOriginClientCertificateHostnames,
+
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,
 		"ListRecords":  (*Server).listRecords,

@@ -9,11 +9,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
@@ -360,6 +363,48 @@ var goldenCases = []goldenCase{
 	{"RefundInstance", "fail_missing_instance", "POST", url.Values{"ProductCode": {"dcdn"}}},
 	{"RefundInstance", "ok", "POST", url.Values{"InstanceId": {"{instance0}"}, "ClientToken": {"RefundInstance-1"}, "ProductCode": {"dcdn"}, "ProductType": {"dcdn_dcdnserviceplan_public_cn"}, "ImmediatelyRelease": {"0"}}},
 	{"ListUserRatePlanInstances", "ok_refunded_is_gone", "GET", url.Values{"InstanceId": {"{instance0}"}}},
+
+	// Origin CA certificates, on example.com ({site0}); {originCaPEM} is testdata/origin-ca.pem.
+	{"ListOriginCaCertificates", "ok_empty", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"UploadOriginCaCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"origin-root"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadOriginCaCertificate", "ok_derived_name", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadOriginCaCertificate", "fail_duplicate_name", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"origin-root"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadOriginCaCertificate", "fail_missing_certificate", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"x"}}},
+	{"UploadOriginCaCertificate", "fail_not_pem", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"hello"}}},
+	{"UploadOriginCaCertificate", "fail_name_too_long", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {strings.Repeat("n", 129)}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadOriginCaCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadOriginCaCertificate", "fail_missing_site_id", "POST", url.Values{"Certificate": {"{originCaPEM}"}}},
+	{"GetOriginCaCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
+	{"GetOriginCaCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"GetOriginCaCertificate", "fail_missing_id", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListOriginCaCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"1"}, "PageNumber": {"2"}}},
+	{"ListOriginCaCertificates", "fail_site_not_found", "GET", url.Values{"SiteId": {"1"}}},
+	{"DeleteOriginCaCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
+	{"DeleteOriginCaCertificate", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
+	{"GetOriginCaCertificate", "fail_deleted", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originca0}"}}},
+	{"ListOriginCaCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
+
+	// Origin client certificates, on example.com ({site0}): testdata/origin-client.pem and .key.
+	{"UploadOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_duplicate_name", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_missing_key", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}}},
+	{"UploadOriginClientCertificate", "fail_missing_certificate", "POST", url.Values{"SiteId": {"{site0}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_key_mismatch", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originCaPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadOriginClientCertificate", "fail_not_a_key", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"not a key"}}},
+	{"UploadOriginClientCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"GetOriginClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"GetOriginClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"GetOriginClientCertificateHostnames", "ok_none", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"SetOriginClientCertificateHostnames", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}, "Hostnames": {`["www.example.com","API.example.com.","www.example.com"]`}}},
+	{"SetOriginClientCertificateHostnames", "fail_not_in_site", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}, "Hostnames": {`["www.example.net"]`}}},
+	{"SetOriginClientCertificateHostnames", "fail_not_json", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}, "Hostnames": {"www.example.com"}}},
+	{"SetOriginClientCertificateHostnames", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}, "Hostnames": {`["www.example.com"]`}}},
+	{"GetOriginClientCertificateHostnames", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"GetOriginClientCertificateHostnames", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"ListOriginClientCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"DeleteOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"DeleteOriginClientCertificate", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
+	{"ListOriginClientCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -395,13 +440,34 @@ func testActionGoldens(t *testing.T, dsn string) {
 	if err := sites.EnsureDefaultInstance(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Sites: sites, Settings: &sitesetting.Service{Store: store}, Records: records, HTTPS: https, Certs: svc, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
+	mk, err := keyseal.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := keyseal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: sealer, Now: clk.Now, Rand: rnd}
+	s := &Server{Sites: sites, Settings: &sitesetting.Service{Store: store}, Records: records, HTTPS: https, Certs: svc, OriginCerts: origins, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now: clk.Now, NameServers: "ns1.example.net,ns2.example.net", CnameZone: "cname.example.net"}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	sig := &signer{key: "testAKID", secret: "testSecret", now: testNow}
 
-	vars := map[string]string{}
+	caPEM, err := os.ReadFile(filepath.Join("testdata", "origin-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPEM, err := os.ReadFile(filepath.Join("testdata", "origin-client.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientKey, err := os.ReadFile(filepath.Join("testdata", "origin-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"{originCaPEM}": string(caPEM), "{originClientPEM}": string(clientPEM), "{originClientKey}": string(clientKey)}
 	for _, c := range goldenCases {
 		t.Run(c.action+"/"+c.name, func(t *testing.T) {
 			p := url.Values{}
@@ -419,6 +485,12 @@ func testActionGoldens(t *testing.T, dsn string) {
 			}
 			if id, ok := a.body["ConfigId"]; ok && (c.action == "CreateHttpsBasicConfiguration" || c.action == "CreateHttpsApplicationConfiguration" || c.action == "CreateOriginRule") {
 				vars[fmt.Sprintf("{config%d}", count(vars, "{config"))] = fmt.Sprintf("%.0f", id.(float64))
+			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginClientCertificate" {
+				vars[fmt.Sprintf("{originclient%d}", count(vars, "{originclient"))] = id
+			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginCaCertificate" {
+				vars[fmt.Sprintf("{originca%d}", count(vars, "{originca"))] = id
 			}
 			if id, ok := a.body["InstanceId"].(string); ok && c.action == "PurchaseRatePlan" {
 				vars[fmt.Sprintf("{instance%d}", count(vars, "{instance"))] = id

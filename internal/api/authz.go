@@ -90,6 +90,18 @@ var permissions = map[string]map[string]permission{
 		"GetCertificateQuota":      {levelRead, siteResource},
 		"ListCasCertificates":      {levelList, anyResource},
 
+		"UploadOriginCaCertificate": {levelWrite, siteResource},
+		"GetOriginCaCertificate":    {levelRead, siteResource},
+		"ListOriginCaCertificates":  {levelList, siteResource},
+		"DeleteOriginCaCertificate": {levelWrite, siteResource},
+
+		"UploadOriginClientCertificate":       {levelWrite, siteResource},
+		"GetOriginClientCertificate":          {levelRead, siteResource},
+		"ListOriginClientCertificates":        {levelList, siteResource},
+		"DeleteOriginClientCertificate":       {levelWrite, siteResource},
+		"SetOriginClientCertificateHostnames": {levelWrite, siteResource},
+		"GetOriginClientCertificateHostnames": {levelRead, siteResource},
+
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},
 		"ListRecords":        {levelList, siteResource},

@@ -14,6 +14,7 @@ import (
 	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/identity"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/policy"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/record"
@@ -249,6 +250,10 @@ var table = slices.Concat([]row{
 		"Delete a free certificate of the site, or move the site to a larger plan.", false},
 	{is(cert.ErrCertNotFound), "Certificate.NotFound", http.StatusNotFound,
 		"The specified certificate does not exist.", "Call ListCertificates to find the certificate Id.", false},
+	{is(origincert.ErrNameExists), "Certificate.Duplicated", http.StatusBadRequest,
+		"The certificate name already exists.", "Choose another Name, or delete the existing origin certificate first.", true},
+	{is(origincert.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
+		"The specified certificate does not exist.", "Call ListOriginCaCertificates to find the certificate Id.", false},
 
 	// DNS records. Record.NotFound is a 404, which the Terraform provider's
 	// NotFoundError reads as "gone".

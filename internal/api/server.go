@@ -27,6 +27,7 @@ import (
 	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/identity"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/rampolicy"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/redact"
@@ -53,7 +54,9 @@ type Server struct {
 	Records  *record.Service    // DNS records
 	HTTPS    *httpsconf.Service // HTTPS configurations
 	Certs    *cert.Service      // certificates, the repository, free certificates
-	Keys     Keyring            // the root key (every right); required
+	// OriginCerts: origin CA certificates; required for their actions.
+	OriginCerts *origincert.Service
+	Keys        Keyring // the root key (every right); required
 
 	// Access control, one Service per noun (RAM, version 2015-05-01). All
 	// are set together; when Users is nil the RAM version is not answered.

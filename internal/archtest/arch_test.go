@@ -78,9 +78,14 @@ var domainImports = map[string][]string{
 	"internal/sitesetting": {"internal/domain"},
 	// A certificate belongs to a site and counts against its plan's limits;
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
-	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD)
-	// and the STS server key (session.KeyAAD) when the master key rotates.
-	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey", "internal/session"},
+	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD),
+	// the STS server key (session.KeyAAD) and origin client certificates' keys
+	// (origincert.ClientAAD) when the master key rotates.
+	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey", "internal/session",
+		"internal/origincert"},
+	// Origin CA and client certificates (issue 15) belong to a site and are
+	// checked by certcheck as certificates are.
+	"internal/origincert": {"internal/domain", "internal/site", "internal/certcheck"},
 	// Access control (issue 12). The account: its id and alias.
 	"internal/account": {"internal/domain"},
 	// RAM users; groups of users; users' access keys.

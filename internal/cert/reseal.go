@@ -7,6 +7,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/domain"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/session"
 )
@@ -49,6 +50,8 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			aad = accesskey.SecretAAD(id)
 		case "sts-key":
 			aad = session.KeyAAD(id)
+		case "origin-client":
+			aad = origincert.ClientAAD(id)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

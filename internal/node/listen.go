@@ -19,6 +19,7 @@ import (
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/origin"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/redact"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
@@ -117,6 +118,7 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		Records:     c.records,
 		HTTPS:       c.https,
 		Certs:       c.svc,
+		OriginCerts: &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: c.svc.Sealer},
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,
 		NameServers: cfg.NameServers,

@@ -22,6 +22,7 @@ var sealedTables = []struct {
 	{"acme-account", "acme_accounts", false, ""},
 	{"access-key", "ram_access_keys", false, "sealed_secret"},
 	{"sts-key", "sts_keys", false, ""},
+	{"origin-client", "origin_client_certificates", false, ""},
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition

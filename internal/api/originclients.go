@@ -1,0 +1,163 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/esacert/esacert/internal/domain"
+
+	"github.com/esacert/esacert/internal/origincert"
+)
+
+// Origin client certificates: what the edge presents to origins that ask
+// for a client certificate. The private key is never answered.
+
+func originClient(c origincert.Client) originCAJSON {
+	return originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
+}
+
+func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.OriginCerts.UploadClient(ctx, siteID, p.str("Name"), p.str("Certificate"), p.str("PrivateKey"))
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Id                 string
+		CommonName         string
+		Issuer             string
+		SerialNumber       string
+		FingerprintSha256  string
+		SignatureAlgorithm string
+		NotBefore          string
+		NotAfter           string
+		Status             string
+		ValidityDays       string
+	}{c.ID, c.Info.CommonName, c.Info.Issuer, c.Info.Serial, c.Info.FingerprintSHA256, c.Info.SigAlg,
+		fmtCertTime(c.Info.NotBefore), fmtCertTime(c.Info.NotAfter), origincert.StatusOK,
+		strconv.Itoa(origincert.ValidityDays(c.Info.NotAfter, s.OriginCerts.Time()))}, nil
+}
+
+func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		SiteId      int64
+		SiteName    string
+		Status      string
+		Certificate string
+		Result      originCAJSON
+	}{c.SiteID, c.SiteName, origincert.StatusOK, c.CertPEM, originClient(c)}, nil
+}
+
+func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	page, err := p.page(20, 500)
+	if err != nil {
+		return nil, err
+	}
+	list, total, site, err := s.OriginCerts.ListClients(ctx, siteID, page)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		SiteId     int64
+		SiteName   string
+		PageNumber int
+		PageSize   int
+		TotalCount int
+		Result     []originCAJSON
+	}{site.ID, site.Name, page.Offset/page.Limit + 1, page.Limit, total, []originCAJSON{}}
+	for _, c := range list {
+		out.Result = append(out.Result, originClient(c))
+	}
+	return out, nil
+}
+
+func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	site, err := s.OriginCerts.DeleteClient(ctx, siteID, id)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Id       string
+		SiteId   int64
+		SiteName string
+	}{id, site.ID, site.Name}, nil
+}
+
+func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	var hostnames []string
+	if raw := p.str("Hostnames"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &hostnames); err != nil {
+			return nil, domain.Invalid("Hostnames", "must be a JSON array of host names")
+		}
+	}
+	site, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Id       string
+		SiteId   int64
+		SiteName string
+	}{id, site.ID, site.Name}, nil
+}
+
+func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return nil, err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	if err != nil {
+		return nil, err
+	}
+	hostnames := c.Hostnames
+	if hostnames == nil {
+		hostnames = []string{}
+	}
+	return struct {
+		Id        string
+		SiteId    int64
+		SiteName  string
+		Hostnames []string
+	}{c.ID, c.SiteID, c.SiteName, hostnames}, nil
+}
