@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origincert"
 )
 
@@ -49,20 +51,7 @@ func (s *Server) uploadOriginCaCertificate(ctx context.Context, p *params) (any,
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Id                 string
-		CommonName         string
-		Issuer             string
-		SerialNumber       string
-		FingerprintSha256  string
-		SignatureAlgorithm string
-		NotBefore          string
-		NotAfter           string
-		Status             string
-		ValidityDays       string
-	}{c.ID, c.Info.CommonName, c.Info.Issuer, c.Info.Serial, c.Info.FingerprintSHA256, c.Info.SigAlg,
-		fmtCertTime(c.Info.NotBefore), fmtCertTime(c.Info.NotAfter), origincert.StatusOK,
-		strconv.Itoa(origincert.ValidityDays(c.Info.NotAfter, s.OriginCerts.Time()))}, nil
+	return s.originUploaded(c.ID, c.Info), nil
 }
 
 func (s *Server) getOriginCaCertificate(ctx context.Context, p *params) (any, error) {
@@ -78,13 +67,7 @@ func (s *Server) getOriginCaCertificate(ctx context.Context, p *params) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		SiteId      int64
-		SiteName    string
-		Status      string
-		Certificate string
-		Result      originCAJSON
-	}{c.SiteID, c.SiteName, origincert.StatusOK, c.CertPEM, originCA(c)}, nil
+	return originGot(c.SiteID, c.SiteName, c.CertPEM, originCA(c)), nil
 }
 
 func (s *Server) listOriginCaCertificates(ctx context.Context, p *params) (any, error) {
@@ -100,14 +83,7 @@ func (s *Server) listOriginCaCertificates(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		SiteId     int64
-		SiteName   string
-		PageNumber int
-		PageSize   int
-		TotalCount int
-		Result     []originCAJSON
-	}{site.ID, site.Name, page.Offset/page.Limit + 1, page.Limit, total, []originCAJSON{}}
+	out := originListed(site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, originCA(c))
 	}
@@ -127,9 +103,60 @@ func (s *Server) deleteOriginCaCertificate(ctx context.Context, p *params) (any,
 	if err != nil {
 		return nil, err
 	}
+	return originDone(id, site.ID, site.Name), nil
+}
+
+// The answers the origin CA and origin client certificate families share.
+
+// originUploaded answers an Upload…: the parsed certificate's fields at the
+// top level, as the SDK's models have them.
+func (s *Server) originUploaded(id string, info certcheck.Info) any {
+	return struct {
+		Id                 string
+		CommonName         string
+		Issuer             string
+		SerialNumber       string
+		FingerprintSha256  string
+		SignatureAlgorithm string
+		NotBefore          string
+		NotAfter           string
+		Status             string
+		ValidityDays       string
+	}{id, info.CommonName, info.Issuer, info.Serial, info.FingerprintSHA256, info.SigAlg,
+		fmtCertTime(info.NotBefore), fmtCertTime(info.NotAfter), origincert.StatusOK,
+		strconv.Itoa(origincert.ValidityDays(info.NotAfter, s.OriginCerts.Time()))}
+}
+
+// originGot answers a Get…: the site, the PEM and the certificate.
+func originGot(siteID int64, siteName, certPEM string, result originCAJSON) any {
+	return struct {
+		SiteId      int64
+		SiteName    string
+		Status      string
+		Certificate string
+		Result      originCAJSON
+	}{siteID, siteName, origincert.StatusOK, certPEM, result}
+}
+
+// originList is a List… answer; its Result is filled by the caller.
+type originList struct {
+	SiteId     int64
+	SiteName   string
+	PageNumber int
+	PageSize   int
+	TotalCount int
+	Result     []originCAJSON
+}
+
+func originListed(siteID int64, siteName string, page domain.Page, total int) originList {
+	return originList{siteID, siteName, page.Offset/page.Limit + 1, page.Limit, total, []originCAJSON{}}
+}
+
+// originDone answers a Delete… or Set…Hostnames: the id and its site.
+func originDone(id string, siteID int64, siteName string) any {
 	return struct {
 		Id       string
 		SiteId   int64
 		SiteName string
-	}{id, site.ID, site.Name}, nil
+	}{id, siteID, siteName}
 }

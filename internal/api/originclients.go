@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/esacert/esacert/internal/domain"
 
@@ -26,20 +25,7 @@ func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Id                 string
-		CommonName         string
-		Issuer             string
-		SerialNumber       string
-		FingerprintSha256  string
-		SignatureAlgorithm string
-		NotBefore          string
-		NotAfter           string
-		Status             string
-		ValidityDays       string
-	}{c.ID, c.Info.CommonName, c.Info.Issuer, c.Info.Serial, c.Info.FingerprintSHA256, c.Info.SigAlg,
-		fmtCertTime(c.Info.NotBefore), fmtCertTime(c.Info.NotAfter), origincert.StatusOK,
-		strconv.Itoa(origincert.ValidityDays(c.Info.NotAfter, s.OriginCerts.Time()))}, nil
+	return s.originUploaded(c.ID, c.Info), nil
 }
 
 func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
@@ -55,13 +41,7 @@ func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		SiteId      int64
-		SiteName    string
-		Status      string
-		Certificate string
-		Result      originCAJSON
-	}{c.SiteID, c.SiteName, origincert.StatusOK, c.CertPEM, originClient(c)}, nil
+	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c)), nil
 }
 
 func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
@@ -77,14 +57,7 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		SiteId     int64
-		SiteName   string
-		PageNumber int
-		PageSize   int
-		TotalCount int
-		Result     []originCAJSON
-	}{site.ID, site.Name, page.Offset/page.Limit + 1, page.Limit, total, []originCAJSON{}}
+	out := originListed(site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, originClient(c))
 	}
@@ -104,11 +77,7 @@ func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Id       string
-		SiteId   int64
-		SiteName string
-	}{id, site.ID, site.Name}, nil
+	return originDone(id, site.ID, site.Name), nil
 }
 
 func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
@@ -130,11 +99,7 @@ func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Id       string
-		SiteId   int64
-		SiteName string
-	}{id, site.ID, site.Name}, nil
+	return originDone(id, site.ID, site.Name), nil
 }
 
 func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
