@@ -123,11 +123,7 @@ func (s *Server) setCertificate(ctx context.Context, p *params) (any, error) {
 }
 
 func (s *Server) getCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +180,7 @@ func (s *Server) listCertificates(ctx context.Context, p *params) (any, error) {
 }
 
 func (s *Server) deleteCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}

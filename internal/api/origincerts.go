@@ -55,11 +55,7 @@ func (s *Server) uploadOriginCaCertificate(ctx context.Context, p *params) (any,
 }
 
 func (s *Server) getOriginCaCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +87,7 @@ func (s *Server) listOriginCaCertificates(ctx context.Context, p *params) (any, 
 }
 
 func (s *Server) deleteOriginCaCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}

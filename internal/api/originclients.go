@@ -29,11 +29,7 @@ func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (
 }
 
 func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +61,7 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 }
 
 func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +73,7 @@ func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (
 }
 
 func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +91,7 @@ func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *par
 }
 
 func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
-	siteID, err := p.requiredInt64("SiteId")
-	if err != nil {
-		return nil, err
-	}
-	id, err := p.required("Id")
+	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}

@@ -131,6 +131,21 @@ func (p *params) requiredInt64(name string) (int64, error) {
 	return p.int64(name)
 }
 
+// siteAndID reads the SiteId and Id that every action on one certificate
+// of a site takes (edge, origin and client certificates alike), both
+// required, SiteId first.
+func (p *params) siteAndID() (int64, string, error) {
+	siteID, err := p.requiredInt64("SiteId")
+	if err != nil {
+		return 0, "", err
+	}
+	id, err := p.required("Id")
+	if err != nil {
+		return 0, "", err
+	}
+	return siteID, id, nil
+}
+
 // int parses a small integer parameter; an absent or empty one is 0.
 func (p *params) int(name string) (int, error) {
 	n, err := p.int64(name)
