@@ -102,6 +102,22 @@ var permissions = map[string]map[string]permission{
 		"SetOriginClientCertificateHostnames": {levelWrite, siteResource},
 		"GetOriginClientCertificateHostnames": {levelRead, siteResource},
 
+		"UploadClientCaCertificate":       {levelWrite, siteResource},
+		"GetClientCaCertificate":          {levelRead, siteResource},
+		"ListClientCaCertificates":        {levelList, siteResource},
+		"DeleteClientCaCertificate":       {levelWrite, siteResource},
+		"SetClientCaCertificateHostnames": {levelWrite, siteResource},
+		"GetClientCaCertificateHostnames": {levelRead, siteResource},
+
+		"CreateClientCertificate":       {levelWrite, siteResource},
+		"GetClientCertificate":          {levelRead, siteResource},
+		"ListClientCertificates":        {levelList, siteResource},
+		"RevokeClientCertificate":       {levelWrite, siteResource},
+		"ActivateClientCertificate":     {levelWrite, siteResource},
+		"DeleteClientCertificate":       {levelWrite, siteResource},
+		"SetClientCertificateHostnames": {levelWrite, siteResource},
+		"GetClientCertificateHostnames": {levelRead, siteResource},
+
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},
 		"ListRecords":        {levelList, siteResource},

@@ -25,6 +25,7 @@ type SiteState struct {
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
 	Settings     sitesetting.Settings // pause, IPv6 and the client-IP header (see features.go)
+	ClientCAs    []ClientCA           // mutual TLS from visitors (see clientauth.go)
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -61,6 +62,7 @@ type siteConf struct {
 	policy SitePolicy
 	// settings are the site's feature settings; see features.go.
 	settings sitesetting.Settings
+	clients  *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
 }
 
 // candidates are the certificates for one name, best first.
@@ -254,7 +256,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return nil
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings}
+		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings, clients: newClientAuth(st.ClientCAs)}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {

@@ -59,6 +59,7 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			pr.SetXForwarded()
 			pr.Out.Header.Add("CDN-Loop", loopToken)
 			setClientIP(pr.Out.Header, pr.In, rt.site)
+			clientHeaders(pr.Out.Header, pr.In)
 			pr.Out.Host = t.host
 		},
 		Transport:    &originTransport{origins: origins, timeout: timeout},
@@ -76,6 +77,7 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			if name := rt.site.settings.RealClientIPHeader; clientIPHeader(name) {
 				pr.Out.Header.Del(name)
 			}
+			clientHeaders(pr.Out.Header, pr.In) // no identity: only takes the visitor's out
 			pr.Out.Header.Add("CDN-Loop", loopToken)
 		},
 		Transport:    transport,
@@ -253,6 +255,14 @@ func (e *Edge) HTTPSHandler() http.Handler {
 		if hp := rt.site.policy.For(host); hp.HSTS != "" {
 			w.Header().Set("Strict-Transport-Security", hp.HSTS)
 		}
+		// Mutual TLS (clientauth.go): the certificate checked at the
+		// handshake is checked again, as the index says now.
+		var ok bool
+		if r, ok = checkClient(r, rt.site, host); !ok {
+			w.Header().Set("Connection", "close")
+			page(w, http.StatusForbidden, "This host requires a valid client certificate, and this connection has none.")
+			return
+		}
 		e.proxy.serve(w, r, rt)
 	})
 }
@@ -295,6 +305,10 @@ func (e *Edge) HTTPHandler() http.Handler {
 				authority = net.JoinHostPort(host, e.HTTPSPort)
 			}
 			http.Redirect(w, r, "https://"+authority+r.URL.RequestURI(), hp.ForceCode)
+			return
+		}
+		if site.clientAuthFor(host) != nil { // mutual TLS needs TLS
+			page(w, http.StatusForbidden, "This host requires a client certificate: connect over HTTPS.")
 			return
 		}
 		rt := ix.routeFor(host)

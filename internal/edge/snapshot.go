@@ -27,7 +27,7 @@ import (
 // everything before it. Private keys stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 4\n"
+const snapshotMagic = "esacert edge snapshot 5\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -49,6 +49,7 @@ type snapshotSite struct {
 	Certs           []snapshotCert
 	Routes          []Route
 	Settings        sitesetting.Settings
+	ClientCAs       []ClientCA // mutual TLS from visitors (format 5)
 }
 
 type snapshotCert struct {
@@ -66,6 +67,9 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy, Settings: e.conf.settings}
+	if e.conf.clients != nil {
+		s.ClientCAs = e.conf.clients.cas
+	}
 	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
 	for h, hp := range s.Policy.Hosts {
 		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
@@ -120,7 +124,7 @@ func (s *snapshotSite) state() SiteState {
 		s.Policy.Hosts[h] = hp
 	}
 	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy,
-		Settings: s.Settings}
+		Settings: s.Settings, ClientCAs: s.ClientCAs}
 	for _, c := range s.Certs {
 		alg := "ECDSA"
 		if c.RSA {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/metrics"
 )
@@ -38,7 +39,13 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 	}
 	states := edge.States(siteIDs, st.Sites, st.Certificates, st.Records, st.HTTPS)
 	for i := range states {
-		states[i].Settings = st.Settings[states[i].ID] // absent: served as before settings existed
+		id := states[i].ID
+		states[i].Settings = st.Settings[id] // absent: served as before settings existed
+		var issuer *clientcert.Issuer
+		if is, ok := st.ClientAuth.Issuers[id]; ok {
+			issuer = &is
+		}
+		states[i].ClientCAs = edge.ClientCAs(st.ClientAuth.CAs[id], issuer, st.ClientAuth.Active[id])
 	}
 	return states, st.Rev, nil
 }

@@ -41,6 +41,8 @@ type EdgeState struct {
 	// Settings are the sites' feature settings; a site missing here has
 	// none stored and is served with sitesetting.LegacyConfig's.
 	Settings map[int64]sitesetting.Settings
+	// ClientAuth is the sites' mutual TLS from visitors (edgeclient.go).
+	ClientAuth EdgeClientAuth
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
@@ -120,7 +122,10 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		if err != nil {
 			return err
 		}
-		st.Settings, err = s.settingsOf(ctx, tx, siteIDs)
+		if st.Settings, err = s.settingsOf(ctx, tx, siteIDs); err != nil {
+			return err
+		}
+		st.ClientAuth, err = s.clientAuthOf(ctx, tx, siteIDs)
 		return err
 	})
 	if err != nil {
