@@ -83,6 +83,7 @@ type LeafOptions struct {
 	NotBefore, NotAfter time.Time // zero means the issuing CA's
 	KeyType             KeyType
 	KeyFormat           KeyFormat
+	ClientAuth          bool // a TLS client certificate: ClientAuth extended key usage instead of ServerAuth
 }
 
 // Leaf is a minted end-entity certificate and its key.
@@ -95,7 +96,7 @@ type Leaf struct {
 }
 
 // Leaf returns a TLS server certificate signed by ca: ServerAuth extended key
-// usage, DigitalSignature key usage (plus KeyEncipherment for RSA), a random
+// usage (ClientAuth when opts.ClientAuth), DigitalSignature key usage (plus KeyEncipherment for RSA), a random
 // 128-bit serial number and a SubjectKeyId.
 func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	t.Helper()
@@ -104,6 +105,10 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	if _, ok := key.(*rsa.PrivateKey); ok {
 		usage |= x509.KeyUsageKeyEncipherment
 	}
+	eku := x509.ExtKeyUsageServerAuth
+	if opts.ClientAuth {
+		eku = x509.ExtKeyUsageClientAuth
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(t),
 		Subject:               pkix.Name{CommonName: opts.CommonName},
@@ -111,7 +116,7 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 		NotBefore:             opts.NotBefore,
 		NotAfter:              opts.NotAfter,
 		KeyUsage:              usage,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{eku},
 		BasicConstraintsValid: true,
 		SubjectKeyId:          keyID(t, key.Public()),
 	}
