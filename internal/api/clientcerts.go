@@ -73,7 +73,7 @@ func (s *Server) createClientCertificate(ctx context.Context, p *params) (any, e
 		ValidityDays       string
 	}{c.ID, c.CAID, c.CertPEM, key, c.Info.CommonName, c.Info.Issuer, c.Info.Serial, c.Info.FingerprintSHA256,
 		c.Info.SigAlg, fmtCertTime(c.Info.NotBefore), fmtCertTime(c.Info.NotAfter), c.Status,
-		strconv.Itoa(origincert.ValidityDays(c.Info.NotAfter, s.now()))}, nil
+		strconv.Itoa(origincert.ValidityDays(c.Info.NotAfter, c.Info.NotBefore))}, nil // as asked: it starts now
 }
 
 func (s *Server) getClientCertificate(ctx context.Context, p *params) (any, error) {

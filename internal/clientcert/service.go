@@ -136,7 +136,7 @@ func (s *Service) Create(ctx context.Context, siteID int64, csrPEM, pkeyType str
 	if err != nil {
 		return Certificate{}, "", err
 	}
-	now := s.Time()
+	now := s.Time().Truncate(time.Second) // as X.509 keeps it, so that NotAfter-NotBefore is whole days
 	c := Certificate{ID: domain.HexID(s.Rand, 16), SiteID: st.ID, SiteName: st.Name, CAID: is.ID, Status: StatusActive,
 		Created: now, Updated: now}
 	if req.subject.CommonName == "" {

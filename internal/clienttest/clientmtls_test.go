@@ -2,7 +2,13 @@ package clienttest
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -160,4 +166,104 @@ func TestEdgeMutualTLS(t *testing.T) {
 	if took, ok := within(time.Second, func() bool { return visit(mtlsVisitor(edge, nil), up) == 200 }); !ok {
 		t.Fatalf("up still asks for a certificate %v after its CA was deleted", took)
 	}
+}
+
+// runMTLSScenario manages client CA certificates and client certificates
+// through every action of the two families with one client.
+func runMTLSScenario(t *testing.T, c caller, prefix string) {
+	now := time.Now()
+	siteName := prefix + "-mtls.com"
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": siteName})["SiteId"])
+	ext := pkitest.NewCA(t, "Scenario Client CA", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+
+	up := mustOK(t, c, "UploadClientCaCertificate", map[string]string{"SiteId": siteID, "Name": "partners", "Certificate": ext.CertPEM})
+	caID := str(up["Id"])
+	if str(up["Status"]) != "OK" || str(up["CommonName"]) != "Scenario Client CA" || str(up["ValidityDays"]) == "" {
+		t.Errorf("UploadClientCaCertificate answered %v", up)
+	}
+	mustFail(t, c, "UploadClientCaCertificate", map[string]string{"SiteId": siteID, "Name": "partners", "Certificate": ext.CertPEM}, 400, "Certificate.Duplicated")
+	if got := mustOK(t, c, "GetClientCaCertificate", map[string]string{"SiteId": siteID, "Id": caID}); str(dig(got, "Result.Name")) != "partners" ||
+		str(got["Certificate"]) != ext.CertPEM {
+		t.Errorf("GetClientCaCertificate answered %v", got)
+	}
+	set := mustOK(t, c, "SetClientCaCertificateHostnames", map[string]string{"SiteId": siteID, "Id": caID,
+		"Hostnames": `["api.` + siteName + `","*.` + siteName + `"]`})
+	if hs, _ := set["Hostnames"].([]any); len(hs) != 2 {
+		t.Errorf("SetClientCaCertificateHostnames answered %v", set)
+	}
+	if hs, _ := mustOK(t, c, "GetClientCaCertificateHostnames", map[string]string{"SiteId": siteID, "Id": caID})["Hostnames"].([]any); len(hs) != 2 || hs[0] != "api."+siteName {
+		t.Errorf("GetClientCaCertificateHostnames: %v", hs)
+	}
+	mustFail(t, c, "SetClientCaCertificateHostnames", map[string]string{"SiteId": siteID, "Id": caID, "Hostnames": `["elsewhere.net"]`}, 400, "InvalidParameter")
+	if got := mustOK(t, c, "ListClientCaCertificates", map[string]string{"SiteId": siteID}); str(got["TotalCount"]) != "1" {
+		t.Errorf("ListClientCaCertificates answered %v", got)
+	}
+	mustOK(t, c, "DeleteClientCaCertificate", map[string]string{"SiteId": siteID, "Id": caID})
+	mustFail(t, c, "GetClientCaCertificate", map[string]string{"SiteId": siteID, "Id": caID}, 404, "Certificate.NotFound")
+
+	gen := mustOK(t, c, "CreateClientCertificate", map[string]string{"SiteId": siteID, "PkeyType": "ECDSA", "ValidityDays": "90"})
+	certID, issuer := str(gen["Id"]), str(gen["CACertificateId"])
+	if !strings.HasPrefix(str(gen["PrivateKey"]), "-----BEGIN PRIVATE KEY-----") || str(gen["Status"]) != "active" || str(gen["ValidityDays"]) != "90" {
+		t.Errorf("CreateClientCertificate answered %v", gen)
+	}
+	key, _ := pkitest.Key(t, "ecdsa-p256", "")
+	csr := csrPEM(t, key, "device-7."+siteName)
+	fromCSR := mustOK(t, c, "CreateClientCertificate", map[string]string{"SiteId": siteID, "CSR": csr, "ValidityDays": "1"})
+	if str(fromCSR["PrivateKey"]) != "" || str(fromCSR["CommonName"]) != "device-7."+siteName || str(fromCSR["CACertificateId"]) != issuer {
+		t.Errorf("CreateClientCertificate from a CSR answered %v", fromCSR)
+	}
+	mustFail(t, c, "CreateClientCertificate", map[string]string{"SiteId": siteID, "ValidityDays": "4000"}, 400, "InvalidParameter")
+	got := mustOK(t, c, "GetClientCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	if str(dig(got, "Result.Status")) != "active" || str(dig(got, "Result.CACertificateId")) != issuer || strings.Contains(fmtAny(got), "PRIVATE KEY") {
+		t.Errorf("GetClientCertificate answered %v", got)
+	}
+	if got := mustOK(t, c, "ListClientCertificates", map[string]string{"SiteId": siteID}); str(got["TotalCount"]) != "2" {
+		t.Errorf("ListClientCertificates answered %v", got)
+	}
+	mustOK(t, c, "RevokeClientCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	if got := mustOK(t, c, "GetClientCertificate", map[string]string{"SiteId": siteID, "Id": certID}); str(got["Status"]) != "revoked" {
+		t.Errorf("after RevokeClientCertificate: %v", got["Status"])
+	}
+	mustOK(t, c, "ActivateClientCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	if got := mustOK(t, c, "SetClientCertificateHostnames", map[string]string{"SiteId": siteID, "Id": issuer,
+		"Hostnames": `["app.` + siteName + `"]`}); str(got["Id"]) != issuer {
+		t.Errorf("SetClientCertificateHostnames answered %v", got)
+	}
+	if hs, _ := mustOK(t, c, "GetClientCertificateHostnames", map[string]string{"SiteId": siteID, "Id": issuer})["Hostnames"].([]any); len(hs) != 1 || hs[0] != "app."+siteName {
+		t.Errorf("GetClientCertificateHostnames: %v", hs)
+	}
+	mustOK(t, c, "DeleteClientCertificate", map[string]string{"SiteId": siteID, "Id": certID})
+	mustFail(t, c, "RevokeClientCertificate", map[string]string{"SiteId": siteID, "Id": certID}, 404, "Certificate.NotFound")
+	mustOK(t, c, "DeleteSite", map[string]string{"SiteId": siteID})
+}
+
+func fmtAny(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// csrPEM is a PEM certificate request for cn signed by key.
+func csrPEM(t *testing.T, key crypto.Signer, cn string) string {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+}
+
+// TestClientsManageClientCertificates runs the mutual TLS scenario with
+// the Go SDK's generic client (both signatures) and the official Node.js
+// clients (the ESA SDK with both signatures, and pop-core).
+func TestClientsManageClientCertificates(t *testing.T) {
+	addr, key := startNode(t)
+	for _, k := range []clientKind{teaKind(false), teaKind(true)} {
+		t.Run(k.name, func(t *testing.T) {
+			runMTLSScenario(t, k.make(t, addr, key, false), strings.ReplaceAll(k.name, "_", "-"))
+		})
+	}
+	t.Run("node", func(t *testing.T) {
+		d := startDriver(t)
+		for _, k := range nodeKinds(d) {
+			t.Run(k.name, func(t *testing.T) {
+				runMTLSScenario(t, k.make(t, addr, key, false), strings.ReplaceAll(k.name, "_", "-"))
+			})
+		}
+	})
 }
