@@ -116,7 +116,7 @@ func newClientAuth(cas []ClientCA) *clientAuth {
 		sum := sha256.New()
 		for _, der := range c.Certs {
 			crt, err := x509.ParseCertificate(der)
-			if err != nil {
+			if err != nil || !crt.IsCA { // only a CA signs what is accepted
 				continue
 			}
 			t.certs = append(t.certs, crt)
