@@ -23,7 +23,10 @@ func (m *memStore) Site(_ context.Context, id int64) (site.Site, error) {
 	}
 	return site.Site{ID: 42, Name: "mtls.com"}, nil
 }
-func (m *memStore) CreateClientCA(_ context.Context, c clientca.CA) error { m.cas = append(m.cas, c); return nil }
+func (m *memStore) CreateClientCA(_ context.Context, c clientca.CA) error {
+	m.cas = append(m.cas, c)
+	return nil
+}
 func (m *memStore) ClientCA(context.Context, int64, string) (clientca.CA, error) {
 	return clientca.CA{}, clientca.ErrNotFound
 }
