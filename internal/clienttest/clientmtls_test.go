@@ -20,6 +20,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // mtlsVisitor is a visitor of the edge at addr presenting cert (none for
@@ -266,4 +267,47 @@ func TestClientsManageClientCertificates(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestFleetRevokesClientCertificates: two nodes on one PostgreSQL database;
+// a certificate revoked through node A's API is refused by node B's edge,
+// on a new connection and on an open one, within a second.
+func TestFleetRevokesClientCertificates(t *testing.T) {
+	dsn := storetest.PostgresDatabase(t)
+	key := accesskey.Key{ID: "LTAIfleetkey000000000015", Secret: "fleet-secret-mtls-0123456789"}
+	a := startNodeOn(t, dsn, key)
+	b := startNodeOn(t, dsn, key)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer origin.Close()
+	c := teaKind(false).make(t, a.addr, key, false)
+	now := time.Now()
+	ca := pkitest.NewCA(t, "Fleet MTLS Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"app.fleet-mtls.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	siteID := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "fleet-mtls.com"})["SiteId"])
+	mustOK(t, c, "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+	mustOK(t, c, "CreateRecord", map[string]string{"SiteId": siteID, "RecordName": "app.fleet-mtls.com", "Type": "A/AAAA",
+		"Proxied": "true", "BizName": "web", "Ttl": "1", "Data": `{"Value":"` + strings.TrimPrefix(origin.URL, "http://") + `"}`})
+	created := mustOK(t, c, "CreateClientCertificate", map[string]string{"SiteId": siteID, "PkeyType": "ECDSA", "ValidityDays": "7"})
+	pair, err := tls.X509KeyPair([]byte(str(created["Certificate"])), []byte(str(created["PrivateKey"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, c, "SetClientCertificateHostnames", map[string]string{"SiteId": siteID, "Hostnames": `["app.fleet-mtls.com"]`})
+	edgeB, app := b.node.HTTPSAddr(), "https://app.fleet-mtls.com/"
+	if took, ok := within(2*time.Second, func() bool { return visit(mtlsVisitor(edgeB, nil), app) == 0 }); !ok {
+		t.Fatalf("node B's edge does not ask for a certificate after %v", took)
+	}
+	keep := mtlsVisitor(edgeB, &pair) // its connection is made with the certificate
+	if s := visit(keep, app); s != 200 {
+		t.Fatalf("node B, the certificate: %d", s)
+	}
+	mustOK(t, c, "RevokeClientCertificate", map[string]string{"SiteId": siteID, "Id": str(created["Id"])})
+	start := time.Now()
+	var status int
+	if took, ok := within(time.Second, func() bool { status = visit(keep, app); return status != 200 }); !ok || status != 403 {
+		t.Fatalf("node B, open connection: %d after %v; want 403 within 1s", status, took)
+	}
+	if _, ok := within(time.Second-time.Since(start), func() bool { return visit(mtlsVisitor(edgeB, &pair), app) == 0 }); !ok {
+		t.Errorf("node B, a new connection of a revoked certificate was still served %v after the revocation", time.Since(start))
+	}
 }
