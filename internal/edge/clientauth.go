@@ -128,6 +128,7 @@ func newClientAuth(cas []ClientCA) *clientAuth {
 		}
 		t.key = hex.EncodeToString(sum.Sum(nil)[:16])
 		if c.Issued {
+			t.key += "+issued" // the same CA uploaded too is another entry: it accepts every certificate
 			t.active = make(map[string]bool, len(c.Active))
 			for _, fp := range c.Active {
 				t.active[strings.ToLower(fp)] = true
