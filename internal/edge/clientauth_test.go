@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -300,5 +301,41 @@ func TestClientCertificateResumption(t *testing.T) {
 	w.bind(ca)
 	if resumed, err := dial(ln.Addr().String()); err == nil {
 		t.Errorf("a resumed session of a revoked certificate was accepted (resumed %v)", resumed)
+	}
+}
+
+// TestClientCAsInSnapshot: an edge started from its snapshot asks for
+// client certificates as the one that wrote it did, and accepts the same.
+func TestClientCAsInSnapshot(t *testing.T) {
+	w := newMTLSWorld(t)
+	issued, pair := clientLeaf(t, w.issuer, "visitor-3")
+	w.bind(ClientCA{ID: "issuer", Certs: [][]byte{w.issuer.Cert.Raw}, Hostnames: []string{"secure.example.com"},
+		Issued: true, Active: []string{fp(issued.Cert.Raw)}})
+	path := filepath.Join(t.TempDir(), "snapshot")
+	if err := saveSnapshot(path, w.e.Index(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	states, _, err := readSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []ClientCA
+	for _, st := range states {
+		if st.ID == 1 {
+			got = st.ClientCAs
+		}
+	}
+	if len(got) != 1 || got[0].ID != "issuer" || !got[0].Issued || len(got[0].Active) != 1 || got[0].Hostnames[0] != "secure.example.com" {
+		t.Fatalf("ClientCAs read back from the snapshot: %+v", got)
+	}
+	down := newMemSource()
+	down.fail = true
+	_, addr := serveEdge(t, &Edge{Source: down, Sealer: w.e.Sealer, Poll: time.Hour, Snapshot: path})
+	w.addr = addr
+	if _, _, err := w.get(w.client(nil), "https://secure.example.com/"); err == nil {
+		t.Error("from the snapshot, no client certificate: served")
+	}
+	if status, _, err := w.get(w.client(&pair), "https://secure.example.com/"); err != nil || status != 200 {
+		t.Errorf("from the snapshot, the issued certificate: %d, %v", status, err)
 	}
 }
