@@ -133,6 +133,7 @@ func (e *Edge) Start(ctx context.Context) error {
 		SessionTicketsDisabled: true,
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout, e.origins())
+	e.proxy.origin.sealer = e.Sealer // opens origin client certificates' keys
 	start := time.Now()
 	states, rev, err := e.Source.Load(ctx, nil)
 	if err != nil {
