@@ -1,19 +1,13 @@
 package clienttest
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/origintest"
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
@@ -29,78 +23,6 @@ func init() {
 	}
 }
 
-// originPKI is a private CA that signs origins' certificates (for
-// backend.origin-mtls.internal) and another that signs the edge's origin
-// client certificates.
-type originPKI struct {
-	serverCA, clientCA *pkitest.CA
-}
-
-func newOriginPKI(t *testing.T) *originPKI {
-	start := time.Now().Add(-time.Hour)
-	return &originPKI{serverCA: pkitest.NewCA(t, "Origin Private Root", start, start.Add(365*24*time.Hour)),
-		clientCA: pkitest.NewCA(t, "Edge Client Root", start, start.Add(365*24*time.Hour))}
-}
-
-// origin starts an HTTPS origin on loopback with a certificate of the
-// server CA; with requireClient it refuses a handshake without a client
-// certificate of the client CA (tls.RequireAndVerifyClientCert). It answers
-// with the common name of the client certificate presented. It returns its
-// port.
-func (p *originPKI) origin(t *testing.T, requireClient bool) string {
-	t.Helper()
-	leaf := p.serverCA.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"backend.origin-mtls.internal"}})
-	pair, err := tls.X509KeyPair([]byte(leaf.ChainPEM), []byte(leaf.KeyPEM))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.TLS.PeerCertificates) == 0 {
-			io.WriteString(w, "no client certificate")
-			return
-		}
-		io.WriteString(w, "client "+r.TLS.PeerCertificates[0].Subject.CommonName)
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	if requireClient {
-		pool := x509.NewCertPool()
-		pool.AddCert(p.clientCA.Cert)
-		srv.TLS.ClientAuth, srv.TLS.ClientCAs = tls.RequireAndVerifyClientCert, pool
-	}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	return port
-}
-
-// clientLeaf mints an origin client certificate named cn for the edge.
-func (p *originPKI) clientLeaf(t *testing.T, cn string) *pkitest.Leaf {
-	return p.clientCA.Leaf(t, pkitest.LeafOptions{CommonName: cn, DNSNames: []string{cn + ".edge.test"}, ClientAuth: true})
-}
-
-// edgeClient returns a GET through the node's edge, whatever the URL's host:
-// the status and body, or 0 and the error.
-func edgeClient(t *testing.T, n *testNode) func(url string) (int, string) {
-	edgeAddr := n.node.HTTPSAddr()
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, edgeAddr)
-		},
-	}}
-	t.Cleanup(client.CloseIdleConnections)
-	return func(url string) (int, string) {
-		resp, err := client.Get(url)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-}
-
 // TestEdgeOriginTLSThroughTheAPI drives a running node with the Go SDK:
 // an HTTPS origin with a private CA is refused with OriginVerify=on until
 // UploadOriginCaCertificate, then reached, and refused again once the CA is
@@ -111,8 +33,8 @@ func edgeClient(t *testing.T, n *testNode) func(url string) (int, string) {
 // makes it refuse the edge again. Each change reaches the edge within a
 // second, through the change feed.
 func TestEdgeOriginTLSThroughTheAPI(t *testing.T) {
-	pki := newOriginPKI(t)
-	plainPort, mtlsPort := pki.origin(t, false), pki.origin(t, true)
+	pki := origintest.NewPKI(t)
+	plainPort, mtlsPort := pki.Start(t, "backend.origin-mtls.internal", false), pki.Start(t, "backend.origin-mtls.internal", true)
 	n := startNodeOn(t, "", accesskey.Key{})
 	c := teaKind(false).make(t, n.addr, n.key, false)
 	now := time.Now()
@@ -136,7 +58,7 @@ func TestEdgeOriginTLSThroughTheAPI(t *testing.T) {
 			"RuleEnable": "on", "OriginScheme": "https", "OriginHttpsPort": r.port, "OriginSni": r.sni, "OriginVerify": r.verify,
 			"OriginMtls": r.mtls})
 	}
-	get := edgeClient(t, n)
+	get := origintest.Visitor(t, n.node.HTTPSAddr())
 	// becomes waits until host answers code (and body, when given).
 	becomes := func(step, host string, code int, body string) {
 		t.Helper()
@@ -153,13 +75,13 @@ func TestEdgeOriginTLSThroughTheAPI(t *testing.T) {
 	becomes("no origin CA yet", "verify", http.StatusBadGateway, "")
 
 	caID := str(mustOK(t, c, "UploadOriginCaCertificate", map[string]string{"SiteId": siteID, "Name": "origin-root",
-		"Certificate": pki.serverCA.CertPEM})["Id"])
+		"Certificate": pki.ServerCA.CertPEM})["Id"])
 	becomes("origin CA uploaded", "verify", 200, "no client certificate")
 	becomes("origin CA uploaded, wrong SNI", "wrongsni", http.StatusBadGateway, "")
 	becomes("origin requires a client certificate, OriginMtls off", "nomtls", http.StatusBadGateway, "")
 	becomes("OriginMtls on, no certificate yet", "mtls", http.StatusBadGateway, "")
 
-	hostLeaf := pki.clientLeaf(t, "edge-hostname")
+	hostLeaf := pki.ClientLeaf(t, "edge-hostname")
 	hostID := str(mustOK(t, c, "UploadOriginClientCertificate", map[string]string{"SiteId": siteID, "Name": "edge-hostname",
 		"Certificate": hostLeaf.ChainPEM, "PrivateKey": hostLeaf.KeyPEM})["Id"])
 	mustOK(t, c, "SetOriginClientCertificateHostnames", map[string]string{"SiteId": siteID, "Id": hostID,
@@ -168,7 +90,7 @@ func TestEdgeOriginTLSThroughTheAPI(t *testing.T) {
 	becomes("hostname-level certificate, OriginMtls off", "nomtls", http.StatusBadGateway, "")
 	becomes("hostname-level certificate for another host", "sitewide", http.StatusBadGateway, "")
 
-	siteLeaf := pki.clientLeaf(t, "edge-site")
+	siteLeaf := pki.ClientLeaf(t, "edge-site")
 	siteCertID := str(mustOK(t, c, "UploadSiteOriginClientCertificate", map[string]string{"SiteId": siteID, "Name": "edge-site",
 		"Certificate": siteLeaf.ChainPEM, "PrivateKey": siteLeaf.KeyPEM})["Id"])
 	becomes("site-level certificate", "sitewide", 200, "client edge-site")

@@ -1,74 +1,22 @@
 package edge
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/origincert"
-	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/origintest"
 	"github.com/esacert/esacert/internal/site"
 )
 
-// originPKI is a private CA that signs an origin's certificate, and another
-// that signs the edge's origin client certificates.
-type originPKI struct {
-	serverCA, clientCA *pkitest.CA
-	server             *pkitest.Leaf // backend.internal
-}
-
-func newOriginPKI(t *testing.T) *originPKI {
-	start := time.Now().Add(-time.Hour)
-	p := &originPKI{serverCA: pkitest.NewCA(t, "Origin Private Root", start, start.Add(365*24*time.Hour)),
-		clientCA: pkitest.NewCA(t, "Edge Client Root", start, start.Add(365*24*time.Hour))}
-	p.server = p.serverCA.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"backend.internal"}})
-	return p
-}
-
-// origin starts an HTTPS origin with the private server certificate. With
-// requireClient it refuses a handshake without a client certificate signed
-// by the client CA (tls.RequireAndVerifyClientCert), and answers with the
-// common name of the one presented.
-func (p *originPKI) origin(t *testing.T, requireClient bool) (port string) {
-	t.Helper()
-	pair, err := tls.X509KeyPair([]byte(p.server.ChainPEM), []byte(p.server.KeyPEM))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.TLS.PeerCertificates) > 0 {
-			io.WriteString(w, "client "+r.TLS.PeerCertificates[0].Subject.CommonName)
-			return
-		}
-		io.WriteString(w, "no client certificate")
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	if requireClient {
-		pool := x509.NewCertPool()
-		pool.AddCert(p.clientCA.Cert)
-		srv.TLS.ClientAuth, srv.TLS.ClientCAs = tls.RequireAndVerifyClientCert, pool
-	}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are what some cases expect
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	_, port, _ = net.SplitHostPort(srv.Listener.Addr().String())
-	return port
-}
-
-// client mints an origin client certificate of scope named cn, as the store
+// originClientOf mints an origin client certificate of scope named cn, as the store
 // hands it to the edge: its key sealed for its id.
-func (p *originPKI) client(t *testing.T, f *fixture, id string, scope origincert.Scope, cn string, created time.Time, hostnames ...string) origincert.Client {
+func originClientOf(t *testing.T, pki *origintest.PKI, f *fixture, id string, scope origincert.Scope, cn string, created time.Time, hostnames ...string) origincert.Client {
 	t.Helper()
-	leaf := p.clientCA.Leaf(t, pkitest.LeafOptions{CommonName: cn, DNSNames: []string{cn + ".edge.test"}, ClientAuth: true})
+	leaf := pki.ClientLeaf(t, cn)
 	sealed, err := f.sealer.Seal([]byte(leaf.KeyPEM), origincert.ClientAAD(id))
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +37,8 @@ func (p *originPKI) client(t *testing.T, f *fixture, id string, scope origincert
 func TestOriginTrustAndClientCertificates(t *testing.T) {
 	f := newFixture(t)
 	edgeCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
-	pki := newOriginPKI(t)
-	plainPort, mtlsPort := pki.origin(t, false), pki.origin(t, true)
+	pki := origintest.NewPKI(t)
+	plainPort, mtlsPort := pki.Start(t, "backend.internal", false), pki.Start(t, "backend.internal", true)
 
 	rule := func(id int64, host, port, sni, verify, mtls string) httpsconf.HTTPSConfig {
 		return httpsconf.OriginRule{ConfigID: id, SiteID: 1, ConfigType: httpsconf.ConfigRule, Rule: `(http.host eq "` + host + `")`,
@@ -118,7 +66,7 @@ func TestOriginTrustAndClientCertificates(t *testing.T) {
 		src.put(st)
 		e.Refresh(t.Context())
 	}
-	get := edgeGetter(t, addr)
+	get := origintest.Visitor(t, addr)
 	expect := func(step, host string, code int, body string) {
 		t.Helper()
 		gotCode, gotBody := get("https://" + host + "/")
@@ -131,20 +79,20 @@ func TestOriginTrustAndClientCertificates(t *testing.T) {
 	expect("no origin CA", "noverify.example.com", 200, "no client certificate")
 	expect("no origin CA", "wrongsni.example.com", http.StatusBadGateway, "")
 
-	ca := origincert.CA{ID: "ca1", SiteID: 1, CertPEM: pki.serverCA.CertPEM}
+	ca := origincert.CA{ID: "ca1", SiteID: 1, CertPEM: pki.ServerCA.CertPEM}
 	update(func(st *SiteState) { st.OriginCAs = []origincert.CA{ca} })
 	expect("origin CA uploaded", "verify.example.com", 200, "no client certificate")
 	expect("origin CA uploaded", "wrongsni.example.com", http.StatusBadGateway, "")
 	expect("origin CA uploaded", "nomtls.example.com", http.StatusBadGateway, "")
 	expect("OriginMtls without a certificate", "mtls.example.com", http.StatusBadGateway, "")
 
-	hostLevel := pki.client(t, f, "occ-host", origincert.ScopeHostname, "edge-hostname", now, "mtls.example.com")
+	hostLevel := originClientOf(t, pki, f, "occ-host", origincert.ScopeHostname, "edge-hostname", now, "mtls.example.com")
 	update(func(st *SiteState) { st.OriginClients = []origincert.Client{hostLevel} })
 	expect("hostname-level certificate", "mtls.example.com", 200, "client edge-hostname")
 	expect("hostname-level certificate for another host", "other.example.com", http.StatusBadGateway, "")
 	expect("hostname-level certificate, OriginMtls off", "nomtls.example.com", http.StatusBadGateway, "")
 
-	siteLevel := pki.client(t, f, "occ-site", origincert.ScopeSite, "edge-site", now.Add(time.Minute))
+	siteLevel := originClientOf(t, pki, f, "occ-site", origincert.ScopeSite, "edge-site", now.Add(time.Minute))
 	update(func(st *SiteState) { st.OriginClients = []origincert.Client{siteLevel, hostLevel} })
 	expect("site-level certificate", "other.example.com", 200, "client edge-site")
 	expect("site-level certificate beside a hostname-level one", "mtls.example.com", 200, "client edge-hostname")
@@ -160,7 +108,7 @@ func TestOriginTrustAndClientCertificates(t *testing.T) {
 	if !e2.Index().snapshot {
 		t.Fatal("the second edge did not start from the snapshot")
 	}
-	get2 := edgeGetter(t, addr2)
+	get2 := origintest.Visitor(t, addr2)
 	for host, want := range map[string]string{"mtls.example.com": "client edge-hostname", "other.example.com": "client edge-site",
 		"verify.example.com": "no client certificate"} {
 		if code, body := get2("https://" + host + "/"); code != 200 || body != want {
@@ -176,27 +124,6 @@ func TestOriginTrustAndClientCertificates(t *testing.T) {
 	update(func(st *SiteState) { st.OriginCAs = nil })
 	expect("origin CA deleted", "verify.example.com", http.StatusBadGateway, "")
 	expect("origin CA deleted", "noverify.example.com", 200, "no client certificate")
-}
-
-// edgeGetter returns a GET through the edge at addr, whatever the URL's
-// host, that answers the status and body (0 and the error for no answer).
-func edgeGetter(t *testing.T, addr string) func(url string) (int, string) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	t.Cleanup(client.CloseIdleConnections)
-	return func(url string) (int, string) {
-		resp, err := client.Get(url)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 }
 
 // TestOriginClientSelection: the hostname-level certificate naming a host
@@ -243,8 +170,8 @@ func TestOriginClientSelection(t *testing.T) {
 // not sent without one).
 func TestOriginClientKeyErrors(t *testing.T) {
 	f := newFixture(t)
-	pki := newOriginPKI(t)
-	c := pki.client(t, f, "occ-1", origincert.ScopeSite, "edge", now)
+	pki := origintest.NewPKI(t)
+	c := originClientOf(t, pki, f, "occ-1", origincert.ScopeSite, "edge", now)
 	o := &originTransport{sealer: f.sealer}
 	if _, err := o.clientCert(&originClient{id: "occ-1", chain: pemBlocks(c.ChainPEM), sealed: c.SealedKey}); err != nil {
 		t.Fatalf("opening a good key: %v", err)
