@@ -36,7 +36,7 @@ type Source interface {
 // concurrent use once started.
 type Edge struct {
 	Source Source        // required
-	Sealer domain.Sealer // required: opens the certificates' private keys
+	Sealer domain.Sealer // required: opens the certificates' (and origin client certificates') private keys
 	// Log receives the edge's events; nil means slog.Default().
 	Log *slog.Logger
 	// Now returns the current time; nil means time.Now.
