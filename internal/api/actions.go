@@ -51,6 +51,10 @@ var versions = map[string]map[string]action{
 		"SetOriginClientCertificateHostnames": (*Server).setOriginClientCertificateHostnames,
 		"GetOriginClientCertificateHostnames": (*Server).getOriginClientCertificateHostnames,
 
+		"UploadSiteOriginClientCertificate": (*Server).uploadSiteOriginClientCertificate,
+		"GetSiteOriginClientCertificate":    (*Server).getSiteOriginClientCertificate,
+		"ListSiteOriginClientCertificates":  (*Server).listSiteOriginClientCertificates,
+		"DeleteSiteOriginClientCertificate": (*Server).deleteSiteOriginClientCertificate,
 		// Mutual TLS from visitors: uploaded client CAs (clientcas.go) and
 		// the client certificates esacert issues (clientcerts.go).
 		"UploadClientCaCertificate":       (*Server).uploadClientCaCertificate,

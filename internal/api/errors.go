@@ -255,7 +255,8 @@ var table = slices.Concat([]row{
 	{is(origincert.ErrNameExists), "Certificate.Duplicated", http.StatusBadRequest,
 		"The certificate name already exists.", "Choose another Name, or delete the existing origin certificate first.", true},
 	{is(origincert.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
-		"The specified certificate does not exist.", "Call ListOriginCaCertificates to find the certificate Id.", false},
+		"The specified certificate does not exist.",
+		"Call the List action of its family (ListOriginCaCertificates, ListOriginClientCertificates or ListSiteOriginClientCertificates) to find the certificate Id.", false},
 	// Mutual TLS from visitors: client CA and client certificates.
 	{is(clientca.ErrNameExists), "Certificate.Duplicated", http.StatusBadRequest,
 		"The certificate name already exists.", "Choose another Name, or delete the existing client CA certificate first.", false},

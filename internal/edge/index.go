@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
 )
@@ -25,7 +26,13 @@ type SiteState struct {
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
 	Settings     sitesetting.Settings // pause, IPv6 and the client-IP header (see features.go)
-	ClientCAs    []ClientCA           // mutual TLS from visitors (see clientauth.go)
+	// OriginCAs are the site's origin CA certificates (ID and CertPEM are
+	// what the edge uses) and OriginClients its origin client certificates
+	// of both scopes (ID, Scope, ChainPEM, SealedKey, Hostnames, Created);
+	// see origintls.go.
+	OriginCAs     []origincert.CA
+	OriginClients []origincert.Client
+	ClientCAs     []ClientCA // mutual TLS from visitors (see clientauth.go)
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -62,7 +69,10 @@ type siteConf struct {
 	policy SitePolicy
 	// settings are the site's feature settings; see features.go.
 	settings sitesetting.Settings
-	clients  *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
+	// origin is the site's origin CAs and client certificates; nil when it
+	// has none (see origintls.go).
+	origin  *siteOrigin
+	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
 }
 
 // candidates are the certificates for one name, best first.
@@ -256,7 +266,8 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return nil
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings, clients: newClientAuth(st.ClientCAs)}
+		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings,
+		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {

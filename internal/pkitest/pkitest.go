@@ -83,7 +83,9 @@ type LeafOptions struct {
 	NotBefore, NotAfter time.Time // zero means the issuing CA's
 	KeyType             KeyType
 	KeyFormat           KeyFormat
-	ClientAuth          bool // a TLS client certificate: ClientAuth extended key usage instead of ServerAuth
+	// ClientAuth adds the ClientAuth extended key usage to ServerAuth: a
+	// certificate a TLS server that verifies client certificates accepts.
+	ClientAuth bool
 }
 
 // Leaf is a minted end-entity certificate and its key.
@@ -96,7 +98,7 @@ type Leaf struct {
 }
 
 // Leaf returns a TLS server certificate signed by ca: ServerAuth extended key
-// usage (ClientAuth when opts.ClientAuth), DigitalSignature key usage (plus KeyEncipherment for RSA), a random
+// usage (and ClientAuth when opts ask for it), DigitalSignature key usage (plus KeyEncipherment for RSA), a random
 // 128-bit serial number and a SubjectKeyId.
 func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	t.Helper()
@@ -105,10 +107,6 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	if _, ok := key.(*rsa.PrivateKey); ok {
 		usage |= x509.KeyUsageKeyEncipherment
 	}
-	eku := x509.ExtKeyUsageServerAuth
-	if opts.ClientAuth {
-		eku = x509.ExtKeyUsageClientAuth
-	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(t),
 		Subject:               pkix.Name{CommonName: opts.CommonName},
@@ -116,9 +114,12 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 		NotBefore:             opts.NotBefore,
 		NotAfter:              opts.NotAfter,
 		KeyUsage:              usage,
-		ExtKeyUsage:           []x509.ExtKeyUsage{eku},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		SubjectKeyId:          keyID(t, key.Public()),
+	}
+	if opts.ClientAuth {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	if tmpl.NotBefore.IsZero() {
 		tmpl.NotBefore = ca.Cert.NotBefore

@@ -43,6 +43,8 @@ const methods = {
   // Mutual TLS from visitors; the SDK's version here has no typed methods
   // for the client CA hostname actions.
   SetClientCaCertificateHostnames: 'POST', GetClientCaCertificateHostnames: 'POST',
+  UploadSiteOriginClientCertificate: 'POST', GetSiteOriginClientCertificate: 'GET',
+  ListSiteOriginClientCertificates: 'GET', DeleteSiteOriginClientCertificate: 'GET',
 };
 
 const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);
