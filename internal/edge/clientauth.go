@@ -162,6 +162,9 @@ func (s *siteConf) clientAuthFor(host string) *hostAuth {
 	if len(list) == 0 {
 		return nil
 	}
+	if len(list) == 1 { // the usual case: no key to build
+		return a.hostAuth(list[0].key, list)
+	}
 	keys := make([]string, 0, len(list))
 	seen := map[string]bool{}
 	var cas []*trustedCA
@@ -173,7 +176,12 @@ func (s *siteConf) clientAuthFor(host string) *hostAuth {
 		}
 	}
 	sort.Strings(keys)
-	key := strings.Join(keys, ",")
+	return a.hostAuth(strings.Join(keys, ","), cas)
+}
+
+// hostAuth returns the hostAuth of the CAs cas, whose key is key, made on
+// first need and then shared by every host with the same CAs.
+func (a *clientAuth) hostAuth(key string, cas []*trustedCA) *hostAuth {
 	if h, ok := a.hosts.Load(key); ok {
 		return h.(*hostAuth)
 	}
