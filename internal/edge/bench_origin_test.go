@@ -1,0 +1,299 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/pkitest"
+	"github.com/esacert/esacert/internal/site"
+)
+
+// BenchmarkOriginProxy measures proxied requests per second to an HTTPS
+// origin, through the edge and, side by side in the same run and on the
+// same origins, through nginx's proxy_pass (skipped when nginx is not
+// installed; see nginx_test.go).
+//
+// The origins are Go net/http servers on loopback with a certificate of a
+// private CA: origin_h1 speaks HTTP/1.1 only, origin_h2 offers h2 as well
+// (the edge takes it; nginx proxies HTTP/1.1 only), and origin_h1_close is
+// origin_h1 answering "Connection: close", so that every request needs a
+// new origin connection and TLS handshake: the cost the pool saves.
+// Visitors speak HTTP/1.1 over TLS 1.3 to the proxy, with a certificate for
+// the site that they verify, on c keep-alive connections (c concurrent
+// clients); every answer is read whole and its size checked.
+//
+// The edge runs the real path: a site with a certificate, two proxied
+// records and origin rules (OriginScheme https, the origin's port,
+// OriginSni; OriginVerify off: the edge verifies an origin against the
+// system roots only, which a private CA is not among). nginx is set up
+// alike: proxy_ssl with the same SNI and no verification, a keep-alive
+// upstream pool, the same X-Forwarded headers.
+//
+// Besides req/s, each run reports the origin TLS handshakes per 1,000
+// requests (connections the origin accepted while timing) and the origin
+// connections that served the timed requests: with the pool, about c (or 1
+// over h2) and no handshakes; without it, one each per request. Allocations
+// are the whole process's: client, origin and, for the edge, the edge.
+//
+//	go test ./internal/edge -run '^$' -bench OriginProxy -benchmem
+func BenchmarkOriginProxy(b *testing.B) {
+	f := newFixture(b)
+	siteCert, siteLeaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.bench.test")
+	roots := x509.NewCertPool()
+	roots.AddCert(f.ca.Cert)
+
+	originCA := pkitest.NewCA(b, "Origin CA", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	originLeaf := originCA.Leaf(b, pkitest.LeafOptions{DNSNames: []string{benchOriginSNI}})
+	originCert, err := tls.X509KeyPair([]byte(originLeaf.ChainPEM), []byte(originLeaf.KeyPEM))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h1 := startBenchOrigin(b, originCert, false)
+	h2 := startBenchOrigin(b, originCert, true)
+	origins := map[string]*benchOrigin{"origin_h1": h1, "origin_h2": h2, "origin_h1_close": h1}
+
+	// The edge: one site, a record per origin, an origin rule per record.
+	st := siteState(1, "bench.test", site.SiteActive, siteCert)
+	var configs []httpsconf.HTTPSConfig
+	for i, o := range []*benchOrigin{h1, h2} {
+		host := o.host()
+		st.Routes = append(st.Routes, Route{Name: host, Origin: o.addr})
+		configs = append(configs, httpsconf.OriginRule{ConfigID: int64(i + 1), SiteID: 1, ConfigType: httpsconf.ConfigRule,
+			Rule: `(http.host eq "` + host + `")`, OriginScheme: "https", OriginHttpsPort: o.port(),
+			OriginSni: benchOriginSNI, OriginVerify: "off"}.Config())
+	}
+	st.Policy = sitePolicy(sitePolicies(configs), 1)
+	src := newMemSource()
+	src.put(st)
+	_, edgeAddr := startEdge(b, src, f.sealer)
+	proxies := []struct{ name, addr string }{{"edge", edgeAddr}}
+
+	// nginx on the same origins with the same certificate, when installed.
+	nginxAddr, why := startNginx(b, nginxSetup{Chain: siteLeaf.ChainPEM, Key: siteLeaf.KeyPEM, Origins: []*benchOrigin{h1, h2}})
+	if why != "" {
+		b.Log("nginx part skipped: " + why)
+	} else {
+		proxies = append(proxies, struct{ name, addr string }{"nginx", nginxAddr})
+	}
+
+	for _, variant := range []string{"origin_h1", "origin_h2", "origin_h1_close"} {
+		o := origins[variant]
+		for _, c := range []int{16, 64} {
+			for _, size := range []int{1 << 10, 64 << 10} {
+				if variant == "origin_h1_close" && size != 1<<10 {
+					continue // a new connection per request: the answer's size adds nothing to see
+				}
+				path := "/" + strconv.Itoa(size)
+				if variant == "origin_h1_close" {
+					path = "/close" + path
+				}
+				name := fmt.Sprintf("%s/c%d/%dKiB", variant, c, size>>10)
+				for _, p := range proxies {
+					b.Run(name+"/"+p.name, func(b *testing.B) {
+						runProxied(b, p.addr, "https://"+o.host()+path, size, c, roots, o)
+					})
+				}
+				if why != "" {
+					b.Run(name+"/nginx", func(b *testing.B) { b.Skip(why) })
+				}
+			}
+		}
+	}
+}
+
+// nginxSetup is what startNginx serves: the site's certificate (chain and
+// key, PEM) for *.bench.test, and the origins to proxy each host to.
+type nginxSetup struct {
+	Chain, Key string
+	Origins    []*benchOrigin
+}
+
+// benchOriginSNI is the name the proxies send the origins and the origins'
+// certificate holds.
+const benchOriginSNI = "origin.bench.test"
+
+// benchOrigin is an HTTPS origin on loopback answering GET /<size> (and
+// /close/<size>, with "Connection: close") with size bytes. It counts the
+// connections it accepts and those that serve a request of the current
+// round.
+type benchOrigin struct {
+	addr     string
+	h2       bool
+	accepted atomic.Int64
+	round    atomic.Int64 // the current round; a connection is counted once a round
+	used     atomic.Int64 // connections that served a request of the current round
+}
+
+// host is the site's host that proxies to o.
+func (o *benchOrigin) host() string {
+	if o.h2 {
+		return "h2.bench.test"
+	}
+	return "h1.bench.test"
+}
+
+func (o *benchOrigin) port() string {
+	_, p, _ := net.SplitHostPort(o.addr)
+	return p
+}
+
+// newRound starts counting the connections used afresh.
+func (o *benchOrigin) newRound() {
+	o.round.Add(1)
+	o.used.Store(0)
+}
+
+// connRound is the round a connection last served a request in.
+type connRound struct{ round atomic.Int64 }
+
+type connRoundKey struct{}
+
+func startBenchOrigin(b *testing.B, cert tls.Certificate, h2 bool) *benchOrigin {
+	b.Helper()
+	o := &benchOrigin{h2: h2}
+	body := make([]byte, 64<<10)
+	for i := range body {
+		body[i] = 'a' + byte(i%26)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cr, ok := r.Context().Value(connRoundKey{}).(*connRound); ok {
+			if round := o.round.Load(); cr.round.Swap(round) != round {
+				o.used.Add(1)
+			}
+		}
+		p := r.URL.Path
+		if rest, ok := strings.CutPrefix(p, "/close"); ok {
+			p = rest
+			w.Header().Set("Connection", "close")
+		}
+		n, err := strconv.Atoi(p[1:])
+		if err != nil || n < 0 || n > len(body) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		w.Write(body[:n])
+	})
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(h2)
+	srv := &http.Server{
+		Handler:           handler,
+		Protocols:         &protocols,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connRoundKey{}, &connRound{})
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	o.addr = ln.Addr().String()
+	go srv.ServeTLS(&countingListener{Listener: ln, n: &o.accepted}, "", "")
+	b.Cleanup(func() { srv.Close() })
+	return o
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// runProxied sends b.N GETs of url (answered with size bytes) to the proxy
+// at addr from c concurrent clients, each on a keep-alive HTTP/1.1
+// connection over TLS that verifies the site's certificate against roots.
+func runProxied(b *testing.B, addr, url string, size, c int, roots *x509.CertPool, o *benchOrigin) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS13},
+		MaxIdleConnsPerHost: c,
+		MaxConnsPerHost:     c,
+		IdleConnTimeout:     time.Minute,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	load := func(n int) error {
+		var (
+			next    atomic.Int64
+			wg      sync.WaitGroup
+			errOnce sync.Once
+			first   error
+		)
+		for range c {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(n) {
+					if err := getSized(client, url, size); err != nil {
+						errOnce.Do(func() { first = err })
+						next.Store(int64(n)) // stop the others
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return first
+	}
+	// Warm up: the visitors' connections and the proxy's origin pool.
+	if err := load(4 * c); err != nil {
+		b.Fatal(err)
+	}
+	o.newRound()
+	accepted := o.accepted.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := load(b.N); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(o.accepted.Load()-accepted)*1000/float64(b.N), "origin-handshakes/1k-req")
+	b.ReportMetric(float64(o.used.Load()), "origin-conns")
+}
+
+// getSized GETs url and reads the answer, which must be 200 with size bytes.
+func getSized(client *http.Client, url string, size int) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || n != int64(size) {
+		return errors.New(url + ": " + resp.Status + ", " + strconv.FormatInt(n, 10) + " bytes, want 200 with " + strconv.Itoa(size))
+	}
+	return nil
+}
