@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package edge
 
@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,13 +39,15 @@ func nginxBinary() (string, bool) {
 // startNginx runs nginx as a child process, configured in a temporary
 // directory to proxy s's origins as the edge does (see
 // BenchmarkOriginProxy), and stops it when b ends. It returns the address
-// of its HTTPS listener, or why there is none: nginx is not installed. An
-// nginx that is installed but does not start fails b, with its error log.
-func startNginx(b *testing.B, s nginxSetup) (addr, why string) {
+// of its HTTPS listener and a function returning the CPU time nginx (its
+// master and workers) has used so far; or why there is none: nginx is not
+// installed. An nginx that is installed but does not start fails b, with
+// its error log.
+func startNginx(b *testing.B, s nginxSetup) (addr string, cpu func() time.Duration, why string) {
 	b.Helper()
 	bin, ok := nginxBinary()
 	if !ok {
-		return "", "nginx is not installed (not on the PATH nor in /usr/sbin; install it, e.g. apt-get install nginx, or set ESACERT_NGINX to its path)"
+		return "", nil, "nginx is not installed (not on the PATH nor in /usr/sbin; install it, e.g. apt-get install nginx, or set ESACERT_NGINX to its path)"
 	}
 	dir := b.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "site.pem"), []byte(s.Chain), 0o600); err != nil {
@@ -56,10 +59,10 @@ func startNginx(b *testing.B, s nginxSetup) (addr, why string) {
 	var last string
 	for attempt := 0; attempt < 3; attempt++ { // the port picked may be taken before nginx binds it
 		addr := freeLoopbackAddr(b)
-		stop, out, err := runNginx(b, bin, dir, addr, s)
+		stop, pgid, out, err := runNginx(b, bin, dir, addr, s)
 		if err == nil {
 			b.Cleanup(stop)
-			return addr, ""
+			return addr, func() time.Duration { return groupCPU(pgid) }, ""
 		}
 		logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		last = fmt.Sprintf("%v\n%s%s", err, out, logged)
@@ -68,13 +71,14 @@ func startNginx(b *testing.B, s nginxSetup) (addr, why string) {
 		}
 	}
 	b.Fatalf("nginx (%s) did not start: %s", bin, last)
-	return "", ""
+	return "", nil, ""
 }
 
 // runNginx writes the configuration for listening on addr, starts nginx
 // and returns once it answers TLS handshakes on addr, with the function
-// that stops it; or what it wrote and why it is not running.
-func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), output string, err error) {
+// that stops it and its process group; or what it wrote and why it is not
+// running.
+func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), pgid int, output string, err error) {
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(nginxConfig(dir, addr, s)), 0o600); err != nil {
 		b.Fatal(err)
@@ -85,11 +89,11 @@ func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), o
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // nginx and its workers: one group to stop
 	if err := cmd.Start(); err != nil {
-		return nil, "", err
+		return nil, 0, "", err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	pgid := cmd.Process.Pid
+	pgid = cmd.Process.Pid
 	// stop asks for a fast shutdown and waits for nginx to exit; whatever
 	// is left of its group after 5 s is killed.
 	stop = func() {
@@ -104,18 +108,18 @@ func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), o
 		select {
 		case err := <-exited:
 			syscall.Kill(-pgid, syscall.SIGKILL)
-			return nil, out.String(), fmt.Errorf("nginx exited: %v", err)
+			return nil, 0, out.String(), fmt.Errorf("nginx exited: %v", err)
 		default:
 		}
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr,
 			&tls.Config{ServerName: s.Origins[0].host(), InsecureSkipVerify: true})
 		if err == nil {
 			conn.Close()
-			return stop, "", nil
+			return stop, pgid, "", nil
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, out.String(), fmt.Errorf("no TLS handshake on %s within 10s: %v", addr, err)
+			return nil, 0, out.String(), fmt.Errorf("no TLS handshake on %s within 10s: %v", addr, err)
 		}
 	}
 }
@@ -192,4 +196,42 @@ http {
 	}
 	c.WriteString("}\n")
 	return c.String()
+}
+
+// selfCPU is the CPU time (user and system) this process has used so far.
+func selfCPU() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+}
+
+// groupCPU is the CPU time (user and system) the live processes of process
+// group pgid have used so far, as /proc tells it (in clock ticks of 10 ms).
+func groupCPU(pgid int) time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += utime + stime
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

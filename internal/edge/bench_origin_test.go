@@ -46,8 +46,12 @@ import (
 // Besides req/s, each run reports the origin TLS handshakes per 1,000
 // requests (connections the origin accepted while timing) and the origin
 // connections that served the timed requests: with the pool, about c (or 1
-// over h2) and no handshakes; without it, one each per request. Allocations
-// are the whole process's: client, origin and, for the edge, the edge.
+// over h2) and no handshakes; without it, one each per request. cpu-us/req
+// is the CPU time of all that takes part (this process: visitors, origins
+// and the edge; plus nginx's master and workers) per request: on a shared
+// machine it varies less than req/s, and the edge's and nginx's differ by
+// what the proxy costs. Allocations are this process's: for nginx the
+// visitors' and the origins', for the edge theirs and the edge's.
 //
 //	go test ./internal/edge -run '^$' -bench OriginProxy -benchmem
 func BenchmarkOriginProxy(b *testing.B) {
@@ -80,14 +84,34 @@ func BenchmarkOriginProxy(b *testing.B) {
 	src := newMemSource()
 	src.put(st)
 	_, edgeAddr := startEdge(b, src, f.sealer)
-	proxies := []struct{ name, addr string }{{"edge", edgeAddr}}
+	// Where the visitors connect, with the TLS settings they verify the
+	// server with and the CPU time that all taking part (this process:
+	// visitors, origins and the edge; and nginx) have used so far. direct
+	// is no proxy: the visitors connect to the origin itself, the baseline
+	// of what the visitors and the origin cost.
+	type proxy struct {
+		name string
+		addr func(o *benchOrigin) string
+		tls  *tls.Config
+		cpu  func() (time.Duration, bool)
+	}
+	siteTLS := &tls.Config{RootCAs: roots}
+	originRoots := x509.NewCertPool()
+	originRoots.AddCert(originCA.Cert)
+	proxies := []proxy{
+		{"direct", func(o *benchOrigin) string { return o.addr }, &tls.Config{RootCAs: originRoots, ServerName: benchOriginSNI}, selfCPU},
+		{"edge", func(*benchOrigin) string { return edgeAddr }, siteTLS, selfCPU},
+	}
 
 	// nginx on the same origins with the same certificate, when installed.
-	nginxAddr, why := startNginx(b, nginxSetup{Chain: siteLeaf.ChainPEM, Key: siteLeaf.KeyPEM, Origins: []*benchOrigin{h1, h2}})
+	nginxAddr, nginxCPU, why := startNginx(b, nginxSetup{Chain: siteLeaf.ChainPEM, Key: siteLeaf.KeyPEM, Origins: []*benchOrigin{h1, h2}})
 	if why != "" {
 		b.Log("nginx part skipped: " + why)
 	} else {
-		proxies = append(proxies, struct{ name, addr string }{"nginx", nginxAddr})
+		proxies = append(proxies, proxy{"nginx", func(*benchOrigin) string { return nginxAddr }, siteTLS, func() (time.Duration, bool) {
+			self, ok := selfCPU()
+			return self + nginxCPU(), ok
+		}})
 	}
 
 	for _, variant := range []string{"origin_h1", "origin_h2", "origin_h1_close"} {
@@ -103,8 +127,11 @@ func BenchmarkOriginProxy(b *testing.B) {
 				}
 				name := fmt.Sprintf("%s/c%d/%dKiB", variant, c, size>>10)
 				for _, p := range proxies {
+					if p.name == "direct" && variant == "origin_h1_close" {
+						continue // the visitors would make a connection a request: nothing like the others
+					}
 					b.Run(name+"/"+p.name, func(b *testing.B) {
-						runProxied(b, p.addr, "https://"+o.host()+path, size, c, roots, o)
+						runProxied(b, p.addr(o), "https://"+o.host()+path, size, c, p.tls, o, p.cpu)
 					})
 				}
 				if why != "" {
@@ -226,15 +253,18 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// runProxied sends b.N GETs of url (answered with size bytes) to the proxy
-// at addr from c concurrent clients, each on a keep-alive HTTP/1.1
-// connection over TLS that verifies the site's certificate against roots.
-func runProxied(b *testing.B, addr, url string, size, c int, roots *x509.CertPool, o *benchOrigin) {
+// runProxied sends b.N GETs of url (answered with size bytes by o) to the
+// proxy at addr from c concurrent clients, each on a keep-alive HTTP/1.1
+// connection over TLS 1.3 that verifies the server as tlsConf says. cpu is
+// the CPU time the processes taking part have used so far.
+func runProxied(b *testing.B, addr, url string, size, c int, tlsConf *tls.Config, o *benchOrigin, cpu func() (time.Duration, bool)) {
+	tlsConf = tlsConf.Clone()
+	tlsConf.NextProtos, tlsConf.MinVersion = []string{"http/1.1"}, tls.VersionTLS13
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
-		TLSClientConfig:     &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS13},
+		TLSClientConfig:     tlsConf,
 		MaxIdleConnsPerHost: c,
 		MaxConnsPerHost:     c,
 		IdleConnTimeout:     time.Minute,
@@ -270,12 +300,16 @@ func runProxied(b *testing.B, addr, url string, size, c int, roots *x509.CertPoo
 	}
 	o.newRound()
 	accepted := o.accepted.Load()
+	cpu0, _ := cpu()
 	b.ReportAllocs()
 	b.ResetTimer()
 	if err := load(b.N); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	if cpu1, ok := cpu(); ok {
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-us/req")
+	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 	b.ReportMetric(float64(o.accepted.Load()-accepted)*1000/float64(b.N), "origin-handshakes/1k-req")
 	b.ReportMetric(float64(o.used.Load()), "origin-conns")
