@@ -25,7 +25,8 @@ import (
 // BenchmarkOriginProxy measures proxied requests per second to an HTTPS
 // origin, through the edge and, side by side in the same run and on the
 // same origins, through nginx's proxy_pass (skipped when nginx is not
-// installed; see nginx_test.go).
+// installed; see bench_nginx_test.go), and straight to the origin (direct:
+// no proxy, the baseline of what the visitors and the origins cost).
 //
 // The origins are Go net/http servers on loopback with a certificate of a
 // private CA: origin_h1 speaks HTTP/1.1 only, origin_h2 offers h2 as well
@@ -53,7 +54,7 @@ import (
 // what the proxy costs. Allocations are this process's: for nginx the
 // visitors' and the origins', for the edge theirs and the edge's.
 //
-//	go test ./internal/edge -run '^$' -bench OriginProxy -benchmem
+//	go test ./internal/edge -run '^$' -bench OriginProxy -benchtime 2s -count 3 -benchmem
 func BenchmarkOriginProxy(b *testing.B) {
 	f := newFixture(b)
 	siteCert, siteLeaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.bench.test")
