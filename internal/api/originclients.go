@@ -10,37 +10,74 @@ import (
 )
 
 // Origin client certificates: what the edge presents to origins that ask
-// for a client certificate. The private key is never answered.
+// for a client certificate (OriginMtls), hostname-level and site-level. The
+// private key is never answered.
 
 func originClient(c origincert.Client) originCAJSON {
 	return originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
 }
 
+// The hostname-level family (…OriginClientCertificate) and the site-level
+// one (…SiteOriginClientCertificate) are the same actions on the two scopes
+// of one store: each reads, lists and deletes only its own.
+
 func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.uploadOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.getOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+	return s.listOriginClients(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.deleteOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) uploadSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.uploadOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) getSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.getOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) listSiteOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+	return s.listOriginClients(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) deleteSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.deleteOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) uploadOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, err := p.requiredInt64("SiteId")
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.UploadClient(ctx, siteID, p.str("Name"), p.str("Certificate"), p.str("PrivateKey"))
+	c, err := s.OriginCerts.UploadClient(ctx, scope, siteID, p.str("Name"), p.str("Certificate"), p.str("PrivateKey"))
 	if err != nil {
 		return nil, err
 	}
 	return s.originUploaded(c.ID, c.Info), nil
 }
 
-func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+func (s *Server) getOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	c, err := s.OriginCerts.Client(ctx, scope, siteID, id)
 	if err != nil {
 		return nil, err
 	}
 	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c)), nil
 }
 
-func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+func (s *Server) listOriginClients(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, err := p.requiredInt64("SiteId")
 	if err != nil {
 		return nil, err
@@ -49,7 +86,7 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 	if err != nil {
 		return nil, err
 	}
-	list, total, site, err := s.OriginCerts.ListClients(ctx, siteID, page)
+	list, total, site, err := s.OriginCerts.ListClients(ctx, scope, siteID, page)
 	if err != nil {
 		return nil, err
 	}
@@ -60,12 +97,12 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 	return out, nil
 }
 
-func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+func (s *Server) deleteOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
-	site, err := s.OriginCerts.DeleteClient(ctx, siteID, id)
+	site, err := s.OriginCerts.DeleteClient(ctx, scope, siteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +132,7 @@ func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	c, err := s.OriginCerts.Client(ctx, origincert.ScopeHostname, siteID, id)
 	if err != nil {
 		return nil, err
 	}
