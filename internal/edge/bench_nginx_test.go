@@ -56,6 +56,9 @@ func startNginx(b *testing.B, s nginxSetup) (addr string, cpu func() time.Durati
 	if err := os.WriteFile(filepath.Join(dir, "site.key"), []byte(s.Key), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "origin-ca.pem"), []byte(s.OriginCA), 0o600); err != nil {
+		b.Fatal(err)
+	}
 	var last string
 	for attempt := 0; attempt < 3; attempt++ { // the port picked may be taken before nginx binds it
 		addr := freeLoopbackAddr(b)
@@ -138,10 +141,10 @@ func freeLoopbackAddr(b *testing.B) string {
 // workers as GOMAXPROCS, TLS 1.2/1.3 with the site's certificate on addr,
 // a server per origin host, each proxying to a keep-alive upstream pool as
 // large as the edge's (64 idle connections) over TLS with the origin's
-// SNI and no verification, and the headers the edge adds. Keep-alive
-// connections are not closed after 1,000 requests (nginx's default, on
-// both sides; the edge has no such limit), and answers are buffered in
-// memory only (128 KiB a request, more than the largest answer).
+// SNI, verified against the origins' CA, and the headers the edge adds.
+// Keep-alive connections are not closed after 1,000 requests (nginx's
+// default, on both sides; the edge has no such limit), and answers are
+// buffered in memory only (128 KiB a request, more than the largest).
 func nginxConfig(dir, addr string, s nginxSetup) string {
 	p := func(name string) string { return filepath.Join(dir, name) }
 	var c strings.Builder
@@ -185,14 +188,15 @@ http {
 			proxy_set_header CDN-Loop esacert;
 			proxy_ssl_server_name on;
 			proxy_ssl_name %s;
-			proxy_ssl_verify off;
+			proxy_ssl_verify on;
+			proxy_ssl_trusted_certificate %s;
 			proxy_ssl_protocols TLSv1.2 TLSv1.3;
 			proxy_buffer_size 16k;
 			proxy_buffers 8 16k;
 			proxy_max_temp_file_size 0;
 		}
 	}
-`, i, o.addr, addr, o.host(), i, benchOriginSNI)
+`, i, o.addr, addr, o.host(), i, benchOriginSNI, p("origin-ca.pem"))
 	}
 	c.WriteString("}\n")
 	return c.String()

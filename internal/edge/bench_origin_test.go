@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/site"
 )
@@ -37,12 +38,12 @@ import (
 // the site that they verify, on c keep-alive connections (c concurrent
 // clients); every answer is read whole and its size checked.
 //
-// The edge runs the real path: a site with a certificate, two proxied
-// records and origin rules (OriginScheme https, the origin's port,
-// OriginSni; OriginVerify off: the edge verifies an origin against the
-// system roots only, which a private CA is not among). nginx is set up
-// alike: proxy_ssl with the same SNI and no verification, a keep-alive
-// upstream pool, the same X-Forwarded headers.
+// The edge runs the real path: a site with a certificate, the origins' CA
+// uploaded as the site's origin CA, two proxied records and origin rules
+// (OriginScheme https, the origin's port, OriginSni, OriginVerify on).
+// nginx is set up alike: proxy_ssl with the same SNI, verifying the origin
+// against the same CA, a keep-alive upstream pool, the same X-Forwarded
+// headers.
 //
 // Besides req/s, each run reports the origin TLS handshakes per 1,000
 // requests (connections the origin accepted while timing) and the origin
@@ -71,15 +72,17 @@ func BenchmarkOriginProxy(b *testing.B) {
 	h2 := startBenchOrigin(b, originCert, true)
 	origins := map[string]*benchOrigin{"origin_h1": h1, "origin_h2": h2, "origin_h1_close": h1}
 
-	// The edge: one site, a record per origin, an origin rule per record.
+	// The edge: one site that trusts the origins' CA, a record per origin,
+	// an origin rule per record.
 	st := siteState(1, "bench.test", site.SiteActive, siteCert)
+	st.OriginCAs = []origincert.CA{{ID: "origin-ca", SiteID: 1, CertPEM: originCA.CertPEM}}
 	var configs []httpsconf.HTTPSConfig
 	for i, o := range []*benchOrigin{h1, h2} {
 		host := o.host()
 		st.Routes = append(st.Routes, Route{Name: host, Origin: o.addr})
 		configs = append(configs, httpsconf.OriginRule{ConfigID: int64(i + 1), SiteID: 1, ConfigType: httpsconf.ConfigRule,
 			Rule: `(http.host eq "` + host + `")`, OriginScheme: "https", OriginHttpsPort: o.port(),
-			OriginSni: benchOriginSNI, OriginVerify: "off"}.Config())
+			OriginSni: benchOriginSNI, OriginVerify: "on"}.Config())
 	}
 	st.Policy = sitePolicy(sitePolicies(configs), 1)
 	src := newMemSource()
@@ -105,7 +108,8 @@ func BenchmarkOriginProxy(b *testing.B) {
 	}
 
 	// nginx on the same origins with the same certificate, when installed.
-	nginxAddr, nginxCPU, why := startNginx(b, nginxSetup{Chain: siteLeaf.ChainPEM, Key: siteLeaf.KeyPEM, Origins: []*benchOrigin{h1, h2}})
+	nginxAddr, nginxCPU, why := startNginx(b, nginxSetup{Chain: siteLeaf.ChainPEM, Key: siteLeaf.KeyPEM, OriginCA: originCA.CertPEM,
+		Origins: []*benchOrigin{h1, h2}})
 	if why != "" {
 		b.Log("nginx part skipped: " + why)
 	} else {
@@ -144,10 +148,12 @@ func BenchmarkOriginProxy(b *testing.B) {
 }
 
 // nginxSetup is what startNginx serves: the site's certificate (chain and
-// key, PEM) for *.bench.test, and the origins to proxy each host to.
+// key, PEM) for *.bench.test, the origins to proxy each host to, and the CA
+// (PEM) to verify them with.
 type nginxSetup struct {
 	Chain, Key string
 	Origins    []*benchOrigin
+	OriginCA   string
 }
 
 // benchOriginSNI is the name the proxies send the origins and the origins'
