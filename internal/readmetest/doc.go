@@ -6,7 +6,9 @@
 // what to do with it:
 //
 //	<!-- ci: run -->         run it against a node the test starts (shell, Go,
-//	                         JavaScript), or load it as a --config file (JSON)
+//	                         JavaScript), or load it as a --config file (JSON);
+//	                         the node has the flags of the serve block before
+//	                         it in its "## " section, if that starts one node
 //	<!-- ci: serve -->       a shell block that starts nodes itself: wait until
 //	                         they answer, then stop them
 //	<!-- ci: skip: why -->   not run, for the reason given

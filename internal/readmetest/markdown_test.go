@@ -25,6 +25,9 @@ type block struct {
 	Body   string // its lines, without the fence's indentation
 	Mode   mode   // "" when no marker precedes it
 	Reason string // why it is skipped
+	// Section is the title of the "## " heading it is under ("" before the
+	// first one).
+	Section string
 }
 
 func (b block) String() string { return fmt.Sprintf("line %d (%s)", b.Line, b.Lang) }
@@ -56,8 +59,12 @@ func parseBlocks(text string) ([]block, error) {
 	var blocks []block
 	var errs []string
 	pending, pendingLine := "", 0 // a marker waiting for its block
+	section := ""
 	for i := 0; i < len(lines); i++ {
 		trimmed := strings.TrimSpace(lines[i])
+		if title, ok := strings.CutPrefix(lines[i], "## "); ok {
+			section = strings.TrimSpace(title)
+		}
 		if m := markerRe.FindStringSubmatch(trimmed); m != nil {
 			if pending != "" {
 				errs = append(errs, fmt.Sprintf("line %d: a ci marker with no code block after it", pendingLine))
@@ -74,7 +81,7 @@ func parseBlocks(text string) ([]block, error) {
 			continue
 		}
 		indent, fence := m[1], m[2]
-		b := block{Line: i + 1, Lang: m[3]}
+		b := block{Line: i + 1, Lang: m[3], Section: section}
 		if pending != "" {
 			md, reason, err := parseMarker(pending)
 			if err != nil {
@@ -127,7 +134,7 @@ func repoRoot(t *testing.T) string {
 }
 
 func TestParseBlocks(t *testing.T) {
-	text := "intro\n\n<!-- ci: run -->\n```sh\necho hi\n```\n\n" +
+	text := "intro\n\n<!-- ci: run -->\n```sh\necho hi\n```\n\n## Part\n\n" +
 		"- item:\n\n  <!-- ci: skip: needs a tool -->\n  ```go\n  x := 1\n  ```\n\n" +
 		"```\nlayout, no language\n```\n" +
 		"````md\n```sh\nnested\n```\n````\n"
@@ -137,9 +144,9 @@ func TestParseBlocks(t *testing.T) {
 	}
 	want := []block{
 		{Line: 4, Lang: "sh", Body: "echo hi\n", Mode: modeRun},
-		{Line: 11, Lang: "go", Body: "x := 1\n", Mode: modeSkip, Reason: "needs a tool"},
-		{Line: 15, Lang: "", Body: "layout, no language\n"},
-		{Line: 18, Lang: "md", Body: "```sh\nnested\n```\n"},
+		{Line: 13, Lang: "go", Body: "x := 1\n", Mode: modeSkip, Reason: "needs a tool", Section: "Part"},
+		{Line: 17, Lang: "", Body: "layout, no language\n", Section: "Part"},
+		{Line: 20, Lang: "md", Body: "```sh\nnested\n```\n", Section: "Part"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != len(want) {
 		t.Fatalf("blocks = %+v, want %+v", got, want)

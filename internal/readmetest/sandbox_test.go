@@ -26,10 +26,12 @@ import (
 	"github.com/esacert/esacert/internal/node"
 )
 
-// readmePorts are the ports the README's walkthroughs use. The test moves
-// each to a free port, in the blocks it runs and in the defaults it gives
-// them, so that it runs beside any other esacert on the machine.
-var readmePorts = []string{"8787", "8788", "8443", "8080", "9443", "9080"}
+// readmePorts are the ports the README's walkthroughs use: esacert's, and
+// their origins' (openssl s_server). The test moves each to a free port, in
+// the blocks it runs (":PORT", and --OriginHttpPort / --OriginHttpsPort
+// PORT) and in the defaults it gives them, so that it runs beside anything
+// else on the machine, another run of itself included.
+var readmePorts = []string{"8787", "8788", "8443", "8080", "9443", "9080", "3443", "4443", "5443"}
 
 // sandbox is what every block of one README run shares.
 type sandbox struct {
@@ -129,8 +131,9 @@ func (s *sandbox) env(extra ...string) []string {
 }
 
 var (
-	portRe     = regexp.MustCompile(`:(\d{4,5})\b`)
-	createdbRe = regexp.MustCompile(`(?m)^(\s*createdb\b.*\s)([A-Za-z_][A-Za-z0-9_]*)(\s*)$`)
+	portRe       = regexp.MustCompile(`:(\d{4,5})\b`)
+	originPortRe = regexp.MustCompile(`(--OriginHttps?Port[ =])(\d{4,5})\b`)
+	createdbRe   = regexp.MustCompile(`(?m)^(\s*createdb\b.*\s)([A-Za-z_][A-Za-z0-9_]*)(\s*)$`)
 )
 
 // rewrite moves a block's README ports to the free ones, and gives each
@@ -140,6 +143,13 @@ func (s *sandbox) rewrite(body string) (string, []string) {
 	body = portRe.ReplaceAllStringFunc(body, func(m string) string {
 		if p, ok := s.ports[m[1:]]; ok {
 			return ":" + p
+		}
+		return m
+	})
+	body = originPortRe.ReplaceAllStringFunc(body, func(m string) string {
+		sub := originPortRe.FindStringSubmatch(m)
+		if p, ok := s.ports[sub[2]]; ok {
+			return sub[1] + p
 		}
 		return m
 	})
@@ -175,19 +185,29 @@ func dropAfter(t *testing.T, dbs []string) {
 }
 
 // startNode starts a node in dir as "Run it" does (./esacert-data, the
-// README's default addresses) and returns its root key, read from the key
-// file that the README sources.
-func (s *sandbox) startNode(t *testing.T, dir string) accesskey.Key {
+// README's default addresses), with flags laid over that (a --data relative
+// to dir), and returns its root key, read from the key file that the README
+// sources.
+func (s *sandbox) startNode(t *testing.T, dir string, flags []string) accesskey.Key {
 	t.Helper()
+	flags = slices.Clone(flags)
+	for i, f := range flags {
+		switch {
+		case (f == "--data" || f == "-data") && i+1 < len(flags) && !filepath.IsAbs(flags[i+1]):
+			flags[i+1] = filepath.Join(dir, flags[i+1])
+		case strings.HasPrefix(f, "--data=") && !filepath.IsAbs(strings.TrimPrefix(f, "--data=")):
+			flags[i] = "--data=" + filepath.Join(dir, strings.TrimPrefix(f, "--data="))
+		}
+	}
 	env := map[string]string{
 		"ESACERT_DATA":       filepath.Join(dir, "esacert-data"),
 		"ESACERT_API_ADDR":   s.addr("8787"),
 		"ESACERT_HTTPS_ADDR": s.addr("8443"),
 		"ESACERT_HTTP_ADDR":  s.addr("8080"),
 	}
-	cfg, err := config.Load("esacert serve", nil, func(k string) string { return env[k] }, io.Discard)
+	cfg, err := config.Load("esacert serve", flags, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("esacert serve %s: %v", strings.Join(flags, " "), err)
 	}
 	logs := &output{}
 	n, err := node.Start(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
@@ -243,12 +263,19 @@ func command(dir string, env []string, out *output, name string, args ...string)
 }
 
 // run runs a command to its end; it fails the test unless it succeeds.
-// Anything it left running is killed.
+// Anything it left running is killed: a process it started in the
+// background and did not stop (an origin of a walkthrough whose check
+// failed) holds its output open, and is given 2 s to end before that is
+// closed. A command that succeeds but leaves a process running fails too.
 func run(t *testing.T, cmd *exec.Cmd, out *output) {
 	t.Helper()
+	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	if cmd.Process != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = errors.New("it ended but left a process running, which held its output open (killed)")
 	}
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out.tail())

@@ -33,7 +33,18 @@ func TestREADMESnippets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README.md: %v", err)
 	}
+	// The node a run block runs against is started with the flags of the
+	// serve block before it in its section, when that block starts one node.
+	var flags []string
+	section := ""
 	for _, b := range blocks {
+		if b.Section != section {
+			flags, section = nil, b.Section
+		}
+		if b.Mode == modeServe {
+			body, _ := s.rewrite(b.Body)
+			flags = serveFlags(body)
+		}
 		if b.Lang == "" {
 			continue // text, such as the layout of the repository
 		}
@@ -49,13 +60,14 @@ func TestREADMESnippets(t *testing.T) {
 			if b.Mode == modeSkip {
 				t.Skip(b.Reason)
 			}
-			s.block(t, b)
+			s.block(t, b, flags)
 		})
 	}
 }
 
-// block runs one block marked run or serve.
-func (s *sandbox) block(t *testing.T, b block) {
+// block runs one block marked run or serve; a run block's node is started
+// with flags.
+func (s *sandbox) block(t *testing.T, b block, flags []string) {
 	body, dbs := s.rewrite(b.Body)
 	if needsPostgres(body) {
 		if os.Getenv("ESACERT_TEST_POSTGRES_DSN") == "" {
@@ -87,7 +99,7 @@ func (s *sandbox) block(t *testing.T, b block) {
 		if strings.Contains(body, "./esacert ") && !strings.Contains(body, "go build -o esacert") {
 			s.esacert(t, dir)
 		}
-		env := s.env(keyEnv(s.startNode(t, dir))...)
+		env := s.env(keyEnv(s.startNode(t, dir, flags))...)
 		run(t, command(dir, env, out, "bash", "-c", "set -euo pipefail\n"+body), out)
 	case b.Lang == "go":
 		// A whole program, compiled against this module's go.mod.
@@ -97,7 +109,7 @@ func (s *sandbox) block(t *testing.T, b block) {
 		if err := os.WriteFile(filepath.Join(dir, "snippet", "main.go"), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		env := s.env(keyEnv(s.startNode(t, dir))...)
+		env := s.env(keyEnv(s.startNode(t, dir, flags))...)
 		run(t, command(dir, env, out, "go", "run", "./snippet"), out)
 	case b.Lang == "js":
 		modules := s.nodeClients(t)
@@ -110,7 +122,51 @@ func (s *sandbox) block(t *testing.T, b block) {
 		if _, err := exec.LookPath("node"); err != nil {
 			t.Fatal(err)
 		}
-		env := s.env(keyEnv(s.startNode(t, dir))...)
+		env := s.env(keyEnv(s.startNode(t, dir, flags))...)
 		run(t, command(dir, env, out, "node", "snippet.js"), out)
+	}
+}
+
+// serveFlags are the flags of the node a serve block starts with "esacert
+// serve FLAGS" (go run ./cmd/esacert serve, or ./esacert serve), when it
+// starts one; nil when it starts none or several.
+func serveFlags(body string) []string {
+	var cmds [][]string
+	for _, line := range strings.Split(strings.ReplaceAll(body, "\\\n", " "), "\n") {
+		words := strings.Fields(line)
+		for i := 0; i+1 < len(words); i++ {
+			if strings.HasSuffix(words[i], "esacert") && words[i+1] == "serve" {
+				var flags []string
+				for _, w := range words[i+2:] {
+					if w == "&" || w == ";" || w == "|" || strings.HasPrefix(w, "#") {
+						break
+					}
+					flags = append(flags, strings.Trim(w, `'"`))
+				}
+				cmds = append(cmds, flags)
+				break
+			}
+		}
+	}
+	if len(cmds) != 1 {
+		return nil
+	}
+	return cmds[0]
+}
+
+func TestServeFlags(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want []string
+	}{
+		{"go run ./cmd/esacert serve\n", nil},
+		{"go run ./cmd/esacert serve --data ./d --private-origins 127.0.0.1/32 \\\n  --api-addr 127.0.0.1:8788   # a comment\n",
+			[]string{"--data", "./d", "--private-origins", "127.0.0.1/32", "--api-addr", "127.0.0.1:8788"}},
+		{"./esacert serve --roles api --data ./api1 &\n./esacert serve --roles edge --data ./edge1 &\n", nil}, // several nodes
+		{"echo no node\n", nil},
+	} {
+		if got := serveFlags(c.body); strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("serveFlags(%q) = %q, want %q", c.body, got, c.want)
+		}
 	}
 }
