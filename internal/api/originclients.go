@@ -12,8 +12,22 @@ import (
 // Origin client certificates: what the edge presents to origins that ask
 // for a client certificate. The private key is never answered.
 
-func originClient(c origincert.Client) originCAJSON {
-	return originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
+// originClientJSON is one origin client certificate in Get and List
+// answers: an origin CA certificate's fields and the hostnames it is
+// presented for (an empty list when none are set, as the SDK's model and
+// Terraform's hostnames read it).
+type originClientJSON struct {
+	originCAJSON
+	Hostnames []string
+}
+
+func originClient(c origincert.Client) originClientJSON {
+	hostnames := c.Hostnames
+	if hostnames == nil {
+		hostnames = []string{}
+	}
+	return originClientJSON{
+		originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated}), hostnames}
 }
 
 func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (any, error) {
@@ -53,7 +67,7 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 	if err != nil {
 		return nil, err
 	}
-	out := originListed(site.ID, site.Name, page, total)
+	out := originListed[originClientJSON](site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, originClient(c))
 	}
@@ -83,11 +97,11 @@ func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *par
 			return nil, domain.Invalid("Hostnames", "must be a JSON array of host names")
 		}
 	}
-	site, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
+	site, kept, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
 	if err != nil {
 		return nil, err
 	}
-	return originDone(id, site.ID, site.Name), nil
+	return originHostnames{id, site.ID, site.Name, kept}, nil
 }
 
 func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
@@ -99,14 +113,13 @@ func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	hostnames := c.Hostnames
-	if hostnames == nil {
-		hostnames = []string{}
-	}
-	return struct {
-		Id        string
-		SiteId    int64
-		SiteName  string
-		Hostnames []string
-	}{c.ID, c.SiteID, c.SiteName, hostnames}, nil
+	return originHostnames{c.ID, c.SiteID, c.SiteName, originClient(c).Hostnames}, nil
+}
+
+// originHostnames answers Set… and GetOriginClientCertificateHostnames.
+type originHostnames struct {
+	Id        string
+	SiteId    int64
+	SiteName  string
+	Hostnames []string
 }
