@@ -51,6 +51,11 @@ var versions = map[string]map[string]action{
 		"SetOriginClientCertificateHostnames": (*Server).setOriginClientCertificateHostnames,
 		"GetOriginClientCertificateHostnames": (*Server).getOriginClientCertificateHostnames,
 
+		"UploadSiteOriginClientCertificate": (*Server).uploadSiteOriginClientCertificate,
+		"GetSiteOriginClientCertificate":    (*Server).getSiteOriginClientCertificate,
+		"ListSiteOriginClientCertificates":  (*Server).listSiteOriginClientCertificates,
+		"DeleteSiteOriginClientCertificate": (*Server).deleteSiteOriginClientCertificate,
+
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,
 		"ListRecords":  (*Server).listRecords,

@@ -338,7 +338,6 @@ var goldenCases = []goldenCase{
 	{"CreateOriginRule", "fail_scheme", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginScheme": {"ftp"}}},
 	{"CreateOriginRule", "fail_port", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginHttpsPort": {"70000"}}},
 	{"CreateOriginRule", "fail_sni", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginSni": {"bad name"}}},
-	{"CreateOriginRule", "fail_mtls_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "OriginMtls": {"on"}}},
 	{"CreateOriginRule", "fail_dns_record", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "DnsRecord": {"www.example.com"}}},
 	{"CreateOriginRule", "fail_range_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Range": {"on"}}},
 	{"CreateOriginRule", "fail_follow302_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Follow302Enable": {"on"}}},
@@ -402,9 +401,38 @@ var goldenCases = []goldenCase{
 	{"GetOriginClientCertificateHostnames", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
 	{"GetOriginClientCertificateHostnames", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
 	{"ListOriginClientCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}}},
+
 	{"DeleteOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
 	{"DeleteOriginClientCertificate", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient0}"}}},
 	{"ListOriginClientCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
+	// Site origin client certificates: the same checks, their own family.
+	{"UploadSiteOriginClientCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadSiteOriginClientCertificate", "ok_derived_name", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadSiteOriginClientCertificate", "fail_duplicate_name", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadSiteOriginClientCertificate", "fail_missing_key", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}}},
+	{"UploadSiteOriginClientCertificate", "fail_key_mismatch", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originCaPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadSiteOriginClientCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"UploadSiteOriginClientCertificate", "fail_missing_site_id", "POST", url.Values{"Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"GetSiteOriginClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}}},
+	{"GetSiteOriginClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"UploadOriginClientCertificate", "ok_second", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"edge-client-2"}, "Certificate": {"{originClientPEM}"}, "PrivateKey": {"{originClientKey}"}}},
+	{"GetSiteOriginClientCertificate", "fail_hostname_level", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient1}"}}},
+	{"GetOriginClientCertificate", "fail_site_level", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}}},
+	{"SetOriginClientCertificateHostnames", "fail_site_level", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}, "Hostnames": {`["www.example.com"]`}}},
+	{"GetSiteOriginClientCertificate", "fail_missing_id", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"ListSiteOriginClientCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"1"}, "PageNumber": {"2"}}},
+	{"ListSiteOriginClientCertificates", "fail_site_not_found", "GET", url.Values{"SiteId": {"1"}}},
+	{"DeleteSiteOriginClientCertificate", "fail_hostname_level", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient1}"}}},
+	{"DeleteSiteOriginClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}}},
+	{"DeleteSiteOriginClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}}},
+	{"GetSiteOriginClientCertificate", "fail_deleted", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{siteoriginclient0}"}}},
+	{"ListSiteOriginClientCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
+
+	{"GetOriginClientCertificate", "ok_second", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{originclient1}"}}},
+
+	// OriginMtls=on is taken (the edge presents the certificates above).
+	{"CreateOriginRule", "ok_mtls_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.host eq "mtls.example.com")`},
+		"RuleName": {"mtls"}, "RuleEnable": {"on"}, "OriginScheme": {"https"}, "OriginMtls": {"on"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -488,6 +516,9 @@ func testActionGoldens(t *testing.T, dsn string) {
 			}
 			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginClientCertificate" {
 				vars[fmt.Sprintf("{originclient%d}", count(vars, "{originclient"))] = id
+			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "UploadSiteOriginClientCertificate" {
+				vars[fmt.Sprintf("{siteoriginclient%d}", count(vars, "{siteoriginclient"))] = id
 			}
 			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginCaCertificate" {
 				vars[fmt.Sprintf("{originca%d}", count(vars, "{originca"))] = id

@@ -102,6 +102,11 @@ var permissions = map[string]map[string]permission{
 		"SetOriginClientCertificateHostnames": {levelWrite, siteResource},
 		"GetOriginClientCertificateHostnames": {levelRead, siteResource},
 
+		"UploadSiteOriginClientCertificate": {levelWrite, siteResource},
+		"GetSiteOriginClientCertificate":    {levelRead, siteResource},
+		"ListSiteOriginClientCertificates":  {levelList, siteResource},
+		"DeleteSiteOriginClientCertificate": {levelWrite, siteResource},
+
 		"CreateRecord":       {levelWrite, siteResource},
 		"GetRecord":          {levelRead, anyResource},
 		"ListRecords":        {levelList, siteResource},

@@ -253,7 +253,8 @@ var table = slices.Concat([]row{
 	{is(origincert.ErrNameExists), "Certificate.Duplicated", http.StatusBadRequest,
 		"The certificate name already exists.", "Choose another Name, or delete the existing origin certificate first.", true},
 	{is(origincert.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
-		"The specified certificate does not exist.", "Call ListOriginCaCertificates to find the certificate Id.", false},
+		"The specified certificate does not exist.",
+		"Call the List action of its family (ListOriginCaCertificates, ListOriginClientCertificates or ListSiteOriginClientCertificates) to find the certificate Id.", false},
 
 	// DNS records. Record.NotFound is a 404, which the Terraform provider's
 	// NotFoundError reads as "gone".

@@ -10,51 +10,97 @@ import (
 )
 
 // Origin client certificates: what the edge presents to origins that ask
-// for a client certificate. The private key is never answered.
+// for a client certificate (OriginMtls), hostname-level and site-level. The
+// private key is never answered.
 
-// originClientJSON is one origin client certificate in Get and List
-// answers: an origin CA certificate's fields and the hostnames it is
-// presented for (an empty list when none are set, as the SDK's model and
+// originClientJSON is one hostname-level origin client certificate in Get
+// and List answers: an origin CA certificate's fields and the hostnames it
+// is presented for (an empty list when none are set, as the SDK's model and
 // Terraform's hostnames read it).
 type originClientJSON struct {
 	originCAJSON
 	Hostnames []string
 }
 
-func originClient(c origincert.Client) originClientJSON {
-	hostnames := c.Hostnames
-	if hostnames == nil {
-		hostnames = []string{}
+// originClient is a certificate of scope in Get and List answers: the
+// site-level family's model has no Hostnames.
+func originClient(c origincert.Client, scope origincert.Scope) any {
+	ca := originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
+	if scope == origincert.ScopeSite {
+		return ca
 	}
-	return originClientJSON{
-		originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated}), hostnames}
+	return originClientJSON{ca, clientHostnames(c)}
 }
 
+// clientHostnames are c's hostnames, an empty list when none are set.
+func clientHostnames(c origincert.Client) []string {
+	if c.Hostnames == nil {
+		return []string{}
+	}
+	return c.Hostnames
+}
+
+// The hostname-level family (…OriginClientCertificate) and the site-level
+// one (…SiteOriginClientCertificate) are the same actions on the two scopes
+// of one store: each reads, lists and deletes only its own.
+
 func (s *Server) uploadOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.uploadOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.getOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+	return s.listOriginClients(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.deleteOriginClient(ctx, p, origincert.ScopeHostname)
+}
+
+func (s *Server) uploadSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.uploadOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) getSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.getOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) listSiteOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+	return s.listOriginClients(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) deleteSiteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+	return s.deleteOriginClient(ctx, p, origincert.ScopeSite)
+}
+
+func (s *Server) uploadOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, err := p.requiredInt64("SiteId")
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.UploadClient(ctx, siteID, p.str("Name"), p.str("Certificate"), p.str("PrivateKey"))
+	c, err := s.OriginCerts.UploadClient(ctx, scope, siteID, p.str("Name"), p.str("Certificate"), p.str("PrivateKey"))
 	if err != nil {
 		return nil, err
 	}
 	return s.originUploaded(c.ID, c.Info), nil
 }
 
-func (s *Server) getOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+func (s *Server) getOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	c, err := s.OriginCerts.Client(ctx, scope, siteID, id)
 	if err != nil {
 		return nil, err
 	}
-	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c)), nil
+	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c, scope)), nil
 }
 
-func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (any, error) {
+func (s *Server) listOriginClients(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, err := p.requiredInt64("SiteId")
 	if err != nil {
 		return nil, err
@@ -63,23 +109,23 @@ func (s *Server) listOriginClientCertificates(ctx context.Context, p *params) (a
 	if err != nil {
 		return nil, err
 	}
-	list, total, site, err := s.OriginCerts.ListClients(ctx, siteID, page)
+	list, total, site, err := s.OriginCerts.ListClients(ctx, scope, siteID, page)
 	if err != nil {
 		return nil, err
 	}
-	out := originListed[originClientJSON](site.ID, site.Name, page, total)
+	out := originListed[any](site.ID, site.Name, page, total)
 	for _, c := range list {
-		out.Result = append(out.Result, originClient(c))
+		out.Result = append(out.Result, originClient(c, scope))
 	}
 	return out, nil
 }
 
-func (s *Server) deleteOriginClientCertificate(ctx context.Context, p *params) (any, error) {
+func (s *Server) deleteOriginClient(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
 	siteID, id, err := p.siteAndID()
 	if err != nil {
 		return nil, err
 	}
-	site, err := s.OriginCerts.DeleteClient(ctx, siteID, id)
+	site, err := s.OriginCerts.DeleteClient(ctx, scope, siteID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +155,11 @@ func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.OriginCerts.Client(ctx, siteID, id)
+	c, err := s.OriginCerts.Client(ctx, origincert.ScopeHostname, siteID, id)
 	if err != nil {
 		return nil, err
 	}
-	return originHostnames{c.ID, c.SiteID, c.SiteName, originClient(c).Hostnames}, nil
+	return originHostnames{c.ID, c.SiteID, c.SiteName, clientHostnames(c)}, nil
 }
 
 // originHostnames answers Set… and GetOriginClientCertificateHostnames.

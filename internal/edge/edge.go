@@ -36,7 +36,7 @@ type Source interface {
 // concurrent use once started.
 type Edge struct {
 	Source Source        // required
-	Sealer domain.Sealer // required: opens the certificates' private keys
+	Sealer domain.Sealer // required: opens the certificates' (and origin client certificates') private keys
 	// Log receives the edge's events; nil means slog.Default().
 	Log *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -133,6 +133,7 @@ func (e *Edge) Start(ctx context.Context) error {
 		SessionTicketsDisabled: true,
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout, e.origins())
+	e.proxy.origin.sealer = e.Sealer // opens origin client certificates' keys
 	start := time.Now()
 	states, rev, err := e.Source.Load(ctx, nil)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
 )
@@ -25,6 +26,12 @@ type SiteState struct {
 	Routes       []Route            // the site's proxied records
 	Policy       SitePolicy
 	Settings     sitesetting.Settings // pause, IPv6 and the client-IP header (see features.go)
+	// OriginCAs are the site's origin CA certificates (ID and CertPEM are
+	// what the edge uses) and OriginClients its origin client certificates
+	// of both scopes (ID, Scope, ChainPEM, SealedKey, Hostnames, Created);
+	// see origintls.go.
+	OriginCAs     []origincert.CA
+	OriginClients []origincert.Client
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -61,6 +68,9 @@ type siteConf struct {
 	policy SitePolicy
 	// settings are the site's feature settings; see features.go.
 	settings sitesetting.Settings
+	// origin is the site's origin CAs and client certificates; nil when it
+	// has none (see origintls.go).
+	origin *siteOrigin
 }
 
 // candidates are the certificates for one name, best first.
@@ -254,7 +264,8 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return nil
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings}
+		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings,
+		origin: newSiteOrigin(st.OriginCAs, st.OriginClients)}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {

@@ -28,7 +28,8 @@ type OriginPolicy struct {
 	HTTPSPort   int           // the origin's port for HTTPS; 0 means 443
 	Host        string        // the Host header; "" keeps the route's
 	SNI         string        // the server name of an HTTPS origin and the name verified; "" means the Host sent
-	Verify      bool          // verify an HTTPS origin's certificate against the system roots
+	Verify      bool          // verify an HTTPS origin's certificate against the system roots and the site's origin CAs
+	Mtls        bool          // present the site's origin client certificate to an HTTPS origin that asks for one
 	ReadTimeout time.Duration // how long to wait for the origin's answer; 0 means the edge's default
 }
 

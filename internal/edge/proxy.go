@@ -29,6 +29,7 @@ const loopToken = "esacert"
 // proxy forwards requests to their route's origin, over HTTP or HTTPS as
 // the host's origin rules say (see targetOf).
 type proxy struct {
+	origin *originTransport // rp's transport
 	rp     *httputil.ReverseProxy
 	direct *httputil.ReverseProxy // for paused sites: the request as it came
 	log    *slog.Logger
@@ -40,7 +41,7 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	p := &proxy{log: log}
+	p := &proxy{log: log, origin: &originTransport{origins: origins, timeout: timeout}}
 	transport := &http.Transport{
 		Proxy:                 nil, // origins are reached directly
 		DialContext:           origins.DialContext,
@@ -61,7 +62,7 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			setClientIP(pr.Out.Header, pr.In, rt.site)
 			pr.Out.Host = t.host
 		},
-		Transport:    &originTransport{origins: origins, timeout: timeout},
+		Transport:    p.origin,
 		ErrorHandler: p.fail,
 	}
 	p.direct = &httputil.ReverseProxy{

@@ -131,7 +131,8 @@ func sitePolicy(policies map[int64]SitePolicy, siteID int64) SitePolicy {
 
 // originPolicy turns effective origin settings into what the proxy does.
 func originPolicy(o httpsconf.OriginRule) OriginPolicy {
-	p := OriginPolicy{Scheme: o.OriginScheme, Host: o.OriginHost, SNI: o.OriginSni, Verify: o.OriginVerify == "on"}
+	p := OriginPolicy{Scheme: o.OriginScheme, Host: o.OriginHost, SNI: o.OriginSni, Verify: o.OriginVerify == "on",
+		Mtls: o.OriginMtls == "on"}
 	p.HTTPPort, _ = strconv.Atoi(o.OriginHttpPort)
 	p.HTTPSPort, _ = strconv.Atoi(o.OriginHttpsPort)
 	if n, err := strconv.Atoi(o.OriginReadTimeout); err == nil && n > 0 {

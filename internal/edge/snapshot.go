@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
 )
@@ -24,10 +25,11 @@ import (
 //
 // The file is the magic line, a gob stream (a snapshotHeader, one
 // snapshotSite per site, a snapshotSite with ID 0 to end), and the SHA-256 of
-// everything before it. Private keys stay sealed under the master key; the
+// everything before it. Private keys (of certificates and of origin client
+// certificates) stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 4\n"
+const snapshotMagic = "esacert edge snapshot 5\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -49,6 +51,24 @@ type snapshotSite struct {
 	Certs           []snapshotCert
 	Routes          []Route
 	Settings        sitesetting.Settings
+	OriginCAs       []snapshotOriginCA
+	OriginClients   []snapshotOriginClient // keys sealed, as in the store
+}
+
+// snapshotOriginCA is an origin CA certificate of a site.
+type snapshotOriginCA struct {
+	ID      string
+	CertPEM string
+}
+
+// snapshotOriginClient is an origin client certificate of a site.
+type snapshotOriginClient struct {
+	ID        string
+	Scope     string
+	ChainPEM  string
+	Sealed    []byte
+	Hostnames []string
+	Created   time.Time
 }
 
 type snapshotCert struct {
@@ -66,6 +86,15 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy, Settings: e.conf.settings}
+	if so := e.conf.origin; so != nil {
+		for _, c := range so.cas {
+			s.OriginCAs = append(s.OriginCAs, snapshotOriginCA{ID: c.ID, CertPEM: c.CertPEM})
+		}
+		for _, c := range so.clients {
+			s.OriginClients = append(s.OriginClients, snapshotOriginClient{ID: c.ID, Scope: string(c.Scope),
+				ChainPEM: c.ChainPEM, Sealed: c.SealedKey, Hostnames: c.Hostnames, Created: c.Created})
+		}
+	}
 	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
 	for h, hp := range s.Policy.Hosts {
 		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
@@ -121,6 +150,13 @@ func (s *snapshotSite) state() SiteState {
 	}
 	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy,
 		Settings: s.Settings}
+	for _, c := range s.OriginCAs {
+		st.OriginCAs = append(st.OriginCAs, origincert.CA{ID: c.ID, SiteID: s.ID, CertPEM: c.CertPEM})
+	}
+	for _, c := range s.OriginClients {
+		st.OriginClients = append(st.OriginClients, origincert.Client{ID: c.ID, Scope: origincert.Scope(c.Scope), SiteID: s.ID,
+			ChainPEM: c.ChainPEM, SealedKey: c.Sealed, Hostnames: c.Hostnames, Created: c.Created})
+	}
 	for _, c := range s.Certs {
 		alg := "ECDSA"
 		if c.RSA {

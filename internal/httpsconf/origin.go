@@ -41,7 +41,7 @@ type OriginRule struct {
 	OriginHost            string // the Host header sent to the origin
 	OriginSni             string // the server name sent to an HTTPS origin, and the name verified
 	OriginVerify          string // on or off: verify an HTTPS origin's certificate
-	OriginMtls            string // off (on is not supported yet)
+	OriginMtls            string // on or off: present the site's origin client certificate to an HTTPS origin
 	OriginReadTimeout     string // seconds to wait for the origin's answer
 	DnsRecord             string // not supported yet (must stay unset)
 	Range                 string // off (on and force are not supported yet)
@@ -92,7 +92,6 @@ func (c HTTPSConfig) Origin() OriginRule {
 // unsupportedOrigin lists the origin rule settings esacert cannot honour
 // yet and the only values it accepts for them ("" meaning unset).
 var unsupportedOrigin = []struct{ name, accept, why string }{
-	{"OriginMtls", Off, "on is not supported yet (esacert presents no client certificate to origins)"},
 	{"DnsRecord", "", "is not supported yet (esacert reaches the origin the site's DNS records name)"},
 	{"Range", Off, "only off is supported (esacert passes a visitor's Range header through)"},
 	{"RangeChunkSize", "", "is not supported yet (esacert does not fetch ranges in chunks)"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/metrics"
+	"github.com/esacert/esacert/internal/origincert"
 )
 
 // edgeSource is the edge's view of the node's store, which fails until the
@@ -37,8 +38,17 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 		return nil, 0, err
 	}
 	states := edge.States(siteIDs, st.Sites, st.Certificates, st.Records, st.HTTPS)
+	cas := map[int64][]origincert.CA{}
+	for _, c := range st.OriginCAs {
+		cas[c.SiteID] = append(cas[c.SiteID], c)
+	}
+	clients := map[int64][]origincert.Client{}
+	for _, c := range st.OriginClients {
+		clients[c.SiteID] = append(clients[c.SiteID], c)
+	}
 	for i := range states {
 		states[i].Settings = st.Settings[states[i].ID] // absent: served as before settings existed
+		states[i].OriginCAs, states[i].OriginClients = cas[states[i].ID], clients[states[i].ID]
 	}
 	return states, st.Rev, nil
 }

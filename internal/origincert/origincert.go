@@ -1,7 +1,13 @@
 // Package origincert holds the certificates a site configures for the edge's
 // connections to its origins: origin CA certificates, the CAs the edge
 // trusts when it verifies an origin's certificate (UploadOriginCaCertificate
-// and its Get, List and Delete). They carry no private key.
+// and its Get, List and Delete), which carry no private key; and origin
+// client certificates, which the edge presents to origins that ask for one
+// (mTLS): hostname-level ones (UploadOriginClientCertificate, presented for
+// the hostnames set on them) and site-level ones
+// (UploadSiteOriginClientCertificate, presented for the site's other
+// hosts), both kept in one store told apart by their Scope, their private
+// keys sealed.
 //
 // Uploads are validated like SetCertificate's (internal/certcheck: PEM,
 // limits, validity), and every change is recorded in the site's change feed.
@@ -59,6 +65,7 @@ func ValidityDays(notAfter, now time.Time) int {
 // Filter selects origin certificates of one site, a page of them.
 type Filter struct {
 	SiteID int64
+	Scope  Scope // origin client certificates only: the family listed
 	Page   domain.Page
 }
 

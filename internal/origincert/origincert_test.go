@@ -46,13 +46,13 @@ func (m *memStore) CreateOriginClient(_ context.Context, c origincert.Client) er
 	m.clients = append(m.clients, c)
 	return nil
 }
-func (m *memStore) OriginClient(context.Context, int64, string) (origincert.Client, error) {
+func (m *memStore) OriginClient(context.Context, origincert.Scope, int64, string) (origincert.Client, error) {
 	return origincert.Client{}, origincert.ErrNotFound
 }
 func (m *memStore) ListOriginClients(context.Context, origincert.Filter) ([]origincert.Client, int, error) {
 	return nil, 0, nil
 }
-func (m *memStore) DeleteOriginClient(context.Context, int64, string) error {
+func (m *memStore) DeleteOriginClient(context.Context, origincert.Scope, int64, string) error {
 	return origincert.ErrNotFound
 }
 
@@ -76,7 +76,7 @@ func TestUploadClientSealsKey(t *testing.T) {
 	ca := pkitest.NewCA(t, "Origin Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
 	leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"edge.example.net"}, KeyType: "ecdsa-p256",
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
-	c, err := svc.UploadClient(t.Context(), 42, "", leaf.CertPEM+ca.CertPEM, leaf.KeyPEM)
+	c, err := svc.UploadClient(t.Context(), origincert.ScopeHostname, 42, "", leaf.CertPEM+ca.CertPEM, leaf.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,14 @@ func TestUploadClientSealsKey(t *testing.T) {
 	if _, err := sealer.Open(m.clients[0].SealedKey, origincert.ClientAAD("other")); err == nil {
 		t.Error("the sealed key opens for another row")
 	}
+	if c.Scope != origincert.ScopeHostname || m.clients[0].Scope != origincert.ScopeHostname {
+		t.Errorf("scope %q, stored %q, want hostname", c.Scope, m.clients[0].Scope)
+	}
 	if c.Name == "" || c.Info.CommonName != leaf.Cert.Subject.CommonName {
 		t.Errorf("name %q, info %+v", c.Name, c.Info)
 	}
 	other := pkitest.NewCA(t, "Other", now.Add(-time.Hour), now.Add(time.Hour))
-	if _, err := svc.UploadClient(t.Context(), 42, "x", other.CertPEM, leaf.KeyPEM); !errors.Is(err, certcheck.ErrKeyMismatch) {
+	if _, err := svc.UploadClient(t.Context(), origincert.ScopeHostname, 42, "x", other.CertPEM, leaf.KeyPEM); !errors.Is(err, certcheck.ErrKeyMismatch) {
 		t.Errorf("a key that does not match = %v, want ErrKeyMismatch", err)
 	}
 }

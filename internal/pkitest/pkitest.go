@@ -83,6 +83,9 @@ type LeafOptions struct {
 	NotBefore, NotAfter time.Time // zero means the issuing CA's
 	KeyType             KeyType
 	KeyFormat           KeyFormat
+	// ClientAuth adds the ClientAuth extended key usage to ServerAuth: a
+	// certificate a TLS server that verifies client certificates accepts.
+	ClientAuth bool
 }
 
 // Leaf is a minted end-entity certificate and its key.
@@ -95,7 +98,7 @@ type Leaf struct {
 }
 
 // Leaf returns a TLS server certificate signed by ca: ServerAuth extended key
-// usage, DigitalSignature key usage (plus KeyEncipherment for RSA), a random
+// usage (and ClientAuth when opts ask for it), DigitalSignature key usage (plus KeyEncipherment for RSA), a random
 // 128-bit serial number and a SubjectKeyId.
 func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	t.Helper()
@@ -114,6 +117,9 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		SubjectKeyId:          keyID(t, key.Public()),
+	}
+	if opts.ClientAuth {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	if tmpl.NotBefore.IsZero() {
 		tmpl.NotBefore = ca.Cert.NotBefore

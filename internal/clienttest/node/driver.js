@@ -40,6 +40,8 @@ const methods = {
   ListCertificatesByRecord: 'POST', GetCertificateQuota: 'GET', ListCasCertificates: 'POST',
   UploadUserCertificate: 'POST', GetUserCertificateDetail: 'POST', ListUserCertificateOrder: 'POST',
   DeleteUserCertificate: 'POST',
+  UploadSiteOriginClientCertificate: 'POST', GetSiteOriginClientCertificate: 'GET',
+  ListSiteOriginClientCertificates: 'GET', DeleteSiteOriginClientCertificate: 'GET',
 };
 
 const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);

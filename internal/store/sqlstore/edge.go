@@ -8,6 +8,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
@@ -41,6 +42,10 @@ type EdgeState struct {
 	// Settings are the sites' feature settings; a site missing here has
 	// none stored and is served with sitesetting.LegacyConfig's.
 	Settings map[int64]sitesetting.Settings
+	// OriginCAs and OriginClients are the sites' origin CA certificates and
+	// origin client certificates of both scopes (keys sealed), newest first.
+	OriginCAs     []origincert.CA
+	OriginClients []origincert.Client
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
@@ -120,7 +125,16 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		if err != nil {
 			return err
 		}
-		st.Settings, err = s.settingsOf(ctx, tx, siteIDs)
+		if st.Settings, err = s.settingsOf(ctx, tx, siteIDs); err != nil {
+			return err
+		}
+		cond, args = inList("c.site_id", siteIDs)
+		if st.OriginCAs, err = queryAll(ctx, s, tx, scanOriginCA, `SELECT `+originCAColumns+originCAFrom+` WHERE `+cond+
+			` ORDER BY c.site_id, c.created_us DESC, c.id`, args...); err != nil {
+			return err
+		}
+		st.OriginClients, err = queryAll(ctx, s, tx, scanOriginClient, `SELECT `+originClientColumns+originClientFrom+
+			` WHERE `+cond+` ORDER BY c.site_id, c.created_us DESC, c.id`, args...)
 		return err
 	})
 	if err != nil {

@@ -14,15 +14,18 @@ var sealedTables = []struct {
 	kind, table string
 	numeric     bool
 	column      string // default sealed_key
+	// change is the kind of edge change recorded for a re-sealed row of a
+	// table the edge serves from (its site_id names the site); "" for none.
+	change string
 }{
-	{"certificate", "certificates", false, ""},
-	{"certificate-twin", "certificates", false, "twin_sealed_key"},
-	{"repository", "repo_certs", true, ""},
-	{"record", "record_secrets", true, ""},
-	{"acme-account", "acme_accounts", false, ""},
-	{"access-key", "ram_access_keys", false, "sealed_secret"},
-	{"sts-key", "sts_keys", false, ""},
-	{"origin-client", "origin_client_certificates", false, ""},
+	{"certificate", "certificates", false, "", ChangeCertificate},
+	{"certificate-twin", "certificates", false, "twin_sealed_key", ChangeCertificate},
+	{"repository", "repo_certs", true, "", ""},
+	{"record", "record_secrets", true, "", ""},
+	{"acme-account", "acme_accounts", false, "", ""},
+	{"access-key", "ram_access_keys", false, "sealed_secret", ""},
+	{"sts-key", "sts_keys", false, "", ""},
+	{"origin-client", "origin_client_certificates", false, "", ChangeOriginClient},
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition
@@ -48,9 +51,9 @@ const resealBatch = 200
 // Values sealed by the current or the previous key are accepted throughout,
 // so a Reseal that stops half way leaves a database every node can use;
 // running it again finishes it. It returns how many rows it changed. Every
-// certificate whose key changed is put on the edge's change feed, so that
-// edges pick up the resealed value and no edge keeps a value sealed by a
-// key that a later rotation retires.
+// certificate (and origin client certificate) whose key changed is put on
+// the edge's change feed, so that edges pick up the resealed value and no
+// edge keeps a value sealed by a key that a later rotation retires.
 func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id string, sealed []byte) ([]byte, error)) (int, error) {
 	if err := s.SetMasterKey(ctx, newKeyID); err != nil {
 		return 0, err
@@ -62,7 +65,7 @@ func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id st
 			after = int64(math.MinInt64)
 		}
 		for {
-			n, last, c, err := s.resealBatch(ctx, t.kind, t.table, t.column, t.numeric, after, fn)
+			n, last, c, err := s.resealBatch(ctx, t.kind, t.table, t.column, t.change, t.numeric, after, fn)
 			changed += c
 			if err != nil {
 				return changed, err
@@ -79,7 +82,7 @@ func (s *Store) Reseal(ctx context.Context, newKeyID string, fn func(kind, id st
 // resealBatch re-seals up to resealBatch rows of table with an id after
 // after, in one transaction; it returns how many rows it read, the last id
 // and how many it changed.
-func (s *Store) resealBatch(ctx context.Context, kind, table, column string, numeric bool, after any,
+func (s *Store) resealBatch(ctx context.Context, kind, table, column, change string, numeric bool, after any,
 	fn func(kind, id string, sealed []byte) ([]byte, error)) (read int, last any, changed int, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		read, changed = 0, 0
@@ -91,7 +94,7 @@ func (s *Store) resealBatch(ctx context.Context, kind, table, column string, num
 		}
 		col, where := sealedColumn(column)
 		site := "0"
-		if table == "certificates" {
+		if change != "" {
 			site = "site_id"
 		}
 		rs, err := tx.QueryContext(ctx, s.rebind(`SELECT id, `+col+`, `+site+` FROM `+table+where+` AND id > ? ORDER BY id LIMIT `+
@@ -140,8 +143,8 @@ func (s *Store) resealBatch(ctx context.Context, kind, table, column string, num
 				return fmt.Errorf("update %s %s: %w", table, r.id, err)
 			}
 			changed++
-			if table == "certificates" {
-				if err := s.recordChange(ctx, tx, r.site, ChangeCertificate, r.id); err != nil {
+			if change != "" {
+				if err := s.recordChange(ctx, tx, r.site, change, r.id); err != nil {
 					return err
 				}
 			}

@@ -126,7 +126,7 @@ func testOriginClients(t *testing.T, st Store) {
 	mustSite(t, s, newSite(siteB, "other-clients.com", "inst-oc", now))
 	mk := func(id string, siteID int64, name string, at time.Time) origincert.Client {
 		ca := originCA(id, siteID, name, at)
-		return origincert.Client{ID: id, SiteID: siteID, Name: name, CertPEM: ca.CertPEM, ChainPEM: ca.CertPEM + ca.CertPEM,
+		return origincert.Client{ID: id, Scope: origincert.ScopeHostname, SiteID: siteID, Name: name, CertPEM: ca.CertPEM, ChainPEM: ca.CertPEM + ca.CertPEM,
 			SealedKey: []byte{0, 1, 2, 0xff, byte(len(id))}, Hostnames: []string{"a.clients.com", "b.clients.com"},
 			Info: ca.Info, Created: at, Updated: at}
 	}
@@ -150,43 +150,109 @@ func testOriginClients(t *testing.T, st Store) {
 	}
 	want := mk("occ1", siteA, "c-1", now.Add(time.Minute))
 	want.SiteName = "clients.com"
-	got, err := s.OriginClient(ctx, siteA, "occ1")
+	got, err := s.OriginClient(ctx, origincert.ScopeHostname, siteA, "occ1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("OriginClient (-want +got):\n%s", diff)
 	}
-	if _, err := s.OriginClient(ctx, siteB, "occ1"); !errors.Is(err, origincert.ErrNotFound) {
+	if _, err := s.OriginClient(ctx, origincert.ScopeHostname, siteB, "occ1"); !errors.Is(err, origincert.ErrNotFound) {
 		t.Errorf("through another site = %v, want ErrNotFound", err)
 	}
-	list, total, err := s.ListOriginClients(ctx, origincert.Filter{SiteID: siteA, Page: domain.Page{Limit: 10}})
+	list, total, err := s.ListOriginClients(ctx, origincert.Filter{SiteID: siteA, Scope: origincert.ScopeHostname, Page: domain.Page{Limit: 10}})
 	if err != nil || total != 2 || len(list) != 2 || list[0].ID != "occ1" {
 		t.Errorf("list = %v, %d, %v; want occ1, occ0", list, total, err)
 	}
 	if err := s.SetOriginClientHostnames(ctx, siteA, "occ1", []string{"x.clients.com"}, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.OriginClient(ctx, siteA, "occ1"); err != nil || !cmp.Equal(got.Hostnames, []string{"x.clients.com"}) ||
+	if got, err := s.OriginClient(ctx, origincert.ScopeHostname, siteA, "occ1"); err != nil || !cmp.Equal(got.Hostnames, []string{"x.clients.com"}) ||
 		!got.Updated.Equal(now.Add(time.Hour)) {
 		t.Errorf("after SetOriginClientHostnames: %v, %v, %v", got.Hostnames, got.Updated, err)
 	}
 	if err := s.SetOriginClientHostnames(ctx, siteA, "occ1", nil, now); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.OriginClient(ctx, siteA, "occ1"); got.Hostnames != nil {
+	if got, _ := s.OriginClient(ctx, origincert.ScopeHostname, siteA, "occ1"); got.Hostnames != nil {
 		t.Errorf("cleared hostnames read %q, want none", got.Hostnames)
 	}
 	if err := s.SetOriginClientHostnames(ctx, siteB, "occ1", nil, now); !errors.Is(err, origincert.ErrNotFound) {
 		t.Errorf("through another site = %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); err != nil {
+	if err := s.DeleteOriginClient(ctx, origincert.ScopeHostname, siteA, "occ0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteOriginClient(ctx, siteA, "occ0"); !errors.Is(err, origincert.ErrNotFound) {
+	if err := s.DeleteOriginClient(ctx, origincert.ScopeHostname, siteA, "occ0"); !errors.Is(err, origincert.ErrNotFound) {
 		t.Errorf("second delete = %v, want ErrNotFound", err)
 	}
 	if rev, _ := s.Revision(ctx); rev != rev0+5 {
 		t.Errorf("revision after two hostname changes and a delete = %d, want %d", rev, rev0+5)
+	}
+
+	testSiteOriginClients(t, s, siteA, mk)
+}
+
+// testSiteOriginClients: site-level origin client certificates share the
+// table but not the family. A name may be taken once per scope; each scope
+// reads, lists, deletes only its own; hostnames are set on hostname-level
+// ones only.
+func testSiteOriginClients(t *testing.T, s originClientStore, siteA int64, mk func(id string, siteID int64, name string, at time.Time) origincert.Client) {
+	ctx := t.Context()
+	siteLevel := func(id, name string, at time.Time) origincert.Client {
+		c := mk(id, siteA, name, at)
+		c.Scope, c.Hostnames = origincert.ScopeSite, nil
+		return c
+	}
+	rev0, _ := s.Revision(ctx)
+	// c-1 is the name of a hostname-level one: another scope may take it.
+	for i, name := range []string{"c-1", "s-1"} {
+		if err := s.CreateOriginClient(ctx, siteLevel(fmt.Sprintf("socc%d", i), name, now.Add(time.Duration(i)*time.Hour))); err != nil {
+			t.Fatalf("site-level %s: %v", name, err)
+		}
+	}
+	if rev, _ := s.Revision(ctx); rev != rev0+2 {
+		t.Errorf("revision after 2 site-level uploads = %d, want %d", rev, rev0+2)
+	}
+	if err := s.CreateOriginClient(ctx, siteLevel("soccx", "s-1", now)); !errors.Is(err, origincert.ErrNameExists) {
+		t.Errorf("same site-level name twice = %v, want ErrNameExists", err)
+	}
+	want := siteLevel("socc1", "s-1", now.Add(time.Hour))
+	want.SiteName = "clients.com"
+	got, err := s.OriginClient(ctx, origincert.ScopeSite, siteA, "socc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("site-level OriginClient (-want +got):\n%s", diff)
+	}
+	if _, err := s.OriginClient(ctx, origincert.ScopeHostname, siteA, "socc1"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("a site-level one read as hostname-level = %v, want ErrNotFound", err)
+	}
+	if _, err := s.OriginClient(ctx, origincert.ScopeSite, siteA, "occ1"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("a hostname-level one read as site-level = %v, want ErrNotFound", err)
+	}
+	list, total, err := s.ListOriginClients(ctx, origincert.Filter{SiteID: siteA, Scope: origincert.ScopeSite, Page: domain.Page{Limit: 10}})
+	if err != nil || total != 2 || len(list) != 2 || list[0].ID != "socc1" || list[1].ID != "socc0" {
+		t.Errorf("site-level list = %v, %d, %v; want socc1, socc0", list, total, err)
+	}
+	if _, total, _ := s.ListOriginClients(ctx, origincert.Filter{SiteID: siteA, Scope: origincert.ScopeHostname, Page: domain.Page{Limit: 10}}); total != 1 {
+		t.Errorf("hostname-level list counts %d, want 1 (site-level ones are not in it)", total)
+	}
+	if err := s.SetOriginClientHostnames(ctx, siteA, "socc1", []string{"a.clients.com"}, now); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("hostnames on a site-level one = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteOriginClient(ctx, origincert.ScopeHostname, siteA, "socc1"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("a site-level one deleted as hostname-level = %v, want ErrNotFound", err)
+	}
+	rev1, _ := s.Revision(ctx)
+	if err := s.DeleteOriginClient(ctx, origincert.ScopeSite, siteA, "socc1"); err != nil {
+		t.Fatal(err)
+	}
+	if rev, _ := s.Revision(ctx); rev != rev1+1 {
+		t.Errorf("revision after a site-level delete = %d, want %d", rev, rev1+1)
+	}
+	if err := s.DeleteOriginClient(ctx, origincert.ScopeSite, siteA, "socc1"); !errors.Is(err, origincert.ErrNotFound) {
+		t.Errorf("second site-level delete = %v, want ErrNotFound", err)
 	}
 }
