@@ -55,6 +55,23 @@ var versions = map[string]map[string]action{
 		"GetSiteOriginClientCertificate":    (*Server).getSiteOriginClientCertificate,
 		"ListSiteOriginClientCertificates":  (*Server).listSiteOriginClientCertificates,
 		"DeleteSiteOriginClientCertificate": (*Server).deleteSiteOriginClientCertificate,
+		// Mutual TLS from visitors: uploaded client CAs (clientcas.go) and
+		// the client certificates esacert issues (clientcerts.go).
+		"UploadClientCaCertificate":       (*Server).uploadClientCaCertificate,
+		"GetClientCaCertificate":          (*Server).getClientCaCertificate,
+		"ListClientCaCertificates":        (*Server).listClientCaCertificates,
+		"DeleteClientCaCertificate":       (*Server).deleteClientCaCertificate,
+		"SetClientCaCertificateHostnames": (*Server).setClientCaCertificateHostnames,
+		"GetClientCaCertificateHostnames": (*Server).getClientCaCertificateHostnames,
+
+		"CreateClientCertificate":       (*Server).createClientCertificate,
+		"GetClientCertificate":          (*Server).getClientCertificate,
+		"ListClientCertificates":        (*Server).listClientCertificates,
+		"RevokeClientCertificate":       (*Server).revokeClientCertificate,
+		"ActivateClientCertificate":     (*Server).activateClientCertificate,
+		"DeleteClientCertificate":       (*Server).deleteClientCertificate,
+		"SetClientCertificateHostnames": (*Server).setClientCertificateHostnames,
+		"GetClientCertificateHostnames": (*Server).getClientCertificateHostnames,
 
 		"CreateRecord": (*Server).createRecord,
 		"GetRecord":    (*Server).getRecord,

@@ -14,6 +14,8 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/clientca"
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/origincert"
@@ -433,6 +435,57 @@ var goldenCases = []goldenCase{
 	// OriginMtls=on is taken (the edge presents the certificates above).
 	{"CreateOriginRule", "ok_mtls_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.host eq "mtls.example.com")`},
 		"RuleName": {"mtls"}, "RuleEnable": {"on"}, "OriginScheme": {"https"}, "OriginMtls": {"on"}}},
+
+	// Client CA certificates (mutual TLS from visitors), on example.com ({site0}).
+	{"ListClientCaCertificates", "ok_empty", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"UploadClientCaCertificate", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"client-root"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadClientCaCertificate", "fail_duplicate_name", "POST", url.Values{"SiteId": {"{site0}"}, "Name": {"client-root"}, "Certificate": {"{originCaPEM}"}}},
+	{"UploadClientCaCertificate", "fail_not_ca", "POST", url.Values{"SiteId": {"{site0}"}, "Certificate": {"{originClientPEM}"}}},
+	{"UploadClientCaCertificate", "fail_missing_certificate", "POST", url.Values{"SiteId": {"{site0}"}}},
+	{"UploadClientCaCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "Certificate": {"{originCaPEM}"}}},
+	{"GetClientCaCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+	{"GetClientCaCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"GetClientCaCertificateHostnames", "ok_none", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+	{"SetClientCaCertificateHostnames", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}, "Hostnames": {`["www.example.com","*.API.example.com.","www.example.com"]`}}},
+	{"SetClientCaCertificateHostnames", "fail_not_in_site", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}, "Hostnames": {`["www.example.net"]`}}},
+	{"SetClientCaCertificateHostnames", "fail_missing_hostnames", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+	{"SetClientCaCertificateHostnames", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}, "Hostnames": {`["www.example.com"]`}}},
+	{"GetClientCaCertificateHostnames", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+	{"GetClientCaCertificateHostnames", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"ListClientCaCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"DeleteClientCaCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+	{"DeleteClientCaCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientca0}"}}},
+
+	// Client certificates esacert issues, on example.com ({site0}). The
+	// certificates, keys and fingerprints are random: the goldens hold
+	// placeholders for them (maskGenerated). {clientCSR} is testdata/client.csr.
+	{"GetClientCertificateHostnames", "ok_no_ca_yet", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"CreateClientCertificate", "ok_rsa", "POST", url.Values{"SiteId": {"{site0}"}, "PkeyType": {"RSA"}, "ValidityDays": {"365"}}},
+	{"CreateClientCertificate", "ok_ecdsa", "POST", url.Values{"SiteId": {"{site0}"}, "PkeyType": {"ECDSA"}, "ValidityDays": {"30"}}},
+	{"CreateClientCertificate", "ok_csr", "POST", url.Values{"SiteId": {"{site0}"}, "CSR": {"{clientCSR}"}, "ValidityDays": {"3650"}}},
+	{"CreateClientCertificate", "fail_missing_validity", "POST", url.Values{"SiteId": {"{site0}"}, "PkeyType": {"RSA"}}},
+	{"CreateClientCertificate", "fail_validity_too_long", "POST", url.Values{"SiteId": {"{site0}"}, "ValidityDays": {"3651"}}},
+	{"CreateClientCertificate", "fail_validity_zero", "POST", url.Values{"SiteId": {"{site0}"}, "ValidityDays": {"0"}}},
+	{"CreateClientCertificate", "fail_pkey_type", "POST", url.Values{"SiteId": {"{site0}"}, "PkeyType": {"DSA"}, "ValidityDays": {"30"}}},
+	{"CreateClientCertificate", "fail_bad_csr", "POST", url.Values{"SiteId": {"{site0}"}, "CSR": {"{originCaPEM}"}, "ValidityDays": {"30"}}},
+	{"CreateClientCertificate", "fail_site_not_found", "POST", url.Values{"SiteId": {"1"}, "ValidityDays": {"30"}}},
+	{"GetClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"GetClientCertificate", "ok_csr", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert2}"}}},
+	{"GetClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"ListClientCertificates", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "PageSize": {"2"}}},
+	{"RevokeClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"GetClientCertificate", "ok_revoked", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"ActivateClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"ActivateClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}}},
+	{"RevokeClientCertificate", "fail_missing_id", "GET", url.Values{"SiteId": {"{site0}"}}},
+	{"SetClientCertificateHostnames", "ok", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientissuer0}"}, "Hostnames": {`["api.example.com"]`}}},
+	{"SetClientCertificateHostnames", "ok_by_certificate_id", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert1}"}, "Hostnames": {`["api.example.com","*.example.com"]`}}},
+	{"SetClientCertificateHostnames", "fail_not_found", "POST", url.Values{"SiteId": {"{site0}"}, "Id": {"nope"}, "Hostnames": {`["api.example.com"]`}}},
+	{"SetClientCertificateHostnames", "fail_not_in_site", "POST", url.Values{"SiteId": {"{site0}"}, "Hostnames": {`["example.org"]`}}},
+	{"GetClientCertificateHostnames", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientissuer0}"}}},
+	{"DeleteClientCertificate", "ok", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"DeleteClientCertificate", "fail_not_found", "GET", url.Values{"SiteId": {"{site0}"}, "Id": {"{clientcert0}"}}},
+	{"ListClientCertificates", "ok_after_delete", "GET", url.Values{"SiteId": {"{site0}"}}},
 }
 
 // TestActionGoldens pins every action's answers, field by field: names,
@@ -477,7 +530,10 @@ func testActionGoldens(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	origins := &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: sealer, Now: clk.Now, Rand: rnd}
-	s := &Server{Sites: sites, Settings: &sitesetting.Service{Store: store}, Records: records, HTTPS: https, Certs: svc, OriginCerts: origins, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
+	clientCAs := &clientca.Service{Sites: store, Store: store, Now: clk.Now, Rand: rnd}
+	clientCerts := &clientcert.Service{Sites: store, Store: store, Sealer: sealer, Now: clk.Now, Rand: rnd}
+	s := &Server{Sites: sites, Settings: &sitesetting.Service{Store: store}, Records: records, HTTPS: https, Certs: svc, OriginCerts: origins,
+		ClientCAs: clientCAs, ClientCerts: clientCerts, Keys: accesskey.NewRing(accesskey.Key{ID: "testAKID", Secret: "testSecret"}),
 		Now: clk.Now, NameServers: "ns1.example.net,ns2.example.net", CnameZone: "cname.example.net"}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
@@ -495,7 +551,12 @@ func testActionGoldens(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"{originCaPEM}": string(caPEM), "{originClientPEM}": string(clientPEM), "{originClientKey}": string(clientKey)}
+	csr, err := os.ReadFile(filepath.Join("testdata", "client.csr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"{originCaPEM}": string(caPEM), "{originClientPEM}": string(clientPEM), "{originClientKey}": string(clientKey),
+		"{clientCSR}": string(csr)}
 	for _, c := range goldenCases {
 		t.Run(c.action+"/"+c.name, func(t *testing.T) {
 			p := url.Values{}
@@ -523,6 +584,18 @@ func testActionGoldens(t *testing.T, dsn string) {
 			if id, ok := a.body["Id"].(string); ok && c.action == "UploadOriginCaCertificate" {
 				vars[fmt.Sprintf("{originca%d}", count(vars, "{originca"))] = id
 			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "UploadClientCaCertificate" {
+				vars[fmt.Sprintf("{clientca%d}", count(vars, "{clientca"))] = id
+			}
+			if id, ok := a.body["Id"].(string); ok && c.action == "CreateClientCertificate" {
+				vars[fmt.Sprintf("{clientcert%d}", count(vars, "{clientcert"))] = id
+				if ca := a.body["CACertificateId"].(string); count(vars, "{clientissuer") == 0 {
+					vars["{clientissuer0}"] = ca
+				}
+			}
+			if strings.Contains(c.action, "ClientCertificate") && !strings.Contains(c.action, "Origin") {
+				maskGenerated(a.body)
+			}
 			if id, ok := a.body["InstanceId"].(string); ok && c.action == "PurchaseRatePlan" {
 				vars[fmt.Sprintf("{instance%d}", count(vars, "{instance"))] = id
 			}
@@ -531,6 +604,32 @@ func testActionGoldens(t *testing.T, dsn string) {
 			got := map[string]any{"request": flat(p), "status": a.status, "response": a.body}
 			compareGolden(t, filepath.Join("testdata", "golden", c.action, c.name+".json"), got)
 		})
+	}
+}
+
+// maskGenerated replaces what is random in a client certificate answer
+// (the certificate, a generated key, the fingerprint) by placeholders
+// that say what it was, anywhere in the answer.
+func maskGenerated(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, f := range x {
+			str, ok := f.(string)
+			switch {
+			case ok && k == "Certificate" && strings.HasPrefix(str, "-----BEGIN CERTIFICATE-----"):
+				x[k] = "<certificate PEM>"
+			case ok && k == "PrivateKey" && strings.HasPrefix(str, "-----BEGIN PRIVATE KEY-----"):
+				x[k] = "<private key PEM>"
+			case ok && k == "FingerprintSha256" && len(str) == 64:
+				x[k] = "<sha256 hex>"
+			default:
+				maskGenerated(f)
+			}
+		}
+	case []any:
+		for _, f := range x {
+			maskGenerated(f)
+		}
 	}
 }
 

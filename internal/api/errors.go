@@ -10,6 +10,8 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/clientca"
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
@@ -255,6 +257,16 @@ var table = slices.Concat([]row{
 	{is(origincert.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
 		"The specified certificate does not exist.",
 		"Call the List action of its family (ListOriginCaCertificates, ListOriginClientCertificates or ListSiteOriginClientCertificates) to find the certificate Id.", false},
+	// Mutual TLS from visitors: client CA and client certificates.
+	{is(clientca.ErrNameExists), "Certificate.Duplicated", http.StatusBadRequest,
+		"The certificate name already exists.", "Choose another Name, or delete the existing client CA certificate first.", false},
+	{is(clientca.ErrNotCA), "InvalidSSLPub", http.StatusBadRequest, "The specified Certificate is not a CA certificate.",
+		"Upload the CA that issues the client certificates (basic constraints CA:TRUE), not a client certificate.", false},
+	{is(clientca.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
+		"The specified certificate does not exist.", "Call ListClientCaCertificates to find the certificate Id.", false},
+	{is(clientcert.ErrNotFound), "Certificate.NotFound", http.StatusNotFound,
+		"The specified certificate does not exist.",
+		"Call ListClientCertificates to find the certificate Id (and its CACertificateId for the hostname actions).", false},
 
 	// DNS records. Record.NotFound is a 404, which the Terraform provider's
 	// NotFoundError reads as "gone".

@@ -116,7 +116,7 @@ func (s *Server) originUploaded(id string, info certcheck.Info) any {
 		ValidityDays       string
 	}{id, info.CommonName, info.Issuer, info.Serial, info.FingerprintSHA256, info.SigAlg,
 		fmtCertTime(info.NotBefore), fmtCertTime(info.NotAfter), origincert.StatusOK,
-		strconv.Itoa(origincert.ValidityDays(info.NotAfter, s.OriginCerts.Time()))}
+		strconv.Itoa(origincert.ValidityDays(info.NotAfter, s.now()))}
 }
 
 // originGot answers a Get…: the site, the PEM and the certificate.

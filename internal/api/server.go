@@ -23,6 +23,8 @@ import (
 	"github.com/esacert/esacert/internal/audit"
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/clientca"
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/group"
 	"github.com/esacert/esacert/internal/httpsconf"
@@ -56,6 +58,11 @@ type Server struct {
 	Certs    *cert.Service      // certificates, the repository, free certificates
 	// OriginCerts: origin CA certificates; required for their actions.
 	OriginCerts *origincert.Service
+	// ClientCAs: client CA certificates, and ClientCerts: the client
+	// certificates esacert issues (mutual TLS from visitors); each is
+	// required for its actions.
+	ClientCAs   *clientca.Service
+	ClientCerts *clientcert.Service
 	Keys        Keyring // the root key (every right); required
 
 	// Access control, one Service per noun (RAM, version 2015-05-01). All

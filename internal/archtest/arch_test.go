@@ -79,13 +79,19 @@ var domainImports = map[string][]string{
 	// A certificate belongs to a site and counts against its plan's limits;
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
 	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD),
-	// the STS server key (session.KeyAAD) and origin client certificates' keys
-	// (origincert.ClientAAD) when the master key rotates.
+	// the STS server key (session.KeyAAD), origin client certificates' keys
+	// (origincert.ClientAAD) and sites' client CA keys (clientcert.IssuerAAD)
+	// when the master key rotates.
 	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey", "internal/session",
-		"internal/origincert"},
+		"internal/origincert", "internal/clientcert"},
 	// Origin CA and client certificates (issue 15) belong to a site and are
 	// checked by certcheck as certificates are.
 	"internal/origincert": {"internal/domain", "internal/site", "internal/certcheck"},
+	// Mutual TLS from visitors (issue 15): uploaded client CAs, and the
+	// client certificates esacert issues, which bind hostnames by the
+	// client CAs' rule (clientca.Hostnames).
+	"internal/clientca":   {"internal/domain", "internal/site", "internal/certcheck"},
+	"internal/clientcert": {"internal/domain", "internal/site", "internal/certcheck", "internal/clientca"},
 	// Access control (issue 12). The account: its id and alias.
 	"internal/account": {"internal/domain"},
 	// RAM users; groups of users; users' access keys.

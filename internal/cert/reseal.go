@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
@@ -52,6 +53,8 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			aad = session.KeyAAD(id)
 		case "origin-client":
 			aad = origincert.ClientAAD(id)
+		case "client-issuer":
+			aad = clientcert.IssuerAAD(id)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

@@ -29,13 +29,23 @@ var sdkMethods = map[string]string{
 	"UploadUserCertificate": "POST", "GetUserCertificateDetail": "POST", "ListUserCertificateOrder": "POST",
 	"DeleteUserCertificate": "POST",
 	"NoSuchAction":          "POST",
+	// Mutual TLS from visitors (esa-api.md §6).
+	"UploadClientCaCertificate": "POST", "GetClientCaCertificate": "GET", "ListClientCaCertificates": "GET",
+	"DeleteClientCaCertificate": "GET", "SetClientCaCertificateHostnames": "POST", "GetClientCaCertificateHostnames": "POST",
+	"CreateClientCertificate": "POST", "GetClientCertificate": "GET", "ListClientCertificates": "GET",
+	"RevokeClientCertificate": "GET", "ActivateClientCertificate": "GET", "DeleteClientCertificate": "GET",
+	"SetClientCertificateHostnames": "POST", "GetClientCertificateHostnames": "GET",
 }
 
 // sdkQueryParams are the parameters the official SDK sends in the query for
 // actions whose other parameters go in the form body; absent actions send
 // every parameter in the query.
 var sdkQueryParams = map[string]map[string]bool{
-	"SetCertificate": {"KeyServerId": true, "SecurityToken": true},
+	"SetCertificate":                  {"KeyServerId": true, "SecurityToken": true},
+	"UploadClientCaCertificate":       {"SiteId": true},
+	"SetClientCaCertificateHostnames": {"SiteId": true},
+	"CreateClientCertificate":         {"SiteId": true},
+	"SetClientCertificateHostnames":   {"SiteId": true},
 }
 
 // casActions belong to the certificate repository's API version.

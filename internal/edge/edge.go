@@ -427,10 +427,14 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		return nil, nil
 	}
 	hp := site.policy.For(host)
-	if hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.HTTP2 && hp.CipherSuites == nil {
+	ha := site.clientAuthFor(host) // mutual TLS (clientauth.go)
+	if ha == nil && hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.HTTP2 && hp.CipherSuites == nil {
 		return nil, nil
 	}
 	k := hp.key()
+	if ha != nil { // the CAs asked for are part of the settings
+		k += "|client-cas:" + ha.key
+	}
 	if c, ok := e.configs.Load(k); ok {
 		return c.(*tls.Config), nil
 	}
@@ -440,6 +444,9 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	c.CipherSuites = hp.CipherSuites
 	if !hp.HTTP2 || !h2Possible(hp) {
 		c.NextProtos = []string{"http/1.1"}
+	}
+	if ha != nil {
+		e.requireClientCert(c, ha)
 	}
 	actual, _ := e.configs.LoadOrStore(k, c)
 	return actual.(*tls.Config), nil

@@ -28,7 +28,8 @@ const (
 	HandshakeClosed = "closed"
 	// HandshakeProtocol: anything else: not TLS at all (plain HTTP to the
 	// HTTPS port), TLS that the host's settings refuse (its versions or
-	// cipher suites), or a malformed message.
+	// cipher suites), a client certificate missing or refused on a host
+	// that asks for one (see clientauth.go), or a malformed message.
 	HandshakeProtocol = "protocol"
 	// HandshakePassthrough: a paused site's connection, passed through to
 	// its origin undecrypted (see passthrough.go).

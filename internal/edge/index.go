@@ -32,6 +32,7 @@ type SiteState struct {
 	// see origintls.go.
 	OriginCAs     []origincert.CA
 	OriginClients []origincert.Client
+	ClientCAs     []ClientCA // mutual TLS from visitors (see clientauth.go)
 
 	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
 }
@@ -70,7 +71,8 @@ type siteConf struct {
 	settings sitesetting.Settings
 	// origin is the site's origin CAs and client certificates; nil when it
 	// has none (see origintls.go).
-	origin *siteOrigin
+	origin  *siteOrigin
+	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
 }
 
 // candidates are the certificates for one name, best first.
@@ -265,7 +267,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
 		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings,
-		origin: newSiteOrigin(st.OriginCAs, st.OriginClients)}
+		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {

@@ -29,7 +29,7 @@ import (
 // certificates) stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 5\n"
+const snapshotMagic = "esacert edge snapshot 6\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -53,6 +53,7 @@ type snapshotSite struct {
 	Settings        sitesetting.Settings
 	OriginCAs       []snapshotOriginCA
 	OriginClients   []snapshotOriginClient // keys sealed, as in the store
+	ClientCAs       []ClientCA             // mutual TLS from visitors
 }
 
 // snapshotOriginCA is an origin CA certificate of a site.
@@ -86,6 +87,9 @@ var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 // snapshotOf returns what the index serves for one site.
 func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy, Settings: e.conf.settings}
+	if e.conf.clients != nil {
+		s.ClientCAs = e.conf.clients.cas
+	}
 	if so := e.conf.origin; so != nil {
 		for _, c := range so.cas {
 			s.OriginCAs = append(s.OriginCAs, snapshotOriginCA{ID: c.ID, CertPEM: c.CertPEM})
@@ -149,7 +153,7 @@ func (s *snapshotSite) state() SiteState {
 		s.Policy.Hosts[h] = hp
 	}
 	st := SiteState{ID: s.ID, Site: &site.Site{ID: s.ID, Name: s.Name, Status: s.Status}, Routes: s.Routes, Policy: s.Policy,
-		Settings: s.Settings}
+		Settings: s.Settings, ClientCAs: s.ClientCAs}
 	for _, c := range s.OriginCAs {
 		st.OriginCAs = append(st.OriginCAs, origincert.CA{ID: c.ID, SiteID: s.ID, CertPEM: c.CertPEM})
 	}

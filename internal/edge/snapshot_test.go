@@ -275,7 +275,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, OriginPolicy{}, Route{}, sitesetting.Settings{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -284,7 +284,7 @@ func TestSnapshotFormat(t *testing.T) {
 		b.WriteString(" }\n")
 	}
 	const want = `snapshotHeader{ Rev int64 Written time.Time }
-snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient }
+snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient ClientCAs []edge.ClientCA }
 snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 snapshotOriginCA{ ID string CertPEM string }
 snapshotOriginClient{ ID string Scope string ChainPEM string Sealed []uint8 Hostnames []string Created time.Time }
@@ -293,6 +293,7 @@ HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuit
 OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool Mtls bool ReadTimeout time.Duration }
 Route{ Name string Origin string OriginHost string }
 Settings{ Paused bool IPv6Off bool RealClientIPHeader string }
+ClientCA{ ID string Certs [][]uint8 Hostnames []string Issued bool Active []string }
 `
 	if b.String() != want {
 		t.Errorf("the snapshot's records changed (version %q):\n%s", snapshotMagic, b.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/metrics"
 	"github.com/esacert/esacert/internal/origincert"
@@ -47,8 +48,14 @@ func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState
 		clients[c.SiteID] = append(clients[c.SiteID], c)
 	}
 	for i := range states {
-		states[i].Settings = st.Settings[states[i].ID] // absent: served as before settings existed
-		states[i].OriginCAs, states[i].OriginClients = cas[states[i].ID], clients[states[i].ID]
+		id := states[i].ID
+		states[i].Settings = st.Settings[id] // absent: served as before settings existed
+		states[i].OriginCAs, states[i].OriginClients = cas[id], clients[id]
+		var issuer *clientcert.Issuer
+		if is, ok := st.ClientAuth.Issuers[id]; ok {
+			issuer = &is
+		}
+		states[i].ClientCAs = edge.ClientCAs(st.ClientAuth.CAs[id], issuer, st.ClientAuth.Active[id])
 	}
 	return states, st.Rev, nil
 }

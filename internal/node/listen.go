@@ -15,6 +15,8 @@ import (
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/acme"
 	"github.com/esacert/esacert/internal/api"
+	"github.com/esacert/esacert/internal/clientca"
+	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/edge"
@@ -119,6 +121,8 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 		HTTPS:       c.https,
 		Certs:       c.svc,
 		OriginCerts: &origincert.Service{Sites: store, Store: store, Clients: store, Sealer: c.svc.Sealer},
+		ClientCAs:   &clientca.Service{Sites: store, Store: store},
+		ClientCerts: &clientcert.Service{Sites: store, Store: store, Sealer: c.svc.Sealer},
 		Keys:        accesskey.NewRing(n.rootKey),
 		Log:         n.log,
 		NameServers: cfg.NameServers,

@@ -203,6 +203,8 @@ func TestMigrateToPostgres(t *testing.T) {
 	certID := call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
 		"Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})["Id"].(string)
 	call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "mig", "Cert": leaf.ChainPEM, "Key": leaf.KeyPEM})
+	clientCert := call(t, n, "2024-09-10", "CreateClientCertificate", map[string]string{"SiteId": siteID, "ValidityDays": "30", "PkeyType": "ECDSA"})
+	call(t, n, "2024-09-10", "UploadClientCaCertificate", map[string]string{"SiteId": siteID, "Certificate": ca.CertPEM})
 	before := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": certID})
 	stop(t, n)
 	// A free certificate still being applied for: its sealed key is an
@@ -241,7 +243,8 @@ func TestMigrateToPostgres(t *testing.T) {
 	if last["copy"] != [2]int{sum, sum} || last["check"] != [2]int{2 * sum, 2 * sum} {
 		t.Errorf("the last progress heard: %v, want copy %d of %d and check %d of %d", last, sum, sum, 2*sum, 2*sum)
 	}
-	if rows["sites"] != 1 || rows["certificates"] != 2 || rows["repo_certs"] != 1 || rows["meta"] == 0 {
+	if rows["sites"] != 1 || rows["certificates"] != 2 || rows["repo_certs"] != 1 || rows["meta"] == 0 ||
+		rows["client_issuers"] != 1 || rows["client_certificates"] != 1 || rows["client_ca_certificates"] != 1 {
 		t.Fatalf("copied %v", rows)
 	}
 	if _, err := Migrate(t.Context(), cfg, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
@@ -264,6 +267,10 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	if got := call(t, n, "2020-04-07", "ListUserCertificateOrder", map[string]string{"OrderType": "UPLOAD"}); jsonNumber(got["TotalCount"]) != "1" {
 		t.Errorf("repository after the move: %v", got)
+	}
+	// The site's client CA moved with its sealed key: it still signs.
+	if got := call(t, n, "2024-09-10", "CreateClientCertificate", map[string]string{"SiteId": siteID, "ValidityDays": "30", "PkeyType": "ECDSA"}); got["CACertificateId"] != clientCert["CACertificateId"] {
+		t.Errorf("after the move a client certificate was signed by %v, want the moved CA %v", got["CACertificateId"], clientCert["CACertificateId"])
 	}
 	// The sealed key opens under the same master key: the edge serves it.
 	conn, err := tls.Dial("tcp", n.HTTPSAddr(), &tls.Config{ServerName: "www.migrate.com", InsecureSkipVerify: true})

@@ -40,6 +40,9 @@ const methods = {
   ListCertificatesByRecord: 'POST', GetCertificateQuota: 'GET', ListCasCertificates: 'POST',
   UploadUserCertificate: 'POST', GetUserCertificateDetail: 'POST', ListUserCertificateOrder: 'POST',
   DeleteUserCertificate: 'POST',
+  // Mutual TLS from visitors; the SDK's version here has no typed methods
+  // for the client CA hostname actions.
+  SetClientCaCertificateHostnames: 'POST', GetClientCaCertificateHostnames: 'POST',
   UploadSiteOriginClientCertificate: 'POST', GetSiteOriginClientCertificate: 'GET',
   ListSiteOriginClientCertificates: 'GET', DeleteSiteOriginClientCertificate: 'GET',
 };
@@ -74,7 +77,9 @@ function typedRequest(Model, params) {
   const types = Model.types();
   const fields = {};
   for (const [k, v] of Object.entries(params || {})) {
-    const name = lowerFirst(k);
+    // Most fields are the wire name with a lower-case first letter; a few
+    // (CSR) keep the wire name.
+    const name = types[k] !== undefined ? k : lowerFirst(k);
     const type = types[name];
     if (type === 'number' && /^-?\d+$/.test(v)) {
       fields[name] = Number(v);

@@ -46,6 +46,8 @@ type EdgeState struct {
 	// origin client certificates of both scopes (keys sealed), newest first.
 	OriginCAs     []origincert.CA
 	OriginClients []origincert.Client
+	// ClientAuth is the sites' mutual TLS from visitors (edgeclient.go).
+	ClientAuth EdgeClientAuth
 }
 
 // inList renders "col IN (?, ?, …)" for ids, or "1 = 1" for all.
@@ -133,8 +135,11 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 			` ORDER BY c.site_id, c.created_us DESC, c.id`, args...); err != nil {
 			return err
 		}
-		st.OriginClients, err = queryAll(ctx, s, tx, scanOriginClient, `SELECT `+originClientColumns+originClientFrom+
-			` WHERE `+cond+` ORDER BY c.site_id, c.created_us DESC, c.id`, args...)
+		if st.OriginClients, err = queryAll(ctx, s, tx, scanOriginClient, `SELECT `+originClientColumns+originClientFrom+
+			` WHERE `+cond+` ORDER BY c.site_id, c.created_us DESC, c.id`, args...); err != nil {
+			return err
+		}
+		st.ClientAuth, err = s.clientAuthOf(ctx, tx, siteIDs)
 		return err
 	})
 	if err != nil {

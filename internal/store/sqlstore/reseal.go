@@ -26,6 +26,7 @@ var sealedTables = []struct {
 	{"access-key", "ram_access_keys", false, "sealed_secret", ""},
 	{"sts-key", "sts_keys", false, "", ""},
 	{"origin-client", "origin_client_certificates", false, "", ChangeOriginClient},
+	{"client-issuer", "client_issuers", false, "", ""}, // the edge never uses a site's client CA key
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition
