@@ -54,7 +54,7 @@ func (s *Server) listClientCaCertificates(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := originListed(site.ID, site.Name, page, total)
+	out := originListed[originCAJSON](site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, clientCA(c))
 	}
