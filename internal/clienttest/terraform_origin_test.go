@@ -305,6 +305,24 @@ func TestTerraformOriginCaCertificateLifecycle(t *testing.T) {
 		t.Errorf("the same name again: %d %v, want 400 Certificate.Duplicated", dup.status, dup.body)
 	}
 	tfOriginCertDestroy(t, tf, "OriginCaCertificate", id)
+
+	// main.tf without a name (the attribute is optional, not computed): no
+	// Name in the body, and the Read must answer none, or every plan would
+	// replace the certificate. Twice: certificates without a name do not
+	// collide.
+	nameless := map[string]string{"site_id": siteID, "certificate": certificate}
+	for range 2 {
+		created = tf.do(t, "POST", "UploadOriginCaCertificate", map[string]string{"SiteId": siteID, "Certificate": certificate})
+		if created.status != 200 || str(created.body["Id"]) == "" {
+			t.Fatalf("create without a name: %d %v", created.status, created.body)
+		}
+		id = siteID + ":" + str(created.body["Id"])
+		state, _ = tfOriginCertRead(t, tf, "GetOriginCaCertificate", id)
+		if diff := tfPlanDiff(nameless, state, map[string]string{"name": ""}); len(diff) > 0 {
+			t.Errorf("terraform plan after a create without a name shows changes (each one a replacement):\n%s", strings.Join(diff, "\n"))
+		}
+	}
+	tfOriginCertDestroy(t, tf, "OriginCaCertificate", id)
 }
 
 // TestTerraformOriginClientCertificateLifecycle replays
