@@ -70,6 +70,12 @@ type Config struct {
 	// to 60 times this. Default 1m (so at most an hour between checks);
 	// from MinSiteVerifyInterval to MaxSiteVerifyInterval.
 	SiteVerifyInterval string `json:"site_verify_interval"`
+	// TicketRotation is how long one key seals the edge's TLS session
+	// tickets before the next replaces it; a ticket is accepted for up to
+	// twice as long (the previous key still opens tickets). "off" turns
+	// session resumption off. Default 1h; from MinTicketRotation to
+	// MaxTicketRotation.
+	TicketRotation string `json:"ticket_rotation"`
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
 	VerifyResolvers string `json:"verify_resolvers"`
@@ -232,6 +238,7 @@ var options = []option{
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "serve a site only once its ownership is proven in DNS (default: pending sites are served too)", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this; 1s to 24h (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
+	{flag: "ticket-rotation", env: "ESACERT_TICKET_ROTATION", usage: "how often the key sealing the edge's TLS session tickets (shared by the fleet) is replaced; tickets resume for up to twice this; 1m to 168h, or off for no resumption (default 1h)", str: func(c *Config) *string { return &c.TicketRotation }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
@@ -266,6 +273,7 @@ func Defaults() Config {
 		Roles:              "api,edge,renewer",
 		RenewPoll:          "1m",
 		SiteVerifyInterval: "1m",
+		TicketRotation:     "1h",
 		RetryBase:          "1m",
 		NotifyPoll:         "1m",
 		DefaultPlan:        "basic",
@@ -387,6 +395,14 @@ const (
 	MaxSiteVerifyInterval = 24 * time.Hour
 )
 
+// The bounds of TicketRotation. Below a minute the nodes would rotate
+// faster than a fleet reads the keys (visitors would miss resumptions);
+// beyond a week is crypto/tls's own limit on a session's age.
+const (
+	MinTicketRotation = time.Minute
+	MaxTicketRotation = 7 * 24 * time.Hour
+)
+
 // Validate reports every problem in c at once.
 func (c *Config) Validate() error {
 	var errs []error
@@ -457,6 +473,11 @@ func (c *Config) Validate() error {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}
+	}
+	if v, err := time.ParseDuration(c.TicketRotation); c.TicketRotation != "off" &&
+		(err != nil || v < MinTicketRotation || v > MaxTicketRotation) {
+		bad("--ticket-rotation %q is not off nor a duration from %v to %v, such as 1h", c.TicketRotation,
+			MinTicketRotation, MaxTicketRotation)
 	}
 	if v, err := time.ParseDuration(c.SiteVerifyInterval); err != nil || v < MinSiteVerifyInterval || v > MaxSiteVerifyInterval {
 		bad("--site-verify-interval %q is not a duration from %v to %v, such as 1m", c.SiteVerifyInterval,

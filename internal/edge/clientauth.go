@@ -27,9 +27,10 @@ import (
 // nothing reaches the origin. Each request is checked again against the
 // index being served, so a certificate revoked while its connection stays
 // open is answered 403 from the next request on (within a poll of the
-// change feed). Resumed sessions are not a way around: the edge issues no
-// session tickets, and VerifyConnection, which crypto/tls runs on resumed
-// handshakes too, checks the certificate against the current index.
+// change feed). Resumed sessions are not a way around: crypto/tls resumes
+// on such a host only a session that carries a client certificate, and
+// VerifyConnection, which it runs on resumed handshakes too, checks that
+// certificate against the current index (see resume.go).
 //
 // The verified identity reaches the origin in headers (clientHeaders);
 // those header names are taken out of every visitor's request first, on

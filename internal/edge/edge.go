@@ -85,6 +85,11 @@ type Edge struct {
 	// a paused host fails as for an unknown host (see passguard.go).
 	MaxPassthroughs     int
 	MaxSitePassthroughs int
+	// Tickets, when set, turns session resumption on: TLS 1.3 and 1.2
+	// session tickets sealed with these keys, a resumed session accepted
+	// only while the index would still serve it (see resume.go). nil: no
+	// tickets, every handshake is a full one.
+	Tickets TicketKeys
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -128,9 +133,20 @@ func (e *Edge) Start(ctx context.Context) error {
 		NextProtos:         []string{"h2", "http/1.1"},
 		GetCertificate:     e.GetCertificate,
 		GetConfigForClient: e.configFor,
-		// No resumption: a resumed session would outlive a certificate's
-		// deletion, a site's deletion or HTTPS turned off for its host.
-		SessionTicketsDisabled: true,
+		// Without ticket keys, no resumption. With them, a resumed session
+		// is checked against the index (resume.go), so that it cannot
+		// outlive a certificate's deletion, a site's deletion or HTTPS
+		// turned off for its host.
+		SessionTicketsDisabled: e.Tickets == nil,
+	}
+	if e.Tickets != nil {
+		e.base.GetConfigForClient = e.resumableConfigFor
+		e.base.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+			return e.wrapSession(nil, cs, ss)
+		}
+		e.base.UnwrapSession = func(ticket []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+			return e.unwrapSession(nil, ticket, cs)
+		}
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout, e.origins())
 	e.proxy.origin.sealer = e.Sealer // opens origin client certificates' keys

@@ -182,6 +182,9 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	if n.metrics != nil {
 		e.Handshakes = n.metrics
 	}
+	if k := n.startTickets(ctx, cfg, sealer); k != nil {
+		e.Tickets = k
+	}
 	if err := e.Start(ctx); err != nil {
 		n.httpsLn.Close()
 		n.httpLn.Close()
