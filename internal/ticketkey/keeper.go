@@ -169,7 +169,7 @@ func (k *Keeper) sync(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("open ticket key %d: %w", r.ID, err)
 			}
-			if key, err = newKey(r.ID, r.Created, secret); err != nil {
+			if key, err = New(r.ID, r.Created, secret); err != nil {
 				return err
 			}
 		}

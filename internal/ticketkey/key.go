@@ -23,8 +23,8 @@ type Key struct {
 	aead    cipher.AEAD
 }
 
-// newKey prepares secret (Size bytes) as key id.
-func newKey(id int64, created time.Time, secret []byte) (*Key, error) {
+// New prepares secret (Size bytes) as key id, made at created.
+func New(id int64, created time.Time, secret []byte) (*Key, error) {
 	if len(secret) != Size {
 		return nil, fmt.Errorf("ticketkey: key %d has %d bytes, want %d", id, len(secret), Size)
 	}
