@@ -58,6 +58,16 @@ type resumeWorld struct {
 	st    SiteState
 }
 
+// ticketkeyKeeper is a keeper on keys in memory, synced once.
+type ticketkeyKeeper struct{ k *ticketkey.Keeper }
+
+func (kk *ticketkeyKeeper) init(tb testing.TB, f *fixture) {
+	kk.k = &ticketkey.Keeper{Store: &memKeys{}, Sealer: f.sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := kk.k.Sync(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func newResumeWorld(t *testing.T) *resumeWorld {
 	w := &resumeWorld{f: newFixture(t), src: newMemSource(), clock: now}
 	c, _ := w.f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
@@ -97,7 +107,7 @@ func (w *resumeWorld) apply() {
 // visit connects to addr for name with cfg's session cache, sends a request
 // (so that a TLS 1.3 ticket arrives) and reports whether the session was
 // resumed and the leaf served.
-func visit(t *testing.T, addr, name string, cfg *tls.Config) (resumed bool, leaf []byte, err error) {
+func visit(t testing.TB, addr, name string, cfg *tls.Config) (resumed bool, leaf []byte, err error) {
 	t.Helper()
 	c := cfg.Clone()
 	c.ServerName, c.InsecureSkipVerify = name, true
