@@ -39,8 +39,8 @@ func (m *memKeys) AddTicketKey(_ context.Context, k ticketkey.Sealed) (bool, err
 		return false, nil
 	}
 	m.keys = append([]ticketkey.Sealed{k}, m.keys...)
-	if len(m.keys) > 2 {
-		m.keys = m.keys[:2]
+	if len(m.keys) > 3 {
+		m.keys = m.keys[:3]
 	}
 	return true, nil
 }
@@ -88,13 +88,16 @@ func (w *resumeWorld) now() time.Time {
 	return w.clock
 }
 
-// rotate moves the clock by the period and lets the keeper rotate.
+// rotate moves the clock by the period and lets the keeper rotate: it
+// makes the next key, which seals once past its grace (a minute covers it).
 func (w *resumeWorld) rotate(t *testing.T) {
-	w.mu.Lock()
-	w.clock = w.clock.Add(time.Hour)
-	w.mu.Unlock()
-	if err := w.keys.Sync(context.Background()); err != nil {
-		t.Fatal(err)
+	for _, d := range []time.Duration{time.Hour, time.Minute} {
+		w.mu.Lock()
+		w.clock = w.clock.Add(d)
+		w.mu.Unlock()
+		if err := w.keys.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

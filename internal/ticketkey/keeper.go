@@ -24,9 +24,10 @@ type Store interface {
 	// TicketKeys returns the keys kept, newest first.
 	TicketKeys(ctx context.Context) ([]Sealed, error)
 	// AddTicketKey stores k as the newest key if the newest key now is the
-	// one numbered k.ID-1 (none for 1), deleting the keys older than the
-	// one it replaces, all in one transaction. It reports false, and
-	// changes nothing, when another node got there first.
+	// one numbered k.ID-1 (none for 1), deleting the keys numbered below
+	// k.ID-2 (three are kept: the next, the current and the previous), all
+	// in one transaction. It reports false, and changes nothing, when
+	// another node got there first.
 	AddTicketKey(ctx context.Context, k Sealed) (bool, error)
 }
 
@@ -47,7 +48,9 @@ type Keeper struct {
 	// 0 means DefaultPeriod.
 	Period time.Duration
 	// Poll is how often the keys are read again; 0 means 5 seconds (or
-	// less when Period is short).
+	// less when Period is short). A new key is stored three polls (at most
+	// a quarter of Period) before it starts sealing, so that every node
+	// has read it, and opens its tickets, by then.
 	Poll time.Duration
 	Log  *slog.Logger     // nil means slog.Default()
 	Now  func() time.Time // nil means time.Now
@@ -88,16 +91,24 @@ func (k *Keeper) Keys() Set {
 	return nil
 }
 
+func (k *Keeper) poll() time.Duration {
+	if k.Poll > 0 {
+		return k.Poll
+	}
+	return min(5*time.Second, k.period()/12)
+}
+
+// grace is how long a new key is known before it seals.
+func (k *Keeper) grace() time.Duration {
+	return min(3*k.poll(), k.period()/4)
+}
+
 // Start syncs the keys once, then again every Poll until ctx ends. It
 // returns the first Sync's error; the keeper keeps trying after one.
 func (k *Keeper) Start(ctx context.Context) error {
 	err := k.Sync(ctx)
-	poll := k.Poll
-	if poll <= 0 {
-		poll = min(5*time.Second, k.period()/12)
-	}
 	go func() {
-		t := time.NewTicker(poll)
+		t := time.NewTicker(k.poll())
 		defer t.Stop()
 		for {
 			select {
@@ -112,7 +123,9 @@ func (k *Keeper) Start(ctx context.Context) error {
 }
 
 // Sync reads the keys, makes the next one when the newest is Period old
-// (or there is none), and puts the newest two in use. On an error it keeps
+// less the grace (or there is none), and puts them in use: the newest key
+// known for the grace seals (the first key ever at once), the one before
+// it and a newer one still in its grace open tickets. On an error it keeps
 // the keys it had and logs once until a Sync succeeds again.
 func (k *Keeper) Sync(ctx context.Context) error {
 	k.mu.Lock()
@@ -134,7 +147,7 @@ func (k *Keeper) sync(ctx context.Context) error {
 		return fmt.Errorf("read the ticket keys: %w", err)
 	}
 	now := k.now()
-	if len(rows) == 0 || !now.Before(rows[0].Created.Add(k.period())) {
+	if len(rows) == 0 || !now.Before(rows[0].Created.Add(k.period()-k.grace())) {
 		next := Sealed{ID: 1, Created: now}
 		if len(rows) > 0 {
 			next.ID = rows[0].ID + 1
@@ -157,12 +170,23 @@ func (k *Keeper) sync(ctx context.Context) error {
 			return fmt.Errorf("read the ticket keys: %w", err)
 		}
 	}
-	if len(rows) > 2 {
-		rows = rows[:2]
+	sealer := len(rows) - 1 // the oldest kept, when none is past its grace: the first key ever
+	for i, r := range rows {
+		if !now.Before(r.Created.Add(k.grace())) {
+			sealer = i
+			break
+		}
 	}
-	set := make(Set, 0, len(rows))
-	opened := make(map[int64]*Key, len(rows))
-	for _, r := range rows {
+	use := []Sealed{rows[sealer]} // the sealing key, then the previous, then the next
+	if sealer+1 < len(rows) {
+		use = append(use, rows[sealer+1])
+	}
+	if sealer > 0 {
+		use = append(use, rows[sealer-1])
+	}
+	set := make(Set, 0, len(use))
+	opened := make(map[int64]*Key, len(use))
+	for _, r := range use {
 		key := k.opened[r.ID]
 		if key == nil {
 			secret, err := k.Sealer.Open(r.Sealed, AAD(r.ID))

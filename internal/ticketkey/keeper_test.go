@@ -34,8 +34,8 @@ func (m *memStore) AddTicketKey(_ context.Context, k Sealed) (bool, error) {
 		return false, nil
 	}
 	m.keys = append([]Sealed{k}, m.keys...)
-	if len(m.keys) > 2 {
-		m.keys = m.keys[:2]
+	if len(m.keys) > 3 {
+		m.keys = m.keys[:3]
 	}
 	return true, nil
 }
@@ -78,8 +78,19 @@ func TestKeepers(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	a.Sync(context.Background())
 	b.Sync(context.Background())
-	if len(store.keys) != 2 || b.Keys().Current().ID != 2 || len(b.Keys()) != 2 {
-		t.Fatalf("after a period: %d keys stored, b uses %v", len(store.keys), b.Keys())
+	// The next key is known to both, and opens tickets, before it seals.
+	if len(store.keys) != 2 || b.Keys().Current().ID != 1 || len(b.Keys()) != 2 || a.Keys()[1].ID != 2 {
+		t.Fatalf("after a period: %d keys stored, a uses %v, b %v", len(store.keys), a.Keys(), b.Keys())
+	}
+	early, _ := a.Keys()[1].Seal([]byte("early"))
+	if _, ok := b.Keys().Open(early); !ok {
+		t.Fatal("the next key's ticket does not open on the other keeper")
+	}
+	clock = clock.Add(time.Minute) // past the grace: three polls of 5 s
+	a.Sync(context.Background())
+	b.Sync(context.Background())
+	if b.Keys().Current().ID != 2 || len(b.Keys()) != 2 {
+		t.Fatalf("after the grace: b uses %v", b.Keys())
 	}
 	if _, ok := b.Keys().Open(ticket); !ok {
 		t.Fatal("a ticket of the previous key does not open")
@@ -87,6 +98,12 @@ func TestKeepers(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	b.Sync(context.Background())
 	a.Sync(context.Background())
+	clock = clock.Add(time.Minute)
+	b.Sync(context.Background())
+	a.Sync(context.Background())
+	if len(store.keys) != 3 || a.Keys().Current().ID != 3 {
+		t.Fatalf("after two periods: %d keys stored, a uses %v", len(store.keys), a.Keys())
+	}
 	if _, ok := a.Keys().Open(ticket); ok {
 		t.Fatal("a ticket two keys old opens")
 	}

@@ -60,7 +60,7 @@ func (s *Store) AddTicketKey(ctx context.Context, k ticketkey.Sealed) (bool, err
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ticket_keys WHERE id < ?`), k.ID-1); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM ticket_keys WHERE id < ?`), k.ID-2); err != nil {
 			return err
 		}
 		added = true

@@ -10,8 +10,8 @@ import (
 )
 
 // testTicketKeys: keys are added in order only (the next number after the
-// newest, so that of two nodes rotating at once one wins), the two newest
-// are kept, newest first, and a race for one number has one winner.
+// newest, so that of two nodes rotating at once one wins), the three
+// newest are kept, newest first, and a race for one number has one winner.
 func testTicketKeys(t *testing.T, st Store) {
 	s, ok := st.(ticketkey.Store)
 	if !ok {
@@ -50,8 +50,8 @@ func testTicketKeys(t *testing.T, st Store) {
 	if !add(2) || !add(3) {
 		t.Fatal("keys 2 and 3 not added")
 	}
-	if got := ids(); got != "[3 2]" {
-		t.Fatalf("keys kept: %s, want [3 2]", got)
+	if got := ids(); got != "[3 2 1]" {
+		t.Fatalf("keys kept: %s, want [3 2 1]", got)
 	}
 	keys, _ := s.TicketKeys(ctx)
 	if string(keys[0].Sealed) != "sealed-3" || !keys[0].Created.Equal(now) {
@@ -73,7 +73,7 @@ func testTicketKeys(t *testing.T, st Store) {
 	if wins.Load() != 1 {
 		t.Fatalf("%d nodes added key 4, want 1", wins.Load())
 	}
-	if got := ids(); got != "[4 3]" {
-		t.Fatalf("keys kept: %s, want [4 3]", got)
+	if got := ids(); got != "[4 3 2]" {
+		t.Fatalf("keys kept: %s, want [4 3 2]", got)
 	}
 }
