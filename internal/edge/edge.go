@@ -86,7 +86,7 @@ type Edge struct {
 	MaxPassthroughs     int
 	MaxSitePassthroughs int
 	// Staples, when set, is where the OCSP responses to staple are read
-	// (see staple.go): at Start, then every Poll.
+	// (see staple.go): once started, then every Poll.
 	Staples StapleSource
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
@@ -167,8 +167,7 @@ func (e *Edge) Start(ctx context.Context) error {
 	}
 	go e.follow(ctx)
 	if e.Staples != nil {
-		e.loadStaples(ctx) // a failure is logged; the handshakes go on without staples
-		go e.followStaples(ctx)
+		go e.followStaples(ctx) // handshakes go on, without staples, until it has read them
 	}
 	if e.Snapshot != "" {
 		go e.keepSnapshot(ctx)

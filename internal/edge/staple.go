@@ -66,22 +66,30 @@ type stapledCert struct {
 
 // staples holds the edge's staples by certificate id.
 type staples struct {
-	m      sync.Map // certificate id → *stapleEntry
-	rev    int64    // the last revision read; only the reading goroutine uses it
-	warned sync.Map // "certificate id|reason" → struct{}: logged once
-	failed atomic.Bool
+	m      sync.Map   // certificate id → *stapleEntry
+	read   sync.Mutex // one read at a time
+	rev    int64      // the last revision read, under read
+	warned sync.Map   // "certificate id|reason" → struct{}: logged once
+	// failures counts the reads failed in a row.
+	failures atomic.Int64
 }
 
 // loadStaples reads the staples saved since the last read.
 func (e *Edge) loadStaples(ctx context.Context) error {
+	e.staples.read.Lock()
+	defer e.staples.read.Unlock()
 	list, rev, err := e.Staples.Staples(ctx, e.staples.rev)
 	if err != nil {
-		if !e.staples.failed.Swap(true) {
+		// A node's edge starts before its database is reached: only a
+		// failure that lasts is worth a line.
+		if e.staples.failures.Add(1) == 4 {
 			e.log().Warn("edge cannot read the OCSP responses; stapling what it has", "error", err)
 		}
 		return err
 	}
-	e.staples.failed.Store(false)
+	if e.staples.failures.Swap(0) >= 4 {
+		e.log().Info("edge reads the OCSP responses again")
+	}
 	for _, s := range list {
 		e.staples.m.Store(s.CertificateID, &stapleEntry{Staple: s})
 	}
@@ -89,7 +97,8 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 	return nil
 }
 
-// followStaples reads new staples every Poll until ctx ends.
+// followStaples reads the staples at once, then new ones every Poll, until
+// ctx ends.
 func (e *Edge) followStaples(ctx context.Context) {
 	poll := e.Poll
 	if poll <= 0 {
@@ -98,12 +107,12 @@ func (e *Edge) followStaples(ctx context.Context) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
+		e.loadStaples(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		e.loadStaples(ctx)
 	}
 }
 
