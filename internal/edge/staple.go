@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // OCSP stapling. The responses are fetched elsewhere (internal/ocsp, on the
@@ -199,6 +202,8 @@ func fingerprint(c *tls.Certificate) string {
 var oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
 
 // mustStaple reports whether leaf asks for status_request (Must-Staple).
+// It reads the extension without allocating: it runs on every handshake of
+// a host that staples.
 func mustStaple(leaf *x509.Certificate) bool {
 	if leaf == nil {
 		return false
@@ -207,11 +212,16 @@ func mustStaple(leaf *x509.Certificate) bool {
 		if !ext.Id.Equal(oidTLSFeature) {
 			continue
 		}
-		var features []int
-		if _, err := asn1.Unmarshal(ext.Value, &features); err != nil {
+		var features cryptobyte.String
+		v := cryptobyte.String(ext.Value)
+		if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
 			return false
 		}
-		for _, f := range features {
+		for !features.Empty() {
+			var f int64
+			if !features.ReadASN1Integer(&f) {
+				return false
+			}
 			if f == 5 {
 				return true
 			}

@@ -54,7 +54,7 @@ type stapleFixture struct {
 }
 
 // leaf mints a certificate for names (Must-Staple when must).
-func (f stapleFixture) leaf(t *testing.T, must bool, names ...string) (cert.Certificate, *pkitest.Leaf) {
+func (f stapleFixture) leaf(t testing.TB, must bool, names ...string) (cert.Certificate, *pkitest.Leaf) {
 	t.Helper()
 	l := f.inter.Leaf(t, pkitest.LeafOptions{DNSNames: names, NotBefore: now.Add(-2 * time.Hour),
 		NotAfter: now.Add(60 * 24 * time.Hour), OCSPServer: []string{"http://127.0.0.1:9/ocsp"}, MustStaple: must})
@@ -75,7 +75,7 @@ func (f stapleFixture) leaf(t *testing.T, must bool, names ...string) (cert.Cert
 
 // staple signs a response for l with status, valid from an hour ago to
 // until, as the store would hand it to the edge.
-func (f stapleFixture) staple(t *testing.T, c cert.Certificate, l *pkitest.Leaf, status int, until time.Time) Staple {
+func (f stapleFixture) staple(t testing.TB, c cert.Certificate, l *pkitest.Leaf, status int, until time.Time) Staple {
 	t.Helper()
 	tmpl := xocsp.Response{Status: status, SerialNumber: l.Cert.SerialNumber, ThisUpdate: now.Add(-time.Hour).Truncate(time.Second),
 		NextUpdate: until.Truncate(time.Second)}
@@ -239,5 +239,44 @@ func TestMustStaple(t *testing.T) {
 	}
 	if !mustStaple(leaf) || mustStaple(plainLeaf.Cert) {
 		t.Error("mustStaple misreads the TLS Feature extension")
+	}
+}
+
+// BenchmarkGetCertificateStaple picks the certificate of a host (no TLS):
+// with stapling off, with it on (the stapled copy served), and for a
+// Must-Staple certificate; the staple's lookup is one sync.Map read.
+//
+//	go test ./internal/edge -run '^$' -bench GetCertificateStaple -benchmem
+func BenchmarkGetCertificateStaple(b *testing.B) {
+	t := b
+	f := stapleFixture{newFixture(b)}
+	c, l := f.leaf(t, false, "off.example.com", "on.example.com")
+	must, ml := f.leaf(t, true, "must.example.com")
+	st := siteState(1, "example.com", site.SiteActive, c, must)
+	on := DefaultHostPolicy()
+	on.OCSP = true
+	st.Policy.Hosts = map[string]HostPolicy{"on.example.com": on}
+	src := newMemSource()
+	src.put(st)
+	staples := &memStaples{}
+	staples.put(f.staple(t, c, l, xocsp.Good, now.Add(24*time.Hour)))
+	staples.put(f.staple(t, must, ml, xocsp.Good, now.Add(24*time.Hour)))
+	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples, Log: quietLog()}
+	if err := e.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.loadStaples(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	for _, host := range []string{"off.example.com", "on.example.com", "must.example.com"} {
+		hello := &tls.ClientHelloInfo{ServerName: host}
+		b.Run(strings.Split(host, ".")[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if c, _ := e.GetCertificate(hello); c == nil || (host != "off.example.com") != (c.OCSPStaple != nil) {
+					b.Fatal("wrong certificate")
+				}
+			}
+		})
 	}
 }
