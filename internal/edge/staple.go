@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -94,6 +95,13 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 		e.log().Info("edge reads the OCSP responses again")
 	}
 	for _, s := range list {
+		if s.Status == "none" || s.Status == "" && s.Error == "" {
+			// Nothing to staple nor to say: no entry (the map holds
+			// only what a handshake may use or a refusal name).
+			e.staples.m.Delete(s.CertificateID)
+			continue
+		}
+		s.Response = bytes.Clone(s.Response) // not the reader's buffer, and no larger than needed
 		e.staples.m.Store(s.CertificateID, &stapleEntry{Staple: s})
 	}
 	e.staples.rev = rev
@@ -166,7 +174,7 @@ func whyNoStaple(ent *stapleEntry, c *tls.Certificate, now time.Time) string {
 		if ent != nil && ent.Error != "" {
 			return "no OCSP response yet: " + ent.Error
 		}
-		return "no OCSP response yet"
+		return "no OCSP response (none fetched yet, or the certificate names no responder)"
 	case ent.Status == "revoked":
 		return "the certificate is revoked"
 	case ent.Status == "none":
