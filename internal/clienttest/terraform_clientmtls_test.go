@@ -124,6 +124,10 @@ func TestTerraformClientCertificateLifecycle(t *testing.T) {
 	}{
 		{"generated key", map[string]string{"SiteId": siteID, "ValidityDays": "365", "PkeyType": "RSA"}},
 		{"csr", map[string]string{"SiteId": siteID, "ValidityDays": "30", "CSR": csrPEM(t, signer, "tf-device.tf-clientcert.com")}},
+		// As the real provider sent them for a main.tf that sets pkey_type
+		// beside csr, and for a generated ECC key.
+		{"csr and pkey_type", map[string]string{"SiteId": siteID, "ValidityDays": "365", "PkeyType": "ECC", "CSR": csrPEM(t, signer, "tf-device2.tf-clientcert.com")}},
+		{"generated ECC key", map[string]string{"SiteId": siteID, "ValidityDays": "10", "PkeyType": "ECC"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			created := tf.do(t, "POST", "CreateClientCertificate", tc.params)
