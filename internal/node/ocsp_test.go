@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
 
 	"github.com/esacert/esacert/internal/ocsp/ocsptest"
+
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
@@ -42,6 +44,7 @@ func TestOCSPStaplingAcrossRestart(t *testing.T) {
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
 	cfg := testConfig(t)
 	cfg.OCSPPoll = "100ms"
+	cfg.PrivateOrigins = "127.0.0.0/8" // the responder is on loopback: allowed as origins would be
 	n, err := Start(t.Context(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -89,5 +92,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOCSPResponderUnderOriginPolicy: a responder's address comes from a
+// certificate a user uploaded, so the fetcher reaches it under the origin
+// policy: one on loopback is not asked unless the operator allows the range,
+// and the refusal is what the certificate's OCSP state records.
+func TestOCSPResponderUnderOriginPolicy(t *testing.T) {
+	now := time.Now()
+	root := pkitest.NewCA(t, "OCSP Policy Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	inter := root.Intermediate(t, "OCSP Policy Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	responder := ocsptest.New(t, inter.Cert, inter.Key)
+	leaf := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.internal-responder.com"}, OCSPServer: []string{responder.URL},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	cfg := testConfig(t)
+	cfg.OCSPPoll = "100ms"
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	siteID := jsonNumber(call(t, n, "2024-09-10", "CreateSite", map[string]string{"SiteName": "internal-responder.com"})["SiteId"])
+	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+		"Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+	var recorded string
+	waitFor(t, "the fetch recorded as refused", func() bool {
+		list, _, err := n.db.Load().OCSPResponses(t.Context(), 0)
+		if err != nil || len(list) == 0 {
+			return false
+		}
+		recorded = list[0].Error
+		return recorded != ""
+	})
+	if !strings.Contains(recorded, "--private-origins") {
+		t.Errorf("recorded error %q, want the origin policy's refusal", recorded)
+	}
+	if got := responder.Requests.Load(); got != 0 {
+		t.Errorf("a responder on loopback was asked %d times without --private-origins", got)
 	}
 }
