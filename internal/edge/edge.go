@@ -90,6 +90,9 @@ type Edge struct {
 	// only while the index would still serve it (see resume.go). nil: no
 	// tickets, every handshake is a full one.
 	Tickets TicketKeys
+	// Staples, when set, is where the OCSP responses to staple are read
+	// (see staple.go): once started, then every Poll.
+	Staples StapleSource
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -105,6 +108,7 @@ type Edge struct {
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
 	passes  passGuard   // the pass-throughs under way
+	staples staples     // the OCSP responses (staple.go)
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
@@ -178,6 +182,9 @@ func (e *Edge) Start(ctx context.Context) error {
 			"took_ms", time.Since(start).Milliseconds())
 	}
 	go e.follow(ctx)
+	if e.Staples != nil {
+		go e.followStaples(ctx) // handshakes go on, without staples, until it has read them
+	}
 	if e.Snapshot != "" {
 		go e.keepSnapshot(ctx)
 	}
@@ -335,7 +342,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	if !anyUsable(exact, host, now, hello.Conn) {
 		wild = ix.lookupWild(host)
 	}
-	var fallback *served
+	var fallback *tls.Certificate
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
 			if !sv.site.policy.For(host).HTTPS || !sv.site.terminates(hello.Conn) {
@@ -346,9 +353,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 			if c == nil {
 				continue
 			}
+			if c = e.staple(sv, c, host, now); c == nil { // Must-Staple without a good response (staple.go)
+				continue
+			}
 			if expired {
 				if fallback == nil {
-					fallback = sv
+					fallback = c
 				}
 				continue
 			}
@@ -356,12 +366,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				return c, nil
 			}
 			if fallback == nil {
-				fallback = sv
+				fallback = c
 			}
 		}
 	}
 	if fallback != nil {
-		return fallback.tls, nil
+		return fallback, nil
 	}
 	return noCertificate(hello)
 }

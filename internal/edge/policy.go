@@ -16,6 +16,7 @@ type HostPolicy struct {
 	Force        bool     // redirect plain HTTP to HTTPS
 	ForceCode    int      // 301, 302, 307 or 308
 	HSTS         string   // the Strict-Transport-Security value, or ""
+	OCSP         bool     // staple the certificate's OCSP response (see staple.go)
 	Origin       OriginPolicy
 }
 

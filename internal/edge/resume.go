@@ -23,7 +23,8 @@ import (
 //   - the index would still serve that certificate for that name: the
 //     first usable candidate of its key type (exact names before
 //     wildcards, unexpired, its site serving HTTPS for the host and
-//     terminating TLS on the connection: not paused, IPv6 allowed) is that
+//     terminating TLS on the connection: not paused, IPv6 allowed; for a
+//     Must-Staple certificate, a good OCSP response at hand) is that
 //     certificate, with the same fingerprint;
 //   - the host's TLS versions and cipher suites allow the session's
 //     (crypto/tls checks them against the host's configuration);
@@ -223,6 +224,9 @@ func (e *Edge) stillServes(b *binding, host string, conn net.Conn) bool {
 	}
 	for _, sv := range set {
 		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.policy.For(host).HTTPS || !sv.site.terminates(conn) {
+			continue
+		}
+		if c := e.materialize(sv); c == nil || e.staple(sv, c, host, now) == nil { // as GetCertificate skips it
 			continue
 		}
 		return sv.id == b.id && len(sv.chain) > 0 && sha256.Sum256(sv.chain[0]) == b.fp

@@ -99,6 +99,7 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 	if b.CiphersuiteGroup != "" && b.CiphersuiteGroup != "all" {
 		p.CipherSuites = b.CipherSuiteIDs()
 	}
+	p.OCSP = b.OcspStapling == "on"
 	p.Force = a.HttpsForce == "on"
 	if code, err := strconv.Atoi(a.HttpsForceCode); err == nil {
 		p.ForceCode = code
