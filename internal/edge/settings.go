@@ -100,6 +100,10 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 		p.CipherSuites = b.CipherSuiteIDs()
 	}
 	p.Force = a.HttpsForce == "on"
+	p.NoSNIDeny = a.HttpsNoSniDeny == "on"
+	if a.HttpsSniVerify == "on" {
+		p.SNIAllow = sniWhitelist(a.HttpsSniWhitelist)
+	}
 	if code, err := strconv.Atoi(a.HttpsForceCode); err == nil {
 		p.ForceCode = code
 	}
