@@ -78,13 +78,22 @@ func Open(path string, sample float64, log *slog.Logger) (*Log, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Log{path: path, sample: sample, log: log, queue: make(chan Entry, QueueLines),
-		reopen: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	l := newLog(path, sample, log, nil)
 	if err := l.open(); err != nil {
 		return nil, err
 	}
 	go l.run()
 	return l, nil
+}
+
+// newLog builds a log; with file set (for tests) it is started on it.
+func newLog(path string, sample float64, log *slog.Logger, file io.WriteCloser) *Log {
+	l := &Log{path: path, sample: sample, log: log, queue: make(chan Entry, QueueLines),
+		reopen: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}), file: file}
+	if file != nil {
+		go l.run()
+	}
+	return l
 }
 
 func (l *Log) open() error {

@@ -77,7 +77,11 @@ func logEntry(r *http.Request, scheme string, start time.Time, rec *recorder, or
 	le := accesslog.Entry{Time: start.UTC(), ClientIP: ip, Scheme: scheme, Host: hostOf(r), Method: r.Method,
 		Path: path, Proto: r.Proto, Status: rec.status, Bytes: rec.bytes,
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000, OriginStatus: origin}
-	if le.Status == 0 { // nothing was written: net/http answers 200
+	switch {
+	case le.Status != 0:
+	case origin == http.StatusSwitchingProtocols: // the proxy wrote the 101 on the hijacked connection
+		le.Status = origin
+	default: // nothing was written: net/http answers 200
 		le.Status = http.StatusOK
 	}
 	if r.TLS != nil {
