@@ -313,8 +313,10 @@ func (e *Edge) TLSConfig() *tls.Config { return e.base }
 // and Ed25519 keys over RSA and the later NotAfter; an expired certificate
 // only when nothing else covers the host. For a host that no active site
 // with HTTPS on covers (nor for a paused site's host, nor for a site with
-// IPv6 off on an IPv6 connection), it returns no certificate, so the
-// handshake fails with unrecognized_name. The returned certificate is
+// IPv6 off on an IPv6 connection, nor for a name the host's SNI allowlist
+// leaves out), it returns no certificate, so the handshake fails with
+// unrecognized_name. A hello without SNI is for the NoSNIHost, if any
+// (see sni.go). The returned certificate is
 // shared and must not be modified.
 func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := e.helloHost(hello) // the SNI, or the NoSNIHost (sni.go)
