@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -207,12 +206,7 @@ func (failing) Write([]byte) (int, error) { return 0, errors.New("accesslog: the
 
 // add encodes e into the batch.
 func (l *Log) add(e Entry) {
-	line, err := json.Marshal(e)
-	if err != nil { // cannot happen: Entry has only plain fields
-		l.dropped.Add(1)
-		return
-	}
-	l.batch = append(append(l.batch, line...), '\n')
+	l.batch = append(appendEntry(l.batch, e), '\n')
 	l.lines++
 }
 

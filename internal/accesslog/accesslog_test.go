@@ -160,3 +160,28 @@ func waitWritten(t *testing.T, l *Log, n uint64) {
 		}
 	}
 }
+
+// TestEncodeMatchesJSON: the writer's own encoding writes what
+// encoding/json writes for an Entry, byte for byte, hard strings included.
+func TestEncodeMatchesJSON(t *testing.T) {
+	at := time.Date(2026, 12, 5, 22, 0, 0, 123456789, time.FixedZone("x", 3600)).UTC()
+	for _, e := range []Entry{
+		{},
+		{Time: at, ClientIP: "2001:db8::1", Scheme: "https", SNI: "www.example.com", Host: "www.example.com", Method: "GET",
+			Path: "/a%20b/c", Proto: "HTTP/2.0", TLSVersion: "TLS 1.3", ALPN: "h2", Resumed: true, Status: 200, Bytes: 1 << 40,
+			DurationMS: 0.001, OriginStatus: 503},
+		{Time: at, Path: "/\"quote\\back\nline\t<tag>&amp;\x00\x1f", Host: "bücher.example", Method: "\xff\xfe",
+			Status: 101, DurationMS: 12345.678},
+		{Time: at, DurationMS: 1e21, Bytes: -1},
+		{Time: at, DurationMS: 1.5e-7},
+		{Time: at, DurationMS: 2e-10},
+	} {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendEntry(nil, e); string(got) != string(want) {
+			t.Errorf("appendEntry:\n got %s\nwant %s", got, want)
+		}
+	}
+}
