@@ -167,3 +167,35 @@ func TestSNIWhitelist(t *testing.T) {
 		t.Error("no whitelist refuses a name")
 	}
 }
+
+// TestNoSNIClientCertificates: a client without SNI answered as a
+// NoSNIHost that asks for client certificates is asked for one, as a
+// client naming that host is: refused without, served with one of a bound
+// CA, and the origin is told who it is.
+func TestNoSNIClientCertificates(t *testing.T) {
+	w := newMTLSWorld(t)
+	issued, issuedPair := clientLeaf(t, w.issuer, "visitor-1")
+	w.bind(ClientCA{ID: "issuer", Certs: [][]byte{w.issuer.Cert.Raw}, Hostnames: []string{"secure.example.com"},
+		Issued: true, Active: []string{fp(issued.Cert.Raw)}})
+	_, addr := serveEdge(t, &Edge{Source: w.src, Sealer: w.e.Sealer, Poll: time.Hour, NoSNIHost: "secure.example.com"})
+	noSNI := func(cert *tls.Certificate) *http.Client {
+		cfg := &tls.Config{InsecureSkipVerify: true} // no ServerName: no SNI
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		return &http.Client{Transport: &http.Transport{
+			DialTLSContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&tls.Dialer{Config: cfg}).DialContext(ctx, network, addr)
+			}}, Timeout: 5 * time.Second}
+	}
+	if _, _, err := w.get(noSNI(nil), "https://secure.example.com/"); err == nil {
+		t.Error("no SNI, no client certificate: served, want a failed handshake")
+	}
+	status, seen, err := w.get(noSNI(&issuedPair), "https://secure.example.com/")
+	if err != nil || status != 200 {
+		t.Fatalf("no SNI, an issued certificate: %d, %v", status, err)
+	}
+	if got := seen.Get("X-Client-Cert-Subject"); got != "CN=visitor-1" {
+		t.Errorf("origin saw X-Client-Cert-Subject %q", got)
+	}
+}
