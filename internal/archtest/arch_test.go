@@ -117,9 +117,9 @@ var domainImports = map[string][]string{
 // wired lists the adapters and the other parts that only the composition
 // root puts together: the store, the api, the edge, the ACME issuer, the
 // master key's keeper, VerifySite's resolver, the health check, the
-// metrics and the webhooks notices are posted to.
+// metrics, the webhooks notices are posted to and the OCSP fetcher.
 var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
-	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook"}
+	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook", "internal/ocsp"}
 
 // composition reports whether name is the composition root.
 func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }

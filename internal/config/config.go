@@ -128,6 +128,9 @@ type Config struct {
 	// doubling after each failure up to 6 hours (default 1m).
 	RenewPoll string `json:"renew_poll"`
 	RetryBase string `json:"retry_base"`
+	// OCSPPoll is how often the nodes with the renewer role look for OCSP
+	// responses due for a fetch (default 30s; see internal/ocsp).
+	OCSPPoll string `json:"ocsp_poll"`
 	// LogFormat is json or text. Default json.
 	LogFormat string `json:"log_format"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -259,6 +262,7 @@ var options = []option{
 	{flag: "free-cert-rsa-twin", env: "ESACERT_FREE_CERT_RSA_TWIN", usage: "also issue an RSA certificate beside each ECDSA free certificate, for old clients", boolean: func(c *Config) *bool { return &c.FreeCertRSATwin }},
 	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
 	{flag: "renew-poll", env: "ESACERT_RENEW_POLL", usage: "how often the renewer looks for due certificates (default 1m)", str: func(c *Config) *string { return &c.RenewPoll }},
+	{flag: "ocsp-poll", env: "ESACERT_OCSP_POLL", usage: "how often the renewer looks for OCSP responses to fetch for stapling (default 30s)", str: func(c *Config) *string { return &c.OCSPPoll }},
 	{flag: "retry-base", env: "ESACERT_RETRY_BASE", usage: "first wait after a failed issuance, doubling up to 6h (default 1m)", str: func(c *Config) *string { return &c.RetryBase }},
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
 	{flag: "audit-reads", env: "ESACERT_AUDIT_READS", usage: "record reads (Get…, List…) in the audit trail too", boolean: func(c *Config) *bool { return &c.AuditReads }},
@@ -279,6 +283,7 @@ func Defaults() Config {
 		HTTPAddr:           ":8080",
 		Roles:              "api,edge,renewer",
 		RenewPoll:          "1m",
+		OCSPPoll:           "30s",
 		SiteVerifyInterval: "1m",
 		RetryBase:          "1m",
 		NotifyPoll:         "1m",
@@ -468,7 +473,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNotify()...)
 	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase},
-		{"--notify-poll", c.NotifyPoll}} {
+		{"--notify-poll", c.NotifyPoll}, {"--ocsp-poll", c.OCSPPoll}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}

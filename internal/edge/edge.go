@@ -85,6 +85,9 @@ type Edge struct {
 	// a paused host fails as for an unknown host (see passguard.go).
 	MaxPassthroughs     int
 	MaxSitePassthroughs int
+	// Staples, when set, is where the OCSP responses to staple are read
+	// (see staple.go): once started, then every Poll.
+	Staples StapleSource
 	// NoSNIHost, when set, is the host that answers a client sending no SNI
 	// (one dialling the edge by its address): such a handshake is answered
 	// as if it had named this host, unless the host's HttpsNoSniDeny is on.
@@ -108,6 +111,7 @@ type Edge struct {
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
 	passes  passGuard   // the pass-throughs under way
+	staples staples     // the OCSP responses (staple.go)
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
@@ -170,6 +174,9 @@ func (e *Edge) Start(ctx context.Context) error {
 			"took_ms", time.Since(start).Milliseconds())
 	}
 	go e.follow(ctx)
+	if e.Staples != nil {
+		go e.followStaples(ctx) // handshakes go on, without staples, until it has read them
+	}
 	if e.Snapshot != "" {
 		go e.keepSnapshot(ctx)
 	}
@@ -329,7 +336,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	if !anyUsable(exact, host, now, hello.Conn) {
 		wild = ix.lookupWild(host)
 	}
-	var fallback *served
+	var fallback *tls.Certificate
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
 			if !sv.site.answers(host, hello.Conn) {
@@ -340,9 +347,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 			if c == nil {
 				continue
 			}
+			if c = e.staple(sv, c, host, now); c == nil { // Must-Staple without a good response (staple.go)
+				continue
+			}
 			if expired {
 				if fallback == nil {
-					fallback = sv
+					fallback = c
 				}
 				continue
 			}
@@ -350,12 +360,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				return c, nil
 			}
 			if fallback == nil {
-				fallback = sv
+				fallback = c
 			}
 		}
 	}
 	if fallback != nil {
-		return fallback.tls, nil
+		return fallback, nil
 	}
 	return noCertificate(hello)
 }

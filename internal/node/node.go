@@ -361,6 +361,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	if cfg.Has("renewer") {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 		n.goTracked(func() { c.sites.RunVerifier(ctx) })
+		n.goTracked(func() { n.refreshOCSP(ctx, cfg, c.store) })
 		if len(cfg.Notify) > 0 {
 			n.goTracked(func() { n.notices(ctx, cfg, c.store) })
 		}
