@@ -152,6 +152,17 @@ type Config struct {
 	// NotifyPoll is how often the nodes with the renewer role look for
 	// notices to record and send. Default 1m.
 	NotifyPoll string `json:"notify_poll"`
+	// AccessLog is where the edge writes its access log, a JSON line a
+	// request: a file (appended to, opened again on SIGHUP) or "-" for
+	// standard output. Default "": no access log.
+	AccessLog string `json:"access_log"`
+	// AccessLogSample is the fraction of requests the access log keeps,
+	// from 0 to 1. Default 1: all.
+	AccessLogSample string `json:"access_log_sample"`
+	// NoSNIHost is the host whose certificate and settings answer a client
+	// that sends no SNI (unless its HttpsNoSniDeny is on). Default "":
+	// handshakes without SNI are refused.
+	NoSNIHost string `json:"no_sni_host"`
 
 	// AccessKeyID and AccessKeySecret, from the environment only
 	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
@@ -264,6 +275,9 @@ var options = []option{
 	{flag: "audit-reads", env: "ESACERT_AUDIT_READS", usage: "record reads (Get…, List…) in the audit trail too", boolean: func(c *Config) *bool { return &c.AuditReads }},
 	{flag: "audit-retention-days", env: "ESACERT_AUDIT_RETENTION_DAYS", usage: "days audit events are kept (default 90)", str: func(c *Config) *string { return &c.AuditRetentionDays }},
 	{flag: "notify-poll", env: "ESACERT_NOTIFY_POLL", usage: "how often renewer nodes look for certificate notices to record and send (default 1m)", str: func(c *Config) *string { return &c.NotifyPoll }},
+	{flag: "access-log", env: "ESACERT_ACCESS_LOG", usage: "the edge's access log, a JSON line a request: a file (reopened on SIGHUP) or - for standard output (default none)", str: func(c *Config) *string { return &c.AccessLog }},
+	{flag: "access-log-sample", env: "ESACERT_ACCESS_LOG_SAMPLE", usage: "fraction of requests the access log keeps, 0 to 1 (default 1)", str: func(c *Config) *string { return &c.AccessLogSample }},
+	{flag: "no-sni-host", env: "ESACERT_NO_SNI_HOST", usage: "host whose certificate and settings answer clients that send no SNI, unless its HttpsNoSniDeny is on (default none: such handshakes are refused)", str: func(c *Config) *string { return &c.NoSNIHost }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -284,6 +298,7 @@ func Defaults() Config {
 		DefaultPlan:        "basic",
 		LogFormat:          "json",
 		LogLevel:           "info",
+		AccessLogSample:    "1",
 
 		AuditRetentionDays: "90",
 	}
@@ -523,6 +538,12 @@ func (c *Config) Validate() error {
 	if _, err := c.ACMEBindings(); err != nil {
 		bad("ESACERT_ACME_EAB: %v", err)
 	}
+	if f, err := strconv.ParseFloat(c.AccessLogSample, 64); err != nil || !(f >= 0 && f <= 1) {
+		bad("--access-log-sample %q is not a fraction from 0 to 1, such as 0.1", c.AccessLogSample)
+	}
+	if c.NoSNIHost != "" && !hostName(c.NoSNIHost) {
+		bad("--no-sni-host %q is not a host name (no port, no wildcard)", c.NoSNIHost)
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format must be json or text")
 	}
@@ -624,6 +645,33 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// AccessLogFraction is AccessLogSample, already validated.
+func (c *Config) AccessLogFraction() float64 {
+	f, err := strconv.ParseFloat(c.AccessLogSample, 64)
+	if err != nil {
+		return 1
+	}
+	return f
+}
+
+// hostName reports whether v is a DNS host name: labels of letters, digits
+// and '-' joined by dots, a trailing dot allowed.
+func hostName(v string) bool {
+	v = strings.TrimSuffix(v, ".")
+	if v == "" || len(v) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(v, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		if strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // AuditRetention is how long audit events are kept.

@@ -236,7 +236,7 @@ func (e *Edge) requireClientCert(c *tls.Config, h *hostAuth) {
 // verifyClient checks a handshake's client certificate against what its
 // host asks now.
 func (e *Edge) verifyClient(cs tls.ConnectionState) error {
-	host := normalize(cs.ServerName)
+	host := e.connHost(&cs) // the SNI, or the NoSNIHost (sni.go)
 	site := e.index.Load().siteOf(host)
 	if site == nil {
 		return errClientCert

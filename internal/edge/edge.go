@@ -93,6 +93,14 @@ type Edge struct {
 	// Staples, when set, is where the OCSP responses to staple are read
 	// (see staple.go): once started, then every Poll.
 	Staples StapleSource
+	// NoSNIHost, when set, is the host that answers a client sending no SNI
+	// (one dialling the edge by its address): such a handshake is answered
+	// as if it had named this host, unless the host's HttpsNoSniDeny is on.
+	// "" refuses every handshake without SNI (see sni.go).
+	NoSNIHost string
+	// AccessLog, when set, receives a line for every request the edge
+	// answers (see accesslog.go); nil logs none.
+	AccessLog AccessLogger
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -328,11 +336,13 @@ func (e *Edge) TLSConfig() *tls.Config { return e.base }
 // and Ed25519 keys over RSA and the later NotAfter; an expired certificate
 // only when nothing else covers the host. For a host that no active site
 // with HTTPS on covers (nor for a paused site's host, nor for a site with
-// IPv6 off on an IPv6 connection), it returns no certificate, so the
-// handshake fails with unrecognized_name. The returned certificate is
+// IPv6 off on an IPv6 connection, nor for a name the host's SNI allowlist
+// leaves out), it returns no certificate, so the handshake fails with
+// unrecognized_name. A hello without SNI is for the NoSNIHost, if any
+// (see sni.go). The returned certificate is
 // shared and must not be modified.
 func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	host := normalize(hello.ServerName)
+	host := e.helloHost(hello) // the SNI, or the NoSNIHost (sni.go)
 	if host == "" {
 		return noCertificate(hello)
 	}
@@ -345,7 +355,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	var fallback *tls.Certificate
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
-			if !sv.site.policy.For(host).HTTPS || !sv.site.terminates(hello.Conn) {
+			if !sv.site.answers(host, hello.Conn) {
 				continue
 			}
 			expired := !now.Before(sv.notAfter)
@@ -381,7 +391,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 // then is the wildcard lookup unneeded.
 func anyUsable(c candidates, host string, now time.Time, conn net.Conn) bool {
 	for _, sv := range c {
-		if now.Before(sv.notAfter) && sv.site.policy.For(host).HTTPS && sv.site.terminates(conn) {
+		if now.Before(sv.notAfter) && sv.site.answers(host, conn) {
 			return true
 		}
 	}
@@ -437,6 +447,9 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
 	if e.passThrough(hello, host) {
 		return nil, errPassed
+	}
+	if host == "" {
+		host = e.noSNIHost() // sni.go
 	}
 	if host == "" {
 		return nil, nil

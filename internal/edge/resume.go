@@ -19,11 +19,12 @@ import (
 // the visitor asked for, the certificate served (its id, SHA-256
 // fingerprint and key type). A resumed session is accepted only if, now:
 //
-//   - the visitor asks for the same name;
+//   - the visitor asks for the same name (without SNI: the NoSNIHost is
+//     the same, see sni.go);
 //   - the index would still serve that certificate for that name: the
 //     first usable candidate of its key type (exact names before
-//     wildcards, unexpired, its site serving HTTPS for the host and
-//     terminating TLS on the connection: not paused, IPv6 allowed; for a
+//     wildcards, unexpired, its site answering the host on the connection:
+//     HTTPS on, the name in its SNI allowlist, not paused, IPv6 allowed; for a
 //     Must-Staple certificate, a good OCSP response at hand) is that
 //     certificate, with the same fingerprint;
 //   - the host's TLS versions and cipher suites allow the session's
@@ -149,7 +150,7 @@ func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.
 	var b *binding
 	switch {
 	case h.served != nil && len(h.served.Certificate) > 0:
-		b = e.bindingOf(normalize(cs.ServerName), h.served.Certificate[0])
+		b = e.bindingOf(e.connHost(&cs), h.served.Certificate[0])
 	case h.resumed != nil:
 		b = h.resumed
 	}
@@ -203,7 +204,7 @@ func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.Connecti
 		return nil, nil
 	}
 	b, ok := decodeBinding(ss.Extra)
-	if !ok || !e.stillServes(b, normalize(cs.ServerName), h.conn) {
+	if !ok || !e.stillServes(b, e.connHost(&cs), h.conn) {
 		return nil, nil
 	}
 	h.resumed = b
@@ -223,7 +224,7 @@ func (e *Edge) stillServes(b *binding, host string, conn net.Conn) bool {
 		set = ix.lookupWild(host)
 	}
 	for _, sv := range set {
-		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.policy.For(host).HTTPS || !sv.site.terminates(conn) {
+		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.answers(host, conn) {
 			continue
 		}
 		if c := e.materialize(sv); c == nil || e.staple(sv, c, host, now) == nil { // as GetCertificate skips it

@@ -101,6 +101,10 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 	}
 	p.OCSP = b.OcspStapling == "on"
 	p.Force = a.HttpsForce == "on"
+	p.NoSNIDeny = a.HttpsNoSniDeny == "on"
+	if a.HttpsSniVerify == "on" {
+		p.SNIAllow = sniWhitelist(a.HttpsSniWhitelist)
+	}
 	if code, err := strconv.Atoi(a.HttpsForceCode); err == nil {
 		p.ForceCode = code
 	}

@@ -185,10 +185,16 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	if k := n.startTickets(ctx, cfg, sealer); k != nil {
 		e.Tickets = k
 	}
+	e.NoSNIHost = cfg.NoSNIHost
 	if err := e.Start(ctx); err != nil {
 		n.httpsLn.Close()
 		n.httpLn.Close()
 		return fmt.Errorf("load the edge: %w", err)
+	}
+	if err := n.openAccessLog(ctx, cfg, e); err != nil {
+		n.httpsLn.Close()
+		n.httpLn.Close()
+		return err
 	}
 	n.edge = e
 	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'
