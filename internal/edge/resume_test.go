@@ -137,7 +137,8 @@ func clientConfig(version uint16) *tls.Config {
 // TestResumption: with tickets on, a visitor resumes its session (TLS 1.3
 // and 1.2) while nothing changed; a session never outlives its
 // certificate's deletion or replacement, nor HTTPS turned off for its
-// host, nor its TLS version disallowed: those handshakes are full ones (or
+// host, nor its name taken out of the SNI allowlist, nor its TLS version
+// disallowed: those handshakes are full ones (or
 // fail, as a new visitor's would).
 func TestResumption(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
@@ -199,6 +200,19 @@ func TestResumption(t *testing.T) {
 			w.apply()
 			if resumed, _, err := visit(t, w.addr, "www.example.com", cfg); err == nil || resumed {
 				t.Fatalf("with HTTPS off: resumed %v, %v; want a failed handshake", resumed, err)
+			}
+			w.st.Policy.Hosts = nil
+			w.apply()
+			mustVisit(false)
+			mustVisit(true)
+
+			// The name left out of the host's SNI allowlist.
+			allow := DefaultHostPolicy()
+			allow.SNIAllow = []string{"api.example.com"}
+			w.st.Policy.Hosts = map[string]HostPolicy{"www.example.com": allow}
+			w.apply()
+			if resumed, _, err := visit(t, w.addr, "www.example.com", cfg); err == nil || resumed {
+				t.Fatalf("with the name out of the SNI allowlist: resumed %v, %v; want a failed handshake", resumed, err)
 			}
 			w.st.Policy.Hosts = nil
 			w.apply()
