@@ -113,12 +113,13 @@ func TestRotateShowsProgress(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rotate-master-key: exit %d\n%s", code, errOut)
 	}
-	if !strings.HasPrefix(out, "resealed 1 private keys") {
+	if !strings.HasPrefix(out, "resealed 2 private keys") { // the certificate's and the edge's ticket key
 		t.Errorf("stdout:\n%s", out)
 	}
 	lines := strings.Split(errOut, "\n")
-	i := slices.Index(lines, "reseal  0/1 keys  0%")
-	if i < 0 || i+1 >= len(lines) || lines[i+1] != "reseal  1/1 keys  100%" || !strings.Contains(lines[i+2], "resealed every private key") {
+	i := slices.Index(lines, "reseal  0/2 keys  0%")
+	if i < 0 || i+3 >= len(lines) || lines[i+1] != "reseal  1/2 keys  50%" || lines[i+2] != "reseal  2/2 keys  100%" ||
+		!strings.Contains(lines[i+3], "resealed every private key") {
 		t.Errorf("stderr does not show the reseal's progress, then the log line:\n%s", errOut)
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/esacert/esacert/internal/clientca"
 	"github.com/esacert/esacert/internal/domain"
@@ -54,7 +55,7 @@ func (s *Server) listClientCaCertificates(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := originListed(site.ID, site.Name, page, total)
+	out := originListed[originCAJSON](site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, clientCA(c))
 	}
@@ -101,12 +102,18 @@ func (s *Server) getClientCaCertificateHostnames(ctx context.Context, p *params)
 	return hostnamesAnswer(c.ID, c.SiteID, c.SiteName, c.Hostnames), nil
 }
 
-// hostnames reads the required Hostnames parameter: a JSON array of names
-// ("[]" binds none).
+// hostnames reads the required Hostnames parameter: a JSON array of names.
+// "[]" binds none, and so does a Hostnames sent empty: Terraform's
+// alicloud_esa_client_ca_certificate sends "Hostnames=" for
+// client_ca_certificate_hostnames = [] or once the attribute is removed.
+// Leaving the parameter out is still MissingParameter.
 func (p *params) hostnames() ([]string, error) {
-	raw, err := p.required("Hostnames")
-	if err != nil {
-		return nil, err
+	if !p.has("Hostnames") {
+		return nil, domain.Missing("Hostnames")
+	}
+	raw := strings.TrimSpace(p.str("Hostnames"))
+	if raw == "" {
+		return nil, nil
 	}
 	var hostnames []string
 	if err := json.Unmarshal([]byte(raw), &hostnames); err != nil {

@@ -79,7 +79,7 @@ func (s *Server) listOriginCaCertificates(ctx context.Context, p *params) (any, 
 	if err != nil {
 		return nil, err
 	}
-	out := originListed(site.ID, site.Name, page, total)
+	out := originListed[originCAJSON](site.ID, site.Name, page, total)
 	for _, c := range list {
 		out.Result = append(out.Result, originCA(c))
 	}
@@ -120,28 +120,28 @@ func (s *Server) originUploaded(id string, info certcheck.Info) any {
 }
 
 // originGot answers a Get…: the site, the PEM and the certificate.
-func originGot(siteID int64, siteName, certPEM string, result originCAJSON) any {
+func originGot(siteID int64, siteName, certPEM string, result any) any {
 	return struct {
 		SiteId      int64
 		SiteName    string
 		Status      string
 		Certificate string
-		Result      originCAJSON
+		Result      any
 	}{siteID, siteName, origincert.StatusOK, certPEM, result}
 }
 
 // originList is a List… answer; its Result is filled by the caller.
-type originList struct {
+type originList[T any] struct {
 	SiteId     int64
 	SiteName   string
 	PageNumber int
 	PageSize   int
 	TotalCount int
-	Result     []originCAJSON
+	Result     []T
 }
 
-func originListed(siteID int64, siteName string, page domain.Page, total int) originList {
-	return originList{siteID, siteName, page.Offset/page.Limit + 1, page.Limit, total, []originCAJSON{}}
+func originListed[T any](siteID int64, siteName string, page domain.Page, total int) originList[T] {
+	return originList[T]{siteID, siteName, page.Offset/page.Limit + 1, page.Limit, total, []T{}}
 }
 
 // originDone answers a Delete… or Set…Hostnames: the id and its site.

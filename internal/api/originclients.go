@@ -13,8 +13,31 @@ import (
 // for a client certificate (OriginMtls), hostname-level and site-level. The
 // private key is never answered.
 
-func originClient(c origincert.Client) originCAJSON {
-	return originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
+// originClientJSON is one hostname-level origin client certificate in Get
+// and List answers: an origin CA certificate's fields and the hostnames it
+// is presented for (an empty list when none are set, as the SDK's model and
+// Terraform's hostnames read it).
+type originClientJSON struct {
+	originCAJSON
+	Hostnames []string
+}
+
+// originClient is a certificate of scope in Get and List answers: the
+// site-level family's model has no Hostnames.
+func originClient(c origincert.Client, scope origincert.Scope) any {
+	ca := originCA(origincert.CA{ID: c.ID, Name: c.Name, Info: c.Info, Created: c.Created, Updated: c.Updated})
+	if scope == origincert.ScopeSite {
+		return ca
+	}
+	return originClientJSON{ca, clientHostnames(c)}
+}
+
+// clientHostnames are c's hostnames, an empty list when none are set.
+func clientHostnames(c origincert.Client) []string {
+	if c.Hostnames == nil {
+		return []string{}
+	}
+	return c.Hostnames
 }
 
 // The hostname-level family (…OriginClientCertificate) and the site-level
@@ -74,7 +97,7 @@ func (s *Server) getOriginClient(ctx context.Context, p *params, scope origincer
 	if err != nil {
 		return nil, err
 	}
-	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c)), nil
+	return originGot(c.SiteID, c.SiteName, c.CertPEM, originClient(c, scope)), nil
 }
 
 func (s *Server) listOriginClients(ctx context.Context, p *params, scope origincert.Scope) (any, error) {
@@ -90,9 +113,9 @@ func (s *Server) listOriginClients(ctx context.Context, p *params, scope originc
 	if err != nil {
 		return nil, err
 	}
-	out := originListed(site.ID, site.Name, page, total)
+	out := originListed[any](site.ID, site.Name, page, total)
 	for _, c := range list {
-		out.Result = append(out.Result, originClient(c))
+		out.Result = append(out.Result, originClient(c, scope))
 	}
 	return out, nil
 }
@@ -120,11 +143,11 @@ func (s *Server) setOriginClientCertificateHostnames(ctx context.Context, p *par
 			return nil, domain.Invalid("Hostnames", "must be a JSON array of host names")
 		}
 	}
-	site, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
+	site, kept, err := s.OriginCerts.SetClientHostnames(ctx, siteID, id, hostnames)
 	if err != nil {
 		return nil, err
 	}
-	return originDone(id, site.ID, site.Name), nil
+	return originHostnames{id, site.ID, site.Name, kept}, nil
 }
 
 func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *params) (any, error) {
@@ -136,14 +159,13 @@ func (s *Server) getOriginClientCertificateHostnames(ctx context.Context, p *par
 	if err != nil {
 		return nil, err
 	}
-	hostnames := c.Hostnames
-	if hostnames == nil {
-		hostnames = []string{}
-	}
-	return struct {
-		Id        string
-		SiteId    int64
-		SiteName  string
-		Hostnames []string
-	}{c.ID, c.SiteID, c.SiteName, hostnames}, nil
+	return originHostnames{c.ID, c.SiteID, c.SiteName, clientHostnames(c)}, nil
+}
+
+// originHostnames answers Set… and GetOriginClientCertificateHostnames.
+type originHostnames struct {
+	Id        string
+	SiteId    int64
+	SiteName  string
+	Hostnames []string
 }

@@ -80,10 +80,11 @@ var domainImports = map[string][]string{
 	// certcheck parses and checks it; Reseal binds records' sealed secrets
 	// (record.SecretsAAD), users' access key secrets (accesskey.SecretAAD),
 	// the STS server key (session.KeyAAD), origin client certificates' keys
-	// (origincert.ClientAAD) and sites' client CA keys (clientcert.IssuerAAD)
+	// (origincert.ClientAAD), sites' client CA keys (clientcert.IssuerAAD) and
+	// the edge's ticket keys (ticketkey.AAD)
 	// when the master key rotates.
 	"internal/cert": {"internal/domain", "internal/site", "internal/record", "internal/certcheck", "internal/accesskey", "internal/session",
-		"internal/origincert", "internal/clientcert"},
+		"internal/origincert", "internal/clientcert", "internal/ticketkey"},
 	// Origin CA and client certificates (issue 15) belong to a site and are
 	// checked by certcheck as certificates are.
 	"internal/origincert": {"internal/domain", "internal/site", "internal/certcheck"},
@@ -105,6 +106,9 @@ var domainImports = map[string][]string{
 	"internal/rampolicy": {"internal/domain", "internal/policy"},
 	// STS sessions: the role assumed and its trust policy.
 	"internal/session": {"internal/domain", "internal/policy", "internal/role"},
+	// The keys of the edge's TLS session tickets (issue 16), sealed under
+	// the master key (cert's Reseal re-seals them with the other keys).
+	"internal/ticketkey": {"internal/domain"},
 	// Who signs a request and what its policies allow (decided by policy):
 	// a user's key (accesskey), the system policies' documents (rampolicy),
 	// STS credentials (session).
@@ -117,9 +121,9 @@ var domainImports = map[string][]string{
 // wired lists the adapters and the other parts that only the composition
 // root puts together: the store, the api, the edge, the ACME issuer, the
 // master key's keeper, VerifySite's resolver, the health check, the
-// metrics and the webhooks notices are posted to.
+// metrics, the webhooks notices are posted to and the OCSP fetcher.
 var wired = []string{"internal/store/sqlstore", "internal/api", "internal/edge", "internal/acme",
-	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook"}
+	"internal/masterkey", "internal/resolver", "internal/health", "internal/metrics", "internal/webhook", "internal/ocsp"}
 
 // composition reports whether name is the composition root.
 func composition(name string) bool { return name == "cmd/esacert" || name == "internal/node" }

@@ -120,7 +120,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	case in.ID != "":
 		c.Name = existing.Name // replacing without a Name keeps the name
 	default:
-		c.Name = derivedName(parsed.Info)
+		c.Name = certcheck.DefaultName(parsed.Info, "certificate", MaxCertName)
 	}
 	now := s.now()
 	c.Created, c.Updated = now, now
@@ -149,23 +149,6 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 // certAAD and repoAAD bind sealed keys to their rows.
 func certAAD(id string) []byte { return []byte("certificate:" + id) }
 func repoAAD(id int64) []byte  { return []byte(fmt.Sprintf("repository:%d", id)) }
-
-// derivedName names a certificate uploaded without a Name: its common name
-// (or first SAN) and the first 8 hex digits of its fingerprint.
-func derivedName(info certcheck.Info) string {
-	base := info.CommonName
-	if base == "" && len(info.SANs) > 0 {
-		base = info.SANs[0]
-	}
-	if base == "" {
-		base = "certificate"
-	}
-	suffix := "-" + info.FingerprintSHA256[:8]
-	if r := []rune(base); len(r)+len(suffix) > MaxCertName {
-		base = string(r[:MaxCertName-len(suffix)])
-	}
-	return base + suffix
-}
 
 // chainPEM renders a chain as PEM, leaf first.
 func chainPEM(chain []*x509.Certificate) string {

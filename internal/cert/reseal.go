@@ -11,6 +11,7 @@ import (
 	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/record"
 	"github.com/esacert/esacert/internal/session"
+	"github.com/esacert/esacert/internal/ticketkey"
 )
 
 // ResealStore re-writes every sealed key, in short transactions (see
@@ -55,6 +56,12 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 			aad = origincert.ClientAAD(id)
 		case "client-issuer":
 			aad = clientcert.IssuerAAD(id)
+		case "ticket-key":
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("ticket key id %q: %w", id, err)
+			}
+			aad = ticketkey.AAD(n)
 		default:
 			return nil, fmt.Errorf("unknown sealed row kind %q", kind)
 		}

@@ -30,8 +30,8 @@ func (s *Service) Time() time.Time { return domain.Now(s.Now) }
 
 // Upload validates and stores a client CA certificate of a site. The PEM
 // is checked as SetCertificate checks a certificate (certcheck's parsing
-// and limits); the first certificate must be a CA and valid now. A missing
-// name is derived from the common name and fingerprint. It is bound to no
+// and limits); the first certificate must be a CA and valid now. Without a
+// name it has none (answered as "", as ESA does). It is bound to no
 // hostname until SetHostnames binds some.
 func (s *Service) Upload(ctx context.Context, siteID int64, name, certPEM string) (CA, error) {
 	if strings.TrimSpace(certPEM) == "" {
@@ -56,9 +56,6 @@ func (s *Service) Upload(ctx context.Context, siteID int64, name, certPEM string
 		return CA{}, ErrNotCA
 	}
 	info := certcheck.Describe(certs[0])
-	if name == "" {
-		name = certcheck.DefaultName(info, "client-ca", MaxName)
-	}
 	c := CA{ID: domain.HexID(s.Rand, 16), SiteID: st.ID, SiteName: st.Name, Name: name, CertPEM: certPEM,
 		Info: info, Created: now, Updated: now}
 	err = s.Store.CreateClientCA(ctx, c)

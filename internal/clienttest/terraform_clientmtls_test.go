@@ -14,7 +14,10 @@ import (
 // RpcPost UploadClientCaCertificate (everything in the body), then its
 // Update: RpcPost SetClientCaCertificateHostnames (Hostnames as one JSON
 // text); Read with RpcGet GetClientCaCertificate and RpcPost
-// GetClientCaCertificateHostnames; hostnames changed and removed ("[]");
+// GetClientCaCertificateHostnames; hostnames changed, set to [] and the
+// attribute removed (both sent as "Hostnames=": the provider's
+// convertListToJsonString makes "" of an empty list, as the real provider
+// was seen to send);
 // delete with RpcGet DeleteClientCaCertificate, after which a refresh finds
 // it gone (HTTP 404, the provider's NotFoundError) and a second delete
 // counts as done.
@@ -33,7 +36,10 @@ func TestTerraformClientCaCertificateLifecycle(t *testing.T) {
 	id := str(created.body["Id"]) // d.SetId("<SiteId>:<Id>")
 	setHostnames := func(names []string) {
 		t.Helper()
-		raw, _ := json.Marshal(names) // convertListToJsonString
+		raw := []byte{} // convertListToJsonString: "" for no names
+		if len(names) > 0 {
+			raw, _ = json.Marshal(names)
+		}
 		got := tf.do(t, "POST", "SetClientCaCertificateHostnames", map[string]string{"SiteId": siteID, "Id": id, "Hostnames": string(raw)})
 		if got.status != 200 {
 			t.Fatalf("SetClientCaCertificateHostnames %s: %d %v", raw, got.status, got.body)
@@ -75,8 +81,16 @@ func TestTerraformClientCaCertificateLifecycle(t *testing.T) {
 	read([]string{"api.tf-mtls.com", "*.tf-mtls.com"})
 	setHostnames([]string{"www.tf-mtls.com"})
 	read([]string{"www.tf-mtls.com"})
-	setHostnames([]string{})
+	setHostnames([]string{}) // client_ca_certificate_hostnames = []
 	read(nil)
+	setHostnames([]string{"www.tf-mtls.com", "api.tf-mtls.com"})
+	read([]string{"www.tf-mtls.com", "api.tf-mtls.com"})
+	setHostnames(nil) // the attribute removed from main.tf
+	read(nil)
+	// Leaving Hostnames out (no client of ESA's does) is still a mistake.
+	if got := tf.do(t, "POST", "SetClientCaCertificateHostnames", map[string]string{"SiteId": siteID, "Id": id}); got.status != 400 || got.body["Code"] != "MissingParameter" {
+		t.Errorf("SetClientCaCertificateHostnames without Hostnames: %d %v, want 400 MissingParameter", got.status, got.body)
+	}
 
 	if del := tf.do(t, "GET", "DeleteClientCaCertificate", map[string]string{"SiteId": siteID, "Id": id}); del.status != 200 {
 		t.Fatalf("delete: %d %v", del.status, del.body)
@@ -110,6 +124,10 @@ func TestTerraformClientCertificateLifecycle(t *testing.T) {
 	}{
 		{"generated key", map[string]string{"SiteId": siteID, "ValidityDays": "365", "PkeyType": "RSA"}},
 		{"csr", map[string]string{"SiteId": siteID, "ValidityDays": "30", "CSR": csrPEM(t, signer, "tf-device.tf-clientcert.com")}},
+		// As the real provider sent them for a main.tf that sets pkey_type
+		// beside csr, and for a generated ECC key.
+		{"csr and pkey_type", map[string]string{"SiteId": siteID, "ValidityDays": "365", "PkeyType": "ECC", "CSR": csrPEM(t, signer, "tf-device2.tf-clientcert.com")}},
+		{"generated ECC key", map[string]string{"SiteId": siteID, "ValidityDays": "10", "PkeyType": "ECC"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			created := tf.do(t, "POST", "CreateClientCertificate", tc.params)

@@ -70,6 +70,12 @@ type Config struct {
 	// to 60 times this. Default 1m (so at most an hour between checks);
 	// from MinSiteVerifyInterval to MaxSiteVerifyInterval.
 	SiteVerifyInterval string `json:"site_verify_interval"`
+	// TicketRotation is how long one key seals the edge's TLS session
+	// tickets before the next replaces it; a ticket is accepted for up to
+	// twice as long (the previous key still opens tickets). "off" turns
+	// session resumption off. Default 1h; from MinTicketRotation to
+	// MaxTicketRotation.
+	TicketRotation string `json:"ticket_rotation"`
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
 	VerifyResolvers string `json:"verify_resolvers"`
@@ -128,6 +134,9 @@ type Config struct {
 	// doubling after each failure up to 6 hours (default 1m).
 	RenewPoll string `json:"renew_poll"`
 	RetryBase string `json:"retry_base"`
+	// OCSPPoll is how often the nodes with the renewer role look for OCSP
+	// responses due for a fetch (default 30s; see internal/ocsp).
+	OCSPPoll string `json:"ocsp_poll"`
 	// LogFormat is json or text. Default json.
 	LogFormat string `json:"log_format"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -143,6 +152,17 @@ type Config struct {
 	// NotifyPoll is how often the nodes with the renewer role look for
 	// notices to record and send. Default 1m.
 	NotifyPoll string `json:"notify_poll"`
+	// AccessLog is where the edge writes its access log, a JSON line a
+	// request: a file (appended to, opened again on SIGHUP) or "-" for
+	// standard output. Default "": no access log.
+	AccessLog string `json:"access_log"`
+	// AccessLogSample is the fraction of requests the access log keeps,
+	// from 0 to 1. Default 1: all.
+	AccessLogSample string `json:"access_log_sample"`
+	// NoSNIHost is the host whose certificate and settings answer a client
+	// that sends no SNI (unless its HttpsNoSniDeny is on). Default "":
+	// handshakes without SNI are refused.
+	NoSNIHost string `json:"no_sni_host"`
 
 	// AccessKeyID and AccessKeySecret, from the environment only
 	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
@@ -232,6 +252,7 @@ var options = []option{
 	{flag: "verify-site-ownership", env: "ESACERT_VERIFY_SITE_OWNERSHIP", usage: "serve a site only once its ownership is proven in DNS (default: pending sites are served too)", boolean: func(c *Config) *bool { return &c.VerifySiteOwnership }},
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this; 1s to 24h (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
+	{flag: "ticket-rotation", env: "ESACERT_TICKET_ROTATION", usage: "how often the key sealing the edge's TLS session tickets (shared by the fleet) is replaced; tickets resume for up to twice this; 1m to 168h, or off for no resumption (default 1h)", str: func(c *Config) *string { return &c.TicketRotation }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},
@@ -248,11 +269,15 @@ var options = []option{
 	{flag: "free-cert-rsa-twin", env: "ESACERT_FREE_CERT_RSA_TWIN", usage: "also issue an RSA certificate beside each ECDSA free certificate, for old clients", boolean: func(c *Config) *bool { return &c.FreeCertRSATwin }},
 	{flag: "free-cert-key-type", env: "ESACERT_FREE_CERT_KEY_TYPE", usage: "key of free certificates: ecdsa-p256 (default), ecdsa-p384, rsa-2048", str: func(c *Config) *string { return &c.FreeCertKeyType }},
 	{flag: "renew-poll", env: "ESACERT_RENEW_POLL", usage: "how often the renewer looks for due certificates (default 1m)", str: func(c *Config) *string { return &c.RenewPoll }},
+	{flag: "ocsp-poll", env: "ESACERT_OCSP_POLL", usage: "how often the renewer looks for OCSP responses to fetch for stapling (default 30s)", str: func(c *Config) *string { return &c.OCSPPoll }},
 	{flag: "retry-base", env: "ESACERT_RETRY_BASE", usage: "first wait after a failed issuance, doubling up to 6h (default 1m)", str: func(c *Config) *string { return &c.RetryBase }},
 	{flag: "log-format", env: "ESACERT_LOG_FORMAT", usage: "json or text (default json)", str: func(c *Config) *string { return &c.LogFormat }},
 	{flag: "audit-reads", env: "ESACERT_AUDIT_READS", usage: "record reads (Get…, List…) in the audit trail too", boolean: func(c *Config) *bool { return &c.AuditReads }},
 	{flag: "audit-retention-days", env: "ESACERT_AUDIT_RETENTION_DAYS", usage: "days audit events are kept (default 90)", str: func(c *Config) *string { return &c.AuditRetentionDays }},
 	{flag: "notify-poll", env: "ESACERT_NOTIFY_POLL", usage: "how often renewer nodes look for certificate notices to record and send (default 1m)", str: func(c *Config) *string { return &c.NotifyPoll }},
+	{flag: "access-log", env: "ESACERT_ACCESS_LOG", usage: "the edge's access log, a JSON line a request: a file (reopened on SIGHUP) or - for standard output (default none)", str: func(c *Config) *string { return &c.AccessLog }},
+	{flag: "access-log-sample", env: "ESACERT_ACCESS_LOG_SAMPLE", usage: "fraction of requests the access log keeps, 0 to 1 (default 1)", str: func(c *Config) *string { return &c.AccessLogSample }},
+	{flag: "no-sni-host", env: "ESACERT_NO_SNI_HOST", usage: "host whose certificate and settings answer clients that send no SNI, unless its HttpsNoSniDeny is on (default none: such handshakes are refused)", str: func(c *Config) *string { return &c.NoSNIHost }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -265,12 +290,15 @@ func Defaults() Config {
 		HTTPAddr:           ":8080",
 		Roles:              "api,edge,renewer",
 		RenewPoll:          "1m",
+		OCSPPoll:           "30s",
 		SiteVerifyInterval: "1m",
+		TicketRotation:     "1h",
 		RetryBase:          "1m",
 		NotifyPoll:         "1m",
 		DefaultPlan:        "basic",
 		LogFormat:          "json",
 		LogLevel:           "info",
+		AccessLogSample:    "1",
 
 		AuditRetentionDays: "90",
 	}
@@ -387,6 +415,14 @@ const (
 	MaxSiteVerifyInterval = 24 * time.Hour
 )
 
+// The bounds of TicketRotation. Below a minute the nodes would rotate
+// faster than a fleet reads the keys (visitors would miss resumptions);
+// beyond a week is crypto/tls's own limit on a session's age.
+const (
+	MinTicketRotation = time.Minute
+	MaxTicketRotation = 7 * 24 * time.Hour
+)
+
 // Validate reports every problem in c at once.
 func (c *Config) Validate() error {
 	var errs []error
@@ -453,10 +489,15 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNotify()...)
 	for _, d := range []struct{ flag, v string }{{"--renew-poll", c.RenewPoll}, {"--retry-base", c.RetryBase},
-		{"--notify-poll", c.NotifyPoll}} {
+		{"--notify-poll", c.NotifyPoll}, {"--ocsp-poll", c.OCSPPoll}} {
 		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
 			bad("%s %q is not a positive duration such as 1m", d.flag, d.v)
 		}
+	}
+	if v, err := time.ParseDuration(c.TicketRotation); c.TicketRotation != "off" &&
+		(err != nil || v < MinTicketRotation || v > MaxTicketRotation) {
+		bad("--ticket-rotation %q is not off nor a duration from %v to %v, such as 1h", c.TicketRotation,
+			MinTicketRotation, MaxTicketRotation)
 	}
 	if v, err := time.ParseDuration(c.SiteVerifyInterval); err != nil || v < MinSiteVerifyInterval || v > MaxSiteVerifyInterval {
 		bad("--site-verify-interval %q is not a duration from %v to %v, such as 1m", c.SiteVerifyInterval,
@@ -496,6 +537,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.ACMEBindings(); err != nil {
 		bad("ESACERT_ACME_EAB: %v", err)
+	}
+	if f, err := strconv.ParseFloat(c.AccessLogSample, 64); err != nil || !(f >= 0 && f <= 1) {
+		bad("--access-log-sample %q is not a fraction from 0 to 1, such as 0.1", c.AccessLogSample)
+	}
+	if c.NoSNIHost != "" && !hostName(c.NoSNIHost) {
+		bad("--no-sni-host %q is not a host name (no port, no wildcard)", c.NoSNIHost)
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("--log-format must be json or text")
@@ -598,6 +645,33 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// AccessLogFraction is AccessLogSample, already validated.
+func (c *Config) AccessLogFraction() float64 {
+	f, err := strconv.ParseFloat(c.AccessLogSample, 64)
+	if err != nil {
+		return 1
+	}
+	return f
+}
+
+// hostName reports whether v is a DNS host name: labels of letters, digits
+// and '-' joined by dots, a trailing dot allowed.
+func hostName(v string) bool {
+	v = strings.TrimSuffix(v, ".")
+	if v == "" || len(v) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(v, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		if strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // AuditRetention is how long audit events are kept.

@@ -66,6 +66,12 @@ func TestLoad(t *testing.T) {
 		{"ok/console_env", nil, map[string]string{"ESACERT_CONSOLE_ADDR": "127.0.0.1:8788"}, func(c *Config) {
 			c.ConsoleAddr = "127.0.0.1:8788"
 		}},
+		{"ok/access_log", []string{"--access-log", "/var/log/esacert/access.log", "--access-log-sample", "0.25", "--no-sni-host", "www.example.com"}, nil,
+			func(c *Config) {
+				c.AccessLog, c.AccessLogSample, c.NoSNIHost = "/var/log/esacert/access.log", "0.25", "www.example.com"
+			}},
+		{"ok/access_log_env", nil, map[string]string{"ESACERT_ACCESS_LOG": "-", "ESACERT_ACCESS_LOG_SAMPLE": "0", "ESACERT_NO_SNI_HOST": "example.com."},
+			func(c *Config) { c.AccessLog, c.AccessLogSample, c.NoSNIHost = "-", "0", "example.com." }},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
 			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
@@ -127,6 +133,11 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/site_verify_interval_zero", nil, map[string]string{"ESACERT_SITE_VERIFY_INTERVAL": "0s"}, []string{"--site-verify-interval"}},
 		{"fail/site_verify_interval_negative", []string{"--site-verify-interval", "-1m"}, nil, []string{"--site-verify-interval"}},
 		{"fail/site_verify_interval_years", []string{"--site-verify-interval", "10000h"}, nil, []string{"--site-verify-interval"}},
+		{"fail/access_log_sample", []string{"--access-log-sample", "1.5"}, nil, []string{"--access-log-sample", `"1.5"`}},
+		{"fail/access_log_sample_nan", nil, map[string]string{"ESACERT_ACCESS_LOG_SAMPLE": "NaN"}, []string{"--access-log-sample"}},
+		{"fail/access_log_sample_percent", []string{"--access-log-sample", "10%"}, nil, []string{"--access-log-sample"}},
+		{"fail/no_sni_host_port", []string{"--no-sni-host", "www.example.com:443"}, nil, []string{"--no-sni-host"}},
+		{"fail/no_sni_host_wildcard", []string{"--no-sni-host", "*.example.com"}, nil, []string{"--no-sni-host"}},
 		{"fail/site_verify_interval_not_a_duration", []string{"--site-verify-interval", "soon"}, nil, []string{"--site-verify-interval", `"soon"`}},
 	}
 	for _, tt := range tests {

@@ -114,8 +114,12 @@ func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), p
 			return nil, 0, out.String(), fmt.Errorf("nginx exited: %v", err)
 		default:
 		}
+		name := "www.example.com"
+		if len(s.Origins) > 0 {
+			name = s.Origins[0].host()
+		}
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr,
-			&tls.Config{ServerName: s.Origins[0].host(), InsecureSkipVerify: true})
+			&tls.Config{ServerName: name, InsecureSkipVerify: true})
 		if err == nil {
 			conn.Close()
 			return stop, pgid, "", nil
@@ -197,6 +201,14 @@ http {
 		}
 	}
 `, i, o.addr, addr, o.host(), i, benchOriginSNI, p("origin-ca.pem"))
+	}
+	if s.Tickets {
+		fmt.Fprintf(&c, `	ssl_session_tickets on;
+	server {
+		listen %s ssl;
+		location / { return 200; }
+	}
+`, addr)
 	}
 	c.WriteString("}\n")
 	return c.String()

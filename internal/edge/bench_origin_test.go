@@ -154,6 +154,9 @@ type nginxSetup struct {
 	Chain, Key string
 	Origins    []*benchOrigin
 	OriginCA   string
+	// Tickets, for BenchmarkResumption: one server answering 200 itself,
+	// with session tickets on (nginx's default key, made at start).
+	Tickets bool
 }
 
 // benchOriginSNI is the name the proxies send the origins and the origins'

@@ -27,9 +27,10 @@ import (
 // nothing reaches the origin. Each request is checked again against the
 // index being served, so a certificate revoked while its connection stays
 // open is answered 403 from the next request on (within a poll of the
-// change feed). Resumed sessions are not a way around: the edge issues no
-// session tickets, and VerifyConnection, which crypto/tls runs on resumed
-// handshakes too, checks the certificate against the current index.
+// change feed). Resumed sessions are not a way around: crypto/tls resumes
+// on such a host only a session that carries a client certificate, and
+// VerifyConnection, which it runs on resumed handshakes too, checks that
+// certificate against the current index (see resume.go).
 //
 // The verified identity reaches the origin in headers (clientHeaders);
 // those header names are taken out of every visitor's request first, on
@@ -235,7 +236,7 @@ func (e *Edge) requireClientCert(c *tls.Config, h *hostAuth) {
 // verifyClient checks a handshake's client certificate against what its
 // host asks now.
 func (e *Edge) verifyClient(cs tls.ConnectionState) error {
-	host := normalize(cs.ServerName)
+	host := e.connHost(&cs) // the SNI, or the NoSNIHost (sni.go)
 	site := e.index.Load().siteOf(host)
 	if site == nil {
 		return errClientCert

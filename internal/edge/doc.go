@@ -21,7 +21,11 @@
 // connections are passed through to its origin undecrypted, by way of the
 // listener that Listener wraps (passthrough.go). TLSListener does the TLS
 // handshakes itself, before the HTTP server sees a connection, so that
-// each handshake's outcome and time can be told (handshake.go).
+// each handshake's outcome and time can be told (handshake.go). The SNI
+// settings (HttpsNoSniDeny, HttpsSniVerify, HttpsSniWhitelist) and the host
+// that answers clients without SNI are in sni.go; the access log's hook,
+// which writes through an AccessLogger (internal/accesslog), in
+// accesslog.go.
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge

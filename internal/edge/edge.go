@@ -85,6 +85,22 @@ type Edge struct {
 	// a paused host fails as for an unknown host (see passguard.go).
 	MaxPassthroughs     int
 	MaxSitePassthroughs int
+	// Tickets, when set, turns session resumption on: TLS 1.3 and 1.2
+	// session tickets sealed with these keys, a resumed session accepted
+	// only while the index would still serve it (see resume.go). nil: no
+	// tickets, every handshake is a full one.
+	Tickets TicketKeys
+	// Staples, when set, is where the OCSP responses to staple are read
+	// (see staple.go): once started, then every Poll.
+	Staples StapleSource
+	// NoSNIHost, when set, is the host that answers a client sending no SNI
+	// (one dialling the edge by its address): such a handshake is answered
+	// as if it had named this host, unless the host's HttpsNoSniDeny is on.
+	// "" refuses every handshake without SNI (see sni.go).
+	NoSNIHost string
+	// AccessLog, when set, receives a line for every request the edge
+	// answers (see accesslog.go); nil logs none.
+	AccessLog AccessLogger
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -100,6 +116,7 @@ type Edge struct {
 	proxy   *proxy
 	stale   atomic.Bool // the last refresh failed
 	passes  passGuard   // the pass-throughs under way
+	staples staples     // the OCSP responses (staple.go)
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
@@ -128,9 +145,20 @@ func (e *Edge) Start(ctx context.Context) error {
 		NextProtos:         []string{"h2", "http/1.1"},
 		GetCertificate:     e.GetCertificate,
 		GetConfigForClient: e.configFor,
-		// No resumption: a resumed session would outlive a certificate's
-		// deletion, a site's deletion or HTTPS turned off for its host.
-		SessionTicketsDisabled: true,
+		// Without ticket keys, no resumption. With them, a resumed session
+		// is checked against the index (resume.go), so that it cannot
+		// outlive a certificate's deletion, a site's deletion or HTTPS
+		// turned off for its host.
+		SessionTicketsDisabled: e.Tickets == nil,
+	}
+	if e.Tickets != nil {
+		e.base.GetConfigForClient = e.resumableConfigFor
+		e.base.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+			return e.wrapSession(nil, cs, ss)
+		}
+		e.base.UnwrapSession = func(ticket []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+			return e.unwrapSession(nil, ticket, cs)
+		}
 	}
 	e.proxy = newProxy(e.log(), e.OriginTimeout, e.origins())
 	e.proxy.origin.sealer = e.Sealer // opens origin client certificates' keys
@@ -162,6 +190,9 @@ func (e *Edge) Start(ctx context.Context) error {
 			"took_ms", time.Since(start).Milliseconds())
 	}
 	go e.follow(ctx)
+	if e.Staples != nil {
+		go e.followStaples(ctx) // handshakes go on, without staples, until it has read them
+	}
 	if e.Snapshot != "" {
 		go e.keepSnapshot(ctx)
 	}
@@ -305,11 +336,13 @@ func (e *Edge) TLSConfig() *tls.Config { return e.base }
 // and Ed25519 keys over RSA and the later NotAfter; an expired certificate
 // only when nothing else covers the host. For a host that no active site
 // with HTTPS on covers (nor for a paused site's host, nor for a site with
-// IPv6 off on an IPv6 connection), it returns no certificate, so the
-// handshake fails with unrecognized_name. The returned certificate is
+// IPv6 off on an IPv6 connection, nor for a name the host's SNI allowlist
+// leaves out), it returns no certificate, so the handshake fails with
+// unrecognized_name. A hello without SNI is for the NoSNIHost, if any
+// (see sni.go). The returned certificate is
 // shared and must not be modified.
 func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	host := normalize(hello.ServerName)
+	host := e.helloHost(hello) // the SNI, or the NoSNIHost (sni.go)
 	if host == "" {
 		return noCertificate(hello)
 	}
@@ -319,10 +352,10 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	if !anyUsable(exact, host, now, hello.Conn) {
 		wild = ix.lookupWild(host)
 	}
-	var fallback *served
+	var fallback *tls.Certificate
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
-			if !sv.site.policy.For(host).HTTPS || !sv.site.terminates(hello.Conn) {
+			if !sv.site.answers(host, hello.Conn) {
 				continue
 			}
 			expired := !now.Before(sv.notAfter)
@@ -330,9 +363,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 			if c == nil {
 				continue
 			}
+			if c = e.staple(sv, c, host, now); c == nil { // Must-Staple without a good response (staple.go)
+				continue
+			}
 			if expired {
 				if fallback == nil {
-					fallback = sv
+					fallback = c
 				}
 				continue
 			}
@@ -340,12 +376,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				return c, nil
 			}
 			if fallback == nil {
-				fallback = sv
+				fallback = c
 			}
 		}
 	}
 	if fallback != nil {
-		return fallback.tls, nil
+		return fallback, nil
 	}
 	return noCertificate(hello)
 }
@@ -355,7 +391,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 // then is the wildcard lookup unneeded.
 func anyUsable(c candidates, host string, now time.Time, conn net.Conn) bool {
 	for _, sv := range c {
-		if now.Before(sv.notAfter) && sv.site.policy.For(host).HTTPS && sv.site.terminates(conn) {
+		if now.Before(sv.notAfter) && sv.site.answers(host, conn) {
 			return true
 		}
 	}
@@ -411,6 +447,9 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := normalize(hello.ServerName)
 	if e.passThrough(hello, host) {
 		return nil, errPassed
+	}
+	if host == "" {
+		host = e.noSNIHost() // sni.go
 	}
 	if host == "" {
 		return nil, nil

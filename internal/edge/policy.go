@@ -16,6 +16,9 @@ type HostPolicy struct {
 	Force        bool     // redirect plain HTTP to HTTPS
 	ForceCode    int      // 301, 302, 307 or 308
 	HSTS         string   // the Strict-Transport-Security value, or ""
+	OCSP         bool     // staple the certificate's OCSP response (see staple.go)
+	NoSNIDeny    bool     // HttpsNoSniDeny: refuse a handshake without SNI that this host would answer (sni.go)
+	SNIAllow     []string // HttpsSniVerify on: the server names a handshake may name; nil: any (sni.go)
 	Origin       OriginPolicy
 }
 

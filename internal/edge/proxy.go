@@ -63,9 +63,10 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			clientHeaders(pr.Out.Header, pr.In)
 			pr.Out.Host = t.host
 		},
-		Transport:    p.origin,
-		ErrorHandler: p.fail,
-		BufferPool:   copyBuffers,
+		Transport:      p.origin,
+		ModifyResponse: noteOrigin, // for the access log (accesslog.go)
+		ErrorHandler:   p.fail,
+		BufferPool:     copyBuffers,
 	}
 	p.direct = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -82,9 +83,10 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			clientHeaders(pr.Out.Header, pr.In) // no identity: only takes the visitor's out
 			pr.Out.Header.Add("CDN-Loop", loopToken)
 		},
-		Transport:    transport,
-		ErrorHandler: p.fail,
-		BufferPool:   copyBuffers,
+		Transport:      transport,
+		ModifyResponse: noteOrigin,
+		ErrorHandler:   p.fail,
+		BufferPool:     copyBuffers,
 	}
 	return p
 }
@@ -247,12 +249,12 @@ func hostOf(r *http.Request) string {
 // paused after its connection was made is answered 421, and the connection
 // closed: the client's next connection is passed through to the origin.
 func (e *Edge) HTTPSHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return e.logged(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
 		// A request for another host than the connection's SNI would skip
 		// that host's TLS settings and certificate: send it to a connection
 		// of its own (RFC 9110 §15.5.20).
-		if r.TLS != nil && normalize(r.TLS.ServerName) != host {
+		if r.TLS != nil && e.connHost(r.TLS) != host { // sni.go: a connection without SNI is its NoSNIHost's
 			page(w, http.StatusMisdirectedRequest, "This connection was made for another host.")
 			return
 		}
@@ -279,14 +281,14 @@ func (e *Edge) HTTPSHandler() http.Handler {
 			return
 		}
 		e.proxy.serve(w, r, rt)
-	})
+	}), "https")
 }
 
 // HTTPHandler answers plain HTTP: ACME HTTP-01 challenges, the redirect to
 // HTTPS when the host forces it, else the proxy. For a paused site's host
 // it proxies the request as it came (see features.go).
 func (e *Edge) HTTPHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return e.logged(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
 		if token, ok := strings.CutPrefix(r.URL.Path, "/.well-known/acme-challenge/"); ok {
 			if e.ACME != nil {
@@ -332,5 +334,5 @@ func (e *Edge) HTTPHandler() http.Handler {
 			return
 		}
 		e.proxy.serve(w, r, rt)
-	})
+	}), "http")
 }

@@ -99,7 +99,12 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 	if b.CiphersuiteGroup != "" && b.CiphersuiteGroup != "all" {
 		p.CipherSuites = b.CipherSuiteIDs()
 	}
+	p.OCSP = b.OcspStapling == "on"
 	p.Force = a.HttpsForce == "on"
+	p.NoSNIDeny = a.HttpsNoSniDeny == "on"
+	if a.HttpsSniVerify == "on" {
+		p.SNIAllow = sniWhitelist(a.HttpsSniWhitelist)
+	}
 	if code, err := strconv.Atoi(a.HttpsForceCode); err == nil {
 		p.ForceCode = code
 	}

@@ -62,7 +62,7 @@ type HTTPSBasic struct {
 	Tls13            string // on or off
 	CiphersuiteGroup string // all, strict or custom
 	Ciphersuite      string // IANA suite names separated by commas; used when the group is custom
-	OcspStapling     string // off (on is not supported yet)
+	OcspStapling     string // on or off: staple the certificate's OCSP response
 }
 
 // HTTPSApplication is an HTTPS application configuration of a site: what

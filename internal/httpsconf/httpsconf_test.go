@@ -351,7 +351,7 @@ func TestHTTPSValidation(t *testing.T) {
 		{"fail/switch", httpsconf.HTTPSBasic{Https: "ON"}, "Https", domain.ErrInvalid},
 		{"fail/switch_true", httpsconf.HTTPSBasic{Tls12: "true"}, "Tls12", domain.ErrInvalid},
 		{"fail/http3_on", httpsconf.HTTPSBasic{Http3: "on"}, "Http3", domain.ErrInvalid},
-		{"fail/ocsp_on", httpsconf.HTTPSBasic{OcspStapling: "on"}, "OcspStapling", domain.ErrInvalid},
+		{"fail/ocsp_yes", httpsconf.HTTPSBasic{OcspStapling: "yes"}, "OcspStapling", domain.ErrInvalid},
 		{"fail/group", httpsconf.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", domain.ErrInvalid},
 		{"fail/custom_without_suites", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", domain.ErrMissing},
 		{"fail/unknown_suite", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", domain.ErrInvalid},
@@ -528,5 +528,19 @@ func TestEffectiveHTTPS(t *testing.T) {
 	// The input is not reordered.
 	if basics[0].ConfigID != apiRule.ConfigID || basics[3].ConfigID != global.ConfigID {
 		t.Error("EffectiveHTTPS reordered its input")
+	}
+}
+
+// OcspStapling=on is accepted, stored and read back (the edge staples it).
+func TestHTTPSOcspStaplingOn(t *testing.T) {
+	svc, _, site := newService(t)
+	ctx := t.Context()
+	b, err := svc.CreateHTTPSBasic(ctx, httpsconf.HTTPSBasic{SiteID: site.ID, OcspStapling: "on"})
+	if err != nil {
+		t.Fatalf("CreateHTTPSBasic(OcspStapling=on) = %v", err)
+	}
+	got, err := svc.HTTPSBasic(ctx, site.ID, b.ConfigID)
+	if err != nil || got.OcspStapling != "on" {
+		t.Fatalf("HTTPSBasic = %+v, %v; want OcspStapling on", got, err)
 	}
 }

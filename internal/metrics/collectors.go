@@ -130,3 +130,20 @@ func poolCollector(stats func() (sql.DBStats, bool)) prometheus.Collector {
 			}
 		}}
 }
+
+var (
+	accessLogLinesDesc = prometheus.NewDesc("esacert_edge_access_log_lines_total",
+		"Lines the edge wrote to its access log.", nil, nil)
+	accessLogDroppedDesc = prometheus.NewDesc("esacert_edge_access_log_dropped_total",
+		"Lines of the edge's access log dropped: its queue was full (the disk did not keep up) or the write failed.", nil, nil)
+)
+
+// accessLogCollector exports the access log's counts.
+func accessLogCollector(counts func() (written, dropped uint64)) funcCollector {
+	return funcCollector{descs: []*prometheus.Desc{accessLogLinesDesc, accessLogDroppedDesc},
+		collect: func(ch chan<- prometheus.Metric) {
+			written, dropped := counts()
+			ch <- prometheus.MustNewConstMetric(accessLogLinesDesc, prometheus.CounterValue, float64(written))
+			ch <- prometheus.MustNewConstMetric(accessLogDroppedDesc, prometheus.CounterValue, float64(dropped))
+		}}
+}

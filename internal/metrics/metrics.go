@@ -36,6 +36,9 @@ type Sources struct {
 	Pool func() (stats sql.DBStats, ok bool)
 	// Ready reports whether the node is ready (nil), as /readyz does.
 	Ready func(ctx context.Context) error
+	// AccessLog counts the edge's access log lines written and dropped (a
+	// full queue or a failed write); nil for a node without an access log.
+	AccessLog func() (written, dropped uint64)
 	// CAs are the configured ACME CAs' names: their order counters exist
 	// from the start, at 0.
 	CAs []string
@@ -132,6 +135,9 @@ func New(src Sources, outcomes []string) *Metrics {
 	}
 	if src.Edge != nil {
 		m.reg.MustRegister(&edgeCollector{edge: src.Edge, revision: src.Revision, failed: m.dbError})
+	}
+	if src.AccessLog != nil {
+		m.reg.MustRegister(accessLogCollector(src.AccessLog))
 	}
 	if src.Pool != nil {
 		m.reg.MustRegister(poolCollector(src.Pool))

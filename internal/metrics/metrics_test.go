@@ -319,3 +319,24 @@ func TestExposition(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLogCounts: the edge's access log lines written and dropped,
+// read at each scrape; absent without an access log.
+func TestAccessLogCounts(t *testing.T) {
+	written, dropped := uint64(7), uint64(2)
+	m := New(Sources{AccessLog: func() (uint64, uint64) { return written, dropped }}, nil)
+	fams := scrape(t, m)
+	if got := values(fams, "esacert_edge_access_log_lines_total")[""]; got != 7 {
+		t.Errorf("lines %v, want 7", got)
+	}
+	if got := values(fams, "esacert_edge_access_log_dropped_total")[""]; got != 2 {
+		t.Errorf("dropped %v, want 2", got)
+	}
+	written, dropped = 8, 5
+	if got := values(scrape(t, m), "esacert_edge_access_log_dropped_total")[""]; got != 5 {
+		t.Errorf("dropped after more drops %v, want 5", got)
+	}
+	if fams := scrape(t, New(Sources{}, nil)); fams["esacert_edge_access_log_lines_total"] != nil {
+		t.Error("access log counts without an access log")
+	}
+}

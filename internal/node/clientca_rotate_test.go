@@ -22,15 +22,15 @@ func TestRotationResealsSitesClientCAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Resealed != 1 {
-		t.Fatalf("RotateMasterKey resealed %d values, want 1 (the site's client CA key)", res.Resealed)
+	if res.Resealed != 2 {
+		t.Fatalf("RotateMasterKey resealed %d values, want 2 (the site's client CA key and the edge's ticket key)", res.Resealed)
 	}
 	n, err = Start(t.Context(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop(t, n)
-	if got := sealedBy(t, n); got[res.KeyID] != 1 || len(got) != 1 {
+	if got := sealedBy(t, n); got[res.KeyID] != 2 || len(got) != 1 { // with the edge's ticket key
 		t.Fatalf("sealed values by key: %v", got)
 	}
 	second := call(t, n, "2024-09-10", "CreateClientCertificate", map[string]string{"SiteId": siteID, "ValidityDays": "30", "PkeyType": "ECDSA"})

@@ -158,7 +158,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		return fmt.Errorf("listen for the edge's http on %s: %w", cfg.HTTPAddr, err)
 	}
 	origins := &origin.Dialer{Policy: origin.Policy{Allow: cfg.PrivateOriginRanges(), Own: n.listeners()}}
-	e := &edge.Edge{Source: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg), Origins: origins,
+	e := &edge.Edge{Source: edgeSource{n}, Staples: edgeSource{n}, Sealer: sealer, Log: n.log, Wake: n.wake, Snapshot: snapshotPath(cfg), Origins: origins,
 		RequireVerified: cfg.VerifySiteOwnership,
 		ACME: func(host, token string) (string, bool) {
 			store := n.db.Load()
@@ -182,10 +182,19 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	if n.metrics != nil {
 		e.Handshakes = n.metrics
 	}
+	if k := n.startTickets(ctx, cfg, sealer); k != nil {
+		e.Tickets = k
+	}
+	e.NoSNIHost = cfg.NoSNIHost
 	if err := e.Start(ctx); err != nil {
 		n.httpsLn.Close()
 		n.httpLn.Close()
 		return fmt.Errorf("load the edge: %w", err)
+	}
+	if err := n.openAccessLog(ctx, cfg, e); err != nil {
+		n.httpsLn.Close()
+		n.httpLn.Close()
+		return err
 	}
 	n.edge = e
 	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'

@@ -66,6 +66,10 @@ func (n *Node) newMetrics(cfg config.Config) error {
 			ix := n.edge.Index()
 			return ix.Revision(), ix.Names(), n.edge.Stale()
 		}
+		if cfg.AccessLog != "" {
+			// n.accessLog is set before the metrics' listener serves.
+			src.AccessLog = func() (uint64, uint64) { return n.accessLog.Written(), n.accessLog.Dropped() }
+		}
 		src.Revision = func(ctx context.Context) (int64, error) {
 			store := n.db.Load()
 			if store == nil {

@@ -176,7 +176,9 @@ func TestMetrics(t *testing.T) {
 		fams = scrapeMetrics(t, n.MetricsAddr())
 		served, _ := sample(fams, "esacert_edge_tls_handshakes_total", "outcome=served")
 		unknown, _ := sample(fams, "esacert_edge_tls_handshakes_total", "outcome=unknown_name")
-		return served >= 3 && unknown >= 2
+		// The duration is observed just after the count: a scrape may fall between.
+		timed, _ := sample(fams, "esacert_edge_tls_handshake_duration_seconds", "outcome=served")
+		return served >= 3 && unknown >= 2 && timed >= 3
 	}) {
 		t.Error("the handshakes did not reach /metrics")
 	}

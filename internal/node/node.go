@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/accesskey"
+	"github.com/esacert/esacert/internal/accesslog"
 	"github.com/esacert/esacert/internal/api"
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/cert"
@@ -71,6 +72,7 @@ type Node struct {
 	httpsLn   net.Listener
 	httpLn    net.Listener
 	edge      *edge.Edge
+	accessLog *accesslog.Log // the edge's; nil without one
 	done      chan error
 	rootKey   accesskey.Key
 	keys      *masterkey.Keeper // the master keys, kept in step with the key file and the database
@@ -359,6 +361,7 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	if cfg.Has("renewer") {
 		n.goTracked(func() { n.renew(ctx, cfg, c.svc) })
 		n.goTracked(func() { c.sites.RunVerifier(ctx) })
+		n.goTracked(func() { n.refreshOCSP(ctx, cfg, c.store) })
 		if len(cfg.Notify) > 0 {
 			n.goTracked(func() { n.notices(ctx, cfg, c.store) })
 		}
@@ -449,6 +452,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	select {
 	case <-waited:
 	case <-ctx.Done():
+	}
+	if n.accessLog != nil { // the lines queued are written
+		n.accessLog.Close()
 	}
 	if n.edge != nil { // the last state goes into the snapshot
 		if _, serr := n.edge.SaveSnapshot(); serr != nil {

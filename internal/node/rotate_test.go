@@ -80,11 +80,12 @@ func TestRotateMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := [][2]int{{0, 2}, {1, 2}, {2, 2}}; fmt.Sprint(heard) != fmt.Sprint(want) {
+	// The certificate, the repository's copy and the edge's ticket key.
+	if want := [][2]int{{0, 3}, {1, 3}, {2, 3}, {3, 3}}; fmt.Sprint(heard) != fmt.Sprint(want) {
 		t.Errorf("reseal progress %v, want %v", heard, want)
 	}
-	if res.Resealed != 2 || res.Path != keyFile || res.KeyID == oldID {
-		t.Fatalf("RotateMasterKey = %+v; want 2 keys resealed under a new key in the data directory's master.key", res)
+	if res.Resealed != 3 || res.Path != keyFile || res.KeyID == oldID {
+		t.Fatalf("RotateMasterKey = %+v; want 3 keys resealed under a new key in the data directory's master.key", res)
 	}
 	// The key file holds the new key first and the old one after it.
 	if ids := ringIDs(t, keyFile); len(ids) != 2 || ids[0] != res.KeyID || ids[1] != oldID {
@@ -99,7 +100,7 @@ func TestRotateMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sealedBy(t, n); got[res.KeyID] != 2 || len(got) != 1 {
+	if got := sealedBy(t, n); got[res.KeyID] != 3 || len(got) != 1 { // with the edge's ticket key
 		t.Fatalf("sealed values by key: %v", got)
 	}
 	detail := call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": casID})
@@ -122,7 +123,7 @@ func TestRotateMasterKey(t *testing.T) {
 	os.WriteFile(supplied, []byte(strings.Repeat("cd", 32)+"\n"), 0o600)
 	cfg.NewMasterKeyFile = supplied
 	res, err = RotateMasterKey(t.Context(), cfg, quiet, nil)
-	if err != nil || res.Resealed != 3 || res.Path != supplied {
+	if err != nil || res.Resealed != 4 || res.Path != supplied { // with the edge's ticket key
 		t.Fatalf("second rotation = %+v, %v", res, err)
 	}
 	cfg.NewMasterKeyFile, cfg.MasterKeyFile = "", supplied
@@ -160,14 +161,14 @@ func TestRotationWhileANodeRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Nodes != 1 || res.Resealed != 1 {
-		t.Fatalf("rotation = %+v, want the running node switched and one key resealed", res)
+	if res.Nodes != 1 || res.Resealed != 2 { // the certificate's and the edge's ticket key
+		t.Fatalf("rotation = %+v, want the running node switched and two keys resealed", res)
 	}
 	if got := n.keys.Ring().KeyID(); got != res.KeyID {
 		t.Fatalf("the running node seals with %s, want %s", got, res.KeyID)
 	}
 	second := call(t, n, "2020-04-07", "UploadUserCertificate", map[string]string{"Name": "two", "Cert": two.ChainPEM, "Key": two.KeyPEM})
-	if got := sealedBy(t, n); got[res.KeyID] != 2 || len(got) != 1 {
+	if got := sealedBy(t, n); got[res.KeyID] != 3 || len(got) != 1 { // with the edge's ticket key
 		t.Fatalf("sealed values by key after the rotation: %v", got)
 	}
 	for cert, leaf := range map[string]string{jsonNumber(first["CertId"]): one.KeyPEM, jsonNumber(second["CertId"]): two.KeyPEM} {
@@ -400,10 +401,10 @@ func TestInterruptedRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.KeyID != keyseal.KeyIDOf(newKey) || res.Resealed != 1 {
-		t.Fatalf("finishing the rotation = %+v, want one key resealed under %s", res, keyseal.KeyIDOf(newKey))
+	if res.KeyID != keyseal.KeyIDOf(newKey) || res.Resealed != 2 { // the certificate's and the edge's ticket key
+		t.Fatalf("finishing the rotation = %+v, want two keys resealed under %s", res, keyseal.KeyIDOf(newKey))
 	}
-	if got := sealedBy(t, n); got[res.KeyID] != 1 || len(got) != 1 {
+	if got := sealedBy(t, n); got[res.KeyID] != 2 || len(got) != 1 {
 		t.Fatalf("sealed values by key: %v", got)
 	}
 	if call(t, n, "2020-04-07", "GetUserCertificateDetail", map[string]string{"CertId": jsonNumber(repo["CertId"])})["Key"] != leaf.KeyPEM {

@@ -95,9 +95,6 @@ func (s *Service) UploadClient(ctx context.Context, scope Scope, siteID int64, n
 	if err != nil {
 		return Client{}, err
 	}
-	if name == "" {
-		name = derivedName(parsed.Info)
-	}
 	c := Client{ID: domain.HexID(s.Rand, 16), Scope: scope, SiteID: st.ID, SiteName: st.Name, Name: name, CertPEM: certPEM,
 		ChainPEM: chainPEM(parsed.Chain), Info: parsed.Info, Created: now, Updated: now}
 	if c.SealedKey, err = s.Sealer.Seal([]byte(keyPEM), ClientAAD(c.ID)); err != nil {

@@ -93,7 +93,7 @@ func TestUploadClientSealsKey(t *testing.T) {
 	if c.Scope != origincert.ScopeHostname || m.clients[0].Scope != origincert.ScopeHostname {
 		t.Errorf("scope %q, stored %q, want hostname", c.Scope, m.clients[0].Scope)
 	}
-	if c.Name == "" || c.Info.CommonName != leaf.Cert.Subject.CommonName {
+	if c.Name != "" || c.Info.CommonName != leaf.Cert.Subject.CommonName { // uploaded without a name: none made up
 		t.Errorf("name %q, info %+v", c.Name, c.Info)
 	}
 	other := pkitest.NewCA(t, "Other", now.Add(-time.Hour), now.Add(time.Hour))

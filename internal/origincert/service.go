@@ -34,8 +34,9 @@ func (s *Service) Time() time.Time { return domain.Now(s.Now) }
 
 // UploadCA validates and stores an origin CA certificate of a site. The
 // PEM is checked as SetCertificate checks a certificate (certcheck's
-// parsing and limits); the first certificate must be valid now. A missing
-// name is derived from the common name and fingerprint.
+// parsing and limits); the first certificate must be valid now. Without a
+// name it has none (answered as ""), as ESA answers: Terraform's resources
+// read back exactly the name they sent.
 func (s *Service) UploadCA(ctx context.Context, siteID int64, name, certPEM string) (CA, error) {
 	if strings.TrimSpace(certPEM) == "" {
 		return CA{}, domain.Missing("Certificate")
@@ -56,9 +57,6 @@ func (s *Service) UploadCA(ctx context.Context, siteID int64, name, certPEM stri
 		return CA{}, err
 	}
 	info := certcheck.Describe(certs[0])
-	if name == "" {
-		name = derivedName(info)
-	}
 	c := CA{ID: domain.HexID(s.Rand, 16), SiteID: st.ID, SiteName: st.Name, Name: name, CertPEM: certPEM,
 		Info: info, Created: now, Updated: now}
 	err = s.Store.CreateOriginCA(ctx, c)
@@ -100,21 +98,4 @@ func (s *Service) DeleteCA(ctx context.Context, siteID int64, id string) (site.S
 		return site.Site{}, err
 	}
 	return st, s.Store.DeleteOriginCA(ctx, st.ID, id)
-}
-
-// derivedName names a certificate uploaded without a Name: its common name
-// (or first SAN) and the first 8 hex digits of its fingerprint.
-func derivedName(info certcheck.Info) string {
-	base := info.CommonName
-	if base == "" && len(info.SANs) > 0 {
-		base = info.SANs[0]
-	}
-	if base == "" {
-		base = "origin-ca"
-	}
-	suffix := "-" + info.FingerprintSHA256[:8]
-	if r := []rune(base); len(r)+len(suffix) > MaxName {
-		base = string(r[:MaxName-len(suffix)])
-	}
-	return base + suffix
 }

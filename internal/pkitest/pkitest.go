@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"strings"
@@ -86,6 +87,11 @@ type LeafOptions struct {
 	// ClientAuth adds the ClientAuth extended key usage to ServerAuth: a
 	// certificate a TLS server that verifies client certificates accepts.
 	ClientAuth bool
+	// OCSPServer is the leaf's OCSP responder URLs (Authority Information
+	// Access); MustStaple adds the TLS Feature extension asking for
+	// status_request (RFC 7633).
+	OCSPServer []string
+	MustStaple bool
 }
 
 // Leaf is a minted end-entity certificate and its key.
@@ -120,6 +126,12 @@ func (ca *CA) Leaf(t testing.TB, opts LeafOptions) *Leaf {
 	}
 	if opts.ClientAuth {
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	}
+	tmpl.OCSPServer = opts.OCSPServer
+	if opts.MustStaple {
+		// SEQUENCE { INTEGER 5 }: the status_request feature.
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{
+			Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}})
 	}
 	if tmpl.NotBefore.IsZero() {
 		tmpl.NotBefore = ca.Cert.NotBefore

@@ -70,12 +70,14 @@ func (s *Store) CreateClientCA(ctx context.Context, c clientca.CA) error {
 		if err := s.lockSite(ctx, tx, c.SiteID); err != nil {
 			return err
 		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM client_ca_certificates WHERE site_id = ? AND name = ?`),
-			c.SiteID, c.Name).Scan(&taken); err != nil {
-			return fmt.Errorf("check client CA certificate name: %w", err)
-		} else if taken > 0 {
-			return clientca.ErrNameExists
+		if c.Name != "" { // a name, when given, is unique; any number may have none
+			var taken int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM client_ca_certificates WHERE site_id = ? AND name = ?`),
+				c.SiteID, c.Name).Scan(&taken); err != nil {
+				return fmt.Errorf("check client CA certificate name: %w", err)
+			} else if taken > 0 {
+				return clientca.ErrNameExists
+			}
 		}
 		args := append([]any{c.ID, c.SiteID, c.Name, c.CertPEM, strings.Join(c.Hostnames, ","), micros(c.Created),
 			micros(c.Updated)}, infoArgs(c.Info)...)

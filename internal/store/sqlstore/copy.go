@@ -21,7 +21,7 @@ var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "
 	"record_secrets", "https_configs", "site_settings", "site_tags", "acme_accounts", "ram_users", "ram_access_keys", "ram_groups",
 	"ram_group_members", "ram_policies", "ram_policy_versions", "ram_roles", "ram_attachments", "ram_tags", "audit_events", "sts_keys",
 	"notices", "notice_deliveries", "origin_ca_certificates", "origin_client_certificates", "client_ca_certificates",
-	"client_issuers", "client_certificates"}
+	"client_issuers", "client_certificates", "ticket_keys"}
 
 // TableCopy is what CopyTo did with one table.
 type TableCopy struct {

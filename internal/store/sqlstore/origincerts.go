@@ -47,12 +47,14 @@ func (s *Store) CreateOriginCA(ctx context.Context, c origincert.CA) error {
 		if err != nil {
 			return fmt.Errorf("lock site %d: %w", c.SiteID, err)
 		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM origin_ca_certificates WHERE site_id = ? AND name = ?`),
-			c.SiteID, c.Name).Scan(&taken); err != nil {
-			return fmt.Errorf("check origin CA certificate name: %w", err)
-		} else if taken > 0 {
-			return origincert.ErrNameExists
+		if c.Name != "" { // a name, when given, is unique; any number may have none
+			var taken int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM origin_ca_certificates WHERE site_id = ? AND name = ?`),
+				c.SiteID, c.Name).Scan(&taken); err != nil {
+				return fmt.Errorf("check origin CA certificate name: %w", err)
+			} else if taken > 0 {
+				return origincert.ErrNameExists
+			}
 		}
 		args := append([]any{c.ID, c.SiteID, c.Name, c.CertPEM, micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)
 		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO origin_ca_certificates (id, site_id, name, cert_pem,

@@ -60,12 +60,14 @@ func (s *Store) CreateOriginClient(ctx context.Context, c origincert.Client) err
 		if err := s.checkMasterKey(ctx, tx); err != nil {
 			return err
 		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM origin_client_certificates WHERE site_id = ? AND scope = ? AND name = ?`),
-			c.SiteID, string(c.Scope), c.Name).Scan(&taken); err != nil {
-			return fmt.Errorf("check origin client certificate name: %w", err)
-		} else if taken > 0 {
-			return origincert.ErrNameExists
+		if c.Name != "" { // a name, when given, is unique; any number may have none
+			var taken int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM origin_client_certificates WHERE site_id = ? AND scope = ? AND name = ?`),
+				c.SiteID, string(c.Scope), c.Name).Scan(&taken); err != nil {
+				return fmt.Errorf("check origin client certificate name: %w", err)
+			} else if taken > 0 {
+				return origincert.ErrNameExists
+			}
 		}
 		args := append([]any{c.ID, string(c.Scope), c.SiteID, c.Name, c.CertPEM, c.ChainPEM, c.SealedKey,
 			strings.Join(c.Hostnames, ","), micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)

@@ -27,6 +27,7 @@ var sealedTables = []struct {
 	{"sts-key", "sts_keys", false, "", ""},
 	{"origin-client", "origin_client_certificates", false, "", ChangeOriginClient},
 	{"client-issuer", "client_issuers", false, "", ""}, // the edge never uses a site's client CA key
+	{"ticket-key", "ticket_keys", true, "", ""},        // the edges read them again every few seconds
 }
 
 // sealedColumn is the column of a table's sealed keys, and a condition

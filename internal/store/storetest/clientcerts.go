@@ -89,6 +89,14 @@ func testClientCAs(t *testing.T, st Store) {
 	if rev, _ := s.Revision(ctx); rev != rev0+4 {
 		t.Errorf("revision after 2 uploads, a hostname change and a delete = %d, want %d (each is a change of the edge)", rev, rev0+4)
 	}
+	for _, id := range []string{"ccan1", "ccan2"} { // without a name: any number
+		if err := s.CreateClientCA(ctx, mk(id, siteA, "", now)); err != nil {
+			t.Errorf("a second client CA without a name: %v", err)
+		}
+		if err := s.DeleteClientCA(ctx, siteA, id); err != nil {
+			t.Error(err)
+		}
+	}
 	if err := s.DeleteSite(ctx, siteA); err != nil {
 		t.Fatal(err)
 	}

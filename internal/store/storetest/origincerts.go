@@ -60,6 +60,15 @@ func testOriginCAs(t *testing.T, st Store) {
 	if err := s.CreateOriginCA(ctx, originCA("ocx", siteA, "root-1", now)); !errors.Is(err, origincert.ErrNameExists) {
 		t.Errorf("same name on the same site = %v, want ErrNameExists", err)
 	}
+	// Without a name, any number of them: a name is unique only when given.
+	for _, id := range []string{"ocn1", "ocn2"} {
+		if err := s.CreateOriginCA(ctx, originCA(id, siteA, "", now)); err != nil {
+			t.Errorf("a second origin CA without a name: %v", err)
+		}
+		if err := s.DeleteOriginCA(ctx, siteA, id); err != nil {
+			t.Error(err)
+		}
+	}
 	if err := s.CreateOriginCA(ctx, originCA("ocm", missing, "m", now)); !errors.Is(err, site.ErrSiteNotFound) {
 		t.Errorf("on a missing site = %v, want ErrSiteNotFound", err)
 	}
@@ -191,6 +200,15 @@ func testOriginClients(t *testing.T, st Store) {
 	}
 
 	testSiteOriginClients(t, s, siteA, mk)
+	for _, id := range []string{"occn1", "occn2"} { // without a name: any number
+		c := mk(id, siteA, "", now)
+		if err := s.CreateOriginClient(ctx, c); err != nil {
+			t.Errorf("a second origin client certificate without a name: %v", err)
+		}
+		if err := s.DeleteOriginClient(ctx, c.Scope, siteA, id); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // testSiteOriginClients: site-level origin client certificates share the

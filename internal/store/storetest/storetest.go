@@ -8,7 +8,7 @@
 // stores); for access control, users.go (account.Store, user.Store and
 // accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
 // roles.go; notices.go (notify.Store); origincerts.go (origincert.Store); clientcerts.go (clientca.Store and
-// clientcert.Store). Run lists them all. A new noun
+// clientcert.Store); ocsp.go (cert.OCSPStore); ticketkeys.go (ticketkey.Store). Run lists them all. A new noun
 // adds its file here before its SQL.
 // postgres.go, server.go and proxy.go are helpers for tests that need a
 // PostgreSQL database, a server of their own or a connection cut.
@@ -35,6 +35,7 @@ type Store interface {
 	cert.AccountStore
 	cert.FreeStore
 	cert.SummaryStore
+	cert.OCSPStore
 }
 
 // Run runs the suite. newStore returns an empty store for one subtest; it
@@ -74,6 +75,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("origin_client_certificates", func(t *testing.T) { testOriginClients(t, newStore(t)) })
 	t.Run("client_ca_certificates", func(t *testing.T) { testClientCAs(t, newStore(t)) })
 	t.Run("client_certificates", func(t *testing.T) { testClientCerts(t, newStore(t)) })
+	t.Run("ocsp_responses", func(t *testing.T) { testOCSP(t, newStore(t)) })
+	t.Run("ticket_keys", func(t *testing.T) { testTicketKeys(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an

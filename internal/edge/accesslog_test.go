@@ -1,0 +1,220 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/accesslog"
+	"github.com/esacert/esacert/internal/site"
+)
+
+// TestAccessLog: the edge writes a JSON line for each request it answers,
+// over HTTPS (HTTP/2 here) and plain HTTP, with the origin's status when
+// one answered; the query string is left out; a failed handshake is no
+// request and writes nothing.
+func TestAccessLog(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, "created")
+	}))
+	defer origin.Close()
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")},
+		{Name: "down.example.com", Origin: "127.0.0.1:1"}}
+	src := newMemSource()
+	src.put(st)
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	for _, u := range []string{"https://www.example.com/p/q?token=secret-value", "https://down.example.com/"} {
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if _, err := handshake(t, addr, "nobody.test", nil); err == nil {
+		t.Fatal("handshake for an unknown name succeeded")
+	}
+	plain := httptest.NewServer(e.HTTPHandler())
+	defer plain.Close()
+	req, _ := http.NewRequest("HEAD", plain.URL+"/plain", nil)
+	req.Host = "www.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	// Lines are written by the log's goroutine, after each answer is sent.
+	for deadline := time.Now().Add(10 * time.Second); l.Written() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines written, want 3", l.Written())
+		}
+	}
+	l.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "secret") || strings.Contains(string(data), "token") {
+		t.Errorf("the access log holds the query string:\n%s", data)
+	}
+	var got []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d lines, want 3 (the failed handshake has none):\n%s", len(got), data)
+	}
+	byPath := map[string]map[string]any{}
+	for _, m := range got {
+		byPath[m["path"].(string)] = m
+		if _, err := time.Parse(time.RFC3339Nano, m["time"].(string)); err != nil {
+			t.Errorf("time %v: %v", m["time"], err)
+		}
+		if d, ok := m["duration_ms"].(float64); !ok || d < 0 {
+			t.Errorf("duration_ms %v", m["duration_ms"])
+		}
+		if m["client_ip"] != "127.0.0.1" {
+			t.Errorf("client_ip %v", m["client_ip"])
+		}
+	}
+	for path, want := range map[string]map[string]any{
+		"/p/q": {"scheme": "https", "sni": "www.example.com", "host": "www.example.com", "method": "GET", "proto": "HTTP/2.0",
+			"tls_version": "TLS 1.3", "alpn": "h2", "resumed": false, "status": 201.0, "bytes": 7.0, "origin_status": 201.0},
+		"/": {"scheme": "https", "sni": "down.example.com", "host": "down.example.com", "status": 502.0, "origin_status": nil},
+		"/plain": {"scheme": "http", "host": "www.example.com", "method": "HEAD", "proto": "HTTP/1.1", "status": 201.0,
+			"bytes": 0.0, "origin_status": 201.0, "sni": nil, "tls_version": nil, "alpn": nil, "resumed": false},
+	} {
+		m := byPath[path]
+		if m == nil {
+			t.Errorf("no line for %s:\n%s", path, data)
+			continue
+		}
+		for k, v := range want {
+			if m[k] != v {
+				t.Errorf("%s: %s = %#v, want %#v", path, k, m[k], v)
+			}
+		}
+	}
+}
+
+// TestAccessLogSampled: with a sample of 0 the edge logs nothing.
+func TestAccessLogSampled(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	src := newMemSource()
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
+	plain := httptest.NewServer(e.HTTPHandler())
+	defer plain.Close()
+	for range 20 {
+		resp, err := http.Get(plain.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	l.Close()
+	if data, _ := os.ReadFile(path); len(data) != 0 || l.Written() != 0 {
+		t.Errorf("sample 0 logged %d lines:\n%s", l.Written(), data)
+	}
+}
+
+// TestAccessLogUpgrade: a request switched to another protocol (101, as a
+// WebSocket is) still works through the access log's recorder, and is
+// logged with 101.
+func TestAccessLogUpgrade(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		line, _ := brw.ReadString('\n')
+		io.WriteString(conn, line)
+	}))
+	defer origin.Close()
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
+	src := newMemSource()
+	src.put(st)
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
+	plain := httptest.NewServer(e.HTTPHandler())
+	defer plain.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(plain.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade answered %d", resp.StatusCode)
+	}
+	io.WriteString(conn, "ping\n")
+	if echo, _ := br.ReadString('\n'); echo != "ping\n" {
+		t.Errorf("echo %q", echo)
+	}
+	conn.Close()
+	for deadline := time.Now().Add(10 * time.Second); l.Written() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no line for the switched request")
+		}
+	}
+	l.Close()
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"path":"/ws"`) || !strings.Contains(string(data), `"status":101`) {
+		t.Errorf("line for the switched request: %s", data)
+	}
+}

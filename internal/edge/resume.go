@@ -1,0 +1,236 @@
+package edge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
+	"net"
+	"strings"
+
+	"github.com/esacert/esacert/internal/ticketkey"
+)
+
+// Session resumption. With Edge.Tickets set, the edge issues TLS 1.3 and
+// TLS 1.2 session tickets sealed with the fleet's ticket keys (see
+// internal/ticketkey: the newest key seals, the one before it still opens,
+// so a visitor resumes on any node and across one rotation). A ticket
+// carries, besides Go's session state, what it was issued for: the name
+// the visitor asked for, the certificate served (its id, SHA-256
+// fingerprint and key type). A resumed session is accepted only if, now:
+//
+//   - the visitor asks for the same name (without SNI: the NoSNIHost is
+//     the same, see sni.go);
+//   - the index would still serve that certificate for that name: the
+//     first usable candidate of its key type (exact names before
+//     wildcards, unexpired, its site answering the host on the connection:
+//     HTTPS on, the name in its SNI allowlist, not paused, IPv6 allowed; for a
+//     Must-Staple certificate, a good OCSP response at hand) is that
+//     certificate, with the same fingerprint;
+//   - the host's TLS versions and cipher suites allow the session's
+//     (crypto/tls checks them against the host's configuration);
+//   - on a host that asks for client certificates, the session carries one
+//     and it is accepted now (crypto/tls runs VerifyConnection, which is
+//     verifyClient, on resumed handshakes too; see clientauth.go).
+//
+// Otherwise the ticket is ignored and the handshake is a full one (which
+// then serves whatever the index says, or fails). Since every check reads
+// the index being served, a change reaches resumed sessions as fast as it
+// reaches full handshakes: within a poll of the change feed. 0-RTT is never
+// accepted (crypto/tls's server has none).
+
+// TicketKeys gives the keys that seal and open session tickets;
+// *ticketkey.Keeper is one. Keys must be safe for concurrent use and fast:
+// it is called on every handshake.
+type TicketKeys interface {
+	Keys() ticketkey.Set
+}
+
+// bindingTag starts the SessionState.Extra entry that says what a ticket
+// was issued for.
+const bindingTag = "esacert-resume/1\x00"
+
+// binding is what a session was issued for.
+type binding struct {
+	name string
+	id   string
+	fp   [32]byte
+	rsa  bool
+}
+
+func (b *binding) encode() []byte {
+	out := make([]byte, 0, len(bindingTag)+1+32+2+len(b.id)+len(b.name))
+	out = append(out, bindingTag...)
+	if b.rsa {
+		out = append(out, 1)
+	} else {
+		out = append(out, 0)
+	}
+	out = append(out, b.fp[:]...)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(b.id)))
+	out = append(out, b.id...)
+	return append(out, b.name...)
+}
+
+// decodeBinding finds the binding among a session's Extra.
+func decodeBinding(extra [][]byte) (*binding, bool) {
+	for _, x := range extra {
+		rest, ok := bytes.CutPrefix(x, []byte(bindingTag))
+		if !ok {
+			continue
+		}
+		if len(rest) < 1+32+2 {
+			return nil, false
+		}
+		b := &binding{rsa: rest[0] == 1}
+		copy(b.fp[:], rest[1:33])
+		n := int(binary.BigEndian.Uint16(rest[33:35]))
+		rest = rest[35:]
+		if len(rest) < n {
+			return nil, false
+		}
+		b.id, b.name = string(rest[:n]), string(rest[n:])
+		return b, true
+	}
+	return nil, false
+}
+
+// handshakeTickets is one handshake's part in resumption: the certificate
+// GetCertificate served, or the binding of the session resumed.
+type handshakeTickets struct {
+	conn    net.Conn
+	served  *tls.Certificate
+	resumed *binding
+}
+
+// resumableConfigFor is the HTTPS listener's GetConfigForClient when
+// tickets are on: the host's configuration (configFor), cloned for this
+// handshake so that its tickets know what was served.
+func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	c, err := e.configFor(hello)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		c = e.base
+	}
+	if c.SessionTicketsDisabled {
+		return c, nil
+	}
+	h := &handshakeTickets{conn: hello.Conn}
+	cc := c.Clone()
+	cc.GetConfigForClient = nil
+	if get := c.GetCertificate; get != nil {
+		cc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			crt, err := get(hello)
+			h.served = crt
+			return crt, err
+		}
+	}
+	cc.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		return e.wrapSession(h, cs, ss)
+	}
+	cc.UnwrapSession = func(ticket []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		return e.unwrapSession(h, ticket, cs)
+	}
+	return cc, nil
+}
+
+// noTicket is issued when no key seals tickets yet: no key opens it.
+var noTicket = []byte{0}
+
+// wrapSession seals a session and what it was issued for into a ticket.
+// It never fails the handshake: a session it cannot bind gets a ticket
+// that is never accepted.
+func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+	key := e.Tickets.Keys().Current()
+	if key == nil || h == nil {
+		return noTicket, nil
+	}
+	var b *binding
+	switch {
+	case h.served != nil && len(h.served.Certificate) > 0:
+		b = e.bindingOf(e.connHost(&cs), h.served.Certificate[0])
+	case h.resumed != nil:
+		b = h.resumed
+	}
+	if b == nil {
+		return noTicket, nil
+	}
+	extra := ss.Extra[:0:0]
+	for _, x := range ss.Extra { // a resumed session's binding is replaced, not added to
+		if !bytes.HasPrefix(x, []byte(bindingTag)) {
+			extra = append(extra, x)
+		}
+	}
+	ss.Extra = append(extra, b.encode())
+	plain, err := ss.Bytes()
+	if err != nil {
+		return noTicket, nil
+	}
+	ticket, err := key.Seal(plain)
+	if err != nil {
+		return noTicket, nil
+	}
+	return ticket, nil
+}
+
+// bindingOf finds, among the certificates the index has for host, the one
+// whose leaf is leaf.
+func (e *Edge) bindingOf(host string, leaf []byte) *binding {
+	ix := e.index.Load()
+	for _, set := range [2]candidates{ix.lookupExact(host), ix.lookupWild(host)} {
+		for _, sv := range set {
+			if len(sv.chain) > 0 && bytes.Equal(sv.chain[0], leaf) {
+				return &binding{name: host, id: sv.id, fp: sha256.Sum256(leaf), rsa: sv.rsa}
+			}
+		}
+	}
+	return nil
+}
+
+// unwrapSession opens a ticket and returns its session if it may resume
+// now (see the top of this file); nil, for a full handshake, otherwise.
+func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	if h == nil {
+		return nil, nil
+	}
+	plain, ok := e.Tickets.Keys().Open(ticket)
+	if !ok {
+		return nil, nil
+	}
+	ss, err := tls.ParseSessionState(plain)
+	if err != nil {
+		return nil, nil
+	}
+	b, ok := decodeBinding(ss.Extra)
+	if !ok || !e.stillServes(b, e.connHost(&cs), h.conn) {
+		return nil, nil
+	}
+	h.resumed = b
+	return ss, nil
+}
+
+// stillServes reports whether the index being served would serve b's
+// certificate for host on conn now.
+func (e *Edge) stillServes(b *binding, host string, conn net.Conn) bool {
+	if host == "" || host != b.name || strings.HasPrefix(host, "*") {
+		return false
+	}
+	ix := e.index.Load()
+	now := e.now()
+	set := ix.lookupExact(host)
+	if !anyUsable(set, host, now, conn) {
+		set = ix.lookupWild(host)
+	}
+	for _, sv := range set {
+		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.answers(host, conn) {
+			continue
+		}
+		if c := e.materialize(sv); c == nil || e.staple(sv, c, host, now) == nil { // as GetCertificate skips it
+			continue
+		}
+		return sv.id == b.id && len(sv.chain) > 0 && sha256.Sum256(sv.chain[0]) == b.fp
+	}
+	return false
+}

@@ -1,0 +1,239 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// OCSP stapling. The responses are fetched elsewhere (internal/ocsp, on the
+// nodes with the renewer role) and kept in the store; the edge reads the
+// ones saved since it last looked (Edge.Staples, every Poll) into a map of
+// its own keyed by certificate id, apart from the index: a new response
+// costs one map entry, never a site's reload, and a handshake never waits
+// for a responder.
+//
+// One tls.Certificate is shared by every host a certificate serves, but
+// stapling is a setting of each host (OcspStapling), so a stapled copy of
+// it (the same chain and key, with OCSPStaple set) is made once per
+// response and served to the hosts that staple. A response is stapled only
+// while it is valid (ThisUpdate ≤ now < NextUpdate), says "good" and is for
+// the certificate's current leaf; a revoked certificate is never stapled
+// (the fetcher logs it).
+//
+// A certificate with the TLS Feature extension asking for status_request
+// (Must-Staple, RFC 7633) is served only with a good response, whatever the
+// host's setting: a client that honours the extension refuses it without
+// one. Without one the edge serves another certificate of the host if it
+// can, else fails the handshake, and logs why once per certificate and
+// reason.
+
+// Staple is a certificate's OCSP state as the store keeps it.
+type Staple struct {
+	CertificateID string
+	Fingerprint   string // hex SHA-256 of the leaf the response is for
+	Status        string // good, revoked, unknown, none or "" (never fetched)
+	Response      []byte // DER
+	ThisUpdate    time.Time
+	NextUpdate    time.Time
+	Error         string // why the last fetch failed, if it did
+}
+
+// StapleSource is where the edge reads the OCSP responses.
+type StapleSource interface {
+	// Staples returns the staples saved after revision after (all of them
+	// for 0) and the last revision returned (after when none is).
+	Staples(ctx context.Context, after int64) ([]Staple, int64, error)
+}
+
+// stapleEntry is one certificate's staple, and its stapled copy of the
+// certificate once made.
+type stapleEntry struct {
+	Staple
+	made atomic.Pointer[stapledCert]
+}
+
+// stapledCert is a copy of base with the staple.
+type stapledCert struct {
+	base, c *tls.Certificate
+}
+
+// staples holds the edge's staples by certificate id.
+type staples struct {
+	m      sync.Map   // certificate id → *stapleEntry
+	read   sync.Mutex // one read at a time
+	rev    int64      // the last revision read, under read
+	warned sync.Map   // "certificate id|reason" → struct{}: logged once
+	// failures counts the reads failed in a row.
+	failures atomic.Int64
+}
+
+// loadStaples reads the staples saved since the last read.
+func (e *Edge) loadStaples(ctx context.Context) error {
+	e.staples.read.Lock()
+	defer e.staples.read.Unlock()
+	list, rev, err := e.Staples.Staples(ctx, e.staples.rev)
+	if err != nil {
+		// A node's edge starts before its database is reached: only a
+		// failure that lasts is worth a line.
+		if e.staples.failures.Add(1) == 4 {
+			e.log().Warn("edge cannot read the OCSP responses; stapling what it has", "error", err)
+		}
+		return err
+	}
+	if e.staples.failures.Swap(0) >= 4 {
+		e.log().Info("edge reads the OCSP responses again")
+	}
+	for _, s := range list {
+		if s.Status == "none" || s.Status == "" && s.Error == "" {
+			// Nothing to staple nor to say: no entry (the map holds
+			// only what a handshake may use or a refusal name).
+			e.staples.m.Delete(s.CertificateID)
+			continue
+		}
+		s.Response = bytes.Clone(s.Response) // not the reader's buffer, and no larger than needed
+		e.staples.m.Store(s.CertificateID, &stapleEntry{Staple: s})
+	}
+	e.staples.rev = rev
+	return nil
+}
+
+// followStaples reads the staples at once, then new ones every Poll, until
+// ctx ends.
+func (e *Edge) followStaples(ctx context.Context) {
+	poll := e.Poll
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		e.loadStaples(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// staple returns what to serve of c (sv's certificate) for host: c itself
+// when the host does not staple, a stapled copy when a good response is at
+// hand, or nil when c must not be served (Must-Staple without a good
+// response).
+func (e *Edge) staple(sv *served, c *tls.Certificate, host string, now time.Time) *tls.Certificate {
+	must := mustStaple(c.Leaf)
+	if !must && !sv.site.policy.For(host).OCSP {
+		return c
+	}
+	v, _ := e.staples.m.Load(sv.id)
+	ent, _ := v.(*stapleEntry)
+	if sc := ent.certFor(c, now); sc != nil {
+		return sc
+	}
+	if must {
+		e.warnOnce(sv.id, whyNoStaple(ent, c, now))
+		return nil
+	}
+	return c
+}
+
+// certFor returns c stapled with the entry's response when it is good and
+// valid at now for c's leaf; else nil.
+func (ent *stapleEntry) certFor(c *tls.Certificate, now time.Time) *tls.Certificate {
+	if ent == nil || ent.Status != "good" || len(ent.Response) == 0 || now.Before(ent.ThisUpdate.Add(-5*time.Minute)) ||
+		!now.Before(ent.NextUpdate) {
+		return nil
+	}
+	if m := ent.made.Load(); m != nil && m.base == c {
+		return m.c
+	}
+	if fingerprint(c) != ent.Fingerprint {
+		return nil
+	}
+	sc := *c
+	sc.OCSPStaple = ent.Response
+	ent.made.Store(&stapledCert{base: c, c: &sc})
+	return &sc
+}
+
+// whyNoStaple says why a certificate has no good response to staple.
+func whyNoStaple(ent *stapleEntry, c *tls.Certificate, now time.Time) string {
+	switch {
+	case ent == nil || ent.Status == "":
+		if ent != nil && ent.Error != "" {
+			return "no OCSP response yet: " + ent.Error
+		}
+		return "no OCSP response (none fetched yet, or the certificate names no responder)"
+	case ent.Status == "revoked":
+		return "the certificate is revoked"
+	case ent.Status == "none":
+		return "the certificate names no OCSP responder"
+	case ent.Status != "good":
+		return "the OCSP responder answered " + ent.Status
+	case fingerprint(c) != ent.Fingerprint:
+		return "the OCSP response is for a replaced certificate"
+	case !now.Before(ent.NextUpdate):
+		return "the OCSP response expired at " + ent.NextUpdate.UTC().Format(time.RFC3339)
+	}
+	return "the OCSP response is not valid yet"
+}
+
+// warnOnce logs that a Must-Staple certificate is not served, once per
+// certificate and reason.
+func (e *Edge) warnOnce(id, why string) {
+	if _, loaded := e.staples.warned.LoadOrStore(id+"|"+why, struct{}{}); loaded {
+		return
+	}
+	e.log().Warn("edge does not serve a Must-Staple certificate without a good OCSP response", "certificate", id,
+		"reason", why)
+}
+
+// fingerprint is the hex SHA-256 of c's leaf.
+func fingerprint(c *tls.Certificate) string {
+	sum := sha256.Sum256(c.Certificate[0])
+	return hex.EncodeToString(sum[:])
+}
+
+// oidTLSFeature is the TLS Feature extension (RFC 7633); feature 5 is
+// status_request.
+var oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
+
+// mustStaple reports whether leaf asks for status_request (Must-Staple).
+// It reads the extension without allocating: it runs on every handshake of
+// a host that staples.
+func mustStaple(leaf *x509.Certificate) bool {
+	if leaf == nil {
+		return false
+	}
+	for _, ext := range leaf.Extensions {
+		if !ext.Id.Equal(oidTLSFeature) {
+			continue
+		}
+		var features cryptobyte.String
+		v := cryptobyte.String(ext.Value)
+		if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
+			return false
+		}
+		for !features.Empty() {
+			var f int64
+			if !features.ReadASN1Integer(&f) {
+				return false
+			}
+			if f == 5 {
+				return true
+			}
+		}
+	}
+	return false
+}
