@@ -290,7 +290,7 @@ var goldenCases = []goldenCase{
 	{"CreateHttpsBasicConfiguration", "fail_bad_rule", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.request.uri.path eq "/")`}}},
 	{"CreateHttpsBasicConfiguration", "fail_rule_outside_site", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {`(http.host eq "www.example.org")`}}},
 	{"CreateHttpsBasicConfiguration", "fail_rule_name_without_rule", "POST", url.Values{"SiteId": {"{site0}"}, "RuleName": {"x"}}},
-	{"CreateHttpsBasicConfiguration", "fail_http3_on", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Http3": {"on"}}},
+	{"CreateHttpsBasicConfiguration", "fail_http3_yes", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "Http3": {"yes"}}},
 	{"CreateHttpsBasicConfiguration", "fail_custom_without_suite", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "CiphersuiteGroup": {"custom"}}},
 	{"CreateHttpsBasicConfiguration", "fail_unknown_suite", "POST", url.Values{"SiteId": {"{site0}"}, "Rule": {"true"}, "CiphersuiteGroup": {"custom"},
 		"Ciphersuite": {"ECDHE-RSA-AES128-GCM-SHA256"}}},

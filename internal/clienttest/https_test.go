@@ -94,7 +94,7 @@ func runHTTPSScenario(t *testing.T, c caller, prefix string) {
 		"RuleEnable": "on", "Sequence": "1", "Http2": "off"})
 	rid := str(r["ConfigId"])
 	mustFail(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": siteID, "Rule": `(http.host ne "x")`}, 400, "InvalidParameter")
-	mustFail(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": siteID, "Rule": "true", "Http3": "on"}, 400, "InvalidParameter")
+	mustFail(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": siteID, "Rule": "true", "Http3": "yes"}, 400, "InvalidParameter")
 	mustFail(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": "1", "Https": "on"}, 400, "InvalidParameter.SiteId")
 
 	// Get answers flat, and only what was set.

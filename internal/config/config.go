@@ -47,6 +47,9 @@ type Config struct {
 	// HTTPSAddr and HTTPAddr are the edge's listeners. Defaults :8443 and :8080.
 	HTTPSAddr string `json:"https_addr"`
 	HTTPAddr  string `json:"http_addr"`
+	// HTTP3Addr is the edge's HTTP/3 (QUIC, UDP) listener: "" (the
+	// default) for the HTTPS listener's address, "off" for none.
+	HTTP3Addr string `json:"http3_addr"`
 	// MetricsAddr is where the operator's listener serves /metrics
 	// (Prometheus), /debug/pprof/, /healthz and /readyz; it must not be one
 	// of the API's, the console's or the edge's addresses. Default "": no
@@ -245,6 +248,7 @@ var options = []option{
 	{flag: "api-tls-key", env: "ESACERT_API_TLS_KEY", usage: "PEM private key to serve the API over HTTPS (with --api-tls-cert)", str: func(c *Config) *string { return &c.APITLSKey }},
 	{flag: "console-addr", env: "ESACERT_CONSOLE_ADDR", usage: "address of the web console, HOST:PORT (default: no console); HTTPS with --api-tls-cert when set", str: func(c *Config) *string { return &c.ConsoleAddr }},
 	{flag: "https-addr", env: "ESACERT_HTTPS_ADDR", usage: "address of the edge's HTTPS listener (default :8443)", str: func(c *Config) *string { return &c.HTTPSAddr }},
+	{flag: "http3-addr", env: "ESACERT_HTTP3_ADDR", usage: "UDP address of the edge's HTTP/3 (QUIC) listener, \"off\" for none (default: the HTTPS listener's address)", str: func(c *Config) *string { return &c.HTTP3Addr }},
 	{flag: "http-addr", env: "ESACERT_HTTP_ADDR", usage: "address of the edge's HTTP listener (default :8080)", str: func(c *Config) *string { return &c.HTTPAddr }},
 	{flag: "metrics-addr", env: "ESACERT_METRICS_ADDR", usage: "address of the operator's listener for /metrics, /debug/pprof/, /healthz and /readyz (default none: off)", str: func(c *Config) *string { return &c.MetricsAddr }},
 	{flag: "roles", env: "ESACERT_ROLES", usage: "parts this node runs: api, edge, renewer (default all, comma-separated)", str: func(c *Config) *string { return &c.Roles }},
@@ -436,6 +440,11 @@ func (c *Config) Validate() error {
 	for _, a := range []struct{ flag, addr string }{{"--api-addr", c.APIAddr}, {"--https-addr", c.HTTPSAddr}, {"--http-addr", c.HTTPAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			bad("%s %q is not HOST:PORT", a.flag, a.addr)
+		}
+	}
+	if c.HTTP3Addr != "" && c.HTTP3Addr != "off" {
+		if _, _, err := net.SplitHostPort(c.HTTP3Addr); err != nil {
+			bad("--http3-addr %q is not HOST:PORT, \"\" or off", c.HTTP3Addr)
 		}
 	}
 	if c.MetricsAddr != "" {

@@ -98,6 +98,9 @@ type Edge struct {
 	// as if it had named this host, unless the host's HttpsNoSniDeny is on.
 	// "" refuses every handshake without SNI (see sni.go).
 	NoSNIHost string
+	// HTTP3Port, when set, is the public UDP port of the HTTP/3 listener
+	// (see http3.go), advertised by Alt-Svc; "" advertises none.
+	HTTP3Port string
 	// AccessLog, when set, receives a line for every request the edge
 	// answers (see accesslog.go); nil logs none.
 	AccessLog AccessLogger

@@ -19,6 +19,8 @@ type HostPolicy struct {
 	OCSP         bool     // staple the certificate's OCSP response (see staple.go)
 	NoSNIDeny    bool     // HttpsNoSniDeny: refuse a handshake without SNI that this host would answer (sni.go)
 	SNIAllow     []string // HttpsSniVerify on: the server names a handshake may name; nil: any (sni.go)
+	HTTP3        bool     // Http3: serve the host over QUIC too (http3.go)
+	AltSvc       AltSvc   // the Alt-Svc header of HTTPS answers (http3.go)
 	Origin       OriginPolicy
 }
 

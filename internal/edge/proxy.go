@@ -269,8 +269,12 @@ func (e *Edge) HTTPSHandler() http.Handler {
 			page(w, http.StatusMisdirectedRequest, "This site is paused: connect again to reach its origin.")
 			return
 		}
-		if hp := rt.site.policy.For(host); hp.HSTS != "" {
+		hp := rt.site.policy.For(host)
+		if hp.HSTS != "" {
 			w.Header().Set("Strict-Transport-Security", hp.HSTS)
+		}
+		if v := e.altSvc(hp); v != "" { // http3.go
+			w.Header().Set("Alt-Svc", v)
 		}
 		// Mutual TLS (clientauth.go): the certificate checked at the
 		// handshake is checked again, as the index says now.

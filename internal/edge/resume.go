@@ -117,7 +117,13 @@ func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, erro
 	if c.SessionTicketsDisabled {
 		return c, nil
 	}
-	h := &handshakeTickets{conn: hello.Conn}
+	return e.ticketed(c, hello.Conn), nil
+}
+
+// ticketed returns a clone of c for one handshake on conn whose tickets
+// know what was served.
+func (e *Edge) ticketed(c *tls.Config, conn net.Conn) *tls.Config {
+	h := &handshakeTickets{conn: conn}
 	cc := c.Clone()
 	cc.GetConfigForClient = nil
 	if get := c.GetCertificate; get != nil {
@@ -133,7 +139,7 @@ func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, erro
 	cc.UnwrapSession = func(ticket []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		return e.unwrapSession(h, ticket, cs)
 	}
-	return cc, nil
+	return cc
 }
 
 // noTicket is issued when no key seals tickets yet: no key opens it.

@@ -100,6 +100,8 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 		p.CipherSuites = b.CipherSuiteIDs()
 	}
 	p.OCSP = b.OcspStapling == "on"
+	p.HTTP3 = b.Http3 == "on"
+	p.AltSvc = altSvcPolicy(a)
 	p.Force = a.HttpsForce == "on"
 	p.NoSNIDeny = a.HttpsNoSniDeny == "on"
 	if a.HttpsSniVerify == "on" {

@@ -29,7 +29,7 @@ import (
 // certificates) stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 8\n"
+const snapshotMagic = "esacert edge snapshot 9\n"
 
 type snapshotHeader struct {
 	Rev     int64

@@ -275,7 +275,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -289,7 +289,8 @@ snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bo
 snapshotOriginCA{ ID string CertPEM string }
 snapshotOriginClient{ ID string Scope string ChainPEM string Sealed []uint8 Hostnames []string Created time.Time }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
-HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string OCSP bool NoSNIDeny bool SNIAllow []string Origin edge.OriginPolicy }
+HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string OCSP bool NoSNIDeny bool SNIAllow []string HTTP3 bool AltSvc edge.AltSvc Origin edge.OriginPolicy }
+AltSvc{ On bool Clear bool MaxAge string Persist bool }
 OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool Mtls bool ReadTimeout time.Duration }
 Route{ Name string Origin string OriginHost string }
 Settings{ Paused bool IPv6Off bool RealClientIPHeader string }

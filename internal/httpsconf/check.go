@@ -75,11 +75,6 @@ func validateHTTPS(c HTTPSConfig, st site.Site) error {
 		}
 	}
 	if c.Family == FamilyHTTPSBasic {
-		for _, name := range []string{"Http3"} { // OcspStapling=on staples (internal/edge/staple.go)
-			if c.Settings[name] == On {
-				return domain.Invalid(name, "on is not supported yet (esacert serves it off)")
-			}
-		}
 		if c.Settings["CiphersuiteGroup"] == CiphersCustom && c.Settings["Ciphersuite"] == "" {
 			return domain.Missing("Ciphersuite")
 		}

@@ -55,7 +55,7 @@ type HTTPSBasic struct {
 
 	Https            string // on or off
 	Http2            string // on or off
-	Http3            string // off (on is not supported yet)
+	Http3            string // on or off: serve the host over HTTP/3 (QUIC) too
 	Tls10            string // on or off
 	Tls11            string // on or off
 	Tls12            string // on or off

@@ -350,7 +350,7 @@ func TestHTTPSValidation(t *testing.T) {
 	}{
 		{"fail/switch", httpsconf.HTTPSBasic{Https: "ON"}, "Https", domain.ErrInvalid},
 		{"fail/switch_true", httpsconf.HTTPSBasic{Tls12: "true"}, "Tls12", domain.ErrInvalid},
-		{"fail/http3_on", httpsconf.HTTPSBasic{Http3: "on"}, "Http3", domain.ErrInvalid},
+		{"fail/http3_yes", httpsconf.HTTPSBasic{Http3: "yes"}, "Http3", domain.ErrInvalid},
 		{"fail/ocsp_yes", httpsconf.HTTPSBasic{OcspStapling: "yes"}, "OcspStapling", domain.ErrInvalid},
 		{"fail/group", httpsconf.HTTPSBasic{CiphersuiteGroup: "weak"}, "CiphersuiteGroup", domain.ErrInvalid},
 		{"fail/custom_without_suites", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom"}, "Ciphersuite", domain.ErrMissing},

@@ -197,6 +197,11 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		return err
 	}
 	n.edge = e
+	if err := n.listenHTTP3(cfg, e); err != nil { // http3.go
+		n.httpsLn.Close()
+		n.httpLn.Close()
+		return err
+	}
 	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'
 	for _, l := range []struct {
 		tls   bool
@@ -237,6 +242,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		n.serve(srv, ln, false)
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
 	}
+	n.serveHTTP3(e)
 	return nil
 }
 

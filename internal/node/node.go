@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/accesslog"
 	"github.com/esacert/esacert/internal/api"
@@ -71,6 +73,8 @@ type Node struct {
 	consoleLn net.Listener
 	httpsLn   net.Listener
 	httpLn    net.Listener
+	h3        *http3.Server  // the edge's HTTP/3 server; nil without (http3.go)
+	h3Conn    net.PacketConn // its UDP socket
 	edge      *edge.Edge
 	accessLog *accesslog.Log // the edge's; nil without one
 	done      chan error
@@ -181,7 +185,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		}
 		log.Warn("the database cannot be reached: the edge starts from its snapshot and the node keeps trying the database", attrs...)
 	}
-	n := &Node{log: log, done: make(chan error, 6), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
+	n := &Node{log: log, done: make(chan error, 8), rootKey: root, wake: make(chan struct{}, 1), keys: keys,
 		self: self, lock: lock, rate: rate, apiRole: cfg.Has("api")}
 	if c != nil {
 		n.db.Store(c.store) // the edge loads from it; Shutdown closes it
@@ -441,6 +445,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			err = serr
 		}
 	}
+	n.stopHTTP3(ctx)
 	if n.metricsLn != nil {
 		n.metricsLn.Close() // bound, and not served when the start failed
 	}
