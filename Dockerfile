@@ -4,7 +4,7 @@
 #
 #   docker build -t esacert .
 #   docker run -d --name esacert -v esacert-data:/var/lib/esacert \
-#     -p 127.0.0.1:8787:8787 -p 443:8443 -p 80:8080 esacert
+#     -p 127.0.0.1:8787:8787 -p 443:8443 -p 443:8443/udp -p 80:8080 esacert
 #   docker exec esacert cat /var/lib/esacert/root-access-key   # the root key
 #   docker exec esacert esacert api ListSites                  # signed with it, from inside
 #
@@ -43,9 +43,9 @@ VOLUME ["/var/lib/esacert"]
 WORKDIR /var/lib/esacert
 USER esacert:esacert
 
-# 8787 the OpenAPI endpoint (and /healthz), 8443 the edge's HTTPS, 8080 its plain HTTP (ACME HTTP-01
-# needs port 80 of the host forwarded to it).
-EXPOSE 8787 8443 8080
+# 8787 the OpenAPI endpoint (and /healthz), 8443 the edge's HTTPS (over UDP: HTTP/3), 8080 its plain
+# HTTP (ACME HTTP-01 needs port 80 of the host forwarded to it).
+EXPOSE 8787 8443 8443/udp 8080
 
 # /healthz on the API's port (taken from ESACERT_API_ADDR): 503 while the database cannot be reached.
 # A node without the api role, or with --api-tls-cert, needs its own check (docker run --no-healthcheck).

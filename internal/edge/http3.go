@@ -156,3 +156,14 @@ func (e *Edge) HTTP3Server(h http.Handler, log *slog.Logger) *http3.Server {
 		Logger:         log,
 	}
 }
+
+// closeConn asks that the connection of r be closed after its answer:
+// Connection: close over HTTP/1.1 and HTTP/2. Over HTTP/3 that header is
+// forbidden (RFC 9114 §4.2: a client rejects the answer), so it is left
+// out; the client's next request may come on the same QUIC connection and
+// is checked again as this one was.
+func closeConn(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor < 3 {
+		w.Header().Set("Connection", "close")
+	}
+}

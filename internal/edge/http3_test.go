@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/httpsconf"
+	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
 )
@@ -243,4 +245,174 @@ func mustLeaf(t *testing.T, c cert.Certificate) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return leaf
+}
+
+// h3Client is an HTTP/3 client (quic-go's) that dials udpAddr whatever the
+// URL's host, with cfg (nil: trust nothing, verify nothing).
+func h3Client(udpAddr string, cfg *tls.Config) *http3.Transport {
+	if cfg == nil {
+		cfg = &tls.Config{InsecureSkipVerify: true}
+	}
+	return &http3.Transport{
+		TLSClientConfig: cfg,
+		QUICConfig:      &quic.Config{HandshakeIdleTimeout: 30 * time.Second},
+		Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+			return quic.DialAddr(ctx, udpAddr, tlsCfg, qc)
+		},
+	}
+}
+
+// h3Do makes one GET of url on a new connection of a new transport from
+// mk, and returns the answer with its body read.
+func h3Do(mk func() *http3.Transport, url string) (*http.Response, string, error) {
+	tr := mk()
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, string(body), err
+}
+
+// TestHTTP3ClientCertificates: a host bound to a client CA asks for a
+// client certificate over QUIC too, and the origin is told about it.
+func TestHTTP3ClientCertificates(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	var mu sync.Mutex
+	var seen http.Header
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Header.Clone()
+		mu.Unlock()
+		io.WriteString(w, "origin")
+	}))
+	defer origin.Close()
+	issuer := pkitest.NewCA(t, "Site Client CA", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	issued, pair := clientLeaf(t, issuer, "visitor-1")
+	stranger := pkitest.NewCA(t, "Stranger CA", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	_, strangerPair := clientLeaf(t, stranger, "stranger")
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "*.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
+	st.Policy = sitePolicy(sitePolicies([]httpsconf.HTTPSConfig{
+		{Family: httpsconf.FamilyHTTPSBasic, SiteID: 1, ConfigID: 1, ConfigType: httpsconf.ConfigGlobal, Settings: map[string]string{"Http3": "on"}},
+	}), 1)
+	st.ClientCAs = []ClientCA{{ID: "issuer", Certs: [][]byte{issuer.Cert.Raw}, Hostnames: []string{"secure.example.com"},
+		Issued: true, Active: []string{fp(issued.Cert.Raw)}}}
+	src := newMemSource()
+	src.put(st)
+	e, _, udp := h3Edge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour})
+	with := func(p *tls.Certificate) func() *http3.Transport {
+		return func() *http3.Transport {
+			cfg := &tls.Config{InsecureSkipVerify: true}
+			if p != nil {
+				cfg.Certificates = []tls.Certificate{*p}
+			}
+			return h3Client(udp, cfg)
+		}
+	}
+	if _, _, err := h3Do(with(nil), "https://secure.example.com/"); err == nil {
+		t.Error("no client certificate: answered over HTTP/3")
+	}
+	if _, _, err := h3Do(with(&strangerPair), "https://secure.example.com/"); err == nil {
+		t.Error("a certificate of another CA: answered over HTTP/3")
+	}
+	resp, body, err := h3Do(with(&pair), "https://secure.example.com/")
+	if err != nil || resp.StatusCode != 200 || body != "origin" {
+		t.Fatalf("an issued certificate over HTTP/3: %v %v %q", err, resp, body)
+	}
+	mu.Lock()
+	got := seen.Get("X-Client-Cert-Fingerprint-Sha256")
+	mu.Unlock()
+	if got != fp(issued.Cert.Raw) {
+		t.Errorf("the origin was told fingerprint %q", got)
+	}
+	if resp, _, err := h3Do(with(nil), "https://www.example.com/"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("a host without client certificates over HTTP/3: %v %v", err, resp)
+	}
+
+	// Revoked while a QUIC connection is open: its next request is
+	// answered 403 (an answer an HTTP/3 client accepts: no Connection
+	// header), and a new connection is refused.
+	tr := with(&pair)()
+	defer tr.Close()
+	get := func() (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://secure.example.com/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	if resp, err := get(); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("before the revocation: %v %v", err, resp)
+	}
+	st.ClientCAs[0].Active = nil
+	src.put(st)
+	e.Refresh(context.Background())
+	if resp, err := get(); err != nil || resp.StatusCode != 403 {
+		t.Errorf("revoked, on the open connection: %v %v, want 403", err, resp)
+	}
+	if _, _, err := h3Do(with(&pair), "https://secure.example.com/"); err == nil {
+		t.Error("revoked: a new QUIC connection was answered")
+	}
+}
+
+// TestHTTP3Resumption: with ticket keys, a QUIC connection resumes as a
+// TCP one does, and only while the certificate it was issued for is still
+// the one served.
+func TestHTTP3Resumption(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "origin") }))
+	defer origin.Close()
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
+	st.Policy = sitePolicy(sitePolicies([]httpsconf.HTTPSConfig{
+		{Family: httpsconf.FamilyHTTPSBasic, SiteID: 1, ConfigID: 1, ConfigType: httpsconf.ConfigGlobal, Settings: map[string]string{"Http3": "on"}},
+	}), 1)
+	src := newMemSource()
+	src.put(st)
+	keys := &ticketkeyKeeper{}
+	keys.init(t, f)
+	e, _, udp := h3Edge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Tickets: keys.k})
+	cache := tls.NewLRUClientSessionCache(8)
+	mk := func() *http3.Transport {
+		return h3Client(udp, &tls.Config{InsecureSkipVerify: true, ClientSessionCache: cache})
+	}
+	resp, _, err := h3Do(mk, "https://www.example.com/")
+	if err != nil || resp.TLS.DidResume {
+		t.Fatalf("first connection: %v, resumed %v", err, resp != nil && resp.TLS.DidResume)
+	}
+	resumed := false
+	for i := 0; i < 3 && !resumed; i++ { // the ticket arrives after the handshake: it may not be there yet
+		resp, _, err = h3Do(mk, "https://www.example.com/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resumed = resp.TLS.DidResume
+	}
+	if !resumed {
+		t.Fatal("a QUIC connection with a ticket did not resume")
+	}
+	// The certificate replaced: the ticket no longer resumes.
+	c2, _ := f.certificate("ecdsa-p256", now.Add(90*24*time.Hour), "www.example.com")
+	st.Certificates = []cert.Certificate{c2}
+	src.put(st)
+	e.Refresh(context.Background())
+	resp, _, err = h3Do(mk, "https://www.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.TLS.DidResume || resp.TLS.PeerCertificates[0].SerialNumber.Cmp(mustLeaf(t, c2).SerialNumber) != 0 {
+		t.Errorf("after the certificate was replaced: resumed %v, not served the new one", resp.TLS.DidResume)
+	}
 }

@@ -265,7 +265,7 @@ func (e *Edge) HTTPSHandler() http.Handler {
 			return
 		}
 		if rt.site.settings.Paused {
-			w.Header().Set("Connection", "close")
+			closeConn(w, r) // http3.go
 			page(w, http.StatusMisdirectedRequest, "This site is paused: connect again to reach its origin.")
 			return
 		}
@@ -280,7 +280,7 @@ func (e *Edge) HTTPSHandler() http.Handler {
 		// handshake is checked again, as the index says now.
 		var ok bool
 		if r, ok = checkClient(r, rt.site, host); !ok {
-			w.Header().Set("Connection", "close")
+			closeConn(w, r) // http3.go
 			page(w, http.StatusForbidden, "This host requires a valid client certificate, and this connection has none.")
 			return
 		}
