@@ -52,6 +52,8 @@ func TestLoad(t *testing.T) {
 		{"ok/private_origins_flag", []string{"--private-origins", "10.0.0.0/8, 127.0.0.1/32"}, nil, func(c *Config) {
 			c.PrivateOrigins = "10.0.0.0/8, 127.0.0.1/32"
 		}},
+		{"ok/http3_addr_off", []string{"--http3-addr", "off"}, nil, func(c *Config) { c.HTTP3Addr = "off" }},
+		{"ok/http3_addr_env", nil, map[string]string{"ESACERT_HTTP3_ADDR": ":443"}, func(c *Config) { c.HTTP3Addr = ":443" }},
 		{"ok/metrics_addr_flag", []string{"--metrics-addr", "127.0.0.1:9090"}, nil, func(c *Config) { c.MetricsAddr = "127.0.0.1:9090" }},
 		{"ok/metrics_addr_env", []string{"--https-addr", "127.0.0.1:8443"}, map[string]string{"ESACERT_METRICS_ADDR": "10.0.0.1:8443"}, func(c *Config) {
 			c.MetricsAddr = "10.0.0.1:8443" // another host than the edge's 127.0.0.1: no clash
@@ -121,6 +123,7 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/eab_not_base64", nil, map[string]string{"ESACERT_ACME_EAB": "lets_encrypt=kid:pw@secret!"}, []string{"ESACERT_ACME_EAB", "base64url"}},
 		{"fail/private_origins", []string{"--private-origins", "10.0.0.0/8,10.0.0.1,0.0.0.0/0,8.8.8.0/24"}, nil,
 			[]string{"--private-origins", `"10.0.0.1" is not a CIDR`, `"0.0.0.0/0" is wider`, `"8.8.8.0/24" holds no refused address`}},
+		{"fail/http3_addr_shape", []string{"--http3-addr", "on"}, nil, []string{"--http3-addr", "HOST:PORT"}},
 		{"fail/metrics_addr_shape", []string{"--metrics-addr", "9090"}, nil, []string{"--metrics-addr", "HOST:PORT"}},
 		{"fail/metrics_addr_on_the_edge", []string{"--metrics-addr", "127.0.0.1:8443"}, nil, []string{"--metrics-addr", "--https-addr"}},
 		{"fail/metrics_addr_on_the_api", []string{"--metrics-addr", "127.0.0.1:8787"}, nil, []string{"--metrics-addr", "--api-addr"}},

@@ -62,3 +62,11 @@ func (n *Node) stopHTTP3(ctx context.Context) {
 		n.h3Conn.Close()
 	}
 }
+
+// HTTP3Addr is the edge's HTTP/3 (UDP) address; "" without one.
+func (n *Node) HTTP3Addr() string {
+	if n.h3Conn == nil {
+		return ""
+	}
+	return n.h3Conn.LocalAddr().String()
+}

@@ -36,6 +36,9 @@ func testConfig(t *testing.T) config.Config {
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "esacert.db")
 	cfg.APIAddr = "127.0.0.1:0"
 	cfg.HTTPSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	// A UDP port of its own: the HTTPS listener's number may be taken over
+	// UDP (TestHTTP3Node tests the default, the same number).
+	cfg.HTTP3Addr = "127.0.0.1:0"
 	return cfg
 }
 
