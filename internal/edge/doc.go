@@ -25,7 +25,9 @@
 // settings (HttpsNoSniDeny, HttpsSniVerify, HttpsSniWhitelist) and the host
 // that answers clients without SNI are in sni.go; the access log's hook,
 // which writes through an AccessLogger (internal/accesslog), in
-// accesslog.go.
+// accesslog.go. HTTP/3 (QUIC, through quic-go's http3 package) for the hosts
+// with Http3 on, and the Alt-Svc header that advertises it, are in
+// http3.go.
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge
