@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -27,6 +28,9 @@ const DefaultCertCache = 10_000
 // An entry's key is the certificate's id and a fingerprint of its leaf and
 // sealed key (served.fp), and a hit also checks the leaf's bytes: a
 // replaced certificate (same id, new chain) never hits the old entry.
+// Each served keeps a weak pointer to the entry it used last (served.hint),
+// so a hit takes no lock and hashes nothing; an evicted entry is marked,
+// and freed once the cache lets go of it, whatever hints point to it.
 // Concurrent misses for one certificate build it once: the entry is put in
 // the cache before it is built, and every handshake that finds it waits on
 // its sync.Once.
@@ -55,12 +59,13 @@ type cacheShard struct {
 // certEntry is one certificate built for handshakes. c, err are set once,
 // by the first handshake that needs the entry.
 type certEntry struct {
-	key  certKey
-	leaf []byte // the leaf's DER, checked on a hit
-	ref  atomic.Bool
-	once sync.Once
-	c    *tls.Certificate
-	err  error
+	key     certKey
+	leaf    []byte // the leaf's DER, checked on a hit
+	ref     atomic.Bool
+	evicted atomic.Bool // out of the cache; a served's hint to it is stale
+	once    sync.Once
+	c       *tls.Certificate
+	err     error
 	// stapled is c with an OCSP staple, for the staple entry it was made
 	// from (see staple.go); it goes with the entry when it is evicted.
 	stapled atomic.Pointer[stapledCert]
@@ -105,20 +110,36 @@ var fpSeed = maphash.MakeSeed()
 
 // get returns sv's entry, built.
 func (cc *certCache) get(sv *served, build func(*served) (*tls.Certificate, error)) *certEntry {
+	if h := sv.hint.Load(); h != nil { // the entry this served used last, unless evicted since
+		if ent := h.Value(); ent != nil && !ent.evicted.Load() {
+			ent.used()
+			ent.once.Do(func() { ent.c, ent.err = build(sv) })
+			return ent
+		}
+	}
 	s := &cc.shards[(sv.fp>>32^sv.fp)&cc.mask]
 	k := certKey{sv.id, sv.fp}
 	s.mu.RLock()
 	ent := s.m[k]
 	s.mu.RUnlock()
 	if ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
-		if !ent.ref.Load() { // a write only when the bit changes: hits stay off each other's cache lines
-			ent.ref.Store(true)
-		}
+		ent.used()
 	} else {
 		ent = s.add(k, sv)
 	}
+	h := weak.Make(ent)
+	sv.hint.Store(&h)
 	ent.once.Do(func() { ent.c, ent.err = build(sv) })
 	return ent
+}
+
+// used marks the entry used since the clock's hand last passed it. It
+// writes only when the bit changes, so that hits stay off each other's
+// cache lines.
+func (ent *certEntry) used() {
+	if !ent.ref.Load() {
+		ent.ref.Store(true)
+	}
 }
 
 // add puts a new entry for sv in the shard, unless another handshake just
@@ -131,6 +152,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	}
 	ent := &certEntry{key: k, leaf: sv.chain[0]}
 	if old := s.m[k]; old != nil { // same id and fingerprint, another leaf: take its place in the clock
+		old.evicted.Store(true)
 		for i, r := range s.ring {
 			if r == old {
 				s.ring[i] = ent
@@ -153,6 +175,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 			continue
 		}
 		delete(s.m, r.key)
+		r.evicted.Store(true)
 		s.ring[s.hand] = ent
 		s.hand = (s.hand + 1) % len(s.ring)
 		s.m[k] = ent
@@ -206,4 +229,33 @@ func (e *Edge) buildCert(sv *served) (*tls.Certificate, error) {
 		return nil, err
 	}
 	return &tls.Certificate{Certificate: sv.chain, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// intermediates holds one copy of each intermediate certificate's DER the
+// index has seen, so that the many certificates of one CA share it (half
+// of a typical chain's bytes). It is cleared when it reaches maxInterned
+// distinct ones (certificates keep the copies they have): bounded, however
+// many private CAs come and go.
+var intermediates interner
+
+const maxInterned = 10_000
+
+type interner struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// intern returns the copy held of der, holding der when there is none.
+func (in *interner) intern(der []byte) []byte {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if d, ok := in.m[string(der)]; ok {
+		return d
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = map[string][]byte{}
+	}
+	der = bytes.Clone(der) // no spare capacity from the PEM decoding
+	in.m[string(der)] = der
+	return der
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origincert"
@@ -54,6 +55,7 @@ type served struct {
 	notAfter time.Time
 	fp       uint64 // certFingerprint of id, leaf and sealed key
 	rsa      bool
+	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
 }
 
 // siteConf is one site as the edge sees it.
@@ -269,7 +271,6 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	if !conf.served {
 		return b
 	}
-	var inter map[string][]byte // intermediate DER → its first copy
 	for i, c := range st.Certificates {
 		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
 		rest := []byte(c.ChainPEM)
@@ -287,15 +288,8 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
 			continue // nothing to serve yet (a free certificate still being applied for)
 		}
-		for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the site's certificates share
-			if d, ok := inter[string(sv.chain[j])]; ok {
-				sv.chain[j] = d
-			} else {
-				if inter == nil {
-					inter = map[string][]byte{}
-				}
-				inter[string(sv.chain[j])] = sv.chain[j]
-			}
+		for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
+			sv.chain[j] = intermediates.intern(sv.chain[j])
 		}
 		sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
 		names := c.Info.SANs
