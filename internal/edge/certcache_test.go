@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
+	xocsp "golang.org/x/crypto/ocsp"
 )
 
 // TestCertCacheEviction: with room for 2 certificates, serving 6 evicts
@@ -151,6 +154,41 @@ func TestCertCacheSizes(t *testing.T) {
 		}
 		if want := max(size, 1); total != want {
 			t.Errorf("size %d: the shards hold %d", size, total)
+		}
+	}
+}
+
+// TestCertCacheStapled: with a cache of 1 and two stapled certificates
+// served in turn (each handshake evicts the other), each handshake still
+// carries its own certificate's good OCSP response.
+func TestCertCacheStapled(t *testing.T) {
+	f := stapleFixture{newFixture(t)}
+	src := newMemSource()
+	staples := &memStaples{}
+	on := DefaultHostPolicy()
+	on.OCSP = true
+	type cs struct {
+		host string
+		leaf *x509.Certificate
+		good Staple
+	}
+	var certs []cs
+	for i, name := range []string{"a.example", "b.example"} {
+		c, l := f.leaf(t, false, "www."+name)
+		st := siteState(int64(i+1), name, site.SiteActive, c)
+		st.Policy.Hosts = map[string]HostPolicy{"www." + name: on}
+		src.put(st)
+		good := f.staple(t, c, l, xocsp.Good, now.Add(24*time.Hour))
+		staples.put(good)
+		certs = append(certs, cs{"www." + name, l.Cert, good})
+	}
+	_, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples, CertCache: 1})
+	for round := range 3 {
+		for _, c := range certs {
+			leaf, s, err := stapledHandshake(t, addr, c.host, f.inter.Cert)
+			if err != nil || !leaf.Equal(c.leaf) || !bytes.Equal(s, c.good.Response) {
+				t.Fatalf("round %d, %s: staple %d bytes, %v; want its own leaf and good response", round, c.host, len(s), err)
+			}
 		}
 	}
 }
