@@ -166,6 +166,11 @@ type Config struct {
 	// that sends no SNI (unless its HttpsNoSniDeny is on). Default "":
 	// handshakes without SNI are refused.
 	NoSNIHost string `json:"no_sni_host"`
+	// EdgeCertCache is how many certificates the edge keeps ready to serve
+	// (leaf parsed, private key unsealed), from 1 to 10,000,000; the others
+	// are rebuilt from their sealed copy on their next handshake. Default
+	// 10000 (about 5 KB each).
+	EdgeCertCache string `json:"edge_cert_cache"`
 
 	// AccessKeyID and AccessKeySecret, from the environment only
 	// (ESACERT_ACCESS_KEY_ID, ESACERT_ACCESS_KEY_SECRET), are the root key.
@@ -282,6 +287,7 @@ var options = []option{
 	{flag: "access-log", env: "ESACERT_ACCESS_LOG", usage: "the edge's access log, a JSON line a request: a file (reopened on SIGHUP) or - for standard output (default none)", str: func(c *Config) *string { return &c.AccessLog }},
 	{flag: "access-log-sample", env: "ESACERT_ACCESS_LOG_SAMPLE", usage: "fraction of requests the access log keeps, 0 to 1 (default 1)", str: func(c *Config) *string { return &c.AccessLogSample }},
 	{flag: "no-sni-host", env: "ESACERT_NO_SNI_HOST", usage: "host whose certificate and settings answer clients that send no SNI, unless its HttpsNoSniDeny is on (default none: such handshakes are refused)", str: func(c *Config) *string { return &c.NoSNIHost }},
+	{flag: "edge-cert-cache", env: "ESACERT_EDGE_CERT_CACHE", usage: "certificates the edge keeps ready to serve (parsed, key unsealed), 1 to 10000000; the others are rebuilt from their sealed copy on their next handshake (default 10000)", str: func(c *Config) *string { return &c.EdgeCertCache }},
 	{flag: "log-level", env: "ESACERT_LOG_LEVEL", usage: "debug, info, warn or error (default info)", str: func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -303,6 +309,7 @@ func Defaults() Config {
 		LogFormat:          "json",
 		LogLevel:           "info",
 		AccessLogSample:    "1",
+		EdgeCertCache:      "10000",
 
 		AuditRetentionDays: "90",
 	}
@@ -550,6 +557,9 @@ func (c *Config) Validate() error {
 	if f, err := strconv.ParseFloat(c.AccessLogSample, 64); err != nil || !(f >= 0 && f <= 1) {
 		bad("--access-log-sample %q is not a fraction from 0 to 1, such as 0.1", c.AccessLogSample)
 	}
+	if n, err := strconv.Atoi(c.EdgeCertCache); err != nil || n < 1 || n > maxEdgeCertCache {
+		bad("--edge-cert-cache %q is not a number of certificates from 1 to 10000000", c.EdgeCertCache)
+	}
 	if c.NoSNIHost != "" && !hostName(c.NoSNIHost) {
 		bad("--no-sni-host %q is not a host name (no port, no wildcard)", c.NoSNIHost)
 	}
@@ -654,6 +664,18 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// maxEdgeCertCache bounds --edge-cert-cache (about 50 GB of built certificates).
+const maxEdgeCertCache = 10_000_000
+
+// EdgeCertCacheSize is EdgeCertCache, already validated.
+func (c *Config) EdgeCertCacheSize() int {
+	n, err := strconv.Atoi(c.EdgeCertCache)
+	if err != nil {
+		return 0 // the edge's default
+	}
+	return n
 }
 
 // AccessLogFraction is AccessLogSample, already validated.

@@ -74,6 +74,8 @@ func TestLoad(t *testing.T) {
 			}},
 		{"ok/access_log_env", nil, map[string]string{"ESACERT_ACCESS_LOG": "-", "ESACERT_ACCESS_LOG_SAMPLE": "0", "ESACERT_NO_SNI_HOST": "example.com."},
 			func(c *Config) { c.AccessLog, c.AccessLogSample, c.NoSNIHost = "-", "0", "example.com." }},
+		{"ok/edge_cert_cache", []string{"--edge-cert-cache", "250000"}, nil, func(c *Config) { c.EdgeCertCache = "250000" }},
+		{"ok/edge_cert_cache_env", nil, map[string]string{"ESACERT_EDGE_CERT_CACHE": "1"}, func(c *Config) { c.EdgeCertCache = "1" }},
 		{"ok/file", nil, map[string]string{"ESACERT_CONFIG": file}, func(c *Config) {
 			c.APIAddr, c.DefaultPlan, c.LogLevel = "127.0.0.1:9000", "high", "debug"
 			c.PlanLimits = map[string]PlanLimit{"basic": {Sites: 3, CustomCerts: 50}}
@@ -141,6 +143,10 @@ func TestLoadErrors(t *testing.T) {
 		{"fail/access_log_sample_percent", []string{"--access-log-sample", "10%"}, nil, []string{"--access-log-sample"}},
 		{"fail/no_sni_host_port", []string{"--no-sni-host", "www.example.com:443"}, nil, []string{"--no-sni-host"}},
 		{"fail/no_sni_host_wildcard", []string{"--no-sni-host", "*.example.com"}, nil, []string{"--no-sni-host"}},
+		{"fail/edge_cert_cache_zero", []string{"--edge-cert-cache", "0"}, nil, []string{"--edge-cert-cache", `"0"`}},
+		{"fail/edge_cert_cache_negative", nil, map[string]string{"ESACERT_EDGE_CERT_CACHE": "-5"}, []string{"--edge-cert-cache", `"-5"`}},
+		{"fail/edge_cert_cache_huge", []string{"--edge-cert-cache", "10000001"}, nil, []string{"--edge-cert-cache"}},
+		{"fail/edge_cert_cache_not_a_number", []string{"--edge-cert-cache", "10k"}, nil, []string{"--edge-cert-cache", `"10k"`}},
 		{"fail/site_verify_interval_not_a_duration", []string{"--site-verify-interval", "soon"}, nil, []string{"--site-verify-interval", `"soon"`}},
 	}
 	for _, tt := range tests {

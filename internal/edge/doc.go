@@ -7,8 +7,10 @@
 // reads one Index without locks, and an update builds a new Index that
 // shares everything but the names it touches with the old one (see pmap).
 // Private keys are unsealed lazily, on a certificate's first handshake, so
-// that an edge with many certificates starts fast and keeps only the keys it
-// uses in memory. When the store cannot be read, the edge keeps serving its
+// that an edge with many certificates starts fast; the built certificates
+// (parsed leaf, unsealed key) live in a bounded cache and are rebuilt from
+// the sealed copy after an eviction (certcache.go), so memory does not grow
+// with every certificate ever served. When the store cannot be read, the edge keeps serving its
 // last Index and says so in the log. With Snapshot set it also keeps that
 // Index in a local file (see snapshot.go), so that an edge started while the
 // store cannot be read serves what it served before, until the store

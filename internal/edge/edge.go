@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -15,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origin"
 )
@@ -104,6 +102,11 @@ type Edge struct {
 	// AccessLog, when set, receives a line for every request the edge
 	// answers (see accesslog.go); nil logs none.
 	AccessLog AccessLogger
+	// CertCache is how many certificates the edge keeps ready to serve
+	// (leaf parsed, private key unsealed) at once; the others are built
+	// again from their sealed copy on their next handshake (see
+	// certcache.go). 0 means DefaultCertCache.
+	CertCache int
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
 	// means helloTimeout, passIdle and port 443.
@@ -117,9 +120,11 @@ type Edge struct {
 	configs sync.Map   // HostPolicy.key() → *tls.Config
 	base    *tls.Config
 	proxy   *proxy
-	stale   atomic.Bool // the last refresh failed
-	passes  passGuard   // the pass-throughs under way
-	staples staples     // the OCSP responses (staple.go)
+	stale   atomic.Bool               // the last refresh failed
+	passes  passGuard                 // the pass-throughs under way
+	staples staples                   // the OCSP responses (staple.go)
+	cache   atomic.Pointer[certCache] // the certificates built for handshakes (certcache.go)
+	builds  atomic.Int64              // certificates built (keys unsealed), for tests
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
@@ -362,11 +367,12 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				continue
 			}
 			expired := !now.Before(sv.notAfter)
-			c := e.materialize(sv)
-			if c == nil {
+			ent := e.materialize(sv) // certcache.go
+			if ent.c == nil {
 				continue
 			}
-			if c = e.staple(sv, c, host, now); c == nil { // Must-Staple without a good response (staple.go)
+			c := e.staple(sv, ent, host, now)
+			if c == nil { // Must-Staple without a good response (staple.go)
 				continue
 			}
 			if expired {
@@ -399,26 +405,6 @@ func anyUsable(c candidates, host string, now time.Time, conn net.Conn) bool {
 		}
 	}
 	return false
-}
-
-// materialize builds a certificate's tls.Certificate on first use.
-func (e *Edge) materialize(sv *served) *tls.Certificate {
-	sv.once.Do(func() {
-		key, err := cert.OpenKey(e.Sealer, sv.cert)
-		if err != nil {
-			sv.err = err
-			e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
-			return
-		}
-		leaf, err := x509.ParseCertificate(sv.chain[0])
-		if err != nil {
-			sv.err = err
-			e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
-			return
-		}
-		sv.tls = &tls.Certificate{Certificate: sv.chain, PrivateKey: key, Leaf: leaf}
-	})
-	return sv.tls
 }
 
 // h2Possible reports whether HTTP/2 can work with a policy's TLS settings:

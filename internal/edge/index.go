@@ -1,15 +1,14 @@
 package edge
 
 import (
-	"crypto/tls"
 	"encoding/pem"
 	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origincert"
@@ -44,20 +43,19 @@ type Route struct {
 	OriginHost string // the Host header for the origin; "" keeps the request's
 }
 
-// served is one certificate as the edge serves it. Its tls.Certificate is
-// built on first use and then shared; it must not be modified.
+// served is one certificate as the index keeps it: only what a lookup
+// needs and what its tls.Certificate is built from. The built certificate
+// (parsed leaf, unsealed key) lives in the edge's bounded cache, keyed by
+// id and fp (see certcache.go).
 type served struct {
 	id       string
 	site     *siteConf
-	chain    [][]byte
+	chain    [][]byte // DER; the intermediates shared by the site's certificates that have the same
 	sealed   []byte
 	notAfter time.Time
+	fp       uint64 // certFingerprint of id, leaf and sealed key
 	rsa      bool
-	cert     cert.Certificate // only ID and SealedKey are kept, for OpenKey
-
-	once sync.Once
-	tls  *tls.Certificate
-	err  error
+	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
 }
 
 // siteConf is one site as the edge sees it.
@@ -274,8 +272,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return b
 	}
 	for i, c := range st.Certificates {
-		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA",
-			cert: cert.Certificate{ID: c.ID, SealedKey: c.SealedKey}}
+		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
 		rest := []byte(c.ChainPEM)
 		if st.chains != nil {
 			sv.chain, rest = st.chains[i], nil
@@ -291,6 +288,10 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
 			continue // nothing to serve yet (a free certificate still being applied for)
 		}
+		for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
+			sv.chain[j] = intermediates.intern(sv.chain[j])
+		}
+		sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
 		names := c.Info.SANs
 		if len(names) == 0 && c.Info.CommonName != "" {
 			names = []string{normalize(c.Info.CommonName)}

@@ -26,7 +26,8 @@ import (
 // One tls.Certificate is shared by every host a certificate serves, but
 // stapling is a setting of each host (OcspStapling), so a stapled copy of
 // it (the same chain and key, with OCSPStaple set) is made once per
-// response and served to the hosts that staple. A response is stapled only
+// response and built certificate (it lives in the certificate's cache
+// entry, certcache.go) and served to the hosts that staple. A response is stapled only
 // while it is valid (ThisUpdate ≤ now < NextUpdate), says "good" and is for
 // the certificate's current leaf; a revoked certificate is never stapled
 // (the fetcher logs it).
@@ -56,16 +57,16 @@ type StapleSource interface {
 	Staples(ctx context.Context, after int64) ([]Staple, int64, error)
 }
 
-// stapleEntry is one certificate's staple, and its stapled copy of the
-// certificate once made.
+// stapleEntry is one certificate's staple. A new response is a new entry.
 type stapleEntry struct {
 	Staple
-	made atomic.Pointer[stapledCert]
 }
 
-// stapledCert is a copy of base with the staple.
+// stapledCert is a built certificate c with the staple of the entry from
+// (kept in the certificate's cache entry, see certcache.go).
 type stapledCert struct {
-	base, c *tls.Certificate
+	from *stapleEntry
+	c    *tls.Certificate
 }
 
 // staples holds the edge's staples by certificate id.
@@ -131,14 +132,15 @@ func (e *Edge) followStaples(ctx context.Context) {
 // when the host does not staple, a stapled copy when a good response is at
 // hand, or nil when c must not be served (Must-Staple without a good
 // response).
-func (e *Edge) staple(sv *served, c *tls.Certificate, host string, now time.Time) *tls.Certificate {
+func (e *Edge) staple(sv *served, built *certEntry, host string, now time.Time) *tls.Certificate {
+	c := built.c
 	must := mustStaple(c.Leaf)
 	if !must && !sv.site.policy.For(host).OCSP {
 		return c
 	}
 	v, _ := e.staples.m.Load(sv.id)
 	ent, _ := v.(*stapleEntry)
-	if sc := ent.certFor(c, now); sc != nil {
+	if sc := ent.certFor(built, now); sc != nil {
 		return sc
 	}
 	if must {
@@ -148,14 +150,16 @@ func (e *Edge) staple(sv *served, c *tls.Certificate, host string, now time.Time
 	return c
 }
 
-// certFor returns c stapled with the entry's response when it is good and
-// valid at now for c's leaf; else nil.
-func (ent *stapleEntry) certFor(c *tls.Certificate, now time.Time) *tls.Certificate {
+// certFor returns built's certificate stapled with the entry's response
+// when it is good and valid at now for its leaf; else nil. The stapled copy
+// is kept in built, the cache entry, so it goes when the entry is evicted.
+func (ent *stapleEntry) certFor(built *certEntry, now time.Time) *tls.Certificate {
+	c := built.c
 	if ent == nil || ent.Status != "good" || len(ent.Response) == 0 || now.Before(ent.ThisUpdate.Add(-5*time.Minute)) ||
 		!now.Before(ent.NextUpdate) {
 		return nil
 	}
-	if m := ent.made.Load(); m != nil && m.base == c {
+	if m := built.stapled.Load(); m != nil && m.from == ent {
 		return m.c
 	}
 	if fingerprint(c) != ent.Fingerprint {
@@ -163,7 +167,7 @@ func (ent *stapleEntry) certFor(c *tls.Certificate, now time.Time) *tls.Certific
 	}
 	sc := *c
 	sc.OCSPStaple = ent.Response
-	ent.made.Store(&stapledCert{base: c, c: &sc})
+	built.stapled.Store(&stapledCert{from: ent, c: &sc})
 	return &sc
 }
 

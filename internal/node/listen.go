@@ -186,6 +186,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		e.Tickets = k
 	}
 	e.NoSNIHost = cfg.NoSNIHost
+	e.CertCache = cfg.EdgeCertCacheSize()
 	if err := e.Start(ctx); err != nil {
 		n.httpsLn.Close()
 		n.httpLn.Close()

@@ -1,0 +1,261 @@
+package edge
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"weak"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// DefaultCertCache is how many certificates the edge keeps ready to serve
+// (parsed, private key unsealed) when Edge.CertCache is 0.
+const DefaultCertCache = 10_000
+
+// The index keeps per certificate only what a lookup needs (its id, chain
+// DER, sealed key, NotAfter, key type). What a handshake needs besides, the
+// parsed leaf and the unsealed private key, is built on the certificate's
+// first handshake and kept in a certCache: a bounded number of entries,
+// evicted by CLOCK (an entry used again since the hand last passed it gets
+// a second chance; one built and never used again goes first, so a scan
+// over many names does not push out the busy ones). A certificate evicted
+// is built again from its sealed copy on its next handshake.
+//
+// An entry's key is the certificate's id and a fingerprint of its leaf and
+// sealed key (served.fp), and a hit also checks the leaf's bytes: a
+// replaced certificate (same id, new chain) never hits the old entry.
+// Each served keeps a weak pointer to the entry it used last (served.hint),
+// so a hit takes no lock and hashes nothing; an evicted entry is marked,
+// and freed once the cache lets go of it, whatever hints point to it.
+// Concurrent misses for one certificate build it once: the entry is put in
+// the cache before it is built, and every handshake that finds it waits on
+// its sync.Once.
+type certCache struct {
+	shards []cacheShard
+	mask   uint64
+	seed   maphash.Seed
+}
+
+// certKey identifies a certificate's content.
+type certKey struct {
+	id string
+	fp uint64
+}
+
+// cacheShard is a part of the cache, with its own lock and clock.
+type cacheShard struct {
+	mu   sync.RWMutex
+	m    map[certKey]*certEntry
+	ring []*certEntry // the clock; at most max entries
+	hand int
+	max  int
+	_    [40]byte // keeps two shards' locks off one cache line
+}
+
+// certEntry is one certificate built for handshakes. c, err are set once,
+// by the first handshake that needs the entry.
+type certEntry struct {
+	key     certKey
+	leaf    []byte // the leaf's DER, checked on a hit
+	ref     atomic.Bool
+	evicted atomic.Bool // out of the cache; a served's hint to it is stale
+	once    sync.Once
+	c       *tls.Certificate
+	err     error
+	// stapled is c with an OCSP staple, for the staple entry it was made
+	// from (see staple.go); it goes with the entry when it is evicted.
+	stapled atomic.Pointer[stapledCert]
+}
+
+// newCertCache makes a cache of about size entries (at least 1).
+func newCertCache(size int) *certCache {
+	if size < 1 {
+		size = 1
+	}
+	n := 1
+	for n < 64 && n*2 <= size/16 { // shards of at least 16 entries, up to 64 shards
+		n *= 2
+	}
+	cc := &certCache{shards: make([]cacheShard, n), mask: uint64(n - 1), seed: maphash.MakeSeed()}
+	for i := range cc.shards {
+		per := size / n
+		if i < size%n {
+			per++
+		}
+		cc.shards[i] = cacheShard{m: make(map[certKey]*certEntry, per), max: per}
+	}
+	return cc
+}
+
+// certFingerprint is served.fp: a hash of what a built certificate comes
+// from, so that a certificate replaced under the same id gets a new key.
+func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(id)
+	h.WriteByte(0)
+	h.Write(leaf)
+	h.WriteByte(0)
+	h.Write(sealed)
+	return h.Sum64()
+}
+
+// fpSeed seeds every served.fp of the process (the cache's keys must agree
+// across indexes).
+var fpSeed = maphash.MakeSeed()
+
+// get returns sv's entry, built.
+func (cc *certCache) get(sv *served, build func(*served) (*tls.Certificate, error)) *certEntry {
+	if h := sv.hint.Load(); h != nil { // the entry this served used last, unless evicted since
+		if ent := h.Value(); ent != nil && !ent.evicted.Load() {
+			ent.used()
+			ent.once.Do(func() { ent.c, ent.err = build(sv) })
+			return ent
+		}
+	}
+	s := &cc.shards[(sv.fp>>32^sv.fp)&cc.mask]
+	k := certKey{sv.id, sv.fp}
+	s.mu.RLock()
+	ent := s.m[k]
+	s.mu.RUnlock()
+	if ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+		ent.used()
+	} else {
+		ent = s.add(k, sv)
+	}
+	h := weak.Make(ent)
+	sv.hint.Store(&h)
+	ent.once.Do(func() { ent.c, ent.err = build(sv) })
+	return ent
+}
+
+// used marks the entry used since the clock's hand last passed it. It
+// writes only when the bit changes, so that hits stay off each other's
+// cache lines.
+func (ent *certEntry) used() {
+	if !ent.ref.Load() {
+		ent.ref.Store(true)
+	}
+}
+
+// add puts a new entry for sv in the shard, unless another handshake just
+// did, evicting one when the shard is full.
+func (s *cacheShard) add(k certKey, sv *served) *certEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+		return ent
+	}
+	ent := &certEntry{key: k, leaf: sv.chain[0]}
+	if old := s.m[k]; old != nil { // same id and fingerprint, another leaf: take its place in the clock
+		old.evicted.Store(true)
+		for i, r := range s.ring {
+			if r == old {
+				s.ring[i] = ent
+				break
+			}
+		}
+		s.m[k] = ent
+		return ent
+	}
+	if len(s.ring) < s.max {
+		s.ring = append(s.ring, ent)
+		s.m[k] = ent
+		return ent
+	}
+	for {
+		r := s.ring[s.hand]
+		if r.ref.Load() {
+			r.ref.Store(false)
+			s.hand = (s.hand + 1) % len(s.ring)
+			continue
+		}
+		delete(s.m, r.key)
+		r.evicted.Store(true)
+		s.ring[s.hand] = ent
+		s.hand = (s.hand + 1) % len(s.ring)
+		s.m[k] = ent
+		return ent
+	}
+}
+
+// len is how many entries the cache holds.
+func (cc *certCache) len() int {
+	n := 0
+	for i := range cc.shards {
+		s := &cc.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// certs returns the edge's cache, made on first use with CertCache entries.
+func (e *Edge) certs() *certCache {
+	if cc := e.cache.Load(); cc != nil {
+		return cc
+	}
+	size := e.CertCache
+	if size <= 0 {
+		size = DefaultCertCache
+	}
+	e.cache.CompareAndSwap(nil, newCertCache(size))
+	return e.cache.Load()
+}
+
+// materialize returns sv's certificate built for handshakes (its entry in
+// the cache), building it from the sealed key on a miss; ent.c is nil when
+// it cannot be built (logged once per build).
+func (e *Edge) materialize(sv *served) *certEntry {
+	return e.certs().get(sv, e.buildCert)
+}
+
+// buildCert unseals sv's key and parses its leaf.
+func (e *Edge) buildCert(sv *served) (*tls.Certificate, error) {
+	e.builds.Add(1)
+	key, err := cert.OpenKey(e.Sealer, cert.Certificate{ID: sv.id, SealedKey: sv.sealed})
+	if err != nil {
+		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(sv.chain[0])
+	if err != nil {
+		e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: sv.chain, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// intermediates holds one copy of each intermediate certificate's DER the
+// index has seen, so that the many certificates of one CA share it (half
+// of a typical chain's bytes). It is cleared when it reaches maxInterned
+// distinct ones (certificates keep the copies they have): bounded, however
+// many private CAs come and go.
+var intermediates interner
+
+const maxInterned = 10_000
+
+type interner struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// intern returns the copy held of der, holding der when there is none.
+func (in *interner) intern(der []byte) []byte {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if d, ok := in.m[string(der)]; ok {
+		return d
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = map[string][]byte{}
+	}
+	der = bytes.Clone(der) // no spare capacity from the PEM decoding
+	in.m[string(der)] = der
+	return der
+}

@@ -1,0 +1,194 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/site"
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// TestCertCacheEviction: with room for 2 certificates, serving 6 evicts
+// some; each is still served (its own leaf) on a real handshake, rebuilt
+// from its sealed key, and the cache never holds more than 2.
+func TestCertCacheEviction(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	var leaves []string
+	for i := range 6 {
+		name := fmt.Sprintf("s%d.example", i)
+		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www."+name)
+		src.put(siteState(int64(i+1), name, site.SiteActive, c))
+		leaves = append(leaves, c.ID)
+	}
+	e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, CertCache: 2})
+	for round := range 2 {
+		for i := range 6 {
+			chain, err := handshake(t, addr, fmt.Sprintf("www.s%d.example", i), nil)
+			if err != nil {
+				t.Fatalf("round %d, site %d: %v", round, i, err)
+			}
+			if got := chain[0].DNSNames; len(got) != 1 || got[0] != fmt.Sprintf("www.s%d.example", i) {
+				t.Fatalf("round %d, site %d: served %v", round, i, got)
+			}
+			if n := e.certs().len(); n > 2 {
+				t.Fatalf("the cache holds %d certificates, more than its 2", n)
+			}
+		}
+	}
+	if b := e.builds.Load(); b < 12 {
+		t.Errorf("%d builds for 12 handshakes over 6 certificates and a cache of 2: nothing was evicted", b)
+	}
+}
+
+// TestCertCacheHit: a certificate served again is not built again.
+func TestCertCacheHit(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e, addr := startEdge(t, src, f.sealer)
+	for range 3 {
+		if _, err := handshake(t, addr, "www.example.com", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A reload of the site (a new served, the same certificate) hits too.
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e.Refresh(context.Background())
+	if _, err := handshake(t, addr, "www.example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b := e.builds.Load(); b != 1 {
+		t.Errorf("%d builds, want 1", b)
+	}
+}
+
+// TestCertCacheReplaced: a certificate replaced under the same id (new
+// chain and key) is served at once, never the cached old one, and the old
+// one comes back when it is put back.
+func TestCertCacheReplaced(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	old, oldLeaf := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
+	src.put(siteState(1, "example.com", site.SiteActive, old))
+	e, addr := startEdge(t, src, f.sealer)
+	check := func(want []byte, what string) {
+		t.Helper()
+		chain, err := handshake(t, addr, "www.example.com", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if string(chain[0].Raw) != string(want) {
+			t.Fatalf("%s: served another leaf", what)
+		}
+	}
+	check(oldLeaf.Cert.Raw, "before the replacement")
+	repl, newLeaf := f.certificate("ecdsa-p256", now.Add(48*time.Hour), "www.example.com")
+	repl.ID = old.ID // the same certificate id, as SetCertificate's Update does
+	var err error
+	if repl.SealedKey, err = cert.SealKey(f.sealer, repl.ID, []byte(newLeaf.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	src.put(siteState(1, "example.com", site.SiteActive, repl))
+	e.Refresh(context.Background())
+	check(newLeaf.Cert.Raw, "after the replacement")
+	src.put(siteState(1, "example.com", site.SiteActive, old))
+	e.Refresh(context.Background())
+	check(oldLeaf.Cert.Raw, "put back")
+}
+
+// TestCertCacheBuildsOnce: many handshakes at once for a certificate not
+// yet built unseal its key once.
+func TestCertCacheBuildsOnce(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e, addr := startEdge(t, src, f.sealer)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	start := make(chan struct{})
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true})
+			if err != nil {
+				errs <- err
+				return
+			}
+			conn.Close()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if b := e.builds.Load(); b != 1 {
+		t.Errorf("16 concurrent handshakes built the certificate %d times, want 1", b)
+	}
+}
+
+// TestCertCacheSizes: the cache holds about what it is given, whatever the
+// size, and at least one certificate.
+func TestCertCacheSizes(t *testing.T) {
+	for _, size := range []int{0, 1, 15, 16, 100, 1000, 10_000} {
+		cc := newCertCache(size)
+		total := 0
+		for i := range cc.shards {
+			if cc.shards[i].max < 1 {
+				t.Errorf("size %d: shard %d holds nothing", size, i)
+			}
+			total += cc.shards[i].max
+		}
+		if want := max(size, 1); total != want {
+			t.Errorf("size %d: the shards hold %d", size, total)
+		}
+	}
+}
+
+// TestCertCacheStapled: with a cache of 1 and two stapled certificates
+// served in turn (each handshake evicts the other), each handshake still
+// carries its own certificate's good OCSP response.
+func TestCertCacheStapled(t *testing.T) {
+	f := stapleFixture{newFixture(t)}
+	src := newMemSource()
+	staples := &memStaples{}
+	on := DefaultHostPolicy()
+	on.OCSP = true
+	type cs struct {
+		host string
+		leaf *x509.Certificate
+		good Staple
+	}
+	var certs []cs
+	for i, name := range []string{"a.example", "b.example"} {
+		c, l := f.leaf(t, false, "www."+name)
+		st := siteState(int64(i+1), name, site.SiteActive, c)
+		st.Policy.Hosts = map[string]HostPolicy{"www." + name: on}
+		src.put(st)
+		good := f.staple(t, c, l, xocsp.Good, now.Add(24*time.Hour))
+		staples.put(good)
+		certs = append(certs, cs{"www." + name, l.Cert, good})
+	}
+	_, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples, CertCache: 1})
+	for round := range 3 {
+		for _, c := range certs {
+			leaf, s, err := stapledHandshake(t, addr, c.host, f.inter.Cert)
+			if err != nil || !leaf.Equal(c.leaf) || !bytes.Equal(s, c.good.Response) {
+				t.Fatalf("round %d, %s: staple %d bytes, %v; want its own leaf and good response", round, c.host, len(s), err)
+			}
+		}
+	}
+}
