@@ -294,8 +294,13 @@ func TestFleetRevokesClientCertificates(t *testing.T) {
 	}
 	mustOK(t, c, "SetClientCertificateHostnames", map[string]string{"SiteId": siteID, "Hostnames": `["app.fleet-mtls.com"]`})
 	edgeB, app := b.node.HTTPSAddr(), "https://app.fleet-mtls.com/"
-	if took, ok := within(2*time.Second, func() bool { return visit(mtlsVisitor(edgeB, nil), app) == 0 }); !ok {
-		t.Fatalf("node B's edge does not ask for a certificate after %v", took)
+	// Node B serves the site and asks for the certificate: a visitor with it
+	// is let in and one without is refused (a refusal alone would also be
+	// what B answers before it has loaded the site at all).
+	if took, ok := within(2*time.Second, func() bool {
+		return visit(mtlsVisitor(edgeB, &pair), app) == 200 && visit(mtlsVisitor(edgeB, nil), app) == 0
+	}); !ok {
+		t.Fatalf("node B's edge does not serve the site asking for a certificate after %v", took)
 	}
 	keep := mtlsVisitor(edgeB, &pair) // its connection is made with the certificate
 	if s := visit(keep, app); s != 200 {
