@@ -449,8 +449,10 @@ func TestFleetRidesOutAPostgreSQLRestart(t *testing.T) {
 		if took, ok := within(5*time.Second, func() bool { return served(n.node.HTTPSAddr(), "after.pg-restart.com") == fingerprint(after.Cert.Raw) }); !ok {
 			t.Errorf("edge %s did not catch up after the restart (%v)", n.node.HTTPSAddr(), took)
 		}
-		if n.node.Edge().Stale() {
-			t.Errorf("edge %s still says it is stale", n.node.HTTPSAddr())
+		// A refresh may still fail once on a pooled connection the restart
+		// broke (the next poll takes a new one); the edge must not stay stale.
+		if took, ok := within(5*time.Second, func() bool { return !n.node.Edge().Stale() }); !ok {
+			t.Errorf("edge %s still says it is stale %v after catching up", n.node.HTTPSAddr(), took)
 		}
 	}
 }
