@@ -137,11 +137,8 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	} else {
 		err = s.Certs.CreateCertificate(ctx, c, s.limits(st.Plan.Tier).CustomCerts)
 	}
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return Certificate{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return Certificate{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return Certificate{}, site.AsParam(err)
 	}
 	return c, nil
 }

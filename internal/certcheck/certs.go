@@ -190,3 +190,17 @@ func Check(certPEM, keyPEM string, now time.Time) (*Parsed, error) {
 	}
 	return &Parsed{Leaf: chain[0], Chain: chain, Key: key, Info: Describe(chain[0])}, nil
 }
+
+// ParseValid reads an uploaded PEM of one or more certificates with
+// ParseCertificates' checks and limits, and checks that the first is valid
+// at now (CheckValidity): what a CA certificate upload is checked with.
+func ParseValid(text string, now time.Time) ([]*x509.Certificate, error) {
+	certs, err := ParseCertificates(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckValidity(certs[0], now); err != nil {
+		return nil, err
+	}
+	return certs, nil
+}

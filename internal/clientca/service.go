@@ -2,7 +2,6 @@ package clientca
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -44,12 +43,9 @@ func (s *Service) Upload(ctx context.Context, siteID int64, name, certPEM string
 	if err != nil {
 		return CA{}, err
 	}
-	certs, err := certcheck.ParseCertificates(certPEM)
-	if err != nil {
-		return CA{}, err
-	}
 	now := s.Time()
-	if err := certcheck.CheckValidity(certs[0], now); err != nil {
+	certs, err := certcheck.ParseValid(certPEM, now)
+	if err != nil {
 		return CA{}, err
 	}
 	if !certs[0].BasicConstraintsValid || !certs[0].IsCA {
@@ -59,11 +55,8 @@ func (s *Service) Upload(ctx context.Context, siteID int64, name, certPEM string
 	c := CA{ID: domain.HexID(s.Rand, 16), SiteID: st.ID, SiteName: st.Name, Name: name, CertPEM: certPEM,
 		Info: info, Created: now, Updated: now}
 	err = s.Store.CreateClientCA(ctx, c)
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return CA{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return CA{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return CA{}, site.AsParam(err)
 	}
 	return c, nil
 }

@@ -58,10 +58,8 @@ func (s *Service) issuer(ctx context.Context, st site.Site) (Issuer, error) {
 	switch {
 	case errors.Is(err, ErrIssuerExists): // made by a concurrent request
 		return s.Store.ClientIssuer(ctx, st.ID)
-	case errors.Is(err, site.ErrSiteNotFound): // deleted meanwhile
-		return Issuer{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	case err != nil:
-		return Issuer{}, err
+	case err != nil: // ErrSiteNotFound: the site was deleted meanwhile
+		return Issuer{}, site.AsParam(err)
 	}
 	return is, nil
 }

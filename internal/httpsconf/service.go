@@ -65,11 +65,8 @@ func (s *Service) createHTTPS(ctx context.Context, c HTTPSConfig) (HTTPSConfig, 
 		}
 		break
 	}
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return HTTPSConfig{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return HTTPSConfig{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return HTTPSConfig{}, site.AsParam(err)
 	}
 	return c, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -101,11 +100,8 @@ func (s *Service) UploadClient(ctx context.Context, scope Scope, siteID int64, n
 		return Client{}, err
 	}
 	err = s.Clients.CreateOriginClient(ctx, c)
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return Client{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return Client{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return Client{}, site.AsParam(err)
 	}
 	return c, nil
 }

@@ -2,7 +2,6 @@ package origincert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -48,23 +47,17 @@ func (s *Service) UploadCA(ctx context.Context, siteID int64, name, certPEM stri
 	if err != nil {
 		return CA{}, err
 	}
-	certs, err := certcheck.ParseCertificates(certPEM)
-	if err != nil {
-		return CA{}, err
-	}
 	now := s.Time()
-	if err := certcheck.CheckValidity(certs[0], now); err != nil {
+	certs, err := certcheck.ParseValid(certPEM, now)
+	if err != nil {
 		return CA{}, err
 	}
 	info := certcheck.Describe(certs[0])
 	c := CA{ID: domain.HexID(s.Rand, 16), SiteID: st.ID, SiteName: st.Name, Name: name, CertPEM: certPEM,
 		Info: info, Created: now, Updated: now}
 	err = s.Store.CreateOriginCA(ctx, c)
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return CA{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return CA{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return CA{}, site.AsParam(err)
 	}
 	return c, nil
 }

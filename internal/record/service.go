@@ -117,11 +117,8 @@ func (s *Service) CreateRecord(ctx context.Context, in RecordInput) (Record, err
 		}
 		break
 	}
-	if errors.Is(err, site.ErrSiteNotFound) { // deleted meanwhile
-		return Record{}, &domain.ParamError{Param: "SiteId", Err: site.ErrSiteNotFound}
-	}
-	if err != nil {
-		return Record{}, err
+	if err != nil { // ErrSiteNotFound: the site was deleted meanwhile
+		return Record{}, site.AsParam(err)
 	}
 	return r, nil
 }

@@ -20,8 +20,15 @@ func Lookup(ctx context.Context, sites interface {
 		return Site{}, domain.Invalid("SiteId", "must be a positive integer")
 	}
 	s, err := sites.Site(ctx, siteID)
+	return s, AsParam(err)
+}
+
+// AsParam reports a site found missing (ErrSiteNotFound) as a fault of the
+// request's SiteId, as Lookup does, for a write that finds its site deleted
+// after Lookup found it; any other error is returned as it is.
+func AsParam(err error) error {
 	if errors.Is(err, ErrSiteNotFound) {
-		return Site{}, &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
+		return &domain.ParamError{Param: "SiteId", Err: ErrSiteNotFound}
 	}
-	return s, err
+	return err
 }
