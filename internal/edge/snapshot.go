@@ -7,6 +7,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -176,31 +177,53 @@ func (s *snapshotSite) state() SiteState {
 
 // writeSnapshot writes what ix serves to w.
 func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
-	sum := sha256.New()
-	bw := bufio.NewWriterSize(w, 1<<16)
-	out := io.MultiWriter(bw, sum)
-	if _, err := io.WriteString(out, snapshotMagic); err != nil {
+	sw, err := newSnapshotWriter(w, ix.rev, now)
+	if err != nil {
 		return err
 	}
-	enc := gob.NewEncoder(out)
-	if err := enc.Encode(snapshotHeader{Rev: ix.rev, Written: now}); err != nil {
-		return err
-	}
-	var err error
 	ix.sites.each(func(_ string, e *siteEntry) bool {
-		err = enc.Encode(ix.snapshotOf(e))
+		err = sw.site(ix.snapshotOf(e))
 		return err == nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := enc.Encode(snapshotSite{}); err != nil {
+	return sw.close()
+}
+
+// snapshotWriter writes a snapshot one site at a time.
+type snapshotWriter struct {
+	bw  *bufio.Writer
+	sum hash.Hash
+	enc *gob.Encoder
+}
+
+// newSnapshotWriter starts a snapshot of revision rev on w.
+func newSnapshotWriter(w io.Writer, rev int64, now time.Time) (*snapshotWriter, error) {
+	sw := &snapshotWriter{bw: bufio.NewWriterSize(w, 1<<16), sum: sha256.New()}
+	out := io.MultiWriter(sw.bw, sw.sum)
+	if _, err := io.WriteString(out, snapshotMagic); err != nil {
+		return nil, err
+	}
+	sw.enc = gob.NewEncoder(out)
+	if err := sw.enc.Encode(snapshotHeader{Rev: rev, Written: now}); err != nil {
+		return nil, err
+	}
+	return sw, nil
+}
+
+// site writes one site.
+func (sw *snapshotWriter) site(s snapshotSite) error { return sw.enc.Encode(s) }
+
+// close ends the sites, writes the checksum and flushes.
+func (sw *snapshotWriter) close() error {
+	if err := sw.enc.Encode(snapshotSite{}); err != nil {
 		return err
 	}
-	if _, err := bw.Write(sum.Sum(nil)); err != nil {
+	if _, err := sw.bw.Write(sw.sum.Sum(nil)); err != nil {
 		return err
 	}
-	return bw.Flush()
+	return sw.bw.Flush()
 }
 
 // saveSnapshot replaces the file at path with what ix serves: written
