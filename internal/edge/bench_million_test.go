@@ -132,8 +132,11 @@ func millionFixture(tb testing.TB, n int) string {
 						return
 					}
 					sites[i-lo] = snapshotSite{ID: int64(i + 1), Name: millionSite(i), Status: "active",
-						Policy: DefaultSitePolicy(), Certs: []snapshotCert{{ID: id, Chain: [][]byte{der, caDER},
+						Policy: DefaultSitePolicy(), Certs: []snapshotCert{{ID: id, Leaf: der, Inters: []int{0},
 							Sealed: sealed, NotAfter: notAfter, Names: []string{name}}}}
+					if i == 0 { // the intermediate, written once
+						sites[i-lo].Inters = [][]byte{caDER}
+					}
 				}
 			}(w)
 		}

@@ -176,21 +176,18 @@ func (e *Edge) Start(ctx context.Context) error {
 		if e.Snapshot == "" {
 			return err
 		}
-		var hdr snapshotHeader
-		var serr error
-		if states, hdr, serr = readSnapshot(e.Snapshot); serr != nil {
+		ix, hdr, sites, serr := loadSnapshot(e.seed, e.Snapshot, e.now(), e.RequireVerified)
+		if serr != nil {
 			if errors.Is(serr, fs.ErrNotExist) {
 				return fmt.Errorf("%w (and there is no snapshot to start from: %s)", err, e.Snapshot)
 			}
 			return fmt.Errorf("%w (and the snapshot %s cannot be used: %v)", err, e.Snapshot, serr)
 		}
-		ix := load(e.seed, states, hdr.Rev, e.now(), e.RequireVerified)
-		ix.snapshot = true
 		e.index.Store(ix)
 		e.stale.Store(true)
 		e.log().Warn("edge cannot read the store; serving its snapshot until it can", "error", err,
-			"snapshot", e.Snapshot, "written", hdr.Written.UTC().Format(time.RFC3339), "sites", len(states),
-			"names", ix.Names(), "revision", hdr.Rev)
+			"snapshot", e.Snapshot, "written", hdr.Written.UTC().Format(time.RFC3339), "sites", sites,
+			"names", ix.Names(), "revision", hdr.Rev, "took_ms", time.Since(start).Milliseconds())
 	} else {
 		ix := load(e.seed, states, rev, e.now(), e.RequireVerified)
 		e.index.Store(ix)

@@ -64,7 +64,7 @@ type siteConf struct {
 	name   string
 	status string // the site's status (site.SiteActive, …)
 	served bool   // whether the edge serves it (site.Served)
-	policy SitePolicy
+	policy *SitePolicy // shared by the sites whose policy is the default (sharedPolicy)
 	// settings are the site's feature settings; see features.go.
 	settings sitesetting.Settings
 	// origin is the site's origin CAs and client certificates; nil when it
@@ -264,7 +264,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		return nil
 	}
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings,
+		served: st.Site.Served(requireVerified), policy: sharedPolicy(st.Policy), settings: st.Settings,
 		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
 	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
 		routes: map[string]*route{}, wroute: map[string]*route{}}
@@ -372,21 +372,45 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 // load builds a whole index at once, for the first load; requireVerified
 // keeps pending sites out of it (Edge.RequireVerified).
 func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requireVerified bool) *Index {
-	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
-	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
-	sites := newBuilder[*siteEntry](seed)
-	paused := 0
+	b := newIndexBuilder(seed, now, requireVerified)
 	for _, st := range states {
-		b := buildSite(st, requireVerified)
-		if b == nil {
-			continue
-		}
-		addSite(b, exact, wild, routes, wroutes, now)
-		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
-		paused += pausedCount(b.entry)
+		b.add(st)
 	}
-	return &Index{rev: rev, gen: generations.Add(1), exact: exact.done(), wild: wild.done(), routes: routes.done(),
-		wildRoutes: wroutes.done(), sites: sites.done(), verified: requireVerified, paused: paused}
+	return b.done(rev)
+}
+
+// indexBuilder builds a whole index one site at a time (load, and the
+// snapshot's reader, which never holds all the sites' states at once).
+type indexBuilder struct {
+	exact, wild     *builder[candidates]
+	routes, wroutes *builder[*route]
+	sites           *builder[*siteEntry]
+	paused          int
+	now             time.Time
+	requireVerified bool
+}
+
+func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
+	return &indexBuilder{exact: newBuilder[candidates](seed), wild: newBuilder[candidates](seed),
+		routes: newBuilder[*route](seed), wroutes: newBuilder[*route](seed), sites: newBuilder[*siteEntry](seed),
+		now: now, requireVerified: requireVerified}
+}
+
+// add puts one site in the index.
+func (ib *indexBuilder) add(st SiteState) {
+	b := buildSite(st, ib.requireVerified)
+	if b == nil {
+		return
+	}
+	addSite(b, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
+	ib.sites.set(strconv.FormatInt(st.ID, 10), b.entry)
+	ib.paused += pausedCount(b.entry)
+}
+
+// done returns the index; the builder must not be used afterwards.
+func (ib *indexBuilder) done(rev int64) *Index {
+	return &Index{rev: rev, gen: generations.Add(1), exact: ib.exact.done(), wild: ib.wild.done(), routes: ib.routes.done(),
+		wildRoutes: ib.wroutes.done(), sites: ib.sites.done(), verified: ib.requireVerified, paused: ib.paused}
 }
 
 func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {

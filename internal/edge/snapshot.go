@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,11 +27,13 @@ import (
 //
 // The file is the magic line, a gob stream (a snapshotHeader, one
 // snapshotSite per site, a snapshotSite with ID 0 to end), and the SHA-256 of
-// everything before it. Private keys (of certificates and of origin client
+// everything before it. An intermediate certificate shared by many
+// certificates is written once, where it is first used, and numbered: the
+// certificates after it name it by its number. Private keys (of certificates and of origin client
 // certificates) stay sealed under the master key; the
 // file is still written 0600. It is replaced by rename, so a reader sees the
 // old file or the new one, never a part.
-const snapshotMagic = "esacert edge snapshot 9\n"
+const snapshotMagic = "esacert edge snapshot 10\n"
 
 type snapshotHeader struct {
 	Rev     int64
@@ -49,12 +52,15 @@ type snapshotSite struct {
 	// CipherSuites leaves TLS 1.2 without suites, a nil one means Go's.
 	DefaultNoSuites bool
 	HostsNoSuites   []string
-	Certs           []snapshotCert
-	Routes          []Route
-	Settings        sitesetting.Settings
-	OriginCAs       []snapshotOriginCA
-	OriginClients   []snapshotOriginClient // keys sealed, as in the store
-	ClientCAs       []ClientCA             // mutual TLS from visitors
+	// Inters are the intermediates first used by this site's certificates,
+	// numbered on from the last one of the sites before.
+	Inters        [][]byte
+	Certs         []snapshotCert
+	Routes        []Route
+	Settings      sitesetting.Settings
+	OriginCAs     []snapshotOriginCA
+	OriginClients []snapshotOriginClient // keys sealed, as in the store
+	ClientCAs     []ClientCA             // mutual TLS from visitors
 }
 
 // snapshotOriginCA is an origin CA certificate of a site.
@@ -75,7 +81,8 @@ type snapshotOriginClient struct {
 
 type snapshotCert struct {
 	ID       string
-	Chain    [][]byte // DER, leaf first
+	Leaf     []byte // DER
+	Inters   []int  // the rest of the chain: intermediates by number (snapshotSite.Inters)
 	Sealed   []byte
 	NotAfter time.Time
 	RSA      bool
@@ -85,9 +92,32 @@ type snapshotCert struct {
 // errSnapshotCorrupt reports a snapshot that is not one esacert wrote whole.
 var errSnapshotCorrupt = errors.New("the snapshot is damaged")
 
-// snapshotOf returns what the index serves for one site.
-func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
-	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: e.conf.policy, Settings: e.conf.settings}
+// interNumbers numbers the intermediates a snapshot has written so far. An
+// intermediate the index holds once (interned) is known by the address of
+// its bytes; one held twice is written twice, which costs only room.
+type interNumbers map[*byte]int
+
+// number returns der's number, adding der to s.Inters when it is new.
+func (in interNumbers) number(s *snapshotSite, der []byte) int {
+	var at *byte
+	if len(der) > 0 {
+		if i, ok := in[&der[0]]; ok {
+			return i
+		}
+		at = &der[0]
+	} else {
+		at = new(byte) // an empty one has no address to tell it by: written each time
+	}
+	i := len(in)
+	in[at] = i
+	s.Inters = append(s.Inters, der)
+	return i
+}
+
+// snapshotOf returns what the index serves for one site, numbering its
+// intermediates in inters.
+func (ix *Index) snapshotOf(e *siteEntry, inters interNumbers) snapshotSite {
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: *e.conf.policy, Settings: e.conf.settings}
 	if e.conf.clients != nil {
 		s.ClientCAs = e.conf.clients.cas
 	}
@@ -116,7 +146,11 @@ func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 			if !ok {
 				i = len(s.Certs)
 				at[sv] = i
-				s.Certs = append(s.Certs, snapshotCert{ID: sv.id, Chain: sv.chain, Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa})
+				sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa}
+				for _, der := range sv.chain[1:] {
+					sc.Inters = append(sc.Inters, inters.number(&s, der))
+				}
+				s.Certs = append(s.Certs, sc)
 			}
 			s.Certs[i].Names = append(s.Certs[i].Names, name)
 		}
@@ -143,8 +177,10 @@ func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 }
 
 // state turns a snapshot's site back into the state it was built from, as
-// far as the edge uses it.
-func (s *snapshotSite) state() SiteState {
+// far as the edge uses it; inters are the intermediates read so far, by
+// number. A certificate naming an intermediate not read yet makes the
+// snapshot corrupt.
+func (s *snapshotSite) state(inters [][]byte) (SiteState, error) {
 	if s.DefaultNoSuites {
 		s.Policy.Default.CipherSuites = []uint16{}
 	}
@@ -169,10 +205,18 @@ func (s *snapshotSite) state() SiteState {
 		}
 		crt := cert.Certificate{ID: c.ID, SiteID: s.ID, SealedKey: c.Sealed}
 		crt.Info.NotAfter, crt.Info.PubAlg, crt.Info.SANs = c.NotAfter, alg, c.Names
+		chain := make([][]byte, 1, 1+len(c.Inters))
+		chain[0] = c.Leaf
+		for _, i := range c.Inters {
+			if i < 0 || i >= len(inters) {
+				return st, fmt.Errorf("%w: certificate %s names intermediate %d of %d", errSnapshotCorrupt, c.ID, i, len(inters))
+			}
+			chain = append(chain, inters[i])
+		}
 		st.Certificates = append(st.Certificates, crt)
-		st.chains = append(st.chains, c.Chain)
+		st.chains = append(st.chains, chain)
 	}
-	return st
+	return st, nil
 }
 
 // writeSnapshot writes what ix serves to w.
@@ -181,8 +225,9 @@ func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	inters := interNumbers{}
 	ix.sites.each(func(_ string, e *siteEntry) bool {
-		err = sw.site(ix.snapshotOf(e))
+		err = sw.site(ix.snapshotOf(e, inters))
 		return err == nil
 	})
 	if err != nil {
@@ -259,49 +304,121 @@ func saveSnapshot(path string, ix *Index, now time.Time) error {
 // they reflect and when it was written. A file that is not whole, or not a
 // snapshot, is refused with errSnapshotCorrupt.
 func readSnapshot(path string) ([]SiteState, snapshotHeader, error) {
-	var hdr snapshotHeader
-	f, err := os.Open(path)
+	var states []SiteState
+	hdr, err := eachSnapshotSite(path, func(st SiteState) { states = append(states, st) })
 	if err != nil {
 		return nil, hdr, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	return states, hdr, nil
+}
+
+// loadSnapshot builds an index from the snapshot at path, as readSnapshot
+// and load would, but site by site as the file is read: the sites' states
+// are never all held at once, and reading the file (one goroutine) goes on
+// while the index is built (another).
+func loadSnapshot(seed maphash.Seed, path string, now time.Time, requireVerified bool) (*Index, snapshotHeader, int, error) {
+	b := newIndexBuilder(seed, now, requireVerified)
+	sites := 0
+	hdr, err := eachSnapshotSite(path, func(st SiteState) {
+		b.add(st)
+		sites++
+	})
 	if err != nil {
-		return nil, hdr, err
+		return nil, hdr, 0, err
+	}
+	ix := b.done(hdr.Rev)
+	ix.snapshot = true
+	return ix, hdr, sites, nil
+}
+
+// eachSnapshotSite calls f with each site's state of the snapshot at path,
+// in the file's order, from the calling goroutine while another reads on.
+// The checksum is verified as the file is read: when it does not match, f
+// has seen the sites already and the error says to drop them.
+func eachSnapshotSite(path string, f func(SiteState)) (snapshotHeader, error) {
+	var hdr snapshotHeader
+	file, err := os.Open(path)
+	if err != nil {
+		return hdr, err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return hdr, err
 	}
 	body := fi.Size() - sha256.Size
 	if body < int64(len(snapshotMagic)) {
-		return nil, hdr, fmt.Errorf("%w: %d bytes is too short", errSnapshotCorrupt, fi.Size())
-	}
-	sum := sha256.New()
-	if _, err := io.Copy(sum, io.NewSectionReader(f, 0, body)); err != nil {
-		return nil, hdr, err
+		return hdr, fmt.Errorf("%w: %d bytes is too short", errSnapshotCorrupt, fi.Size())
 	}
 	want := make([]byte, sha256.Size)
-	if _, err := f.ReadAt(want, body); err != nil {
-		return nil, hdr, err
+	if _, err := file.ReadAt(want, body); err != nil {
+		return hdr, err
 	}
-	if !bytes.Equal(sum.Sum(nil), want) {
-		return nil, hdr, fmt.Errorf("%w: its checksum does not match", errSnapshotCorrupt)
-	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<16)
+	sum := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(io.NewSectionReader(file, 0, body), sum), 1<<20)
 	magic := make([]byte, len(snapshotMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapshotMagic {
-		return nil, hdr, fmt.Errorf("%w: not an esacert edge snapshot", errSnapshotCorrupt)
+		return hdr, fmt.Errorf("%w: not an esacert edge snapshot", errSnapshotCorrupt)
 	}
 	dec := gob.NewDecoder(r)
 	if err := dec.Decode(&hdr); err != nil {
-		return nil, hdr, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+		return hdr, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
 	}
-	var states []SiteState
-	for {
-		var s snapshotSite
-		if err := dec.Decode(&s); err != nil {
-			return nil, hdr, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+	// One goroutine decodes, in batches; this one builds.
+	batches := make(chan []SiteState, 8)
+	done := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		var inters [][]byte
+		batch := make([]SiteState, 0, 256)
+		for {
+			var s snapshotSite
+			if err := dec.Decode(&s); err != nil {
+				readErr = fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+				return
+			}
+			if s.ID == 0 {
+				break
+			}
+			for _, der := range s.Inters {
+				inters = append(inters, intermediates.intern(der))
+			}
+			st, err := s.state(inters)
+			if err != nil {
+				readErr = err
+				return
+			}
+			batch = append(batch, st)
+			if len(batch) == cap(batch) {
+				select {
+				case batches <- batch:
+				case <-done:
+					return
+				}
+				batch = make([]SiteState, 0, 256)
+			}
 		}
-		if s.ID == 0 {
-			return states, hdr, nil
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-done:
+				return
+			}
 		}
-		states = append(states, s.state())
+		if _, err := io.Copy(io.Discard, r); err != nil { // the checksum covers all of the body
+			readErr = err
+			return
+		}
+		if !bytes.Equal(sum.Sum(nil), want) {
+			readErr = fmt.Errorf("%w: its checksum does not match", errSnapshotCorrupt)
+		}
+	}()
+	defer close(done)
+	for batch := range batches {
+		for _, st := range batch {
+			f(st)
+		}
 	}
+	return hdr, readErr
 }

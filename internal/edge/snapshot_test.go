@@ -284,8 +284,8 @@ func TestSnapshotFormat(t *testing.T) {
 		b.WriteString(" }\n")
 	}
 	const want = `snapshotHeader{ Rev int64 Written time.Time }
-snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient ClientCAs []edge.ClientCA }
-snapshotCert{ ID string Chain [][]uint8 Sealed []uint8 NotAfter time.Time RSA bool Names []string }
+snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Inters [][]uint8 Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient ClientCAs []edge.ClientCA }
+snapshotCert{ ID string Leaf []uint8 Inters []int Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 snapshotOriginCA{ ID string CertPEM string }
 snapshotOriginClient{ ID string Scope string ChainPEM string Sealed []uint8 Hostnames []string Created time.Time }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
