@@ -231,6 +231,11 @@ func TestMillionChild(t *testing.T) {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch cmd := in.Text(); {
+		case cmd == "stats":
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			fmt.Printf("heap-alloc %d MB, heap-inuse %d MB, heap-idle %d MB (released %d MB), sys %d MB, %d GCs, GC CPU %.1f%%\n",
+				m.HeapAlloc>>20, m.HeapInuse>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.Sys>>20, m.NumGC, 100*m.GCCPUFraction)
 		case strings.HasPrefix(cmd, "heap "):
 			runtime.GC()
 			f, err := os.Create(strings.TrimPrefix(cmd, "heap "))
@@ -333,6 +338,10 @@ func BenchmarkMillion(b *testing.B) {
 			b.Fatal(*err)
 		}
 		took := time.Since(loadStart)
+		fmt.Fprintln(stdin, "stats")
+		if out.Scan() {
+			b.Logf("edge process after the load: %s", out.Text())
+		}
 		if p := os.Getenv("ESACERT_MILLION_PROFILE"); p != "" {
 			fmt.Fprintf(stdin, "heap %s\n", p)
 			out.Scan()

@@ -150,7 +150,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
 		return ent
 	}
-	ent := &certEntry{key: k, leaf: sv.chain[0]}
+	ent := &certEntry{key: k, leaf: bytes.Clone(sv.chain[0])} // a copy: sv's may be in an arena chunk (arena.go)
 	if old := s.m[k]; old != nil { // same id and fingerprint, another leaf: take its place in the clock
 		old.evicted.Store(true)
 		for i, r := range s.ring {
@@ -223,12 +223,15 @@ func (e *Edge) buildCert(sv *served) (*tls.Certificate, error) {
 		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
 		return nil, err
 	}
-	leaf, err := x509.ParseCertificate(sv.chain[0])
+	// The built certificate outlives sv (in the cache, in handshakes under
+	// way): it holds copies of what may be in an arena chunk (arena.go).
+	chain := append([][]byte{bytes.Clone(sv.chain[0])}, sv.chain[1:]...)
+	leaf, err := x509.ParseCertificate(chain[0])
 	if err != nil {
 		e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
 		return nil, err
 	}
-	return &tls.Certificate{Certificate: sv.chain, PrivateKey: key, Leaf: leaf}, nil
+	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // intermediates holds one copy of each intermediate certificate's DER the

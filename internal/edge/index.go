@@ -56,6 +56,7 @@ type served struct {
 	fp       uint64 // certFingerprint of id, leaf and sealed key
 	rsa      bool
 	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
+	mem      *arenaChunk                             // holds chain[0] and sealed when they are outside the heap (arena.go)
 }
 
 // siteConf is one site as the edge sees it.
@@ -64,7 +65,8 @@ type siteConf struct {
 	name   string
 	status string // the site's status (site.SiteActive, …)
 	served bool   // whether the edge serves it (site.Served)
-	policy *SitePolicy // shared by the sites whose policy is the default (sharedPolicy)
+	// policy is shared by the sites whose policy is the default (sharedPolicy).
+	policy *SitePolicy
 	// settings are the site's feature settings; see features.go.
 	settings sitesetting.Settings
 	// origin is the site's origin CAs and client certificates; nil when it
@@ -388,6 +390,7 @@ type indexBuilder struct {
 	paused          int
 	now             time.Time
 	requireVerified bool
+	arena           byteArena // the certificates' leaves and sealed keys (arena.go)
 }
 
 func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
@@ -401,6 +404,13 @@ func (ib *indexBuilder) add(st SiteState) {
 	b := buildSite(st, ib.requireVerified)
 	if b == nil {
 		return
+	}
+	for _, set := range [2]map[string]candidates{b.exact, b.wild} {
+		for _, c := range set {
+			for _, sv := range c {
+				ib.arena.move(sv)
+			}
+		}
 	}
 	addSite(b, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
 	ib.sites.set(strconv.FormatInt(st.ID, 10), b.entry)
