@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -85,4 +86,34 @@ func inChunk(mem, b []byte) bool {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
 	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return at >= start && at+uintptr(len(b)) <= start+uintptr(len(mem))
+}
+
+// TestSameHostPolicy: sameHostPolicy compares every field of HostPolicy
+// (a new field must be added to it, or sites would share a policy that is
+// not theirs), and a site with the default policy shares the one copy.
+func TestSameHostPolicy(t *testing.T) {
+	compared := []string{"HTTPS", "HTTP2", "MinVersion", "MaxVersion", "CipherSuites", "Force", "ForceCode", "HSTS",
+		"OCSP", "NoSNIDeny", "SNIAllow", "HTTP3", "AltSvc", "Origin"}
+	rt := reflect.TypeOf(HostPolicy{})
+	if rt.NumField() != len(compared) {
+		t.Fatalf("HostPolicy has %d fields, sameHostPolicy compares %d: add the new one", rt.NumField(), len(compared))
+	}
+	for i, name := range compared {
+		if rt.Field(i).Name != name {
+			t.Fatalf("HostPolicy field %d is %s, sameHostPolicy expects %s", i, rt.Field(i).Name, name)
+		}
+	}
+	if sharedPolicy(DefaultSitePolicy()) != &defaultSitePolicy {
+		t.Error("the default policy is not shared")
+	}
+	other := DefaultSitePolicy()
+	other.Default.Origin.HTTPSPort = 8443
+	if p := sharedPolicy(other); p == &defaultSitePolicy || p.Default.Origin.HTTPSPort != 8443 {
+		t.Error("a policy differing in one nested field was taken for the default")
+	}
+	other = DefaultSitePolicy()
+	other.Default.SNIAllow = []string{"a.example"}
+	if sharedPolicy(other) == &defaultSitePolicy {
+		t.Error("a policy with an SNI allowlist was taken for the default")
+	}
 }

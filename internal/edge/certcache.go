@@ -150,7 +150,8 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
 		return ent
 	}
-	ent := &certEntry{key: k, leaf: bytes.Clone(sv.chain[0])} // a copy: sv's may be in an arena chunk (arena.go)
+	// A copy of the leaf: sv's may be in an arena chunk (arena.go).
+	ent := &certEntry{key: k, leaf: bytes.Clone(sv.chain[0])}
 	if old := s.m[k]; old != nil { // same id and fingerprint, another leaf: take its place in the clock
 		old.evicted.Store(true)
 		for i, r := range s.ring {

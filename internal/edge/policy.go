@@ -3,7 +3,6 @@ package edge
 import (
 	"crypto/tls"
 	"fmt"
-	"reflect"
 	"time"
 )
 
@@ -63,11 +62,21 @@ var defaultSitePolicy = DefaultSitePolicy()
 // default when p is it, else a copy of its own. A siteConf's policy is
 // never changed.
 func sharedPolicy(p SitePolicy) *SitePolicy {
-	if len(p.Hosts) == 0 && p.Default.CipherSuites == nil && p.Default.SNIAllow == nil &&
-		reflect.DeepEqual(p.Default, defaultSitePolicy.Default) {
+	if len(p.Hosts) == 0 && sameHostPolicy(&p.Default, &defaultSitePolicy.Default) {
 		return &defaultSitePolicy
 	}
 	return &p
+}
+
+// sameHostPolicy reports whether a and b are equal and have no lists (a
+// field by field comparison: reflect.DeepEqual cost 1.7 µs a site).
+// TestSameHostPolicy fails when HostPolicy gets a field this does not
+// compare.
+func sameHostPolicy(a, b *HostPolicy) bool {
+	return a.CipherSuites == nil && b.CipherSuites == nil && a.SNIAllow == nil && b.SNIAllow == nil &&
+		a.HTTPS == b.HTTPS && a.HTTP2 == b.HTTP2 && a.MinVersion == b.MinVersion && a.MaxVersion == b.MaxVersion &&
+		a.Force == b.Force && a.ForceCode == b.ForceCode && a.HSTS == b.HSTS && a.OCSP == b.OCSP &&
+		a.NoSNIDeny == b.NoSNIDeny && a.HTTP3 == b.HTTP3 && a.AltSvc == b.AltSvc && a.Origin == b.Origin
 }
 
 // For returns the policy of host.

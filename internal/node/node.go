@@ -48,6 +48,7 @@ import (
 	"github.com/esacert/esacert/internal/health"
 	"github.com/esacert/esacert/internal/httpsconf"
 	"github.com/esacert/esacert/internal/masterkey"
+	"github.com/esacert/esacert/internal/memtune"
 	"github.com/esacert/esacert/internal/metrics"
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/record"
@@ -222,6 +223,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
 	n.serveMetrics()
+	memtune.Follow() // the collector's pace for a large edge index (memtune)
 	started = true
 	return n, nil
 }

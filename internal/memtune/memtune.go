@@ -1,0 +1,80 @@
+// Package memtune keeps a node's garbage-collected heap close to what it
+// holds live when most of that is a large, long-lived index.
+//
+// Go's collector lets the heap grow to twice what was live after the last
+// collection (GOGC=100) before it collects again. For a process whose live
+// heap is mostly an edge index of a million certificates that never turns
+// over, that headroom is hundreds of megabytes of garbage allowed to pile up
+// for nothing. Follow lowers the collector's percentage as the live heap
+// grows, so that the headroom is a quarter of the live heap but at least
+// MinHeadroom: GOGC=100 up to 64 MB live, 25 from 256 MB live on. Each
+// collection then marks the whole index more often: at a million
+// certificates one collection per several thousand handshakes.
+//
+// An operator who sets GOGC or GOMEMLIMIT has chosen: Follow then changes
+// nothing.
+package memtune
+
+import (
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+// MinHeadroom is the least headroom Follow leaves the heap above what is
+// live: a small node keeps Go's default (GOGC=100).
+const MinHeadroom = 64 << 20
+
+// Every is how often Follow looks at the live heap.
+const Every = 10 * time.Second
+
+// Percent is the collector percentage Follow sets for a live heap of live
+// bytes: headroom of a quarter of it, at least MinHeadroom, at most 100.
+func Percent(live uint64) int {
+	if live == 0 {
+		return 100
+	}
+	head := max(live/4, MinHeadroom)
+	return int(min(100, max(1, head*100/live)))
+}
+
+// Chosen reports whether the operator set the collector's pace (GOGC or
+// GOMEMLIMIT in the environment).
+func Chosen() bool {
+	return os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != ""
+}
+
+var once sync.Once
+
+// Follow first gives back to the system the heap the process does not use
+// (after a first load, the garbage of building the index), then sets the
+// collector's percentage from the live heap every Every, for as long as
+// the process runs (the pace is the process's: a second call, by another
+// node of the same process, does nothing). It returns at once, and does
+// nothing at all when Chosen.
+func Follow() {
+	if Chosen() {
+		return
+	}
+	once.Do(func() { go follow() })
+}
+
+func follow() {
+	debug.FreeOSMemory()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	set := 100
+	t := time.NewTicker(Every)
+	defer t.Stop()
+	for {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			if p := Percent(sample[0].Value.Uint64()); p != set {
+				debug.SetGCPercent(p)
+				set = p
+			}
+		}
+		<-t.C
+	}
+}
