@@ -10,11 +10,17 @@
 // that an edge with many certificates starts fast; the built certificates
 // (parsed leaf, unsealed key) live in a bounded cache and are rebuilt from
 // the sealed copy after an eviction (certcache.go), so memory does not grow
-// with every certificate ever served. When the store cannot be read, the edge keeps serving its
-// last Index and says so in the log. With Snapshot set it also keeps that
-// Index in a local file (see snapshot.go), so that an edge started while the
-// store cannot be read serves what it served before, until the store
-// answers and it loads everything again.
+// with every certificate ever served. The leaves and sealed keys of a bulk
+// load (the first load, a reload, the snapshot), most of an Index's bytes,
+// are kept in chunks mapped outside Go's heap, given back when no
+// certificate points into them (arena.go), so that the collector's
+// headroom is not taken on them. When the store cannot be read, the edge
+// keeps serving its last Index and says so in the log. With Snapshot set
+// it also keeps that Index in a local file (see snapshot.go), so that an
+// edge started while the store cannot be read serves what it served
+// before, until the store answers and it loads everything again; the file
+// is read as a stream, the Index built site by site while another
+// goroutine decodes.
 //
 // What the edge serves follows from the domain's rows (States, in state.go):
 // the sites and their certificates, the routes of their proxied records,

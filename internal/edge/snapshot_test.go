@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -298,5 +299,59 @@ ClientCA{ ID string Certs [][]uint8 Hostnames []string Issued bool Active []stri
 `
 	if b.String() != want {
 		t.Errorf("the snapshot's records changed (version %q):\n%s", snapshotMagic, b.String())
+	}
+}
+
+// TestSnapshotIntermediatesOnce: the intermediate that many certificates
+// share is written to the snapshot once, and every certificate read back
+// has its whole chain (leaf, then that intermediate), the intermediate held
+// once in memory; a certificate naming an intermediate the file never
+// gave makes it corrupt.
+func TestSnapshotIntermediatesOnce(t *testing.T) {
+	f := newFixture(t)
+	var states []SiteState
+	for i := range 5 {
+		name := fmt.Sprintf("inter%d.example", i)
+		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www."+name)
+		states = append(states, siteState(int64(i+1), name, site.SiteActive, c))
+	}
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	if err := saveSnapshot(path, load(maphash.MakeSeed(), states, 1, now, false), now); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	inter := f.inter.Cert.Raw
+	if n := bytes.Count(raw, inter); n != 1 {
+		t.Fatalf("the intermediate is in the snapshot %d times, want once", n)
+	}
+	got, _, err := readSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []byte
+	for _, st := range got {
+		if len(st.chains) != 1 || len(st.chains[0]) != 2 || !bytes.Equal(st.chains[0][1], inter) {
+			t.Fatalf("site %d read back with chains %d", st.ID, len(st.chains))
+		}
+		if first == nil {
+			first = st.chains[0][1]
+		} else if &first[0] != &st.chains[0][1][0] {
+			t.Errorf("site %d's intermediate is a copy of its own", st.ID)
+		}
+	}
+
+	// A certificate naming intermediate 7 of a file that gave one.
+	bad := filepath.Join(t.TempDir(), "edge-snapshot")
+	file, _ := os.Create(bad)
+	sw, _ := newSnapshotWriter(file, 1, now)
+	c := states[0].Certificates[0]
+	sw.site(snapshotSite{ID: 1, Name: "inter0.example", Status: site.SiteActive, Inters: [][]byte{inter},
+		Certs: []snapshotCert{{ID: c.ID, Leaf: []byte("leaf"), Inters: []int{7}, Sealed: c.SealedKey, NotAfter: now.Add(time.Hour)}}})
+	if err := sw.close(); err != nil {
+		t.Fatal(err)
+	}
+	file.Close()
+	if _, _, err := readSnapshot(bad); !errors.Is(err, errSnapshotCorrupt) {
+		t.Fatalf("read gave %v, want errSnapshotCorrupt", err)
 	}
 }
