@@ -37,8 +37,13 @@ type arenaChunk struct {
 // arenaChunkSize is the size of a chunk: 4 MiB, about 5,000 certificates.
 const arenaChunkSize = 4 << 20
 
-// arenaBytes counts the bytes of the chunks mapped, for tests.
+// arenaBytes counts the bytes of the chunks mapped.
 var arenaBytes atomic.Int64
+
+// OffHeapBytes is the memory the process's edges hold outside Go's heap:
+// the arena chunks mapped and not yet given back (Go's heap statistics do
+// not count them).
+func OffHeapBytes() int64 { return arenaBytes.Load() }
 
 // alloc returns n bytes of the arena and the chunk holding them; n too
 // large for a chunk, or a chunk the system refuses, gives bytes of the

@@ -109,11 +109,12 @@ func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte) uint64 {
 var fpSeed = maphash.MakeSeed()
 
 // get returns sv's entry, built.
-func (cc *certCache) get(sv *served, build func(*served) (*tls.Certificate, error)) *certEntry {
+// build gets the entry's copy of the leaf (certEntry.leaf) to build from.
+func (cc *certCache) get(sv *served, build func(sv *served, leaf []byte) (*tls.Certificate, error)) *certEntry {
 	if h := sv.hint.Load(); h != nil { // the entry this served used last, unless evicted since
 		if ent := h.Value(); ent != nil && !ent.evicted.Load() {
 			ent.used()
-			ent.once.Do(func() { ent.c, ent.err = build(sv) })
+			ent.once.Do(func() { ent.c, ent.err = build(sv, ent.leaf) })
 			return ent
 		}
 	}
@@ -129,7 +130,7 @@ func (cc *certCache) get(sv *served, build func(*served) (*tls.Certificate, erro
 	}
 	h := weak.Make(ent)
 	sv.hint.Store(&h)
-	ent.once.Do(func() { ent.c, ent.err = build(sv) })
+	ent.once.Do(func() { ent.c, ent.err = build(sv, ent.leaf) })
 	return ent
 }
 
@@ -216,23 +217,24 @@ func (e *Edge) materialize(sv *served) *certEntry {
 	return e.certs().get(sv, e.buildCert)
 }
 
-// buildCert unseals sv's key and parses its leaf.
-func (e *Edge) buildCert(sv *served) (*tls.Certificate, error) {
+// buildCert unseals sv's key and parses its leaf, from leaf: a copy of
+// sv's on the heap (the cache entry's), as the built certificate outlives
+// sv (in the cache, in handshakes under way) and sv's may be in an arena
+// chunk (arena.go).
+func (e *Edge) buildCert(sv *served, leaf []byte) (*tls.Certificate, error) {
 	e.builds.Add(1)
 	key, err := cert.OpenKey(e.Sealer, cert.Certificate{ID: sv.id, SealedKey: sv.sealed})
 	if err != nil {
 		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
 		return nil, err
 	}
-	// The built certificate outlives sv (in the cache, in handshakes under
-	// way): it holds copies of what may be in an arena chunk (arena.go).
-	chain := append([][]byte{bytes.Clone(sv.chain[0])}, sv.chain[1:]...)
-	leaf, err := x509.ParseCertificate(chain[0])
+	chain := append([][]byte{leaf}, sv.chain[1:]...)
+	parsed, err := x509.ParseCertificate(leaf)
 	if err != nil {
 		e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
 		return nil, err
 	}
-	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
+	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: parsed}, nil
 }
 
 // intermediates holds one copy of each intermediate certificate's DER the

@@ -7,7 +7,7 @@
 // over, that headroom is hundreds of megabytes of garbage allowed to pile up
 // for nothing. Follow lowers the collector's percentage as the live heap
 // grows, so that the headroom is a quarter of the live heap but at least
-// MinHeadroom: GOGC=100 up to 64 MB live, 25 from 256 MB live on. Each
+// MinHeadroom: GOGC=100 up to 32 MB live, 25 from 128 MB live on. Each
 // collection then marks the whole index more often: at a million
 // certificates one collection per several thousand handshakes.
 //
@@ -25,7 +25,7 @@ import (
 
 // MinHeadroom is the least headroom Follow leaves the heap above what is
 // live: a small node keeps Go's default (GOGC=100).
-const MinHeadroom = 64 << 20
+const MinHeadroom = 32 << 20
 
 // Every is how often Follow looks at the live heap.
 const Every = 10 * time.Second

@@ -7,7 +7,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	nethttp "net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +34,9 @@ import (
 // www names (4 clients at once, so that the certificate cache, 10,000 by
 // default, fills and evicts). It reports the node's RSS (VmRSS of
 // /proc/<pid>/status) when ready, right after the load, and 5 s later, and
-// its peak (VmHWM).
+// its peak (VmHWM), and logs the Go runtime's own account (from the
+// node's /debug/pprof/ on its metrics listener). ESACERT_NODE_PROFILE, when
+// set, is a file for the node's heap profile after the load.
 //
 //	go test ./internal/node -run '^$' -bench NodeServedRSS -benchtime 1x -timeout 20m
 func BenchmarkNodeServedRSS(b *testing.B) {
@@ -43,6 +47,7 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	data := b.TempDir()
+	os.Chmod(data, 0o700) // as a data directory should be (the node warns otherwise)
 	mk, _ := keyseal.Generate()
 	sealer, _ := keyseal.New(mk)
 	if err := os.WriteFile(filepath.Join(data, MasterKeyFile), []byte(hex.EncodeToString(mk)+"\n"), 0o600); err != nil {
@@ -56,9 +61,9 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 	store.Close()
 
 	for i := 0; i < b.N; i++ {
-		api, https, http := freeAddr(b), freeAddr(b), freeAddr(b)
+		api, https, http, metricsAddr := freeAddr(b), freeAddr(b), freeAddr(b), freeAddr(b)
 		cmd := exec.Command(bin, "serve", "--data", data, "--api-addr", api, "--https-addr", https, "--http-addr", http,
-			"--log-level", "warn")
+			"--metrics-addr", metricsAddr, "--log-level", "warn")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		started := time.Now()
 		if err := cmd.Start(); err != nil {
@@ -125,6 +130,27 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 		b.ReportMetric(served, "served-rss-MB")
 		b.ReportMetric(statusMB(b, pid, "VmRSS"), "served+5s-rss-MB")
 		b.ReportMetric(statusMB(b, pid, "VmHWM"), "peak-rss-MB")
+		// The Go runtime's own account, from the node's pprof endpoint.
+		if resp, err := nethttp.Get("http://" + metricsAddr + "/debug/pprof/heap?debug=1"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var stats []string
+			for _, line := range strings.Split(string(body), "\n") {
+				for _, k := range []string{"HeapAlloc", "HeapInuse", "HeapIdle", "HeapReleased", "Sys", "StackInuse", "NextGC", "NumGC"} {
+					if strings.HasPrefix(line, "# "+k+" = ") {
+						stats = append(stats, strings.TrimPrefix(line, "# "))
+					}
+				}
+			}
+			b.Logf("node's runtime after the load: %s", strings.Join(stats, ", "))
+		}
+		if p := os.Getenv("ESACERT_NODE_PROFILE"); p != "" { // a heap profile of the node, after the load
+			if resp, err := nethttp.Get("http://" + metricsAddr + "/debug/pprof/heap?gc=1"); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				os.WriteFile(p, body, 0o600)
+			}
+		}
 		stop()
 	}
 }
