@@ -38,7 +38,7 @@ func h3Edge(t *testing.T, e *Edge) (*Edge, string, string) {
 	_, e.HTTP3Port, _ = net.SplitHostPort(pc.LocalAddr().String())
 	e, addr := serveEdge(t, e)
 	srv := e.HTTP3Server(e.HTTPSHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	go srv.Serve(pc)
+	go e.ServeHTTP3(srv, pc)
 	t.Cleanup(func() {
 		srv.Close()
 		pc.Close()
