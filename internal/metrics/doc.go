@@ -18,7 +18,8 @@
 //     see edge.HandshakeOutcomes) and their latency (without passthrough,
 //     whose time is the passed-through connection's); the edge's index revision, how far it is behind the
 //     store's revision (the change feed's lag), whether it is stale and how
-//     many names it serves.
+//     many names it serves; its certificate cache's hits, misses (builds),
+//     evictions, size and capacity.
 //   - ACME orders by CA and result, failures by ApplyCode, their latency,
 //     and renewals (orders for a certificate issued before) by result.
 //   - Certificates, read from the store at most every 30 seconds (a scrape

@@ -39,6 +39,9 @@ type Sources struct {
 	// AccessLog counts the edge's access log lines written and dropped (a
 	// full queue or a failed write); nil for a node without an access log.
 	AccessLog func() (written, dropped uint64)
+	// CertCache reads the counts of the edge's certificate cache; nil for
+	// a node without an edge.
+	CertCache func() CertCacheStats
 	// CAs are the configured ACME CAs' names: their order counters exist
 	// from the start, at 0.
 	CAs []string
@@ -142,6 +145,9 @@ func New(src Sources, outcomes []string) *Metrics {
 	}
 	if src.AccessLog != nil {
 		m.reg.MustRegister(accessLogCollector(src.AccessLog))
+	}
+	if src.CertCache != nil {
+		m.reg.MustRegister(certCacheCollector(src.CertCache))
 	}
 	if src.Pool != nil {
 		m.reg.MustRegister(poolCollector(src.Pool))

@@ -345,3 +345,25 @@ func TestAccessLogCounts(t *testing.T) {
 		t.Error("access log counts without an access log")
 	}
 }
+
+// TestCertCacheCounts: the edge's certificate cache's counts, read at each
+// scrape; absent on a node without an edge.
+func TestCertCacheCounts(t *testing.T) {
+	st := CertCacheStats{Hits: 10, Misses: 4, Evictions: 1, Size: 3, Capacity: 3}
+	m := New(Sources{CertCache: func() CertCacheStats { return st }}, nil)
+	want := map[string]float64{"esacert_edge_cert_cache_hits_total": 10, "esacert_edge_cert_cache_misses_total": 4,
+		"esacert_edge_cert_cache_evictions_total": 1, "esacert_edge_cert_cache_entries": 3, "esacert_edge_cert_cache_capacity": 3}
+	fams := scrape(t, m)
+	for name, v := range want {
+		if got := values(fams, name)[""]; got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	st.Hits = 11
+	if got := values(scrape(t, m), "esacert_edge_cert_cache_hits_total")[""]; got != 11 {
+		t.Errorf("hits after one more %v, want 11", got)
+	}
+	if fams := scrape(t, New(Sources{}, nil)); fams["esacert_edge_cert_cache_hits_total"] != nil {
+		t.Error("certificate cache counts without an edge")
+	}
+}

@@ -196,6 +196,12 @@ func TestMetrics(t *testing.T) {
 		{"esacert_edge_tls_handshakes_total", []string{"transport=tcp", "outcome=unknown_name"}, 2},
 		{"esacert_edge_tls_handshakes_total", []string{"transport=tcp", "outcome=alert"}, 0},
 		{"esacert_edge_tls_handshake_duration_seconds", []string{"transport=tcp", "outcome=served"}, 3},
+		// One certificate served three times: built once, then held.
+		{"esacert_edge_cert_cache_misses_total", nil, 1},
+		{"esacert_edge_cert_cache_hits_total", nil, 2},
+		{"esacert_edge_cert_cache_evictions_total", nil, 0},
+		{"esacert_edge_cert_cache_entries", nil, 1},
+		{"esacert_edge_cert_cache_capacity", nil, 10000},
 		{"esacert_certificates", []string{"site=metrics.test", "type=upload", "status=Expiring"}, 1},
 		{"esacert_certificates", []string{"site=metrics.test", "type=free", "status=OK"}, 1},
 		{"esacert_certificates", []string{"site=metrics.test", "type=free", "status=ApplyFailed"}, 1},
