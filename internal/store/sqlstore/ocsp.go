@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -141,4 +142,19 @@ func (s *Store) OCSPResponses(ctx context.Context, after int64) ([]cert.OCSPResp
 		last = max(last, o.Rev)
 	}
 	return list, last, nil
+}
+
+var _ cert.OCSPReader = (*Store)(nil)
+
+// OCSPResponse implements cert.OCSPReader.
+func (s *Store) OCSPResponse(ctx context.Context, id string) (cert.OCSPResponse, bool, error) {
+	o := cert.OCSPResponse{CertificateID: id}
+	err := scanOCSP(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+ocspColumns+` FROM ocsp_responses o WHERE o.cert_id = ?`), id), &o)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.OCSPResponse{}, false, nil
+	}
+	if err != nil {
+		return cert.OCSPResponse{}, false, fmt.Errorf("read the OCSP response of certificate %s: %w", id, err)
+	}
+	return o, true, nil
 }

@@ -83,6 +83,14 @@ func testOCSP(t *testing.T, s Store) {
 		more[0].Failures != 1 || r2 <= rev {
 		t.Errorf("OCSPResponses after a failure = %+v, %d, %v", more, r2, err)
 	}
+	// One certificate's state, as GetCertificate reads it.
+	if r, ok, err := s.OCSPResponse(ctx, a.ID); err != nil || !ok || r.Status != cert.OCSPGood || r.Error != "responder down" ||
+		r.Failures != 1 || string(r.Response) != string(good.Response) || !r.NextUpdate.Equal(good.NextUpdate) || r.CertificateID != a.ID {
+		t.Errorf("OCSPResponse(a) = %+v, %v, %v", r, ok, err)
+	}
+	if r, ok, err := s.OCSPResponse(ctx, "f0000000000000000000000000000000"); err != nil || ok {
+		t.Errorf("OCSPResponse of no certificate = %+v, %v, %v; want none", r, ok, err)
+	}
 	// Replaced: due at once, nothing of the old leaf in Last; a save for the
 	// old fingerprint is dropped.
 	a2 := a

@@ -36,6 +36,7 @@ type Store interface {
 	cert.FreeStore
 	cert.SummaryStore
 	cert.OCSPStore
+	cert.OCSPReader
 }
 
 // Run runs the suite. newStore returns an empty store for one subtest; it
