@@ -1,11 +1,16 @@
 package clienttest
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/store/storetest"
@@ -32,13 +37,36 @@ func resumed(addr, name string, cfg *tls.Config) (bool, error) {
 	return conn.ConnectionState().DidResume, nil
 }
 
+// quicResumed makes a request over a new QUIC connection (HTTP/3, quic-go's
+// client) to udpAddr for name with cache's sessions and reports whether the
+// session was resumed; a refused handshake is an error.
+func quicResumed(udpAddr, name string, cache tls.ClientSessionCache) (bool, error) {
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{ServerName: name, InsecureSkipVerify: true, ClientSessionCache: cache},
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: 2 * time.Second},
+		Dial: func(ctx context.Context, _ string, cfg *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+			return quic.DialAddr(ctx, udpAddr, cfg, qc)
+		}}
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+name+"/", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return false, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.TLS.DidResume, nil
+}
+
 // TestFleetRefusesStaleResumptions: two nodes on one PostgreSQL database
 // share their ticket keys, so a visitor resumes on either. Then, through a
 // real client, one host is switched to HTTPS off and another site's
 // certificate is deleted: within 1 s of the API's answer, neither node
-// resumes a session of either (TLS 1.3 tickets and TLS 1.2 tickets, each
-// made on the node it is tried on and on the other): the visitor gets a
-// full handshake, or none.
+// resumes a session of either (TLS 1.3 tickets and TLS 1.2 tickets over
+// TCP, and TLS 1.3 tickets over QUIC with Http3 on, each made on the node
+// it is tried on and on the other): the visitor gets a full handshake, or
+// none.
 func TestFleetRefusesStaleResumptions(t *testing.T) {
 	dsn := storetest.PostgresDatabase(t)
 	key := accesskey.Key{ID: "LTAIfleetkey000000000009", Secret: "fleet-secret-0123456789abcdez"}
@@ -51,59 +79,80 @@ func TestFleetRefusesStaleResumptions(t *testing.T) {
 	goneSite := str(mustOK(t, c, "CreateSite", map[string]string{"SiteName": "resume-gone.com"})["SiteId"])
 	goneID := str(mustOK(t, c, "SetCertificate", map[string]string{"SiteId": goneSite, "Type": "upload",
 		"Certificate": goneLeaf.ChainPEM, "PrivateKey": goneLeaf.KeyPEM})["Id"])
-	nodes := map[string]string{"a": a.node.HTTPSAddr(), "b": b.node.HTTPSAddr()}
+	for _, siteID := range []string{offSite, goneSite} {
+		mustOK(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": siteID, "Http3": "on"})
+	}
+	tcp := map[string]string{"a": a.node.HTTPSAddr(), "b": b.node.HTTPSAddr()}
+	udp := map[string]string{"a": a.node.HTTP3Addr(), "b": b.node.HTTP3Addr()}
 	names := map[string]string{"https-off": "www.resume-off.com", "deleted": "www.resume-gone.com"}
-	for _, addr := range nodes {
+	for node := range tcp {
 		for _, name := range names {
-			if _, ok := within(5*time.Second, func() bool { _, err := resumed(addr, name, &tls.Config{}); return err == nil }); !ok {
-				t.Fatalf("%s is not served on %s", name, addr)
+			if _, ok := within(5*time.Second, func() bool {
+				_, err := resumed(tcp[node], name, &tls.Config{})
+				_, qerr := quicResumed(udp[node], name, nil)
+				return err == nil && qerr == nil
+			}); !ok {
+				t.Fatalf("%s is not served over TCP and QUIC on node %s", name, node)
 			}
 		}
 	}
 
-	// A session per name, TLS version, node it was made on and node it is
-	// tried on; each resumed once before the changes.
+	// A session per name, transport (and TLS version), node it was made
+	// on and node it is tried on; each resumed once before the changes.
 	type visitor struct {
-		change, made, on, name string
-		cfg                    *tls.Config
+		change, made, on, name, how string
+		visit                       func(node string) (bool, error)
 	}
 	var visitors []visitor
 	for change, name := range names {
-		for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
-			for made := range nodes {
-				for on := range nodes {
-					vis := visitor{change, made, on, name, &tls.Config{MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(1)}}
-					if r, err := resumed(nodes[made], name, vis.cfg); err != nil || r {
-						t.Fatalf("%+v: first visit resumed %v, %v", vis, r, err)
-					}
-					if r, err := resumed(nodes[on], name, vis.cfg); err != nil || !r {
-						t.Fatalf("%+v: second visit resumed %v, %v; want a resumption", vis, r, err)
-					}
-					visitors = append(visitors, vis)
+		for made := range tcp {
+			for on := range tcp {
+				for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+					cfg := &tls.Config{MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+					visitors = append(visitors, visitor{change, made, on, name, "TCP " + tls.VersionName(v),
+						func(node string) (bool, error) { return resumed(tcp[node], name, cfg) }})
 				}
+				cache := tls.NewLRUClientSessionCache(1)
+				visitors = append(visitors, visitor{change, made, on, name, "QUIC",
+					func(node string) (bool, error) { return quicResumed(udp[node], name, cache) }})
 			}
 		}
 	}
+	for _, vis := range visitors {
+		if r, err := vis.visit(vis.made); err != nil || r {
+			t.Fatalf("%s %s made on %s: first visit resumed %v, %v", vis.name, vis.how, vis.made, r, err)
+		}
+		// The ticket comes after the handshake: over QUIC the request may
+		// end before it is stored, and the next connection gets it.
+		r, err := false, error(nil)
+		for try := 0; try < 3 && err == nil && !r; try++ {
+			r, err = vis.visit(vis.on)
+		}
+		if err != nil || !r {
+			t.Fatalf("%s %s made on %s, tried on %s: resumed %v, %v; want a resumption", vis.name, vis.how, vis.made, vis.on, r, err)
+		}
+	}
 
-	mustOK(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": offSite, "Https": "off"})
+	mustOK(t, c, "CreateHttpsBasicConfiguration", map[string]string{"SiteId": offSite, "RuleName": "no-https",
+		"Rule": `(http.host eq "www.resume-off.com")`, "RuleEnable": "on", "Https": "off"})
 	changed := map[string]time.Time{"https-off": time.Now()}
 	mustOK(t, c, "DeleteCertificate", map[string]string{"SiteId": goneSite, "Id": goneID})
 	changed["deleted"] = time.Now()
 	var slowest time.Duration
 	for _, vis := range visitors {
 		for {
-			r, err := resumed(nodes[vis.on], vis.name, vis.cfg)
+			r, err := vis.visit(vis.on)
 			if !r {
 				break
 			}
 			if err == nil && time.Since(changed[vis.change]) > time.Second {
-				t.Errorf("%s (%s): node %s still resumes a session made on %s (TLS %x) %v after the API's answer",
-					vis.name, vis.change, vis.on, vis.made, vis.cfg.MaxVersion, time.Since(changed[vis.change]))
+				t.Errorf("%s (%s): node %s still resumes a %s session made on %s %v after the API's answer",
+					vis.name, vis.change, vis.on, vis.how, vis.made, time.Since(changed[vis.change]))
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 		slowest = max(slowest, time.Since(changed[vis.change]))
 	}
-	t.Logf("every node refuses the stale sessions %v after the API's answer at the latest", slowest)
+	t.Logf("every node refuses the stale sessions (%d) %v after the API's answer at the latest", len(visitors), slowest)
 }
