@@ -33,7 +33,7 @@ type helloOffer struct {
 // readHelloOffer reads the ClientHello at the start of raw, the bytes read
 // of a connection (TLS records, the hello possibly split over several). It
 // returns false when raw does not hold a whole, well-formed ClientHello
-// offering a ticket. The ticket returned shares raw's memory.
+// offering a ticket. The ticket returned may share raw's memory.
 func readHelloOffer(raw []byte) (helloOffer, bool) {
 	msg, ok := handshakeMessage(raw)
 	if !ok {

@@ -140,3 +140,16 @@ func TestReadHelloOffer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadHelloOffer: whatever the bytes, reading a hello offer does not
+// panic, and an offer read has a ticket.
+func FuzzReadHelloOffer(f *testing.F) {
+	f.Add([]byte{22, 3, 1, 0, 4, 1, 0, 0, 0})
+	f.Add([]byte{22, 3, 1, 0, 2, 1, 0, 22, 3, 1, 0, 2, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		o, ok := readHelloOffer(raw)
+		if ok && len(o.ticket) == 0 {
+			t.Fatal("an offer without a ticket")
+		}
+	})
+}
