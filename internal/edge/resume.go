@@ -37,7 +37,10 @@ import (
 // then serves whatever the index says, or fails). Since every check reads
 // the index being served, a change reaches resumed sessions as fast as it
 // reaches full handshakes: within a poll of the change feed. 0-RTT is never
-// accepted (crypto/tls's server has none).
+// accepted (crypto/tls's server has none). Over TCP the ticket is opened and
+// checked when the hello arrives, so that a session from a post-quantum key
+// exchange can resume with X25519 (see resumekex.go); crypto/tls's
+// UnwrapSession then takes that verdict.
 
 // TicketKeys gives the keys that seal and open session tickets;
 // *ticketkey.Keeper is one. Keys must be safe for concurrent use and fast:
