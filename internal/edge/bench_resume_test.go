@@ -17,28 +17,30 @@ import (
 const resumptionClients = 4
 
 // BenchmarkResumption compares full handshakes with resumed ones (each
-// client's session cache holding a ticket), on the edge with tickets on and
-// on nginx with session tickets on when it is installed (skipped with a
-// message otherwise), in one run: the same ECDSA P-256 certificate, 4
-// clients at once on loopback, each connection closed right after its
-// handshake. The clients run in this process, on the same cores as the
-// servers: their share of the work counts, as it would for a load
-// generator on the machine.
+// client's session cache holding a ticket) in one run: on the edge with
+// tickets on, on nginx with session tickets on when it is installed
+// (skipped with a message otherwise), and on a bare crypto/tls server
+// (crypto_tls: the same certificate, its own session tickets, no checks and
+// no HTTP after the handshake: what Go's TLS server does at best). The same
+// ECDSA P-256 certificate everywhere, 4 clients at once on loopback, each
+// connection closed right after its handshake. The clients run in this
+// process, on the same cores as the servers: their share of the work
+// counts, as it would for a load generator on the machine.
 //
 // Three client setups: TLS 1.3 as Go's client offers it (key shares for
 // X25519MLKEM768 and X25519; nginx 1.22 with OpenSSL 3.0 knows no ML-KEM and
 // answers X25519, the edge answers X25519MLKEM768 to full handshakes), TLS
-// 1.3 offering X25519 only (the same key exchange on both servers), and TLS
+// 1.3 offering X25519 only (the same key exchange on every server), and TLS
 // 1.2. Each reports handshakes/s and the CPU time a handshake took, the
-// clients' and the server's together (cpu-µs/handshake: this process's
-// for the edge, this process's and nginx's for nginx). A resumed benchmark
-// also reports resumed/full: how many resumed handshakes the CPU time of a
-// full one pays for, on the same server in that setup; and the edge's
-// report edge/nginx, the same for the edge over nginx and the same kind of
-// handshake. The ratios are of CPU time, which other work on the machine
-// does not skew as it skews handshakes/s; on an idle machine whose cores
-// the clients keep busy they are the ratios of handshakes/s. Where the CPU
-// time cannot be read (not on Linux) they are of handshakes/s.
+// clients' and the server's together (cpu-µs/handshake: this process's for
+// the edge and crypto_tls, this process's and nginx's for nginx). A resumed
+// benchmark also reports resumed/full: how many resumed handshakes the CPU
+// time of a full one pays for, on the same server in that setup; and the
+// edge's report edge/nginx, the same for the edge over nginx and the same
+// kind of handshake. The ratios are of CPU time, which other work on the
+// machine does not skew as it skews handshakes/s; on an idle machine whose
+// cores the clients keep busy they are the ratios of handshakes/s. Where
+// the CPU time cannot be read (not on Linux) they are of handshakes/s.
 //
 //	go test ./internal/edge -run '^$' -bench Resumption -benchtime 2s
 func BenchmarkResumption(b *testing.B) {
@@ -50,6 +52,16 @@ func BenchmarkResumption(b *testing.B) {
 	keys.init(b, f)
 	_, edgeAddr := serveEdge(b, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Tickets: keys.k})
 	nginxAddr, nginxCPU, why := startNginx(b, nginxSetup{Chain: leaf.ChainPEM, Key: leaf.KeyPEM, Tickets: true})
+	pair, err := tls.X509KeyPair([]byte(leaf.ChainPEM), []byte(leaf.KeyPEM))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bare.Close()
+	go acceptLoop(bare)
 	setups := []struct {
 		name    string
 		version uint16
@@ -62,8 +74,8 @@ func BenchmarkResumption(b *testing.B) {
 	costs := map[string]float64{} // "setup/server_mode" → CPU time (or wall time) a handshake took
 	for _, s := range setups {
 		b.Run(s.name, func(b *testing.B) {
-			for _, server := range []string{"nginx", "edge"} {
-				addr := map[string]string{"nginx": nginxAddr, "edge": edgeAddr}[server]
+			for _, server := range []string{"nginx", "crypto_tls", "edge"} {
+				addr := map[string]string{"nginx": nginxAddr, "crypto_tls": bare.Addr().String(), "edge": edgeAddr}[server]
 				for _, resume := range []bool{false, true} {
 					mode := map[bool]string{false: "full", true: "resumed"}[resume]
 					b.Run(server+"_"+mode, func(b *testing.B) {
@@ -72,7 +84,7 @@ func BenchmarkResumption(b *testing.B) {
 						}
 						cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "www.example.com",
 							MinVersion: s.version, MaxVersion: s.version, CurvePreferences: s.curves}
-						serverCPU := func() time.Duration { return 0 } // the edge's is this process's
+						serverCPU := func() time.Duration { return 0 } // the edge's and crypto_tls's are this process's
 						if server == "nginx" {
 							serverCPU = nginxCPU
 						}
