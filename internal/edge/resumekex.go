@@ -120,8 +120,10 @@ func (e *Edge) classicalResumption(h *handshakeTickets, c *tls.Config, hello *tl
 		return false
 	}
 	version, suite, created, ok := sessionHeader(plain)
-	return ok && version == tls.VersionTLS13 && e.now().Sub(created) < maxTicketAge &&
-		sha384Suite(suite) == sha384Suite(tls13Suite(hello.CipherSuites))
+	sha384, known := tls13SHA384(hello.CipherSuites)
+	// crypto/tls's clock (the configuration sets no Time), not e.now.
+	return ok && known && version == tls.VersionTLS13 && time.Since(created) < maxTicketAge &&
+		(suite == tls.TLS_AES_256_GCM_SHA384) == sha384
 }
 
 // sessionHeader reads the version, cipher suite and creation time at the
@@ -136,18 +138,31 @@ func sessionHeader(plain []byte) (version, suite uint16, created time.Time, ok b
 		time.Unix(int64(binary.BigEndian.Uint64(plain[5:])), 0), true
 }
 
-// tls13Suite is the TLS 1.3 cipher suite crypto/tls's server picks for a
-// client offering suites, as far as its hash goes: AES-128-GCM or
-// ChaCha20-Poly1305 (SHA-256) when offered, else AES-256-GCM (SHA-384).
-func tls13Suite(suites []uint16) uint16 {
+// tls13SHA384 reports whether the TLS 1.3 cipher suite crypto/tls's server
+// picks for a client offering suites hashes with SHA-384 (a session
+// resumes only under a suite of the same hash), and whether that can be
+// told without knowing crypto/tls's order of preference (AES-GCM first or
+// ChaCha20-Poly1305 first, by the hardware and the client's order): with
+// AES-128-GCM offered, a SHA-256 suite (it or ChaCha20-Poly1305) is picked;
+// without it, AES-256-GCM (SHA-384) is picked unless ChaCha20-Poly1305 is
+// offered too, when the order decides.
+func tls13SHA384(suites []uint16) (sha384, known bool) {
+	var aes128, aes256, chacha bool
 	for _, s := range suites {
-		if s == tls.TLS_AES_128_GCM_SHA256 || s == tls.TLS_CHACHA20_POLY1305_SHA256 {
-			return s
+		switch s {
+		case tls.TLS_AES_128_GCM_SHA256:
+			aes128 = true
+		case tls.TLS_AES_256_GCM_SHA384:
+			aes256 = true
+		case tls.TLS_CHACHA20_POLY1305_SHA256:
+			chacha = true
 		}
 	}
-	return tls.TLS_AES_256_GCM_SHA384
+	switch {
+	case aes128:
+		return false, true
+	case aes256 && chacha:
+		return false, false
+	}
+	return aes256, true
 }
-
-// sha384Suite reports whether a TLS 1.3 suite's hash is SHA-384 (a session
-// resumes only under a suite of the same hash).
-func sha384Suite(suite uint16) bool { return suite == tls.TLS_AES_256_GCM_SHA384 }

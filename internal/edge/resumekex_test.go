@@ -153,3 +153,24 @@ func FuzzReadHelloOffer(f *testing.F) {
 		}
 	})
 }
+
+// TestTLS13SHA384: the hash of the suite crypto/tls picks is told only
+// where its order of preference does not matter.
+func TestTLS13SHA384(t *testing.T) {
+	aes128, aes256, chacha := tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384, tls.TLS_CHACHA20_POLY1305_SHA256
+	for _, c := range []struct {
+		suites        []uint16
+		sha384, known bool
+	}{
+		{[]uint16{aes128, aes256, chacha}, false, true},
+		{[]uint16{aes256, aes128}, false, true},
+		{[]uint16{chacha}, false, true},
+		{[]uint16{aes256}, true, true},
+		{[]uint16{aes256, chacha}, false, false},
+		{[]uint16{chacha, aes256}, false, false},
+	} {
+		if sha384, known := tls13SHA384(c.suites); sha384 != c.sha384 || known != c.known {
+			t.Errorf("tls13SHA384(%x) = %v, %v; want %v, %v", c.suites, sha384, known, c.sha384, c.known)
+		}
+	}
+}
