@@ -29,7 +29,8 @@
 // which writes through an AccessLogger (internal/accesslog), in
 // accesslog.go. HTTP/3 (QUIC, through quic-go's http3 package) for the hosts
 // with Http3 on, and the Alt-Svc header that advertises it, are in
-// http3.go.
+// http3.go; the QUIC handshakes are told to the same HandshakeObserver as
+// the TCP ones, in http3hs.go.
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge

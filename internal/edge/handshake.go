@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener),
-// as a HandshakeObserver is told them.
+// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener)
+// or of a QUIC handshake on its HTTP/3 listener (ServeHTTP3), as a
+// HandshakeObserver is told them.
 const (
 	// HandshakeServed: a certificate was served and the handshake completed.
 	HandshakeServed = "served"
@@ -32,22 +33,32 @@ const (
 	// that asks for one (see clientauth.go), or a malformed message.
 	HandshakeProtocol = "protocol"
 	// HandshakePassthrough: a paused site's connection, passed through to
-	// its origin undecrypted (see passthrough.go).
+	// its origin undecrypted (see passthrough.go). Never over QUIC.
 	HandshakePassthrough = "passthrough"
+)
+
+// Transports a handshake is told with.
+const (
+	// TransportTCP: TLS over TCP, on the HTTPS listener (TLSListener).
+	TransportTCP = "tcp"
+	// TransportQUIC: TLS inside QUIC, on the HTTP/3 listener (ServeHTTP3).
+	TransportQUIC = "quic"
 )
 
 // HandshakeOutcomes lists every outcome a HandshakeObserver is told.
 var HandshakeOutcomes = []string{HandshakeServed, HandshakeUnknownName, HandshakeAlert, HandshakeClosed,
 	HandshakeProtocol, HandshakePassthrough}
 
-// HandshakeObserver is told of every TLS handshake on a TLSListener (for
-// the metrics). Handshake must return quickly and be safe for concurrent
-// use.
+// HandshakeObserver is told of every TLS handshake on a TLSListener and of
+// every QUIC handshake of ServeHTTP3 (for the metrics). Handshake must
+// return quickly and be safe for concurrent use.
 type HandshakeObserver interface {
-	// Handshake reports one handshake's outcome (one of HandshakeOutcomes)
-	// and the time from the connection's accept to the handshake's end;
-	// for a connection passed through, to the end of the connection.
-	Handshake(outcome string, took time.Duration)
+	// Handshake reports one handshake's transport (TransportTCP or
+	// TransportQUIC), its outcome (one of HandshakeOutcomes) and the time
+	// from the connection's accept (over QUIC, its first packet) to the
+	// handshake's end; for a connection passed through, to the end of the
+	// connection.
+	Handshake(transport, outcome string, took time.Duration)
 }
 
 // defaultHandshakeTimeout bounds a handshake when the Edge's
@@ -164,7 +175,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 	err := tc.HandshakeContext(l.ctx)
 	outcome := hc.outcome(err)
 	if l.e.Handshakes != nil {
-		l.e.Handshakes.Handshake(outcome, time.Since(start))
+		l.e.Handshakes.Handshake(TransportTCP, outcome, time.Since(start))
 	}
 	if err != nil {
 		answerPlainHTTP(err)
@@ -233,6 +244,8 @@ func (c *hsConn) takeHello() []byte {
 func noCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if hc, ok := hello.Conn.(*hsConn); ok {
 		hc.noCert = true
+	} else {
+		quicNoCertificate(hello) // over QUIC (http3hs.go)
 	}
 	return nil, nil
 }

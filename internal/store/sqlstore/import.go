@@ -38,6 +38,11 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 			return err
 		}
 		defer certStmt.Close()
+		queueStmt, err := tx.PrepareContext(ctx, s.rebind(queueOCSPQuery))
+		if err != nil {
+			return err
+		}
+		defer queueStmt.Close()
 		announced := map[int64]bool{}
 		for _, st := range sites {
 			announced[st.ID] = true
@@ -53,6 +58,11 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 				c.SealedKey, micros(c.Created), micros(c.Updated)}, infoArgs(c.Info)...)
 			if _, err := certStmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("import certificate %s: %w", c.ID, err)
+			}
+			if c.ChainPEM != "" {
+				if _, err := queueStmt.ExecContext(ctx, c.ID, c.Info.FingerprintSHA256); err != nil {
+					return fmt.Errorf("queue the OCSP fetch of certificate %s: %w", c.ID, err)
+				}
 			}
 		}
 		return nil
