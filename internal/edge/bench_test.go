@@ -104,7 +104,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				ix = ix.apply(change, int64(i+2), now)
+				ix = ix.apply(change, nil, int64(i+2), now)
 			}
 		})
 	}
