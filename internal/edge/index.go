@@ -451,7 +451,7 @@ func addSite(b *builtSite, owner *int, exact, wild setter[candidates], routes, w
 }
 
 // addCert puts a certificate among the candidates of each of its names,
-// in order (better).
+// in order (better, as of now).
 func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 	less := better(now)
 	for _, n := range sv.names {
@@ -460,9 +460,11 @@ func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 			s, key = wild, p
 		}
 		cur, _ := s.get(key)
-		i := sort.Search(len(cur), func(i int) bool { return less(sv, cur[i]) })
 		next := make(candidates, 0, len(cur)+1)
-		next = append(append(append(next, cur[:i]...), sv), cur[i:]...)
+		next = append(append(next, cur...), sv)
+		// Sorted whole, as of now: a candidate may have expired since the
+		// name's list was last sorted.
+		sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
 		s.set(key, next)
 	}
 }
