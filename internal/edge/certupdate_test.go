@@ -326,3 +326,31 @@ func TestCertificateUpdatesAtRandom(t *testing.T) {
 		t.Fatal("the snapshot holds a site without its site")
 	}
 }
+
+// TestUpdatesDuringSnapshotWrite: a snapshot being written (which takes
+// seconds for a million certificates) does not hold certificate updates
+// back: they take the update lock, never the snapshot's.
+func TestUpdatesDuringSnapshotWrite(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	src.put(siteState(1, "example.com", site.SiteActive))
+	e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Snapshot: filepath.Join(t.TempDir(), "snapshot"),
+		SnapshotEvery: time.Hour})
+	e.snapMu.Lock() // a write under way
+	defer e.snapMu.Unlock()
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
+	src.putCert(onSite(1, c))
+	done := make(chan struct{})
+	go func() {
+		e.Refresh(context.Background())
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an update waited for the snapshot write")
+	}
+	if got := servedName(t, addr, "www.example.com"); got != "ecdsa:www.example.com" {
+		t.Fatalf("served %q during the snapshot write", got)
+	}
+}
