@@ -354,3 +354,35 @@ func TestUpdatesDuringSnapshotWrite(t *testing.T) {
 		t.Fatalf("served %q during the snapshot write", got)
 	}
 }
+
+// TestManyCertificateChangesReloadTheSite: a batch that changes most of a
+// site's certificates (more than wholeSiteAfter) reloads the site whole,
+// and every certificate is in the index.
+func TestManyCertificateChangesReloadTheSite(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
+	src := newMemSource()
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e, _ := startEdge(t, src, f.sealer)
+	for i := range wholeSiteAfter + 1 {
+		cc := onSite(1, c)
+		cc.ID, cc.Info.SANs = fmt.Sprintf("bulk%d", i), []string{fmt.Sprintf("h%d.example.com", i)}
+		src.putCert(cc)
+	}
+	e.Refresh(context.Background())
+	if src.siteLoads != 1 || src.certLoads != 0 {
+		t.Errorf("%d changes of a site of 1: loaded whole %d times, %d certificates one by one", wholeSiteAfter+1,
+			src.siteLoads, src.certLoads)
+	}
+	if n := e.Index().Names(); n != wholeSiteAfter+2 {
+		t.Errorf("the index holds %d names, want %d", n, wholeSiteAfter+2)
+	}
+	sameIndex(t, e.Index(), load(e.seed, mustLoad(t, src), 0, now, false))
+	// A few changes of the now large site: one by one again.
+	src.deleteCert(1, "bulk0")
+	e.Refresh(context.Background())
+	if src.siteLoads != 1 || src.certLoads != 0 {
+		t.Errorf("one delete loaded the site whole")
+	}
+	sameIndex(t, e.Index(), load(e.seed, mustLoad(t, src), 0, now, false))
+}

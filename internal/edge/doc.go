@@ -10,7 +10,8 @@
 // change, the certificate: a site whose only changes are certificate
 // changes is updated one certificate at a time (Source.LoadCertificates
 // reads just those rows; each certificate's old names leave the index and
-// its new ones enter it), any other change reloads the site whole (Load).
+// its new ones enter it), any other change reloads the site whole (Load),
+// as does a batch that changed most of a site's certificates.
 // Each site keeps its certificates in a persistent hash trie by id
 // (hamt.go), each certificate knowing its names, so that a certificate
 // update costs the names it changes whatever the size of its site.

@@ -375,7 +375,8 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 
 // plan splits a batch of changes into the sites to reload whole and, for
 // the sites whose only changes are certificate changes, the certificates
-// to reload. A site the index does not hold is reloaded whole. The order
+// to reload. A site the index does not hold is reloaded whole, and so is
+// one most of whose certificates changed. The order
 // of the changes does not matter: what is loaded is the store's state now,
 // which is at least as new as every change of the batch (a certificate
 // added then deleted in one batch is loaded as absent, so deleted).
@@ -407,8 +408,23 @@ func plan(changes []Change, ix *Index) (sites []int64, certs []certUpdate) {
 		}
 		certs[i].ids = append(certs[i].ids, c.CertificateID)
 	}
-	return sites, certs
+	// A site most of whose certificates changed (such as one filled while
+	// the edge could not read the store) is read faster whole.
+	kept := certs[:0]
+	for _, u := range certs {
+		if e, _ := ix.sites.Get(strconv.FormatInt(u.site, 10)); len(u.ids) > wholeSiteAfter && len(u.ids) > e.certs.Len()/2 {
+			sites = append(sites, u.site)
+			continue
+		}
+		kept = append(kept, u)
+	}
+	return sites, kept
 }
+
+// wholeSiteAfter is how many certificate changes of one site in one batch
+// the edge applies one by one whatever the site's size; past it, and past
+// half the site's certificates, it reloads the site whole.
+const wholeSiteAfter = 64
 
 // Stale reports whether the last refresh failed: the edge serves its last
 // good index.
