@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
@@ -34,6 +35,44 @@ type certJSON struct {
 	ApplyCode         int       `json:",omitempty"`
 	ApplyMessage      string    `json:",omitempty"`
 	DCV               []dcvJSON `json:",omitempty"`
+	// Ocsp is an esacert extension, in GetCertificate only: the
+	// certificate's OCSP state and what it does to serving (clients
+	// ignore fields their models lack).
+	Ocsp *ocspJSON `json:",omitempty"`
+}
+
+// ocspJSON is GetCertificate's Result.Ocsp: the OCSP response kept for the
+// certificate and whether it can be stapled. Problem says why not (and,
+// with MustStaple, why the edge does not serve the certificate at all).
+type ocspJSON struct {
+	Status        string // good, revoked, unknown, none (no responder), pending (not fetched yet)
+	MustStaple    bool
+	Problem       string `json:",omitempty"`
+	ThisUpdate    string `json:",omitempty"`
+	NextUpdate    string `json:",omitempty"`
+	RevokedTime   string `json:",omitempty"`
+	FetchTime     string `json:",omitempty"`
+	NextFetchTime string `json:",omitempty"`
+	FetchError    string `json:",omitempty"`
+	FetchFailures int    `json:",omitempty"`
+}
+
+func ocspView(st cert.OCSPState) *ocspJSON {
+	r := st.Response
+	j := &ocspJSON{Status: r.Status, MustStaple: st.MustStaple, Problem: st.Problem, FetchError: r.Error, FetchFailures: r.Failures}
+	if j.Status == "" {
+		j.Status = "pending"
+	}
+	for _, t := range []struct {
+		to *string
+		at time.Time
+	}{{&j.ThisUpdate, r.ThisUpdate}, {&j.NextUpdate, r.NextUpdate}, {&j.RevokedTime, r.RevokedAt}, {&j.FetchTime, r.Fetched},
+		{&j.NextFetchTime, r.Next}} {
+		if !t.at.IsZero() {
+			*t.to = fmtCertTime(t.at)
+		}
+	}
+	return j
 }
 
 // dcvJSON is one Result.DCV[] entry: a validation in progress.
@@ -138,6 +177,11 @@ func (s *Server) getCertificate(ctx context.Context, p *params) (any, error) {
 	}
 	for _, d := range dcv {
 		j.DCV = append(j.DCV, dcvJSON{d.ID, d.Type, d.Key, d.Value, d.Status})
+	}
+	if st, ok, err := s.Certs.OCSPState(ctx, c); err != nil {
+		return nil, err
+	} else if ok {
+		j.Ocsp = ocspView(st)
 	}
 	return struct {
 		SiteId      int64

@@ -32,6 +32,7 @@ type Service struct {
 	Frees      FreeStore
 	Issuer     Issuer
 	Challenges ChallengeStore // optional: shows validations in progress
+	OCSP       OCSPReader     // optional: shows a certificate's OCSP state
 	// Kick, when set, is signalled when new work for the renewer exists.
 	Kick chan struct{}
 	// Log, when set, receives failures of background work.

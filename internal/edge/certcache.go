@@ -46,14 +46,17 @@ type certKey struct {
 	fp uint64
 }
 
-// cacheShard is a part of the cache, with its own lock and clock.
+// cacheShard is a part of the cache, with its own lock, clock and counts.
 type cacheShard struct {
 	mu   sync.RWMutex
 	m    map[certKey]*certEntry
 	ring []*certEntry // the clock; at most max entries
 	hand int
 	max  int
-	_    [40]byte // keeps two shards' locks off one cache line
+	// For the metrics (CertCacheStats): lookups that found their entry,
+	// entries made (each built once), entries pushed out by the clock.
+	hits, misses, evictions atomic.Uint64
+	_                       [40]byte // keeps two shards' locks off one cache line
 }
 
 // certEntry is one certificate built for handshakes. c, err are set once,
@@ -110,19 +113,21 @@ var fpSeed = maphash.MakeSeed()
 
 // get returns sv's entry, built.
 func (cc *certCache) get(sv *served, build func(*served) (*tls.Certificate, error)) *certEntry {
+	s := &cc.shards[(sv.fp>>32^sv.fp)&cc.mask]
 	if h := sv.hint.Load(); h != nil { // the entry this served used last, unless evicted since
 		if ent := h.Value(); ent != nil && !ent.evicted.Load() {
+			s.hits.Add(1)
 			ent.used()
 			ent.once.Do(func() { ent.c, ent.err = build(sv) })
 			return ent
 		}
 	}
-	s := &cc.shards[(sv.fp>>32^sv.fp)&cc.mask]
 	k := certKey{sv.id, sv.fp}
 	s.mu.RLock()
 	ent := s.m[k]
 	s.mu.RUnlock()
 	if ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+		s.hits.Add(1)
 		ent.used()
 	} else {
 		ent = s.add(k, sv)
@@ -148,8 +153,10 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+		s.hits.Add(1)
 		return ent
 	}
+	s.misses.Add(1)
 	ent := &certEntry{key: k, leaf: sv.chain[0]}
 	if old := s.m[k]; old != nil { // same id and fingerprint, another leaf: take its place in the clock
 		old.evicted.Store(true)
@@ -176,6 +183,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 		}
 		delete(s.m, r.key)
 		r.evicted.Store(true)
+		s.evictions.Add(1)
 		s.ring[s.hand] = ent
 		s.hand = (s.hand + 1) % len(s.ring)
 		s.m[k] = ent
@@ -193,6 +201,32 @@ func (cc *certCache) len() int {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+// CertCacheStats describes the edge's cache of certificates built for
+// handshakes (for the metrics).
+type CertCacheStats struct {
+	Hits      uint64 // handshakes that found their certificate built (or being built)
+	Misses    uint64 // handshakes that did not: the certificate was built (key unsealed, leaf parsed)
+	Evictions uint64 // certificates pushed out to make room
+	Size      int    // certificates held
+	Capacity  int    // certificates it holds at most (CertCache)
+}
+
+// CertCacheStats returns the counts of the edge's certificate cache since
+// the edge started.
+func (e *Edge) CertCacheStats() CertCacheStats {
+	cc := e.certs()
+	var st CertCacheStats
+	for i := range cc.shards {
+		s := &cc.shards[i]
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
+		st.Evictions += s.evictions.Load()
+		st.Capacity += s.max
+	}
+	st.Size = cc.len()
+	return st
 }
 
 // certs returns the edge's cache, made on first use with CertCache entries.

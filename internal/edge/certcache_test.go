@@ -17,7 +17,9 @@ import (
 
 // TestCertCacheEviction: with room for 2 certificates, serving 6 evicts
 // some; each is still served (its own leaf) on a real handshake, rebuilt
-// from its sealed key, and the cache never holds more than 2.
+// from its sealed key, and the cache never holds more than 2. Its counts
+// (CertCacheStats, for the metrics) say so: a lookup per handshake, a miss
+// per build, an eviction per miss beyond the room.
 func TestCertCacheEviction(t *testing.T) {
 	f := newFixture(t)
 	src := newMemSource()
@@ -46,6 +48,11 @@ func TestCertCacheEviction(t *testing.T) {
 	if b := e.builds.Load(); b < 12 {
 		t.Errorf("%d builds for 12 handshakes over 6 certificates and a cache of 2: nothing was evicted", b)
 	}
+	st := e.CertCacheStats()
+	if st.Misses != uint64(e.builds.Load()) || st.Hits+st.Misses != 12 || st.Evictions != st.Misses-2 || st.Size != 2 || st.Capacity != 2 {
+		t.Errorf("stats %+v after 12 handshakes and %d builds, want a lookup per handshake, a miss per build, an eviction per miss past 2",
+			st, e.builds.Load())
+	}
 }
 
 // TestCertCacheHit: a certificate served again is not built again.
@@ -68,6 +75,9 @@ func TestCertCacheHit(t *testing.T) {
 	}
 	if b := e.builds.Load(); b != 1 {
 		t.Errorf("%d builds, want 1", b)
+	}
+	if st := e.CertCacheStats(); st != (CertCacheStats{Hits: 3, Misses: 1, Size: 1, Capacity: DefaultCertCache}) {
+		t.Errorf("stats %+v, want 3 hits, 1 miss, 1 held of %d", st, DefaultCertCache)
 	}
 }
 

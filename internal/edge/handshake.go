@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener),
-// as a HandshakeObserver is told them.
+// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener)
+// or of a QUIC handshake on its HTTP/3 listener (ServeHTTP3), as a
+// HandshakeObserver is told them.
 const (
 	// HandshakeServed: a certificate was served and the handshake completed.
 	HandshakeServed = "served"
@@ -32,22 +33,32 @@ const (
 	// that asks for one (see clientauth.go), or a malformed message.
 	HandshakeProtocol = "protocol"
 	// HandshakePassthrough: a paused site's connection, passed through to
-	// its origin undecrypted (see passthrough.go).
+	// its origin undecrypted (see passthrough.go). Never over QUIC.
 	HandshakePassthrough = "passthrough"
+)
+
+// Transports a handshake is told with.
+const (
+	// TransportTCP: TLS over TCP, on the HTTPS listener (TLSListener).
+	TransportTCP = "tcp"
+	// TransportQUIC: TLS inside QUIC, on the HTTP/3 listener (ServeHTTP3).
+	TransportQUIC = "quic"
 )
 
 // HandshakeOutcomes lists every outcome a HandshakeObserver is told.
 var HandshakeOutcomes = []string{HandshakeServed, HandshakeUnknownName, HandshakeAlert, HandshakeClosed,
 	HandshakeProtocol, HandshakePassthrough}
 
-// HandshakeObserver is told of every TLS handshake on a TLSListener (for
-// the metrics). Handshake must return quickly and be safe for concurrent
-// use.
+// HandshakeObserver is told of every TLS handshake on a TLSListener and of
+// every QUIC handshake of ServeHTTP3 (for the metrics). Handshake must
+// return quickly and be safe for concurrent use.
 type HandshakeObserver interface {
-	// Handshake reports one handshake's outcome (one of HandshakeOutcomes)
-	// and the time from the connection's accept to the handshake's end;
-	// for a connection passed through, to the end of the connection.
-	Handshake(outcome string, took time.Duration)
+	// Handshake reports one handshake's transport (TransportTCP or
+	// TransportQUIC), its outcome (one of HandshakeOutcomes) and the time
+	// from the connection's accept (over QUIC, its first packet) to the
+	// handshake's end; for a connection passed through, to the end of the
+	// connection.
+	Handshake(transport, outcome string, took time.Duration)
 }
 
 // defaultHandshakeTimeout bounds a handshake when the Edge's
@@ -154,7 +165,7 @@ func (l *tlsListener) accept() {
 // connection on when it succeeded.
 func (l *tlsListener) handshake(c net.Conn) {
 	start := time.Now()
-	hc := &hsConn{Conn: c}
+	hc := &hsConn{Conn: c, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
 	tc := tls.Server(hc, l.e.base)
 	timeout := l.e.HandshakeTimeout
 	if timeout <= 0 {
@@ -164,7 +175,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 	err := tc.HandshakeContext(l.ctx)
 	outcome := hc.outcome(err)
 	if l.e.Handshakes != nil {
-		l.e.Handshakes.Handshake(outcome, time.Since(start))
+		l.e.Handshakes.Handshake(TransportTCP, outcome, time.Since(start))
 	}
 	if err != nil {
 		answerPlainHTTP(err)
@@ -194,11 +205,38 @@ func answerPlainHTTP(err error) {
 }
 
 // hsConn is a connection in its handshake on a TLSListener. GetCertificate
-// notes on it that it found no certificate, for the handshake's outcome. The
+// notes on it that it found no certificate, for the handshake's outcome.
+// With tickets on, it keeps the bytes read of it until GetConfigForClient
+// takes them (the ClientHello: resume.go reads the ticket it offers). The
 // handshake's goroutine alone uses it until the handshake ends.
 type hsConn struct {
 	net.Conn
-	noCert bool // GetCertificate found no certificate for the hello
+	noCert    bool   // GetCertificate found no certificate for the hello
+	keepHello bool   // keep what is read in hello, until takeHello
+	hello     []byte // the bytes read so far, while keepHello
+}
+
+func (c *hsConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.keepHello && n > 0 {
+		if len(c.hello)+n > maxHello { // not a hello to look into
+			c.keepHello, c.hello = false, nil
+		} else {
+			if c.hello == nil {
+				c.hello = make([]byte, 0, max(n, 2048))
+			}
+			c.hello = append(c.hello, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// takeHello returns the bytes read so far, if they were kept, and keeps
+// no more.
+func (c *hsConn) takeHello() []byte {
+	h := c.hello
+	c.keepHello, c.hello = false, nil
+	return h
 }
 
 // noCertificate is what GetCertificate answers when no certificate serves
@@ -206,6 +244,8 @@ type hsConn struct {
 func noCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if hc, ok := hello.Conn.(*hsConn); ok {
 		hc.noCert = true
+	} else {
+		quicNoCertificate(hello) // over QUIC (http3hs.go)
 	}
 	return nil, nil
 }

@@ -16,17 +16,21 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// handshakes counts what a HandshakeObserver is told, by outcome.
+// handshakes counts what a HandshakeObserver is told, by outcome; over
+// QUIC, by "quic/" and the outcome.
 type handshakes struct {
 	mu   sync.Mutex
 	seen map[string]int
 }
 
-func (h *handshakes) Handshake(outcome string, took time.Duration) {
+func (h *handshakes) Handshake(transport, outcome string, took time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.seen == nil {
 		h.seen = map[string]int{}
+	}
+	if transport == TransportQUIC {
+		outcome = "quic/" + outcome
 	}
 	h.seen[outcome]++
 }

@@ -90,15 +90,15 @@ func (e *Edge) HTTP3TLSConfig() *tls.Config {
 func (e *Edge) quicConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	host := e.helloHost(hello) // the SNI, or the NoSNIHost (sni.go)
 	if host == "" {
-		return nil, errNoHTTP3
+		return nil, refuseHTTP3(hello)
 	}
 	site := e.index.Load().siteOf(host)
 	if site == nil || site.settings.Paused || site.settings.IPv6Off && udpOverIPv6(hello.Conn) {
-		return nil, errNoHTTP3
+		return nil, refuseHTTP3(hello)
 	}
 	hp := site.policy.For(host)
 	if !h3Possible(hp) {
-		return nil, errNoHTTP3
+		return nil, refuseHTTP3(hello)
 	}
 	k := "h3"                      // no HostPolicy.key starts so
 	ha := site.clientAuthFor(host) // mutual TLS (clientauth.go)
@@ -120,7 +120,7 @@ func (e *Edge) quicConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		c = v.(*tls.Config)
 	}
 	if e.Tickets != nil { // resumption, checked as over TCP (resume.go)
-		return e.ticketed(c, hello.Conn), nil
+		return e.ticketed(c, hello, nil), nil
 	}
 	return c, nil
 }

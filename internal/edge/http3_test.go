@@ -29,7 +29,7 @@ import (
 // h3Edge starts e with an HTTP/3 listener on a UDP port of its own beside
 // its TLS listener, as a node does, and returns the TLS listener's and the
 // UDP socket's addresses.
-func h3Edge(t *testing.T, e *Edge) (*Edge, string, string) {
+func h3Edge(t testing.TB, e *Edge) (*Edge, string, string) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -38,7 +38,7 @@ func h3Edge(t *testing.T, e *Edge) (*Edge, string, string) {
 	_, e.HTTP3Port, _ = net.SplitHostPort(pc.LocalAddr().String())
 	e, addr := serveEdge(t, e)
 	srv := e.HTTP3Server(e.HTTPSHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	go srv.Serve(pc)
+	go e.ServeHTTP3(srv, pc)
 	t.Cleanup(func() {
 		srv.Close()
 		pc.Close()

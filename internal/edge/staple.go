@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/hex"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"github.com/esacert/esacert/internal/cert"
 )
 
 // OCSP stapling. The responses are fetched elsewhere (internal/ocsp, on the
@@ -171,26 +169,15 @@ func (ent *stapleEntry) certFor(built *certEntry, now time.Time) *tls.Certificat
 	return &sc
 }
 
-// whyNoStaple says why a certificate has no good response to staple.
+// whyNoStaple says why a certificate has no good response to staple (as
+// GetCertificate shows it: cert.OCSPResponse.Problem).
 func whyNoStaple(ent *stapleEntry, c *tls.Certificate, now time.Time) string {
-	switch {
-	case ent == nil || ent.Status == "":
-		if ent != nil && ent.Error != "" {
-			return "no OCSP response yet: " + ent.Error
-		}
-		return "no OCSP response (none fetched yet, or the certificate names no responder)"
-	case ent.Status == "revoked":
-		return "the certificate is revoked"
-	case ent.Status == "none":
-		return "the certificate names no OCSP responder"
-	case ent.Status != "good":
-		return "the OCSP responder answered " + ent.Status
-	case fingerprint(c) != ent.Fingerprint:
-		return "the OCSP response is for a replaced certificate"
-	case !now.Before(ent.NextUpdate):
-		return "the OCSP response expired at " + ent.NextUpdate.UTC().Format(time.RFC3339)
+	var r cert.OCSPResponse
+	if ent != nil {
+		r = cert.OCSPResponse{Fingerprint: ent.Fingerprint, Status: ent.Status, Response: ent.Response,
+			ThisUpdate: ent.ThisUpdate, NextUpdate: ent.NextUpdate, Error: ent.Error}
 	}
-	return "the OCSP response is not valid yet"
+	return r.Problem(fingerprint(c), now)
 }
 
 // warnOnce logs that a Must-Staple certificate is not served, once per
@@ -209,35 +196,6 @@ func fingerprint(c *tls.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// oidTLSFeature is the TLS Feature extension (RFC 7633); feature 5 is
-// status_request.
-var oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
-
-// mustStaple reports whether leaf asks for status_request (Must-Staple).
-// It reads the extension without allocating: it runs on every handshake of
-// a host that staples.
-func mustStaple(leaf *x509.Certificate) bool {
-	if leaf == nil {
-		return false
-	}
-	for _, ext := range leaf.Extensions {
-		if !ext.Id.Equal(oidTLSFeature) {
-			continue
-		}
-		var features cryptobyte.String
-		v := cryptobyte.String(ext.Value)
-		if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
-			return false
-		}
-		for !features.Empty() {
-			var f int64
-			if !features.ReadASN1Integer(&f) {
-				return false
-			}
-			if f == 5 {
-				return true
-			}
-		}
-	}
-	return false
-}
+// mustStaple reports whether leaf asks for status_request (Must-Staple),
+// without allocating: it runs on every handshake of a host that staples.
+func mustStaple(leaf *x509.Certificate) bool { return cert.MustStaple(leaf) }

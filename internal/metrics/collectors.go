@@ -147,3 +147,38 @@ func accessLogCollector(counts func() (written, dropped uint64)) funcCollector {
 			ch <- prometheus.MustNewConstMetric(accessLogDroppedDesc, prometheus.CounterValue, float64(dropped))
 		}}
 }
+
+// CertCacheStats are the counts of the edge's cache of certificates built
+// for handshakes (parsed, private key unsealed), as edge.CertCacheStats
+// has them.
+type CertCacheStats struct {
+	Hits, Misses, Evictions uint64
+	Size, Capacity          int
+}
+
+var (
+	certCacheHitsDesc = prometheus.NewDesc("esacert_edge_cert_cache_hits_total",
+		"Handshakes whose certificate the edge's certificate cache held ready (parsed, key unsealed).", nil, nil)
+	certCacheMissesDesc = prometheus.NewDesc("esacert_edge_cert_cache_misses_total",
+		"Handshakes whose certificate the edge's certificate cache did not hold: it was built from its sealed copy (key unsealed, leaf parsed).", nil, nil)
+	certCacheEvictionsDesc = prometheus.NewDesc("esacert_edge_cert_cache_evictions_total",
+		"Certificates the edge's certificate cache let go of to make room for others.", nil, nil)
+	certCacheEntriesDesc = prometheus.NewDesc("esacert_edge_cert_cache_entries",
+		"Certificates the edge's certificate cache holds.", nil, nil)
+	certCacheCapacityDesc = prometheus.NewDesc("esacert_edge_cert_cache_capacity",
+		"Certificates the edge's certificate cache holds at most (--edge-cert-cache).", nil, nil)
+)
+
+// certCacheCollector exports the edge's certificate cache's counts.
+func certCacheCollector(stats func() CertCacheStats) funcCollector {
+	return funcCollector{descs: []*prometheus.Desc{certCacheHitsDesc, certCacheMissesDesc, certCacheEvictionsDesc,
+		certCacheEntriesDesc, certCacheCapacityDesc},
+		collect: func(ch chan<- prometheus.Metric) {
+			s := stats()
+			ch <- prometheus.MustNewConstMetric(certCacheHitsDesc, prometheus.CounterValue, float64(s.Hits))
+			ch <- prometheus.MustNewConstMetric(certCacheMissesDesc, prometheus.CounterValue, float64(s.Misses))
+			ch <- prometheus.MustNewConstMetric(certCacheEvictionsDesc, prometheus.CounterValue, float64(s.Evictions))
+			ch <- prometheus.MustNewConstMetric(certCacheEntriesDesc, prometheus.GaugeValue, float64(s.Size))
+			ch <- prometheus.MustNewConstMetric(certCacheCapacityDesc, prometheus.GaugeValue, float64(s.Capacity))
+		}}
+}

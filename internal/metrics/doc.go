@@ -13,12 +13,13 @@
 //     action (a histogram). action is only ever an action esacert answers
 //     (else ""), and Code one of the error table's, so that a client
 //     cannot make up label values.
-//   - The edge's TLS handshakes by outcome (served, unknown_name, alert,
-//     closed, protocol, passthrough; see edge.HandshakeOutcomes) and their
-//     latency (without passthrough, whose time is the passed-through
-//     connection's); the edge's index revision, how far it is behind the
+//   - The edge's TLS handshakes by transport (tcp, or quic for HTTP/3) and
+//     outcome (served, unknown_name, alert, closed, protocol, passthrough;
+//     see edge.HandshakeOutcomes) and their latency (without passthrough,
+//     whose time is the passed-through connection's); the edge's index revision, how far it is behind the
 //     store's revision (the change feed's lag), whether it is stale and how
-//     many names it serves.
+//     many names it serves; its certificate cache's hits, misses (builds),
+//     evictions, size and capacity.
 //   - ACME orders by CA and result, failures by ApplyCode, their latency,
 //     and renewals (orders for a certificate issued before) by result.
 //   - Certificates, read from the store at most every 30 seconds (a scrape
@@ -33,7 +34,7 @@
 // # Cardinality
 //
 // Every label takes its values from a closed set (actions, Codes,
-// outcomes, configured CA names, ApplyCodes, certificate types and
+// transports, outcomes, configured CA names, ApplyCodes, certificate types and
 // statuses) except site and certificate_id, which name the sites and the
 // certificates themselves. The counts by site, type and status are a few
 // series per site. The per-certificate series are one per certificate

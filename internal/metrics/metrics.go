@@ -39,6 +39,9 @@ type Sources struct {
 	// AccessLog counts the edge's access log lines written and dropped (a
 	// full queue or a failed write); nil for a node without an access log.
 	AccessLog func() (written, dropped uint64)
+	// CertCache reads the counts of the edge's certificate cache; nil for
+	// a node without an edge.
+	CertCache func() CertCacheStats
 	// CAs are the configured ACME CAs' names: their order counters exist
 	// from the start, at 0.
 	CAs []string
@@ -76,7 +79,8 @@ type Metrics struct {
 // New builds the metrics and registers them, with collectors over src and
 // the Go runtime's and the process's collectors. outcomes are the edge's
 // handshake outcomes (edge.HandshakeOutcomes), whose counters exist from
-// the start at 0; nil for a node without an edge.
+// the start at 0 for both transports (but passthrough over QUIC); nil for
+// a node without an edge.
 func New(src Sources, outcomes []string) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "esacert_api_requests_total",
@@ -86,11 +90,11 @@ func New(src Sources, outcomes []string) *Metrics {
 		Help:    "Time to answer an API request, from its arrival to its answer, by action.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"action"})
 	m.handshakes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "esacert_edge_tls_handshakes_total",
-		Help: "TLS handshakes on the edge's HTTPS listener, by outcome: served, unknown_name, alert (the client's), closed, protocol, passthrough (a paused site's)."},
-		[]string{"outcome"})
+		Help: "TLS handshakes of the edge, by transport (tcp: the HTTPS listener; quic: the HTTP/3 listener) and outcome: served, unknown_name, alert (the client's), closed, protocol, passthrough (a paused site's, tcp only)."},
+		[]string{"transport", "outcome"})
 	m.handshakeSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "esacert_edge_tls_handshake_duration_seconds",
-		Help:    "Time from a connection's accept to the end of its TLS handshake, by outcome (passthrough left out).",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"outcome"})
+		Help:    "Time from a connection's accept (over QUIC, its first packet) to the end of its TLS handshake, by transport and outcome (passthrough left out).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"transport", "outcome"})
 	m.orders = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "esacert_acme_orders_total",
 		Help: "Issuance attempts of free certificates (ACME orders), by CA and result (issued, failed)."}, []string{"ca", "result"})
 	m.orderFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "esacert_acme_order_failures_total",
@@ -119,7 +123,10 @@ func New(src Sources, outcomes []string) *Metrics {
 	if outcomes != nil {
 		m.reg.MustRegister(m.handshakes, m.handshakeSeconds)
 		for _, o := range outcomes {
-			m.handshakes.WithLabelValues(o)
+			m.handshakes.WithLabelValues(TransportTCP, o)
+			if o != outcomePassthrough { // never over QUIC
+				m.handshakes.WithLabelValues(TransportQUIC, o)
+			}
 		}
 	}
 	now := src.Now
@@ -138,6 +145,9 @@ func New(src Sources, outcomes []string) *Metrics {
 	}
 	if src.AccessLog != nil {
 		m.reg.MustRegister(accessLogCollector(src.AccessLog))
+	}
+	if src.CertCache != nil {
+		m.reg.MustRegister(certCacheCollector(src.CertCache))
 	}
 	if src.Pool != nil {
 		m.reg.MustRegister(poolCollector(src.Pool))
@@ -217,11 +227,22 @@ func (m *Metrics) Request(action, code string, took time.Duration) {
 	m.requestSeconds.WithLabelValues(action).Observe(took.Seconds())
 }
 
+// Transports of the edge's handshakes (esacert_edge_tls_handshakes_total's
+// transport label), as edge.TransportTCP and edge.TransportQUIC name them.
+const (
+	TransportTCP  = "tcp"
+	TransportQUIC = "quic"
+)
+
+// outcomePassthrough is edge.HandshakePassthrough: a connection passed
+// through, whose time is the connection's, and never over QUIC.
+const outcomePassthrough = "passthrough"
+
 // Handshake counts a TLS handshake of the edge (edge.HandshakeObserver).
-func (m *Metrics) Handshake(outcome string, took time.Duration) {
-	m.handshakes.WithLabelValues(outcome).Inc()
-	if outcome != "passthrough" { // its time is the connection's
-		m.handshakeSeconds.WithLabelValues(outcome).Observe(took.Seconds())
+func (m *Metrics) Handshake(transport, outcome string, took time.Duration) {
+	m.handshakes.WithLabelValues(transport, outcome).Inc()
+	if outcome != outcomePassthrough { // its time is the connection's
+		m.handshakeSeconds.WithLabelValues(transport, outcome).Observe(took.Seconds())
 	}
 }
 

@@ -171,9 +171,10 @@ func TestObservers(t *testing.T) {
 	m := New(Sources{CAs: []string{"lets_encrypt"}}, []string{"served", "unknown_name", "passthrough"})
 	fams := scrape(t, m)
 	for name, want := range map[string]map[string]float64{
-		"esacert_edge_tls_handshakes_total": {"outcome=served": 0, "outcome=unknown_name": 0, "outcome=passthrough": 0},
-		"esacert_acme_orders_total":         {"ca=lets_encrypt,result=issued": 0, "ca=lets_encrypt,result=failed": 0},
-		"esacert_db_errors_total":           {"source=ping": 0, "source=edge": 0, "source=metrics": 0},
+		"esacert_edge_tls_handshakes_total": {"outcome=served,transport=tcp": 0, "outcome=unknown_name,transport=tcp": 0, "outcome=passthrough,transport=tcp": 0,
+			"outcome=served,transport=quic": 0, "outcome=unknown_name,transport=quic": 0},
+		"esacert_acme_orders_total": {"ca=lets_encrypt,result=issued": 0, "ca=lets_encrypt,result=failed": 0},
+		"esacert_db_errors_total":   {"source=ping": 0, "source=edge": 0, "source=metrics": 0},
 	} {
 		if diff := cmp.Diff(want, values(fams, name)); diff != "" {
 			t.Errorf("%s at the start (-want +got):\n%s", name, diff)
@@ -182,17 +183,21 @@ func TestObservers(t *testing.T) {
 	m.Request("GetSite", "OK", time.Millisecond)
 	m.Request("GetSite", "OK", time.Millisecond)
 	m.Request("", "InvalidAction.NotFound", time.Millisecond)
-	m.Handshake("served", time.Millisecond)
-	m.Handshake("passthrough", time.Minute)
+	m.Handshake("tcp", "served", time.Millisecond)
+	m.Handshake("tcp", "passthrough", time.Minute)
+	m.Handshake("quic", "served", time.Millisecond)
+	m.Handshake("quic", "served", time.Millisecond)
+	m.Handshake("quic", "alert", time.Millisecond)
 	m.IssuanceAttempt(cert.Attempt{CA: "lets_encrypt", Took: time.Second})
 	m.IssuanceAttempt(cert.Attempt{CA: "lets_encrypt", Renewal: true, Code: 2, Took: time.Second})
 	m.DBError(DBErrorPing)
 	fams = scrape(t, m)
 	for name, want := range map[string]map[string]float64{
-		"esacert_api_requests_total":                  {"action=GetSite,code=OK": 2, "action=,code=InvalidAction.NotFound": 1},
-		"esacert_api_request_duration_seconds":        {"action=GetSite": 2, "action=": 1},
-		"esacert_edge_tls_handshakes_total":           {"outcome=served": 1, "outcome=unknown_name": 0, "outcome=passthrough": 1},
-		"esacert_edge_tls_handshake_duration_seconds": {"outcome=served": 1},
+		"esacert_api_requests_total":           {"action=GetSite,code=OK": 2, "action=,code=InvalidAction.NotFound": 1},
+		"esacert_api_request_duration_seconds": {"action=GetSite": 2, "action=": 1},
+		"esacert_edge_tls_handshakes_total": {"outcome=served,transport=tcp": 1, "outcome=unknown_name,transport=tcp": 0, "outcome=passthrough,transport=tcp": 1,
+			"outcome=served,transport=quic": 2, "outcome=unknown_name,transport=quic": 0, "outcome=alert,transport=quic": 1},
+		"esacert_edge_tls_handshake_duration_seconds": {"outcome=served,transport=tcp": 1, "outcome=served,transport=quic": 2, "outcome=alert,transport=quic": 1},
 		"esacert_acme_orders_total":                   {"ca=lets_encrypt,result=issued": 1, "ca=lets_encrypt,result=failed": 1},
 		"esacert_acme_order_failures_total":           {"apply_code=2,ca=lets_encrypt": 1},
 		"esacert_acme_order_duration_seconds":         {"ca=lets_encrypt": 2},
@@ -338,5 +343,27 @@ func TestAccessLogCounts(t *testing.T) {
 	}
 	if fams := scrape(t, New(Sources{}, nil)); fams["esacert_edge_access_log_lines_total"] != nil {
 		t.Error("access log counts without an access log")
+	}
+}
+
+// TestCertCacheCounts: the edge's certificate cache's counts, read at each
+// scrape; absent on a node without an edge.
+func TestCertCacheCounts(t *testing.T) {
+	st := CertCacheStats{Hits: 10, Misses: 4, Evictions: 1, Size: 3, Capacity: 3}
+	m := New(Sources{CertCache: func() CertCacheStats { return st }}, nil)
+	want := map[string]float64{"esacert_edge_cert_cache_hits_total": 10, "esacert_edge_cert_cache_misses_total": 4,
+		"esacert_edge_cert_cache_evictions_total": 1, "esacert_edge_cert_cache_entries": 3, "esacert_edge_cert_cache_capacity": 3}
+	fams := scrape(t, m)
+	for name, v := range want {
+		if got := values(fams, name)[""]; got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	st.Hits = 11
+	if got := values(scrape(t, m), "esacert_edge_cert_cache_hits_total")[""]; got != 11 {
+		t.Errorf("hits after one more %v, want 11", got)
+	}
+	if fams := scrape(t, New(Sources{}, nil)); fams["esacert_edge_cert_cache_hits_total"] != nil {
+		t.Error("certificate cache counts without an edge")
 	}
 }

@@ -41,7 +41,7 @@ func (n *Node) serveHTTP3(e *edge.Edge) {
 	n.h3 = e.HTTP3Server(n.rate.Handler(e.HTTPSHandler()), n.log.With("component", "http3"))
 	srv, pc := n.h3, n.h3Conn
 	go func() {
-		err := srv.Serve(pc)
+		err := e.ServeHTTP3(srv, pc)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

@@ -21,7 +21,8 @@ import (
 // UDP by default; a site with Http3 and AltSvc on is advertised there by
 // Alt-Svc on its HTTPS answers and answered there by quic-go's HTTP/3
 // client. With --http3-addr off, nothing listens over UDP and nothing is
-// advertised.
+// advertised. The QUIC handshake is counted in /metrics with
+// transport="quic", not as a TCP one.
 func TestHTTP3Node(t *testing.T) {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "origin over "+r.Header.Get("X-Forwarded-Proto"))
@@ -36,6 +37,7 @@ func TestHTTP3Node(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.HTTP3Addr = h3addr
 			cfg.PrivateOrigins = "127.0.0.0/8"
+			cfg.MetricsAddr = "127.0.0.1:0"
 			n, err := Start(t.Context(), cfg, quiet)
 			if err != nil {
 				t.Fatal(err)
@@ -110,6 +112,20 @@ func TestHTTP3Node(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != 200 || resp.ProtoMajor != 3 || string(body) != "origin over https" || resp.Header.Get("Alt-Svc") != want {
 				t.Errorf("over HTTP/3: %s %d %q, Alt-Svc %q", resp.Proto, resp.StatusCode, body, resp.Header.Get("Alt-Svc"))
+			}
+			// The edge tells the handshake's outcome as its side ends.
+			var quicServed, tcpServed float64
+			if !poll(10*time.Second, func() bool {
+				fams := scrapeMetrics(t, n.MetricsAddr())
+				quicServed, _ = sample(fams, "esacert_edge_tls_handshakes_total", "transport=quic", "outcome=served")
+				tcpServed, _ = sample(fams, "esacert_edge_tls_handshakes_total", "transport=tcp", "outcome=served")
+				timed, _ := sample(fams, "esacert_edge_tls_handshake_duration_seconds", "transport=quic", "outcome=served")
+				return quicServed == 1 && timed == 1
+			}) {
+				t.Errorf("QUIC handshakes served in /metrics: %v, want 1", quicServed)
+			}
+			if tcpServed < 1 {
+				t.Errorf("TCP handshakes served in /metrics: %v, want the Alt-Svc probes'", tcpServed)
 			}
 		})
 	}

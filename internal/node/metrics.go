@@ -66,6 +66,10 @@ func (n *Node) newMetrics(cfg config.Config) error {
 			ix := n.edge.Index()
 			return ix.Revision(), ix.Names(), n.edge.Stale()
 		}
+		src.CertCache = func() metrics.CertCacheStats {
+			s := n.edge.CertCacheStats()
+			return metrics.CertCacheStats{Hits: s.Hits, Misses: s.Misses, Evictions: s.Evictions, Size: s.Size, Capacity: s.Capacity}
+		}
 		if cfg.AccessLog != "" {
 			// n.accessLog is set before the metrics' listener serves.
 			src.AccessLog = func() (uint64, uint64) { return n.accessLog.Written(), n.accessLog.Dropped() }

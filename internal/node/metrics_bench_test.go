@@ -39,7 +39,7 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 	b.Run("hooks/handshake_serial", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			m.Handshake(edge.HandshakeServed, 400*time.Microsecond)
+			m.Handshake(edge.TransportTCP, edge.HandshakeServed, 400*time.Microsecond)
 		}
 	})
 	b.Run("hooks/request", func(b *testing.B) {
@@ -54,7 +54,7 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				m.Handshake(edge.HandshakeServed, 400*time.Microsecond)
+				m.Handshake(edge.TransportTCP, edge.HandshakeServed, 400*time.Microsecond)
 			}
 		})
 	})

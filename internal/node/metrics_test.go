@@ -174,10 +174,10 @@ func TestMetrics(t *testing.T) {
 	var fams map[string]*dto.MetricFamily
 	if !poll(10*time.Second, func() bool {
 		fams = scrapeMetrics(t, n.MetricsAddr())
-		served, _ := sample(fams, "esacert_edge_tls_handshakes_total", "outcome=served")
-		unknown, _ := sample(fams, "esacert_edge_tls_handshakes_total", "outcome=unknown_name")
+		served, _ := sample(fams, "esacert_edge_tls_handshakes_total", "transport=tcp", "outcome=served")
+		unknown, _ := sample(fams, "esacert_edge_tls_handshakes_total", "transport=tcp", "outcome=unknown_name")
 		// The duration is observed just after the count: a scrape may fall between.
-		timed, _ := sample(fams, "esacert_edge_tls_handshake_duration_seconds", "outcome=served")
+		timed, _ := sample(fams, "esacert_edge_tls_handshake_duration_seconds", "transport=tcp", "outcome=served")
 		return served >= 3 && unknown >= 2 && timed >= 3
 	}) {
 		t.Error("the handshakes did not reach /metrics")
@@ -192,10 +192,16 @@ func TestMetrics(t *testing.T) {
 		{"esacert_api_requests_total", []string{"action=GetSite", "code=SiteNotFound"}, 1},
 		{"esacert_api_requests_total", []string{"action=ApplyCertificate", "code=OK"}, 2},
 		{"esacert_api_request_duration_seconds", []string{"action=CreateSite"}, 1},
-		{"esacert_edge_tls_handshakes_total", []string{"outcome=served"}, 3},
-		{"esacert_edge_tls_handshakes_total", []string{"outcome=unknown_name"}, 2},
-		{"esacert_edge_tls_handshakes_total", []string{"outcome=alert"}, 0},
-		{"esacert_edge_tls_handshake_duration_seconds", []string{"outcome=served"}, 3},
+		{"esacert_edge_tls_handshakes_total", []string{"transport=tcp", "outcome=served"}, 3},
+		{"esacert_edge_tls_handshakes_total", []string{"transport=tcp", "outcome=unknown_name"}, 2},
+		{"esacert_edge_tls_handshakes_total", []string{"transport=tcp", "outcome=alert"}, 0},
+		{"esacert_edge_tls_handshake_duration_seconds", []string{"transport=tcp", "outcome=served"}, 3},
+		// One certificate served three times: built once, then held.
+		{"esacert_edge_cert_cache_misses_total", nil, 1},
+		{"esacert_edge_cert_cache_hits_total", nil, 2},
+		{"esacert_edge_cert_cache_evictions_total", nil, 0},
+		{"esacert_edge_cert_cache_entries", nil, 1},
+		{"esacert_edge_cert_cache_capacity", nil, 10000},
 		{"esacert_certificates", []string{"site=metrics.test", "type=upload", "status=Expiring"}, 1},
 		{"esacert_certificates", []string{"site=metrics.test", "type=free", "status=OK"}, 1},
 		{"esacert_certificates", []string{"site=metrics.test", "type=free", "status=ApplyFailed"}, 1},

@@ -265,7 +265,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, keys *mas
 		// listeners of every edge node).
 		Origins: origin.Policy{Allow: cfg.PrivateOriginRanges()}}
 	https := &httpsconf.Service{Store: store, Sites: store}
-	svc := &cert.Service{Sites: store, Certs: store, Repo: store, Sealer: keys.Ring(), Limits: cfg.Limits(),
+	svc := &cert.Service{Sites: store, Certs: store, Repo: store, OCSP: store, Sealer: keys.Ring(), Limits: cfg.Limits(),
 		RequireVerified: cfg.VerifySiteOwnership}
 	if err := sites.EnsureDefaultInstance(ctx); err != nil {
 		store.Close()

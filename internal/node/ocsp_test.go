@@ -132,3 +132,68 @@ func TestOCSPResponderUnderOriginPolicy(t *testing.T) {
 		t.Errorf("a responder on loopback was asked %d times without --private-origins", got)
 	}
 }
+
+// TestOCSPStateInGetCertificate: GetCertificate's Result.Ocsp (an esacert
+// extension) shows a certificate's OCSP state and what it does to serving:
+// a Must-Staple certificate whose responder is down has no response, says
+// why (the fetch's error) and is not served; once the responder answers it
+// (for the replacement leaf) is good, with no problem, and served stapled.
+// A certificate without a responder says so.
+func TestOCSPStateInGetCertificate(t *testing.T) {
+	now := time.Now()
+	root := pkitest.NewCA(t, "OCSP State Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	inter := root.Intermediate(t, "OCSP State Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	responder := ocsptest.New(t, inter.Cert, inter.Key)
+	responder.SetDown(true)
+	must := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.must-staple.com"}, OCSPServer: []string{responder.URL}, MustStaple: true,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	plain := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"api.must-staple.com"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	cfg := testConfig(t)
+	cfg.OCSPPoll = "100ms"
+	cfg.PrivateOrigins = "127.0.0.0/8"
+	n, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, n)
+	siteID := jsonNumber(call(t, n, "2024-09-10", "CreateSite", map[string]string{"SiteName": "must-staple.com"})["SiteId"])
+	mustID := call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+		"Certificate": must.ChainPEM, "PrivateKey": must.KeyPEM})["Id"].(string)
+	plainID := call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+		"Certificate": plain.ChainPEM, "PrivateKey": plain.KeyPEM})["Id"].(string)
+	ocspOf := func(id string) map[string]any {
+		res := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": id})
+		o, _ := res["Result"].(map[string]any)["Ocsp"].(map[string]any)
+		return o
+	}
+	var o map[string]any
+	waitFor(t, "a failed fetch shown", func() bool { o = ocspOf(mustID); return o != nil && o["FetchError"] != nil })
+	if o["Status"] != "pending" || o["MustStaple"] != true || !strings.HasPrefix(o["Problem"].(string), "no OCSP response yet: ") ||
+		jsonNumber(o["FetchFailures"]) == "0" || o["NextFetchTime"] == nil {
+		t.Errorf("Ocsp with the responder down = %v", o)
+	}
+	if l, _ := staple(n.HTTPSAddr(), "www.must-staple.com"); l != nil {
+		t.Error("a Must-Staple certificate without a response was served")
+	}
+	waitFor(t, "no responder shown", func() bool { o = ocspOf(plainID); return o != nil && o["Status"] == "none" })
+	if o["MustStaple"] != false || o["Problem"] != "the certificate names no OCSP responder" {
+		t.Errorf("Ocsp of a certificate without a responder = %v", o)
+	}
+
+	// The responder back, and the certificate replaced (a new leaf is
+	// fetched at once; the failed one would be tried again in a minute).
+	responder.SetDown(false)
+	must2 := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.must-staple.com"}, OCSPServer: []string{responder.URL}, MustStaple: true,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+	call(t, n, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Id": mustID, "Type": "upload",
+		"Certificate": must2.ChainPEM, "PrivateKey": must2.KeyPEM})
+	waitFor(t, "a good response shown", func() bool { o = ocspOf(mustID); return o != nil && o["Status"] == "good" })
+	if o["Problem"] != nil || o["FetchError"] != nil || o["ThisUpdate"] == nil || o["NextUpdate"] == nil || o["FetchTime"] == nil {
+		t.Errorf("Ocsp once good = %v", o)
+	}
+	waitFor(t, "the Must-Staple certificate served stapled", func() bool {
+		l, s := staple(n.HTTPSAddr(), "www.must-staple.com")
+		return l != nil && s != nil
+	})
+}

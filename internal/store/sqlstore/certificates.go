@@ -151,6 +151,9 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
+		if err := s.queueOCSP(ctx, tx, c.ID, c.Info.FingerprintSHA256, c.ChainPEM); err != nil {
+			return err
+		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})
 }
@@ -184,6 +187,9 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // the caller reports the missing row
+		}
+		if err := s.queueOCSP(ctx, tx, c.ID, c.Info.FingerprintSHA256, c.ChainPEM); err != nil {
+			return err
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
 	})

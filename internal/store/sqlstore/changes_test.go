@@ -72,6 +72,11 @@ func TestImportMany(t *testing.T) {
 			if err != nil || len(loaded.Certificates) != 450 {
 				t.Fatalf("LoadEdge after importing 450 = %d, %v", len(loaded.Certificates), err)
 			}
+			for _, i := range []int{0, 199, 200, 449} { // each statement's certificates are queued for an OCSP fetch
+				if _, ok, err := s.OCSPResponse(ctx, certs[i].ID); err != nil || !ok {
+					t.Fatalf("certificate %d of the import is not queued for OCSP: %v, %v", i, ok, err)
+				}
+			}
 			changes, rev, _, err := s.Changes(ctx, start)
 			if err != nil || len(changes) != 1 || changes[0].Kind != sqlstore.ChangeSite {
 				t.Fatalf("Changes after the import = %+v, %v", changes, err)

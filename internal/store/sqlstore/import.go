@@ -61,13 +61,23 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 				}
 			}
 			args := make([]any, 0, 22*n)
+			var queue []any // the OCSP fetches to queue (see queueOCSPQuery): certificates with a chain
 			for _, c := range certs[:n] {
 				args = append(append(args, c.ID, c.SiteID, c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM,
 					c.SealedKey, micros(c.Created), micros(c.Updated)), infoArgs(c.Info)...)
+				if c.ChainPEM != "" {
+					queue = append(queue, c.ID, c.Info.FingerprintSHA256)
+				}
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				stmt.Close()
 				return fmt.Errorf("import certificates %s…: %w", certs[0].ID, err)
+			}
+			if len(queue) > 0 {
+				if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPRows(len(queue)/2)), queue...); err != nil {
+					stmt.Close()
+					return fmt.Errorf("queue the OCSP fetches of certificates %s…: %w", certs[0].ID, err)
+				}
 			}
 			certs = certs[n:]
 		}
@@ -81,3 +91,13 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 // importBatch is how many certificates one statement of Import inserts
 // (22 parameters each: well under SQLite's and PostgreSQL's bounds).
 const importBatch = 200
+
+// queueOCSPRows is queueOCSPQuery for n certificates at once.
+func queueOCSPRows(n int) string {
+	const row = `(?, ?, '', NULL, 0, 0, 0, 0, '', 0, 0, 0)`
+	head, tail, ok := strings.Cut(queueOCSPQuery, row)
+	if !ok {
+		panic("sqlstore: queueOCSPQuery does not hold its row")
+	}
+	return head + row + strings.Repeat(", "+row, n-1) + tail
+}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,59 +28,45 @@ func scanOCSP(r scanner, o *cert.OCSPResponse, more ...any) error {
 	return nil
 }
 
-// ClaimOCSP implements cert.OCSPStore. A certificate never fetched gets its
-// row inserted (of two nodes inserting it, one wins); one fetched before is
-// claimed by moving its next fetch on only where the row is still as it was
-// read.
+// ClaimOCSP implements cert.OCSPStore. Every certificate with a chain has
+// its row, written with the certificate (queueOCSP), so the certificates
+// due are the rows whose next fetch has come, read through their index: a
+// poll costs what is due, not the number of certificates. A row is claimed
+// by moving its next fetch on only where it is still as it was read.
 func (s *Store) ClaimOCSP(ctx context.Context, now, until time.Time, n int) ([]cert.OCSPDue, error) {
 	type row struct {
 		due        cert.OCSPDue
-		has        bool
 		nextFetch  int64
 		lastFinger string
 	}
 	list, err := queryAll(ctx, s, s.db, func(r scanner) (d row, err error) {
-		var fp, status, errText sql.NullString
-		var resp []byte
-		var this, next, revoked, fetched, nextFetch, failures, rev sql.NullInt64
-		err = r.Scan(&d.due.CertificateID, &d.due.SiteID, &d.due.Fingerprint, &d.due.ChainPEM,
-			&fp, &status, &resp, &this, &next, &revoked, &fetched, &errText, &failures, &nextFetch, &rev)
-		if err != nil {
+		var last cert.OCSPResponse
+		if err := scanOCSP(r, &last, &d.due.CertificateID, &d.due.SiteID, &d.due.Fingerprint, &d.due.ChainPEM); err != nil {
 			return d, err
 		}
-		d.has, d.lastFinger, d.nextFetch = fp.Valid, fp.String, nextFetch.Int64
-		if d.has && fp.String == d.due.Fingerprint {
-			d.due.Last = cert.OCSPResponse{CertificateID: d.due.CertificateID, Fingerprint: fp.String,
-				Status: status.String, Response: resp, ThisUpdate: fromMicros(this.Int64),
-				NextUpdate: fromMicros(next.Int64), RevokedAt: fromMicros(revoked.Int64),
-				Fetched: fromMicros(fetched.Int64), Error: errText.String, Failures: int(failures.Int64),
-				Next: fromMicros(nextFetch.Int64), Rev: rev.Int64}
-		} else {
+		d.lastFinger, d.nextFetch = last.Fingerprint, micros(last.Next)
+		if last.Fingerprint == d.due.Fingerprint {
+			last.CertificateID = d.due.CertificateID
+			d.due.Last = last
+		} else { // replaced since: what was kept is for the old leaf
 			d.due.Last = cert.OCSPResponse{CertificateID: d.due.CertificateID, Fingerprint: d.due.Fingerprint}
 		}
 		return d, nil
-	}, `SELECT c.id, c.site_id, c.fingerprint, c.chain_pem, `+ocspColumns+`
-		FROM certificates c LEFT JOIN ocsp_responses o ON o.cert_id = c.id
-		WHERE c.chain_pem <> '' AND (o.cert_id IS NULL OR o.fingerprint <> c.fingerprint OR o.next_fetch_us <= ?)
-		ORDER BY COALESCE(o.next_fetch_us, 0), c.id LIMIT ?`, micros(now), n)
+	}, `SELECT `+ocspColumns+`, c.id, c.site_id, c.fingerprint, c.chain_pem
+		FROM ocsp_responses o JOIN certificates c ON c.id = o.cert_id
+		WHERE o.next_fetch_us <= ? ORDER BY o.next_fetch_us, o.cert_id LIMIT ?`, micros(now), n)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates due for OCSP: %w", err)
 	}
 	var out []cert.OCSPDue
 	for _, d := range list {
 		var res sql.Result
-		switch {
-		case !d.has:
-			res, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO ocsp_responses (cert_id, fingerprint, status,
-				this_update_us, next_update_us, revoked_us, fetched_us, error, failures, next_fetch_us, rev)
-				VALUES (?, ?, '', 0, 0, 0, 0, '', 0, ?, 0) ON CONFLICT (cert_id) DO NOTHING`),
-				d.due.CertificateID, d.due.Fingerprint, micros(until))
-		case d.lastFinger != d.due.Fingerprint: // replaced: what was kept is for the old leaf
+		if d.lastFinger != d.due.Fingerprint { // a row its certificate's write did not reset
 			res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE ocsp_responses SET fingerprint = ?, status = '',
 				response = NULL, this_update_us = 0, next_update_us = 0, revoked_us = 0, fetched_us = 0, error = '',
 				failures = 0, next_fetch_us = ? WHERE cert_id = ? AND fingerprint = ? AND next_fetch_us = ?`),
 				d.due.Fingerprint, micros(until), d.due.CertificateID, d.lastFinger, d.nextFetch)
-		default:
+		} else {
 			res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE ocsp_responses SET next_fetch_us = ?
 				WHERE cert_id = ? AND fingerprint = ? AND next_fetch_us = ?`),
 				micros(until), d.due.CertificateID, d.lastFinger, d.nextFetch)
@@ -92,6 +79,30 @@ func (s *Store) ClaimOCSP(ctx context.Context, now, until time.Time, n int) ([]c
 		}
 	}
 	return out, nil
+}
+
+// queueOCSPQuery makes a certificate just written (id, leaf fingerprint)
+// due for an OCSP fetch at once when it is new or its leaf changed: its
+// row is made, or reset (what was kept is for the old leaf). The rows are
+// the refresher's queue (see ClaimOCSP).
+const queueOCSPQuery = `INSERT INTO ocsp_responses (cert_id, fingerprint, status, response,
+	this_update_us, next_update_us, revoked_us, fetched_us, error, failures, next_fetch_us, rev)
+	VALUES (?, ?, '', NULL, 0, 0, 0, 0, '', 0, 0, 0)
+	ON CONFLICT (cert_id) DO UPDATE SET fingerprint = excluded.fingerprint, status = '', response = NULL,
+	this_update_us = 0, next_update_us = 0, revoked_us = 0, fetched_us = 0, error = '', failures = 0, next_fetch_us = 0
+	WHERE ocsp_responses.fingerprint <> excluded.fingerprint`
+
+// queueOCSP runs queueOCSPQuery inside the write's tx for a certificate
+// with chain chainPEM and leaf fingerprint fp; a certificate without a
+// chain (a free one not issued yet) has no row.
+func (s *Store) queueOCSP(ctx context.Context, tx *sql.Tx, id, fp, chainPEM string) error {
+	if chainPEM == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPQuery), id, fp); err != nil {
+		return fmt.Errorf("queue the OCSP fetch of certificate %s: %w", id, err)
+	}
+	return nil
 }
 
 // SaveOCSP implements cert.OCSPStore.
@@ -131,4 +142,19 @@ func (s *Store) OCSPResponses(ctx context.Context, after int64) ([]cert.OCSPResp
 		last = max(last, o.Rev)
 	}
 	return list, last, nil
+}
+
+var _ cert.OCSPReader = (*Store)(nil)
+
+// OCSPResponse implements cert.OCSPReader.
+func (s *Store) OCSPResponse(ctx context.Context, id string) (cert.OCSPResponse, bool, error) {
+	o := cert.OCSPResponse{CertificateID: id}
+	err := scanOCSP(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+ocspColumns+` FROM ocsp_responses o WHERE o.cert_id = ?`), id), &o)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cert.OCSPResponse{}, false, nil
+	}
+	if err != nil {
+		return cert.OCSPResponse{}, false, fmt.Errorf("read the OCSP response of certificate %s: %w", id, err)
+	}
+	return o, true, nil
 }

@@ -83,6 +83,14 @@ func testOCSP(t *testing.T, s Store) {
 		more[0].Failures != 1 || r2 <= rev {
 		t.Errorf("OCSPResponses after a failure = %+v, %d, %v", more, r2, err)
 	}
+	// One certificate's state, as GetCertificate reads it.
+	if r, ok, err := s.OCSPResponse(ctx, a.ID); err != nil || !ok || r.Status != cert.OCSPGood || r.Error != "responder down" ||
+		r.Failures != 1 || string(r.Response) != string(good.Response) || !r.NextUpdate.Equal(good.NextUpdate) || r.CertificateID != a.ID {
+		t.Errorf("OCSPResponse(a) = %+v, %v, %v", r, ok, err)
+	}
+	if r, ok, err := s.OCSPResponse(ctx, "f0000000000000000000000000000000"); err != nil || ok {
+		t.Errorf("OCSPResponse of no certificate = %+v, %v, %v; want none", r, ok, err)
+	}
 	// Replaced: due at once, nothing of the old leaf in Last; a save for the
 	// old fingerprint is dropped.
 	a2 := a
@@ -145,5 +153,100 @@ func testOCSP(t *testing.T, s Store) {
 	}
 	if len(seen) != 6 {
 		t.Errorf("claimed %d new certificates, want 6", len(seen))
+	}
+}
+
+// testOCSPQueue: a certificate is due for an OCSP fetch from the write that
+// gives it a chain, whichever write that is, and only then: a free
+// certificate is not due while it has no chain (applying, failed), is due
+// once issued, and due again, with nothing of the old leaf kept, when it
+// is renewed; a write that keeps the leaf (a rename) leaves the next fetch
+// where it was. The poll reads only what is due, in next-fetch order.
+func testOCSPQueue(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-q", "basic", 0, now))
+	mustSite(t, s, newSite(6200000000001, "queue.com", "inst-q", now))
+	free := cert.Certificate{ID: "f2000000000000000000000000000000", SiteID: 6200000000001, Name: "www.queue.com", Type: cert.TypeFree,
+		Created: now, Updated: now, Free: cert.FreeState{Status: cert.StatusApplying, CA: "lets_encrypt", Next: now}}
+	free.Info.SANs, free.Info.CommonName = []string{"www.queue.com"}, "www.queue.com"
+	if _, err := s.CreateFree(ctx, []cert.Certificate{free}, 0); err != nil {
+		t.Fatal(err)
+	}
+	claimOCSP := func(at time.Time) []cert.OCSPDue {
+		t.Helper()
+		due, err := s.ClaimOCSP(ctx, at, at.Add(2*time.Minute), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return due
+	}
+	if due := claimOCSP(now); len(due) != 0 {
+		t.Fatalf("a free certificate applying is due: %+v", due)
+	}
+	finish := func(at time.Time, chain, fp string) {
+		t.Helper()
+		claimed, err := s.ClaimDue(ctx, at, "renewer", at.Add(time.Minute), 10)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("ClaimDue = %d, %v", len(claimed), err)
+		}
+		c := claimed[0]
+		c.ChainPEM, c.CertPEM, c.Info.FingerprintSHA256, c.SealedKey = chain, chain, fp, []byte{1}
+		c.Free = cert.FreeState{Status: cert.StatusOK, CA: "lets_encrypt", Attempts: 1, Next: at.Add(time.Hour)}
+		if chain == "" {
+			c.Free = cert.FreeState{Status: cert.StatusApplyFailed, Code: 7, Message: "CAA forbids", CA: "lets_encrypt",
+				Attempts: 1, Next: at.Add(time.Minute)}
+		}
+		if err := s.FinishFree(ctx, c, "renewer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish(now, "", "") // failed: still no chain
+	if due := claimOCSP(now.Add(time.Minute)); len(due) != 0 {
+		t.Fatalf("a free certificate that failed to issue is due: %+v", due)
+	}
+	finish(now.Add(2*time.Minute), "chain-issued", "fp-issued")
+	due := claimOCSP(now.Add(2 * time.Minute))
+	if len(due) != 1 || due[0].CertificateID != free.ID || due[0].Fingerprint != "fp-issued" || due[0].ChainPEM != "chain-issued" ||
+		due[0].Last.Status != "" {
+		t.Fatalf("after the issuance ClaimOCSP = %+v, want the certificate", due)
+	}
+	good := cert.OCSPResponse{CertificateID: free.ID, Fingerprint: "fp-issued", Status: cert.OCSPGood, Response: []byte{0x30, 1},
+		ThisUpdate: now, NextUpdate: now.Add(24 * time.Hour), Fetched: now, Next: now.Add(12 * time.Hour)}
+	if err := s.SaveOCSP(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	// Uploaded certificates: due at once, after what was due before them.
+	up := certificate("u2000000000000000000000000000000", 6200000000001, "up", cert.TypeUpload, 0, now)
+	if err := s.CreateCertificate(ctx, up, 0); err != nil {
+		t.Fatal(err)
+	}
+	if due := claimOCSP(now.Add(3 * time.Minute)); len(due) != 1 || due[0].CertificateID != up.ID {
+		t.Fatalf("after an upload ClaimOCSP = %+v, want the upload only", due)
+	}
+	upGood := good
+	upGood.CertificateID, upGood.Fingerprint, upGood.Next = up.ID, up.Info.FingerprintSHA256, now.Add(11*time.Hour)
+	if err := s.SaveOCSP(ctx, upGood); err != nil {
+		t.Fatal(err)
+	}
+	// Renamed, the same leaf: not due again before its next fetch.
+	renamed := up
+	renamed.Name = "renamed"
+	if err := s.ReplaceCertificate(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
+	if due := claimOCSP(now.Add(3 * time.Minute)); len(due) != 0 {
+		t.Fatalf("a certificate renamed (same leaf) is due again at once: %+v", due)
+	}
+	// Renewed: due at once, the old leaf's response out of Last.
+	finish(now.Add(2*time.Hour), "chain-renewed", "fp-renewed")
+	due = claimOCSP(now.Add(2 * time.Hour))
+	if len(due) != 1 || due[0].CertificateID != free.ID || due[0].Fingerprint != "fp-renewed" || due[0].Last.Status != "" ||
+		due[0].Last.Response != nil {
+		t.Fatalf("after the renewal ClaimOCSP = %+v, want the certificate, nothing kept", due)
+	}
+	// A day later both are due (the renewed one's claim lapsed unsaved at
+	// 2h02, the upload's next fetch is at 11h), the longest due first.
+	if due := claimOCSP(now.Add(24 * time.Hour)); len(due) != 2 || due[0].CertificateID != free.ID || due[1].CertificateID != up.ID {
+		t.Fatalf("a day later ClaimOCSP = %+v, want both, the longest due first", due)
 	}
 }

@@ -37,6 +37,7 @@ type Store interface {
 	cert.FreeStore
 	cert.SummaryStore
 	cert.OCSPStore
+	cert.OCSPReader
 	EdgeCertStore
 }
 
@@ -78,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("client_ca_certificates", func(t *testing.T) { testClientCAs(t, newStore(t)) })
 	t.Run("client_certificates", func(t *testing.T) { testClientCerts(t, newStore(t)) })
 	t.Run("ocsp_responses", func(t *testing.T) { testOCSP(t, newStore(t)) })
+	t.Run("ocsp_queue", func(t *testing.T) { testOCSPQueue(t, newStore(t)) })
 	t.Run("ticket_keys", func(t *testing.T) { testTicketKeys(t, newStore(t)) })
 	t.Run("edge_certificates", func(t *testing.T) { testEdgeCertificates(t, newStore(t)) })
 }
