@@ -172,11 +172,14 @@ type downSource struct{}
 
 var errStoreDown = errors.New("the store is down (benchmark)")
 
-func (downSource) Changes(context.Context, int64) ([]int64, int64, bool, error) {
+func (downSource) Changes(context.Context, int64) ([]Change, int64, bool, error) {
 	return nil, 0, false, errStoreDown
 }
 func (downSource) Load(context.Context, []int64) ([]SiteState, int64, error) {
 	return nil, 0, errStoreDown
+}
+func (downSource) LoadCertificates(context.Context, []string) ([]cert.Certificate, error) {
+	return nil, errStoreDown
 }
 
 // TestMillionChild is the edge process of BenchmarkMillion; it does nothing

@@ -136,33 +136,15 @@ func (ix *Index) snapshotOf(e *siteEntry, inters interNumbers) snapshotSite {
 			s.HostsNoSuites = append(s.HostsNoSuites, h)
 		}
 	}
-	at := map[*served]int{}
-	add := func(name string, c candidates) {
-		for _, sv := range c {
-			if sv.site != e.conf {
-				continue
-			}
-			i, ok := at[sv]
-			if !ok {
-				i = len(s.Certs)
-				at[sv] = i
-				sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa}
-				for _, der := range sv.chain[1:] {
-					sc.Inters = append(sc.Inters, inters.number(&s, der))
-				}
-				s.Certs = append(s.Certs, sc)
-			}
-			s.Certs[i].Names = append(s.Certs[i].Names, name)
+	s.Certs = make([]snapshotCert, 0, e.certs.Len())
+	e.certs.each(func(_ string, sv *served) bool {
+		sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
+		for _, der := range sv.chain[1:] {
+			sc.Inters = append(sc.Inters, inters.number(&s, der))
 		}
-	}
-	for _, n := range e.names {
-		c, _ := ix.exact.Get(n)
-		add(n, c)
-	}
-	for _, n := range e.wildNames {
-		c, _ := ix.wild.Get(n)
-		add("*."+n, c)
-	}
+		s.Certs = append(s.Certs, sc)
+		return true
+	})
 	for _, n := range e.routes {
 		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
 			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost})
