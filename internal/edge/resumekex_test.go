@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -172,5 +173,68 @@ func TestTLS13SHA384(t *testing.T) {
 		if sha384, known := tls13SHA384(c.suites); sha384 != c.sha384 || known != c.known {
 			t.Errorf("tls13SHA384(%x) = %v, %v; want %v, %v", c.suites, sha384, known, c.sha384, c.known)
 		}
+	}
+}
+
+// TestResumptionAfterHelloRetry: a ticket checked at the first ClientHello
+// is checked again when crypto/tls opens it after a HelloRetryRequest: the
+// second hello comes a round trip later, up to the handshake timeout, and
+// a certificate replaced meanwhile must not be resumed (a new hello's
+// would not). A client that offers X25519MLKEM768 without its key share
+// (and no X25519 share: the hybrid exchange is kept) gets the
+// HelloRetryRequest; Go's client always sends the share of its first
+// group, so the test drives the TLS server's callbacks itself: a Go
+// client's hello, resumableConfigFor as the listener calls it, then the
+// UnwrapSession crypto/tls makes after the retry.
+func TestResumptionAfterHelloRetry(t *testing.T) {
+	w := newResumeWorld(t)
+	cfg := clientConfig(tls.VersionTLS13)
+	if cs, err := visitState(w.addr, "www.example.com", cfg); err != nil || cs.DidResume || cs.CurveID != tls.X25519MLKEM768 {
+		t.Fatalf("first visit: resumed %v with %v, %v", cs.DidResume, cs.CurveID, err)
+	}
+	sess, ok := cfg.ClientSessionCache.Get("www.example.com")
+	if !ok {
+		t.Fatal("no session kept")
+	}
+	ticket, _, err := sess.ResumptionState()
+	if err != nil || len(ticket) == 0 {
+		t.Fatalf("no ticket: %v", err)
+	}
+
+	// The hello, through the TLS server and the listener's hsConn.
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	hello := cfg.Clone()
+	hello.ServerName, hello.InsecureSkipVerify = "www.example.com", true
+	go tls.Client(c1, hello).Handshake()
+	var cc *tls.Config
+	stop := errors.New("stop at the hello")
+	srv := w.e.base.Clone()
+	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
+		var err error
+		if cc, err = w.e.resumableConfigFor(chi); err != nil {
+			return nil, err
+		}
+		return nil, stop
+	}
+	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
+		t.Fatalf("handshake: %v", err)
+	}
+	retried := tls.ConnectionState{Version: tls.VersionTLS13, ServerName: "www.example.com", HelloRetryRequest: true}
+	if ss, err := cc.UnwrapSession(ticket, retried); ss == nil || err != nil {
+		t.Fatalf("after a retry, nothing changed: session %v, %v; want the session", ss != nil, err)
+	}
+
+	// The certificate replaced before the second hello.
+	replaced, leaf := w.f.certificate("ecdsa-p256", now.Add(90*24*time.Hour), "www.example.com")
+	replaced.ID = w.st.Certificates[0].ID
+	if replaced.SealedKey, err = cert.SealKey(w.f.sealer, replaced.ID, []byte(leaf.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	w.st.Certificates = []cert.Certificate{replaced}
+	w.apply()
+	if ss, err := cc.UnwrapSession(ticket, retried); ss != nil || err != nil {
+		t.Fatalf("after a retry, the certificate replaced: session %v, %v; want none", ss != nil, err)
 	}
 }
