@@ -38,6 +38,17 @@ import (
 //     exchange they would need to break ML-KEM too. Against anyone who
 //     cannot break X25519, the resumed connection keeps its forward secrecy
 //     as before.
+//   - Along a chain of resumptions this adds up: a resumed connection's
+//     ticket rests on that connection, itself resumed with X25519 from an
+//     earlier ticket, and so on back to the last full handshake. TLS 1.3
+//     re-issues a ticket, good for 7 days, on every resumption, so a
+//     visitor that comes back often may never make a full handshake
+//     again, and then any one ticket key of the chain (with X25519 broken
+//     for the connections after it) opens every later connection of the
+//     chain; with the hybrid key exchange each resumption adds a fresh
+//     ML-KEM secret. A ticket key is kept two rotation periods, but in the
+//     database, sealed under the master key: a copy of the database and
+//     the master key give the keys of that time too.
 //   - A session from a classical key exchange is resumed with the hybrid
 //     one, as before (its PSK gives no post-quantum secrecy to lean on).
 //
