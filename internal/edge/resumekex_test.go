@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // TestResumptionKeyExchange: a TLS 1.3 session that came from the hybrid
@@ -147,6 +149,12 @@ func TestReadHelloOffer(t *testing.T) {
 func FuzzReadHelloOffer(f *testing.F) {
 	f.Add([]byte{22, 3, 1, 0, 4, 1, 0, 0, 0})
 	f.Add([]byte{22, 3, 1, 0, 2, 1, 0, 22, 3, 1, 0, 2, 0, 0})
+	// A whole hello offering two tickets, and the same over two records,
+	// so that the fuzzer starts from the extensions read.
+	hello := seedHello()
+	f.Add(hello)
+	body := hello[5:]
+	f.Add(slices.Concat([]byte{22, 3, 1, 0, 40}, body[:40], []byte{22, 3, 1, byte((len(body) - 40) >> 8), byte(len(body) - 40)}, body[40:]))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		o, ok := readHelloOffer(raw)
 		if ok && len(o.ticket) == 0 {
@@ -236,5 +244,88 @@ func TestResumptionAfterHelloRetry(t *testing.T) {
 	w.apply()
 	if ss, err := cc.UnwrapSession(ticket, retried); ss != nil || err != nil {
 		t.Fatalf("after a retry, the certificate replaced: session %v, %v; want none", ss != nil, err)
+	}
+}
+
+// testHello is a TLS 1.3 ClientHello record for name offering tickets,
+// with groups as supported_groups and a key share for each of
+// X25519MLKEM768 and X25519 among them, and psk_dhe_ke.
+func testHello(name string, groups []tls.CurveID, tickets ...[]byte) []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(1) // client_hello
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint16(tls.VersionTLS12)
+		b.AddBytes(make([]byte, 32))                                                           // random
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) }) // session id
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(tls.TLS_AES_128_GCM_SHA256) })
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			ext := func(typ uint16, data func(b *cryptobyte.Builder)) {
+				b.AddUint16(typ)
+				b.AddUint16LengthPrefixed(data)
+			}
+			ext(0, func(b *cryptobyte.Builder) { // server_name
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint8(0) // host_name
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(name)) })
+				})
+			})
+			ext(10, func(b *cryptobyte.Builder) { // supported_groups
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, g := range groups {
+						b.AddUint16(uint16(g))
+					}
+				})
+			})
+			ext(43, func(b *cryptobyte.Builder) { // supported_versions
+				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(tls.VersionTLS13) })
+			})
+			ext(extKeyShare, func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, ks := range []struct {
+						group tls.CurveID
+						n     int
+					}{{tls.X25519MLKEM768, 1216}, {tls.X25519, 32}} {
+						if slices.Contains(groups, ks.group) {
+							b.AddUint16(uint16(ks.group))
+							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, ks.n)) })
+						}
+					}
+				})
+			})
+			ext(extPSKModes, func(b *cryptobyte.Builder) {
+				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(pskModeDHE) })
+			})
+			ext(extPreSharedKey, func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, ticket := range tickets {
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ticket) })
+						b.AddUint32(0) // obfuscated_ticket_age
+					}
+				})
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for range tickets {
+						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
+					}
+				})
+			})
+		})
+	})
+	msg := b.BytesOrPanic()
+	return append([]byte{22, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+}
+
+// seedHello is a hello offering two tickets, with both key shares.
+func seedHello() []byte {
+	return testHello("www.example.com", []tls.CurveID{tls.X25519MLKEM768, tls.X25519},
+		[]byte("first ticket"), []byte("second ticket"))
+}
+
+// TestSeedHello: the fuzzer's seed hello reads as the offer of its first
+// ticket.
+func TestSeedHello(t *testing.T) {
+	o, ok := readHelloOffer(seedHello())
+	if !ok || string(o.ticket) != "first ticket" || !o.x25519 || !o.dhe {
+		t.Fatalf("offer %+v, %v", o, ok)
 	}
 }
