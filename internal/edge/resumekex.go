@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/fips140"
 	"crypto/tls"
 	"encoding/binary"
 	"slices"
@@ -62,7 +63,8 @@ import (
 // crypto/tls refusing a session for a reason not listed here, which would
 // give that one handshake X25519 alone; none is known).
 // Edge.ResumeHybrid keeps the hybrid key exchange on resumed handshakes
-// too. This needs the hello's bytes: over TCP only (the TLSListener keeps
+// too, and so does Go's FIPS 140 mode (GODEBUG=fips140=on), in which
+// crypto/tls refuses X25519: a handshake restricted to it would fail. This needs the hello's bytes: over TCP only (the TLSListener keeps
 // them); HTTP/3's resumptions keep the hybrid key exchange.
 
 // classicalGroups is the key exchange of a resumption that may use X25519.
@@ -119,8 +121,8 @@ const maxTicketAge = 7*24*time.Hour - time.Minute
 // will resume. It notes on h the verdict on the ticket, for
 // unwrapSession.
 func (e *Edge) classicalResumption(h *handshakeTickets, c *tls.Config, hello *tls.ClientHelloInfo, raw []byte) bool {
-	if raw == nil || !slices.Contains(hello.Extensions, extPreSharedKey) {
-		return false
+	if raw == nil || !slices.Contains(hello.Extensions, extPreSharedKey) || fips140.Enabled() {
+		return false // in FIPS 140 mode crypto/tls allows no X25519
 	}
 	o, ok := readHelloOffer(raw)
 	if !ok || !o.dhe { // without psk_dhe_ke, crypto/tls opens no ticket

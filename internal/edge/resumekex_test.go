@@ -2,10 +2,13 @@ package edge
 
 import (
 	"bytes"
+	"crypto/fips140"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -327,5 +330,67 @@ func TestSeedHello(t *testing.T) {
 	o, ok := readHelloOffer(seedHello())
 	if !ok || string(o.ticket) != "first ticket" || !o.x25519 || !o.dhe {
 		t.Fatalf("offer %+v, %v", o, ok)
+	}
+}
+
+// TestResumptionKeyExchangeFIPS: with Go's FIPS 140 mode on
+// (GODEBUG=fips140=on), where crypto/tls allows no X25519, a hybrid
+// session offered with an X25519 key share (as a browser offers it) keeps
+// the hybrid key exchange: restricting the handshake to X25519 would leave
+// it no key exchange at all, and every such resumption would fail. The
+// test runs itself again in that mode; in the usual one, the same hello
+// resumes with X25519 (so the hello is one that would).
+func TestResumptionKeyExchangeFIPS(t *testing.T) {
+	w := newResumeWorld(t)
+	cfg := clientConfig(tls.VersionTLS13)
+	if cs, err := visitState(w.addr, "www.example.com", cfg); err != nil || cs.CurveID != tls.X25519MLKEM768 {
+		t.Fatalf("first visit: %v, %v", cs.CurveID, err)
+	}
+	sess, ok := cfg.ClientSessionCache.Get("www.example.com")
+	if !ok {
+		t.Fatal("no session kept")
+	}
+	ticket, _, err := sess.ResumptionState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := testHello("www.example.com", []tls.CurveID{tls.X25519MLKEM768, tls.X25519}, ticket)
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	go func() {
+		c1.Write(hello)
+		io.Copy(io.Discard, c1)
+	}()
+	var cc *tls.Config
+	stop := errors.New("stop at the hello")
+	srv := w.e.base.Clone()
+	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
+		var err error
+		if cc, err = w.e.resumableConfigFor(chi); err != nil {
+			return nil, err
+		}
+		return nil, stop
+	}
+	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
+		t.Fatalf("handshake: %v", err)
+	}
+	c2.Close()
+	classical := slices.Equal(cc.CurvePreferences, classicalGroups)
+	if fips140.Enabled() {
+		if classical {
+			t.Fatal("FIPS 140 mode: the resumption is restricted to X25519, which crypto/tls refuses in it")
+		}
+		return
+	}
+	if !classical {
+		t.Fatal("the hello does not resume with X25519")
+	}
+	if os.Getenv("ESACERT_TEST_FIPS_CHILD") != "" {
+		t.Fatal("FIPS 140 mode is not on in the child")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestResumptionKeyExchangeFIPS$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GODEBUG=fips140=on", "ESACERT_TEST_FIPS_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in FIPS 140 mode: %v\n%s", err, out)
 	}
 }
