@@ -3,6 +3,7 @@ package edge
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // The leaves' DER and sealed keys of certificates loaded in bulk (an edge's
@@ -37,6 +38,12 @@ type arenaChunk struct {
 // arenaChunkSize is the size of a chunk: 4 MiB, about 5,000 certificates.
 const arenaChunkSize = 4 << 20
 
+// unmapDelay is how long after a chunk became unreachable it is unmapped
+// (a time.Duration; tests shorten it).
+var unmapDelay atomic.Int64
+
+func init() { unmapDelay.Store(int64(5 * time.Second)) }
+
 // arenaBytes counts the bytes of the chunks mapped.
 var arenaBytes atomic.Int64
 
@@ -61,8 +68,14 @@ func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
 		a.free = mem
 		arenaBytes.Add(int64(len(mem)))
 		runtime.AddCleanup(a.chunk, func(mem []byte) {
-			arenaBytes.Add(-int64(len(mem)))
-			unmapChunk(mem)
+			// Unmapped a while after the chunk became unreachable, not at
+			// once: code reading a served's bytes (a handshake comparing
+			// a leaf) may hold a slice of them a moment after its last
+			// use of the served itself, while an update drops that served.
+			time.AfterFunc(time.Duration(unmapDelay.Load()), func() {
+				arenaBytes.Add(-int64(len(mem)))
+				unmapChunk(mem)
+			})
 		}, mem)
 	}
 	out := a.free[:n:n]

@@ -22,6 +22,8 @@ import (
 // (held here, as a handshake under way would) still reads whole: it holds
 // copies, not the chunk's bytes.
 func TestArenaChunksFreed(t *testing.T) {
+	delay := unmapDelay.Swap(0) // unmapped at once, so that a use of the old bytes would fault
+	t.Cleanup(func() { unmapDelay.Store(delay) })
 	f := newFixture(t)
 	src := newMemSource()
 	leaves := map[string][]byte{}
