@@ -79,6 +79,11 @@ type OCSPStore interface {
 	// after (all of them for 0), in revision order, and the last revision
 	// returned (after itself when none is).
 	OCSPResponses(ctx context.Context, after int64) ([]OCSPResponse, int64, error)
+	// CatchUpOCSP makes due at once the certificates with a chain that
+	// ClaimOCSP would not find (written by a node of an older version
+	// without their queue entry, or with a new leaf their entry does not
+	// have yet), and reports how many it queued. It is idempotent.
+	CatchUpOCSP(ctx context.Context) (int, error)
 }
 
 // OCSPReader reads one certificate's OCSP state, for GetCertificate.

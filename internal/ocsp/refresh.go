@@ -37,6 +37,11 @@ type Refresher struct {
 	Batch int
 	// Workers is how many fetches run at once; 0 means 4.
 	Workers int
+	// CatchUp is how often Run asks the store to queue the certificates
+	// its queue misses (see cert.OCSPStore.CatchUpOCSP: those written by
+	// a node of an older version during a rolling upgrade), besides once
+	// when it starts; 0 means 10 minutes.
+	CatchUp time.Duration
 }
 
 func (r *Refresher) now() time.Time {
@@ -70,7 +75,16 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	every := r.CatchUp
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	var caughtUp time.Time
 	for {
+		if caughtUp.IsZero() || time.Since(caughtUp) >= every {
+			caughtUp = time.Now()
+			r.catchUp(ctx)
+		}
 		n, err := r.RefreshDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.log().Warn("OCSP refresh round failed", "error", err)
@@ -83,6 +97,20 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// catchUp has the store queue what its queue misses. Every node with the
+// refresher runs it: it is idempotent, and two nodes running it at once
+// queue each certificate once.
+func (r *Refresher) catchUp(ctx context.Context) {
+	n, err := r.Store.CatchUpOCSP(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log().Warn("OCSP catch-up failed", "error", err)
+	case n > 0:
+		r.log().Info("OCSP catch-up queued certificates written without their OCSP queue entry (by a node of an older version)",
+			"certificates", n)
 	}
 }
 

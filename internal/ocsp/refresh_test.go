@@ -27,6 +27,10 @@ type memStore struct {
 	certs map[string]cert.OCSPDue
 	kept  map[string]cert.OCSPResponse
 	rev   int64
+	// unqueued are certificates written without their queue entry (by a
+	// node of an older version): ClaimOCSP misses them until CatchUpOCSP.
+	unqueued map[string]cert.OCSPDue
+	catchUps int
 }
 
 func newMemStore() *memStore {
@@ -71,6 +75,29 @@ func (m *memStore) SaveOCSP(_ context.Context, r cert.OCSPResponse) error {
 
 func (m *memStore) OCSPResponses(context.Context, int64) ([]cert.OCSPResponse, int64, error) {
 	panic("not used")
+}
+
+func (m *memStore) CatchUpOCSP(context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catchUps++
+	n := len(m.unqueued)
+	for id, c := range m.unqueued {
+		m.certs[id] = c
+	}
+	clear(m.unqueued)
+	return n, nil
+}
+
+// addUnqueued adds a certificate as a node of an older version writes it.
+func (m *memStore) addUnqueued(id string, l *pkitest.Leaf) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sum := sha256.Sum256(l.Cert.Raw)
+	if m.unqueued == nil {
+		m.unqueued = map[string]cert.OCSPDue{}
+	}
+	m.unqueued[id] = cert.OCSPDue{CertificateID: id, SiteID: 1, Fingerprint: hex.EncodeToString(sum[:]), ChainPEM: l.ChainPEM}
 }
 
 func (m *memStore) get(id string) cert.OCSPResponse {
@@ -138,6 +165,36 @@ func TestRefresh(t *testing.T) {
 	if p.responder.Requests.Load() != before {
 		t.Error("the responder was asked again before half the validity")
 	}
+}
+
+// TestRunCatchesUp: Run has the store queue what its queue misses when it
+// starts and again every CatchUp, so a certificate a node of an older
+// version wrote without its queue entry is fetched, whether it was there
+// before Run started or came later.
+func TestRunCatchesUp(t *testing.T) {
+	p := newPKI(t)
+	store := newMemStore()
+	store.addUnqueued("before", p.leaf(t, "before.example.com"))
+	r := &ocsp.Refresher{Store: store, Log: quiet, CatchUp: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx, 10*time.Millisecond)
+	}()
+	defer func() { cancel(); <-done }()
+	waitGood := func(id string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); store.get(id).Status != cert.OCSPGood; {
+			if time.Now().After(deadline) {
+				t.Fatalf("certificate %q never fetched: %+v", id, store.get(id))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitGood("before")
+	store.addUnqueued("later", p.leaf(t, "later.example.com"))
+	waitGood("later")
 }
 
 // TestRefreshFailures: a responder that is down, or whose response does not
