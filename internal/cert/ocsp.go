@@ -82,8 +82,11 @@ type OCSPStore interface {
 	// CatchUpOCSP makes due at once the certificates with a chain that
 	// ClaimOCSP would not find (written by a node of an older version
 	// without their queue entry, or with a new leaf their entry does not
-	// have yet), and reports how many it queued. It is idempotent.
-	CatchUpOCSP(ctx context.Context) (int, error)
+	// have yet), and reports how many it queued. since is what the last
+	// run returned as next, or 0 for a run that reads every certificate: a
+	// run may look only at (most of) the certificates written after it. It
+	// is idempotent.
+	CatchUpOCSP(ctx context.Context, since int64) (queued int, next int64, err error)
 }
 
 // OCSPReader reads one certificate's OCSP state, for GetCertificate.

@@ -39,9 +39,11 @@ type Refresher struct {
 	Workers int
 	// CatchUp is how often Run asks the store to queue the certificates
 	// its queue misses (see cert.OCSPStore.CatchUpOCSP: those written by
-	// a node of an older version during a rolling upgrade), besides once
-	// when it starts; 0 means 10 minutes.
-	CatchUp time.Duration
+	// a node of an older version during a rolling upgrade), looking at
+	// those written since the run before; 0 means 1 minute. CatchUpFull
+	// is how often, and when Run starts, a run reads every certificate
+	// instead; 0 means 1 hour.
+	CatchUp, CatchUpFull time.Duration
 }
 
 func (r *Refresher) now() time.Time {
@@ -75,15 +77,22 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	every := r.CatchUp
+	every, full := r.CatchUp, r.CatchUpFull
 	if every <= 0 {
-		every = 10 * time.Minute
+		every = time.Minute
 	}
-	var caughtUp time.Time
+	if full <= 0 {
+		full = time.Hour
+	}
+	var caughtUp, fullUp time.Time
+	var since int64 // what the last catch-up returned as next; 0 reads every certificate
 	for {
-		if caughtUp.IsZero() || time.Since(caughtUp) >= every {
+		if fullUp.IsZero() || time.Since(fullUp) >= full {
+			fullUp, since = time.Now(), 0
+		}
+		if caughtUp.IsZero() || since == 0 || time.Since(caughtUp) >= every {
 			caughtUp = time.Now()
-			r.catchUp(ctx)
+			since = r.catchUp(ctx, since)
 		}
 		n, err := r.RefreshDue(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -100,11 +109,12 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// catchUp has the store queue what its queue misses. Every node with the
-// refresher runs it: it is idempotent, and two nodes running it at once
-// queue each certificate once.
-func (r *Refresher) catchUp(ctx context.Context) {
-	n, err := r.Store.CatchUpOCSP(ctx)
+// catchUp has the store queue what its queue misses (looking at what was
+// written after since, or at everything for 0), and returns since for the
+// next run. Every node with the refresher runs it: it is idempotent, and
+// two nodes running it at once queue each certificate once.
+func (r *Refresher) catchUp(ctx context.Context, since int64) int64 {
+	n, next, err := r.Store.CatchUpOCSP(ctx, since)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		r.log().Warn("OCSP catch-up failed", "error", err)
@@ -112,6 +122,7 @@ func (r *Refresher) catchUp(ctx context.Context) {
 		r.log().Info("OCSP catch-up queued certificates written without their OCSP queue entry (by a node of an older version)",
 			"certificates", n)
 	}
+	return next
 }
 
 func (r *Refresher) batch() int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,8 +30,9 @@ type memStore struct {
 	rev   int64
 	// unqueued are certificates written without their queue entry (by a
 	// node of an older version): ClaimOCSP misses them until CatchUpOCSP.
-	unqueued map[string]cert.OCSPDue
-	catchUps int
+	unqueued   map[string]cert.OCSPDue
+	catchUps   int
+	catchUpErr error
 }
 
 func newMemStore() *memStore {
@@ -77,16 +79,19 @@ func (m *memStore) OCSPResponses(context.Context, int64) ([]cert.OCSPResponse, i
 	panic("not used")
 }
 
-func (m *memStore) CatchUpOCSP(context.Context) (int, error) {
+func (m *memStore) CatchUpOCSP(_ context.Context, since int64) (int, int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.catchUps++
+	if m.catchUps == 1 && since != 0 {
+		m.catchUpErr = errors.New("the first catch-up does not read every certificate")
+	}
 	n := len(m.unqueued)
 	for id, c := range m.unqueued {
 		m.certs[id] = c
 	}
 	clear(m.unqueued)
-	return n, nil
+	return n, since + 1, nil
 }
 
 // addUnqueued adds a certificate as a node of an older version writes it.
@@ -168,9 +173,10 @@ func TestRefresh(t *testing.T) {
 }
 
 // TestRunCatchesUp: Run has the store queue what its queue misses when it
-// starts and again every CatchUp, so a certificate a node of an older
-// version wrote without its queue entry is fetched, whether it was there
-// before Run started or came later.
+// starts (reading everything: since 0) and again every CatchUp (from what
+// the run before returned), so a certificate a node of an older version
+// wrote without its queue entry is fetched, whether it was there before
+// Run started or came later.
 func TestRunCatchesUp(t *testing.T) {
 	p := newPKI(t)
 	store := newMemStore()
@@ -195,6 +201,11 @@ func TestRunCatchesUp(t *testing.T) {
 	waitGood("before")
 	store.addUnqueued("later", p.leaf(t, "later.example.com"))
 	waitGood("later")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.catchUps < 2 || store.catchUpErr != nil {
+		t.Errorf("%d catch-ups: %v", store.catchUps, store.catchUpErr)
+	}
 }
 
 // TestRefreshFailures: a responder that is down, or whose response does not

@@ -179,18 +179,47 @@ func (s *Store) queueOCSP(ctx context.Context, tx *sql.Tx, id, fp, chainPEM stri
 // as migration 033 did once. A node of a version before the queue (during
 // a rolling upgrade) writes a certificate without its row, or replaces its
 // leaf without resetting its row; either is found here and made due at
-// once, as the write would have. It reads every certificate once (an
-// anti-join on the key, the chain tested only for being empty), in a read
-// that takes no write lock, and writes only what it found, in small
-// batches that re-check the certificate as it is then.
-func (s *Store) CatchUpOCSP(ctx context.Context) (int, error) {
-	ids, err := queryAll(ctx, s, s.db, func(r scanner) (id string, err error) {
-		err = r.Scan(&id)
-		return id, err
-	}, `SELECT c.id FROM certificates c LEFT JOIN ocsp_responses o ON o.cert_id = c.id
-		WHERE `+s.hasChain("c")+` AND (o.cert_id IS NULL OR o.fingerprint <> c.fingerprint)`)
+// once, as the write would have.
+//
+// With since 0 it reads every certificate (an anti-join on the key, the
+// chain tested only for being empty). Otherwise it reads only the
+// certificates with an edge change after revision since (every write of a
+// certificate records one, in every version), unless the feed was pruned
+// past it; it does not follow a site's changes to its certificates, so a
+// certificate an older node imported (one change for its site) waits for
+// a run from 0. It reads in one read transaction, which takes no write
+// lock, and writes only what it found, in small batches that re-check the
+// certificate as it is then.
+func (s *Store) CatchUpOCSP(ctx context.Context, since int64) (int, int64, error) {
+	var ids []string
+	var rev int64
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
+			return err
+		}
+		missing := s.hasChain("c") + ` AND (o.cert_id IS NULL OR o.fingerprint <> c.fingerprint)`
+		q, args := `SELECT c.id FROM certificates c LEFT JOIN ocsp_responses o ON o.cert_id = c.id WHERE `+missing, []any(nil)
+		if since > 0 && since <= rev {
+			var oldest sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MIN(rev) FROM edge_changes`).Scan(&oldest); err != nil {
+				return err
+			}
+			if oldest.Valid && oldest.Int64 <= since+1 || !oldest.Valid && since == rev {
+				q = `SELECT c.id FROM certificates c LEFT JOIN ocsp_responses o ON o.cert_id = c.id
+					WHERE c.id IN (SELECT ref FROM edge_changes WHERE rev > ? AND kind = '` + ChangeCertificate + `')
+					AND ` + missing
+				args = []any{since}
+			}
+		}
+		var err error
+		ids, err = queryAll(ctx, s, tx, func(r scanner) (id string, err error) {
+			err = r.Scan(&id)
+			return id, err
+		}, q, args...)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("find the certificates the OCSP queue misses: %w", err)
+		return 0, since, fmt.Errorf("find the certificates the OCSP queue misses: %w", err)
 	}
 	queued := 0
 	for len(ids) > 0 {
@@ -214,10 +243,10 @@ func (s *Store) CatchUpOCSP(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return queued, fmt.Errorf("queue the certificates the OCSP queue missed: %w", err)
+			return queued, since, fmt.Errorf("queue the certificates the OCSP queue missed: %w", err)
 		}
 	}
-	return queued, nil
+	return queued, rev, nil
 }
 
 // hasChain is the condition that certificate alias has a chain, written

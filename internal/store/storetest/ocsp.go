@@ -314,7 +314,7 @@ func testOCSPCatchUp(t *testing.T, s Store) {
 	if due, err := s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10); err != nil || len(due) != 0 {
 		t.Fatalf("before the catch-up ClaimOCSP = %+v, %v; want nothing (the queue misses them)", due, err)
 	}
-	if n, err := s.CatchUpOCSP(ctx); err != nil || n != 2 {
+	if n, _, err := s.CatchUpOCSP(ctx, 0); err != nil || n != 2 {
 		t.Fatalf("CatchUpOCSP = %d, %v; want 2 queued", n, err)
 	}
 	due, err := s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10)
@@ -342,7 +342,46 @@ func testOCSPCatchUp(t *testing.T, s Store) {
 	if _, ok, err := s.OCSPResponse(ctx, "d4000000000000000000000000000000"); err != nil || ok {
 		t.Errorf("a certificate without a chain was queued: %v, %v", ok, err)
 	}
-	if n, err := s.CatchUpOCSP(ctx); err != nil || n != 0 {
+	n, since, err := s.CatchUpOCSP(ctx, 0)
+	if err != nil || n != 0 {
 		t.Errorf("a second CatchUpOCSP = %d, %v; want nothing", n, err)
+	}
+	if again, next, err := s.CatchUpOCSP(ctx, since); err != nil || again != 0 || next != since {
+		t.Errorf("CatchUpOCSP(%d) with nothing written since = %d, %d, %v; want nothing", since, again, next, err)
+	}
+	// Later runs look at the certificates written since the last one: the
+	// older node replaces a leaf in place, and imports a certificate (one
+	// change for its site).
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE certificates SET fingerprint = ? WHERE id = ?`, []any{"fp-replaced-again", replaced.ID}},
+		{`UPDATE edge_revision SET rev = rev + 1 WHERE id = 1`, nil},
+		{`INSERT INTO edge_changes (rev, site_id, kind, ref) SELECT rev, ?, 'certificate', ? FROM edge_revision`,
+			[]any{6300000000001, replaced.ID}},
+		{`INSERT INTO certificates (` + cols + `) VALUES (?, ?, ?, 'upload', NULL, 'cn-hangzhou', 'pem', 'chain-imported', ?,
+			'CN', 'imp.upgrade.com', 'Issuer', 'Issuer CA', '01', ?, 'ECDSA', 'ECDSA-SHA256', 256, 0, 0, 0, 0)`,
+			[]any{"e4000000000000000000000000000000", 6300000000001, "imported", []byte{1}, "fp-imported"}},
+		{`UPDATE edge_revision SET rev = rev + 1 WHERE id = 1`, nil},
+		{`INSERT INTO edge_changes (rev, site_id, kind, ref) SELECT rev, ?, 'site', ? FROM edge_revision`,
+			[]any{6300000000001, "6300000000001"}},
+	} {
+		if err := old.ExecOldNode(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	// The certificate's change is followed; the site's is not (a run from
+	// 0 finds the import).
+	if n, next, err := s.CatchUpOCSP(ctx, since); err != nil || n != 1 || next != since+2 {
+		t.Errorf("CatchUpOCSP(%d) after two changes = %d, %d, %v; want 1 queued, revision %d", since, n, next, err, since+2)
+	}
+	if n, _, err := s.CatchUpOCSP(ctx, 0); err != nil || n != 1 {
+		t.Errorf("CatchUpOCSP(0) after an import = %d, %v; want 1 queued", n, err)
+	}
+	due, err = s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10)
+	if err != nil || len(due) != 2 || due[0].CertificateID != replaced.ID || due[0].Fingerprint != "fp-replaced-again" ||
+		due[1].CertificateID != "e4000000000000000000000000000000" {
+		t.Errorf("after the later catch-ups ClaimOCSP = %+v, %v; want the replaced and the imported certificate", due, err)
 	}
 }
