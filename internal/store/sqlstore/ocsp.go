@@ -39,13 +39,23 @@ func scanOCSP(r scanner, o *cert.OCSPResponse, more ...any) error {
 // a row still kept for a leaf since replaced, see claimOCSPSet): on
 // PostgreSQL an UPDATE of the rows its subquery locked, skipping those
 // another claim holds; on SQLite the read and the UPDATE share one write
-// transaction, which no other writer runs beside.
+// transaction, which no other writer runs beside, taken only when a read
+// finds a row due.
 func (s *Store) ClaimOCSP(ctx context.Context, now, until time.Time, n int) ([]cert.OCSPDue, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	if s.dialect == Postgres {
 		return s.claimOCSPPostgres(ctx, now, until, n)
+	}
+	// Nothing due (what nearly every poll finds) takes no write lock.
+	var one int
+	switch err := s.db.QueryRowContext(ctx, `SELECT 1 FROM ocsp_responses WHERE next_fetch_us <= ? LIMIT 1`,
+		micros(now)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("claim the certificates due for OCSP: %w", err)
 	}
 	var out []cert.OCSPDue
 	err := s.tx(ctx, func(tx *sql.Tx) error {
