@@ -79,6 +79,11 @@ type Config struct {
 	// session resumption off. Default 1h; from MinTicketRotation to
 	// MaxTicketRotation.
 	TicketRotation string `json:"ticket_rotation"`
+	// ResumeHybrid keeps the post-quantum hybrid key exchange on the edge's
+	// resumed TLS 1.3 handshakes. Default false: a session that came from a
+	// post-quantum key exchange resumes with X25519 (see internal/edge's
+	// resumekex.go for what that gives up).
+	ResumeHybrid bool `json:"resume_hybrid"`
 	// VerifyResolvers are the resolvers (host:port, comma-separated) through
 	// which VerifySite looks up the proof of ownership. Default: the system's.
 	VerifyResolvers string `json:"verify_resolvers"`
@@ -262,6 +267,7 @@ var options = []option{
 	{flag: "name-servers", env: "ESACERT_NAME_SERVERS", usage: "comma-separated name servers shown for NS sites", str: func(c *Config) *string { return &c.NameServers }},
 	{flag: "site-verify-interval", env: "ESACERT_SITE_VERIFY_INTERVAL", usage: "wait before a pending site's second ownership check, doubling after each failure up to 60 times this; 1s to 24h (default 1m)", str: func(c *Config) *string { return &c.SiteVerifyInterval }},
 	{flag: "ticket-rotation", env: "ESACERT_TICKET_ROTATION", usage: "how often the key sealing the edge's TLS session tickets (shared by the fleet) is replaced; tickets resume for up to twice this; 1m to 168h, or off for no resumption (default 1h)", str: func(c *Config) *string { return &c.TicketRotation }},
+	{flag: "resume-hybrid", env: "ESACERT_RESUME_HYBRID", usage: "resumed TLS 1.3 handshakes keep the post-quantum hybrid key exchange (default: a session that came from one resumes with X25519, whose secret still rests on the first handshake's ML-KEM, at about half the cost)", boolean: func(c *Config) *bool { return &c.ResumeHybrid }},
 	{flag: "verify-resolvers", env: "ESACERT_VERIFY_RESOLVERS", usage: "resolvers (host:port, comma-separated) VerifySite looks up DNS through (default the system's)", str: func(c *Config) *string { return &c.VerifyResolvers }},
 	{flag: "private-origins", env: "ESACERT_PRIVATE_ORIGINS", usage: "ranges that are not public (CIDR, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32) that proxied records may have as origins (default none: loopback, private, link-local … origins are refused)", str: func(c *Config) *string { return &c.PrivateOrigins }},
 	{flag: "cname-zone", env: "ESACERT_CNAME_ZONE", usage: "CNAME suffix shown for CNAME sites", str: func(c *Config) *string { return &c.CnameZone }},

@@ -30,7 +30,10 @@
 // accesslog.go. HTTP/3 (QUIC, through quic-go's http3 package) for the hosts
 // with Http3 on, and the Alt-Svc header that advertises it, are in
 // http3.go; the QUIC handshakes are told to the same HandshakeObserver as
-// the TCP ones, in http3hs.go.
+// the TCP ones, in http3hs.go. Session resumption, with every resumed
+// session checked against the Index, is in resume.go; the key exchange of a
+// resumed TLS 1.3 handshake (X25519 for a session from a post-quantum one)
+// in resumekex.go, reading the ticket off the ClientHello (resumehello.go).
 // The edge reads them through its own Source; it imports the domain's nouns
 // for their types, never the store or the api.
 package edge

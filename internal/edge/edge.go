@@ -88,6 +88,11 @@ type Edge struct {
 	// only while the index would still serve it (see resume.go). nil: no
 	// tickets, every handshake is a full one.
 	Tickets TicketKeys
+	// ResumeHybrid keeps the post-quantum hybrid key exchange on resumed
+	// TLS 1.3 handshakes. Without it, a resumption of a session that came
+	// from a post-quantum key exchange uses X25519, at about half the cost
+	// (see resumekex.go for what that gives up).
+	ResumeHybrid bool
 	// Staples, when set, is where the OCSP responses to staple are read
 	// (see staple.go): once started, then every Poll.
 	Staples StapleSource

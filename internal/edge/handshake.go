@@ -165,7 +165,7 @@ func (l *tlsListener) accept() {
 // connection on when it succeeded.
 func (l *tlsListener) handshake(c net.Conn) {
 	start := time.Now()
-	hc := &hsConn{Conn: c}
+	hc := &hsConn{Conn: c, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
 	tc := tls.Server(hc, l.e.base)
 	timeout := l.e.HandshakeTimeout
 	if timeout <= 0 {
@@ -205,11 +205,38 @@ func answerPlainHTTP(err error) {
 }
 
 // hsConn is a connection in its handshake on a TLSListener. GetCertificate
-// notes on it that it found no certificate, for the handshake's outcome. The
+// notes on it that it found no certificate, for the handshake's outcome.
+// With tickets on, it keeps the bytes read of it until GetConfigForClient
+// takes them (the ClientHello: resume.go reads the ticket it offers). The
 // handshake's goroutine alone uses it until the handshake ends.
 type hsConn struct {
 	net.Conn
-	noCert bool // GetCertificate found no certificate for the hello
+	noCert    bool   // GetCertificate found no certificate for the hello
+	keepHello bool   // keep what is read in hello, until takeHello
+	hello     []byte // the bytes read so far, while keepHello
+}
+
+func (c *hsConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.keepHello && n > 0 {
+		if len(c.hello)+n > maxHello { // not a hello to look into
+			c.keepHello, c.hello = false, nil
+		} else {
+			if c.hello == nil {
+				c.hello = make([]byte, 0, max(n, 2048))
+			}
+			c.hello = append(c.hello, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// takeHello returns the bytes read so far, if they were kept, and keeps
+// no more.
+func (c *hsConn) takeHello() []byte {
+	h := c.hello
+	c.keepHello, c.hello = false, nil
+	return h
 }
 
 // noCertificate is what GetCertificate answers when no certificate serves

@@ -120,7 +120,7 @@ func (e *Edge) quicConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		c = v.(*tls.Config)
 	}
 	if e.Tickets != nil { // resumption, checked as over TCP (resume.go)
-		return e.ticketed(c, hello.Conn), nil
+		return e.ticketed(c, hello, nil), nil
 	}
 	return c, nil
 }

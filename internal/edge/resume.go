@@ -37,7 +37,10 @@ import (
 // then serves whatever the index says, or fails). Since every check reads
 // the index being served, a change reaches resumed sessions as fast as it
 // reaches full handshakes: within a poll of the change feed. 0-RTT is never
-// accepted (crypto/tls's server has none).
+// accepted (crypto/tls's server has none). Over TCP the ticket is opened and
+// checked when the hello arrives, so that a session from a post-quantum key
+// exchange can resume with X25519 (see resumekex.go); crypto/tls's
+// UnwrapSession then takes that verdict.
 
 // TicketKeys gives the keys that seal and open session tickets;
 // *ticketkey.Keeper is one. Keys must be safe for concurrent use and fast:
@@ -96,17 +99,28 @@ func decodeBinding(extra [][]byte) (*binding, bool) {
 }
 
 // handshakeTickets is one handshake's part in resumption: the certificate
-// GetCertificate served, or the binding of the session resumed.
+// GetCertificate served, or the binding of the session resumed; and the
+// ticket checked when the hello came, if any (classicalResumption).
 type handshakeTickets struct {
-	conn    net.Conn
-	served  *tls.Certificate
-	resumed *binding
+	conn      net.Conn
+	served    *tls.Certificate
+	resumed   *binding
+	resumedPQ bool // the session resumed rests on a post-quantum key exchange
+
+	checked     []byte            // the ticket checked at the hello
+	checkedSS   *tls.SessionState // its session, if it may resume; else nil
+	checkedBind *binding
+	checkedKex  kex
 }
 
 // resumableConfigFor is the HTTPS listener's GetConfigForClient when
 // tickets are on: the host's configuration (configFor), cloned for this
 // handshake so that its tickets know what was served.
 func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	var raw []byte // the hello's bytes, as the TLSListener read them
+	if hc, ok := hello.Conn.(*hsConn); ok {
+		raw = hc.takeHello()
+	}
 	c, err := e.configFor(hello)
 	if err != nil {
 		return nil, err
@@ -117,15 +131,19 @@ func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, erro
 	if c.SessionTicketsDisabled {
 		return c, nil
 	}
-	return e.ticketed(c, hello.Conn), nil
+	return e.ticketed(c, hello, raw), nil
 }
 
-// ticketed returns a clone of c for one handshake on conn whose tickets
-// know what was served.
-func (e *Edge) ticketed(c *tls.Config, conn net.Conn) *tls.Config {
-	h := &handshakeTickets{conn: conn}
+// ticketed returns a clone of c for one handshake on hello's connection
+// whose tickets know what was served; raw is the hello's bytes, when at
+// hand (see classicalResumption).
+func (e *Edge) ticketed(c *tls.Config, hello *tls.ClientHelloInfo, raw []byte) *tls.Config {
+	h := &handshakeTickets{conn: hello.Conn}
 	cc := c.Clone()
 	cc.GetConfigForClient = nil
+	if e.classicalResumption(h, c, hello, raw) {
+		cc.CurvePreferences = classicalGroups
+	}
 	if get := c.GetCertificate; get != nil {
 		cc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			crt, err := get(hello)
@@ -163,13 +181,15 @@ func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.
 	if b == nil {
 		return noTicket, nil
 	}
+	k := kex{clientCert: len(cs.PeerCertificates) > 0,
+		pq: isPQ(cs.CurveID) || cs.DidResume && h.resumed != nil && h.resumedPQ}
 	extra := ss.Extra[:0:0]
-	for _, x := range ss.Extra { // a resumed session's binding is replaced, not added to
-		if !bytes.HasPrefix(x, []byte(bindingTag)) {
+	for _, x := range ss.Extra { // a resumed session's entries are replaced, not added to
+		if !bytes.HasPrefix(x, []byte(bindingTag)) && !bytes.HasPrefix(x, []byte(kexTag)) {
 			extra = append(extra, x)
 		}
 	}
-	ss.Extra = append(extra, b.encode())
+	ss.Extra = append(extra, b.encode(), k.encode())
 	plain, err := ss.Bytes()
 	if err != nil {
 		return noTicket, nil
@@ -201,20 +221,36 @@ func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.Connecti
 	if h == nil {
 		return nil, nil
 	}
+	if h.checked != nil && bytes.Equal(ticket, h.checked) { // checked at the hello
+		if h.checkedSS != nil {
+			h.resumed, h.resumedPQ = h.checkedBind, h.checkedKex.pq
+		}
+		return h.checkedSS, nil
+	}
+	ss, b, k, _ := e.openTicket(ticket, e.connHost(&cs), h.conn)
+	if ss != nil {
+		h.resumed, h.resumedPQ = b, k.pq
+	}
+	return ss, nil
+}
+
+// openTicket opens a ticket and returns its session, binding and key
+// exchange if it may resume now on conn for host (see the top of this
+// file), with the plaintext; a nil session otherwise.
+func (e *Edge) openTicket(ticket []byte, host string, conn net.Conn) (*tls.SessionState, *binding, kex, []byte) {
 	plain, ok := e.Tickets.Keys().Open(ticket)
 	if !ok {
-		return nil, nil
+		return nil, nil, kex{}, nil
 	}
 	ss, err := tls.ParseSessionState(plain)
 	if err != nil {
-		return nil, nil
+		return nil, nil, kex{}, nil
 	}
 	b, ok := decodeBinding(ss.Extra)
-	if !ok || !e.stillServes(b, e.connHost(&cs), h.conn) {
-		return nil, nil
+	if !ok || !e.stillServes(b, host, conn) {
+		return nil, nil, kex{}, nil
 	}
-	h.resumed = b
-	return ss, nil
+	return ss, b, decodeKex(ss.Extra), plain
 }
 
 // stillServes reports whether the index being served would serve b's

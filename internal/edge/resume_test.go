@@ -68,7 +68,11 @@ func (kk *ticketkeyKeeper) init(tb testing.TB, f *fixture) {
 	}
 }
 
-func newResumeWorld(t *testing.T) *resumeWorld {
+func newResumeWorld(t *testing.T) *resumeWorld { return newResumeWorldWith(t, nil) }
+
+// newResumeWorldWith is newResumeWorld with the edge changed by configure
+// before it starts.
+func newResumeWorldWith(t *testing.T, configure func(*Edge)) *resumeWorld {
 	w := &resumeWorld{f: newFixture(t), src: newMemSource(), clock: now}
 	c, _ := w.f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.example.com")
 	w.st = siteState(1, "example.com", site.SiteActive, c)
@@ -78,7 +82,11 @@ func newResumeWorld(t *testing.T) *resumeWorld {
 	if err := w.keys.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	w.e, w.addr = serveEdge(t, &Edge{Source: w.src, Sealer: w.f.sealer, Poll: time.Hour, Tickets: w.keys})
+	e := &Edge{Source: w.src, Sealer: w.f.sealer, Poll: time.Hour, Tickets: w.keys}
+	if configure != nil {
+		configure(e)
+	}
+	w.e, w.addr = serveEdge(t, e)
 	return w
 }
 
@@ -112,22 +120,30 @@ func (w *resumeWorld) apply() {
 // resumed and the leaf served.
 func visit(t testing.TB, addr, name string, cfg *tls.Config) (resumed bool, leaf []byte, err error) {
 	t.Helper()
+	cs, err := visitState(addr, name, cfg)
+	if err != nil {
+		return false, nil, err
+	}
+	return cs.DidResume, cs.PeerCertificates[0].Raw, nil
+}
+
+// visitState is visit, returning the connection's state.
+func visitState(addr, name string, cfg *tls.Config) (tls.ConnectionState, error) {
 	c := cfg.Clone()
 	c.ServerName, c.InsecureSkipVerify = name, true
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, c)
 	if err != nil {
-		return false, nil, err
+		return tls.ConnectionState{}, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: "+name+"\r\nConnection: close\r\n\r\n"); err != nil {
-		return false, nil, err
+		return tls.ConnectionState{}, err
 	}
 	if _, err := io.ReadAll(conn); err != nil {
-		return false, nil, err
+		return tls.ConnectionState{}, err
 	}
-	cs := conn.ConnectionState()
-	return cs.DidResume, cs.PeerCertificates[0].Raw, nil
+	return conn.ConnectionState(), nil
 }
 
 func clientConfig(version uint16) *tls.Config {

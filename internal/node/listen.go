@@ -184,6 +184,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	}
 	if k := n.startTickets(ctx, cfg, sealer); k != nil {
 		e.Tickets = k
+		e.ResumeHybrid = cfg.ResumeHybrid
 	}
 	e.NoSNIHost = cfg.NoSNIHost
 	e.CertCache = cfg.EdgeCertCacheSize()
