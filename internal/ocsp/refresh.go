@@ -40,9 +40,9 @@ type Refresher struct {
 	// CatchUp is how often Run asks the store to queue the certificates
 	// its queue misses (see cert.OCSPStore.CatchUpOCSP: those written by
 	// a node of an older version during a rolling upgrade), looking at
-	// those written since the run before; 0 means 1 minute. CatchUpFull
-	// is how often, and when Run starts, a run reads every certificate
-	// instead; 0 means 1 hour.
+	// those written since the run before; 0 means 1 minute. When Run
+	// starts, and every CatchUpFull, a run reads every certificate
+	// instead; 0 means 1 hour, a negative value only when Run starts.
 	CatchUp, CatchUpFull time.Duration
 }
 
@@ -87,7 +87,7 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 	var caughtUp, fullUp time.Time
 	var since int64 // what the last catch-up returned as next; 0 reads every certificate
 	for {
-		if fullUp.IsZero() || time.Since(fullUp) >= full {
+		if fullUp.IsZero() || r.CatchUpFull >= 0 && time.Since(fullUp) >= full {
 			fullUp, since = time.Now(), 0
 		}
 		if caughtUp.IsZero() || since == 0 || time.Since(caughtUp) >= every {
