@@ -39,23 +39,27 @@ func scanOCSP(r scanner, o *cert.OCSPResponse, more ...any) error {
 // a row still kept for a leaf since replaced, see claimOCSPSet): on
 // PostgreSQL an UPDATE of the rows its subquery locked, skipping those
 // another claim holds; on SQLite the read and the UPDATE share one write
-// transaction, which no other writer runs beside, taken only when a read
-// finds a row due.
+// transaction, which no other writer runs beside. Either runs only when a
+// read finds a row due.
 func (s *Store) ClaimOCSP(ctx context.Context, now, until time.Time, n int) ([]cert.OCSPDue, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	if s.dialect == Postgres {
-		return s.claimOCSPPostgres(ctx, now, until, n)
-	}
-	// Nothing due (what nearly every poll finds) takes no write lock.
-	var one int
-	switch err := s.db.QueryRowContext(ctx, `SELECT 1 FROM ocsp_responses WHERE next_fetch_us <= ? LIMIT 1`,
-		micros(now)).Scan(&one); {
+	// Nothing due (what nearly every poll finds) is one read through the
+	// index: no lock, no write. The ORDER BY keeps it on the index in
+	// PostgreSQL's generic plan of the prepared statement too (which does
+	// not know the bound and would otherwise scan the table for a first
+	// match).
+	var first int64
+	switch err := s.db.QueryRowContext(ctx, s.rebind(`SELECT next_fetch_us FROM ocsp_responses WHERE next_fetch_us <= ?
+		ORDER BY next_fetch_us LIMIT 1`), micros(now)).Scan(&first); {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("claim the certificates due for OCSP: %w", err)
+	}
+	if s.dialect == Postgres {
+		return s.claimOCSPPostgres(ctx, now, until, n)
 	}
 	var out []cert.OCSPDue
 	err := s.tx(ctx, func(tx *sql.Tx) error {
