@@ -104,7 +104,51 @@ func BenchmarkUpdate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				ix = ix.apply(change, int64(i+2), now)
+				ix = ix.apply(change, nil, int64(i+2), now)
+			}
+		})
+	}
+}
+
+// BenchmarkCertificateUpdate applies one certificate change (add,
+// replace, delete; one name each) to a site of 10,000 and of 1,000,000
+// certificates: the cost must not follow the size of the site.
+//
+//	go test ./internal/edge -run '^$' -bench CertificateUpdate -benchmem
+func BenchmarkCertificateUpdate(b *testing.B) {
+	f := newFixture(b)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.template.test")
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(strconv.Itoa(n)+"_certificates", func(b *testing.B) {
+			st := SiteState{ID: 1, Site: &site.Site{ID: 1, Name: "big.test", Status: site.SiteActive}, Policy: DefaultSitePolicy()}
+			st.Certificates = make([]cert.Certificate, n)
+			for i := range st.Certificates {
+				cc := c
+				cc.ID, cc.SiteID = fmt.Sprintf("%032x", i), 1
+				cc.Info.SANs = []string{"h" + strconv.Itoa(i) + ".big.test"}
+				st.Certificates[i] = cc
+			}
+			ix := load(maphash.MakeSeed(), []SiteState{st}, 1, now, false)
+			st = SiteState{}
+			runtime.GC()
+			extra := c
+			extra.ID, extra.SiteID, extra.Info.SANs = "extra", 1, []string{"extra.big.test"}
+			replaced := c
+			replaced.ID, replaced.SiteID, replaced.Info.SANs = fmt.Sprintf("%032x", n/2), 1, []string{"other.big.test"}
+			for _, op := range []struct {
+				name string
+				u    certUpdate
+			}{
+				{"add", certUpdate{site: 1, ids: []string{extra.ID}, certs: []cert.Certificate{extra}}},
+				{"replace", certUpdate{site: 1, ids: []string{replaced.ID}, certs: []cert.Certificate{replaced}}},
+				{"delete", certUpdate{site: 1, ids: []string{fmt.Sprintf("%032x", n/3)}}},
+			} {
+				b.Run(op.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						ix.apply(nil, []certUpdate{op.u}, int64(i+2), now) // from the same index each time
+					}
+				})
 			}
 		})
 	}

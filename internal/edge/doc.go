@@ -6,6 +6,15 @@
 // The edge holds an immutable Index that it swaps atomically: a handshake
 // reads one Index without locks, and an update builds a new Index that
 // shares everything but the names it touches with the old one (see pmap).
+// The Source reports each change with its site and, for a certificate
+// change, the certificate: a site whose only changes are certificate
+// changes is updated one certificate at a time (Source.LoadCertificates
+// reads just those rows; each certificate's old names leave the index and
+// its new ones enter it), any other change reloads the site whole (Load),
+// as does a batch that changed most of a site's certificates.
+// Each site keeps its certificates in a persistent hash trie by id
+// (hamt.go), each certificate knowing its names, so that a certificate
+// update costs the names it changes whatever the size of its site.
 // Private keys are unsealed lazily, on a certificate's first handshake, so
 // that an edge with many certificates starts fast; the built certificates
 // (parsed leaf, unsealed key) live in a bounded cache and are rebuilt from

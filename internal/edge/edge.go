@@ -9,24 +9,42 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/origin"
 )
 
 // Source is what the edge reads from the store.
 type Source interface {
-	// Changes returns the sites changed after revision since, and the
-	// revision now. complete is false when the store cannot tell (its feed
-	// was pruned): the edge then loads everything again.
-	Changes(ctx context.Context, since int64) (siteIDs []int64, rev int64, complete bool, err error)
+	// Changes returns what changed after revision since, and the revision
+	// now. complete is false when the store cannot tell (its feed was
+	// pruned): the edge then loads everything again.
+	Changes(ctx context.Context, since int64) (changes []Change, rev int64, complete bool, err error)
 	// Load returns the state of the given sites (all sites for nil) and the
 	// revision it reflects at least.
 	Load(ctx context.Context, siteIDs []int64) ([]SiteState, int64, error)
+	// LoadCertificates returns the certificates with the given ids as the
+	// store holds them now, each with its RSA twin if it has one (under
+	// cert.TwinID), with what SiteState.Certificates carries. An id it
+	// does not return is a certificate that no longer exists.
+	LoadCertificates(ctx context.Context, ids []string) ([]cert.Certificate, error)
+}
+
+// Change is one change of what the edge serves.
+type Change struct {
+	SiteID int64
+	// CertificateID, when set, says that only this certificate of the site
+	// changed (added, replaced or deleted): the edge reloads just that
+	// certificate. "" says something else of the site changed (the site,
+	// its records, HTTPS or feature settings, origin or client CAs…): the
+	// edge reloads the whole site.
+	CertificateID string
 }
 
 // Edge serves certificates and proxies requests. Set its fields, call Start,
@@ -303,7 +321,7 @@ func (e *Edge) Refresh(ctx context.Context) {
 }
 
 func (e *Edge) refresh(ctx context.Context, ix *Index) error {
-	ids, rev, complete, err := e.Source.Changes(ctx, ix.rev)
+	changes, rev, complete, err := e.Source.Changes(ctx, ix.rev)
 	if err != nil {
 		return err
 	}
@@ -322,20 +340,96 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 		e.log().Info("edge index reloaded", "revision", rev)
 		return nil
 	}
-	if len(ids) == 0 { // the revision moved without a site changing
+	sites, certs := plan(changes, ix)
+	if len(sites) == 0 && len(certs) == 0 { // the revision moved without a site changing
 		next := *ix
 		next.rev, next.gen = rev, generations.Add(1)
 		e.index.Store(&next)
 		return nil
 	}
-	states, _, err := e.Source.Load(ctx, ids)
-	if err != nil {
-		return err
+	var states []SiteState
+	if len(sites) > 0 {
+		if states, _, err = e.Source.Load(ctx, sites); err != nil {
+			return err
+		}
 	}
-	e.index.Store(ix.apply(states, rev, e.now())) // under e.update: ix is still current
-
+	var updates []certUpdate
+	if len(certs) > 0 {
+		var ids []string
+		for _, u := range certs {
+			ids = append(ids, u.ids...)
+		}
+		rows, err := e.Source.LoadCertificates(ctx, ids)
+		if err != nil {
+			return err
+		}
+		at := make(map[int64]int, len(certs))
+		for i, u := range certs {
+			at[u.site] = i
+		}
+		for _, c := range rows {
+			if i, ok := at[c.SiteID]; ok {
+				certs[i].certs = append(certs[i].certs, c)
+			}
+		}
+		updates = certs
+	}
+	e.index.Store(ix.apply(states, updates, rev, e.now())) // under e.update: ix is still current
 	return nil
 }
+
+// plan splits a batch of changes into the sites to reload whole and, for
+// the sites whose only changes are certificate changes, the certificates
+// to reload. A site the index does not hold is reloaded whole, and so is
+// one most of whose certificates changed. The order
+// of the changes does not matter: what is loaded is the store's state now,
+// which is at least as new as every change of the batch (a certificate
+// added then deleted in one batch is loaded as absent, so deleted).
+func plan(changes []Change, ix *Index) (sites []int64, certs []certUpdate) {
+	whole := map[int64]bool{}
+	for _, c := range changes {
+		if c.CertificateID == "" && !whole[c.SiteID] {
+			whole[c.SiteID] = true
+			sites = append(sites, c.SiteID)
+		}
+	}
+	at := map[int64]int{}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if whole[c.SiteID] || seen[c.CertificateID] {
+			continue
+		}
+		if _, ok := ix.sites.Get(strconv.FormatInt(c.SiteID, 10)); !ok {
+			whole[c.SiteID] = true
+			sites = append(sites, c.SiteID)
+			continue
+		}
+		seen[c.CertificateID] = true
+		i, ok := at[c.SiteID]
+		if !ok {
+			i = len(certs)
+			at[c.SiteID] = i
+			certs = append(certs, certUpdate{site: c.SiteID})
+		}
+		certs[i].ids = append(certs[i].ids, c.CertificateID)
+	}
+	// A site most of whose certificates changed (such as one filled while
+	// the edge could not read the store) is read faster whole.
+	kept := certs[:0]
+	for _, u := range certs {
+		if e, _ := ix.sites.Get(strconv.FormatInt(u.site, 10)); len(u.ids) > wholeSiteAfter && len(u.ids) > e.certs.Len()/2 {
+			sites = append(sites, u.site)
+			continue
+		}
+		kept = append(kept, u)
+	}
+	return sites, kept
+}
+
+// wholeSiteAfter is how many certificate changes of one site in one batch
+// the edge applies one by one whatever the site's size; past it, and past
+// half the site's certificates, it reloads the site whole.
+const wholeSiteAfter = 64
 
 // Stale reports whether the last refresh failed: the edge serves its last
 // good index.

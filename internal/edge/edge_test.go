@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,19 +28,27 @@ import (
 )
 
 // memSource is a Source held in memory: a hand-written fake of the edge's
-// two-method view of the store. fail makes every call fail, as an
-// unreadable database would.
+// view of the store. fail makes every call fail, as an unreadable database
+// would. put changes a whole site; putCert and deleteCert one certificate
+// of a site, recorded as a certificate change.
 type memSource struct {
-	mu      sync.Mutex
-	rev     int64
-	sites   map[int64]SiteState
-	changed map[int64]int64 // site → revision of its last change
-	fail    bool
-	full    int // loads of every site
+	mu        sync.Mutex
+	rev       int64
+	sites     map[int64]SiteState
+	feed      []memChange
+	fail      bool
+	full      int // loads of every site
+	siteLoads int // sites loaded one by one
+	certLoads int // certificates loaded one by one
+}
+
+type memChange struct {
+	rev int64
+	Change
 }
 
 func newMemSource() *memSource {
-	return &memSource{sites: map[int64]SiteState{}, changed: map[int64]int64{}}
+	return &memSource{sites: map[int64]SiteState{}}
 }
 
 func (m *memSource) put(st SiteState) {
@@ -47,22 +56,45 @@ func (m *memSource) put(st SiteState) {
 	defer m.mu.Unlock()
 	m.rev++
 	m.sites[st.ID] = st
-	m.changed[st.ID] = m.rev
+	m.feed = append(m.feed, memChange{m.rev, Change{SiteID: st.ID}})
 }
 
-func (m *memSource) Changes(_ context.Context, since int64) ([]int64, int64, bool, error) {
+// putCert adds c to its site, or replaces the certificate with its id.
+func (m *memSource) putCert(c cert.Certificate) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.sites[c.SiteID]
+	certs := slices.DeleteFunc(slices.Clone(st.Certificates), func(x cert.Certificate) bool { return x.ID == c.ID })
+	st.Certificates = append(certs, c)
+	m.sites[c.SiteID] = st
+	m.rev++
+	m.feed = append(m.feed, memChange{m.rev, Change{SiteID: c.SiteID, CertificateID: c.ID}})
+}
+
+// deleteCert removes the certificate id of site.
+func (m *memSource) deleteCert(site int64, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.sites[site]
+	st.Certificates = slices.DeleteFunc(slices.Clone(st.Certificates), func(x cert.Certificate) bool { return x.ID == id })
+	m.sites[site] = st
+	m.rev++
+	m.feed = append(m.feed, memChange{m.rev, Change{SiteID: site, CertificateID: id}})
+}
+
+func (m *memSource) Changes(_ context.Context, since int64) ([]Change, int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {
 		return nil, 0, false, errors.New("database is locked")
 	}
-	var ids []int64
-	for id, rev := range m.changed {
-		if rev > since {
-			ids = append(ids, id)
+	var out []Change
+	for _, c := range m.feed {
+		if c.rev > since {
+			out = append(out, c.Change)
 		}
 	}
-	return ids, m.rev, true, nil
+	return out, m.rev, true, nil
 }
 
 func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, error) {
@@ -80,6 +112,7 @@ func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, er
 		return out, m.rev, nil
 	}
 	for _, id := range ids {
+		m.siteLoads++
 		st, ok := m.sites[id]
 		if !ok {
 			st = SiteState{ID: id}
@@ -87,6 +120,25 @@ func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, er
 		out = append(out, st)
 	}
 	return out, m.rev, nil
+}
+
+func (m *memSource) LoadCertificates(_ context.Context, ids []string) ([]cert.Certificate, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return nil, errors.New("database is locked")
+	}
+	var out []cert.Certificate
+	for _, st := range m.sites {
+		for _, c := range st.Certificates {
+			if slices.Contains(ids, c.ID) || slices.ContainsFunc(ids, func(id string) bool { return cert.TwinID(id) == c.ID }) {
+				m.certLoads++
+				c.SiteID = st.ID
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
 }
 
 var now = time.Now()

@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/pem"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ type served struct {
 	notAfter time.Time
 	fp       uint64 // certFingerprint of id, leaf and sealed key
 	rsa      bool
+	names    []string                                // the names it is served for: exact ones, and "*.parent" for a wildcard
 	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
 }
 
@@ -83,11 +85,14 @@ type route struct {
 	originHost string // the Host header to send when the record says follow_origin_domain, else ""
 }
 
-// siteEntry remembers what a site put into the index, to take it out again.
+// siteEntry remembers what a site put into the index, to take it out again:
+// its certificates by id (each knows its names), so that one certificate
+// is taken out or put in without touching the others, and its routes. An
+// entry is never changed once published; an update makes a new one that
+// shares the certificates' map but for the changed ones.
 type siteEntry struct {
 	conf       *siteConf
-	names      []string // exact certificate names
-	wildNames  []string // parents of wildcard certificate names
+	certs      hamt[*served] // certificate id → the certificate as the index serves it
 	routes     []string
 	wildRoutes []string
 }
@@ -250,8 +255,7 @@ func (r routeEditor) set(k string, v *route) {
 // builtSite is a site's contribution, ready to be put into an index.
 type builtSite struct {
 	entry  *siteEntry
-	exact  map[string]candidates
-	wild   map[string]candidates
+	certs  []*served
 	routes map[string]*route
 	wroute map[string]*route
 }
@@ -266,45 +270,17 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
 		served: st.Site.Served(requireVerified), policy: st.Policy, settings: st.Settings,
 		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
-	b := &builtSite{entry: &siteEntry{conf: conf}, exact: map[string]candidates{}, wild: map[string]candidates{},
-		routes: map[string]*route{}, wroute: map[string]*route{}}
+	b := &builtSite{entry: &siteEntry{conf: conf}, routes: map[string]*route{}, wroute: map[string]*route{}}
 	if !conf.served {
 		return b
 	}
 	for i, c := range st.Certificates {
-		sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
-		rest := []byte(c.ChainPEM)
+		var chain [][]byte
 		if st.chains != nil {
-			sv.chain, rest = st.chains[i], nil
+			chain = st.chains[i]
 		}
-		for len(rest) > 0 {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			sv.chain = append(sv.chain, blk.Bytes)
-		}
-		if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
-			continue // nothing to serve yet (a free certificate still being applied for)
-		}
-		for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
-			sv.chain[j] = intermediates.intern(sv.chain[j])
-		}
-		sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
-		names := c.Info.SANs
-		if len(names) == 0 && c.Info.CommonName != "" {
-			names = []string{normalize(c.Info.CommonName)}
-		}
-		for _, n := range names {
-			if !underSite(n, conf.name) {
-				continue
-			}
-			if p, ok := strings.CutPrefix(n, "*."); ok {
-				b.wild[p] = append(b.wild[p], sv)
-			} else {
-				b.exact[n] = append(b.exact[n], sv)
-			}
+		if sv := newServed(c, chain, conf); sv != nil {
+			b.certs = append(b.certs, sv)
 		}
 	}
 	for _, r := range st.Routes {
@@ -319,12 +295,6 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 			b.routes[name] = rt
 		}
 	}
-	for n := range b.exact {
-		b.entry.names = append(b.entry.names, n)
-	}
-	for n := range b.wild {
-		b.entry.wildNames = append(b.entry.wildNames, n)
-	}
 	for n := range b.routes {
 		b.entry.routes = append(b.entry.routes, n)
 	}
@@ -334,6 +304,38 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	return b
 }
 
+// newServed turns one certificate of a served site into what the index
+// serves, or nil when it has nothing to serve yet. chain is its chain as
+// DER when already decoded (from a snapshot), else nil: ChainPEM is read.
+func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
+	sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA", chain: chain}
+	for rest := []byte(c.ChainPEM); chain == nil && len(rest) > 0; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		sv.chain = append(sv.chain, blk.Bytes)
+	}
+	if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
+		return nil // nothing to serve yet (a free certificate still being applied for)
+	}
+	for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
+		sv.chain[j] = intermediates.intern(sv.chain[j])
+	}
+	sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
+	names := c.Info.SANs
+	if len(names) == 0 && c.Info.CommonName != "" {
+		names = []string{normalize(c.Info.CommonName)}
+	}
+	for _, n := range names {
+		if underSite(n, conf.name) && !slices.Contains(sv.names, n) {
+			sv.names = append(sv.names, n)
+		}
+	}
+	return sv
+}
+
 // underSite reports whether a certificate name belongs to site: the site
 // itself, a name under it, or a wildcard whose parent is one of those.
 func underSite(name, site string) bool {
@@ -341,14 +343,27 @@ func underSite(name, site string) bool {
 	return name == site || strings.HasSuffix(name, "."+site)
 }
 
+// certUpdate is the certificates of one site that changed, as they are
+// now: ids are the changed certificates' ids; certs are those of them the
+// store still holds (with their RSA twins), the others were deleted.
+type certUpdate struct {
+	site  int64
+	ids   []string
+	certs []cert.Certificate
+}
+
 // apply returns a new index with the given sites' contributions replaced
-// by their new states. It touches only the names those sites had or have.
-func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
+// by their new states, and the given certificates of other sites replaced
+// by theirs. It touches only the names those sites or certificates had or
+// have: a certificate update costs the names of the certificates it
+// changes, whatever the size of their site.
+func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now time.Time) *Index {
 	ee, we := ix.exact.edit(), ix.wild.edit()
 	re, wre := ix.routes.edit(), ix.wildRoutes.edit()
 	se := ix.sites.edit()
 	exact, wild := candEditor{ee}, candEditor{we}
 	routes, wroutes := routeEditor{re}, routeEditor{wre}
+	owner := newOwner()
 	paused := ix.paused
 	for _, st := range states {
 		key := strconv.FormatInt(st.ID, 10)
@@ -361,9 +376,37 @@ func (ix *Index) apply(states []SiteState, rev int64, now time.Time) *Index {
 		if b == nil {
 			continue
 		}
-		addSite(b, exact, wild, routes, wroutes, now)
+		addSite(b, owner, exact, wild, routes, wroutes, now)
 		se.set(key, b.entry)
 		paused += pausedCount(b.entry)
+	}
+	for _, u := range updates {
+		key := strconv.FormatInt(u.site, 10)
+		old, ok := se.get(key)
+		if !ok {
+			continue // the edge reloads such a site whole (see Edge.refresh)
+		}
+		next := *old // shares the certificates' map: only the changed ones are copied
+		for _, id := range u.ids {
+			for _, id := range [2]string{id, cert.TwinID(id)} {
+				if sv, ok := next.certs.get(id); ok {
+					removeCert(sv, exact, wild)
+					next.certs.remove(owner, id)
+				}
+			}
+		}
+		if next.conf.served {
+			for _, c := range u.certs {
+				if sv := newServed(c, nil, next.conf); sv != nil {
+					if prev, ok := next.certs.get(sv.id); ok { // listed twice: the last one wins
+						removeCert(prev, exact, wild)
+					}
+					addCert(sv, exact, wild, now)
+					next.certs.set(owner, sv.id, sv)
+				}
+			}
+		}
+		se.set(key, &next)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
 		wildRoutes: wre.done(), sites: se.done(), verified: ix.verified, paused: paused}
@@ -375,13 +418,14 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requi
 	exact, wild := newBuilder[candidates](seed), newBuilder[candidates](seed)
 	routes, wroutes := newBuilder[*route](seed), newBuilder[*route](seed)
 	sites := newBuilder[*siteEntry](seed)
+	owner := newOwner()
 	paused := 0
 	for _, st := range states {
 		b := buildSite(st, requireVerified)
 		if b == nil {
 			continue
 		}
-		addSite(b, exact, wild, routes, wroutes, now)
+		addSite(b, owner, exact, wild, routes, wroutes, now)
 		sites.set(strconv.FormatInt(st.ID, 10), b.entry)
 		paused += pausedCount(b.entry)
 	}
@@ -389,19 +433,14 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requi
 		wildRoutes: wroutes.done(), sites: sites.done(), verified: requireVerified, paused: paused}
 }
 
-func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {
-	merge := func(s setter[candidates], name string, add candidates) {
-		cur, _ := s.get(name)
-		next := make(candidates, 0, len(cur)+len(add))
-		next = append(append(next, cur...), add...)
-		sort.SliceStable(next, func(i, j int) bool { return better(now)(next[i], next[j]) })
-		s.set(name, next)
-	}
-	for n, c := range b.exact {
-		merge(exact, n, c)
-	}
-	for n, c := range b.wild {
-		merge(wild, n, c)
+// addSite puts a built site's certificates and routes into the index.
+func addSite(b *builtSite, owner *int, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {
+	for _, sv := range b.certs {
+		if prev, ok := b.entry.certs.get(sv.id); ok { // listed twice: the last one wins
+			removeCert(prev, exact, wild)
+		}
+		addCert(sv, exact, wild, now)
+		b.entry.certs.set(owner, sv.id, sv)
 	}
 	for n, r := range b.routes {
 		routes.set(n, r)
@@ -411,23 +450,49 @@ func addSite(b *builtSite, exact, wild setter[candidates], routes, wroutes sette
 	}
 }
 
-func removeSite(e *siteEntry, exact, wild setter[candidates], routes, wroutes setter[*route]) {
-	drop := func(s setter[candidates], name string) {
-		cur, _ := s.get(name)
+// addCert puts a certificate among the candidates of each of its names,
+// in order (better, as of now).
+func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
+	less := better(now)
+	for _, n := range sv.names {
+		s, key := exact, n
+		if p, ok := strings.CutPrefix(n, "*."); ok {
+			s, key = wild, p
+		}
+		cur, _ := s.get(key)
+		next := make(candidates, 0, len(cur)+1)
+		next = append(append(next, cur...), sv)
+		// Sorted whole, as of now: a candidate may have expired since the
+		// name's list was last sorted.
+		sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
+		s.set(key, next)
+	}
+}
+
+// removeCert takes a certificate out of the candidates of its names.
+func removeCert(sv *served, exact, wild setter[candidates]) {
+	for _, n := range sv.names {
+		s, key := exact, n
+		if p, ok := strings.CutPrefix(n, "*."); ok {
+			s, key = wild, p
+		}
+		cur, _ := s.get(key)
 		var keep candidates
 		for _, c := range cur {
-			if c.site != e.conf {
+			if c != sv {
 				keep = append(keep, c)
 			}
 		}
-		s.set(name, keep)
+		s.set(key, keep)
 	}
-	for _, n := range e.names {
-		drop(exact, n)
-	}
-	for _, n := range e.wildNames {
-		drop(wild, n)
-	}
+}
+
+// removeSite takes everything a site put into the index out of it.
+func removeSite(e *siteEntry, exact, wild setter[candidates], routes, wroutes setter[*route]) {
+	e.certs.each(func(_ string, sv *served) bool {
+		removeCert(sv, exact, wild)
+		return true
+	})
 	for _, n := range e.routes {
 		if r, ok := routes.get(n); ok && r.site == e.conf {
 			routes.set(n, nil)

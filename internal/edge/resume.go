@@ -40,7 +40,8 @@ import (
 // accepted (crypto/tls's server has none). Over TCP the ticket is opened and
 // checked when the hello arrives, so that a session from a post-quantum key
 // exchange can resume with X25519 (see resumekex.go); crypto/tls's
-// UnwrapSession then takes that verdict.
+// UnwrapSession then takes that verdict, unless a HelloRetryRequest came
+// between (then the second hello's ticket is checked when it comes).
 
 // TicketKeys gives the keys that seal and open session tickets;
 // *ticketkey.Keeper is one. Keys must be safe for concurrent use and fast:
@@ -221,7 +222,10 @@ func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.Connecti
 	if h == nil {
 		return nil, nil
 	}
-	if h.checked != nil && bytes.Equal(ticket, h.checked) { // checked at the hello
+	// The verdict of the hello stands for the same ticket in the same
+	// hello; after a HelloRetryRequest the second hello comes a round trip
+	// later (up to the handshake timeout), and is checked now.
+	if h.checked != nil && !cs.HelloRetryRequest && bytes.Equal(ticket, h.checked) {
 		if h.checkedSS != nil {
 			h.resumed, h.resumedPQ = h.checkedBind, h.checkedKex.pq
 		}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/fips140"
 	"crypto/tls"
 	"encoding/binary"
 	"slices"
@@ -38,6 +39,17 @@ import (
 //     exchange they would need to break ML-KEM too. Against anyone who
 //     cannot break X25519, the resumed connection keeps its forward secrecy
 //     as before.
+//   - Along a chain of resumptions this adds up: a resumed connection's
+//     ticket rests on that connection, itself resumed with X25519 from an
+//     earlier ticket, and so on back to the last full handshake. TLS 1.3
+//     re-issues a ticket, good for 7 days, on every resumption, so a
+//     visitor that comes back often may never make a full handshake
+//     again, and then any one ticket key of the chain (with X25519 broken
+//     for the connections after it) opens every later connection of the
+//     chain; with the hybrid key exchange each resumption adds a fresh
+//     ML-KEM secret. A ticket key is kept two rotation periods, but in the
+//     database, sealed under the master key: a copy of the database and
+//     the master key give the keys of that time too.
 //   - A session from a classical key exchange is resumed with the hybrid
 //     one, as before (its PSK gives no post-quantum secrecy to lean on).
 //
@@ -51,7 +63,8 @@ import (
 // crypto/tls refusing a session for a reason not listed here, which would
 // give that one handshake X25519 alone; none is known).
 // Edge.ResumeHybrid keeps the hybrid key exchange on resumed handshakes
-// too. This needs the hello's bytes: over TCP only (the TLSListener keeps
+// too, and so does Go's FIPS 140 mode (GODEBUG=fips140=on), in which
+// crypto/tls refuses X25519: a handshake restricted to it would fail. This needs the hello's bytes: over TCP only (the TLSListener keeps
 // them); HTTP/3's resumptions keep the hybrid key exchange.
 
 // classicalGroups is the key exchange of a resumption that may use X25519.
@@ -108,8 +121,8 @@ const maxTicketAge = 7*24*time.Hour - time.Minute
 // will resume. It notes on h the verdict on the ticket, for
 // unwrapSession.
 func (e *Edge) classicalResumption(h *handshakeTickets, c *tls.Config, hello *tls.ClientHelloInfo, raw []byte) bool {
-	if raw == nil || !slices.Contains(hello.Extensions, extPreSharedKey) {
-		return false
+	if raw == nil || !slices.Contains(hello.Extensions, extPreSharedKey) || fips140.Enabled() {
+		return false // in FIPS 140 mode crypto/tls allows no X25519
 	}
 	o, ok := readHelloOffer(raw)
 	if !ok || !o.dhe { // without psk_dhe_ke, crypto/tls opens no ticket

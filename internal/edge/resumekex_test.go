@@ -2,13 +2,19 @@ package edge
 
 import (
 	"bytes"
+	"crypto/fips140"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // TestResumptionKeyExchange: a TLS 1.3 session that came from the hybrid
@@ -146,6 +152,12 @@ func TestReadHelloOffer(t *testing.T) {
 func FuzzReadHelloOffer(f *testing.F) {
 	f.Add([]byte{22, 3, 1, 0, 4, 1, 0, 0, 0})
 	f.Add([]byte{22, 3, 1, 0, 2, 1, 0, 22, 3, 1, 0, 2, 0, 0})
+	// A whole hello offering two tickets, and the same over two records,
+	// so that the fuzzer starts from the extensions read.
+	hello := seedHello()
+	f.Add(hello)
+	body := hello[5:]
+	f.Add(slices.Concat([]byte{22, 3, 1, 0, 40}, body[:40], []byte{22, 3, 1, byte((len(body) - 40) >> 8), byte(len(body) - 40)}, body[40:]))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		o, ok := readHelloOffer(raw)
 		if ok && len(o.ticket) == 0 {
@@ -172,5 +184,213 @@ func TestTLS13SHA384(t *testing.T) {
 		if sha384, known := tls13SHA384(c.suites); sha384 != c.sha384 || known != c.known {
 			t.Errorf("tls13SHA384(%x) = %v, %v; want %v, %v", c.suites, sha384, known, c.sha384, c.known)
 		}
+	}
+}
+
+// TestResumptionAfterHelloRetry: a ticket checked at the first ClientHello
+// is checked again when crypto/tls opens it after a HelloRetryRequest: the
+// second hello comes a round trip later, up to the handshake timeout, and
+// a certificate replaced meanwhile must not be resumed (a new hello's
+// would not). A client that offers X25519MLKEM768 without its key share
+// (and no X25519 share: the hybrid exchange is kept) gets the
+// HelloRetryRequest; Go's client always sends the share of its first
+// group, so the test drives the TLS server's callbacks itself: a Go
+// client's hello, resumableConfigFor as the listener calls it, then the
+// UnwrapSession crypto/tls makes after the retry.
+func TestResumptionAfterHelloRetry(t *testing.T) {
+	w := newResumeWorld(t)
+	cfg := clientConfig(tls.VersionTLS13)
+	if cs, err := visitState(w.addr, "www.example.com", cfg); err != nil || cs.DidResume || cs.CurveID != tls.X25519MLKEM768 {
+		t.Fatalf("first visit: resumed %v with %v, %v", cs.DidResume, cs.CurveID, err)
+	}
+	sess, ok := cfg.ClientSessionCache.Get("www.example.com")
+	if !ok {
+		t.Fatal("no session kept")
+	}
+	ticket, _, err := sess.ResumptionState()
+	if err != nil || len(ticket) == 0 {
+		t.Fatalf("no ticket: %v", err)
+	}
+
+	// The hello, through the TLS server and the listener's hsConn.
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	hello := cfg.Clone()
+	hello.ServerName, hello.InsecureSkipVerify = "www.example.com", true
+	go tls.Client(c1, hello).Handshake()
+	var cc *tls.Config
+	stop := errors.New("stop at the hello")
+	srv := w.e.base.Clone()
+	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
+		var err error
+		if cc, err = w.e.resumableConfigFor(chi); err != nil {
+			return nil, err
+		}
+		return nil, stop
+	}
+	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
+		t.Fatalf("handshake: %v", err)
+	}
+	retried := tls.ConnectionState{Version: tls.VersionTLS13, ServerName: "www.example.com", HelloRetryRequest: true}
+	if ss, err := cc.UnwrapSession(ticket, retried); ss == nil || err != nil {
+		t.Fatalf("after a retry, nothing changed: session %v, %v; want the session", ss != nil, err)
+	}
+
+	// The certificate replaced before the second hello.
+	replaced, leaf := w.f.certificate("ecdsa-p256", now.Add(90*24*time.Hour), "www.example.com")
+	replaced.ID = w.st.Certificates[0].ID
+	if replaced.SealedKey, err = cert.SealKey(w.f.sealer, replaced.ID, []byte(leaf.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	w.st.Certificates = []cert.Certificate{replaced}
+	w.apply()
+	if ss, err := cc.UnwrapSession(ticket, retried); ss != nil || err != nil {
+		t.Fatalf("after a retry, the certificate replaced: session %v, %v; want none", ss != nil, err)
+	}
+}
+
+// testHello is a TLS 1.3 ClientHello record for name offering tickets,
+// with groups as supported_groups and a key share for each of
+// X25519MLKEM768 and X25519 among them, and psk_dhe_ke.
+func testHello(name string, groups []tls.CurveID, tickets ...[]byte) []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(1) // client_hello
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint16(tls.VersionTLS12)
+		b.AddBytes(make([]byte, 32))                                                           // random
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) }) // session id
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(tls.TLS_AES_128_GCM_SHA256) })
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			ext := func(typ uint16, data func(b *cryptobyte.Builder)) {
+				b.AddUint16(typ)
+				b.AddUint16LengthPrefixed(data)
+			}
+			ext(0, func(b *cryptobyte.Builder) { // server_name
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint8(0) // host_name
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(name)) })
+				})
+			})
+			ext(10, func(b *cryptobyte.Builder) { // supported_groups
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, g := range groups {
+						b.AddUint16(uint16(g))
+					}
+				})
+			})
+			ext(43, func(b *cryptobyte.Builder) { // supported_versions
+				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(tls.VersionTLS13) })
+			})
+			ext(extKeyShare, func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, ks := range []struct {
+						group tls.CurveID
+						n     int
+					}{{tls.X25519MLKEM768, 1216}, {tls.X25519, 32}} {
+						if slices.Contains(groups, ks.group) {
+							b.AddUint16(uint16(ks.group))
+							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, ks.n)) })
+						}
+					}
+				})
+			})
+			ext(extPSKModes, func(b *cryptobyte.Builder) {
+				b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(pskModeDHE) })
+			})
+			ext(extPreSharedKey, func(b *cryptobyte.Builder) {
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for _, ticket := range tickets {
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ticket) })
+						b.AddUint32(0) // obfuscated_ticket_age
+					}
+				})
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					for range tickets {
+						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
+					}
+				})
+			})
+		})
+	})
+	msg := b.BytesOrPanic()
+	return append([]byte{22, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+}
+
+// seedHello is a hello offering two tickets, with both key shares.
+func seedHello() []byte {
+	return testHello("www.example.com", []tls.CurveID{tls.X25519MLKEM768, tls.X25519},
+		[]byte("first ticket"), []byte("second ticket"))
+}
+
+// TestSeedHello: the fuzzer's seed hello reads as the offer of its first
+// ticket.
+func TestSeedHello(t *testing.T) {
+	o, ok := readHelloOffer(seedHello())
+	if !ok || string(o.ticket) != "first ticket" || !o.x25519 || !o.dhe {
+		t.Fatalf("offer %+v, %v", o, ok)
+	}
+}
+
+// TestResumptionKeyExchangeFIPS: with Go's FIPS 140 mode on
+// (GODEBUG=fips140=on), where crypto/tls allows no X25519, a hybrid
+// session offered with an X25519 key share (as a browser offers it) keeps
+// the hybrid key exchange: restricting the handshake to X25519 would leave
+// it no key exchange at all, and every such resumption would fail. The
+// test runs itself again in that mode; in the usual one, the same hello
+// resumes with X25519 (so the hello is one that would).
+func TestResumptionKeyExchangeFIPS(t *testing.T) {
+	w := newResumeWorld(t)
+	cfg := clientConfig(tls.VersionTLS13)
+	if cs, err := visitState(w.addr, "www.example.com", cfg); err != nil || cs.CurveID != tls.X25519MLKEM768 {
+		t.Fatalf("first visit: %v, %v", cs.CurveID, err)
+	}
+	sess, ok := cfg.ClientSessionCache.Get("www.example.com")
+	if !ok {
+		t.Fatal("no session kept")
+	}
+	ticket, _, err := sess.ResumptionState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := testHello("www.example.com", []tls.CurveID{tls.X25519MLKEM768, tls.X25519}, ticket)
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	go func() {
+		c1.Write(hello)
+		io.Copy(io.Discard, c1)
+	}()
+	var cc *tls.Config
+	stop := errors.New("stop at the hello")
+	srv := w.e.base.Clone()
+	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
+		var err error
+		if cc, err = w.e.resumableConfigFor(chi); err != nil {
+			return nil, err
+		}
+		return nil, stop
+	}
+	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
+		t.Fatalf("handshake: %v", err)
+	}
+	c2.Close()
+	classical := slices.Equal(cc.CurvePreferences, classicalGroups)
+	if fips140.Enabled() {
+		if classical {
+			t.Fatal("FIPS 140 mode: the resumption is restricted to X25519, which crypto/tls refuses in it")
+		}
+		return
+	}
+	if !classical {
+		t.Fatal("the hello does not resume with X25519")
+	}
+	if os.Getenv("ESACERT_TEST_FIPS_CHILD") != "" {
+		t.Fatal("FIPS 140 mode is not on in the child")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestResumptionKeyExchangeFIPS$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GODEBUG=fips140=on", "ESACERT_TEST_FIPS_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in FIPS 140 mode: %v\n%s", err, out)
 	}
 }

@@ -105,29 +105,12 @@ func (ix *Index) snapshotOf(e *siteEntry) snapshotSite {
 			s.HostsNoSuites = append(s.HostsNoSuites, h)
 		}
 	}
-	at := map[*served]int{}
-	add := func(name string, c candidates) {
-		for _, sv := range c {
-			if sv.site != e.conf {
-				continue
-			}
-			i, ok := at[sv]
-			if !ok {
-				i = len(s.Certs)
-				at[sv] = i
-				s.Certs = append(s.Certs, snapshotCert{ID: sv.id, Chain: sv.chain, Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa})
-			}
-			s.Certs[i].Names = append(s.Certs[i].Names, name)
-		}
-	}
-	for _, n := range e.names {
-		c, _ := ix.exact.Get(n)
-		add(n, c)
-	}
-	for _, n := range e.wildNames {
-		c, _ := ix.wild.Get(n)
-		add("*."+n, c)
-	}
+	s.Certs = make([]snapshotCert, 0, e.certs.Len())
+	e.certs.each(func(_ string, sv *served) bool {
+		s.Certs = append(s.Certs, snapshotCert{ID: sv.id, Chain: sv.chain, Sealed: sv.sealed, NotAfter: sv.notAfter,
+			RSA: sv.rsa, Names: sv.names})
+		return true
+	})
 	for _, n := range e.routes {
 		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
 			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost})

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 
+	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/clientcert"
 	"github.com/esacert/esacert/internal/edge"
 	"github.com/esacert/esacert/internal/metrics"
 	"github.com/esacert/esacert/internal/origincert"
+	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
 // edgeSource is the edge's view of the node's store, which fails until the
@@ -18,14 +20,36 @@ type edgeSource struct {
 
 var _ edge.Source = edgeSource{}
 
-func (s edgeSource) Changes(ctx context.Context, since int64) ([]int64, int64, bool, error) {
+func (s edgeSource) Changes(ctx context.Context, since int64) ([]edge.Change, int64, bool, error) {
 	store := s.n.db.Load()
 	if store == nil {
 		return nil, 0, false, errNoDatabase
 	}
-	ids, rev, complete, err := store.ChangedSites(ctx, since)
+	changes, rev, complete, err := store.Changes(ctx, since)
 	s.failed(err)
-	return ids, rev, complete, err
+	if err != nil || !complete {
+		return nil, rev, complete, err
+	}
+	out := make([]edge.Change, len(changes))
+	for i, c := range changes {
+		out[i].SiteID = c.SiteID
+		if c.Kind == sqlstore.ChangeCertificate { // one certificate: the edge reloads just it
+			out[i].CertificateID = c.Ref
+		}
+	}
+	return out, rev, true, nil
+}
+
+// LoadCertificates reads the certificates whose only changes the edge
+// applies one by one.
+func (s edgeSource) LoadCertificates(ctx context.Context, ids []string) ([]cert.Certificate, error) {
+	store := s.n.db.Load()
+	if store == nil {
+		return nil, errNoDatabase
+	}
+	certs, err := store.LoadEdgeCertificates(ctx, ids)
+	s.failed(err)
+	return certs, err
 }
 
 func (s edgeSource) Load(ctx context.Context, siteIDs []int64) ([]edge.SiteState, int64, error) {

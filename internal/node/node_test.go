@@ -265,6 +265,14 @@ func TestMigrateToPostgres(t *testing.T) {
 	after := call(t, n, "2024-09-10", "GetCertificate", map[string]string{"SiteId": siteID, "Id": certID})
 	delete(before, "RequestId")
 	delete(after, "RequestId")
+	// Result.Ocsp moves with the certificate, but the OCSP refresher of
+	// either node may have looked at it in between (pending, then none for
+	// a leaf that names no responder): compare the rest.
+	for _, m := range []map[string]any{before, after} {
+		if r, ok := m["Result"].(map[string]any); ok {
+			delete(r, "Ocsp")
+		}
+	}
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("GetCertificate differs after the move:\n%v\n%v", before, after)
 	}

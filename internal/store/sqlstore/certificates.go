@@ -132,11 +132,11 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 			}
 		}
 		if limit > 0 && isCustom(c.Type) {
-			counts, err := s.countCertificates(ctx, tx, []int64{c.SiteID}, cert.CustomTypes)
+			n, err := s.countUpTo(ctx, tx, c.SiteID, cert.CustomTypes, limit)
 			if err != nil {
 				return err
 			}
-			if counts[c.SiteID] >= limit {
+			if n >= limit {
 				return cert.ErrCertQuota
 			}
 		}
@@ -263,6 +263,23 @@ func (s *Store) DeleteCertificate(ctx context.Context, siteID int64, id string) 
 // CountCertificates implements cert.CertStore.
 func (s *Store) CountCertificates(ctx context.Context, siteIDs []int64, types []string) (map[int64]int, error) {
 	return s.countCertificates(ctx, s.db, siteIDs, types)
+}
+
+// countUpTo counts a site's certificates of the given types, stopping at
+// limit: a quota check reads at most limit entries of the
+// certificates_site_type index, however many certificates the site holds.
+func (s *Store) countUpTo(ctx context.Context, tx *sql.Tx, siteID int64, types []string, limit int) (int, error) {
+	args := []any{siteID}
+	for _, t := range types {
+		args = append(args, t)
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM certificates WHERE site_id = ?
+		AND type IN (?`+strings.Repeat(`, ?`, len(types)-1)+`) LIMIT ?) AS upto`), append(args, limit)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count certificates: %w", err)
+	}
+	return n, nil
 }
 
 type querier interface {

@@ -65,7 +65,10 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 // reload everything.
 func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev int64, complete bool, err error) {
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
+		// One round trip for both: an edge on another machine pays each.
+		var oldest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT rev, (SELECT MIN(rev) FROM edge_changes) FROM edge_revision
+			WHERE id = 1`).Scan(&rev, &oldest); err != nil {
 			return err
 		}
 		if rev == since {
@@ -74,10 +77,6 @@ func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev
 		}
 		if rev < since {
 			return nil // the database went back in time (a restore): reload everything
-		}
-		var oldest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(rev) FROM edge_changes`).Scan(&oldest); err != nil {
-			return err
 		}
 		if !oldest.Valid || oldest.Int64 > since+1 {
 			return nil // pruned past since

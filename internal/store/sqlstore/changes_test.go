@@ -33,6 +33,66 @@ func TestChangeFeed(t *testing.T) {
 	})
 }
 
+// TestImportMany: Import inserts certificates many to a statement, the
+// last statement shorter; each is there, the site's change recorded once,
+// and a certificate change afterwards is in the feed under its kind and id.
+func TestImportMany(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "esacert.db")
+			if db == "postgres" {
+				dsn = storetest.PostgresDatabase(t)
+			}
+			s, err := sqlstore.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := t.Context()
+			now := time.Now().UTC()
+			inst := site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
+				Status: site.InstanceOnline, Created: now}
+			if err := s.CreateInstance(ctx, inst, nil); err != nil {
+				t.Fatal(err)
+			}
+			start, _ := s.Revision(ctx)
+			st := site.Site{ID: 1000000000009, Name: "many.com", AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
+				InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}
+			var certs []cert.Certificate
+			for i := range 450 {
+				c := cert.Certificate{ID: fmt.Sprintf("%032x", i), SiteID: st.ID, Name: fmt.Sprint("n", i), Type: cert.TypeUpload,
+					ChainPEM: "chain", SealedKey: []byte{byte(i)}, Created: now, Updated: now}
+				c.Info.SANs = []string{fmt.Sprintf("h%d.many.com", i)}
+				certs = append(certs, c)
+			}
+			if err := s.Import(ctx, []site.Site{st}, certs); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := s.LoadEdge(ctx, []int64{st.ID})
+			if err != nil || len(loaded.Certificates) != 450 {
+				t.Fatalf("LoadEdge after importing 450 = %d, %v", len(loaded.Certificates), err)
+			}
+			for _, i := range []int{0, 199, 200, 449} { // each statement's certificates are queued for an OCSP fetch
+				if _, ok, err := s.OCSPResponse(ctx, certs[i].ID); err != nil || !ok {
+					t.Fatalf("certificate %d of the import is not queued for OCSP: %v, %v", i, ok, err)
+				}
+			}
+			changes, rev, _, err := s.Changes(ctx, start)
+			if err != nil || len(changes) != 1 || changes[0].Kind != sqlstore.ChangeSite {
+				t.Fatalf("Changes after the import = %+v, %v", changes, err)
+			}
+			if err := s.DeleteCertificate(ctx, st.ID, certs[7].ID); err != nil {
+				t.Fatal(err)
+			}
+			changes, _, _, err = s.Changes(ctx, rev)
+			if err != nil || len(changes) != 1 || changes[0].Kind != sqlstore.ChangeCertificate || changes[0].Ref != certs[7].ID ||
+				changes[0].SiteID != st.ID {
+				t.Fatalf("Changes after a delete = %+v, %v", changes, err)
+			}
+		})
+	}
+}
+
 func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC()

@@ -81,41 +81,9 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 			return err
 		}
 		cond, args = inList("site_id", siteIDs)
-		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, site_id, type, chain_pem, sealed_key, sans, common_name,
-			pub_alg, not_after_us, twin_chain_pem, twin_sealed_key, twin_not_after_us FROM certificates WHERE `+cond), args...)
-		if err != nil {
+		if st.Certificates, err = s.edgeCertificates(ctx, tx, cond, args, st.Certificates); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				c                   cert.Certificate
-				sans, twinChain     string
-				twinKey             []byte
-				notAfter, twinAfter int64
-			)
-			if err := rows.Scan(&c.ID, &c.SiteID, &c.Type, &c.ChainPEM, &c.SealedKey, &sans, &c.Info.CommonName,
-				&c.Info.PubAlg, &notAfter, &twinChain, &twinKey, &twinAfter); err != nil {
-				return err
-			}
-			if sans != "" {
-				c.Info.SANs = strings.Split(sans, ",")
-			}
-			c.Info.NotAfter = fromMicros(notAfter)
-			st.Certificates = append(st.Certificates, c)
-			if twinChain != "" && len(twinKey) > 0 {
-				// The RSA twin is served under its own id, after the
-				// certificate, for clients that cannot use it.
-				t := c
-				t.ID, t.ChainPEM, t.SealedKey, t.Info.PubAlg = cert.TwinID(c.ID), twinChain, twinKey, "RSA"
-				t.Info.NotAfter = fromMicros(twinAfter)
-				st.Certificates = append(st.Certificates, t)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
 		cond, args = inList("r.site_id", siteIDs)
 		if st.Records, err = queryAll(ctx, s, tx, scanRecord, `SELECT `+recordColumns+recordFrom+
 			` WHERE r.proxied = 1 AND r.type IN (?, ?) AND `+cond, append([]any{record.RecordA, record.RecordCNAME}, args...)...); err != nil {
@@ -146,4 +114,74 @@ func (s *Store) LoadEdge(ctx context.Context, siteIDs []int64) (*EdgeState, erro
 		return nil, fmt.Errorf("load edge state: %w", err)
 	}
 	return st, nil
+}
+
+// edgeCertColumns are the columns of a certificate the edge serves.
+const edgeCertColumns = `id, site_id, type, chain_pem, sealed_key, sans, common_name, pub_alg, not_after_us,
+	twin_chain_pem, twin_sealed_key, twin_not_after_us`
+
+// edgeCertificates appends to out the certificates that match cond, as the
+// edge serves them: each followed by its RSA twin, if it has one, under
+// cert.TwinID.
+func (s *Store) edgeCertificates(ctx context.Context, tx querier, cond string, args []any, out []cert.Certificate) ([]cert.Certificate, error) {
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+edgeCertColumns+` FROM certificates WHERE `+cond), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c                   cert.Certificate
+			sans, twinChain     string
+			twinKey             []byte
+			notAfter, twinAfter int64
+		)
+		if err := rows.Scan(&c.ID, &c.SiteID, &c.Type, &c.ChainPEM, &c.SealedKey, &sans, &c.Info.CommonName,
+			&c.Info.PubAlg, &notAfter, &twinChain, &twinKey, &twinAfter); err != nil {
+			return nil, err
+		}
+		if sans != "" {
+			c.Info.SANs = strings.Split(sans, ",")
+		}
+		c.Info.NotAfter = fromMicros(notAfter)
+		out = append(out, c)
+		if twinChain != "" && len(twinKey) > 0 {
+			// The RSA twin is served under its own id, after the
+			// certificate, for clients that cannot use it.
+			t := c
+			t.ID, t.ChainPEM, t.SealedKey, t.Info.PubAlg = cert.TwinID(c.ID), twinChain, twinKey, "RSA"
+			t.Info.NotAfter = fromMicros(twinAfter)
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
+}
+
+// edgeCertBatch is how many ids one query of LoadEdgeCertificates names,
+// well under the bound parameters SQLite and PostgreSQL take.
+const edgeCertBatch = 500
+
+// LoadEdgeCertificates reads the certificates with the given ids as the
+// edge serves them (as LoadEdge does: without CertPEM, each followed by its
+// RSA twin under cert.TwinID), for the edge to update a site one
+// certificate at a time. An id with no row is a certificate that no longer
+// exists. Each row is read as committed now, so at least as new as any
+// revision read before; the rows need no common snapshot (each certificate
+// is applied on its own, a later change of one is in the feed), so the
+// reads take no transaction: one round trip for up to edgeCertBatch ids.
+func (s *Store) LoadEdgeCertificates(ctx context.Context, ids []string) ([]cert.Certificate, error) {
+	var out []cert.Certificate
+	for len(ids) > 0 {
+		n := min(len(ids), edgeCertBatch)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		var err error
+		if out, err = s.edgeCertificates(ctx, s.db, `id IN (?`+strings.Repeat(", ?", n-1)+`)`, args, out); err != nil {
+			return nil, fmt.Errorf("load edge certificates: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }

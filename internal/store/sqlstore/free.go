@@ -31,11 +31,13 @@ func (s *Store) CreateFree(ctx context.Context, certs []cert.Certificate, limit 
 		} else if err != nil {
 			return err
 		}
-		counts, err := s.countCertificates(ctx, tx, []int64{siteID}, []string{cert.TypeFree})
-		if err != nil {
-			return err
+		n := 0
+		if limit > 0 { // counted up to the quota only: n is compared with it
+			var err error
+			if n, err = s.countUpTo(ctx, tx, siteID, []string{cert.TypeFree}, limit); err != nil {
+				return err
+			}
 		}
-		n := counts[siteID]
 		for _, c := range certs {
 			existing, err := scanCert(tx.QueryRowContext(ctx, s.rebind(`SELECT `+certColumns+certFrom+
 				` WHERE c.site_id = ? AND c.type = ? AND c.name = ?`), siteID, cert.TypeFree, c.Name))

@@ -8,7 +8,8 @@
 // stores); for access control, users.go (account.Store, user.Store and
 // accesskey.Store), groups.go, policies.go (rampolicy's stores and tags),
 // roles.go; notices.go (notify.Store); origincerts.go (origincert.Store); clientcerts.go (clientca.Store and
-// clientcert.Store); ocsp.go (cert.OCSPStore); ticketkeys.go (ticketkey.Store). Run lists them all. A new noun
+// clientcert.Store); ocsp.go (cert.OCSPStore); ticketkeys.go (ticketkey.Store); edgecerts.go (what an edge reads of single
+// certificates). Run lists them all. A new noun
 // adds its file here before its SQL.
 // postgres.go, server.go and proxy.go are helpers for tests that need a
 // PostgreSQL database, a server of their own or a connection cut.
@@ -37,6 +38,7 @@ type Store interface {
 	cert.SummaryStore
 	cert.OCSPStore
 	cert.OCSPReader
+	EdgeCertStore
 }
 
 // Run runs the suite. newStore returns an empty store for one subtest; it
@@ -80,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ocsp_queue", func(t *testing.T) { testOCSPQueue(t, newStore(t)) })
 	t.Run("ocsp_catch_up", func(t *testing.T) { testOCSPCatchUp(t, newStore(t)) })
 	t.Run("ticket_keys", func(t *testing.T) { testTicketKeys(t, newStore(t)) })
+	t.Run("edge_certificates", func(t *testing.T) { testEdgeCertificates(t, newStore(t)) })
 }
 
 // race runs fn(0) … fn(n-1) at once and returns how many succeeded; an

@@ -1,0 +1,224 @@
+package edge
+
+import (
+	"hash/maphash"
+	mbits "math/bits"
+)
+
+// hamt is a persistent map from strings to V for the certificates of one
+// site (certificate id → what it contributes to the index). Unlike pmap,
+// whose fixed two-level table suits the few big maps a lookup reads, a
+// hamt costs a few dozen bytes for a site of one certificate and grows with
+// its site: it is a hash array mapped trie of 64-way nodes, so a site of a
+// million certificates is four levels deep and a change copies four small
+// nodes. Readers never see a change: a node is changed in place only by the
+// edit that made it (its owner token), before the map is published; any
+// other edit copies it first. The zero hamt is empty.
+type hamt[V any] struct {
+	root *hnode[V]
+	n    int
+}
+
+// hnode is one node: a bitmap of the 64 slots in use (by 6 bits of the
+// hash at its depth) and their contents in slot order. A slot is a leaf
+// (sub == nil) or a child node. Past the hash's 64 bits, a node is a
+// collision list: its leaves are scanned in full.
+type hnode[V any] struct {
+	owner  *int // the edit that may change this node in place
+	bitmap uint64
+	kids   []hkid[V]
+}
+
+type hkid[V any] struct {
+	sub *hnode[V]
+	h   uint64
+	k   string
+	v   V
+}
+
+// hamtSeed hashes the keys of every hamt.
+var hamtSeed = maphash.MakeSeed()
+
+// newOwner returns a token for one edit (a batch of changes made before the
+// maps are published); never reuse one after publishing.
+func newOwner() *int { return new(int) }
+
+// Len is the number of keys.
+func (m hamt[V]) Len() int { return m.n }
+
+// get returns the value for key.
+func (m hamt[V]) get(key string) (V, bool) {
+	h := maphash.String(hamtSeed, key)
+	n := m.root
+	for shift := uint(0); n != nil; shift += 6 {
+		if shift >= 64 {
+			for _, k := range n.kids {
+				if k.h == h && k.k == key {
+					return k.v, true
+				}
+			}
+			break
+		}
+		bit := uint64(1) << ((h >> shift) & 63)
+		if n.bitmap&bit == 0 {
+			break
+		}
+		k := &n.kids[mbits.OnesCount64(n.bitmap&(bit-1))]
+		if k.sub != nil {
+			n = k.sub
+			continue
+		}
+		if k.h == h && k.k == key {
+			return k.v, true
+		}
+		break
+	}
+	var zero V
+	return zero, false
+}
+
+// own returns n itself when owner may change it, else a copy that it may.
+func (n *hnode[V]) own(owner *int, extra int) *hnode[V] {
+	if n.owner == owner {
+		return n
+	}
+	c := &hnode[V]{owner: owner, bitmap: n.bitmap, kids: make([]hkid[V], len(n.kids), len(n.kids)+extra)}
+	copy(c.kids, n.kids)
+	return c
+}
+
+// set makes key map to v, changing in place only nodes that owner owns.
+func (m *hamt[V]) set(owner *int, key string, v V) {
+	h := maphash.String(hamtSeed, key)
+	var added bool
+	m.root, added = m.root.set(owner, 0, h, key, v)
+	if added {
+		m.n++
+	}
+}
+
+func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnode[V], bool) {
+	if n == nil {
+		n = &hnode[V]{owner: owner}
+	}
+	if shift >= 64 { // a collision list
+		for i := range n.kids {
+			if n.kids[i].h == h && n.kids[i].k == key {
+				n = n.own(owner, 0)
+				n.kids[i].v = v
+				return n, false
+			}
+		}
+		n = n.own(owner, 1)
+		n.kids = append(n.kids, hkid[V]{h: h, k: key, v: v})
+		return n, true
+	}
+	bit := uint64(1) << ((h >> shift) & 63)
+	pos := mbits.OnesCount64(n.bitmap & (bit - 1))
+	if n.bitmap&bit == 0 {
+		n = n.own(owner, 1)
+		n.kids = append(n.kids, hkid[V]{})
+		copy(n.kids[pos+1:], n.kids[pos:])
+		n.kids[pos] = hkid[V]{h: h, k: key, v: v}
+		n.bitmap |= bit
+		return n, true
+	}
+	n = n.own(owner, 0)
+	k := &n.kids[pos]
+	switch {
+	case k.sub != nil:
+		var added bool
+		k.sub, added = k.sub.set(owner, shift+6, h, key, v)
+		return n, added
+	case k.h == h && k.k == key:
+		k.v = v
+		return n, false
+	default: // another key in the slot: push both one level down
+		sub, _ := (*hnode[V])(nil).set(owner, shift+6, k.h, k.k, k.v)
+		sub, _ = sub.set(owner, shift+6, h, key, v)
+		*k = hkid[V]{sub: sub}
+		return n, true
+	}
+}
+
+// remove drops key, changing in place only nodes that owner owns.
+func (m *hamt[V]) remove(owner *int, key string) {
+	h := maphash.String(hamtSeed, key)
+	var removed bool
+	m.root, removed = m.root.remove(owner, 0, h, key)
+	if removed {
+		m.n--
+	}
+}
+
+func (n *hnode[V]) remove(owner *int, shift uint, h uint64, key string) (*hnode[V], bool) {
+	if n == nil {
+		return nil, false
+	}
+	pos := -1
+	var bit uint64
+	if shift >= 64 {
+		for i := range n.kids {
+			if n.kids[i].h == h && n.kids[i].k == key {
+				pos = i
+			}
+		}
+		if pos < 0 {
+			return n, false
+		}
+	} else {
+		bit = uint64(1) << ((h >> shift) & 63)
+		if n.bitmap&bit == 0 {
+			return n, false
+		}
+		pos = mbits.OnesCount64(n.bitmap & (bit - 1))
+		if k := n.kids[pos]; k.sub != nil {
+			sub, removed := k.sub.remove(owner, shift+6, h, key)
+			if !removed {
+				return n, false
+			}
+			n = n.own(owner, 0)
+			if sub != nil {
+				if len(sub.kids) == 1 && sub.kids[0].sub == nil { // one leaf left: lift it
+					n.kids[pos] = sub.kids[0]
+				} else {
+					n.kids[pos].sub = sub
+				}
+				return n, true
+			}
+			// the child emptied: drop its slot below
+		} else if k.h != h || k.k != key {
+			return n, false
+		}
+	}
+	if len(n.kids) == 1 {
+		return nil, true
+	}
+	n = n.own(owner, 0)
+	copy(n.kids[pos:], n.kids[pos+1:])
+	n.kids[len(n.kids)-1] = hkid[V]{} // let the value go
+	n.kids = n.kids[:len(n.kids)-1]
+	n.bitmap &^= bit
+	return n, true
+}
+
+// each calls f for every key and value, in no particular order, until f
+// returns false; it reports whether f never did.
+func (m hamt[V]) each(f func(string, V) bool) bool { return m.root.each(f) }
+
+func (n *hnode[V]) each(f func(string, V) bool) bool {
+	if n == nil {
+		return true
+	}
+	for i := range n.kids {
+		k := &n.kids[i]
+		if k.sub != nil {
+			if !k.sub.each(f) {
+				return false
+			}
+		} else if !f(k.k, k.v) {
+			return false
+		}
+	}
+	return true
+}
