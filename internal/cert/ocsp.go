@@ -79,6 +79,14 @@ type OCSPStore interface {
 	// after (all of them for 0), in revision order, and the last revision
 	// returned (after itself when none is).
 	OCSPResponses(ctx context.Context, after int64) ([]OCSPResponse, int64, error)
+	// CatchUpOCSP makes due at once the certificates with a chain that
+	// ClaimOCSP would not find (written by a node of an older version
+	// without their queue entry, or with a new leaf their entry does not
+	// have yet), and reports how many it queued. since is what the last
+	// run returned as next, or 0 for a run that reads every certificate: a
+	// run may look only at (most of) the certificates written after it. It
+	// is idempotent.
+	CatchUpOCSP(ctx context.Context, since int64) (queued int, next int64, err error)
 }
 
 // OCSPReader reads one certificate's OCSP state, for GetCertificate.

@@ -39,6 +39,13 @@ func (s edgeSource) Staples(ctx context.Context, after int64) ([]edge.Staple, in
 // responder, so that turning OcspStapling on staples at once.
 func (n *Node) refreshOCSP(ctx context.Context, cfg config.Config, store *sqlstore.Store) {
 	r := &ocsp.Refresher{Store: store, Log: n.log.With("component", "ocsp"), Client: responderClient(cfg, n.listeners())}
+	if store.Dialect() == sqlstore.SQLite {
+		// Reading every certificate takes seconds per 100,000 on SQLite
+		// (the rows are wide and read whole), and a rolling upgrade, nodes
+		// of two versions writing at once, is a fleet's, on PostgreSQL: the
+		// run at start is enough there.
+		r.CatchUpFull = -1
+	}
 	poll := config.Duration(cfg.OCSPPoll)
 	n.log.Info("OCSP fetcher started", "poll", poll.String())
 	r.Run(ctx, poll)

@@ -37,6 +37,13 @@ type Refresher struct {
 	Batch int
 	// Workers is how many fetches run at once; 0 means 4.
 	Workers int
+	// CatchUp is how often Run asks the store to queue the certificates
+	// its queue misses (see cert.OCSPStore.CatchUpOCSP: those written by
+	// a node of an older version during a rolling upgrade), looking at
+	// those written since the run before; 0 means 1 minute. When Run
+	// starts, and every CatchUpFull, a run reads every certificate
+	// instead; 0 means 1 hour, a negative value only when Run starts.
+	CatchUp, CatchUpFull time.Duration
 }
 
 func (r *Refresher) now() time.Time {
@@ -70,7 +77,23 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	every, full := r.CatchUp, r.CatchUpFull
+	if every <= 0 {
+		every = time.Minute
+	}
+	if full <= 0 {
+		full = time.Hour
+	}
+	var caughtUp, fullUp time.Time
+	var since int64 // what the last catch-up returned as next; 0 reads every certificate
 	for {
+		if fullUp.IsZero() || r.CatchUpFull >= 0 && time.Since(fullUp) >= full {
+			fullUp, since = time.Now(), 0
+		}
+		if caughtUp.IsZero() || since == 0 || time.Since(caughtUp) >= every {
+			caughtUp = time.Now()
+			since = r.catchUp(ctx, since)
+		}
 		n, err := r.RefreshDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.log().Warn("OCSP refresh round failed", "error", err)
@@ -84,6 +107,22 @@ func (r *Refresher) Run(ctx context.Context, poll time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// catchUp has the store queue what its queue misses (looking at what was
+// written after since, or at everything for 0), and returns since for the
+// next run. Every node with the refresher runs it: it is idempotent, and
+// two nodes running it at once queue each certificate once.
+func (r *Refresher) catchUp(ctx context.Context, since int64) int64 {
+	n, next, err := r.Store.CatchUpOCSP(ctx, since)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log().Warn("OCSP catch-up failed", "error", err)
+	case n > 0:
+		r.log().Info("OCSP catch-up queued certificates written without their OCSP queue entry (by a node of an older version)",
+			"certificates", n)
+	}
+	return next
 }
 
 func (r *Refresher) batch() int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,11 @@ type memStore struct {
 	certs map[string]cert.OCSPDue
 	kept  map[string]cert.OCSPResponse
 	rev   int64
+	// unqueued are certificates written without their queue entry (by a
+	// node of an older version): ClaimOCSP misses them until CatchUpOCSP.
+	unqueued   map[string]cert.OCSPDue
+	catchUps   int
+	catchUpErr error
 }
 
 func newMemStore() *memStore {
@@ -71,6 +77,32 @@ func (m *memStore) SaveOCSP(_ context.Context, r cert.OCSPResponse) error {
 
 func (m *memStore) OCSPResponses(context.Context, int64) ([]cert.OCSPResponse, int64, error) {
 	panic("not used")
+}
+
+func (m *memStore) CatchUpOCSP(_ context.Context, since int64) (int, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catchUps++
+	if m.catchUps == 1 && since != 0 {
+		m.catchUpErr = errors.New("the first catch-up does not read every certificate")
+	}
+	n := len(m.unqueued)
+	for id, c := range m.unqueued {
+		m.certs[id] = c
+	}
+	clear(m.unqueued)
+	return n, since + 1, nil
+}
+
+// addUnqueued adds a certificate as a node of an older version writes it.
+func (m *memStore) addUnqueued(id string, l *pkitest.Leaf) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sum := sha256.Sum256(l.Cert.Raw)
+	if m.unqueued == nil {
+		m.unqueued = map[string]cert.OCSPDue{}
+	}
+	m.unqueued[id] = cert.OCSPDue{CertificateID: id, SiteID: 1, Fingerprint: hex.EncodeToString(sum[:]), ChainPEM: l.ChainPEM}
 }
 
 func (m *memStore) get(id string) cert.OCSPResponse {
@@ -137,6 +169,42 @@ func TestRefresh(t *testing.T) {
 	}
 	if p.responder.Requests.Load() != before {
 		t.Error("the responder was asked again before half the validity")
+	}
+}
+
+// TestRunCatchesUp: Run has the store queue what its queue misses when it
+// starts (reading everything: since 0) and again every CatchUp (from what
+// the run before returned), so a certificate a node of an older version
+// wrote without its queue entry is fetched, whether it was there before
+// Run started or came later.
+func TestRunCatchesUp(t *testing.T) {
+	p := newPKI(t)
+	store := newMemStore()
+	store.addUnqueued("before", p.leaf(t, "before.example.com"))
+	r := &ocsp.Refresher{Store: store, Log: quiet, CatchUp: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx, 10*time.Millisecond)
+	}()
+	defer func() { cancel(); <-done }()
+	waitGood := func(id string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); store.get(id).Status != cert.OCSPGood; {
+			if time.Now().After(deadline) {
+				t.Fatalf("certificate %q never fetched: %+v", id, store.get(id))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitGood("before")
+	store.addUnqueued("later", p.leaf(t, "later.example.com"))
+	waitGood("later")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.catchUps < 2 || store.catchUpErr != nil {
+		t.Errorf("%d catch-ups: %v", store.catchUps, store.catchUpErr)
 	}
 }
 

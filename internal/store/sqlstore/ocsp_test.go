@@ -2,8 +2,10 @@ package sqlstore_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,3 +97,87 @@ func TestMigrationOCSPQueue(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestClaimOCSPTwoNodes: two nodes (two stores on one database, each with
+// its own connections) claiming in small batches at once, until nothing is
+// due, claim every certificate due exactly once. On SQLite and PostgreSQL.
+func TestClaimOCSPTwoNodes(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var dsn string
+			switch db {
+			case "sqlite":
+				dsn = "sqlite:" + filepath.Join(t.TempDir(), "esacert.db")
+			case "postgres":
+				dsn = storetest.PostgresDatabase(t)
+			}
+			ctx := t.Context()
+			var nodes [2]*sqlstore.Store
+			for i := range nodes {
+				s, err := sqlstore.Open(ctx, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				nodes[i] = s
+			}
+			now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+			s := nodes[0]
+			if err := s.CreateInstance(ctx, site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas",
+				BillingMode: "PREPAY", Period: 1, Status: site.InstanceOnline, Created: now, Expires: now.AddDate(0, 1, 0)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			const siteID = 9400000000001
+			if err := s.CreateSite(ctx, site.Site{ID: siteID, Name: "two.com", AccessType: "NS", Coverage: "overseas",
+				Status: site.SiteActive, InstanceID: "inst", VerifyCode: "verify_x", Created: now, Updated: now}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 120
+			certs := make([]cert.Certificate, n)
+			for i := range certs {
+				id := fmt.Sprintf("e5%030x", i)
+				certs[i] = cert.Certificate{ID: id, SiteID: siteID, Name: id, Type: cert.TypeUpload, CertPEM: "pem", ChainPEM: "chain",
+					SealedKey: []byte{1}, Created: now, Updated: now}
+				certs[i].Info.FingerprintSHA256 = "fp" + id
+			}
+			if err := s.Import(ctx, nil, certs); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			seen := map[string]int{}
+			var wg sync.WaitGroup
+			for _, node := range nodes {
+				for range 2 { // two claimers per node, as rounds may overlap
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							due, err := node.ClaimOCSP(ctx, now, now.Add(time.Hour), 7)
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							if len(due) == 0 {
+								return
+							}
+							mu.Lock()
+							for _, d := range due {
+								seen[d.CertificateID]++
+							}
+							mu.Unlock()
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			for id, k := range seen {
+				if k != 1 {
+					t.Errorf("certificate %s claimed %d times", id, k)
+				}
+			}
+			if len(seen) != n {
+				t.Errorf("claimed %d certificates, want %d", len(seen), n)
+			}
+		})
+	}
+}

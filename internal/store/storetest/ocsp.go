@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -248,5 +249,139 @@ func testOCSPQueue(t *testing.T, s Store) {
 	// 2h02, the upload's next fetch is at 11h), the longest due first.
 	if due := claimOCSP(now.Add(24 * time.Hour)); len(due) != 2 || due[0].CertificateID != free.ID || due[1].CertificateID != up.ID {
 		t.Fatalf("a day later ClaimOCSP = %+v, want both, the longest due first", due)
+	}
+}
+
+// OldNode is a store that can also write as a node of an older version
+// (one from before the OCSP queue) does: q, with ? placeholders, run on
+// its database as is. The sqlstore tests' stores have it.
+type OldNode interface {
+	ExecOldNode(ctx context.Context, q string, args ...any) error
+}
+
+// testOCSPCatchUp: during a rolling upgrade a node of an older version
+// writes certificates without their OCSP queue entry, and replaces leaves
+// without resetting it; ClaimOCSP misses them until CatchUpOCSP, which
+// makes them due at once (the replaced one with nothing of its old leaf
+// kept) and leaves alone what is queued already, and a certificate
+// without a chain. Running it again queues nothing.
+func testOCSPCatchUp(t *testing.T, s Store) {
+	ctx := t.Context()
+	old, ok := s.(OldNode)
+	if !ok {
+		t.Fatalf("%T cannot write as an older node (storetest.OldNode)", s)
+	}
+	mustInstance(t, s, instance("inst-u", "basic", 0, now))
+	mustSite(t, s, newSite(6300000000001, "upgrade.com", "inst-u", now))
+	kept := certificate("a4000000000000000000000000000000", 6300000000001, "kept", cert.TypeUpload, 0, now)
+	replaced := certificate("b4000000000000000000000000000000", 6300000000001, "replaced", cert.TypeUpload, 0, now)
+	for _, c := range []cert.Certificate{kept, replaced} {
+		if err := s.CreateCertificate(ctx, c, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if due, err := s.ClaimOCSP(ctx, now, now.Add(time.Minute), 10); err != nil || len(due) != 2 {
+		t.Fatalf("ClaimOCSP = %+v, %v; want both", due, err)
+	}
+	for _, c := range []cert.Certificate{kept, replaced} {
+		if err := s.SaveOCSP(ctx, cert.OCSPResponse{CertificateID: c.ID, Fingerprint: c.Info.FingerprintSHA256,
+			Status: cert.OCSPGood, Response: []byte{0x30, 9}, ThisUpdate: now, NextUpdate: now.Add(48 * time.Hour),
+			Fetched: now, Next: now.Add(24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The older node: an upload and a free certificate applying (no chain)
+	// inserted without their rows, and a leaf replaced in place.
+	const cols = `id, site_id, name, type, cas_id, region, cert_pem, chain_pem, sealed_key, common_name, sans, issuer,
+		issuer_cn, serial, fingerprint, pub_alg, sig_alg, key_bits, not_before_us, not_after_us, created_us, updated_us`
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO certificates (` + cols + `) VALUES (?, ?, ?, 'upload', NULL, 'cn-hangzhou', 'pem', 'chain-old-node', ?,
+			'CN', 'old.upgrade.com', 'Issuer', 'Issuer CA', '01', ?, 'ECDSA', 'ECDSA-SHA256', 256, 0, 0, 0, 0)`,
+			[]any{"c4000000000000000000000000000000", 6300000000001, "old-node", []byte{1}, "fp-old-node"}},
+		{`INSERT INTO certificates (` + cols + `) VALUES (?, ?, ?, 'free', NULL, 'cn-hangzhou', '', '', ?,
+			'', '', '', '', '', '', '', '', 0, 0, 0, 0, 0)`,
+			[]any{"d4000000000000000000000000000000", 6300000000001, "applying", []byte{1}}},
+		{`UPDATE certificates SET fingerprint = ?, chain_pem = ? WHERE id = ?`,
+			[]any{"fp-replaced", "chain-replaced", replaced.ID}},
+	} {
+		if err := old.ExecOldNode(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	if due, err := s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10); err != nil || len(due) != 0 {
+		t.Fatalf("before the catch-up ClaimOCSP = %+v, %v; want nothing (the queue misses them)", due, err)
+	}
+	if n, _, err := s.CatchUpOCSP(ctx, 0); err != nil || n != 2 {
+		t.Fatalf("CatchUpOCSP = %d, %v; want 2 queued", n, err)
+	}
+	due, err := s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("after the catch-up ClaimOCSP = %+v, %v; want the two the older node wrote", due, err)
+	}
+	byID := map[string]cert.OCSPDue{}
+	for _, d := range due {
+		byID[d.CertificateID] = d
+	}
+	if d := byID["c4000000000000000000000000000000"]; d.Fingerprint != "fp-old-node" || d.ChainPEM != "chain-old-node" ||
+		d.Last.Status != "" {
+		t.Errorf("the certificate inserted by the older node: %+v", d)
+	}
+	if d := byID[replaced.ID]; d.Fingerprint != "fp-replaced" || d.ChainPEM != "chain-replaced" || d.Last.Status != "" ||
+		d.Last.Response != nil {
+		t.Errorf("the certificate replaced by the older node: %+v, want the new leaf, nothing of the old one kept", d)
+	}
+	if r, ok, err := s.OCSPResponse(ctx, replaced.ID); err != nil || !ok || r.Fingerprint != "fp-replaced" || r.Status != "" {
+		t.Errorf("OCSPResponse of the replaced certificate = %+v, %v, %v; want reset for its new leaf", r, ok, err)
+	}
+	if r, ok, err := s.OCSPResponse(ctx, kept.ID); err != nil || !ok || r.Status != cert.OCSPGood || !r.Next.Equal(now.Add(24*time.Hour)) {
+		t.Errorf("the catch-up touched a certificate queued already: %+v, %v, %v", r, ok, err)
+	}
+	if _, ok, err := s.OCSPResponse(ctx, "d4000000000000000000000000000000"); err != nil || ok {
+		t.Errorf("a certificate without a chain was queued: %v, %v", ok, err)
+	}
+	n, since, err := s.CatchUpOCSP(ctx, 0)
+	if err != nil || n != 0 {
+		t.Errorf("a second CatchUpOCSP = %d, %v; want nothing", n, err)
+	}
+	if again, next, err := s.CatchUpOCSP(ctx, since); err != nil || again != 0 || next != since {
+		t.Errorf("CatchUpOCSP(%d) with nothing written since = %d, %d, %v; want nothing", since, again, next, err)
+	}
+	// Later runs look at the certificates written since the last one: the
+	// older node replaces a leaf in place, and imports a certificate (one
+	// change for its site).
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE certificates SET fingerprint = ? WHERE id = ?`, []any{"fp-replaced-again", replaced.ID}},
+		{`UPDATE edge_revision SET rev = rev + 1 WHERE id = 1`, nil},
+		{`INSERT INTO edge_changes (rev, site_id, kind, ref) SELECT rev, ?, 'certificate', ? FROM edge_revision`,
+			[]any{6300000000001, replaced.ID}},
+		{`INSERT INTO certificates (` + cols + `) VALUES (?, ?, ?, 'upload', NULL, 'cn-hangzhou', 'pem', 'chain-imported', ?,
+			'CN', 'imp.upgrade.com', 'Issuer', 'Issuer CA', '01', ?, 'ECDSA', 'ECDSA-SHA256', 256, 0, 0, 0, 0)`,
+			[]any{"e4000000000000000000000000000000", 6300000000001, "imported", []byte{1}, "fp-imported"}},
+		{`UPDATE edge_revision SET rev = rev + 1 WHERE id = 1`, nil},
+		{`INSERT INTO edge_changes (rev, site_id, kind, ref) SELECT rev, ?, 'site', ? FROM edge_revision`,
+			[]any{6300000000001, "6300000000001"}},
+	} {
+		if err := old.ExecOldNode(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	// The certificate's change is followed; the site's is not (a run from
+	// 0 finds the import).
+	if n, next, err := s.CatchUpOCSP(ctx, since); err != nil || n != 1 || next != since+2 {
+		t.Errorf("CatchUpOCSP(%d) after two changes = %d, %d, %v; want 1 queued, revision %d", since, n, next, err, since+2)
+	}
+	if n, _, err := s.CatchUpOCSP(ctx, 0); err != nil || n != 1 {
+		t.Errorf("CatchUpOCSP(0) after an import = %d, %v; want 1 queued", n, err)
+	}
+	due, err = s.ClaimOCSP(ctx, now.Add(time.Hour), now.Add(2*time.Hour), 10)
+	if err != nil || len(due) != 2 || due[0].CertificateID != replaced.ID || due[0].Fingerprint != "fp-replaced-again" ||
+		due[1].CertificateID != "e4000000000000000000000000000000" {
+		t.Errorf("after the later catch-ups ClaimOCSP = %+v, %v; want the replaced and the imported certificate", due, err)
 	}
 }
