@@ -151,7 +151,7 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		if err != nil {
 			return fmt.Errorf("insert certificate: %w", err)
 		}
-		if err := s.queueOCSP(ctx, tx, c.ID, c.Info.FingerprintSHA256, c.ChainPEM); err != nil {
+		if err := s.queueOCSP(ctx, tx, c); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
@@ -188,7 +188,7 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // the caller reports the missing row
 		}
-		if err := s.queueOCSP(ctx, tx, c.ID, c.Info.FingerprintSHA256, c.ChainPEM); err != nil {
+		if err := s.queueOCSP(ctx, tx, c); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)

@@ -141,7 +141,7 @@ func (s *Store) FinishFree(ctx context.Context, c cert.Certificate, owner string
 		if c.ChainPEM == "" {
 			return nil // the state alone: nothing the edge serves changed
 		}
-		if err := s.queueOCSP(ctx, tx, c.ID, c.Info.FingerprintSHA256, c.ChainPEM); err != nil {
+		if err := s.queueOCSP(ctx, tx, c); err != nil {
 			return err
 		}
 		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)

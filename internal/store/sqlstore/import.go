@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
@@ -66,7 +67,7 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 				args = append(append(args, c.ID, c.SiteID, c.Name, c.Type, nullCasID(c.CasID), c.Region, c.CertPEM, c.ChainPEM,
 					c.SealedKey, micros(c.Created), micros(c.Updated)), infoArgs(c.Info)...)
 				if c.ChainPEM != "" {
-					queue = append(queue, c.ID, c.Info.FingerprintSHA256)
+					queue = append(queue, ocspRow(c, time.Now())...)
 				}
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -74,7 +75,7 @@ func (s *Store) Import(ctx context.Context, sites []site.Site, certs []cert.Cert
 				return fmt.Errorf("import certificates %s…: %w", certs[0].ID, err)
 			}
 			if len(queue) > 0 {
-				if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPRows(len(queue)/2)), queue...); err != nil {
+				if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPRows(len(queue)/4)), queue...); err != nil {
 					stmt.Close()
 					return fmt.Errorf("queue the OCSP fetches of certificates %s…: %w", certs[0].ID, err)
 				}
@@ -94,7 +95,7 @@ const importBatch = 200
 
 // queueOCSPRows is queueOCSPQuery for n certificates at once.
 func queueOCSPRows(n int) string {
-	const row = `(?, ?, '', NULL, 0, 0, 0, 0, '', 0, 0, 0)`
+	const row = `(?, ?, ?, NULL, 0, 0, 0, 0, '', 0, ?, 0)`
 	head, tail, ok := strings.Cut(queueOCSPQuery, row)
 	if !ok {
 		panic("sqlstore: queueOCSPQuery does not hold its row")

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
@@ -161,30 +163,66 @@ func claimedLast(d cert.OCSPDue, row cert.OCSPResponse, nextFetch int64, lastFin
 	return row
 }
 
-// queueOCSPQuery makes a certificate just written (id, leaf fingerprint)
-// due for an OCSP fetch at once when it is new or its leaf changed: its
-// row is made, or reset (what was kept is for the old leaf). The rows are
-// the refresher's queue (see ClaimOCSP).
+// queueOCSPQuery makes a certificate just written (id, leaf fingerprint,
+// status, next fetch) due for an OCSP fetch when it is new or its leaf
+// changed: its row is made, or reset (what was kept is for the old leaf).
+// The rows are the refresher's queue (see ClaimOCSP). See ocspRow for the
+// status and next fetch a new leaf starts with.
 const queueOCSPQuery = `INSERT INTO ocsp_responses (cert_id, fingerprint, status, response,
 	this_update_us, next_update_us, revoked_us, fetched_us, error, failures, next_fetch_us, rev)
-	VALUES (?, ?, '', NULL, 0, 0, 0, 0, '', 0, 0, 0) ` + requeueOCSP
+	VALUES (?, ?, ?, NULL, 0, 0, 0, 0, '', 0, ?, 0) ` + requeueOCSP
 
-// requeueOCSP ends an INSERT of a certificate's fresh row (due at once):
-// a row kept for the same leaf stays as it is, one kept for another leaf
-// is reset to the fresh row.
-const requeueOCSP = `ON CONFLICT (cert_id) DO UPDATE SET fingerprint = excluded.fingerprint, status = '', response = NULL,
-	this_update_us = 0, next_update_us = 0, revoked_us = 0, fetched_us = 0, error = '', failures = 0, next_fetch_us = 0
+// requeueOCSP ends an INSERT of a certificate's fresh row: a row kept for
+// the same leaf stays as it is, one kept for another leaf is reset to the
+// fresh row.
+const requeueOCSP = `ON CONFLICT (cert_id) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+	response = NULL, this_update_us = 0, next_update_us = 0, revoked_us = 0, fetched_us = 0, error = '', failures = 0,
+	next_fetch_us = excluded.next_fetch_us
 	WHERE ocsp_responses.fingerprint <> excluded.fingerprint`
+
+// ocspRow gives the arguments of queueOCSPQuery's row for certificate c
+// (which has a chain). A leaf that names no OCSP responder (its DER holds
+// no id-ad-ocsp access method) is written as the refresher would leave it
+// after looking: status none, looked at again when it expires (a day from
+// now at the soonest), so that importing many such certificates makes no
+// background writes. Any other leaf is due at once, status unknown yet.
+func ocspRow(c cert.Certificate, now time.Time) []any {
+	if !namesOCSPResponder(c.ChainPEM) {
+		next := c.Info.NotAfter
+		if soonest := now.Add(24 * time.Hour); next.Before(soonest) {
+			next = soonest
+		}
+		return []any{c.ID, c.Info.FingerprintSHA256, cert.OCSPNone, micros(next)}
+	}
+	return []any{c.ID, c.Info.FingerprintSHA256, "", int64(0)}
+}
+
+// idADOCSP is the DER of the OID id-ad-ocsp (1.3.6.1.5.5.7.48.1), the
+// access method of an OCSP responder in the Authority Information Access
+// extension.
+var idADOCSP = []byte{0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01}
+
+// namesOCSPResponder reports whether the first certificate of chainPEM may
+// name an OCSP responder: false only when its DER cannot hold one (the
+// OID is nowhere in it); a chain it cannot read answers true, for the
+// refresher to look at.
+func namesOCSPResponder(chainPEM string) bool {
+	blk, _ := pem.Decode([]byte(chainPEM))
+	if blk == nil {
+		return true
+	}
+	return bytes.Contains(blk.Bytes, idADOCSP)
+}
 
 // queueOCSP runs queueOCSPQuery inside the write's tx for a certificate
 // with chain chainPEM and leaf fingerprint fp; a certificate without a
 // chain (a free one not issued yet) has no row.
-func (s *Store) queueOCSP(ctx context.Context, tx *sql.Tx, id, fp, chainPEM string) error {
-	if chainPEM == "" {
+func (s *Store) queueOCSP(ctx context.Context, tx *sql.Tx, c cert.Certificate) error {
+	if c.ChainPEM == "" {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPQuery), id, fp); err != nil {
-		return fmt.Errorf("queue the OCSP fetch of certificate %s: %w", id, err)
+	if _, err := tx.ExecContext(ctx, s.rebind(queueOCSPQuery), ocspRow(c, time.Now())...); err != nil {
+		return fmt.Errorf("queue the OCSP fetch of certificate %s: %w", c.ID, err)
 	}
 	return nil
 }

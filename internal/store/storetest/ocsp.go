@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/pkitest"
 )
 
 // testOCSP: certificates are due for an OCSP fetch until one is saved for
@@ -280,7 +282,7 @@ func testOCSPCatchUp(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
-	if due, err := s.ClaimOCSP(ctx, now, now.Add(time.Minute), 10); err != nil || len(due) != 2 {
+	if due, err := s.ClaimOCSP(ctx, now, now.Add(time.Hour), 10); err != nil || len(due) != 2 {
 		t.Fatalf("ClaimOCSP = %+v, %v; want both", due, err)
 	}
 	for _, c := range []cert.Certificate{kept, replaced} {
@@ -383,5 +385,49 @@ func testOCSPCatchUp(t *testing.T, s Store) {
 	if err != nil || len(due) != 2 || due[0].CertificateID != replaced.ID || due[0].Fingerprint != "fp-replaced-again" ||
 		due[1].CertificateID != "e4000000000000000000000000000000" {
 		t.Errorf("after the later catch-ups ClaimOCSP = %+v, %v; want the replaced and the imported certificate", due, err)
+	}
+}
+
+// testOCSPNoResponder: a certificate whose leaf names no OCSP responder is
+// written as the refresher would leave it (status none, looked at again
+// when it expires), so it is never due before then; one whose leaf names a
+// responder is due at once; replacing the first with a leaf that names one
+// makes it due.
+func testOCSPNoResponder(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustInstance(t, s, instance("inst-nr", "basic", 0, now))
+	mustSite(t, s, newSite(6300000000001, "noresp.com", "inst-nr", now))
+	ca := pkitest.NewCA(t, "No Responder Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	upload := func(id string, ocspURLs []string) cert.Certificate {
+		l := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.noresp.com"}, NotBefore: now.Add(-time.Hour),
+			NotAfter: now.Add(90 * 24 * time.Hour), OCSPServer: ocspURLs})
+		c := certificate(id, 6300000000001, "n"+id[len(id)-4:], cert.TypeUpload, 0, now)
+		c.CertPEM, c.ChainPEM, c.Info = l.ChainPEM, l.ChainPEM, certcheck.Describe(l.Cert)
+		return c
+	}
+	quiet := upload("n3000000000000000000000000000000", nil)
+	if err := s.CreateCertificate(ctx, quiet, 0); err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := s.OCSPResponse(ctx, quiet.ID)
+	if err != nil || !ok || r.Status != cert.OCSPNone || r.Fingerprint != quiet.Info.FingerprintSHA256 ||
+		!r.Next.Equal(quiet.Info.NotAfter.Truncate(time.Microsecond)) {
+		t.Fatalf("a leaf without a responder: %+v, %v, %v; want none, looked at again at its expiry %v", r, ok, err, quiet.Info.NotAfter)
+	}
+	loud := upload("n3000000000000000000000000000001", []string{"http://ocsp.noresp.com"})
+	if err := s.CreateCertificate(ctx, loud, 0); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.ClaimOCSP(ctx, now, now.Add(time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].CertificateID != loud.ID {
+		t.Fatalf("ClaimOCSP = %+v, %v; want only the leaf that names a responder", due, err)
+	}
+	replaced := upload(quiet.ID, []string{"http://ocsp.noresp.com"})
+	if err := s.ReplaceCertificate(ctx, replaced); err != nil {
+		t.Fatal(err)
+	}
+	due, err = s.ClaimOCSP(ctx, now.Add(2*time.Minute), now.Add(3*time.Minute), 10)
+	if err != nil || len(due) != 1 || due[0].CertificateID != quiet.ID || due[0].Last.Status != "" {
+		t.Fatalf("after its leaf named a responder ClaimOCSP = %+v, %v; want it, status unknown", due, err)
 	}
 }

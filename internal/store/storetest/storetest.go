@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ocsp_responses", func(t *testing.T) { testOCSP(t, newStore(t)) })
 	t.Run("ocsp_queue", func(t *testing.T) { testOCSPQueue(t, newStore(t)) })
 	t.Run("ocsp_catch_up", func(t *testing.T) { testOCSPCatchUp(t, newStore(t)) })
+	t.Run("ocsp_no_responder", func(t *testing.T) { testOCSPNoResponder(t, newStore(t)) })
 	t.Run("ticket_keys", func(t *testing.T) { testTicketKeys(t, newStore(t)) })
 	t.Run("edge_certificates", func(t *testing.T) { testEdgeCertificates(t, newStore(t)) })
 }
