@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/memtune"
 	"github.com/esacert/esacert/internal/origincert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/sitesetting"
@@ -299,6 +300,11 @@ func readSnapshot(path string) ([]SiteState, snapshotHeader, error) {
 // are never all held at once, and reading the file (one goroutine) goes on
 // while the index is built (another).
 func loadSnapshot(seed maphash.Seed, path string, now time.Time, requireVerified bool) (*Index, snapshotHeader, int, error) {
+	// The index's heap is about the size of the file: the collector is
+	// held off until the heap nears one and a half times that (memtune.Load).
+	if fi, err := os.Stat(path); err == nil {
+		defer memtune.Load(uint64(fi.Size()))()
+	}
 	b := newIndexBuilder(seed, now, requireVerified)
 	sites := 0
 	hdr, err := eachSnapshotSite(path, func(st SiteState) {
