@@ -83,6 +83,15 @@ func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
 	return out, a.chunk
 }
 
+// put copies leaf and sealed into the arena, side by side in one chunk,
+// and returns the copies and their chunk (nil when on the heap).
+func (a *byteArena) put(leaf, sealed []byte) ([]byte, []byte, *arenaChunk) {
+	mem, chunk := a.alloc(len(leaf) + len(sealed))
+	copy(mem, leaf)
+	copy(mem[len(leaf):], sealed)
+	return mem[:len(leaf):len(leaf)], mem[len(leaf):], chunk
+}
+
 // move puts sv's leaf and sealed key into the arena, side by side in one
 // chunk, unless they are there already (a served is in the index under
 // each of its names).
@@ -90,10 +99,5 @@ func (a *byteArena) move(sv *served) {
 	if sv.mem != nil || len(sv.chain) == 0 {
 		return
 	}
-	leaf, sealed := sv.chain[0], sv.sealed
-	mem, chunk := a.alloc(len(leaf) + len(sealed))
-	copy(mem, leaf)
-	copy(mem[len(leaf):], sealed)
-	sv.chain[0], sv.sealed = mem[:len(leaf):len(leaf)], mem[len(leaf):]
-	sv.mem = chunk
+	sv.chain[0], sv.sealed, sv.mem = a.put(sv.chain[0], sv.sealed)
 }

@@ -34,7 +34,8 @@ type SiteState struct {
 	OriginClients []origincert.Client
 	ClientCAs     []ClientCA // mutual TLS from visitors (see clientauth.go)
 
-	chains [][][]byte // the certificates' chains as DER, when already decoded (from a snapshot)
+	chains [][][]byte    // the certificates' chains as DER, when already decoded (from a snapshot)
+	mems   []*arenaChunk // the chunks holding each certificate's leaf and sealed key, when in an arena already (loadSnapshot)
 }
 
 // Route is a proxied record as the edge needs it.
@@ -272,7 +273,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
 		served: st.Site.Served(requireVerified), policy: sharedPolicy(st.Policy), settings: st.Settings,
 		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
-	b := &builtSite{entry: &siteEntry{conf: conf}, routes: map[string]*route{}, wroute: map[string]*route{}}
+	b := &builtSite{entry: &siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
 	if !conf.served {
 		return b
 	}
@@ -282,6 +283,9 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 			chain = st.chains[i]
 		}
 		if sv := newServed(c, chain, conf); sv != nil {
+			if st.mems != nil {
+				sv.mem = st.mems[i]
+			}
 			b.certs = append(b.certs, sv)
 		}
 	}
@@ -292,8 +296,14 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		rt := &route{site: conf, origin: r.Origin, originHost: r.OriginHost}
 		name := normalize(r.Name)
 		if p, ok := strings.CutPrefix(name, "*."); ok {
+			if b.wroute == nil {
+				b.wroute = map[string]*route{}
+			}
 			b.wroute[p] = rt
 		} else {
+			if b.routes == nil {
+				b.routes = map[string]*route{}
+			}
 			b.routes[name] = rt
 		}
 	}
@@ -329,6 +339,10 @@ func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
 	names := c.Info.SANs
 	if len(names) == 0 && c.Info.CommonName != "" {
 		names = []string{normalize(c.Info.CommonName)}
+	}
+	if len(names) == 1 && underSite(names[0], conf.name) {
+		sv.names = names // shared, never changed: one name (most certificates) needs no slice of its own
+		return sv
 	}
 	for _, n := range names {
 		if underSite(n, conf.name) && !slices.Contains(sv.names, n) {
@@ -483,7 +497,7 @@ func addSite(b *builtSite, owner *int, exact, wild setter[candidates], routes, w
 // addCert puts a certificate among the candidates of each of its names,
 // in order (better, as of now).
 func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
-	less := better(now)
+	var less func(a, b *served) bool
 	for _, n := range sv.names {
 		s, key := exact, n
 		if p, ok := strings.CutPrefix(n, "*."); ok {
@@ -492,9 +506,14 @@ func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 		cur, _ := s.get(key)
 		next := make(candidates, 0, len(cur)+1)
 		next = append(append(next, cur...), sv)
-		// Sorted whole, as of now: a candidate may have expired since the
-		// name's list was last sorted.
-		sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
+		if len(next) > 1 { // one candidate (most names) is in order as it is
+			// Sorted whole, as of now: a candidate may have expired since the
+			// name's list was last sorted.
+			if less == nil {
+				less = better(now)
+			}
+			sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
+		}
 		s.set(key, next)
 	}
 }

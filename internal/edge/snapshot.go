@@ -163,7 +163,11 @@ func (ix *Index) snapshotOf(e *siteEntry, inters interNumbers) snapshotSite {
 // far as the edge uses it; inters are the intermediates read so far, by
 // number. A certificate naming an intermediate not read yet makes the
 // snapshot corrupt.
-func (s *snapshotSite) state(inters [][]byte) (SiteState, error) {
+//
+// With an arena, each certificate's leaf and sealed key are copied into it
+// (the state then holds the chunks, SiteState.mems), so that s's own bytes
+// can be decoded into again; without one the state holds s's bytes.
+func (s *snapshotSite) state(inters [][]byte, arena *byteArena) (SiteState, error) {
 	if s.DefaultNoSuites {
 		s.Policy.Default.CipherSuites = []uint16{}
 	}
@@ -186,10 +190,15 @@ func (s *snapshotSite) state(inters [][]byte) (SiteState, error) {
 		if c.RSA {
 			alg = "RSA"
 		}
-		crt := cert.Certificate{ID: c.ID, SiteID: s.ID, SealedKey: c.Sealed}
+		leaf, sealed := c.Leaf, c.Sealed
+		var chunk *arenaChunk
+		if arena != nil {
+			leaf, sealed, chunk = arena.put(leaf, sealed)
+		}
+		crt := cert.Certificate{ID: c.ID, SiteID: s.ID, SealedKey: sealed}
 		crt.Info.NotAfter, crt.Info.PubAlg, crt.Info.SANs = c.NotAfter, alg, c.Names
 		chain := make([][]byte, 1, 1+len(c.Inters))
-		chain[0] = c.Leaf
+		chain[0] = leaf
 		for _, i := range c.Inters {
 			if i < 0 || i >= len(inters) {
 				return st, fmt.Errorf("%w: certificate %s names intermediate %d of %d", errSnapshotCorrupt, c.ID, i, len(inters))
@@ -198,6 +207,9 @@ func (s *snapshotSite) state(inters [][]byte) (SiteState, error) {
 		}
 		st.Certificates = append(st.Certificates, crt)
 		st.chains = append(st.chains, chain)
+		if arena != nil {
+			st.mems = append(st.mems, chunk)
+		}
 	}
 	return st, nil
 }
@@ -288,7 +300,7 @@ func saveSnapshot(path string, ix *Index, now time.Time) error {
 // snapshot, is refused with errSnapshotCorrupt.
 func readSnapshot(path string) ([]SiteState, snapshotHeader, error) {
 	var states []SiteState
-	hdr, err := eachSnapshotSite(path, func(st SiteState) { states = append(states, st) })
+	hdr, err := eachSnapshotSite(path, nil, func(st SiteState) { states = append(states, st) })
 	if err != nil {
 		return nil, hdr, err
 	}
@@ -307,7 +319,7 @@ func loadSnapshot(seed maphash.Seed, path string, now time.Time, requireVerified
 	}
 	b := newIndexBuilder(seed, now, requireVerified)
 	sites := 0
-	hdr, err := eachSnapshotSite(path, func(st SiteState) {
+	hdr, err := eachSnapshotSite(path, new(byteArena), func(st SiteState) {
 		b.add(st)
 		sites++
 	})
@@ -323,7 +335,14 @@ func loadSnapshot(seed maphash.Seed, path string, now time.Time, requireVerified
 // in the file's order, from the calling goroutine while another reads on.
 // The checksum is verified as the file is read: when it does not match, f
 // has seen the sites already and the error says to drop them.
-func eachSnapshotSite(path string, f func(SiteState)) (snapshotHeader, error) {
+//
+// With an arena (the index's load), the certificates' leaves and sealed
+// keys f sees are in its chunks (SiteState.mems), copied there as they are
+// decoded, and the decoder reuses its buffers for the next site: a million
+// certificates' bytes are not each allocated on the heap only to be copied
+// into the arena. f's states must then not outlive the chunks: only
+// newServed, which keeps the chunk with the bytes, may keep them.
+func eachSnapshotSite(path string, arena *byteArena, f func(SiteState)) (snapshotHeader, error) {
 	var hdr snapshotHeader
 	file, err := os.Open(path)
 	if err != nil {
@@ -360,8 +379,19 @@ func eachSnapshotSite(path string, f func(SiteState)) (snapshotHeader, error) {
 		defer close(batches)
 		var inters [][]byte
 		batch := make([]SiteState, 0, 256)
+		var s snapshotSite
 		for {
-			var s snapshotSite
+			if arena != nil { // decoded into again: gob reuses the certificates and their bytes' room
+				certs := s.Certs[:cap(s.Certs)]
+				for i := range certs {
+					// Only the byte slices' room is kept: gob leaves a
+					// field that is zero in the stream as it finds it.
+					certs[i] = snapshotCert{Leaf: certs[i].Leaf[:0], Sealed: certs[i].Sealed[:0]}
+				}
+				s = snapshotSite{Certs: certs[:0]}
+			} else {
+				s = snapshotSite{}
+			}
 			if err := dec.Decode(&s); err != nil {
 				readErr = fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
 				return
@@ -372,7 +402,7 @@ func eachSnapshotSite(path string, f func(SiteState)) (snapshotHeader, error) {
 			for _, der := range s.Inters {
 				inters = append(inters, intermediates.intern(der))
 			}
-			st, err := s.state(inters)
+			st, err := s.state(inters, arena)
 			if err != nil {
 				readErr = err
 				return
