@@ -355,3 +355,41 @@ func TestSnapshotIntermediatesOnce(t *testing.T) {
 		t.Fatalf("read gave %v, want errSnapshotCorrupt", err)
 	}
 }
+
+// TestSnapshotLoadReusesBuffers: the index's load, whose decoder decodes
+// every site into the same buffers and copies the certificates' bytes into
+// an arena, builds the same index as reading every site's state whole and
+// loading those: a site's fields never leak into the next one's (a site of
+// several certificates, RSA among them, followed by sites of one).
+func TestSnapshotLoadReusesBuffers(t *testing.T) {
+	f, src, hosts := snapshotFixture(t)
+	more, _ := f.certificate("ecdsa-p256", now.Add(20*24*time.Hour), "www.more.example")
+	src.put(siteState(4, "more.example", site.SiteActive, more))
+	hosts = append(hosts, "www.more.example")
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	first := &Edge{Source: src, Sealer: f.sealer, Log: quietLog(), Poll: time.Hour, Snapshot: path, SnapshotEvery: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first.SaveSnapshot()
+	seed := maphash.MakeSeed()
+	loaded, _, _, err := loadSnapshot(seed, path, now, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, hdr, err := readSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := load(seed, states, hdr.Rev, now, false)
+	for _, h := range hosts {
+		if got, want := describe(loaded, h), describe(whole, h); got != want {
+			t.Errorf("%s loaded from the snapshot:\n got %s\nwant %s", h, got, want)
+		}
+		if got, want := describe(loaded, h), describe(first.Index(), h); got != want {
+			t.Errorf("%s loaded from the snapshot, against the edge that wrote it:\n got %s\nwant %s", h, got, want)
+		}
+	}
+}
