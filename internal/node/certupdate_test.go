@@ -3,13 +3,10 @@ package node
 import (
 	"bytes"
 	"context"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/pkitest"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // TestCertificateUpdatesAcrossTheFleet: through the API of one node,
@@ -21,26 +18,8 @@ import (
 func TestCertificateUpdatesAcrossTheFleet(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			cfg := testConfig(t)
-			if db == "postgres" {
-				cfg.DB = storetest.PostgresDatabase(t)
-				cfg.MasterKey = strings.Repeat("ef", 32)
-			}
-			a, err := Start(t.Context(), cfg, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, b := startTwoNodes(t, db, "ef")
 			defer stop(t, a)
-			bCfg := cfg
-			bCfg.Roles = "edge"
-			bCfg.DataDir = t.TempDir()
-			if db == "sqlite" {
-				bCfg.MasterKeyFile = filepath.Join(cfg.DataDir, MasterKeyFile)
-			}
-			b, err := Start(t.Context(), bCfg, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
 			defer b.Shutdown(context.Background())
 
 			now := time.Now()

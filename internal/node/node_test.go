@@ -290,3 +290,33 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// startTwoNodes starts a node with all roles and a second, edge-only node
+// on the same database: a SQLite file (the edge reads the first node's
+// master key file) or, for db "postgres", a fresh PostgreSQL database
+// with the master key masterKeyByte repeated 32 times. The caller stops
+// both (deferred, so that they stop before t.Context is canceled).
+func startTwoNodes(t *testing.T, db, masterKeyByte string) (a, b *Node) {
+	t.Helper()
+	cfg := testConfig(t)
+	if db == "postgres" {
+		cfg.DB = storetest.PostgresDatabase(t)
+		cfg.MasterKey = strings.Repeat(masterKeyByte, 32)
+	}
+	a, err := Start(t.Context(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bCfg := cfg
+	bCfg.Roles = "edge"
+	bCfg.DataDir = t.TempDir()
+	if db == "sqlite" {
+		bCfg.MasterKeyFile = filepath.Join(cfg.DataDir, MasterKeyFile)
+	}
+	b, err = Start(t.Context(), bCfg, quiet)
+	if err != nil {
+		stop(t, a)
+		t.Fatal(err)
+	}
+	return a, b
+}

@@ -5,13 +5,10 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/pkitest"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // resumeVisit connects to addr for name with cfg's session cache, sends a
@@ -42,26 +39,8 @@ func resumeVisit(addr, name string, cfg *tls.Config) (bool, error) {
 func TestResumptionAcrossTheFleet(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			cfg := testConfig(t)
-			if db == "postgres" {
-				cfg.DB = storetest.PostgresDatabase(t)
-				cfg.MasterKey = strings.Repeat("cd", 32)
-			}
-			a, err := Start(t.Context(), cfg, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, b := startTwoNodes(t, db, "cd")
 			defer stop(t, a)
-			bCfg := cfg
-			bCfg.Roles = "edge"
-			bCfg.DataDir = t.TempDir()
-			if db == "sqlite" {
-				bCfg.MasterKeyFile = filepath.Join(cfg.DataDir, MasterKeyFile)
-			}
-			b, err := Start(t.Context(), bCfg, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
 			defer b.Shutdown(context.Background())
 
 			now := time.Now()
