@@ -4,14 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // BenchmarkClaimOCSP measures one poll of the OCSP refresher
@@ -25,26 +23,8 @@ func BenchmarkClaimOCSP(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, n := range []int{1_000, 100_000} {
 			b.Run(fmt.Sprintf("%s/certs=%d", db, n), func(b *testing.B) {
-				var dsn, driver, raw string
-				switch db {
-				case "sqlite":
-					path := filepath.Join(b.TempDir(), "esacert.db")
-					dsn, driver, raw = "sqlite:"+path, "sqlite", path
-				case "postgres":
-					dsn = storetest.PostgresDatabase(b)
-					driver, raw = "pgx", dsn
-				}
 				ctx := context.Background()
-				s, err := sqlstore.Open(ctx, dsn)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				rawDB, err := sql.Open(driver, raw)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer rawDB.Close()
+				s, rawDB := openBenchStore(b, db)
 				seedOCSP(b, s, rawDB, n, db == "postgres")
 				now := time.Unix(1_900_000_000, 0)
 				until := now.Add(2 * time.Minute)
@@ -83,6 +63,25 @@ func BenchmarkClaimOCSP(b *testing.B) {
 // seedOCSP imports n certificates on one site, each with an OCSP response
 // fetched, its next fetch far ahead (as after the refresher's first
 // rounds).
+// openBenchStore opens a store on an empty database for db (see
+// testDatabase) and a plain connection to the same database, for seeding
+// and for changing rows outside the store; both are closed when b ends.
+func openBenchStore(b *testing.B, db string) (*sqlstore.Store, *sql.DB) {
+	b.Helper()
+	dsn, driver, raw := testDatabase(b, db)
+	s, err := sqlstore.Open(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	rawDB, err := sql.Open(driver, raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rawDB.Close() })
+	return s, rawDB
+}
+
 func seedOCSP(b *testing.B, s *sqlstore.Store, raw *sql.DB, n int, pg bool) {
 	b.Helper()
 	ctx := context.Background()

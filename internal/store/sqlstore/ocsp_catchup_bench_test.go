@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // BenchmarkCatchUpOCSP measures the OCSP refresher's catch-up
@@ -31,26 +29,8 @@ func BenchmarkCatchUpOCSP(b *testing.B) {
 	const n = 1_000_000
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(fmt.Sprintf("%s/certs=%d", db, n), func(b *testing.B) {
-			var dsn, driver, raw string
-			switch db {
-			case "sqlite":
-				path := filepath.Join(b.TempDir(), "esacert.db")
-				dsn, driver, raw = "sqlite:"+path, "sqlite", path
-			case "postgres":
-				dsn = storetest.PostgresDatabase(b)
-				driver, raw = "pgx", dsn
-			}
 			ctx := context.Background()
-			s, err := sqlstore.Open(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			rawDB, err := sql.Open(driver, raw)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rawDB.Close()
+			s, rawDB := openBenchStore(b, db)
 			seedCatchUp(b, s, rawDB, n, db == "postgres")
 			// oldNode writes as a node of an older version: 100 certificates
 			// lose their queue entry, 100 get a new leaf their entry does

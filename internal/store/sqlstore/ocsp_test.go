@@ -23,15 +23,7 @@ import (
 func TestMigrationOCSPQueue(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			var dsn, driver, raw string
-			switch db {
-			case "sqlite":
-				path := filepath.Join(t.TempDir(), "esacert.db")
-				dsn, driver, raw = "sqlite:"+path, "sqlite", path
-			case "postgres":
-				dsn = storetest.PostgresDatabase(t)
-				driver, raw = "pgx", dsn
-			}
+			dsn, driver, raw := testDatabase(t, db)
 			ctx := t.Context()
 			s, err := sqlstore.Open(ctx, dsn)
 			if err != nil {
@@ -94,6 +86,25 @@ func TestMigrationOCSPQueue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testDatabase makes an empty database for db ("sqlite": a file in a
+// temporary folder; "postgres": a fresh PostgreSQL database, skipped
+// without ESACERT_TEST_POSTGRES_DSN) and returns the DSN sqlstore.Open
+// takes, and the driver name and data source sql.Open takes for the same
+// database.
+func testDatabase(tb testing.TB, db string) (dsn, driver, raw string) {
+	tb.Helper()
+	switch db {
+	case "sqlite":
+		path := filepath.Join(tb.TempDir(), "esacert.db")
+		return "sqlite:" + path, "sqlite", path
+	case "postgres":
+		dsn = storetest.PostgresDatabase(tb)
+		return dsn, "pgx", dsn
+	}
+	tb.Fatalf("unknown database %q", db)
+	return "", "", ""
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
