@@ -35,6 +35,7 @@ import (
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/memtune"
+	"github.com/esacert/esacert/internal/proctest"
 )
 
 // The million-certificate benchmark: an edge process started on a snapshot
@@ -322,7 +323,7 @@ func BenchmarkMillion(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		readyRSS := procStatus(b, cmd.Process.Pid, "VmRSS")
+		readyRSS := proctest.StatusMB(b, cmd.Process.Pid, "VmRSS")
 
 		loadStart := time.Now()
 		var next atomic.Int64
@@ -362,32 +363,12 @@ func BenchmarkMillion(b *testing.B) {
 		b.ReportMetric(float64(childMS)/1000, "s-in-process")
 		b.ReportMetric(float64(cpuMS)/1000, "cpu-s-to-ready")
 		b.ReportMetric(readyRSS, "ready-rss-MB")
-		b.ReportMetric(procStatus(b, cmd.Process.Pid, "VmRSS"), "loaded-rss-MB")
-		b.ReportMetric(procStatus(b, cmd.Process.Pid, "VmHWM"), "peak-rss-MB")
+		b.ReportMetric(proctest.StatusMB(b, cmd.Process.Pid, "VmRSS"), "loaded-rss-MB")
+		b.ReportMetric(proctest.StatusMB(b, cmd.Process.Pid, "VmHWM"), "peak-rss-MB")
 		b.ReportMetric(float64(load)/took.Seconds(), "handshakes/s")
 		stdin.Close()
 		if err := cmd.Wait(); err != nil {
 			b.Fatal(err)
 		}
 	}
-}
-
-// procStatus reads a field of /proc/<pid>/status given in kB, in MB.
-func procStatus(tb testing.TB, pid int, field string) float64 {
-	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kb / 1024
-		}
-	}
-	tb.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/proctest"
 	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
@@ -98,7 +99,7 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		ready := time.Since(started)
-		readyRSS := statusMB(b, pid, "VmRSS")
+		readyRSS := proctest.StatusMB(b, pid, "VmRSS")
 
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -123,13 +124,13 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 		if err := failed.Load(); err != nil {
 			b.Fatal(*err)
 		}
-		served := statusMB(b, pid, "VmRSS")
+		served := proctest.StatusMB(b, pid, "VmRSS")
 		time.Sleep(5 * time.Second)
 		b.ReportMetric(ready.Seconds(), "s-to-ready")
 		b.ReportMetric(readyRSS, "ready-rss-MB")
 		b.ReportMetric(served, "served-rss-MB")
-		b.ReportMetric(statusMB(b, pid, "VmRSS"), "served+5s-rss-MB")
-		b.ReportMetric(statusMB(b, pid, "VmHWM"), "peak-rss-MB")
+		b.ReportMetric(proctest.StatusMB(b, pid, "VmRSS"), "served+5s-rss-MB")
+		b.ReportMetric(proctest.StatusMB(b, pid, "VmHWM"), "peak-rss-MB")
 		// The Go runtime's own account, from the node's pprof endpoint.
 		if resp, err := nethttp.Get("http://" + metricsAddr + "/debug/pprof/heap?debug=1"); err == nil {
 			body, _ := io.ReadAll(resp.Body)
@@ -163,23 +164,4 @@ func freeAddr(b *testing.B) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// statusMB reads a field of /proc/<pid>/status given in kB, in MB.
-func statusMB(b *testing.B, pid int, field string) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb / 1024
-		}
-	}
-	b.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
 }
