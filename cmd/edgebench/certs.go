@@ -107,6 +107,20 @@ func generate(n int, now time.Time) ([]leafCert, error) {
 		return nil, err
 	}
 	certs := make([]leafCert, n)
+	err = parallel(n, func(i int) (err error) {
+		certs[i], err = p.leaf(i)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return certs, nil
+}
+
+// parallel calls f for 0 to n-1 on every core: worker w takes w, w+cores,
+// and so on, and stops at its first error; parallel returns the error of
+// the first worker that had one, nil if none had.
+func parallel(n int, f func(i int) error) error {
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for w := range errs {
@@ -114,7 +128,7 @@ func generate(n int, now time.Time) ([]leafCert, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += len(errs) {
-				if certs[i], errs[w] = p.leaf(i); errs[w] != nil {
+				if errs[w] = f(i); errs[w] != nil {
 					return
 				}
 			}
@@ -123,10 +137,10 @@ func generate(n int, now time.Time) ([]leafCert, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return certs, nil
+	return nil
 }
 
 // pemFile is where certificate c is written for nginx and HAProxy: one file

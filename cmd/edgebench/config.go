@@ -18,29 +18,9 @@ import (
 // prefix, for its pid file, error log and temporary paths.
 func nginxConfig(dir, addr string, workers int, certDir string, certs []leafCert) string {
 	var c strings.Builder
-	p := func(name string) string { return filepath.Join(dir, name) }
-	fmt.Fprintf(&c, `daemon off;
-master_process on;
-worker_processes %d;
-worker_rlimit_nofile 65536;
-pid %s;
-error_log %s warn;
-events { worker_connections 8192; }
-http {
-	access_log off;
-	client_body_temp_path %s;
-	proxy_temp_path %s;
-	fastcgi_temp_path %s;
-	uwsgi_temp_path %s;
-	scgi_temp_path %s;
-	server_names_hash_max_size %d;
-	server_names_hash_bucket_size 64;
-	ssl_protocols TLSv1.2 TLSv1.3;
-	ssl_session_cache shared:SSL:50m;
-	ssl_session_tickets on;
-	default_type text/plain;
-`, workers, p("nginx.pid"), p("error.log"), p("client_body"), p("proxy"), p("fastcgi"), p("uwsgi"), p("scgi"),
-		hashSize(len(certs)))
+	nginxHead(&c, dir, workers)
+	fmt.Fprintf(&c, "\tserver_names_hash_max_size %d;\n\tserver_names_hash_bucket_size 64;\n", hashSize(len(certs)))
+	nginxTLS(&c)
 	for _, ct := range certs {
 		f := pemFile(certDir, ct)
 		fmt.Fprintf(&c, "\tserver { listen %s ssl; server_name %s; ssl_certificate %s; ssl_certificate_key %s; location / { return 200 \"ok\\n\"; } }\n",
@@ -60,12 +40,22 @@ http {
 // files are its own, owner-only), where nginx's master runs as root.
 func nginxLazyConfig(dir, addr string, workers int, certDir, user string) string {
 	var c strings.Builder
-	p := func(name string) string { return filepath.Join(dir, name) }
 	f := filepath.Join(certDir, "$ssl_server_name.pem")
 	if user != "" && os.Geteuid() == 0 {
 		fmt.Fprintf(&c, "user %s;\n", user)
 	}
-	fmt.Fprintf(&c, `daemon off;
+	nginxHead(&c, dir, workers)
+	nginxTLS(&c)
+	fmt.Fprintf(&c, "\tserver { listen %s ssl default_server; ssl_certificate %s; ssl_certificate_key %s; location / { return 200 \"ok\\n\"; } }\n}\n", addr, f, f)
+	return c.String()
+}
+
+// nginxHead writes what both nginx configurations open with: the master and
+// its workers, nginx's files under its prefix dir, and the start of the http
+// block with its temporary paths.
+func nginxHead(c *strings.Builder, dir string, workers int) {
+	p := func(name string) string { return filepath.Join(dir, name) }
+	fmt.Fprintf(c, `daemon off;
 master_process on;
 worker_processes %d;
 worker_rlimit_nofile 65536;
@@ -79,14 +69,17 @@ http {
 	fastcgi_temp_path %s;
 	uwsgi_temp_path %s;
 	scgi_temp_path %s;
-	ssl_protocols TLSv1.2 TLSv1.3;
+`, workers, p("nginx.pid"), p("error.log"), p("client_body"), p("proxy"), p("fastcgi"), p("uwsgi"), p("scgi"))
+}
+
+// nginxTLS writes the TLS settings both nginx configurations share: TLS 1.2
+// and 1.3, session tickets and a shared session cache, and the answer's type.
+func nginxTLS(c *strings.Builder) {
+	c.WriteString(`	ssl_protocols TLSv1.2 TLSv1.3;
 	ssl_session_cache shared:SSL:50m;
 	ssl_session_tickets on;
 	default_type text/plain;
-	server { listen %s ssl default_server; ssl_certificate %s; ssl_certificate_key %s; location / { return 200 "ok\n"; } }
-}
-`, workers, p("nginx.pid"), p("error.log"), p("client_body"), p("proxy"), p("fastcgi"), p("uwsgi"), p("scgi"), addr, f, f)
-	return c.String()
+`)
 }
 
 // hashSize is a server_names_hash_max_size that holds n names: nginx refuses

@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -70,37 +68,25 @@ func seedEsacert(ctx context.Context, dataDir string, certs []leafCert, now time
 	}
 	sites := make([]site.Site, len(certs))
 	rows := make([]cert.Certificate, len(certs))
-	errs := make([]error, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(certs); i += len(errs) {
-				c := certs[i]
-				p, err := certcheck.Check(c.ChainPEM, c.KeyPEM, now)
-				if err != nil {
-					errs[w] = fmt.Errorf("%s: %w", c.Name, err)
-					return
-				}
-				sites[i] = site.Site{ID: int64(1_000_000_000_000 + i), Name: siteName(i), AccessType: "NS", Coverage: "overseas",
-					Status: site.SiteActive, InstanceID: instance, VerifyCode: "edgebench", Created: now, Updated: now}
-				id := fmt.Sprintf("%032x", i+1)
-				sealed, err := cert.SealKey(sealer, id, []byte(c.KeyPEM))
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				rows[i] = cert.Certificate{ID: id, SiteID: sites[i].ID, Name: "edgebench", Type: cert.TypeUpload,
-					CertPEM: c.ChainPEM, ChainPEM: c.ChainPEM, SealedKey: sealed, Info: p.Info, Created: now, Updated: now}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	err = parallel(len(certs), func(i int) error {
+		c := certs[i]
+		p, err := certcheck.Check(c.ChainPEM, c.KeyPEM, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		sites[i] = site.Site{ID: int64(1_000_000_000_000 + i), Name: siteName(i), AccessType: "NS", Coverage: "overseas",
+			Status: site.SiteActive, InstanceID: instance, VerifyCode: "edgebench", Created: now, Updated: now}
+		id := fmt.Sprintf("%032x", i+1)
+		sealed, err := cert.SealKey(sealer, id, []byte(c.KeyPEM))
 		if err != nil {
 			return err
 		}
+		rows[i] = cert.Certificate{ID: id, SiteID: sites[i].ID, Name: "edgebench", Type: cert.TypeUpload,
+			CertPEM: c.ChainPEM, ChainPEM: c.ChainPEM, SealedKey: sealed, Info: p.Info, Created: now, Updated: now}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return store.Import(ctx, sites, rows)
 }

@@ -317,14 +317,7 @@ func run(o options) error {
 		} else {
 			ndir := filepath.Join(dir, "nginx")
 			rows = append(rows, m.measure("nginx", func(addr string) (*proc, error) {
-				if err := os.MkdirAll(ndir, 0o700); err != nil {
-					return nil, err
-				}
-				conf := filepath.Join(ndir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(nginxConfig(ndir, addr, runtime.NumCPU(), certDir, certs)), 0o600); err != nil {
-					return nil, err
-				}
-				return startProc("nginx", nginxBin, []string{"-p", ndir + "/", "-c", conf, "-e", filepath.Join(ndir, "error.log")}, nil, filepath.Join(ndir, "output.log"))
+				return startNginx(nginxBin, ndir, nginxConfig(ndir, addr, runtime.NumCPU(), certDir, certs))
 			}, m.sample, nil))
 		}
 	}
@@ -334,14 +327,7 @@ func run(o options) error {
 		} else {
 			ndir := filepath.Join(dir, "nginx-sni")
 			rows = append(rows, m.measure(nginxLazyRow, func(addr string) (*proc, error) {
-				if err := os.MkdirAll(ndir, 0o700); err != nil {
-					return nil, err
-				}
-				conf := filepath.Join(ndir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(nginxLazyConfig(ndir, addr, runtime.NumCPU(), certDir, currentUser())), 0o600); err != nil {
-					return nil, err
-				}
-				return startProc("nginx", nginxBin, []string{"-p", ndir + "/", "-c", conf, "-e", filepath.Join(ndir, "error.log")}, nil, filepath.Join(ndir, "output.log"))
+				return startNginx(nginxBin, ndir, nginxLazyConfig(ndir, addr, runtime.NumCPU(), certDir, currentUser()))
 			}, m.sample, nil))
 		}
 	}
@@ -610,4 +596,17 @@ func serveBare(addr, certFile string) error {
 	srv := &http.Server{Addr: addr, TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })}
 	return srv.ListenAndServeTLS("", "")
+}
+
+// startNginx writes config to nginx.conf in dir (made if missing), nginx's
+// prefix, and starts nginx on it.
+func startNginx(bin, dir, config string) (*proc, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	return startProc("nginx", bin, []string{"-p", dir + "/", "-c", conf, "-e", filepath.Join(dir, "error.log")}, nil, filepath.Join(dir, "output.log"))
 }

@@ -96,8 +96,14 @@ func TestResealOriginClientCertificates(t *testing.T) {
 	if n, err := cert.Reseal(ctx, env.Store, env.Sealer, next, nil); err != nil || n != 2 {
 		t.Fatalf("Reseal = %d, %v; want the 2 origin client keys", n, err)
 	}
-	if changed, _, _, err := env.Store.ChangedSites(ctx, rev); err != nil || len(changed) != 1 || changed[0] != env.Site.ID {
-		t.Errorf("sites changed by the rotation = %v, %v; want the site, for its edges", changed, err)
+	changes, _, _, err := env.Store.Changes(ctx, rev)
+	if err != nil || len(changes) == 0 {
+		t.Errorf("changes of the rotation = %v, %v; want the site's, for its edges", changes, err)
+	}
+	for _, c := range changes {
+		if c.SiteID != env.Site.ID {
+			t.Errorf("the rotation changed site %d; want only %d", c.SiteID, env.Site.ID)
+		}
 	}
 	st, err := env.Store.LoadEdge(ctx, []int64{env.Site.ID})
 	if err != nil {

@@ -160,6 +160,15 @@ func (e *Edge) now() time.Time {
 	return time.Now()
 }
 
+// poll is how often the edge reads the store's changes and staples
+// (Edge.Poll, 250ms by default).
+func (e *Edge) poll() time.Duration {
+	if e.Poll > 0 {
+		return e.Poll
+	}
+	return 250 * time.Millisecond
+}
+
 func (e *Edge) log() *slog.Logger {
 	if e.Log != nil {
 		return e.Log
@@ -282,11 +291,7 @@ func (e *Edge) Index() *Index { return e.index.Load() }
 
 // follow applies the store's changes: at once when woken, else every Poll.
 func (e *Edge) follow(ctx context.Context) {
-	poll := e.Poll
-	if poll <= 0 {
-		poll = 250 * time.Millisecond
-	}
-	t := time.NewTicker(poll)
+	t := time.NewTicker(e.poll())
 	defer t.Stop()
 	for {
 		select {

@@ -110,11 +110,7 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 // followStaples reads the staples at once, then new ones every Poll, until
 // ctx ends.
 func (e *Edge) followStaples(ctx context.Context) {
-	poll := e.Poll
-	if poll <= 0 {
-		poll = 250 * time.Millisecond
-	}
-	t := time.NewTicker(poll)
+	t := time.NewTicker(e.poll())
 	defer t.Stop()
 	for {
 		e.loadStaples(ctx)

@@ -247,7 +247,8 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Errorf("the last progress heard: %v, want copy %d of %d and check %d of %d", last, sum, sum, 2*sum, 2*sum)
 	}
 	if rows["sites"] != 1 || rows["certificates"] != 2 || rows["repo_certs"] != 1 || rows["meta"] == 0 ||
-		rows["client_issuers"] != 1 || rows["client_certificates"] != 1 || rows["client_ca_certificates"] != 1 {
+		rows["client_issuers"] != 1 || rows["client_certificates"] != 1 || rows["client_ca_certificates"] != 1 ||
+		rows["ocsp_responses"] != 1 {
 		t.Fatalf("copied %v", rows)
 	}
 	if _, err := Migrate(t.Context(), cfg, nil); err == nil || !strings.Contains(err.Error(), "not empty") {

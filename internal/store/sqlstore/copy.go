@@ -16,12 +16,18 @@ import (
 // out: signature nonces and ACME challenge answers (short-lived), the edge
 // change feed (edges load everything when they start), the running nodes
 // (each reports itself to its own database) and the migration bookkeeping
-// (each database has its own).
-var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "repo_certs", "records",
+// (each database has its own). The revision counters (revisionTables) are
+// set to the source's, so that rows copied with their revision (OCSP
+// responses) stay behind every revision saved afterwards.
+var copiedTables = []string{"meta", "plan_instances", "sites", "certificates", "ocsp_responses", "repo_certs", "records",
 	"record_secrets", "https_configs", "site_settings", "site_tags", "acme_accounts", "ram_users", "ram_access_keys", "ram_groups",
 	"ram_group_members", "ram_policies", "ram_policy_versions", "ram_roles", "ram_attachments", "ram_tags", "audit_events", "sts_keys",
 	"notices", "notice_deliveries", "origin_ca_certificates", "origin_client_certificates", "client_ca_certificates",
 	"client_issuers", "client_certificates", "ticket_keys"}
+
+// revisionTables are the one-row revision counters CopyTo sets to the
+// source's: the edge change feed's and the OCSP responses'.
+var revisionTables = []string{"edge_revision", "ocsp_revision"}
 
 // TableCopy is what CopyTo did with one table.
 type TableCopy struct {
@@ -107,12 +113,16 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress Progress) ([]Ta
 			}
 			out = append(out, TableCopy{Table: t, Rows: n})
 		}
-		var rev int64
-		if err := src.QueryRowContext(ctx, `SELECT rev FROM edge_revision WHERE id = 1`).Scan(&rev); err != nil {
-			return err
+		for _, t := range revisionTables {
+			var rev int64
+			if err := src.QueryRowContext(ctx, `SELECT rev FROM `+t+` WHERE id = 1`).Scan(&rev); err != nil {
+				return fmt.Errorf("read %s: %w", t, err)
+			}
+			if _, err := tx.ExecContext(ctx, dst.rebind(`UPDATE `+t+` SET rev = ? WHERE id = 1`), rev); err != nil {
+				return fmt.Errorf("set %s: %w", t, err)
+			}
 		}
-		_, err := tx.ExecContext(ctx, dst.rebind(`UPDATE edge_revision SET rev = ? WHERE id = 1`), rev)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
