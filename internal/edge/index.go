@@ -60,7 +60,20 @@ type served struct {
 	names    []string                                // the names it is served for: exact ones, and "*.parent" for a wildcard
 	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
 	mem      *arenaChunk                             // holds chain[0] and sealed when they are outside the heap (arena.go)
+
+	// Every object of the index is marked by each collection, so a served
+	// holds its small parts itself (one object instead of several): chain
+	// and names are slices of these when they fit (a leaf and an
+	// intermediate, one or two names: most certificates), and self is the
+	// candidates of a name that only this certificate has (most names).
+	// A served is never copied (hint may not be), so these stay its own.
+	chainBuf [2][]byte
+	nameBuf  [2]string
+	self     [1]*served
 }
+
+// alone returns the candidates of a name that only sv has.
+func (sv *served) alone() candidates { return sv.self[:] }
 
 // siteConf is one site as the edge sees it.
 type siteConf struct {
@@ -320,7 +333,9 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 // serves, or nil when it has nothing to serve yet. chain is its chain as
 // DER when already decoded (from a snapshot), else nil: ChainPEM is read.
 func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
-	sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA", chain: chain}
+	sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
+	sv.self[0] = sv
+	sv.chain = append(sv.chainBuf[:0], chain...)
 	for rest := []byte(c.ChainPEM); chain == nil && len(rest) > 0; {
 		var blk *pem.Block
 		blk, rest = pem.Decode(rest)
@@ -340,16 +355,34 @@ func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
 	if len(names) == 0 && c.Info.CommonName != "" {
 		names = []string{normalize(c.Info.CommonName)}
 	}
-	if len(names) == 1 && underSite(names[0], conf.name) {
-		sv.names = names // shared, never changed: one name (most certificates) needs no slice of its own
-		return sv
-	}
+	sv.names = sv.nameBuf[:0]
 	for _, n := range names {
 		if underSite(n, conf.name) && !slices.Contains(sv.names, n) {
 			sv.names = append(sv.names, n)
 		}
 	}
+	packStrings(&sv.id, sv.names)
 	return sv
+}
+
+// packStrings replaces *first and the strings of rest by copies that share
+// one allocation: one object for the collector to mark instead of one each.
+func packStrings(first *string, rest []string) {
+	n := len(*first)
+	for _, s := range rest {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(*first)
+	for _, s := range rest {
+		b.WriteString(s)
+	}
+	all := b.String()
+	*first, all = all[:len(*first)], all[len(*first):]
+	for i, s := range rest {
+		rest[i], all = all[:len(s)], all[len(s):]
+	}
 }
 
 // underSite reports whether a certificate name belongs to site: the site
@@ -504,16 +537,18 @@ func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 			s, key = wild, p
 		}
 		cur, _ := s.get(key)
+		if len(cur) == 0 { // one candidate (most names): in order as it is
+			s.set(key, sv.alone())
+			continue
+		}
 		next := make(candidates, 0, len(cur)+1)
 		next = append(append(next, cur...), sv)
-		if len(next) > 1 { // one candidate (most names) is in order as it is
-			// Sorted whole, as of now: a candidate may have expired since the
-			// name's list was last sorted.
-			if less == nil {
-				less = better(now)
-			}
-			sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
+		// Sorted whole, as of now: a candidate may have expired since the
+		// name's list was last sorted.
+		if less == nil {
+			less = better(now)
 		}
+		sort.SliceStable(next, func(i, j int) bool { return less(next[i], next[j]) })
 		s.set(key, next)
 	}
 }
@@ -531,6 +566,9 @@ func removeCert(sv *served, exact, wild setter[candidates]) {
 			if c != sv {
 				keep = append(keep, c)
 			}
+		}
+		if len(keep) == 1 {
+			keep = keep[0].alone()
 		}
 		s.set(key, keep)
 	}
