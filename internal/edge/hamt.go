@@ -14,9 +14,15 @@ import (
 // nodes. Readers never see a change: a node is changed in place only by the
 // edit that made it (its owner token), before the map is published; any
 // other edit copies it first. The zero hamt is empty.
+//
+// A map of one key (the certificates of most sites) keeps it in the hamt
+// itself, without a node: lone and loneV hold it when n == 1, and root is
+// then nil.
 type hamt[V any] struct {
-	root *hnode[V]
-	n    int
+	root  *hnode[V]
+	n     int
+	lone  string
+	loneV V
 }
 
 // hnode is one node: a bitmap of the 64 slots in use (by 6 bits of the
@@ -48,6 +54,13 @@ func (m hamt[V]) Len() int { return m.n }
 
 // get returns the value for key.
 func (m hamt[V]) get(key string) (V, bool) {
+	if m.n == 1 {
+		if m.lone == key {
+			return m.loneV, true
+		}
+		var zero V
+		return zero, false
+	}
 	h := maphash.String(hamtSeed, key)
 	n := m.root
 	for shift := uint(0); n != nil; shift += 6 {
@@ -89,12 +102,30 @@ func (n *hnode[V]) own(owner *int, extra int) *hnode[V] {
 
 // set makes key map to v, changing in place only nodes that owner owns.
 func (m *hamt[V]) set(owner *int, key string, v V) {
+	switch {
+	case m.n == 0:
+		m.lone, m.loneV, m.n = key, v, 1
+		return
+	case m.n == 1 && m.lone == key:
+		m.loneV = v
+		return
+	case m.n == 1: // a second key: both go into nodes
+		m.root, _ = m.root.set(owner, 0, maphash.String(hamtSeed, m.lone), m.lone, m.loneV)
+		m.dropLone()
+	}
 	h := maphash.String(hamtSeed, key)
 	var added bool
 	m.root, added = m.root.set(owner, 0, h, key, v)
 	if added {
 		m.n++
 	}
+}
+
+// dropLone forgets the lone key (a hamt of one key keeps it in the nodes
+// only while it is being changed).
+func (m *hamt[V]) dropLone() {
+	var zero V
+	m.lone, m.loneV = "", zero
 }
 
 func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnode[V], bool) {
@@ -143,11 +174,26 @@ func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnod
 
 // remove drops key, changing in place only nodes that owner owns.
 func (m *hamt[V]) remove(owner *int, key string) {
+	if m.n == 1 {
+		if m.lone == key {
+			m.dropLone()
+			m.n = 0
+		}
+		return
+	}
 	h := maphash.String(hamtSeed, key)
 	var removed bool
 	m.root, removed = m.root.remove(owner, 0, h, key)
-	if removed {
-		m.n--
+	if !removed {
+		return
+	}
+	m.n--
+	if m.n == 1 { // the key left goes back into the hamt itself
+		m.root.each(func(k string, v V) bool {
+			m.lone, m.loneV = k, v
+			return false
+		})
+		m.root = nil
 	}
 }
 
@@ -204,7 +250,12 @@ func (n *hnode[V]) remove(owner *int, shift uint, h uint64, key string) (*hnode[
 
 // each calls f for every key and value, in no particular order, until f
 // returns false; it reports whether f never did.
-func (m hamt[V]) each(f func(string, V) bool) bool { return m.root.each(f) }
+func (m hamt[V]) each(f func(string, V) bool) bool {
+	if m.n == 1 {
+		return f(m.lone, m.loneV)
+	}
+	return m.root.each(f)
+}
 
 func (n *hnode[V]) each(f func(string, V) bool) bool {
 	if n == nil {

@@ -34,6 +34,13 @@ func checkHamt(t *testing.T, m hamt[int], want map[string]int) {
 // TestHamtPersistent edits a hamt at random in batches and checks that
 // every published version still holds what it held.
 func TestHamtPersistent(t *testing.T) {
+	t.Run("large", func(t *testing.T) { testHamtPersistent(t, 3000) })
+	// Maps of a few keys go back and forth between one key, kept in the
+	// hamt itself, and several, kept in nodes.
+	t.Run("small", func(t *testing.T) { testHamtPersistent(t, 3) })
+}
+
+func testHamtPersistent(t *testing.T, keys int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var m hamt[int]
 	want := map[string]int{}
@@ -45,7 +52,7 @@ func TestHamtPersistent(t *testing.T) {
 	for batch := 0; batch < 200; batch++ {
 		owner := newOwner()
 		for i := 0; i < 1+r.IntN(50); i++ {
-			k := fmt.Sprintf("k%d", r.IntN(3000))
+			k := fmt.Sprintf("k%d", r.IntN(keys))
 			if r.IntN(3) == 0 {
 				m.remove(owner, k)
 				delete(want, k)
@@ -63,6 +70,9 @@ func TestHamtPersistent(t *testing.T) {
 			w[k] = v
 		}
 		versions = append(versions, version{m, w})
+		if (m.Len() == 1) != (m.root == nil && m.Len() != 0) {
+			t.Fatalf("a hamt of %d keys has root %p", m.Len(), m.root)
+		}
 	}
 	for _, v := range versions {
 		checkHamt(t, v.m, v.want)
