@@ -306,9 +306,9 @@ func TestCertificateUpdatesAtRandom(t *testing.T) {
 		want := load(e.seed, mustLoad(t, src), 0, now, false)
 		sameIndex(t, e.Index(), want)
 		count := 0
-		e.Index().sites.each(func(_ string, se *siteEntry) bool { count += se.certs.Len(); return true })
+		e.Index().sites.each(func(_ string, se siteEntry) bool { count += se.certs.Len(); return true })
 		wantCount := 0
-		want.sites.each(func(_ string, se *siteEntry) bool { wantCount += se.certs.Len(); return true })
+		want.sites.each(func(_ string, se siteEntry) bool { wantCount += se.certs.Len(); return true })
 		if count != wantCount {
 			t.Fatalf("batch %d: the sites hold %d certificates, want %d", batch, count, wantCount)
 		}

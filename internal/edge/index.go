@@ -105,7 +105,8 @@ type route struct {
 // its certificates by id (each knows its names), so that one certificate
 // is taken out or put in without touching the others, and its routes. An
 // entry is never changed once published; an update makes a new one that
-// shares the certificates' map but for the changed ones.
+// shares the certificates' map but for the changed ones. Index.sites holds
+// entries by value: one object fewer a site for the collector to mark.
 type siteEntry struct {
 	conf       *siteConf
 	certs      hamt[*served] // certificate id → the certificate as the index serves it
@@ -121,7 +122,7 @@ type Index struct {
 	wild       pmap[candidates] // parent → certificates naming *.parent
 	routes     pmap[*route]     // host → origin
 	wildRoutes pmap[*route]     // parent → origin of *.parent
-	sites      pmap[*siteEntry] // site id → what it contributed
+	sites      pmap[siteEntry]  // site id → what it contributed
 	snapshot   bool             // read from the snapshot, not from the store
 	verified   bool             // pending sites are not served (Edge.RequireVerified)
 	gen        uint64           // tells this index from every other one
@@ -133,7 +134,7 @@ var generations atomic.Uint64
 
 func newIndex(seed maphash.Seed) *Index {
 	return &Index{gen: generations.Add(1), exact: newPmap[candidates](seed), wild: newPmap[candidates](seed),
-		routes: newPmap[*route](seed), wildRoutes: newPmap[*route](seed), sites: newPmap[*siteEntry](seed)}
+		routes: newPmap[*route](seed), wildRoutes: newPmap[*route](seed), sites: newPmap[siteEntry](seed)}
 }
 
 // Revision is the change-feed revision the index reflects.
@@ -270,7 +271,8 @@ func (r routeEditor) set(k string, v *route) {
 
 // builtSite is a site's contribution, ready to be put into an index.
 type builtSite struct {
-	entry  *siteEntry
+	key    string // its key in Index.sites: its id, in decimal
+	entry  siteEntry
 	certs  []*served
 	routes map[string]*route
 	wroute map[string]*route
@@ -283,10 +285,12 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	conf := &siteConf{id: st.ID, name: st.Site.Name, status: st.Site.Status,
+	key, name := strconv.FormatInt(st.ID, 10), [1]string{st.Site.Name}
+	packStrings(&key, name[:])
+	conf := &siteConf{id: st.ID, name: name[0], status: st.Site.Status,
 		served: st.Site.Served(requireVerified), policy: sharedPolicy(st.Policy), settings: st.Settings,
 		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
-	b := &builtSite{entry: &siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
+	b := &builtSite{key: key, entry: siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
 	if !conf.served {
 		return b
 	}
@@ -417,25 +421,24 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 	for _, st := range states {
 		key := strconv.FormatInt(st.ID, 10)
 		if old, ok := se.get(key); ok {
-			removeSite(old, exact, wild, routes, wroutes)
+			removeSite(&old, exact, wild, routes, wroutes)
 			se.remove(key)
-			paused -= pausedCount(old)
+			paused -= pausedCount(&old)
 		}
 		b := buildSite(st, ix.verified)
 		if b == nil {
 			continue
 		}
 		addSite(b, owner, exact, wild, routes, wroutes, now)
-		se.set(key, b.entry)
-		paused += pausedCount(b.entry)
+		se.set(b.key, b.entry)
+		paused += pausedCount(&b.entry)
 	}
 	for _, u := range updates {
 		key := strconv.FormatInt(u.site, 10)
-		old, ok := se.get(key)
+		next, ok := se.get(key) // shares the certificates' map: only the changed ones are copied
 		if !ok {
 			continue // the edge reloads such a site whole (see Edge.refresh)
 		}
-		next := *old // shares the certificates' map: only the changed ones are copied
 		for _, id := range u.ids {
 			for _, id := range [2]string{id, cert.TwinID(id)} {
 				if sv, ok := next.certs.get(id); ok {
@@ -455,7 +458,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 				}
 			}
 		}
-		se.set(key, &next)
+		se.set(key, next)
 	}
 	return &Index{rev: rev, gen: generations.Add(1), exact: ee.done(), wild: we.done(), routes: re.done(),
 		wildRoutes: wre.done(), sites: se.done(), verified: ix.verified, paused: paused}
@@ -476,7 +479,7 @@ func load(seed maphash.Seed, states []SiteState, rev int64, now time.Time, requi
 type indexBuilder struct {
 	exact, wild     *builder[candidates]
 	routes, wroutes *builder[*route]
-	sites           *builder[*siteEntry]
+	sites           *builder[siteEntry]
 	owner           *int // the builder's own maps of the sites' certificates (see newOwner)
 	paused          int
 	now             time.Time
@@ -486,7 +489,7 @@ type indexBuilder struct {
 
 func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
 	return &indexBuilder{exact: newBuilder[candidates](seed), wild: newBuilder[candidates](seed),
-		routes: newBuilder[*route](seed), wroutes: newBuilder[*route](seed), sites: newBuilder[*siteEntry](seed),
+		routes: newBuilder[*route](seed), wroutes: newBuilder[*route](seed), sites: newBuilder[siteEntry](seed),
 		owner: newOwner(), now: now, requireVerified: requireVerified}
 }
 
@@ -500,8 +503,8 @@ func (ib *indexBuilder) add(st SiteState) {
 		ib.arena.move(sv)
 	}
 	addSite(b, ib.owner, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
-	ib.sites.set(strconv.FormatInt(st.ID, 10), b.entry)
-	ib.paused += pausedCount(b.entry)
+	ib.sites.set(b.key, b.entry)
+	ib.paused += pausedCount(&b.entry)
 }
 
 // done returns the index; the builder must not be used afterwards.

@@ -221,8 +221,8 @@ func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
 		return err
 	}
 	inters := interNumbers{}
-	ix.sites.each(func(_ string, e *siteEntry) bool {
-		err = sw.site(ix.snapshotOf(e, inters))
+	ix.sites.each(func(_ string, e siteEntry) bool {
+		err = sw.site(ix.snapshotOf(&e, inters))
 		return err == nil
 	})
 	if err != nil {
