@@ -50,6 +50,7 @@ type Route struct {
 // (parsed leaf, unsealed key) lives in the edge's bounded cache, keyed by
 // id and fp (see certcache.go).
 type served struct {
+	self     [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
 	id       string
 	site     *siteConf
 	chain    [][]byte // DER; the intermediates shared by the site's certificates that have the same
@@ -69,7 +70,6 @@ type served struct {
 	// A served is never copied (hint may not be), so these stay its own.
 	chainBuf [2][]byte
 	nameBuf  [2]string
-	self     [1]*served
 }
 
 // alone returns the candidates of a name that only sv has.
