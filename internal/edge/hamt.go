@@ -8,7 +8,7 @@ import (
 // hamt is a persistent map from strings to V for the certificates of one
 // site (certificate id → what it contributes to the index). Unlike pmap,
 // whose fixed two-level table suits the few big maps a lookup reads, a
-// hamt costs a few dozen bytes for a site of one certificate and grows with
+// hamt costs no allocation for a site of one certificate and grows with
 // its site: it is a hash array mapped trie of 64-way nodes, so a site of a
 // million certificates is four levels deep and a change copies four small
 // nodes. Readers never see a change: a node is changed in place only by the

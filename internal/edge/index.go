@@ -91,7 +91,9 @@ type siteConf struct {
 	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
 }
 
-// candidates are the certificates for one name, best first.
+// candidates are the certificates for one name, best first; the
+// candidates of a name only one certificate has are its served.alone. They
+// are never changed once in an index.
 type candidates []*served
 
 // route is where a host's requests go.
