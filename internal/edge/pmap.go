@@ -5,9 +5,11 @@ import "hash/maphash"
 // pmap is a persistent map from strings to V: a value is never changed once
 // built, so readers need no lock, and an editor makes a new map that shares
 // all but the touched parts with the old one. Keys are spread by hash over
-// 256 groups of 256 shards; a change copies the group table (256 pointers),
-// one group (256 slots) and one small shard, so its cost does not grow with
-// the number of keys (65,536 shards hold a million keys at about 15 a shard).
+// 256 groups of 256 shards; a change copies the group table (256 pointers
+// and counts), one group (256 slots) and one small shard, so its cost does
+// not grow with the number of keys (65,536 shards hold a million keys at
+// about 15 a shard), but for the packing of a group's entries (see group),
+// which costs in proportion to the changes made since the last one.
 //
 // Each slot keeps a 64-bit Bloom filter of its shard's keys next to the
 // shard, so most lookups of an absent key stop at the group, which stays in
@@ -20,8 +22,54 @@ import "hash/maphash"
 // misses per lookup: 336 against 184 ns at a million names on one machine.)
 type pmap[V any] struct {
 	seed   maphash.Seed
-	groups *[256]*[256]slot[V]
+	groups *[256]*group[V]
+	dead   *[256]int // by group: the entries its shards left behind in its packed array (at most)
 	n      int
+}
+
+// group is 256 shards. Their entries are packed back to back in one array,
+// so that the collector, which marks every object of the index in each
+// cycle, sees one object a group rather than one a shard. A shard that an
+// edit changes gets an array of its own (the packed one is shared with
+// older maps, and never written), and the entries it leaves in the packed
+// one are dead: they still hold their values. So the edit that makes them
+// outnumber the live entries packs its group again, which keeps the dead
+// below half of a group and the cost of packing in proportion to the
+// changes made.
+// (The dead are counted beside the group, in pmap.dead: a count in the
+// group itself would take it past the 8 KiB size class.)
+type group[V any] struct {
+	slots [256]slot[V]
+}
+
+// pack copies the group's entries into one new array, each shard's next
+// to the one before; a shard's slice ends at its last entry, so an append
+// to it never writes into the next one.
+func (g *group[V]) pack() {
+	n := 0
+	for i := range g.slots {
+		n += len(g.slots[i].ents)
+	}
+	all := make([]entry[V], 0, n)
+	for i := range g.slots {
+		sl := &g.slots[i]
+		if len(sl.ents) == 0 {
+			sl.ents = nil
+			continue
+		}
+		start := len(all)
+		all = append(all, sl.ents...)
+		sl.ents = all[start:len(all):len(all)]
+	}
+}
+
+// live is the number of entries of the group's shards.
+func (g *group[V]) live() int {
+	n := 0
+	for i := range g.slots {
+		n += len(g.slots[i].ents)
+	}
+	return n
 }
 
 type slot[V any] struct {
@@ -48,7 +96,7 @@ func (sl *slot[V]) find(h uint64, key string) int {
 }
 
 func newPmap[V any](seed maphash.Seed) pmap[V] {
-	return pmap[V]{seed: seed, groups: new([256]*[256]slot[V])}
+	return pmap[V]{seed: seed, groups: new([256]*group[V]), dead: new([256]int)}
 }
 
 // bits are the two Bloom bits of a key's hash (from bits the shard choice
@@ -63,7 +111,7 @@ func (m pmap[V]) Get(key string) (V, bool) {
 	if grp == nil {
 		return zero, false
 	}
-	sl := &grp[uint8(h>>48)]
+	sl := &grp.slots[uint8(h>>48)]
 	if b := bits(h); sl.bloom&b != b {
 		return zero, false
 	}
@@ -81,7 +129,7 @@ func (m pmap[V]) Len() int { return m.n }
 // from is left as it was.
 type editor[V any] struct {
 	m      pmap[V]
-	groups bool            // the group table is a private copy
+	groups bool            // the group table and the dead counts are private copies
 	copied map[uint8]bool  // groups that are private copies
 	shards map[uint16]bool // shards that are private copies
 }
@@ -97,20 +145,22 @@ func (e *editor[V]) slot(key string) (*slot[V], uint64) {
 	h := maphash.String(e.m.seed, key)
 	g, s := uint8(h>>56), uint8(h>>48)
 	if !e.groups {
-		groups := *e.m.groups
-		e.m.groups = &groups
+		groups, dead := *e.m.groups, *e.m.dead
+		e.m.groups, e.m.dead = &groups, &dead
 		e.groups = true
 	}
 	if !e.copied[g] {
-		grp := new([256]slot[V])
+		grp := new(group[V])
 		if e.m.groups[g] != nil {
 			*grp = *e.m.groups[g]
 		}
 		e.m.groups[g] = grp
 		e.copied[g] = true
 	}
-	sl := &e.m.groups[g][s]
+	grp := e.m.groups[g]
+	sl := &grp.slots[s]
 	if id := uint16(g)<<8 | uint16(s); !e.shards[id] {
+		e.m.dead[g] += len(sl.ents)
 		sl.ents = append(make([]entry[V], 0, len(sl.ents)+1), sl.ents...)
 		e.shards[id] = true
 	}
@@ -150,8 +200,17 @@ func (e *editor[V]) remove(key string) {
 	}
 }
 
-// done returns the edited map; the editor must not be used afterwards.
-func (e *editor[V]) done() pmap[V] { return e.m }
+// done returns the edited map, its groups packed again where their dead
+// entries outnumber the live ones; the editor must not be used afterwards.
+func (e *editor[V]) done() pmap[V] {
+	for g := range e.copied {
+		if grp := e.m.groups[g]; e.m.dead[g] > grp.live() {
+			grp.pack()
+			e.m.dead[g] = 0
+		}
+	}
+	return e.m
+}
 
 // builder fills a pmap in place before it is published: for the first
 // load, where copying on every insert would be wasted.
@@ -167,13 +226,21 @@ func (b *builder[V]) set(key string, v V) {
 	h := maphash.String(b.m.seed, key)
 	g := h >> 56
 	if b.m.groups[g] == nil {
-		b.m.groups[g] = new([256]slot[V])
+		b.m.groups[g] = new(group[V])
 	}
-	b.m.groups[g][uint8(h>>48)].put(h, key, v, &b.m.n)
+	b.m.groups[g].slots[uint8(h>>48)].put(h, key, v, &b.m.n)
 }
 
-// done returns the map; the builder must not be used afterwards.
-func (b *builder[V]) done() pmap[V] { return b.m }
+// done returns the map, its groups packed; the builder must not be used
+// afterwards.
+func (b *builder[V]) done() pmap[V] {
+	for _, grp := range b.m.groups {
+		if grp != nil {
+			grp.pack()
+		}
+	}
+	return b.m
+}
 
 // each calls f for every key and value, in no particular order, until f
 // returns false.
@@ -182,8 +249,8 @@ func (m pmap[V]) each(f func(string, V) bool) {
 		if grp == nil {
 			continue
 		}
-		for i := range grp {
-			for _, x := range grp[i].ents {
+		for i := range grp.slots {
+			for _, x := range grp.slots[i].ents {
 				if !f(x.k, x.v) {
 					return
 				}

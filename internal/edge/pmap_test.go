@@ -49,7 +49,14 @@ func TestPmapIsPersistent(t *testing.T) {
 // TestPmapMatchesAMap runs random sets and removes, in several edits, on a
 // pmap and on a Go map, and checks every version against its snapshot of
 // the Go map: values, length, iteration, and that no older version moved.
+// The pmap starts empty, or built (its groups packed), and the entries its
+// edits leave behind in packed arrays must never outnumber the live ones.
 func TestPmapMatchesAMap(t *testing.T) {
+	t.Run("empty", func(t *testing.T) { testPmapMatchesAMap(t, 0) })
+	t.Run("built", func(t *testing.T) { testPmapMatchesAMap(t, 1500) })
+}
+
+func testPmapMatchesAMap(t *testing.T, built int) {
 	seed := maphash.MakeSeed()
 	rng := rand.New(rand.NewPCG(1, 2))
 	type version struct {
@@ -57,7 +64,13 @@ func TestPmapMatchesAMap(t *testing.T) {
 		want map[string]int
 	}
 	var versions []version
-	cur, want := newPmap[int](seed), map[string]int{}
+	b, want := newBuilder[int](seed), map[string]int{}
+	for i := 0; i < built; i++ {
+		k := "k" + strconv.Itoa(i)
+		b.set(k, i)
+		want[k] = i
+	}
+	cur := b.done()
 	for round := 0; round < 30; round++ {
 		e := cur.edit()
 		for op := 0; op < 300; op++ {
@@ -72,6 +85,11 @@ func TestPmapMatchesAMap(t *testing.T) {
 			}
 		}
 		cur = e.done()
+		for g, grp := range cur.groups {
+			if grp != nil && cur.dead[g] > grp.live() {
+				t.Fatalf("round %d: group %d has %d dead entries and %d live", round, g, cur.dead[g], grp.live())
+			}
+		}
 		versions = append(versions, version{cur, maps.Clone(want)})
 	}
 	for i, v := range versions {
