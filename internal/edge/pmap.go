@@ -23,7 +23,7 @@ import "hash/maphash"
 type pmap[V any] struct {
 	seed   maphash.Seed
 	groups *[256]*group[V]
-	dead   *[256]int // by group: the entries its shards left behind in its packed array (at most)
+	dead   *[256]int32 // by group: the entries its shards left behind in its packed array (at most)
 	n      int
 }
 
@@ -96,7 +96,7 @@ func (sl *slot[V]) find(h uint64, key string) int {
 }
 
 func newPmap[V any](seed maphash.Seed) pmap[V] {
-	return pmap[V]{seed: seed, groups: new([256]*group[V]), dead: new([256]int)}
+	return pmap[V]{seed: seed, groups: new([256]*group[V]), dead: new([256]int32)}
 }
 
 // bits are the two Bloom bits of a key's hash (from bits the shard choice
@@ -160,7 +160,7 @@ func (e *editor[V]) slot(key string) (*slot[V], uint64) {
 	grp := e.m.groups[g]
 	sl := &grp.slots[s]
 	if id := uint16(g)<<8 | uint16(s); !e.shards[id] {
-		e.m.dead[g] += len(sl.ents)
+		e.m.dead[g] += int32(len(sl.ents))
 		sl.ents = append(make([]entry[V], 0, len(sl.ents)+1), sl.ents...)
 		e.shards[id] = true
 	}
@@ -204,7 +204,7 @@ func (e *editor[V]) remove(key string) {
 // entries outnumber the live ones; the editor must not be used afterwards.
 func (e *editor[V]) done() pmap[V] {
 	for g := range e.copied {
-		if grp := e.m.groups[g]; e.m.dead[g] > grp.live() {
+		if grp := e.m.groups[g]; int(e.m.dead[g]) > grp.live() {
 			grp.pack()
 			e.m.dead[g] = 0
 		}

@@ -86,7 +86,7 @@ func testPmapMatchesAMap(t *testing.T, built int) {
 		}
 		cur = e.done()
 		for g, grp := range cur.groups {
-			if grp != nil && cur.dead[g] > grp.live() {
+			if grp != nil && int(cur.dead[g]) > grp.live() {
 				t.Fatalf("round %d: group %d has %d dead entries and %d live", round, g, cur.dead[g], grp.live())
 			}
 		}
