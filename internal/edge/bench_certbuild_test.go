@@ -37,7 +37,7 @@ func BenchmarkCertBuild(b *testing.B) {
 		b.Run(string(kt)+"/miss", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := e.buildCert(sv, sv.chain[0]); err != nil {
+				if err := e.buildCert(sv, &certEntry{leaf: sv.chain[0]}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -482,7 +482,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				}
 				continue
 			}
-			if len(set) == 1 && len(wild)+len(exact) == 1 || hello.SupportsCertificate(c) == nil {
+			if len(set) == 1 && len(wild)+len(exact) == 1 || supports(hello, ent, c) { // certcache.go
 				return c, nil
 			}
 			if fallback == nil {
