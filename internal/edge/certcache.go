@@ -236,7 +236,7 @@ func (cc *certCache) len() int {
 // handshakes (for the metrics).
 type CertCacheStats struct {
 	Hits      uint64 // handshakes that found their certificate built (or being built)
-	Misses    uint64 // handshakes that did not: the certificate was built (key unsealed, leaf parsed)
+	Misses    uint64 // handshakes that did not: the certificate was built (key unsealed, checked against its leaf)
 	Evictions uint64 // certificates pushed out to make room
 	Size      int    // certificates held
 	Capacity  int    // certificates it holds at most (CertCache)

@@ -126,7 +126,7 @@ type Edge struct {
 	// answers (see accesslog.go); nil logs none.
 	AccessLog AccessLogger
 	// CertCache is how many certificates the edge keeps ready to serve
-	// (leaf parsed, private key unsealed) at once; the others are built
+	// (private key unsealed and checked against its leaf) at once; the others are built
 	// again from their sealed copy on their next handshake (see
 	// certcache.go). 0 means DefaultCertCache.
 	CertCache int
