@@ -28,14 +28,19 @@ import (
 // text is one plain PEM block, PKCS#8 or SEC1, that holds its public key
 // beside the scalar (as Go, OpenSSL and the ACME clients write it) and that
 // public key is the leaf's, byte for byte: the key is then the leaf's
-// public point and the scalar. That is sound because the public key stored
-// with the scalar cannot differ from the leaf's unless the text or the
-// chain were changed since upload checked the key against the chain
-// (certcheck.Chain): the sealed text cannot be changed (keyseal authenticates it,
-// bound to the certificate), and a changed chain brings another public key,
-// which is found not to match. Any other key, and every key when FIPS
-// 140-3 mode is on, is parsed in full and its public key compared with the
-// leaf's.
+// public point and the scalar. That is sound for the keys esacert stores:
+// upload checked that the public key computed from the scalar is the
+// leaf's (certcheck.Chain), and keyseal authenticates the sealed text,
+// bound to the certificate's id, so while the chain is the one uploaded
+// the leaf's public key is the scalar's. A chain changed behind esacert's
+// back brings another public key, which differs from the one stored
+// beside the scalar: the key is then parsed in full and refused. (Not
+// caught: a key uploaded with a public key beside its scalar that is not
+// the scalar's, which Go's parser ignores, then a chain changed to one of
+// that public key; it takes a crafted upload and write access to the
+// database, and its handshakes fail at the client.) Any other key, and
+// every key when FIPS 140-3 mode is on, is parsed in full and its public
+// key compared with the leaf's.
 func ParseStoredKeyFor(pemText, leaf []byte) (crypto.Signer, error) {
 	spki, _, ok := tbsParts(leaf)
 	if !ok {

@@ -307,10 +307,11 @@ func (e *Edge) buildCert(sv *served, ent *certEntry) error {
 	return nil
 }
 
-// supports reports whether the client of hello supports c, sv's certificate
-// built (ent.c or its stapled copy), as hello.SupportsCertificate does, but
-// without parsing the leaf (which it would do for want of c.Leaf): the
-// name is checked on the leaf's DER.
+// supports reports whether the client of hello supports c, the
+// certificate built in ent (ent.c or its stapled copy), as
+// hello.SupportsCertificate does, but without parsing the leaf (which it
+// would do on every call for want of c.Leaf): the name is checked on the
+// leaf's DER, as x509.Certificate.VerifyHostname would.
 func supports(hello *tls.ClientHelloInfo, ent *certEntry, c *tls.Certificate) bool {
 	if hello.ServerName == "" {
 		return hello.SupportsCertificate(c) == nil
