@@ -173,6 +173,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 	}
 	tc.SetDeadline(start.Add(timeout))
 	err := tc.HandshakeContext(l.ctx)
+	hc.dropHello() // if the handshake ended before GetConfigForClient
 	outcome := hc.outcome(err)
 	if l.e.Handshakes != nil {
 		l.e.Handshakes.Handshake(TransportTCP, outcome, time.Since(start))
@@ -206,37 +207,54 @@ func answerPlainHTTP(err error) {
 
 // hsConn is a connection in its handshake on a TLSListener. GetCertificate
 // notes on it that it found no certificate, for the handshake's outcome.
-// With tickets on, it keeps the bytes read of it until GetConfigForClient
-// takes them (the ClientHello: resume.go reads the ticket it offers). The
+// With tickets on, it keeps the bytes read of it, in a buffer of
+// helloBuffers, until GetConfigForClient has looked into them (the
+// ClientHello: resume.go reads the ticket it offers) and drops them. The
 // handshake's goroutine alone uses it until the handshake ends.
 type hsConn struct {
 	net.Conn
-	noCert    bool   // GetCertificate found no certificate for the hello
-	keepHello bool   // keep what is read in hello, until takeHello
-	hello     []byte // the bytes read so far, while keepHello
+	noCert    bool    // GetCertificate found no certificate for the hello
+	keepHello bool    // keep what is read in hello, until dropHello
+	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers
 }
+
+// helloBuffers hold the ClientHellos that hsConns keep, for the time of
+// their GetConfigForClient: a buffer is given back when its hello was
+// looked into, or at the handshake's end.
+var helloBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func (c *hsConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if c.keepHello && n > 0 {
-		if len(c.hello)+n > maxHello { // not a hello to look into
-			c.keepHello, c.hello = false, nil
+		if c.hello == nil {
+			c.hello = helloBuffers.Get().(*[]byte)
+		}
+		if len(*c.hello)+n > maxHello { // not a hello to look into
+			c.dropHello()
 		} else {
-			if c.hello == nil {
-				c.hello = make([]byte, 0, max(n, 2048))
-			}
-			c.hello = append(c.hello, p[:n]...)
+			*c.hello = append(*c.hello, p[:n]...)
 		}
 	}
 	return n, err
 }
 
-// takeHello returns the bytes read so far, if they were kept, and keeps
-// no more.
-func (c *hsConn) takeHello() []byte {
-	h := c.hello
-	c.keepHello, c.hello = false, nil
-	return h
+// keptHello returns the bytes read so far, if they were kept. They are
+// valid until dropHello.
+func (c *hsConn) keptHello() []byte {
+	if c.hello == nil {
+		return nil
+	}
+	return *c.hello
+}
+
+// dropHello gives the kept bytes back, and keeps no more.
+func (c *hsConn) dropHello() {
+	c.keepHello = false
+	if c.hello != nil {
+		*c.hello = (*c.hello)[:0]
+		helloBuffers.Put(c.hello)
+		c.hello = nil
+	}
 }
 
 // noCertificate is what GetCertificate answers when no certificate serves
@@ -252,7 +270,6 @@ func noCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 
 // outcome classifies the handshake's error (see HandshakeOutcomes).
 func (c *hsConn) outcome(err error) string {
-	var oe *net.OpError
 	switch {
 	case err == nil:
 		return HandshakeServed
@@ -260,7 +277,7 @@ func (c *hsConn) outcome(err error) string {
 		return HandshakePassthrough
 	case c.noCert:
 		return HandshakeUnknownName
-	case errors.As(err, &oe) && oe.Op == "remote error": // how crypto/tls reports an alert it received
+	case remoteAlert(err):
 		return HandshakeAlert
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.Canceled),
@@ -268,6 +285,14 @@ func (c *hsConn) outcome(err error) string {
 		return HandshakeClosed
 	}
 	return HandshakeProtocol
+}
+
+// remoteAlert reports whether err is how crypto/tls reports an alert it
+// received. (A function of its own, so that a handshake that succeeds does
+// not allocate its error's target.)
+func remoteAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // helloOf returns the helloConn under a handshake's connection, if any.

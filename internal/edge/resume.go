@@ -120,7 +120,8 @@ type handshakeTickets struct {
 func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	var raw []byte // the hello's bytes, as the TLSListener read them
 	if hc, ok := hello.Conn.(*hsConn); ok {
-		raw = hc.takeHello()
+		raw = hc.keptHello()
+		defer hc.dropHello()
 	}
 	c, err := e.configFor(hello)
 	if err != nil {
@@ -137,7 +138,7 @@ func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, erro
 
 // ticketed returns a clone of c for one handshake on hello's connection
 // whose tickets know what was served; raw is the hello's bytes, when at
-// hand (see classicalResumption).
+// hand (see classicalResumption), which it does not keep.
 func (e *Edge) ticketed(c *tls.Config, hello *tls.ClientHelloInfo, raw []byte) *tls.Config {
 	h := &handshakeTickets{conn: hello.Conn}
 	cc := c.Clone()
