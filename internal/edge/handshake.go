@@ -76,23 +76,27 @@ const defaultHandshakeTimeout = 10 * time.Second
 // that it speaks HTTP/2 where the handshake chose it). Closing it closes the
 // connections still in their handshakes. Call it after Start.
 func (e *Edge) TLSListener(ln net.Listener) net.Listener {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &tlsListener{inner: e.Listener(ln), e: e, ctx: ctx, cancel: cancel,
+	l := &tlsListener{inner: e.Listener(ln), e: e, handshaking: map[net.Conn]struct{}{},
 		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{})}
 	go l.accept()
 	return l
 }
 
 type tlsListener struct {
-	inner  net.Listener
-	e      *Edge
-	ctx    context.Context // the handshakes'; canceled by Close
-	cancel context.CancelFunc
-	ready  chan *tls.Conn // connections whose handshakes succeeded
-	done   chan struct{}  // closed by Close
-	once   sync.Once
-	failed chan struct{} // closed when the inner listener failed for good; err says why
-	err    error
+	inner net.Listener
+	e     *Edge
+	// handshaking holds the connections in their handshakes (their
+	// hsConns), for Close to close; nil once closed. (A set under a mutex,
+	// not a context canceled by Close: a handshake under a context that
+	// can be canceled registers with it twice, two more locks of the one
+	// context all handshakes share and four allocations.)
+	mu          sync.Mutex
+	handshaking map[net.Conn]struct{}
+	ready       chan *tls.Conn // connections whose handshakes succeeded
+	done        chan struct{}  // closed by Close
+	once        sync.Once
+	failed      chan struct{} // closed when the inner listener failed for good; err says why
+	err         error
 }
 
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
@@ -102,7 +106,13 @@ func (l *tlsListener) Close() error {
 	err := net.ErrClosed
 	l.once.Do(func() {
 		close(l.done)
-		l.cancel()
+		l.mu.Lock()
+		handshaking := l.handshaking
+		l.handshaking = nil
+		l.mu.Unlock()
+		for c := range handshaking {
+			c.Close()
+		}
 		err = l.inner.Close()
 	})
 	return err
@@ -172,7 +182,14 @@ func (l *tlsListener) handshake(c net.Conn) {
 		timeout = defaultHandshakeTimeout
 	}
 	tc.SetDeadline(start.Add(timeout))
-	err := tc.HandshakeContext(l.ctx)
+	var err error
+	if l.track(hc, true) {
+		err = tc.Handshake()
+		l.track(hc, false)
+	} else {
+		hc.Close()
+		err = net.ErrClosed
+	}
 	hc.dropHello() // if the handshake ended before GetConfigForClient
 	outcome := hc.outcome(err)
 	if l.e.Handshakes != nil {
@@ -190,6 +207,22 @@ func (l *tlsListener) handshake(c net.Conn) {
 	case <-l.done:
 		tc.Close()
 	}
+}
+
+// track adds c to the connections in their handshakes, or takes it out;
+// adding reports false when the listener is closed.
+func (l *tlsListener) track(c net.Conn, add bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.handshaking == nil {
+		return false
+	}
+	if add {
+		l.handshaking[c] = struct{}{}
+	} else {
+		delete(l.handshaking, c)
+	}
+	return true
 }
 
 // answerPlainHTTP answers a client that spoke plain HTTP to the HTTPS
