@@ -60,9 +60,15 @@ type binding struct {
 	id   string
 	fp   [32]byte
 	rsa  bool
+	// entry is the Extra entry b was decoded from (its session's, which
+	// nothing changes), encode's result as it is; nil for a new binding.
+	entry []byte
 }
 
 func (b *binding) encode() []byte {
+	if b.entry != nil {
+		return b.entry
+	}
 	out := make([]byte, 0, len(bindingTag)+1+32+2+len(b.id)+len(b.name))
 	out = append(out, bindingTag...)
 	if b.rsa {
@@ -93,7 +99,8 @@ func decodeBinding(extra [][]byte) (*binding, bool) {
 		if len(rest) < n {
 			return nil, false
 		}
-		b.id, b.name = string(rest[:n]), string(rest[n:])
+		idName := string(rest) // one copy for both
+		b.id, b.name, b.entry = idName[:n], idName[n:], x
 		return b, true
 	}
 	return nil, false
