@@ -165,7 +165,8 @@ func TestSampleSpreadsOverAllNames(t *testing.T) {
 func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 	var b bytes.Buffer
 	rows := []row{
-		{Server: "crypto/tls, 1 certificate", Full: result{Conns: 1000, Elapsed: time.Second, CPU: 400 * time.Millisecond}},
+		{Server: "crypto/tls, 1 certificate", Full: result{Conns: 1000, Elapsed: time.Second, CPU: 400 * time.Millisecond},
+			Res13: result{Conns: 2000, Resumed: 2000, Elapsed: time.Second, CPU: 300 * time.Millisecond}},
 		{Server: "esacert", Ready: 1500 * time.Millisecond, Restart: 800 * time.Millisecond,
 			Full:     result{Conns: 900, Elapsed: time.Second},
 			Res13:    result{Conns: 2000, Resumed: 1000, Elapsed: time.Second},
@@ -178,7 +179,7 @@ func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"50,000 certificates",
-		"| crypto/tls, 1 certificate | 0.00 s | 1,000 | 1.00× | 400 µs |",
+		"| crypto/tls, 1 certificate | 0.00 s | 1,000 | 1.00× | 400 / 150 / — µs |",
 		"| esacert | 1.50 s (restart: 0.80 s) | 900 | 0.90× | — | 2,000 (50% resumed) | 12,345 | 100 MB | 300 MB (PSS 100 MB) |",
 		"HAProxy: not measured: haproxy is not installed.",
 	} {

@@ -48,7 +48,7 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 	fmt.Fprintf(w, "%s certificates (ECDSA P-256, one name each, a key each, sent with an intermediate), %d clients "+
 		"on the same %d-core machine, %s a measurement, key exchange: %s; %s; %s.\n\n",
 		thousands(float64(s.Certs)), s.Clients, s.Cores, s.Duration, s.KeyExchange, strings.Join(s.Versions, ", "), s.Date.UTC().Format("2006-01-02"))
-	fmt.Fprintln(w, "| server | ready after start | full handshakes/s (+ GET) | × bare crypto/tls | server CPU a full handshake | resumed TLS 1.3/s | resumed TLS 1.2/s | memory when ready | after each name was served |")
+	fmt.Fprintln(w, "| server | ready after start | full handshakes/s (+ GET) | × bare crypto/tls | server CPU a handshake: full / resumed 1.3 / resumed 1.2 | resumed TLS 1.3/s | resumed TLS 1.2/s | memory when ready | after each name was served |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	var notes []string
 	for _, r := range rows {
@@ -74,7 +74,7 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 		}
 		cpu := "—"
 		if r.Full.Conns > 0 && r.Full.CPU > 0 {
-			cpu = thousands(float64(r.Full.cpuPer().Microseconds())) + " µs"
+			cpu = cpuCell(r.Full) + " / " + cpuCell(r.Res13) + " / " + cpuCell(r.Res12) + " µs"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Server, ready, rateCell(r.Full, false), ratio, cpu,
 			rateCell(r.Res13, true), rateCell(r.Res12, true), memCell(r.MemReady), memCell(r.MemAll))
@@ -98,6 +98,14 @@ func rateCell(r result, resume bool) string {
 		s += fmt.Sprintf(" (%d failed: %v)", r.Errors, r.FirstErr)
 	}
 	return s
+}
+
+// cpuCell is the server's CPU a connection of r in microseconds, or "—".
+func cpuCell(r result) string {
+	if r.Conns == 0 || r.CPU <= 0 {
+		return "—"
+	}
+	return thousands(float64(r.CPU.Nanoseconds()) / float64(r.Conns) / 1e3)
 }
 
 // memCell is a group's RSS in MB, with its PSS where sharing makes them
