@@ -271,9 +271,10 @@ func (c *hsConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keptHello returns the bytes read so far, if they were kept. They are
-// valid until dropHello.
+// keptHello returns the bytes read so far, if they were kept, and keeps
+// no more. They are valid until dropHello.
 func (c *hsConn) keptHello() []byte {
+	c.keepHello = false
 	if c.hello == nil {
 		return nil
 	}
