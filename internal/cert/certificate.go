@@ -181,6 +181,19 @@ func OpenKey(sealer domain.Sealer, c Certificate) (crypto.Signer, error) {
 	return certcheck.ParseStoredKey(string(pemKey))
 }
 
+// OpenKeyFor unseals a certificate's private key with sealer, parses it
+// and checks that it is the key of leaf, the DER of c's leaf certificate:
+// see ParseStoredKeyFor, which builds an ECDSA key for much less
+// than OpenKey does. The unsealed text is wiped once parsed.
+func OpenKeyFor(sealer domain.Sealer, c Certificate, leaf []byte) (crypto.Signer, error) {
+	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, domain.ErrKeyUnavailable, err)
+	}
+	defer clear(pemKey)
+	return ParseStoredKeyFor(pemKey, leaf)
+}
+
 // SealKey seals a certificate's private key PEM for the certificate with id.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
 	return sealer.Seal(keyPEM, certAAD(id))

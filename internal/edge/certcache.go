@@ -3,23 +3,24 @@ package edge
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
+	"github.com/esacert/esacert/internal/certcheck"
 )
 
 // DefaultCertCache is how many certificates the edge keeps ready to serve
-// (parsed, private key unsealed) when Edge.CertCache is 0.
+// (private key unsealed) when Edge.CertCache is 0.
 const DefaultCertCache = 10_000
 
 // The index keeps per certificate only what a lookup needs (its id, chain
 // DER, sealed key, NotAfter, key type). What a handshake needs besides, the
-// parsed leaf and the unsealed private key, is built on the certificate's
-// first handshake and kept in a certCache: a bounded number of entries,
+// unsealed private key, is built on the certificate's first handshake and
+// kept in a certCache: a bounded number of entries,
 // evicted by CLOCK (an entry used again since the hand last passed it gets
 // a second chance; one built and never used again goes first, so a scan
 // over many names does not push out the busy ones). A certificate evicted
@@ -59,16 +60,30 @@ type cacheShard struct {
 	_                       [40]byte // keeps two shards' locks off one cache line
 }
 
-// certEntry is one certificate built for handshakes. c, err are set once,
-// by the first handshake that needs the entry.
+// certEntry is one certificate built for handshakes. c, err and must are
+// set once, by the first handshake that needs the entry (build).
+//
+// An entry is small, as the garbage collector marks every entry at each
+// cycle: the certificate (c points to cert) and its chain are held in the
+// entry itself, and there is no parsed leaf (tls.Certificate.Leaf): the
+// server side of crypto/tls needs it only in SupportsCertificate, for
+// which GetCertificate checks the name on the DER (supports), and the
+// edge reads what it needs of the leaf from the DER once, when it builds
+// the entry (Must-Staple). With an ECDSA key built from the leaf's public
+// key (cert.ParseStoredKeyFor), an entry is about 1.4 KB in 13 heap
+// objects, half of them crypto/ecdsa's own state of the key after its
+// first signature (BenchmarkCertBuild).
 type certEntry struct {
 	key     certKey
 	leaf    []byte // the leaf's DER, checked on a hit
 	ref     atomic.Bool
 	evicted atomic.Bool // out of the cache; a served's hint to it is stale
+	must    bool        // the leaf is Must-Staple (staple.go)
 	once    sync.Once
-	c       *tls.Certificate
+	c       *tls.Certificate // &cert once built, nil if it cannot be
 	err     error
+	cert    tls.Certificate
+	chain   [3][]byte // cert.Certificate for a chain of up to 3 certificates
 	// stapled is c with an OCSP staple, for the staple entry it was made
 	// from (see staple.go); it goes with the entry when it is evicted.
 	stapled atomic.Pointer[stapledCert]
@@ -111,15 +126,18 @@ func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte) uint64 {
 // across indexes).
 var fpSeed = maphash.MakeSeed()
 
+// certBuilder builds sv's certificate into ent (cert, chain, must), from the
+// entry's copy of the leaf (ent.leaf).
+type certBuilder func(sv *served, ent *certEntry) error
+
 // get returns sv's entry, built.
-// build gets the entry's copy of the leaf (certEntry.leaf) to build from.
-func (cc *certCache) get(sv *served, build func(sv *served, leaf []byte) (*tls.Certificate, error)) *certEntry {
+func (cc *certCache) get(sv *served, build certBuilder) *certEntry {
 	s := &cc.shards[(sv.fp>>32^sv.fp)&cc.mask]
 	if h := sv.hint.Load(); h != nil { // the entry this served used last, unless evicted since
 		if ent := h.Value(); ent != nil && !ent.evicted.Load() {
 			s.hits.Add(1)
 			ent.used()
-			ent.once.Do(func() { ent.c, ent.err = build(sv, ent.leaf) })
+			ent.build(sv, build)
 			return ent
 		}
 	}
@@ -135,8 +153,17 @@ func (cc *certCache) get(sv *served, build func(sv *served, leaf []byte) (*tls.C
 	}
 	h := weak.Make(ent)
 	sv.hint.Store(&h)
-	ent.once.Do(func() { ent.c, ent.err = build(sv, ent.leaf) })
+	ent.build(sv, build)
 	return ent
+}
+
+// build builds the entry once.
+func (ent *certEntry) build(sv *served, build certBuilder) {
+	ent.once.Do(func() {
+		if ent.err = build(sv, ent); ent.err == nil {
+			ent.c = &ent.cert
+		}
+	})
 }
 
 // used marks the entry used since the clock's hand last passed it. It
@@ -209,7 +236,7 @@ func (cc *certCache) len() int {
 // handshakes (for the metrics).
 type CertCacheStats struct {
 	Hits      uint64 // handshakes that found their certificate built (or being built)
-	Misses    uint64 // handshakes that did not: the certificate was built (key unsealed, leaf parsed)
+	Misses    uint64 // handshakes that did not: the certificate was built (key unsealed, checked against its leaf)
 	Evictions uint64 // certificates pushed out to make room
 	Size      int    // certificates held
 	Capacity  int    // certificates it holds at most (CertCache)
@@ -251,24 +278,50 @@ func (e *Edge) materialize(sv *served) *certEntry {
 	return e.certs().get(sv, e.buildCert)
 }
 
-// buildCert unseals sv's key and parses its leaf, from leaf: a copy of
-// sv's on the heap (the cache entry's), as the built certificate outlives
-// sv (in the cache, in handshakes under way) and sv's may be in an arena
-// chunk (arena.go).
-func (e *Edge) buildCert(sv *served, leaf []byte) (*tls.Certificate, error) {
+// buildCert unseals sv's key into ent, checking that it is the key of its
+// leaf, from the entry's copy of the leaf (ent.leaf): the built certificate
+// outlives sv (in the cache, in handshakes under way) and sv's leaf may be
+// in an arena chunk (arena.go). A key that is not the leaf's (a database
+// changed behind the service's back) is logged and not served.
+func (e *Edge) buildCert(sv *served, ent *certEntry) error {
 	e.builds.Add(1)
-	key, err := cert.OpenKey(e.Sealer, cert.Certificate{ID: sv.id, SealedKey: sv.sealed})
-	if err != nil {
-		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
-		return nil, err
-	}
-	chain := append([][]byte{leaf}, sv.chain[1:]...)
-	parsed, err := x509.ParseCertificate(leaf)
-	if err != nil {
+	key, err := cert.OpenKeyFor(e.Sealer, cert.Certificate{ID: sv.id, SealedKey: sv.sealed}, ent.leaf)
+	switch {
+	case errors.Is(err, certcheck.ErrBadCertificate):
 		e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
-		return nil, err
+		return err
+	case errors.Is(err, certcheck.ErrKeyMismatch):
+		e.log().Error("edge does not serve a certificate whose private key does not match it", "certificate", sv.id, "error", err)
+		return err
+	case err != nil:
+		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
+		return err
 	}
-	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: parsed}, nil
+	chain := ent.chain[:0]
+	if len(sv.chain) > len(ent.chain) {
+		chain = make([][]byte, 0, len(sv.chain))
+	}
+	chain = append(append(chain, ent.leaf), sv.chain[1:]...)
+	ent.cert = tls.Certificate{Certificate: chain, PrivateKey: key}
+	ent.must = cert.LeafMustStaple(ent.leaf)
+	return nil
+}
+
+// supports reports whether the client of hello supports c, the
+// certificate built in ent (ent.c or its stapled copy), as
+// hello.SupportsCertificate does, but without parsing the leaf (which it
+// would do on every call for want of c.Leaf): the name is checked on the
+// leaf's DER, as x509.Certificate.VerifyHostname would.
+func supports(hello *tls.ClientHelloInfo, ent *certEntry, c *tls.Certificate) bool {
+	if hello.ServerName == "" {
+		return hello.SupportsCertificate(c) == nil
+	}
+	if !cert.LeafCovers(ent.leaf, hello.ServerName) {
+		return false
+	}
+	h := *hello
+	h.ServerName = "" // checked above
+	return h.SupportsCertificate(c) == nil
 }
 
 // intermediates holds one copy of each intermediate certificate's DER the

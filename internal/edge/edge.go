@@ -126,9 +126,9 @@ type Edge struct {
 	// answers (see accesslog.go); nil logs none.
 	AccessLog AccessLogger
 	// CertCache is how many certificates the edge keeps ready to serve
-	// (leaf parsed, private key unsealed) at once; the others are built
-	// again from their sealed copy on their next handshake (see
-	// certcache.go). 0 means DefaultCertCache.
+	// (private key unsealed and checked against its leaf) at once; the
+	// others are built again from their sealed copy on their next
+	// handshake (see certcache.go). 0 means DefaultCertCache.
 	CertCache int
 
 	// The passthrough's bounds (see passthrough.go), for tests: 0 or ""
@@ -482,7 +482,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 				}
 				continue
 			}
-			if len(set) == 1 && len(wild)+len(exact) == 1 || hello.SupportsCertificate(c) == nil {
+			if len(set) == 1 && len(wild)+len(exact) == 1 || supports(hello, ent, c) { // certcache.go
 				return c, nil
 			}
 			if fallback == nil {

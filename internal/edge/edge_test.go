@@ -25,6 +25,7 @@ import (
 	"github.com/esacert/esacert/internal/origin"
 	"github.com/esacert/esacert/internal/pkitest"
 	"github.com/esacert/esacert/internal/site"
+	"github.com/google/go-cmp/cmp"
 )
 
 // memSource is a Source held in memory: a hand-written fake of the edge's
@@ -535,5 +536,19 @@ func TestProxy(t *testing.T) {
 	}
 	if r := get("nobody.test", "/"); r.StatusCode != 404 {
 		t.Errorf("unknown host: %d", r.StatusCode)
+	}
+}
+
+// TestPage: the edge's own pages are a short HTML page, the text escaped,
+// never cached.
+func TestPage(t *testing.T) {
+	rec := httptest.NewRecorder()
+	page(rec, http.StatusNotFound, `No site on this edge serves <a&b>.`)
+	want := "<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1><p>No site on this edge serves &lt;a&amp;b&gt;.</p><hr><p>esacert</p>\n"
+	if diff := cmp.Diff(want, rec.Body.String()); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("status %d, headers %v", rec.Code, rec.Header())
 	}
 }

@@ -76,23 +76,27 @@ const defaultHandshakeTimeout = 10 * time.Second
 // that it speaks HTTP/2 where the handshake chose it). Closing it closes the
 // connections still in their handshakes. Call it after Start.
 func (e *Edge) TLSListener(ln net.Listener) net.Listener {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &tlsListener{inner: e.Listener(ln), e: e, ctx: ctx, cancel: cancel,
+	l := &tlsListener{inner: e.Listener(ln), e: e, handshaking: map[net.Conn]struct{}{},
 		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{})}
 	go l.accept()
 	return l
 }
 
 type tlsListener struct {
-	inner  net.Listener
-	e      *Edge
-	ctx    context.Context // the handshakes'; canceled by Close
-	cancel context.CancelFunc
-	ready  chan *tls.Conn // connections whose handshakes succeeded
-	done   chan struct{}  // closed by Close
-	once   sync.Once
-	failed chan struct{} // closed when the inner listener failed for good; err says why
-	err    error
+	inner net.Listener
+	e     *Edge
+	// handshaking holds the connections in their handshakes (their
+	// hsConns), for Close to close; nil once closed. (A set under a mutex,
+	// not a context canceled by Close: a handshake under a context that
+	// can be canceled registers with it twice, two more locks of the one
+	// context all handshakes share and four allocations.)
+	mu          sync.Mutex
+	handshaking map[net.Conn]struct{}
+	ready       chan *tls.Conn // connections whose handshakes succeeded
+	done        chan struct{}  // closed by Close
+	once        sync.Once
+	failed      chan struct{} // closed when the inner listener failed for good; err says why
+	err         error
 }
 
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
@@ -102,7 +106,13 @@ func (l *tlsListener) Close() error {
 	err := net.ErrClosed
 	l.once.Do(func() {
 		close(l.done)
-		l.cancel()
+		l.mu.Lock()
+		handshaking := l.handshaking
+		l.handshaking = nil
+		l.mu.Unlock()
+		for c := range handshaking {
+			c.Close()
+		}
 		err = l.inner.Close()
 	})
 	return err
@@ -172,7 +182,15 @@ func (l *tlsListener) handshake(c net.Conn) {
 		timeout = defaultHandshakeTimeout
 	}
 	tc.SetDeadline(start.Add(timeout))
-	err := tc.HandshakeContext(l.ctx)
+	var err error
+	if l.track(hc, true) {
+		err = tc.Handshake()
+		l.track(hc, false)
+	} else {
+		hc.Close()
+		err = net.ErrClosed
+	}
+	hc.dropHello() // if the handshake ended before GetConfigForClient
 	outcome := hc.outcome(err)
 	if l.e.Handshakes != nil {
 		l.e.Handshakes.Handshake(TransportTCP, outcome, time.Since(start))
@@ -191,6 +209,22 @@ func (l *tlsListener) handshake(c net.Conn) {
 	}
 }
 
+// track adds c to the connections in their handshakes, or takes it out;
+// adding reports false when the listener is closed.
+func (l *tlsListener) track(c net.Conn, add bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.handshaking == nil {
+		return false
+	}
+	if add {
+		l.handshaking[c] = struct{}{}
+	} else {
+		delete(l.handshaking, c)
+	}
+	return true
+}
+
 // answerPlainHTTP answers a client that spoke plain HTTP to the HTTPS
 // listener with 400 and a line saying so, as http.Server does.
 func answerPlainHTTP(err error) {
@@ -206,37 +240,55 @@ func answerPlainHTTP(err error) {
 
 // hsConn is a connection in its handshake on a TLSListener. GetCertificate
 // notes on it that it found no certificate, for the handshake's outcome.
-// With tickets on, it keeps the bytes read of it until GetConfigForClient
-// takes them (the ClientHello: resume.go reads the ticket it offers). The
+// With tickets on, it keeps the bytes read of it, in a buffer of
+// helloBuffers, until GetConfigForClient has looked into them (the
+// ClientHello: resume.go reads the ticket it offers) and drops them. The
 // handshake's goroutine alone uses it until the handshake ends.
 type hsConn struct {
 	net.Conn
-	noCert    bool   // GetCertificate found no certificate for the hello
-	keepHello bool   // keep what is read in hello, until takeHello
-	hello     []byte // the bytes read so far, while keepHello
+	noCert    bool    // GetCertificate found no certificate for the hello
+	keepHello bool    // keep what is read in hello, until dropHello
+	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers
 }
+
+// helloBuffers hold the ClientHellos that hsConns keep, for the time of
+// their GetConfigForClient: a buffer is given back when its hello was
+// looked into, or at the handshake's end.
+var helloBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func (c *hsConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if c.keepHello && n > 0 {
-		if len(c.hello)+n > maxHello { // not a hello to look into
-			c.keepHello, c.hello = false, nil
+		if c.hello == nil {
+			c.hello = helloBuffers.Get().(*[]byte)
+		}
+		if len(*c.hello)+n > maxHello { // not a hello to look into
+			c.dropHello()
 		} else {
-			if c.hello == nil {
-				c.hello = make([]byte, 0, max(n, 2048))
-			}
-			c.hello = append(c.hello, p[:n]...)
+			*c.hello = append(*c.hello, p[:n]...)
 		}
 	}
 	return n, err
 }
 
-// takeHello returns the bytes read so far, if they were kept, and keeps
-// no more.
-func (c *hsConn) takeHello() []byte {
-	h := c.hello
-	c.keepHello, c.hello = false, nil
-	return h
+// keptHello returns the bytes read so far, if they were kept, and keeps
+// no more. They are valid until dropHello.
+func (c *hsConn) keptHello() []byte {
+	c.keepHello = false
+	if c.hello == nil {
+		return nil
+	}
+	return *c.hello
+}
+
+// dropHello gives the kept bytes back, and keeps no more.
+func (c *hsConn) dropHello() {
+	c.keepHello = false
+	if c.hello != nil {
+		*c.hello = (*c.hello)[:0]
+		helloBuffers.Put(c.hello)
+		c.hello = nil
+	}
 }
 
 // noCertificate is what GetCertificate answers when no certificate serves
@@ -252,7 +304,6 @@ func noCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 
 // outcome classifies the handshake's error (see HandshakeOutcomes).
 func (c *hsConn) outcome(err error) string {
-	var oe *net.OpError
 	switch {
 	case err == nil:
 		return HandshakeServed
@@ -260,7 +311,7 @@ func (c *hsConn) outcome(err error) string {
 		return HandshakePassthrough
 	case c.noCert:
 		return HandshakeUnknownName
-	case errors.As(err, &oe) && oe.Op == "remote error": // how crypto/tls reports an alert it received
+	case remoteAlert(err):
 		return HandshakeAlert
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.Canceled),
@@ -268,6 +319,14 @@ func (c *hsConn) outcome(err error) string {
 		return HandshakeClosed
 	}
 	return HandshakeProtocol
+}
+
+// remoteAlert reports whether err is how crypto/tls reports an alert it
+// received. (A function of its own, so that a handshake that succeeds does
+// not allocate its error's target.)
+func remoteAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // helloOf returns the helloConn under a handshake's connection, if any.

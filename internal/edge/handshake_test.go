@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -199,4 +200,51 @@ func TestTLSListenerClose(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestHsConnHello: with tickets on, an hsConn keeps what is read of it
+// until GetConfigForClient takes it, and nothing of a "hello" longer than
+// maxHello; once taken, nothing more.
+func TestHsConnHello(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		reads []int // the sizes of the reads before the hello is taken
+		want  int   // the bytes kept
+	}{
+		{"ok/one_read", []int{517}, 517},
+		{"ok/split", []int{5, 1500, 300}, 1805},
+		{"ok/past_the_first_buffer", []int{2000, 2000, 2000}, 6000},
+		{"fail/too_long", []int{maxHello, 1}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			total := 0
+			for _, n := range tt.reads {
+				total += n
+			}
+			data := make([]byte, total+100)
+			for i := range data {
+				data[i] = byte(i)
+			}
+			hc := &hsConn{Conn: &readerConn{Reader: bytes.NewReader(data)}, keepHello: true}
+			for _, n := range tt.reads {
+				if _, err := io.ReadFull(hc, make([]byte, n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := hc.keptHello()
+			if len(got) != tt.want || !bytes.Equal(got, data[:len(got)]) {
+				t.Fatalf("kept %d bytes (as read: %v), want %d", len(got), bytes.Equal(got, data[:len(got)]), tt.want)
+			}
+			if _, err := io.ReadFull(hc, make([]byte, 100)); err != nil {
+				t.Fatal(err)
+			}
+			if got := hc.keptHello(); len(got) != tt.want {
+				t.Errorf("kept %d bytes after the hello was taken, want %d", len(got), tt.want)
+			}
+			hc.dropHello()
+			if got := hc.keptHello(); got != nil {
+				t.Errorf("kept %d bytes after dropHello", len(got))
+			}
+		})
+	}
 }

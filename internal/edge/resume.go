@@ -60,9 +60,15 @@ type binding struct {
 	id   string
 	fp   [32]byte
 	rsa  bool
+	// entry is the Extra entry b was decoded from (its session's, which
+	// nothing changes), encode's result as it is; nil for a new binding.
+	entry []byte
 }
 
 func (b *binding) encode() []byte {
+	if b.entry != nil {
+		return b.entry
+	}
 	out := make([]byte, 0, len(bindingTag)+1+32+2+len(b.id)+len(b.name))
 	out = append(out, bindingTag...)
 	if b.rsa {
@@ -93,7 +99,8 @@ func decodeBinding(extra [][]byte) (*binding, bool) {
 		if len(rest) < n {
 			return nil, false
 		}
-		b.id, b.name = string(rest[:n]), string(rest[n:])
+		idName := string(rest) // one copy for both
+		b.id, b.name, b.entry = idName[:n], idName[n:], x
 		return b, true
 	}
 	return nil, false
@@ -120,7 +127,8 @@ type handshakeTickets struct {
 func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	var raw []byte // the hello's bytes, as the TLSListener read them
 	if hc, ok := hello.Conn.(*hsConn); ok {
-		raw = hc.takeHello()
+		raw = hc.keptHello()
+		defer hc.dropHello()
 	}
 	c, err := e.configFor(hello)
 	if err != nil {
@@ -137,7 +145,7 @@ func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, erro
 
 // ticketed returns a clone of c for one handshake on hello's connection
 // whose tickets know what was served; raw is the hello's bytes, when at
-// hand (see classicalResumption).
+// hand (see classicalResumption), which it does not keep.
 func (e *Edge) ticketed(c *tls.Config, hello *tls.ClientHelloInfo, raw []byte) *tls.Config {
 	h := &handshakeTickets{conn: hello.Conn}
 	cc := c.Clone()

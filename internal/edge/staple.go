@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"sync"
 	"sync/atomic"
@@ -128,7 +127,7 @@ func (e *Edge) followStaples(ctx context.Context) {
 // response).
 func (e *Edge) staple(sv *served, built *certEntry, host string, now time.Time) *tls.Certificate {
 	c := built.c
-	must := mustStaple(c.Leaf)
+	must := built.must
 	if !must && !sv.site.policy.For(host).OCSP {
 		return c
 	}
@@ -191,7 +190,3 @@ func fingerprint(c *tls.Certificate) string {
 	sum := sha256.Sum256(c.Certificate[0])
 	return hex.EncodeToString(sum[:])
 }
-
-// mustStaple reports whether leaf asks for status_request (Must-Staple),
-// without allocating: it runs on every handshake of a host that staples.
-func mustStaple(leaf *x509.Certificate) bool { return cert.MustStaple(leaf) }

@@ -237,7 +237,7 @@ func TestMustStaple(t *testing.T) {
 	if err != nil || !leaf.Equal(l.Cert) || !bytes.Equal(s, good.Response) {
 		t.Fatalf("Must-Staple with a good response: %v, staple %d bytes; want it served stapled (OcspStapling off)", err, len(s))
 	}
-	if !mustStaple(leaf) || mustStaple(plainLeaf.Cert) {
+	if !cert.LeafMustStaple(leaf.Raw) || cert.LeafMustStaple(plainLeaf.Cert.Raw) {
 		t.Error("mustStaple misreads the TLS Feature extension")
 	}
 }

@@ -160,7 +160,7 @@ var (
 	certCacheHitsDesc = prometheus.NewDesc("esacert_edge_cert_cache_hits_total",
 		"Handshakes whose certificate the edge's certificate cache held ready (parsed, key unsealed).", nil, nil)
 	certCacheMissesDesc = prometheus.NewDesc("esacert_edge_cert_cache_misses_total",
-		"Handshakes whose certificate the edge's certificate cache did not hold: it was built from its sealed copy (key unsealed, leaf parsed).", nil, nil)
+		"Handshakes whose certificate the edge's certificate cache did not hold: it was built from its sealed copy (key unsealed, checked against its leaf).", nil, nil)
 	certCacheEvictionsDesc = prometheus.NewDesc("esacert_edge_cert_cache_evictions_total",
 		"Certificates the edge's certificate cache let go of to make room for others.", nil, nil)
 	certCacheEntriesDesc = prometheus.NewDesc("esacert_edge_cert_cache_entries",

@@ -1,0 +1,195 @@
+package cert
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/fips140"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/esacert/esacert/internal/certcheck"
+)
+
+// ParseStoredKeyFor parses a private key esacert stored itself (as
+// certcheck.ParseStoredKey does) for the certificate whose leaf is the DER
+// leaf, and checks that it is that certificate's key:
+// certcheck.ErrKeyMismatch when it is not, certcheck.ErrBadCertificate when
+// the leaf's public key cannot be read.
+//
+// An ECDSA key is built without computing its public key from its private
+// scalar (a scalar multiplication, most of what parsing it costs) when its
+// text is one plain PEM block, PKCS#8 or SEC1, that holds its public key
+// beside the scalar (as Go, OpenSSL and the ACME clients write it) and that
+// public key is the leaf's, byte for byte: the key is then the leaf's
+// public point and the scalar. That is sound for the keys esacert stores:
+// upload checked that the public key computed from the scalar is the
+// leaf's (certcheck.Chain), and keyseal authenticates the sealed text,
+// bound to the certificate's id, so while the chain is the one uploaded
+// the leaf's public key is the scalar's. A chain changed behind esacert's
+// back brings another public key, which differs from the one stored
+// beside the scalar: the key is then parsed in full and refused. (Not
+// caught: a key uploaded with a public key beside its scalar that is not
+// the scalar's, which Go's parser ignores, then a chain changed to one of
+// that public key; it takes a crafted upload and write access to the
+// database, and its handshakes fail at the client.) Any other key, and
+// every key when FIPS 140-3 mode is on, is parsed in full and its public
+// key compared with the leaf's.
+func ParseStoredKeyFor(pemText, leaf []byte) (crypto.Signer, error) {
+	spki, _, ok := tbsParts(leaf)
+	if !ok {
+		return nil, fmt.Errorf("%w: the leaf certificate cannot be read", certcheck.ErrBadCertificate)
+	}
+	if k := leafECDSAKey(pemText, spki); k != nil {
+		return k, nil
+	}
+	key, err := certcheck.ParseStoredKey(string(pemText))
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the leaf certificate's public key cannot be read", certcheck.ErrBadCertificate)
+	}
+	if k, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(pub) {
+		return nil, fmt.Errorf("%w: it is not the key of the leaf certificate", certcheck.ErrKeyMismatch)
+	}
+	return key, nil
+}
+
+// leafECDSAKey returns the ECDSA key of pemText built from its private
+// scalar and the public key of the leaf's SubjectPublicKeyInfo spki, when
+// pemText is the one kind ParseStoredKeyFor builds so and holds the leaf's
+// public key; else nil.
+func leafECDSAKey(pemText []byte, spki cryptobyte.String) *ecdsa.PrivateKey {
+	if fips140.Enabled() { // let crypto/ecdsa check the key as it parses it
+		return nil
+	}
+	blk, rest := pem.Decode(pemText)
+	if blk == nil || len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+		return nil
+	}
+	defer clear(blk.Bytes)
+	in := cryptobyte.String(blk.Bytes)
+	var curve, sec1 cryptobyte.String
+	switch blk.Type {
+	case "PRIVATE KEY": // PrivateKeyInfo{version 0, AlgorithmIdentifier{id-ecPublicKey, namedCurve}, OCTET STRING{ECPrivateKey}}
+		var p8, alg, oid cryptobyte.String
+		var v int64
+		if !in.ReadASN1(&p8, cbasn1.SEQUENCE) || !in.Empty() || !p8.ReadASN1Integer(&v) || v != 0 ||
+			!p8.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, oidKeyEC) ||
+			!alg.ReadASN1(&curve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() ||
+			!p8.ReadASN1(&sec1, cbasn1.OCTET_STRING) || !p8.Empty() {
+			return nil
+		}
+	case "EC PRIVATE KEY":
+		sec1 = in
+	default:
+		return nil
+	}
+	// ECPrivateKey{version 1, privateKey OCTET STRING, [0] namedCurve OPTIONAL, [1] publicKey BIT STRING OPTIONAL}
+	var ec, d, params, pubWrap cryptobyte.String
+	var v int64
+	var hasParams, hasPub bool
+	var pub, leafPub cryptobyte.String
+	if !sec1.ReadASN1(&ec, cbasn1.SEQUENCE) || !sec1.Empty() || !ec.ReadASN1Integer(&v) || v != 1 ||
+		!ec.ReadASN1(&d, cbasn1.OCTET_STRING) ||
+		!ec.ReadOptionalASN1(&params, &hasParams, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!ec.ReadOptionalASN1(&pubWrap, &hasPub, cbasn1.Tag(1).Constructed().ContextSpecific()) || !ec.Empty() ||
+		!hasPub || !readBitString(&pubWrap, &pub) || !pubWrap.Empty() {
+		return nil
+	}
+	if hasParams {
+		var oid cryptobyte.String
+		if !params.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !params.Empty() || curve != nil && !bytes.Equal(oid, curve) {
+			return nil
+		}
+		curve = oid
+	}
+	// SubjectPublicKeyInfo{AlgorithmIdentifier{id-ecPublicKey, namedCurve}, BIT STRING}
+	var info, alg, oid, leafCurve cryptobyte.String
+	if !spki.ReadASN1(&info, cbasn1.SEQUENCE) || !info.ReadASN1(&alg, cbasn1.SEQUENCE) ||
+		!alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, oidKeyEC) ||
+		!alg.ReadASN1(&leafCurve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() || !bytes.Equal(leafCurve, curve) ||
+		!readBitString(&info, &leafPub) || !info.Empty() || !bytes.Equal(pub, leafPub) {
+		return nil
+	}
+	var c elliptic.Curve
+	switch {
+	case bytes.Equal(curve, oidCurveP256):
+		c = elliptic.P256()
+	case bytes.Equal(curve, oidCurveP384):
+		c = elliptic.P384()
+	case bytes.Equal(curve, oidCurveP521):
+		c = elliptic.P521()
+	default:
+		return nil
+	}
+	p := c.Params()
+	size := (p.BitSize + 7) / 8
+	if len(pub) != 1+2*size || pub[0] != 4 || len(d) > size { // an uncompressed point; a scalar of the curve's size
+		return nil
+	}
+	k := newECDSAKey(size)
+	k.X.SetBytes(pub[1 : 1+size])
+	k.Y.SetBytes(pub[1+size:])
+	k.D.SetBytes(d)
+	if k.D.Sign() <= 0 || k.D.Cmp(p.N) >= 0 || k.X.Cmp(p.P) >= 0 || k.Y.Cmp(p.P) >= 0 {
+		return nil
+	}
+	k.Curve = c
+	return k
+}
+
+// readBitString reads a BIT STRING of whole bytes into out.
+func readBitString(in, out *cryptobyte.String) bool {
+	var b cryptobyte.String
+	if !in.ReadASN1(&b, cbasn1.BIT_STRING) || len(b) < 1 || b[0] != 0 {
+		return false
+	}
+	*out = b[1:]
+	return true
+}
+
+// ecdsaKey is an ECDSA key with its three numbers in one allocation: a
+// cache entry holds one object for its key instead of seven.
+type ecdsaKey struct {
+	k       ecdsa.PrivateKey // first: what crypto/ecdsa keys its own cache of the key on is the allocation's start
+	x, y, d big.Int
+}
+
+// ecdsaKeyOf holds an ecdsaKey and room for its numbers' words.
+type ecdsaKeyOf[W any] struct {
+	ecdsaKey
+	words W
+}
+
+// newECDSAKey returns an ECDSA key whose X, Y and D are zero and have room
+// for numbers of size bytes without allocating again (on 64-bit systems).
+func newECDSAKey(size int) *ecdsa.PrivateKey {
+	var k *ecdsaKey
+	var w []big.Word
+	switch n := (size + 7) / 8; {
+	case n <= 4: // P-256
+		kw := new(ecdsaKeyOf[[12]big.Word])
+		k, w = &kw.ecdsaKey, kw.words[:]
+	case n <= 6: // P-384
+		kw := new(ecdsaKeyOf[[18]big.Word])
+		k, w = &kw.ecdsaKey, kw.words[:]
+	default: // P-521
+		kw := new(ecdsaKeyOf[[27]big.Word])
+		k, w = &kw.ecdsaKey, kw.words[:]
+	}
+	n := len(w) / 3
+	k.x.SetBits(w[0:0:n])
+	k.y.SetBits(w[n : n : 2*n])
+	k.d.SetBits(w[2*n : 2*n : 3*n])
+	k.k.X, k.k.Y, k.k.D = &k.x, &k.y, &k.d
+	return &k.k
+}
