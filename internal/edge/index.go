@@ -368,6 +368,7 @@ func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
 		}
 	}
 	packStrings(&sv.id, sv.names)
+	sv.chain, sv.names = slices.Clip(sv.chain), slices.Clip(sv.names) // an append to them never writes into the served
 	return sv
 }
 
