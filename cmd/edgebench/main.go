@@ -275,6 +275,9 @@ func run(o options) error {
 			rows = append(rows, row{Server: "crypto/tls, 1 certificate", Failed: err.Error()})
 			return
 		}
+		paired := m.paired
+		m.paired = "" // not in turns with itself
+		defer func() { m.paired = paired }()
 		r := m.measure("crypto/tls, 1 certificate", func(addr string) (*proc, error) {
 			return startProc("bare", self, []string{"-serve-bare", addr, "-bare-cert", pemFile(certDir, certs[0])}, nil, filepath.Join(dir, "bare.log"))
 		}, []string{names[0]}, nil)
@@ -284,6 +287,26 @@ func run(o options) error {
 		rows = append(rows, r)
 	}
 	bare()
+	if want("bare") && len(o.servers) > 1 {
+		// A second bare server, idle but while the others are measured in
+		// turns with it (measurer.full).
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		p, _, err := m.start(func(addr string) (*proc, error) {
+			return startProc("bare", self, []string{"-serve-bare", addr, "-bare-cert", pemFile(certDir, certs[0])}, nil, filepath.Join(dir, "bare-paired.log"))
+		}, addr, []string{names[0]})
+		if err != nil {
+			return fmt.Errorf("the paired bare server: %w", err)
+		}
+		defer stop(p)
+		m.paired, m.pairedOrder = addr, newOrder(names, 2)
+	}
 	if want("esacert") {
 		dataDir := filepath.Join(dir, "esacert-data")
 		start = time.Now()
@@ -383,11 +406,7 @@ const nginxLazyRow = "nginx, certificate file by SNI"
 
 // meanRow is the bare server's two runs as one: the mean of their rates.
 func meanRow(a, b row) row {
-	mean := func(x, y result) result {
-		return result{Conns: x.Conns + y.Conns, Resumed: x.Resumed + y.Resumed, Errors: x.Errors + y.Errors,
-			FirstErr: errors.Join(x.FirstErr, y.FirstErr), Elapsed: x.Elapsed + y.Elapsed, CPU: x.CPU + y.CPU}
-	}
-	a.Full, a.Res13, a.Res12 = mean(a.Full, b.Full), mean(a.Res13, b.Res13), mean(a.Res12, b.Res12)
+	a.Full, a.Res13, a.Res12 = addResults(a.Full, b.Full), addResults(a.Res13, b.Res13), addResults(a.Res12, b.Res12)
 	if a.Failed == "" {
 		a.Failed = b.Failed
 	}
@@ -402,6 +421,37 @@ type measurer struct {
 	sample []string // the names checked for readiness
 	resume []string // the names resumed handshakes go round
 	pprof  string   // where to fetch the server's CPU profile, if anywhere
+	// paired is the address of a bare server kept running beside the one
+	// measured, whose full handshakes are measured in turns with its
+	// (see full); "" when there is none.
+	paired      string
+	pairedOrder *order
+}
+
+// pairRounds is how many turns a server's full handshakes and the paired
+// bare server's take, each a pairRounds-th of the measurement's duration.
+const pairRounds = 4
+
+// full measures the full handshakes of the server on addr, and, when a
+// bare server is paired, its full handshakes too, in turns: the ratio of
+// the two is then what the machine's load did to both alike, not the
+// drift between measurements minutes apart.
+func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server, paired result) {
+	if m.paired == "" {
+		return m.c.full(addr, o, m.o.clients, m.o.duration, cpu), result{}
+	}
+	none := func() time.Duration { return 0 }
+	for range pairRounds {
+		server = addResults(server, m.c.full(addr, o, m.o.clients, m.o.duration/pairRounds, cpu))
+		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, m.o.duration/pairRounds, none))
+	}
+	return server, paired
+}
+
+// addResults is two measurements as one.
+func addResults(x, y result) result {
+	return result{Conns: x.Conns + y.Conns, Resumed: x.Resumed + y.Resumed, Errors: x.Errors + y.Errors,
+		FirstErr: errors.Join(x.FirstErr, y.FirstErr), Elapsed: x.Elapsed + y.Elapsed, CPU: x.CPU + y.CPU}
 }
 
 // profiled runs f while fetching a CPU profile of the server as long as
@@ -497,7 +547,7 @@ func (m *measurer) measure(name string, start func(addr string) (*proc, error), 
 	log.Printf("%s: ready after %s, %s", name, seconds(r.Ready), memCell(r.MemReady))
 	cpu := func() time.Duration { return groupCPU(p.pgid) }
 	o := newOrder(m.names, uint64(len(m.names)))
-	m.profiled("esacert-full", func() { r.Full = m.c.full(addr, o, m.o.clients, m.o.duration, cpu) })
+	m.profiled("esacert-full", func() { r.Full, r.Paired = m.full(addr, o, cpu) })
 	log.Printf("%s: full handshakes: %s/s, %d µs of server CPU each", name, thousands(r.Full.rate()), r.Full.cpuPer().Microseconds())
 	for _, v := range []struct {
 		version uint16

@@ -29,6 +29,9 @@ type row struct {
 	MemAll   memory // after every name was served once; zero: not measured
 
 	Full, Res13, Res12 result
+	// Paired is the bare server's full handshakes measured in turns with
+	// Full (see measurer.full); the ratio to bare is to it when measured.
+	Paired result
 }
 
 // setup describes a run, for the lines under the table.
@@ -51,6 +54,7 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 	fmt.Fprintln(w, "| server | ready after start | full handshakes/s (+ GET) | × bare crypto/tls | server CPU a handshake: full / resumed 1.3 / resumed 1.2 | resumed TLS 1.3/s | resumed TLS 1.2/s | memory when ready | after each name was served |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	var notes []string
+	paired := false
 	for _, r := range rows {
 		if r.Skipped != "" {
 			notes = append(notes, fmt.Sprintf("%s: not measured: %s.", r.Server, r.Skipped))
@@ -69,7 +73,11 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 			ready += " (restart: " + seconds(r.Restart) + ")"
 		}
 		ratio := "—"
-		if bareRate > 0 && r.Full.Conns > 0 {
+		switch {
+		case r.Full.Conns > 0 && r.Paired.Conns > 0:
+			ratio = fmt.Sprintf("%.2f×", r.Full.rate()/r.Paired.rate())
+			paired = true
+		case bareRate > 0 && r.Full.Conns > 0:
 			ratio = fmt.Sprintf("%.2f×", r.Full.rate()/bareRate)
 		}
 		cpu := "—"
@@ -78,6 +86,10 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Server, ready, rateCell(r.Full, false), ratio, cpu,
 			rateCell(r.Res13, true), rateCell(r.Res12, true), memCell(r.MemReady), memCell(r.MemAll))
+	}
+	if paired {
+		fmt.Fprintf(w, "\n× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it, "+
+			"measured in %d turns each (the bare row is its own runs, at the start and at the end).\n", pairRounds)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "\n%s\n", n)

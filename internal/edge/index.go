@@ -1,15 +1,12 @@
 package edge
 
 import (
-	"encoding/pem"
 	"hash/maphash"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origincert"
@@ -45,36 +42,6 @@ type Route struct {
 	OriginHost string // the Host header for the origin; "" keeps the request's
 }
 
-// served is one certificate as the index keeps it: only what a lookup
-// needs and what its tls.Certificate is built from. The built certificate
-// (parsed leaf, unsealed key) lives in the edge's bounded cache, keyed by
-// id and fp (see certcache.go).
-type served struct {
-	self     [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
-	id       string
-	site     *siteConf
-	chain    [][]byte // DER; the intermediates shared by the site's certificates that have the same
-	sealed   []byte
-	notAfter time.Time
-	fp       uint64 // certFingerprint of id, leaf and sealed key
-	rsa      bool
-	names    []string                                // the names it is served for: exact ones, and "*.parent" for a wildcard
-	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
-	mem      *arenaChunk                             // holds chain[0] and sealed when they are outside the heap (arena.go)
-
-	// Every object of the index is marked by each collection, so a served
-	// holds its small parts itself (one object instead of several): chain
-	// and names are slices of these when they fit (a leaf and an
-	// intermediate, one or two names: most certificates), and self is the
-	// candidates of a name that only this certificate has (most names).
-	// A served is never copied (hint may not be), so these stay its own.
-	chainBuf [2][]byte
-	nameBuf  [2]string
-}
-
-// alone returns the candidates of a name that only sv has.
-func (sv *served) alone() candidates { return sv.self[:] }
-
 // siteConf is one site as the edge sees it.
 type siteConf struct {
 	id     int64
@@ -90,11 +57,6 @@ type siteConf struct {
 	origin  *siteOrigin
 	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
 }
-
-// candidates are the certificates for one name, best first; the
-// candidates of a name only one certificate has are its served.alone. They
-// are never changed once in an index.
-type candidates []*served
 
 // route is where a host's requests go.
 type route struct {
@@ -223,24 +185,6 @@ func (ix *Index) siteOf(host string) *siteConf {
 	return nil
 }
 
-// better orders candidates: unexpired first, then keys other than RSA
-// (cheaper handshakes), then the later NotAfter, then the id.
-func better(now time.Time) func(a, b *served) bool {
-	return func(a, b *served) bool {
-		ae, be := !now.Before(a.notAfter), !now.Before(b.notAfter)
-		if ae != be {
-			return !ae
-		}
-		if a.rsa != b.rsa {
-			return !a.rsa
-		}
-		if !a.notAfter.Equal(b.notAfter) {
-			return a.notAfter.After(b.notAfter)
-		}
-		return a.id < b.id
-	}
-}
-
 // setter abstracts over a builder (first load) and an editor (updates).
 type setter[V any] interface {
 	get(string) (V, bool)
@@ -333,70 +277,6 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		b.entry.wildRoutes = append(b.entry.wildRoutes, n)
 	}
 	return b
-}
-
-// newServed turns one certificate of a served site into what the index
-// serves, or nil when it has nothing to serve yet. chain is its chain as
-// DER when already decoded (from a snapshot), else nil: ChainPEM is read.
-func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
-	sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
-	sv.self[0] = sv
-	sv.chain = append(sv.chainBuf[:0], chain...)
-	for rest := []byte(c.ChainPEM); chain == nil && len(rest) > 0; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		sv.chain = append(sv.chain, blk.Bytes)
-	}
-	if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
-		return nil // nothing to serve yet (a free certificate still being applied for)
-	}
-	for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
-		sv.chain[j] = intermediates.intern(sv.chain[j])
-	}
-	sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
-	names := c.Info.SANs
-	if len(names) == 0 && c.Info.CommonName != "" {
-		names = []string{normalize(c.Info.CommonName)}
-	}
-	sv.names = sv.nameBuf[:0]
-	for _, n := range names {
-		if underSite(n, conf.name) && !slices.Contains(sv.names, n) {
-			sv.names = append(sv.names, n)
-		}
-	}
-	packStrings(&sv.id, sv.names)
-	sv.chain, sv.names = slices.Clip(sv.chain), slices.Clip(sv.names) // an append to them never writes into the served
-	return sv
-}
-
-// packStrings replaces *first and the strings of rest by copies that share
-// one allocation: one object for the collector to mark instead of one each.
-func packStrings(first *string, rest []string) {
-	n := len(*first)
-	for _, s := range rest {
-		n += len(s)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(*first)
-	for _, s := range rest {
-		b.WriteString(s)
-	}
-	all := b.String()
-	*first, all = all[:len(*first)], all[len(*first):]
-	for i, s := range rest {
-		rest[i], all = all[:len(s)], all[len(s):]
-	}
-}
-
-// underSite reports whether a certificate name belongs to site: the site
-// itself, a name under it, or a wildcard whose parent is one of those.
-func underSite(name, site string) bool {
-	name = strings.TrimPrefix(name, "*.")
-	return name == site || strings.HasSuffix(name, "."+site)
 }
 
 // certUpdate is the certificates of one site that changed, as they are
