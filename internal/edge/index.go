@@ -33,6 +33,10 @@ type SiteState struct {
 
 	chains [][][]byte    // the certificates' chains as DER, when already decoded (from a snapshot)
 	mems   []*arenaChunk // the chunks holding each certificate's leaf and sealed key, when in an arena already (loadSnapshot)
+	// part marks more certificates of the site added just before (ID):
+	// a snapshot gives a large site's certificates in parts (only
+	// Certificates, chains and mems are set; see indexBuilder.add).
+	part bool
 }
 
 // Route is a proxied record as the edge needs it.
@@ -240,18 +244,7 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 	if !conf.served {
 		return b
 	}
-	for i, c := range st.Certificates {
-		var chain [][]byte
-		if st.chains != nil {
-			chain = st.chains[i]
-		}
-		if sv := newServed(c, chain, conf); sv != nil {
-			if st.mems != nil {
-				sv.mem = st.mems[i]
-			}
-			b.certs = append(b.certs, sv)
-		}
-	}
+	b.certs = servedOf(st, conf)
 	for _, r := range st.Routes {
 		if r.Origin == "" {
 			continue
@@ -277,6 +270,25 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 		b.entry.wildRoutes = append(b.entry.wildRoutes, n)
 	}
 	return b
+}
+
+// servedOf returns what the index serves of st's certificates, for a
+// served site.
+func servedOf(st SiteState, conf *siteConf) []*served {
+	var out []*served
+	for i, c := range st.Certificates {
+		var chain [][]byte
+		if st.chains != nil {
+			chain = st.chains[i]
+		}
+		if sv := newServed(c, chain, conf); sv != nil {
+			if st.mems != nil {
+				sv.mem = st.mems[i]
+			}
+			out = append(out, sv)
+		}
+	}
+	return out
 }
 
 // certUpdate is the certificates of one site that changed, as they are
@@ -376,8 +388,24 @@ func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *in
 		owner: newOwner(), now: now, requireVerified: requireVerified}
 }
 
-// add puts one site in the index.
+// add puts one site in the index, or, for a part (SiteState.part), more
+// certificates of a site already added; a part of a site not added, or
+// not served, is ignored.
 func (ib *indexBuilder) add(st SiteState) {
+	if st.part {
+		key := strconv.FormatInt(st.ID, 10)
+		e, ok := ib.sites.get(key)
+		if !ok || !e.conf.served {
+			return
+		}
+		certs := servedOf(st, e.conf)
+		for _, sv := range certs {
+			ib.arena.move(sv)
+		}
+		addCerts(&e, certs, ib.owner, ib.exact, ib.wild, ib.now)
+		ib.sites.set(key, e)
+		return
+	}
 	b := buildSite(st, ib.requireVerified)
 	if b == nil {
 		return
@@ -398,18 +426,23 @@ func (ib *indexBuilder) done(rev int64) *Index {
 
 // addSite puts a built site's certificates and routes into the index.
 func addSite(b *builtSite, owner *int, exact, wild setter[candidates], routes, wroutes setter[*route], now time.Time) {
-	for _, sv := range b.certs {
-		if prev, ok := b.entry.certs.get(sv.id); ok { // listed twice: the last one wins
-			removeCert(prev, exact, wild)
-		}
-		addCert(sv, exact, wild, now)
-		b.entry.certs.set(owner, sv.id, sv)
-	}
+	addCerts(&b.entry, b.certs, owner, exact, wild, now)
 	for n, r := range b.routes {
 		routes.set(n, r)
 	}
 	for n, r := range b.wroute {
 		wroutes.set(n, r)
+	}
+}
+
+// addCerts puts certificates of a site into the index and into its entry.
+func addCerts(e *siteEntry, certs []*served, owner *int, exact, wild setter[candidates], now time.Time) {
+	for _, sv := range certs {
+		if prev, ok := e.certs.get(sv.id); ok { // listed twice: the last one wins
+			removeCert(prev, exact, wild)
+		}
+		addCert(sv, exact, wild, now)
+		e.certs.set(owner, sv.id, sv)
 	}
 }
 

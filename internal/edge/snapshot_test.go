@@ -276,7 +276,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotChunk{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -285,7 +285,8 @@ func TestSnapshotFormat(t *testing.T) {
 		b.WriteString(" }\n")
 	}
 	const want = `snapshotHeader{ Rev int64 Written time.Time }
-snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Inters [][]uint8 Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient ClientCAs []edge.ClientCA }
+snapshotSite{ ID int64 Name string Status string Policy edge.SitePolicy DefaultNoSuites bool HostsNoSuites []string Inters [][]uint8 Certs []edge.snapshotCert Routes []edge.Route Settings sitesetting.Settings OriginCAs []edge.snapshotOriginCA OriginClients []edge.snapshotOriginClient ClientCAs []edge.ClientCA More bool }
+snapshotChunk{ ID int64 Inters [][]uint8 Certs []edge.snapshotCert More bool }
 snapshotCert{ ID string Leaf []uint8 Inters []int Sealed []uint8 NotAfter time.Time RSA bool Names []string }
 snapshotOriginCA{ ID string CertPEM string }
 snapshotOriginClient{ ID string Scope string ChainPEM string Sealed []uint8 Hostnames []string Created time.Time }

@@ -1,0 +1,152 @@
+package edge
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/gob"
+	"hash"
+	"io"
+	"time"
+)
+
+// writeSnapshot writes what ix serves to w.
+func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
+	sw, err := newSnapshotWriter(w, ix.rev, now)
+	if err != nil {
+		return err
+	}
+	inters := interNumbers{}
+	ix.sites.each(func(_ string, e siteEntry) bool {
+		err = sw.indexSite(ix, &e, inters)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	return sw.close()
+}
+
+// snapshotHead returns what the index serves for one site but its
+// certificates.
+func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: *e.conf.policy, Settings: e.conf.settings}
+	if e.conf.clients != nil {
+		s.ClientCAs = e.conf.clients.cas
+	}
+	if so := e.conf.origin; so != nil {
+		for _, c := range so.cas {
+			s.OriginCAs = append(s.OriginCAs, snapshotOriginCA{ID: c.ID, CertPEM: c.CertPEM})
+		}
+		for _, c := range so.clients {
+			s.OriginClients = append(s.OriginClients, snapshotOriginClient{ID: c.ID, Scope: string(c.Scope),
+				ChainPEM: c.ChainPEM, Sealed: c.SealedKey, Hostnames: c.Hostnames, Created: c.Created})
+		}
+	}
+	s.DefaultNoSuites = s.Policy.Default.CipherSuites != nil && len(s.Policy.Default.CipherSuites) == 0
+	for h, hp := range s.Policy.Hosts {
+		if hp.CipherSuites != nil && len(hp.CipherSuites) == 0 {
+			s.HostsNoSuites = append(s.HostsNoSuites, h)
+		}
+	}
+	for _, n := range e.routes {
+		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
+			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost})
+		}
+	}
+	for _, n := range e.wildRoutes {
+		if r, ok := ix.wildRoutes.Get(n); ok && r.site == e.conf {
+			s.Routes = append(s.Routes, Route{Name: "*." + n, Origin: r.origin, OriginHost: r.originHost})
+		}
+	}
+	return s
+}
+
+// indexSite writes what the index serves for one site, numbering its
+// intermediates in inters: its record with its first snapshotChunkCerts
+// certificates, then a chunk for each snapshotChunkCerts more. A chunk is
+// written once the next certificate is known to exist, so that the last
+// one says it is last without the certificates being counted first.
+func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers) error {
+	s := ix.snapshotHead(e)
+	first := true
+	var certs []snapshotCert // one chunk's, reused: a record is encoded before the next is filled
+	var written [][]byte     // the intermediates first named by certs
+	flush := func(more bool) error {
+		var err error
+		if first {
+			s.Inters, s.Certs, s.More = written, certs, more
+			err = sw.site(s)
+			first = false
+		} else {
+			err = sw.chunk(snapshotChunk{ID: s.ID, Inters: written, Certs: certs, More: more})
+		}
+		clear(certs) // drops the references to the index's bytes
+		certs, written = certs[:0], written[:0]
+		return err
+	}
+	var err error
+	e.certs.each(func(_ string, sv *served) bool {
+		if len(certs) == snapshotChunkCerts {
+			if err = flush(true); err != nil {
+				return false
+			}
+		}
+		if certs == nil {
+			certs = make([]snapshotCert, 0, min(e.certs.Len(), snapshotChunkCerts))
+		}
+		sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
+		for _, der := range sv.chain[1:] {
+			sc.Inters = append(sc.Inters, inters.number(&written, der))
+		}
+		certs = append(certs, sc)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return flush(false)
+}
+
+// snapshotWriter writes a snapshot one record at a time.
+type snapshotWriter struct {
+	bw  *bufio.Writer
+	sum hash.Hash
+	enc *gob.Encoder
+}
+
+// newSnapshotWriter starts a snapshot of revision rev on w.
+func newSnapshotWriter(w io.Writer, rev int64, now time.Time) (*snapshotWriter, error) {
+	return newSnapshotWriterMagic(w, snapshotMagic, rev, now)
+}
+
+// newSnapshotWriterMagic starts a snapshot with the given magic line (an
+// older format's, for tests).
+func newSnapshotWriterMagic(w io.Writer, magic string, rev int64, now time.Time) (*snapshotWriter, error) {
+	sw := &snapshotWriter{bw: bufio.NewWriterSize(w, 1<<16), sum: sha256.New()}
+	out := io.MultiWriter(sw.bw, sw.sum)
+	if _, err := io.WriteString(out, magic); err != nil {
+		return nil, err
+	}
+	sw.enc = gob.NewEncoder(out)
+	if err := sw.enc.Encode(snapshotHeader{Rev: rev, Written: now}); err != nil {
+		return nil, err
+	}
+	return sw, nil
+}
+
+// site writes one site's record.
+func (sw *snapshotWriter) site(s snapshotSite) error { return sw.enc.Encode(&s) }
+
+// chunk writes more certificates of the site written last.
+func (sw *snapshotWriter) chunk(c snapshotChunk) error { return sw.enc.Encode(&c) }
+
+// close ends the sites, writes the checksum and flushes.
+func (sw *snapshotWriter) close() error {
+	if err := sw.enc.Encode(snapshotSite{}); err != nil {
+		return err
+	}
+	if _, err := sw.bw.Write(sw.sum.Sum(nil)); err != nil {
+		return err
+	}
+	return sw.bw.Flush()
+}
