@@ -207,4 +207,3 @@ func loadSnapshot(seed maphash.Seed, path string, now time.Time, requireVerified
 	ix.snapshot = true
 	return ix, hdr, sites, nil
 }
-
