@@ -272,8 +272,9 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 
 // TestSnapshotFormat lists the fields the snapshot's records hold. When it
 // fails, a type the snapshot writes has changed: change snapshotMagic's
-// version (an edge then refuses the old files instead of misreading them),
-// then this list.
+// version (an edge then refuses the old files instead of misreading them;
+// a change that only adds, as 11 did to 10, may keep reading the old
+// version: snapshotMagic10), then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
 	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotChunk{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {

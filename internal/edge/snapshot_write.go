@@ -71,6 +71,7 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 	first := true
 	var certs []snapshotCert // one chunk's, reused: a record is encoded before the next is filled
 	var written [][]byte     // the intermediates first named by certs
+	var numbers []int        // certs' Inters, one after the other (one allocation a chunk, not one a certificate)
 	flush := func(more bool) error {
 		var err error
 		if first {
@@ -81,7 +82,7 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 			err = sw.chunk(snapshotChunk{ID: s.ID, Inters: written, Certs: certs, More: more})
 		}
 		clear(certs) // drops the references to the index's bytes
-		certs, written = certs[:0], written[:0]
+		certs, written, numbers = certs[:0], written[:0], numbers[:0]
 		return err
 	}
 	var err error
@@ -95,8 +96,12 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 			certs = make([]snapshotCert, 0, min(e.certs.Len(), snapshotChunkCerts))
 		}
 		sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
+		at := len(numbers)
 		for _, der := range sv.chain[1:] {
-			sc.Inters = append(sc.Inters, inters.number(&written, der))
+			numbers = append(numbers, inters.number(&written, der))
+		}
+		if len(numbers) > at {
+			sc.Inters = numbers[at:len(numbers):len(numbers)]
 		}
 		certs = append(certs, sc)
 		return true
