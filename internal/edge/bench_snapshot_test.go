@@ -87,10 +87,10 @@ func heapObjects() uint64 {
 // millisecond), the bytes allocated (alloc-MB) and, for the read, the heap
 // the index built keeps (kept-MB): peak-MB less kept-MB is what reading
 // costs beyond the index. An edge's load holds the collector off
-// (memtune.Load) unless GOGC or GOMEMLIMIT is set; set GOGC=100 to see the
-// live heap's peak rather than that policy's:
+// (memtune.Load) unless GOGC or GOMEMLIMIT is set; GOGC=10 keeps the heap
+// near what is live, to see that peak rather than that policy's:
 //
-//	GOGC=100 go test ./internal/edge -run '^$' -bench SnapshotLargeSite -benchtime 1x
+//	GOGC=10 go test ./internal/edge -run '^$' -bench SnapshotLargeSite -benchtime 1x
 func BenchmarkSnapshotLargeSite(b *testing.B) {
 	n := 200_000
 	if v := os.Getenv("ESACERT_BENCH_SITE_CERTS"); v != "" {
