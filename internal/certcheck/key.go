@@ -44,7 +44,10 @@ const (
 // block; ErrEncryptedKey for an encrypted key; ErrWeakKey for RSA below
 // MinRSABits; ErrUnsupportedKey for other key types and curves; and
 // ErrBadKey for anything else: an unparseable key, more than one key, a
-// block that is not a private key, or text that looks like PEM but is not.
+// block that is not a private key, text that looks like PEM but is not, or
+// an EC key (PKCS#8 or SEC1) whose text holds a public key beside its
+// private scalar that is not the scalar's (Go's parser ignores that field;
+// the edge builds keys from it).
 // Error texts never hold key material.
 func ParsePrivateKey(pemText string) (crypto.Signer, error) {
 	if len(pemText) > MaxKeyText {
