@@ -103,18 +103,31 @@ func LeafMustStaple(der []byte) bool {
 }
 
 // LeafCovers reports whether the certificate der is valid for host as
-// x509.Certificate.VerifyHostname decides it: host an IP address among its
-// IP SANs, else a DNS SAN equal to it, or a wildcard "*.rest" for a name
-// of one label more, compared without regard to ASCII case and a trailing
-// dot of host. The common name is not looked at (nor is it by Go).
+// x509.Certificate.VerifyHostname decides it: host (in brackets or not) an
+// IP address among its IP SANs; else, for a valid host name, a DNS SAN
+// equal to it or a wildcard "*.rest" for a name of one label more, both
+// valid patterns, compared without regard to ASCII case and a trailing dot
+// of host; else (a host or a SAN that is no valid name, such as a bare
+// "*") a DNS SAN equal to host but for ASCII case. The common name is not
+// looked at (nor is it by Go).
 func LeafCovers(der []byte, host string) bool {
 	v, found, _ := leafExtension(der, oidExtSAN)
 	var names cryptobyte.String
 	if !found || !v.ReadASN1(&names, cbasn1.SEQUENCE) {
 		return false
 	}
-	ip, ipErr := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	host = strings.TrimSuffix(host, ".")
+	candidateIP := host
+	if len(host) >= 3 && host[0] == '[' && host[len(host)-1] == ']' {
+		candidateIP = host[1 : len(host)-1]
+	}
+	var ip netip.Addr
+	isIP := false
+	if mayBeIP(candidateIP) { // (netip.ParseAddr allocates its error)
+		var err error
+		ip, err = netip.ParseAddr(candidateIP)
+		isIP = err == nil && ip.Zone() == "" // as net.ParseIP, which takes no zone
+	}
+	validHost := !isIP && validHostname(strings.TrimSuffix(host, "."), false)
 	for !names.Empty() {
 		var name cryptobyte.String
 		var tag cbasn1.Tag
@@ -122,12 +135,16 @@ func LeafCovers(der []byte, host string) bool {
 			return false
 		}
 		switch {
-		case ipErr == nil && tag == tagIPAddress:
+		case isIP && tag == tagIPAddress:
 			if a, ok := netip.AddrFromSlice(name); ok && a.Unmap() == ip.Unmap() {
 				return true
 			}
-		case ipErr != nil && tag == tagDNSName:
-			if matchHostname(string(name), host) {
+		case !isIP && tag == tagDNSName:
+			if validHost && validHostname([]byte(name), true) {
+				if matchHostname(name, strings.TrimSuffix(host, ".")) {
+					return true
+				}
+			} else if matchExactly(name, host) {
 				return true
 			}
 		}
@@ -135,14 +152,29 @@ func LeafCovers(der []byte, host string) bool {
 	return false
 }
 
-// matchHostname reports whether pattern (a DNS SAN) matches host, as
-// crypto/x509 matches them: label by label, without regard to ASCII case,
-// a "*" first label of pattern matching any one label.
-func matchHostname(pattern, host string) bool {
+// mayBeIP reports whether s may be an IP address: an IPv6 one has a
+// colon, an IPv4 one only digits and dots.
+func mayBeIP(s string) bool {
+	if strings.IndexByte(s, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// matchHostname reports whether pattern (a DNS SAN) matches host, both
+// valid (validHostname), as crypto/x509 matches them: label by label,
+// without regard to ASCII case, a "*" first label of pattern matching any
+// one label.
+func matchHostname(pattern []byte, host string) bool {
 	for first := true; ; first = false {
-		p, prest, pmore := strings.Cut(pattern, ".")
-		h, hrest, hmore := strings.Cut(host, ".")
-		if pmore != hmore || p == "" || h == "" || !(first && p == "*") && !strings.EqualFold(p, h) {
+		p, prest, pmore := cutDot(pattern)
+		h, hrest, hmore := cutDot(host)
+		if pmore != hmore || len(p) == 0 || h == "" || !(first && len(p) == 1 && p[0] == '*') && !equalFoldASCII(p, h) {
 			return false
 		}
 		if !pmore {
@@ -150,4 +182,72 @@ func matchHostname(pattern, host string) bool {
 		}
 		pattern, host = prest, hrest
 	}
+}
+
+// matchExactly is crypto/x509's match of a host or a pattern that is not a
+// valid one: equal but for ASCII case, neither empty nor ".".
+func matchExactly(pattern []byte, host string) bool {
+	if len(pattern) == 0 || len(pattern) == 1 && pattern[0] == '.' || host == "" || host == "." {
+		return false
+	}
+	return equalFoldASCII(pattern, host)
+}
+
+// cutDot is strings.Cut(s, ".") for a string or bytes.
+func cutDot[S string | []byte](s S) (before, after S, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, s[len(s):], false
+}
+
+// equalFoldASCII reports whether a and b are equal but for the case of
+// ASCII letters (strings.EqualFold folds Unicode too: "\u212a" is "k").
+func equalFoldASCII(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// validHostname is crypto/x509's test of a host name without its trailing
+// dot (isPattern false) or of a SAN pattern (a whole "*" first label
+// allowed): labels not empty, of ASCII letters, digits, '_' and '-' (not
+// first), and not a bare "*".
+func validHostname[S string | []byte](host S, isPattern bool) bool {
+	if len(host) == 0 || len(host) == 1 && host[0] == '*' {
+		return false
+	}
+	for i, more := 0, true; more; i++ {
+		var part S
+		part, host, more = cutDot(host)
+		if len(part) == 0 {
+			return false
+		}
+		if isPattern && i == 0 && len(part) == 1 && part[0] == '*' {
+			continue
+		}
+		for j := 0; j < len(part); j++ {
+			switch c := part[j]; {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', 'A' <= c && c <= 'Z', c == '_', c == '-' && j != 0:
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }

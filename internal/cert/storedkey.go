@@ -3,6 +3,7 @@ package cert
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/fips140"
@@ -28,17 +29,19 @@ import (
 // text is one plain PEM block, PKCS#8 or SEC1, that holds its public key
 // beside the scalar (as Go, OpenSSL and the ACME clients write it) and that
 // public key is the leaf's, byte for byte: the key is then the leaf's
-// public point and the scalar. That is sound for the keys esacert stores:
-// upload checked that the public key computed from the scalar is the
-// leaf's (certcheck.Chain), and keyseal authenticates the sealed text,
-// bound to the certificate's id, so while the chain is the one uploaded
-// the leaf's public key is the scalar's. A chain changed behind esacert's
-// back brings another public key, which differs from the one stored
-// beside the scalar: the key is then parsed in full and refused. (Not
-// caught: a key uploaded with a public key beside its scalar that is not
-// the scalar's, which Go's parser ignores, then a chain changed to one of
-// that public key; it takes a crafted upload and write access to the
-// database, and its handshakes fail at the client.) Any other key, and
+// public point and the scalar. That is sound for the keys esacert stores
+// now: upload checked that the public key computed from the scalar is
+// the leaf's (certcheck.Chain) and that the public key stored beside the
+// scalar, when there is one, is the scalar's (certcheck.ParsePrivateKey);
+// keyseal authenticates the sealed text, bound to the certificate's id.
+// A key stored by an earlier version may carry beside its scalar a public
+// key that is not the scalar's (Go's parser ignores that field), and a
+// chain changed behind esacert's back could bring that public key; so the
+// shortcut also checks that the stored public key is the scalar's, once
+// per key and process (scalarHoldsPublic: a scalar multiplication the
+// first time, then a hash and a look-up in a small set without pointers,
+// so a cache miss stays cheap). A key that fails it is parsed in full and
+// refused unless its scalar's public key is the leaf's. Any other key, and
 // every key when FIPS 140-3 mode is on, is parsed in full and its public
 // key compared with the leaf's.
 func ParseStoredKeyFor(pemText, leaf []byte) (crypto.Signer, error) {
@@ -121,13 +124,14 @@ func leafECDSAKey(pemText []byte, spki cryptobyte.String) *ecdsa.PrivateKey {
 		return nil
 	}
 	var c elliptic.Curve
+	var dh ecdh.Curve
 	switch {
 	case bytes.Equal(curve, oidCurveP256):
-		c = elliptic.P256()
+		c, dh = elliptic.P256(), ecdh.P256()
 	case bytes.Equal(curve, oidCurveP384):
-		c = elliptic.P384()
+		c, dh = elliptic.P384(), ecdh.P384()
 	case bytes.Equal(curve, oidCurveP521):
-		c = elliptic.P521()
+		c, dh = elliptic.P521(), ecdh.P521()
 	default:
 		return nil
 	}
@@ -141,6 +145,9 @@ func leafECDSAKey(pemText []byte, spki cryptobyte.String) *ecdsa.PrivateKey {
 	k.Y.SetBytes(pub[1+size:])
 	k.D.SetBytes(d)
 	if k.D.Sign() <= 0 || k.D.Cmp(p.N) >= 0 || k.X.Cmp(p.P) >= 0 || k.Y.Cmp(p.P) >= 0 {
+		return nil
+	}
+	if !scalarHoldsPublic(blk.Bytes, dh, size, d, pub) { // a key stored before upload checked it may lie
 		return nil
 	}
 	k.Curve = c

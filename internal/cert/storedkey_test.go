@@ -150,6 +150,42 @@ func TestParseStoredKeyForMismatch(t *testing.T) {
 	}
 }
 
+// TestParseStoredKeyForLyingKey: a key stored before upload checked the
+// public key beside an ECDSA scalar may carry one that is not the
+// scalar's. One that carries the leaf's public key beside another scalar
+// is refused (it would sign what the leaf does not verify), every time;
+// one that carries another public key beside the leaf's scalar serves,
+// as its scalar's key.
+func TestParseStoredKeyForLyingKey(t *testing.T) {
+	for _, kt := range []pkitest.KeyType{"ecdsa-p256", "ecdsa-p384"} {
+		for _, kf := range []pkitest.KeyFormat{"pkcs8", "sec1"} {
+			t.Run(string(kt)+"/"+string(kf), func(t *testing.T) {
+				l := leafWith(t, kt, kf)
+				other, otherPEM := pkitest.Key(t, kt, kf)
+				leafPub, err := l.Key.Public().(*ecdsa.PublicKey).Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				lying := pkitest.WithECPublicKey(t, otherPEM, leafPub)
+				for range 2 { // a refusal is not remembered as a pass
+					if key, err := cert.ParseStoredKeyFor([]byte(lying), l.Cert.Raw); !errors.Is(err, certcheck.ErrKeyMismatch) {
+						t.Fatalf("another scalar beside the leaf's public key: %T, %v; want ErrKeyMismatch", key, err)
+					}
+				}
+				otherPub, err := other.Public().(*ecdsa.PublicKey).Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				key, err := cert.ParseStoredKeyFor([]byte(pkitest.WithECPublicKey(t, l.KeyPEM, otherPub)), l.Cert.Raw)
+				if err != nil {
+					t.Fatalf("the leaf's scalar beside another public key: %v", err)
+				}
+				checkSigns(t, key, l.Cert)
+			})
+		}
+	}
+}
+
 // TestParseStoredKeyForFIPS: with FIPS 140-3 mode on (GODEBUG=fips140=on,
 // in a child process), ECDSA keys are parsed in full, as crypto/ecdsa
 // checks them then, and still serve.

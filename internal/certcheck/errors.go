@@ -36,7 +36,8 @@ var (
 	// ErrNoKey: the key text holds no private key block (InvalidSSLPri).
 	ErrNoKey = errors.New("certcheck: no private key")
 	// ErrBadKey: an unparseable key, several keys, a block that is not a key,
-	// or text that looks like PEM but is not (InvalidSSLPri).
+	// text that looks like PEM but is not, or an EC key holding, beside its
+	// private scalar, a public key that is not the scalar's (InvalidSSLPri).
 	ErrBadKey = errors.New("certcheck: malformed private key")
 	// ErrEncryptedKey: an ENCRYPTED PRIVATE KEY block or a legacy
 	// "Proc-Type: 4,ENCRYPTED" one (InvalidSSLPri).

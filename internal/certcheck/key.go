@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -43,14 +44,17 @@ const (
 // block; ErrEncryptedKey for an encrypted key; ErrWeakKey for RSA below
 // MinRSABits; ErrUnsupportedKey for other key types and curves; and
 // ErrBadKey for anything else: an unparseable key, more than one key, a
-// block that is not a private key, or text that looks like PEM but is not.
+// block that is not a private key, text that looks like PEM but is not, or
+// an EC key (PKCS#8 or SEC1) whose text holds a public key beside its
+// private scalar that is not the scalar's (Go's parser ignores that field;
+// the edge builds keys from it).
 // Error texts never hold key material.
 func ParsePrivateKey(pemText string) (crypto.Signer, error) {
 	if len(pemText) > MaxKeyText {
 		return nil, fmt.Errorf("%w: the private key text is %d bytes, at most %d (%d KiB) are accepted",
 			ErrKeyTooLarge, len(pemText), MaxKeyText, MaxKeyText>>10)
 	}
-	return parseKey(pemText, MaxRSABits)
+	return parseKey(pemText, MaxRSABits, true)
 }
 
 // ParseStoredKey parses a private key that esacert stored itself, which an
@@ -59,12 +63,17 @@ func ParsePrivateKey(pemText string) (crypto.Signer, error) {
 // ones, so that certificates stored then keep being served. Never use it for
 // input from a request.
 func ParseStoredKey(pemText string) (crypto.Signer, error) {
-	return parseKey(pemText, storedKeyRSABits)
+	return parseKey(pemText, storedKeyRSABits, false)
 }
 
 // parseKey is ParsePrivateKey with RSA keys up to maxRSABits and no bound on
-// the text's length.
-func parseKey(pemText string, maxRSABits int) (crypto.Signer, error) {
+// the text's length. With checkEmbedded, an EC key whose text holds a public
+// key beside its private scalar that is not the scalar's is refused
+// (ErrBadKey): Go's parser ignores that field, but it must not lie. A key
+// esacert stored before this check existed is not refused for it (the key
+// parsed is built from the scalar, so it is right); see
+// cert.ParseStoredKeyFor for how the edge deals with such a key.
+func parseKey(pemText string, maxRSABits int, checkEmbedded bool) (crypto.Signer, error) {
 	blocks, err := scanPEM(pemText)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
@@ -118,7 +127,45 @@ func parseKey(pemText string, maxRSABits int) (crypto.Signer, error) {
 		// the failure, and this way no parser can leak key bytes into a log.
 		return nil, fmt.Errorf("%w: %s block does not hold a valid key", ErrBadKey, quoteLabel(b.Type))
 	}
+	if k, ok := key.(*ecdsa.PrivateKey); ok && checkEmbedded && !embeddedPublicKeyMatches(b.Type, b.Bytes, k) {
+		return nil, fmt.Errorf("%w: the public key written in the %s block is not the public key of its private key",
+			ErrBadKey, quoteLabel(b.Type))
+	}
 	return checkKey(key, maxRSABits)
+}
+
+// embeddedPublicKeyMatches reports whether the ECPrivateKey (RFC 5915) in
+// der, a PKCS#8 or SEC1 block as label says that x509 parsed into k, holds
+// either no public key or k's own public key, uncompressed or compressed.
+func embeddedPublicKeyMatches(label string, der []byte, k *ecdsa.PrivateKey) bool {
+	if label == labelPKCS8 {
+		var p8 pkcs8
+		if _, err := asn1.Unmarshal(der, &p8); err != nil {
+			return false
+		}
+		der = p8.PrivateKey
+	}
+	var ec sec1
+	if _, err := asn1.Unmarshal(der, &ec); err != nil {
+		return false
+	}
+	embedded := ec.PublicKey
+	if embedded.BitLength == 0 && len(embedded.Bytes) == 0 {
+		return true // no public key beside the scalar: nothing can lie
+	}
+	own, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil || embedded.BitLength != 8*len(embedded.Bytes) {
+		return false
+	}
+	pub := embedded.Bytes
+	switch {
+	case len(pub) == len(own):
+		return subtle.ConstantTimeCompare(pub, own) == 1
+	case len(pub) == 1+(len(own)-1)/2 && (pub[0] == 2 || pub[0] == 3): // compressed: 0x02 or 0x03 (Y odd) || X
+		size := (len(own) - 1) / 2
+		return pub[0] == 2+own[len(own)-1]&1 && subtle.ConstantTimeCompare(pub[1:], own[1:1+size]) == 1
+	}
+	return false
 }
 
 // checkKey applies the key policy to a parsed private key.

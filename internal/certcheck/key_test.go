@@ -1,6 +1,8 @@
 package certcheck_test
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -174,4 +176,75 @@ func TestKeyMatches(t *testing.T) {
 			t.Errorf("%s: parsed key does not match its certificate (%v)", kf, err)
 		}
 	}
+}
+
+// TestParsePrivateKeyEmbeddedPublicKey: an EC key whose text holds, beside
+// its private scalar, a public key that is not the scalar's is refused,
+// although Go's parser ignores that field; one with no public key there or
+// its own (uncompressed or compressed) is accepted. ParseStoredKey, for
+// keys stored before the check, still opens a lying key as its scalar's.
+func TestParsePrivateKeyEmbeddedPublicKey(t *testing.T) {
+	for _, kt := range []pkitest.KeyType{"ecdsa-p256", "ecdsa-p384"} {
+		for _, kf := range []pkitest.KeyFormat{"pkcs8", "sec1"} {
+			t.Run(string(kt)+"-"+string(kf), func(t *testing.T) {
+				key, keyPEM := pkitest.Key(t, kt, kf)
+				other, _ := pkitest.Key(t, kt, kf)
+				own := ecPoint(t, key)
+				compressed := append([]byte{2 + own[len(own)-1]&1}, own[1:1+(len(own)-1)/2]...)
+				lying := pkitest.WithECPublicKey(t, keyPEM, ecPoint(t, other))
+				tests := []struct {
+					name    string
+					text    string
+					wantErr error
+				}{
+					{name: "ok/own-as-minted", text: keyPEM},
+					{name: "ok/own-rewritten", text: pkitest.WithECPublicKey(t, keyPEM, own)},
+					{name: "ok/own-compressed", text: pkitest.WithECPublicKey(t, keyPEM, compressed)},
+					{name: "ok/none", text: pkitest.WithECPublicKey(t, keyPEM, nil)},
+					{name: "fail/another-keys", text: lying, wantErr: certcheck.ErrBadKey},
+					{name: "fail/another-keys-compressed", text: pkitest.WithECPublicKey(t, keyPEM, append([]byte{3 - compressed[0]&1}, compressed[1:]...)), wantErr: certcheck.ErrBadKey},
+					{name: "fail/own-truncated", text: pkitest.WithECPublicKey(t, keyPEM, own[:len(own)-1]), wantErr: certcheck.ErrBadKey},
+					{name: "fail/not-a-point", text: pkitest.WithECPublicKey(t, keyPEM, []byte{4}), wantErr: certcheck.ErrBadKey},
+				}
+				for _, tt := range tests {
+					got, err := certcheck.ParsePrivateKey(tt.text)
+					if tt.wantErr != nil {
+						if !errors.Is(err, tt.wantErr) || got != nil {
+							t.Errorf("%s: ParsePrivateKey = %T, %v; want error %v", tt.name, got, err, tt.wantErr)
+						} else {
+							assertNoKeyMaterial(t, err, tt.text)
+						}
+						continue
+					}
+					if err != nil {
+						t.Errorf("%s: ParsePrivateKey: %v", tt.name, err)
+					} else if !key.Public().(*ecdsa.PublicKey).Equal(got.Public()) {
+						t.Errorf("%s: ParsePrivateKey gave another key", tt.name)
+					}
+				}
+				stored, err := certcheck.ParseStoredKey(lying)
+				if err != nil || !key.Public().(*ecdsa.PublicKey).Equal(stored.Public()) {
+					t.Errorf("ParseStoredKey(a lying key) = %v; want the key of its scalar", err)
+				}
+			})
+		}
+	}
+	// Through Check: a key that carries the leaf's public key beside another
+	// scalar is refused as a bad key, not served.
+	root := pkitest.NewCA(t, "Root", now.Add(-day), now.Add(day))
+	leaf := root.Leaf(t, pkitest.LeafOptions{KeyType: "ecdsa-p256", KeyFormat: "pkcs8"})
+	_, otherPEM := pkitest.Key(t, "ecdsa-p256", "pkcs8")
+	if _, err := certcheck.Check(leaf.CertPEM, pkitest.WithECPublicKey(t, otherPEM, ecPoint(t, leaf.Key)), now); !errors.Is(err, certcheck.ErrBadKey) {
+		t.Errorf("Check(a key carrying the leaf's public key) = %v; want %v", err, certcheck.ErrBadKey)
+	}
+}
+
+// ecPoint is the uncompressed public point of the ECDSA key k.
+func ecPoint(t *testing.T, k crypto.Signer) []byte {
+	t.Helper()
+	b, err := k.Public().(*ecdsa.PublicKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

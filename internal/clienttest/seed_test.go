@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,13 @@ func TestSeedErrorTable(t *testing.T) {
 	unrelated := valid(otherCA, "x.seed.com")
 	weakKey, weakPEM := pkitest.Key(t, "rsa-1024", "pkcs1")
 	_ = weakKey
+	// taken's scalar beside good's public key: Go's parser ignores the
+	// public key stored in an EC key, upload does not.
+	goodPub, err := good.Key.Public().(*ecdsa.PublicKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lyingPEM := pkitest.WithECPublicKey(t, taken.KeyPEM, goodPub)
 
 	// A free certificate and a repository certificate sealed under another
 	// master key, written straight into the node's database.
@@ -87,6 +95,7 @@ func TestSeedErrorTable(t *testing.T) {
 		{"InvalidSSLPub/comma_in_a_name", up(comma.ChainPEM, comma.KeyPEM), 400, "InvalidSSLPub"},
 		{"InvalidSSLPri/garbage", up(good.ChainPEM, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 400, "InvalidSSLPri"},
 		{"InvalidSSLPri/weak_rsa", up(good.ChainPEM, weakPEM), 400, "InvalidSSLPri"},
+		{"InvalidSSLPri/ec_key_holding_another_public_key", up(good.ChainPEM, lyingPEM), 400, "InvalidSSLPri"},
 		{"CasId.MissingParameter", map[string]string{"SiteId": siteID, "Type": "cas"}, 400, "CasId.MissingParameter"},
 		{"PrivateKey.MissingParameter", map[string]string{"SiteId": siteID, "Type": "upload", "Certificate": good.ChainPEM}, 400, "PrivateKey.MissingParameter"},
 		{"Certificate.MissingParameter", map[string]string{"SiteId": siteID, "Type": "upload", "PrivateKey": good.KeyPEM}, 400, "Certificate.MissingParameter"},

@@ -175,7 +175,7 @@ func (l *tlsListener) accept() {
 // connection on when it succeeded.
 func (l *tlsListener) handshake(c net.Conn) {
 	start := time.Now()
-	hc := &hsConn{Conn: c, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
+	hc := &hsConn{Conn: c, keepHello: l.e.Tickets != nil, closed: l.done} // resume.go reads the hello's ticket
 	tc := tls.Server(hc, l.e.base)
 	timeout := l.e.HandshakeTimeout
 	if timeout <= 0 {
@@ -249,6 +249,9 @@ type hsConn struct {
 	noCert    bool    // GetCertificate found no certificate for the hello
 	keepHello bool    // keep what is read in hello, until dropHello
 	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers
+	// closed is closed with the listener: what the handshake does beyond
+	// its connection (a pass-through's dial, passthrough.go) ends then.
+	closed <-chan struct{}
 }
 
 // helloBuffers hold the ClientHellos that hsConns keep, for the time of

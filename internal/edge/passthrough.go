@@ -207,8 +207,30 @@ func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 	}
 	defer release()
 	hc.passedOut.Store(true)
-	e.pass(hello.Context(), hc.Conn, read, rt, host)
+	ctx, cancel := listenerContext(hello)
+	defer cancel()
+	e.pass(ctx, hc.Conn, read, rt, host)
 	return true
+}
+
+// listenerContext is the handshake's context, canceled too when the
+// TLSListener the connection came from is closed (Close closes the
+// connections in their handshakes, but a pass-through's dial to its origin
+// does not use the connection).
+func listenerContext(hello *tls.ClientHelloInfo) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(hello.Context())
+	hs, ok := hello.Conn.(*hsConn)
+	if !ok || hs.closed == nil {
+		return ctx, cancel
+	}
+	go func() { // a pass-through is rare and long: a goroutine is no cost to it
+		select {
+		case <-hs.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // passRoute returns the route to pass a connection for host through to:
