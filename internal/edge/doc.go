@@ -17,7 +17,7 @@
 // update costs the names it changes whatever the size of its site.
 // Private keys are unsealed lazily, on a certificate's first handshake, so
 // that an edge with many certificates starts fast; the built certificates
-// (parsed leaf, unsealed key) live in a bounded cache and are rebuilt from
+// (unsealed key, chain; no parsed leaf) live in a bounded cache and are rebuilt from
 // the sealed copy after an eviction (certcache.go), so memory does not grow
 // with every certificate ever served. The leaves and sealed keys of a bulk
 // load (the first load, a reload, the snapshot), most of an Index's bytes,

@@ -13,7 +13,7 @@ import (
 
 // served is one certificate as the index keeps it: only what a lookup
 // needs and what its tls.Certificate is built from. The built certificate
-// (parsed leaf, unsealed key) lives in the edge's bounded cache, keyed by
+// (unsealed key, chain; no parsed leaf) lives in the edge's bounded cache, keyed by
 // id and fp (see certcache.go).
 type served struct {
 	self     [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
