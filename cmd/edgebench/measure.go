@@ -1,0 +1,230 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// meanRow is the bare server's two runs as one: the mean of their rates.
+func meanRow(a, b row) row {
+	a.Full, a.Res13, a.Res12 = addResults(a.Full, b.Full), addResults(a.Res13, b.Res13), addResults(a.Res12, b.Res12)
+	if a.Failed == "" {
+		a.Failed = b.Failed
+	}
+	return a
+}
+
+// measurer runs the measurements of one server.
+type measurer struct {
+	o      options
+	c      client
+	names  []string // every name
+	sample []string // the names checked for readiness
+	resume []string // the names resumed handshakes go round
+	pprof  string   // where to fetch the server's CPU profile, if anywhere
+	// paired is the address of a bare server kept running beside the one
+	// measured, whose full handshakes are measured in turns with its
+	// (see full); "" when there is none.
+	paired      string
+	pairedOrder *order
+}
+
+// pairRounds is how many turns a server's full handshakes and the paired
+// bare server's take, each a pairRounds-th of the measurement's duration.
+const pairRounds = 4
+
+// full measures the full handshakes of the server on addr, and, when a
+// bare server is paired, its full handshakes too, in turns: the ratio of
+// the two is then what the machine's load did to both alike, not the
+// drift between measurements minutes apart.
+func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server, paired result) {
+	if m.paired == "" {
+		return m.c.full(addr, o, m.o.clients, m.o.duration, cpu), result{}
+	}
+	none := func() time.Duration { return 0 }
+	for range pairRounds {
+		server = addResults(server, m.c.full(addr, o, m.o.clients, m.o.duration/pairRounds, cpu))
+		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, m.o.duration/pairRounds, none))
+	}
+	return server, paired
+}
+
+// addResults is two measurements as one.
+func addResults(x, y result) result {
+	return result{Conns: x.Conns + y.Conns, Resumed: x.Resumed + y.Resumed, Errors: x.Errors + y.Errors,
+		FirstErr: errors.Join(x.FirstErr, y.FirstErr), Elapsed: x.Elapsed + y.Elapsed, CPU: x.CPU + y.CPU}
+}
+
+// profiled runs f while fetching a CPU profile of the server as long as
+// the measurement, into the -profile directory as NAME.pprof.
+func (m *measurer) profiled(name string, f func()) {
+	if m.pprof == "" {
+		f()
+		return
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s?seconds=%d", m.pprof, int(m.o.duration.Seconds()+0.5)))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		out, err := os.Create(filepath.Join(m.o.profile, name+".pprof"))
+		if err == nil {
+			_, err = io.Copy(out, resp.Body)
+			out.Close()
+		}
+		done <- err
+	}()
+	f()
+	if err := <-done; err != nil {
+		log.Printf("profile %s: %v", name, err)
+	}
+}
+
+// ready starts a server on a free port and times it until each of names
+// is served, then stops it.
+func (m *measurer) ready(start func(addr string) (*proc, error), addr string, names []string) (time.Duration, error) {
+	p, since, err := m.start(start, addr, names)
+	if err != nil {
+		return 0, err
+	}
+	stop(p)
+	return since, nil
+}
+
+// start starts the server on addr and waits until each of names is served.
+func (m *measurer) start(start func(addr string) (*proc, error), addr string, names []string) (*proc, time.Duration, error) {
+	t0 := time.Now()
+	p, err := start(addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := track(p); err != nil {
+		return nil, 0, err
+	}
+	at, err := m.c.waitReady(addr, names, p.running, t0.Add(m.o.readyTimeout))
+	if err != nil {
+		stop(p)
+		return nil, 0, err
+	}
+	return p, at.Sub(t0), nil
+}
+
+// measure measures one server (see the package comment). readyNames are
+// the names whose being served means ready; restart, when set, is called
+// after the server stopped, to time a second start.
+func (m *measurer) measure(name string, start func(addr string) (*proc, error), readyNames []string,
+	restart func(addr string) (time.Duration, error)) (r row) {
+	r.Server = name
+	log.Printf("%s: starting", name)
+	addr, err := freeAddr()
+	if err != nil {
+		r.Failed = err.Error()
+		return r
+	}
+	p, since, err := m.start(start, addr, readyNames)
+	if err != nil {
+		r.Failed = err.Error()
+		log.Printf("%s: %v", name, err)
+		return r
+	}
+	r.Ready = since
+	if idle, busy, err := waitIdle(p, m.o.settle); err != nil {
+		r.Failed = err.Error()
+		log.Printf("%s: %v", name, err)
+		stop(p)
+		return r
+	} else if busy {
+		r.Settled, r.StillBusy = since+idle, true
+		log.Printf("%s: ready after %s, but still busy (background work) %s after start; measuring meanwhile", name, seconds(r.Ready), seconds(r.Settled))
+	} else if idle > time.Second {
+		r.Settled = since + idle
+		log.Printf("%s: ready after %s, but busy (background work) until %s after start; measuring from then", name, seconds(r.Ready), seconds(r.Settled))
+	}
+	runtime.GC()
+	r.MemReady = groupMemory(p.pgid)
+	log.Printf("%s: ready after %s, %s", name, seconds(r.Ready), memCell(r.MemReady))
+	cpu := func() time.Duration { return groupCPU(p.pgid) }
+	o := newOrder(m.names, uint64(len(m.names)))
+	m.profiled("esacert-full", func() { r.Full, r.Paired = m.full(addr, o, cpu) })
+	log.Printf("%s: full handshakes: %s/s, %d µs of server CPU each", name, thousands(r.Full.rate()), r.Full.cpuPer().Microseconds())
+	for _, v := range []struct {
+		version uint16
+		res     *result
+	}{{tls.VersionTLS13, &r.Res13}, {tls.VersionTLS12, &r.Res12}} {
+		var res result
+		var err error
+		m.profiled("esacert-resumed-"+strings.ReplaceAll(tls.VersionName(v.version), " ", ""), func() {
+			res, err = m.c.resumed(addr, m.resume, v.version, m.o.clients, m.o.duration, cpu)
+		})
+		if err != nil {
+			r.Failed = err.Error()
+			log.Printf("%s: %v", name, err)
+			break
+		}
+		*v.res = res
+		log.Printf("%s: resumed %s: %s/s, %d%% resumed, %s µs of server CPU each", name, tls.VersionName(v.version), thousands(res.rate()), res.Resumed*100/max(res.Conns, 1), cpuCell(res))
+	}
+	if m.o.touch && len(readyNames) > 1 && name != nginxLazyRow { // nginx by SNI keeps no certificate
+		t0 := time.Now()
+		rest := m.c.rest(addr, o, m.o.clients)
+		if rest.Errors > 0 && r.Failed == "" {
+			r.Failed = fmt.Sprintf("%d handshakes failed serving every name once: %v", rest.Errors, rest.FirstErr)
+		}
+		runtime.GC()
+		r.MemAll = groupMemory(p.pgid)
+		log.Printf("%s: served the %d names not served yet in %.1f s; %s", name, rest.Conns, time.Since(t0).Seconds(), memCell(r.MemAll))
+	}
+	if err := p.running(); err != nil && r.Failed == "" {
+		r.Failed = err.Error()
+	}
+	for _, res := range []result{r.Full, r.Res13, r.Res12} {
+		if res.Errors > 0 && r.Failed == "" {
+			r.Failed = fmt.Sprintf("%d connections failed, the first: %v", res.Errors, res.FirstErr)
+		}
+	}
+	stop(p)
+	if restart != nil && r.Failed == "" {
+		if r.Restart, err = restart(addr); err != nil {
+			r.Failed = "restart: " + err.Error()
+		} else {
+			log.Printf("%s: started again: ready after %s", name, seconds(r.Restart))
+		}
+	}
+	return r
+}
+
+// waitIdle waits until p's group uses less than a twentieth of a core
+// over a second, and returns how long that took: a server that starts
+// serving before its background start-up work is done (esacert's OCSP
+// bookkeeping of new certificates, say) is measured once that is done, or,
+// when it is still busy after timeout, meanwhile (busy).
+func waitIdle(p *proc, timeout time.Duration) (took time.Duration, busy bool, err error) {
+	t0 := time.Now()
+	last := groupCPU(p.pgid)
+	for {
+		time.Sleep(time.Second)
+		cpu := groupCPU(p.pgid)
+		if cpu-last < 50*time.Millisecond {
+			return time.Since(t0) - time.Second, false, nil
+		}
+		last = cpu
+		if err := p.running(); err != nil {
+			return 0, false, err
+		}
+		if time.Since(t0) > timeout {
+			return time.Since(t0), true, nil
+		}
+	}
+}
