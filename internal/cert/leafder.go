@@ -83,23 +83,7 @@ func leafExtension(der, oid []byte) (value cryptobyte.String, found, ok bool) {
 // one.
 func LeafMustStaple(der []byte) bool {
 	v, found, _ := leafExtension(der, oidExtTLSFeature)
-	if !found {
-		return false
-	}
-	var features cryptobyte.String
-	if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
-		return false
-	}
-	for !features.Empty() {
-		var f int64
-		if !features.ReadASN1Integer(&f) {
-			return false
-		}
-		if f == 5 {
-			return true
-		}
-	}
-	return false
+	return found && asksStatusRequest(v)
 }
 
 // LeafCovers reports whether the certificate der is valid for host as

@@ -142,22 +142,28 @@ func MustStaple(leaf *x509.Certificate) bool {
 		return false
 	}
 	for _, ext := range leaf.Extensions {
-		if !ext.Id.Equal(oidTLSFeature) {
-			continue
+		if ext.Id.Equal(oidTLSFeature) {
+			return asksStatusRequest(ext.Value)
 		}
-		var features cryptobyte.String
-		v := cryptobyte.String(ext.Value)
-		if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
+	}
+	return false
+}
+
+// asksStatusRequest reports whether a TLS Feature extension's value (a
+// SEQUENCE of INTEGERs) lists status_request (5): Must-Staple.
+func asksStatusRequest(value []byte) bool {
+	var features cryptobyte.String
+	v := cryptobyte.String(value)
+	if !v.ReadASN1(&features, cbasn1.SEQUENCE) {
+		return false
+	}
+	for !features.Empty() {
+		var f int64
+		if !features.ReadASN1Integer(&f) {
 			return false
 		}
-		for !features.Empty() {
-			var f int64
-			if !features.ReadASN1Integer(&f) {
-				return false
-			}
-			if f == 5 {
-				return true
-			}
+		if f == 5 {
+			return true
 		}
 	}
 	return false
