@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
-	"github.com/esacert/esacert/internal/store/sqlstore"
 )
 
 // TestUploadRefusesLyingECKey: an EC private key that carries, beside its
@@ -20,17 +18,7 @@ import (
 // InvalidSSLPri, without quoting the key; the same key without the lie is
 // refused as not matching, and the leaf's own key is accepted.
 func TestUploadRefusesLyingECKey(t *testing.T) {
-	env := newTestEnv(t, testNow)
-	store := env.srv.Certs.Sites.(*sqlstore.Store)
-	mk, err := keyseal.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := keyseal.New(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.srv.Certs.Certs, env.srv.Certs.Repo, env.srv.Certs.Sealer = store, store, sealer
+	env := newSealingTestEnv(t)
 	root := &signer{key: "testAKID", secret: "testSecret", now: testNow}
 	site := do(t, root.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"SiteName": {"lying.com"}}))
 	siteID := fmt.Sprintf("%.0f", site.body["SiteId"])

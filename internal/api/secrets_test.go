@@ -82,17 +82,7 @@ func TestSignatureMismatchNeverEchoesSecrets(t *testing.T) {
 // (malformed, of the wrong type, not a key) names the parameter and never
 // shows its value, in the answer or in a batch's Failed list.
 func TestErrorsNeverQuoteSecrets(t *testing.T) {
-	env := newTestEnv(t, testNow)
-	store := env.srv.Certs.Sites.(*sqlstore.Store)
-	mk, err := keyseal.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := keyseal.New(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.srv.Certs.Certs, env.srv.Certs.Repo, env.srv.Certs.Sealer = store, store, sealer
+	env := newSealingTestEnv(t)
 	good := &signer{key: "testAKID", secret: "testSecret", now: testNow}
 	site := do(t, good.rpc(t, env.url, "POST", "CreateSite", nil, url.Values{"SiteName": {"quote.com"}}))
 	siteID := fmt.Sprintf("%.0f", site.body["SiteId"])
@@ -156,4 +146,22 @@ func TestMessageBoundsParameterName(t *testing.T) {
 			t.Errorf("the message quotes the name unbounded (%d bytes): %.200q", len(msg), msg)
 		}
 	}
+}
+
+// newSealingTestEnv is a test server whose certificates and repository
+// are its SQLite store, their keys sealed with a fresh master key.
+func newSealingTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	env := newTestEnv(t, testNow)
+	store := env.srv.Certs.Sites.(*sqlstore.Store)
+	mk, err := keyseal.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := keyseal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.srv.Certs.Certs, env.srv.Certs.Repo, env.srv.Certs.Sealer = store, store, sealer
+	return env
 }
