@@ -153,24 +153,7 @@ func writeFiles(dir string, certs []leafCert) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	errs := make([]error, runtime.GOMAXPROCS(0)*2)
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(certs); i += len(errs) {
-				if errs[w] = os.WriteFile(pemFile(dir, certs[i]), []byte(certs[i].ChainPEM+certs[i].KeyPEM), 0o600); errs[w] != nil {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return parallel(len(certs), func(i int) error {
+		return os.WriteFile(pemFile(dir, certs[i]), []byte(certs[i].ChainPEM+certs[i].KeyPEM), 0o600)
+	})
 }
