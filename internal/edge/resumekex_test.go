@@ -219,19 +219,7 @@ func TestResumptionAfterHelloRetry(t *testing.T) {
 	hello := cfg.Clone()
 	hello.ServerName, hello.InsecureSkipVerify = "www.example.com", true
 	go tls.Client(c1, hello).Handshake()
-	var cc *tls.Config
-	stop := errors.New("stop at the hello")
-	srv := w.e.base.Clone()
-	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
-		var err error
-		if cc, err = w.e.resumableConfigFor(chi); err != nil {
-			return nil, err
-		}
-		return nil, stop
-	}
-	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
-		t.Fatalf("handshake: %v", err)
-	}
+	cc := w.configAtHello(t, c2)
 	retried := tls.ConnectionState{Version: tls.VersionTLS13, ServerName: "www.example.com", HelloRetryRequest: true}
 	if ss, err := cc.UnwrapSession(ticket, retried); ss == nil || err != nil {
 		t.Fatalf("after a retry, nothing changed: session %v, %v; want the session", ss != nil, err)
@@ -361,19 +349,7 @@ func TestResumptionKeyExchangeFIPS(t *testing.T) {
 		c1.Write(hello)
 		io.Copy(io.Discard, c1)
 	}()
-	var cc *tls.Config
-	stop := errors.New("stop at the hello")
-	srv := w.e.base.Clone()
-	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
-		var err error
-		if cc, err = w.e.resumableConfigFor(chi); err != nil {
-			return nil, err
-		}
-		return nil, stop
-	}
-	if err := tls.Server(&hsConn{Conn: c2, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
-		t.Fatalf("handshake: %v", err)
-	}
+	cc := w.configAtHello(t, c2)
 	c2.Close()
 	classical := slices.Equal(cc.CurvePreferences, classicalGroups)
 	if fips140.Enabled() {
@@ -393,4 +369,25 @@ func TestResumptionKeyExchangeFIPS(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("in FIPS 140 mode: %v\n%s", err, out)
 	}
+}
+
+// configAtHello reads a ClientHello from conn through the TLS server and
+// the listener's hsConn, and returns the configuration the edge chose for
+// it (resumableConfigFor), stopping the handshake there.
+func (w *resumeWorld) configAtHello(t *testing.T, conn net.Conn) *tls.Config {
+	t.Helper()
+	var cc *tls.Config
+	stop := errors.New("stop at the hello")
+	srv := w.e.base.Clone()
+	srv.GetConfigForClient = func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
+		var err error
+		if cc, err = w.e.resumableConfigFor(chi); err != nil {
+			return nil, err
+		}
+		return nil, stop
+	}
+	if err := tls.Server(&hsConn{Conn: conn, keepHello: true}, srv).Handshake(); !errors.Is(err, stop) {
+		t.Fatalf("handshake: %v", err)
+	}
+	return cc
 }
