@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
-	"github.com/esacert/esacert/internal/certcheck"
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
@@ -217,18 +216,9 @@ func seededID(i int) string { return fmt.Sprintf("%032x", i) }
 func seedBigSite(b *testing.B, store *sqlstore.Store, sealer domain.Sealer, n int) {
 	b.Helper()
 	ctx := context.Background()
-	svc := &site.Service{Store: store}
-	if err := svc.EnsureDefaultInstance(ctx); err != nil {
-		b.Fatal(err)
-	}
-	instance, _ := svc.DefaultInstanceID()
 	now := time.Now()
-	ca := pkitest.NewCA(b, "Seed Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	leaf := ca.Leaf(b, pkitest.LeafOptions{DNSNames: []string{"h0." + bigSite}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour)})
-	p, err := certcheck.Check(leaf.ChainPEM, leaf.KeyPEM, now)
-	if err != nil {
-		b.Fatal(err)
-	}
+	instance, leaf, p := seedTemplate(b, store, now, "h0."+bigSite)
+	var err error
 	sites := []site.Site{{ID: bigSiteID, Name: bigSite, AccessType: "NS", Coverage: "overseas",
 		Status: site.SiteActive, InstanceID: instance, VerifyCode: "v", Created: now, Updated: now}}
 	const chunk = 20_000
