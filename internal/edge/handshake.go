@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -77,7 +78,7 @@ const defaultHandshakeTimeout = 10 * time.Second
 // connections still in their handshakes. Call it after Start.
 func (e *Edge) TLSListener(ln net.Listener) net.Listener {
 	l := &tlsListener{inner: e.Listener(ln), e: e, handshaking: map[net.Conn]struct{}{},
-		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{})}
+		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{}), work: make(chan net.Conn)}
 	go l.accept()
 	return l
 }
@@ -97,7 +98,15 @@ type tlsListener struct {
 	once        sync.Once
 	failed      chan struct{} // closed when the inner listener failed for good; err says why
 	err         error
+	// work hands an accepted connection to an idle handshaker (unbuffered:
+	// a send succeeds only when one waits); idle counts those waiting.
+	work chan net.Conn
+	idle atomic.Int32
 }
+
+// maxIdleHandshakers bounds the handshakers that wait for the next
+// connection once theirs is done; a handshaker beyond it ends.
+const maxIdleHandshakers = 128
 
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
 
@@ -167,7 +176,35 @@ func (l *tlsListener) accept() {
 			return
 		}
 		wait = 0
-		go l.handshake(c)
+		select {
+		case l.work <- c:
+		default:
+			go l.handshaker(c)
+		}
+	}
+}
+
+// handshaker does the handshake of c, then those of the connections
+// accept hands it, while it is among the first maxIdleHandshakers to wait.
+// A goroutine that does handshakes one after the other keeps the stack its
+// first handshake grew (crypto/tls's server and GetConfigForClient's
+// checks run deep), where one started per connection starts small and has
+// its stack copied as it grows, a handshake's CPU time in every twenty.
+// (The collector still shrinks the stacks of those that wait long.)
+func (l *tlsListener) handshaker(c net.Conn) {
+	for {
+		l.handshake(c)
+		if l.idle.Add(1) > maxIdleHandshakers {
+			l.idle.Add(-1)
+			return
+		}
+		select {
+		case c = <-l.work:
+			l.idle.Add(-1)
+		case <-l.done:
+			l.idle.Add(-1)
+			return
+		}
 	}
 }
 

@@ -248,3 +248,65 @@ func TestHsConnHello(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSListenerHandshakers: connections that come one after the other
+// are handshaken by one goroutine that waits for the next (served or
+// refused alike), not a goroutine each; closing the listener ends the
+// handshakers that wait.
+func TestTLSListenerHandshakers(t *testing.T) {
+	f := newFixture(t)
+	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.reuse.test")
+	src := newMemSource()
+	src.put(siteState(1, "reuse.test", site.SiteActive, leaf))
+	obs := &handshakes{}
+	e, _ := startEdge(t, src, f.sealer)
+	e.Handshakes = obs
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := e.TLSListener(ln).(*tlsListener)
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	pool := x509.NewCertPool()
+	pool.AddCert(f.ca.Cert)
+	addr := ln.Addr().String()
+	for i := range 10 {
+		name := "www.reuse.test"
+		if i%3 == 2 {
+			name = "www.nosuch.test" // refused: the handshaker goes on all the same
+		}
+		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, RootCAs: pool})
+		if err == nil {
+			conn.Close()
+		}
+		served, unknown := (i+1)-(i+1)/3, (i+1)/3
+		if obs.wait(HandshakeServed, served) != served || obs.wait(HandshakeUnknownName, unknown) != unknown {
+			t.Fatalf("after %d handshakes: %v", i+1, obs.seen)
+		}
+		if !waitFor(func() bool { return tl.idle.Load() == 1 }) {
+			t.Fatalf("after %d handshakes one after the other, %d handshakers wait, want 1", i+1, tl.idle.Load())
+		}
+	}
+	tl.Close()
+	if !waitFor(func() bool { return tl.idle.Load() == 0 }) {
+		t.Fatalf("%d handshakers still wait after Close", tl.idle.Load())
+	}
+}
+
+// waitFor reports whether cond holds within ten seconds.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
