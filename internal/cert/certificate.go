@@ -174,7 +174,7 @@ type CertFilter struct {
 // A key stored under earlier, looser limits (an RSA key of up to 8192 bits)
 // still opens: see certcheck.ParseStoredKey.
 func OpenKey(sealer domain.Sealer, c Certificate) (crypto.Signer, error) {
-	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
+	pemKey, _, err := openKeyText(sealer, c.ID, c.SealedKey)
 	if err != nil {
 		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, domain.ErrKeyUnavailable, err)
 	}
@@ -186,17 +186,45 @@ func OpenKey(sealer domain.Sealer, c Certificate) (crypto.Signer, error) {
 // see ParseStoredKeyFor, which builds an ECDSA key for much less
 // than OpenKey does. The unsealed text is wiped once parsed.
 func OpenKeyFor(sealer domain.Sealer, c Certificate, leaf []byte) (crypto.Signer, error) {
-	pemKey, err := sealer.Open(c.SealedKey, certAAD(c.ID))
+	pemKey, checked, err := openKeyText(sealer, c.ID, c.SealedKey)
 	if err != nil {
 		return nil, fmt.Errorf("unseal key of certificate %s: %w: %v", c.ID, domain.ErrKeyUnavailable, err)
 	}
 	defer clear(pemKey)
-	return ParseStoredKeyFor(pemKey, leaf)
+	return parseStoredKeyFor(pemKey, leaf, checked)
 }
 
-// SealKey seals a certificate's private key PEM for the certificate with id.
+// SealKey seals a certificate's private key PEM for the certificate with id
+// (or a twin's, TwinID). When the key is an EC key that stores its public
+// key beside its scalar, it is sealed with the mark that the two were found
+// to agree now (checkedCertAAD: the mark is the sealed value's associated
+// data, so it cannot be added without the master key), and the edge builds
+// it without checking that again (ParseStoredKeyFor); one that does not
+// agree is sealed without the mark, and the edge refuses it. Every other
+// key is sealed with the mark too: the edge parses it in full.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
-	return sealer.Seal(keyPEM, certAAD(id))
+	return sealer.Seal(keyPEM, sealAAD(id, storedPublicKeyHolds(keyPEM)))
+}
+
+// sealAAD is the associated data a certificate's key is sealed with: with
+// or without the mark that its stored public key was checked (see SealKey).
+func sealAAD(id string, checked bool) []byte {
+	if checked {
+		return checkedCertAAD(id)
+	}
+	return certAAD(id)
+}
+
+// openKeyText unseals the key text of the certificate with id, and reports
+// whether it was sealed with the mark that its stored public key was
+// checked (SealKey). A key sealed before the mark existed opens with the
+// plain associated data.
+func openKeyText(sealer domain.Sealer, id string, sealed []byte) (pemKey []byte, checked bool, err error) {
+	if pemKey, err := sealer.Open(sealed, checkedCertAAD(id)); err == nil {
+		return pemKey, true, nil
+	}
+	pemKey, err = sealer.Open(sealed, certAAD(id))
+	return pemKey, false, err
 }
 
 // parseIgnoringDates checks certificate, key and chain, but not the dates.

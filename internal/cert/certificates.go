@@ -129,7 +129,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	} else {
 		c.ID = s.hexID(16)
 	}
-	if c.SealedKey, err = s.Sealer.Seal([]byte(keyPEM), certAAD(c.ID)); err != nil {
+	if c.SealedKey, err = SealKey(s.Sealer, c.ID, []byte(keyPEM)); err != nil {
 		return Certificate{}, err
 	}
 	if in.ID != "" {
@@ -145,7 +145,11 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 
 // certAAD and repoAAD bind sealed keys to their rows.
 func certAAD(id string) []byte { return []byte("certificate:" + id) }
-func repoAAD(id int64) []byte  { return []byte(fmt.Sprintf("repository:%d", id)) }
+
+// checkedCertAAD binds a certificate's key sealed with the mark that the
+// public key it stores beside its scalar is the scalar's (see SealKey).
+func checkedCertAAD(id string) []byte { return []byte("certificate-checked:" + id) }
+func repoAAD(id int64) []byte         { return []byte(fmt.Sprintf("repository:%d", id)) }
 
 // chainPEM renders a chain as PEM, leaf first.
 func chainPEM(chain []*x509.Certificate) string {

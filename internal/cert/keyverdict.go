@@ -55,12 +55,7 @@ func scalarHoldsPublic(der []byte, c ecdh.Curve, size int, d, pub []byte) bool {
 	if ok {
 		return true
 	}
-	var buf [66]byte // P-521's scalar size
-	scalar := buf[:size]
-	copy(scalar[size-len(d):], d)
-	defer clear(scalar)
-	k, err := c.NewPrivateKey(scalar)
-	if err != nil || subtle.ConstantTimeCompare(k.PublicKey().Bytes(), pub) != 1 {
+	if !isPublicOf(c, size, d, pub) {
 		return false
 	}
 	keyVerdicts.mu.Lock()
@@ -70,4 +65,16 @@ func scalarHoldsPublic(der []byte, c ecdh.Curve, size int, d, pub []byte) bool {
 	keyVerdicts.set[v] = struct{}{}
 	keyVerdicts.mu.Unlock()
 	return true
+}
+
+// isPublicOf reports whether pub, an uncompressed point of curve c, is the
+// public key of the private scalar d (big-endian, at most the curve's size
+// in bytes): one scalar multiplication.
+func isPublicOf(c ecdh.Curve, size int, d, pub []byte) bool {
+	var buf [66]byte // P-521's scalar size
+	scalar := buf[:size]
+	copy(scalar[size-len(d):], d)
+	defer clear(scalar)
+	k, err := c.NewPrivateKey(scalar)
+	return err == nil && subtle.ConstantTimeCompare(k.PublicKey().Bytes(), pub) == 1
 }

@@ -20,6 +20,19 @@ type ResealStore interface {
 	Reseal(ctx context.Context, newKeyID string, fn func(kind, id string, sealed []byte) ([]byte, error)) (int, error)
 }
 
+// resealCertKey opens the key of the certificate (or twin) with id and
+// seals it again with to, keeping the mark that its stored public key was
+// checked (SealKey), and giving it to a key sealed before the mark existed
+// whose stored public key holds.
+func resealCertKey(from, to domain.Sealer, id string, sealed []byte) ([]byte, error) {
+	plain, checked, err := openKeyText(from, id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	return to.Seal(plain, sealAAD(id, checked || storedPublicKeyHolds(plain)))
+}
+
 // Reseal opens every sealed private key with from and seals it again with
 // to (the store records to as the current key first). Keys already sealed by to (a resumed rotation) are
 // left alone when skip reports so for them. It returns how many keys changed.
@@ -31,7 +44,9 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 		var aad []byte
 		switch kind {
 		case "certificate":
-			aad = certAAD(id)
+			return resealCertKey(from, to, id, sealed)
+		case "certificate-twin":
+			return resealCertKey(from, to, TwinID(id), sealed)
 		case "repository":
 			n, err := strconv.ParseInt(id, 10, 64)
 			if err != nil {
@@ -44,8 +59,6 @@ func Reseal(ctx context.Context, store ResealStore, from, to domain.Sealer, skip
 				return nil, fmt.Errorf("record id %q: %w", id, err)
 			}
 			aad = record.SecretsAAD(n)
-		case "certificate-twin":
-			aad = certAAD(TwinID(id))
 		case "acme-account":
 			aad = accountAAD(id)
 		case "access-key":

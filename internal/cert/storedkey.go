@@ -40,16 +40,26 @@ import (
 // shortcut also checks that the stored public key is the scalar's, once
 // per key and process (scalarHoldsPublic: a scalar multiplication the
 // first time, then a hash and a look-up in a small set without pointers,
-// so a cache miss stays cheap). A key that fails it is parsed in full and
+// so a cache miss stays cheap). A key sealed by SealKey with the mark that
+// this was checked when it was sealed (OpenKeyFor) is not checked again,
+// so that even the first handshake of each of a million names does not pay
+// for it. A key that fails it is parsed in full and
 // refused unless its scalar's public key is the leaf's. Any other key, and
 // every key when FIPS 140-3 mode is on, is parsed in full and its public
 // key compared with the leaf's.
 func ParseStoredKeyFor(pemText, leaf []byte) (crypto.Signer, error) {
+	return parseStoredKeyFor(pemText, leaf, false)
+}
+
+// parseStoredKeyFor is ParseStoredKeyFor; checked says that the key was
+// sealed with the mark that its stored public key is its scalar's (see
+// SealKey), which leafECDSAKey then need not check again.
+func parseStoredKeyFor(pemText, leaf []byte, checked bool) (crypto.Signer, error) {
 	spki, _, ok := tbsParts(leaf)
 	if !ok {
 		return nil, fmt.Errorf("%w: the leaf certificate cannot be read", certcheck.ErrBadCertificate)
 	}
-	if k := leafECDSAKey(pemText, spki); k != nil {
+	if k := leafECDSAKey(pemText, spki, checked); k != nil {
 		return k, nil
 	}
 	key, err := certcheck.ParseStoredKey(string(pemText))
@@ -69,19 +79,75 @@ func ParseStoredKeyFor(pemText, leaf []byte) (crypto.Signer, error) {
 // leafECDSAKey returns the ECDSA key of pemText built from its private
 // scalar and the public key of the leaf's SubjectPublicKeyInfo spki, when
 // pemText is the one kind ParseStoredKeyFor builds so and holds the leaf's
-// public key; else nil.
-func leafECDSAKey(pemText []byte, spki cryptobyte.String) *ecdsa.PrivateKey {
+// public key; else nil. checked says that the key was sealed with the
+// mark that its stored public key was found to be its scalar's then
+// (SealKey), so that it need not be computed again.
+func leafECDSAKey(pemText []byte, spki cryptobyte.String, checked bool) *ecdsa.PrivateKey {
 	if fips140.Enabled() { // let crypto/ecdsa check the key as it parses it
 		return nil
 	}
-	blk, rest := pem.Decode(pemText)
-	if blk == nil || len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+	ek, ok := readECKey(pemText)
+	if !ok {
 		return nil
 	}
-	defer clear(blk.Bytes)
-	in := cryptobyte.String(blk.Bytes)
+	defer clear(ek.der)
+	// SubjectPublicKeyInfo{AlgorithmIdentifier{id-ecPublicKey, namedCurve}, BIT STRING}
+	var info, alg, oid, leafCurve, leafPub cryptobyte.String
+	if !spki.ReadASN1(&info, cbasn1.SEQUENCE) || !info.ReadASN1(&alg, cbasn1.SEQUENCE) ||
+		!alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, oidKeyEC) ||
+		!alg.ReadASN1(&leafCurve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() || !bytes.Equal(leafCurve, ek.curveOID) ||
+		!readBitString(&info, &leafPub) || !info.Empty() || !bytes.Equal(ek.pub, leafPub) {
+		return nil
+	}
+	p := ek.curve.Params()
+	k := newECDSAKey(ek.size)
+	k.X.SetBytes(ek.pub[1 : 1+ek.size])
+	k.Y.SetBytes(ek.pub[1+ek.size:])
+	k.D.SetBytes(ek.d)
+	if k.D.Sign() <= 0 || k.D.Cmp(p.N) >= 0 || k.X.Cmp(p.P) >= 0 || k.Y.Cmp(p.P) >= 0 {
+		return nil
+	}
+	if !checked && !scalarHoldsPublic(ek.der, ek.dh, ek.size, ek.d, ek.pub) { // a key stored before upload checked it may lie
+		return nil
+	}
+	k.Curve = ek.curve
+	return k
+}
+
+// ecKey is what readECKey reads of an EC private key's text: its DER (to
+// be wiped once used), its curve, its private scalar and the public key
+// stored beside it, an uncompressed point.
+type ecKey struct {
+	der      []byte
+	curveOID cryptobyte.String
+	curve    elliptic.Curve
+	dh       ecdh.Curve
+	size     int // the curve's scalar and coordinate size, in bytes
+	d, pub   cryptobyte.String
+}
+
+// readECKey reads pemText when it is one plain PEM block, PKCS#8 or SEC1,
+// of an ECDSA key on P-256, P-384 or P-521 that holds its public key,
+// uncompressed, beside a scalar of the curve's size at most; else it
+// reports false (and wipes what it decoded).
+func readECKey(pemText []byte) (ecKey, bool) {
+	blk, rest := pem.Decode(pemText)
+	if blk == nil || len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+		return ecKey{}, false
+	}
+	ek := ecKey{der: blk.Bytes}
+	if !ek.read(blk.Type) {
+		clear(blk.Bytes)
+		return ecKey{}, false
+	}
+	return ek, true
+}
+
+// read fills ek from its der, a block of the PEM type typ.
+func (ek *ecKey) read(typ string) bool {
+	in := cryptobyte.String(ek.der)
 	var curve, sec1 cryptobyte.String
-	switch blk.Type {
+	switch typ {
 	case "PRIVATE KEY": // PrivateKeyInfo{version 0, AlgorithmIdentifier{id-ecPublicKey, namedCurve}, OCTET STRING{ECPrivateKey}}
 		var p8, alg, oid cryptobyte.String
 		var v int64
@@ -89,69 +155,58 @@ func leafECDSAKey(pemText []byte, spki cryptobyte.String) *ecdsa.PrivateKey {
 			!p8.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, oidKeyEC) ||
 			!alg.ReadASN1(&curve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() ||
 			!p8.ReadASN1(&sec1, cbasn1.OCTET_STRING) || !p8.Empty() {
-			return nil
+			return false
 		}
 	case "EC PRIVATE KEY":
 		sec1 = in
 	default:
-		return nil
+		return false
 	}
 	// ECPrivateKey{version 1, privateKey OCTET STRING, [0] namedCurve OPTIONAL, [1] publicKey BIT STRING OPTIONAL}
-	var ec, d, params, pubWrap cryptobyte.String
+	var ec, params, pubWrap cryptobyte.String
 	var v int64
 	var hasParams, hasPub bool
-	var pub, leafPub cryptobyte.String
 	if !sec1.ReadASN1(&ec, cbasn1.SEQUENCE) || !sec1.Empty() || !ec.ReadASN1Integer(&v) || v != 1 ||
-		!ec.ReadASN1(&d, cbasn1.OCTET_STRING) ||
+		!ec.ReadASN1(&ek.d, cbasn1.OCTET_STRING) ||
 		!ec.ReadOptionalASN1(&params, &hasParams, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!ec.ReadOptionalASN1(&pubWrap, &hasPub, cbasn1.Tag(1).Constructed().ContextSpecific()) || !ec.Empty() ||
-		!hasPub || !readBitString(&pubWrap, &pub) || !pubWrap.Empty() {
-		return nil
+		!hasPub || !readBitString(&pubWrap, &ek.pub) || !pubWrap.Empty() {
+		return false
 	}
 	if hasParams {
 		var oid cryptobyte.String
 		if !params.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !params.Empty() || curve != nil && !bytes.Equal(oid, curve) {
-			return nil
+			return false
 		}
 		curve = oid
 	}
-	// SubjectPublicKeyInfo{AlgorithmIdentifier{id-ecPublicKey, namedCurve}, BIT STRING}
-	var info, alg, oid, leafCurve cryptobyte.String
-	if !spki.ReadASN1(&info, cbasn1.SEQUENCE) || !info.ReadASN1(&alg, cbasn1.SEQUENCE) ||
-		!alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, oidKeyEC) ||
-		!alg.ReadASN1(&leafCurve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() || !bytes.Equal(leafCurve, curve) ||
-		!readBitString(&info, &leafPub) || !info.Empty() || !bytes.Equal(pub, leafPub) {
-		return nil
-	}
-	var c elliptic.Curve
-	var dh ecdh.Curve
 	switch {
 	case bytes.Equal(curve, oidCurveP256):
-		c, dh = elliptic.P256(), ecdh.P256()
+		ek.curve, ek.dh = elliptic.P256(), ecdh.P256()
 	case bytes.Equal(curve, oidCurveP384):
-		c, dh = elliptic.P384(), ecdh.P384()
+		ek.curve, ek.dh = elliptic.P384(), ecdh.P384()
 	case bytes.Equal(curve, oidCurveP521):
-		c, dh = elliptic.P521(), ecdh.P521()
+		ek.curve, ek.dh = elliptic.P521(), ecdh.P521()
 	default:
-		return nil
+		return false
 	}
-	p := c.Params()
-	size := (p.BitSize + 7) / 8
-	if len(pub) != 1+2*size || pub[0] != 4 || len(d) > size { // an uncompressed point; a scalar of the curve's size
-		return nil
+	ek.curveOID = curve
+	ek.size = (ek.curve.Params().BitSize + 7) / 8
+	// an uncompressed point; a scalar of the curve's size
+	return len(ek.pub) == 1+2*ek.size && ek.pub[0] == 4 && len(ek.d) <= ek.size
+}
+
+// storedPublicKeyHolds reports whether the key whose text is pemText, when
+// leafECDSAKey would build it from the public key stored beside its
+// scalar, stores the scalar's own public key there (one scalar
+// multiplication); any other key has nothing leafECDSAKey would trust.
+func storedPublicKeyHolds(pemText []byte) bool {
+	ek, ok := readECKey(pemText)
+	if !ok {
+		return true
 	}
-	k := newECDSAKey(size)
-	k.X.SetBytes(pub[1 : 1+size])
-	k.Y.SetBytes(pub[1+size:])
-	k.D.SetBytes(d)
-	if k.D.Sign() <= 0 || k.D.Cmp(p.N) >= 0 || k.X.Cmp(p.P) >= 0 || k.Y.Cmp(p.P) >= 0 {
-		return nil
-	}
-	if !scalarHoldsPublic(blk.Bytes, dh, size, d, pub) { // a key stored before upload checked it may lie
-		return nil
-	}
-	k.Curve = c
-	return k
+	defer clear(ek.der)
+	return isPublicOf(ek.dh, ek.size, ek.d, ek.pub)
 }
 
 // readBitString reads a BIT STRING of whole bytes into out.

@@ -1,0 +1,166 @@
+package cert
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/keyseal"
+	"github.com/esacert/esacert/internal/pkitest"
+)
+
+// verdictKept reports whether the key text pemKey has a verdict in
+// keyVerdicts (scalarHoldsPublic computed it and it passed).
+func verdictKept(t *testing.T, pemKey string) bool {
+	t.Helper()
+	ek, ok := readECKey([]byte(pemKey))
+	if !ok {
+		t.Fatal("not an EC key that stores its public key")
+	}
+	v := keyVerdict(ek.der)
+	keyVerdicts.mu.Lock()
+	defer keyVerdicts.mu.Unlock()
+	_, kept := keyVerdicts.set[v]
+	return kept
+}
+
+func testSealer(t *testing.T) *keyseal.Sealer {
+	t.Helper()
+	mk, err := keyseal.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := keyseal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSealKeyMark: SealKey marks an EC key whose stored public key is its
+// scalar's (in the associated data, "certificate-checked:<id>"), and the
+// edge's OpenKeyFor then builds it without checking that again; a key
+// that lies is sealed without the mark and refused; a key sealed before
+// the mark existed ("certificate:<id>") opens and is checked once, as
+// before; an RSA key is marked (nothing to check) and opens.
+func TestSealKeyMark(t *testing.T) {
+	sealer := testSealer(t)
+	ca := pkitest.NewCA(t, "Seal Mark Root", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	leaf := func(kt pkitest.KeyType, kf pkitest.KeyFormat) *pkitest.Leaf {
+		return ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, KeyType: kt, KeyFormat: kf})
+	}
+	open := func(id string, sealed []byte, l *pkitest.Leaf) error {
+		_, err := OpenKeyFor(sealer, Certificate{ID: id, SealedKey: sealed}, l.Cert.Raw)
+		return err
+	}
+
+	for _, kf := range []pkitest.KeyFormat{"pkcs8", "sec1"} {
+		t.Run("marked/"+string(kf), func(t *testing.T) {
+			l := leaf("ecdsa-p256", kf)
+			sealed, err := SealKey(sealer, "c1", []byte(l.KeyPEM))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sealer.Open(sealed, []byte("certificate-checked:c1")); err != nil {
+				t.Fatalf("not sealed with the mark: %v", err)
+			}
+			if err := open("c1", sealed, l); err != nil {
+				t.Fatal(err)
+			}
+			if verdictKept(t, l.KeyPEM) {
+				t.Error("a marked key was checked again when opened")
+			}
+			if err := open("c2", sealed, l); err == nil {
+				t.Error("a key sealed for c1 opened as c2's")
+			}
+		})
+	}
+
+	t.Run("lying", func(t *testing.T) {
+		l := leaf("ecdsa-p256", "sec1")
+		_, otherPEM := pkitest.Key(t, "ecdsa-p256", "sec1")
+		leafPub, err := l.Key.Public().(*ecdsa.PublicKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lying := pkitest.WithECPublicKey(t, otherPEM, leafPub) // another scalar beside the leaf's public key
+		sealed, err := SealKey(sealer, "c3", []byte(lying))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sealer.Open(sealed, []byte("certificate-checked:c3")); err == nil {
+			t.Fatal("a key whose stored public key is not its scalar's was sealed with the mark")
+		}
+		if err := open("c3", sealed, l); !errors.Is(err, certcheck.ErrKeyMismatch) {
+			t.Fatalf("the lying key: %v, want ErrKeyMismatch", err)
+		}
+	})
+
+	t.Run("sealed_before_the_mark", func(t *testing.T) {
+		l := leaf("ecdsa-p256", "pkcs8")
+		sealed, err := sealer.Seal([]byte(l.KeyPEM), []byte("certificate:c4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := open("c4", sealed, l); err != nil {
+			t.Fatal(err)
+		}
+		if !verdictKept(t, l.KeyPEM) {
+			t.Error("a key sealed without the mark was not checked")
+		}
+		if _, err := OpenKey(sealer, Certificate{ID: "c4", SealedKey: sealed}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("rsa", func(t *testing.T) {
+		l := leaf("rsa-2048", "")
+		sealed, err := SealKey(sealer, TwinID("c5"), []byte(l.KeyPEM))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sealer.Open(sealed, []byte("certificate-checked:c5~rsa")); err != nil {
+			t.Fatalf("not sealed with the mark: %v", err)
+		}
+		if err := open(TwinID("c5"), sealed, l); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestResealCertKeyMark: a rotation of the master key keeps the mark of a
+// marked key, gives it to an unmarked key whose stored public key holds,
+// and not to one that lies.
+func TestResealCertKeyMark(t *testing.T) {
+	from, to := testSealer(t), testSealer(t)
+	ca := pkitest.NewCA(t, "Reseal Mark Root", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	l := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, KeyType: "ecdsa-p256", KeyFormat: "sec1"})
+	_, otherPEM := pkitest.Key(t, "ecdsa-p256", "sec1")
+	leafPub, _ := l.Key.Public().(*ecdsa.PublicKey).Bytes()
+	lying := pkitest.WithECPublicKey(t, otherPEM, leafPub)
+
+	marked, _ := SealKey(from, "m", []byte(l.KeyPEM))
+	unmarked, _ := from.Seal([]byte(l.KeyPEM), certAAD("u"))
+	lyingSealed, _ := from.Seal([]byte(lying), certAAD("x"))
+	for _, tt := range []struct {
+		id       string
+		sealed   []byte
+		wantMark bool
+	}{{"m", marked, true}, {"u", unmarked, true}, {"x", lyingSealed, false}} {
+		again, err := resealCertKey(from, to, tt.id, tt.sealed)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.id, err)
+		}
+		_, err = to.Open(again, checkedCertAAD(tt.id))
+		if got := err == nil; got != tt.wantMark {
+			t.Errorf("%s: marked after the rotation: %v, want %v", tt.id, got, tt.wantMark)
+		}
+		if !tt.wantMark {
+			if _, err := to.Open(again, certAAD(tt.id)); err != nil {
+				t.Errorf("%s: does not open unmarked after the rotation: %v", tt.id, err)
+			}
+		}
+	}
+}
