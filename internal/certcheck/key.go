@@ -97,6 +97,7 @@ func parseKey(pemText string, maxRSABits int, checkEmbedded bool) (crypto.Signer
 		return nil, fmt.Errorf("%w: %d private keys, want one", ErrBadKey, len(keys))
 	}
 	b := keys[0]
+	defer clear(b.Bytes) // the key's DER: the parsed key holds what it needs
 	if b.Type == labelEncrypted || strings.Contains(strings.ToUpper(b.Headers["Proc-Type"]), "ENCRYPTED") || b.Headers["DEK-Info"] != "" {
 		return nil, ErrEncryptedKey
 	}
