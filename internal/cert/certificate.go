@@ -1,6 +1,7 @@
 package cert
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"fmt"
@@ -197,34 +198,45 @@ func OpenKeyFor(sealer domain.Sealer, c Certificate, leaf []byte) (crypto.Signer
 // SealKey seals a certificate's private key PEM for the certificate with id
 // (or a twin's, TwinID). When the key is an EC key that stores its public
 // key beside its scalar, it is sealed with the mark that the two were found
-// to agree now (checkedCertAAD: the mark is the sealed value's associated
-// data, so it cannot be added without the master key), and the edge builds
-// it without checking that again (ParseStoredKeyFor); one that does not
-// agree is sealed without the mark, and the edge refuses it. Every other
-// key is sealed with the mark too: the edge parses it in full.
+// to agree now (checkedMark, a line after the PEM block: sealed with it,
+// so it cannot be added without the master key), and the edge builds it
+// without checking that again (ParseStoredKeyFor); one that does not agree
+// is sealed without the mark, and the edge refuses it. Every other key is
+// sealed with the mark too: the edge parses it in full. A node of a version
+// before the mark (a fleet in a rolling upgrade) reads the line as text
+// outside the PEM block, which its parser allows, and checks the key as it
+// did.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
-	return sealer.Seal(keyPEM, sealAAD(id, storedPublicKeyHolds(keyPEM)))
+	return sealKeyText(sealer, id, keyPEM, storedPublicKeyHolds(keyPEM))
 }
 
-// sealAAD is the associated data a certificate's key is sealed with: with
-// or without the mark that its stored public key was checked (see SealKey).
-func sealAAD(id string, checked bool) []byte {
-	if checked {
-		return checkedCertAAD(id)
+// checkedMark ends the sealed text of a key that SealKey found to store its
+// scalar's own public key (or none, or a key of another kind).
+const checkedMark = "\nesacert: the public key beside the private key is its own\n"
+
+// sealKeyText seals keyPEM for the certificate with id, with checkedMark
+// after it when checked.
+func sealKeyText(sealer domain.Sealer, id string, keyPEM []byte, checked bool) ([]byte, error) {
+	if !checked {
+		return sealer.Seal(keyPEM, certAAD(id))
 	}
-	return certAAD(id)
+	text := append(append(make([]byte, 0, len(keyPEM)+len(checkedMark)), keyPEM...), checkedMark...)
+	defer clear(text)
+	return sealer.Seal(text, certAAD(id))
 }
 
-// openKeyText unseals the key text of the certificate with id, and reports
-// whether it was sealed with the mark that its stored public key was
-// checked (SealKey). A key sealed before the mark existed opens with the
-// plain associated data.
+// openKeyText unseals the key text of the certificate with id, without
+// checkedMark, and reports whether it had it.
 func openKeyText(sealer domain.Sealer, id string, sealed []byte) (pemKey []byte, checked bool, err error) {
-	if pemKey, err := sealer.Open(sealed, checkedCertAAD(id)); err == nil {
-		return pemKey, true, nil
-	}
 	pemKey, err = sealer.Open(sealed, certAAD(id))
-	return pemKey, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	if text, ok := bytes.CutSuffix(pemKey, []byte(checkedMark)); ok {
+		clear(pemKey[len(text):])
+		return text, true, nil
+	}
+	return pemKey, false, nil
 }
 
 // parseIgnoringDates checks certificate, key and chain, but not the dates.

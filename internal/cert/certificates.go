@@ -146,10 +146,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 // certAAD and repoAAD bind sealed keys to their rows.
 func certAAD(id string) []byte { return []byte("certificate:" + id) }
 
-// checkedCertAAD binds a certificate's key sealed with the mark that the
-// public key it stores beside its scalar is the scalar's (see SealKey).
-func checkedCertAAD(id string) []byte { return []byte("certificate-checked:" + id) }
-func repoAAD(id int64) []byte         { return []byte(fmt.Sprintf("repository:%d", id)) }
+func repoAAD(id int64) []byte { return []byte(fmt.Sprintf("repository:%d", id)) }
 
 // chainPEM renders a chain as PEM, leaf first.
 func chainPEM(chain []*x509.Certificate) string {

@@ -30,7 +30,7 @@ func resealCertKey(from, to domain.Sealer, id string, sealed []byte) ([]byte, er
 		return nil, err
 	}
 	defer clear(plain)
-	return to.Seal(plain, sealAAD(id, checked || storedPublicKeyHolds(plain)))
+	return sealKeyText(to, id, plain, checked || storedPublicKeyHolds(plain))
 }
 
 // Reseal opens every sealed private key with from and seals it again with
