@@ -61,47 +61,60 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 
 // Changes returns the changes after revision since, up to and including
 // the current one, in order, and that revision. complete is false when the
-// feed no longer reaches back to since (it was pruned): the caller must then
-// reload everything.
+// feed no longer reaches back to since (it was pruned) or the revision is
+// behind since (the database was restored): the caller must then reload
+// everything.
+//
+// It is one statement, so one round trip that sees one state of the
+// database (no transaction to begin and end, each a round trip of its
+// own): an edge pays it on every change, and on a busy machine every round
+// trip is a chance to wait for the scheduler. The revision comes with
+// every row (and alone, with NULL change columns, when no change is after
+// since, or the feed does not reach back to it).
 func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev int64, complete bool, err error) {
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		// One round trip for both: an edge on another machine pays each.
-		var oldest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT rev, (SELECT MIN(rev) FROM edge_changes) FROM edge_revision
-			WHERE id = 1`).Scan(&rev, &oldest); err != nil {
-			return err
-		}
-		if rev == since {
-			complete = true
-			return nil
-		}
-		if rev < since {
-			return nil // the database went back in time (a restore): reload everything
-		}
-		if !oldest.Valid || oldest.Int64 > since+1 {
-			return nil // pruned past since
-		}
-		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT rev, site_id, kind, ref FROM edge_changes
-			WHERE rev > ? AND rev <= ? ORDER BY rev`), since, rev)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c Change
-			if err := rows.Scan(&c.Rev, &c.SiteID, &c.Kind, &c.Ref); err != nil {
-				return err
-			}
-			changes = append(changes, c)
-		}
-		complete = true
-		return rows.Err()
-	})
+	rows, err := s.db.QueryContext(ctx, s.rebind(changesQuery), since, since, since)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read edge changes: %w", err)
 	}
-	return changes, rev, complete, nil
+	defer rows.Close()
+	var oldest sql.NullInt64
+	for rows.Next() {
+		var (
+			r, site   sql.NullInt64
+			kind, ref sql.NullString
+		)
+		if err := rows.Scan(&rev, &oldest, &r, &site, &kind, &ref); err != nil {
+			return nil, 0, false, fmt.Errorf("read edge changes: %w", err)
+		}
+		if r.Valid {
+			changes = append(changes, Change{Rev: r.Int64, SiteID: site.Int64, Kind: kind.String, Ref: ref.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, false, fmt.Errorf("read edge changes: %w", err)
+	}
+	switch {
+	case rev == since:
+		return nil, rev, true, nil
+	case rev < since:
+		return nil, rev, false, nil // the database went back in time (a restore): reload everything
+	case !oldest.Valid || oldest.Int64 > since+1:
+		return nil, rev, false, nil // pruned past since
+	}
+	return changes, rev, true, nil
 }
+
+// changesQuery reads, in one statement, the edge revision, the oldest
+// revision the feed holds and the changes after since (its three
+// parameters) up to the revision. The changes are joined only when the feed
+// reaches back to since, so that an edge too far behind does not read the
+// whole feed for nothing. Revisions commit in order (the bump of
+// edge_revision locks its row until commit), so the changes up to the
+// revision read are all visible to the statement.
+const changesQuery = `WITH head AS (SELECT rev, (SELECT MIN(rev) FROM edge_changes) AS oldest FROM edge_revision WHERE id = 1)
+	SELECT head.rev, head.oldest, c.rev, c.site_id, c.kind, c.ref FROM head
+	LEFT JOIN edge_changes c ON c.rev > ? AND c.rev <= head.rev AND head.oldest <= ? + 1 AND head.rev > ?
+	ORDER BY c.rev`
 
 // PruneChanges drops changes older than keep revisions behind the current one.
 func (s *Store) PruneChanges(ctx context.Context, keep int64) error {

@@ -160,6 +160,61 @@ func testChangeFeed(t *testing.T, s *sqlstore.Store) {
 	if ids, _, complete, _ := s.ChangedSites(ctx, rev); !complete || len(ids) != 1 || ids[0] != 1000000000002 {
 		t.Errorf("after the prune, ChangedSites = %v, %v", ids, complete)
 	}
+	checkFeedRead(t, s, now)
+}
+
+// checkFeedRead: Changes, read in one statement, gives each change after
+// the revision asked for, in revision order, with its site, kind and ref,
+// up to the revision it returns; none when nothing changed; and none, with
+// complete false, when the feed does not reach back (pruned) or the
+// revision asked for is ahead of the database's.
+func checkFeedRead(t *testing.T, s *sqlstore.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	const siteID = 1000000000001
+	from, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"f1", "f2", "f3"} {
+		c := cert.Certificate{ID: id, SiteID: siteID, Name: id, Type: cert.TypeUpload, SealedKey: []byte{1}, Created: now, Updated: now}
+		if err := s.Import(ctx, nil, []cert.Certificate{c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteCertificate(ctx, siteID, "f2"); err != nil {
+		t.Fatal(err)
+	}
+	changes, rev, complete, err := s.Changes(ctx, from)
+	if err != nil || !complete || len(changes) < 4 {
+		t.Fatalf("Changes(%d) = %+v at %d, %v, %v; want the 4 changes after it", from, changes, rev, complete, err)
+	}
+	last := from
+	for _, c := range changes {
+		if c.Rev <= last || c.Rev > rev || c.SiteID != siteID {
+			t.Fatalf("Changes(%d) = %+v at %d: out of order, or beyond the revision, or of another site", from, changes, rev)
+		}
+		last = c.Rev
+	}
+	if got := changes[len(changes)-1]; last != rev || got.Kind != sqlstore.ChangeCertificate || got.Ref != "f2" {
+		t.Errorf("the last change = %+v, revision %d; want the deletion of f2 at %d", got, last, rev)
+	}
+	if tail, at, complete, err := s.Changes(ctx, changes[1].Rev); err != nil || !complete || at != rev || len(tail) != len(changes)-2 ||
+		tail[0] != changes[2] {
+		t.Errorf("Changes(%d) = %+v at %d, %v, %v; want the changes after the second", changes[1].Rev, tail, at, complete, err)
+	}
+	if none, at, complete, err := s.Changes(ctx, rev); err != nil || !complete || at != rev || len(none) != 0 {
+		t.Errorf("nothing changed, yet Changes(%d) = %+v at %d, %v, %v", rev, none, at, complete, err)
+	}
+	if ahead, _, complete, err := s.Changes(ctx, rev+10); err != nil || complete || len(ahead) != 0 {
+		t.Errorf("Changes from a revision ahead of the database = %+v, %v, %v; want none, incomplete", ahead, complete, err)
+	}
+	if err := s.PruneChanges(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if pruned, _, complete, err := s.Changes(ctx, from); err != nil || complete || len(pruned) != 0 {
+		t.Errorf("Changes past the prune = %+v, %v, %v; want none, incomplete", pruned, complete, err)
+	}
 }
 
 func mustPlan(name string) site.Plan {
