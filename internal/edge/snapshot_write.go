@@ -67,21 +67,26 @@ func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
 // written once the next certificate is known to exist, so that the last
 // one says it is last without the certificates being counted first.
 func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers) error {
-	s := ix.snapshotHead(e)
+	sw.head = ix.snapshotHead(e)
 	first := true
-	var certs []snapshotCert // one chunk's, reused: a record is encoded before the next is filled
-	var written [][]byte     // the intermediates first named by certs
-	var numbers []int        // certs' Inters, one after the other (one allocation a chunk, not one a certificate)
+	// One chunk's certificates, the intermediates they name first and
+	// their Inters (one after the other), in buffers the writer keeps from
+	// site to site: a record is encoded before the next is filled.
+	certs, written, numbers := sw.certs[:0], sw.written[:0], sw.numbers[:0]
 	flush := func(more bool) error {
 		var err error
 		if first {
-			s.Inters, s.Certs, s.More = written, certs, more
-			err = sw.site(s)
+			sw.head.Inters, sw.head.Certs, sw.head.More = written, certs, more
+			err = sw.enc.Encode(&sw.head)
+			sw.head = snapshotSite{ID: sw.head.ID}
 			first = false
 		} else {
-			err = sw.chunk(snapshotChunk{ID: s.ID, Inters: written, Certs: certs, More: more})
+			sw.part = snapshotChunk{ID: sw.head.ID, Inters: written, Certs: certs, More: more}
+			err = sw.enc.Encode(&sw.part)
+			sw.part = snapshotChunk{}
 		}
 		clear(certs) // drops the references to the index's bytes
+		clear(written)
 		certs, written, numbers = certs[:0], written[:0], numbers[:0]
 		return err
 	}
@@ -91,9 +96,6 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 			if err = flush(true); err != nil {
 				return false
 			}
-		}
-		if certs == nil {
-			certs = make([]snapshotCert, 0, min(e.certs.Len(), snapshotChunkCerts))
 		}
 		sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
 		at := len(numbers)
@@ -106,10 +108,11 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 		certs = append(certs, sc)
 		return true
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = flush(false)
 	}
-	return flush(false)
+	sw.certs, sw.written, sw.numbers = certs[:0], written[:0], numbers[:0]
+	return err
 }
 
 // snapshotWriter writes a snapshot one record at a time.
@@ -117,6 +120,14 @@ type snapshotWriter struct {
 	bw  *bufio.Writer
 	sum hash.Hash
 	enc *gob.Encoder
+	// What indexSite encodes, kept from one site to the next, so that
+	// writing a snapshot of a million sites allocates little for each:
+	// the allocations of a write start collections of the whole index.
+	head    snapshotSite
+	part    snapshotChunk
+	certs   []snapshotCert
+	written [][]byte
+	numbers []int
 }
 
 // newSnapshotWriter starts a snapshot of revision rev on w.
@@ -139,10 +150,11 @@ func newSnapshotWriterMagic(w io.Writer, magic string, rev int64, now time.Time)
 	return sw, nil
 }
 
-// site writes one site's record.
+// site writes one site's record (tests and benchmarks: indexSite writes the
+// index's).
 func (sw *snapshotWriter) site(s snapshotSite) error { return sw.enc.Encode(&s) }
 
-// chunk writes more certificates of the site written last.
+// chunk writes more certificates of the site written last (tests).
 func (sw *snapshotWriter) chunk(c snapshotChunk) error { return sw.enc.Encode(&c) }
 
 // close ends the sites, writes the checksum and flushes.
