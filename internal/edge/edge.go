@@ -137,17 +137,23 @@ type Edge struct {
 	passIdle      time.Duration
 	originTLSPort string
 
-	seed    maphash.Seed
-	index   atomic.Pointer[Index]
-	update  sync.Mutex // one refresh at a time stores indexes
-	configs sync.Map   // HostPolicy.key() → *tls.Config
-	base    *tls.Config
-	proxy   *proxy
-	stale   atomic.Bool               // the last refresh failed
-	passes  passGuard                 // the pass-throughs under way
-	staples staples                   // the OCSP responses (staple.go)
-	cache   atomic.Pointer[certCache] // the certificates built for handshakes (certcache.go)
-	builds  atomic.Int64              // certificates built (keys unsealed), for tests
+	seed   maphash.Seed
+	index  atomic.Pointer[Index]
+	update sync.Mutex // one refresh at a time stores indexes
+	// pending are the changes ApplyCommitted kept for the refresh under
+	// way; applied, under update, the revision of each certificate that
+	// ApplyCommitted applied ahead of the index's revision (committed.go).
+	pendingMu sync.Mutex
+	pending   []Committed
+	applied   map[string]int64
+	configs   sync.Map // HostPolicy.key() → *tls.Config
+	base      *tls.Config
+	proxy     *proxy
+	stale     atomic.Bool               // the last refresh failed
+	passes    passGuard                 // the pass-throughs under way
+	staples   staples                   // the OCSP responses (staple.go)
+	cache     atomic.Pointer[certCache] // the certificates built for handshakes (certcache.go)
+	builds    atomic.Int64              // certificates built (keys unsealed), for tests
 
 	snapMu  sync.Mutex // one snapshot write at a time
 	snapGen uint64     // the generation of the index the snapshot file holds; 0 before the first write
@@ -309,6 +315,7 @@ func (e *Edge) follow(ctx context.Context) {
 func (e *Edge) Refresh(ctx context.Context) {
 	e.update.Lock()
 	defer e.update.Unlock()
+	defer e.drainCommitted() // what this process committed meanwhile, even when the store cannot be read
 	ix := e.index.Load()
 	err := e.refresh(ctx, ix)
 	if err != nil {

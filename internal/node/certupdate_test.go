@@ -76,3 +76,54 @@ func TestCertificateUpdatesAcrossTheFleet(t *testing.T) {
 		})
 	}
 }
+
+// TestAPINodeServesItsWrites: the edge of the node whose API took a
+// SetCertificate or DeleteCertificate serves the change when the API
+// answers, without waiting for it to come back through the database's
+// change feed.
+func TestAPINodeServesItsWrites(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			a, b := startTwoNodes(t, db, "e7")
+			defer stop(t, a)
+			defer b.Shutdown(context.Background())
+			now := time.Now()
+			ca := pkitest.NewCA(t, "Own Writes Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+			leaf := func(names ...string) *pkitest.Leaf {
+				return ca.Leaf(t, pkitest.LeafOptions{DNSNames: names, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+			}
+			siteID := jsonNumber(call(t, a, "2024-09-10", "CreateSite", map[string]string{"SiteName": "own.com"})["SiteId"])
+			// The site itself comes through the feed: wait for the edge to
+			// hold the database's revision.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				rev, err := a.db.Load().Revision(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.edge.Index().Revision() >= rev {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the edge does not catch up with the database")
+				}
+			}
+			served := func(step, host string, want *pkitest.Leaf) {
+				t.Helper()
+				got := servedLeaf(a.HTTPSAddr(), host)
+				if want == nil && got != nil || want != nil && !bytes.Equal(got, want.Cert.Raw) {
+					t.Fatalf("%s: when the API answered, its edge did not serve what it should for %s", step, host)
+				}
+			}
+			www := leaf("www.own.com")
+			id := call(t, a, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+				"Certificate": www.ChainPEM, "PrivateKey": www.KeyPEM})["Id"].(string)
+			served("added", "www.own.com", www)
+			www2 := leaf("www.own.com")
+			call(t, a, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload", "Id": id,
+				"Update": "true", "Certificate": www2.ChainPEM, "PrivateKey": www2.KeyPEM})
+			served("replaced", "www.own.com", www2)
+			call(t, a, "2024-09-10", "DeleteCertificate", map[string]string{"SiteId": siteID, "Id": id})
+			served("deleted", "www.own.com", nil)
+		})
+	}
+}

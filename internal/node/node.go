@@ -339,6 +339,14 @@ func (n *Node) ready(ctx context.Context, cfg config.Config, c *conn) {
 	}
 	n.db.Store(c.store)
 	n.mu.Unlock()
+	if n.edge != nil && cfg.Has("api") {
+		// The node's edge serves the certificates its API commits before
+		// the API answers, without reading them back (the feed brings them
+		// too, and every other node's changes).
+		c.store.OnCertificateCommit(func(cc sqlstore.CertCommit) {
+			n.edge.ApplyCommitted(edge.Committed{Rev: cc.Rev, SiteID: cc.SiteID, ID: cc.ID, Cert: cc.Cert})
+		})
+	}
 	if cfg.Has("api") {
 		n.api.Store(n.apiHandler(cfg, c))
 		n.goTracked(func() { c.ram.follow(ctx, c.store, n.log) })

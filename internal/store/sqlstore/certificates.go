@@ -102,7 +102,8 @@ func certViolation(err error) error {
 
 // CreateCertificate implements cert.CertStore.
 func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	var rev int64
+	return s.txThen(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM sites WHERE id = ?`+s.forUpdate), c.SiteID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -154,8 +155,9 @@ func (s *Store) CreateCertificate(ctx context.Context, c cert.Certificate, limit
 		if err := s.queueOCSP(ctx, tx, c); err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
-	})
+		rev, err = s.recordChangeRev(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
+		return err
+	}, s.certCommitted(&rev, c.SiteID, c.ID, &c))
 }
 
 func isCustom(typ string) bool {
@@ -173,7 +175,8 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		micros(c.Updated)}, infoArgs(c.Info)...)
 	args = append(args, c.ID, c.SiteID)
 	var res sql.Result
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	var rev int64
+	err := s.txThen(ctx, func(tx *sql.Tx) error {
 		if err := s.checkMasterKey(ctx, tx); err != nil {
 			return err
 		}
@@ -191,8 +194,9 @@ func (s *Store) ReplaceCertificate(ctx context.Context, c cert.Certificate) erro
 		if err := s.queueOCSP(ctx, tx, c); err != nil {
 			return err
 		}
-		return s.recordChange(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
-	})
+		rev, err = s.recordChangeRev(ctx, tx, c.SiteID, ChangeCertificate, c.ID)
+		return err
+	}, s.certCommitted(&rev, c.SiteID, c.ID, &c))
 	if errors.Is(err, domain.ErrKeyUnavailable) {
 		return err
 	}
@@ -246,7 +250,8 @@ func (s *Store) ListCertificates(ctx context.Context, f cert.CertFilter) ([]cert
 
 // DeleteCertificate implements cert.CertStore.
 func (s *Store) DeleteCertificate(ctx context.Context, siteID int64, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	var rev int64
+	return s.txThen(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM certificates WHERE id = ? AND site_id = ?`), id, siteID)
 		if err != nil {
 			return fmt.Errorf("delete certificate %s: %w", id, err)
@@ -256,8 +261,9 @@ func (s *Store) DeleteCertificate(ctx context.Context, siteID int64, id string) 
 		} else if n == 0 {
 			return cert.ErrCertNotFound
 		}
-		return s.recordChange(ctx, tx, siteID, ChangeCertificate, id)
-	})
+		rev, err = s.recordChangeRev(ctx, tx, siteID, ChangeCertificate, id)
+		return err
+	}, s.certCommitted(&rev, siteID, id, nil))
 }
 
 // CountCertificates implements cert.CertStore.

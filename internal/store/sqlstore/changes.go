@@ -30,21 +30,27 @@ type Change struct {
 // Call it once per touched object, after the change itself; the revision is
 // shared by all changes of one transaction.
 func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, siteID int64, kind, ref string) error {
+	_, err := s.recordChangeRev(ctx, tx, siteID, kind, ref)
+	return err
+}
+
+// recordChangeRev is recordChange, and returns the revision it recorded.
+func (s *Store) recordChangeRev(ctx context.Context, tx *sql.Tx, siteID int64, kind, ref string) (int64, error) {
 	var rev int64
 	if err := tx.QueryRowContext(ctx, `UPDATE edge_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&rev); err != nil {
-		return fmt.Errorf("bump edge revision: %w", err)
+		return 0, fmt.Errorf("bump edge revision: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO edge_changes (rev, site_id, kind, ref) VALUES (?, ?, ?, ?)`),
 		rev, siteID, kind, ref); err != nil {
-		return fmt.Errorf("record edge change: %w", err)
+		return 0, fmt.Errorf("record edge change: %w", err)
 	}
 	if s.dialect == Postgres {
 		// Delivered at commit to every node listening (see Watch).
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, strconv.FormatInt(rev, 10)); err != nil {
-			return fmt.Errorf("notify edge change: %w", err)
+			return 0, fmt.Errorf("notify edge change: %w", err)
 		}
 	}
-	return nil
+	return rev, nil
 }
 
 // notifyChannel is the PostgreSQL channel that carries new edge revisions.

@@ -54,6 +54,9 @@ type Store struct {
 
 	watchMu  sync.Mutex
 	watchers []chan struct{}
+	// certCommit is told of the certificate changes this store commits
+	// (OnCertificateCommit).
+	certCommit atomic.Pointer[func(CertCommit)]
 
 	// pgConfig is kept on PostgreSQL for the LISTEN connection of Watch.
 	pgConfig   *pgx.ConnConfig
@@ -257,6 +260,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txThen(ctx, fn, nil)
+}
+
+// txThen is tx, and calls then (when not nil) once the transaction has
+// committed, before the watchers are woken.
+func (s *Store) txThen(ctx context.Context, fn func(*sql.Tx) error, then func()) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -283,6 +292,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		// cause, so that it is not taken for an unreachable database that a
 		// client should simply retry (a retried create would make a second).
 		return fmt.Errorf("sqlstore: commit failed, the outcome is unknown: %v", err)
+	}
+	if then != nil {
+		then()
 	}
 	s.notify()
 	return nil
