@@ -202,16 +202,17 @@ func OpenKeyFor(sealer domain.Sealer, c Certificate, leaf []byte) (crypto.Signer
 // so it cannot be added without the master key), and the edge builds it
 // without checking that again (ParseStoredKeyFor); one that does not agree
 // is sealed without the mark, and the edge refuses it. Every other key is
-// sealed with the mark too: the edge parses it in full. A node of a version
+// sealed without the mark (nothing was compared; the edge parses it in
+// full, and the mark would buy it nothing). A node of a version
 // before the mark (a fleet in a rolling upgrade) reads the line as text
 // outside the PEM block, which its parser allows, and checks the key as it
 // did.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
-	return sealKeyText(sealer, id, keyPEM, storedPublicKeyHolds(keyPEM))
+	return sealKeyText(sealer, id, keyPEM, storedPublicKeyChecked(keyPEM))
 }
 
 // checkedMark ends the sealed text of a key that SealKey found to store its
-// scalar's own public key (or none, or a key of another kind).
+// scalar's own public key, and of no other.
 const checkedMark = "\nesacert: the public key beside the private key is its own\n"
 
 // sealKeyText seals keyPEM for the certificate with id, with checkedMark

@@ -59,7 +59,7 @@ func marked(t *testing.T, sealer *keyseal.Sealer, id string, sealed []byte) bool
 // version before the mark (ParseStoredKeyFor on the whole text) still
 // reads it; a key that lies is sealed without the mark and refused; a key
 // sealed before the mark existed opens and is checked once, as before; an
-// RSA key is marked (nothing to check) and opens.
+// RSA key is not marked (nothing was checked) and opens.
 func TestSealKeyMark(t *testing.T) {
 	sealer := testSealer(t)
 	ca := pkitest.NewCA(t, "Seal Mark Root", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
@@ -144,8 +144,8 @@ func TestSealKeyMark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !marked(t, sealer, TwinID("c5"), sealed) {
-			t.Fatal("not sealed with the mark")
+		if marked(t, sealer, TwinID("c5"), sealed) {
+			t.Fatal("an RSA key, nothing of which was checked, was sealed with the mark")
 		}
 		if err := open(TwinID("c5"), sealed, l); err != nil {
 			t.Fatal(err)
@@ -183,5 +183,88 @@ func TestResealCertKeyMark(t *testing.T) {
 		if strings.Count(string(text), checkedMark) > 1 {
 			t.Errorf("%s: marked twice", tt.id)
 		}
+	}
+}
+
+// compressed returns the uncompressed point pub (0x04 || X || Y)
+// compressed (0x02 or 0x03 as Y is even or odd, || X).
+func compressed(pub []byte) []byte {
+	size := (len(pub) - 1) / 2
+	return append([]byte{2 + pub[len(pub)-1]&1}, pub[1:1+size]...)
+}
+
+// TestMarkOnlyWhatWasChecked: the mark says that the public key stored
+// beside the scalar was compared with the scalar's, so no key whose stored
+// public key was not compared gets it, from SealKey or from a rotation,
+// even when the edge of today would parse it in full anyway: a key stored
+// before upload checked it (here one that lies, its leaf's public key
+// compressed beside another scalar; one followed by text; one whose block
+// has headers) must stay checked by an edge that learns to build more keys
+// from their stored public key. A rotation takes off the mark an earlier
+// SealKey gave to every key it could not read (an RSA key here), and keeps
+// it on a key it checked.
+func TestMarkOnlyWhatWasChecked(t *testing.T) {
+	from, to := testSealer(t), testSealer(t)
+	ca := pkitest.NewCA(t, "Mark Root", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	l := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, KeyType: "ecdsa-p256", KeyFormat: "sec1"})
+	leafPub, err := l.Key.Public().(*ecdsa.PublicKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM := pkitest.Key(t, "ecdsa-p256", "sec1")
+	lyingCompressed := pkitest.WithECPublicKey(t, otherPEM, compressed(leafPub))
+	lying := pkitest.WithECPublicKey(t, otherPEM, leafPub)
+	withHeaders := strings.Replace(lying, "-----\n", "-----\nComment: stored long ago\n\n", 1)
+	rsaLeaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, KeyType: "rsa-2048"})
+
+	for name, text := range map[string]string{
+		"lying, compressed":    lyingCompressed,
+		"lying, text after it": lying + "a comment after the key\n",
+		"lying, with headers":  withHeaders,
+		"rsa":                  rsaLeaf.KeyPEM,
+	} {
+		sealed, err := SealKey(from, "k", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if marked(t, from, "k", sealed) {
+			t.Errorf("%s: SealKey marked a key whose stored public key it never compared", name)
+		}
+		old, err := from.Seal([]byte(text), certAAD("k")) // sealed before the mark
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := resealCertKey(from, to, "k", old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if marked(t, to, "k", again) {
+			t.Errorf("%s: a rotation marked a key whose stored public key it never compared", name)
+		}
+		oldMarked, err := sealKeyText(from, "k", []byte(text), true) // as SealKey marked every key it could not read
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err = resealCertKey(from, to, "k", oldMarked); err != nil {
+			t.Fatal(err)
+		}
+		if marked(t, to, "k", again) {
+			t.Errorf("%s: a rotation kept the mark an earlier SealKey gave without a check", name)
+		}
+	}
+
+	checked, err := SealKey(from, "c", []byte(l.KeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := resealCertKey(from, to, "c", checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !marked(t, to, "c", again) {
+		t.Error("a rotation took the mark off a key SealKey checked")
+	}
+	if _, err := OpenKeyFor(to, Certificate{ID: "c", SealedKey: again}, l.Cert.Raw); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -132,7 +132,11 @@ type ecKey struct {
 // reports false (and wipes what it decoded).
 func readECKey(pemText []byte) (ecKey, bool) {
 	blk, rest := pem.Decode(pemText)
-	if blk == nil || len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+	if blk == nil {
+		return ecKey{}, false
+	}
+	if len(blk.Headers) != 0 || len(bytes.TrimSpace(rest)) != 0 {
+		clear(blk.Bytes) // a key's DER, maybe
 		return ecKey{}, false
 	}
 	ek := ecKey{der: blk.Bytes}
@@ -196,17 +200,28 @@ func (ek *ecKey) read(typ string) bool {
 	return len(ek.pub) == 1+2*ek.size && ek.pub[0] == 4 && len(ek.d) <= ek.size
 }
 
-// storedPublicKeyHolds reports whether the key whose text is pemText, when
-// leafECDSAKey would build it from the public key stored beside its
-// scalar, stores the scalar's own public key there (one scalar
-// multiplication); any other key has nothing leafECDSAKey would trust.
-func storedPublicKeyHolds(pemText []byte) bool {
+// storedPublicKeyChecked reports whether pemText is a key leafECDSAKey
+// would build from the public key stored beside its scalar, and that key is
+// the scalar's own (one scalar multiplication). It is false for every other
+// text, whose stored public key (compressed, or in a block with headers or
+// text after it) was never compared: the mark must say only what was
+// checked, so that a later leafECDSAKey that reads more keys never trusts
+// one that was marked without being checked.
+func storedPublicKeyChecked(pemText []byte) bool {
 	ek, ok := readECKey(pemText)
 	if !ok {
-		return true
+		return false
 	}
 	defer clear(ek.der)
 	return isPublicOf(ek.dh, ek.size, ek.d, ek.pub)
+}
+
+// readsAsECKey reports whether readECKey reads pemText: whether it is a
+// key leafECDSAKey would build from the public key stored beside its scalar.
+func readsAsECKey(pemText []byte) bool {
+	ek, ok := readECKey(pemText)
+	clear(ek.der)
+	return ok
 }
 
 // readBitString reads a BIT STRING of whole bytes into out.
