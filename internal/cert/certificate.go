@@ -212,8 +212,9 @@ func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
 }
 
 // checkedMark ends the sealed text of a key that SealKey found to store its
-// scalar's own public key, and of no other.
-const checkedMark = "\nesacert: the public key beside the private key is its own\n"
+// scalar's own public key, and of no other: short, as the edge keeps every
+// sealed key (17 bytes a key, 17 MB at a million certificates).
+const checkedMark = "\nesacert:checked\n"
 
 // sealKeyText seals keyPEM for the certificate with id, with checkedMark
 // after it when checked.

@@ -70,7 +70,8 @@ const defaultHandshakeTimeout = 10 * time.Second
 // TLSListener wraps the HTTPS listener ln (a TCP listener, before TLS) into
 // one whose connections are TLS connections with their handshakes done:
 // each accepted connection (through Listener, so that paused sites' are
-// passed through) is handshaken in a goroutine of its own within
+// passed through) is handshaken by a handshaker goroutine (one that stays
+// for the next connection, see handshaker) within
 // HandshakeTimeout, Handshakes is told the outcome, and only the
 // connections whose handshakes succeed are returned by Accept. Serve it
 // with http.Server.Serve, the server's TLSConfig a clone of TLSConfig (so
