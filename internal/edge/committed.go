@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"slices"
 	"strconv"
 	"time"
 
@@ -80,7 +79,6 @@ func (e *Edge) applyCommitted(list []Committed) {
 			delete(e.applied, id)
 		}
 	}
-	slices.SortStableFunc(list, func(a, b Committed) int { return int(min(max(a.Rev-b.Rev, -1), 1)) })
 	var updates []certUpdate
 	for _, c := range list {
 		if c.Rev <= ix.rev || c.Rev <= e.applied[c.ID] {

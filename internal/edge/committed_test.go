@@ -108,4 +108,35 @@ func TestApplyCommitted(t *testing.T) {
 	if got := servedName(t, addr, "late.example.com"); got != "ecdsa:late.example.com" {
 		t.Fatalf("the change kept during a refresh is served %q after it", got)
 	}
+
+	// Two changes of one certificate kept during a refresh, handed over out
+	// of order: applied in the order of their revisions, the later wins.
+	src.mu.Lock()
+	src.fail = false
+	src.mu.Unlock()
+	e.Refresh(context.Background())
+	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "three.example.com")
+	b, bLeaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "four.example.com")
+	b.ID = a.ID
+	if b.SealedKey, err = cert.SealKey(f.sealer, b.ID, []byte(bLeaf.KeyPEM)); err != nil {
+		t.Fatal(err)
+	}
+	a, b = onSite(1, a), onSite(1, b)
+	src.putCert(a)
+	ra := src.rev
+	src.putCert(b)
+	e.update.Lock()
+	e.ApplyCommitted(Committed{Rev: src.rev, SiteID: 1, ID: b.ID, Cert: &b})
+	e.ApplyCommitted(Committed{Rev: ra, SiteID: 1, ID: a.ID, Cert: &a})
+	e.update.Unlock()
+	src.mu.Lock()
+	src.fail = true
+	src.mu.Unlock()
+	e.Refresh(context.Background())
+	if got := servedName(t, addr, "four.example.com"); got != "ecdsa:four.example.com" {
+		t.Fatalf("the later of two kept changes is served %q", got)
+	}
+	if got := servedName(t, addr, "three.example.com"); got != "" {
+		t.Fatalf("the earlier of two kept changes replaced the later: %q", got)
+	}
 }
