@@ -3,15 +3,11 @@
 package edge
 
 import (
-	"hash/maphash"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/esacert/esacert/internal/cert"
 )
 
 // BenchmarkIndexMark reports what a collection of a heap holding an index
@@ -58,24 +54,11 @@ func BenchmarkIndexMark(b *testing.B) {
 	}
 }
 
-// markIndex builds an index of n synthetic sites whose strings are each
-// their own, as BenchmarkIndexObjects does, and drops everything else.
+// markIndex builds an index of n synthetic sites of two names whose
+// strings are each their own, as BenchmarkIndexObjects does, and drops
+// everything else.
 func markIndex(b *testing.B, f *fixture, n int) *Index {
-	ib := newIndexBuilder(maphash.MakeSeed(), now, false)
-	for _, st := range syntheticSites(b, f, n) {
-		s := *st.Site
-		s.Name = strings.Clone(s.Name)
-		st.Site = &s
-		c := st.Certificates[0]
-		c.ID = strings.Clone(c.ID)
-		c.Info.SANs = nil
-		for _, name := range st.Certificates[0].Info.SANs {
-			c.Info.SANs = append(c.Info.SANs, strings.Clone(name))
-		}
-		st.Certificates = []cert.Certificate{c}
-		ib.add(st)
-	}
-	return ib.done(1)
+	return ownStringsIndex(syntheticSites(b, f, n), 2)
 }
 
 // forcedGC runs runtime.GC rounds times, after two to collect the garbage

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
 	xocsp "golang.org/x/crypto/ocsp"
 )
@@ -101,12 +100,7 @@ func TestCertCacheReplaced(t *testing.T) {
 		}
 	}
 	check(oldLeaf.Cert.Raw, "before the replacement")
-	repl, newLeaf := f.certificate("ecdsa-p256", now.Add(48*time.Hour), "www.example.com")
-	repl.ID = old.ID // the same certificate id, as SetCertificate's Update does
-	var err error
-	if repl.SealedKey, err = cert.SealKey(f.sealer, repl.ID, []byte(newLeaf.KeyPEM)); err != nil {
-		t.Fatal(err)
-	}
+	repl, newLeaf := f.replacement(old.ID, now.Add(48*time.Hour), "www.example.com") // the same id, as SetCertificate's Update does
 	src.put(siteState(1, "example.com", site.SiteActive, repl))
 	e.Refresh(context.Background())
 	check(newLeaf.Cert.Raw, "after the replacement")

@@ -105,12 +105,7 @@ func TestCertificateUpdates(t *testing.T) {
 	}
 
 	// Replaced by one for other names: the old name falls back to the wildcard.
-	moved, leaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www2.example.com")
-	moved.ID = www.ID
-	var err error
-	if moved.SealedKey, err = cert.SealKey(f.sealer, moved.ID, []byte(leaf.KeyPEM)); err != nil {
-		t.Fatal(err)
-	}
+	moved, _ := f.replacement(www.ID, now.Add(60*24*time.Hour), "www2.example.com")
 	src.putCert(onSite(id, moved))
 	e.Refresh(context.Background())
 	check("replaced with other names", map[string]string{"www.example.com": "ecdsa:*.example.com",

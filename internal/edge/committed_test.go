@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
 )
 
@@ -60,12 +59,7 @@ func TestApplyCommitted(t *testing.T) {
 
 	// Two changes of one certificate handed over out of order: the later wins.
 	first, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "one.example.com")
-	second, secondLeaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "two.example.com")
-	second.ID = first.ID
-	var err error
-	if second.SealedKey, err = cert.SealKey(f.sealer, second.ID, []byte(secondLeaf.KeyPEM)); err != nil {
-		t.Fatal(err)
-	}
+	second, _ := f.replacement(first.ID, now.Add(60*24*time.Hour), "two.example.com")
 	first, second = onSite(1, first), onSite(1, second)
 	src.putCert(first)
 	r1 := src.rev
@@ -116,11 +110,7 @@ func TestApplyCommitted(t *testing.T) {
 	src.mu.Unlock()
 	e.Refresh(context.Background())
 	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "three.example.com")
-	b, bLeaf := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "four.example.com")
-	b.ID = a.ID
-	if b.SealedKey, err = cert.SealKey(f.sealer, b.ID, []byte(bLeaf.KeyPEM)); err != nil {
-		t.Fatal(err)
-	}
+	b, _ := f.replacement(a.ID, now.Add(60*24*time.Hour), "four.example.com")
 	a, b = onSite(1, a), onSite(1, b)
 	src.putCert(a)
 	ra := src.rev

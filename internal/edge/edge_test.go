@@ -179,6 +179,20 @@ func (f *fixture) certificate(kt pkitest.KeyType, notAfter time.Time, names ...s
 	return c, leaf
 }
 
+// replacement mints an ECDSA certificate for names that replaces the one
+// with id: the same id, as SetCertificate's Update keeps it, and its key
+// sealed for that id.
+func (f *fixture) replacement(id string, notAfter time.Time, names ...string) (cert.Certificate, *pkitest.Leaf) {
+	f.t.Helper()
+	c, leaf := f.certificate("ecdsa-p256", notAfter, names...)
+	c.ID = id
+	var err error
+	if c.SealedKey, err = cert.SealKey(f.sealer, id, []byte(leaf.KeyPEM)); err != nil {
+		f.t.Fatal(err)
+	}
+	return c, leaf
+}
+
 func siteState(id int64, name, status string, certs ...cert.Certificate) SiteState {
 	return SiteState{ID: id, Site: &site.Site{ID: id, Name: name, Status: status}, Certificates: certs, Policy: DefaultSitePolicy()}
 }
