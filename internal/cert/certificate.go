@@ -208,7 +208,7 @@ func OpenKeyFor(sealer domain.Sealer, c Certificate, leaf []byte) (crypto.Signer
 // outside the PEM block, which its parser allows, and checks the key as it
 // did.
 func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
-	return sealKeyText(sealer, id, keyPEM, storedPublicKeyChecked(keyPEM))
+	return sealKeyText(sealer, id, keyPEM, storedPublicKeyChecked(keyPEM, false))
 }
 
 // checkedMark ends the sealed text of a key that SealKey found to store its

@@ -24,17 +24,14 @@ type ResealStore interface {
 // seals it again with to, keeping the mark that its stored public key was
 // checked (SealKey), and giving it to a key sealed before the mark existed
 // whose stored public key holds. A mark is kept only on a key that
-// leafECDSAKey reads (whose check SealKey made): SealKey once marked every
-// other key too, without comparing anything, and a rotation takes that
-// mark off.
+// leafECDSAKey reads, the only kind SealKey compares.
 func resealCertKey(from, to domain.Sealer, id string, sealed []byte) ([]byte, error) {
 	plain, checked, err := openKeyText(from, id, sealed)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(plain)
-	keep := checked && readsAsECKey(plain)
-	return sealKeyText(to, id, plain, keep || storedPublicKeyChecked(plain))
+	return sealKeyText(to, id, plain, storedPublicKeyChecked(plain, checked))
 }
 
 // Reseal opens every sealed private key with from and seals it again with

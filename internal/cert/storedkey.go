@@ -206,22 +206,16 @@ func (ek *ecKey) read(typ string) bool {
 // text, whose stored public key (compressed, or in a block with headers or
 // text after it) was never compared: the mark must say only what was
 // checked, so that a later leafECDSAKey that reads more keys never trusts
-// one that was marked without being checked.
-func storedPublicKeyChecked(pemText []byte) bool {
+// one that was marked without being checked. known says that it was
+// checked already (the key was sealed with the mark): the multiplication
+// is then spared, not the reading.
+func storedPublicKeyChecked(pemText []byte, known bool) bool {
 	ek, ok := readECKey(pemText)
 	if !ok {
 		return false
 	}
 	defer clear(ek.der)
-	return isPublicOf(ek.dh, ek.size, ek.d, ek.pub)
-}
-
-// readsAsECKey reports whether readECKey reads pemText: whether it is a
-// key leafECDSAKey would build from the public key stored beside its scalar.
-func readsAsECKey(pemText []byte) bool {
-	ek, ok := readECKey(pemText)
-	clear(ek.der)
-	return ok
+	return known || isPublicOf(ek.dh, ek.size, ek.d, ek.pub)
 }
 
 // readBitString reads a BIT STRING of whole bytes into out.
