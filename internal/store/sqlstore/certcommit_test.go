@@ -2,14 +2,12 @@ package sqlstore_test
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
 	"github.com/esacert/esacert/internal/store/sqlstore"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // TestOnCertificateCommit: each committed create, replace and delete of a
@@ -19,22 +17,9 @@ import (
 func TestOnCertificateCommit(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			dsn := "sqlite:" + filepath.Join(t.TempDir(), "esacert.db")
-			if db == "postgres" {
-				dsn = storetest.PostgresDatabase(t)
-			}
-			s, err := sqlstore.Open(t.Context(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
 			ctx := t.Context()
 			now := time.Now().UTC()
-			inst := site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
-				Status: site.InstanceOnline, Created: now}
-			if err := s.CreateInstance(ctx, inst, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := storeWithInstance(t, db, now)
 			st := site.Site{ID: 1000000000021, Name: "told.com", AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
 				InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}
 			if err := s.CreateSite(ctx, st); err != nil {

@@ -39,22 +39,9 @@ func TestChangeFeed(t *testing.T) {
 func TestImportMany(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			dsn := "sqlite:" + filepath.Join(t.TempDir(), "esacert.db")
-			if db == "postgres" {
-				dsn = storetest.PostgresDatabase(t)
-			}
-			s, err := sqlstore.Open(t.Context(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
 			ctx := t.Context()
 			now := time.Now().UTC()
-			inst := site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
-				Status: site.InstanceOnline, Created: now}
-			if err := s.CreateInstance(ctx, inst, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := storeWithInstance(t, db, now)
 			start, _ := s.Revision(ctx)
 			st := site.Site{ID: 1000000000009, Name: "many.com", AccessType: "NS", Coverage: "overseas", Status: site.SiteActive,
 				InstanceID: "inst", VerifyCode: "v", Created: now, Updated: now}
@@ -91,6 +78,25 @@ func TestImportMany(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storeWithInstance opens an empty store on db ("sqlite" or "postgres",
+// see testDatabase), closed when the test ends, holding the instance
+// "inst" that the tests' sites are on.
+func storeWithInstance(t *testing.T, db string, now time.Time) *sqlstore.Store {
+	t.Helper()
+	dsn, _, _ := testDatabase(t, db)
+	s, err := sqlstore.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	inst := site.Instance{ID: "inst", OrderID: "1", Plan: mustPlan("basic"), Coverage: "overseas", BillingMode: "PREPAY",
+		Status: site.InstanceOnline, Created: now}
+	if err := s.CreateInstance(t.Context(), inst, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func testChangeFeed(t *testing.T, s *sqlstore.Store) {
