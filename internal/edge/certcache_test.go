@@ -196,3 +196,52 @@ func TestCertCacheStapled(t *testing.T) {
 		}
 	}
 }
+
+// TestCertCacheHint: a served's hint finds its entry without the map, and
+// never another entry: not the one that took its entry's place after an
+// eviction, not one of another cache (whose places and numbers differ).
+func TestCertCacheHint(t *testing.T) {
+	f := newFixture(t)
+	conf := &siteConf{id: 1, name: "example.com", served: true}
+	var svs [2]*served
+	for i := range svs {
+		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("h%d.example.com", i))
+		if svs[i] = newServed(c, nil, conf); svs[i] == nil {
+			t.Fatal("nothing to serve")
+		}
+	}
+	builds := 0
+	build := func(*served, *certEntry) error { builds++; return nil }
+	cc := newCertCache(1)
+	first := cc.get(svs[0], build)
+	if svs[0].hint.Load() != first.hint() {
+		t.Fatalf("hint %x, want the entry's %x", svs[0].hint.Load(), first.hint())
+	}
+	if again := cc.get(svs[0], build); again != first || builds != 1 {
+		t.Fatalf("a hit returned another entry or built again (%d builds)", builds)
+	}
+	second := cc.get(svs[1], build) // evicts the first: its place is the second's now
+	if second.place != first.place || !first.evicted.Load() {
+		t.Fatalf("the second entry is at place %d, the first at %d (evicted %v)", second.place, first.place, first.evicted.Load())
+	}
+	got := cc.get(svs[0], build)
+	if got == second || got.key.id != svs[0].id || !bytes.Equal(got.leaf, svs[0].chain[0]) {
+		t.Fatalf("the stale hint found the entry of %s", got.key.id)
+	}
+	if builds != 3 {
+		t.Errorf("%d builds, want 3 (the first certificate built again after its eviction)", builds)
+	}
+	if st := &cc.shards[0]; st.hits.Load() != 1 || st.misses.Load() != 3 {
+		t.Errorf("%d hits and %d misses, want 1 and 3", st.hits.Load(), st.misses.Load())
+	}
+	// A hint of a larger cache names a place this one does not have.
+	big := newCertCache(64)
+	for i := range 40 {
+		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("b%d.example.com", i))
+		sv := newServed(c, nil, conf)
+		big.get(sv, build)
+		if ent := cc.get(sv, build); ent.key.id != sv.id {
+			t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
+		}
+	}
+}

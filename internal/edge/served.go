@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -24,9 +23,9 @@ type served struct {
 	notAfter time.Time
 	fp       uint64 // certFingerprint of id, leaf and sealed key
 	rsa      bool
-	names    []string                                // the names it is served for: exact ones, and "*.parent" for a wildcard
-	hint     atomic.Pointer[weak.Pointer[certEntry]] // the cache entry used last (certcache.go)
-	mem      *arenaChunk                             // holds chain[0] and sealed when they are outside the heap (arena.go)
+	names    []string      // the names it is served for: exact ones, and "*.parent" for a wildcard
+	hint     atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
+	mem      *arenaChunk   // holds chain[0] and sealed when they are outside the heap (arena.go)
 
 	// Every object of the index is marked by each collection, so a served
 	// holds its small parts itself (one object instead of several): chain
