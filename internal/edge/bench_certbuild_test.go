@@ -35,7 +35,7 @@ func BenchmarkCertBuild(b *testing.B) {
 		c, leaf := f.certificate(kt, now.Add(60*24*time.Hour), "www.build.test")
 		e := &Edge{Sealer: f.sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		conf := &siteConf{id: 1, name: "build.test", status: "active", served: true}
-		sv := newServed(c, nil, conf)
+		sv := newServed(c, nil, conf, nil)
 		b.Run(string(kt)+"/miss", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
@@ -86,7 +86,7 @@ func BenchmarkCertBuild(b *testing.B) {
 					if cj.SealedKey, err = cert.SealKey(f.sealer, cj.ID, []byte(leaf.KeyPEM)); err != nil {
 						b.Fatal(err)
 					}
-					svs[j] = newServed(cj, nil, conf)
+					svs[j] = newServed(cj, nil, conf, nil)
 				}
 				cc := newCertCache(4 * n) // room to spare: the shards fill unevenly
 				before := heapNow()

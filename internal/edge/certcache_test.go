@@ -206,7 +206,7 @@ func TestCertCacheHint(t *testing.T) {
 	var svs [2]*served
 	for i := range svs {
 		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("h%d.example.com", i))
-		if svs[i] = newServed(c, nil, conf); svs[i] == nil {
+		if svs[i] = newServed(c, nil, conf, nil); svs[i] == nil {
 			t.Fatal("nothing to serve")
 		}
 	}
@@ -238,7 +238,7 @@ func TestCertCacheHint(t *testing.T) {
 	big := newCertCache(64)
 	for i := range 40 {
 		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("b%d.example.com", i))
-		sv := newServed(c, nil, conf)
+		sv := newServed(c, nil, conf, nil)
 		big.get(sv, build)
 		if ent := cc.get(sv, build); ent.key.id != sv.id {
 			t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)

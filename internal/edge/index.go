@@ -231,20 +231,24 @@ type builtSite struct {
 // buildSite turns a site's state into what it contributes to the index.
 // Only served sites contribute (site.Served: active ones, and pending ones
 // unless requireVerified); names outside the site are not served for it.
-func buildSite(st SiteState, requireVerified bool) *builtSite {
+// Its siteConf, served and strings come from sl (nil: allocated on their
+// own).
+func buildSite(st SiteState, requireVerified bool, sl *slabs) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	key, name := strconv.FormatInt(st.ID, 10), [1]string{st.Site.Name}
-	packStrings(&key, name[:])
-	conf := &siteConf{id: st.ID, name: name[0], status: st.Site.Status,
-		served: st.Site.Served(requireVerified), policy: sharedPolicy(st.Policy), settings: st.Settings,
-		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
+	key, strs := strconv.FormatInt(st.ID, 10), [3]string{st.Site.Name, st.Site.Status, st.Settings.RealClientIPHeader}
+	sl.pack(&key, strs[:])
+	conf := sl.newConf()
+	conf.id, conf.name, conf.status = st.ID, strs[0], strs[1]
+	conf.served, conf.policy, conf.settings = st.Site.Served(requireVerified), sharedPolicy(st.Policy), st.Settings
+	conf.settings.RealClientIPHeader = strs[2]
+	conf.origin, conf.clients = newSiteOrigin(st.OriginCAs, st.OriginClients), newClientAuth(st.ClientCAs)
 	b := &builtSite{key: key, entry: siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
 	if !conf.served {
 		return b
 	}
-	b.certs = servedOf(st, conf)
+	b.certs = servedOf(st, conf, sl)
 	for _, r := range st.Routes {
 		if r.Origin == "" {
 			continue
@@ -273,15 +277,15 @@ func buildSite(st SiteState, requireVerified bool) *builtSite {
 }
 
 // servedOf returns what the index serves of st's certificates, for a
-// served site.
-func servedOf(st SiteState, conf *siteConf) []*served {
+// served site, from sl (nil: each served on its own).
+func servedOf(st SiteState, conf *siteConf, sl *slabs) []*served {
 	var out []*served
 	for i, c := range st.Certificates {
 		var chain [][]byte
 		if st.chains != nil {
 			chain = st.chains[i]
 		}
-		if sv := newServed(c, chain, conf); sv != nil {
+		if sv := newServed(c, chain, conf, sl); sv != nil {
 			if st.mems != nil {
 				sv.mem = st.mems[i]
 			}
@@ -320,7 +324,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 			se.remove(key)
 			paused -= pausedCount(&old)
 		}
-		b := buildSite(st, ix.verified)
+		b := buildSite(st, ix.verified, nil)
 		if b == nil {
 			continue
 		}
@@ -344,7 +348,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 		}
 		if next.conf.served {
 			for _, c := range u.certs {
-				if sv := newServed(c, nil, next.conf); sv != nil {
+				if sv := newServed(c, nil, next.conf, nil); sv != nil {
 					if prev, ok := next.certs.get(sv.id); ok { // listed twice: the last one wins
 						removeCert(prev, exact, wild)
 					}
@@ -380,6 +384,7 @@ type indexBuilder struct {
 	now             time.Time
 	requireVerified bool
 	arena           byteArena // the certificates' leaves and sealed keys (arena.go)
+	slabs           slabs     // the sites' siteConf, the certificates' served and their strings (slab.go)
 }
 
 func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
@@ -398,7 +403,7 @@ func (ib *indexBuilder) add(st SiteState) {
 		if !ok || !e.conf.served {
 			return
 		}
-		certs := servedOf(st, e.conf)
+		certs := servedOf(st, e.conf, &ib.slabs)
 		for _, sv := range certs {
 			ib.arena.move(sv)
 		}
@@ -406,7 +411,7 @@ func (ib *indexBuilder) add(st SiteState) {
 		ib.sites.set(key, e)
 		return
 	}
-	b := buildSite(st, ib.requireVerified)
+	b := buildSite(st, ib.requireVerified, &ib.slabs)
 	if b == nil {
 		return
 	}

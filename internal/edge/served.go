@@ -66,8 +66,13 @@ func better(now time.Time) func(a, b *served) bool {
 // newServed turns one certificate of a served site into what the index
 // serves, or nil when it has nothing to serve yet. chain is its chain as
 // DER when already decoded (from a snapshot), else nil: ChainPEM is read.
-func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
-	sv := &served{id: c.ID, site: conf, sealed: c.SealedKey, notAfter: c.Info.NotAfter, rsa: c.Info.PubAlg == "RSA"}
+// The served and its strings come from sl (nil: allocated on their own).
+func newServed(c cert.Certificate, chain [][]byte, conf *siteConf, sl *slabs) *served {
+	if len(c.SealedKey) == 0 || (len(chain) == 0 && c.ChainPEM == "") {
+		return nil // nothing to serve yet (a free certificate still being applied for)
+	}
+	sv := sl.newServed()
+	sv.id, sv.site, sv.sealed, sv.notAfter, sv.rsa = c.ID, conf, c.SealedKey, c.Info.NotAfter, c.Info.PubAlg == "RSA"
 	sv.self[0] = sv
 	sv.chain = append(sv.chainBuf[:0], chain...)
 	for rest := []byte(c.ChainPEM); chain == nil && len(rest) > 0; {
@@ -78,8 +83,9 @@ func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
 		}
 		sv.chain = append(sv.chain, blk.Bytes)
 	}
-	if len(sv.chain) == 0 || len(c.SealedKey) == 0 {
-		return nil // nothing to serve yet (a free certificate still being applied for)
+	if len(sv.chain) == 0 {
+		*sv = served{} // its slab's place is left unused
+		return nil
 	}
 	for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
 		sv.chain[j] = intermediates.intern(sv.chain[j])
@@ -95,29 +101,9 @@ func newServed(c cert.Certificate, chain [][]byte, conf *siteConf) *served {
 			sv.names = append(sv.names, n)
 		}
 	}
-	packStrings(&sv.id, sv.names)
+	sl.pack(&sv.id, sv.names)                                         // one object for the collector to mark instead of one a string (or none: slab.go)
 	sv.chain, sv.names = slices.Clip(sv.chain), slices.Clip(sv.names) // an append to them never writes into the served
 	return sv
-}
-
-// packStrings replaces *first and the strings of rest by copies that share
-// one allocation: one object for the collector to mark instead of one each.
-func packStrings(first *string, rest []string) {
-	n := len(*first)
-	for _, s := range rest {
-		n += len(s)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(*first)
-	for _, s := range rest {
-		b.WriteString(s)
-	}
-	all := b.String()
-	*first, all = all[:len(*first)], all[len(*first):]
-	for i, s := range rest {
-		rest[i], all = all[:len(s)], all[len(s):]
-	}
 }
 
 // underSite reports whether a certificate name belongs to site: the site
