@@ -234,26 +234,50 @@ func (c client) rest(addr string, o *order, clients int) result {
 // its share of names: first one full handshake (and GET) per name, to get
 // a ticket, untimed; then, for d, new connections with resumed handshakes
 // of version and a GET, going round its names. It counts the connections
-// and how many did resume.
+// and how many did resume. cpu is the server's CPU time so far.
 func (c client) resumed(addr string, names []string, version uint16, clients int, d time.Duration, cpu func() time.Duration) (result, error) {
-	shares := make([][]string, clients)
-	for i, n := range names {
-		shares[i%clients] = append(shares[i%clients], n)
+	r, err := c.primeResumed(addr, names, version, clients)
+	if err != nil {
+		return result{}, err
 	}
-	caches := make([]tls.ClientSessionCache, clients)
-	for w, share := range shares {
-		caches[w] = tls.NewLRUClientSessionCache(len(share) + 1)
+	return r.run(d, cpu), nil
+}
+
+// resumer is clients holding a session for each of their names on one
+// server, ready to resume them (client.primeResumed).
+type resumer struct {
+	c       client
+	addr    string
+	version uint16
+	shares  [][]string
+	caches  []tls.ClientSessionCache
+}
+
+// primeResumed makes the first, full, handshake of each of names, shared
+// among clients, each client keeping its sessions.
+func (c client) primeResumed(addr string, names []string, version uint16, clients int) (*resumer, error) {
+	r := &resumer{c: c, addr: addr, version: version, shares: make([][]string, clients), caches: make([]tls.ClientSessionCache, clients)}
+	for i, n := range names {
+		r.shares[i%clients] = append(r.shares[i%clients], n)
+	}
+	for w, share := range r.shares {
+		r.caches[w] = tls.NewLRUClientSessionCache(len(share) + 1)
 		for _, n := range share {
-			if _, err := visit(addr, c.config(n, version, caches[w]), true); err != nil {
-				return result{}, fmt.Errorf("first %s connection to %s: %w", tls.VersionName(version), n, err)
+			if _, err := visit(addr, c.config(n, version, r.caches[w]), true); err != nil {
+				return nil, fmt.Errorf("first %s connection to %s: %w", tls.VersionName(version), n, err)
 			}
 		}
 	}
+	return r, nil
+}
+
+// run resumes the clients' sessions, round their names, for d.
+func (r *resumer) run(d time.Duration, cpu func() time.Duration) result {
 	var t tally
 	cpu0, start := cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	for w, share := range shares {
+	for w, share := range r.shares {
 		if len(share) == 0 {
 			continue
 		}
@@ -262,12 +286,12 @@ func (c client) resumed(addr string, names []string, version uint16, clients int
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline); i++ {
 				n := share[i%len(share)]
-				t.add(visit(addr, c.config(n, version, caches[w]), true))
+				t.add(visit(r.addr, r.c.config(n, r.version, r.caches[w]), true))
 			}
 		}()
 	}
 	wg.Wait()
-	return t.result(time.Since(start), cpu()-cpu0), nil
+	return t.result(time.Since(start), cpu()-cpu0)
 }
 
 // listenLoopback listens on a free loopback port.

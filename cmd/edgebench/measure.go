@@ -17,6 +17,7 @@ import (
 // meanRow is the bare server's two runs as one: the mean of their rates.
 func meanRow(a, b row) row {
 	a.Full, a.Res13, a.Res12 = addResults(a.Full, b.Full), addResults(a.Res13, b.Res13), addResults(a.Res12, b.Res12)
+	a.Paired, a.Paired13, a.Paired12 = addResults(a.Paired, b.Paired), addResults(a.Paired13, b.Paired13), addResults(a.Paired12, b.Paired12)
 	if a.Failed == "" {
 		a.Failed = b.Failed
 	}
@@ -56,6 +57,31 @@ func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server
 		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, m.o.duration/pairRounds, none))
 	}
 	return server, paired
+}
+
+// resumed measures the resumed handshakes of version of the server on
+// addr, and, when a bare server is paired, those of the bare server too,
+// in turns (as full does): the sessions of both are made first, then each
+// resumes them for a pairRounds-th of the duration, by turns.
+func (m *measurer) resumed(addr string, version uint16, cpu func() time.Duration) (server, paired result, err error) {
+	if m.paired == "" {
+		server, err = m.c.resumed(addr, m.resume, version, m.o.clients, m.o.duration, cpu)
+		return server, result{}, err
+	}
+	rs, err := m.c.primeResumed(addr, m.resume, version, m.o.clients)
+	if err != nil {
+		return result{}, result{}, err
+	}
+	rb, err := m.c.primeResumed(m.paired, m.resume, version, m.o.clients)
+	if err != nil {
+		return result{}, result{}, fmt.Errorf("the paired bare server: %w", err)
+	}
+	none := func() time.Duration { return 0 }
+	for range pairRounds {
+		server = addResults(server, rs.run(m.o.duration/pairRounds, cpu))
+		paired = addResults(paired, rb.run(m.o.duration/pairRounds, none))
+	}
+	return server, paired, nil
 }
 
 // addResults is two measurements as one.
@@ -163,10 +189,10 @@ func (m *measurer) measure(name string, start func(addr string) (*proc, error), 
 		version uint16
 		res     *result
 	}{{tls.VersionTLS13, &r.Res13}, {tls.VersionTLS12, &r.Res12}} {
-		var res result
+		var res, paired result
 		var err error
 		m.profiled("esacert-resumed-"+strings.ReplaceAll(tls.VersionName(v.version), " ", ""), func() {
-			res, err = m.c.resumed(addr, m.resume, v.version, m.o.clients, m.o.duration, cpu)
+			res, paired, err = m.resumed(addr, v.version, cpu)
 		})
 		if err != nil {
 			r.Failed = err.Error()
@@ -174,6 +200,11 @@ func (m *measurer) measure(name string, start func(addr string) (*proc, error), 
 			break
 		}
 		*v.res = res
+		if v.version == tls.VersionTLS13 {
+			r.Paired13 = paired
+		} else {
+			r.Paired12 = paired
+		}
 		log.Printf("%s: resumed %s: %s/s, %d%% resumed, %s µs of server CPU each", name, tls.VersionName(v.version), thousands(res.rate()), res.Resumed*100/max(res.Conns, 1), cpuCell(res))
 	}
 	if m.o.touch && len(readyNames) > 1 && name != nginxLazyRow { // nginx by SNI keeps no certificate

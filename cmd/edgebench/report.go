@@ -31,7 +31,9 @@ type row struct {
 	Full, Res13, Res12 result
 	// Paired is the bare server's full handshakes measured in turns with
 	// Full (see measurer.full); the ratio to bare is to it when measured.
-	Paired result
+	// Paired13 and Paired12 are its resumed handshakes, in turns with Res13
+	// and Res12 (measurer.resumed).
+	Paired, Paired13, Paired12 result
 }
 
 // setup describes a run, for the lines under the table.
@@ -51,8 +53,8 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 	fmt.Fprintf(w, "%s certificates (ECDSA P-256, one name each, a key each, sent with an intermediate), %d clients "+
 		"on the same %d-core machine, %s a measurement, key exchange: %s; %s; %s.\n\n",
 		thousands(float64(s.Certs)), s.Clients, s.Cores, s.Duration, s.KeyExchange, strings.Join(s.Versions, ", "), s.Date.UTC().Format("2006-01-02"))
-	fmt.Fprintln(w, "| server | ready after start | full handshakes/s (+ GET) | × bare crypto/tls | server CPU a handshake: full / resumed 1.3 / resumed 1.2 | resumed TLS 1.3/s | resumed TLS 1.2/s | memory when ready | after each name was served |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| server | ready after start | full handshakes/s (+ GET) | × bare crypto/tls | server CPU a handshake: full / resumed 1.3 / resumed 1.2 | resumed TLS 1.3/s | resumed TLS 1.2/s | resumed × bare: TLS 1.3 / 1.2 | memory when ready | after each name was served |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	var notes []string
 	paired := false
 	for _, r := range rows {
@@ -84,16 +86,33 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 		if r.Full.Conns > 0 && r.Full.CPU > 0 {
 			cpu = cpuCell(r.Full) + " / " + cpuCell(r.Res13) + " / " + cpuCell(r.Res12) + " µs"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Server, ready, rateCell(r.Full, false), ratio, cpu,
-			rateCell(r.Res13, true), rateCell(r.Res12, true), memCell(r.MemReady), memCell(r.MemAll))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Server, ready, rateCell(r.Full, false), ratio, cpu,
+			rateCell(r.Res13, true), rateCell(r.Res12, true), pairedCell(r), memCell(r.MemReady), memCell(r.MemAll))
 	}
 	if paired {
 		fmt.Fprintf(w, "\n× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it, "+
-			"measured in %d turns each (the bare row is its own runs, at the start and at the end).\n", pairRounds)
+			"measured in %d turns each (the bare row is its own runs, at the start and at the end); resumed × bare: the same "+
+			"for resumed handshakes. The rates of the other columns are measured minutes apart, and this machine's speed "+
+			"drifts over minutes: compare servers by their ratios.\n", pairRounds)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "\n%s\n", n)
 	}
+}
+
+// pairedCell is the ratios of r's resumed handshakes to the paired bare
+// server's, measured in turns, or "—".
+func pairedCell(r row) string {
+	ratio := func(x, bare result) string {
+		if x.Conns == 0 || bare.Conns == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f×", x.rate()/bare.rate())
+	}
+	if r.Paired13.Conns == 0 && r.Paired12.Conns == 0 {
+		return "—"
+	}
+	return ratio(r.Res13, r.Paired13) + " / " + ratio(r.Res12, r.Paired12)
 }
 
 // rateCell is a measurement's rate, with what went wrong: failed
