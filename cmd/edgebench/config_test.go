@@ -172,8 +172,8 @@ func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 			Paired:   result{Conns: 1200, Elapsed: time.Second}, // the ratio is to it, not to the bare row's 1,000
 			Res13:    result{Conns: 2000, Resumed: 1000, Elapsed: time.Second},
 			Res12:    result{Conns: 12345, Resumed: 12345, Elapsed: time.Second},
-			Paired13: result{Conns: 1000, Elapsed: time.Second},  // resumed × bare, measured in turns: 2.00×
-			Paired12: result{Conns: 10000, Elapsed: time.Second}, // 1.23×
+			Paired13: result{Conns: 1000, Resumed: 1000, Elapsed: time.Second},  // resumed × bare, measured in turns: 2.00×
+			Paired12: result{Conns: 10000, Resumed: 5000, Elapsed: time.Second}, // 1.23×, the bare server resuming half
 			MemReady: memory{RSS: 100 << 20, PSS: 99 << 20}, MemAll: memory{RSS: 300 << 20, PSS: 100 << 20}},
 		{Server: "HAProxy", Skipped: "haproxy is not installed"},
 	}
@@ -183,7 +183,7 @@ func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 	for _, want := range []string{
 		"50,000 certificates",
 		"| crypto/tls, 1 certificate | 0.00 s | 1,000 | 1.00× | 400 / 150 / — µs |",
-		"| esacert | 1.50 s (restart: 0.80 s) | 900 | 0.75× | — | 2,000 (50% resumed) | 12,345 | 2.00× / 1.23× | 100 MB | 300 MB (PSS 100 MB) |",
+		"| esacert | 1.50 s (restart: 0.80 s) | 900 | 0.75× | — | 2,000 (50% resumed) | 12,345 | 2.00× / 1.23× (bare 50% resumed) | 100 MB | 300 MB (PSS 100 MB) |",
 		"| 2,000 | — | — | — | — |", // the bare row: no resumed × bare of its own
 		"HAProxy: not measured: haproxy is not installed.",
 		"× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it",

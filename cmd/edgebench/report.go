@@ -107,7 +107,14 @@ func pairedCell(r row) string {
 		if x.Conns == 0 || bare.Conns == 0 {
 			return "—"
 		}
-		return fmt.Sprintf("%.2f×", x.rate()/bare.rate())
+		s := fmt.Sprintf("%.2f×", x.rate()/bare.rate())
+		if bare.Resumed*100 < bare.Conns*99 {
+			s += fmt.Sprintf(" (bare %d%% resumed)", bare.Resumed*100/bare.Conns)
+		}
+		if bare.Errors > 0 {
+			s += fmt.Sprintf(" (bare: %d failed)", bare.Errors)
+		}
+		return s
 	}
 	if r.Paired13.Conns == 0 && r.Paired12.Conns == 0 {
 		return "—"

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -210,7 +211,10 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 		return ent
 	}
 	s.misses.Add(1)
-	// A copy of the leaf: sv's may be in an arena chunk (arena.go).
+	// Copies of the id and the leaf: sv's id may be in a slab of strings
+	// (slab.go) and its leaf in an arena chunk (arena.go), which an entry
+	// that outlives the index (it hits across reloads) must not keep.
+	k.id = strings.Clone(k.id)
 	ent := &certEntry{key: k, seq: entrySeq.Add(1), leaf: bytes.Clone(sv.chain[0])}
 	switch old := s.m[k]; {
 	case old != nil: // same id and fingerprint, another leaf: take its place in the clock

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/esacert/esacert/internal/site"
 	xocsp "golang.org/x/crypto/ocsp"
@@ -233,6 +234,21 @@ func TestCertCacheHint(t *testing.T) {
 	}
 	if st := &cc.shards[0]; st.hits.Load() != 1 || st.misses.Load() != 3 {
 		t.Errorf("%d hits and %d misses, want 1 and 3", st.hits.Load(), st.misses.Load())
+	}
+	// Two caches' first entries are both at place 0: the sequence numbers
+	// are the process's, so a hint of one never names the other's entry.
+	cc1, cc2 := newCertCache(1), newCertCache(1)
+	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "two.example.com")
+	other := newServed(c, nil, conf, nil)
+	cc1.get(svs[0], build)
+	cc2.get(other, build)
+	if ent := cc2.get(svs[0], build); ent.key.id != svs[0].id {
+		t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
+	}
+	// An entry's key is its own copy, not the served's string (which may be
+	// in a slab of strings that the entry, outliving the index, must not keep).
+	if ent := cc2.get(svs[0], build); unsafe.StringData(ent.key.id) == unsafe.StringData(svs[0].id) {
+		t.Error("the entry's key shares the served's id")
 	}
 	// A hint of a larger cache names a place this one does not have.
 	big := newCertCache(64)

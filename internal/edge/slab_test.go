@@ -2,9 +2,14 @@ package edge
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
+
+	"github.com/esacert/esacert/internal/site"
 )
 
 // TestSlabsPack: packed strings keep their values while later ones fill
@@ -41,6 +46,19 @@ func TestSlabsPack(t *testing.T) {
 			t.Fatalf("pack %d: its strings are not side by side (%d apart)", i, off)
 		}
 	}
+	// Small packs made one after another share a slab: each starts where
+	// the one before ended (but where a slab was full).
+	adjacent := 0
+	for i := 1; i < len(all); i++ {
+		prev, p := all[i-1], all[i]
+		last := prev.rest[len(prev.rest)-1]
+		if uintptr(unsafe.Pointer(unsafe.StringData(last)))+uintptr(len(last)) == uintptr(unsafe.Pointer(unsafe.StringData(p.first))) {
+			adjacent++
+		}
+	}
+	if adjacent < len(all)*9/10 {
+		t.Errorf("%d of %d packs follow the one before in its slab", adjacent, len(all)-1)
+	}
 	// A nil *slabs packs into an allocation of its own.
 	var none *slabs
 	first, rest := "abc", []string{"de", "f"}
@@ -73,5 +91,33 @@ func TestSlabsParts(t *testing.T) {
 	var none *slabs
 	if a, b := none.newServed(), none.newServed(); a == b {
 		t.Fatal("two served without slabs are one")
+	}
+}
+
+// TestBuildSiteFromSlabs: a site built from slabs (a bulk load) is the
+// site built on its own (an update): its conf, names and certificates.
+func TestBuildSiteFromSlabs(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com", "*.example.com")
+	pending, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "api.example.com")
+	pending.SealedKey = nil // a free certificate still being applied for: nothing to serve
+	st := siteState(7, "example.com", site.SiteActive, c, pending)
+	st.Settings.RealClientIPHeader = "X-Client-IP"
+	var sl slabs
+	a, b := buildSite(st, false, &sl), buildSite(st, false, nil)
+	ca, cb := *a.entry.conf, *b.entry.conf
+	ca.policy, cb.policy = nil, nil
+	if !reflect.DeepEqual(ca, cb) || a.key != b.key || a.key != "7" {
+		t.Fatalf("from slabs %+v (key %q), on its own %+v (key %q)", ca, a.key, cb, b.key)
+	}
+	if ca.status != site.SiteActive || ca.settings.RealClientIPHeader != "X-Client-IP" || ca.name != "example.com" {
+		t.Fatalf("conf %+v", ca)
+	}
+	if len(a.certs) != 1 || len(b.certs) != 1 {
+		t.Fatalf("%d and %d certificates served, want 1 (the other has no key yet)", len(a.certs), len(b.certs))
+	}
+	sa, sb := a.certs[0], b.certs[0]
+	if sa.id != sb.id || !slices.Equal(sa.names, sb.names) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
+		t.Fatalf("served from slabs %q %v, on its own %q %v", sa.id, sa.names, sb.id, sb.names)
 	}
 }
