@@ -43,12 +43,7 @@ func (s *slabs) newServed() *served {
 	if s == nil {
 		return new(served)
 	}
-	if len(s.served) == 0 {
-		s.served = make([]served, servedPerSlab)
-	}
-	sv := &s.served[0]
-	s.served = s.served[1:]
-	return sv
+	return take(&s.served, servedPerSlab)
 }
 
 // newConf returns a zero siteConf: from the current slab, or, with no
@@ -57,12 +52,18 @@ func (s *slabs) newConf() *siteConf {
 	if s == nil {
 		return new(siteConf)
 	}
-	if len(s.confs) == 0 {
-		s.confs = make([]siteConf, confsPerSlab)
+	return take(&s.confs, confsPerSlab)
+}
+
+// take hands out the first element of the unused rest of a slab, a new
+// slab of n elements when it is used up.
+func take[T any](rest *[]T, n int) *T {
+	if len(*rest) == 0 {
+		*rest = make([]T, n)
 	}
-	c := &s.confs[0]
-	s.confs = s.confs[1:]
-	return c
+	p := &(*rest)[0]
+	*rest = (*rest)[1:]
+	return p
 }
 
 // pack replaces *first and the strings of rest by copies that share one
