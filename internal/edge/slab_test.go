@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -120,4 +121,31 @@ func TestBuildSiteFromSlabs(t *testing.T) {
 	if sa.id != sb.id || !slices.Equal(sa.names, sb.names) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
 		t.Fatalf("served from slabs %q %v, on its own %q %v", sa.id, sa.names, sb.id, sb.names)
 	}
+}
+
+// TestBulkLoadObjects: an index loaded in bulk holds a few heap objects
+// for many sites (its parts in slabs, its maps' entries packed), not
+// several a site: each live object costs every collection a visit
+// (BenchmarkIndexObjects and BenchmarkIndexMark measure it). The bound is
+// loose (other tests' goroutines may allocate meanwhile); one object a
+// site more, as before the slabs, is far past it.
+func TestBulkLoadObjects(t *testing.T) {
+	const n = 10_000
+	f := newFixture(t)
+	states := syntheticSites(t, f, n)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ix := ownStringsIndex(states, 2)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(states)
+	if ix.Names() != 2*n {
+		t.Fatalf("the index holds %d names, want %d", ix.Names(), 2*n)
+	}
+	per := float64(int64(after.HeapObjects)-int64(before.HeapObjects)) / n
+	if per > 0.5 {
+		t.Errorf("%.2f heap objects a site, want well under 1 (0.05 with slabs)", per)
+	}
+	runtime.KeepAlive(ix)
 }
