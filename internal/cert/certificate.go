@@ -211,6 +211,14 @@ func SealKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
 	return sealKeyText(sealer, id, keyPEM, storedPublicKeyChecked(keyPEM, false))
 }
 
+// sealValidKey is SealKey for a key that certcheck.ParsePrivateKey has just
+// accepted, which refuses an EC key whose stored public key is not its
+// scalar's: the comparison SealKey makes (a scalar multiplication) was made
+// already, so only the key's form decides the mark.
+func sealValidKey(sealer domain.Sealer, id string, keyPEM []byte) ([]byte, error) {
+	return sealKeyText(sealer, id, keyPEM, storedPublicKeyChecked(keyPEM, true))
+}
+
 // checkedMark ends the sealed text of a key that SealKey found to store its
 // scalar's own public key, and of no other: short, as the edge keeps every
 // sealed key (17 bytes a key, 17 MB at a million certificates).

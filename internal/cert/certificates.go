@@ -129,7 +129,7 @@ func (s *Service) SetCertificate(ctx context.Context, in SetInput) (Certificate,
 	} else {
 		c.ID = s.hexID(16)
 	}
-	if c.SealedKey, err = SealKey(s.Sealer, c.ID, []byte(keyPEM)); err != nil {
+	if c.SealedKey, err = sealValidKey(s.Sealer, c.ID, []byte(keyPEM)); err != nil {
 		return Certificate{}, err
 	}
 	if in.ID != "" {

@@ -155,3 +155,31 @@ func TestValidationsShown(t *testing.T) {
 		t.Errorf("wildcard DCV = %+v", wild)
 	}
 }
+
+// TestUploadSealedWithMark: an uploaded ECDSA key is sealed with the mark
+// that its stored public key is its scalar's (checked as the upload was
+// validated), so the edge builds it without checking it again; an RSA key
+// is sealed without it.
+func TestUploadSealedWithMark(t *testing.T) {
+	e := sitetest.New(t)
+	svc := &cert.Service{Sites: e.Store, Certs: e.Store, Repo: e.Store, Sealer: e.Sealer, Now: e.Clock.Now}
+	ca := pkitest.NewCA(t, "Mark Upload Root", t0.Add(-time.Hour), t0.Add(365*24*time.Hour))
+	for kt, want := range map[pkitest.KeyType]bool{"ecdsa-p256": true, "rsa-2048": false} {
+		leaf := ca.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.example.com"}, KeyType: kt,
+			NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(60 * 24 * time.Hour)})
+		c, err := svc.SetCertificate(t.Context(), cert.SetInput{SiteID: e.Site.ID, Type: cert.TypeUpload, CertPEM: leaf.ChainPEM, KeyPEM: leaf.KeyPEM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := e.Sealer.Open(c.SealedKey, []byte("certificate:"+c.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.HasSuffix(string(text), "\nesacert:checked\n"); got != want {
+			t.Errorf("%s: sealed with the mark %v, want %v", kt, got, want)
+		}
+		if _, err := cert.OpenKeyFor(e.Sealer, c, leaf.Cert.Raw); err != nil {
+			t.Errorf("%s: %v", kt, err)
+		}
+	}
+}

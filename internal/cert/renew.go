@@ -219,7 +219,7 @@ func (s *Service) issueTwin(ctx context.Context, c Certificate) (*Twin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the issued RSA certificate does not check out: %w", err)
 	}
-	sealed, err := SealKey(s.Sealer, TwinID(c.ID), keyPEM)
+	sealed, err := sealValidKey(s.Sealer, TwinID(c.ID), keyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (s *Service) storeIssued(ctx context.Context, c *Certificate, chainPEM, key
 	info := parsed.Info
 	info.SANs = []string{c.Name} // SAN reads back as applied for, as Terraform's domains needs
 	c.CertPEM, c.ChainPEM, c.Info = string(chainPEM), chainPEM2(parsed.Chain), info
-	if c.SealedKey, err = SealKey(s.Sealer, c.ID, keyPEM); err != nil {
+	if c.SealedKey, err = sealValidKey(s.Sealer, c.ID, keyPEM); err != nil {
 		return err
 	}
 	life := info.NotAfter.Sub(info.NotBefore)

@@ -268,3 +268,47 @@ func TestMarkOnlyWhatWasChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSealValidKey: for a key that certcheck.ParsePrivateKey accepts (the
+// uploads and the issued keys sealValidKey seals), sealValidKey marks
+// exactly as SealKey does, without SealKey's scalar multiplication; and a
+// key whose stored public key lies never gets that far, as
+// ParsePrivateKey refuses it.
+func TestSealValidKey(t *testing.T) {
+	sealer := testSealer(t)
+	for _, kt := range []pkitest.KeyType{"ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "ed25519"} {
+		for _, kf := range []pkitest.KeyFormat{"pkcs8", "sec1"} {
+			if kf == "sec1" && !strings.HasPrefix(string(kt), "ecdsa") {
+				continue
+			}
+			_, keyPEM := pkitest.Key(t, kt, kf)
+			if _, err := certcheck.ParsePrivateKey(keyPEM); err != nil {
+				t.Fatalf("%s %s: %v", kt, kf, err)
+			}
+			want, err := SealKey(sealer, "k", []byte(keyPEM))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sealValidKey(sealer, "k", []byte(keyPEM))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, w := marked(t, sealer, "k", got), marked(t, sealer, "k", want); m != w {
+				t.Errorf("%s %s: sealValidKey marked %v, SealKey %v", kt, kf, m, w)
+			}
+		}
+	}
+	_, otherPEM := pkitest.Key(t, "ecdsa-p256", "sec1")
+	_, keyPEM := pkitest.Key(t, "ecdsa-p256", "sec1")
+	key, err := certcheck.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.Public().(*ecdsa.PublicKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := certcheck.ParsePrivateKey(pkitest.WithECPublicKey(t, otherPEM, pub)); err == nil {
+		t.Fatal("ParsePrivateKey accepted a key whose stored public key is another's: sealValidKey would mark it")
+	}
+}
