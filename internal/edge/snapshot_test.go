@@ -395,3 +395,10 @@ func TestSnapshotLoadReusesBuffers(t *testing.T) {
 		}
 	}
 }
+
+// site writes one site's record as given (indexSite writes the index's):
+// for tests and benchmarks that write snapshots of their own making.
+func (sw *snapshotWriter) site(s snapshotSite) error { return sw.enc.Encode(&s) }
+
+// chunk writes more certificates of the site written last, as given.
+func (sw *snapshotWriter) chunk(c snapshotChunk) error { return sw.enc.Encode(&c) }

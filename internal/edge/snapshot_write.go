@@ -150,13 +150,6 @@ func newSnapshotWriterMagic(w io.Writer, magic string, rev int64, now time.Time)
 	return sw, nil
 }
 
-// site writes one site's record (tests and benchmarks: indexSite writes the
-// index's).
-func (sw *snapshotWriter) site(s snapshotSite) error { return sw.enc.Encode(&s) }
-
-// chunk writes more certificates of the site written last (tests).
-func (sw *snapshotWriter) chunk(c snapshotChunk) error { return sw.enc.Encode(&c) }
-
 // close ends the sites, writes the checksum and flushes.
 func (sw *snapshotWriter) close() error {
 	if err := sw.enc.Encode(snapshotSite{}); err != nil {
