@@ -95,9 +95,7 @@ func TestApplyCommitted(t *testing.T) {
 		t.Fatalf("applied while a refresh held the index: %q", got)
 	}
 	e.update.Unlock()
-	src.mu.Lock()
-	src.fail = true
-	src.mu.Unlock()
+	src.setFail(true)
 	e.Refresh(context.Background())
 	if got := servedName(t, addr, "late.example.com"); got != "ecdsa:late.example.com" {
 		t.Fatalf("the change kept during a refresh is served %q after it", got)
@@ -105,9 +103,7 @@ func TestApplyCommitted(t *testing.T) {
 
 	// Two changes of one certificate kept during a refresh, handed over out
 	// of order: applied in the order of their revisions, the later wins.
-	src.mu.Lock()
-	src.fail = false
-	src.mu.Unlock()
+	src.setFail(false)
 	e.Refresh(context.Background())
 	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "three.example.com")
 	b, _ := f.replacement(a.ID, now.Add(60*24*time.Hour), "four.example.com")
@@ -119,9 +115,7 @@ func TestApplyCommitted(t *testing.T) {
 	e.ApplyCommitted(Committed{Rev: src.rev, SiteID: 1, ID: b.ID, Cert: &b})
 	e.ApplyCommitted(Committed{Rev: ra, SiteID: 1, ID: a.ID, Cert: &a})
 	e.update.Unlock()
-	src.mu.Lock()
-	src.fail = true
-	src.mu.Unlock()
+	src.setFail(true)
 	e.Refresh(context.Background())
 	if got := servedName(t, addr, "four.example.com"); got != "ecdsa:four.example.com" {
 		t.Fatalf("the later of two kept changes is served %q", got)

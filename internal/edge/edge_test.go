@@ -52,6 +52,14 @@ func newMemSource() *memSource {
 	return &memSource{sites: map[int64]SiteState{}}
 }
 
+// setFail makes the source's reads fail (the store unreachable), or work
+// again.
+func (m *memSource) setFail(fail bool) {
+	m.mu.Lock()
+	m.fail = fail
+	m.mu.Unlock()
+}
+
 func (m *memSource) put(st SiteState) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -374,16 +382,12 @@ func TestHotUpdatesAndStaleStore(t *testing.T) {
 		t.Fatal("deleted certificate still served")
 	}
 	// The store becomes unreadable: the last index keeps serving.
-	src.mu.Lock()
-	src.fail = true
-	src.mu.Unlock()
+	src.setFail(true)
 	e.Refresh(context.Background())
 	if _, err := handshake(t, addr, "b.example.com", nil); err != nil {
 		t.Fatalf("stopped serving when the store went away: %v", err)
 	}
-	src.mu.Lock()
-	src.fail = false
-	src.mu.Unlock()
+	src.setFail(false)
 	src.put(SiteState{ID: 1}) // the site is deleted
 	e.Refresh(context.Background())
 	if _, err := handshake(t, addr, "b.example.com", nil); err == nil {

@@ -138,9 +138,7 @@ func TestSnapshotServesWhatTheStoreServed(t *testing.T) {
 	// The store answers again, restored to an older revision with other
 	// content: the edge takes the store's state whole.
 	restored, _ := f.certificate("ecdsa-p256", now.Add(30*24*time.Hour), "restored.example.com")
-	down.mu.Lock()
-	down.fail = false
-	down.mu.Unlock()
+	down.setFail(false)
 	down.put(siteState(1, "example.com", site.SiteActive, restored))
 	if down.rev >= first.Index().Revision() {
 		t.Fatalf("the restored store's revision %d is not older than the snapshot's %d", down.rev, first.Index().Revision())
