@@ -225,15 +225,7 @@ func TestMillionChild(t *testing.T) {
 	}
 	tl := e.TLSListener(ln)
 	defer tl.Close()
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptLoop(tl) // the connections come handshaken: each is closed
 	pprof.StopCPUProfile()
 	memtune.Follow() // as a node does once started
 	var ru syscall.Rusage

@@ -28,6 +28,17 @@ func TestApplyCommitted(t *testing.T) {
 		c.Rev, c.SiteID, c.ID = src.rev, 1, id
 		e.ApplyCommitted(*c)
 	}
+	// twoChanges stores a certificate for one name, then a replacement for
+	// another under its id, and returns the two commits.
+	twoChanges := func(name, then string) (older, newer Committed) {
+		a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), name)
+		b, _ := f.replacement(a.ID, now.Add(60*24*time.Hour), then)
+		a, b = onSite(1, a), onSite(1, b)
+		src.putCert(a)
+		older = Committed{Rev: src.rev, SiteID: 1, ID: a.ID, Cert: &a}
+		src.putCert(b)
+		return older, Committed{Rev: src.rev, SiteID: 1, ID: b.ID, Cert: &b}
+	}
 
 	added, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "new.example.com")
 	added = onSite(1, added)
@@ -58,14 +69,9 @@ func TestApplyCommitted(t *testing.T) {
 	}
 
 	// Two changes of one certificate handed over out of order: the later wins.
-	first, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "one.example.com")
-	second, _ := f.replacement(first.ID, now.Add(60*24*time.Hour), "two.example.com")
-	first, second = onSite(1, first), onSite(1, second)
-	src.putCert(first)
-	r1 := src.rev
-	src.putCert(second)
-	e.ApplyCommitted(Committed{Rev: src.rev, SiteID: 1, ID: second.ID, Cert: &second})
-	e.ApplyCommitted(Committed{Rev: r1, SiteID: 1, ID: first.ID, Cert: &first})
+	older, newer := twoChanges("one.example.com", "two.example.com")
+	e.ApplyCommitted(newer)
+	e.ApplyCommitted(older)
 	if got := servedName(t, addr, "two.example.com"); got != "ecdsa:two.example.com" {
 		t.Fatalf("the later change is served %q", got)
 	}
@@ -105,15 +111,10 @@ func TestApplyCommitted(t *testing.T) {
 	// of order: applied in the order of their revisions, the later wins.
 	src.setFail(false)
 	e.Refresh(context.Background())
-	a, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "three.example.com")
-	b, _ := f.replacement(a.ID, now.Add(60*24*time.Hour), "four.example.com")
-	a, b = onSite(1, a), onSite(1, b)
-	src.putCert(a)
-	ra := src.rev
-	src.putCert(b)
+	older, newer = twoChanges("three.example.com", "four.example.com")
 	e.update.Lock()
-	e.ApplyCommitted(Committed{Rev: src.rev, SiteID: 1, ID: b.ID, Cert: &b})
-	e.ApplyCommitted(Committed{Rev: ra, SiteID: 1, ID: a.ID, Cert: &a})
+	e.ApplyCommitted(newer)
+	e.ApplyCommitted(older)
 	e.update.Unlock()
 	src.setFail(true)
 	e.Refresh(context.Background())

@@ -266,15 +266,7 @@ func TestTLSListenerHandshakers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := e.TLSListener(ln).(*tlsListener)
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptLoop(tl) // the connections come handshaken: each is closed
 	pool := x509.NewCertPool()
 	pool.AddCert(f.ca.Cert)
 	addr := ln.Addr().String()
