@@ -14,7 +14,6 @@ import (
 
 	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/pkitest"
-	"github.com/esacert/esacert/internal/store/storetest"
 )
 
 // lookup calls ActionTrail's LookupEvents on the node, as the generic Go
@@ -37,12 +36,7 @@ func events(t *testing.T, m map[string]any) []map[string]any {
 func TestAuditTrail(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			cfg := testConfig(t)
-			if db == "postgres" {
-				cfg.DB = storetest.PostgresDatabase(t)
-				cfg.MasterKey = strings.Repeat("ab", 32)
-			}
-			testAuditTrail(t, cfg)
+			testAuditTrail(t, dbConfig(t, db, "ab"))
 		})
 	}
 }

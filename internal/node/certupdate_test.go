@@ -84,9 +84,11 @@ func TestCertificateUpdatesAcrossTheFleet(t *testing.T) {
 func TestAPINodeServesItsWrites(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
-			a, b := startTwoNodes(t, db, "e7")
+			a, err := Start(t.Context(), dbConfig(t, db, "e7"), quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer stop(t, a)
-			defer b.Shutdown(context.Background())
 			now := time.Now()
 			ca := pkitest.NewCA(t, "Own Writes Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
 			leaf := func(names ...string) *pkitest.Leaf {

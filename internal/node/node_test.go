@@ -292,6 +292,19 @@ func TestMigrateToPostgres(t *testing.T) {
 	conn.Close()
 }
 
+// dbConfig is testConfig on db ("sqlite": the data directory's file;
+// "postgres": a database of its own, whose master key is masterKeyByte
+// repeated).
+func dbConfig(t *testing.T, db, masterKeyByte string) config.Config {
+	t.Helper()
+	cfg := testConfig(t)
+	if db == "postgres" {
+		cfg.DB = storetest.PostgresDatabase(t)
+		cfg.MasterKey = strings.Repeat(masterKeyByte, 32)
+	}
+	return cfg
+}
+
 // startTwoNodes starts a node with all roles and a second, edge-only node
 // on the same database: a SQLite file (the edge reads the first node's
 // master key file) or, for db "postgres", a fresh PostgreSQL database
@@ -299,11 +312,7 @@ func TestMigrateToPostgres(t *testing.T) {
 // both (deferred, so that they stop before t.Context is canceled).
 func startTwoNodes(t *testing.T, db, masterKeyByte string) (a, b *Node) {
 	t.Helper()
-	cfg := testConfig(t)
-	if db == "postgres" {
-		cfg.DB = storetest.PostgresDatabase(t)
-		cfg.MasterKey = strings.Repeat(masterKeyByte, 32)
-	}
+	cfg := dbConfig(t, db, masterKeyByte)
 	a, err := Start(t.Context(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
