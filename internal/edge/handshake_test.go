@@ -254,12 +254,8 @@ func TestHsConnHello(t *testing.T) {
 // refused alike), not a goroutine each; closing the listener ends the
 // handshakers that wait.
 func TestTLSListenerHandshakers(t *testing.T) {
-	f := newFixture(t)
-	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.reuse.test")
-	src := newMemSource()
-	src.put(siteState(1, "reuse.test", site.SiteActive, leaf))
+	e, pool := reuseEdge(t)
 	obs := &handshakes{}
-	e, _ := startEdge(t, src, f.sealer)
 	e.Handshakes = obs
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -267,8 +263,6 @@ func TestTLSListenerHandshakers(t *testing.T) {
 	}
 	tl := e.TLSListener(ln).(*tlsListener)
 	go acceptLoop(tl) // the connections come handshaken: each is closed
-	pool := x509.NewCertPool()
-	pool.AddCert(f.ca.Cert)
 	addr := ln.Addr().String()
 	for i := range 10 {
 		name := "www.reuse.test"
@@ -291,6 +285,21 @@ func TestTLSListenerHandshakers(t *testing.T) {
 	if !waitFor(func() bool { return tl.idle.Load() == 0 }) {
 		t.Fatalf("%d handshakers still wait after Close", tl.idle.Load())
 	}
+}
+
+// reuseEdge starts an edge serving www.reuse.test, for the tests of its
+// TLS listener's handshakers, and returns it with the pool that trusts its
+// certificate.
+func reuseEdge(t *testing.T) (*Edge, *x509.CertPool) {
+	t.Helper()
+	f := newFixture(t)
+	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.reuse.test")
+	src := newMemSource()
+	src.put(siteState(1, "reuse.test", site.SiteActive, leaf))
+	e, _ := startEdge(t, src, f.sealer)
+	pool := x509.NewCertPool()
+	pool.AddCert(f.ca.Cert)
+	return e, pool
 }
 
 // waitFor reports whether cond holds within ten seconds.
