@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/certcheck"
+	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/pkitest"
 )
@@ -310,5 +311,31 @@ func TestSealValidKey(t *testing.T) {
 	}
 	if _, err := certcheck.ParsePrivateKey(pkitest.WithECPublicKey(t, otherPEM, pub)); err == nil {
 		t.Fatal("ParsePrivateKey accepted a key whose stored public key is another's: sealValidKey would mark it")
+	}
+}
+
+// BenchmarkSealKey: sealing an ECDSA P-256 key with SealKey (the stored
+// public key compared with the scalar's: a scalar multiplication) and with
+// sealValidKey (a key the upload's validation compared already).
+//
+//	go test ./internal/cert -run '^$' -bench SealKey
+func BenchmarkSealKey(b *testing.B) {
+	mk, err := keyseal.Generate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealer, err := keyseal.New(mk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, keyPEM := pkitest.Key(b, "ecdsa-p256", "pkcs8")
+	for name, seal := range map[string]func(domain.Sealer, string, []byte) ([]byte, error){"SealKey": SealKey, "sealValidKey": sealValidKey} {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				if _, err := seal(sealer, "k", []byte(keyPEM)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
