@@ -39,7 +39,7 @@ const connClientEnv = "ESACERT_CONN_CLIENT"
 // Two servers: a bare one (crypto/tls and net/http, its own session
 // tickets, answering 200 "ok\n" as cmd/edgebench's nginx does: what Go's
 // TLS and HTTP servers cost at least), and the edge with tickets on, served
-// as a node serves it (Edge.TLSListener, the body rate handler, the
+// as a node serves it (Edge.ServeHTTPS, the body rate handler, the
 // server's timeouts), for a site with no origin (answered 404, as
 // cmd/edgebench's sites are). The edge's rows also report what it costs
 // over the bare server (edge-allocs/conn, edge-B/conn). Three setups:
@@ -77,7 +77,7 @@ func BenchmarkConnection(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go edgeSrv.Serve(e.TLSListener(edgeLn))
+	go e.ServeHTTPS(edgeSrv, edgeLn)
 	defer edgeSrv.Close()
 
 	pair, err := tls.X509KeyPair([]byte(leaf.ChainPEM), []byte(leaf.KeyPEM))

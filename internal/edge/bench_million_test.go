@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,9 +224,10 @@ func TestMillionChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := e.TLSListener(ln)
-	defer tl.Close()
-	go acceptLoop(tl) // the connections come handshaken: each is closed
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
+	go e.ServeHTTPS(srv, ln) // as a node serves it
+	defer srv.Close()
 	pprof.StopCPUProfile()
 	memtune.Follow() // as a node does once started
 	var ru syscall.Rusage

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"net/netip"
 	"testing"
 	"time"
@@ -23,12 +24,12 @@ func (r blockingResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip
 	return nil, ctx.Err()
 }
 
-// TestCloseEndsPassthroughDial: closing the TLS listener ends a
-// pass-through that is still connecting to its origin (the handshake's
-// context is canceled), as it did when the handshakes ran under the
-// listener's context, rather than letting it dial on for the dial's
-// timeout after the listener is gone.
-func TestCloseEndsPassthroughDial(t *testing.T) {
+// TestShutdownEndsPassthroughDial: shutting the HTTPS server down (which
+// closes its listener) ends a pass-through that is still connecting to its
+// origin (the handshake's context is canceled), as it did when the
+// handshakes ran under the listener's context, rather than letting it dial
+// on for the dial's timeout after the listener is gone.
+func TestShutdownEndsPassthroughDial(t *testing.T) {
 	f := newFixture(t)
 	pausedCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.paused.test")
 	paused := siteState(1, "paused.test", site.SiteActive, pausedCert)
@@ -44,8 +45,9 @@ func TestCloseEndsPassthroughDial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := e.TLSListener(ln)
-	defer tl.Close()
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
+	go e.ServeHTTPS(srv, ln)
+	defer srv.Close()
 	go func() {
 		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "www.paused.test", InsecureSkipVerify: true})
 		if err == nil {
@@ -57,10 +59,54 @@ func TestCloseEndsPassthroughDial(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the pass-through never looked up its origin")
 	}
-	tl.Close()
+	go srv.Shutdown(context.Background())
 	select {
 	case <-res.ended:
 	case <-time.After(20 * time.Second): // far below the dial's timeout (a minute)
-		t.Fatal("closing the listener left the pass-through connecting to its origin")
+		t.Fatal("shutting the server down left the pass-through connecting to its origin")
+	}
+}
+
+// TestShutdownEndsPassthrough: a connection passed through to its origin
+// is still in its handshake for the HTTP server, which on its Shutdown
+// would close it only after 5 seconds; it ends at once instead, with the
+// listener, and Shutdown returns.
+func TestShutdownEndsPassthrough(t *testing.T) {
+	f := newFixture(t)
+	o := newTestOrigin(t, "www.paused.test")
+	paused := siteState(1, "paused.test", site.SiteActive)
+	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
+	paused.Settings.Paused = true
+	src := newMemSource()
+	src.put(paused)
+	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort}
+	serveEdge(t, e) // started; its own listener is not used
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
+	go e.ServeHTTPS(srv, ln)
+	defer srv.Close()
+	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "www.paused.test", RootCAs: o.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if conn.ConnectionState().PeerCertificates[0].Subject.CommonName == "" && len(conn.ConnectionState().PeerCertificates[0].DNSNames) == 0 {
+		t.Fatal("no certificate from the origin")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	begun := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if took := time.Since(begun); took > 3*time.Second {
+		t.Errorf("Shutdown took %s with a pass-through open, want it ended at once", took)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("the pass-through is still open after Shutdown: %v", err)
 	}
 }

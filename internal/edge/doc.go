@@ -36,9 +36,10 @@
 // their HTTPS configurations resolved into per-host policies (settings.go),
 // and their feature settings (features.go): a paused site's HTTPS
 // connections are passed through to its origin undecrypted, by way of the
-// listener that Listener wraps (passthrough.go). TLSListener does the TLS
-// handshakes itself, before the HTTP server sees a connection, so that
-// each handshake's outcome and time can be told (handshake.go). The SNI
+// listener that Listener wraps (passthrough.go). ServeHTTPS serves the
+// HTTPS listener with net/http: its goroutine for a connection does the
+// handshake, and the edge is told when it ends, so that each handshake's
+// outcome and time can be told (handshake.go). The SNI
 // settings (HttpsNoSniDeny, HttpsSniVerify, HttpsSniWhitelist) and the host
 // that answers clients without SNI are in sni.go; the access log's hook,
 // which writes through an AccessLogger (internal/accesslog), in

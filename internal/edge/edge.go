@@ -67,11 +67,12 @@ type Edge struct {
 	// validation for host, and ACMETLSProtocol names its ALPN protocol.
 	ACMETLS         func(host string) (*tls.Certificate, bool)
 	ACMETLSProtocol string
-	// Handshakes, when set, is told the outcome of every TLS handshake on a
-	// TLSListener (for the metrics).
+	// Handshakes, when set, is told the outcome of every TLS handshake of
+	// ServeHTTPS and ServeHTTP3 (for the metrics).
 	Handshakes HandshakeObserver
-	// HandshakeTimeout bounds a TLS handshake on a TLSListener, from the
-	// connection's accept; 0 means 10 seconds.
+	// HandshakeTimeout bounds a TLS handshake of ServeHTTPS, from the
+	// connection's accept, and a QUIC one of ServeHTTP3; 0 means 10
+	// seconds.
 	HandshakeTimeout time.Duration
 	// OriginTimeout bounds the wait for an origin's response headers; 0
 	// means 60 seconds.

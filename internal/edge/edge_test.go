@@ -234,7 +234,7 @@ func serveEdge(t testing.TB, e *Edge) (*Edge, string) {
 }
 
 // listenTLS serves e's HTTPS on a listener of its own at address, as a
-// node does (through Edge.TLSListener), and returns the listener's address.
+// node does (through Edge.ServeHTTPS), and returns the listener's address.
 func listenTLS(t testing.TB, e *Edge, network, address string) string {
 	t.Helper()
 	ln, err := net.Listen(network, address)
@@ -244,13 +244,13 @@ func listenTLS(t testing.TB, e *Edge, network, address string) string {
 	return serveTLS(t, e, ln)
 }
 
-// serveTLS serves e's HTTPS on ln, as a node does (through Edge.TLSListener),
+// serveTLS serves e's HTTPS on ln, as a node does (through Edge.ServeHTTPS),
 // and returns the listener's address.
 func serveTLS(t testing.TB, e *Edge, ln net.Listener) string {
 	t.Helper()
 	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig().Clone(),
 		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
-	go srv.Serve(e.TLSListener(ln))
+	go e.ServeHTTPS(srv, ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -13,7 +14,7 @@ import (
 	"time"
 )
 
-// Outcomes of a TLS handshake on the edge's HTTPS listener (TLSListener)
+// Outcomes of a TLS handshake on the edge's HTTPS listener (ServeHTTPS)
 // or of a QUIC handshake on its HTTP/3 listener (ServeHTTP3), as a
 // HandshakeObserver is told them.
 const (
@@ -40,7 +41,7 @@ const (
 
 // Transports a handshake is told with.
 const (
-	// TransportTCP: TLS over TCP, on the HTTPS listener (TLSListener).
+	// TransportTCP: TLS over TCP, on the HTTPS listener (ServeHTTPS).
 	TransportTCP = "tcp"
 	// TransportQUIC: TLS inside QUIC, on the HTTP/3 listener (ServeHTTP3).
 	TransportQUIC = "quic"
@@ -50,7 +51,7 @@ const (
 var HandshakeOutcomes = []string{HandshakeServed, HandshakeUnknownName, HandshakeAlert, HandshakeClosed,
 	HandshakeProtocol, HandshakePassthrough}
 
-// HandshakeObserver is told of every TLS handshake on a TLSListener and of
+// HandshakeObserver is told of every TLS handshake of ServeHTTPS and of
 // every QUIC handshake of ServeHTTP3 (for the metrics). Handshake must
 // return quickly and be safe for concurrent use.
 type HandshakeObserver interface {
@@ -67,229 +68,201 @@ type HandshakeObserver interface {
 // they did the handshakes).
 const defaultHandshakeTimeout = 10 * time.Second
 
-// TLSListener wraps the HTTPS listener ln (a TCP listener, before TLS) into
-// one whose connections are TLS connections with their handshakes done:
-// each accepted connection (through Listener, so that paused sites' are
-// passed through) is handshaken by a handshaker goroutine (one that stays
-// for the next connection, see handshaker) within
-// HandshakeTimeout, Handshakes is told the outcome, and only the
-// connections whose handshakes succeed are returned by Accept. Serve it
-// with http.Server.Serve, the server's TLSConfig a clone of TLSConfig (so
-// that it speaks HTTP/2 where the handshake chose it). Closing it closes the
-// connections still in their handshakes. Call it after Start.
-func (e *Edge) TLSListener(ln net.Listener) net.Listener {
-	l := &tlsListener{inner: e.Listener(ln), e: e, handshaking: map[net.Conn]struct{}{},
-		ready: make(chan *tls.Conn), done: make(chan struct{}), failed: make(chan struct{}), work: make(chan net.Conn)}
-	go l.accept()
-	return l
+// ServeHTTPS serves srv on the HTTPS listener ln (a TCP listener, before
+// TLS) until srv is closed or shut down, and returns what srv.Serve
+// returns. Its connections come through Listener, so that paused sites'
+// are passed through. Each is a TLS connection whose handshake is done by
+// net/http's goroutine for the connection, first thing, as for any TLS
+// server of net/http's: no other goroutine stands between the accept and
+// the connection's own, so a connection costs one goroutine and no
+// hand-over. The handshake is bounded by HandshakeTimeout from the
+// connection's accept, and Handshakes is told its outcome (see
+// hsConn.handshakeEnded). ServeHTTPS chains its own ConnState in front of
+// srv's, gives srv a clone of TLSConfig when it has none (so that it
+// speaks HTTP/2 where the handshake chose it), and a ReadHeaderTimeout of
+// HandshakeTimeout when it has no timeout at all (see hsConn.handshaking).
+// Call it after Start, once per srv.
+func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
+	if srv.TLSConfig == nil {
+		srv.TLSConfig = e.TLSConfig().Clone()
+	}
+	if srv.ReadHeaderTimeout <= 0 && srv.ReadTimeout <= 0 && srv.WriteTimeout <= 0 {
+		srv.ReadHeaderTimeout = e.handshakeTimeout()
+	}
+	own := srv.ConnState
+	srv.ConnState = func(c net.Conn, state http.ConnState) {
+		connState(c, state)
+		if own != nil {
+			own(c, state)
+		}
+	}
+	return srv.Serve(e.tlsListener(ln))
+}
+
+// handshakeTimeout is HandshakeTimeout, or its default.
+func (e *Edge) handshakeTimeout() time.Duration {
+	if e.HandshakeTimeout > 0 {
+		return e.HandshakeTimeout
+	}
+	return defaultHandshakeTimeout
+}
+
+// tlsListener returns ln's connections (through Listener) as TLS
+// connections whose handshakes are yet to be done, each over an hsConn.
+func (e *Edge) tlsListener(ln net.Listener) *tlsListener {
+	return &tlsListener{inner: e.Listener(ln), e: e, done: make(chan struct{})}
 }
 
 type tlsListener struct {
 	inner net.Listener
 	e     *Edge
-	// handshaking holds the connections in their handshakes (their
-	// hsConns), for Close to close; nil once closed. (A set under a mutex,
-	// not a context canceled by Close: a handshake under a context that
-	// can be canceled registers with it twice, two more locks of the one
-	// context all handshakes share and four allocations.)
-	mu          sync.Mutex
-	handshaking map[net.Conn]struct{}
-	ready       chan *tls.Conn // connections whose handshakes succeeded
-	done        chan struct{}  // closed by Close
-	once        sync.Once
-	failed      chan struct{} // closed when the inner listener failed for good; err says why
-	err         error
-	// work hands an accepted connection to an idle handshaker (unbuffered:
-	// a send succeeds only when one waits); idle counts those waiting.
-	work chan net.Conn
-	idle atomic.Int32
+	done  chan struct{} // closed by Close
+	once  sync.Once
 }
-
-// maxIdleHandshakers bounds the handshakers that wait for the next
-// connection once theirs is done; a handshaker beyond it ends.
-const maxIdleHandshakers = 128
 
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
 
-// Close stops accepting and closes the connections in their handshakes.
+// Close stops accepting and ends the pass-throughs of its connections
+// (passthrough.go). The other connections in their handshakes are the
+// HTTP server's: its Close closes them, and its Shutdown once they have
+// been in their handshakes for 5 seconds.
 func (l *tlsListener) Close() error {
 	err := net.ErrClosed
 	l.once.Do(func() {
 		close(l.done)
-		l.mu.Lock()
-		handshaking := l.handshaking
-		l.handshaking = nil
-		l.mu.Unlock()
-		for c := range handshaking {
-			c.Close()
-		}
 		err = l.inner.Close()
 	})
 	return err
 }
 
-// Accept returns the next connection whose handshake succeeded.
+// Accept returns the next connection, a TLS connection whose handshake its
+// caller does (net/http does it first thing), due HandshakeTimeout from
+// now.
 func (l *tlsListener) Accept() (net.Conn, error) {
-	select {
-	case <-l.done:
-		return nil, net.ErrClosed
-	default:
+	c, err := l.inner.Accept()
+	if err != nil {
+		return nil, err
 	}
-	select {
-	case c := <-l.ready:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	case <-l.failed:
-		return nil, l.err
-	}
-}
-
-// temporary is what net's errors that pass by themselves (such as too
-// many open files) say.
-type temporary interface{ Temporary() bool }
-
-// accept accepts connections and starts their handshakes until the inner
-// listener fails for good; a failure that passes by itself is retried
-// after a wait, 5ms doubling up to a second (as http.Server does).
-func (l *tlsListener) accept() {
-	var wait time.Duration
-	for {
-		c, err := l.inner.Accept()
-		if err != nil {
-			select {
-			case <-l.done:
-				return
-			default:
-			}
-			if te, ok := err.(temporary); ok && te.Temporary() {
-				wait = min(max(2*wait, 5*time.Millisecond), time.Second)
-				l.e.log().Warn("edge: accept failed; retrying", "error", err, "retry_in", wait.String())
-				select {
-				case <-time.After(wait):
-				case <-l.done:
-					return
-				}
-				continue
-			}
-			l.err = err
-			close(l.failed)
-			return
-		}
-		wait = 0
-		select {
-		case l.work <- c:
-		default:
-			go l.handshaker(c)
-		}
-	}
-}
-
-// handshaker does the handshake of c, then those of the connections
-// accept hands it, while it is among the first maxIdleHandshakers to wait.
-// A goroutine that does handshakes one after the other keeps the stack its
-// first handshake grew (crypto/tls's server and GetConfigForClient's
-// checks run deep), where one started per connection starts small and has
-// its stack copied as it grows, a handshake's CPU time in every twenty.
-// (The collector still shrinks the stacks of those that wait long.)
-func (l *tlsListener) handshaker(c net.Conn) {
-	for {
-		l.handshake(c)
-		if l.idle.Add(1) > maxIdleHandshakers {
-			l.idle.Add(-1)
-			return
-		}
-		select {
-		case c = <-l.work:
-			l.idle.Add(-1)
-		case <-l.done:
-			l.idle.Add(-1)
-			return
-		}
-	}
-}
-
-// handshake does the handshake of c, reports its outcome, and hands the
-// connection on when it succeeded.
-func (l *tlsListener) handshake(c net.Conn) {
 	start := time.Now()
-	hc := &hsConn{Conn: c, keepHello: l.e.Tickets != nil, closed: l.done} // resume.go reads the hello's ticket
-	tc := tls.Server(hc, l.e.base)
-	timeout := l.e.HandshakeTimeout
-	if timeout <= 0 {
-		timeout = defaultHandshakeTimeout
+	c.SetDeadline(start.Add(l.e.handshakeTimeout()))
+	hc := &hsConn{Conn: c, l: l, start: start, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
+	hc.state.Store(hsHandshaking)
+	return tls.Server(hc, l.e.base), nil
+}
+
+// Handshake states of an hsConn.
+const (
+	hsHandshaking uint32 = iota + 1 // accepted; its handshake's end not yet reported
+	hsReported                      // its handshake's end was reported
+)
+
+// connState is the ConnState that ServeHTTPS chains in. When a connection
+// leaves the state new and its handshake's end was not reported yet (see
+// hsConn.handshaking), it reports it: a connection now active or idle had
+// its handshake succeed; a closed one (or hijacked) has the handshake's
+// result kept by its TLS connection. net/http calls it on the
+// connection's goroutine, past the handshake.
+func connState(c net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		return
 	}
-	tc.SetDeadline(start.Add(timeout))
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return
+	}
+	hc, ok := tc.NetConn().(*hsConn)
+	if !ok || hc.state.Load() != hsHandshaking {
+		return
+	}
 	var err error
-	if l.track(hc, true) {
-		err = tc.Handshake()
-		l.track(hc, false)
-	} else {
-		hc.Close()
-		err = net.ErrClosed
+	if state == http.StateClosed || state == http.StateHijacked {
+		err = tc.Handshake() // the handshake has ended: its result, kept
 	}
-	hc.dropHello() // if the handshake ended before GetConfigForClient
-	outcome := hc.outcome(err)
-	if l.e.Handshakes != nil {
-		l.e.Handshakes.Handshake(TransportTCP, outcome, time.Since(start))
+	hc.handshakeEnded(err)
+}
+
+// handshakeEnded reports the end of the handshake, once: Handshakes is told
+// its outcome and time, a failure is logged, and a success lifts the
+// handshake's deadline.
+func (c *hsConn) handshakeEnded(err error) {
+	if !c.state.CompareAndSwap(hsHandshaking, hsReported) {
+		return
+	}
+	c.dropHello() // if the handshake ended before GetConfigForClient
+	e := c.l.e
+	outcome := c.outcome(err)
+	if e.Handshakes != nil {
+		e.Handshakes.Handshake(TransportTCP, outcome, time.Since(c.start))
 	}
 	if err != nil {
-		answerPlainHTTP(err)
-		l.e.log().Debug("edge: TLS handshake failed", "remote", c.RemoteAddr().String(), "outcome", outcome, "error", err)
-		tc.Close()
+		e.log().Debug("edge: TLS handshake failed", "remote", c.RemoteAddr().String(), "outcome", outcome, "error", err)
 		return
 	}
-	tc.SetDeadline(time.Time{})
-	select {
-	case l.ready <- tc:
-	case <-l.done:
-		tc.Close()
-	}
+	c.Conn.SetDeadline(time.Time{})
 }
 
-// track adds c to the connections in their handshakes, or takes it out;
-// adding reports false when the listener is closed.
-func (l *tlsListener) track(c net.Conn, add bool) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.handshaking == nil {
+// SetDeadline, SetReadDeadline and SetWriteDeadline keep the handshake's
+// own deadline while it runs (see handshaking).
+func (c *hsConn) SetDeadline(t time.Time) error {
+	if c.handshaking(t) {
+		return nil
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *hsConn) SetReadDeadline(t time.Time) error {
+	if c.handshaking(t) {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *hsConn) SetWriteDeadline(t time.Time) error {
+	if c.handshaking(t) {
+		return nil
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// handshaking reports whether a deadline t, set now, is to be ignored: it
+// is one set in the handshake, which keeps its own. net/http sets one
+// before it starts a handshake (its server's least timeout), and lifts it
+// (a zero deadline) right after the handshake succeeded, on the
+// connection's goroutine. crypto/tls sets none in a handshake. So the
+// first deadline lifted in the handshake is its end, and handshaking
+// reports it, as served, at the very time it ends. (A server with no
+// timeout sets no deadline; ServeHTTPS gives it one. Should net/http stop
+// lifting its deadline so, the handshake would be reported by connState,
+// at its first request, and its deadline lifted then, or at its first
+// deadline lifted.) A handshake that fails is reported at its connection's
+// close, by connState.
+func (c *hsConn) handshaking(t time.Time) bool {
+	if c.state.Load() != hsHandshaking {
 		return false
 	}
-	if add {
-		l.handshaking[c] = struct{}{}
-	} else {
-		delete(l.handshaking, c)
+	if !t.IsZero() {
+		return true
 	}
-	return true
+	c.handshakeEnded(nil)
+	return false
 }
 
-// answerPlainHTTP answers a client that spoke plain HTTP to the HTTPS
-// listener with 400 and a line saying so, as http.Server does.
-func answerPlainHTTP(err error) {
-	var re tls.RecordHeaderError
-	if !errors.As(err, &re) || re.Conn == nil {
-		return
-	}
-	switch string(re.RecordHeader[:]) {
-	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
-		io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
-	}
-}
-
-// hsConn is a connection in its handshake on a TLSListener. GetCertificate
-// notes on it that it found no certificate, for the handshake's outcome.
+// hsConn is a connection of ServeHTTPS, under its TLS connection: it
+// reports the end of the handshake (handshakeEnded). GetCertificate notes
+// on it that it found no certificate, for the handshake's outcome.
 // With tickets on, it keeps the bytes read of it, in a buffer of
 // helloBuffers, until GetConfigForClient has looked into them (the
 // ClientHello: resume.go reads the ticket it offers) and drops them. The
 // handshake's goroutine alone uses it until the handshake ends.
 type hsConn struct {
 	net.Conn
+	l         *tlsListener
+	tc        *tls.Conn // the TLS connection over it
+	start     time.Time // its accept
+	state     atomic.Uint32
 	noCert    bool    // GetCertificate found no certificate for the hello
 	keepHello bool    // keep what is read in hello, until dropHello
 	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers
-	// closed is closed with the listener: what the handshake does beyond
-	// its connection (a pass-through's dial, passthrough.go) ends then.
-	closed <-chan struct{}
 }
 
 // helloBuffers hold the ClientHellos that hsConns keep, for the time of

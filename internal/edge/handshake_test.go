@@ -6,8 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,21 +163,18 @@ func TestHandshakeOutcomes(t *testing.T) {
 	}
 }
 
-// TestTLSListenerClose: closing the listener ends Accept and the
-// connections still in their handshakes.
-func TestTLSListenerClose(t *testing.T) {
-	f := newFixture(t)
-	e, _ := startEdge(t, newMemSource(), f.sealer)
+// TestServeHTTPSClose: closing the server ends ServeHTTPS and the
+// connections still in their handshakes, and leaves no goroutine behind.
+func TestServeHTTPSClose(t *testing.T) {
+	e, _ := reuseEdge(t)
+	before := runtime.NumGoroutine()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := e.TLSListener(ln)
-	accepted := make(chan error, 1)
-	go func() {
-		_, err := tl.Accept()
-		accepted <- err
-	}()
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
+	served := make(chan error, 1)
+	go func() { served <- e.ServeHTTPS(srv, ln) }()
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -182,19 +182,29 @@ func TestTLSListenerClose(t *testing.T) {
 	defer conn.Close()
 	conn.Write([]byte{22, 3, 1}) // in its handshake: the start of a record
 	time.Sleep(50 * time.Millisecond)
-	if err := tl.Close(); err != nil {
+	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-accepted; err == nil {
-		t.Error("Accept returned a connection")
+	select {
+	case err := <-served:
+		if err != http.ErrServerClosed {
+			t.Errorf("ServeHTTPS returned %v, want http.ErrServerClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ServeHTTPS did not return after Close")
 	}
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Errorf("the connection in its handshake was not closed: %v", err)
 	}
-	if _, err := tl.Accept(); err == nil {
-		t.Error("Accept after Close returned a connection")
+	if !waitFor(func() bool { return runtime.NumGoroutine() <= before }) {
+		t.Errorf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
 	}
+}
+
+// quietErrorLog is an http.Server's ErrorLog that writes nothing.
+func quietErrorLog() *log.Logger {
+	return slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)
 }
 
 func isTimeout(err error) bool {
@@ -249,41 +259,110 @@ func TestHsConnHello(t *testing.T) {
 	}
 }
 
-// TestTLSListenerHandshakers: connections that come one after the other
-// are handshaken by one goroutine that waits for the next (served or
-// refused alike), not a goroutine each; closing the listener ends the
-// handshakers that wait.
-func TestTLSListenerHandshakers(t *testing.T) {
-	e, pool := reuseEdge(t)
-	obs := &handshakes{}
-	e.Handshakes = obs
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// handshakeEvents is a HandshakeObserver that passes on each outcome
+// and its time.
+type handshakeEvents chan handshakeEvent
+
+type handshakeEvent struct {
+	outcome string
+	took    time.Duration
+}
+
+func (h handshakeEvents) Handshake(_, outcome string, took time.Duration) {
+	h <- handshakeEvent{outcome, took}
+}
+
+// next returns the next handshake told, or fails the test after ten
+// seconds.
+func (h handshakeEvents) next(t *testing.T) handshakeEvent {
+	t.Helper()
+	select {
+	case ev := <-h:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no handshake was told in ten seconds")
+		return handshakeEvent{}
 	}
-	tl := e.TLSListener(ln).(*tlsListener)
-	go acceptLoop(tl) // the connections come handshaken: each is closed
-	addr := ln.Addr().String()
-	for i := range 10 {
-		name := "www.reuse.test"
-		if i%3 == 2 {
-			name = "www.nosuch.test" // refused: the handshaker goes on all the same
-		}
-		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, RootCAs: pool})
-		if err == nil {
-			conn.Close()
-		}
-		served, unknown := (i+1)-(i+1)/3, (i+1)/3
-		if obs.wait(HandshakeServed, served) != served || obs.wait(HandshakeUnknownName, unknown) != unknown {
-			t.Fatalf("after %d handshakes: %v", i+1, obs.seen)
-		}
-		if !waitFor(func() bool { return tl.idle.Load() == 1 }) {
-			t.Fatalf("after %d handshakes one after the other, %d handshakers wait, want 1", i+1, tl.idle.Load())
-		}
-	}
-	tl.Close()
-	if !waitFor(func() bool { return tl.idle.Load() == 0 }) {
-		t.Fatalf("%d handshakers still wait after Close", tl.idle.Load())
+}
+
+// TestHandshakeEnd: net/http's goroutine for a connection does its
+// handshake, and the edge still knows when it ends. A handshake that
+// succeeds is told at once, as served, before any request (here, none for
+// a while), and its own deadline (HandshakeTimeout, shorter than the
+// server's ReadHeaderTimeout) is lifted: a request sent after that
+// deadline is answered. A handshake that stalls is cut at
+// HandshakeTimeout, not at the server's longer timeout, and told as
+// closed. A server with no timeout at all is given one (net/http lifts
+// its handshake deadline only when it set one), and its handshakes are
+// told at their end too.
+func TestHandshakeEnd(t *testing.T) {
+	f := newFixture(t)
+	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.end.test")
+	src := newMemSource()
+	src.put(siteState(1, "end.test", site.SiteActive, leaf))
+	events := handshakeEvents(make(chan handshakeEvent, 16))
+	const timeout = 400 * time.Millisecond
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Handshakes: events, HandshakeTimeout: timeout})
+	pool := x509.NewCertPool()
+	pool.AddCert(f.ca.Cert)
+
+	for _, tt := range []struct {
+		name string
+		srv  *http.Server
+	}{
+		{"read_header_timeout", &http.Server{ReadHeaderTimeout: 10 * time.Second}},
+		{"no_timeout", &http.Server{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := tt.srv
+			noTimeout := srv.ReadHeaderTimeout == 0
+			srv.Handler, srv.ErrorLog = e.HTTPSHandler(), quietErrorLog()
+			go e.ServeHTTPS(srv, ln)
+			t.Cleanup(func() { srv.Close() })
+			addr := ln.Addr().String()
+
+			conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.end.test", RootCAs: pool, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if ev := events.next(t); ev.outcome != HandshakeServed || ev.took >= timeout {
+				t.Fatalf("before any request, told %q after %s, want %q within %s", ev.outcome, ev.took, HandshakeServed, timeout)
+			}
+			if noTimeout {
+				return // given the handshake's timeout, the connection waits no longer for a request
+			}
+			time.Sleep(2 * timeout)
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.end.test\r\nConnection: close\r\n\r\n")
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("a request sent past the handshake's deadline: %v", err)
+			}
+			resp.Body.Close()
+
+			stalled, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stalled.Close()
+			stalled.Write([]byte{22, 3, 1}) // the start of a record, then nothing
+			begun := time.Now()
+			stalled.SetReadDeadline(begun.Add(10 * time.Second))
+			if _, err := stalled.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+				t.Fatalf("a stalled handshake was not closed: %v", err)
+			}
+			if waited := time.Since(begun); waited > 5*timeout {
+				t.Errorf("a stalled handshake was closed after %s, want about %s", waited, timeout)
+			}
+			if ev := events.next(t); ev.outcome != HandshakeClosed {
+				t.Errorf("a stalled handshake told as %q, want %q", ev.outcome, HandshakeClosed)
+			}
+		})
 	}
 }
 

@@ -214,19 +214,21 @@ func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 }
 
 // listenerContext is the handshake's context, canceled too when the
-// TLSListener the connection came from is closed (Close closes the
-// connections in their handshakes, but a pass-through's dial to its origin
-// does not use the connection).
+// listener the connection came from is closed, which then closes the
+// connection as well: a pass-through ends with its listener, whether it
+// still dials its origin or already passes bytes (its connection, in its
+// handshake, is not one the HTTP server closes at once on its Shutdown).
 func listenerContext(hello *tls.ClientHelloInfo) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(hello.Context())
 	hs, ok := hello.Conn.(*hsConn)
-	if !ok || hs.closed == nil {
+	if !ok || hs.l == nil {
 		return ctx, cancel
 	}
 	go func() { // a pass-through is rare and long: a goroutine is no cost to it
 		select {
-		case <-hs.closed:
+		case <-hs.l.done:
 			cancel()
+			hs.Conn.Close()
 		case <-ctx.Done():
 		}
 	}()

@@ -125,7 +125,7 @@ type handshakeTickets struct {
 // tickets are on: the host's configuration (configFor), cloned for this
 // handshake so that its tickets know what was served.
 func (e *Edge) resumableConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-	var raw []byte // the hello's bytes, as the TLSListener read them
+	var raw []byte // the hello's bytes, as ServeHTTPS's listener read them
 	if hc, ok := hello.Conn.(*hsConn); ok {
 		raw = hc.keptHello()
 		defer hc.dropHello()

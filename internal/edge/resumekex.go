@@ -64,8 +64,9 @@ import (
 // give that one handshake X25519 alone; none is known).
 // Edge.ResumeHybrid keeps the hybrid key exchange on resumed handshakes
 // too, and so does Go's FIPS 140 mode (GODEBUG=fips140=on), in which
-// crypto/tls refuses X25519: a handshake restricted to it would fail. This needs the hello's bytes: over TCP only (the TLSListener keeps
-// them); HTTP/3's resumptions keep the hybrid key exchange.
+// crypto/tls refuses X25519: a handshake restricted to it would fail. This
+// needs the hello's bytes: over TCP only (ServeHTTPS keeps them); HTTP/3's
+// resumptions keep the hybrid key exchange.
 
 // classicalGroups is the key exchange of a resumption that may use X25519.
 var classicalGroups = []tls.CurveID{tls.X25519}

@@ -28,14 +28,19 @@ import (
 
 // serve runs srv on ln until Shutdown, and reports a failure to Wait.
 func (n *Node) serve(srv *http.Server, ln net.Listener, tlsOn bool) {
+	n.serveWith(srv, func() error {
+		if tlsOn {
+			return srv.ServeTLS(ln, "", "")
+		}
+		return srv.Serve(ln)
+	})
+}
+
+// serveWith runs serve, which serves srv, in a goroutine, as serve does.
+func (n *Node) serveWith(srv *http.Server, serve func() error) {
 	n.servers = append(n.servers, srv)
 	go func() {
-		var err error
-		if tlsOn {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
+		err := serve()
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -235,13 +240,15 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 			ErrorLog:          quiet,
 		}
 		if l.tls {
-			// The listener does the handshakes (paused sites' connections go
-			// to their origins undecrypted); the server's TLSConfig only
-			// lets it speak HTTP/2 where a handshake chose it.
+			// The edge makes the connections TLS ones (paused sites' go to
+			// their origins undecrypted) and is told of their handshakes;
+			// the server's TLSConfig only lets it speak HTTP/2 where a
+			// handshake chose it.
 			srv.TLSConfig = e.TLSConfig().Clone()
-			ln = e.TLSListener(ln)
+			n.serveWith(srv, func() error { return e.ServeHTTPS(srv, ln) })
+		} else {
+			n.serve(srv, ln, false)
 		}
-		n.serve(srv, ln, false)
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
 	}
 	n.serveHTTP3(e)
