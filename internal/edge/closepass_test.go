@@ -41,15 +41,9 @@ func TestShutdownEndsPassthroughDial(t *testing.T) {
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour,
 		Origins: &origin.Dialer{Policy: loopbackOrigins.Policy, Resolver: res, Timeout: time.Minute}}
 	serveEdge(t, e) // started; its own listener is not used
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
-	go e.ServeHTTPS(srv, ln)
-	defer srv.Close()
+	srv, addr := serveOwnHTTPS(t, e)
 	go func() {
-		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "www.paused.test", InsecureSkipVerify: true})
+		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.paused.test", InsecureSkipVerify: true})
 		if err == nil {
 			conn.Close()
 		}
@@ -81,14 +75,8 @@ func TestShutdownEndsPassthrough(t *testing.T) {
 	src.put(paused)
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort}
 	serveEdge(t, e) // started; its own listener is not used
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
-	go e.ServeHTTPS(srv, ln)
-	defer srv.Close()
-	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "www.paused.test", RootCAs: o.pool})
+	srv, addr := serveOwnHTTPS(t, e)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.paused.test", RootCAs: o.pool})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,4 +97,19 @@ func TestShutdownEndsPassthrough(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Errorf("the pass-through is still open after Shutdown: %v", err)
 	}
+}
+
+// serveOwnHTTPS serves the started edge e on a listener and an HTTP server
+// of their own, as a node does, and returns the server (closed when the
+// test ends) and the listener's address.
+func serveOwnHTTPS(t *testing.T, e *Edge) (*http.Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
+	go e.ServeHTTPS(srv, ln)
+	t.Cleanup(func() { srv.Close() })
+	return srv, ln.Addr().String()
 }
