@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/esacert/esacert/internal/redact"
 )
 
 // Outcomes of a TLS handshake on the edge's HTTPS listener (ServeHTTPS)
@@ -110,7 +113,7 @@ func (e *Edge) handshakeTimeout() time.Duration {
 // tlsListener returns ln's connections (through Listener) as TLS
 // connections whose handshakes are yet to be done, each over an hsConn.
 func (e *Edge) tlsListener(ln net.Listener) *tlsListener {
-	return &tlsListener{inner: e.Listener(ln), e: e, done: make(chan struct{})}
+	return &tlsListener{inner: e.Listener(ln), e: e, done: make(chan struct{}), handshaking: map[*hsConn]struct{}{}}
 }
 
 type tlsListener struct {
@@ -118,22 +121,58 @@ type tlsListener struct {
 	e     *Edge
 	done  chan struct{} // closed by Close
 	once  sync.Once
+	// handshaking holds the connections whose handshakes have not ended,
+	// for Close to close; nil once closed. (A set under a mutex: two
+	// uncontended locks a connection. net/http's Shutdown would close a
+	// connection in its handshake only once it is 5 seconds old, and one
+	// whose handshake ends after it began, over HTTP/2, not before its idle
+	// timeout, as it missed the shutdown's GOAWAY.)
+	mu          sync.Mutex
+	handshaking map[*hsConn]struct{}
 }
 
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
 
-// Close stops accepting and ends the pass-throughs of its connections
-// (passthrough.go). The other connections in their handshakes are the
-// HTTP server's: its Close closes them, and its Shutdown once they have
-// been in their handshakes for 5 seconds.
+// Close stops accepting and closes the connections in their handshakes
+// (pass-throughs included, whose dials end too: passthrough.go). A
+// handshake that ends after Close fails, and its connection is closed (see
+// handshakeEnded). The HTTP server's Close and Shutdown close its
+// listener.
 func (l *tlsListener) Close() error {
 	err := net.ErrClosed
 	l.once.Do(func() {
 		close(l.done)
+		l.mu.Lock()
+		handshaking := l.handshaking
+		l.handshaking = nil
+		l.mu.Unlock()
+		for c := range handshaking {
+			c.Conn.Close()
+		}
 		err = l.inner.Close()
 	})
 	return err
 }
+
+// track adds c to the connections in their handshakes, or takes it out;
+// it reports false when the listener is closed.
+func (l *tlsListener) track(c *hsConn, add bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.handshaking == nil {
+		return false
+	}
+	if add {
+		l.handshaking[c] = struct{}{}
+	} else {
+		delete(l.handshaking, c)
+	}
+	return true
+}
+
+// temporary is what net's errors that pass by themselves (such as too
+// many open files) say.
+type temporary interface{ Temporary() bool }
 
 // Accept returns the next connection, a TLS connection whose handshake its
 // caller does (net/http does it first thing), due HandshakeTimeout from
@@ -141,14 +180,29 @@ func (l *tlsListener) Close() error {
 func (l *tlsListener) Accept() (net.Conn, error) {
 	c, err := l.inner.Accept()
 	if err != nil {
+		// net/http retries these, and logs them to its ErrorLog (which
+		// the node's HTTPS server writes at debug): they are the
+		// operator's to see.
+		if te, ok := err.(temporary); ok && te.Temporary() {
+			l.e.log().Warn("edge: accept failed; retrying", "error", err)
+		}
 		return nil, err
 	}
 	start := time.Now()
 	c.SetDeadline(start.Add(l.e.handshakeTimeout()))
 	hc := &hsConn{Conn: c, l: l, start: start, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
 	hc.state.Store(hsHandshaking)
+	if !l.track(hc, true) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
 	return tls.Server(hc, l.e.base), nil
 }
+
+// maxLoggedError bounds what is logged of a failed handshake's error,
+// which may quote what the client sent (its list of application
+// protocols, of any length).
+const maxLoggedError = 512
 
 // Handshake states of an hsConn.
 const (
@@ -183,10 +237,15 @@ func connState(c net.Conn, state http.ConnState) {
 
 // handshakeEnded reports the end of the handshake, once: Handshakes is told
 // its outcome and time, a failure is logged, and a success lifts the
-// handshake's deadline.
+// handshake's deadline. A handshake that succeeds after its listener was
+// closed (the server shuts down) fails instead: its connection is closed.
 func (c *hsConn) handshakeEnded(err error) {
 	if !c.state.CompareAndSwap(hsHandshaking, hsReported) {
 		return
+	}
+	if !c.l.track(c, false) && err == nil {
+		c.Conn.Close()
+		err = net.ErrClosed
 	}
 	c.dropHello() // if the handshake ended before GetConfigForClient
 	e := c.l.e
@@ -195,7 +254,10 @@ func (c *hsConn) handshakeEnded(err error) {
 		e.Handshakes.Handshake(TransportTCP, outcome, time.Since(c.start))
 	}
 	if err != nil {
-		e.log().Debug("edge: TLS handshake failed", "remote", c.RemoteAddr().String(), "outcome", outcome, "error", err)
+		if log := e.log(); log.Enabled(context.Background(), slog.LevelDebug) { // a client's doing
+			log.Debug("edge: TLS handshake failed", "remote", c.RemoteAddr().String(), "outcome", outcome,
+				"error", redact.Clean(err.Error(), maxLoggedError))
+		}
 		return
 	}
 	c.Conn.SetDeadline(time.Time{})
@@ -257,7 +319,6 @@ func (c *hsConn) handshaking(t time.Time) bool {
 type hsConn struct {
 	net.Conn
 	l         *tlsListener
-	tc        *tls.Conn // the TLS connection over it
 	start     time.Time // its accept
 	state     atomic.Uint32
 	noCert    bool    // GetCertificate found no certificate for the hello

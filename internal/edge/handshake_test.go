@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -150,8 +151,16 @@ func TestHandshakeOutcomes(t *testing.T) {
 			t.Errorf("passthrough %d, want 1", got)
 		}
 	})
+	time.Sleep(200 * time.Millisecond) // a handshake told twice would be told by now
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
+	want := map[string]int{HandshakeServed: 2, HandshakeUnknownName: 2, HandshakeAlert: 1, HandshakeProtocol: 1,
+		HandshakeClosed: 1, HandshakePassthrough: 1}
+	for outcome, n := range want {
+		if obs.seen[outcome] != n {
+			t.Errorf("%s told %d times, want %d (each handshake once)", outcome, obs.seen[outcome], n)
+		}
+	}
 	for outcome := range obs.seen {
 		found := false
 		for _, o := range HandshakeOutcomes {
@@ -160,6 +169,107 @@ func TestHandshakeOutcomes(t *testing.T) {
 		if !found {
 			t.Errorf("outcome %q is not one of HandshakeOutcomes", outcome)
 		}
+	}
+}
+
+// TestServeHTTPSShutdown: a server's Shutdown closes the connections in
+// their handshakes at once (net/http's own would wait until they are 5
+// seconds old), each told once as closed, and the server's own ConnState
+// still runs beside the edge's.
+func TestServeHTTPSShutdown(t *testing.T) {
+	e, _ := reuseEdge(t)
+	events := handshakeEvents(make(chan handshakeEvent, 16))
+	e.Handshakes = events
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	states := map[http.ConnState]int{}
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog(),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			mu.Lock()
+			states[s]++
+			mu.Unlock()
+		}}
+	go e.ServeHTTPS(srv, ln)
+	defer srv.Close()
+	var conns []net.Conn
+	for _, first := range [][]byte{nil, {22, 3, 1}} { // nothing sent yet; the start of a hello
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.Write(first)
+		conns = append(conns, conn)
+	}
+	time.Sleep(100 * time.Millisecond) // accepted
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	begun := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if took := time.Since(begun); took > 3*time.Second {
+		t.Errorf("Shutdown took %s with two connections in their handshakes", took)
+	}
+	for i, conn := range conns {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			t.Errorf("connection %d in its handshake was not closed: %v", i, err)
+		}
+	}
+	for range conns {
+		if ev := events.next(t); ev.outcome != HandshakeClosed {
+			t.Errorf("a handshake cut by Shutdown told as %q, want %q", ev.outcome, HandshakeClosed)
+		}
+	}
+	select {
+	case ev := <-events:
+		t.Errorf("one more handshake told: %v", ev)
+	case <-time.After(200 * time.Millisecond):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if states[http.StateNew] != 2 || states[http.StateClosed] != 2 {
+		t.Errorf("the server's own ConnState saw %v, want 2 new and 2 closed", states)
+	}
+}
+
+// TestHandshakeEndedAfterClose: a handshake that succeeds once its
+// listener is closed (the server shuts down) fails instead: its connection
+// is closed and it is told as closed, not served (over HTTP/2 it would
+// have missed the shutdown's GOAWAY and stayed open).
+func TestHandshakeEndedAfterClose(t *testing.T) {
+	e, _ := reuseEdge(t)
+	events := handshakeEvents(make(chan handshakeEvent, 4))
+	e.Handshakes = events
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := e.tlsListener(ln)
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := tl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := c.(*tls.Conn).NetConn().(*hsConn)
+	tl.Close()
+	if hc.handshaking(time.Time{}) { // as net/http lifts its deadline after a handshake
+		t.Fatal("a lifted deadline was ignored")
+	}
+	if ev := events.next(t); ev.outcome != HandshakeClosed {
+		t.Errorf("told %q, want %q", ev.outcome, HandshakeClosed)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("the connection was not closed: %v", err)
 	}
 }
 
@@ -345,6 +455,29 @@ func TestHandshakeEnd(t *testing.T) {
 			}
 			resp.Body.Close()
 
+			// The same over HTTP/2, whose writes come from other goroutines:
+			// no deadline of the handshake is left on them.
+			h2conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.end.test", RootCAs: pool, NextProtos: []string{"h2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h2conn.Close()
+			if ev := events.next(t); ev.outcome != HandshakeServed || ev.took >= timeout {
+				t.Fatalf("HTTP/2, before any request: told %q after %s", ev.outcome, ev.took)
+			}
+			cc, err := (&http2.Transport{}).NewClientConn(h2conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * timeout)
+			req, _ := http.NewRequest("GET", "https://www.end.test/", nil)
+			h2resp, err := cc.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("an HTTP/2 request sent past the handshake's deadline: %v", err)
+			}
+			io.Copy(io.Discard, h2resp.Body)
+			h2resp.Body.Close()
+
 			stalled, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -367,8 +500,7 @@ func TestHandshakeEnd(t *testing.T) {
 }
 
 // reuseEdge starts an edge serving www.reuse.test, for the tests of its
-// TLS listener's handshakers, and returns it with the pool that trusts its
-// certificate.
+// HTTPS serving, and returns it with the pool that trusts its certificate.
 func reuseEdge(t *testing.T) (*Edge, *x509.CertPool) {
 	t.Helper()
 	f := newFixture(t)

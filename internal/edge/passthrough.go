@@ -214,10 +214,9 @@ func (e *Edge) passThrough(hello *tls.ClientHelloInfo, host string) bool {
 }
 
 // listenerContext is the handshake's context, canceled too when the
-// listener the connection came from is closed, which then closes the
-// connection as well: a pass-through ends with its listener, whether it
-// still dials its origin or already passes bytes (its connection, in its
-// handshake, is not one the HTTP server closes at once on its Shutdown).
+// listener the connection came from is closed (Close closes the
+// connections in their handshakes, a pass-through's among them, but a
+// pass-through's dial to its origin does not use the connection).
 func listenerContext(hello *tls.ClientHelloInfo) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(hello.Context())
 	hs, ok := hello.Conn.(*hsConn)
@@ -228,7 +227,6 @@ func listenerContext(hello *tls.ClientHelloInfo) (context.Context, context.Cance
 		select {
 		case <-hs.l.done:
 			cancel()
-			hs.Conn.Close()
 		case <-ctx.Done():
 		}
 	}()

@@ -209,7 +209,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		n.httpLn.Close()
 		return err
 	}
-	quiet := serverLog(n.log, slog.LevelDebug) // handshake failures are the clients'
+	quiet := edgeServerLog(n.log, slog.LevelDebug) // the edge logs failed handshakes itself
 	for _, l := range []struct {
 		tls   bool
 		ln    net.Listener

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"log"
 	"log/slog"
@@ -20,18 +21,30 @@ const serverLogBound = 512
 // level; a TLS handshake that failed is the client's doing and is logged at
 // debug.
 func serverLog(l *slog.Logger, level slog.Level) *log.Logger {
-	return log.New(serverLogWriter{l, level}, "", 0)
+	return log.New(serverLogWriter{log: l, level: level}, "", 0)
+}
+
+// edgeServerLog is serverLog for the edge's servers, less net/http's line
+// for a TLS handshake that failed: the edge logs each one itself, with its
+// outcome (edge.ServeHTTPS).
+func edgeServerLog(l *slog.Logger, level slog.Level) *log.Logger {
+	return log.New(serverLogWriter{log: l, level: level, skipHandshakes: true}, "", 0)
 }
 
 type serverLogWriter struct {
-	log   *slog.Logger
-	level slog.Level
+	log            *slog.Logger
+	level          slog.Level
+	skipHandshakes bool
 }
 
 func (w serverLogWriter) Write(p []byte) (int, error) {
+	const handshakeError = "http: TLS handshake error"
+	if w.skipHandshakes && bytes.HasPrefix(p, []byte(handshakeError)) {
+		return len(p), nil
+	}
 	msg := strings.TrimSpace(string(p))
 	level := w.level
-	if strings.HasPrefix(msg, "http: TLS handshake error") {
+	if strings.HasPrefix(msg, handshakeError) {
 		level = slog.LevelDebug
 	}
 	if w.log.Enabled(context.Background(), level) {

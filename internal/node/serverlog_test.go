@@ -27,3 +27,20 @@ func TestServerLogIsBounded(t *testing.T) {
 		t.Fatalf("a server message: %s", buf.String())
 	}
 }
+
+// TestEdgeServerLogSkipsHandshakes: the edge's servers do not log net/http's
+// line for a failed TLS handshake (the edge logs each one itself, with its
+// outcome), and log the rest as serverLog does.
+func TestEdgeServerLogSkipsHandshakes(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sl := edgeServerLog(l, slog.LevelDebug)
+	sl.Printf("http: TLS handshake error from 127.0.0.1:5555: EOF")
+	if buf.Len() != 0 {
+		t.Fatalf("a failed handshake logged by the server: %s", buf.String())
+	}
+	sl.Printf("http: Accept error: too many open files; retrying in 5ms")
+	if !strings.Contains(buf.String(), "Accept error") {
+		t.Fatalf("a server message was not logged: %q", buf.String())
+	}
+}
