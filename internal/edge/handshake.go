@@ -191,7 +191,6 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	start := time.Now()
 	c.SetDeadline(start.Add(l.e.handshakeTimeout()))
 	hc := &hsConn{Conn: c, l: l, start: start, keepHello: l.e.Tickets != nil} // resume.go reads the hello's ticket
-	hc.state.Store(hsHandshaking)
 	if !l.track(hc, true) {
 		c.Close()
 		return nil, net.ErrClosed
@@ -203,12 +202,6 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 // which may quote what the client sent (its list of application
 // protocols, of any length).
 const maxLoggedError = 512
-
-// Handshake states of an hsConn.
-const (
-	hsHandshaking uint32 = iota + 1 // accepted; its handshake's end not yet reported
-	hsReported                      // its handshake's end was reported
-)
 
 // connState is the ConnState that ServeHTTPS chains in. When a connection
 // leaves the state new and its handshake's end was not reported yet (see
@@ -225,7 +218,7 @@ func connState(c net.Conn, state http.ConnState) {
 		return
 	}
 	hc, ok := tc.NetConn().(*hsConn)
-	if !ok || hc.state.Load() != hsHandshaking {
+	if !ok || hc.ended.Load() {
 		return
 	}
 	var err error
@@ -240,7 +233,7 @@ func connState(c net.Conn, state http.ConnState) {
 // handshake's deadline. A handshake that succeeds after its listener was
 // closed (the server shuts down) fails instead: its connection is closed.
 func (c *hsConn) handshakeEnded(err error) {
-	if !c.state.CompareAndSwap(hsHandshaking, hsReported) {
+	if !c.ended.CompareAndSwap(false, true) {
 		return
 	}
 	if !c.l.track(c, false) && err == nil {
@@ -299,7 +292,7 @@ func (c *hsConn) SetWriteDeadline(t time.Time) error {
 // deadline lifted.) A handshake that fails is reported at its connection's
 // close, by connState.
 func (c *hsConn) handshaking(t time.Time) bool {
-	if c.state.Load() != hsHandshaking {
+	if c.ended.Load() {
 		return false
 	}
 	if !t.IsZero() {
@@ -320,7 +313,7 @@ type hsConn struct {
 	net.Conn
 	l         *tlsListener
 	start     time.Time // its accept
-	state     atomic.Uint32
+	ended     atomic.Bool // its handshake's end was reported
 	noCert    bool    // GetCertificate found no certificate for the hello
 	keepHello bool    // keep what is read in hello, until dropHello
 	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers

@@ -241,10 +241,9 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 		}
 		if l.tls {
 			// The edge makes the connections TLS ones (paused sites' go to
-			// their origins undecrypted) and is told of their handshakes;
-			// the server's TLSConfig only lets it speak HTTP/2 where a
-			// handshake chose it.
-			srv.TLSConfig = e.TLSConfig().Clone()
+			// their origins undecrypted), is told of their handshakes, and
+			// gives the server the TLSConfig that lets it speak HTTP/2
+			// where a handshake chose it.
 			n.serveWith(srv, func() error { return e.ServeHTTPS(srv, ln) })
 		} else {
 			n.serve(srv, ln, false)
