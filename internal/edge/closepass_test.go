@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -41,7 +40,8 @@ func TestShutdownEndsPassthroughDial(t *testing.T) {
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour,
 		Origins: &origin.Dialer{Policy: loopbackOrigins.Policy, Resolver: res, Timeout: time.Minute}}
 	serveEdge(t, e) // started; its own listener is not used
-	srv, addr := serveOwnHTTPS(t, e)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	addr, _ := listenHTTPS(t, e, srv)
 	go func() {
 		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.paused.test", InsecureSkipVerify: true})
 		if err == nil {
@@ -75,7 +75,8 @@ func TestShutdownEndsPassthrough(t *testing.T) {
 	src.put(paused)
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort}
 	serveEdge(t, e) // started; its own listener is not used
-	srv, addr := serveOwnHTTPS(t, e)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	addr, _ := listenHTTPS(t, e, srv)
 	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.paused.test", RootCAs: o.pool})
 	if err != nil {
 		t.Fatal(err)
@@ -93,23 +94,7 @@ func TestShutdownEndsPassthrough(t *testing.T) {
 	if took := time.Since(begun); took > 3*time.Second {
 		t.Errorf("Shutdown took %s with a pass-through open, want it ended at once", took)
 	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+	if closed, err := closedByPeer(conn); !closed {
 		t.Errorf("the pass-through is still open after Shutdown: %v", err)
 	}
-}
-
-// serveOwnHTTPS serves the started edge e on a listener and an HTTP server
-// of their own, as a node does, and returns the server (closed when the
-// test ends) and the listener's address.
-func serveOwnHTTPS(t *testing.T, e *Edge) (*http.Server, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
-	go e.ServeHTTPS(srv, ln)
-	t.Cleanup(func() { srv.Close() })
-	return srv, ln.Addr().String()
 }

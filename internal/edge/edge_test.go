@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -248,11 +249,56 @@ func listenTLS(t testing.TB, e *Edge, network, address string) string {
 // and returns the listener's address.
 func serveTLS(t testing.TB, e *Edge, ln net.Listener) string {
 	t.Helper()
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: e.TLSConfig().Clone(),
-		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
-	go e.ServeHTTPS(srv, ln)
-	t.Cleanup(func() { srv.Close() })
+	serveHTTPSOn(t, e, ln, &http.Server{ReadHeaderTimeout: 5 * time.Second})
 	return ln.Addr().String()
+}
+
+// serveHTTPSOn serves e's HTTPS on ln with srv, through Edge.ServeHTTPS;
+// srv's handler is the edge's, and its ErrorLog a quiet one, unless it has
+// its own. srv is closed when the test ends; the channel gets what
+// ServeHTTPS returns.
+func serveHTTPSOn(t testing.TB, e *Edge, ln net.Listener, srv *http.Server) <-chan error {
+	t.Helper()
+	if srv.Handler == nil {
+		srv.Handler = e.HTTPSHandler()
+	}
+	if srv.ErrorLog == nil {
+		srv.ErrorLog = quietErrorLog()
+	}
+	served := make(chan error, 1)
+	go func() { served <- e.ServeHTTPS(srv, ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return served
+}
+
+// listenHTTPS is serveHTTPSOn on a loopback listener of its own, whose
+// address it returns.
+func listenHTTPS(t testing.TB, e *Edge, srv *http.Server) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln.Addr().String(), serveHTTPSOn(t, e, ln, srv)
+}
+
+// quietErrorLog is an http.Server's ErrorLog that writes nothing.
+func quietErrorLog() *log.Logger {
+	return slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)
+}
+
+// closedByPeer reads conn for up to ten seconds and reports whether the
+// read ended because its other end closed it (not by the deadline), with
+// the read's error.
+func closedByPeer(conn net.Conn) (bool, error) {
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := conn.Read(make([]byte, 1))
+	return err != nil && !isTimeout(err), err
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
 
 // handshake connects with SNI name and returns the served chain.

@@ -312,11 +312,11 @@ func (c *hsConn) handshaking(t time.Time) bool {
 type hsConn struct {
 	net.Conn
 	l         *tlsListener
-	start     time.Time // its accept
+	start     time.Time   // its accept
 	ended     atomic.Bool // its handshake's end was reported
-	noCert    bool    // GetCertificate found no certificate for the hello
-	keepHello bool    // keep what is read in hello, until dropHello
-	hello     *[]byte // the bytes read so far, while keepHello; from helloBuffers
+	noCert    bool        // GetCertificate found no certificate for the hello
+	keepHello bool        // keep what is read in hello, until dropHello
+	hello     *[]byte     // the bytes read so far, while keepHello; from helloBuffers
 }
 
 // helloBuffers hold the ClientHellos that hsConns keep, for the time of

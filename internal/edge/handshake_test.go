@@ -7,8 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -180,23 +178,18 @@ func TestServeHTTPSShutdown(t *testing.T) {
 	e, _ := reuseEdge(t)
 	events := handshakeEvents(make(chan handshakeEvent, 16))
 	e.Handshakes = events
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	states := map[http.ConnState]int{}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog(),
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second,
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			mu.Lock()
 			states[s]++
 			mu.Unlock()
 		}}
-	go e.ServeHTTPS(srv, ln)
-	defer srv.Close()
+	addr, _ := listenHTTPS(t, e, srv)
 	var conns []net.Conn
 	for _, first := range [][]byte{nil, {22, 3, 1}} { // nothing sent yet; the start of a hello
-		conn, err := net.Dial("tcp", ln.Addr().String())
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,8 +208,7 @@ func TestServeHTTPSShutdown(t *testing.T) {
 		t.Errorf("Shutdown took %s with two connections in their handshakes", took)
 	}
 	for i, conn := range conns {
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		if closed, err := closedByPeer(conn); !closed {
 			t.Errorf("connection %d in its handshake was not closed: %v", i, err)
 		}
 	}
@@ -267,8 +259,7 @@ func TestHandshakeEndedAfterClose(t *testing.T) {
 	if ev := events.next(t); ev.outcome != HandshakeClosed {
 		t.Errorf("told %q, want %q", ev.outcome, HandshakeClosed)
 	}
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := client.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+	if closed, err := closedByPeer(client); !closed {
 		t.Errorf("the connection was not closed: %v", err)
 	}
 }
@@ -278,14 +269,9 @@ func TestHandshakeEndedAfterClose(t *testing.T) {
 func TestServeHTTPSClose(t *testing.T) {
 	e, _ := reuseEdge(t)
 	before := runtime.NumGoroutine()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
-	served := make(chan error, 1)
-	go func() { served <- e.ServeHTTPS(srv, ln) }()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	addr, served := listenHTTPS(t, e, srv)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,23 +289,12 @@ func TestServeHTTPSClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ServeHTTPS did not return after Close")
 	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+	if closed, err := closedByPeer(conn); !closed {
 		t.Errorf("the connection in its handshake was not closed: %v", err)
 	}
 	if !waitFor(func() bool { return runtime.NumGoroutine() <= before }) {
 		t.Errorf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
 	}
-}
-
-// quietErrorLog is an http.Server's ErrorLog that writes nothing.
-func quietErrorLog() *log.Logger {
-	return slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)
-}
-
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
 }
 
 // TestHsConnHello: with tickets on, an hsConn keeps what is read of it
@@ -424,16 +399,8 @@ func TestHandshakeEnd(t *testing.T) {
 		{"no_timeout", &http.Server{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := tt.srv
-			noTimeout := srv.ReadHeaderTimeout == 0
-			srv.Handler, srv.ErrorLog = e.HTTPSHandler(), quietErrorLog()
-			go e.ServeHTTPS(srv, ln)
-			t.Cleanup(func() { srv.Close() })
-			addr := ln.Addr().String()
+			noTimeout := tt.srv.ReadHeaderTimeout == 0
+			addr, _ := listenHTTPS(t, e, tt.srv)
 
 			conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "www.end.test", RootCAs: pool, NextProtos: []string{"http/1.1"}})
 			if err != nil {
@@ -485,8 +452,7 @@ func TestHandshakeEnd(t *testing.T) {
 			defer stalled.Close()
 			stalled.Write([]byte{22, 3, 1}) // the start of a record, then nothing
 			begun := time.Now()
-			stalled.SetReadDeadline(begun.Add(10 * time.Second))
-			if _, err := stalled.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			if closed, err := closedByPeer(stalled); !closed {
 				t.Fatalf("a stalled handshake was not closed: %v", err)
 			}
 			if waited := time.Since(begun); waited > 5*timeout {
