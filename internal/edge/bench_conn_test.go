@@ -55,7 +55,7 @@ func BenchmarkConnection(b *testing.B) {
 	src.put(siteState(1, "example.com", site.SiteActive, c))
 	keys := &ticketkeyKeeper{}
 	keys.init(b, f)
-	quiet := slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)
+	quiet := quietErrorLog()
 
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Tickets: keys.k,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -71,7 +71,6 @@ func BenchmarkConnection(b *testing.B) {
 		MaxHeaderBytes:    64 << 10,
 		HTTP2:             &http.HTTP2Config{WriteByteTimeout: rate.WriteIdleBound()},
 		ErrorLog:          quiet,
-		TLSConfig:         e.TLSConfig().Clone(),
 	}
 	edgeLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

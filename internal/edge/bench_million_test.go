@@ -224,8 +224,7 @@ func TestMillionChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)}
+	srv := &http.Server{Handler: e.HTTPSHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietErrorLog()}
 	go e.ServeHTTPS(srv, ln) // as a node serves it
 	defer srv.Close()
 	pprof.StopCPUProfile()
