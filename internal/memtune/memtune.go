@@ -18,6 +18,10 @@
 //
 // An operator who sets GOGC or GOMEMLIMIT has chosen: Follow then changes
 // nothing.
+//
+// HoldStacks (stacks.go) sizes the stacks new goroutines start with, for
+// the same kind of process: few goroutines of its own, many short ones for
+// connections.
 package memtune
 
 import (

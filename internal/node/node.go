@@ -223,7 +223,8 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, rate bodyra
 		n.goTracked(func() { n.reconnect(ctx, cfg) })
 	}
 	n.serveMetrics()
-	memtune.Follow() // the collector's pace for a large edge index (memtune)
+	memtune.Follow()     // the collector's pace for a large edge index (memtune)
+	memtune.HoldStacks() // connections' goroutines start with the stack a handshake needs
 	started = true
 	return n, nil
 }
