@@ -6,25 +6,7 @@ import (
 	"sync"
 )
 
-// Go starts each new goroutine with a stack the size of the average stack
-// in use at the last collection (plus a guard, rounded up to a power of
-// two; runtime GODEBUG adaptivestackstart). A node's long-lived goroutines
-// (its loops, the runtime's own) wait with shallow stacks, so at a load of
-// a few connections at once the average is under 1 KB and every goroutine
-// starts at the least, 2 KB. A connection's goroutine then copies its stack
-// to a larger one two or three times in its handshake (each copy walks and
-// rewrites every frame), and net/http's background reader of each request
-// once more: 3–5% of a node's CPU under a load of handshakes
-// (cmd/edgebench's profiles: runtime.newstack), which a server with few
-// goroutines of its own, such as a bare crypto/tls one, does not pay.
-//
-// HoldStacks parks holders goroutines whose stacks are about 5.5 KB deep,
-// so that the average lifts new goroutines to 8 KB: a connection's
-// goroutine then starts with the stack its handshake needs. A holder's
-// stack is 8 KB (its depth plus the runtime's guard fit in it), so the
-// holders cannot lift the start past 8 KB whatever else runs, and hold
-// 512 KB in all. Under a load of many connections at once, their
-// goroutines make most of the average themselves, as on any server.
+// holders is how many goroutines HoldStacks parks.
 const holders = 64
 
 // holderFrames is how deep a holder calls itself; each call's frame holds
@@ -39,8 +21,30 @@ var (
 	held     = make(chan struct{}) // never closed: holders wait for the process's life
 )
 
-// HoldStacks starts the stack holders (see holders), once a process; it
-// does nothing when the runtime sizes new stacks without the average
+// HoldStacks parks goroutines whose stacks are deep enough that new
+// goroutines start with the stack a connection's handshake needs, once a
+// process.
+//
+// Go starts each new goroutine with a stack the size of the average stack
+// in use at the last collection (plus a guard, rounded up to a power of
+// two; GODEBUG adaptivestackstart). A node's long-lived goroutines (its
+// loops, the runtime's own) wait with shallow stacks, so under a load of a
+// few connections at once the average is under 1 KB and every goroutine
+// starts at the least, 2 KB. A connection's goroutine then copies its
+// stack to a larger one two or three times in its handshake (each copy
+// walks and rewrites every frame), and net/http's background reader of
+// each request once more: 3–4% of a node's CPU under a load of handshakes
+// (cmd/edgebench's profiles: runtime.newstack), which a server with few
+// goroutines of its own, such as a bare crypto/tls one, does not pay.
+//
+// The holders' stacks are about 5.5 KB deep, which lifts the average so
+// that new goroutines start at 8 KB. A holder's depth plus the runtime's
+// guard fit an 8 KB stack, so the holders cannot lift the start past 8 KB
+// whatever else runs, and they hold 512 KB in all. Under a load of many
+// connections at once, the connections' goroutines make most of the
+// average themselves, as on any server.
+//
+// It does nothing when the runtime sizes new stacks without the average
 // (GODEBUG=adaptivestackstart=0).
 func HoldStacks() {
 	if strings.Contains(os.Getenv("GODEBUG"), "adaptivestackstart=0") {
@@ -53,7 +57,7 @@ func HoldStacks() {
 	})
 }
 
-// hold calls itself n times, each frame holdFrame bytes, and waits.
+// hold calls itself n times, each frame holderFrame bytes, and waits.
 //
 //go:noinline
 func hold(n int) {
