@@ -180,12 +180,16 @@ func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.
 	if key == nil || h == nil {
 		return noTicket, nil
 	}
+	// A resumed session's next ticket is bound as the session was: to the
+	// certificate its ticket named, which unwrapSession found the index
+	// still serving. (A TLS 1.2 hello has GetCertificate called before the
+	// ticket is looked at, so h.served is set then too; TLS 1.3 does not.)
 	var b *binding
 	switch {
+	case cs.DidResume && h.resumed != nil:
+		b = h.resumed
 	case h.served != nil && len(h.served.Certificate) > 0:
 		b = e.bindingOf(e.connHost(&cs), h.served.Certificate[0])
-	case h.resumed != nil:
-		b = h.resumed
 	}
 	if b == nil {
 		return noTicket, nil
