@@ -2,12 +2,26 @@ package memtune
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 )
 
-// holders is how many goroutines HoldStacks parks.
-const holders = 64
+// holdersFor is how many goroutines HoldStacks parks in a process with
+// procs Ps and goroutines goroutines: twice the shallow goroutines the
+// average also counts (the process's, the collector's mark workers, one a
+// P, and a few more of the runtime's), at least minHolders and at most
+// maxHolders. A holder uses about 5.6 KB of stack and a waiting goroutine
+// under 1 KB; an average over 4,096 bytes less the runtime's guard (928
+// bytes) needs a little more holders than shallow goroutines.
+func holdersFor(procs, goroutines int) int {
+	return min(maxHolders, max(minHolders, 2*(procs+goroutines+8)))
+}
+
+const (
+	minHolders = 64   // 512 KB of stacks
+	maxHolders = 1024 // 8 MB
+)
 
 // holderFrames is how deep a holder calls itself; each call's frame holds
 // holderFrame bytes.
@@ -18,6 +32,7 @@ const (
 
 var (
 	holdOnce sync.Once
+	holding  int                   // the holders started
 	held     = make(chan struct{}) // never closed: holders wait for the process's life
 )
 
@@ -37,12 +52,15 @@ var (
 // (cmd/edgebench's profiles: runtime.newstack), which a server with few
 // goroutines of its own, such as a bare crypto/tls one, does not pay.
 //
-// The holders' stacks are about 5.5 KB deep, which lifts the average so
-// that new goroutines start at 8 KB. A holder's depth plus the runtime's
-// guard fit an 8 KB stack, so the holders cannot lift the start past 8 KB
-// whatever else runs, and they hold 512 KB in all. Under a load of many
+// The holders' stacks are about 5.5 KB deep, and there are a few more of
+// them than the process has shallow goroutines when it calls HoldStacks
+// (holdersFor: 66 on a node of 2 cores and its 23 goroutines, 8 KB of
+// stack each, about 530 KB in all), which lifts the average so that new goroutines start at 8 KB. A
+// holder's depth plus the runtime's guard fit an 8 KB stack, so the holders
+// cannot lift the start past 8 KB whatever else runs. Under a load of many
 // connections at once, the connections' goroutines make most of the
-// average themselves, as on any server.
+// average themselves, as on any server; a process that later runs many
+// more waiting goroutines of its own starts new ones at 4 KB again.
 //
 // It does nothing when the runtime sizes new stacks without the average
 // (GODEBUG=adaptivestackstart=0).
@@ -51,7 +69,8 @@ func HoldStacks() {
 		return
 	}
 	holdOnce.Do(func() {
-		for range holders {
+		holding = holdersFor(runtime.GOMAXPROCS(0), runtime.NumGoroutine())
+		for range holding {
 			go hold(holderFrames)
 		}
 	})
