@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/esacert/esacert/internal/origin"
-	"github.com/esacert/esacert/internal/site"
 )
 
 // blockingResolver blocks every lookup until its context ends, and says
@@ -31,9 +30,7 @@ func (r blockingResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip
 func TestShutdownEndsPassthroughDial(t *testing.T) {
 	f := newFixture(t)
 	pausedCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.paused.test")
-	paused := siteState(1, "paused.test", site.SiteActive, pausedCert)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: "origin.blocked.test"}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, "origin.blocked.test", pausedCert)
 	src := newMemSource()
 	src.put(paused)
 	res := blockingResolver{began: make(chan struct{}, 1), ended: make(chan struct{})}
@@ -68,9 +65,7 @@ func TestShutdownEndsPassthroughDial(t *testing.T) {
 func TestShutdownEndsPassthrough(t *testing.T) {
 	f := newFixture(t)
 	o := newTestOrigin(t, "www.paused.test")
-	paused := siteState(1, "paused.test", site.SiteActive)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, o.httpAddr)
 	src := newMemSource()
 	src.put(paused)
 	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort}
@@ -85,15 +80,7 @@ func TestShutdownEndsPassthrough(t *testing.T) {
 	if conn.ConnectionState().PeerCertificates[0].Subject.CommonName == "" && len(conn.ConnectionState().PeerCertificates[0].DNSNames) == 0 {
 		t.Fatal("no certificate from the origin")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	begun := time.Now()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if took := time.Since(begun); took > 3*time.Second {
-		t.Errorf("Shutdown took %s with a pass-through open, want it ended at once", took)
-	}
+	shutdownAtOnce(t, srv, "a pass-through open")
 	if closed, err := closedByPeer(conn); !closed {
 		t.Errorf("the pass-through is still open after Shutdown: %v", err)
 	}

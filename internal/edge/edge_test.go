@@ -206,6 +206,15 @@ func siteState(id int64, name, status string, certs ...cert.Certificate) SiteSta
 	return SiteState{ID: id, Site: &site.Site{ID: id, Name: name, Status: status}, Certificates: certs, Policy: DefaultSitePolicy()}
 }
 
+// pausedSite is the active site paused.test, paused, whose www.paused.test
+// goes to origin: its handshakes are passed through to the origin.
+func pausedSite(id int64, origin string, certs ...cert.Certificate) SiteState {
+	st := siteState(id, "paused.test", site.SiteActive, certs...)
+	st.Routes = []Route{{Name: "www.paused.test", Origin: origin}}
+	st.Settings.Paused = true
+	return st
+}
+
 // startEdge starts an edge on src and a TLS listener in front of it.
 func startEdge(t testing.TB, src Source, sealer domain.Sealer) (*Edge, string) {
 	t.Helper()
@@ -285,6 +294,22 @@ func listenHTTPS(t testing.TB, e *Edge, srv *http.Server) (string, <-chan error)
 // quietErrorLog is an http.Server's ErrorLog that writes nothing.
 func quietErrorLog() *log.Logger {
 	return slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelError)
+}
+
+// shutdownAtOnce shuts srv down and fails the test unless Shutdown
+// returned within 3 seconds (net/http waits 5 for a connection it thinks
+// new); with is what the server held open, for the message.
+func shutdownAtOnce(t *testing.T, srv *http.Server, with string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	begun := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if took := time.Since(begun); took > 3*time.Second {
+		t.Errorf("Shutdown took %s with %s, want it to return at once", took, with)
+	}
 }
 
 // closedByPeer reads conn for up to ten seconds and reports whether the

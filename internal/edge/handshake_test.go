@@ -3,7 +3,6 @@ package edge
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -64,9 +63,7 @@ func TestHandshakeOutcomes(t *testing.T) {
 	f := newFixture(t)
 	o := newTestOrigin(t, "www.paused.test")
 	leaf, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.outcome.test")
-	paused := siteState(2, "paused.test", site.SiteActive)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
-	paused.Settings.Paused = true
+	paused := pausedSite(2, o.httpAddr)
 	src := newMemSource()
 	src.put(siteState(1, "outcome.test", site.SiteActive, leaf))
 	src.put(paused)
@@ -198,15 +195,7 @@ func TestServeHTTPSShutdown(t *testing.T) {
 		conns = append(conns, conn)
 	}
 	time.Sleep(100 * time.Millisecond) // accepted
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	begun := time.Now()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if took := time.Since(begun); took > 3*time.Second {
-		t.Errorf("Shutdown took %s with two connections in their handshakes", took)
-	}
+	shutdownAtOnce(t, srv, "two connections in their handshakes")
 	for i, conn := range conns {
 		if closed, err := closedByPeer(conn); !closed {
 			t.Errorf("connection %d in its handshake was not closed: %v", i, err)

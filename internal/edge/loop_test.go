@@ -118,9 +118,7 @@ func debugLog(b *logBuffer) *slog.Logger {
 func TestPassthroughLoopStops(t *testing.T) {
 	f := newFixture(t)
 	fw := newForwarder(t, 5)
-	paused := siteState(1, "paused.test", site.SiteActive)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: fw.ip() + ":80"}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, fw.ip()+":80")
 	var logs logBuffer
 	_, addr := serveEdge(t, &Edge{Source: src1(paused), Sealer: f.sealer, Poll: time.Hour, Log: debugLog(&logs),
 		originTLSPort: fw.port()})
@@ -150,9 +148,7 @@ func TestPassthroughLoopByAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	paused := siteState(1, "paused.test", site.SiteActive)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: "127.0.0.1:80"}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, "127.0.0.1:80")
 	var logs logBuffer
 	// The site's cap bounds the loop should the guard fail.
 	e, _ := serveEdge(t, &Edge{Source: src1(paused), Sealer: f.sealer, Poll: time.Hour, Log: debugLog(&logs),

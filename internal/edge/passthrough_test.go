@@ -301,9 +301,7 @@ func TestPassthroughBounds(t *testing.T) {
 	o := newTestOrigin(t, "www.paused.test")
 	pausedCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.paused.test")
 	liveCert, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "www.live.test")
-	paused := siteState(1, "paused.test", site.SiteActive, pausedCert)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, o.httpAddr, pausedCert)
 	src := newMemSource()
 	src.put(paused)
 	src.put(siteState(2, "live.test", site.SiteActive, liveCert))
@@ -369,9 +367,7 @@ func TestPassthroughBounds(t *testing.T) {
 func TestFragmentedHello(t *testing.T) {
 	f := newFixture(t)
 	o := newTestOrigin(t, "www.paused.test")
-	paused := siteState(1, "paused.test", site.SiteActive)
-	paused.Routes = []Route{{Name: "www.paused.test", Origin: o.httpAddr}}
-	paused.Settings.Paused = true
+	paused := pausedSite(1, o.httpAddr)
 	e, _ := serveEdge(t, &Edge{Source: src1(paused), Sealer: f.sealer, Poll: time.Hour, originTLSPort: o.tlsPort})
 	client, server := net.Pipe()
 	defer client.Close()
