@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"hash/maphash"
@@ -84,9 +85,10 @@ type cacheShard struct {
 // first signature (BenchmarkCertBuild).
 type certEntry struct {
 	key     certKey
-	seq     uint64 // tells this entry from every other of the process (entrySeq)
-	place   uint32 // its place in its shard's clock
-	leaf    []byte // the leaf's DER, checked on a hit
+	seq     uint64   // tells this entry from every other of the process (entrySeq)
+	place   uint32   // its place in its shard's clock
+	leaf    []byte   // the leaf's DER, checked on a hit
+	leafSum [32]byte // its SHA-256, which a resumed session's binding names (resume.go)
 	ref     atomic.Bool
 	evicted atomic.Bool // out of the cache; a served's hint to it is stale
 	must    bool        // the leaf is Must-Staple (staple.go)
@@ -216,6 +218,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	// that outlives the index (it hits across reloads) must not keep.
 	k.id = strings.Clone(k.id)
 	ent := &certEntry{key: k, seq: entrySeq.Add(1), leaf: bytes.Clone(sv.chain[0])}
+	ent.leafSum = sha256.Sum256(ent.leaf)
 	switch old := s.m[k]; {
 	case old != nil: // same id and fingerprint, another leaf: take its place in the clock
 		old.evicted.Store(true)

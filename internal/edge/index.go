@@ -179,11 +179,10 @@ func (ix *Index) siteOf(host string) *siteConf {
 	if r := ix.routeFor(host); r != nil {
 		return r.site
 	}
-	exact, wild := ix.lookup(host)
-	if len(exact) > 0 {
+	if exact := ix.lookupExact(host); len(exact) > 0 {
 		return exact[0].site
 	}
-	if len(wild) > 0 {
+	if wild := ix.lookupWild(host); len(wild) > 0 {
 		return wild[0].site
 	}
 	return nil

@@ -285,10 +285,11 @@ func (e *Edge) stillServes(b *binding, host string, conn net.Conn) bool {
 		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.answers(host, conn) {
 			continue
 		}
-		if ent := e.materialize(sv); ent.c == nil || e.staple(sv, ent, host, now) == nil { // as GetCertificate skips it
+		ent := e.materialize(sv)
+		if ent.c == nil || e.staple(sv, ent, host, now) == nil { // as GetCertificate skips it
 			continue
 		}
-		return sv.id == b.id && len(sv.chain) > 0 && sha256.Sum256(sv.chain[0]) == b.fp
+		return sv.id == b.id && ent.leafSum == b.fp // the entry's leaf is sv's (certcache.go)
 	}
 	return false
 }
