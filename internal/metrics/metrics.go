@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -74,6 +75,23 @@ type Metrics struct {
 	dbErrors         *prometheus.CounterVec
 
 	certs *certCache // nil without Sources.Certificates
+
+	// byHandshake is the handshake counter and histogram of each transport
+	// and outcome the edge names, looked up once (a label lookup hashes
+	// the labels under the vector's lock, on every handshake otherwise);
+	// never changed after New.
+	byHandshake map[handshakeLabels]*handshakeMetrics
+}
+
+type handshakeLabels struct{ transport, outcome string }
+
+type handshakeMetrics struct {
+	count prometheus.Counter
+	// took is the histogram's series, made at the first handshake that has
+	// a time (none for passthrough: its time is the connection's), so that
+	// only the outcomes seen have one, as before.
+	tookOnce sync.Once
+	took     prometheus.Observer
 }
 
 // New builds the metrics and registers them, with collectors over src and
@@ -122,10 +140,13 @@ func New(src Sources, outcomes []string) *Metrics {
 	}
 	if outcomes != nil {
 		m.reg.MustRegister(m.handshakes, m.handshakeSeconds)
+		m.byHandshake = make(map[handshakeLabels]*handshakeMetrics, 2*len(outcomes))
 		for _, o := range outcomes {
-			m.handshakes.WithLabelValues(TransportTCP, o)
-			if o != outcomePassthrough { // never over QUIC
-				m.handshakes.WithLabelValues(TransportQUIC, o)
+			for _, t := range []string{TransportTCP, TransportQUIC} {
+				if o == outcomePassthrough && t == TransportQUIC { // never over QUIC
+					continue
+				}
+				m.byHandshake[handshakeLabels{t, o}] = &handshakeMetrics{count: m.handshakes.WithLabelValues(t, o)}
 			}
 		}
 	}
@@ -240,6 +261,14 @@ const outcomePassthrough = "passthrough"
 
 // Handshake counts a TLS handshake of the edge (edge.HandshakeObserver).
 func (m *Metrics) Handshake(transport, outcome string, took time.Duration) {
+	if hm := m.byHandshake[handshakeLabels{transport, outcome}]; hm != nil {
+		hm.count.Inc()
+		if outcome != outcomePassthrough {
+			hm.tookOnce.Do(func() { hm.took = m.handshakeSeconds.WithLabelValues(transport, outcome) })
+			hm.took.Observe(took.Seconds())
+		}
+		return
+	}
 	m.handshakes.WithLabelValues(transport, outcome).Inc()
 	if outcome != outcomePassthrough { // its time is the connection's
 		m.handshakeSeconds.WithLabelValues(transport, outcome).Observe(took.Seconds())
