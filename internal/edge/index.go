@@ -76,10 +76,23 @@ type route struct {
 // shares the certificates' map but for the changed ones. Index.sites holds
 // entries by value: one object fewer a site for the collector to mark.
 type siteEntry struct {
-	conf       *siteConf
-	certs      hamt[*served] // certificate id → the certificate as the index serves it
-	routes     []string
-	wildRoutes []string
+	conf   *siteConf
+	certs  hamt[*served] // certificate id → the certificate as the index serves it
+	routed *routedNames  // the names of its routes; nil when it has none (most sites of a large edge)
+}
+
+// routedNames are the names a site routes: exact ones, and the parents of
+// its wildcard ones. Kept apart from siteEntry, whose copies fill the
+// index's largest map, so that a site without routes costs one word.
+type routedNames struct{ exact, wild []string }
+
+// routes returns the names of the site's routes and the parents of its
+// wildcard routes.
+func (e *siteEntry) routes() (exact, wild []string) {
+	if e.routed == nil {
+		return nil, nil
+	}
+	return e.routed.exact, e.routed.wild
 }
 
 // Index is an immutable view of everything the edge serves. The zero Index
@@ -266,11 +279,15 @@ func buildSite(st SiteState, requireVerified bool, sl *slabs) *builtSite {
 			b.routes[name] = rt
 		}
 	}
-	for n := range b.routes {
-		b.entry.routes = append(b.entry.routes, n)
-	}
-	for n := range b.wroute {
-		b.entry.wildRoutes = append(b.entry.wildRoutes, n)
+	if len(b.routes)+len(b.wroute) > 0 {
+		rn := &routedNames{}
+		for n := range b.routes {
+			rn.exact = append(rn.exact, n)
+		}
+		for n := range b.wroute {
+			rn.wild = append(rn.wild, n)
+		}
+		b.entry.routed = rn
 	}
 	return b
 }
@@ -503,12 +520,13 @@ func removeSite(e *siteEntry, exact, wild setter[candidates], routes, wroutes se
 		removeCert(sv, exact, wild)
 		return true
 	})
-	for _, n := range e.routes {
+	exactRoutes, wildRoutes := e.routes()
+	for _, n := range exactRoutes {
 		if r, ok := routes.get(n); ok && r.site == e.conf {
 			routes.set(n, nil)
 		}
 	}
-	for _, n := range e.wildRoutes {
+	for _, n := range wildRoutes {
 		if r, ok := wroutes.get(n); ok && r.site == e.conf {
 			wroutes.set(n, nil)
 		}

@@ -48,12 +48,13 @@ func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
 			s.HostsNoSuites = append(s.HostsNoSuites, h)
 		}
 	}
-	for _, n := range e.routes {
+	exactRoutes, wildRoutes := e.routes()
+	for _, n := range exactRoutes {
 		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
 			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost})
 		}
 	}
-	for _, n := range e.wildRoutes {
+	for _, n := range wildRoutes {
 		if r, ok := ix.wildRoutes.Get(n); ok && r.site == e.conf {
 			s.Routes = append(s.Routes, Route{Name: "*." + n, Origin: r.origin, OriginHost: r.originHost})
 		}
