@@ -1,0 +1,188 @@
+//go:build linux
+
+package edge
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/site"
+)
+
+// acceptedConns is a listener that hands over each TCP connection it
+// accepts, so that a test can look at the server's side of it.
+type acceptedConns struct {
+	net.Listener
+	conns chan *net.TCPConn
+}
+
+func (l *acceptedConns) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		l.conns <- tc
+	}
+	return c, err
+}
+
+// keepAliveOn reads SO_KEEPALIVE of the server's side of a connection.
+func keepAliveOn(t *testing.T, c *net.TCPConn) bool {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v != 0
+}
+
+// TestTunnelKeepAlive: the edge's listeners (ListenConfig) accept
+// connections without TCP keep-alive probes, and a connection switched to
+// another protocol (a WebSocket's 101, proxied to the origin) has them
+// turned on, over HTTPS (ServeHTTPS) and over plain HTTP (KeepTunnelAlive
+// as the server's ConnState, as a node sets it).
+func TestTunnelKeepAlive(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			io.WriteString(w, "plain\n")
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		line, _ := brw.ReadString('\n')
+		io.WriteString(conn, line)
+	}))
+	defer origin.Close()
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
+	src := newMemSource()
+	src.put(st)
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour})
+
+	listen := func() *acceptedConns {
+		ln, err := ListenConfig.Listen(context.Background(), "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &acceptedConns{Listener: ln, conns: make(chan *net.TCPConn, 4)}
+	}
+	httpsLn := listen()
+	serveHTTPSOn(t, e, httpsLn, &http.Server{ReadHeaderTimeout: 5 * time.Second})
+	httpLn := listen()
+	plain := &http.Server{Handler: e.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second, ConnState: KeepTunnelAlive, ErrorLog: quietErrorLog()}
+	go plain.Serve(httpLn)
+	t.Cleanup(func() { plain.Close() })
+
+	for _, tc := range []struct {
+		name string
+		ln   *acceptedConns
+		dial func() (net.Conn, error)
+	}{
+		{"https", httpsLn, func() (net.Conn, error) {
+			return tls.Dial("tcp", httpsLn.Addr().String(), &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		}},
+		{"http", httpLn, func() (net.Conn, error) { return net.Dial("tcp", httpLn.Addr().String()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A request answered as usual: no probes on its connection.
+			conn, err := tc.dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			server := <-tc.ln.conns
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("plain request answered %d", resp.StatusCode)
+			}
+			if keepAliveOn(t, server) {
+				t.Error("a connection of a plain request has TCP keep-alive probes on")
+			}
+
+			// The same kind of connection switched to another protocol: probes on.
+			conn2, err := tc.dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn2.Close()
+			server2 := <-tc.ln.conns
+			io.WriteString(conn2, "GET /ws HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+			br2 := bufio.NewReader(conn2)
+			resp2, err := http.ReadResponse(br2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp2.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade answered %d", resp2.StatusCode)
+			}
+			io.WriteString(conn2, "ping\n")
+			if echo, _ := br2.ReadString('\n'); echo != "ping\n" {
+				t.Errorf("echo %q", echo)
+			}
+			if !keepAliveOn(t, server2) {
+				t.Error("a connection switched to another protocol has no TCP keep-alive probes")
+			}
+		})
+	}
+}
+
+// TestTCPOf: the TCP connection is found under the edge's wrappers and TLS,
+// and nothing under a connection that has none.
+func TestTCPOf(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			defer c.Close()
+			time.Sleep(time.Second)
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tcp := c.(*net.TCPConn)
+	wrapped := tls.Server(&hsConn{Conn: &helloConn{Conn: tcp}}, &tls.Config{})
+	if got := tcpOf(wrapped); got != tcp {
+		t.Errorf("tcpOf(tls over hsConn over helloConn) = %v, want the TCP connection", got)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if got := tcpOf(tls.Server(a, &tls.Config{})); got != nil {
+		t.Errorf("tcpOf(tls over a pipe) = %v, want nil", got)
+	}
+}
