@@ -36,6 +36,10 @@ type pmap[V any] struct {
 // outnumber the live entries packs its group again, which keeps the dead
 // below half of a group and the cost of packing in proportion to the
 // changes made.
+// A map built whole (builder, the first load) goes further: its groups
+// lie in one array, and the entries of all of them in another, two large
+// objects, which a collection marks faster than two objects a group (see
+// slab.go). A group an edit copies, or packs again, gets its own.
 // (The dead are counted beside the group, in pmap.dead: a count in the
 // group itself would take it past the 8 KiB size class.)
 type group[V any] struct {
@@ -46,11 +50,12 @@ type group[V any] struct {
 // to the one before; a shard's slice ends at its last entry, so an append
 // to it never writes into the next one.
 func (g *group[V]) pack() {
-	n := 0
-	for i := range g.slots {
-		n += len(g.slots[i].ents)
-	}
-	all := make([]entry[V], 0, n)
+	g.packInto(make([]entry[V], 0, g.live()))
+}
+
+// packInto is pack into all, which has room for the group's entries; it
+// returns the rest of all.
+func (g *group[V]) packInto(all []entry[V]) []entry[V] {
 	for i := range g.slots {
 		sl := &g.slots[i]
 		if len(sl.ents) == 0 {
@@ -61,6 +66,7 @@ func (g *group[V]) pack() {
 		all = append(all, sl.ents...)
 		sl.ents = all[start:len(all):len(all)]
 	}
+	return all[len(all):]
 }
 
 // live is the number of entries of the group's shards.
@@ -231,13 +237,31 @@ func (b *builder[V]) set(key string, v V) {
 	b.m.groups[g].slots[uint8(h>>48)].put(h, key, v, &b.m.n)
 }
 
-// done returns the map, its groups packed; the builder must not be used
-// afterwards.
+// done returns the map, its groups in one array and their entries packed
+// into another; the builder must not be used afterwards.
 func (b *builder[V]) done() pmap[V] {
+	groups, n := 0, 0
 	for _, grp := range b.m.groups {
 		if grp != nil {
-			grp.pack()
+			groups++
+			n += grp.live()
 		}
+	}
+	var all []group[V]
+	if groups > 1 {
+		all = make([]group[V], 0, groups)
+	}
+	ents := make([]entry[V], 0, n)
+	for i, grp := range b.m.groups {
+		if grp == nil {
+			continue
+		}
+		if all != nil {
+			all = append(all, *grp)
+			grp = &all[len(all)-1]
+			b.m.groups[i] = grp
+		}
+		ents = grp.packInto(ents)
 	}
 	return b.m
 }

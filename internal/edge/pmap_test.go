@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 // TestPmapIsPersistent: edits never show through an older map, and the
@@ -114,5 +115,47 @@ func testPmapMatchesAMap(t *testing.T, built int) {
 				t.Fatalf("version %d: Get(%s) = %d, %v; want %d, %v", i, k, x, ok, w, wok)
 			}
 		}
+	}
+}
+
+// TestBuilderPacksWhole: a map built whole holds its groups in one array
+// and all their entries in another (two large objects for the collector
+// instead of two a group), each shard's entries a slice of it that an
+// edit cannot append into.
+func TestBuilderPacksWhole(t *testing.T) {
+	b := newBuilder[int](maphash.MakeSeed())
+	for i := range 20_000 {
+		b.set("k"+strconv.Itoa(i), i)
+	}
+	m := b.done()
+	var first *group[int]
+	var lo, hi uintptr
+	entrySize := unsafe.Sizeof(entry[int]{})
+	for g, grp := range m.groups {
+		if grp == nil {
+			t.Fatalf("group %d empty after 20,000 keys", g)
+		}
+		if first == nil {
+			first = grp
+		} else if want := uintptr(unsafe.Pointer(first)) + uintptr(g)*unsafe.Sizeof(*grp); uintptr(unsafe.Pointer(grp)) != want {
+			t.Fatalf("group %d is not next to the one before it in one array", g)
+		}
+		for i := range grp.slots {
+			ents := grp.slots[i].ents
+			if len(ents) == 0 {
+				continue
+			}
+			if cap(ents) != len(ents) {
+				t.Fatalf("group %d, shard %d: room to append (%d of %d)", g, i, len(ents), cap(ents))
+			}
+			start := uintptr(unsafe.Pointer(&ents[0]))
+			if lo == 0 || start < lo {
+				lo = start
+			}
+			hi = max(hi, start+uintptr(len(ents))*entrySize)
+		}
+	}
+	if span := (hi - lo) / entrySize; span != uintptr(m.Len()) {
+		t.Errorf("the entries span %d places for %d keys: not one array", span, m.Len())
 	}
 }

@@ -11,9 +11,14 @@ import "strings"
 // is mostly the objects it visits, each a cache miss, not their bytes:
 // an index of 100,000 sites built one object at a time was about 400,000
 // objects and 60 ms of CPU per cycle, 12% of a node's CPU under full
-// handshakes (BenchmarkIndexMark). From slabs, the same index is a few
-// thousand objects, marked in a few milliseconds (the slabs are scanned
-// in order, and their strings are pointer-free).
+// handshakes (BenchmarkIndexMark). From slabs of 15 KiB, the same index was
+// about 6,000 objects and 37 ms a cycle. Large slabs cost less again: Go
+// gives an object over 32 KiB a span of its own, and a cycle marks and
+// scans such objects faster per byte than many objects of 16 KiB (with
+// slabs of up to 1 MiB, and the index's maps in one array each, pmap.go,
+// 22-24 ms a cycle). So each slab is twice the one before, from the least
+// to the most below: a load of a few sites takes a few small slabs, a
+// large one mostly slabs of the most.
 //
 // A slab stays as long as any of its parts is referenced, with all of its
 // parts: after the load, a site removed or a certificate replaced leaves its
@@ -29,13 +34,24 @@ type slabs struct {
 	served []served        // the unused rest of the current slab of served
 	confs  []siteConf      // the unused rest of the current slab of siteConf
 	strs   strings.Builder // the current string slab: bytes appended, never rewritten
+	// The sizes of the last slab of each kind (0: none yet).
+	servedN, confsN, strsN int
 }
 
 const (
-	servedPerSlab = 64       // 64 × 240 B: 15 KiB a slab
-	confsPerSlab  = 128      // 128 × 96 B: 12 KiB
-	stringSlab    = 16 << 10 // bytes of a string slab
+	minServedPerSlab = 64       // 64 × 240 B: 15 KiB
+	maxServedPerSlab = 4096     // 960 KiB
+	minConfsPerSlab  = 128      // 128 × 96 B: 12 KiB
+	maxConfsPerSlab  = 8192     // 768 KiB
+	minStringSlab    = 16 << 10 // bytes of a string slab
+	maxStringSlab    = 1 << 20
+	longString       = 4 << 10 // strings of a part longer than this are allocated on their own
 )
+
+// grow returns the size of the next slab after one of n (0: none yet).
+func grow(n, least, most int) int {
+	return min(max(2*n, least), most)
+}
 
 // newServed returns a zero served: from the current slab, or, with no
 // slabs, on its own.
@@ -43,7 +59,7 @@ func (s *slabs) newServed() *served {
 	if s == nil {
 		return new(served)
 	}
-	return take(&s.served, servedPerSlab)
+	return take(&s.served, &s.servedN, minServedPerSlab, maxServedPerSlab)
 }
 
 // newConf returns a zero siteConf: from the current slab, or, with no
@@ -52,14 +68,16 @@ func (s *slabs) newConf() *siteConf {
 	if s == nil {
 		return new(siteConf)
 	}
-	return take(&s.confs, confsPerSlab)
+	return take(&s.confs, &s.confsN, minConfsPerSlab, maxConfsPerSlab)
 }
 
 // take hands out the first element of the unused rest of a slab, a new
-// slab of n elements when it is used up.
-func take[T any](rest *[]T, n int) *T {
+// slab when it is used up: of twice the *n elements of the one before, at
+// least least and at most most.
+func take[T any](rest *[]T, n *int, least, most int) *T {
 	if len(*rest) == 0 {
-		*rest = make([]T, n)
+		*n = grow(*n, least, most)
+		*rest = make([]T, *n)
 	}
 	p := &(*rest)[0]
 	*rest = (*rest)[1:]
@@ -75,15 +93,16 @@ func (s *slabs) pack(first *string, rest []string) {
 		n += len(r)
 	}
 	var all string
-	if s == nil || n > stringSlab/4 {
+	if s == nil || n > longString {
 		var b strings.Builder
 		b.Grow(n)
 		writeAll(&b, first, rest)
 		all = b.String()
 	} else {
 		if s.strs.Cap()-s.strs.Len() < n {
+			s.strsN = grow(s.strsN, minStringSlab, maxStringSlab)
 			s.strs = strings.Builder{}
-			s.strs.Grow(stringSlab)
+			s.strs.Grow(s.strsN)
 		}
 		// A strings.Builder appends within its capacity without moving or
 		// rewriting what it holds, so the strings it gave stay as they were.

@@ -25,11 +25,11 @@ func TestSlabsPack(t *testing.T) {
 		want  []string
 	}
 	var all []packed
-	for i := range 3000 { // about 90 bytes a pack: 16 slabs of 16 KiB
+	for i := range 3000 { // about 90 bytes a pack: slabs of 16, 32, 64, 128 and 256 KiB
 		first := fmt.Sprintf("%032x", i)
 		rest := []string{fmt.Sprintf("www.site%d.test", i), fmt.Sprintf("*.site%d.test", i)}
 		if i%500 == 7 {
-			rest = append(rest, strings.Repeat("x", stringSlab)) // longer than a slab takes
+			rest = append(rest, strings.Repeat("x", longString+1)) // longer than a slab takes
 		}
 		want := append([]string{first}, rest...)
 		sl.pack(&first, rest)
@@ -75,7 +75,7 @@ func TestSlabsParts(t *testing.T) {
 	var sl slabs
 	seen := map[*served]bool{}
 	confs := map[*siteConf]bool{}
-	for i := range 3 * servedPerSlab {
+	for i := range 3 * maxServedPerSlab {
 		sv := sl.newServed()
 		if seen[sv] || sv.id != "" || sv.site != nil || sv.hint.Load() != 0 {
 			t.Fatalf("served %d: handed out twice or not zero", i)
@@ -92,6 +92,39 @@ func TestSlabsParts(t *testing.T) {
 	var none *slabs
 	if a, b := none.newServed(), none.newServed(); a == b {
 		t.Fatal("two served without slabs are one")
+	}
+}
+
+// TestSlabsGrow: each slab of a kind is twice the one before, from the
+// least to the most, so that a small load takes little and a large one
+// mostly slabs of the most.
+func TestSlabsGrow(t *testing.T) {
+	var sl slabs
+	var sizes []int
+	for range 4 * maxServedPerSlab {
+		sl.newServed()
+		if len(sizes) == 0 || sizes[len(sizes)-1] != sl.servedN {
+			sizes = append(sizes, sl.servedN)
+		}
+	}
+	want := []int{64, 128, 256, 512, 1024, 2048, 4096}
+	if !slices.Equal(sizes, want) {
+		t.Errorf("served slabs of %v, want %v", sizes, want)
+	}
+	for range 100_000 { // 4 MB of strings
+		first, rest := "0123456789abcdef0123456789abcdef", []string{"www.example.test"}
+		sl.pack(&first, rest)
+	}
+	if sl.strsN != maxStringSlab {
+		t.Errorf("string slabs of %d bytes after 4 MB of strings, want %d", sl.strsN, maxStringSlab)
+	}
+	var small slabs
+	small.newConf()
+	small.newServed()
+	first := "x"
+	small.pack(&first, nil)
+	if small.confsN != minConfsPerSlab || small.servedN != minServedPerSlab || small.strsN != minStringSlab {
+		t.Errorf("a load of one site took slabs of %d confs, %d served and %d bytes, want the least", small.confsN, small.servedN, small.strsN)
 	}
 }
 
