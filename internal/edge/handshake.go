@@ -80,8 +80,8 @@ const defaultHandshakeTimeout = 10 * time.Second
 // the connection's own, so a connection costs one goroutine and no
 // hand-over. The handshake is bounded by HandshakeTimeout from the
 // connection's accept, and Handshakes is told its outcome (see
-// hsConn.handshakeEnded). ServeHTTPS chains its own ConnState (and
-// KeepTunnelAlive) in front of srv's, gives srv a clone of TLSConfig when it has none (so that it
+// hsConn.handshakeEnded). ServeHTTPS chains its own ConnState in front of
+// srv's (and ProbeLongRequests's hooks: keepalive.go), gives srv a clone of TLSConfig when it has none (so that it
 // speaks HTTP/2 where the handshake chose it), and a ReadHeaderTimeout of
 // HandshakeTimeout when it has no timeout at all (see hsConn.handshaking).
 // Call it after Start, once per srv.
@@ -92,10 +92,10 @@ func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
 	if srv.ReadHeaderTimeout <= 0 && srv.ReadTimeout <= 0 && srv.WriteTimeout <= 0 {
 		srv.ReadHeaderTimeout = e.handshakeTimeout()
 	}
+	ProbeLongRequests(srv) // keepalive.go
 	own := srv.ConnState
 	srv.ConnState = func(c net.Conn, state http.ConnState) {
 		connState(c, state)
-		KeepTunnelAlive(c, state) // keepalive.go
 		if own != nil {
 			own(c, state)
 		}

@@ -1,36 +1,102 @@
 package edge
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
+	"sync/atomic"
+	"time"
 )
 
 // TCP keep-alive probes. Go turns them on for every connection a TCP
 // listener accepts (three setsockopt calls and the one that enables them,
-// each a system call, on every connection). The edge needs none of that
-// on its HTTP servers' connections: every phase of one has its own bound
+// each a system call, on every connection). The edge's connections need
+// them only when they last: every phase of a short one has its own bound
 // (the TLS handshake HandshakeTimeout, a request's headers the server's
 // ReadHeaderTimeout, an idle connection its IdleTimeout, a body that stops
 // moving the rate's idle bounds, a passed-through connection passIdle), as
 // with nginx, whose listeners do not ask for probes either. A node listens
 // with ListenConfig, which leaves them off.
 //
-// A connection handed over to a protocol switch (a WebSocket proxied to its
-// origin: net/http's state Hijacked) has no bound left but the peers': an
-// idle tunnel whose client vanished (powered off, its NAT entry dropped)
-// would hold its origin connection until the origin closes it. So
-// KeepTunnelAlive turns the probes on for such a connection (Go's defaults:
-// the first after 15 seconds idle, then every 15 seconds, closed after 9
-// unanswered).
+// What has no bound of its own is a request the origin takes its time over
+// (a long poll, an event stream that pauses, a stream of gRPC messages) and
+// a connection handed over to a protocol switch (a WebSocket proxied to its
+// origin: net/http's state Hijacked): a visitor that vanishes meanwhile
+// (powered off, its NAT entry dropped) sends nothing more, and would hold
+// its connection and its origin's until the origin ends. So a connection
+// gets probes once one of its requests has run for probeAfter, and a
+// hijacked one at once (ProbeLongRequests), with Go's default timings: the
+// first after 15 seconds idle, then every 15 seconds, closed after 9
+// unanswered.
 
 // ListenConfig is the configuration the edge's TCP listeners are made
-// with: no keep-alive probes (see KeepTunnelAlive).
+// with: no keep-alive probes (see ProbeLongRequests).
 var ListenConfig = net.ListenConfig{KeepAlive: -1}
 
+// probeAfter is how long a request runs before its connection gets
+// keep-alive probes (a time.Duration; tests shorten it).
+var probeAfter atomic.Int64
+
+func init() { probeAfter.Store(int64(15 * time.Second)) }
+
+// connProbe is one connection's part in ProbeLongRequests.
+type connProbe struct {
+	conn net.Conn
+	on   atomic.Bool // probes were turned on
+}
+
+// start turns the connection's probes on, once.
+func (p *connProbe) start() {
+	if p.on.CompareAndSwap(false, true) {
+		if tc := tcpOf(p.conn); tc != nil {
+			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true}) // Go's default timings; a failure leaves it as it was
+		}
+	}
+}
+
+type probeKey struct{}
+
+// ProbeLongRequests makes srv, which serves connections from a listener
+// made with ListenConfig, turn TCP keep-alive probes on for a connection
+// once one of its requests has run for 15 seconds, and for a hijacked one
+// at once (KeepTunnelAlive). It chains itself in front of srv's
+// ConnContext, Handler and ConnState; call it once, before srv serves.
+// ServeHTTPS calls it; a node calls it for the edge's HTTP server.
+func ProbeLongRequests(srv *http.Server) {
+	ownCtx := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if ownCtx != nil {
+			ctx = ownCtx(ctx, c)
+		}
+		return context.WithValue(ctx, probeKey{}, &connProbe{conn: c})
+	}
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := r.Context().Value(probeKey{}).(*connProbe)
+		if p == nil || p.on.Load() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		t := time.AfterFunc(time.Duration(probeAfter.Load()), p.start)
+		defer t.Stop()
+		h.ServeHTTP(w, r)
+	})
+	ownState := srv.ConnState
+	srv.ConnState = func(c net.Conn, state http.ConnState) {
+		KeepTunnelAlive(c, state)
+		if ownState != nil {
+			ownState(c, state)
+		}
+	}
+}
+
 // KeepTunnelAlive is an http.Server ConnState hook: it turns TCP keep-alive
-// probes on for a connection when it is hijacked. ServeHTTPS chains it in;
-// use it as the ConnState of the edge's other HTTP servers.
+// probes on for a connection when it is hijacked (ProbeLongRequests
+// chains it in).
 func KeepTunnelAlive(c net.Conn, state http.ConnState) {
 	if state != http.StateHijacked {
 		return

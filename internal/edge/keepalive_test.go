@@ -52,14 +52,29 @@ func keepAliveOn(t *testing.T, c *net.TCPConn) bool {
 }
 
 // TestTunnelKeepAlive: the edge's listeners (ListenConfig) accept
-// connections without TCP keep-alive probes, and a connection switched to
+// connections without TCP keep-alive probes; a connection switched to
 // another protocol (a WebSocket's 101, proxied to the origin) has them
-// turned on, over HTTPS (ServeHTTPS) and over plain HTTP (KeepTunnelAlive
-// as the server's ConnState, as a node sets it).
+// turned on at once, and one whose request runs long (the origin sends its
+// headers, then nothing) once it has run for probeAfter; over HTTPS
+// (ServeHTTPS), HTTP/2 included, and over plain HTTP (ProbeLongRequests,
+// as a node sets it).
 func TestTunnelKeepAlive(t *testing.T) {
+	defer probeAfter.Store(probeAfter.Load())
+	probeAfter.Store(int64(200 * time.Millisecond))
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	release := make(chan struct{})
+	defer close(release)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" { // headers at once, then nothing until the test ends
+			w.WriteHeader(http.StatusOK)
+			http.NewResponseController(w).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		if r.Header.Get("Upgrade") == "" {
 			io.WriteString(w, "plain\n")
 			return
@@ -91,7 +106,8 @@ func TestTunnelKeepAlive(t *testing.T) {
 	httpsLn := listen()
 	serveHTTPSOn(t, e, httpsLn, &http.Server{ReadHeaderTimeout: 5 * time.Second})
 	httpLn := listen()
-	plain := &http.Server{Handler: e.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second, ConnState: KeepTunnelAlive, ErrorLog: quietErrorLog()}
+	plain := &http.Server{Handler: e.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quietErrorLog()}
+	ProbeLongRequests(plain)
 	go plain.Serve(httpLn)
 	t.Cleanup(func() { plain.Close() })
 
@@ -151,7 +167,53 @@ func TestTunnelKeepAlive(t *testing.T) {
 			if !keepAliveOn(t, server2) {
 				t.Error("a connection switched to another protocol has no TCP keep-alive probes")
 			}
+
+			// A request the origin takes its time over: probes on once it
+			// has run for probeAfter, not before.
+			conn3, err := tc.dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn3.Close()
+			server3 := <-tc.ln.conns
+			io.WriteString(conn3, "GET /slow HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+			if _, err := http.ReadResponse(bufio.NewReader(conn3), nil); err != nil { // its body never ends: conn3 is closed at the end instead
+				t.Fatal(err)
+			}
+			if keepAliveOn(t, server3) {
+				t.Error("a request's connection has probes before the request ran long")
+			}
+			waitKeepAlive(t, server3, "a request that ran long")
 		})
+	}
+
+	// Over HTTP/2, whose streams share the connection.
+	t.Run("h2", func(t *testing.T) {
+		tr := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true},
+			DialTLSContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&tls.Dialer{Config: &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, NextProtos: []string{"h2"}}}).DialContext(ctx, network, httpsLn.Addr().String())
+			}}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get("https://www.example.com/slow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("answered over %s, want HTTP/2", resp.Proto)
+		}
+		waitKeepAlive(t, <-httpsLn.conns, "an HTTP/2 stream that ran long")
+	})
+}
+
+// waitKeepAlive fails the test unless the server's side of c has probes on
+// within 5 seconds.
+func waitKeepAlive(t *testing.T, c *net.TCPConn, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !keepAliveOn(t, c); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no TCP keep-alive probes on its connection", what)
+		}
 	}
 }
 

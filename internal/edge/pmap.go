@@ -39,7 +39,10 @@ type pmap[V any] struct {
 // A map built whole (builder, the first load) goes further: its groups
 // lie in one array, and the entries of all of them in another, two large
 // objects, which a collection marks faster than two objects a group (see
-// slab.go). A group an edit copies, or packs again, gets its own.
+// slab.go). A group an edit copies, or packs again, gets its own; the two
+// arrays stay while any group or shard of any map still points into them,
+// with the entries they hold (dead ones too, and what their values hold),
+// as a slab does: never more than the load that built them held.
 // (The dead are counted beside the group, in pmap.dead: a count in the
 // group itself would take it past the 8 KiB size class.)
 type group[V any] struct {

@@ -155,8 +155,9 @@ func (n *Node) apiHandler(cfg config.Config, c *conn) *http.Handler {
 // API's is bound before) and refuses them as origins.
 func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.Sealer) error {
 	var err error
-	// Without TCP keep-alive probes: the edge bounds each phase of a
-	// connection itself, and turns them on for hijacked ones (edge.KeepTunnelAlive).
+	// Without TCP keep-alive probes: the edge bounds each phase of a short
+	// connection itself, and turns them on for long requests and hijacked
+	// connections (edge.ProbeLongRequests).
 	if n.httpsLn, err = edge.ListenConfig.Listen(ctx, "tcp", cfg.HTTPSAddr); err != nil {
 		return fmt.Errorf("listen for the edge's https on %s: %w", cfg.HTTPSAddr, err)
 	}
@@ -248,7 +249,7 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 			// where a handshake chose it.
 			n.serveWith(srv, func() error { return e.ServeHTTPS(srv, ln) })
 		} else {
-			srv.ConnState = edge.KeepTunnelAlive // as ServeHTTPS does for its connections
+			edge.ProbeLongRequests(srv) // as ServeHTTPS does for its connections
 			n.serve(srv, ln, false)
 		}
 		n.log.Info("esacert edge listening", "protocol", l.label, "addr", ln.Addr().String())
