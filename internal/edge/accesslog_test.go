@@ -158,23 +158,28 @@ func TestAccessLogSampled(t *testing.T) {
 	}
 }
 
+// echoUpgrade answers a request as an origin switching to the protocol
+// "echo": 101 Switching Protocols on the hijacked connection, then the first
+// line the client sends, sent back.
+func echoUpgrade(t *testing.T, w http.ResponseWriter) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close()
+	io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	line, _ := brw.ReadString('\n')
+	io.WriteString(conn, line)
+}
+
 // TestAccessLogUpgrade: a request switched to another protocol (101, as a
 // WebSocket is) still works through the access log's recorder, and is
 // logged with 101.
 func TestAccessLogUpgrade(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-		line, _ := brw.ReadString('\n')
-		io.WriteString(conn, line)
-	}))
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { echoUpgrade(t, w) }))
 	defer origin.Close()
 	st := siteState(1, "example.com", site.SiteActive, c)
 	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}

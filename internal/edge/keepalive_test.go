@@ -79,15 +79,7 @@ func TestTunnelKeepAlive(t *testing.T) {
 			io.WriteString(w, "plain\n")
 			return
 		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-		line, _ := brw.ReadString('\n')
-		io.WriteString(conn, line)
+		echoUpgrade(t, w)
 	}))
 	defer origin.Close()
 	st := siteState(1, "example.com", site.SiteActive, c)
