@@ -81,10 +81,11 @@ const defaultHandshakeTimeout = 10 * time.Second
 // hand-over. The handshake is bounded by HandshakeTimeout from the
 // connection's accept, and Handshakes is told its outcome (see
 // hsConn.handshakeEnded). ServeHTTPS chains its own ConnState in front of
-// srv's (and ProbeLongRequests's hooks: keepalive.go), gives srv a clone of TLSConfig when it has none (so that it
-// speaks HTTP/2 where the handshake chose it), and a ReadHeaderTimeout of
-// HandshakeTimeout when it has no timeout at all (see hsConn.handshaking).
-// Call it after Start, once per srv.
+// srv's and ProbeLongRequests's hooks (keepalive.go), gives srv a clone of
+// TLSConfig when it has none (so that it speaks HTTP/2 where the handshake
+// chose it), and a ReadHeaderTimeout of HandshakeTimeout when it has no
+// timeout at all (see hsConn.handshaking). Call it after Start, once per
+// srv.
 func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
 	if srv.TLSConfig == nil {
 		srv.TLSConfig = e.TLSConfig().Clone()

@@ -49,9 +49,15 @@ type connProbe struct {
 // start turns the connection's probes on, once.
 func (p *connProbe) start() {
 	if p.on.CompareAndSwap(false, true) {
-		if tc := tcpOf(p.conn); tc != nil {
-			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true}) // Go's default timings; a failure leaves it as it was
-		}
+		probe(p.conn)
+	}
+}
+
+// probe turns TCP keep-alive probes on for the TCP connection under c,
+// with Go's default timings; a failure leaves it as it was.
+func probe(c net.Conn) {
+	if tc := tcpOf(c); tc != nil {
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
 	}
 }
 
@@ -60,7 +66,7 @@ type probeKey struct{}
 // ProbeLongRequests makes srv, which serves connections from a listener
 // made with ListenConfig, turn TCP keep-alive probes on for a connection
 // once one of its requests has run for 15 seconds, and for a hijacked one
-// at once (KeepTunnelAlive). It chains itself in front of srv's
+// at once. It chains itself in front of srv's
 // ConnContext, Handler and ConnState; call it once, before srv serves.
 // ServeHTTPS calls it; a node calls it for the edge's HTTP server.
 func ProbeLongRequests(srv *http.Server) {
@@ -87,22 +93,12 @@ func ProbeLongRequests(srv *http.Server) {
 	})
 	ownState := srv.ConnState
 	srv.ConnState = func(c net.Conn, state http.ConnState) {
-		KeepTunnelAlive(c, state)
+		if state == http.StateHijacked {
+			probe(c)
+		}
 		if ownState != nil {
 			ownState(c, state)
 		}
-	}
-}
-
-// KeepTunnelAlive is an http.Server ConnState hook: it turns TCP keep-alive
-// probes on for a connection when it is hijacked (ProbeLongRequests
-// chains it in).
-func KeepTunnelAlive(c net.Conn, state http.ConnState) {
-	if state != http.StateHijacked {
-		return
-	}
-	if tc := tcpOf(c); tc != nil {
-		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true}) // Go's default timings; a failure leaves the tunnel as it was
 	}
 }
 
