@@ -51,7 +51,7 @@ func FuzzMatchName(f *testing.F) {
 		if got != h {
 			t.Fatalf("normalize(%q) = %q, want %q", host, got, h)
 		}
-		exact, wild := ix.lookup(got)
+		exact, wild := ix.lookupExact(got), ix.lookupWild(got)
 		if (len(exact) > 0) != wantExact || (len(wild) > 0) != wantWild {
 			t.Fatalf("lookup(%q) = exact %v wild %v, want %v %v", got, len(exact) > 0, len(wild) > 0, wantExact, wantWild)
 		}

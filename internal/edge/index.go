@@ -152,12 +152,6 @@ func parent(host string) string {
 	return host[i+1:]
 }
 
-// lookup returns the certificates for host: exact names first, then the
-// wildcard one label up. It does not allocate for a normalized host.
-func (ix *Index) lookup(host string) (exact, wild candidates) {
-	return ix.lookupExact(host), ix.lookupWild(host)
-}
-
 // lookupExact returns the certificates naming host exactly.
 func (ix *Index) lookupExact(host string) candidates {
 	c, _ := ix.exact.Get(host)

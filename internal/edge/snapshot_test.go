@@ -24,7 +24,7 @@ import (
 // describe renders what an index does for host: its certificates in the
 // order they are tried, its route and its site's policy for the host.
 func describe(ix *Index, host string) string {
-	exact, wild := ix.lookup(host)
+	exact, wild := ix.lookupExact(host), ix.lookupWild(host)
 	var b strings.Builder
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
