@@ -114,19 +114,28 @@ func TestTunnelKeepAlive(t *testing.T) {
 		{"http", httpLn, func() (net.Conn, error) { return net.Dial("tcp", httpLn.Addr().String()) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// send sends request on a new connection and reads the
+			// answer's head; it returns the server's side of the
+			// connection, the client's, and a reader of the rest.
+			send := func(request string) (*net.TCPConn, net.Conn, *http.Response, *bufio.Reader) {
+				t.Helper()
+				conn, err := tc.dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				server := <-tc.ln.conns
+				io.WriteString(conn, request)
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return server, conn, resp, br
+			}
+
 			// A request answered as usual: no probes on its connection.
-			conn, err := tc.dial()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			server := <-tc.ln.conns
-			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
-			br := bufio.NewReader(conn)
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			server, _, resp, _ := send("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
@@ -137,41 +146,22 @@ func TestTunnelKeepAlive(t *testing.T) {
 			}
 
 			// The same kind of connection switched to another protocol: probes on.
-			conn2, err := tc.dial()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn2.Close()
-			server2 := <-tc.ln.conns
-			io.WriteString(conn2, "GET /ws HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-			br2 := bufio.NewReader(conn2)
-			resp2, err := http.ReadResponse(br2, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			server2, conn2, resp2, br2 := send("GET /ws HTTP/1.1\r\nHost: www.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 			if resp2.StatusCode != http.StatusSwitchingProtocols {
 				t.Fatalf("upgrade answered %d", resp2.StatusCode)
 			}
 			io.WriteString(conn2, "ping\n")
-			if echo, _ := br2.ReadString('\n'); echo != "ping\n" {
-				t.Errorf("echo %q", echo)
+			if got, _ := br2.ReadString('\n'); got != "ping\n" {
+				t.Errorf("echo %q", got)
 			}
 			if !keepAliveOn(t, server2) {
 				t.Error("a connection switched to another protocol has no TCP keep-alive probes")
 			}
 
 			// A request the origin takes its time over: probes on once it
-			// has run for probeAfter, not before.
-			conn3, err := tc.dial()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn3.Close()
-			server3 := <-tc.ln.conns
-			io.WriteString(conn3, "GET /slow HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
-			if _, err := http.ReadResponse(bufio.NewReader(conn3), nil); err != nil { // its body never ends: conn3 is closed at the end instead
-				t.Fatal(err)
-			}
+			// has run for probeAfter, not before. Its body never ends: the
+			// connection is closed when the test ends.
+			server3, _, _, _ := send("GET /slow HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
 			if keepAliveOn(t, server3) {
 				t.Error("a request's connection has probes before the request ran long")
 			}
