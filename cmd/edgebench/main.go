@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -67,7 +68,7 @@ func main() {
 	var o options
 	var servers string
 	var quick bool
-	var bareAddr, bareCert string
+	var bareAddr, bareCert, barePprof string
 	flag.IntVar(&o.certs, "certs", 10_000, "certificates (one name each) every server holds")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed measurement")
@@ -88,9 +89,10 @@ func main() {
 	flag.BoolVar(&quick, "quick", false, "a short pass for CI: 200 certificates, 1.5 s a measurement (flags given win)")
 	flag.StringVar(&bareAddr, "serve-bare", "", "internal: serve as the bare crypto/tls server on this address")
 	flag.StringVar(&bareCert, "bare-cert", "", "internal: the bare server's certificate and key (PEM)")
+	flag.StringVar(&barePprof, "bare-pprof", "", "internal: the bare server's profiles (/debug/pprof/profile, /debug/pprof/allocs) on this address")
 	flag.Parse()
 	if bareAddr != "" {
-		log.Fatal(serveBare(bareAddr, bareCert))
+		log.Fatal(serveBare(bareAddr, bareCert, barePprof))
 	}
 	if quick {
 		set := map[string]bool{}
@@ -297,8 +299,18 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
+		args := []string{"-serve-bare", addr, "-bare-cert", pemFile(certDir, certs[0])}
+		if o.profile != "" {
+			// Profiled too, for esacert's profiles to be read against it.
+			pprofAddr, err := freeAddr()
+			if err != nil {
+				return err
+			}
+			args = append(args, "-bare-pprof", pprofAddr)
+			m.pairedPprof = "http://" + pprofAddr + "/debug/pprof"
+		}
 		p, _, err := m.start(func(addr string) (*proc, error) {
-			return startProc("bare", self, []string{"-serve-bare", addr, "-bare-cert", pemFile(certDir, certs[0])}, nil, filepath.Join(dir, "bare-paired.log"))
+			return startProc("bare", self, args, nil, filepath.Join(dir, "bare-paired.log"))
 		}, addr, []string{names[0]})
 		if err != nil {
 			return fmt.Errorf("the paired bare server: %w", err)
@@ -321,7 +333,7 @@ func run(o options) error {
 			if err := os.MkdirAll(o.profile, 0o755); err != nil {
 				return err
 			}
-			m.pprof = "http://" + metricsAddr + "/debug/pprof/profile"
+			m.pprof = "http://" + metricsAddr + "/debug/pprof"
 		}
 		startNode := func(addr string) (*proc, error) {
 			return startEsacert(esacertBin, dataDir, addr, metricsAddr, filepath.Join(dir, "esacert.log"))
@@ -418,7 +430,7 @@ func binaryVersion(bin, flagName string) string {
 // serveBare is the bare crypto/tls server: the certificate in certFile for
 // every name, Go's defaults otherwise (TLS 1.2 and 1.3, session tickets),
 // and net/http answering "ok" to every request.
-func serveBare(addr, certFile string) error {
+func serveBare(addr, certFile, pprofAddr string) error {
 	pemBytes, err := os.ReadFile(certFile)
 	if err != nil {
 		return err
@@ -426,6 +438,12 @@ func serveBare(addr, certFile string) error {
 	pair, err := tls.X509KeyPair(pemBytes, pemBytes)
 	if err != nil {
 		return err
+	}
+	if pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
+		go func() { log.Fatal(http.ListenAndServe(pprofAddr, mux)) }()
 	}
 	srv := &http.Server{Addr: addr, TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })}

@@ -31,11 +31,12 @@ type measurer struct {
 	names  []string // every name
 	sample []string // the names checked for readiness
 	resume []string // the names resumed handshakes go round
-	pprof  string   // where to fetch the server's CPU profile, if anywhere
+	pprof  string   // where to fetch the server's profiles (…/debug/pprof), if anywhere
 	// paired is the address of a bare server kept running beside the one
 	// measured, whose full handshakes are measured in turns with its
 	// (see full); "" when there is none.
 	paired      string
+	pairedPprof string // where to fetch the paired bare server's profiles, if anywhere
 	pairedOrder *order
 }
 
@@ -90,39 +91,71 @@ func addResults(x, y result) result {
 		FirstErr: errors.Join(x.FirstErr, y.FirstErr), Elapsed: x.Elapsed + y.Elapsed, CPU: x.CPU + y.CPU}
 }
 
-// profiled runs f while fetching a CPU profile of the server as long as
-// the measurement, into the -profile directory as NAME.pprof.
+// profiled runs f while fetching profiles of the server as long as the
+// measurement, into the -profile directory: its CPU as NAME.pprof, what it
+// allocated meanwhile as NAME.allocs.pprof, and the same of the paired bare
+// server as bare-….pprof when there is one; what it holds at the end as
+// NAME.heap.pprof.
 func (m *measurer) profiled(name string, f func()) {
 	if m.pprof == "" {
 		f()
 		return
 	}
-	done := make(chan error, 1)
-	go func() {
-		// In turns with a paired bare server, a measurement takes twice its
-		// duration, and resumed ones make their sessions first: a few
-		// seconds more. (The server is idle during the bare server's turns.)
-		length := m.o.duration
-		if m.paired != "" {
-			length = 2*m.o.duration + 3*time.Second
-		}
-		resp, err := http.Get(fmt.Sprintf("%s?seconds=%d", m.pprof, int(length.Seconds()+0.5)))
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		out, err := os.Create(filepath.Join(m.o.profile, name+".pprof"))
-		if err == nil {
-			_, err = io.Copy(out, resp.Body)
-			out.Close()
-		}
-		done <- err
-	}()
+	// In turns with a paired bare server, a measurement takes twice its
+	// duration, and resumed ones make their sessions first: a few seconds
+	// more. (The server is idle during the bare server's turns.)
+	length := m.o.duration
+	if m.paired != "" {
+		length = 2*m.o.duration + 3*time.Second
+	}
+	seconds := int(length.Seconds() + 0.5)
+	type fetch struct{ url, file string }
+	fetches := []fetch{
+		{fmt.Sprintf("%s/profile?seconds=%d", m.pprof, seconds), name + ".pprof"},
+		{fmt.Sprintf("%s/allocs?seconds=%d", m.pprof, seconds), name + ".allocs.pprof"},
+	}
+	if m.pairedPprof != "" && m.paired != "" {
+		// The paired bare server over the same window: its turns are in it.
+		bare := "bare-" + strings.TrimPrefix(name, "esacert-")
+		fetches = append(fetches,
+			fetch{fmt.Sprintf("%s/profile?seconds=%d", m.pairedPprof, seconds), bare + ".pprof"},
+			fetch{fmt.Sprintf("%s/allocs?seconds=%d", m.pairedPprof, seconds), bare + ".allocs.pprof"})
+	}
+	done := make(chan error, len(fetches))
+	for _, fe := range fetches {
+		go func() { done <- fetchTo(fe.url, filepath.Join(m.o.profile, fe.file)) }()
+	}
 	f()
-	if err := <-done; err != nil {
+	for range fetches {
+		if err := <-done; err != nil {
+			log.Printf("profile %s: %v", name, err)
+		}
+	}
+	// What it holds at the end, after a collection.
+	if err := fetchTo(m.pprof+"/heap?gc=1", filepath.Join(m.o.profile, name+".heap.pprof")); err != nil {
 		log.Printf("profile %s: %v", name, err)
 	}
+}
+
+// fetchTo writes what a GET of url answers into file.
+func fetchTo(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, resp.Body)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ready starts a server on a free port and times it until each of names
