@@ -293,6 +293,3 @@ func (r *resumer) run(d time.Duration, cpu func() time.Duration) result {
 	wg.Wait()
 	return t.result(time.Since(start), cpu()-cpu0)
 }
-
-// listenLoopback listens on a free loopback port.
-func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

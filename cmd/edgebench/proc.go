@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/esacert/esacert/internal/freeport"
 )
 
 // proc is a server the harness started: a process group (the server and its
@@ -151,12 +153,6 @@ func groupMemory(pgid int) memory {
 	return m
 }
 
-// freeAddr is a loopback address whose port is free now.
-func freeAddr() (string, error) {
-	ln, err := listenLoopback()
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freeAddr is a loopback address whose port is free now, for a server
+// started next to listen on (freeport: no connection takes it meanwhile).
+func freeAddr() (string, error) { return freeport.Addr() }

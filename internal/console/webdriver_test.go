@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/esacert/esacert/internal/freeport"
 )
 
 // A W3C WebDriver client, just what the browser test needs, spoken to
@@ -62,7 +64,7 @@ func needBrowser(t *testing.T) {
 // freePort returns a TCP port nothing listens on at the moment.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := freeport.Listen() // below the ephemeral ports: chromedriver binds it next
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/esacert/esacert/internal/freeport"
 	"github.com/esacert/esacert/internal/keyseal"
 	"github.com/esacert/esacert/internal/proctest"
 	"github.com/esacert/esacert/internal/store/sqlstore"
@@ -158,10 +159,9 @@ func BenchmarkNodeServedRSS(b *testing.B) {
 
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/esacert/esacert/internal/accesskey"
 	"github.com/esacert/esacert/internal/config"
+	"github.com/esacert/esacert/internal/freeport"
 	"github.com/esacert/esacert/internal/node"
 )
 
@@ -57,7 +56,10 @@ func newSandbox(t *testing.T) *sandbox {
 	}
 	var ls []net.Listener
 	for _, p := range readmePorts {
-		l := quietListener(t)
+		l, err := freeport.Listen() // below the ephemeral ports: no connection takes one before the blocks bind it
+		if err != nil {
+			t.Fatal(err)
+		}
 		ls = append(ls, l)
 		_, s.ports[p], _ = net.SplitHostPort(l.Addr().String())
 	}
@@ -65,40 +67,6 @@ func newSandbox(t *testing.T) *sandbox {
 		l.Close()
 	}
 	return s
-}
-
-// quietListener listens on a loopback port below the kernel's range of
-// ephemeral ports, where no outgoing connection takes its local port: a
-// port the blocks bind to later (an origin's openssl s_server, a node)
-// stays free between its choice and its use, whatever else the machine
-// runs meanwhile. (A port of 127.0.0.1:0 comes from that range, and
-// another test's connection took one once, between the two.) It falls
-// back to 127.0.0.1:0 when no port below the range is free.
-func quietListener(t *testing.T) net.Listener {
-	t.Helper()
-	low := 32768 // Linux's default start of the range
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 2048 {
-				low = n
-			}
-		}
-	}
-	least := 10000 // above the ports services commonly take
-	if low <= least+1000 {
-		least = 1024
-	}
-	for range 100 {
-		port := least + mrand.IntN(low-least)
-		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			return l
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 // addr is the loopback address standing for a README port.
