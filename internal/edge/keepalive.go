@@ -17,7 +17,7 @@ import (
 // ReadHeaderTimeout, an idle connection its IdleTimeout, a body that stops
 // moving the rate's idle bounds, a passed-through connection passIdle), as
 // with nginx, whose listeners do not ask for probes either. A node listens
-// with ListenConfig, which leaves them off.
+// with Listen, which leaves them off.
 //
 // What has no bound of its own is a request the origin takes its time over
 // (a long poll, an event stream that pauses, a stream of gRPC messages) and
@@ -30,9 +30,12 @@ import (
 // first after 15 seconds idle, then every 15 seconds, closed after 9
 // unanswered.
 
-// ListenConfig is the configuration the edge's TCP listeners are made
-// with: no keep-alive probes (see ProbeLongRequests).
-var ListenConfig = net.ListenConfig{KeepAlive: -1}
+// Listen listens on the TCP address addr as the edge's listeners do: its
+// connections accepted without keep-alive probes (see ProbeLongRequests).
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(ctx, "tcp", addr)
+}
 
 // probeAfter is how long a request runs before its connection gets
 // keep-alive probes (a time.Duration; tests shorten it).
@@ -64,7 +67,7 @@ func probe(c net.Conn) {
 type probeKey struct{}
 
 // ProbeLongRequests makes srv, which serves connections from a listener
-// made with ListenConfig, turn TCP keep-alive probes on for a connection
+// made with Listen, turn TCP keep-alive probes on for a connection
 // once one of its requests has run for 15 seconds, and for a hijacked one
 // at once. It chains itself in front of srv's
 // ConnContext, Handler and ConnState; call it once, before srv serves.

@@ -51,7 +51,7 @@ func keepAliveOn(t *testing.T, c *net.TCPConn) bool {
 	return v != 0
 }
 
-// TestTunnelKeepAlive: the edge's listeners (ListenConfig) accept
+// TestTunnelKeepAlive: the edge's listeners (Listen) accept
 // connections without TCP keep-alive probes; a connection switched to
 // another protocol (a WebSocket's 101, proxied to the origin) has them
 // turned on at once, and one whose request runs long (the origin sends its
@@ -89,7 +89,7 @@ func TestTunnelKeepAlive(t *testing.T) {
 	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour})
 
 	listen := func() *acceptedConns {
-		ln, err := ListenConfig.Listen(context.Background(), "tcp", "127.0.0.1:0")
+		ln, err := Listen(context.Background(), "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}

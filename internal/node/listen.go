@@ -158,10 +158,10 @@ func (n *Node) startEdge(ctx context.Context, cfg config.Config, sealer domain.S
 	// Without TCP keep-alive probes: the edge bounds each phase of a short
 	// connection itself, and turns them on for long requests and hijacked
 	// connections (edge.ProbeLongRequests).
-	if n.httpsLn, err = edge.ListenConfig.Listen(ctx, "tcp", cfg.HTTPSAddr); err != nil {
+	if n.httpsLn, err = edge.Listen(ctx, cfg.HTTPSAddr); err != nil {
 		return fmt.Errorf("listen for the edge's https on %s: %w", cfg.HTTPSAddr, err)
 	}
-	if n.httpLn, err = edge.ListenConfig.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
+	if n.httpLn, err = edge.Listen(ctx, cfg.HTTPAddr); err != nil {
 		n.httpsLn.Close()
 		return fmt.Errorf("listen for the edge's http on %s: %w", cfg.HTTPAddr, err)
 	}
