@@ -93,6 +93,17 @@ func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
 	if srv.ReadHeaderTimeout <= 0 && srv.ReadTimeout <= 0 && srv.WriteTimeout <= 0 {
 		srv.ReadHeaderTimeout = e.handshakeTimeout()
 	}
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if r.Close {
+			p, _ := r.Context().Value(probeKey{}).(*connProbe)
+			holdLast(r, p) // lastflight.go
+		}
+	})
 	ProbeLongRequests(srv) // keepalive.go
 	own := srv.ConnState
 	srv.ConnState = func(c net.Conn, state http.ConnState) {
@@ -200,6 +211,17 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	return tls.Server(hc, l.e.base), nil
 }
 
+// hsConnOf returns the hsConn under a TLS connection of ServeHTTPS's, or
+// nil.
+func hsConnOf(c net.Conn) *hsConn {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	hc, _ := tc.NetConn().(*hsConn)
+	return hc
+}
+
 // maxLoggedError bounds what is logged of a failed handshake's error,
 // which may quote what the client sent (its list of application
 // protocols, of any length).
@@ -215,17 +237,19 @@ func connState(c net.Conn, state http.ConnState) {
 	if state == http.StateNew {
 		return
 	}
-	tc, ok := c.(*tls.Conn)
-	if !ok {
+	hc := hsConnOf(c)
+	if hc == nil {
 		return
 	}
-	hc, ok := tc.NetConn().(*hsConn)
-	if !ok || hc.ended.Load() {
+	if state == http.StateHijacked {
+		hc.hijacked() // lastflight.go
+	}
+	if hc.ended.Load() {
 		return
 	}
 	var err error
 	if state == http.StateClosed || state == http.StateHijacked {
-		err = tc.Handshake() // the handshake has ended: its result, kept
+		err = c.(*tls.Conn).Handshake() // the handshake has ended: its result, kept
 	}
 	hc.handshakeEnded(err)
 }
@@ -264,6 +288,9 @@ func (c *hsConn) SetDeadline(t time.Time) error {
 	if c.handshaking(t) {
 		return nil
 	}
+	if c.holding.Load() && endsWrites(t) {
+		c.sendLast() // lastflight.go
+	}
 	return c.Conn.SetDeadline(t)
 }
 
@@ -278,7 +305,29 @@ func (c *hsConn) SetWriteDeadline(t time.Time) error {
 	if c.handshaking(t) {
 		return nil
 	}
+	if c.holding.Load() && endsWrites(t) {
+		c.sendLast() // lastflight.go
+	}
 	return c.Conn.SetWriteDeadline(t)
+}
+
+// Write writes p, or holds it as part of the connection's last flight
+// (lastflight.go).
+func (c *hsConn) Write(p []byte) (int, error) {
+	if c.holding.Load() {
+		return c.holdWrite(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// Close sends what is held of the last flight, if anything still is
+// (within lastFlightClose), and closes the connection.
+func (c *hsConn) Close() error {
+	if c.holding.Load() {
+		c.Conn.SetWriteDeadline(time.Now().Add(lastFlightClose))
+		c.sendLast()
+	}
+	return c.Conn.Close()
 }
 
 // handshaking reports whether a deadline t, set now, is to be ignored: it
@@ -319,6 +368,8 @@ type hsConn struct {
 	noCert    bool        // GetCertificate found no certificate for the hello
 	keepHello bool        // keep what is read in hello, until dropHello
 	hello     *[]byte     // the bytes read so far, while keepHello; from helloBuffers
+	holding   atomic.Bool // its writes are held as its last flight (lastflight.go)
+	last      lastFlight
 }
 
 // helloBuffers hold the ClientHellos that hsConns keep, for the time of

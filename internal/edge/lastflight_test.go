@@ -1,0 +1,280 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esacert/esacert/internal/site"
+)
+
+// writeCounting is a listener whose connections note each write, so that
+// a test can see how the server's bytes were handed to the kernel.
+type writeCounting struct {
+	net.Listener
+	conns chan *countedConn
+}
+
+func (l *writeCounting) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, closed: make(chan struct{})}
+	l.conns <- cc
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes []int // the length of each write, in order
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes = append(c.writes, len(p))
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// count is how many writes the connection has had.
+func (c *countedConn) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.writes)
+}
+
+// TestLastFlight: the answer to a request that closes its connection
+// (Connection: close) goes out with the TLS close_notify in one write; the
+// visitor reads it whole and then a clean end. An answer larger than
+// maxLastFlight arrives whole too. Not held: an answer on a connection
+// that stays open (read while the connection is still open), one to a
+// request with a body (answer and alert in writes of their own), and the
+// bytes of a hijacked connection (read while it is still open).
+func TestLastFlight(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	src := newMemSource()
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e := &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour}
+	serveEdge(t, e)
+	big := strings.Repeat("0123456789abcdef", 3*maxLastFlight/16)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			io.WriteString(w, big)
+		case "/hijack":
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+			go func() { // the new protocol goes on after the handler returned: an echo, until the visitor closes
+				defer conn.Close()
+				for {
+					line, err := brw.ReadString('\n')
+					if err != nil {
+						return
+					}
+					io.WriteString(conn, line)
+				}
+			}()
+		default:
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, "hello\n")
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &writeCounting{Listener: ln, conns: make(chan *countedConn, 8)}
+	serveHTTPSOn(t, e, counted, &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second})
+
+	// dial makes a TLS 1.3 or 1.2 connection and returns it, the server's
+	// side, and how many writes the server made in the handshake.
+	dial := func(t *testing.T, version uint16) (*tls.Conn, *countedConn, int) {
+		t.Helper()
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true,
+			NextProtos: []string{"http/1.1"}, MaxVersion: version, SessionTicketsDisabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		server := <-counted.conns
+		return conn, server, server.count()
+	}
+	// closed waits for the server to close its side.
+	closed := func(t *testing.T, server *countedConn) {
+		t.Helper()
+		select {
+		case <-server.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server did not close the connection")
+		}
+	}
+
+	for _, v := range []struct {
+		name    string
+		version uint16
+	}{{"TLS1.3", tls.VersionTLS13}, {"TLS1.2", tls.VersionTLS12}} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Run("close", func(t *testing.T) {
+				conn, server, hs := dial(t, v.version)
+				io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n")
+				all, err := io.ReadAll(conn) // to the close_notify: io.EOF, not an unexpected one
+				if err != nil {
+					t.Fatalf("reading the answer: %v", err)
+				}
+				if !bytes.HasPrefix(all, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(all, []byte("\r\n\r\nhello\n")) {
+					t.Fatalf("answer %q", all)
+				}
+				closed(t, server)
+				if n := server.count() - hs; n != 1 {
+					t.Errorf("the answer and the close_notify took %d writes, want 1", n)
+				}
+			})
+			t.Run("close_big", func(t *testing.T) {
+				conn, server, _ := dial(t, v.version)
+				io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n")
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || string(body) != big {
+					t.Fatalf("body of %d bytes (want %d), %v", len(body), len(big), err)
+				}
+				closed(t, server)
+			})
+			t.Run("keep_alive", func(t *testing.T) {
+				conn, server, _ := dial(t, v.version)
+				br := bufio.NewReader(conn)
+				for i := range 2 { // the second request on the same connection, after the first's answer
+					io.WriteString(conn, "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Fatalf("request %d: %v", i+1, err)
+					}
+					if body, _ := io.ReadAll(resp.Body); string(body) != "hello\n" {
+						t.Fatalf("request %d: body %q", i+1, body)
+					}
+				}
+				select {
+				case <-server.closed:
+					t.Fatal("the server closed a connection that stays open")
+				default:
+				}
+			})
+			t.Run("close_with_body", func(t *testing.T) {
+				conn, server, hs := dial(t, v.version)
+				io.WriteString(conn, "POST / HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbody")
+				all, err := io.ReadAll(conn)
+				if err != nil || !bytes.HasSuffix(all, []byte("hello\n")) {
+					t.Fatalf("answer %q, %v", all, err)
+				}
+				closed(t, server)
+				if n := server.count() - hs; n != 2 {
+					t.Errorf("the answer to a request with a body and the close_notify took %d writes, want 2 (not held)", n)
+				}
+			})
+			t.Run("hijacked", func(t *testing.T) {
+				conn, server, _ := dial(t, v.version)
+				io.WriteString(conn, "GET /hijack HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n")
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("answered %d", resp.StatusCode)
+				}
+				conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+				io.WriteString(conn, "ping\n")
+				if line, err := br.ReadString('\n'); line != "ping\n" {
+					t.Fatalf("echo %q, %v (the hijacked connection's bytes held?)", line, err)
+				}
+				conn.Close()
+				closed(t, server)
+			})
+		})
+	}
+}
+
+// TestLastFlightHeldOnClose: what is held when the connection closes
+// before crypto/tls ends its writes is sent, not lost.
+func TestLastFlightHeldOnClose(t *testing.T) {
+	client, server := net.Pipe()
+	hc := &hsConn{Conn: server}
+	hc.ended.Store(true)
+	hc.last.held = lastFlightBuffers.Get().(*[]byte)
+	hc.holding.Store(true)
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(client); got <- b }()
+	if n, err := hc.Write([]byte("held")); n != 4 || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	if err := hc.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if string(b) != "held" {
+			t.Fatalf("the peer read %q, want %q", b, "held")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing read")
+	}
+}
+
+// TestLastFlightOverflow: a last flight that grows past maxLastFlight is
+// sent at once, what was held first, and nothing more is held.
+func TestLastFlightOverflow(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	hc := &hsConn{Conn: server}
+	hc.ended.Store(true)
+	hc.last.held = lastFlightBuffers.Get().(*[]byte)
+	hc.holding.Store(true)
+	first := bytes.Repeat([]byte("a"), maxLastFlight-10)
+	second := bytes.Repeat([]byte("b"), 20)
+	if n, err := hc.Write(first); n != len(first) || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, len(first)+len(second))
+		_, err := io.ReadFull(client, b)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	if n, err := hc.Write(second); n != len(second) || err != nil { // net.Pipe: returns once read
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	if b := <-got; !bytes.Equal(b, append(first, second...)) {
+		t.Fatal("the peer read the flight out of order or in part")
+	}
+	if hc.holding.Load() {
+		t.Error("still holding after the flight was sent")
+	}
+}
