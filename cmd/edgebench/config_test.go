@@ -177,7 +177,7 @@ func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 			MemReady: memory{RSS: 100 << 20, PSS: 99 << 20}, MemAll: memory{RSS: 300 << 20, PSS: 100 << 20}},
 		{Server: "HAProxy", Skipped: "haproxy is not installed"},
 	}
-	writeTable(&b, setup{Certs: 50_000, Clients: 4, Cores: 2, Duration: 10 * time.Second, KeyExchange: "X25519",
+	writeTable(&b, setup{Certs: 50_000, Clients: 4, Cores: 2, Duration: 10 * time.Second, Turns: 5, KeyExchange: "X25519",
 		Versions: []string{"go1.26"}, Date: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}, 1000, rows)
 	out := b.String()
 	for _, want := range []string{
@@ -186,7 +186,7 @@ func TestTableSaysWhatWasNotMeasured(t *testing.T) {
 		"| esacert | 1.50 s (restart: 0.80 s) | 900 | 0.75× | — | 2,000 (50% resumed) | 12,345 | 2.00× / 1.23× (bare 50% resumed) | 100 MB | 300 MB (PSS 100 MB) |",
 		"| 2,000 | — | — | — | — |", // the bare row: no resumed × bare of its own
 		"HAProxy: not measured: haproxy is not installed.",
-		"× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it",
+		"× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it, measured in 5 turns each",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)

@@ -44,6 +44,7 @@ type options struct {
 	certs        int
 	clients      int
 	duration     time.Duration
+	turns        int
 	resumeNames  int
 	sampleNames  int
 	readyTimeout time.Duration
@@ -72,6 +73,7 @@ func main() {
 	flag.IntVar(&o.certs, "certs", 10_000, "certificates (one name each) every server holds")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed measurement")
+	flag.IntVar(&o.turns, "turns", 4, "turns a measured server and the bare server beside it take by turns in a measurement (more, shorter turns cancel more of the machine's drift)")
 	flag.IntVar(&o.resumeNames, "resume-names", 1000, "names the resumed handshakes go round (each client has a ticket for its share)")
 	flag.IntVar(&o.sampleNames, "sample", 100, "names checked to call a server ready (spread over all, the first and last among them)")
 	flag.DurationVar(&o.readyTimeout, "ready-timeout", 15*time.Minute, "how long a server may take to be ready")
@@ -125,8 +127,8 @@ func main() {
 		}
 		o.servers = append(o.servers, strings.TrimSpace(s))
 	}
-	if o.certs < 1 || o.clients < 1 || o.resumeNames < 1 || o.sampleNames < 1 {
-		log.Fatal("-certs, -clients, -resume-names and -sample must be at least 1")
+	if o.certs < 1 || o.clients < 1 || o.resumeNames < 1 || o.sampleNames < 1 || o.turns < 1 {
+		log.Fatal("-certs, -clients, -resume-names, -sample and -turns must be at least 1")
 	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -402,7 +404,7 @@ func run(o options) error {
 	}
 	log.Printf("done in %s", time.Since(begun).Round(time.Second))
 	fmt.Println()
-	writeTable(os.Stdout, setup{Certs: o.certs, Clients: o.clients, Cores: runtime.NumCPU(), Duration: o.duration,
+	writeTable(os.Stdout, setup{Certs: o.certs, Clients: o.clients, Cores: runtime.NumCPU(), Duration: o.duration, Turns: o.turns,
 		ResumeNames: len(m.resume), KeyExchange: keyExchange, Versions: versions, Date: now}, bareRate, rows)
 	for _, r := range rows {
 		if r.Failed != "" {

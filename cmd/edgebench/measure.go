@@ -40,10 +40,6 @@ type measurer struct {
 	pairedOrder *order
 }
 
-// pairRounds is how many turns a server's full handshakes and the paired
-// bare server's take, each a pairRounds-th of the measurement's duration.
-const pairRounds = 4
-
 // full measures the full handshakes of the server on addr, and, when a
 // bare server is paired, its full handshakes too, in turns: the ratio of
 // the two is then what the machine's load did to both alike, not the
@@ -53,9 +49,10 @@ func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server
 		return m.c.full(addr, o, m.o.clients, m.o.duration, cpu), result{}
 	}
 	none := func() time.Duration { return 0 }
-	for range pairRounds {
-		server = addResults(server, m.c.full(addr, o, m.o.clients, m.o.duration/pairRounds, cpu))
-		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, m.o.duration/pairRounds, none))
+	turn := m.o.duration / time.Duration(m.o.turns)
+	for range m.o.turns {
+		server = addResults(server, m.c.full(addr, o, m.o.clients, turn, cpu))
+		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, turn, none))
 	}
 	return server, paired
 }
@@ -63,7 +60,7 @@ func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server
 // resumed measures the resumed handshakes of version of the server on
 // addr, and, when a bare server is paired, those of the bare server too,
 // in turns (as full does): the sessions of both are made first, then each
-// resumes them for a pairRounds-th of the duration, by turns.
+// resumes them for a -turns-th of the duration, by turns.
 func (m *measurer) resumed(addr string, version uint16, cpu func() time.Duration) (server, paired result, err error) {
 	if m.paired == "" {
 		server, err = m.c.resumed(addr, m.resume, version, m.o.clients, m.o.duration, cpu)
@@ -78,9 +75,10 @@ func (m *measurer) resumed(addr string, version uint16, cpu func() time.Duration
 		return result{}, result{}, fmt.Errorf("the paired bare server: %w", err)
 	}
 	none := func() time.Duration { return 0 }
-	for range pairRounds {
-		server = addResults(server, rs.run(m.o.duration/pairRounds, cpu))
-		paired = addResults(paired, rb.run(m.o.duration/pairRounds, none))
+	turn := m.o.duration / time.Duration(m.o.turns)
+	for range m.o.turns {
+		server = addResults(server, rs.run(turn, cpu))
+		paired = addResults(paired, rb.run(turn, none))
 	}
 	return server, paired, nil
 }

@@ -40,6 +40,7 @@ type row struct {
 type setup struct {
 	Certs, Clients, Cores int
 	Duration              time.Duration
+	Turns                 int // with the bare server beside, in a measurement
 	ResumeNames           int
 	KeyExchange           string
 	Versions              []string // the servers' versions, as they say them
@@ -93,7 +94,7 @@ func writeTable(w io.Writer, s setup, bareRate float64, rows []row) {
 		fmt.Fprintf(w, "\n× bare crypto/tls: each server's full handshakes against those of a bare server kept running beside it, "+
 			"measured in %d turns each (the bare row is its own runs, at the start and at the end); resumed × bare: the same "+
 			"for resumed handshakes. The rates of the other columns are measured minutes apart, and this machine's speed "+
-			"drifts over minutes: compare servers by their ratios.\n", pairRounds)
+			"drifts over minutes: compare servers by their ratios.\n", s.Turns)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "\n%s\n", n)
