@@ -73,7 +73,7 @@ func main() {
 	flag.IntVar(&o.certs, "certs", 10_000, "certificates (one name each) every server holds")
 	flag.IntVar(&o.clients, "clients", 4, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed measurement")
-	flag.IntVar(&o.turns, "turns", 4, "turns a measured server and the bare server beside it take by turns in a measurement (more, shorter turns cancel more of the machine's drift)")
+	flag.IntVar(&o.turns, "turns", 10, "turns a measured server and the bare server beside it take by turns in a measurement (more, shorter turns cancel more of the machine's drift)")
 	flag.IntVar(&o.resumeNames, "resume-names", 1000, "names the resumed handshakes go round (each client has a ticket for its share)")
 	flag.IntVar(&o.sampleNames, "sample", 100, "names checked to call a server ready (spread over all, the first and last among them)")
 	flag.DurationVar(&o.readyTimeout, "ready-timeout", 15*time.Minute, "how long a server may take to be ready")
