@@ -98,10 +98,12 @@ func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
 		h = http.DefaultServeMux
 	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// As net/http read it, before a handler changes r.
+		closing := r.Close && r.ProtoMajor == 1 && r.Body == http.NoBody
 		h.ServeHTTP(w, r)
-		if r.Close {
+		if closing {
 			p, _ := r.Context().Value(probeKey{}).(*connProbe)
-			holdLast(r, p) // lastflight.go
+			holdLast(p) // lastflight.go
 		}
 	})
 	ProbeLongRequests(srv) // keepalive.go
@@ -291,6 +293,7 @@ func (c *hsConn) SetDeadline(t time.Time) error {
 	if c.holding.Load() && endsWrites(t) {
 		c.sendLast() // lastflight.go
 	}
+	c.writeDeadline.Store(unixNano(t))
 	return c.Conn.SetDeadline(t)
 }
 
@@ -308,6 +311,7 @@ func (c *hsConn) SetWriteDeadline(t time.Time) error {
 	if c.holding.Load() && endsWrites(t) {
 		c.sendLast() // lastflight.go
 	}
+	c.writeDeadline.Store(unixNano(t))
 	return c.Conn.SetWriteDeadline(t)
 }
 
@@ -320,11 +324,10 @@ func (c *hsConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// Close sends what is held of the last flight, if anything still is
-// (within lastFlightClose), and closes the connection.
+// Close sends what is held of the last flight, if anything still is, and
+// closes the connection.
 func (c *hsConn) Close() error {
 	if c.holding.Load() {
-		c.Conn.SetWriteDeadline(time.Now().Add(lastFlightClose))
 		c.sendLast()
 	}
 	return c.Conn.Close()
@@ -370,6 +373,9 @@ type hsConn struct {
 	hello     *[]byte     // the bytes read so far, while keepHello; from helloBuffers
 	holding   atomic.Bool // its writes are held as its last flight (lastflight.go)
 	last      lastFlight
+	// writeDeadline is the write deadline last set past the handshake,
+	// in Unix nanoseconds (0: none), for a last flight's write.
+	writeDeadline atomic.Int64
 }
 
 // helloBuffers hold the ClientHellos that hsConns keep, for the time of

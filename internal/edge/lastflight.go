@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"net/http"
 	"sync"
 	"time"
 )
@@ -9,51 +8,74 @@ import (
 // The last flight of a connection that closes after its response. A
 // request that asks for the connection's close (HTTP/1.1 "Connection:
 // close", HTTP/1.0 without keep-alive) ends, once its handler returns, with
-// net/http writing what its buffers still hold of the response and then
-// crypto/tls its close_notify alert: two writes, so two TCP segments, two
-// system calls and two wake-ups of the visitor. The edge sends them as
-// one: from the handler's return, the connection's hsConn holds what is
-// written to it (at most maxLastFlight bytes; past that it sends at once)
-// and sends it all when crypto/tls, having written the alert, sets the
-// deadline that ends its writes (closeNotify sets it to now), or at the
-// connection's close, whichever comes first. What the handler wrote and
-// flushed before it returned went out as it was written; the bytes on the
-// wire are the same, one segment fewer.
+// net/http writing what its buffers still hold of the response (at most a
+// few KB: its response and connection buffers) and then crypto/tls its
+// close_notify alert: two writes, two system calls, two TCP segments and
+// two wake-ups of the visitor. The edge makes them one write: from the
+// handler's return, the connection's hsConn holds what is written to it (at
+// most maxLastFlight bytes; past that it sends at once) and sends it all
+// when crypto/tls, having written the alert, sets the deadline that ends
+// its writes (closeNotify sets it to now), or at the connection's close,
+// whichever comes first. What the handler wrote and flushed before it
+// returned went out as it was written; the bytes on the wire are the same,
+// one write fewer.
 //
-// Only a request without a body is held so: net/http may wait (up to half
-// a second) between the response and the alert when a request's body was
-// left unread, which would delay the response. A hijacked connection
-// (a protocol switch) is never held: its writes are the new protocol's.
+// The held bytes are written under the write deadline that was in force
+// when they were handed over (a node bounds an answer's writes by the body
+// rate's WriteIdle, 60 s), or crypto/tls's 5 s for its alert if that is
+// later: holding never gives a slow reader less time than before.
+//
+// Only a request without a body is held so, as net/http read the request
+// before the handler ran: after the response, net/http may read what is
+// left of an unread body (up to 256 KB, at the client's pace) before it
+// closes, which would hold the response back. A hijacked connection (a
+// protocol switch) is never held: its writes are the new protocol's. A
+// read does not send what is held: net/http's read in the background
+// (watching for the visitor's close while a handler runs) may come at any
+// time; and a request that asks for the close, as net/http read it before
+// the handler ran, always has its connection closed after the response
+// (net/http's closeAfterReply), so no request is read after it.
 
 // maxLastFlight bounds what a connection holds of its last flight.
 const maxLastFlight = 32 << 10
 
+// lastFlightClose bounds the write of a last flight, together with the
+// write deadline of its bytes (see above): crypto/tls's bound of its
+// close_notify.
+const lastFlightClose = 5 * time.Second
+
 // lastFlightBuffers hold last flights while they are held.
 var lastFlightBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// lastFlight is an hsConn's held last flight.
+// lastFlight is an hsConn's held last flight. mu is held while the flight
+// is written, so that no write overtakes it.
 type lastFlight struct {
 	mu       sync.Mutex
 	held     *[]byte // from lastFlightBuffers; nil once sent
+	deadline int64   // the write deadline of the first bytes held, in Unix nanoseconds (0: none)
 	hijacked bool    // the connection was hijacked: never hold
 }
 
-// holdLast starts holding c's writes until its close (see the top of this
-// file); r is the request whose handler just returned.
-func holdLast(r *http.Request, p *connProbe) {
-	if !r.Close || r.ProtoMajor != 1 || r.Body != http.NoBody || p == nil {
+// holdLast starts holding the writes of p's connection until its close
+// (see the top of this file). Its handler just returned, for a request
+// without a body that closes the connection.
+func holdLast(p *connProbe) {
+	if p == nil {
 		return
 	}
-	hc := hsConnOf(p.conn)
-	if hc == nil {
-		return
+	if hc := hsConnOf(p.conn); hc != nil {
+		hc.hold()
 	}
-	hc.last.mu.Lock()
-	if !hc.last.hijacked && hc.last.held == nil {
-		hc.last.held = lastFlightBuffers.Get().(*[]byte)
-		hc.holding.Store(true)
+}
+
+// hold starts holding c's writes, unless c was hijacked.
+func (c *hsConn) hold() {
+	c.last.mu.Lock()
+	if !c.last.hijacked && c.last.held == nil {
+		c.last.held = lastFlightBuffers.Get().(*[]byte)
+		c.holding.Store(true)
 	}
-	hc.last.mu.Unlock()
+	c.last.mu.Unlock()
 }
 
 // hijacked notes that c was handed over to a protocol switch: its writes
@@ -69,56 +91,60 @@ func (c *hsConn) hijacked() {
 // past maxLastFlight (or is no longer held).
 func (c *hsConn) holdWrite(p []byte) (int, error) {
 	c.last.mu.Lock()
+	defer c.last.mu.Unlock()
 	if c.last.held == nil { // sent meanwhile
-		c.last.mu.Unlock()
 		return c.Conn.Write(p)
+	}
+	if len(*c.last.held) == 0 {
+		c.last.deadline = c.writeDeadline.Load()
 	}
 	if len(*c.last.held)+len(p) <= maxLastFlight {
 		*c.last.held = append(*c.last.held, p...)
-		c.last.mu.Unlock()
 		return len(p), nil
 	}
-	held := c.takeLastLocked()
-	c.last.mu.Unlock()
-	if _, err := c.writeHeld(held); err != nil {
+	if _, err := c.writeHeldLocked(); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
 }
 
-// sendLast sends what is held, if anything, and holds no more.
-func (c *hsConn) sendLast() error {
+// sendLast sends what is held, if anything, and holds no more. An error
+// of its write is not returned: the next write on the connection (if
+// any) meets it; crypto/tls's close_notify, the last, goes unacknowledged
+// as it would have on a connection reset.
+func (c *hsConn) sendLast() {
 	if !c.holding.Load() {
-		return nil
+		return
 	}
 	c.last.mu.Lock()
-	held := c.takeLastLocked()
-	c.last.mu.Unlock()
-	_, err := c.writeHeld(held)
-	return err
+	defer c.last.mu.Unlock()
+	c.writeHeldLocked()
 }
 
-// takeLastLocked ends the holding and returns what was held (nil if
-// nothing was). c.last.mu is held.
-func (c *hsConn) takeLastLocked() *[]byte {
+// writeHeldLocked ends the holding and writes what was held, under the
+// deadline of its bytes (see the top of this file), then puts the write
+// deadline last set back. c.last.mu is held.
+func (c *hsConn) writeHeldLocked() (int, error) {
 	held := c.last.held
 	c.last.held = nil
 	c.holding.Store(false)
-	return held
-}
-
-// writeHeld writes held out and gives its buffer back.
-func (c *hsConn) writeHeld(held *[]byte) (int, error) {
 	if held == nil {
 		return 0, nil
 	}
-	var n int
-	var err error
-	if len(*held) > 0 {
-		n, err = c.Conn.Write(*held)
+	defer func() {
+		*held = (*held)[:0]
+		lastFlightBuffers.Put(held)
+	}()
+	if len(*held) == 0 {
+		return 0, nil
 	}
-	*held = (*held)[:0]
-	lastFlightBuffers.Put(held)
+	var deadline time.Time // none, as for the bytes held
+	if d := c.last.deadline; d != 0 {
+		deadline = time.Unix(0, max(d, time.Now().Add(lastFlightClose).UnixNano()))
+	}
+	c.Conn.SetWriteDeadline(deadline)
+	n, err := c.Conn.Write(*held)
+	c.Conn.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
 	return n, err
 }
 
@@ -129,6 +155,18 @@ func endsWrites(t time.Time) bool {
 	return !t.IsZero() && !t.After(time.Now())
 }
 
-// lastFlightClose bounds the write of a last flight still held when its
-// connection closes (as crypto/tls bounds its close_notify's).
-const lastFlightClose = 5 * time.Second
+// unixNano is t in Unix nanoseconds, 0 for the zero time (no deadline).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano is unixNano's inverse.
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

@@ -61,12 +61,13 @@ func (c *countedConn) count() int {
 }
 
 // TestLastFlight: the answer to a request that closes its connection
-// (Connection: close) goes out with the TLS close_notify in one write; the
-// visitor reads it whole and then a clean end. An answer larger than
-// maxLastFlight arrives whole too. Not held: an answer on a connection
-// that stays open (read while the connection is still open), one to a
-// request with a body (answer and alert in writes of their own), and the
-// bytes of a hijacked connection (read while it is still open).
+// (Connection: close; HTTP/1.0; HEAD too) goes out with the TLS
+// close_notify in one write; the visitor reads it whole and then a clean
+// end. An answer larger than net/http's buffers (most of it written before
+// the handler returns) arrives whole too. Not held: an answer on a
+// connection that stays open (read while the connection is still open),
+// one to a request with a body (answer and alert in writes of their own),
+// and the bytes of a hijacked connection (read while it is still open).
 func TestLastFlight(t *testing.T) {
 	f := newFixture(t)
 	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
@@ -152,6 +153,23 @@ func TestLastFlight(t *testing.T) {
 					t.Errorf("the answer and the close_notify took %d writes, want 1", n)
 				}
 			})
+			for _, req := range []struct{ name, request, head string }{
+				{"http1.0", "GET / HTTP/1.0\r\nHost: www.example.com\r\n\r\n", "HTTP/1.0 200 OK\r\n"},
+				{"head", "HEAD / HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n"},
+			} {
+				t.Run("close_"+req.name, func(t *testing.T) {
+					conn, server, hs := dial(t, v.version)
+					io.WriteString(conn, req.request)
+					all, err := io.ReadAll(conn)
+					if err != nil || !bytes.HasPrefix(all, []byte(req.head)) {
+						t.Fatalf("answer %q, %v", all, err)
+					}
+					closed(t, server)
+					if n := server.count() - hs; n != 1 {
+						t.Errorf("the answer and the close_notify took %d writes, want 1", n)
+					}
+				})
+			}
 			t.Run("close_big", func(t *testing.T) {
 				conn, server, _ := dial(t, v.version)
 				io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n")
@@ -225,8 +243,7 @@ func TestLastFlightHeldOnClose(t *testing.T) {
 	client, server := net.Pipe()
 	hc := &hsConn{Conn: server}
 	hc.ended.Store(true)
-	hc.last.held = lastFlightBuffers.Get().(*[]byte)
-	hc.holding.Store(true)
+	hc.hold()
 	got := make(chan []byte, 1)
 	go func() { b, _ := io.ReadAll(client); got <- b }()
 	if n, err := hc.Write([]byte("held")); n != 4 || err != nil {
@@ -252,8 +269,7 @@ func TestLastFlightOverflow(t *testing.T) {
 	defer client.Close()
 	hc := &hsConn{Conn: server}
 	hc.ended.Store(true)
-	hc.last.held = lastFlightBuffers.Get().(*[]byte)
-	hc.holding.Store(true)
+	hc.hold()
 	first := bytes.Repeat([]byte("a"), maxLastFlight-10)
 	second := bytes.Repeat([]byte("b"), 20)
 	if n, err := hc.Write(first); n != len(first) || err != nil {
@@ -276,5 +292,69 @@ func TestLastFlightOverflow(t *testing.T) {
 	}
 	if hc.holding.Load() {
 		t.Error("still holding after the flight was sent")
+	}
+}
+
+// flightConn records the write deadline in force at each write.
+type flightConn struct {
+	net.Conn // nil: only the methods below are called
+	wd       time.Time
+	writes   []time.Time
+	data     []byte
+}
+
+func (c *flightConn) SetWriteDeadline(t time.Time) error { c.wd = t; return nil }
+func (c *flightConn) SetDeadline(t time.Time) error      { c.wd = t; return nil }
+func (c *flightConn) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, c.wd)
+	c.data = append(c.data, p...)
+	return len(p), nil
+}
+
+// TestLastFlightDeadline: a held flight is written under the write
+// deadline its first bytes were handed over with (the body rate's bound of
+// an answer's writes, here a minute), not crypto/tls's 5 s for its alert,
+// and without one when they had none; the deadline set last is then in
+// force again.
+func TestLastFlightDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer time.Duration // the answer's write deadline from now; 0: none
+		least  time.Duration // the least the held write may have from now; 0: none
+	}{
+		{"answer_bound", time.Minute, 55 * time.Second},
+		{"alert_bound", time.Second, 4 * time.Second}, // an answer's bound shorter than the alert's: the alert's
+		{"none", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := &flightConn{}
+			hc := &hsConn{Conn: fc}
+			hc.ended.Store(true)
+			if tc.answer > 0 {
+				hc.SetWriteDeadline(time.Now().Add(tc.answer))
+			}
+			hc.hold()
+			hc.Write([]byte("answer"))
+			hc.SetWriteDeadline(time.Time{})                 // net/http, after the answer
+			hc.SetWriteDeadline(time.Now().Add(time.Second)) // crypto/tls before its alert (5 s there)
+			hc.Write([]byte("alert"))
+			if len(fc.writes) != 0 {
+				t.Fatalf("%d writes before crypto/tls ended its writes", len(fc.writes))
+			}
+			end := time.Now()
+			hc.SetWriteDeadline(end) // crypto/tls after its alert
+			if len(fc.writes) != 1 || string(fc.data) != "answeralert" {
+				t.Fatalf("writes %d, data %q; want one write of the flight", len(fc.writes), fc.data)
+			}
+			switch got := fc.writes[0]; {
+			case tc.least == 0 && !got.IsZero():
+				t.Errorf("written with a deadline %v from now, want none", time.Until(got))
+			case tc.least > 0 && got.Sub(end) < tc.least:
+				t.Errorf("written with a deadline %v from now, want at least %v", got.Sub(end), tc.least)
+			}
+			if !fc.wd.Equal(end) {
+				t.Errorf("the deadline in force after is %v, want the one set last", fc.wd)
+			}
+		})
 	}
 }
