@@ -187,7 +187,12 @@ func TestCertCacheStapled(t *testing.T) {
 		staples.put(good)
 		certs = append(certs, cs{"www." + name, l.Cert, good})
 	}
-	_, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples, CertCache: 1})
+	e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples, CertCache: 1})
+	// The edge reads the staples in the background from its start
+	// (followStaples): read them now, before the first handshake.
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	for round := range 3 {
 		for _, c := range certs {
 			leaf, s, err := stapledHandshake(t, addr, c.host, f.inter.Cert)
