@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/esacert/esacert/internal/freeport"
 )
 
 // nginxBinary finds nginx: $ESACERT_NGINX, else nginx on the PATH, else the
@@ -131,14 +133,14 @@ func runNginx(b *testing.B, bin, dir, addr string, s nginxSetup) (stop func(), p
 	}
 }
 
-// freeLoopbackAddr returns a loopback address whose port is free now.
+// freeLoopbackAddr returns a loopback address whose port is free now, for
+// nginx to listen on (freeport).
 func freeLoopbackAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // nginxConfig is nginx's configuration for BenchmarkOriginProxy: as many

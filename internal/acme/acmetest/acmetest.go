@@ -26,6 +26,8 @@ import (
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
+
+	"github.com/esacert/esacert/internal/freeport"
 )
 
 // Zone holds the TXT records the test DNS server answers, as a DNS-01
@@ -138,10 +140,12 @@ func DNS(t testing.TB, zone *Zone) string {
 	return ln.Addr().String()
 }
 
-// FreePort returns a loopback port nothing listens on (yet).
+// FreePort returns a loopback port nothing listens on (yet), for a node
+// to bind next (freeport: below the ephemeral range, so that no outgoing
+// connection takes it meanwhile).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := freeport.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
