@@ -48,11 +48,25 @@ func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server
 	if m.paired == "" {
 		return m.c.full(addr, o, m.o.clients, m.o.duration, cpu), result{}
 	}
-	none := func() time.Duration { return 0 }
-	turn := m.o.duration / time.Duration(m.o.turns)
-	for range m.o.turns {
-		server = addResults(server, m.c.full(addr, o, m.o.clients, turn, cpu))
-		paired = addResults(paired, m.c.full(m.paired, m.pairedOrder, m.o.clients, turn, none))
+	server, paired = m.inTurns(
+		func(d time.Duration) result { return m.c.full(addr, o, m.o.clients, d, cpu) },
+		func(d time.Duration) result { return m.c.full(m.paired, m.pairedOrder, m.o.clients, d, noCPU) })
+	return server, paired
+}
+
+// noCPU is the CPU reading of the paired bare server: none (its CPU is
+// not reported).
+func noCPU() time.Duration { return 0 }
+
+// inTurns runs the measured server's load and the paired bare server's by
+// turns, -turns of each, each a -turns-th of the measurement's duration,
+// and returns the sums.
+func (m *measurer) inTurns(measured, bare func(time.Duration) result) (server, paired result) {
+	turns := max(m.o.turns, 1)
+	turn := m.o.duration / time.Duration(turns)
+	for range turns {
+		server = addResults(server, measured(turn))
+		paired = addResults(paired, bare(turn))
 	}
 	return server, paired
 }
@@ -74,12 +88,9 @@ func (m *measurer) resumed(addr string, version uint16, cpu func() time.Duration
 	if err != nil {
 		return result{}, result{}, fmt.Errorf("the paired bare server: %w", err)
 	}
-	none := func() time.Duration { return 0 }
-	turn := m.o.duration / time.Duration(m.o.turns)
-	for range m.o.turns {
-		server = addResults(server, rs.run(turn, cpu))
-		paired = addResults(paired, rb.run(turn, none))
-	}
+	server, paired = m.inTurns(
+		func(d time.Duration) result { return rs.run(d, cpu) },
+		func(d time.Duration) result { return rb.run(d, noCPU) })
 	return server, paired, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,29 @@ func TestProfiled(t *testing.T) {
 	m.profiled("esacert-resumed-TLS1.2", func() {})
 	if files, _ := os.ReadDir(dir); len(files) != 0 {
 		t.Fatalf("files written from a server answering 404, or for a bare server not paired: %v", files)
+	}
+}
+
+// TestInTurns: the measured server and the bare one take -turns turns
+// each, alternately and the measured first, each a -turns-th of the
+// duration; the results are summed per server.
+func TestInTurns(t *testing.T) {
+	m := &measurer{o: options{duration: 10 * time.Second, turns: 5}}
+	var order []string
+	load := func(who string) func(time.Duration) result {
+		return func(d time.Duration) result {
+			if d != 2*time.Second {
+				t.Errorf("%s's turn lasts %v, want 2s", who, d)
+			}
+			order = append(order, who)
+			return result{Conns: 1, Elapsed: d}
+		}
+	}
+	server, paired := m.inTurns(load("server"), load("bare"))
+	if got := strings.Join(order, ","); got != "server,bare,server,bare,server,bare,server,bare,server,bare" {
+		t.Errorf("turns in the order %s", got)
+	}
+	if server.Conns != 5 || paired.Conns != 5 || server.Elapsed != 10*time.Second || paired.Elapsed != 10*time.Second {
+		t.Errorf("sums: server %+v, bare %+v; want 5 connections and 10s each", server, paired)
 	}
 }

@@ -158,19 +158,27 @@ func TestAccessLogSampled(t *testing.T) {
 	}
 }
 
-// echoUpgrade answers a request as an origin switching to the protocol
-// "echo": 101 Switching Protocols on the hijacked connection, then the first
-// line the client sends, sent back.
+// echoUpgrade answers a request as a server switching to the protocol
+// "echo": 101 Switching Protocols on the hijacked connection, then, once
+// the handler has returned, each line the client sends, sent back, until it
+// closes.
 func echoUpgrade(t *testing.T, w http.ResponseWriter) {
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	defer conn.Close()
 	io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-	line, _ := brw.ReadString('\n')
-	io.WriteString(conn, line)
+	go func() {
+		defer conn.Close()
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			io.WriteString(conn, line)
+		}
+	}()
 }
 
 // TestAccessLogUpgrade: a request switched to another protocol (101, as a

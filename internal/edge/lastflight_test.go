@@ -80,23 +80,8 @@ func TestLastFlight(t *testing.T) {
 		switch r.URL.Path {
 		case "/big":
 			io.WriteString(w, big)
-		case "/hijack":
-			conn, brw, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
-			go func() { // the new protocol goes on after the handler returned: an echo, until the visitor closes
-				defer conn.Close()
-				for {
-					line, err := brw.ReadString('\n')
-					if err != nil {
-						return
-					}
-					io.WriteString(conn, line)
-				}
-			}()
+		case "/hijack": // the new protocol goes on after the handler returned
+			echoUpgrade(t, w)
 		default:
 			io.Copy(io.Discard, r.Body)
 			io.WriteString(w, "hello\n")
