@@ -102,6 +102,8 @@ func (e *Edge) ServeHTTPS(srv *http.Server, ln net.Listener) error {
 		closing := r.Close && r.ProtoMajor == 1 && r.Body == http.NoBody
 		h.ServeHTTP(w, r)
 		if closing {
+			// The connection, from ProbeLongRequests's record of it
+			// (chained in next): no context value of its own a connection.
 			p, _ := r.Context().Value(probeKey{}).(*connProbe)
 			holdLast(p) // lastflight.go
 		}
