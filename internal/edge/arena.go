@@ -52,11 +52,11 @@ var arenaBytes atomic.Int64
 // not count them).
 func OffHeapBytes() int64 { return arenaBytes.Load() }
 
-// alloc returns n bytes of the arena and the chunk holding them; n too
-// large for a chunk, or a chunk the system refuses, gives bytes of the
-// heap (chunk nil).
+// alloc returns n bytes of the arena and the chunk holding them; no arena
+// (nil), n too large for a chunk, or a chunk the system refuses, gives
+// bytes of the heap (chunk nil).
 func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
-	if n > arenaChunkSize/4 {
+	if a == nil || n > arenaChunkSize/4 {
 		return make([]byte, n), nil
 	}
 	if n > len(a.free) {
@@ -83,21 +83,17 @@ func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
 	return out, a.chunk
 }
 
-// put copies leaf and sealed into the arena, side by side in one chunk,
-// and returns the copies and their chunk (nil when on the heap).
-func (a *byteArena) put(leaf, sealed []byte) ([]byte, []byte, *arenaChunk) {
+// placedBytes is a certificate's leaf and sealed key side by side (a
+// served's leafKey), and the chunk holding them (nil: on the heap).
+type placedBytes struct {
+	both  []byte
+	chunk *arenaChunk
+}
+
+// put copies leaf and sealed into the arena, side by side in one chunk.
+func (a *byteArena) put(leaf, sealed []byte) placedBytes {
 	mem, chunk := a.alloc(len(leaf) + len(sealed))
 	copy(mem, leaf)
 	copy(mem[len(leaf):], sealed)
-	return mem[:len(leaf):len(leaf)], mem[len(leaf):], chunk
-}
-
-// move puts sv's leaf and sealed key into the arena, side by side in one
-// chunk, unless they are there already (a served is in the index under
-// each of its names).
-func (a *byteArena) move(sv *served) {
-	if sv.mem != nil || len(sv.chain) == 0 {
-		return
-	}
-	sv.chain[0], sv.sealed, sv.mem = a.put(sv.chain[0], sv.sealed)
+	return placedBytes{both: mem, chunk: chunk}
 }

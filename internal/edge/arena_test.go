@@ -48,7 +48,7 @@ func TestArenaChunksFreed(t *testing.T) {
 		t.Fatalf("not served: %v", err)
 	}
 	sv := e.Index().lookupExact("www.arena0.example")[0]
-	if sv.mem == nil || !inChunk(sv.mem.mem, sv.chain[0]) || !inChunk(sv.mem.mem, sv.sealed) {
+	if sv.mem == nil || !inChunk(sv.mem.mem, sv.leaf()) || !inChunk(sv.mem.mem, sv.sealed()) {
 		t.Fatal("the certificate's bytes are not in an arena chunk")
 	}
 	chunk := weak.Make(sv.mem)

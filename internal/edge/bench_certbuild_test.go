@@ -34,12 +34,12 @@ func BenchmarkCertBuild(b *testing.B) {
 		f := newFixture(b)
 		c, leaf := f.certificate(kt, now.Add(60*24*time.Hour), "www.build.test")
 		e := &Edge{Sealer: f.sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		conf := &siteConf{id: 1, name: "build.test", status: "active", served: true}
-		sv := newServed(c, nil, conf, nil)
+		conf := &siteConf{id: 1, name: "build.test", status: 2, served: true}
+		sv := newServed(c, nil, placedBytes{}, conf, nil)
 		b.Run(string(kt)+"/miss", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if err := e.buildCert(sv, &certEntry{leaf: sv.chain[0]}); err != nil {
+				if err := e.buildCert(sv, &certEntry{leaf: sv.leaf()}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -49,7 +49,7 @@ func BenchmarkCertBuild(b *testing.B) {
 		// key over and over; "miss+sign" builds a key and signs once.
 		digest := sha256.Sum256([]byte("handshake"))
 		b.Run(string(kt)+"/sign", func(b *testing.B) {
-			ent := &certEntry{leaf: sv.chain[0]}
+			ent := &certEntry{leaf: sv.leaf()}
 			if err := e.buildCert(sv, ent); err != nil {
 				b.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func BenchmarkCertBuild(b *testing.B) {
 		b.Run(string(kt)+"/miss+sign", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				ent := &certEntry{leaf: sv.chain[0]}
+				ent := &certEntry{leaf: sv.leaf()}
 				if err := e.buildCert(sv, ent); err != nil {
 					b.Fatal(err)
 				}
@@ -86,7 +86,7 @@ func BenchmarkCertBuild(b *testing.B) {
 					if cj.SealedKey, err = cert.SealKey(f.sealer, cj.ID, []byte(leaf.KeyPEM)); err != nil {
 						b.Fatal(err)
 					}
-					svs[j] = newServed(cj, nil, conf, nil)
+					svs[j] = newServed(cj, nil, placedBytes{}, conf, nil)
 				}
 				cc := newCertCache(4 * n) // room to spare: the shards fill unevenly
 				before := heapNow()

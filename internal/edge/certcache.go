@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"strings"
@@ -170,11 +171,11 @@ func (cc *certCache) get(sv *served, build certBuilder) *certEntry {
 			}
 		}
 	}
-	k := certKey{sv.id, sv.fp}
+	k := certKey{sv.id(), sv.fp}
 	s.mu.RLock()
 	ent := s.m[k]
 	s.mu.RUnlock()
-	if ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+	if ent != nil && bytes.Equal(ent.leaf, sv.leaf()) {
 		s.hits.Add(1)
 		ent.used()
 	} else {
@@ -208,7 +209,7 @@ func (ent *certEntry) used() {
 func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.chain[0]) {
+	if ent := s.m[k]; ent != nil && bytes.Equal(ent.leaf, sv.leaf()) {
 		s.hits.Add(1)
 		return ent
 	}
@@ -217,7 +218,7 @@ func (s *cacheShard) add(k certKey, sv *served) *certEntry {
 	// (slab.go) and its leaf in an arena chunk (arena.go), which an entry
 	// that outlives the index (it hits across reloads) must not keep.
 	k.id = strings.Clone(k.id)
-	ent := &certEntry{key: k, seq: entrySeq.Add(1), leaf: bytes.Clone(sv.chain[0])}
+	ent := &certEntry{key: k, seq: entrySeq.Add(1), leaf: bytes.Clone(sv.leaf())}
 	ent.leafSum = sha256.Sum256(ent.leaf)
 	switch old := s.m[k]; {
 	case old != nil: // same id and fingerprint, another leaf: take its place in the clock
@@ -312,23 +313,23 @@ func (e *Edge) materialize(sv *served) *certEntry {
 // changed behind the service's back) is logged and not served.
 func (e *Edge) buildCert(sv *served, ent *certEntry) error {
 	e.builds.Add(1)
-	key, err := cert.OpenKeyFor(e.Sealer, cert.Certificate{ID: sv.id, SealedKey: sv.sealed}, ent.leaf)
+	key, err := cert.OpenKeyFor(e.Sealer, cert.Certificate{ID: sv.id(), SealedKey: sv.sealed()}, ent.leaf)
 	switch {
 	case errors.Is(err, certcheck.ErrBadCertificate):
-		e.log().Error("edge cannot parse a certificate", "certificate", sv.id, "error", err)
+		e.log().Error("edge cannot parse a certificate", "certificate", sv.id(), "error", err)
 		return err
 	case errors.Is(err, certcheck.ErrKeyMismatch):
-		e.log().Error("edge does not serve a certificate whose private key does not match it", "certificate", sv.id, "error", err)
+		e.log().Error("edge does not serve a certificate whose private key does not match it", "certificate", sv.id(), "error", err)
 		return err
 	case err != nil:
-		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id, "error", err)
+		e.log().Error("edge cannot open a certificate's key", "certificate", sv.id(), "error", err)
 		return err
 	}
 	chain := ent.chain[:0]
-	if len(sv.chain) > len(ent.chain) {
-		chain = make([][]byte, 0, len(sv.chain))
+	if 1+len(sv.tail) > len(ent.chain) {
+		chain = make([][]byte, 0, 1+len(sv.tail))
 	}
-	chain = append(append(chain, ent.leaf), sv.chain[1:]...)
+	chain = append(append(chain, ent.leaf), sv.tail...)
 	ent.cert = tls.Certificate{Certificate: chain, PrivateKey: key}
 	ent.must = cert.LeafMustStaple(ent.leaf)
 	return nil
@@ -363,18 +364,80 @@ const maxInterned = 10_000
 type interner struct {
 	mu sync.Mutex
 	m  map[string][]byte
+	// tails are the rests of chains (after the leaf) held, each of
+	// interned intermediates: a single intermediate's by its DER, longer
+	// ones by tailKey.
+	tails map[string][][]byte
+}
+
+// internTail returns the copy held of a chain's rest (its intermediates),
+// holding one when there is none; nil for none.
+func (in *interner) internTail(tail [][]byte) [][]byte {
+	if len(tail) == 0 {
+		return nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(tail) == 1 { // most chains: looked up by the DER itself, without a key made
+		if t, ok := in.tails[string(tail[0])]; ok {
+			return t
+		}
+		in.roomLocked()
+		t := [][]byte{in.internLocked(tail[0])}
+		in.tails[string(t[0])] = t
+		return t
+	}
+	key := tailKey(tail)
+	if t, ok := in.tails[key]; ok {
+		return t
+	}
+	in.roomLocked()
+	t := make([][]byte, len(tail))
+	for i, der := range tail {
+		t[i] = in.internLocked(der)
+	}
+	in.tails[key] = t
+	return t
+}
+
+// roomLocked makes room for one more intermediate and one more tail:
+// both are cleared when either is full (what was handed out stays with
+// those who have it).
+func (in *interner) roomLocked() {
+	if in.m == nil || len(in.m) >= maxInterned || len(in.tails) >= maxInterned {
+		in.m, in.tails = map[string][]byte{}, map[string][][]byte{}
+	}
+}
+
+// tailKey is the key of a chain's rest of more than one certificate: a
+// zero byte (a DER certificate starts with 0x30, so no single
+// intermediate's key is one of these), then each certificate's length
+// (4 bytes) and DER.
+func tailKey(tail [][]byte) string {
+	n := 1
+	for _, der := range tail {
+		n += 4 + len(der)
+	}
+	b := make([]byte, 1, n)
+	for _, der := range tail {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(der)))
+		b = append(b, der...)
+	}
+	return string(b)
 }
 
 // intern returns the copy held of der, holding der when there is none.
 func (in *interner) intern(der []byte) []byte {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	return in.internLocked(der)
+}
+
+func (in *interner) internLocked(der []byte) []byte {
 	if d, ok := in.m[string(der)]; ok {
 		return d
 	}
-	if in.m == nil || len(in.m) >= maxInterned {
-		in.m = map[string][]byte{}
-	}
+	in.roomLocked()
 	der = bytes.Clone(der) // no spare capacity from the PEM decoding
 	in.m[string(der)] = der
 	return der

@@ -212,7 +212,7 @@ func TestCertCacheHint(t *testing.T) {
 	var svs [2]*served
 	for i := range svs {
 		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("h%d.example.com", i))
-		if svs[i] = newServed(c, nil, conf, nil); svs[i] == nil {
+		if svs[i] = newServed(c, nil, placedBytes{}, conf, nil); svs[i] == nil {
 			t.Fatal("nothing to serve")
 		}
 	}
@@ -231,7 +231,7 @@ func TestCertCacheHint(t *testing.T) {
 		t.Fatalf("the second entry is at place %d, the first at %d (evicted %v)", second.place, first.place, first.evicted.Load())
 	}
 	got := cc.get(svs[0], build)
-	if got == second || got.key.id != svs[0].id || !bytes.Equal(got.leaf, svs[0].chain[0]) {
+	if got == second || got.key.id != svs[0].id() || !bytes.Equal(got.leaf, svs[0].leaf()) {
 		t.Fatalf("the stale hint found the entry of %s", got.key.id)
 	}
 	if builds != 3 {
@@ -244,24 +244,24 @@ func TestCertCacheHint(t *testing.T) {
 	// are the process's, so a hint of one never names the other's entry.
 	cc1, cc2 := newCertCache(1), newCertCache(1)
 	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "two.example.com")
-	other := newServed(c, nil, conf, nil)
+	other := newServed(c, nil, placedBytes{}, conf, nil)
 	cc1.get(svs[0], build)
 	cc2.get(other, build)
-	if ent := cc2.get(svs[0], build); ent.key.id != svs[0].id {
+	if ent := cc2.get(svs[0], build); ent.key.id != svs[0].id() {
 		t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
 	}
 	// An entry's key is its own copy, not the served's string (which may be
 	// in a slab of strings that the entry, outliving the index, must not keep).
-	if ent := cc2.get(svs[0], build); unsafe.StringData(ent.key.id) == unsafe.StringData(svs[0].id) {
+	if ent := cc2.get(svs[0], build); unsafe.StringData(ent.key.id) == unsafe.StringData(svs[0].id()) {
 		t.Error("the entry's key shares the served's id")
 	}
 	// A hint of a larger cache names a place this one does not have.
 	big := newCertCache(64)
 	for i := range 40 {
 		c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), fmt.Sprintf("b%d.example.com", i))
-		sv := newServed(c, nil, conf, nil)
+		sv := newServed(c, nil, placedBytes{}, conf, nil)
 		big.get(sv, build)
-		if ent := cc.get(sv, build); ent.key.id != sv.id {
+		if ent := cc.get(sv, build); ent.key.id != sv.id() {
 			t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
 		}
 	}

@@ -150,7 +150,7 @@ func newClientAuth(cas []ClientCA) *clientAuth {
 // clientAuthFor returns what host asks of its visitors, or nil when it
 // asks no client certificate.
 func (s *siteConf) clientAuthFor(host string) *hostAuth {
-	a := s.clients
+	a := s.clients()
 	if a == nil {
 		return nil
 	}

@@ -475,7 +475,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 			if !sv.site.answers(host, hello.Conn) {
 				continue
 			}
-			expired := !now.Before(sv.notAfter)
+			expired := !sv.usableAt(now)
 			ent := e.materialize(sv) // certcache.go
 			if ent.c == nil {
 				continue
@@ -509,7 +509,7 @@ func (e *Edge) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 // then is the wildcard lookup unneeded.
 func anyUsable(c candidates, host string, now time.Time, conn net.Conn) bool {
 	for _, sv := range c {
-		if now.Before(sv.notAfter) && sv.site.answers(host, conn) {
+		if sv.usableAt(now) && sv.site.answers(host, conn) {
 			return true
 		}
 	}

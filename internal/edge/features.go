@@ -74,7 +74,7 @@ func requestOverIPv6(r *http.Request) bool {
 // header name is left out: the origin would never be reached with it. So
 // is one the proxy manages itself (see clientIPHeader).
 func setClientIP(out http.Header, in *http.Request, s *siteConf) {
-	name := s.settings.RealClientIPHeader
+	name := s.clientIPHeader()
 	if !clientIPHeader(name) {
 		return
 	}

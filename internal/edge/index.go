@@ -2,6 +2,7 @@ package edge
 
 import (
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,10 +33,10 @@ type SiteState struct {
 	ClientCAs     []ClientCA // mutual TLS from visitors (see clientauth.go)
 
 	chains [][][]byte    // the certificates' chains as DER, when already decoded (from a snapshot)
-	mems   []*arenaChunk // the chunks holding each certificate's leaf and sealed key, when in an arena already (loadSnapshot)
+	placed []placedBytes // each certificate's leaf and sealed key side by side, when put there already (loadSnapshot)
 	// part marks more certificates of the site added just before (ID):
 	// a snapshot gives a large site's certificates in parts (only
-	// Certificates, chains and mems are set; see indexBuilder.add).
+	// Certificates, chains and placed are set; see indexBuilder.add).
 	part bool
 }
 
@@ -47,19 +48,81 @@ type Route struct {
 }
 
 // siteConf is one site as the edge sees it.
+//
+// The collector reads each of its pointer words at every cycle (see
+// served), so what most sites do not have is behind one pointer (rare),
+// and its status is a number.
 type siteConf struct {
-	id     int64
-	name   string
-	status string // the site's status (site.SiteActive, …)
-	served bool   // whether the edge serves it (site.Served)
+	id   int64
+	name string
 	// policy is shared by the sites whose policy is the default (sharedPolicy).
 	policy *SitePolicy
-	// settings are the site's feature settings; see features.go.
-	settings sitesetting.Settings
+	rare   *siteRare // nil: the site has none of its parts
+	served bool      // whether the edge serves it (site.Served)
+	status uint8     // the site's status: 1 + its place in site.SiteStatuses; 0: another (rare.status)
+	// settings are the site's pause and IPv6 settings; see features.go.
+	settings siteFlags
+}
+
+// siteFlags are a site's feature settings but its client-IP header
+// (siteConf.clientIPHeader).
+type siteFlags struct{ Paused, IPv6Off bool }
+
+// siteRare is what a site of a large edge seldom has.
+type siteRare struct {
+	status         string // a status not in site.SiteStatuses
+	clientIPHeader string // sitesetting.Settings.RealClientIPHeader
 	// origin is the site's origin CAs and client certificates; nil when it
 	// has none (see origintls.go).
 	origin  *siteOrigin
 	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
+}
+
+// statusName is the site's status (site.SiteActive, …).
+func (s *siteConf) statusName() string {
+	if s.status > 0 {
+		return site.SiteStatuses[s.status-1]
+	}
+	if s.rare != nil {
+		return s.rare.status
+	}
+	return ""
+}
+
+// clientIPHeader is the site's client-IP header; "" for none.
+func (s *siteConf) clientIPHeader() string {
+	if s.rare == nil {
+		return ""
+	}
+	return s.rare.clientIPHeader
+}
+
+// origin is the site's origin CAs and client certificates; nil when it
+// has none.
+func (s *siteConf) origin() *siteOrigin {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.origin
+}
+
+// clients is what the site asks of its visitors' certificates; nil when
+// no host asks for one.
+func (s *siteConf) clients() *clientAuth {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.clients
+}
+
+// setSettings keeps the site's feature settings in s.
+func (s *siteConf) setSettings(st sitesetting.Settings) {
+	s.settings = siteFlags{Paused: st.Paused, IPv6Off: st.IPv6Off}
+}
+
+// settingsOf returns the site's feature settings.
+func (s *siteConf) settingsOf() sitesetting.Settings {
+	return sitesetting.Settings{Paused: s.settings.Paused, IPv6Off: s.settings.IPv6Off, RealClientIPHeader: s.clientIPHeader()}
 }
 
 // route is where a host's requests go.
@@ -243,13 +306,22 @@ func buildSite(st SiteState, requireVerified bool, sl *slabs) *builtSite {
 	if st.Site == nil {
 		return nil
 	}
-	key, strs := strconv.FormatInt(st.ID, 10), [3]string{st.Site.Name, st.Site.Status, st.Settings.RealClientIPHeader}
+	key, strs := strconv.FormatInt(st.ID, 10), [1]string{st.Site.Name}
 	sl.pack(&key, strs[:])
 	conf := sl.newConf()
-	conf.id, conf.name, conf.status = st.ID, strs[0], strs[1]
-	conf.served, conf.policy, conf.settings = st.Site.Served(requireVerified), sharedPolicy(st.Policy), st.Settings
-	conf.settings.RealClientIPHeader = strs[2]
-	conf.origin, conf.clients = newSiteOrigin(st.OriginCAs, st.OriginClients), newClientAuth(st.ClientCAs)
+	conf.id, conf.name = st.ID, strs[0]
+	conf.served, conf.policy = st.Site.Served(requireVerified), sharedPolicy(st.Policy)
+	conf.setSettings(st.Settings)
+	rare := siteRare{clientIPHeader: st.Settings.RealClientIPHeader,
+		origin: newSiteOrigin(st.OriginCAs, st.OriginClients), clients: newClientAuth(st.ClientCAs)}
+	if i := slices.Index(site.SiteStatuses, st.Site.Status); i >= 0 {
+		conf.status = uint8(i + 1)
+	} else {
+		rare.status = st.Site.Status
+	}
+	if rare != (siteRare{}) {
+		conf.rare = &rare
+	}
 	b := &builtSite{key: key, entry: siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
 	if !conf.served {
 		return b
@@ -287,7 +359,8 @@ func buildSite(st SiteState, requireVerified bool, sl *slabs) *builtSite {
 }
 
 // servedOf returns what the index serves of st's certificates, for a
-// served site, from sl (nil: each served on its own).
+// served site, from sl (nil: each served on its own, its leaf and sealed
+// key on the heap).
 func servedOf(st SiteState, conf *siteConf, sl *slabs) []*served {
 	var out []*served
 	for i, c := range st.Certificates {
@@ -295,10 +368,11 @@ func servedOf(st SiteState, conf *siteConf, sl *slabs) []*served {
 		if st.chains != nil {
 			chain = st.chains[i]
 		}
-		if sv := newServed(c, chain, conf, sl); sv != nil {
-			if st.mems != nil {
-				sv.mem = st.mems[i]
-			}
+		var placed placedBytes
+		if st.placed != nil {
+			placed = st.placed[i]
+		}
+		if sv := newServed(c, chain, placed, conf, sl); sv != nil {
 			out = append(out, sv)
 		}
 	}
@@ -358,12 +432,12 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 		}
 		if next.conf.served {
 			for _, c := range u.certs {
-				if sv := newServed(c, nil, next.conf, nil); sv != nil {
-					if prev, ok := next.certs.get(sv.id); ok { // listed twice: the last one wins
+				if sv := newServed(c, nil, placedBytes{}, next.conf, nil); sv != nil {
+					if prev, ok := next.certs.get(sv.id()); ok { // listed twice: the last one wins
 						removeCert(prev, exact, wild)
 					}
 					addCert(sv, exact, wild, now)
-					next.certs.set(owner, sv.id, sv)
+					next.certs.set(owner, sv.id(), sv)
 				}
 			}
 		}
@@ -393,8 +467,7 @@ type indexBuilder struct {
 	paused          int
 	now             time.Time
 	requireVerified bool
-	arena           byteArena // the certificates' leaves and sealed keys (arena.go)
-	slabs           slabs     // the sites' siteConf, the certificates' served and their strings (slab.go)
+	slabs           slabs // the sites' siteConf, the certificates' served, their strings, leaves and sealed keys (slab.go)
 }
 
 func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
@@ -414,9 +487,6 @@ func (ib *indexBuilder) add(st SiteState) {
 			return
 		}
 		certs := servedOf(st, e.conf, &ib.slabs)
-		for _, sv := range certs {
-			ib.arena.move(sv)
-		}
 		addCerts(&e, certs, ib.owner, ib.exact, ib.wild, ib.now)
 		ib.sites.set(key, e)
 		return
@@ -424,9 +494,6 @@ func (ib *indexBuilder) add(st SiteState) {
 	b := buildSite(st, ib.requireVerified, &ib.slabs)
 	if b == nil {
 		return
-	}
-	for _, sv := range b.certs {
-		ib.arena.move(sv)
 	}
 	addSite(b, ib.owner, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
 	ib.sites.set(b.key, b.entry)
@@ -453,11 +520,11 @@ func addSite(b *builtSite, owner *int, exact, wild setter[candidates], routes, w
 // addCerts puts certificates of a site into the index and into its entry.
 func addCerts(e *siteEntry, certs []*served, owner *int, exact, wild setter[candidates], now time.Time) {
 	for _, sv := range certs {
-		if prev, ok := e.certs.get(sv.id); ok { // listed twice: the last one wins
+		if prev, ok := e.certs.get(sv.id()); ok { // listed twice: the last one wins
 			removeCert(prev, exact, wild)
 		}
 		addCert(sv, exact, wild, now)
-		e.certs.set(owner, sv.id, sv)
+		e.certs.set(owner, sv.id(), sv)
 	}
 }
 
@@ -465,7 +532,7 @@ func addCerts(e *siteEntry, certs []*served, owner *int, exact, wild setter[cand
 // in order (better, as of now).
 func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 	var less func(a, b *served) bool
-	for _, n := range sv.names {
+	for n := range sv.names() {
 		s, key := exact, n
 		if p, ok := strings.CutPrefix(n, "*."); ok {
 			s, key = wild, p
@@ -489,7 +556,7 @@ func addCert(sv *served, exact, wild setter[candidates], now time.Time) {
 
 // removeCert takes a certificate out of the candidates of its names.
 func removeCert(sv *served, exact, wild setter[candidates]) {
-	for _, n := range sv.names {
+	for n := range sv.names() {
 		s, key := exact, n
 		if p, ok := strings.CutPrefix(n, "*."); ok {
 			s, key = wild, p

@@ -76,7 +76,7 @@ func targetOf(r *http.Request, rt *route) *target {
 		if t.sni == "" {
 			t.sni = hostWithoutPort(t.host)
 		}
-		if so := rt.site.origin; so != nil {
+		if so := rt.site.origin(); so != nil {
 			if t.verify && so.caKey != "" {
 				t.trust = so
 			}

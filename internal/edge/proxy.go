@@ -77,7 +77,7 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			// of the headers an origin may trust when they come from the
 			// edge is still taken out (Rewrite has taken out Forwarded and
 			// X-Forwarded-*): the request comes from the edge's address.
-			if name := rt.site.settings.RealClientIPHeader; clientIPHeader(name) {
+			if name := rt.site.clientIPHeader(); clientIPHeader(name) {
 				pr.Out.Header.Del(name)
 			}
 			clientHeaders(pr.Out.Header, pr.In) // no identity: only takes the visitor's out

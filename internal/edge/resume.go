@@ -220,8 +220,8 @@ func (e *Edge) bindingOf(host string, leaf []byte) *binding {
 	ix := e.index.Load()
 	for _, set := range [2]candidates{ix.lookupExact(host), ix.lookupWild(host)} {
 		for _, sv := range set {
-			if len(sv.chain) > 0 && bytes.Equal(sv.chain[0], leaf) {
-				return &binding{name: host, id: sv.id, fp: sha256.Sum256(leaf), rsa: sv.rsa}
+			if bytes.Equal(sv.leaf(), leaf) {
+				return &binding{name: host, id: sv.id(), fp: sha256.Sum256(leaf), rsa: sv.rsa}
 			}
 		}
 	}
@@ -282,14 +282,14 @@ func (e *Edge) stillServes(b *binding, host string, conn net.Conn) bool {
 		set = ix.lookupWild(host)
 	}
 	for _, sv := range set {
-		if sv.rsa != b.rsa || !now.Before(sv.notAfter) || !sv.site.answers(host, conn) {
+		if sv.rsa != b.rsa || !sv.usableAt(now) || !sv.site.answers(host, conn) {
 			continue
 		}
 		ent := e.materialize(sv)
 		if ent.c == nil || e.staple(sv, ent, host, now) == nil { // as GetCertificate skips it
 			continue
 		}
-		return sv.id == b.id && ent.leafSum == b.fp // the entry's leaf is sv's (certcache.go)
+		return sv.id() == b.id && ent.leafSum == b.fp // the entry's leaf is sv's (certcache.go)
 	}
 	return false
 }

@@ -1,8 +1,9 @@
 package edge
 
 import (
+	"encoding/binary"
 	"encoding/pem"
-	"slices"
+	"iter"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -14,31 +15,79 @@ import (
 // needs and what its tls.Certificate is built from. The built certificate
 // (unsealed key, chain; no parsed leaf) lives in the edge's bounded cache, keyed by
 // id and fp (see certcache.go).
+//
+// The collector reads every pointer word of every served at each cycle,
+// and at 100,000 certificates the served are the index's largest part:
+// each pointer word costs a cycle 15 to 30 ns whatever it points to (a
+// string in a slab, a chunk outside the heap, even nil), so a served has as
+// few as it can (6, where it had 12): its strings are one string (strs),
+// its leaf and sealed key one slice (leafKey), the rest of its chain one
+// slice shared by the certificates that have the same (internTail), and
+// its expiry two numbers, not a time.Time (whose location is a pointer).
+// BenchmarkIndexMark measures what a cycle costs.
 type served struct {
-	self     [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
-	id       string
-	site     *siteConf
-	chain    [][]byte // DER; the intermediates shared by the site's certificates that have the same
-	sealed   []byte
-	notAfter time.Time
-	fp       uint64 // certFingerprint of id, leaf and sealed key
-	rsa      bool
-	names    []string      // the names it is served for: exact ones, and "*.parent" for a wildcard
-	hint     atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
-	mem      *arenaChunk   // holds chain[0] and sealed when they are outside the heap (arena.go)
-
-	// Every object of the index is marked by each collection, so a served
-	// holds its small parts itself (one object instead of several): chain
-	// and names are slices of these when they fit (a leaf and an
-	// intermediate, one or two names: most certificates), and self is the
-	// candidates of a name that only this certificate has (most names).
-	// A served is never copied (hint may not be), so these stay its own.
-	chainBuf [2][]byte
-	nameBuf  [2]string
+	self    [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
+	site    *siteConf
+	strs    string        // the id (idLen bytes), then each name as a 2-byte length and its bytes (names)
+	leafKey []byte        // the leaf's DER (leafLen bytes), then the sealed key: in an arena chunk (mem) or on the heap
+	tail    [][]byte      // DER of the rest of the chain, shared (internTail); nil when there is none
+	mem     *arenaChunk   // holds leafKey when it is outside the heap (arena.go)
+	fp      uint64        // certFingerprint of id, leaf and sealed key
+	hint    atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
+	// notAfter is the leaf's NotAfter, in seconds and nanoseconds since 1970.
+	notAfterSec  int64
+	notAfterNsec int32
+	leafLen      uint32
+	idLen        uint32
+	rsa          bool
 }
+
+// The candidates of a name only one certificate has (most names) are its
+// self, so that they cost no object of their own: a served is never copied
+// (hint may not be), so self stays its own.
 
 // alone returns the candidates of a name that only sv has.
 func (sv *served) alone() candidates { return sv.self[:] }
+
+// id is the certificate's id.
+func (sv *served) id() string { return sv.strs[:sv.idLen] }
+
+// leaf is the leaf's DER.
+func (sv *served) leaf() []byte { return sv.leafKey[:sv.leafLen:sv.leafLen] }
+
+// sealed is the certificate's sealed private key.
+func (sv *served) sealed() []byte { return sv.leafKey[sv.leafLen:] }
+
+// notAfter is the leaf's NotAfter.
+func (sv *served) notAfter() time.Time {
+	return time.Unix(sv.notAfterSec, int64(sv.notAfterNsec)).UTC()
+}
+
+// usableAt reports whether the leaf is still valid at now.
+func (sv *served) usableAt(now time.Time) bool {
+	s := now.Unix()
+	return s < sv.notAfterSec || (s == sv.notAfterSec && now.Nanosecond() < int(sv.notAfterNsec))
+}
+
+// names are the names it is served for: exact ones, and "*.parent" for a
+// wildcard.
+func (sv *served) names() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for rest := sv.strs[sv.idLen:]; len(rest) >= 2; {
+			n := int(binary.BigEndian.Uint16([]byte(rest[:2])))
+			name := rest[2 : 2+n]
+			rest = rest[2+n:]
+			if !yield(name) {
+				return
+			}
+		}
+	}
+}
+
+// maxNameLen is the longest name a served keeps (its length takes two
+// bytes in strs); a host name is at most 253 bytes, so a longer one never
+// matches a handshake's server name.
+const maxNameLen = 1<<16 - 1
 
 // candidates are the certificates for one name, best first; the
 // candidates of a name only one certificate has are its served.alone. They
@@ -49,60 +98,69 @@ type candidates []*served
 // (cheaper handshakes), then the later NotAfter, then the id.
 func better(now time.Time) func(a, b *served) bool {
 	return func(a, b *served) bool {
-		ae, be := !now.Before(a.notAfter), !now.Before(b.notAfter)
+		ae, be := !a.usableAt(now), !b.usableAt(now)
 		if ae != be {
 			return !ae
 		}
 		if a.rsa != b.rsa {
 			return !a.rsa
 		}
-		if !a.notAfter.Equal(b.notAfter) {
-			return a.notAfter.After(b.notAfter)
+		if a.notAfterSec != b.notAfterSec {
+			return a.notAfterSec > b.notAfterSec
 		}
-		return a.id < b.id
+		if a.notAfterNsec != b.notAfterNsec {
+			return a.notAfterNsec > b.notAfterNsec
+		}
+		return a.id() < b.id()
 	}
 }
 
 // newServed turns one certificate of a served site into what the index
 // serves, or nil when it has nothing to serve yet. chain is its chain as
 // DER when already decoded (from a snapshot), else nil: ChainPEM is read.
-// The served and its strings come from sl (nil: allocated on their own).
-func newServed(c cert.Certificate, chain [][]byte, conf *siteConf, sl *slabs) *served {
+// placed is its leaf and sealed key side by side when the snapshot's
+// reader put them there already (with their chunk when in an arena), else
+// zero: they are copied side by side into sl's arena. The served, its
+// strings, leaf and sealed key come from sl (nil: allocated on their own).
+func newServed(c cert.Certificate, chain [][]byte, placed placedBytes, conf *siteConf, sl *slabs) *served {
 	if len(c.SealedKey) == 0 || (len(chain) == 0 && c.ChainPEM == "") {
 		return nil // nothing to serve yet (a free certificate still being applied for)
 	}
-	sv := sl.newServed()
-	sv.id, sv.site, sv.sealed, sv.notAfter, sv.rsa = c.ID, conf, c.SealedKey, c.Info.NotAfter, c.Info.PubAlg == "RSA"
-	sv.self[0] = sv
-	sv.chain = append(sv.chainBuf[:0], chain...)
-	for rest := []byte(c.ChainPEM); chain == nil && len(rest) > 0; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
+	if chain == nil {
+		for rest := []byte(c.ChainPEM); len(rest) > 0; {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				break
+			}
+			chain = append(chain, blk.Bytes)
 		}
-		sv.chain = append(sv.chain, blk.Bytes)
 	}
-	if len(sv.chain) == 0 {
-		*sv = served{} // its slab's place is left unused
+	if len(chain) == 0 {
 		return nil
 	}
-	for j := 1; j < len(sv.chain); j++ { // one copy of an intermediate the certificates share
-		sv.chain[j] = intermediates.intern(sv.chain[j])
+	leaf := chain[0]
+	sv := sl.newServed()
+	sv.self[0], sv.site, sv.rsa = sv, conf, c.Info.PubAlg == "RSA"
+	sv.notAfterSec, sv.notAfterNsec = c.Info.NotAfter.Unix(), int32(c.Info.NotAfter.Nanosecond())
+	sv.tail = intermediates.internTail(chain[1:])
+	sv.leafLen = uint32(len(leaf))
+	if placed.both != nil {
+		sv.leafKey, sv.mem = placed.both, placed.chunk
+	} else {
+		var both []byte
+		both, sv.mem = sl.bytes(len(leaf) + len(c.SealedKey))
+		copy(both, leaf)
+		copy(both[len(leaf):], c.SealedKey)
+		sv.leafKey = both
 	}
-	sv.fp = certFingerprint(fpSeed, sv.id, sv.chain[0], sv.sealed)
 	names := c.Info.SANs
 	if len(names) == 0 && c.Info.CommonName != "" {
 		names = []string{normalize(c.Info.CommonName)}
 	}
-	sv.names = sv.nameBuf[:0]
-	for _, n := range names {
-		if underSite(n, conf.name) && !slices.Contains(sv.names, n) {
-			sv.names = append(sv.names, n)
-		}
-	}
-	sl.pack(&sv.id, sv.names)                                         // one object for the collector to mark instead of one a string (or none: slab.go)
-	sv.chain, sv.names = slices.Clip(sv.chain), slices.Clip(sv.names) // an append to them never writes into the served
+	sv.idLen = uint32(len(c.ID))
+	sv.strs = sl.packServed(c.ID, names, conf.name)
+	sv.fp = certFingerprint(fpSeed, sv.id(), sv.leaf(), sv.sealed())
 	return sv
 }
 

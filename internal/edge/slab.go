@@ -1,6 +1,9 @@
 package edge
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 // slabs hands out the served, the siteConf and the strings of a bulk load
 // (the edge's first load, from the store or from its snapshot, see
@@ -31,16 +34,18 @@ import "strings"
 // a nil *slabs: they are few, and a slab would keep a whole slab alive per
 // change.
 type slabs struct {
-	served []served        // the unused rest of the current slab of served
-	confs  []siteConf      // the unused rest of the current slab of siteConf
-	strs   strings.Builder // the current string slab: bytes appended, never rewritten
+	served  []served        // the unused rest of the current slab of served
+	confs   []siteConf      // the unused rest of the current slab of siteConf
+	strs    strings.Builder // the current string slab: bytes appended, never rewritten
+	scratch []byte          // where a part's strings are put together before they go into strs
+	arena   byteArena       // the certificates' leaves and sealed keys (arena.go)
 	// The sizes of the last slab of each kind (0: none yet).
 	servedN, confsN, strsN int
 }
 
 const (
-	minServedPerSlab = 64       // 64 × 240 B: 15 KiB
-	maxServedPerSlab = 4096     // 960 KiB
+	minServedPerSlab = 128      // 128 × 128 B: 16 KiB
+	maxServedPerSlab = 8192     // 1 MiB
 	minConfsPerSlab  = 128      // 128 × 96 B: 12 KiB
 	maxConfsPerSlab  = 8192     // 768 KiB
 	minStringSlab    = 16 << 10 // bytes of a string slab
@@ -84,41 +89,76 @@ func take[T any](rest *[]T, n *int, least, most int) *T {
 	return p
 }
 
+// bytes returns n bytes of the slabs' arena, and the chunk holding them
+// (nil: on the heap); with no slabs, of the heap.
+func (s *slabs) bytes(n int) ([]byte, *arenaChunk) {
+	if s == nil {
+		return make([]byte, n), nil
+	}
+	return s.arena.alloc(n)
+}
+
 // pack replaces *first and the strings of rest by copies that share one
 // allocation: a string slab's, or, with no slabs (or strings too long for
 // a slab), one of their own.
 func (s *slabs) pack(first *string, rest []string) {
-	n := len(*first)
+	buf := append(s.scratchBuf(), *first...)
 	for _, r := range rest {
-		n += len(r)
+		buf = append(buf, r...)
 	}
-	var all string
-	if s == nil || n > longString {
-		var b strings.Builder
-		b.Grow(n)
-		writeAll(&b, first, rest)
-		all = b.String()
-	} else {
-		if s.strs.Cap()-s.strs.Len() < n {
-			s.strsN = grow(s.strsN, minStringSlab, maxStringSlab)
-			s.strs = strings.Builder{}
-			s.strs.Grow(s.strsN)
-		}
-		// A strings.Builder appends within its capacity without moving or
-		// rewriting what it holds, so the strings it gave stay as they were.
-		start := s.strs.Len()
-		writeAll(&s.strs, first, rest)
-		all = s.strs.String()[start:]
-	}
+	all := s.str(buf)
 	*first, all = all[:len(*first)], all[len(*first):]
 	for i, r := range rest {
 		rest[i], all = all[:len(r)], all[len(r):]
 	}
 }
 
-func writeAll(b *strings.Builder, first *string, rest []string) {
-	b.WriteString(*first)
-	for _, r := range rest {
-		b.WriteString(r)
+// packServed returns a served's strs (served.go): id, then each of names
+// that a certificate of site is served for (underSite, at most maxNameLen
+// bytes), once, as a 2-byte length and its bytes.
+func (s *slabs) packServed(id string, names []string, site string) string {
+	buf := append(s.scratchBuf(), id...)
+next:
+	for i, n := range names {
+		if len(n) > maxNameLen || !underSite(n, site) {
+			continue
+		}
+		for _, m := range names[:i] {
+			if m == n {
+				continue next
+			}
+		}
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(n)))
+		buf = append(buf, n...)
 	}
+	return s.str(buf)
+}
+
+// scratchBuf returns an empty buffer to build a part's strings in: the
+// slabs' own, reused (nil slabs: none).
+func (s *slabs) scratchBuf() []byte {
+	if s == nil {
+		return nil
+	}
+	return s.scratch[:0]
+}
+
+// str returns b as a string in the current string slab, or, with no slabs
+// (or too long for a slab), of its own. b is the slabs' scratch or the
+// caller's, and may be written again once str returns.
+func (s *slabs) str(b []byte) string {
+	if s == nil || len(b) > longString {
+		return string(b)
+	}
+	s.scratch = b[:0]
+	if s.strs.Cap()-s.strs.Len() < len(b) {
+		s.strsN = grow(s.strsN, minStringSlab, maxStringSlab)
+		s.strs = strings.Builder{}
+		s.strs.Grow(s.strsN)
+	}
+	// A strings.Builder appends within its capacity without moving or
+	// rewriting what it holds, so the strings it gave stay as they were.
+	start := s.strs.Len()
+	s.strs.Write(b)
+	return s.strs.String()[start:]
 }

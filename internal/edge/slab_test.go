@@ -77,11 +77,11 @@ func TestSlabsParts(t *testing.T) {
 	confs := map[*siteConf]bool{}
 	for i := range 3 * maxServedPerSlab {
 		sv := sl.newServed()
-		if seen[sv] || sv.id != "" || sv.site != nil || sv.hint.Load() != 0 {
+		if seen[sv] || sv.strs != "" || sv.site != nil || sv.hint.Load() != 0 {
 			t.Fatalf("served %d: handed out twice or not zero", i)
 		}
 		seen[sv] = true
-		sv.id = fmt.Sprint(i)
+		sv.strs = fmt.Sprint(i)
 		c := sl.newConf()
 		if confs[c] || c.name != "" || c.id != 0 {
 			t.Fatalf("siteConf %d: handed out twice or not zero", i)
@@ -107,7 +107,7 @@ func TestSlabsGrow(t *testing.T) {
 			sizes = append(sizes, sl.servedN)
 		}
 	}
-	want := []int{64, 128, 256, 512, 1024, 2048, 4096}
+	want := []int{128, 256, 512, 1024, 2048, 4096, 8192}
 	if !slices.Equal(sizes, want) {
 		t.Errorf("served slabs of %v, want %v", sizes, want)
 	}
@@ -144,15 +144,15 @@ func TestBuildSiteFromSlabs(t *testing.T) {
 	if !reflect.DeepEqual(ca, cb) || a.key != b.key || a.key != "7" {
 		t.Fatalf("from slabs %+v (key %q), on its own %+v (key %q)", ca, a.key, cb, b.key)
 	}
-	if ca.status != site.SiteActive || ca.settings.RealClientIPHeader != "X-Client-IP" || ca.name != "example.com" {
+	if ca.statusName() != site.SiteActive || ca.clientIPHeader() != "X-Client-IP" || ca.name != "example.com" {
 		t.Fatalf("conf %+v", ca)
 	}
 	if len(a.certs) != 1 || len(b.certs) != 1 {
 		t.Fatalf("%d and %d certificates served, want 1 (the other has no key yet)", len(a.certs), len(b.certs))
 	}
 	sa, sb := a.certs[0], b.certs[0]
-	if sa.id != sb.id || !slices.Equal(sa.names, sb.names) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
-		t.Fatalf("served from slabs %q %v, on its own %q %v", sa.id, sa.names, sb.id, sb.names)
+	if sa.id() != sb.id() || sa.strs != sb.strs || !slices.Equal(sa.leafKey, sb.leafKey) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
+		t.Fatalf("served from slabs %q, on its own %q", sa.strs, sb.strs)
 	}
 }
 

@@ -119,7 +119,7 @@ func sameIndexes(t *testing.T, want *Index, got map[string]*Index, hosts []strin
 			}
 			we.certs.each(func(id string, wsv *served) bool {
 				gsv, ok := ge.certs.get(id)
-				if !ok || fmt.Sprint(gsv.names) != fmt.Sprint(wsv.names) || gsv.fp != wsv.fp || len(gsv.chain) != len(wsv.chain) {
+				if !ok || gsv.strs != wsv.strs || gsv.fp != wsv.fp || len(gsv.tail) != len(wsv.tail) {
 					t.Errorf("%s: certificate %s of site %s differs", how, id, key)
 					return false
 				}
@@ -228,8 +228,8 @@ func writeSnapshot10(t *testing.T, path string, ix *Index) {
 	ix.sites.each(func(_ string, e siteEntry) bool {
 		s := ix.snapshotHead(&e)
 		e.certs.each(func(_ string, sv *served) bool {
-			sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
-			for _, der := range sv.chain[1:] {
+			sc := snapshotCertOf(sv)
+			for _, der := range sv.tail {
 				sc.Inters = append(sc.Inters, inters.number(&s.Inters, der))
 			}
 			s.Certs = append(s.Certs, sc)

@@ -20,7 +20,7 @@ import (
 // the snapshot corrupt.
 //
 // With an arena, each certificate's leaf and sealed key are copied into it
-// (the state then holds the chunks, SiteState.mems), so that s's own bytes
+// (the state then holds the chunks, SiteState.placed), so that s's own bytes
 // can be decoded into again; without one the state holds s's bytes.
 func (s *snapshotSite) state(inters [][]byte, arena *byteArena) (SiteState, error) {
 	if s.DefaultNoSuites {
@@ -51,12 +51,12 @@ func (c *snapshotChunk) state(inters [][]byte, arena *byteArena) (SiteState, err
 }
 
 // certStates adds certs to st: its Certificates, chains and, with an
-// arena, mems.
+// arena, placed.
 func certStates(st *SiteState, certs []snapshotCert, inters [][]byte, arena *byteArena) error {
 	st.Certificates = make([]cert.Certificate, 0, len(certs))
 	st.chains = make([][][]byte, 0, len(certs))
 	if arena != nil {
-		st.mems = make([]*arenaChunk, 0, len(certs))
+		st.placed = make([]placedBytes, 0, len(certs))
 	}
 	for _, c := range certs {
 		alg := "ECDSA"
@@ -64,9 +64,10 @@ func certStates(st *SiteState, certs []snapshotCert, inters [][]byte, arena *byt
 			alg = "RSA"
 		}
 		leaf, sealed := c.Leaf, c.Sealed
-		var chunk *arenaChunk
+		var placed placedBytes
 		if arena != nil {
-			leaf, sealed, chunk = arena.put(leaf, sealed)
+			placed = arena.put(leaf, sealed)
+			leaf, sealed = placed.both[:len(leaf):len(leaf)], placed.both[len(leaf):]
 		}
 		crt := cert.Certificate{ID: c.ID, SiteID: st.ID, SealedKey: sealed}
 		crt.Info.NotAfter, crt.Info.PubAlg, crt.Info.SANs = c.NotAfter, alg, c.Names
@@ -81,7 +82,7 @@ func certStates(st *SiteState, certs []snapshotCert, inters [][]byte, arena *byt
 		st.Certificates = append(st.Certificates, crt)
 		st.chains = append(st.chains, chain)
 		if arena != nil {
-			st.mems = append(st.mems, chunk)
+			st.placed = append(st.placed, placed)
 		}
 	}
 	return nil
@@ -108,7 +109,7 @@ func reusedCerts(certs []snapshotCert) []snapshotCert {
 // says to drop them.
 //
 // With an arena (the index's load), the certificates' leaves and sealed
-// keys f sees are in its chunks (SiteState.mems), copied there as they are
+// keys f sees are in its chunks (SiteState.placed), copied there as they are
 // decoded, and the decoder reuses its buffers for the next record: a
 // million certificates' bytes are not each allocated on the heap only to be
 // copied into the arena. f's states must then not outlive the chunks: only

@@ -37,8 +37,8 @@ func writeSnapshotFresh(t *testing.T, ix *Index) []byte {
 					return false
 				}
 			}
-			sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
-			for _, der := range sv.chain[1:] {
+			sc := snapshotCertOf(sv)
+			for _, der := range sv.tail {
 				sc.Inters = append(sc.Inters, inters.number(&written, der))
 			}
 			certs = append(certs, sc)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,12 @@ import (
 	"github.com/esacert/esacert/internal/sitesetting"
 )
 
+// snapshotCertOf is what a snapshot says of sv, without its Inters.
+func snapshotCertOf(sv *served) snapshotCert {
+	return snapshotCert{ID: sv.id(), Leaf: sv.leaf(), Sealed: sv.sealed(), NotAfter: sv.notAfter(), RSA: sv.rsa,
+		Names: slices.Collect(sv.names())}
+}
+
 // describe renders what an index does for host: its certificates in the
 // order they are tried, its route and its site's policy for the host.
 func describe(ix *Index, host string) string {
@@ -28,8 +35,8 @@ func describe(ix *Index, host string) string {
 	var b strings.Builder
 	for _, set := range [2]candidates{exact, wild} {
 		for _, sv := range set {
-			fmt.Fprintf(&b, "cert %s site %d rsa %v until %s chain %d sealed %x|", sv.id, sv.site.id, sv.rsa,
-				sv.notAfter.UTC().Format(time.RFC3339), len(sv.chain), sv.sealed)
+			fmt.Fprintf(&b, "cert %s site %d rsa %v until %s chain %d sealed %x|", sv.id(), sv.site.id, sv.rsa,
+				sv.notAfter().Format(time.RFC3339), 1+len(sv.tail), sv.sealed())
 		}
 		b.WriteString("/")
 	}
@@ -39,7 +46,7 @@ func describe(ix *Index, host string) string {
 	if s := ix.siteOf(host); s != nil {
 		hp := s.policy.For(host)
 		fmt.Fprintf(&b, "site %d %s status %s served %v policy %+v suites-nil %v settings %+v paused sites %d", s.id, s.name,
-			s.status, s.served, *hp, hp.CipherSuites == nil, s.settings, ix.paused)
+			s.statusName(), s.served, *hp, hp.CipherSuites == nil, s.settingsOf(), ix.paused)
 	}
 	return b.String()
 }

@@ -29,11 +29,11 @@ func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
 // snapshotHead returns what the index serves for one site but its
 // certificates.
 func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
-	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.status, Policy: *e.conf.policy, Settings: e.conf.settings}
-	if e.conf.clients != nil {
-		s.ClientCAs = e.conf.clients.cas
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.statusName(), Policy: *e.conf.policy, Settings: e.conf.settingsOf()}
+	if a := e.conf.clients(); a != nil {
+		s.ClientCAs = a.cas
 	}
-	if so := e.conf.origin; so != nil {
+	if so := e.conf.origin(); so != nil {
 		for _, c := range so.cas {
 			s.OriginCAs = append(s.OriginCAs, snapshotOriginCA{ID: c.ID, CertPEM: c.CertPEM})
 		}
@@ -73,7 +73,7 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 	// One chunk's certificates, the intermediates they name first and
 	// their Inters (one after the other), in buffers the writer keeps from
 	// site to site: a record is encoded before the next is filled.
-	certs, written, numbers := sw.certs[:0], sw.written[:0], sw.numbers[:0]
+	certs, written, numbers, names := sw.certs[:0], sw.written[:0], sw.numbers[:0], sw.names[:0]
 	flush := func(more bool) error {
 		var err error
 		if first {
@@ -88,7 +88,8 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 		}
 		clear(certs) // drops the references to the index's bytes
 		clear(written)
-		certs, written, numbers = certs[:0], written[:0], numbers[:0]
+		clear(names)
+		certs, written, numbers, names = certs[:0], written[:0], numbers[:0], names[:0]
 		return err
 	}
 	var err error
@@ -98,9 +99,16 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 				return false
 			}
 		}
-		sc := snapshotCert{ID: sv.id, Leaf: sv.chain[0], Sealed: sv.sealed, NotAfter: sv.notAfter, RSA: sv.rsa, Names: sv.names}
-		at := len(numbers)
-		for _, der := range sv.chain[1:] {
+		sc := snapshotCert{ID: sv.id(), Leaf: sv.leaf(), Sealed: sv.sealed(), NotAfter: sv.notAfter(), RSA: sv.rsa}
+		at := len(names)
+		for n := range sv.names() {
+			names = append(names, n)
+		}
+		if len(names) > at {
+			sc.Names = names[at:len(names):len(names)]
+		}
+		at = len(numbers)
+		for _, der := range sv.tail {
 			numbers = append(numbers, inters.number(&written, der))
 		}
 		if len(numbers) > at {
@@ -112,7 +120,7 @@ func (sw *snapshotWriter) indexSite(ix *Index, e *siteEntry, inters interNumbers
 	if err == nil {
 		err = flush(false)
 	}
-	sw.certs, sw.written, sw.numbers = certs[:0], written[:0], numbers[:0]
+	sw.certs, sw.written, sw.numbers, sw.names = certs[:0], written[:0], numbers[:0], names[:0]
 	return err
 }
 
@@ -129,6 +137,7 @@ type snapshotWriter struct {
 	certs   []snapshotCert
 	written [][]byte
 	numbers []int
+	names   []string
 }
 
 // newSnapshotWriter starts a snapshot of revision rev on w.

@@ -131,13 +131,13 @@ func (e *Edge) staple(sv *served, built *certEntry, host string, now time.Time) 
 	if !must && !sv.site.policy.For(host).OCSP {
 		return c
 	}
-	v, _ := e.staples.m.Load(sv.id)
+	v, _ := e.staples.m.Load(sv.id())
 	ent, _ := v.(*stapleEntry)
 	if sc := ent.certFor(built, now); sc != nil {
 		return sc
 	}
 	if must {
-		e.warnOnce(sv.id, whyNoStaple(ent, c, now))
+		e.warnOnce(sv.id(), whyNoStaple(ent, c, now))
 		return nil
 	}
 	return c
