@@ -15,30 +15,35 @@ import (
 // edit that made it (its owner token), before the map is published; any
 // other edit copies it first. The zero hamt is empty.
 //
-// A map of one key (the certificates of most sites) keeps it in the hamt
-// itself, without a node: lone and loneV hold it when n == 1, and root is
-// then nil.
-type hamt[V any] struct {
-	root  *hnode[V]
-	n     int
-	lone  string
-	loneV V
+// A map of one key (the certificates of most sites) keeps its value in the
+// hamt itself, without a node: lone holds it when n == 1, and root is then
+// nil.
+//
+// A value knows its key (hamtKey: a certificate's id), so a leaf holds no
+// key of its own: one pointer word fewer for the collector to read, at
+// each cycle, for every certificate of the index.
+type hamt[V hamtValue] struct {
+	root *hnode[V]
+	n    int
+	lone V
 }
+
+// hamtValue is a value of a hamt: its key is its own.
+type hamtValue interface{ hamtKey() string }
 
 // hnode is one node: a bitmap of the 64 slots in use (by 6 bits of the
 // hash at its depth) and their contents in slot order. A slot is a leaf
 // (sub == nil) or a child node. Past the hash's 64 bits, a node is a
 // collision list: its leaves are scanned in full.
-type hnode[V any] struct {
+type hnode[V hamtValue] struct {
 	owner  *int // the edit that may change this node in place
 	bitmap uint64
 	kids   []hkid[V]
 }
 
-type hkid[V any] struct {
+type hkid[V hamtValue] struct {
 	sub *hnode[V]
-	h   uint64
-	k   string
+	h   uint64 // of v's key
 	v   V
 }
 
@@ -55,8 +60,8 @@ func (m hamt[V]) Len() int { return m.n }
 // get returns the value for key.
 func (m hamt[V]) get(key string) (V, bool) {
 	if m.n == 1 {
-		if m.lone == key {
-			return m.loneV, true
+		if m.lone.hamtKey() == key {
+			return m.lone, true
 		}
 		var zero V
 		return zero, false
@@ -66,7 +71,7 @@ func (m hamt[V]) get(key string) (V, bool) {
 	for shift := uint(0); n != nil; shift += 6 {
 		if shift >= 64 {
 			for _, k := range n.kids {
-				if k.h == h && k.k == key {
+				if k.h == h && k.v.hamtKey() == key {
 					return k.v, true
 				}
 			}
@@ -81,7 +86,7 @@ func (m hamt[V]) get(key string) (V, bool) {
 			n = k.sub
 			continue
 		}
-		if k.h == h && k.k == key {
+		if k.h == h && k.v.hamtKey() == key {
 			return k.v, true
 		}
 		break
@@ -100,17 +105,19 @@ func (n *hnode[V]) own(owner *int, extra int) *hnode[V] {
 	return c
 }
 
-// set makes key map to v, changing in place only nodes that owner owns.
-func (m *hamt[V]) set(owner *int, key string, v V) {
+// set makes v's key map to v, changing in place only nodes that owner owns.
+func (m *hamt[V]) set(owner *int, v V) {
+	key := v.hamtKey()
 	switch {
 	case m.n == 0:
-		m.lone, m.loneV, m.n = key, v, 1
+		m.lone, m.n = v, 1
 		return
-	case m.n == 1 && m.lone == key:
-		m.loneV = v
+	case m.n == 1 && m.lone.hamtKey() == key:
+		m.lone = v
 		return
 	case m.n == 1: // a second key: both go into nodes
-		m.root, _ = m.root.set(owner, 0, maphash.String(hamtSeed, m.lone), m.lone, m.loneV)
+		lk := m.lone.hamtKey()
+		m.root, _ = m.root.set(owner, 0, maphash.String(hamtSeed, lk), lk, m.lone)
 		m.dropLone()
 	}
 	h := maphash.String(hamtSeed, key)
@@ -121,27 +128,28 @@ func (m *hamt[V]) set(owner *int, key string, v V) {
 	}
 }
 
-// dropLone forgets the lone key (a hamt of one key keeps it in the nodes
+// dropLone forgets the lone value (a hamt of one key keeps it in the nodes
 // only while it is being changed).
 func (m *hamt[V]) dropLone() {
 	var zero V
-	m.lone, m.loneV = "", zero
+	m.lone = zero
 }
 
+// set makes key (v's) map to v below n, whose depth is shift/6.
 func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnode[V], bool) {
 	if n == nil {
 		n = &hnode[V]{owner: owner}
 	}
 	if shift >= 64 { // a collision list
 		for i := range n.kids {
-			if n.kids[i].h == h && n.kids[i].k == key {
+			if n.kids[i].h == h && n.kids[i].v.hamtKey() == key {
 				n = n.own(owner, 0)
 				n.kids[i].v = v
 				return n, false
 			}
 		}
 		n = n.own(owner, 1)
-		n.kids = append(n.kids, hkid[V]{h: h, k: key, v: v})
+		n.kids = append(n.kids, hkid[V]{h: h, v: v})
 		return n, true
 	}
 	bit := uint64(1) << ((h >> shift) & 63)
@@ -150,7 +158,7 @@ func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnod
 		n = n.own(owner, 1)
 		n.kids = append(n.kids, hkid[V]{})
 		copy(n.kids[pos+1:], n.kids[pos:])
-		n.kids[pos] = hkid[V]{h: h, k: key, v: v}
+		n.kids[pos] = hkid[V]{h: h, v: v}
 		n.bitmap |= bit
 		return n, true
 	}
@@ -161,11 +169,11 @@ func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnod
 		var added bool
 		k.sub, added = k.sub.set(owner, shift+6, h, key, v)
 		return n, added
-	case k.h == h && k.k == key:
+	case k.h == h && k.v.hamtKey() == key:
 		k.v = v
 		return n, false
 	default: // another key in the slot: push both one level down
-		sub, _ := (*hnode[V])(nil).set(owner, shift+6, k.h, k.k, k.v)
+		sub, _ := (*hnode[V])(nil).set(owner, shift+6, k.h, k.v.hamtKey(), k.v)
 		sub, _ = sub.set(owner, shift+6, h, key, v)
 		*k = hkid[V]{sub: sub}
 		return n, true
@@ -175,7 +183,7 @@ func (n *hnode[V]) set(owner *int, shift uint, h uint64, key string, v V) (*hnod
 // remove drops key, changing in place only nodes that owner owns.
 func (m *hamt[V]) remove(owner *int, key string) {
 	if m.n == 1 {
-		if m.lone == key {
+		if m.lone.hamtKey() == key {
 			m.dropLone()
 			m.n = 0
 		}
@@ -189,8 +197,8 @@ func (m *hamt[V]) remove(owner *int, key string) {
 	}
 	m.n--
 	if m.n == 1 { // the key left goes back into the hamt itself
-		m.root.each(func(k string, v V) bool {
-			m.lone, m.loneV = k, v
+		m.root.each(func(_ string, v V) bool {
+			m.lone = v
 			return false
 		})
 		m.root = nil
@@ -205,7 +213,7 @@ func (n *hnode[V]) remove(owner *int, shift uint, h uint64, key string) (*hnode[
 	var bit uint64
 	if shift >= 64 {
 		for i := range n.kids {
-			if n.kids[i].h == h && n.kids[i].k == key {
+			if n.kids[i].h == h && n.kids[i].v.hamtKey() == key {
 				pos = i
 			}
 		}
@@ -233,7 +241,7 @@ func (n *hnode[V]) remove(owner *int, shift uint, h uint64, key string) (*hnode[
 				return n, true
 			}
 			// the child emptied: drop its slot below
-		} else if k.h != h || k.k != key {
+		} else if k.h != h || k.v.hamtKey() != key {
 			return n, false
 		}
 	}
@@ -252,7 +260,7 @@ func (n *hnode[V]) remove(owner *int, shift uint, h uint64, key string) (*hnode[
 // returns false; it reports whether f never did.
 func (m hamt[V]) each(f func(string, V) bool) bool {
 	if m.n == 1 {
-		return f(m.lone, m.loneV)
+		return f(m.lone.hamtKey(), m.lone)
 	}
 	return m.root.each(f)
 }
@@ -267,7 +275,7 @@ func (n *hnode[V]) each(f func(string, V) bool) bool {
 			if !k.sub.each(f) {
 				return false
 			}
-		} else if !f(k.k, k.v) {
+		} else if !f(k.v.hamtKey(), k.v) {
 			return false
 		}
 	}

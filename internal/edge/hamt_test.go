@@ -7,22 +7,30 @@ import (
 	"testing"
 )
 
+// hv is a value of the hamts of these tests: a number, under key k.
+type hv struct {
+	k string
+	n int
+}
+
+func (v hv) hamtKey() string { return v.k }
+
 // checkHamt fails unless m holds exactly want.
-func checkHamt(t *testing.T, m hamt[int], want map[string]int) {
+func checkHamt(t *testing.T, m hamt[hv], want map[string]int) {
 	t.Helper()
 	if m.Len() != len(want) {
 		t.Fatalf("Len = %d, want %d", m.Len(), len(want))
 	}
 	for k, v := range want {
-		if got, ok := m.get(k); !ok || got != v {
-			t.Fatalf("get(%q) = %d, %v; want %d", k, got, ok, v)
+		if got, ok := m.get(k); !ok || got.n != v || got.k != k {
+			t.Fatalf("get(%q) = %+v, %v; want %d", k, got, ok, v)
 		}
 	}
 	seen := 0
-	m.each(func(k string, v int) bool {
+	m.each(func(k string, v hv) bool {
 		seen++
-		if want[k] != v {
-			t.Fatalf("each gave %q = %d, want %d", k, v, want[k])
+		if want[k] != v.n || v.k != k {
+			t.Fatalf("each gave %q = %+v, want %d", k, v, want[k])
 		}
 		return true
 	})
@@ -42,10 +50,10 @@ func TestHamtPersistent(t *testing.T) {
 
 func testHamtPersistent(t *testing.T, keys int) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var m hamt[int]
+	var m hamt[hv]
 	want := map[string]int{}
 	type version struct {
-		m    hamt[int]
+		m    hamt[hv]
 		want map[string]int
 	}
 	var versions []version
@@ -58,7 +66,7 @@ func testHamtPersistent(t *testing.T, keys int) {
 				delete(want, k)
 			} else {
 				v := r.Int()
-				m.set(owner, k, v)
+				m.set(owner, hv{k, v})
 				want[k] = v
 			}
 		}
@@ -91,19 +99,19 @@ func testHamtPersistent(t *testing.T, keys int) {
 // the last level's, through the node functions.
 func TestHamtCollisions(t *testing.T) {
 	owner := newOwner()
-	var root *hnode[int]
+	var root *hnode[hv]
 	const h = 0xdeadbeefcafef00d
 	keys := map[string]uint64{"a": h, "b": h, "c": h ^ 1<<62, "d": 7}
 	for k, kh := range keys {
-		root, _ = root.set(owner, 0, kh, k, len(k))
+		root, _ = root.set(owner, 0, kh, k, hv{k, len(k)})
 	}
-	m := hamt[int]{root: root, n: len(keys)}
+	m := hamt[hv]{root: root, n: len(keys)}
 	find := func(k string) bool {
 		n, kh := m.root, keys[k]
 		for shift := uint(0); n != nil; shift += 6 {
 			if shift >= 64 {
 				for _, x := range n.kids {
-					if x.k == k {
+					if x.v.k == k {
 						return true
 					}
 				}
@@ -115,7 +123,7 @@ func TestHamtCollisions(t *testing.T) {
 			}
 			x := n.kids[mbits.OnesCount64(n.bitmap&(bit-1))]
 			if x.sub == nil {
-				return x.k == k
+				return x.v.k == k
 			}
 			n = x.sub
 		}

@@ -76,6 +76,13 @@ type siteRare struct {
 	// has none (see origintls.go).
 	origin  *siteOrigin
 	clients *clientAuth // mutual TLS from visitors; nil: no host asks for a client certificate
+	routed  routedNames // the names of its routes (siteEntry.routes)
+}
+
+// empty reports whether r holds nothing: the site needs none.
+func (r *siteRare) empty() bool {
+	return r.status == "" && r.clientIPHeader == "" && r.origin == nil && r.clients == nil &&
+		len(r.routed.exact) == 0 && len(r.routed.wild) == 0
 }
 
 // statusName is the site's status (site.SiteActive, …).
@@ -138,24 +145,24 @@ type route struct {
 // entry is never changed once published; an update makes a new one that
 // shares the certificates' map but for the changed ones. Index.sites holds
 // entries by value: one object fewer a site for the collector to mark.
+// The names of its routes are its siteConf's (most sites of a large edge
+// have none: siteRare), which an update of its routes makes anew.
 type siteEntry struct {
-	conf   *siteConf
-	certs  hamt[*served] // certificate id → the certificate as the index serves it
-	routed *routedNames  // the names of its routes; nil when it has none (most sites of a large edge)
+	conf  *siteConf
+	certs hamt[*served] // certificate id → the certificate as the index serves it
 }
 
 // routedNames are the names a site routes: exact ones, and the parents of
-// its wildcard ones. Kept apart from siteEntry, whose copies fill the
-// index's largest map, so that a site without routes costs one word.
+// its wildcard ones.
 type routedNames struct{ exact, wild []string }
 
 // routes returns the names of the site's routes and the parents of its
 // wildcard routes.
 func (e *siteEntry) routes() (exact, wild []string) {
-	if e.routed == nil {
+	if e.conf.rare == nil {
 		return nil, nil
 	}
-	return e.routed.exact, e.routed.wild
+	return e.conf.rare.routed.exact, e.conf.rare.routed.wild
 }
 
 // Index is an immutable view of everything the edge serves. The zero Index
@@ -319,43 +326,47 @@ func buildSite(st SiteState, requireVerified bool, sl *slabs) *builtSite {
 	} else {
 		rare.status = st.Site.Status
 	}
-	if rare != (siteRare{}) {
-		conf.rare = &rare
+	b := &builtSite{key: key, entry: siteEntry{conf: conf}}
+	if conf.served {
+		b.certs = servedOf(st, conf, sl)
+		b.routes, b.wroute = routesOf(st.Routes, conf)
+		for n := range b.routes {
+			rare.routed.exact = append(rare.routed.exact, n)
+		}
+		for n := range b.wroute {
+			rare.routed.wild = append(rare.routed.wild, n)
+		}
 	}
-	b := &builtSite{key: key, entry: siteEntry{conf: conf}} // its route maps made for its first route: most sites of a large edge have none
-	if !conf.served {
-		return b
+	if !rare.empty() {
+		r := rare // on the heap only for a site that has any
+		conf.rare = &r
 	}
-	b.certs = servedOf(st, conf, sl)
-	for _, r := range st.Routes {
+	return b
+}
+
+// routesOf returns where a served site's proxied records go: exact names,
+// and the parents of wildcard names; nil maps for none (most sites of a
+// large edge).
+func routesOf(records []Route, conf *siteConf) (exact, wild map[string]*route) {
+	for _, r := range records {
 		if r.Origin == "" {
 			continue
 		}
 		rt := &route{site: conf, origin: r.Origin, originHost: r.OriginHost}
 		name := normalize(r.Name)
 		if p, ok := strings.CutPrefix(name, "*."); ok {
-			if b.wroute == nil {
-				b.wroute = map[string]*route{}
+			if wild == nil {
+				wild = map[string]*route{}
 			}
-			b.wroute[p] = rt
+			wild[p] = rt
 		} else {
-			if b.routes == nil {
-				b.routes = map[string]*route{}
+			if exact == nil {
+				exact = map[string]*route{}
 			}
-			b.routes[name] = rt
+			exact[name] = rt
 		}
 	}
-	if len(b.routes)+len(b.wroute) > 0 {
-		rn := &routedNames{}
-		for n := range b.routes {
-			rn.exact = append(rn.exact, n)
-		}
-		for n := range b.wroute {
-			rn.wild = append(rn.wild, n)
-		}
-		b.entry.routed = rn
-	}
-	return b
+	return exact, wild
 }
 
 // servedOf returns what the index serves of st's certificates, for a
@@ -437,7 +448,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 						removeCert(prev, exact, wild)
 					}
 					addCert(sv, exact, wild, now)
-					next.certs.set(owner, sv.id(), sv)
+					next.certs.set(owner, sv)
 				}
 			}
 		}
@@ -524,7 +535,7 @@ func addCerts(e *siteEntry, certs []*served, owner *int, exact, wild setter[cand
 			removeCert(prev, exact, wild)
 		}
 		addCert(sv, exact, wild, now)
-		e.certs.set(owner, sv.id(), sv)
+		e.certs.set(owner, sv)
 	}
 }
 

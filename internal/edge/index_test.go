@@ -46,7 +46,7 @@ func TestSiteRoutesReplaced(t *testing.T) {
 	if !ok {
 		t.Fatal("the site is not in the index")
 	}
-	if e.routed != nil {
-		t.Errorf("a site without routes keeps route names %+v", *e.routed)
+	if exact, wild := e.routes(); len(exact)+len(wild) > 0 || e.conf.rare != nil {
+		t.Errorf("a site without routes keeps route names %v %v", exact, wild)
 	}
 }

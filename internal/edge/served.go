@@ -52,6 +52,10 @@ func (sv *served) alone() candidates { return sv.self[:] }
 // id is the certificate's id.
 func (sv *served) id() string { return sv.strs[:sv.idLen] }
 
+// hamtKey is the certificate's key in its site's hamt (siteEntry.certs):
+// its id.
+func (sv *served) hamtKey() string { return sv.id() }
+
 // leaf is the leaf's DER.
 func (sv *served) leaf() []byte { return sv.leafKey[:sv.leafLen:sv.leafLen] }
 

@@ -121,7 +121,7 @@ func TestIndexPointerWords(t *testing.T) {
 	for _, c := range []struct {
 		v    any
 		want int
-	}{{served{}, 6}, {siteConf{}, 3}} {
+	}{{served{}, 6}, {siteConf{}, 3}, {siteEntry{}, 3}} {
 		if got := pointerWords(reflect.TypeOf(c.v)); got != c.want {
 			t.Errorf("%T holds %d pointer words, want %d", c.v, got, c.want)
 		}
