@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"encoding/binary"
 	"encoding/pem"
 	"iter"
 	"strings"
@@ -78,7 +77,7 @@ func (sv *served) usableAt(now time.Time) bool {
 func (sv *served) names() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for rest := sv.strs[sv.idLen:]; len(rest) >= 2; {
-			n := int(binary.BigEndian.Uint16([]byte(rest[:2])))
+			n := int(rest[0])<<8 | int(rest[1])
 			name := rest[2 : 2+n]
 			rest = rest[2+n:]
 			if !yield(name) {
