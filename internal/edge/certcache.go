@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/certcheck"
@@ -28,9 +29,10 @@ const DefaultCertCache = 10_000
 // over many names does not push out the busy ones). A certificate evicted
 // is built again from its sealed copy on its next handshake.
 //
-// An entry's key is the certificate's id and a fingerprint of its leaf and
-// sealed key (served.fp), and a hit also checks the leaf's bytes: a
-// replaced certificate (same id, new chain) never hits the old entry.
+// An entry's key is the certificate's id and a fingerprint of its leaf,
+// sealed key and intermediates (served.fp), and a hit also checks the
+// leaf's bytes: a replaced certificate (same id, new leaf, or only a new
+// chain) never hits the old entry.
 // Each served keeps a hint to the entry it used last (served.hint): the
 // entry's place in its shard's clock and its sequence number, so a hit
 // takes no lock and hashes nothing. The hint is a number, not a pointer:
@@ -139,7 +141,7 @@ func newCertCache(size int) *certCache {
 
 // certFingerprint is served.fp: a hash of what a built certificate comes
 // from, so that a certificate replaced under the same id gets a new key.
-func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte) uint64 {
+func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte, tail [][]byte) uint64 {
 	var h maphash.Hash
 	h.SetSeed(seed)
 	h.WriteString(id)
@@ -147,6 +149,12 @@ func certFingerprint(seed maphash.Seed, id string, leaf, sealed []byte) uint64 {
 	h.Write(leaf)
 	h.WriteByte(0)
 	h.Write(sealed)
+	for _, der := range tail { // the chain is the entry's too: a new one under the same leaf and key is a new entry
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(der)))
+		h.Write(n[:])
+		h.Write(der)
+	}
 	return h.Sum64()
 }
 
@@ -366,8 +374,10 @@ type interner struct {
 	m  map[string][]byte
 	// tails are the rests of chains (after the leaf) held, each of
 	// interned intermediates: a single intermediate's by its DER, longer
-	// ones by tailKey.
+	// ones by tailKey (a hit is also checked for its length, so the two
+	// kinds of key never stand for each other).
 	tails map[string][][]byte
+	key   []byte // where tailKey is built, reused
 }
 
 // internTail returns the copy held of a chain's rest (its intermediates),
@@ -379,16 +389,16 @@ func (in *interner) internTail(tail [][]byte) [][]byte {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if len(tail) == 1 { // most chains: looked up by the DER itself, without a key made
-		if t, ok := in.tails[string(tail[0])]; ok {
+		if t, ok := in.tails[string(tail[0])]; ok && len(t) == 1 {
 			return t
 		}
 		in.roomLocked()
 		t := [][]byte{in.internLocked(tail[0])}
-		in.tails[string(t[0])] = t
+		in.tails[unsafe.String(unsafe.SliceData(t[0]), len(t[0]))] = t // the interned copy, never written: no copy of its own
 		return t
 	}
-	key := tailKey(tail)
-	if t, ok := in.tails[key]; ok {
+	in.key = appendTailKey(in.key[:0], tail)
+	if t, ok := in.tails[string(in.key)]; ok && len(t) == len(tail) { // looked up without a string made
 		return t
 	}
 	in.roomLocked()
@@ -396,7 +406,7 @@ func (in *interner) internTail(tail [][]byte) [][]byte {
 	for i, der := range tail {
 		t[i] = in.internLocked(der)
 	}
-	in.tails[key] = t
+	in.tails[string(in.key)] = t
 	return t
 }
 
@@ -409,21 +419,17 @@ func (in *interner) roomLocked() {
 	}
 }
 
-// tailKey is the key of a chain's rest of more than one certificate: a
-// zero byte (a DER certificate starts with 0x30, so no single
-// intermediate's key is one of these), then each certificate's length
-// (4 bytes) and DER.
-func tailKey(tail [][]byte) string {
-	n := 1
-	for _, der := range tail {
-		n += 4 + len(der)
-	}
-	b := make([]byte, 1, n)
+// appendTailKey appends to b the key of a chain's rest of more than one
+// certificate: a zero byte (a DER certificate starts with 0x30, so no
+// single intermediate's key is one of these), then each certificate's
+// length (4 bytes) and DER.
+func appendTailKey(b []byte, tail [][]byte) []byte {
+	b = append(b, 0)
 	for _, der := range tail {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(der)))
 		b = append(b, der...)
 	}
-	return string(b)
+	return b
 }
 
 // intern returns the copy held of der, holding der when there is none.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"sync"
 	"testing"
@@ -264,5 +265,41 @@ func TestCertCacheHint(t *testing.T) {
 		if ent := cc.get(sv, build); ent.key.id != sv.id() {
 			t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
 		}
+	}
+}
+
+// TestCertCacheChainReplaced: a certificate replaced under the same id with
+// the same leaf and key but another chain (an intermediate added or taken
+// out, as a user fixing a chain uploads it again) is served with its new
+// chain at once, not from the entry built for the old one.
+func TestCertCacheChainReplaced(t *testing.T) {
+	f := newFixture(t)
+	src := newMemSource()
+	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e, addr := startEdge(t, src, f.sealer)
+	served := func(what string) int {
+		t.Helper()
+		chain, err := handshake(t, addr, "www.example.com", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return len(chain)
+	}
+	if n := served("before"); n != 2 {
+		t.Fatalf("before: %d certificates sent, want the leaf and its intermediate", n)
+	}
+	leafOnly := c
+	blk, _ := pem.Decode([]byte(c.ChainPEM))
+	leafOnly.ChainPEM = string(pem.EncodeToMemory(blk))
+	src.put(siteState(1, "example.com", site.SiteActive, leafOnly))
+	e.Refresh(context.Background())
+	if n := served("after the intermediate was taken out"); n != 1 {
+		t.Fatalf("after the intermediate was taken out: %d certificates sent, want the leaf alone", n)
+	}
+	src.put(siteState(1, "example.com", site.SiteActive, c))
+	e.Refresh(context.Background())
+	if n := served("put back"); n != 2 {
+		t.Fatalf("put back: %d certificates sent, want 2", n)
 	}
 }

@@ -31,7 +31,7 @@ type served struct {
 	leafKey []byte        // the leaf's DER (leafLen bytes), then the sealed key: in an arena chunk (mem) or on the heap
 	tail    [][]byte      // DER of the rest of the chain, shared (internTail); nil when there is none
 	mem     *arenaChunk   // holds leafKey when it is outside the heap (arena.go)
-	fp      uint64        // certFingerprint of id, leaf and sealed key
+	fp      uint64        // certFingerprint of id, leaf, sealed key and the rest of the chain
 	hint    atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
 	// notAfter is the leaf's NotAfter, in seconds and nanoseconds since 1970.
 	notAfterSec  int64
@@ -163,7 +163,7 @@ func newServed(c cert.Certificate, chain [][]byte, placed placedBytes, conf *sit
 	}
 	sv.idLen = uint32(len(c.ID))
 	sv.strs = sl.packServed(c.ID, names, conf.name)
-	sv.fp = certFingerprint(fpSeed, sv.id(), sv.leaf(), sv.sealed())
+	sv.fp = certFingerprint(fpSeed, sv.id(), sv.leaf(), sv.sealed(), sv.tail)
 	return sv
 }
 

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/esacert/esacert/internal/site"
+	"github.com/esacert/esacert/internal/sitesetting"
 )
 
 // TestServedParts: what newServed keeps of a certificate (its id, names,
@@ -57,8 +58,8 @@ func TestServedParts(t *testing.T) {
 		if !sv.usableAt(end.Add(-time.Nanosecond)) || sv.usableAt(end) || sv.usableAt(end.Add(time.Second)) || !sv.usableAt(end.Add(-time.Second)) {
 			t.Error("usable around NotAfter not as time.Before says")
 		}
-		if sv.fp != certFingerprint(fpSeed, c.ID, der[0], c.SealedKey) {
-			t.Error("fingerprint not of the id, leaf and sealed key")
+		if sv.fp != certFingerprint(fpSeed, c.ID, der[0], c.SealedKey, der[1:]) {
+			t.Error("fingerprint not of the id, leaf, sealed key and chain")
 		}
 	}
 }
@@ -105,6 +106,15 @@ func TestSiteConfParts(t *testing.T) {
 	c := buildSite(odd, false, nil).entry.conf
 	if c.rare == nil || c.statusName() != "suspended" || c.clientIPHeader() != "X-Real-IP" || !c.settings.Paused || c.settingsOf() != odd.Settings {
 		t.Fatalf("status %q, header %q, settings %+v", c.statusName(), c.clientIPHeader(), c.settingsOf())
+	}
+	// siteConf keeps a site's feature settings field by field (setSettings,
+	// settingsOf): a field added to them must be kept too, or the index and
+	// the snapshot would drop it without a word.
+	if n := reflect.TypeOf(sitesetting.Settings{}).NumField(); n != 3 {
+		t.Errorf("sitesetting.Settings has %d fields; siteConf keeps 3", n)
+	}
+	if len(site.SiteStatuses) > 255 {
+		t.Errorf("%d statuses do not fit siteConf.status", len(site.SiteStatuses))
 	}
 	for i, s := range site.SiteStatuses {
 		if c := buildSite(siteState(int64(10+i), "s.test", s), false, nil).entry.conf; c.statusName() != s || c.rare != nil {

@@ -46,8 +46,8 @@ type slabs struct {
 const (
 	minServedPerSlab = 128      // 128 × 128 B: 16 KiB
 	maxServedPerSlab = 8192     // 1 MiB
-	minConfsPerSlab  = 128      // 128 × 96 B: 12 KiB
-	maxConfsPerSlab  = 8192     // 768 KiB
+	minConfsPerSlab  = 128      // 128 × 48 B: 6 KiB
+	maxConfsPerSlab  = 8192     // 384 KiB
 	minStringSlab    = 16 << 10 // bytes of a string slab
 	maxStringSlab    = 1 << 20
 	longString       = 4 << 10 // strings of a part longer than this are allocated on their own
@@ -144,8 +144,8 @@ func (s *slabs) scratchBuf() []byte {
 }
 
 // str returns b as a string in the current string slab, or, with no slabs
-// (or too long for a slab), of its own. b is the slabs' scratch or the
-// caller's, and may be written again once str returns.
+// (or too long for a slab), of its own. b must come from scratchBuf: str
+// keeps it as the slabs' scratch, written again by the next part.
 func (s *slabs) str(b []byte) string {
 	if s == nil || len(b) > longString {
 		return string(b)
