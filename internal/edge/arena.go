@@ -52,11 +52,11 @@ var arenaBytes atomic.Int64
 // not count them).
 func OffHeapBytes() int64 { return arenaBytes.Load() }
 
-// alloc returns n bytes of the arena and the chunk holding them; no arena
-// (nil), n too large for a chunk, or a chunk the system refuses, gives
-// bytes of the heap (chunk nil).
+// alloc returns n bytes of the arena and the chunk holding them; n too
+// large for a chunk, or a chunk the system refuses, gives bytes of the
+// heap (chunk nil).
 func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
-	if a == nil || n > arenaChunkSize/4 {
+	if n > arenaChunkSize/4 {
 		return make([]byte, n), nil
 	}
 	if n > len(a.free) {

@@ -374,10 +374,10 @@ type interner struct {
 	m  map[string][]byte
 	// tails are the rests of chains (after the leaf) held, each of
 	// interned intermediates: a single intermediate's by its DER, longer
-	// ones by tailKey (a hit is also checked for its length, so the two
-	// kinds of key never stand for each other).
+	// ones by appendTailKey's key (a hit is also checked for its length, so
+	// the two kinds of key never stand for each other).
 	tails map[string][][]byte
-	key   []byte // where tailKey is built, reused
+	key   []byte // where appendTailKey builds a key, reused
 }
 
 // internTail returns the copy held of a chain's rest (its intermediates),

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/site"
 	xocsp "golang.org/x/crypto/ocsp"
 )
@@ -84,14 +85,17 @@ func TestCertCacheHit(t *testing.T) {
 
 // TestCertCacheReplaced: a certificate replaced under the same id (new
 // chain and key) is served at once, never the cached old one, and the old
-// one comes back when it is put back.
+// one comes back when it is put back. So is one replaced with the same leaf
+// and key but another chain (an intermediate taken out, then put back, as a
+// user fixing a chain uploads it again): the entry built for the old chain
+// is not served for the new one.
 func TestCertCacheReplaced(t *testing.T) {
 	f := newFixture(t)
 	src := newMemSource()
 	old, oldLeaf := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
 	src.put(siteState(1, "example.com", site.SiteActive, old))
 	e, addr := startEdge(t, src, f.sealer)
-	check := func(want []byte, what string) {
+	check := func(want []byte, certs int, what string) {
 		t.Helper()
 		chain, err := handshake(t, addr, "www.example.com", nil)
 		if err != nil {
@@ -100,15 +104,27 @@ func TestCertCacheReplaced(t *testing.T) {
 		if string(chain[0].Raw) != string(want) {
 			t.Fatalf("%s: served another leaf", what)
 		}
+		if len(chain) != certs {
+			t.Fatalf("%s: %d certificates sent, want %d", what, len(chain), certs)
+		}
 	}
-	check(oldLeaf.Cert.Raw, "before the replacement")
+	replace := func(c cert.Certificate) {
+		src.put(siteState(1, "example.com", site.SiteActive, c))
+		e.Refresh(context.Background())
+	}
+	check(oldLeaf.Cert.Raw, 2, "before the replacement")
 	repl, newLeaf := f.replacement(old.ID, now.Add(48*time.Hour), "www.example.com") // the same id, as SetCertificate's Update does
-	src.put(siteState(1, "example.com", site.SiteActive, repl))
-	e.Refresh(context.Background())
-	check(newLeaf.Cert.Raw, "after the replacement")
-	src.put(siteState(1, "example.com", site.SiteActive, old))
-	e.Refresh(context.Background())
-	check(oldLeaf.Cert.Raw, "put back")
+	replace(repl)
+	check(newLeaf.Cert.Raw, 2, "after the replacement")
+	replace(old)
+	check(oldLeaf.Cert.Raw, 2, "put back")
+	leafOnly := old
+	blk, _ := pem.Decode([]byte(old.ChainPEM))
+	leafOnly.ChainPEM = string(pem.EncodeToMemory(blk))
+	replace(leafOnly)
+	check(oldLeaf.Cert.Raw, 1, "the intermediate taken out")
+	replace(old)
+	check(oldLeaf.Cert.Raw, 2, "the intermediate put back")
 }
 
 // TestCertCacheBuildsOnce: many handshakes at once for a certificate not
@@ -265,41 +281,5 @@ func TestCertCacheHint(t *testing.T) {
 		if ent := cc.get(sv, build); ent.key.id != sv.id() {
 			t.Fatalf("a hint of another cache found the entry of %s", ent.key.id)
 		}
-	}
-}
-
-// TestCertCacheChainReplaced: a certificate replaced under the same id with
-// the same leaf and key but another chain (an intermediate added or taken
-// out, as a user fixing a chain uploads it again) is served with its new
-// chain at once, not from the entry built for the old one.
-func TestCertCacheChainReplaced(t *testing.T) {
-	f := newFixture(t)
-	src := newMemSource()
-	c, _ := f.certificate("ecdsa-p256", now.Add(24*time.Hour), "www.example.com")
-	src.put(siteState(1, "example.com", site.SiteActive, c))
-	e, addr := startEdge(t, src, f.sealer)
-	served := func(what string) int {
-		t.Helper()
-		chain, err := handshake(t, addr, "www.example.com", nil)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return len(chain)
-	}
-	if n := served("before"); n != 2 {
-		t.Fatalf("before: %d certificates sent, want the leaf and its intermediate", n)
-	}
-	leafOnly := c
-	blk, _ := pem.Decode([]byte(c.ChainPEM))
-	leafOnly.ChainPEM = string(pem.EncodeToMemory(blk))
-	src.put(siteState(1, "example.com", site.SiteActive, leafOnly))
-	e.Refresh(context.Background())
-	if n := served("after the intermediate was taken out"); n != 1 {
-		t.Fatalf("after the intermediate was taken out: %d certificates sent, want the leaf alone", n)
-	}
-	src.put(siteState(1, "example.com", site.SiteActive, c))
-	e.Refresh(context.Background())
-	if n := served("put back"); n != 2 {
-		t.Fatalf("put back: %d certificates sent, want 2", n)
 	}
 }
