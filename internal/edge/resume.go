@@ -114,11 +114,15 @@ type handshakeTickets struct {
 	served    *tls.Certificate
 	resumed   *binding
 	resumedPQ bool // the session resumed rests on a post-quantum key exchange
+	// resumedPlain is the session resumed as its ticket carried it; a
+	// resumed TLS 1.2 session's next ticket seals it again (wrapSession).
+	resumedPlain []byte
 
-	checked     []byte            // the ticket checked at the hello
-	checkedSS   *tls.SessionState // its session, if it may resume; else nil
-	checkedBind *binding
-	checkedKex  kex
+	checked      []byte            // the ticket checked at the hello
+	checkedSS    *tls.SessionState // its session, if it may resume; else nil
+	checkedBind  *binding
+	checkedKex   kex
+	checkedPlain []byte
 }
 
 // resumableConfigFor is the HTTPS listener's GetConfigForClient when
@@ -186,6 +190,21 @@ func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.
 	// ticket is looked at, so h.served is set then too; TLS 1.3 does not.)
 	var b *binding
 	switch {
+	case cs.DidResume && h.resumed != nil && cs.Version < tls.VersionTLS13 && h.resumedPlain != nil:
+		// A resumed TLS 1.2 session is the one its ticket carried:
+		// crypto/tls checks that its version and cipher suite are the
+		// connection's and takes its secret, creation time, key exchange and
+		// client certificates from it, and its binding and kex are the ones
+		// computed below. So its ticket's bytes are sealed again, under the
+		// current key and a new nonce (the ticket differs, so a network
+		// observer cannot link the visits), rather than encoded anew.
+		// (crypto/tls puts this connection's ALPN protocol in the session it
+		// hands over; a server reads it only for TLS 1.3's early data.)
+		ticket, err := key.Seal(h.resumedPlain)
+		if err != nil {
+			return noTicket, nil
+		}
+		return ticket, nil
 	case cs.DidResume && h.resumed != nil:
 		b = h.resumed
 	case h.served != nil && len(h.served.Certificate) > 0:
@@ -239,13 +258,13 @@ func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.Connecti
 	// later (up to the handshake timeout), and is checked now.
 	if h.checked != nil && !cs.HelloRetryRequest && bytes.Equal(ticket, h.checked) {
 		if h.checkedSS != nil {
-			h.resumed, h.resumedPQ = h.checkedBind, h.checkedKex.pq
+			h.resumed, h.resumedPQ, h.resumedPlain = h.checkedBind, h.checkedKex.pq, h.checkedPlain
 		}
 		return h.checkedSS, nil
 	}
-	ss, b, k, _ := e.openTicket(ticket, e.connHost(&cs), h.conn)
+	ss, b, k, plain := e.openTicket(ticket, e.connHost(&cs), h.conn)
 	if ss != nil {
-		h.resumed, h.resumedPQ = b, k.pq
+		h.resumed, h.resumedPQ, h.resumedPlain = b, k.pq, plain
 	}
 	return ss, nil
 }

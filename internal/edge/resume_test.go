@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
@@ -340,5 +341,104 @@ func TestResumptionClientCertificates(t *testing.T) {
 				t.Fatalf("a resumed session of a revoked certificate was accepted (resumed %v)", resumed)
 			}
 		})
+	}
+}
+
+// ticketLog is a client session cache that keeps the tickets it is given.
+type ticketLog struct {
+	tls.ClientSessionCache
+	tickets [][]byte
+}
+
+func (l *ticketLog) Put(key string, cs *tls.ClientSessionState) {
+	if cs != nil {
+		if ticket, _, err := cs.ResumptionState(); err == nil {
+			l.tickets = append(l.tickets, bytes.Clone(ticket))
+		}
+	}
+	l.ClientSessionCache.Put(key, cs)
+}
+
+// TestResumptionTLS12Reseal: a resumed TLS 1.2 session gets a new ticket
+// each time, under the current key (also after a rotation), which carries
+// the session as the first ticket did; and it keeps resuming. A session
+// that is not resumed gets a ticket for the session it makes.
+func TestResumptionTLS12Reseal(t *testing.T) {
+	w := newResumeWorld(t)
+	log := &ticketLog{ClientSessionCache: tls.NewLRUClientSessionCache(8)}
+	cfg := clientConfig(tls.VersionTLS12)
+	cfg.ClientSessionCache = log
+	visitN := func(want bool) []byte {
+		t.Helper()
+		n := len(log.tickets)
+		if resumed, _, err := visit(t, w.addr, "www.example.com", cfg); err != nil || resumed != want {
+			t.Fatalf("resumed %v, %v; want resumed %v", resumed, err, want)
+		}
+		if len(log.tickets) != n+1 {
+			t.Fatalf("%d new tickets, want 1", len(log.tickets)-n)
+		}
+		return log.tickets[n]
+	}
+	open := func(ticket []byte) []byte {
+		t.Helper()
+		plain, ok := w.keys.Keys().Open(ticket)
+		if !ok {
+			t.Fatal("a ticket the edge issued does not open")
+		}
+		if id := int64(binary.BigEndian.Uint64(ticket)); id != w.keys.Keys().Current().ID {
+			t.Fatalf("a ticket sealed by key %d, want the current key %d", id, w.keys.Keys().Current().ID)
+		}
+		return plain
+	}
+	first := visitN(false)
+	session := open(first)
+	prev := first
+	for i := range 3 {
+		if i == 2 {
+			w.rotate(t)
+		}
+		next := visitN(true)
+		if bytes.Equal(next, prev) {
+			t.Fatal("a resumed session got the ticket it came with: visits could be linked")
+		}
+		if !bytes.Equal(open(next), session) {
+			t.Fatalf("visit %d: the new ticket carries another session than the one resumed", i+2)
+		}
+		prev = next
+	}
+
+	// A visitor without a session gets a ticket of its own session.
+	other := clientConfig(tls.VersionTLS12)
+	olog := &ticketLog{ClientSessionCache: tls.NewLRUClientSessionCache(8)}
+	other.ClientSessionCache = olog
+	if resumed, _, err := visit(t, w.addr, "www.example.com", other); err != nil || resumed || len(olog.tickets) != 1 {
+		t.Fatalf("another visitor: resumed %v, %v, %d tickets", resumed, err, len(olog.tickets))
+	}
+	if bytes.Equal(open(olog.tickets[0]), session) {
+		t.Fatal("another visitor's session is the first one's")
+	}
+}
+
+// TestWrapSessionReseal: the ticket of a resumed TLS 1.2 session seals
+// the bytes its ticket carried; a TLS 1.3 one (whose next session has a
+// secret of its own) is encoded anew.
+func TestWrapSessionReseal(t *testing.T) {
+	w := newResumeWorld(t)
+	carried := []byte("the session as its ticket carried it")
+	b := &binding{name: "www.example.com", id: "c1"}
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		h := &handshakeTickets{resumed: b, resumedPlain: carried}
+		ss := &tls.SessionState{}
+		ticket, err := w.e.wrapSession(h, tls.ConnectionState{Version: v, DidResume: true}, ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, ok := w.keys.Keys().Open(ticket)
+		if !ok {
+			t.Fatalf("%s: the ticket does not open", tls.VersionName(v))
+		}
+		if resealed := bytes.Equal(plain, carried); resealed != (v == tls.VersionTLS12) {
+			t.Fatalf("%s: sealed the carried bytes again: %v", tls.VersionName(v), resealed)
+		}
 	}
 }
