@@ -114,15 +114,16 @@ type handshakeTickets struct {
 	served    *tls.Certificate
 	resumed   *binding
 	resumedPQ bool // the session resumed rests on a post-quantum key exchange
-	// resumedPlain is the session resumed as its ticket carried it; a
+	// resumedPlain is the session resumed as its ticket carried it, when
+	// unwrapSession opened the ticket (a TLS 1.2 session's always: the
+	// hello's verdict, classicalResumption, is on TLS 1.3 tickets); a
 	// resumed TLS 1.2 session's next ticket seals it again (wrapSession).
 	resumedPlain []byte
 
-	checked      []byte            // the ticket checked at the hello
-	checkedSS    *tls.SessionState // its session, if it may resume; else nil
-	checkedBind  *binding
-	checkedKex   kex
-	checkedPlain []byte
+	checked     []byte            // the ticket checked at the hello
+	checkedSS   *tls.SessionState // its session, if it may resume; else nil
+	checkedBind *binding
+	checkedKex  kex
 }
 
 // resumableConfigFor is the HTTPS listener's GetConfigForClient when
@@ -197,9 +198,9 @@ func (e *Edge) wrapSession(h *handshakeTickets, cs tls.ConnectionState, ss *tls.
 		// client certificates from it, and its binding and kex are the ones
 		// computed below. So its ticket's bytes are sealed again, under the
 		// current key and a new nonce (the ticket differs, so a network
-		// observer cannot link the visits), rather than encoded anew.
-		// (crypto/tls puts this connection's ALPN protocol in the session it
-		// hands over; a server reads it only for TLS 1.3's early data.)
+		// observer cannot link the visits), rather than encoded anew: the
+		// same bytes (the encoding keeps an ALPN protocol only for early
+		// data, which TLS 1.2 has none of).
 		ticket, err := key.Seal(h.resumedPlain)
 		if err != nil {
 			return noTicket, nil
@@ -258,7 +259,7 @@ func (e *Edge) unwrapSession(h *handshakeTickets, ticket []byte, cs tls.Connecti
 	// later (up to the handshake timeout), and is checked now.
 	if h.checked != nil && !cs.HelloRetryRequest && bytes.Equal(ticket, h.checked) {
 		if h.checkedSS != nil {
-			h.resumed, h.resumedPQ, h.resumedPlain = h.checkedBind, h.checkedKex.pq, h.checkedPlain
+			h.resumed, h.resumedPQ = h.checkedBind, h.checkedKex.pq
 		}
 		return h.checkedSS, nil
 	}

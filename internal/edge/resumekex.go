@@ -131,7 +131,7 @@ func (e *Edge) classicalResumption(h *handshakeTickets, c *tls.Config, hello *tl
 	}
 	ss, b, k, plain := e.openTicket(o.ticket, e.helloHost(hello), hello.Conn)
 	// The ticket is kept past the hello's bytes (see hsConn).
-	h.checked, h.checkedSS, h.checkedBind, h.checkedKex, h.checkedPlain = bytes.Clone(o.ticket), ss, b, k, plain
+	h.checked, h.checkedSS, h.checkedBind, h.checkedKex = bytes.Clone(o.ticket), ss, b, k
 	if ss == nil || e.ResumeHybrid || !k.pq || !o.x25519 ||
 		k.clientCert || c.ClientAuth != tls.NoClientCert || !slices.Contains(hello.SupportedCurves, tls.X25519) ||
 		c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 || !slices.Contains(hello.SupportedVersions, tls.VersionTLS13) {
