@@ -94,7 +94,7 @@ func inChunk(mem, b []byte) bool {
 // (a new field must be added to it, or sites would share a policy that is
 // not theirs), and a site with the default policy shares the one copy.
 func TestSameHostPolicy(t *testing.T) {
-	compared := []string{"HTTPS", "HTTP2", "MinVersion", "MaxVersion", "CipherSuites", "Force", "ForceCode", "HSTS",
+	compared := []string{"HTTPS", "HTTP2", "MinVersion", "MaxVersion", "VersionsOff", "CipherSuites", "Force", "ForceCode", "HSTS",
 		"OCSP", "NoSNIDeny", "SNIAllow", "HTTP3", "AltSvc", "Origin"}
 	rt := reflect.TypeOf(HostPolicy{})
 	if rt.NumField() != len(compared) {

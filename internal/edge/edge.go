@@ -565,7 +565,8 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	}
 	hp := site.policy.For(host)
 	ha := site.clientAuthFor(host) // mutual TLS (clientauth.go)
-	if ha == nil && hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.HTTP2 && hp.CipherSuites == nil {
+	if ha == nil && hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.VersionsOff == 0 &&
+		hp.HTTP2 && hp.CipherSuites == nil {
 		return nil, nil
 	}
 	k := hp.key()
@@ -573,7 +574,7 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		k += "|client-cas:" + ha.key
 	}
 	if c, ok := e.configs.Load(k); ok {
-		return c.(*tls.Config), nil
+		return e.versionConfig(c.(*tls.Config), k, hp, hello), nil
 	}
 	c := e.base.Clone()
 	c.GetConfigForClient = nil
@@ -586,5 +587,5 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		e.requireClientCert(c, ha)
 	}
 	actual, _ := e.configs.LoadOrStore(k, c)
-	return actual.(*tls.Config), nil
+	return e.versionConfig(actual.(*tls.Config), k, hp, hello), nil
 }

@@ -12,6 +12,10 @@ type HostPolicy struct {
 	HTTP2        bool   // offer h2 over ALPN
 	MinVersion   uint16 // tls.VersionTLS10 … tls.VersionTLS13
 	MaxVersion   uint16
+	// VersionsOff are the versions between MinVersion and MaxVersion that
+	// are off, bit n for TLS 1.n (a gap, which crypto/tls cannot leave:
+	// versions.go keeps it per hello).
+	VersionsOff uint8
 	CipherSuites []uint16 // TLS 1.2 and below; nil means Go's defaults
 	Force        bool     // redirect plain HTTP to HTTPS
 	ForceCode    int      // 301, 302, 307 or 308
@@ -75,6 +79,7 @@ func sharedPolicy(p SitePolicy) *SitePolicy {
 func sameHostPolicy(a, b *HostPolicy) bool {
 	return a.CipherSuites == nil && b.CipherSuites == nil && a.SNIAllow == nil && b.SNIAllow == nil &&
 		a.HTTPS == b.HTTPS && a.HTTP2 == b.HTTP2 && a.MinVersion == b.MinVersion && a.MaxVersion == b.MaxVersion &&
+		a.VersionsOff == b.VersionsOff &&
 		a.Force == b.Force && a.ForceCode == b.ForceCode && a.HSTS == b.HSTS && a.OCSP == b.OCSP &&
 		a.NoSNIDeny == b.NoSNIDeny && a.HTTP3 == b.HTTP3 && a.AltSvc == b.AltSvc && a.Origin == b.Origin
 }
@@ -90,5 +95,5 @@ func (p *SitePolicy) For(host string) *HostPolicy {
 // key identifies the TLS settings of a policy, to share one tls.Config
 // among the hosts that have the same.
 func (hp *HostPolicy) key() string {
-	return fmt.Sprint(hp.HTTP2, hp.MinVersion, hp.MaxVersion, hp.CipherSuites)
+	return fmt.Sprint(hp.HTTP2, hp.MinVersion, hp.MaxVersion, hp.VersionsOff, hp.CipherSuites)
 }

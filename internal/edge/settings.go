@@ -77,8 +77,9 @@ func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication,
 }
 
 // hostPolicy turns effective settings into what the edge enforces. TLS
-// versions are a range from the lowest enabled to the highest enabled
-// (crypto/tls cannot leave a gap); with none enabled HTTPS is off.
+// versions are a range from the lowest enabled to the highest enabled,
+// with the ones off inside it (versions.go); with none enabled HTTPS is
+// off.
 func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy {
 	p := HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
 	for _, v := range []struct {
@@ -95,6 +96,14 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 	}
 	if p.MinVersion == 0 {
 		p.HTTPS = false
+	}
+	for _, v := range []struct {
+		on  string
+		ver uint16
+	}{{b.Tls11, tls.VersionTLS11}, {b.Tls12, tls.VersionTLS12}} {
+		if v.on != "on" && v.ver > p.MinVersion && v.ver < p.MaxVersion {
+			p.VersionsOff |= versionBit(v.ver)
+		}
 	}
 	if b.CiphersuiteGroup != "" && b.CiphersuiteGroup != "all" {
 		p.CipherSuites = b.CipherSuiteIDs()

@@ -29,10 +29,16 @@ import (
 // master key; the file is still written 0600. It is replaced by rename, so a
 // reader sees the old file or the new one, never a part.
 //
-// Format 10 was the same without chunks (More and snapshotChunk were added
-// in 11): a format-10 file is read as it is, its large sites whole.
+// Format 11 was the same without HostPolicy.VersionsOff, and format 10
+// also without chunks (More and snapshotChunk were added in 11): both are
+// read as they are, a large site of format 10 whole. Their hosts have no
+// versions off inside their range: read from them, a host whose TLS
+// versions have a gap is served its whole range until the store is read
+// (an index from a snapshot is replaced by a load from the store as soon as
+// the store answers, Edge.refresh).
 const (
-	snapshotMagic   = "esacert edge snapshot 11\n"
+	snapshotMagic   = "esacert edge snapshot 12\n"
+	snapshotMagic11 = "esacert edge snapshot 11\n"
 	snapshotMagic10 = "esacert edge snapshot 10\n"
 )
 

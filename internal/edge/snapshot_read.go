@@ -136,7 +136,7 @@ func eachSnapshotSite(path string, arena *byteArena, f func(SiteState)) (snapsho
 	sum := sha256.New()
 	r := bufio.NewReaderSize(io.TeeReader(io.NewSectionReader(file, 0, body), sum), 1<<20)
 	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || (string(magic) != snapshotMagic && string(magic) != snapshotMagic10) {
+	if _, err := io.ReadFull(r, magic); err != nil || (string(magic) != snapshotMagic && string(magic) != snapshotMagic11 && string(magic) != snapshotMagic10) {
 		return hdr, fmt.Errorf("%w: not an esacert edge snapshot", errSnapshotCorrupt)
 	}
 	dec := gob.NewDecoder(r)

@@ -278,8 +278,8 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // TestSnapshotFormat lists the fields the snapshot's records hold. When it
 // fails, a type the snapshot writes has changed: change snapshotMagic's
 // version (an edge then refuses the old files instead of misreading them;
-// a change that only adds, as 11 did to 10, may keep reading the old
-// version: snapshotMagic10), then this list.
+// a change that only adds, as 11 did to 10 and 12 to 11, may keep reading
+// the old versions: snapshotMagic10, snapshotMagic11), then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
 	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotChunk{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
@@ -297,7 +297,7 @@ snapshotCert{ ID string Leaf []uint8 Inters []int Sealed []uint8 NotAfter time.T
 snapshotOriginCA{ ID string CertPEM string }
 snapshotOriginClient{ ID string Scope string ChainPEM string Sealed []uint8 Hostnames []string Created time.Time }
 SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
-HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 CipherSuites []uint16 Force bool ForceCode int HSTS string OCSP bool NoSNIDeny bool SNIAllow []string HTTP3 bool AltSvc edge.AltSvc Origin edge.OriginPolicy }
+HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 VersionsOff uint8 CipherSuites []uint16 Force bool ForceCode int HSTS string OCSP bool NoSNIDeny bool SNIAllow []string HTTP3 bool AltSvc edge.AltSvc Origin edge.OriginPolicy }
 AltSvc{ On bool Clear bool MaxAge string Persist bool }
 OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool Mtls bool ReadTimeout time.Duration }
 Route{ Name string Origin string OriginHost string }

@@ -70,6 +70,18 @@ func (b HTTPSBasic) CipherSuiteIDs() []uint16 {
 	return ids
 }
 
+// tls13Names are the names of the TLS 1.3 suites, which crypto/tls
+// always offers together.
+func tls13Names() []string {
+	var names []string
+	for _, cs := range tls.CipherSuites() {
+		if tls13Only(cs) {
+			names = append(names, cs.Name)
+		}
+	}
+	return names
+}
+
 func tls13Only(cs *tls.CipherSuite) bool {
 	return len(cs.SupportedVersions) == 1 && cs.SupportedVersions[0] == tls.VersionTLS13
 }

@@ -357,6 +357,11 @@ func TestHTTPSValidation(t *testing.T) {
 		{"fail/unknown_suite", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_RSA_WITH_RC4_128_SHA"}, "Ciphersuite", domain.ErrInvalid},
 		{"fail/openssl_name", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "ECDHE-RSA-AES128-GCM-SHA256"}, "Ciphersuite", domain.ErrInvalid},
 		{"fail/empty_suite", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom", Ciphersuite: "TLS_AES_128_GCM_SHA256,,"}, "Ciphersuite", domain.ErrInvalid},
+		// TLS 1.3's suites cannot be chosen one by one: all of them or none.
+		{"fail/some_tls13_suites", httpsconf.HTTPSBasic{CiphersuiteGroup: "custom",
+			Ciphersuite: "TLS_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "Ciphersuite", domain.ErrInvalid},
+		{"fail/tls13_suite_twice", httpsconf.HTTPSBasic{Rule: "true",
+			Ciphersuite: "TLS_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384"}, "Ciphersuite", domain.ErrInvalid},
 		{"fail/rule_name_without_rule", httpsconf.HTTPSBasic{RuleName: "x"}, "Rule", domain.ErrMissing},
 		{"fail/rule_enable_without_rule", httpsconf.HTTPSBasic{RuleEnable: "on"}, "Rule", domain.ErrMissing},
 		{"fail/bad_rule", httpsconf.HTTPSBasic{Rule: `(http.host ne "a.example.com")`}, "Rule", domain.ErrInvalid},
@@ -404,7 +409,9 @@ func TestHTTPSValidation(t *testing.T) {
 		{Http3: "off", OcspStapling: "off", CiphersuiteGroup: "custom",
 			Ciphersuite: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
 		{Rule: `(http.host eq "example.com")`},
-		{Rule: "true", Ciphersuite: "TLS_AES_128_GCM_SHA256"}, // kept, used only with custom
+		{Rule: "true", Ciphersuite: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, // kept, used only with custom
+		{Rule: `(http.host eq "a.example.com")`, CiphersuiteGroup: "custom", // every TLS 1.3 suite
+			Ciphersuite: "TLS_CHACHA20_POLY1305_SHA256,TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
 	}
 	for i, in := range oks {
 		in.SiteID = site.ID
