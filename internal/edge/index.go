@@ -42,9 +42,10 @@ type SiteState struct {
 
 // Route is a proxied record as the edge needs it.
 type Route struct {
-	Name       string // the record name; "*.example.com" for a wildcard record
-	Origin     string // host:port of the origin, reached over plain HTTP
-	OriginHost string // the Host header for the origin; "" keeps the request's
+	Name       string    // the record name; "*.example.com" for a wildcard record
+	Origin     string    // host:port of the origin, reached over plain HTTP
+	OriginHost string    // the Host header for the origin; "" keeps the request's
+	Auth       RouteAuth // how the requests to a private bucket origin are signed; zero: they are not (originsign.go)
 }
 
 // siteConf is one site as the edge sees it.
@@ -135,8 +136,9 @@ func (s *siteConf) settingsOf() sitesetting.Settings {
 // route is where a host's requests go.
 type route struct {
 	site       *siteConf
-	origin     string // host:port
-	originHost string // the Host header to send when the record says follow_origin_domain, else ""
+	origin     string     // host:port
+	originHost string     // the Host header to send when the record says follow_origin_domain, else ""
+	auth       *routeAuth // the origin is a private bucket: its requests are signed (originsign.go); else nil
 }
 
 // siteEntry remembers what a site put into the index, to take it out again:
@@ -353,6 +355,9 @@ func routesOf(records []Route, conf *siteConf) (exact, wild map[string]*route) {
 			continue
 		}
 		rt := &route{site: conf, origin: r.Origin, originHost: r.OriginHost}
+		if r.Auth.Type != "" {
+			rt.auth = &routeAuth{RouteAuth: r.Auth}
+		}
 		name := normalize(r.Name)
 		if p, ok := strings.CutPrefix(name, "*."); ok {
 			if wild == nil {

@@ -8,14 +8,14 @@ import (
 
 // HostPolicy is how the edge treats one host of a site.
 type HostPolicy struct {
-	HTTPS        bool   // off: no certificate is served for the host
-	HTTP2        bool   // offer h2 over ALPN
-	MinVersion   uint16 // tls.VersionTLS10 … tls.VersionTLS13
-	MaxVersion   uint16
+	HTTPS      bool   // off: no certificate is served for the host
+	HTTP2      bool   // offer h2 over ALPN
+	MinVersion uint16 // tls.VersionTLS10 … tls.VersionTLS13
+	MaxVersion uint16
 	// VersionsOff are the versions between MinVersion and MaxVersion that
 	// are off, bit n for TLS 1.n (a gap, which crypto/tls cannot leave:
 	// versions.go keeps it per hello).
-	VersionsOff uint8
+	VersionsOff  uint8
 	CipherSuites []uint16 // TLS 1.2 and below; nil means Go's defaults
 	Force        bool     // redirect plain HTTP to HTTPS
 	ForceCode    int      // 301, 302, 307 or 308

@@ -62,6 +62,9 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 			setClientIP(pr.Out.Header, pr.In, rt.site)
 			clientHeaders(pr.Out.Header, pr.In)
 			pr.Out.Host = t.host
+			if rt.auth != nil {
+				rt.auth.sign(pr.Out) // serve made its signer
+			}
 		},
 		Transport:      p.origin,
 		ModifyResponse: noteOrigin, // for the access log (accesslog.go)
@@ -107,6 +110,13 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	if looped(w, r) {
 		return
+	}
+	if rt.auth != nil {
+		if _, err := rt.auth.signer(p.origin.sealer); err != nil {
+			p.log.Error("origin credentials unusable", "host", hostOf(r), "record", rt.auth.Record, "error", err)
+			page(w, http.StatusBadGateway, "The credentials for this site's origin cannot be used.")
+			return
+		}
 	}
 	p.forward(p.rp, w, r, rt)
 }

@@ -29,13 +29,13 @@ import (
 // master key; the file is still written 0600. It is replaced by rename, so a
 // reader sees the old file or the new one, never a part.
 //
-// Format 11 was the same without HostPolicy.VersionsOff, and format 10
-// also without chunks (More and snapshotChunk were added in 11): both are
-// read as they are, a large site of format 10 whole. Their hosts have no
-// versions off inside their range: read from them, a host whose TLS
-// versions have a gap is served its whole range until the store is read
-// (an index from a snapshot is replaced by a load from the store as soon as
-// the store answers, Edge.refresh).
+// Format 11 was the same without HostPolicy.VersionsOff and Route.Auth,
+// and format 10 also without chunks (More and snapshotChunk were added in
+// 11): both are read as they are, a large site of format 10 whole. Read
+// from them, until the store is read (an index from a snapshot is replaced
+// by a load from the store as soon as the store answers, Edge.refresh), a
+// host whose TLS versions have a gap is served its whole range, and the
+// requests to a private bucket origin go unsigned.
 const (
 	snapshotMagic   = "esacert edge snapshot 12\n"
 	snapshotMagic11 = "esacert edge snapshot 11\n"

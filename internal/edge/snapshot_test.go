@@ -41,7 +41,7 @@ func describe(ix *Index, host string) string {
 		b.WriteString("/")
 	}
 	if r := ix.routeFor(host); r != nil {
-		fmt.Fprintf(&b, "route %s %s site %d|", r.origin, r.originHost, r.site.id)
+		fmt.Fprintf(&b, "route %s %s site %d auth %+v|", r.origin, r.originHost, r.site.id, r.authOf())
 	}
 	if s := ix.siteOf(host); s != nil {
 		hp := s.policy.For(host)
@@ -70,7 +70,8 @@ func snapshotFixture(t *testing.T) (*fixture, *memSource, []string) {
 		t.Fatal(err)
 	}
 	one := siteState(1, "example.com", site.SiteActive, ecdsaWWW, rsaWWW, wild, outside, twin)
-	one.Routes = []Route{{Name: "www.example.com", Origin: "10.0.0.1:80"}, {Name: "*.example.com", Origin: "10.0.0.2:8080", OriginHost: "origin.example.net"}}
+	one.Routes = []Route{{Name: "www.example.com", Origin: "10.0.0.1:80"}, {Name: "*.example.com", Origin: "10.0.0.2:8080", OriginHost: "origin.example.net",
+		Auth: RouteAuth{Type: "private", Version: "v2", Region: "us-east-1", Record: 9, Sealed: []byte("sealed keys")}}}
 	one.Policy.Hosts = map[string]HostPolicy{
 		"api.example.com": {HTTPS: false, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, Force: true, ForceCode: 308, HSTS: "max-age=60"},
 		// TLS 1.3 suites only: no TLS 1.2 suite is left, which is not Go's defaults.
@@ -282,7 +283,7 @@ func TestSnapshotRewrittenAfterChanges(t *testing.T) {
 // the old versions: snapshotMagic10, snapshotMagic11), then this list.
 func TestSnapshotFormat(t *testing.T) {
 	var b strings.Builder
-	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotChunk{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, sitesetting.Settings{}, ClientCA{}} {
+	for _, v := range []any{snapshotHeader{}, snapshotSite{}, snapshotChunk{}, snapshotCert{}, snapshotOriginCA{}, snapshotOriginClient{}, SitePolicy{}, HostPolicy{}, AltSvc{}, OriginPolicy{}, Route{}, RouteAuth{}, sitesetting.Settings{}, ClientCA{}} {
 		rt := reflect.TypeOf(v)
 		fmt.Fprintf(&b, "%s{", rt.Name())
 		for i := 0; i < rt.NumField(); i++ {
@@ -300,7 +301,8 @@ SitePolicy{ Default edge.HostPolicy Hosts map[string]edge.HostPolicy }
 HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 VersionsOff uint8 CipherSuites []uint16 Force bool ForceCode int HSTS string OCSP bool NoSNIDeny bool SNIAllow []string HTTP3 bool AltSvc edge.AltSvc Origin edge.OriginPolicy }
 AltSvc{ On bool Clear bool MaxAge string Persist bool }
 OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool Mtls bool ReadTimeout time.Duration }
-Route{ Name string Origin string OriginHost string }
+Route{ Name string Origin string OriginHost string Auth edge.RouteAuth }
+RouteAuth{ Type string Version string Region string Record int64 Sealed []uint8 }
 Settings{ Paused bool IPv6Off bool RealClientIPHeader string }
 ClientCA{ ID string Certs [][]uint8 Hostnames []string Issued bool Active []string }
 `

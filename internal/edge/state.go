@@ -56,6 +56,9 @@ func States(ids []int64, sites []site.Site, certs []cert.Certificate, records []
 		if r.Type == record.RecordCNAME && r.HostPolicy == "follow_origin_domain" {
 			rt.OriginHost = host
 		}
+		if a := r.AuthConf; r.Type == record.RecordCNAME && (a.AuthType == "private" || a.AuthType == "private_cross_account") {
+			rt.Auth = RouteAuth{Type: a.AuthType, Version: a.Version, Region: a.Region, Record: r.ID, Sealed: r.SealedSecrets}
+		}
 		s.Routes = append(s.Routes, rt)
 	}
 	for _, id := range ids { // sites that are gone

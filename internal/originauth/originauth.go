@@ -33,6 +33,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/esacert/esacert/internal/record"
 )
 
 // The schemes a Signer signs with.
@@ -266,14 +268,10 @@ func (s *Signer) resource(r *http.Request) string {
 // (s3.amazonaws.com), and host itself for another name (a bucket reached
 // by a CNAME is named as its host).
 func Bucket(host, scheme string) string {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	first, rest, ok := strings.Cut(host, ".")
 	if scheme == OSS {
-		if ok && first != "" && strings.HasPrefix(rest, "oss-") && strings.HasSuffix(rest, ".aliyuncs.com") {
-			return first
-		}
-		return ""
+		return record.OSSBucket(host) // which the API requires of the record
 	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if strings.HasSuffix(host, ".amazonaws.com") {
 		if strings.HasPrefix(host, "s3.") || strings.HasPrefix(host, "s3-") {
 			return ""

@@ -297,6 +297,11 @@ func checkAuthConf(r *Record) error {
 	case strings.HasPrefix(a.AuthType, "private_") && r.SourceType != SourceOSS:
 		return domain.Invalid("AuthConf", "AuthType "+a.AuthType+" is for OSS origins")
 	}
+	if a.AuthType == "private_same_account" {
+		return domain.Invalid("AuthConf", "AuthType private_same_account reads a bucket through the cloud account's own "+
+			"service role, which esacert does not have: give the record a key that may read the bucket, with "+
+			"AuthType private_cross_account, AccessKey and SecretKey")
+	}
 	if a.AuthType == "private" || a.AuthType == "private_cross_account" {
 		if a.AccessKey == "" || a.SecretKey == "" {
 			return domain.Invalid("AuthConf", "AccessKey and SecretKey are required for AuthType "+a.AuthType)
@@ -308,5 +313,28 @@ func checkAuthConf(r *Record) error {
 	if len(a.Region) > 64 || strings.ContainsAny(a.Region, " \t\r\n") {
 		return domain.Invalid("AuthConf", "Region must be a region id such as us-east-1")
 	}
+	// The edge signs the requests to a private origin (internal/originauth,
+	// which takes an OSS bucket's name from its host as OSSBucket does):
+	// what a signature needs must be there.
+	if a.AuthType == "private" && a.Version != "v2" && a.Region == "" {
+		return domain.Invalid("AuthConf", "Region is required for AuthType private with signature Version v4 "+
+			"(the default): the S3 bucket's region, such as us-east-1")
+	}
+	if a.AuthType == "private_cross_account" && OSSBucket(strings.Split(r.Data.Value, ":")[0]) == "" {
+		return domain.Invalid("AuthConf", "AuthType private_cross_account needs the record's Value to be the bucket's "+
+			"OSS endpoint (BUCKET.oss-REGION.aliyuncs.com), whose bucket the requests are signed for")
+	}
 	return nil
+}
+
+// OSSBucket returns the bucket an OSS endpoint names
+// (BUCKET.oss-REGION.aliyuncs.com, and its -internal and accelerated
+// forms), or "" for any other host.
+func OSSBucket(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	first, rest, ok := strings.Cut(host, ".")
+	if ok && first != "" && strings.HasPrefix(rest, "oss-") && strings.HasSuffix(rest, ".aliyuncs.com") {
+		return first
+	}
+	return ""
 }

@@ -204,6 +204,10 @@ func TestCreateRecordRules(t *testing.T) {
 		{"fail/auth_private_on_oss", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
 		{"fail/auth_cross_account_no_keys", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{AuthType: "private_cross_account"}), "AuthConf", domain.ErrInvalid},
 		{"fail/auth_version", withAuth(cname("x.example.com", "o.example.net"), "S3", record.AuthConf{AuthType: "public", Version: "v3"}), "AuthConf", domain.ErrInvalid},
+		// What the edge cannot sign for is refused (internal/originauth).
+		{"fail/auth_same_account", withAuth(cname("x.example.com", "b.oss-cn-hangzhou.aliyuncs.com"), "OSS", record.AuthConf{AuthType: "private_same_account"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_cross_account_not_a_bucket", withAuth(cname("x.example.com", "o.example.net"), "OSS", record.AuthConf{AuthType: "private_cross_account", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
+		{"fail/auth_s3_v4_no_region", withAuth(cname("x.example.com", "b.s3.amazonaws.com"), "S3", record.AuthConf{AuthType: "private", AccessKey: "a", SecretKey: "b"}), "AuthConf", domain.ErrInvalid},
 	}
 	for _, tt := range fails {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,7 +307,7 @@ func TestParseRecordData(t *testing.T) {
 func TestUpdateRecord(t *testing.T) {
 	svc, clk, site := newService(t)
 	ctx := t.Context()
-	in := proxied(rec("www.example.com", "CNAME", record.RecordData{Value: "origin.example.net"}), "web")
+	in := proxied(rec("www.example.com", "CNAME", record.RecordData{Value: "origin.oss-cn-hangzhou.aliyuncs.com"}), "web")
 	in.SiteID, in.Ttl, in.Comment, in.SourceType, in.HostPolicy = site.ID, ptr(600), ptr("first"), ptr("OSS"), ptr("follow_hostname")
 	in.AuthConf = &record.AuthConf{AuthType: "private_cross_account", AccessKey: "LTAI5tAccessKeyForTest", SecretKey: "SecretKeyOfTheOriginBucket42"}
 	created, err := svc.CreateRecord(ctx, in)
@@ -314,7 +318,7 @@ func TestUpdateRecord(t *testing.T) {
 
 	clk.T = t0.Add(time.Hour)
 	// Terraform resends the full Data, with zero ints, and the changed fields.
-	tf, err := record.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.example.net","Weight":0}`)
+	tf, err := record.ParseRecordData(`{"Algorithm":0,"Flag":0,"KeyTag":0,"MatchingType":0,"Port":0,"Priority":0,"Selector":0,"Type":0,"Usage":0,"Value":"new-origin.oss-cn-hangzhou.aliyuncs.com","Weight":0}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +328,7 @@ func TestUpdateRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := created
-	want.Data, want.Comment, want.Updated = record.RecordData{Value: "new-origin.example.net"}, "second", t0.Add(time.Hour)
+	want.Data, want.Comment, want.Updated = record.RecordData{Value: "new-origin.oss-cn-hangzhou.aliyuncs.com"}, "second", t0.Add(time.Hour)
 	if diff := cmp.Diff(want, got, cmpSealed); diff != "" {
 		t.Errorf("after update (-want +got):\n%s", diff)
 	}

@@ -34,19 +34,29 @@ func (s *Service) RecordAuth(r Record) (AuthConf, error) {
 	if len(r.SealedSecrets) == 0 {
 		return a, nil
 	}
-	if s.Sealer == nil {
-		return AuthConf{}, fmt.Errorf("record %d: %w: no master key", r.ID, domain.ErrKeyUnavailable)
+	var err error
+	if a.AccessKey, a.SecretKey, err = OpenSecrets(s.Sealer, r.ID, r.SealedSecrets); err != nil {
+		return AuthConf{}, err
 	}
-	plain, err := s.Sealer.Open(r.SealedSecrets, SecretsAAD(r.ID))
+	return a, nil
+}
+
+// OpenSecrets unseals the AccessKey and SecretKey of record id (its
+// SealedSecrets) with sealer; for the edge, which signs the requests to
+// the record's origin with them (internal/originauth).
+func OpenSecrets(sealer domain.Sealer, id int64, sealed []byte) (accessKey, secretKey string, err error) {
+	if sealer == nil {
+		return "", "", fmt.Errorf("record %d: %w: no master key", id, domain.ErrKeyUnavailable)
+	}
+	plain, err := sealer.Open(sealed, SecretsAAD(id))
 	if err != nil {
-		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, domain.ErrKeyUnavailable, err)
+		return "", "", fmt.Errorf("unseal record %d: %w: %v", id, domain.ErrKeyUnavailable, err)
 	}
 	var sec recordSecrets
 	if err := json.Unmarshal(plain, &sec); err != nil {
-		return AuthConf{}, fmt.Errorf("unseal record %d: %w: %v", r.ID, domain.ErrKeyUnavailable, err)
+		return "", "", fmt.Errorf("unseal record %d: %w: %v", id, domain.ErrKeyUnavailable, err)
 	}
-	a.AccessKey, a.SecretKey = sec.AccessKey, sec.SecretKey
-	return a, nil
+	return sec.AccessKey, sec.SecretKey, nil
 }
 
 // recordSecrets is what a record's SealedSecrets hold.
@@ -74,14 +84,20 @@ func (s *Service) sealSecrets(id int64, in *AuthConf, old *Record) ([]byte, erro
 			sec.SecretKey = clear.SecretKey
 		}
 	}
-	if s.Sealer == nil {
+	return SealSecrets(s.Sealer, id, sec.AccessKey, sec.SecretKey)
+}
+
+// SealSecrets seals an AccessKey and SecretKey for record id with sealer,
+// as the record's SealedSecrets (OpenSecrets opens them).
+func SealSecrets(sealer domain.Sealer, id int64, accessKey, secretKey string) ([]byte, error) {
+	if sealer == nil {
 		return nil, fmt.Errorf("seal record %d: %w: no master key", id, domain.ErrKeyUnavailable)
 	}
-	plain, err := json.Marshal(sec)
+	plain, err := json.Marshal(recordSecrets{AccessKey: accessKey, SecretKey: secretKey})
 	if err != nil {
 		return nil, err
 	}
-	return s.Sealer.Seal(plain, SecretsAAD(id))
+	return sealer.Seal(plain, SecretsAAD(id))
 }
 
 func isMask(v, mask string) bool { return v != "" && v == mask && strings.Contains(mask, "****") }
