@@ -11,18 +11,21 @@ import (
 )
 
 // A proxied CNAME record to a private bucket (AuthConf private for S3,
-// private_cross_account for OSS) has the edge sign every request it
-// forwards to the bucket with the record's keys (internal/originauth). The
-// index keeps the keys sealed, as the store does (and so does the
-// snapshot); a route opens them at its first request and keeps the signer
-// while it is in the index. A paused site's requests go to the origin as
-// they came, unsigned, as its visitors' would without the edge.
+// private_cross_account for OSS) has the edge sign the reads (GET, HEAD)
+// it forwards to the bucket with the record's keys (internal/originauth,
+// which also says what it drops first); other requests go as the visitor
+// sent them. The index keeps the keys sealed, as the store does (and so
+// does the snapshot); a route opens them at its first read and keeps the
+// signer, or the failure (logged once), while it is in the index. A paused
+// site's requests go to the origin as they came, unsigned, as its
+// visitors' would without the edge.
 
 // RouteAuth is a record's origin authentication as the edge keeps it.
 type RouteAuth struct {
 	Type    string // the record's AuthConf.AuthType: private or private_cross_account; "" for none
 	Version string // S3: the signature version, v2 or v4 ("": v4)
 	Region  string // S3 v4: the bucket's region
+	Bucket  string // OSS: the bucket the record's value names, which is signed for
 	Record  int64  // the record's id, which its sealed keys are bound to
 	Sealed  []byte // the record's AccessKey and SecretKey, sealed under the master key (record.SealedSecrets)
 }
@@ -30,25 +33,29 @@ type RouteAuth struct {
 // routeAuth is a route's RouteAuth, with its signer once made.
 type routeAuth struct {
 	RouteAuth
-	made atomic.Pointer[originauth.Signer]
+	made   atomic.Pointer[originauth.Signer]
+	failed atomic.Pointer[error] // why the signer cannot be made, once known
 }
 
 // signer returns the route's signer, opening its keys with sealer the
-// first time.
-func (a *routeAuth) signer(sealer domain.Sealer) (*originauth.Signer, error) {
+// first time; first reports an error the first time it is met (to be
+// logged once).
+func (a *routeAuth) signer(sealer domain.Sealer) (s *originauth.Signer, first bool, err error) {
 	if s := a.made.Load(); s != nil {
-		return s, nil
+		return s, false, nil
+	}
+	if e := a.failed.Load(); e != nil {
+		return nil, false, *e
 	}
 	ak, sk, err := record.OpenSecrets(sealer, a.Record, a.Sealed)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s, err = originauth.New(a.Type, a.Version, a.Region, ak, sk)
 	}
-	s, err := originauth.New(a.Type, a.Version, a.Region, ak, sk)
 	if err != nil {
-		return nil, err
+		return nil, a.failed.CompareAndSwap(nil, &err), err
 	}
-	a.made.Store(s)
-	return s, nil
+	a.made.Store(s.ForBucket(a.Bucket))
+	return s, false, nil
 }
 
 // sign signs r, about to go to the origin, with the signer made (by

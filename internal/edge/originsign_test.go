@@ -45,7 +45,10 @@ func TestOriginSigned(t *testing.T) {
 		{Name: "s3v2.example.com", Origin: addr, OriginHost: "bucket.s3.amazonaws.com",
 			Auth: RouteAuth{Type: "private", Version: "v2", Record: 42, Sealed: seal(42, "AKV2", "secret-v2")}},
 		{Name: "oss.example.com", Origin: addr, OriginHost: "bucket.oss-cn-hangzhou.aliyuncs.com",
-			Auth: RouteAuth{Type: "private_cross_account", Record: 43, Sealed: seal(43, "LTAIOSS", "secret-oss")}},
+			Auth: RouteAuth{Type: "private_cross_account", Bucket: "bucket", Record: 43, Sealed: seal(43, "LTAIOSS", "secret-oss")}},
+		// The visitor's Host sent (a custom domain bound to the bucket): signed for the record's bucket.
+		{Name: "img.example.com", Origin: addr,
+			Auth: RouteAuth{Type: "private_cross_account", Bucket: "bucket", Record: 46, Sealed: seal(46, "LTAIOSS", "secret-oss")}},
 		{Name: "broken.example.com", Origin: addr, OriginHost: "bucket.s3.amazonaws.com",
 			Auth: RouteAuth{Type: "private", Version: "v2", Record: 44, Sealed: seal(45, "AK", "bound to another record")}},
 		{Name: "public.example.com", Origin: addr},
@@ -55,9 +58,13 @@ func TestOriginSigned(t *testing.T) {
 	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour})
 	plain := httptest.NewServer(e.HTTPHandler())
 	defer plain.Close()
-	fetch := func(host string) int {
+	fetch := func(host string, method ...string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", plain.URL+"/dir/photo.jpg?versionId=3", nil)
+		m := "GET"
+		if len(method) > 0 {
+			m = method[0]
+		}
+		req, _ := http.NewRequest(m, plain.URL+"/dir/photo.jpg?versionId=3", nil)
 		req.Host = host
 		req.Header.Set("Authorization", "Bearer visitor-token")
 		resp, err := http.DefaultClient.Do(req)
@@ -68,11 +75,12 @@ func TestOriginSigned(t *testing.T) {
 		return resp.StatusCode
 	}
 	for _, tc := range []struct {
-		host, authType, version, region, ak, sk, prefix string
+		host, authType, version, region, ak, sk, prefix, bucket string
 	}{
-		{"s3v4.example.com", "private", "", "us-east-1", "AKV4", "secret-v4", "AWS4-HMAC-SHA256 Credential=AKV4/"},
-		{"s3v2.example.com", "private", "v2", "", "AKV2", "secret-v2", "AWS AKV2:"},
-		{"oss.example.com", "private_cross_account", "", "", "LTAIOSS", "secret-oss", "OSS LTAIOSS:"},
+		{"s3v4.example.com", "private", "", "us-east-1", "AKV4", "secret-v4", "AWS4-HMAC-SHA256 Credential=AKV4/", ""},
+		{"s3v2.example.com", "private", "v2", "", "AKV2", "secret-v2", "AWS AKV2:", ""},
+		{"oss.example.com", "private_cross_account", "", "", "LTAIOSS", "secret-oss", "OSS LTAIOSS:", "bucket"},
+		{"img.example.com", "private_cross_account", "", "", "LTAIOSS", "secret-oss", "OSS LTAIOSS:", "bucket"},
 	} {
 		for range 2 { // the second with the signer made
 			if code := fetch(tc.host); code != http.StatusOK {
@@ -96,11 +104,18 @@ func TestOriginSigned(t *testing.T) {
 			}
 			again := g.req.Clone(g.req.Context())
 			again.URL.Host, again.Host = g.host, g.host
-			s.Sign(again, at)
+			s.ForBucket(tc.bucket).Sign(again, at)
 			if want := again.Header.Get("Authorization"); g.auth != want {
 				t.Fatalf("%s: the origin got\n%s\nsigned again\n%s", tc.host, g.auth, want)
 			}
 		}
+	}
+	// The keys are lent to reads only.
+	if code := fetch("s3v4.example.com", "PUT"); code != http.StatusOK {
+		t.Fatalf("PUT: %d", code)
+	}
+	if g := <-seen; g.auth != "Bearer visitor-token" {
+		t.Fatalf("a PUT reached the bucket with Authorization %q, want the visitor's", g.auth)
 	}
 	if code := fetch("public.example.com"); code != http.StatusOK {
 		t.Fatalf("public: %d", code)
@@ -130,9 +145,12 @@ func TestStatesRouteAuth(t *testing.T) {
 			AuthConf: record.AuthConf{AuthType: "private", Version: "v2", Region: "us-east-1"}, SealedSecrets: sealed},
 		{ID: 8, SiteID: 1, Name: "pub.example.com", Type: record.RecordCNAME, Proxied: true, SourceType: "OSS",
 			Data: record.RecordData{Value: "bucket.oss-cn-hangzhou.aliyuncs.com"}, AuthConf: record.AuthConf{AuthType: "public"}},
+		{ID: 9, SiteID: 1, Name: "oss.example.com", Type: record.RecordCNAME, Proxied: true, SourceType: "OSS",
+			Data:     record.RecordData{Value: "my-bucket.oss-cn-hangzhou.aliyuncs.com"},
+			AuthConf: record.AuthConf{AuthType: "private_cross_account"}, SealedSecrets: sealed},
 	}
 	states := States(nil, sites, nil, records, nil)
-	if len(states) != 1 || len(states[0].Routes) != 2 {
+	if len(states) != 1 || len(states[0].Routes) != 3 {
 		t.Fatalf("states: %+v", states)
 	}
 	for _, r := range states[0].Routes {
@@ -142,6 +160,10 @@ func TestStatesRouteAuth(t *testing.T) {
 			if r.Auth.Type != want.Type || r.Auth.Version != want.Version || r.Auth.Region != want.Region ||
 				r.Auth.Record != want.Record || string(r.Auth.Sealed) != string(want.Sealed) {
 				t.Errorf("private route's auth %+v, want %+v", r.Auth, want)
+			}
+		case "oss.example.com":
+			if r.Auth.Type != "private_cross_account" || r.Auth.Bucket != "my-bucket" || r.Auth.Record != 9 {
+				t.Errorf("OSS route's auth %+v, want the bucket my-bucket", r.Auth)
 			}
 		case "pub.example.com":
 			if r.Auth.Type != "" {

@@ -111,9 +111,11 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	if looped(w, r) {
 		return
 	}
-	if rt.auth != nil {
-		if _, err := rt.auth.signer(p.origin.sealer); err != nil {
-			p.log.Error("origin credentials unusable", "host", hostOf(r), "record", rt.auth.Record, "error", err)
+	if rt.auth != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) { // the reads are signed
+		if _, first, err := rt.auth.signer(p.origin.sealer); err != nil {
+			if first {
+				p.log.Error("origin credentials unusable", "host", hostOf(r), "record", rt.auth.Record, "error", err)
+			}
 			page(w, http.StatusBadGateway, "The credentials for this site's origin cannot be used.")
 			return
 		}

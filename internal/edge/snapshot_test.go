@@ -302,7 +302,7 @@ HostPolicy{ HTTPS bool HTTP2 bool MinVersion uint16 MaxVersion uint16 VersionsOf
 AltSvc{ On bool Clear bool MaxAge string Persist bool }
 OriginPolicy{ Scheme string HTTPPort int HTTPSPort int Host string SNI string Verify bool Mtls bool ReadTimeout time.Duration }
 Route{ Name string Origin string OriginHost string Auth edge.RouteAuth }
-RouteAuth{ Type string Version string Region string Record int64 Sealed []uint8 }
+RouteAuth{ Type string Version string Region string Bucket string Record int64 Sealed []uint8 }
 Settings{ Paused bool IPv6Off bool RealClientIPHeader string }
 ClientCA{ ID string Certs [][]uint8 Hostnames []string Issued bool Active []string }
 `

@@ -58,6 +58,9 @@ func States(ids []int64, sites []site.Site, certs []cert.Certificate, records []
 		}
 		if a := r.AuthConf; r.Type == record.RecordCNAME && (a.AuthType == "private" || a.AuthType == "private_cross_account") {
 			rt.Auth = RouteAuth{Type: a.AuthType, Version: a.Version, Region: a.Region, Record: r.ID, Sealed: r.SealedSecrets}
+			if a.AuthType == "private_cross_account" {
+				rt.Auth.Bucket = record.OSSBucket(host)
+			}
 		}
 		s.Routes = append(s.Routes, rt)
 	}

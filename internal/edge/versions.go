@@ -2,8 +2,12 @@ package edge
 
 import (
 	"crypto/tls"
+	"slices"
 	"strconv"
 )
+
+// extSupportedVersions is the supported_versions extension's number.
+const extSupportedVersions = 43
 
 // TLS versions with a gap. A host's Tls10…Tls13 switches are each on or
 // off, so the versions on need not be a range (TLS 1.0 and 1.2 on, 1.1
@@ -34,8 +38,12 @@ func (e *Edge) versionConfig(c *tls.Config, k string, hp *HostPolicy, hello *tls
 		return c
 	}
 	var picked, best uint16 // what crypto/tls would pick; the best version on
+	// A hello without supported_versions offers its legacy version and
+	// those below it, TLS 1.2 at most (crypto/tls reads it so), though
+	// ClientHelloInfo lists TLS 1.3 for a legacy version of 1.3.
+	legacy := !slices.Contains(hello.Extensions, extSupportedVersions)
 	for _, v := range hello.SupportedVersions {
-		if v < hp.MinVersion || v > hp.MaxVersion {
+		if v < hp.MinVersion || v > hp.MaxVersion || legacy && v > tls.VersionTLS12 {
 			continue
 		}
 		picked = max(picked, v)
@@ -55,8 +63,10 @@ func (e *Edge) versionConfig(c *tls.Config, k string, hp *HostPolicy, hello *tls
 	}
 	v := c.Clone()
 	v.MaxVersion = best
-	if best < tls.VersionTLS12 {
-		v.NextProtos = []string{"http/1.1"} // HTTP/2 needs TLS 1.2 (RFC 7540 §9.2)
+	lowered := *hp
+	lowered.MaxVersion = best
+	if !h2Possible(&lowered) { // HTTP/2 needs TLS 1.2 and, below 1.3, an ECDHE AEAD suite (RFC 7540 §9.2)
+		v.NextProtos = []string{"http/1.1"}
 	}
 	actual, _ := e.configs.LoadOrStore(vk, v)
 	return actual.(*tls.Config)

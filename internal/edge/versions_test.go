@@ -80,3 +80,23 @@ func TestTLSVersionGap(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionConfigLegacyHello: a hello without supported_versions offers
+// TLS 1.2 at most, whatever ClientHelloInfo lists for its legacy version
+// (1.3 for a legacy version of 1.3): with TLS 1.2 off, it gets TLS 1.1,
+// not the 1.2 crypto/tls would pick.
+func TestVersionConfigLegacyHello(t *testing.T) {
+	hp := hostPolicy(httpsconf.HTTPSBasic{Https: "on", Http2: "on", Tls10: "on", Tls11: "on", Tls12: "off", Tls13: "on"},
+		httpsconf.HTTPSApplication{})
+	e := &Edge{}
+	base := &tls.Config{MinVersion: hp.MinVersion, MaxVersion: hp.MaxVersion, NextProtos: []string{"h2", "http/1.1"}}
+	all := []uint16{tls.VersionTLS13, tls.VersionTLS12, tls.VersionTLS11, tls.VersionTLS10}
+	legacy := e.versionConfig(base, "k", &hp, &tls.ClientHelloInfo{SupportedVersions: all})
+	if legacy.MaxVersion != tls.VersionTLS11 || len(legacy.NextProtos) != 1 || legacy.NextProtos[0] != "http/1.1" {
+		t.Fatalf("legacy hello: MaxVersion %s, ALPN %v; want TLS 1.1 and http/1.1", tls.VersionName(legacy.MaxVersion), legacy.NextProtos)
+	}
+	modern := e.versionConfig(base, "k", &hp, &tls.ClientHelloInfo{SupportedVersions: all, Extensions: []uint16{extSupportedVersions}})
+	if modern != base {
+		t.Fatalf("a hello with TLS 1.3: MaxVersion %s, want the host's configuration as it is", tls.VersionName(modern.MaxVersion))
+	}
+}

@@ -14,11 +14,18 @@
 //     bucket.s3….amazonaws.com, or else the Host itself, as S3 takes a
 //     bucket reached by a CNAME);
 //   - OSS: the OSS header signature (HMAC-SHA1, "OSS AccessKeyId:…", over
-//     the same parts with the x-oss-* headers), the bucket taken from the
-//     Host (bucket.oss-….aliyuncs.com, which the API requires of such a
-//     record).
+//     the same parts with the x-oss-* headers), for the bucket the record's
+//     value names (bucket.oss-….aliyuncs.com, which the API requires of
+//     such a record), whatever Host is sent.
 //
-// A signature replaces any Authorization the visitor sent.
+// The keys are lent to reads only: Sign signs GET and HEAD requests, and
+// leaves any other request as the visitor sent it (the bucket then answers
+// it as it answers anyone). Before it signs, it drops what the visitor
+// sent that a signature would cover or that would authenticate otherwise:
+// the Authorization header, every x-amz-* and x-oss-* header, and the query
+// parameters of a presigned URL; a signature covers only what Sign itself
+// sets and the request's method, path, query and Host. A key given to the
+// edge should still be one that may only read the bucket's objects.
 package originauth
 
 import (
@@ -51,6 +58,7 @@ type Signer struct {
 	accessKey string
 	secretKey string
 	region    string
+	bucket    string // OSS: the bucket signed for ("": the one the Host names)
 }
 
 // ErrNoSigner says an AuthConf asks for no signature (public, or none).
@@ -58,8 +66,9 @@ var ErrNoSigner = errors.New("originauth: the origin is public")
 
 // New returns the Signer of a record's AuthConf: authType private (S3;
 // version v4, the default, or v2) or private_cross_account (OSS), with
-// the record's keys and, for S3 v4, its region. Any other authType gives
-// ErrNoSigner.
+// the record's keys and, for S3 v4, its region (none: the one its Host
+// names, as bucket.s3.REGION.amazonaws.com does, else us-east-1, S3's
+// first). Any other authType gives ErrNoSigner.
 func New(authType, version, region, accessKey, secretKey string) (*Signer, error) {
 	s := &Signer{accessKey: accessKey, secretKey: secretKey, region: region}
 	switch authType {
@@ -76,10 +85,14 @@ func New(authType, version, region, accessKey, secretKey string) (*Signer, error
 	if accessKey == "" || secretKey == "" {
 		return nil, errors.New("originauth: the record has no AccessKey and SecretKey")
 	}
-	if s.scheme == S3V4 && region == "" {
-		return nil, errors.New("originauth: S3 signature v4 needs the record's Region")
-	}
 	return s, nil
+}
+
+// ForBucket has an OSS signer sign for bucket (the one the record's value
+// names), whatever the Host of a request; it returns s.
+func (s *Signer) ForBucket(bucket string) *Signer {
+	s.bucket = bucket
+	return s
 }
 
 // Scheme is the signature's scheme: S3V4, S3V2 or OSS.
@@ -88,16 +101,46 @@ func (s *Signer) Scheme() string { return s.scheme }
 // String names the signer without its secret.
 func (s *Signer) String() string { return s.scheme + " " + s.accessKey }
 
-// Sign signs r, a request about to be sent to the origin (its Host, or
-// its URL's host, is the bucket's), as of now.
+// presigned are the query parameters of a presigned URL (S3's and OSS's).
+var presigned = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+	"X-Amz-Signature", "X-Amz-Security-Token", "AWSAccessKeyId", "OSSAccessKeyId", "Signature", "Expires",
+	"x-oss-signature", "x-oss-credential", "x-oss-date", "x-oss-expires", "x-oss-signature-version",
+	"x-oss-additional-headers", "security-token"}
+
+// Sign signs r, a request about to be sent to the origin, as of now, when
+// it is a read (GET or HEAD); any other request is left as it is.
 func (s *Signer) Sign(r *http.Request, now time.Time) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return
+	}
 	r.Header.Del("Authorization")
+	for name := range r.Header {
+		if l := strings.ToLower(name); strings.HasPrefix(l, "x-amz-") || strings.HasPrefix(l, "x-oss-") {
+			delete(r.Header, name)
+		}
+	}
+	if q := r.URL.Query(); r.URL.RawQuery != "" {
+		dropped := false
+		for _, name := range presigned {
+			if q.Has(name) {
+				q.Del(name)
+				dropped = true
+			}
+		}
+		if dropped {
+			r.URL.RawQuery = q.Encode()
+		}
+	}
 	now = now.UTC()
 	switch s.scheme {
 	case S3V4:
+		region := s.region
+		if region == "" {
+			region = regionOf(hostOf(r))
+		}
 		r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
 		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		r.Header.Set("Authorization", s.v4Authorization(r, "UNSIGNED-PAYLOAD", now))
+		r.Header.Set("Authorization", s.v4Authorization(r, region, "UNSIGNED-PAYLOAD", now))
 	case S3V2, OSS:
 		r.Header.Del("X-Amz-Date")
 		r.Header.Set("Date", now.Format(http.TimeFormat))
@@ -123,10 +166,10 @@ func hostOf(r *http.Request) string {
 }
 
 // v4Authorization is the Authorization header of AWS Signature Version 4
-// for r, whose X-Amz-Date is now and X-Amz-Content-Sha256 payloadHash: it
-// signs the Host and every header r has among Range, Content-MD5,
-// Content-Type and x-amz-*.
-func (s *Signer) v4Authorization(r *http.Request, payloadHash string, now time.Time) string {
+// for r in region, whose X-Amz-Date is now and X-Amz-Content-Sha256
+// payloadHash: it signs the Host and every header r has among Range,
+// Content-MD5, Content-Type and x-amz-*.
+func (s *Signer) v4Authorization(r *http.Request, region, payloadHash string, now time.Time) string {
 	signed := []string{"host"}
 	values := map[string]string{"host": hostWithPort(r)}
 	for name, vs := range r.Header {
@@ -146,11 +189,11 @@ func (s *Signer) v4Authorization(r *http.Request, payloadHash string, now time.T
 	}
 	canon.WriteString("\n" + strings.Join(signed, ";") + "\n" + payloadHash)
 	day := now.Format("20060102")
-	scope := day + "/" + s.region + "/s3/aws4_request"
+	scope := day + "/" + region + "/s3/aws4_request"
 	sum := sha256.Sum256([]byte(canon.String()))
 	toSign := "AWS4-HMAC-SHA256\n" + now.Format("20060102T150405Z") + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
 	key := hmacSHA256([]byte("AWS4"+s.secretKey), day)
-	key = hmacSHA256(key, s.region)
+	key = hmacSHA256(key, region)
 	key = hmacSHA256(key, "s3")
 	key = hmacSHA256(key, "aws4_request")
 	return "AWS4-HMAC-SHA256 Credential=" + s.accessKey + "/" + scope + ",SignedHeaders=" + strings.Join(signed, ";") +
@@ -160,11 +203,27 @@ func (s *Signer) v4Authorization(r *http.Request, payloadHash string, now time.T
 // hostWithPort is the Host header as sent (with a port other than the
 // scheme's default).
 func hostWithPort(r *http.Request) string {
-	h := r.Host
-	if h == "" {
-		h = r.URL.Host
+	if r.Host != "" {
+		return r.Host
 	}
-	return strings.ToLower(h)
+	return r.URL.Host
+}
+
+// regionOf is the region an S3 host names (bucket.s3.REGION.amazonaws.com,
+// bucket.s3-REGION.amazonaws.com), else us-east-1.
+func regionOf(host string) string {
+	if rest, ok := strings.CutSuffix(host, ".amazonaws.com"); ok {
+		labels := strings.Split(rest, ".")
+		for i, l := range labels {
+			if r, ok := strings.CutPrefix(l, "s3-"); ok && isRegion(r) {
+				return r
+			}
+			if l == "s3" && i+1 < len(labels) && isRegion(labels[i+1]) {
+				return labels[i+1]
+			}
+		}
+	}
+	return "us-east-1"
 }
 
 func pathOf(u *url.URL) string {
@@ -185,16 +244,25 @@ func canonicalValue(vs []string) string {
 }
 
 // canonicalQuery is u's query, each name and value escaped as AWS does,
-// sorted by name then value.
+// sorted by name, then by value.
 func canonicalQuery(u *url.URL) string {
-	q := u.Query()
-	var parts []string
-	for k, vs := range q {
+	type pair struct{ k, v string }
+	var pairs []pair
+	for k, vs := range u.Query() {
 		for _, v := range vs {
-			parts = append(parts, awsEscape(k, true)+"="+awsEscape(v, true))
+			pairs = append(pairs, pair{awsEscape(k, true), awsEscape(v, true)})
 		}
 	}
-	slices.Sort(parts)
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = p.k + "=" + p.v
+	}
 	return strings.Join(parts, "&")
 }
 
@@ -217,28 +285,42 @@ func awsEscape(s string, slash bool) string {
 	return b.String()
 }
 
-// subresources are the query parameters that S3 (v2) and OSS sign, with
-// the resource.
-var subresources = []string{"acl", "append", "cors", "delete", "lifecycle", "location", "logging", "notification",
-	"partNumber", "policy", "position", "requestPayment", "response-cache-control", "response-content-disposition",
+// s3Subresources are the query parameters S3 (v2) signs with the resource.
+var s3Subresources = []string{"acl", "cors", "delete", "lifecycle", "location", "logging", "notification",
+	"partNumber", "policy", "requestPayment", "response-cache-control", "response-content-disposition",
 	"response-content-encoding", "response-content-language", "response-content-type", "response-expires", "restore",
-	"security-token", "symlink", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions",
-	"website", "x-oss-process"}
+	"tagging", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website"}
+
+// ossSubresources are the query parameters OSS signs with the resource.
+var ossSubresources = []string{"acl", "append", "bucketInfo", "callback", "callback-var", "cname", "comp", "continuation-token",
+	"cors", "delete", "encryption", "endTime", "img", "inventory", "inventoryId", "lifecycle", "live", "location", "logging",
+	"objectMeta", "partNumber", "policy", "position", "qos", "referer", "replication", "replicationLocation",
+	"replicationProgress", "response-cache-control", "response-content-disposition", "response-content-encoding",
+	"response-content-language", "response-content-type", "response-expires", "restore", "security-token",
+	"sequential", "startTime", "stat", "status", "style", "styleName", "symlink", "tagging", "udf", "udfApplication",
+	"udfApplicationLog", "udfId", "udfImage", "udfImageDesc", "udfName", "uploadId", "uploads", "versionId",
+	"versioning", "versions", "vod", "website", "worm", "wormExtend", "wormId", "x-oss-process", "x-oss-request-payer"}
 
 // resource is the CanonicalizedResource of r for S3 v2 or OSS: the bucket
 // and the key, then the subresources r's query has, sorted.
 func (s *Signer) resource(r *http.Request) string {
 	host := hostOf(r)
 	var res string
+	subresources := s3Subresources
 	if s.scheme == OSS {
-		res = "/" + Bucket(host, OSS) + pathOf(r.URL) // OSS signs the key as it is, not escaped
+		bucket := s.bucket
+		if bucket == "" {
+			bucket = Bucket(host, OSS)
+		}
+		res = "/" + bucket + pathOf(r.URL) // OSS signs the key as it is, not escaped
+		subresources = ossSubresources
 	} else {
-		res = pathOf(r.URL)
+		res = r.URL.EscapedPath()
+		if res == "" {
+			res = "/"
+		}
 		if b := Bucket(host, S3V2); b != "" {
-			res = "/" + b + r.URL.EscapedPath()
-			if r.URL.EscapedPath() == "" {
-				res += "/"
-			}
+			res = "/" + b + res
 		}
 	}
 	q := r.URL.Query()
@@ -272,21 +354,23 @@ func Bucket(host, scheme string) string {
 		return record.OSSBucket(host) // which the API requires of the record
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if strings.HasSuffix(host, ".amazonaws.com") {
-		if strings.HasPrefix(host, "s3.") || strings.HasPrefix(host, "s3-") {
-			return ""
-		}
-		i := strings.Index(host, ".s3.")
-		if j := strings.Index(host, ".s3-"); i < 0 || j > 0 && j < i {
-			i = j
-		}
-		if i > 0 {
-			b := host[:i]
-			// bucket.region.s3.amazonaws.com: the region is not the bucket's
-			if k := strings.LastIndexByte(b, '.'); k > 0 && isRegion(b[k+1:]) {
-				b = b[:k]
+	if rest, ok := strings.CutSuffix(host, ".amazonaws.com"); ok {
+		// The endpoint's label is the last one that is s3 or s3-REGION;
+		// what comes before it (but a region: bucket.REGION.s3…) is the
+		// bucket, none for a path-style name.
+		labels := strings.Split(rest, ".")
+		end := -1
+		for i, l := range labels {
+			if l == "s3" || strings.HasPrefix(l, "s3-") && isRegion(l[3:]) {
+				end = i
 			}
-			return b
+		}
+		if end >= 0 {
+			b := labels[:end]
+			if len(b) > 1 && isRegion(b[len(b)-1]) {
+				b = b[:len(b)-1]
+			}
+			return strings.Join(b, ".")
 		}
 	}
 	return host

@@ -27,7 +27,7 @@ func TestS3V4Example(t *testing.T) {
 	r.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 	r.Header.Set("X-Amz-Date", "20130524T000000Z")
 	at := time.Date(2013, 5, 24, 0, 0, 0, 0, time.UTC)
-	got := s.v4Authorization(r, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", at)
+	got := s.v4Authorization(r, "us-east-1", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", at)
 	want := "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request," +
 		"SignedHeaders=host;range;x-amz-content-sha256;x-amz-date," +
 		"Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
@@ -117,6 +117,10 @@ func TestBucket(t *testing.T) {
 		{"awsexamplebucket1.us-west-1.s3.amazonaws.com", S3V2, "awsexamplebucket1"},
 		{"my.dotted.bucket.s3.amazonaws.com", S3V2, "my.dotted.bucket"},
 		{"s3.amazonaws.com", S3V2, ""},
+		{"s3-us-west-2.amazonaws.com", S3V2, ""},
+		{"s3.us-west-2.amazonaws.com", S3V2, ""},
+		{"s3-assets.s3.amazonaws.com", S3V2, "s3-assets"},
+		{"s3-assets.s3-us-west-2.amazonaws.com", S3V2, "s3-assets"},
 		{"static.example.com", S3V2, "static.example.com"},
 		{"bucket.oss-cn-hangzhou.aliyuncs.com", OSS, "bucket"},
 		{"bucket.oss-cn-hangzhou-internal.aliyuncs.com", OSS, "bucket"},
@@ -133,14 +137,76 @@ func TestNew(t *testing.T) {
 	if _, err := New("public", "", "", "AK", "SK"); err != ErrNoSigner {
 		t.Fatalf("public: %v", err)
 	}
-	if _, err := New("private", "v4", "", "AK", "SK"); err == nil {
-		t.Fatal("v4 without a region: no error")
-	}
 	if _, err := New("private_cross_account", "", "", "", "SK"); err == nil {
 		t.Fatal("no access key: no error")
 	}
 	s, err := New("private", "v4", "eu-west-1", "AKID", "very-secret")
 	if err != nil || strings.Contains(s.String(), "very-secret") || s.Scheme() != S3V4 {
 		t.Fatalf("%v, %v", s, err)
+	}
+}
+
+// TestSignReadsOnly: only GET and HEAD are signed; what the visitor sent
+// that a signature would cover (x-amz-*/x-oss-* headers) or that would
+// authenticate otherwise (a presigned URL's parameters) is dropped first.
+func TestSignReadsOnly(t *testing.T) {
+	s, _ := New("private", "v4", "us-east-1", "AK", "SK")
+	for _, m := range []string{"PUT", "POST", "DELETE", "PATCH"} {
+		r, _ := http.NewRequest(m, "http://bucket.s3.amazonaws.com/a", nil)
+		r.Header.Set("Authorization", "visitor")
+		r.Header.Set("X-Amz-Copy-Source", "other/key")
+		s.Sign(r, time.Now())
+		if r.Header.Get("Authorization") != "visitor" || r.Header.Get("X-Amz-Copy-Source") != "other/key" {
+			t.Fatalf("%s was signed: %v", m, r.Header)
+		}
+	}
+	r, _ := http.NewRequest("GET", "http://bucket.s3.amazonaws.com/a?X-Amz-Signature=abc&X-Amz-Credential=x&versionId=2&OSSAccessKeyId=k", nil)
+	r.Header.Set("X-Amz-Request-Payer", "requester")
+	r.Header.Set("x-oss-meta-a", "b")
+	s.Sign(r, time.Now())
+	if r.Header.Get("X-Amz-Request-Payer") != "" || r.Header.Get("X-Oss-Meta-A") != "" {
+		t.Fatalf("the visitor's headers were kept: %v", r.Header)
+	}
+	if r.URL.RawQuery != "versionId=2" {
+		t.Fatalf("query %q, want only versionId=2", r.URL.RawQuery)
+	}
+	if got := r.Header.Get("Authorization"); !strings.Contains(got, "SignedHeaders=host;x-amz-content-sha256;x-amz-date,") {
+		t.Fatalf("Authorization %q", got)
+	}
+}
+
+// TestCanonicalQuery: sorted by name, then by value (v before v2, a before
+// a-b), each escaped as AWS does.
+func TestCanonicalQuery(t *testing.T) {
+	r, _ := http.NewRequest("GET", "http://b.s3.amazonaws.com/?v2=x&v=1&a-b=1&a=2&a=1&sp=a%20b", nil)
+	if got, want := canonicalQuery(r.URL), "a=1&a=2&a-b=1&sp=a%20b&v=1&v2=x"; got != want {
+		t.Fatalf("canonical query %q, want %q", got, want)
+	}
+}
+
+// TestRegion: S3 v4 without a region signs for the one the Host names,
+// else us-east-1.
+func TestRegion(t *testing.T) {
+	for host, want := range map[string]string{
+		"bucket.s3.eu-west-1.amazonaws.com": "eu-west-1", "bucket.s3-ap-south-1.amazonaws.com": "ap-south-1",
+		"bucket.s3.amazonaws.com": "us-east-1", "static.example.com": "us-east-1",
+	} {
+		s, _ := New("private", "", "", "AK", "SK")
+		r, _ := http.NewRequest("GET", "http://"+host+"/a", nil)
+		s.Sign(r, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+		if got := r.Header.Get("Authorization"); !strings.Contains(got, "/20260102/"+want+"/s3/aws4_request") {
+			t.Errorf("%s: %s, want region %s", host, got, want)
+		}
+	}
+}
+
+// TestOSSForBucket: an OSS signer signs for the record's bucket whatever
+// Host is sent (the visitor's, for a custom domain bound to the bucket).
+func TestOSSForBucket(t *testing.T) {
+	s, _ := New("private_cross_account", "", "", "AK", "SK")
+	s.ForBucket("my-bucket")
+	r, _ := http.NewRequest("GET", "http://img.example.com/a.jpg", nil)
+	if got, want := s.resource(r), "/my-bucket/a.jpg"; got != want {
+		t.Fatalf("resource %q, want %q", got, want)
 	}
 }
