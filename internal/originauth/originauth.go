@@ -22,9 +22,10 @@
 // leaves any other request as the visitor sent it (the bucket then answers
 // it as it answers anyone). Before it signs, it drops what the visitor
 // sent that a signature would cover or that would authenticate otherwise:
-// the Authorization header, every x-amz-* and x-oss-* header, and the query
-// parameters of a presigned URL; a signature covers only what Sign itself
-// sets and the request's method, path, query and Host. A key given to the
+// the Authorization header, every x-amz-* and x-oss-* header, and the
+// query parameters of a presigned URL and every x-amz-* and x-oss-* one
+// (but x-oss-process, OSS's image processing); a signature covers only
+// what Sign itself sets and the request's method, path, query and Host. A key given to the
 // edge should still be one that may only read the bucket's objects.
 package originauth
 
@@ -107,6 +108,30 @@ var presigned = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X
 	"x-oss-signature", "x-oss-credential", "x-oss-date", "x-oss-expires", "x-oss-signature-version",
 	"x-oss-additional-headers", "security-token"}
 
+// dropAuthParams returns raw without the parameters that authenticate a
+// request or that a signature would cover: a presigned URL's, and every
+// x-amz-* and x-oss-* one but x-oss-process (OSS's image processing, a
+// read). What stays is kept byte for byte, in its order.
+func dropAuthParams(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	var kept []string
+	for _, pair := range strings.Split(raw, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		l := strings.ToLower(name)
+		if l != "x-oss-process" && (strings.HasPrefix(l, "x-amz-") || strings.HasPrefix(l, "x-oss-") ||
+			slices.ContainsFunc(presigned, func(p string) bool { return strings.EqualFold(p, name) })) {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	return strings.Join(kept, "&")
+}
+
 // Sign signs r, a request about to be sent to the origin, as of now, when
 // it is a read (GET or HEAD); any other request is left as it is.
 func (s *Signer) Sign(r *http.Request, now time.Time) {
@@ -119,18 +144,7 @@ func (s *Signer) Sign(r *http.Request, now time.Time) {
 			delete(r.Header, name)
 		}
 	}
-	if q := r.URL.Query(); r.URL.RawQuery != "" {
-		dropped := false
-		for _, name := range presigned {
-			if q.Has(name) {
-				q.Del(name)
-				dropped = true
-			}
-		}
-		if dropped {
-			r.URL.RawQuery = q.Encode()
-		}
-	}
+	r.URL.RawQuery = dropAuthParams(r.URL.RawQuery)
 	now = now.UTC()
 	switch s.scheme {
 	case S3V4:
@@ -215,11 +229,16 @@ func regionOf(host string) string {
 	if rest, ok := strings.CutSuffix(host, ".amazonaws.com"); ok {
 		labels := strings.Split(rest, ".")
 		for i, l := range labels {
-			if r, ok := strings.CutPrefix(l, "s3-"); ok && isRegion(r) {
+			if l != "s3" && !strings.HasPrefix(l, "s3-") {
+				continue
+			}
+			if r := strings.TrimPrefix(l, "s3-"); isRegion(r) { // s3-REGION
 				return r
 			}
-			if l == "s3" && i+1 < len(labels) && isRegion(labels[i+1]) {
-				return labels[i+1]
+			for _, next := range labels[i+1:] { // s3.REGION, s3.dualstack.REGION, s3-fips.REGION
+				if isRegion(next) {
+					return next
+				}
 			}
 		}
 	}
@@ -361,7 +380,7 @@ func Bucket(host, scheme string) string {
 		labels := strings.Split(rest, ".")
 		end := -1
 		for i, l := range labels {
-			if l == "s3" || strings.HasPrefix(l, "s3-") && isRegion(l[3:]) {
+			if l == "s3" || strings.HasPrefix(l, "s3-") {
 				end = i
 			}
 		}

@@ -121,6 +121,10 @@ func TestBucket(t *testing.T) {
 		{"s3.us-west-2.amazonaws.com", S3V2, ""},
 		{"s3-assets.s3.amazonaws.com", S3V2, "s3-assets"},
 		{"s3-assets.s3-us-west-2.amazonaws.com", S3V2, "s3-assets"},
+		{"bucket.s3-external-1.amazonaws.com", S3V2, "bucket"},
+		{"bucket.s3-fips.us-east-1.amazonaws.com", S3V2, "bucket"},
+		{"bucket.s3.dualstack.eu-west-1.amazonaws.com", S3V2, "bucket"},
+		{"s3-external-1.amazonaws.com", S3V2, ""},
 		{"static.example.com", S3V2, "static.example.com"},
 		{"bucket.oss-cn-hangzhou.aliyuncs.com", OSS, "bucket"},
 		{"bucket.oss-cn-hangzhou-internal.aliyuncs.com", OSS, "bucket"},
@@ -170,6 +174,18 @@ func TestSignReadsOnly(t *testing.T) {
 	if r.URL.RawQuery != "versionId=2" {
 		t.Fatalf("query %q, want only versionId=2", r.URL.RawQuery)
 	}
+	// What stays of the query is sent byte for byte, in its order.
+	for raw, want := range map[string]string{
+		"acl&Signature=s&Expires=1&AWSAccessKeyId=k":                        "acl",
+		"response-content-disposition=a%20b&x-amz-security-token=t&uploads": "response-content-disposition=a%20b&uploads",
+		"x-oss-process=image/resize,w_100&x-oss-signature=s&X-OSS-Date=d":   "x-oss-process=image/resize,w_100",
+	} {
+		r, _ := http.NewRequest("GET", "http://bucket.s3.amazonaws.com/a?"+raw, nil)
+		s.Sign(r, time.Now())
+		if r.URL.RawQuery != want {
+			t.Errorf("query %q sent as %q, want %q", raw, r.URL.RawQuery, want)
+		}
+	}
 	if got := r.Header.Get("Authorization"); !strings.Contains(got, "SignedHeaders=host;x-amz-content-sha256;x-amz-date,") {
 		t.Fatalf("Authorization %q", got)
 	}
@@ -190,6 +206,7 @@ func TestRegion(t *testing.T) {
 	for host, want := range map[string]string{
 		"bucket.s3.eu-west-1.amazonaws.com": "eu-west-1", "bucket.s3-ap-south-1.amazonaws.com": "ap-south-1",
 		"bucket.s3.amazonaws.com": "us-east-1", "static.example.com": "us-east-1",
+		"bucket.s3.dualstack.eu-west-1.amazonaws.com": "eu-west-1", "bucket.s3-fips.us-gov-west-1.amazonaws.com": "us-gov-west-1",
 	} {
 		s, _ := New("private", "", "", "AK", "SK")
 		r, _ := http.NewRequest("GET", "http://"+host+"/a", nil)
