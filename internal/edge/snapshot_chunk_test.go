@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -277,4 +279,38 @@ func TestSnapshotFormat10(t *testing.T) {
 		t.Errorf("revision %d, want 5", hdr.Rev)
 	}
 	sameIndexes(t, fromStore, map[string]*Index{"loaded": loaded, "read whole": load(seed, states, hdr.Rev, now, false)}, hosts)
+}
+
+// TestSnapshotFormat11: a file of format 11 (no versions off in a host's
+// policy, no route auth: what format 12 writes when a site has neither,
+// under the older magic) is still read, and builds the index a load from
+// the store builds.
+func TestSnapshotFormat11(t *testing.T) {
+	_, src, hosts, _ := chunkedFixture(t)
+	seed := maphash.MakeSeed()
+	fromStore := load(seed, mustLoad(t, src), 5, now, false)
+	var buf bytes.Buffer
+	if err := writeSnapshot(&buf, fromStore, now); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.Bytes()
+	body := raw[:len(raw)-sha256.Size]
+	if !bytes.HasPrefix(body, []byte(snapshotMagic)) {
+		t.Fatalf("the file does not start with %q", snapshotMagic)
+	}
+	copy(body, snapshotMagic11) // the same length: only the version differs
+	sum := sha256.Sum256(body)
+	copy(raw[len(body):], sum[:])
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, hdr, _, err := loadSnapshot(seed, path, now, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Rev != 5 {
+		t.Errorf("revision %d, want 5", hdr.Rev)
+	}
+	sameIndexes(t, fromStore, map[string]*Index{"format 11": loaded}, hosts)
 }
