@@ -573,9 +573,16 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	if ha != nil { // the CAs asked for are part of the settings
 		k += "|client-cas:" + ha.key
 	}
-	if c, ok := e.configs.Load(k); ok {
-		return e.versionConfig(c.(*tls.Config), k, hp, hello), nil
+	c, ok := e.configs.Load(k)
+	if !ok {
+		c, _ = e.configs.LoadOrStore(k, e.hostConfig(hp, ha))
 	}
+	return e.versionConfig(c.(*tls.Config), k, hp, hello), nil
+}
+
+// hostConfig makes the TLS configuration of hp, asking for client
+// certificates as ha says (nil: none).
+func (e *Edge) hostConfig(hp *HostPolicy, ha *hostAuth) *tls.Config {
 	c := e.base.Clone()
 	c.GetConfigForClient = nil
 	c.MinVersion, c.MaxVersion = hp.MinVersion, hp.MaxVersion
@@ -586,6 +593,5 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	if ha != nil {
 		e.requireClientCert(c, ha)
 	}
-	actual, _ := e.configs.LoadOrStore(k, c)
-	return e.versionConfig(actual.(*tls.Config), k, hp, hello), nil
+	return c
 }

@@ -66,10 +66,12 @@ func (a *routeAuth) sign(r *http.Request) {
 	}
 }
 
-// authOf is the route's RouteAuth (zero for none), as the snapshot keeps it.
-func (r *route) authOf() RouteAuth {
-	if r.auth == nil {
-		return RouteAuth{}
+// asRoute is the route of name as the snapshot keeps it (routesOf makes
+// it again).
+func (r *route) asRoute(name string) Route {
+	rt := Route{Name: name, Origin: r.origin, OriginHost: r.originHost}
+	if r.auth != nil {
+		rt.Auth = r.auth.RouteAuth
 	}
-	return r.auth.RouteAuth
+	return rt
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/esacert/esacert/internal/bodyrate"
 	"github.com/esacert/esacert/internal/origin"
+	"github.com/esacert/esacert/internal/originauth"
 )
 
 type routeKey struct{}
@@ -111,7 +112,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 	if looped(w, r) {
 		return
 	}
-	if rt.auth != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) { // the reads are signed
+	if rt.auth != nil && originauth.Signs(r.Method) {
 		if _, first, err := rt.auth.signer(p.origin.sealer); err != nil {
 			if first {
 				p.log.Error("origin credentials unusable", "host", hostOf(r), "record", rt.auth.Record, "error", err)

@@ -82,11 +82,13 @@ func ruleHosts(basics []httpsconf.HTTPSBasic, apps []httpsconf.HTTPSApplication,
 // off.
 func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy {
 	p := HostPolicy{HTTPS: b.Https != "off", HTTP2: b.Http2 != "off", ForceCode: 301}
+	var off uint8 // every version off; those inside the range are kept
 	for _, v := range []struct {
 		on  string
 		ver uint16
 	}{{b.Tls10, tls.VersionTLS10}, {b.Tls11, tls.VersionTLS11}, {b.Tls12, tls.VersionTLS12}, {b.Tls13, tls.VersionTLS13}} {
 		if v.on != "on" {
+			off |= versionBit(v.ver)
 			continue
 		}
 		if p.MinVersion == 0 {
@@ -96,14 +98,9 @@ func hostPolicy(b httpsconf.HTTPSBasic, a httpsconf.HTTPSApplication) HostPolicy
 	}
 	if p.MinVersion == 0 {
 		p.HTTPS = false
-	}
-	for _, v := range []struct {
-		on  string
-		ver uint16
-	}{{b.Tls11, tls.VersionTLS11}, {b.Tls12, tls.VersionTLS12}} {
-		if v.on != "on" && v.ver > p.MinVersion && v.ver < p.MaxVersion {
-			p.VersionsOff |= versionBit(v.ver)
-		}
+	} else {
+		// the bits from MinVersion's to MaxVersion's
+		p.VersionsOff = off & (versionBit(p.MaxVersion)<<1 - versionBit(p.MinVersion))
 	}
 	if b.CiphersuiteGroup != "" && b.CiphersuiteGroup != "all" {
 		p.CipherSuites = b.CipherSuiteIDs()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/esacert/esacert/internal/cert"
 	"github.com/esacert/esacert/internal/origincert"
@@ -136,7 +137,7 @@ func eachSnapshotSite(path string, arena *byteArena, f func(SiteState)) (snapsho
 	sum := sha256.New()
 	r := bufio.NewReaderSize(io.TeeReader(io.NewSectionReader(file, 0, body), sum), 1<<20)
 	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || (string(magic) != snapshotMagic && string(magic) != snapshotMagic11 && string(magic) != snapshotMagic10) {
+	if _, err := io.ReadFull(r, magic); err != nil || !slices.Contains([]string{snapshotMagic, snapshotMagic11, snapshotMagic10}, string(magic)) {
 		return hdr, fmt.Errorf("%w: not an esacert edge snapshot", errSnapshotCorrupt)
 	}
 	dec := gob.NewDecoder(r)

@@ -41,7 +41,7 @@ func describe(ix *Index, host string) string {
 		b.WriteString("/")
 	}
 	if r := ix.routeFor(host); r != nil {
-		fmt.Fprintf(&b, "route %s %s site %d auth %+v|", r.origin, r.originHost, r.site.id, r.authOf())
+		fmt.Fprintf(&b, "route %s %s site %d auth %+v|", r.origin, r.originHost, r.site.id, r.asRoute("").Auth)
 	}
 	if s := ix.siteOf(host); s != nil {
 		hp := s.policy.For(host)

@@ -51,12 +51,12 @@ func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
 	exactRoutes, wildRoutes := e.routes()
 	for _, n := range exactRoutes {
 		if r, ok := ix.routes.Get(n); ok && r.site == e.conf {
-			s.Routes = append(s.Routes, Route{Name: n, Origin: r.origin, OriginHost: r.originHost, Auth: r.authOf()})
+			s.Routes = append(s.Routes, r.asRoute(n))
 		}
 	}
 	for _, n := range wildRoutes {
 		if r, ok := ix.wildRoutes.Get(n); ok && r.site == e.conf {
-			s.Routes = append(s.Routes, Route{Name: "*." + n, Origin: r.origin, OriginHost: r.originHost, Auth: r.authOf()})
+			s.Routes = append(s.Routes, r.asRoute("*."+n))
 		}
 	}
 	return s

@@ -24,6 +24,12 @@ func TestTLSVersionGap(t *testing.T) {
 	if oneOff.VersionsOff != versionBit(tls.VersionTLS11) || twoOff.VersionsOff != versionBit(tls.VersionTLS11)|versionBit(tls.VersionTLS12) {
 		t.Fatalf("versions off: %b and %b", oneOff.VersionsOff, twoOff.VersionsOff)
 	}
+	// Versions off outside the range are no gap: the range leaves them out.
+	edges := hostPolicy(httpsconf.HTTPSBasic{Https: "on", Tls10: "off", Tls11: "on", Tls12: "on", Tls13: "off"},
+		httpsconf.HTTPSApplication{})
+	if edges.VersionsOff != 0 || edges.MinVersion != tls.VersionTLS11 || edges.MaxVersion != tls.VersionTLS12 {
+		t.Fatalf("TLS 1.1 to 1.2 on: versions off %b, range %x to %x", edges.VersionsOff, edges.MinVersion, edges.MaxVersion)
+	}
 	for _, tickets := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tickets=%v", tickets), func(t *testing.T) {
 			f := newFixture(t)

@@ -107,6 +107,7 @@ func checkSetting(f setting, v string) error {
 			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
 		}
 		known, _ := CipherSuiteNames(CiphersCustom)
+		all13 := tls13Names()
 		var tls13 []string // the TLS 1.3 suites named
 		for _, name := range splitSuites(v) {
 			if name == "" {
@@ -116,14 +117,14 @@ func checkSetting(f setting, v string) error {
 				return domain.Invalid(f.name, fmt.Sprintf("%s is no cipher suite esacert offers (IANA names such as "+
 					"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, separated by commas; ListCiphers with CiphersGroup=custom lists them)", name))
 			}
-			if slices.Contains(tls13Names(), name) && !slices.Contains(tls13, name) {
+			if slices.Contains(all13, name) && !slices.Contains(tls13, name) {
 				tls13 = append(tls13, name)
 			}
 		}
-		if all := tls13Names(); len(tls13) > 0 && len(tls13) < len(all) {
+		if len(tls13) > 0 && len(tls13) < len(all13) {
 			return domain.Invalid(f.name, fmt.Sprintf("names %s but not every TLS 1.3 suite: esacert's TLS 1.3 "+
 				"offers all of %s, which cannot be chosen one by one (Go's crypto/tls), so list all of them or none "+
-				"(the list chooses the suites of TLS 1.2 and below)", strings.Join(tls13, ", "), strings.Join(all, ", ")))
+				"(the list chooses the suites of TLS 1.2 and below)", strings.Join(tls13, ", "), strings.Join(all13, ", ")))
 		}
 	case kindScheme:
 		if v != SchemeHTTP && v != SchemeHTTPS && v != SchemeFollow {

@@ -96,9 +96,6 @@ func (s *Signer) ForBucket(bucket string) *Signer {
 	return s
 }
 
-// Scheme is the signature's scheme: S3V4, S3V2 or OSS.
-func (s *Signer) Scheme() string { return s.scheme }
-
 // String names the signer without its secret.
 func (s *Signer) String() string { return s.scheme + " " + s.accessKey }
 
@@ -132,10 +129,14 @@ func dropAuthParams(raw string) string {
 	return strings.Join(kept, "&")
 }
 
+// Signs reports whether Sign signs a request of method: the reads, GET
+// and HEAD.
+func Signs(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+
 // Sign signs r, a request about to be sent to the origin, as of now, when
-// it is a read (GET or HEAD); any other request is left as it is.
+// it is a read (Signs); any other request is left as it is.
 func (s *Signer) Sign(r *http.Request, now time.Time) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if !Signs(r.Method) {
 		return
 	}
 	r.Header.Del("Authorization")
@@ -156,7 +157,6 @@ func (s *Signer) Sign(r *http.Request, now time.Time) {
 		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 		r.Header.Set("Authorization", s.v4Authorization(r, region, "UNSIGNED-PAYLOAD", now))
 	case S3V2, OSS:
-		r.Header.Del("X-Amz-Date")
 		r.Header.Set("Date", now.Format(http.TimeFormat))
 		prefix, label := "x-amz-", "AWS "
 		if s.scheme == OSS {
@@ -167,12 +167,9 @@ func (s *Signer) Sign(r *http.Request, now time.Time) {
 	}
 }
 
-// hostOf is the host r is sent to, without a port.
+// hostOf is the host r is sent to, without a port, in lower case.
 func hostOf(r *http.Request) string {
-	h := r.Host
-	if h == "" {
-		h = r.URL.Host
-	}
+	h := hostWithPort(r)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
 		h = h[:i]
 	}

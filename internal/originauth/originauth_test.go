@@ -145,7 +145,7 @@ func TestNew(t *testing.T) {
 		t.Fatal("no access key: no error")
 	}
 	s, err := New("private", "v4", "eu-west-1", "AKID", "very-secret")
-	if err != nil || strings.Contains(s.String(), "very-secret") || s.Scheme() != S3V4 {
+	if err != nil || strings.Contains(s.String(), "very-secret") || s.scheme != S3V4 {
 		t.Fatalf("%v, %v", s, err)
 	}
 }

@@ -320,7 +320,7 @@ func checkAuthConf(r *Record) error {
 		return domain.Invalid("AuthConf", "Region is required for AuthType private with signature Version v4 "+
 			"(the default): the S3 bucket's region, such as us-east-1")
 	}
-	if a.AuthType == "private_cross_account" && OSSBucket(strings.Split(r.Data.Value, ":")[0]) == "" {
+	if hosts, _ := r.Origins(); a.AuthType == "private_cross_account" && (len(hosts) == 0 || OSSBucket(hosts[0]) == "") {
 		return domain.Invalid("AuthConf", "AuthType private_cross_account needs the record's Value to be the bucket's "+
 			"OSS endpoint (BUCKET.oss-REGION.aliyuncs.com), whose bucket the requests are signed for")
 	}
