@@ -35,7 +35,7 @@ func BenchmarkIndexMark(b *testing.B) {
 				var cc *certCache
 				if hinted {
 					cc = newCertCache(2 * n)
-					ix.exact.each(func(_ string, c candidates) bool {
+					ix.exact.each(func(c candidates) bool {
 						for _, sv := range c {
 							cc.get(sv, func(*served, *certEntry) error { return nil })
 						}

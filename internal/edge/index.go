@@ -135,6 +135,7 @@ func (s *siteConf) settingsOf() sitesetting.Settings {
 
 // route is where a host's requests go.
 type route struct {
+	key        string // its key in Index.routes (the record's name) or Index.wildRoutes (the parent of its wildcard)
 	site       *siteConf
 	origin     string     // host:port
 	originHost string     // the Host header to send when the record says follow_origin_domain, else ""
@@ -186,8 +187,26 @@ type Index struct {
 var generations atomic.Uint64
 
 func newIndex(seed maphash.Seed) *Index {
-	return &Index{gen: generations.Add(1), exact: newPmap[candidates](seed), wild: newPmap[candidates](seed),
-		routes: newPmap[*route](seed), wildRoutes: newPmap[*route](seed), sites: newPmap[siteEntry](seed)}
+	return &Index{gen: generations.Add(1), exact: newPmap(seed, exactMatch), wild: newPmap(seed, wildMatch),
+		routes: newPmap(seed, routeMatch), wildRoutes: newPmap(seed, routeMatch), sites: newPmap(seed, siteMatch)}
+}
+
+// How the values of the index's maps say which key is theirs (pmap.match):
+
+// exactMatch: the certificates of Index.exact's key name it (they all do:
+// the first is asked).
+func exactMatch(c candidates, name string) bool { return len(c) > 0 && c[0].hasName(name) }
+
+// wildMatch: the certificates of Index.wild's key name *.key.
+func wildMatch(c candidates, parent string) bool { return len(c) > 0 && c[0].hasWildcard(parent) }
+
+// routeMatch: a route knows its key.
+func routeMatch(r *route, key string) bool { return r.key == key }
+
+// siteMatch: Index.sites's key is the site's id in decimal.
+func siteMatch(e siteEntry, key string) bool {
+	var buf [20]byte
+	return string(strconv.AppendInt(buf[:0], e.conf.id, 10)) == key
 }
 
 // Revision is the change-feed revision the index reflects.
@@ -359,7 +378,9 @@ func routesOf(records []Route, conf *siteConf) (exact, wild map[string]*route) {
 			rt.auth = &routeAuth{RouteAuth: r.Auth}
 		}
 		name := normalize(r.Name)
+		rt.key = name
 		if p, ok := strings.CutPrefix(name, "*."); ok {
+			rt.key = p
 			if wild == nil {
 				wild = map[string]*route{}
 			}
@@ -487,8 +508,8 @@ type indexBuilder struct {
 }
 
 func newIndexBuilder(seed maphash.Seed, now time.Time, requireVerified bool) *indexBuilder {
-	return &indexBuilder{exact: newBuilder[candidates](seed), wild: newBuilder[candidates](seed),
-		routes: newBuilder[*route](seed), wroutes: newBuilder[*route](seed), sites: newBuilder[siteEntry](seed),
+	return &indexBuilder{exact: newBuilder(seed, exactMatch), wild: newBuilder(seed, wildMatch),
+		routes: newBuilder(seed, routeMatch), wroutes: newBuilder(seed, routeMatch), sites: newBuilder(seed, siteMatch),
 		owner: newOwner(), now: now, requireVerified: requireVerified}
 }
 

@@ -87,6 +87,30 @@ func (sv *served) names() iter.Seq[string] {
 	}
 }
 
+// hasName reports whether name is one of its names.
+func (sv *served) hasName(name string) bool {
+	for rest := sv.strs[sv.idLen:]; len(rest) >= 2; {
+		n := int(rest[0])<<8 | int(rest[1])
+		if rest[2:2+n] == name {
+			return true
+		}
+		rest = rest[2+n:]
+	}
+	return false
+}
+
+// hasWildcard reports whether *.parent is one of its names.
+func (sv *served) hasWildcard(parent string) bool {
+	for rest := sv.strs[sv.idLen:]; len(rest) >= 2; {
+		n := int(rest[0])<<8 | int(rest[1])
+		if name := rest[2 : 2+n]; len(name) == len(parent)+2 && name[:2] == "*." && name[2:] == parent {
+			return true
+		}
+		rest = rest[2+n:]
+	}
+	return false
+}
+
 // maxNameLen is the longest name a served keeps (its length takes two
 // bytes in strs); a host name is at most 253 bytes, so a longer one never
 // matches a handshake's server name.

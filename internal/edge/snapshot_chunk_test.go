@@ -110,7 +110,8 @@ func sameIndexes(t *testing.T, want *Index, got map[string]*Index, hosts []strin
 		if ix.Names() != want.Names() || ix.sites.Len() != want.sites.Len() {
 			t.Errorf("%s: %d names and %d sites, want %d and %d", how, ix.Names(), ix.sites.Len(), want.Names(), want.sites.Len())
 		}
-		want.sites.each(func(key string, we siteEntry) bool {
+		want.sites.each(func(we siteEntry) bool {
+			key := strconv.FormatInt(we.conf.id, 10)
 			ge, ok := ix.sites.Get(key)
 			if !ok {
 				t.Errorf("%s: site %s missing", how, key)
@@ -227,7 +228,7 @@ func writeSnapshot10(t *testing.T, path string, ix *Index) {
 		t.Fatal(err)
 	}
 	inters := interNumbers{}
-	ix.sites.each(func(_ string, e siteEntry) bool {
+	ix.sites.each(func(e siteEntry) bool {
 		s := ix.snapshotHead(&e)
 		e.certs.each(func(_ string, sv *served) bool {
 			sc := snapshotCertOf(sv)

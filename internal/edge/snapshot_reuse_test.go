@@ -16,7 +16,7 @@ func writeSnapshotFresh(t *testing.T, ix *Index) []byte {
 		t.Fatal(err)
 	}
 	inters := interNumbers{}
-	ix.sites.each(func(_ string, e siteEntry) bool {
+	ix.sites.each(func(e siteEntry) bool {
 		s := ix.snapshotHead(&e)
 		first := true
 		var certs []snapshotCert

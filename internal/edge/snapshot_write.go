@@ -16,7 +16,7 @@ func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
 		return err
 	}
 	inters := interNumbers{}
-	ix.sites.each(func(_ string, e siteEntry) bool {
+	ix.sites.each(func(e siteEntry) bool {
 		err = sw.indexSite(ix, &e, inters)
 		return err == nil
 	})
