@@ -563,7 +563,7 @@ func (e *Edge) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	if site == nil || !site.terminates(hello.Conn) {
 		return nil, nil
 	}
-	hp := site.policy.For(host)
+	hp := site.policy().For(host)
 	ha := site.clientAuthFor(host) // mutual TLS (clientauth.go)
 	if ha == nil && hp.MinVersion == tls.VersionTLS11 && hp.MaxVersion == tls.VersionTLS13 && hp.VersionsOff == 0 &&
 		hp.HTTP2 && hp.CipherSuites == nil {

@@ -96,7 +96,7 @@ func (e *Edge) quicConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	if site == nil || site.settings.Paused || site.settings.IPv6Off && udpOverIPv6(hello.Conn) {
 		return nil, refuseHTTP3(hello)
 	}
-	hp := site.policy.For(host)
+	hp := site.policy().For(host)
 	if !h3Possible(hp) {
 		return nil, refuseHTTP3(hello)
 	}

@@ -47,7 +47,7 @@ type targetKey struct{}
 // targetOf resolves where r goes: rt's origin, changed by the origin
 // policy of r's host.
 func targetOf(r *http.Request, rt *route) *target {
-	op := rt.site.policy.For(hostOf(r)).Origin
+	op := rt.site.policy().For(hostOf(r)).Origin
 	t := &target{scheme: "http", addr: rt.origin, host: r.Host, timeout: op.ReadTimeout}
 	if rt.originHost != "" {
 		t.host = rt.originHost

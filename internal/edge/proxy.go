@@ -303,7 +303,7 @@ func (e *Edge) HTTPSHandler() http.Handler {
 			page(w, http.StatusMisdirectedRequest, "This site is paused: connect again to reach its origin.")
 			return
 		}
-		hp := rt.site.policy.For(host)
+		hp := rt.site.policy().For(host)
 		if hp.HSTS != "" {
 			w.Header().Set("Strict-Transport-Security", hp.HSTS)
 		}
@@ -354,7 +354,7 @@ func (e *Edge) HTTPHandler() http.Handler {
 			e.proxy.serveDirect(w, r, rt)
 			return
 		}
-		if hp := site.policy.For(host); hp.Force && hp.HTTPS {
+		if hp := site.policy().For(host); hp.Force && hp.HTTPS {
 			authority := host
 			if e.HTTPSPort != "" && e.HTTPSPort != "443" {
 				authority = net.JoinHostPort(host, e.HTTPSPort)

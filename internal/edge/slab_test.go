@@ -140,7 +140,7 @@ func TestBuildSiteFromSlabs(t *testing.T) {
 	var sl slabs
 	a, b := buildSite(st, false, &sl), buildSite(st, false, nil)
 	ca, cb := *a.entry.conf, *b.entry.conf
-	ca.policy, cb.policy = nil, nil
+	ca.pol, cb.pol = nil, nil
 	if !reflect.DeepEqual(ca, cb) || a.key != b.key || a.key != "7" {
 		t.Fatalf("from slabs %+v (key %q), on its own %+v (key %q)", ca, a.key, cb, b.key)
 	}

@@ -44,7 +44,7 @@ func describe(ix *Index, host string) string {
 		fmt.Fprintf(&b, "route %s %s site %d auth %+v|", r.origin, r.originHost, r.site.id, r.asRoute("").Auth)
 	}
 	if s := ix.siteOf(host); s != nil {
-		hp := s.policy.For(host)
+		hp := s.policy().For(host)
 		fmt.Fprintf(&b, "site %d %s status %s served %v policy %+v suites-nil %v settings %+v paused sites %d", s.id, s.name,
 			s.statusName(), s.served, *hp, hp.CipherSuites == nil, s.settingsOf(), ix.paused)
 	}

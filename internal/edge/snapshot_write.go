@@ -29,7 +29,7 @@ func writeSnapshot(w io.Writer, ix *Index, now time.Time) error {
 // snapshotHead returns what the index serves for one site but its
 // certificates.
 func (ix *Index) snapshotHead(e *siteEntry) snapshotSite {
-	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.statusName(), Policy: *e.conf.policy, Settings: e.conf.settingsOf()}
+	s := snapshotSite{ID: e.conf.id, Name: e.conf.name, Status: e.conf.statusName(), Policy: *e.conf.policy(), Settings: e.conf.settingsOf()}
 	if a := e.conf.clients(); a != nil {
 		s.ClientCAs = a.cas
 	}

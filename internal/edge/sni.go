@@ -60,7 +60,7 @@ func sniWhitelist(v string) []string {
 // HTTPS on for the host, the SNI allowed by the host's whitelist, and TLS
 // terminated on conn (see terminates).
 func (s *siteConf) answers(host string, conn net.Conn) bool {
-	hp := s.policy.For(host)
+	hp := s.policy().For(host)
 	return hp.HTTPS && hp.allowsSNI(host) && s.terminates(conn)
 }
 
@@ -71,7 +71,7 @@ func (e *Edge) noSNIHost() string {
 	if host == "" {
 		return ""
 	}
-	if site := e.index.Load().siteOf(host); site != nil && site.policy.For(host).NoSNIDeny {
+	if site := e.index.Load().siteOf(host); site != nil && site.policy().For(host).NoSNIDeny {
 		return ""
 	}
 	return host

@@ -128,7 +128,7 @@ func (e *Edge) followStaples(ctx context.Context) {
 func (e *Edge) staple(sv *served, built *certEntry, host string, now time.Time) *tls.Certificate {
 	c := built.c
 	must := built.must
-	if !must && !sv.site.policy.For(host).OCSP {
+	if !must && !sv.site.policy().For(host).OCSP {
 		return c
 	}
 	v, _ := e.staples.m.Load(sv.id())
