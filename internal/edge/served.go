@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/esacert/esacert/internal/cert"
 )
@@ -17,22 +18,29 @@ import (
 //
 // The collector reads every pointer word of every served at each cycle,
 // and at 100,000 certificates the served are the index's largest part:
-// each pointer word costs a cycle 15 to 30 ns whatever it points to (a
-// string in a slab, a chunk outside the heap, even nil), so a served has as
-// few as it can (6, where it had 12): its strings are one string (strs),
-// its leaf and sealed key one slice (leafKey), the rest of its chain one
+// each pointer word that is set costs a cycle 15 to 30 ns whatever it
+// points to (a string in a slab, a chunk outside the heap), a nil one a
+// tenth of that, so a served has as few as it can (5, where it had 12),
+// and as few set: its strings are one string (strs), its leaf and sealed
+// key one run of bytes (bytes), the rest of its chain one
 // slice shared by the certificates that have the same (internTail), and
 // its expiry two numbers, not a time.Time (whose location is a pointer).
 // BenchmarkIndexMark measures what a cycle costs.
 type served struct {
-	self    [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
-	site    *siteConf
-	strs    string        // the id (idLen bytes), then each name as a 2-byte length and its bytes (names)
-	leafKey []byte        // the leaf's DER (leafLen bytes), then the sealed key: in an arena chunk (mem) or on the heap
-	tail    [][]byte      // DER of the rest of the chain, shared (internTail); nil when there is none
-	mem     *arenaChunk   // holds leafKey when it is outside the heap (arena.go)
-	fp      uint64        // certFingerprint of id, leaf, sealed key and the rest of the chain
-	hint    atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
+	self [1]*served // the candidates of a name only it has (see below); first, in the cache line a lookup reads
+	site *siteConf
+	strs string   // the id (idLen bytes), then each name as a 2-byte length and its bytes (names)
+	tail [][]byte // DER of the rest of the chain, shared (internTail); nil when there is none
+	// The leaf's DER (leafLen bytes), then the sealed key, size bytes in
+	// all: from off in an arena chunk (mem, arena.go), or on the heap
+	// (heap; nil when in a chunk). A chunk is known by its one pointer,
+	// not by one more into it, which the collector would read as well.
+	mem  *arenaChunk
+	heap *byte
+	off  uint32
+	size uint32
+	fp   uint64        // certFingerprint of id, leaf, sealed key and the rest of the chain
+	hint atomic.Uint64 // the cache entry used last (certEntry.hint, certcache.go)
 	// notAfter is the leaf's NotAfter, in seconds and nanoseconds since 1970.
 	notAfterSec  int64
 	notAfterNsec int32
@@ -55,11 +63,29 @@ func (sv *served) id() string { return sv.strs[:sv.idLen] }
 // its id.
 func (sv *served) hamtKey() string { return sv.id() }
 
+// bytes are the leaf's DER, then the sealed key.
+func (sv *served) bytes() []byte {
+	if sv.mem != nil {
+		return sv.mem.mem[sv.off : sv.off+sv.size : sv.off+sv.size]
+	}
+	return unsafe.Slice(sv.heap, sv.size)
+}
+
+// setBytes keeps b as the served's bytes: in chunk (nil: b is on the heap).
+func (sv *served) setBytes(b []byte, chunk *arenaChunk) {
+	sv.size = uint32(len(b))
+	if chunk != nil {
+		sv.mem, sv.off = chunk, uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))-uintptr(unsafe.Pointer(unsafe.SliceData(chunk.mem))))
+		return
+	}
+	sv.heap = unsafe.SliceData(b)
+}
+
 // leaf is the leaf's DER.
-func (sv *served) leaf() []byte { return sv.leafKey[:sv.leafLen:sv.leafLen] }
+func (sv *served) leaf() []byte { return sv.bytes()[:sv.leafLen:sv.leafLen] }
 
 // sealed is the certificate's sealed private key.
-func (sv *served) sealed() []byte { return sv.leafKey[sv.leafLen:] }
+func (sv *served) sealed() []byte { return sv.bytes()[sv.leafLen:] }
 
 // notAfter is the leaf's NotAfter.
 func (sv *served) notAfter() time.Time {
@@ -173,13 +199,12 @@ func newServed(c cert.Certificate, chain [][]byte, placed placedBytes, conf *sit
 	sv.tail = intermediates.internTail(chain[1:])
 	sv.leafLen = uint32(len(leaf))
 	if placed.both != nil {
-		sv.leafKey, sv.mem = placed.both, placed.chunk
+		sv.setBytes(placed.both, placed.chunk)
 	} else {
-		var both []byte
-		both, sv.mem = sl.bytes(len(leaf) + len(c.SealedKey))
+		both, chunk := sl.bytes(len(leaf) + len(c.SealedKey))
 		copy(both, leaf)
 		copy(both[len(leaf):], c.SealedKey)
-		sv.leafKey = both
+		sv.setBytes(both, chunk)
 	}
 	names := c.Info.SANs
 	if len(names) == 0 && c.Info.CommonName != "" {

@@ -151,7 +151,7 @@ func TestBuildSiteFromSlabs(t *testing.T) {
 		t.Fatalf("%d and %d certificates served, want 1 (the other has no key yet)", len(a.certs), len(b.certs))
 	}
 	sa, sb := a.certs[0], b.certs[0]
-	if sa.id() != sb.id() || sa.strs != sb.strs || !slices.Equal(sa.leafKey, sb.leafKey) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
+	if sa.id() != sb.id() || sa.strs != sb.strs || !slices.Equal(sa.bytes(), sb.bytes()) || sa.fp != sb.fp || sa.site != a.entry.conf || &sa.self[0] == &sb.self[0] || sa.self[0] != sa {
 		t.Fatalf("served from slabs %q, on its own %q", sa.strs, sb.strs)
 	}
 }
