@@ -20,7 +20,7 @@ import (
 // and at 100,000 certificates the served are the index's largest part:
 // each pointer word that is set costs a cycle 15 to 30 ns whatever it
 // points to (a string in a slab, a chunk outside the heap), a nil one a
-// tenth of that, so a served has as few as it can (5, where it had 12),
+// tenth of that, so a served has as few as it can (6, where it had 12),
 // and as few set: its strings are one string (strs), its leaf and sealed
 // key one run of bytes (bytes), the rest of its chain one
 // slice shared by the certificates that have the same (internTail), and

@@ -123,15 +123,18 @@ func TestSiteConfParts(t *testing.T) {
 	}
 }
 
-// TestIndexPointerWords pins how many pointer words a served and a
-// siteConf hold: each is read by the collector at every cycle, for every
-// certificate and site (BenchmarkIndexMark), so one more is a choice to
-// make on purpose, here.
+// TestIndexPointerWords pins how many pointer words a served, a siteConf
+// and the entries and groups of the index's maps hold: each is read by
+// the collector at every cycle, for every certificate, name and site
+// (BenchmarkIndexMark), so one more is a choice to make on purpose, here.
 func TestIndexPointerWords(t *testing.T) {
 	for _, c := range []struct {
 		v    any
 		want int
-	}{{served{}, 6}, {siteConf{}, 3}, {siteEntry{}, 3}} {
+	}{{served{}, 6}, {siteConf{}, 3}, {siteEntry{}, 3},
+		// A map's entry is a hash and its value (pmap.go), and a group's
+		// table of shards holds no pointer: one pointer word a group.
+		{entry[candidates]{}, 1}, {entry[siteEntry]{}, 3}, {group[candidates]{}, 1}} {
 		if got := pointerWords(reflect.TypeOf(c.v)); got != c.want {
 			t.Errorf("%T holds %d pointer words, want %d", c.v, got, c.want)
 		}
