@@ -84,7 +84,7 @@ func (a *byteArena) alloc(n int) ([]byte, *arenaChunk) {
 }
 
 // placedBytes is a certificate's leaf and sealed key side by side (a
-// served's leafKey), and the chunk holding them (nil: on the heap).
+// served's bytes), and the chunk holding them (nil: on the heap).
 type placedBytes struct {
 	both  []byte
 	chunk *arenaChunk

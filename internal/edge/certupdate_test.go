@@ -42,6 +42,9 @@ func onSite(id int64, c cert.Certificate) cert.Certificate {
 // built whole from the store's state), naming the first difference.
 func sameIndex(t *testing.T, got, want *Index) {
 	t.Helper()
+	if g, w := got.Names(), want.Names(); g != w {
+		t.Fatalf("the updated index holds %d names, one built whole %d", g, w)
+	}
 	hosts := map[string]bool{}
 	for _, ix := range []*Index{got, want} {
 		for _, m := range []pmap[candidates]{ix.exact, ix.wild} {

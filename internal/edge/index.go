@@ -302,7 +302,7 @@ type setter[V any] interface {
 }
 
 // candEditor removes a name whose candidates become empty.
-type candEditor struct{ e *editor[candidates] }
+type candEditor struct{ e *changes[candidates] }
 
 func (c candEditor) get(k string) (candidates, bool) { return c.e.get(k) }
 func (c candEditor) set(k string, v candidates) {
@@ -446,7 +446,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 	ee, we := ix.exact.edit(), ix.wild.edit()
 	re, wre := ix.routes.edit(), ix.wildRoutes.edit()
 	se := ix.sites.edit()
-	exact, wild := candEditor{ee}, candEditor{we}
+	exact, wild := candEditor{&ee.changes}, candEditor{&we.changes}
 	routes, wroutes := routeEditor{re}, routeEditor{wre}
 	owner := newOwner()
 	paused := ix.paused
@@ -536,7 +536,7 @@ func (ib *indexBuilder) add(st SiteState) {
 			return
 		}
 		certs := servedOf(st, e.conf, &ib.slabs)
-		addCerts(&e, certs, ib.owner, ib.exact, ib.wild, ib.now)
+		addCerts(&e, certs, ib.owner, candEditor{&ib.exact.changes}, candEditor{&ib.wild.changes}, ib.now)
 		ib.sites.set(key, e)
 		return
 	}
@@ -544,7 +544,7 @@ func (ib *indexBuilder) add(st SiteState) {
 	if b == nil {
 		return
 	}
-	addSite(b, ib.owner, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
+	addSite(b, ib.owner, candEditor{&ib.exact.changes}, candEditor{&ib.wild.changes}, ib.routes, ib.wroutes, ib.now)
 	ib.sites.set(b.key, b.entry)
 	ib.paused += pausedCount(&b.entry)
 }

@@ -306,7 +306,7 @@ func (b *builder[V]) done() pmap[V] {
 	ents := make([]entry[V], 0, n)
 	for g := range uint32(groups) {
 		o := b.open[g]
-		if o == nil || o.live() == 0 {
+		if o == nil || o.live() == 0 { // a group whose keys were all removed again
 			continue
 		}
 		grp := &all[0]
