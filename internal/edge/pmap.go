@@ -227,7 +227,14 @@ func (c *changes[V]) group(g uint32) *openGroup[V] {
 	return o
 }
 
+// set sets key to v; a v that is not key's (match says no: empty
+// candidates, a nil route) removes key instead, as no lookup could find
+// it: the map never holds an entry that no key matches.
 func (c *changes[V]) set(key string, v V) {
+	if !c.m.match(v, key) {
+		c.remove(key)
+		return
+	}
 	h, g, s := c.locate(key)
 	o := c.group(g)
 	sh := o.own(s)

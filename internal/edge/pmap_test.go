@@ -196,3 +196,23 @@ func TestBuilderFewKeys(t *testing.T) {
 		t.Fatalf("%d groups; Get(a) = %v, %v", used, x, ok)
 	}
 }
+
+// TestPmapSetNotItsKey: setting a key to a value that is not its own (the
+// value's match says no) removes the key: no entry is kept that no lookup
+// could find, or count twice.
+func TestPmapSetNotItsKey(t *testing.T) {
+	b := newBuilder(maphash.MakeSeed(), kvMatch)
+	b.set("a", kv{"a", 1})
+	b.set("a", kv{"other", 2})
+	b.set("b", kv{"b", 3})
+	m := b.done()
+	if _, ok := m.Get("a"); ok || m.Len() != 1 {
+		t.Fatalf("built: a present %v, Len %d", ok, m.Len())
+	}
+	e := m.edit()
+	e.set("b", kv{"", 0})
+	e.set("c", kv{"x", 0})
+	if m2 := e.done(); m2.Len() != 0 {
+		t.Fatalf("edited: Len %d, want 0", m2.Len())
+	}
+}
