@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"log/slog"
@@ -639,5 +640,21 @@ func TestPage(t *testing.T) {
 	}
 	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || rec.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("status %d, headers %v", rec.Code, rec.Header())
+	}
+	// The header's values are shared by every page: adding to one page's
+	// header must not write into them.
+	rec.Header().Add("Cache-Control", "private")
+	rec = httptest.NewRecorder()
+	page(rec, http.StatusNotFound, "No site on this edge serves ", `<a&b>`, ".")
+	if diff := cmp.Diff(want, rec.Body.String()); diff != "" {
+		t.Errorf("body from parts (-want +got):\n%s", diff)
+	}
+	if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+		t.Errorf("Cache-Control of the next page: %q", got)
+	}
+	for _, s := range []string{"", "plain", `<>&'"`, `a<b>c&d'e"f`, "&&", "ü<ü"} {
+		if got, want := string(appendEscaped([]byte("x"), s)), "x"+html.EscapeString(s); got != want {
+			t.Errorf("appendEscaped(%q) = %q, want %q", s, got, want)
+		}
 	}
 }

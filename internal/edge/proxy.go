@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"errors"
-	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -236,14 +235,19 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	page(w, status, "The origin server of this site did not answer in time.")
 }
 
-// page writes a short HTML page.
-func page(w http.ResponseWriter, status int, text string) {
-	if status == http.StatusBadGateway && strings.HasPrefix(text, "The origin server") {
-		text = "The origin server of this site could not be reached."
+// page writes a short HTML page; its text is the parts, each escaped,
+// one after the other (a host name between two texts costs no string of
+// its own).
+func page(w http.ResponseWriter, status int, parts ...string) {
+	if status == http.StatusBadGateway && len(parts) > 0 && strings.HasPrefix(parts[0], "The origin server") {
+		parts = []string{"The origin server of this site could not be reached."}
 	}
+	// The header's values are shared, never written (a Set or Add
+	// replaces or reallocates them): no allocation for each page, and
+	// the keys are already canonical.
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = pageContentType
+	h["Cache-Control"] = pageCacheControl
 	w.WriteHeader(status)
 	// Appended to a pooled buffer, not formatted: no allocation where
 	// fmt.Fprintf made seven (a Writer keeps nothing of what it is given).
@@ -253,11 +257,43 @@ func page(w http.ResponseWriter, status int, text string) {
 	b = append(b, "</title><h1>"...)
 	b = appendStatus(b, status)
 	b = append(b, "</h1><p>"...)
-	b = append(b, html.EscapeString(text)...)
+	for _, p := range parts {
+		b = appendEscaped(b, p)
+	}
 	b = append(b, "</p><hr><p>esacert</p>\n"...)
 	w.Write(b)
 	*buf = b
 	pageBuffers.Put(buf)
+}
+
+var (
+	pageContentType  = []string{"text/html; charset=utf-8"}
+	pageCacheControl = []string{"no-store"}
+)
+
+// appendEscaped appends s to b escaped for HTML text, as
+// html.EscapeString escapes it.
+func appendEscaped(b []byte, s string) []byte {
+	for {
+		i := strings.IndexAny(s, `<>&'"`)
+		if i < 0 {
+			return append(b, s...)
+		}
+		b = append(b, s[:i]...)
+		switch s[i] {
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		case '&':
+			b = append(b, "&amp;"...)
+		case '\'':
+			b = append(b, "&#39;"...)
+		case '"':
+			b = append(b, "&#34;"...)
+		}
+		s = s[i+1:]
+	}
 }
 
 var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -295,7 +331,7 @@ func (e *Edge) HTTPSHandler() http.Handler {
 		ix := e.index.Load()
 		rt := ix.routeFor(host)
 		if rt == nil || rt.site.refuses(r) {
-			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			page(w, http.StatusNotFound, "No site on this edge serves ", host, ".")
 			return
 		}
 		if rt.site.settings.Paused {
@@ -342,13 +378,13 @@ func (e *Edge) HTTPHandler() http.Handler {
 		ix := e.index.Load()
 		site := ix.siteOf(host)
 		if site == nil || site.refuses(r) {
-			page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+			page(w, http.StatusNotFound, "No site on this edge serves ", host, ".")
 			return
 		}
 		if site.settings.Paused {
 			rt := ix.routeFor(host)
 			if rt == nil {
-				page(w, http.StatusNotFound, "No site on this edge serves "+host+".")
+				page(w, http.StatusNotFound, "No site on this edge serves ", host, ".")
 				return
 			}
 			e.proxy.serveDirect(w, r, rt)
@@ -368,7 +404,7 @@ func (e *Edge) HTTPHandler() http.Handler {
 		}
 		rt := ix.routeFor(host)
 		if rt == nil {
-			page(w, http.StatusNotFound, "No origin is set for "+host+".")
+			page(w, http.StatusNotFound, "No origin is set for ", host, ".")
 			return
 		}
 		e.proxy.serve(w, r, rt)
