@@ -187,9 +187,10 @@ func (o *openGroup[V]) live() int {
 
 // changes is what an editor or a builder has opened of a map.
 type changes[V any] struct {
-	m     pmap[V]
-	open  map[uint32]*openGroup[V]
-	table bool // m.groups is the changes' own: a builder's, or an editor's copy
+	m      pmap[V]
+	open   *[groups]*openGroup[V] // by group: nil until one is opened
+	opened []uint32               // the groups opened, in the order they were
+	table  bool                   // m.groups is the changes' own: a builder's, or an editor's copy
 }
 
 // locate returns key's hash, group and shard.
@@ -202,7 +203,10 @@ func (c *changes[V]) locate(key string) (h uint64, g, s uint32) {
 // get returns the value for key, as changed so far.
 func (c *changes[V]) get(key string) (V, bool) {
 	h, g, s := c.locate(key)
-	o := c.open[g]
+	var o *openGroup[V]
+	if c.open != nil {
+		o = c.open[g]
+	}
 	if o == nil {
 		return c.m.Get(key)
 	}
@@ -215,6 +219,9 @@ func (c *changes[V]) get(key string) (V, bool) {
 
 // group returns group g opened.
 func (c *changes[V]) group(g uint32) *openGroup[V] {
+	if c.open == nil {
+		c.open = new([groups]*openGroup[V])
+	}
 	o := c.open[g]
 	if o == nil {
 		if !c.table {
@@ -223,6 +230,7 @@ func (c *changes[V]) group(g uint32) *openGroup[V] {
 		}
 		o = open(c.m.groups[g])
 		c.open[g] = o
+		c.opened = append(c.opened, g)
 	}
 	return o
 }
@@ -248,7 +256,7 @@ func (c *changes[V]) set(key string, v V) {
 
 func (c *changes[V]) remove(key string) {
 	h, g, s := c.locate(key)
-	if c.open[g] == nil {
+	if c.open == nil || c.open[g] == nil {
 		if _, had := c.m.Get(key); !had {
 			return
 		}
@@ -272,13 +280,14 @@ func (c *changes[V]) remove(key string) {
 type editor[V any] struct{ changes[V] }
 
 func (m pmap[V]) edit() *editor[V] {
-	return &editor[V]{changes[V]{m: m, open: map[uint32]*openGroup[V]{}}}
+	return &editor[V]{changes[V]{m: m}}
 }
 
 // done returns the edited map, each touched group packed into an array of
 // its own; the editor must not be used afterwards.
 func (e *editor[V]) done() pmap[V] {
-	for g, o := range e.open {
+	for _, g := range e.opened {
+		o := e.open[g]
 		live := o.live()
 		if live == 0 {
 			e.m.groups[g] = nil
@@ -296,14 +305,15 @@ func (e *editor[V]) done() pmap[V] {
 type builder[V any] struct{ changes[V] }
 
 func newBuilder[V any](seed maphash.Seed, match func(v V, key string) bool) *builder[V] {
-	return &builder[V]{changes[V]{m: newPmap(seed, match), open: map[uint32]*openGroup[V]{}, table: true}}
+	return &builder[V]{changes[V]{m: newPmap(seed, match), table: true}}
 }
 
 // done returns the map, its groups in one array and their entries in
 // another; the builder must not be used afterwards.
 func (b *builder[V]) done() pmap[V] {
 	used, n := 0, 0
-	for _, o := range b.open {
+	for _, g := range b.opened {
+		o := b.open[g]
 		if live := o.live(); live > 0 {
 			used++
 			n += live
@@ -312,10 +322,10 @@ func (b *builder[V]) done() pmap[V] {
 	all := make([]group[V], used)
 	ents := make([]entry[V], 0, n)
 	for g := range uint32(groups) {
-		o := b.open[g]
-		if o == nil || o.live() == 0 { // a group whose keys were all removed again
+		if b.open == nil || b.open[g] == nil || b.open[g].live() == 0 { // none, or its keys all removed again
 			continue
 		}
+		o := b.open[g]
 		grp := &all[0]
 		all = all[1:]
 		ents = o.close(grp, ents)
