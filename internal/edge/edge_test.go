@@ -658,3 +658,23 @@ func TestPage(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyFailPages: an origin that cannot be reached is answered 502
+// "could not be reached", one that timed out 504 "did not answer in time".
+func TestProxyFailPages(t *testing.T) {
+	p := newProxy(slog.New(slog.DiscardHandler), time.Second, nil)
+	for _, c := range []struct {
+		err    error
+		status int
+		text   string
+	}{
+		{errors.New("connection refused"), http.StatusBadGateway, "could not be reached"},
+		{context.DeadlineExceeded, http.StatusGatewayTimeout, "did not answer in time"},
+	} {
+		rec := httptest.NewRecorder()
+		p.fail(rec, httptest.NewRequest("GET", "https://www.example.com/", nil), c.err)
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.text) {
+			t.Errorf("%v: %d %q, want %d with %q", c.err, rec.Code, rec.Body.String(), c.status, c.text)
+		}
+	}
+}

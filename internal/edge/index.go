@@ -209,8 +209,8 @@ func exactMatch(c candidates, name string) bool { return len(c) > 0 && c[0].hasN
 // wildMatch: the certificates of Index.wild's key name *.key.
 func wildMatch(c candidates, parent string) bool { return len(c) > 0 && c[0].hasWildcard(parent) }
 
-// routeMatch: a route knows its key.
-func routeMatch(r *route, key string) bool { return r.key == key }
+// routeMatch: a route knows its key; no route is no key's.
+func routeMatch(r *route, key string) bool { return r != nil && r.key == key }
 
 // siteMatch: Index.sites's key is the site's id in decimal.
 func siteMatch(e siteEntry, key string) bool {
@@ -296,33 +296,11 @@ func (ix *Index) siteOf(host string) *siteConf {
 }
 
 // setter abstracts over a builder (first load) and an editor (updates).
+// Setting a name to no candidates, or to no route, removes it: such a
+// value is no key's (pmap.match).
 type setter[V any] interface {
 	get(string) (V, bool)
 	set(string, V)
-}
-
-// candEditor removes a name whose candidates become empty.
-type candEditor struct{ e *changes[candidates] }
-
-func (c candEditor) get(k string) (candidates, bool) { return c.e.get(k) }
-func (c candEditor) set(k string, v candidates) {
-	if len(v) == 0 {
-		c.e.remove(k)
-		return
-	}
-	c.e.set(k, v)
-}
-
-// routeEditor removes a name whose route becomes nil.
-type routeEditor struct{ e *editor[*route] }
-
-func (r routeEditor) get(k string) (*route, bool) { return r.e.get(k) }
-func (r routeEditor) set(k string, v *route) {
-	if v == nil {
-		r.e.remove(k)
-		return
-	}
-	r.e.set(k, v)
 }
 
 // builtSite is a site's contribution, ready to be put into an index.
@@ -446,8 +424,7 @@ func (ix *Index) apply(states []SiteState, updates []certUpdate, rev int64, now 
 	ee, we := ix.exact.edit(), ix.wild.edit()
 	re, wre := ix.routes.edit(), ix.wildRoutes.edit()
 	se := ix.sites.edit()
-	exact, wild := candEditor{&ee.changes}, candEditor{&we.changes}
-	routes, wroutes := routeEditor{re}, routeEditor{wre}
+	exact, wild, routes, wroutes := &ee.changes, &we.changes, &re.changes, &wre.changes
 	owner := newOwner()
 	paused := ix.paused
 	for _, st := range states {
@@ -536,7 +513,7 @@ func (ib *indexBuilder) add(st SiteState) {
 			return
 		}
 		certs := servedOf(st, e.conf, &ib.slabs)
-		addCerts(&e, certs, ib.owner, candEditor{&ib.exact.changes}, candEditor{&ib.wild.changes}, ib.now)
+		addCerts(&e, certs, ib.owner, ib.exact, ib.wild, ib.now)
 		ib.sites.set(key, e)
 		return
 	}
@@ -544,7 +521,7 @@ func (ib *indexBuilder) add(st SiteState) {
 	if b == nil {
 		return
 	}
-	addSite(b, ib.owner, candEditor{&ib.exact.changes}, candEditor{&ib.wild.changes}, ib.routes, ib.wroutes, ib.now)
+	addSite(b, ib.owner, ib.exact, ib.wild, ib.routes, ib.wroutes, ib.now)
 	ib.sites.set(b.key, b.entry)
 	ib.paused += pausedCount(&b.entry)
 }

@@ -232,16 +232,17 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away
 	}
 	p.log.Warn("origin failed", "host", hostOf(r), "status", status, "error", err)
-	page(w, status, "The origin server of this site did not answer in time.")
+	text := "The origin server of this site did not answer in time."
+	if status == http.StatusBadGateway {
+		text = "The origin server of this site could not be reached."
+	}
+	page(w, status, text)
 }
 
 // page writes a short HTML page; its text is the parts, each escaped,
 // one after the other (a host name between two texts costs no string of
 // its own).
 func page(w http.ResponseWriter, status int, parts ...string) {
-	if status == http.StatusBadGateway && len(parts) > 0 && strings.HasPrefix(parts[0], "The origin server") {
-		parts = []string{"The origin server of this site could not be reached."}
-	}
 	// The header's values are shared, never written (a Set or Add
 	// replaces or reallocates them): no allocation for each page, and
 	// the keys are already canonical.
