@@ -37,29 +37,30 @@ type routeAuth struct {
 	failed atomic.Pointer[error] // why the signer cannot be made, once known
 }
 
-// signer returns the route's signer, opening its keys with sealer the
-// first time; first reports an error the first time it is met (to be
+// ready makes the route's signer, opening its keys with sealer, unless
+// made already; first reports an error the first time it is met (to be
 // logged once).
-func (a *routeAuth) signer(sealer domain.Sealer) (s *originauth.Signer, first bool, err error) {
-	if s := a.made.Load(); s != nil {
-		return s, false, nil
+func (a *routeAuth) ready(sealer domain.Sealer) (first bool, err error) {
+	if a.made.Load() != nil {
+		return false, nil
 	}
 	if e := a.failed.Load(); e != nil {
-		return nil, false, *e
+		return false, *e
 	}
 	ak, sk, err := record.OpenSecrets(sealer, a.Record, a.Sealed)
+	var s *originauth.Signer
 	if err == nil {
 		s, err = originauth.New(a.Type, a.Version, a.Region, ak, sk)
 	}
 	if err != nil {
-		return nil, a.failed.CompareAndSwap(nil, &err), err
+		return a.failed.CompareAndSwap(nil, &err), err
 	}
 	a.made.Store(s.ForBucket(a.Bucket))
-	return s, false, nil
+	return false, nil
 }
 
-// sign signs r, about to go to the origin, with the signer made (by
-// proxy.serve, before the request is forwarded).
+// sign signs r, about to go to the origin, with the signer made (ready,
+// called by proxy.serve before the request is forwarded).
 func (a *routeAuth) sign(r *http.Request) {
 	if s := a.made.Load(); s != nil {
 		s.Sign(r, time.Now())

@@ -112,7 +112,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 		return
 	}
 	if rt.auth != nil && originauth.Signs(r.Method) {
-		if _, first, err := rt.auth.signer(p.origin.sealer); err != nil {
+		if first, err := rt.auth.ready(p.origin.sealer); err != nil {
 			if first {
 				p.log.Error("origin credentials unusable", "host", hostOf(r), "record", rt.auth.Record, "error", err)
 			}
