@@ -84,8 +84,12 @@ func bits(h uint64) uint64 { return 1<<(h&63) | 1<<((h>>6)&63) }
 
 // Get returns the value for key. It does not allocate.
 func (m pmap[V]) Get(key string) (V, bool) {
+	return m.getHashed(maphash.String(m.seed, key), key)
+}
+
+// getHashed is Get of key whose hash is h.
+func (m pmap[V]) getHashed(h uint64, key string) (V, bool) {
 	var zero V
-	h := maphash.String(m.seed, key)
 	g, s := where(h)
 	grp := m.groups[g]
 	if grp == nil {
@@ -187,10 +191,10 @@ func (o *openGroup[V]) live() int {
 
 // changes is what an editor or a builder has opened of a map.
 type changes[V any] struct {
-	m      pmap[V]
-	open   *[groups]*openGroup[V] // by group: nil until one is opened
-	opened []uint32               // the groups opened, in the order they were
-	table  bool                   // m.groups is the changes' own: a builder's, or an editor's copy
+	m     pmap[V]
+	open  *[groups]*openGroup[V] // by group: nil until one is opened
+	order []uint32               // the groups opened, in the order they were
+	table bool                   // m.groups is the changes' own: a builder's, or an editor's copy
 }
 
 // locate returns key's hash, group and shard.
@@ -203,18 +207,23 @@ func (c *changes[V]) locate(key string) (h uint64, g, s uint32) {
 // get returns the value for key, as changed so far.
 func (c *changes[V]) get(key string) (V, bool) {
 	h, g, s := c.locate(key)
-	var o *openGroup[V]
-	if c.open != nil {
-		o = c.open[g]
-	}
+	o := c.opened(g)
 	if o == nil {
-		return c.m.Get(key)
+		return c.m.getHashed(h, key)
 	}
 	if i := o.find(s, h, key, c.m.match); i >= 0 {
 		return o.shards[s][i].v, true
 	}
 	var zero V
 	return zero, false
+}
+
+// opened returns group g if it is opened, else nil.
+func (c *changes[V]) opened(g uint32) *openGroup[V] {
+	if c.open == nil {
+		return nil
+	}
+	return c.open[g]
 }
 
 // group returns group g opened.
@@ -230,7 +239,7 @@ func (c *changes[V]) group(g uint32) *openGroup[V] {
 		}
 		o = open(c.m.groups[g])
 		c.open[g] = o
-		c.opened = append(c.opened, g)
+		c.order = append(c.order, g)
 	}
 	return o
 }
@@ -256,8 +265,8 @@ func (c *changes[V]) set(key string, v V) {
 
 func (c *changes[V]) remove(key string) {
 	h, g, s := c.locate(key)
-	if c.open == nil || c.open[g] == nil {
-		if _, had := c.m.Get(key); !had {
+	if c.opened(g) == nil {
+		if _, had := c.m.getHashed(h, key); !had {
 			return
 		}
 	}
@@ -286,7 +295,7 @@ func (m pmap[V]) edit() *editor[V] {
 // done returns the edited map, each touched group packed into an array of
 // its own; the editor must not be used afterwards.
 func (e *editor[V]) done() pmap[V] {
-	for _, g := range e.opened {
+	for _, g := range e.order {
 		o := e.open[g]
 		live := o.live()
 		if live == 0 {
@@ -312,7 +321,7 @@ func newBuilder[V any](seed maphash.Seed, match func(v V, key string) bool) *bui
 // another; the builder must not be used afterwards.
 func (b *builder[V]) done() pmap[V] {
 	used, n := 0, 0
-	for _, g := range b.opened {
+	for _, g := range b.order {
 		o := b.open[g]
 		if live := o.live(); live > 0 {
 			used++
@@ -322,10 +331,10 @@ func (b *builder[V]) done() pmap[V] {
 	all := make([]group[V], used)
 	ents := make([]entry[V], 0, n)
 	for g := range uint32(groups) {
-		if b.open == nil || b.open[g] == nil || b.open[g].live() == 0 { // none, or its keys all removed again
+		o := b.opened(g)
+		if o == nil || o.live() == 0 { // none, or its keys all removed again
 			continue
 		}
-		o := b.open[g]
 		grp := &all[0]
 		all = all[1:]
 		ents = o.close(grp, ents)
