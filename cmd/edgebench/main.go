@@ -14,9 +14,11 @@
 // name is served its certificate, reads its memory, measures full TLS 1.3
 // handshakes (and a GET) from concurrent clients over all the names, then
 // resumed TLS 1.3 and TLS 1.2 handshakes, makes a handshake with every name
-// not served yet, reads its memory again, and stops it. nginx and HAProxy
-// are skipped, with a line saying so, when they are not installed. -quick
-// is a short pass for CI.
+// not served yet, reads its memory again, and stops it. While nginx and
+// HAProxy still run, esacert is started again beside each and measured in
+// turns with it (-versus, versus.go). nginx and HAProxy are skipped, with a
+// line saying so, when they are not installed. -quick is a short pass for
+// CI.
 package main
 
 import (
@@ -59,6 +61,7 @@ type options struct {
 	touch        bool
 	snapshot     bool
 	profile      string
+	versus       bool
 }
 
 var allServers = []string{"bare", "esacert", "nginx", "nginx-sni", "haproxy"}
@@ -87,6 +90,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.BoolVar(&o.touch, "touch-all", true, "serve every name once before the second memory reading")
 	flag.BoolVar(&o.snapshot, "restart", true, "esacert: also time a restart (from the edge's snapshot)")
+	flag.BoolVar(&o.versus, "versus", true, "esacert: also measure it in turns with nginx and with HAProxy, each while that one runs (the direct comparison, with the machine's drift cancelled)")
 	flag.StringVar(&o.profile, "profile", "", "esacert: write a CPU profile of each measurement into this directory (esacert-full.pprof, …)")
 	flag.BoolVar(&quick, "quick", false, "a short pass for CI: 200 certificates, 1.5 s a measurement (flags given win)")
 	flag.StringVar(&bareAddr, "serve-bare", "", "internal: serve as the bare crypto/tls server on this address")
@@ -269,6 +273,8 @@ func run(o options) error {
 
 	var rows []row
 	var bareRates []float64
+	var esacertAgain func(addr string) (*proc, error) // esacert started from its data, once measured
+	var versus []faceOff
 	bare := func() {
 		if !want("bare") {
 			return
@@ -283,7 +289,7 @@ func run(o options) error {
 		defer func() { m.paired = paired }()
 		r := m.measure("crypto/tls, 1 certificate", func(addr string) (*proc, error) {
 			return startProc("bare", self, []string{"-serve-bare", addr, "-bare-cert", pemFile(certDir, certs[0])}, nil, filepath.Join(dir, "bare.log"))
-		}, []string{names[0]}, nil)
+		}, []string{names[0]}, nil, nil)
 		if r.Full.Conns > 0 {
 			bareRates = append(bareRates, r.Full.rate())
 		}
@@ -344,8 +350,21 @@ func run(o options) error {
 		if o.snapshot {
 			restart = func(addr string) (time.Duration, error) { return m.ready(startNode, addr, m.sample) }
 		}
-		rows = append(rows, m.measure("esacert", startNode, m.sample, restart))
+		esRow := m.measure("esacert", startNode, m.sample, restart, nil)
+		rows = append(rows, esRow)
 		m.pprof = ""
+		if o.versus && esRow.Failed == "" {
+			esacertAgain = func(addr string) (*proc, error) {
+				return startEsacert(esacertBin, dataDir, addr, "", filepath.Join(dir, "esacert-versus.log"))
+			}
+		}
+	}
+	// esacert measured in turns with a server running on addr (versus.go).
+	beside := func(name string) func(addr string, p *proc) {
+		if esacertAgain == nil {
+			return nil
+		}
+		return func(addr string, p *proc) { versus = append(versus, m.faceOff(name, esacertAgain, addr, p)) }
 	}
 	if want("nginx") {
 		if nginxWhy != "" {
@@ -354,7 +373,7 @@ func run(o options) error {
 			ndir := filepath.Join(dir, "nginx")
 			rows = append(rows, m.measure("nginx", func(addr string) (*proc, error) {
 				return startNginx(nginxBin, ndir, nginxConfig(ndir, addr, runtime.NumCPU(), certDir, certs))
-			}, m.sample, nil))
+			}, m.sample, nil, beside("nginx")))
 		}
 	}
 	if want("nginx-sni") {
@@ -364,7 +383,7 @@ func run(o options) error {
 			ndir := filepath.Join(dir, "nginx-sni")
 			rows = append(rows, m.measure(nginxLazyRow, func(addr string) (*proc, error) {
 				return startNginx(nginxBin, ndir, nginxLazyConfig(ndir, addr, runtime.NumCPU(), certDir, currentUser()))
-			}, m.sample, nil))
+			}, m.sample, nil, nil))
 		}
 	}
 	if want("haproxy") {
@@ -385,7 +404,7 @@ func run(o options) error {
 					return nil, err
 				}
 				return startProc("HAProxy", haproxyBin, []string{"-db", "-f", conf}, nil, filepath.Join(hdir, "output.log"))
-			}, m.sample, nil))
+			}, m.sample, nil, beside("HAProxy")))
 		}
 	}
 	if len(rows) > 1 {
@@ -406,8 +425,14 @@ func run(o options) error {
 	fmt.Println()
 	writeTable(os.Stdout, setup{Certs: o.certs, Clients: o.clients, Cores: runtime.NumCPU(), Duration: o.duration, Turns: o.turns,
 		ResumeNames: len(m.resume), KeyExchange: keyExchange, Versions: versions, Date: now}, bareRate, rows)
+	writeFaceOffs(os.Stdout, o.turns, o.duration, versus)
 	for _, r := range rows {
 		if r.Failed != "" {
+			return errors.New("some measurements failed (see above)")
+		}
+	}
+	for _, f := range versus {
+		if f.Failed != "" {
 			return errors.New("some measurements failed (see above)")
 		}
 	}

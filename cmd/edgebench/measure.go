@@ -38,6 +38,9 @@ type measurer struct {
 	paired      string
 	pairedPprof string // where to fetch the paired bare server's profiles, if anywhere
 	pairedOrder *order
+	// pairedCPU reads the paired server's CPU time, when it is reported
+	// (a server measured against esacert, versus.go); nil: not reported.
+	pairedCPU func() time.Duration
 }
 
 // full measures the full handshakes of the server on addr, and, when a
@@ -50,13 +53,23 @@ func (m *measurer) full(addr string, o *order, cpu func() time.Duration) (server
 	}
 	server, paired = m.inTurns(
 		func(d time.Duration) result { return m.c.full(addr, o, m.o.clients, d, cpu) },
-		func(d time.Duration) result { return m.c.full(m.paired, m.pairedOrder, m.o.clients, d, noCPU) })
+		func(d time.Duration) result {
+			return m.c.full(m.paired, m.pairedOrder, m.o.clients, d, m.pairedCPUFunc())
+		})
 	return server, paired
 }
 
 // noCPU is the CPU reading of the paired bare server: none (its CPU is
 // not reported).
 func noCPU() time.Duration { return 0 }
+
+// pairedCPUFunc reads the paired server's CPU: pairedCPU, or noCPU.
+func (m *measurer) pairedCPUFunc() func() time.Duration {
+	if m.pairedCPU != nil {
+		return m.pairedCPU
+	}
+	return noCPU
+}
 
 // inTurns runs the measured server's load and the paired bare server's by
 // turns, -turns of each, each a -turns-th of the measurement's duration,
@@ -90,7 +103,7 @@ func (m *measurer) resumed(addr string, version uint16, cpu func() time.Duration
 	}
 	server, paired = m.inTurns(
 		func(d time.Duration) result { return rs.run(d, cpu) },
-		func(d time.Duration) result { return rb.run(d, noCPU) })
+		func(d time.Duration) result { return rb.run(d, m.pairedCPUFunc()) })
 	return server, paired, nil
 }
 
@@ -198,9 +211,11 @@ func (m *measurer) start(start func(addr string) (*proc, error), addr string, na
 
 // measure measures one server (see the package comment). readyNames are
 // the names whose being served means ready; restart, when set, is called
-// after the server stopped, to time a second start.
+// after the server stopped, to time a second start; alongside, when set,
+// is called with the server still running on addr once its own
+// measurements succeeded (esacert measured in turns with it, versus.go).
 func (m *measurer) measure(name string, start func(addr string) (*proc, error), readyNames []string,
-	restart func(addr string) (time.Duration, error)) (r row) {
+	restart func(addr string) (time.Duration, error), alongside func(addr string, p *proc)) (r row) {
 	r.Server = name
 	log.Printf("%s: starting", name)
 	addr, err := freeAddr()
@@ -278,6 +293,9 @@ func (m *measurer) measure(name string, start func(addr string) (*proc, error), 
 		if res.Errors > 0 && r.Failed == "" {
 			r.Failed = fmt.Sprintf("%d connections to the paired bare server failed, the first: %v", res.Errors, res.FirstErr)
 		}
+	}
+	if alongside != nil && r.Failed == "" {
+		alongside(addr, p)
 	}
 	stop(p)
 	if restart != nil && r.Failed == "" {
