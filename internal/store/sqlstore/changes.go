@@ -78,7 +78,7 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 // every row (and alone, with NULL change columns, when no change is after
 // since, or the feed does not reach back to it).
 func (s *Store) Changes(ctx context.Context, since int64) (changes []Change, rev int64, complete bool, err error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(changesQuery), since, since, since)
+	rows, err := prepared{s}.QueryContext(ctx, s.rebind(changesQuery), since, since, since)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read edge changes: %w", err)
 	}

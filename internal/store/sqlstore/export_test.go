@@ -27,3 +27,11 @@ func (s *Store) ChangedSites(ctx context.Context, since int64) ([]int64, int64, 
 	}
 	return ids, rev, true, nil
 }
+
+// PreparedCount (for the tests) is how many statements the store keeps
+// prepared (prepared.go).
+func (s *Store) PreparedCount() int {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	return len(s.stmts)
+}

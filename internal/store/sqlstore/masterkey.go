@@ -170,7 +170,7 @@ func (s *Store) MasterKeyID(ctx context.Context) (id string, sealed bool, err er
 // MasterKeys returns the ids of the database's current and previous master
 // keys ("" for none).
 func (s *Store) MasterKeys(ctx context.Context) (current, previous string, err error) {
-	return masterKeys(ctx, s, s.db)
+	return masterKeys(ctx, s, prepared{s})
 }
 
 // SetMasterKey makes the key with id the database's current master key and

@@ -36,7 +36,7 @@ func (n NodeInfo) HoldsKey(id string) bool {
 
 // Heartbeat records that the node is running, as it is at now.
 func (s *Store) Heartbeat(ctx context.Context, n NodeInfo, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO nodes (id, host, pid, roles, key_ids, sealing_key_id, started_us, seen_us)
+	_, err := prepared{s}.ExecContext(ctx, s.rebind(`INSERT INTO nodes (id, host, pid, roles, key_ids, sealing_key_id, started_us, seen_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET key_ids = excluded.key_ids, sealing_key_id = excluded.sealing_key_id, seen_us = excluded.seen_us`),
 		n.ID, n.Host, n.PID, n.Roles, strings.Join(n.KeyIDs, ","), n.Sealing, n.Started.UnixMicro(), now.UnixMicro())

@@ -337,7 +337,7 @@ func (s *Store) SaveOCSP(ctx context.Context, r cert.OCSPResponse) error {
 
 // OCSPResponses implements cert.OCSPStore.
 func (s *Store) OCSPResponses(ctx context.Context, after int64) ([]cert.OCSPResponse, int64, error) {
-	list, err := queryAll(ctx, s, s.db, func(r scanner) (o cert.OCSPResponse, err error) {
+	list, err := queryAll(ctx, s, prepared{s}, func(r scanner) (o cert.OCSPResponse, err error) {
 		err = scanOCSP(r, &o, &o.CertificateID)
 		return o, err
 	}, `SELECT `+ocspColumns+`, o.cert_id FROM ocsp_responses o WHERE o.rev > ? ORDER BY o.rev`, after)

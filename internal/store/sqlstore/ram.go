@@ -31,7 +31,7 @@ func (s *Store) bumpRAM(ctx context.Context, tx *sql.Tx) error {
 // whenever a key, user, group membership, policy, attachment or role does.
 func (s *Store) RAMRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	if err := s.db.QueryRowContext(ctx, `SELECT rev FROM ram_revision WHERE id = 1`).Scan(&rev); err != nil {
+	if err := (prepared{s}).queryRow(ctx, `SELECT rev FROM ram_revision WHERE id = 1`, &rev); err != nil {
 		return 0, fmt.Errorf("read RAM revision: %w", err)
 	}
 	return rev, nil

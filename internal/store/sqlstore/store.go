@@ -64,6 +64,11 @@ type Store struct {
 	listenStop context.CancelFunc
 	listenDone chan struct{}
 	closed     bool // no listener starts after Close
+
+	// Statements prepared once (prepared.go).
+	stmtMu      sync.Mutex
+	stmts       map[string]*sql.Stmt
+	stmtsClosed bool
 }
 
 // Open connects to the database that dsn names and brings its schema up to
@@ -200,6 +205,7 @@ func (s *Store) Close() error {
 		stop()
 		<-done
 	}
+	s.closeStmts()
 	return s.db.Close()
 }
 
