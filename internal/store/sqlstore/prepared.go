@@ -25,16 +25,30 @@ type prepared struct{ s *Store }
 // takes it: through rebind, as every query of this package).
 func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if st, ok := s.stmts[q]; ok {
+	st, ok := s.stmts[q]
+	closed := s.stmtsClosed
+	s.stmtMu.Unlock()
+	switch {
+	case ok:
 		return st, nil
-	}
-	if s.stmtsClosed {
+	case closed:
 		return nil, sql.ErrConnDone
 	}
+	// Prepared without the lock: a preparation may wait for the database
+	// (a lock under busy_timeout), and the other queries need not wait too.
 	st, err := s.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	switch kept, ok := s.stmts[q]; {
+	case ok: // prepared meanwhile by another call
+		st.Close()
+		return kept, nil
+	case s.stmtsClosed:
+		st.Close()
+		return nil, sql.ErrConnDone
 	}
 	if s.stmts == nil {
 		s.stmts = map[string]*sql.Stmt{}

@@ -105,3 +105,28 @@ func testPreparedPolls(t *testing.T, s *sqlstore.Store, kept int) {
 		t.Errorf("%d statements kept after Close", got)
 	}
 }
+
+// TestPreparedConcurrent: polls made at once, before any statement is kept,
+// each answer, and one statement is kept for their query.
+func TestPreparedConcurrent(t *testing.T) {
+	s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	errs := make(chan error, 16)
+	for range cap(errs) {
+		go func() {
+			_, err := s.RAMRevision(t.Context())
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := s.PreparedCount(); got != 1 {
+		t.Errorf("%d statements kept for one query polled at once, want 1", got)
+	}
+}
