@@ -8,9 +8,9 @@ import (
 // Statements prepared once. A node asks the database the same few questions
 // all the time, idle or not: the edge its changes every 250 ms, the stapler
 // its OCSP responses, the key keeper its master keys and heartbeat every
-// second, the RAM resolver its revision. Each query sent as text is parsed and planned again; on SQLite
-// (modernc.org/sqlite, SQLite's C compiled to Go) that parse was half of an
-// idle node's CPU, about 3% of a core in all. Those queries go through
+// second, the RAM resolver its revision. Each query sent as text is parsed
+// and planned again; on SQLite (modernc.org/sqlite, SQLite's C compiled to
+// Go) that parse was half of an idle node's CPU, about 3% of a core in all. Those queries go through
 // prepared, which on SQLite prepares each once and keeps it (database/sql
 // prepares it again on each connection it runs on, and after a schema
 // change SQLite prepares it again by itself). On PostgreSQL it sends the
@@ -25,30 +25,19 @@ type prepared struct{ s *Store }
 // takes it: through rebind, as every query of this package).
 func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
-	st, ok := s.stmts[q]
-	closed := s.stmtsClosed
-	s.stmtMu.Unlock()
-	switch {
-	case ok:
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[q]; ok {
 		return st, nil
-	case closed:
+	}
+	if s.stmtsClosed {
 		return nil, sql.ErrConnDone
 	}
-	// Prepared without the lock: a preparation may wait for the database
-	// (a lock under busy_timeout), and the other queries need not wait too.
+	// Under the lock: a statement is prepared once per store, the first
+	// time its query is asked (database/sql prepares it on each further
+	// connection inside Stmt, without this lock).
 	st, err := s.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	switch kept, ok := s.stmts[q]; {
-	case ok: // prepared meanwhile by another call
-		st.Close()
-		return kept, nil
-	case s.stmtsClosed:
-		st.Close()
-		return nil, sql.ErrConnDone
 	}
 	if s.stmts == nil {
 		s.stmts = map[string]*sql.Stmt{}

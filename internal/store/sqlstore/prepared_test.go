@@ -107,7 +107,8 @@ func testPreparedPolls(t *testing.T, s *sqlstore.Store, kept int) {
 }
 
 // TestPreparedConcurrent: polls made at once, before any statement is kept,
-// each answer, and one statement is kept for their query.
+// each answer (run with -race, the test of the statements' lock), and one
+// statement is kept for their query.
 func TestPreparedConcurrent(t *testing.T) {
 	s, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "esacert.db"))
 	if err != nil {
