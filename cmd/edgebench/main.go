@@ -207,7 +207,12 @@ func run(o options) error {
 	c := client{}
 	keyExchange := "Go's default (X25519MLKEM768 where the server has it, else X25519)"
 	if o.curves == "x25519" {
-		c.curves, keyExchange = []tls.CurveID{tls.X25519}, "X25519"
+		// P-256 after X25519: in TLS 1.2 the groups a client lists are
+		// also the curves of the ECDSA certificates it accepts (RFC 8422
+		// §5.1.1), and OpenSSL refuses a P-256 certificate to a client that
+		// lists X25519 alone. Every server here exchanges with X25519, the
+		// first; a TLS 1.3 client sends its share alone.
+		c.curves, keyExchange = []tls.CurveID{tls.X25519, tls.CurveP256}, "X25519"
 	} else if o.curves != "default" {
 		return fmt.Errorf("-curves: %q is neither default nor x25519", o.curves)
 	}

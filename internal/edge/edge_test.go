@@ -526,6 +526,9 @@ func TestProxy(t *testing.T) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(2 * time.Second)
 		}
+		// A policy of the origin's own: the host's HSTS setting replaces
+		// it where it is on, and it passes where it is not.
+		w.Header().Set("Strict-Transport-Security", "max-age=1")
 		io.WriteString(w, "hello from the origin")
 	}))
 	defer origin.Close()
@@ -561,8 +564,8 @@ func TestProxy(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "hello from the origin" {
 		t.Fatalf("proxied answer %d %q", resp.StatusCode, body)
 	}
-	if resp.Header.Get("Strict-Transport-Security") != "max-age=3600; includeSubDomains" {
-		t.Errorf("HSTS header = %q", resp.Header.Get("Strict-Transport-Security"))
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=3600; includeSubDomains" {
+		t.Errorf("HSTS headers = %q, want the host's setting alone", got)
 	}
 	mu.Lock()
 	got := seen
@@ -577,6 +580,9 @@ func TestProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=1" {
+		t.Errorf("HSTS headers of a host without the setting = %q, want the origin's", got)
+	}
 	mu.Lock()
 	if seen.Host != "origin.internal" {
 		t.Errorf("follow_origin_domain: origin saw Host %q", seen.Host)

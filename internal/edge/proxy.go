@@ -66,10 +66,13 @@ func newProxy(log *slog.Logger, timeout time.Duration, origins *origin.Dialer) *
 				rt.auth.sign(pr.Out) // serve made its signer
 			}
 		},
-		Transport:      p.origin,
-		ModifyResponse: noteOrigin, // for the access log (accesslog.go)
-		ErrorHandler:   p.fail,
-		BufferPool:     copyBuffers,
+		Transport: p.origin,
+		ModifyResponse: func(resp *http.Response) error {
+			edgeHeadersWin(resp)
+			return noteOrigin(resp) // for the access log (accesslog.go)
+		},
+		ErrorHandler: p.fail,
+		BufferPool:   copyBuffers,
 	}
 	p.direct = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -153,6 +156,9 @@ func looped(w http.ResponseWriter, r *http.Request) bool {
 // forward has rp proxy r to rt's origin.
 func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, rt *route) {
 	ctx := context.WithValue(r.Context(), routeKey{}, rt)
+	if h := w.Header(); len(h) > 0 {
+		ctx = context.WithValue(ctx, edgeHeadersKey{}, h)
+	}
 	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &clientBody{ReadCloser: r.Body}
@@ -163,6 +169,28 @@ func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *htt
 		r.Body = body
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// edgeHeadersKey is the context key of the headers the edge set on an
+// answer before it proxied the request (HSTS, Alt-Svc): an http.Header,
+// the answer's own, read by edgeHeadersWin on the same goroutine.
+type edgeHeadersKey struct{}
+
+// edgeHeadersWin takes out of an origin's answer, before the proxy copies
+// its headers onto the edge's (which adds them, not replaces), every header
+// the edge set itself, so that the host's settings decide them and a
+// visitor never gets two Strict-Transport-Security policies or an Alt-Svc
+// of "clear" beside the origin's entries. An origin's Alt-Svc goes in any
+// case: it names the origin's alternatives, not the edge's, and the edge
+// advertises its own HTTP/3 as the host's AltSvc settings say. A paused
+// site's origin answers as it is (the direct proxy does not call this).
+func edgeHeadersWin(resp *http.Response) {
+	resp.Header.Del("Alt-Svc")
+	if own, ok := resp.Request.Context().Value(edgeHeadersKey{}).(http.Header); ok {
+		for k := range own {
+			resp.Header.Del(k)
+		}
+	}
 }
 
 // bodyKey is the context key of a proxied request's *clientBody: the
