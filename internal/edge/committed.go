@@ -98,6 +98,8 @@ func (e *Edge) applyCommitted(list []Committed) {
 		updates = append(updates, u)
 	}
 	if len(updates) > 0 {
+		gone := goneOf(ix, nil, updates)
 		e.index.Store(ix.apply(nil, updates, ix.rev, e.now()))
+		e.certsGone(gone) // staple.go
 	}
 }

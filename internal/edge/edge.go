@@ -384,7 +384,9 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 		}
 		updates = certs
 	}
+	gone := goneOf(ix, states, updates)
 	e.index.Store(ix.apply(states, updates, rev, e.now())) // under e.update: ix is still current
+	e.certsGone(gone)                                      // staple.go
 	return nil
 }
 

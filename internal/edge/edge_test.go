@@ -93,6 +93,15 @@ func (m *memSource) deleteCert(site int64, id string) {
 	m.feed = append(m.feed, memChange{m.rev, Change{SiteID: site, CertificateID: id}})
 }
 
+// deleteSite removes a site.
+func (m *memSource) deleteSite(id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sites, id)
+	m.rev++
+	m.feed = append(m.feed, memChange{m.rev, Change{SiteID: id}})
+}
+
 func (m *memSource) Changes(_ context.Context, since int64) ([]Change, int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

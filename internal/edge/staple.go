@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +75,10 @@ type staples struct {
 	read   sync.Mutex // one read at a time
 	rev    int64      // the last revision read, under read
 	warned sync.Map   // "certificate id|reason" → struct{}: logged once
+	// gone are the ids of certificates the store no longer holds, whose
+	// staples the next read drops (see certsGone).
+	goneMu sync.Mutex
+	gone   []string
 	// failures counts the reads failed in a row.
 	failures atomic.Int64
 }
@@ -81,6 +88,7 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 	e.staples.read.Lock()
 	defer e.staples.read.Unlock()
 	list, rev, err := e.Staples.Staples(ctx, e.staples.rev)
+	defer e.dropGone() // after what this read stores: see certsGone
 	if err != nil {
 		// A node's edge starts before its database is reached: only a
 		// failure that lasts is worth a line.
@@ -104,6 +112,81 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 	}
 	e.staples.rev = rev
 	return nil
+}
+
+// certsGone notes that the store no longer holds the certificates of ids
+// (the index learnt it from the change feed): their staples are dropped.
+// The store drops a certificate's response with it, so no later read
+// brings it back, and no read says it went: without this the map would
+// keep a deleted certificate's response until the node restarts. They are
+// dropped by the next read of the staples, after it has stored what it
+// read, since a read begun before the deletion may still return the
+// response: a read that stored it has the id dropped at its end, or at the
+// end of the next one.
+func (e *Edge) certsGone(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	e.staples.goneMu.Lock()
+	e.staples.gone = append(e.staples.gone, ids...)
+	e.staples.goneMu.Unlock()
+}
+
+// dropGone drops the staples of the certificates noted gone. The caller
+// holds e.staples.read.
+func (e *Edge) dropGone() {
+	e.staples.goneMu.Lock()
+	gone := e.staples.gone
+	e.staples.gone = nil
+	e.staples.goneMu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	set := make(map[string]bool, len(gone))
+	for _, id := range gone {
+		e.staples.m.Delete(id)
+		set[id] = true
+	}
+	e.staples.warned.Range(func(k, _ any) bool {
+		if id, _, _ := strings.Cut(k.(string), "|"); set[id] {
+			e.staples.warned.Delete(k)
+		}
+		return true
+	})
+}
+
+// goneOf returns the ids of the certificates that applying states and
+// updates to ix takes out because the store no longer holds them: an
+// update's ids it has no certificate for, and the certificates a site held
+// in ix that its new state has not (all of them for a deleted site).
+func goneOf(ix *Index, states []SiteState, updates []certUpdate) []string {
+	var gone []string
+	for _, u := range updates {
+		for _, id := range u.ids {
+			if !slices.ContainsFunc(u.certs, func(c cert.Certificate) bool { return c.ID == id }) {
+				gone = append(gone, id)
+			}
+		}
+	}
+	for _, st := range states {
+		old, ok := ix.sites.Get(strconv.FormatInt(st.ID, 10))
+		if !ok || old.certs.Len() == 0 {
+			continue
+		}
+		now := make(map[string]bool, len(st.Certificates))
+		for _, c := range st.Certificates {
+			now[c.ID] = true
+		}
+		old.certs.each(func(id string, _ *served) bool {
+			// A twin (cert.TwinID) has no staple of its own: its id
+			// is left out.
+			if !now[id] && !strings.HasSuffix(id, cert.TwinID("")) {
+				gone = append(gone, id)
+			}
+			return true
+		})
+	}
+	return gone
 }
 
 // followStaples reads the staples at once, then new ones every Poll, until

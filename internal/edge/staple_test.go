@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,6 +205,71 @@ func TestOCSPStapling(t *testing.T) {
 	}
 	if _, s, err := stapledHandshake(t, addr, "www.example.com", f.inter.Cert); err != nil || !bytes.Equal(s, good.Response) {
 		t.Errorf("with the store down: staple %d bytes, %v; want the good response kept", len(s), err)
+	}
+}
+
+// TestStaplesGoWithTheirCertificates: the store drops a certificate's
+// OCSP response with it, and no read of the staples says so; the edge
+// drops the staple when the change feed takes the certificate out, whether
+// it was deleted alone, left out of its site's new state or went with its
+// site, and a read begun before the deletion that still returns the
+// response does not put it back.
+func TestStaplesGoWithTheirCertificates(t *testing.T) {
+	f := stapleFixture{newFixture(t)}
+	a, la := f.leaf(t, false, "a.example.com")
+	b, lb := f.leaf(t, false, "b.example.com")
+	d, ld := f.leaf(t, false, "d.example.org")
+	src := newMemSource()
+	src.put(siteState(1, "example.com", site.SiteActive, a, b))
+	src.put(siteState(2, "example.org", site.SiteActive, d))
+	staples := &memStaples{}
+	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Staples: staples})
+	sa, sb, sd := f.staple(t, a, la, xocsp.Good, now.Add(24*time.Hour)), f.staple(t, b, lb, xocsp.Good, now.Add(24*time.Hour)),
+		f.staple(t, d, ld, xocsp.Good, now.Add(24*time.Hour))
+	for _, s := range []Staple{sa, sb, sd} {
+		staples.put(s)
+	}
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	held := func() []string {
+		var ids []string
+		e.staples.m.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+		slices.Sort(ids)
+		return ids
+	}
+	want := []string{a.ID, b.ID, d.ID}
+	slices.Sort(want)
+	if got := held(); !slices.Equal(got, want) {
+		t.Fatalf("staples held %v, want %v", got, want)
+	}
+
+	// b deleted alone (a certificate change); the next read still returns
+	// b's response, as a read begun before the deletion would.
+	src.deleteCert(1, b.ID)
+	e.Refresh(t.Context())
+	staples.put(sb)
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{a.ID, d.ID}
+	slices.Sort(want)
+	if got := held(); !slices.Equal(got, want) {
+		t.Errorf("after b was deleted: staples held %v, want %v", got, want)
+	}
+
+	// a left out of its site's new state (a site reload).
+	st := siteState(1, "example.com", site.SiteActive)
+	src.put(st)
+	e.Refresh(t.Context())
+	// d's site deleted.
+	src.deleteSite(2)
+	e.Refresh(t.Context())
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := held(); len(got) != 0 {
+		t.Errorf("after every certificate went: staples held %v, want none", got)
 	}
 }
 
