@@ -143,6 +143,22 @@ func checkSetting(f setting, v string) error {
 		if msg := site.CheckHostname(strings.ToLower(h)); msg != "" {
 			return domain.Invalid(f.name, "must be a host name: "+msg)
 		}
+	case kindServerNames:
+		if len(v) > MaxHTTPSText {
+			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
+		}
+		for _, n := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+			h := strings.ToLower(strings.TrimSuffix(n, "."))
+			if rest, ok := strings.CutPrefix(h, "*."); ok {
+				h = rest
+			}
+			if msg := site.CheckHostname(h); h == "" || msg != "" {
+				if h == "" {
+					msg = "it is empty"
+				}
+				return domain.Invalid(f.name, fmt.Sprintf("lists server names separated by spaces (a name, or *. and a name): %q is not one: %s", n, msg))
+			}
+		}
 	case kindText:
 		if len(v) > MaxHTTPSText {
 			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))

@@ -117,15 +117,16 @@ type HTTPSConfig struct {
 type settingKind int
 
 const (
-	kindSwitch   settingKind = iota // on or off
-	kindRedirect                    // 301, 302, 307 or 308
-	kindSeconds                     // a decimal number of seconds
-	kindGroup                       // all, strict or custom
-	kindCiphers                     // IANA cipher suite names separated by commas
-	kindText                        // free text
-	kindScheme                      // http, https or follow
-	kindPort                        // a TCP port, 1–65535
-	kindHost                        // a host name
+	kindSwitch      settingKind = iota // on or off
+	kindRedirect                       // 301, 302, 307 or 308
+	kindSeconds                        // a decimal number of seconds
+	kindGroup                          // all, strict or custom
+	kindCiphers                        // IANA cipher suite names separated by commas
+	kindText                           // free text
+	kindServerNames                    // host names, "*." ones too, separated by spaces or commas
+	kindScheme                         // http, https or follow
+	kindPort                           // a TCP port, 1–65535
+	kindHost                           // a host name
 )
 
 // setting is one setting of a family: its parameter name, its kind and
@@ -165,7 +166,7 @@ func (a *HTTPSApplication) settings() []setting {
 		{"AltSvcPersist", kindSwitch, &a.AltSvcPersist},
 		{"HttpsNoSniDeny", kindSwitch, &a.HttpsNoSniDeny},
 		{"HttpsSniVerify", kindSwitch, &a.HttpsSniVerify},
-		{"HttpsSniWhitelist", kindText, &a.HttpsSniWhitelist},
+		{"HttpsSniWhitelist", kindServerNames, &a.HttpsSniWhitelist},
 	}
 }
 

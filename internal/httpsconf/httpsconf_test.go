@@ -308,7 +308,7 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	svc, _, site := newService(t)
 	ctx := t.Context()
 	a, err := svc.CreateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, Rule: `(http.host in {"www.example.com" "example.com"})`,
-		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"})
+		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	}
 	want := httpsconf.HTTPSApplication{ConfigID: a.ConfigID, SiteID: site.ID, ConfigType: httpsconf.ConfigRule,
 		Rule: `(http.host in {"www.example.com" "example.com"})`, RuleName: "force", HttpsForce: "on", HttpsForceCode: "308",
-		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com b.example.com"}
+		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com."}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("HTTPSApplication (-want +got):\n%s", diff)
 	}
@@ -391,6 +391,9 @@ func TestHTTPSValidation(t *testing.T) {
 		{"fail/switch", httpsconf.HTTPSApplication{Hsts: "enabled"}, "Hsts", domain.ErrInvalid},
 		{"fail/site_version", httpsconf.HTTPSApplication{SiteVersion: 1}, "SiteVersion", domain.ErrInvalid},
 		{"fail/whitelist_long", httpsconf.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", httpsconf.MaxHTTPSText)}, "HttpsSniWhitelist", domain.ErrInvalid},
+		{"fail/whitelist_name", httpsconf.HTTPSApplication{HttpsSniWhitelist: "www.example.com bad_name.example.com"}, "HttpsSniWhitelist", domain.ErrInvalid},
+		{"fail/whitelist_ip", httpsconf.HTTPSApplication{HttpsSniWhitelist: "192.0.2.1"}, "HttpsSniWhitelist", domain.ErrInvalid},
+		{"fail/whitelist_wildcard_deep", httpsconf.HTTPSApplication{HttpsSniWhitelist: "*.*.example.com"}, "HttpsSniWhitelist", domain.ErrInvalid},
 	}
 	for _, tt := range apps {
 		t.Run("application/"+tt.name, func(t *testing.T) {
