@@ -36,6 +36,9 @@ func (n *Node) listenHTTP3(cfg config.Config, e *edge.Edge) error {
 // listenHTTP3 bound, if any, until Shutdown.
 func (n *Node) serveHTTP3(e *edge.Edge) {
 	if n.h3Conn == nil {
+		// Http3=on is then a setting this node cannot act on: its hosts
+		// are served over TCP, and no Alt-Svc advertises h3 (edge.altSvc).
+		n.log.Info("esacert edge serves no HTTP/3 (--http3-addr off): hosts with Http3 on are served over TCP only, and not advertised over Alt-Svc")
 		return
 	}
 	n.h3 = e.HTTP3Server(n.rate.Handler(e.HTTPSHandler()), n.log.With("component", "http3"))
