@@ -2,15 +2,19 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +233,102 @@ func TestAccessLogUpgrade(t *testing.T) {
 	l.Close()
 	if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"path":"/ws"`) || !strings.Contains(string(data), `"status":101`) {
 		t.Errorf("line for the switched request: %s", data)
+	}
+}
+
+// TestAccessLogResumed: a resumed connection's line says so, with its TLS
+// version: a visitor's first connection (a full handshake) and its second
+// (resumed with the ticket of the first), over TLS 1.3 and TLS 1.2.
+func TestAccessLogResumed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	w := newResumeWorldWith(t, func(e *Edge) { e.AccessLog = l })
+	versions := []uint16{tls.VersionTLS13, tls.VersionTLS12}
+	for _, v := range versions {
+		cfg := &tls.Config{MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+		for i, want := range []bool{false, true} {
+			if got, _, err := visit(t, w.addr, "www.example.com", cfg); err != nil || got != want {
+				t.Fatalf("%s visit %d: resumed %v, %v; want %v", tls.VersionName(v), i+1, got, err, want)
+			}
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); l.Written() < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines written, want 4", l.Written())
+		}
+	}
+	l.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, fmt.Sprintf("%v %v %v", m["tls_version"], m["resumed"], m["sni"]))
+	}
+	want := []string{"TLS 1.3 false www.example.com", "TLS 1.3 true www.example.com",
+		"TLS 1.2 false www.example.com", "TLS 1.2 true www.example.com"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines (TLS version, resumed, SNI):\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestAccessLogHTTP3: a request over HTTP/3 gets its line like one over
+// TCP: its protocol, TLS 1.3, the SNI and the origin's status.
+func TestAccessLogHTTP3(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.certificate("ecdsa-p256", now.Add(60*24*time.Hour), "*.example.com")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "over quic")
+	}))
+	defer origin.Close()
+	st := siteState(1, "example.com", site.SiteActive, c)
+	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
+	h3 := DefaultHostPolicy()
+	h3.HTTP3 = true
+	st.Policy.Hosts = map[string]HostPolicy{"www.example.com": h3}
+	src := newMemSource()
+	src.put(st)
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, _, udp := h3Edge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
+	roots := x509.NewCertPool()
+	roots.AddCert(f.ca.Cert)
+	roots.AddCert(f.inter.Cert)
+	if resp, body, err := h3Get(t, udp, "www.example.com", roots); err != nil || resp.StatusCode != 200 || body != "over quic" {
+		t.Fatalf("over HTTP/3: %v %v %q", err, resp, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); l.Written() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no line written")
+		}
+	}
+	l.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(data), &m); err != nil {
+		t.Fatalf("line %q: %v", data, err)
+	}
+	for k, v := range map[string]any{"scheme": "https", "proto": "HTTP/3.0", "tls_version": "TLS 1.3", "alpn": "h3",
+		"sni": "www.example.com", "host": "www.example.com", "status": 200.0, "origin_status": 200.0, "resumed": false} {
+		if m[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, m[k], v)
+		}
 	}
 }
