@@ -227,6 +227,15 @@ func (e *Edge) Start(ctx context.Context) error {
 		e.log().Warn("edge cannot read the store; serving its snapshot until it can", "error", err,
 			"snapshot", e.Snapshot, "written", hdr.Written.UTC().Format(time.RFC3339), "sites", sites,
 			"names", ix.Names(), "revision", hdr.Rev, "took_ms", time.Since(start).Milliseconds())
+		if e.Staples != nil {
+			n, err := e.loadStapleSnapshot() // staple_snapshot.go
+			switch {
+			case err == nil:
+				e.log().Info("edge staples the OCSP responses of its snapshot until it reads the store", "responses", n)
+			case !errors.Is(err, fs.ErrNotExist):
+				e.log().Warn("edge cannot use the OCSP responses of its snapshot", "error", err)
+			}
+		}
 	} else {
 		ix := load(e.seed, states, rev, e.now(), e.RequireVerified)
 		e.index.Store(ix)
@@ -275,22 +284,25 @@ func (e *Edge) keepSnapshot(ctx context.Context) {
 
 // SaveSnapshot writes the snapshot now if the index changed since the last
 // write, and reports whether it wrote. An index that came from the snapshot
-// is not written back. Shutting down, a node calls it for a last write.
+// is not written back. The staples' file is written too when the staples
+// changed (staple_snapshot.go). Shutting down, a node calls it for a last
+// write.
 func (e *Edge) SaveSnapshot() (bool, error) {
 	if e.Snapshot == "" {
 		return false, nil
 	}
 	e.snapMu.Lock()
 	defer e.snapMu.Unlock()
+	_, serr := e.saveStapleSnapshot(time.Now())
 	ix := e.index.Load()
 	if ix == nil || ix.snapshot || ix.gen == e.snapGen { // an index is never changed, only replaced
-		return false, nil
+		return false, serr
 	}
 	if err := saveSnapshot(e.Snapshot, ix, time.Now()); err != nil {
 		return false, err
 	}
 	e.snapGen = ix.gen
-	return true, nil
+	return true, serr
 }
 
 // Index returns the index being served.

@@ -104,6 +104,9 @@ type staples struct {
 	// staples the next read drops (see certsGone).
 	goneMu sync.Mutex
 	gone   []string
+	// gen counts the changes of m; savedGen is the count the staples' file
+	// was last written at (staple_snapshot.go).
+	gen, savedGen atomic.Uint64
 	// failures counts the reads failed in a row.
 	failures atomic.Int64
 }
@@ -124,6 +127,24 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 	}
 	if e.staples.failures.Swap(0) >= 4 {
 		e.log().Info("edge reads the OCSP responses again")
+	}
+	if e.staples.rev == 0 {
+		// A read of every staple: the store's word replaces what the
+		// staples' file gave an edge started from its snapshot.
+		held := make(map[string]bool, len(list))
+		for _, s := range list {
+			held[s.CertificateID] = true
+		}
+		e.staples.m.Range(func(k, _ any) bool {
+			if !held[k.(string)] {
+				e.staples.m.Delete(k)
+				e.staples.gen.Add(1)
+			}
+			return true
+		})
+	}
+	if len(list) > 0 {
+		e.staples.gen.Add(1)
 	}
 	for _, s := range list {
 		if s.Status == "none" || s.Status == "" && s.Error == "" {
@@ -166,6 +187,7 @@ func (e *Edge) dropGone() {
 	if len(gone) == 0 {
 		return
 	}
+	e.staples.gen.Add(1)
 	set := make(map[string]bool, len(gone))
 	for _, id := range gone {
 		e.staples.m.Delete(id)

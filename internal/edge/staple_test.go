@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -344,5 +346,76 @@ func BenchmarkGetCertificateStaple(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStaplesInSnapshot: an edge keeps its good OCSP responses in a file
+// beside its snapshot (written when they change, not when they do not); an
+// edge started from the snapshot while the store is down staples them, a
+// Must-Staple certificate included, until the store answers, whose staples
+// then replace the file's; a damaged file is refused.
+func TestStaplesInSnapshot(t *testing.T) {
+	f := stapleFixture{newFixture(t)}
+	c, l := f.leaf(t, false, "www.example.com")
+	m, lm := f.leaf(t, true, "must.example.com")
+	src := newMemSource()
+	st := siteState(1, "example.com", site.SiteActive, c, m)
+	on := DefaultHostPolicy()
+	on.OCSP = true
+	st.Policy.Hosts = map[string]HostPolicy{"www.example.com": on}
+	src.put(st)
+	good, goodMust := f.staple(t, c, l, xocsp.Good, now.Add(24*time.Hour)), f.staple(t, m, lm, xocsp.Good, now.Add(24*time.Hour))
+	staples := &memStaples{list: []Staple{good, goodMust}}
+	path := filepath.Join(t.TempDir(), "edge-snapshot")
+	first, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, Snapshot: path, SnapshotEvery: time.Hour, Staples: staples})
+	if err := first.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.SaveSnapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(stapleSnapshotPath(path)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("staples' file not written 0600: %v %v", fi, err)
+	}
+	if wrote, err := first.saveStapleSnapshot(time.Now()); wrote || err != nil {
+		t.Errorf("unchanged staples were written again (%v, %v)", wrote, err)
+	}
+
+	down := newMemSource()
+	down.fail = true
+	downStaples := &memStaples{fail: true}
+	second, addr := serveEdge(t, &Edge{Source: down, Sealer: f.sealer, Poll: time.Hour, Snapshot: path, SnapshotEvery: time.Hour,
+		Staples: downStaples})
+	if !second.Stale() {
+		t.Fatal("the second edge did not start from the snapshot")
+	}
+	if leaf, s, err := stapledHandshake(t, addr, "www.example.com", f.inter.Cert); err != nil || !bytes.Equal(s, good.Response) || !leaf.Equal(l.Cert) {
+		t.Errorf("from the snapshot, store down: staple %d bytes, %v; want the good response", len(s), err)
+	}
+	if leaf, s, err := stapledHandshake(t, addr, "must.example.com", f.inter.Cert); err != nil || !bytes.Equal(s, goodMust.Response) || !leaf.Equal(lm.Cert) {
+		t.Errorf("from the snapshot, store down: the Must-Staple certificate: staple %d bytes, %v; want it served stapled", len(s), err)
+	}
+
+	// The store answers, and holds only www's response now.
+	downStaples.mu.Lock()
+	downStaples.fail, downStaples.list = false, []Staple{good}
+	downStaples.mu.Unlock()
+	if err := second.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := second.staples.m.Load(m.ID); ok {
+		t.Error("a staple of the file that the store no longer holds is still held")
+	}
+	if _, ok := second.staples.m.Load(c.ID); !ok {
+		t.Error("the store's staple is not held")
+	}
+
+	// A damaged file is refused whole.
+	data, _ := os.ReadFile(stapleSnapshotPath(path))
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(stapleSnapshotPath(path), data, 0o600)
+	third := &Edge{Snapshot: path}
+	if n, err := third.loadStapleSnapshot(); !errors.Is(err, errSnapshotCorrupt) || n != 0 {
+		t.Errorf("a damaged staples' file: %d read, %v; want it refused", n, err)
 	}
 }

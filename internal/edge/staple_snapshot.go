@@ -1,0 +1,151 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/esacert/esacert/internal/cert"
+)
+
+// The staples' snapshot: the good OCSP responses the edge holds, kept in a
+// file beside the index's snapshot (its path and ".ocsp"), so that an edge
+// started from its snapshot while the store cannot be read staples what it
+// stapled before, and serves its Must-Staple certificates, instead of
+// neither. It is a file of its own because staples change without the
+// index (a response is refreshed at half its validity): writing one does
+// not rewrite the certificates.
+//
+// The file is the magic line, a gob stream (a snapshotStaple per
+// response, one with an empty ID to end), and the SHA-256 of everything
+// before it; written beside and renamed over, 0600, as the snapshot is.
+// Only responses that are good and valid when written are kept: an edge
+// reading the file checks each again, as it checks those from the store.
+// Once the store answers, the edge's first read of its staples replaces
+// whatever the file gave (see loadStaples).
+
+const stapleSnapshotMagic = "esacert edge staples 1\n"
+
+// snapshotStaple is one certificate's response in the file.
+type snapshotStaple struct {
+	ID         string // the certificate's; "" ends the file
+	Response   []byte
+	FP         [sha256.Size]byte
+	ThisUpdate int64
+	NextUpdate int64
+}
+
+// stapleSnapshotPath is where the staples of the snapshot at path go.
+func stapleSnapshotPath(path string) string { return path + ".ocsp" }
+
+// saveStapleSnapshot writes the staples' file when the staples changed
+// since it was last written, and reports whether it wrote.
+func (e *Edge) saveStapleSnapshot(now time.Time) (bool, error) {
+	if e.Snapshot == "" || e.Staples == nil {
+		return false, nil
+	}
+	gen := e.staples.gen.Load()
+	if gen == e.staples.savedGen.Load() {
+		return false, nil
+	}
+	path := stapleSnapshotPath(e.Snapshot)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return false, err
+	}
+	err = e.writeStaples(f, now)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		dir.Sync()
+		dir.Close()
+	}
+	e.staples.savedGen.Store(gen)
+	return true, nil
+}
+
+// writeStaples writes the good staples valid at now to w.
+func (e *Edge) writeStaples(w io.Writer, now time.Time) error {
+	sum := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, sum), 1<<16)
+	if _, err := io.WriteString(bw, stapleSnapshotMagic); err != nil {
+		return err
+	}
+	enc := gob.NewEncoder(bw)
+	var err error
+	e.staples.m.Range(func(k, v any) bool {
+		ent := v.(*stapleEntry)
+		if ent.status != cert.OCSPGood || len(ent.response) == 0 || now.Unix() >= ent.nextUpdate {
+			return true
+		}
+		err = enc.Encode(snapshotStaple{ID: k.(string), Response: ent.response, FP: ent.fp,
+			ThisUpdate: ent.thisUpdate, NextUpdate: ent.nextUpdate})
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := enc.Encode(snapshotStaple{}); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err = w.Write(sum.Sum(nil))
+	return err
+}
+
+// loadStapleSnapshot reads the staples' file into the edge's map and
+// returns how many it read. A file that is not whole is refused whole.
+func (e *Edge) loadStapleSnapshot() (int, error) {
+	data, err := os.ReadFile(stapleSnapshotPath(e.Snapshot))
+	if err != nil {
+		return 0, err
+	}
+	body := len(data) - sha256.Size
+	if body < len(stapleSnapshotMagic) || string(data[:len(stapleSnapshotMagic)]) != stapleSnapshotMagic {
+		return 0, fmt.Errorf("%w: not an esacert edge staples file", errSnapshotCorrupt)
+	}
+	if sum := sha256.Sum256(data[:body]); string(sum[:]) != string(data[body:]) {
+		return 0, fmt.Errorf("%w: its checksum does not match", errSnapshotCorrupt)
+	}
+	dec := gob.NewDecoder(bufio.NewReader(bytes.NewReader(data[len(stapleSnapshotMagic):body])))
+	var read []snapshotStaple
+	for {
+		var s snapshotStaple
+		if err := dec.Decode(&s); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the end record is missing
+			}
+			return 0, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
+		}
+		if s.ID == "" {
+			break
+		}
+		read = append(read, s)
+	}
+	for _, s := range read {
+		e.staples.m.Store(s.ID, &stapleEntry{response: s.Response, fp: s.FP, thisUpdate: s.ThisUpdate,
+			nextUpdate: s.NextUpdate, status: cert.OCSPGood})
+	}
+	return len(read), nil
+}
