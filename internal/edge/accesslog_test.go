@@ -40,12 +40,7 @@ func TestAccessLog(t *testing.T) {
 		{Name: "down.example.com", Origin: "127.0.0.1:1"}}
 	src := newMemSource()
 	src.put(st)
-	path := filepath.Join(t.TempDir(), "access.log")
-	l, err := accesslog.Open(path, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, path := openLog(t)
 	e, addr := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
 
 	client := &http.Client{Transport: &http.Transport{
@@ -76,28 +71,9 @@ func TestAccessLog(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// Lines are written by the log's goroutine, after each answer is sent.
-	for deadline := time.Now().Add(10 * time.Second); l.Written() < 3; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d lines written, want 3", l.Written())
-		}
-	}
-	l.Close()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, data := logLines(t, l, path, 3)
 	if strings.Contains(string(data), "secret") || strings.Contains(string(data), "token") {
 		t.Errorf("the access log holds the query string:\n%s", data)
-	}
-	var got []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		got = append(got, m)
 	}
 	if len(got) != 3 {
 		t.Fatalf("%d lines, want 3 (the failed handshake has none):\n%s", len(got), data)
@@ -197,12 +173,7 @@ func TestAccessLogUpgrade(t *testing.T) {
 	st.Routes = []Route{{Name: "www.example.com", Origin: strings.TrimPrefix(origin.URL, "http://")}}
 	src := newMemSource()
 	src.put(st)
-	path := filepath.Join(t.TempDir(), "access.log")
-	l, err := accesslog.Open(path, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, path := openLog(t)
 	e, _ := serveEdge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
 	plain := httptest.NewServer(e.HTTPHandler())
 	defer plain.Close()
@@ -240,12 +211,7 @@ func TestAccessLogUpgrade(t *testing.T) {
 // version: a visitor's first connection (a full handshake) and its second
 // (resumed with the ticket of the first), over TLS 1.3 and TLS 1.2.
 func TestAccessLogResumed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "access.log")
-	l, err := accesslog.Open(path, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, path := openLog(t)
 	w := newResumeWorldWith(t, func(e *Edge) { e.AccessLog = l })
 	versions := []uint16{tls.VersionTLS13, tls.VersionTLS12}
 	for _, v := range versions {
@@ -256,23 +222,9 @@ func TestAccessLogResumed(t *testing.T) {
 			}
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); l.Written() < 4; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d lines written, want 4", l.Written())
-		}
-	}
-	l.Close()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lines, _ := logLines(t, l, path, 4)
 	var got []string
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
+	for _, m := range lines {
 		got = append(got, fmt.Sprintf("%v %v %v", m["tls_version"], m["resumed"], m["sni"]))
 	}
 	want := []string{"TLS 1.3 false www.example.com", "TLS 1.3 true www.example.com",
@@ -298,12 +250,7 @@ func TestAccessLogHTTP3(t *testing.T) {
 	st.Policy.Hosts = map[string]HostPolicy{"www.example.com": h3}
 	src := newMemSource()
 	src.put(st)
-	path := filepath.Join(t.TempDir(), "access.log")
-	l, err := accesslog.Open(path, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, path := openLog(t)
 	_, _, udp := h3Edge(t, &Edge{Source: src, Sealer: f.sealer, Poll: time.Hour, AccessLog: l})
 	roots := x509.NewCertPool()
 	roots.AddCert(f.ca.Cert)
@@ -311,9 +258,24 @@ func TestAccessLogHTTP3(t *testing.T) {
 	if resp, body, err := h3Get(t, udp, "www.example.com", roots); err != nil || resp.StatusCode != 200 || body != "over quic" {
 		t.Fatalf("over HTTP/3: %v %v %q", err, resp, body)
 	}
-	for deadline := time.Now().Add(10 * time.Second); l.Written() < 1; time.Sleep(time.Millisecond) {
+	lines, _ := logLines(t, l, path, 1)
+	m := lines[0]
+	for k, v := range map[string]any{"scheme": "https", "proto": "HTTP/3.0", "tls_version": "TLS 1.3", "alpn": "h3",
+		"sni": "www.example.com", "host": "www.example.com", "status": 200.0, "origin_status": 200.0, "resumed": false} {
+		if m[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, m[k], v)
+		}
+	}
+}
+
+// logLines waits until l has written n lines (by its goroutine, after each
+// answer is sent), closes it and returns the lines of its file at path,
+// parsed, and the file.
+func logLines(t *testing.T, l *accesslog.Log, path string, n int) ([]map[string]any, []byte) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); l.Written() < uint64(n); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("no line written")
+			t.Fatalf("%d lines written, want %d", l.Written(), n)
 		}
 	}
 	l.Close()
@@ -321,14 +283,27 @@ func TestAccessLogHTTP3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(data), &m); err != nil {
-		t.Fatalf("line %q: %v", data, err)
-	}
-	for k, v := range map[string]any{"scheme": "https", "proto": "HTTP/3.0", "tls_version": "TLS 1.3", "alpn": "h3",
-		"sni": "www.example.com", "host": "www.example.com", "status": 200.0, "origin_status": 200.0, "resumed": false} {
-		if m[k] != v {
-			t.Errorf("%s = %#v, want %#v", k, m[k], v)
+	var lines []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
+		lines = append(lines, m)
 	}
+	return lines, data
+}
+
+// openLog opens an access log that writes every line, in a file of the
+// test's, closed at its end.
+func openLog(t *testing.T) (*accesslog.Log, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "access.log")
+	l, err := accesslog.Open(path, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, path
 }

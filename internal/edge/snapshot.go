@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"hash/maphash"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -138,15 +139,21 @@ func (in interNumbers) number(written *[][]byte, der []byte) int {
 	return i
 }
 
-// saveSnapshot replaces the file at path with what ix serves: written
-// beside it, synced, then renamed over it.
+// saveSnapshot replaces the file at path with what ix serves.
 func saveSnapshot(path string, ix *Index, now time.Time) error {
+	return replaceFile(path, func(w io.Writer) error { return writeSnapshot(w, ix, now) })
+}
+
+// replaceFile replaces the file at path with what write writes: written
+// beside it (0600), synced, then renamed over it, so that a reader sees the
+// old file or the new one, never a part.
+func replaceFile(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	err = writeSnapshot(f, ix, now)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/esacert/esacert/internal/cert"
@@ -55,29 +54,8 @@ func (e *Edge) saveStapleSnapshot(now time.Time) (bool, error) {
 	if gen == e.staples.savedGen.Load() {
 		return false, nil
 	}
-	path := stapleSnapshotPath(e.Snapshot)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := replaceFile(stapleSnapshotPath(e.Snapshot), func(w io.Writer) error { return e.writeStaples(w, now) }); err != nil {
 		return false, err
-	}
-	err = e.writeStaples(f, now)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return false, err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync()
-		dir.Close()
 	}
 	e.staples.savedGen.Store(gen)
 	return true, nil

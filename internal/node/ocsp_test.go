@@ -11,8 +11,8 @@ import (
 
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"github.com/esacert/esacert/internal/config"
 	"github.com/esacert/esacert/internal/ocsp/ocsptest"
-
 	"github.com/esacert/esacert/internal/pkitest"
 )
 
@@ -30,21 +30,46 @@ func staple(addr, serverName string) (*x509.Certificate, []byte) {
 	return cs.PeerCertificates[0], cs.OCSPResponse
 }
 
+// ocspPKI is an intermediate CA whose leaves name a local OCSP responder
+// that answers for them.
+type ocspPKI struct {
+	inter     *pkitest.CA
+	responder *ocsptest.Responder
+}
+
+func newOCSPPKI(t *testing.T, name string) ocspPKI {
+	now := time.Now()
+	root := pkitest.NewCA(t, name+" Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	inter := root.Intermediate(t, name+" Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	return ocspPKI{inter: inter, responder: ocsptest.New(t, inter.Cert, inter.Key)}
+}
+
+// leaf mints a certificate for names that names the responder.
+func (p ocspPKI) leaf(t *testing.T, names ...string) *pkitest.Leaf {
+	now := time.Now()
+	return p.inter.Leaf(t, pkitest.LeafOptions{DNSNames: names, OCSPServer: []string{p.responder.URL},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
+}
+
+// ocspConfig is testConfig with the OCSP fetcher polling every 100 ms and
+// the loopback responder allowed (as an origin there would be).
+func ocspConfig(t *testing.T) config.Config {
+	cfg := testConfig(t)
+	cfg.OCSPPoll = "100ms"
+	cfg.PrivateOrigins = "127.0.0.0/8"
+	return cfg
+}
+
 // TestOCSPStaplingAcrossRestart: a node fetches the OCSP response of an
 // uploaded certificate from the responder its leaf names (a local one) and
 // staples it for a host once OcspStapling is on, through the API; after a
 // restart with the responder down, the response kept in the database is
 // stapled again without asking the responder.
 func TestOCSPStaplingAcrossRestart(t *testing.T) {
-	now := time.Now()
-	root := pkitest.NewCA(t, "OCSP Node Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	inter := root.Intermediate(t, "OCSP Node Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	responder := ocsptest.New(t, inter.Cert, inter.Key)
-	leaf := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.stapled.com"}, OCSPServer: []string{responder.URL},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	cfg := testConfig(t)
-	cfg.OCSPPoll = "100ms"
-	cfg.PrivateOrigins = "127.0.0.0/8" // the responder is on loopback: allowed as origins would be
+	pki := newOCSPPKI(t, "OCSP Node")
+	inter, responder := pki.inter, pki.responder
+	leaf := pki.leaf(t, "www.stapled.com")
+	cfg := ocspConfig(t)
 	n, err := Start(t.Context(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)

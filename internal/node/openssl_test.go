@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/esacert/esacert/internal/ocsp/ocsptest"
-	"github.com/esacert/esacert/internal/pkitest"
 )
 
 // sClient runs OpenSSL's s_client against the edge at addr for name with
@@ -36,16 +33,8 @@ func TestOpenSSLClient(t *testing.T) {
 	if err != nil {
 		t.Skip("openssl is not installed (apt-get install openssl): the edge is tested through OpenSSL's client where it is")
 	}
-	now := time.Now()
-	root := pkitest.NewCA(t, "OpenSSL Client Root", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	inter := root.Intermediate(t, "OpenSSL Client Intermediate", now.Add(-time.Hour), now.Add(365*24*time.Hour))
-	responder := ocsptest.New(t, inter.Cert, inter.Key)
-	leaf := inter.Leaf(t, pkitest.LeafOptions{DNSNames: []string{"www.openssl-client.com"}, OCSPServer: []string{responder.URL},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(60 * 24 * time.Hour)})
-	cfg := testConfig(t)
-	cfg.OCSPPoll = "100ms"
-	cfg.PrivateOrigins = "127.0.0.0/8" // the responder is on loopback
-	n, err := Start(t.Context(), cfg, quiet)
+	leaf := newOCSPPKI(t, "OpenSSL Client").leaf(t, "www.openssl-client.com")
+	n, err := Start(t.Context(), ocspConfig(t), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
