@@ -262,7 +262,7 @@ func (e *Edge) keepSnapshot(ctx context.Context) {
 	failing := false
 	for {
 		start := time.Now()
-		wrote, err := e.SaveSnapshot()
+		wrote, err := e.saveSnapshot(false)
 		switch {
 		case err != nil && !failing:
 			e.log().Warn("edge cannot write its snapshot", "snapshot", e.Snapshot, "error", err)
@@ -287,13 +287,17 @@ func (e *Edge) keepSnapshot(ctx context.Context) {
 // is not written back. The staples' file is written too when the staples
 // changed (staple_snapshot.go). Shutting down, a node calls it for a last
 // write.
-func (e *Edge) SaveSnapshot() (bool, error) {
+func (e *Edge) SaveSnapshot() (bool, error) { return e.saveSnapshot(true) }
+
+// saveSnapshot is SaveSnapshot; keepSnapshot's writes, not forced, write
+// the staples' file only every so often (saveStapleSnapshot).
+func (e *Edge) saveSnapshot(force bool) (bool, error) {
 	if e.Snapshot == "" {
 		return false, nil
 	}
 	e.snapMu.Lock()
 	defer e.snapMu.Unlock()
-	_, serr := e.saveStapleSnapshot(time.Now())
+	_, serr := e.saveStapleSnapshot(time.Now(), force)
 	ix := e.index.Load()
 	if ix == nil || ix.snapshot || ix.gen == e.snapGen { // an index is never changed, only replaced
 		return false, serr

@@ -535,6 +535,10 @@ func TestProxy(t *testing.T) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(2 * time.Second)
 		}
+		if r.URL.Path == "/hints" {
+			w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+		}
 		// A policy of the origin's own: the host's HSTS setting replaces
 		// it where it is on, and it passes where it is not.
 		w.Header().Set("Strict-Transport-Security", "max-age=1")
@@ -614,6 +618,19 @@ func TestProxy(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 504 {
 		t.Errorf("slow origin: %d, want 504", resp.StatusCode)
+	}
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=3600; includeSubDomains" {
+		t.Errorf("HSTS headers of the edge's page for a failed origin = %q, want the host's setting", got)
+	}
+	// After an informational answer (103 Early Hints) the host's HSTS is
+	// still the final answer's, alone.
+	resp, err = client.Get("https://www.example.com/hints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Values("Strict-Transport-Security"); resp.StatusCode != 200 || len(got) != 1 || got[0] != "max-age=3600; includeSubDomains" {
+		t.Errorf("after 103 Early Hints: %d, HSTS headers %q, want the host's setting alone", resp.StatusCode, got)
 	}
 
 	// Plain HTTP: forced hosts redirect, others are proxied.

@@ -123,7 +123,16 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, rt *route) {
 			return
 		}
 	}
-	p.forward(p.rp, w, r, rt)
+	// The headers the edge set (HSTS, Alt-Svc) go on the origin's answer
+	// in place of the origin's (edgeHeadersWin), or on the edge's page when
+	// the origin fails (fail): kept apart from w until then, as the proxy
+	// clears w's headers after an informational answer (103 Early Hints).
+	var own http.Header
+	if h := w.Header(); len(h) > 0 {
+		own = h.Clone()
+		clear(h)
+	}
+	p.forward(p.rp, w, r, rt, own)
 }
 
 // serveDirect proxies r to rt's origin as it came, for a paused site,
@@ -136,7 +145,7 @@ func (p *proxy) serveDirect(w http.ResponseWriter, r *http.Request, rt *route) {
 	if looped(w, r) {
 		return
 	}
-	p.forward(p.direct, w, r, rt)
+	p.forward(p.direct, w, r, rt, nil)
 }
 
 // looped answers r 508 and reports true when r came from an edge already:
@@ -153,11 +162,12 @@ func looped(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// forward has rp proxy r to rt's origin.
-func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, rt *route) {
+// forward has rp proxy r to rt's origin; own are the headers the edge
+// sets on the answer, if any (see serve).
+func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request, rt *route, own http.Header) {
 	ctx := context.WithValue(r.Context(), routeKey{}, rt)
-	if h := w.Header(); len(h) > 0 {
-		ctx = context.WithValue(ctx, edgeHeadersKey{}, h)
+	if own != nil {
+		ctx = context.WithValue(ctx, edgeHeadersKey{}, own)
 	}
 	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
@@ -171,14 +181,12 @@ func (p *proxy) forward(rp *httputil.ReverseProxy, w http.ResponseWriter, r *htt
 	rp.ServeHTTP(w, r)
 }
 
-// edgeHeadersKey is the context key of the headers the edge set on an
-// answer before it proxied the request (HSTS, Alt-Svc): an http.Header,
-// the answer's own, read by edgeHeadersWin on the same goroutine.
+// edgeHeadersKey is the context key of the headers the edge sets on a
+// proxied answer (HSTS, Alt-Svc): an http.Header (see serve).
 type edgeHeadersKey struct{}
 
-// edgeHeadersWin takes out of an origin's answer, before the proxy copies
-// its headers onto the edge's (which adds them, not replaces), every header
-// the edge set itself, so that the host's settings decide them and a
+// edgeHeadersWin puts the headers the edge sets on an origin's answer in
+// place of the origin's, so that the host's settings decide them and a
 // visitor never gets two Strict-Transport-Security policies or an Alt-Svc
 // of "clear" beside the origin's entries. An origin's Alt-Svc goes in any
 // case: it names the origin's alternatives, not the edge's, and the edge
@@ -187,8 +195,19 @@ type edgeHeadersKey struct{}
 func edgeHeadersWin(resp *http.Response) {
 	resp.Header.Del("Alt-Svc")
 	if own, ok := resp.Request.Context().Value(edgeHeadersKey{}).(http.Header); ok {
-		for k := range own {
-			resp.Header.Del(k)
+		for k, vv := range own {
+			resp.Header[k] = vv
+		}
+	}
+}
+
+// edgeHeadersBack puts the headers the edge sets back on w, for the page
+// it answers itself when the origin fails.
+func edgeHeadersBack(w http.ResponseWriter, r *http.Request) {
+	if own, ok := r.Context().Value(edgeHeadersKey{}).(http.Header); ok {
+		h := w.Header()
+		for k, vv := range own {
+			h[k] = vv
 		}
 	}
 }
@@ -236,6 +255,7 @@ func failure(r *http.Request) error {
 // the fault is logged as the client's; otherwise the origin failed: 504 for
 // a timeout, 502 otherwise.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	edgeHeadersBack(w, r)
 	if errors.Is(err, origin.ErrRefused) {
 		p.refuse(w, r, err)
 		return

@@ -107,6 +107,7 @@ type staples struct {
 	// gen counts the changes of m; savedGen is the count the staples' file
 	// was last written at (staple_snapshot.go).
 	gen, savedGen atomic.Uint64
+	nextSave      time.Time // when the file may be written again, under Edge.snapMu
 	// failures counts the reads failed in a row.
 	failures atomic.Int64
 }
@@ -143,9 +144,6 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 			return true
 		})
 	}
-	if len(list) > 0 {
-		e.staples.gen.Add(1)
-	}
 	for _, s := range list {
 		if s.Status == "none" || s.Status == "" && s.Error == "" {
 			// Nothing to staple nor to say: no entry (the map holds
@@ -154,6 +152,9 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 			continue
 		}
 		e.staples.m.Store(s.CertificateID, newStapleEntry(s))
+	}
+	if len(list) > 0 {
+		e.staples.gen.Add(1) // after the changes: a file written at this count holds them
 	}
 	e.staples.rev = rev
 	return nil
@@ -169,7 +170,7 @@ func (e *Edge) loadStaples(ctx context.Context) error {
 // response: a read that stored it has the id dropped at its end, or at the
 // end of the next one.
 func (e *Edge) certsGone(ids []string) {
-	if len(ids) == 0 {
+	if len(ids) == 0 || e.Staples == nil { // without staples, no read drains them
 		return
 	}
 	e.staples.goneMu.Lock()
@@ -187,12 +188,12 @@ func (e *Edge) dropGone() {
 	if len(gone) == 0 {
 		return
 	}
-	e.staples.gen.Add(1)
 	set := make(map[string]bool, len(gone))
 	for _, id := range gone {
 		e.staples.m.Delete(id)
 		set[id] = true
 	}
+	e.staples.gen.Add(1)
 	e.staples.warned.Range(func(k, _ any) bool {
 		if id, _, _ := strings.Cut(k.(string), "|"); set[id] {
 			e.staples.warned.Delete(k)

@@ -44,20 +44,30 @@ type snapshotStaple struct {
 // stapleSnapshotPath is where the staples of the snapshot at path go.
 func stapleSnapshotPath(path string) string { return path + ".ocsp" }
 
+// stapleSaveEvery is how often the staples' file is written at most while
+// the staples change (a response is refreshed at half its validity, so at a
+// million certificates some change every second): the responses it holds
+// stay valid for days, and a write costs the size of all of them.
+const stapleSaveEvery = 5 * time.Minute
+
 // saveStapleSnapshot writes the staples' file when the staples changed
-// since it was last written, and reports whether it wrote.
-func (e *Edge) saveStapleSnapshot(now time.Time) (bool, error) {
+// since it was last written and, unless force, the last write is
+// stapleSaveEvery old (or twenty times as long as it took); it reports
+// whether it wrote. The caller holds e.snapMu.
+func (e *Edge) saveStapleSnapshot(now time.Time, force bool) (bool, error) {
 	if e.Snapshot == "" || e.Staples == nil {
 		return false, nil
 	}
 	gen := e.staples.gen.Load()
-	if gen == e.staples.savedGen.Load() {
+	if gen == e.staples.savedGen.Load() || !force && now.Before(e.staples.nextSave) {
 		return false, nil
 	}
+	start := time.Now()
 	if err := replaceFile(stapleSnapshotPath(e.Snapshot), func(w io.Writer) error { return e.writeStaples(w, now) }); err != nil {
 		return false, err
 	}
 	e.staples.savedGen.Store(gen)
+	e.staples.nextSave = now.Add(max(stapleSaveEvery, 20*time.Since(start)))
 	return true, nil
 }
 
@@ -93,37 +103,55 @@ func (e *Edge) writeStaples(w io.Writer, now time.Time) error {
 }
 
 // loadStapleSnapshot reads the staples' file into the edge's map and
-// returns how many it read. A file that is not whole is refused whole.
+// returns how many it read: its checksum first, in one pass over the file,
+// then its records one at a time. A file that is not whole is refused
+// whole. The caller is Start, before the staples are read from the store.
 func (e *Edge) loadStapleSnapshot() (int, error) {
-	data, err := os.ReadFile(stapleSnapshotPath(e.Snapshot))
+	f, err := os.Open(stapleSnapshotPath(e.Snapshot))
 	if err != nil {
 		return 0, err
 	}
-	body := len(data) - sha256.Size
-	if body < len(stapleSnapshotMagic) || string(data[:len(stapleSnapshotMagic)]) != stapleSnapshotMagic {
-		return 0, fmt.Errorf("%w: not an esacert edge staples file", errSnapshotCorrupt)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
 	}
-	if sum := sha256.Sum256(data[:body]); string(sum[:]) != string(data[body:]) {
+	body := fi.Size() - sha256.Size
+	if body < int64(len(stapleSnapshotMagic)) {
+		return 0, fmt.Errorf("%w: %d bytes is too short", errSnapshotCorrupt, fi.Size())
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(f, 0, body)); err != nil {
+		return 0, err
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := f.ReadAt(want, body); err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(sum.Sum(nil), want) {
 		return 0, fmt.Errorf("%w: its checksum does not match", errSnapshotCorrupt)
 	}
-	dec := gob.NewDecoder(bufio.NewReader(bytes.NewReader(data[len(stapleSnapshotMagic):body])))
-	var read []snapshotStaple
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<16)
+	magic := make([]byte, len(stapleSnapshotMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != stapleSnapshotMagic {
+		return 0, fmt.Errorf("%w: not an esacert edge staples file", errSnapshotCorrupt)
+	}
+	dec := gob.NewDecoder(r)
+	n := 0
 	for {
 		var s snapshotStaple
 		if err := dec.Decode(&s); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF // the end record is missing
 			}
+			e.staples.m.Clear() // what it held came from this file
 			return 0, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
 		}
 		if s.ID == "" {
-			break
+			return n, nil
 		}
-		read = append(read, s)
-	}
-	for _, s := range read {
 		e.staples.m.Store(s.ID, &stapleEntry{response: s.Response, fp: s.FP, thisUpdate: s.ThisUpdate,
 			nextUpdate: s.NextUpdate, status: cert.OCSPGood})
+		n++
 	}
-	return len(read), nil
 }

@@ -377,9 +377,23 @@ func TestStaplesInSnapshot(t *testing.T) {
 	if fi, err := os.Stat(stapleSnapshotPath(path)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("staples' file not written 0600: %v %v", fi, err)
 	}
-	if wrote, err := first.saveStapleSnapshot(time.Now()); wrote || err != nil {
+	first.snapMu.Lock()
+	if wrote, err := first.saveStapleSnapshot(time.Now(), true); wrote || err != nil {
 		t.Errorf("unchanged staples were written again (%v, %v)", wrote, err)
 	}
+	// Changed, the staples wait for the next write every so often, unless
+	// it is forced (a node's last write, at shutdown).
+	staples.put(goodMust)
+	if err := first.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, err := first.saveStapleSnapshot(time.Now(), false); wrote || err != nil {
+		t.Errorf("changed staples were written again at once (%v, %v)", wrote, err)
+	}
+	if wrote, err := first.saveStapleSnapshot(time.Now().Add(stapleSaveEvery), false); !wrote || err != nil {
+		t.Errorf("changed staples were not written %v later (%v, %v)", stapleSaveEvery, wrote, err)
+	}
+	first.snapMu.Unlock()
 
 	down := newMemSource()
 	down.fail = true

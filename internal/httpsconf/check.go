@@ -152,7 +152,9 @@ func checkSetting(f setting, v string) error {
 			if rest, ok := strings.CutPrefix(h, "*."); ok {
 				h = rest
 			}
-			if msg := site.CheckHostname(h); h == "" || msg != "" {
+			// An underscore is no host name's, but some SNIs carry one
+			// (and the edge matches them as they come): allowed here.
+			if msg := site.CheckHostname(strings.ReplaceAll(h, "_", "x")); h == "" || msg != "" {
 				if h == "" {
 					msg = "it is empty"
 				}

@@ -308,7 +308,7 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	svc, _, site := newService(t)
 	ctx := t.Context()
 	a, err := svc.CreateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, Rule: `(http.host in {"www.example.com" "example.com"})`,
-		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com."})
+		RuleName: "force", HttpsForce: "on", HttpsForceCode: "308", HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com. under_score.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestHTTPSApplicationLifecycle(t *testing.T) {
 	}
 	want := httpsconf.HTTPSApplication{ConfigID: a.ConfigID, SiteID: site.ID, ConfigType: httpsconf.ConfigRule,
 		Rule: `(http.host in {"www.example.com" "example.com"})`, RuleName: "force", HttpsForce: "on", HttpsForceCode: "308",
-		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com."}
+		HstsMaxAge: "31536000", HttpsSniWhitelist: "a.example.com *.b.example.com, C.example.com. under_score.example.com"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("HTTPSApplication (-want +got):\n%s", diff)
 	}
@@ -391,7 +391,7 @@ func TestHTTPSValidation(t *testing.T) {
 		{"fail/switch", httpsconf.HTTPSApplication{Hsts: "enabled"}, "Hsts", domain.ErrInvalid},
 		{"fail/site_version", httpsconf.HTTPSApplication{SiteVersion: 1}, "SiteVersion", domain.ErrInvalid},
 		{"fail/whitelist_long", httpsconf.HTTPSApplication{HttpsSniWhitelist: strings.Repeat("a ", httpsconf.MaxHTTPSText)}, "HttpsSniWhitelist", domain.ErrInvalid},
-		{"fail/whitelist_name", httpsconf.HTTPSApplication{HttpsSniWhitelist: "www.example.com bad_name.example.com"}, "HttpsSniWhitelist", domain.ErrInvalid},
+		{"fail/whitelist_name", httpsconf.HTTPSApplication{HttpsSniWhitelist: "www.example.com bad/name.example.com"}, "HttpsSniWhitelist", domain.ErrInvalid},
 		{"fail/whitelist_ip", httpsconf.HTTPSApplication{HttpsSniWhitelist: "192.0.2.1"}, "HttpsSniWhitelist", domain.ErrInvalid},
 		{"fail/whitelist_wildcard_deep", httpsconf.HTTPSApplication{HttpsSniWhitelist: "*.*.example.com"}, "HttpsSniWhitelist", domain.ErrInvalid},
 	}
@@ -552,5 +552,27 @@ func TestHTTPSOcspStaplingOn(t *testing.T) {
 	got, err := svc.HTTPSBasic(ctx, site.ID, b.ConfigID)
 	if err != nil || got.OcspStapling != "on" {
 		t.Fatalf("HTTPSBasic = %+v, %v; want OcspStapling on", got, err)
+	}
+}
+
+// TestSNIWhitelistStoredBeforeItWasChecked: a whitelist stored before its
+// names were checked (written to the store directly here) does not block
+// an update of another field of its configuration; changing it to a list
+// that fails the check is refused.
+func TestSNIWhitelistStoredBeforeItWasChecked(t *testing.T) {
+	svc, store, site := newService(t)
+	ctx := t.Context()
+	c := httpsconf.HTTPSApplication{SiteID: site.ID, ConfigID: 900001, ConfigType: httpsconf.ConfigGlobal,
+		HttpsSniWhitelist: "192.0.2.1 www.example.com"}.Config()
+	if err := store.CreateHTTPSConfig(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, ConfigID: 900001, Hsts: "on"},
+		[]string{"Hsts"}); err != nil {
+		t.Fatalf("updating Hsts beside an old whitelist: %v", err)
+	}
+	if _, err := svc.UpdateHTTPSApplication(ctx, httpsconf.HTTPSApplication{SiteID: site.ID, ConfigID: 900001,
+		HttpsSniWhitelist: "198.51.100.1"}, []string{"HttpsSniWhitelist"}); !isParam(err, "HttpsSniWhitelist", domain.ErrInvalid) {
+		t.Fatalf("changing the whitelist to an address: %v, want InvalidParameter", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 
 	"github.com/esacert/esacert/internal/domain"
 	"github.com/esacert/esacert/internal/site"
@@ -139,6 +140,7 @@ func (s *Service) updateHTTPS(ctx context.Context, change HTTPSConfig, fields []
 		if c.Settings == nil {
 			c.Settings = map[string]string{}
 		}
+		oldSNI, hadSNI := c.Settings["HttpsSniWhitelist"]
 		for _, name := range fields {
 			switch name {
 			case "Rule":
@@ -156,6 +158,14 @@ func (s *Service) updateHTTPS(ctx context.Context, change HTTPSConfig, fields []
 					delete(c.Settings, name)
 				}
 			}
+		}
+		if v, ok := c.Settings["HttpsSniWhitelist"]; hadSNI && ok && v == oldSNI {
+			// A list stored before its names were checked does not
+			// stand in the way of a change to the other fields.
+			check := *c
+			check.Settings = maps.Clone(c.Settings)
+			delete(check.Settings, "HttpsSniWhitelist")
+			return validateHTTPS(check, st)
 		}
 		return validateHTTPS(*c, st)
 	})
