@@ -362,7 +362,9 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 		if err != nil {
 			return err
 		}
-		e.index.Store(load(e.seed, states, rev, e.now(), e.RequireVerified))
+		next := load(e.seed, states, rev, e.now(), e.RequireVerified)
+		e.index.Store(next)
+		e.certsGone(goneBetween(ix, states)) // staple.go
 		e.log().Info("edge index reloaded", "revision", rev)
 		return nil
 	}

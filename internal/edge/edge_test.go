@@ -43,6 +43,7 @@ type memSource struct {
 	full      int // loads of every site
 	siteLoads int // sites loaded one by one
 	certLoads int // certificates loaded one by one
+	partial   bool // the feed does not reach back far enough: the edge reloads everything
 }
 
 type memChange struct {
@@ -114,7 +115,7 @@ func (m *memSource) Changes(_ context.Context, since int64) ([]Change, int64, bo
 			out = append(out, c.Change)
 		}
 	}
-	return out, m.rev, true, nil
+	return out, m.rev, !m.partial, nil
 }
 
 func (m *memSource) Load(_ context.Context, ids []int64) ([]SiteState, int64, error) {

@@ -236,6 +236,32 @@ func goneOf(ix *Index, states []SiteState, updates []certUpdate) []string {
 	return gone
 }
 
+// goneBetween returns the ids of the certificates that old holds and the
+// store's states (all of them) do not, for a whole reload of the index (a
+// change feed that does not reach back far enough).
+func goneBetween(old *Index, states []SiteState) []string {
+	if old == nil || old.snapshot { // the staples' first full read sees to those
+		return nil
+	}
+	held := map[string]bool{}
+	for _, st := range states {
+		for _, c := range st.Certificates {
+			held[c.ID] = true
+		}
+	}
+	var gone []string
+	old.sites.each(func(e siteEntry) bool {
+		e.certs.each(func(id string, _ *served) bool {
+			if !held[id] && !strings.HasSuffix(id, cert.TwinID("")) {
+				gone = append(gone, id)
+			}
+			return true
+		})
+		return true
+	})
+	return gone
+}
+
 // followStaples reads the staples at once, then new ones every Poll, until
 // ctx ends.
 func (e *Edge) followStaples(ctx context.Context) {

@@ -260,6 +260,37 @@ func TestStaplesGoWithTheirCertificates(t *testing.T) {
 		t.Errorf("after b was deleted: staples held %v, want %v", got, want)
 	}
 
+	// x deleted while the feed did not reach back far enough: the
+	// edge reloads every site.
+	ex, lx := f.leaf(t, false, "x.example.com")
+	src.put(siteState(1, "example.com", site.SiteActive, a, ex))
+	e.Refresh(t.Context())
+	staples.put(f.staple(t, ex, lx, xocsp.Good, now.Add(24*time.Hour)))
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.staples.m.Load(ex.ID); !ok {
+		t.Fatal("x's staple is not held")
+	}
+	src.deleteCert(1, ex.ID)
+	src.mu.Lock()
+	src.partial = true
+	src.mu.Unlock()
+	full := src.full
+	e.Refresh(t.Context())
+	if src.full == full {
+		t.Fatal("the edge did not reload every site")
+	}
+	src.mu.Lock()
+	src.partial = false
+	src.mu.Unlock()
+	if err := e.loadStaples(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.staples.m.Load(ex.ID); ok {
+		t.Error("after a whole reload without x: its staple is still held")
+	}
+
 	// a left out of its site's new state (a site reload).
 	st := siteState(1, "example.com", site.SiteActive)
 	src.put(st)
