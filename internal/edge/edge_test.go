@@ -40,9 +40,9 @@ type memSource struct {
 	sites     map[int64]SiteState
 	feed      []memChange
 	fail      bool
-	full      int // loads of every site
-	siteLoads int // sites loaded one by one
-	certLoads int // certificates loaded one by one
+	full      int  // loads of every site
+	siteLoads int  // sites loaded one by one
+	certLoads int  // certificates loaded one by one
 	partial   bool // the feed does not reach back far enough: the edge reloads everything
 }
 
