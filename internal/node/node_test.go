@@ -312,7 +312,17 @@ func dbConfig(t *testing.T, db, masterKeyByte string) config.Config {
 // both (deferred, so that they stop before t.Context is canceled).
 func startTwoNodes(t *testing.T, db, masterKeyByte string) (a, b *Node) {
 	t.Helper()
+	return startTwoNodesWith(t, db, masterKeyByte, nil)
+}
+
+// startTwoNodesWith is startTwoNodes with both nodes' configuration changed
+// by configure first.
+func startTwoNodesWith(t *testing.T, db, masterKeyByte string, configure func(*config.Config)) (a, b *Node) {
+	t.Helper()
 	cfg := dbConfig(t, db, masterKeyByte)
+	if configure != nil {
+		configure(&cfg)
+	}
 	a, err := Start(t.Context(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -55,9 +56,46 @@ func (p ocspPKI) leaf(t *testing.T, names ...string) *pkitest.Leaf {
 // the loopback responder allowed (as an origin there would be).
 func ocspConfig(t *testing.T) config.Config {
 	cfg := testConfig(t)
+	ocspSettings(&cfg)
+	return cfg
+}
+
+func ocspSettings(cfg *config.Config) {
 	cfg.OCSPPoll = "100ms"
 	cfg.PrivateOrigins = "127.0.0.0/8"
-	return cfg
+}
+
+// TestOCSPSharedByTheFleet: a node with the renewer role fetches a
+// certificate's response; an edge-only node on the same database (SQLite
+// or PostgreSQL), which never asks a responder, staples the same response
+// once OcspStapling is on, through the API of the first.
+func TestOCSPSharedByTheFleet(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			pki := newOCSPPKI(t, "OCSP Fleet")
+			leaf := pki.leaf(t, "www.fleet-stapled.com")
+			a, b := startTwoNodesWith(t, db, "fe", ocspSettings)
+			defer stop(t, a)
+			defer b.Shutdown(context.Background())
+			siteID := jsonNumber(call(t, a, "2024-09-10", "CreateSite", map[string]string{"SiteName": "fleet-stapled.com"})["SiteId"])
+			call(t, a, "2024-09-10", "SetCertificate", map[string]string{"SiteId": siteID, "Type": "upload",
+				"Certificate": leaf.ChainPEM, "PrivateKey": leaf.KeyPEM})
+			call(t, a, "2024-09-10", "CreateHttpsBasicConfiguration", map[string]string{"SiteId": siteID, "OcspStapling": "on"})
+			staples := map[*Node][]byte{}
+			for _, n := range []*Node{a, b} {
+				waitFor(t, "a staple", func() bool { _, staples[n] = staple(n.HTTPSAddr(), "www.fleet-stapled.com"); return staples[n] != nil })
+			}
+			if r, err := xocsp.ParseResponseForCert(staples[b], leaf.Cert, pki.inter.Cert); err != nil || r.Status != xocsp.Good {
+				t.Fatalf("the edge-only node's staple: %v", err)
+			}
+			if !bytes.Equal(staples[a], staples[b]) {
+				t.Error("the two nodes staple different responses")
+			}
+			if got := pki.responder.Requests.Load(); got != 1 {
+				t.Errorf("the responder was asked %d times, want once (by the renewer)", got)
+			}
+		})
+	}
 }
 
 // TestOCSPStaplingAcrossRestart: a node fetches the OCSP response of an
