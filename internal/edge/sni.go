@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net"
 	"strings"
+
+	"github.com/esacert/esacert/internal/httpsconf"
 )
 
 // The SNI settings of an HTTPS application configuration (HttpsNoSniDeny,
@@ -48,7 +50,7 @@ func (hp *HostPolicy) allowsSNI(host string) bool {
 // (commas are taken as spaces too), normalized as SNIs are.
 func sniWhitelist(v string) []string {
 	var out []string
-	for _, f := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+	for _, f := range httpsconf.ServerNames(v) {
 		if n := normalize(f); n != "" {
 			out = append(out, n)
 		}

@@ -147,17 +147,14 @@ func checkSetting(f setting, v string) error {
 		if len(v) > MaxHTTPSText {
 			return domain.Invalid(f.name, fmt.Sprintf("is at most %d bytes long", MaxHTTPSText))
 		}
-		for _, n := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+		for _, n := range ServerNames(v) {
 			h := strings.ToLower(strings.TrimSuffix(n, "."))
 			if rest, ok := strings.CutPrefix(h, "*."); ok {
 				h = rest
 			}
 			// An underscore is no host name's, but some SNIs carry one
 			// (and the edge matches them as they come): allowed here.
-			if msg := site.CheckHostname(strings.ReplaceAll(h, "_", "x")); h == "" || msg != "" {
-				if h == "" {
-					msg = "it is empty"
-				}
+			if msg := site.CheckHostname(strings.ReplaceAll(h, "_", "x")); msg != "" {
 				return domain.Invalid(f.name, fmt.Sprintf("lists server names separated by spaces (a name, or *. and a name): %q is not one: %s", n, msg))
 			}
 		}
@@ -167,4 +164,10 @@ func checkSetting(f setting, v string) error {
 		}
 	}
 	return nil
+}
+
+// ServerNames splits an HttpsSniWhitelist into its entries: separated by
+// spaces (commas are taken as spaces too), as given.
+func ServerNames(v string) []string {
+	return strings.Fields(strings.ReplaceAll(v, ",", " "))
 }
