@@ -362,8 +362,7 @@ func (e *Edge) refresh(ctx context.Context, ix *Index) error {
 		if err != nil {
 			return err
 		}
-		next := load(e.seed, states, rev, e.now(), e.RequireVerified)
-		e.index.Store(next)
+		e.index.Store(load(e.seed, states, rev, e.now(), e.RequireVerified))
 		e.certsGone(goneBetween(ix, states)) // staple.go
 		e.log().Info("edge index reloaded", "revision", rev)
 		return nil

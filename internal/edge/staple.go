@@ -84,6 +84,12 @@ func newStapleEntry(s Staple) *stapleEntry {
 	return ent
 }
 
+// goodAt reports whether ent is a good response that has not expired at
+// now (certFor also wants it issued by then, give or take a clock's skew).
+func (ent *stapleEntry) goodAt(now time.Time) bool {
+	return ent != nil && ent.status == cert.OCSPGood && len(ent.response) > 0 && now.Unix() < ent.nextUpdate
+}
+
 // ocspStatuses are the states a staple may be in.
 var ocspStatuses = []string{cert.OCSPGood, cert.OCSPRevoked, cert.OCSPUnknown, ""}
 
@@ -220,19 +226,32 @@ func goneOf(ix *Index, states []SiteState, updates []certUpdate) []string {
 		if !ok || old.certs.Len() == 0 {
 			continue
 		}
-		now := make(map[string]bool, len(st.Certificates))
-		for _, c := range st.Certificates {
-			now[c.ID] = true
-		}
-		old.certs.each(func(id string, _ *served) bool {
-			// A twin (cert.TwinID) has no staple of its own: its id
-			// is left out.
-			if !now[id] && !strings.HasSuffix(id, cert.TwinID("")) {
-				gone = append(gone, id)
-			}
-			return true
-		})
+		gone = goneFrom(gone, old, idsOf([]SiteState{st}))
 	}
+	return gone
+}
+
+// idsOf is the set of the ids of the certificates of states.
+func idsOf(states []SiteState) map[string]bool {
+	ids := map[string]bool{}
+	for _, st := range states {
+		for _, c := range st.Certificates {
+			ids[c.ID] = true
+		}
+	}
+	return ids
+}
+
+// goneFrom appends to gone the ids of the certificates e holds that held
+// has not. A twin (cert.TwinID) has no staple of its own: its id is left
+// out.
+func goneFrom(gone []string, e siteEntry, held map[string]bool) []string {
+	e.certs.each(func(id string, _ *served) bool {
+		if !held[id] && !strings.HasSuffix(id, cert.TwinID("")) {
+			gone = append(gone, id)
+		}
+		return true
+	})
 	return gone
 }
 
@@ -243,20 +262,10 @@ func goneBetween(old *Index, states []SiteState) []string {
 	if old == nil || old.snapshot { // the staples' first full read sees to those
 		return nil
 	}
-	held := map[string]bool{}
-	for _, st := range states {
-		for _, c := range st.Certificates {
-			held[c.ID] = true
-		}
-	}
+	held := idsOf(states)
 	var gone []string
 	old.sites.each(func(e siteEntry) bool {
-		e.certs.each(func(id string, _ *served) bool {
-			if !held[id] && !strings.HasSuffix(id, cert.TwinID("")) {
-				gone = append(gone, id)
-			}
-			return true
-		})
+		gone = goneFrom(gone, e, held)
 		return true
 	})
 	return gone
@@ -304,8 +313,7 @@ func (e *Edge) staple(sv *served, built *certEntry, host string, now time.Time) 
 // is kept in built, the cache entry, so it goes when the entry is evicted.
 func (ent *stapleEntry) certFor(built *certEntry, now time.Time) *tls.Certificate {
 	c := built.c
-	if ent == nil || ent.status != cert.OCSPGood || len(ent.response) == 0 || now.Unix() < ent.thisUpdate-5*60 ||
-		now.Unix() >= ent.nextUpdate {
+	if !ent.goodAt(now) || now.Unix() < ent.thisUpdate-5*60 {
 		return nil
 	}
 	if m := built.stapled.Load(); m != nil && m.from == ent {

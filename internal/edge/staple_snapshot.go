@@ -82,7 +82,7 @@ func (e *Edge) writeStaples(w io.Writer, now time.Time) error {
 	var err error
 	e.staples.m.Range(func(k, v any) bool {
 		ent := v.(*stapleEntry)
-		if ent.status != cert.OCSPGood || len(ent.response) == 0 || now.Unix() >= ent.nextUpdate {
+		if !ent.goodAt(now) {
 			return true
 		}
 		err = enc.Encode(snapshotStaple{ID: k.(string), Response: ent.response, FP: ent.fp,
